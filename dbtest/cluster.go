@@ -1,0 +1,148 @@
+package dbtest
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
+)
+
+// cluster is a throwaway PostgreSQL cluster in a temporary folder.
+type cluster struct {
+	dir   string
+	bin   string
+	port  int
+	admin *sql.DB
+}
+
+const installHint = "PostgreSQL is not installed: initdb and pg_ctl were not found on the PATH " +
+	"or under /usr/lib/postgresql/*/bin. Install it with `apt-get install -y postgresql` (Debian) " +
+	"and run the tests again; they never skip PostgreSQL"
+
+// pgBin finds the folder that holds initdb and pg_ctl.
+func pgBin() (string, error) {
+	if p, err := exec.LookPath("initdb"); err == nil {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			p = real
+		}
+		return filepath.Dir(p), nil
+	}
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(found) == 0 {
+		return "", errors.New(installHint)
+	}
+	slices.SortFunc(found, func(a, b string) int { return versionOf(b) - versionOf(a) })
+	return filepath.Dir(found[0]), nil
+}
+
+func versionOf(initdb string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdb))))
+	return v
+}
+
+// startCluster runs initdb and pg_ctl start on a free loopback port. As root
+// it runs them as the postgres user, which owns the cluster's folder.
+func startCluster() (*cluster, error) {
+	bin, err := pgBin()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "userd-pg-")
+	if err != nil {
+		return nil, fmt.Errorf("cluster folder: %w", err)
+	}
+	c := &cluster{dir: dir, bin: bin}
+	if os.Geteuid() == 0 {
+		if err := chownToPostgres(dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := c.run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	c.port = port
+	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400", dir, port)
+	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-w", "-t", "60", "-l", filepath.Join(dir, "log"), "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+	}
+	c.admin, err = sql.Open("pgx", c.url("postgres"))
+	if err == nil {
+		err = c.admin.Ping()
+	}
+	if err != nil {
+		c.stop()
+		return nil, fmt.Errorf("connect to test cluster: %w", err)
+	}
+	return c, nil
+}
+
+func (c *cluster) url(db string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+}
+
+// stop stops the cluster at once and removes its folder.
+func (c *cluster) stop() error {
+	if c.admin != nil {
+		c.admin.Close()
+	}
+	out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop")
+	os.RemoveAll(c.dir)
+	if err != nil {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
+}
+
+func (c *cluster) run(name string, args ...string) (string, error) {
+	prog := filepath.Join(c.bin, name)
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", prog}, args...)...)
+	} else {
+		cmd = exec.Command(prog, args...)
+	}
+	cmd.Dir = c.dir
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+func chownToPostgres(dir string) error {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return fmt.Errorf("running as root needs the postgres user (from Debian's postgresql package): %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		return fmt.Errorf("chown cluster folder: %w", err)
+	}
+	return nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

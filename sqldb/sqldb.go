@@ -1,0 +1,182 @@
+// Package sqldb is userd's thin layer over database/sql: a DB with a write
+// pool and a read pool, transactions that fix their own clock, the Dialect
+// that an engine package implements, the classification of constraint
+// violations, and migrations.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// Dialect is what an engine package (sqlite, postgres) tells sqldb about
+// itself.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Constraint translates a driver error into a *ConstraintError when it is
+	// a constraint violation, and returns nil otherwise.
+	Constraint(err error) *ConstraintError
+	// Migrations returns the engine's migration files, the goose dialect that
+	// runs them and, where the engine supports it, a session locker that keeps
+	// concurrent processes from applying a migration twice.
+	Migrations() (fs.FS, goose.Dialect, lock.SessionLocker)
+}
+
+// DB is a database handle. Writes go through Tx and reads through View; on
+// SQLite they use separate pools (one writer, many readers), on PostgreSQL the
+// same pool.
+type DB struct {
+	write   *sql.DB
+	read    *sql.DB
+	dialect Dialect
+	now     func() time.Time
+}
+
+// New returns a DB over the given pools. read may equal write.
+func New(write, read *sql.DB, d Dialect) *DB {
+	return &DB{write: write, read: read, dialect: d, now: time.Now}
+}
+
+// SetClock replaces the clock that fixes each transaction's Now. Tests use it
+// to control time.
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
+// Engine returns the dialect's name: "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.dialect.Name() }
+
+// Now returns the current time as transactions see it: UTC, truncated to
+// microseconds (the precision both engines keep).
+func (db *DB) Now() time.Time { return db.now().UTC().Truncate(time.Microsecond) }
+
+// SQL returns the write pool, for tools (migrations, tests) that need
+// database/sql directly.
+func (db *DB) SQL() *sql.DB { return db.write }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", db.dialect.Name(), err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Tx runs fn in a read-write transaction and commits when fn returns nil. On
+// SQLite the transaction takes the write lock at its start (BEGIN IMMEDIATE),
+// so fn never fails half-way for want of it.
+func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.run(ctx, db.write, nil, fn)
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) (err error) {
+	stx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	tx := &Tx{tx: stx, dialect: db.dialect, Now: db.Now()}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = stx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", db.classify(err))
+	}
+	return nil
+}
+
+func (db *DB) classify(err error) error {
+	if c := db.dialect.Constraint(err); c != nil {
+		return c
+	}
+	return err
+}
+
+// Tx is a transaction. Now is the time fixed at its start: every timestamp
+// that the transaction writes comes from it, never from the database's clock.
+type Tx struct {
+	tx      *sql.Tx
+	dialect Dialect
+	Now     time.Time
+}
+
+// Engine returns the dialect's name: "sqlite" or "postgres".
+func (tx *Tx) Engine() string { return tx.dialect.Name() }
+
+// Exec runs a statement. A constraint violation comes back as a
+// *ConstraintError.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, tx.classify(err)
+	}
+	return res, nil
+}
+
+// Query runs a query that returns rows.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, tx.classify(err)
+	}
+	return rows, nil
+}
+
+// QueryRow runs a query that returns at most one row. Its Scan returns
+// sql.ErrNoRows when there is none and a *ConstraintError for a violation
+// (from an INSERT … RETURNING, say).
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	return &Row{row: tx.tx.QueryRowContext(ctx, query, args...), tx: tx}
+}
+
+func (tx *Tx) classify(err error) error {
+	if c := tx.dialect.Constraint(err); c != nil {
+		return c
+	}
+	return err
+}
+
+// Row is the result of QueryRow.
+type Row struct {
+	row *sql.Row
+	tx  *Tx
+}
+
+// Scan copies the row's columns into dest.
+func (r *Row) Scan(dest ...any) error {
+	if err := r.row.Scan(dest...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		return r.tx.classify(err)
+	}
+	return nil
+}

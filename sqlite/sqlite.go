@@ -1,0 +1,148 @@
+// Package sqlite is userd's embedded engine: SQLite through the pure-Go
+// modernc.org/sqlite driver, in WAL mode with foreign keys on, one writer
+// connection and a pool of readers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/userd/userd/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open opens (creating it if needed) the SQLite database file at path.
+func Open(ctx context.Context, path string) (*sqldb.DB, error) {
+	pragmas := url.Values{}
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+		pragmas.Add("_pragma", p)
+	}
+	pragmas.Set("_time_format", "sqlite")
+	base := "file:" + path + "?"
+
+	write, err := sql.Open("sqlite", base+pragmas.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// One writer: SQLite takes one write lock at a time anyway, and a single
+	// connection queues writers in Go instead of in busy-wait loops.
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+
+	pragmas.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", base+pragmas.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	d := &dialect{read: read}
+	return sqldb.New(write, read, d), nil
+}
+
+type dialect struct {
+	read    *sql.DB
+	indexes sync.Map // "table.col, table.col" → unique index name
+}
+
+func (*dialect) Name() string { return "sqlite" }
+
+func (*dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded folder is fixed at build time
+	}
+	return sub, goose.DialectSQLite3, nil
+}
+
+// Constraint classifies by SQLite's extended result code. SQLite names the
+// violated unique index only for expression indexes; for column indexes it
+// names the columns, which are mapped back to the index through the schema.
+func (d *dialect) Constraint(err error) *sqldb.ConstraintError {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	detail := se.Error()
+	if _, after, ok := strings.Cut(detail, "constraint failed: "); ok {
+		detail = after
+	}
+	detail, _, _ = strings.Cut(detail, " (")
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return &sqldb.ConstraintError{Kind: sqldb.Unique, Name: d.uniqueName(detail), Err: err}
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		table, _, _ := strings.Cut(detail, ".")
+		return &sqldb.ConstraintError{Kind: sqldb.Unique, Name: "pk_" + table, Err: err}
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return &sqldb.ConstraintError{Kind: sqldb.ForeignKey, Err: err}
+	case sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return &sqldb.ConstraintError{Kind: sqldb.Check, Name: detail, Err: err}
+	case sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+		return &sqldb.ConstraintError{Kind: sqldb.NotNull, Name: detail, Err: err}
+	}
+	return nil
+}
+
+func (d *dialect) uniqueName(detail string) string {
+	if name, ok := strings.CutPrefix(detail, "index '"); ok {
+		return strings.TrimSuffix(name, "'")
+	}
+	if name, ok := d.indexes.Load(detail); ok {
+		return name.(string)
+	}
+	d.loadIndexes()
+	if name, ok := d.indexes.Load(detail); ok {
+		return name.(string)
+	}
+	return ""
+}
+
+// loadIndexes reads every unique index's columns from the schema.
+func (d *dialect) loadIndexes() {
+	rows, err := d.read.Query(`SELECT m.tbl_name, il.name, ii.name
+		FROM sqlite_schema m, pragma_index_list(m.name) il, pragma_index_info(il.name) ii
+		WHERE m.type = 'table' AND il."unique" = 1
+		ORDER BY il.name, ii.seqno`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	cols := map[string][]string{}
+	var order []string
+	for rows.Next() {
+		var table, index string
+		var col sql.NullString
+		if rows.Scan(&table, &index, &col) != nil {
+			return
+		}
+		if _, ok := cols[index]; !ok {
+			order = append(order, index)
+		}
+		cols[index] = append(cols[index], table+"."+col.String)
+	}
+	for _, index := range order {
+		d.indexes.Store(strings.Join(cols[index], ", "), index)
+	}
+}
