@@ -1,0 +1,178 @@
+// Package password hashes and verifies passwords: argon2id in PHC string
+// format for every new hash, and the bcrypt and argon2 hashes that other
+// systems wrote, for imported users, with bounds on the work those hashes may
+// demand.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Params are argon2id's cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+}
+
+// OWASP is the minimum that OWASP's Password Storage Cheat Sheet recommends
+// for argon2id: 19 MiB, two passes, one thread.
+var OWASP = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+// Bounds on the hashes Verify accepts, so a hostile import cannot exhaust the
+// machine.
+const (
+	maxBcryptCost   = 14
+	maxArgonMemory  = 256 * 1024 // KiB
+	maxArgonTime    = 16
+	maxArgonThreads = 16
+	saltLen         = 16
+	keyLen          = 32
+)
+
+// ErrUnsupported is returned by Verify for a hash in a format it does not
+// know or with parameters beyond its bounds.
+var ErrUnsupported = errors.New("password: unsupported hash")
+
+// Hasher hashes with fixed parameters and runs at most as many hashes at once
+// as it has slots (the number of cores by default), so that a burst of
+// log-ins queues instead of thrashing.
+type Hasher struct {
+	params Params
+	slots  chan struct{}
+	dummy  string
+}
+
+// New returns a Hasher with the given parameters that runs at most
+// concurrency hashes at once (GOMAXPROCS when concurrency < 1).
+func New(p Params, concurrency int) *Hasher {
+	if concurrency < 1 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	h := &Hasher{params: p, slots: make(chan struct{}, concurrency)}
+	h.dummy = h.encode(rand.Text())
+	return h
+}
+
+// Hash returns the argon2id PHC string of pw. It returns ctx's error when ctx
+// ends while waiting for a slot.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	if err := h.acquire(ctx); err != nil {
+		return "", err
+	}
+	defer h.release()
+	return h.encode(pw), nil
+}
+
+func (h *Hasher) encode(pw string) string {
+	salt := make([]byte, saltLen)
+	rand.Read(salt)
+	p := h.params
+	key := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, keyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// Verify reports whether pw matches the encoded hash, and whether the hash
+// should be replaced by a new one (it is not argon2id with this Hasher's
+// parameters). It returns ErrUnsupported for an unknown format or parameters
+// out of bounds, and ctx's error when ctx ends while waiting for a slot.
+func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (match, rehash bool, err error) {
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	switch {
+	case strings.HasPrefix(encoded, "$argon2"):
+		return h.verifyArgon(encoded, pw)
+	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
+		return verifyBcrypt(encoded, pw)
+	}
+	return false, false, ErrUnsupported
+}
+
+// VerifyDummy spends the work of a verification against a hash that matches
+// nothing: log-in calls it for an unknown identifier so that answers and
+// timings match those for a known one.
+func (h *Hasher) VerifyDummy(ctx context.Context, pw string) {
+	_, _, _ = h.Verify(ctx, h.dummy, pw)
+}
+
+func (h *Hasher) verifyArgon(encoded, pw string) (match, rehash bool, err error) {
+	// $argon2id$v=19$m=19456,t=2,p=1$salt$hash
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || (parts[1] != "argon2id" && parts[1] != "argon2i") {
+		return false, false, ErrUnsupported
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, false, ErrUnsupported
+	}
+	var p Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return false, false, ErrUnsupported
+	}
+	if p.Memory < 8 || p.Memory > maxArgonMemory || p.Time < 1 || p.Time > maxArgonTime || p.Threads < 1 || p.Threads > maxArgonThreads {
+		return false, false, ErrUnsupported
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil || len(salt) < 8 {
+		return false, false, ErrUnsupported
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) < 16 || len(want) > 64 {
+		return false, false, ErrUnsupported
+	}
+	kdf := argon2.IDKey
+	if parts[1] == "argon2i" {
+		kdf = argon2.Key
+	}
+	got := kdf([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	match = subtle.ConstantTimeCompare(got, want) == 1
+	rehash = parts[1] != "argon2id" || p != h.params || len(want) != keyLen
+	return match, rehash, nil
+}
+
+func verifyBcrypt(encoded, pw string) (match, rehash bool, err error) {
+	// golang.org/x/crypto/bcrypt reads $2y$ as it reads $2a$/$2b$ only after
+	// the prefix is normalised; the algorithms are the same.
+	normal := []byte("$2a$" + encoded[4:])
+	cost, err := bcrypt.Cost(normal)
+	if err != nil || cost > maxBcryptCost {
+		return false, false, ErrUnsupported
+	}
+	if len(pw) > 72 {
+		// bcrypt ignores bytes past 72: refuse rather than match a prefix.
+		return false, false, nil
+	}
+	err = bcrypt.CompareHashAndPassword(normal, []byte(pw))
+	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		return false, true, nil
+	}
+	if err != nil {
+		return false, false, ErrUnsupported
+	}
+	return true, true, nil
+}
+
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for a hashing slot: %w", ctx.Err())
+	}
+}
+
+func (h *Hasher) release() { <-h.slots }
