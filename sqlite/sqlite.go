@@ -85,8 +85,9 @@ func (d *dialect) Constraint(err error) *sqldb.ConstraintError {
 		return nil
 	}
 	detail := se.Error()
-	if _, after, ok := strings.Cut(detail, "constraint failed: "); ok {
-		detail = after
+	const marker = "constraint failed: "
+	if i := strings.LastIndex(detail, marker); i >= 0 {
+		detail = detail[i+len(marker):]
 	}
 	detail, _, _ = strings.Cut(detail, " (")
 	switch se.Code() {

@@ -1,0 +1,64 @@
+// Package account owns the users table: who a user is, the rules their
+// fields follow, and the SQL that reads and writes them. Nothing else writes
+// users.
+package account
+
+import (
+	"time"
+
+	"github.com/userd/userd"
+)
+
+// Status is a user's standing.
+type Status string
+
+// The statuses a user can have.
+const (
+	StatusActive    Status = "active"
+	StatusSuspended Status = "suspended"
+	StatusBanned    Status = "banned"
+)
+
+// User is a user as userd stores them, without their password hash. Optional
+// fields are nil when unset.
+type User struct {
+	ID                string
+	Email             *string
+	Username          *string
+	PhoneNumber       *string
+	AuthUserID        *string
+	FirstName         *string
+	LastName          *string
+	AvatarURL         *string
+	Country           *string
+	City              *string
+	Zipcode           *string
+	Language          string
+	IsFirstConnection bool
+	IsBeta            bool
+	Status            Status
+	EmailVerifiedAt   *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Errors that the functions of this package return.
+var (
+	ErrNotFound   = userd.Errorf(userd.KindNotFound, "user_not_found", "No such user.")
+	ErrEmailTaken = &userd.Error{Kind: userd.KindConflict, Code: "email_taken", Message: "This email is already registered.",
+		Fields: []userd.FieldError{{Field: "email", Code: "taken", Message: "This email is already registered."}}}
+	ErrUsernameTaken = &userd.Error{Kind: userd.KindConflict, Code: "username_taken", Message: "This username is taken.",
+		Fields: []userd.FieldError{{Field: "username", Code: "taken", Message: "This username is taken."}}}
+	ErrPhoneTaken = &userd.Error{Kind: userd.KindConflict, Code: "phone_taken", Message: "This phone number is already registered.",
+		Fields: []userd.FieldError{{Field: "phone_number", Code: "taken", Message: "This phone number is already registered."}}}
+	ErrAuthUserIDTaken = &userd.Error{Kind: userd.KindConflict, Code: "auth_user_id_taken", Message: "This external id belongs to another user.",
+		Fields: []userd.FieldError{{Field: "auth_user_id", Code: "taken", Message: "This external id belongs to another user."}}}
+)
+
+// uniqueErrors maps the users table's unique indexes to their errors.
+var uniqueErrors = map[string]error{
+	"idx_users_email":        ErrEmailTaken,
+	"idx_users_username":     ErrUsernameTaken,
+	"idx_users_phone_number": ErrPhoneTaken,
+	"idx_users_auth_user_id": ErrAuthUserIDTaken,
+}

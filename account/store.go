@@ -1,0 +1,247 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/sqldb"
+)
+
+// columns lists the users columns that scan reads, in its order.
+const columns = `id, email, username, phone_number, auth_user_id, first_name, last_name, avatar_url,
+	country, city, zipcode, language, is_first_connection, is_beta, status, email_verified_at, created_at, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scan(row scanner, extra ...any) (User, error) {
+	var u User
+	var verified sql.NullTime
+	dest := []any{&u.ID, &u.Email, &u.Username, &u.PhoneNumber, &u.AuthUserID, &u.FirstName, &u.LastName, &u.AvatarURL,
+		&u.Country, &u.City, &u.Zipcode, &u.Language, &u.IsFirstConnection, &u.IsBeta, &u.Status, &verified, &u.CreatedAt, &u.UpdatedAt}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return User{}, err
+	}
+	if verified.Valid {
+		t := verified.Time.UTC()
+		u.EmailVerifiedAt = &t
+	}
+	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	return u, nil
+}
+
+// nullable returns nil for "", so that unset fields are stored as NULL.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// New is what Insert needs to create a user. Check it first.
+type New struct {
+	Identity
+	Profile
+	AuthUserID   string
+	PasswordHash string
+}
+
+// Insert creates a user. It returns ErrEmailTaken, ErrUsernameTaken,
+// ErrPhoneTaken or ErrAuthUserIDTaken when a unique field collides.
+func Insert(ctx context.Context, tx *sqldb.Tx, n New) (User, error) {
+	lang := n.Language
+	if lang == "" {
+		lang = "en"
+	}
+	id := userd.NewID(tx.Now)
+	row := tx.QueryRow(ctx, `INSERT INTO users (id, email, username, phone_number, auth_user_id, password_hash,
+			first_name, last_name, avatar_url, country, city, zipcode, language, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+		RETURNING `+columns,
+		id, nullable(n.Email), nullable(n.Username), nullable(n.PhoneNumber), nullable(n.AuthUserID), nullable(n.PasswordHash),
+		nullable(n.FirstName), nullable(n.LastName), nullable(n.AvatarURL), nullable(n.Country), nullable(n.City), nullable(n.Zipcode),
+		lang, tx.Now)
+	u, err := scan(row)
+	if err != nil {
+		return User{}, mapUnique(fmt.Errorf("insert user: %w", err))
+	}
+	return u, nil
+}
+
+func mapUnique(err error) error {
+	if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.Unique {
+		if mapped, ok := uniqueErrors[c.Name]; ok {
+			return mapped
+		}
+	}
+	return err
+}
+
+// Get returns the user with the given id, or ErrNotFound.
+func Get(ctx context.Context, tx *sqldb.Tx, id string) (User, error) {
+	u, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM users WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+// Kind of identifier that FindForLogin looks up.
+func identifierQuery(identifier string) (where, value string) {
+	switch {
+	case strings.Contains(identifier, "@"):
+		return "email = $1", NormalizeEmail(identifier)
+	case strings.HasPrefix(identifier, "+"):
+		return "phone_number = $1", strings.TrimSpace(identifier)
+	default:
+		return "lower(username) = lower($1)", strings.TrimSpace(identifier)
+	}
+}
+
+// FindForLogin returns the user whose email, phone number or username (by
+// the identifier's shape) is identifier, with their password hash ("" when
+// they have none). It returns ErrNotFound when there is no such user.
+func FindForLogin(ctx context.Context, tx *sqldb.Tx, identifier string) (User, string, error) {
+	where, value := identifierQuery(identifier)
+	var hash sql.NullString
+	u, err := scan(tx.QueryRow(ctx, `SELECT `+columns+`, password_hash FROM users WHERE `+where, value), &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, "", ErrNotFound
+	}
+	if err != nil {
+		return User{}, "", fmt.Errorf("find user: %w", err)
+	}
+	return u, hash.String, nil
+}
+
+// SetPasswordHash replaces a user's password hash.
+func SetPasswordHash(ctx context.Context, tx *sqldb.Tx, id, hash string) error {
+	if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, tx.Now, id); err != nil {
+		return fmt.Errorf("set password hash: %w", err)
+	}
+	return nil
+}
+
+// Patch lists the fields a user changes about themself. A nil field stays as
+// it is; an empty string clears an optional field.
+type Patch struct {
+	Username          *string
+	FirstName         *string
+	LastName          *string
+	AvatarURL         *string
+	Country           *string
+	City              *string
+	Zipcode           *string
+	Language          *string
+	IsFirstConnection *bool
+}
+
+func (p *Patch) fields() []textField {
+	return profileFields(p.FirstName, p.LastName, p.AvatarURL, p.Country, p.City, p.Zipcode, p.Language)
+}
+
+// Check normalises the patch and returns the field errors of its values.
+func (p *Patch) Check() []userd.FieldError {
+	var fe []userd.FieldError
+	if p.Username != nil {
+		*p.Username = strings.TrimSpace(*p.Username)
+		fe = checkUsername(fe, *p.Username)
+	}
+	return append(fe, checkProfile(p.fields())...)
+}
+
+// Update applies a checked patch to the user with the given id and returns
+// the user as they are now. It returns ErrNotFound, or ErrUsernameTaken when
+// the new username collides.
+func Update(ctx context.Context, tx *sqldb.Tx, id string, p Patch) (User, error) {
+	var sets []string
+	args := []any{id, tx.Now}
+	set := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	if p.Username != nil {
+		set("username", nullable(*p.Username))
+	}
+	for _, f := range p.fields() {
+		switch {
+		case f.v == nil:
+		case f.name == "language" && *f.v == "":
+			set(f.name, "en")
+		default:
+			set(f.name, nullable(*f.v))
+		}
+	}
+	if p.IsFirstConnection != nil {
+		set("is_first_connection", *p.IsFirstConnection)
+	}
+	sets = append(sets, "updated_at = $2")
+	u, err := scan(tx.QueryRow(ctx, `UPDATE users SET `+strings.Join(sets, ", ")+` WHERE id = $1 RETURNING `+columns, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.Check {
+			return User{}, userd.Invalid([]userd.FieldError{{Field: "username", Code: "required",
+				Message: "A user keeps at least one of email, username and phone number."}})
+		}
+		return User{}, mapUnique(fmt.Errorf("update user: %w", err))
+	}
+	return u, nil
+}
+
+// Delete removes the user with the given id; the database cascades to what
+// they own. It returns ErrNotFound when there is no such user.
+func Delete(ctx context.Context, tx *sqldb.Tx, id string) error {
+	res, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// List returns up to limit users created after the user (afterCreated,
+// afterID), oldest first; pass a zero time and "" for the first page.
+func List(ctx context.Context, tx *sqldb.Tx, afterCreated time.Time, afterID string, limit int) ([]User, error) {
+	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM users
+		WHERE created_at > $1 OR (created_at = $1 AND id > $2)
+		ORDER BY created_at, id LIMIT $3`, afterCreated, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// UpdateSelf checks a patch and applies it in its own transaction: the
+// method behind PATCH /v1/me. It returns a KindInvalid error for bad fields,
+// ErrNotFound, or ErrUsernameTaken.
+func UpdateSelf(ctx context.Context, db *sqldb.DB, id string, p Patch) (User, error) {
+	if err := userd.Invalid(p.Check()); err != nil {
+		return User{}, err
+	}
+	var u User
+	err := db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
+		u, err = Update(ctx, tx, id, p)
+		return err
+	})
+	return u, err
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/userd/userd/postgres"
+	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/sqlite"
+)
+
+// envName is the environment variable that backs a flag: --database-url ↔
+// USERD_DATABASE_URL.
+func envName(flagName string) string {
+	return "USERD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parse parses args after giving each flag that was not set on the command
+// line the value of its environment variable.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && !set[f.Name] && err == nil {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", envName(f.Name), e)
+			}
+		}
+	})
+	return err
+}
+
+// newFlagSet returns a flag set whose usage names each flag's environment
+// variable.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of userd %s:\n", name)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// dbConfig says which database to open.
+type dbConfig struct {
+	dataDir     string
+	databaseURL string
+}
+
+func (c *dbConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", "./userd-data", "folder of the SQLite database (and other local state) (env USERD_DATA_DIR)")
+	fs.StringVar(&c.databaseURL, "database-url", "", "postgres://… to use PostgreSQL instead of SQLite (env USERD_DATABASE_URL)")
+}
+
+// open opens the configured database: PostgreSQL when a URL is given,
+// otherwise SQLite in the data folder, which it creates.
+func (c *dbConfig) open(ctx context.Context) (*sqldb.DB, error) {
+	if c.databaseURL != "" {
+		if !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
+			return nil, fmt.Errorf("--database-url must start with postgres://")
+		}
+		return postgres.Open(ctx, c.databaseURL)
+	}
+	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data folder: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(c.dataDir, "userd.db"))
+}

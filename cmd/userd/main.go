@@ -1,0 +1,82 @@
+// Command userd is the userd service and its operator tools: serve (the
+// default), migrate, users and version.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// command is one subcommand.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, args []string, stdout io.Writer) error
+}
+
+var commands = []command{
+	{"serve", "[flags]", "run the HTTP API (the default when no command is given)", serve},
+	{"migrate", "up|down|status [flags]", "apply, roll back one, or list migrations", migrate},
+	{"users", "create|list [flags]", "create a user, or list users", users},
+	{"version", "", "print the version", func(_ context.Context, _ []string, out io.Writer) error {
+		_, err := fmt.Fprintln(out, "userd", version)
+		return err
+	}},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "userd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	name := "serve"
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		usage(stdout)
+		return flag.ErrHelp
+	}
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, args, stdout)
+		}
+	}
+	usage(os.Stderr)
+	return fmt.Errorf("unknown command %q", name)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "userd %s: identity and user data for your applications.\n\nUsage:\n", version)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  userd %-8s %-24s %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery flag also reads an environment variable: --database-url ↔ USERD_DATABASE_URL.")
+	fmt.Fprintln(w, "\nFlags of serve:")
+	fs, _ := serveFlags()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fmt.Fprintln(w, "\n`userd COMMAND --help` lists the flags of the other commands.")
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/userd/userd/auth"
+	"github.com/userd/userd/password"
+	"github.com/userd/userd/web"
+)
+
+// serveConfig holds serve's settings.
+type serveConfig struct {
+	db             dbConfig
+	addr           string
+	publicURL      string
+	smtpURL        string
+	trustedProxies string
+	oidcProviders  multiFlag
+	allowRedirects string
+	rateLimits     onOff
+	sessionTTL     time.Duration
+	argon          password.Params
+	shutdown       time.Duration
+}
+
+// multiFlag is a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string { return strings.Join(*m, " ") }
+
+// Set appends a value; several values in one (as from the environment) are
+// separated by ';'.
+func (m *multiFlag) Set(v string) error {
+	for _, part := range strings.Split(v, ";") {
+		if part = strings.TrimSpace(part); part != "" {
+			*m = append(*m, part)
+		}
+	}
+	return nil
+}
+
+// onOff is a flag that takes on or off.
+type onOff bool
+
+func (o *onOff) String() string {
+	if *o {
+		return "on"
+	}
+	return "off"
+}
+
+func (o *onOff) Set(v string) error {
+	switch v {
+	case "on":
+		*o = true
+	case "off":
+		*o = false
+	default:
+		return errors.New("want on or off")
+	}
+	return nil
+}
+
+func serveFlags() (*flag.FlagSet, *serveConfig) {
+	c := &serveConfig{rateLimits: true, argon: password.OWASP}
+	fs := newFlagSet("serve")
+	c.db.flags(fs)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (env USERD_ADDR)")
+	fs.StringVar(&c.publicURL, "public-url", "", "URL that clients reach userd at, for links in mail and OAuth redirects; https makes cookies Secure (default http://ADDR) (env USERD_PUBLIC_URL)")
+	fs.StringVar(&c.smtpURL, "smtp-url", "", "smtp://host:port for outgoing mail; mail goes to the log when unset (env USERD_SMTP_URL)")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "CIDR,… of proxies whose X-Forwarded-For is believed for the client address; none by default (env USERD_TRUSTED_PROXIES)")
+	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; github and google need only NAME,,CLIENT_ID,CLIENT_SECRET (env USERD_OIDC_PROVIDER)")
+	fs.StringVar(&c.allowRedirects, "allowed-redirects", "", "ORIGIN,… that log-in may redirect to (env USERD_ALLOWED_REDIRECTS)")
+	fs.Var(&c.rateLimits, "rate-limits", "on|off: brute-force limits; off only for load tests and test suites (env USERD_RATE_LIMITS)")
+	fs.DurationVar(&c.sessionTTL, "session-ttl", 30*24*time.Hour, "lifetime of a session (env USERD_SESSION_TTL)")
+	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
+	fs.Func("argon2-time", "argon2id passes (default 2) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
+	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env USERD_SHUTDOWN_TIMEOUT)")
+	return fs, c
+}
+
+func uintFlag(dst *uint32, lo, hi uint64) func(string) error {
+	return func(v string) error {
+		var n uint64
+		if _, err := fmt.Sscan(v, &n); err != nil || n < lo || n > hi {
+			return fmt.Errorf("want a whole number from %d to %d", lo, hi)
+		}
+		*dst = uint32(n)
+		return nil
+	}
+}
+
+func parseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			if strings.Contains(s, ":") {
+				s += "/128"
+			} else {
+				s += "/32"
+			}
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func serve(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, c := serveFlags()
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	log := newLogger(os.Stderr)
+	proxies, err := parseCIDRs(c.trustedProxies)
+	if err != nil {
+		return err
+	}
+	if c.publicURL != "" {
+		if u, err := url.Parse(c.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--public-url must be an http or https URL")
+		}
+	}
+
+	db, err := c.db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.MigrateUp(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+
+	authSvc := auth.New(db, password.New(c.argon, 0), auth.Config{SessionTTL: c.sessionTTL})
+	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, Logger: log}, db, authSvc)
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	log.Info("userd listening", "url", "http://"+ln.Addr().String(), "engine", db.Engine(), "version", version)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", c.shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

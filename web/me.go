@@ -1,0 +1,54 @@
+package web
+
+import (
+	"context"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/account"
+	"github.com/userd/userd/sqldb"
+)
+
+type userOutput struct {
+	Body User
+}
+
+func (s *Server) getMe(ctx context.Context, _ *struct{}) (*userOutput, error) {
+	var u account.User
+	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
+		u, err = account.Get(ctx, tx, userd.ActorFrom(ctx).UserID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &userOutput{Body: userOf(u)}, nil
+}
+
+type updateMeInput struct {
+	Body struct {
+		Username          *string `json:"username,omitempty"`
+		FirstName         *string `json:"first_name,omitempty" doc:"An empty string clears it."`
+		LastName          *string `json:"last_name,omitempty"`
+		AvatarURL         *string `json:"avatar_url,omitempty"`
+		Country           *string `json:"country,omitempty"`
+		City              *string `json:"city,omitempty"`
+		Zipcode           *string `json:"zipcode,omitempty"`
+		Language          *string `json:"language,omitempty"`
+		IsFirstConnection *bool   `json:"is_first_connection,omitempty" doc:"Set to false once onboarding is done."`
+	}
+}
+
+func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*userOutput, error) {
+	u, err := account.UpdateSelf(ctx, s.db, userd.ActorFrom(ctx).UserID, account.Patch(in.Body))
+	if err != nil {
+		return nil, err
+	}
+	return &userOutput{Body: userOf(u)}, nil
+}
+
+func (s *Server) deleteMe(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		return account.Delete(ctx, tx, userd.ActorFrom(ctx).UserID)
+	})
+	return nil, err
+}

@@ -1,0 +1,74 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/auth"
+)
+
+// sessionCookie is the cookie that carries a session token for browsers.
+const sessionCookie = "userd_session"
+
+// authenticate records the client's address and, for operations that need a
+// signed-in user, resolves the Bearer token or the session cookie into the
+// request's Actor. Writes authenticated by the cookie must come from the same
+// origin (Fetch metadata and Origin checks): a cross-site form cannot use it.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	r, _ := humago.Unwrap(ctx)
+	client := auth.Client{IP: s.clientIP(r.RemoteAddr, r.Header.Get("X-Forwarded-For")), UserAgent: r.UserAgent()}
+	ctx = huma.WithValue(ctx, clientKey{}, client)
+	op := ctx.Operation()
+	needs, _ := op.Metadata[metaAuth].(bool)
+	if !needs {
+		next(ctx)
+		return
+	}
+	tok, fromCookie := credential(r)
+	if tok == "" {
+		s.fail(ctx, auth.ErrUnauthenticated)
+		return
+	}
+	if fromCookie {
+		if err := s.cop.Check(r); err != nil {
+			s.fail(ctx, userd.Errorf(userd.KindForbidden, "csrf_rejected", "A cross-origin request cannot use the session cookie."))
+			return
+		}
+	}
+	actor, err := s.auth.Authenticate(ctx.Context(), tok)
+	if err != nil {
+		s.fail(ctx, err)
+		return
+	}
+	next(huma.WithContext(ctx, userd.WithActor(ctx.Context(), actor)))
+}
+
+// credential returns the token a request presents, and whether it came from
+// the cookie. A present Authorization header wins over the cookie.
+func credential(r *http.Request) (string, bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return "", false
+		}
+		return strings.TrimSpace(tok), false
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return c.Value, true
+	}
+	return "", false
+}
+
+func (s *Server) fail(ctx huma.Context, err error) {
+	p := problemOf(ctx.Context(), s.log, err)
+	if p.Status == http.StatusUnauthorized {
+		ctx.SetHeader("WWW-Authenticate", `Bearer realm="userd"`)
+	}
+	ctx.SetHeader("Content-Type", "application/problem+json")
+	ctx.SetStatus(p.Status)
+	_, _ = ctx.BodyWriter().Write(mustJSON(p))
+}

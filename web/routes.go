@@ -1,0 +1,80 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// metaAuth marks, in an operation's metadata, that it needs a signed-in user.
+const metaAuth = "userd-auth"
+
+// access says who may call an operation.
+type access int
+
+const (
+	public access = iota // anyone
+	signedIn             // a user with a valid session
+)
+
+// route is one line of the table of contents.
+type route struct {
+	method, path string
+	id, summary  string
+	tag          string
+	access       access
+	status       int // the success status; 200 when zero
+}
+
+// routes is the API's table of contents.
+func (s *Server) routes() {
+	add(s, route{"GET", "/healthz", "healthz", "Liveness: 200 while the process is up", "Service", public, 0}, s.healthz)
+	add(s, route{"GET", "/readyz", "readyz", "Readiness: 200 when the database answers and migrations are current, else 503", "Service", public, 0}, s.readyz)
+
+	add(s, route{"POST", "/v1/auth/signup", "signup", "Create a user and sign them in", "Authentication", public, http.StatusCreated}, s.signup)
+	add(s, route{"POST", "/v1/auth/login", "login", "Sign in with an email, username or phone number and a password", "Authentication", public, 0}, s.login)
+	add(s, route{"POST", "/v1/auth/logout", "logout", "End the current session", "Authentication", signedIn, http.StatusNoContent}, s.logout)
+
+	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user", "Current user", signedIn, 0}, s.getMe)
+	add(s, route{"PATCH", "/v1/me", "update-me", "Change the signed-in user's profile", "Current user", signedIn, 0}, s.updateMe)
+	add(s, route{"DELETE", "/v1/me", "delete-me", "Delete the signed-in user and everything they own", "Current user", signedIn, http.StatusNoContent}, s.deleteMe)
+
+	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
+}
+
+// add registers one operation. Handlers return errors from the services;
+// add turns them into problem documents, so no handler chooses a status.
+func add[I, O any](s *Server, r route, h func(context.Context, *I) (*O, error)) {
+	op := huma.Operation{
+		OperationID:   r.id,
+		Method:        r.method,
+		Path:          r.path,
+		Summary:       r.summary,
+		Tags:          []string{r.tag},
+		DefaultStatus: r.status,
+		Metadata:      map[string]any{},
+		Errors:        []int{http.StatusBadRequest, http.StatusUnprocessableEntity},
+	}
+	if r.access == signedIn {
+		op.Metadata[metaAuth] = true
+		op.Security = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
+		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, problemOf(ctx, s.log, err)
+		}
+		return out, nil
+	})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own plain types are marshalled here
+	}
+	return b
+}

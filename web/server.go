@@ -1,0 +1,130 @@
+// Package web is userd's HTTP API: the route table (routes.go), the
+// middleware that authenticates requests, problem+json errors, one handler
+// file per feature, the OpenAPI document and the reference page.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/userd/userd/auth"
+	"github.com/userd/userd/sqldb"
+)
+
+// Config holds the web layer's settings.
+type Config struct {
+	Version string
+	// PublicURL is the address clients reach userd at; an https one makes
+	// cookies Secure.
+	PublicURL string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	Logger         *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg  Config
+	db   *sqldb.DB
+	auth *auth.Service
+	log  *slog.Logger
+	api  huma.API
+	mux  *http.ServeMux
+	cop  *http.CrossOriginProtection
+}
+
+func init() {
+	huma.NewError = humaError
+}
+
+// New returns the API over the given services.
+func New(cfg Config, db *sqldb.DB, authSvc *auth.Service) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, db: db, auth: authSvc, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	hc := huma.DefaultConfig("userd", cfg.Version)
+	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
+	hc.DocsPath = ""          // /docs is our own page, readable without a CDN
+	hc.SchemasPath = ""       // schemas live inside the document
+	hc.CreateHooks = nil      // no $schema links in bodies
+	hc.OpenAPIPath = "/openapi"
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (uds_…)."},
+		"cookie": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "The session cookie set by sign-up and log-in."},
+	}
+	if cfg.PublicURL != "" {
+		hc.Servers = []*huma.Server{{URL: cfg.PublicURL}}
+	}
+	s.api = humago.New(s.mux, hc)
+	s.api.UseMiddleware(s.authenticate)
+	s.routes()
+	s.mux.HandleFunc("GET /docs", s.docs)
+	s.mux.HandleFunc("/", s.notFound)
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// OpenAPI returns the OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, newProblem(http.StatusNotFound, "not_found", "No such resource."))
+}
+
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(mustJSON(p))
+}
+
+// clientIP returns the client's address: the peer's, or, when the peer is a
+// trusted proxy, the right-most address in X-Forwarded-For that is not one.
+func (s *Server) clientIP(remoteAddr, forwarded string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	if !s.trusted(host) || forwarded == "" {
+		return host
+	}
+	hops := strings.Split(forwarded, ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if net.ParseIP(hop) == nil {
+			return host
+		}
+		if !s.trusted(hop) {
+			return hop
+		}
+	}
+	return host
+}
+
+func (s *Server) trusted(ip string) bool {
+	addr := net.ParseIP(ip)
+	for _, n := range s.cfg.TrustedProxies {
+		if addr != nil && n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// client describes the request's origin for the services.
+func (s *Server) client(ctx context.Context) auth.Client {
+	c, _ := ctx.Value(clientKey{}).(auth.Client)
+	return c
+}
+
+type clientKey struct{}

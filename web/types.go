@@ -1,0 +1,55 @@
+package web
+
+import (
+	"time"
+
+	"github.com/userd/userd/account"
+)
+
+// User is a user as the API shows them to themself and to administrators.
+type User struct {
+	ID                string     `json:"id" format:"uuid" doc:"UUIDv7: sorts by creation time."`
+	Email             *string    `json:"email" format:"email" doc:"Stored lower-cased."`
+	Username          *string    `json:"username"`
+	PhoneNumber       *string    `json:"phone_number" doc:"E.164, such as +14155550100."`
+	AuthUserID        *string    `json:"auth_user_id" doc:"The subject at an external identity provider."`
+	FirstName         *string    `json:"first_name"`
+	LastName          *string    `json:"last_name"`
+	AvatarURL         *string    `json:"avatar_url"`
+	Country           *string    `json:"country"`
+	City              *string    `json:"city"`
+	Zipcode           *string    `json:"zipcode"`
+	Language          string     `json:"language" doc:"BCP 47 tag; en by default."`
+	IsFirstConnection bool       `json:"is_first_connection" doc:"True until the application clears it after onboarding."`
+	IsBeta            bool       `json:"is_beta"`
+	Status            string     `json:"status" enum:"active,suspended,banned"`
+	EmailVerifiedAt   *time.Time `json:"email_verified_at"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
+func userOf(u account.User) User {
+	return User{
+		ID: u.ID, Email: u.Email, Username: u.Username, PhoneNumber: u.PhoneNumber, AuthUserID: u.AuthUserID,
+		FirstName: u.FirstName, LastName: u.LastName, AvatarURL: u.AvatarURL, Country: u.Country, City: u.City,
+		Zipcode: u.Zipcode, Language: u.Language, IsFirstConnection: u.IsFirstConnection, IsBeta: u.IsBeta,
+		Status: string(u.Status), EmailVerifiedAt: u.EmailVerifiedAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+}
+
+// PublicUser is what anyone may see of a user.
+type PublicUser struct {
+	ID        string    `json:"id" format:"uuid"`
+	Username  *string   `json:"username"`
+	FirstName *string   `json:"first_name"`
+	LastName  *string   `json:"last_name"`
+	AvatarURL *string   `json:"avatar_url"`
+	Country   *string   `json:"country"`
+	City      *string   `json:"city"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func publicUserOf(u account.User) PublicUser {
+	return PublicUser{ID: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
+		AvatarURL: u.AvatarURL, Country: u.Country, City: u.City, CreatedAt: u.CreatedAt}
+}
