@@ -139,3 +139,11 @@ func (c *cluster) makeTemplate() error {
 
 // AdminDB returns a superuser connection to the cluster's postgres database.
 func (c *cluster) AdminDB() *sql.DB { return c.admin }
+
+// OpenAt opens an existing database: a SQLite file path or a PostgreSQL URL.
+func OpenAt(ctx context.Context, engine, where string) (*sqldb.DB, error) {
+	if engine == "sqlite" {
+		return sqlite.Open(ctx, where)
+	}
+	return postgres.Open(ctx, where)
+}

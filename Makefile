@@ -1,0 +1,23 @@
+# userd — make targets. `make test` is what CI runs.
+GO ?= go
+
+.PHONY: build test vet fuzz run
+
+build:
+	$(GO) build -o bin/userd ./cmd/userd
+
+vet:
+	$(GO) vet ./...
+
+# The whole suite on SQLite and on a throwaway PostgreSQL cluster that the
+# tests start themselves (needs initdb and pg_ctl: apt-get install -y postgresql).
+test: vet
+	$(GO) test -count=1 -timeout 12m ./...
+
+# A short run of every fuzz target.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./token
+	$(GO) test -run '^$$' -fuzz FuzzSignupBody -fuzztime 20s ./web
+
+run:
+	$(GO) run ./cmd/userd

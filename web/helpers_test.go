@@ -1,0 +1,117 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/userd/userd/auth"
+	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/password"
+	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/web"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// cheap keeps password hashing fast in tests; the algorithm is the same.
+var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+// client is a test's HTTP client for one userd server on loopback.
+type client struct {
+	t   testing.TB
+	url string
+	db  *sqldb.DB
+}
+
+// start serves the API over db on a loopback port for the test's duration.
+func start(t testing.TB, db *sqldb.DB) *client {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := auth.New(db, password.New(cheap, 0), auth.Config{})
+	srv := httptest.NewServer(web.New(web.Config{Version: "test", Logger: log}, db, svc))
+	t.Cleanup(srv.Close)
+	return &client{t: t, url: srv.URL, db: db}
+}
+
+// response is a decoded answer.
+type response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    []byte
+}
+
+// code returns the problem code of an error answer.
+func (r response) code() string {
+	c, _ := r.Body["code"].(string)
+	return c
+}
+
+// do sends a request with an optional JSON body (a string is sent as is) and
+// bearer token.
+func (c *client) do(method, path string, body any, token string, headers ...string) response {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, c.url+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	if len(raw) > 0 && raw[0] == '{' {
+		if err := json.Unmarshal(raw, &out.Body); err != nil {
+			c.t.Fatalf("%s %s: bad JSON %q: %v", method, path, raw, err)
+		}
+	}
+	return out
+}
+
+// signup creates a user and returns their id and session token.
+func (c *client) signup(body map[string]any) (id, token string) {
+	c.t.Helper()
+	if _, ok := body["password"]; !ok {
+		body["password"] = "correct horse battery"
+	}
+	r := c.do("POST", "/v1/auth/signup", body, "")
+	if r.Status != http.StatusCreated {
+		c.t.Fatalf("signup %v: %d %s", body, r.Status, r.Raw)
+	}
+	return r.Body["user"].(map[string]any)["id"].(string), r.Body["session"].(map[string]any)["token"].(string)
+}
+
+// engines runs body on both engines, each with its own server.
+func engines(t *testing.T, body func(t *testing.T, c *client)) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) { body(t, start(t, db)) })
+}

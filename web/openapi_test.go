@@ -1,0 +1,45 @@
+package web_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/userd/userd/dbtest"
+)
+
+// TestOpenAPIDocument checks that the served document is OpenAPI 3.1 and
+// describes every route of the contract, and that /docs renders it.
+func TestOpenAPIDocument(t *testing.T) {
+	c := start(t, dbtest.Open(t, "sqlite"))
+	r := c.do("GET", "/openapi.json", nil, "")
+	if r.Status != 200 {
+		t.Fatalf("/openapi.json = %d", r.Status)
+	}
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(r.Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Fatalf("openapi = %q; want 3.1.x", doc.OpenAPI)
+	}
+	for _, op := range []string{
+		"get /healthz", "get /readyz", "post /v1/auth/signup", "post /v1/auth/login", "post /v1/auth/logout",
+		"get /v1/me", "patch /v1/me", "delete /v1/me", "get /v1/users/{id}",
+	} {
+		method, path, _ := strings.Cut(op, " ")
+		if _, ok := doc.Paths[path][method]; !ok {
+			t.Errorf("the document lacks %s", op)
+		}
+	}
+	if strings.Contains(string(r.Raw), `"$schema"`) {
+		t.Error("the document advertises $schema links that the server does not serve")
+	}
+	page := c.do("GET", "/docs", nil, "")
+	if page.Status != 200 || !strings.Contains(string(page.Raw), "/v1/auth/signup") || strings.Contains(string(page.Raw), "<script") {
+		t.Fatalf("/docs = %d; want a self-contained page listing the routes", page.Status)
+	}
+}
