@@ -13,7 +13,7 @@ import (
 func NewID(now time.Time) string {
 	var u [16]byte
 	binary.BigEndian.PutUint64(u[0:8], uint64(now.UnixMilli())<<16)
-	rand.Read(u[6:]) // never fails: crypto/rand panics rather than return an error
+	rand.Read(u[6:])        // never fails: crypto/rand panics rather than return an error
 	u[6] = 0x70 | u[6]&0x0f // version 7
 	u[8] = 0x80 | u[8]&0x3f // variant 10
 	var s [36]byte

@@ -15,8 +15,8 @@ const metaAuth = "userd-auth"
 type access int
 
 const (
-	public access = iota // anyone
-	signedIn             // a user with a valid session
+	public   access = iota // anyone
+	signedIn               // a user with a valid session
 )
 
 // route is one line of the table of contents.

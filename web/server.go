@@ -51,9 +51,9 @@ func New(cfg Config, db *sqldb.DB, authSvc *auth.Service) *Server {
 	s := &Server{cfg: cfg, db: db, auth: authSvc, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
-	hc.DocsPath = ""          // /docs is our own page, readable without a CDN
-	hc.SchemasPath = ""       // schemas live inside the document
-	hc.CreateHooks = nil      // no $schema links in bodies
+	hc.DocsPath = ""     // /docs is our own page, readable without a CDN
+	hc.SchemasPath = ""  // schemas live inside the document
+	hc.CreateHooks = nil // no $schema links in bodies
 	hc.OpenAPIPath = "/openapi"
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (uds_…)."},
