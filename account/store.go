@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/sqldb"
@@ -210,12 +209,13 @@ func Delete(ctx context.Context, tx *sqldb.Tx, id string) error {
 	return nil
 }
 
-// List returns up to limit users created after the user (afterCreated,
-// afterID), oldest first; pass a zero time and "" for the first page.
-func List(ctx context.Context, tx *sqldb.Tx, afterCreated time.Time, afterID string, limit int) ([]User, error) {
-	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM users
-		WHERE created_at > $1 OR (created_at = $1 AND id > $2)
-		ORDER BY created_at, id LIMIT $3`, afterCreated, afterID, limit)
+// FirstID sorts before every id: List's cursor for the first page.
+const FirstID = "00000000-0000-0000-0000-000000000000"
+
+// List returns up to limit users whose id sorts after afterID, in id order,
+// which is creation order for UUIDv7 ids. Pass FirstID for the first page.
+func List(ctx context.Context, tx *sqldb.Tx, afterID string, limit int) ([]User, error) {
+	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

@@ -55,12 +55,11 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 func listUsers(ctx context.Context, db *sqldb.DB, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tEMAIL\tUSERNAME\tPHONE\tSTATUS\tCREATED AT")
-	var after time.Time
-	afterID := ""
+	afterID := account.FirstID
 	for {
 		var page []account.User
 		err := db.View(ctx, func(tx *sqldb.Tx) (err error) {
-			page, err = account.List(ctx, tx, after, afterID, 500)
+			page, err = account.List(ctx, tx, afterID, 500)
 			return err
 		})
 		if err != nil {
@@ -72,7 +71,7 @@ func listUsers(ctx context.Context, db *sqldb.DB, stdout io.Writer) error {
 		if len(page) < 500 {
 			return tw.Flush()
 		}
-		after, afterID = page[len(page)-1].CreatedAt, page[len(page)-1].ID
+		afterID = page[len(page)-1].ID
 	}
 }
 

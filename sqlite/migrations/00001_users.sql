@@ -37,7 +37,6 @@ CREATE UNIQUE INDEX idx_users_email ON users (email);
 CREATE UNIQUE INDEX idx_users_username ON users (lower(username));
 CREATE UNIQUE INDEX idx_users_phone_number ON users (phone_number);
 CREATE UNIQUE INDEX idx_users_auth_user_id ON users (auth_user_id);
-CREATE INDEX idx_users_created_at ON users (created_at, id);
 
 -- +goose Down
 DROP TABLE users;

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/userd/userd/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// TestHelpListsEveryFlag checks that `userd --help` names the commands and
+// every serve flag of the contract.
+func TestHelpListsEveryFlag(t *testing.T) {
+	var out bytes.Buffer
+	run(context.Background(), []string{"--help"}, &out)
+	for _, want := range []string{"serve", "migrate", "users", "version", "-addr", "-data-dir", "-database-url", "-public-url",
+		"-smtp-url", "-trusted-proxies", "-oidc-provider", "-allowed-redirects", "-rate-limits", "USERD_DATABASE_URL"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help lacks %q", want)
+		}
+	}
+}
+
+// TestEnvironmentFallback: a flag not given on the command line reads its
+// USERD_ variable; a flag given wins.
+func TestEnvironmentFallback(t *testing.T) {
+	t.Setenv("USERD_ADDR", "127.0.0.1:9999")
+	t.Setenv("USERD_DATABASE_URL", "postgres://env")
+	t.Setenv("USERD_RATE_LIMITS", "off")
+	fs, c := serveFlags()
+	if err := parse(fs, []string{"--database-url", "postgres://flag"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.addr != "127.0.0.1:9999" || c.db.databaseURL != "postgres://flag" || bool(c.rateLimits) {
+		t.Fatalf("addr %q, database-url %q, rate-limits %v", c.addr, c.db.databaseURL, c.rateLimits)
+	}
+	t.Setenv("USERD_RATE_LIMITS", "maybe")
+	fs, _ = serveFlags()
+	if err := parse(fs, nil); err == nil || !strings.Contains(err.Error(), "USERD_RATE_LIMITS") {
+		t.Fatalf("a bad environment value = %v; want an error naming the variable", err)
+	}
+}
+
+// dbArgs returns the flags that select a fresh database of the engine.
+func dbArgs(t *testing.T, engine string) []string {
+	if engine == "sqlite" {
+		return []string{"--data-dir", filepath.Join(t.TempDir(), "data")}
+	}
+	return []string{"--database-url", dbtest.NewPostgresURL(t, false)}
+}
+
+// TestMigrateAndUsersCommands runs the operator commands on both engines.
+func TestMigrateAndUsersCommands(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			db := dbArgs(t, engine)
+			cmd := func(args ...string) string {
+				t.Helper()
+				var out bytes.Buffer
+				if err := run(ctx, append(args, db...), &out); err != nil {
+					t.Fatalf("userd %v: %v", args, err)
+				}
+				return out.String()
+			}
+			st := cmd("migrate", "status")
+			if !regexp.MustCompile(`(?m)^00001\s+users\s+pending$`).MatchString(st) {
+				t.Fatalf("status before up:\n%s", st)
+			}
+			if out := cmd("migrate", "up"); !strings.Contains(out, "applied 00001") {
+				t.Fatalf("up:\n%s", out)
+			}
+			st = cmd("migrate", "status")
+			if strings.Contains(st, "pending") || !strings.Contains(st, time.Now().UTC().Format("2006-01-02")) {
+				t.Fatalf("status after up:\n%s", st)
+			}
+			if out := cmd("migrate", "down"); !strings.Contains(out, "rolled back") {
+				t.Fatalf("down:\n%s", out)
+			}
+			if st := cmd("migrate", "status"); strings.Count(st, "pending") != 1 {
+				t.Fatalf("status after down:\n%s", st)
+			}
+			id := strings.TrimSpace(cmd("users", "create", "--email", "Admin@Example.com", "--password", "correct horse battery"))
+			if len(id) != 36 {
+				t.Fatalf("users create printed %q; want an id", id)
+			}
+			if out := cmd("users", "list"); !strings.Contains(out, id) || !strings.Contains(out, "admin@example.com") {
+				t.Fatalf("users list:\n%s", out)
+			}
+			var out bytes.Buffer
+			err := run(ctx, append([]string{"users", "create", "--email", "admin@example.com", "--password", "correct horse battery"}, db...), &out)
+			if err == nil || !strings.Contains(err.Error(), "email_taken") {
+				t.Fatalf("duplicate users create = %v; want email_taken", err)
+			}
+		})
+	}
+}
+
+// TestServeShutsDownGracefully starts serve, sends a sign-up whose password
+// hash is slow, and stops the server while it runs: the sign-up completes
+// and serve returns cleanly.
+func TestServeShutsDownGracefully(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			addr := freeAddr(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			args := append([]string{"serve", "--addr", addr, "--argon2-memory", "131072", "--argon2-time", "4"}, dbArgs(t, engine)...)
+			go func() { done <- run(ctx, args, &bytes.Buffer{}) }()
+			base := "http://" + addr
+			waitHealthy(t, base)
+
+			type result struct {
+				status int
+				err    error
+			}
+			signup := make(chan result, 1)
+			go func() {
+				res, err := http.Post(base+"/v1/auth/signup", "application/json",
+					strings.NewReader(`{"email":"slow@example.com","password":"correct horse battery"}`))
+				if err != nil {
+					signup <- result{err: err}
+					return
+				}
+				res.Body.Close()
+				signup <- result{status: res.StatusCode}
+			}()
+			time.Sleep(50 * time.Millisecond) // let the request reach the handler
+			cancel()
+			r := <-signup
+			if r.err != nil || r.status != http.StatusCreated {
+				t.Fatalf("in-flight sign-up during shutdown = %d, %v; want 201", r.status, r.err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("serve returned %v; want nil", err)
+			}
+			if _, err := http.Get(base + "/healthz"); err == nil {
+				t.Fatal("the server still answers after shutdown")
+			}
+		})
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal(fmt.Errorf("%s never became healthy", base))
+}
