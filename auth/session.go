@@ -17,20 +17,20 @@ import (
 // request refreshes it: one write a minute per session, not one per request.
 const lastSeenEvery = time.Minute
 
-// createSession inserts a session for userID and returns it with its token.
-func (s *Service) createSession(ctx context.Context, tx *sqldb.Tx, userID string, c Client) (Session, string, error) {
+// open inserts a session for u and returns the log-in with its token.
+func (s *Service) open(ctx context.Context, tx *sqldb.Tx, u account.User, c Client) (Login, error) {
 	tok, hash := token.New(token.SessionPrefix)
 	sess := Session{
-		ID: userd.NewID(tx.Now), UserID: userID, UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
+		ID: userd.NewID(tx.Now), UserID: u.ID, UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 		CreatedAt: tx.Now, LastSeenAt: tx.Now, ExpiresAt: tx.Now.Add(s.cfg.SessionTTL),
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
 		sess.ID, sess.UserID, hash, sess.UserAgent, sess.IP, sess.CreatedAt, sess.ExpiresAt)
 	if err != nil {
-		return Session{}, "", fmt.Errorf("insert session: %w", err)
+		return Login{}, fmt.Errorf("insert session: %w", err)
 	}
-	return sess, tok, nil
+	return Login{User: u, Session: sess, Token: tok}, nil
 }
 
 func truncate(s string, n int) string {

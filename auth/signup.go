@@ -42,27 +42,53 @@ func CheckPassword(pw string, id account.Identity) []userd.FieldError {
 // returns a KindInvalid error for bad fields, and account.ErrEmailTaken,
 // account.ErrUsernameTaken or account.ErrPhoneTaken on a collision.
 func (s *Service) Signup(ctx context.Context, in Signup, c Client) (Login, error) {
+	l, err := s.register(ctx, in, &c)
+	if err != nil {
+		return Login{}, fmt.Errorf("signup: %w", err)
+	}
+	return l, nil
+}
+
+// CreateUser creates a user with a password and no session: an operator's
+// `userd users create`. It returns what Signup returns for bad or taken
+// fields.
+func (s *Service) CreateUser(ctx context.Context, in Signup) (account.User, error) {
+	l, err := s.register(ctx, in, nil)
+	if err != nil {
+		return account.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return l.User, nil
+}
+
+// register checks a sign-up, hashes its password outside any transaction,
+// then inserts the user and, for a client, opens their session, in one
+// transaction.
+func (s *Service) register(ctx context.Context, in Signup, c *Client) (Login, error) {
 	if err := userd.Invalid(in.check()); err != nil {
 		return Login{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, in.Password)
 	if err != nil {
-		return Login{}, fmt.Errorf("signup: %w", err)
+		return Login{}, err
 	}
 	var out Login
 	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		u, err := account.Insert(ctx, tx, account.New{Identity: in.Identity, Profile: in.Profile, PasswordHash: hash})
-		if err != nil {
+		if err != nil || c == nil {
+			out.User = u
 			return err
 		}
-		sess, tok, err := s.createSession(ctx, tx, u.ID, c)
-		out = Login{User: u, Session: sess, Token: tok}
+		out, err = s.open(ctx, tx, u, *c)
 		return err
 	})
-	if err != nil {
-		return Login{}, fmt.Errorf("signup: %w", err)
-	}
-	return out, nil
+	return out, err
+}
+
+// check normalises a sign-up and returns its field errors.
+func (in *Signup) check() []userd.FieldError {
+	fe := in.Identity.Check()
+	fe = append(fe, in.Profile.Check()...)
+	return append(fe, CheckPassword(in.Password, in.Identity)...)
 }
 
 // Login checks an identifier (email, username or phone number) and password
@@ -107,38 +133,11 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (L
 				return err
 			}
 		}
-		sess, tok, err := s.createSession(ctx, tx, u.ID, c)
-		out = Login{User: u, Session: sess, Token: tok}
+		out, err = s.open(ctx, tx, u, c)
 		return err
 	})
 	if err != nil {
 		return Login{}, fmt.Errorf("login: %w", err)
 	}
 	return out, nil
-}
-
-// CreateUser creates a user with a password and no session: an operator's
-// `userd users create`. It returns what Signup returns for bad or taken
-// fields.
-func (s *Service) CreateUser(ctx context.Context, in Signup) (account.User, error) {
-	if err := userd.Invalid(in.check()); err != nil {
-		return account.User{}, err
-	}
-	hash, err := s.hasher.Hash(ctx, in.Password)
-	if err != nil {
-		return account.User{}, fmt.Errorf("create user: %w", err)
-	}
-	var u account.User
-	err = s.db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
-		u, err = account.Insert(ctx, tx, account.New{Identity: in.Identity, Profile: in.Profile, PasswordHash: hash})
-		return err
-	})
-	return u, err
-}
-
-// check normalises a sign-up and returns its field errors.
-func (in *Signup) check() []userd.FieldError {
-	fe := in.Identity.Check()
-	fe = append(fe, in.Profile.Check()...)
-	return append(fe, CheckPassword(in.Password, in.Identity)...)
 }

@@ -108,13 +108,14 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 		return err
 	}
 	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", db.classify(err))
+		return fmt.Errorf("commit: %w", classify(db.dialect, err))
 	}
 	return nil
 }
 
-func (db *DB) classify(err error) error {
-	if c := db.dialect.Constraint(err); c != nil {
+// classify returns the dialect's *ConstraintError for err, or err itself.
+func classify(d Dialect, err error) error {
+	if c := d.Constraint(err); c != nil {
 		return c
 	}
 	return err
@@ -157,12 +158,7 @@ func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	return &Row{row: tx.tx.QueryRowContext(ctx, query, args...), tx: tx}
 }
 
-func (tx *Tx) classify(err error) error {
-	if c := tx.dialect.Constraint(err); c != nil {
-		return c
-	}
-	return err
-}
+func (tx *Tx) classify(err error) error { return classify(tx.dialect, err) }
 
 // Row is the result of QueryRow.
 type Row struct {

@@ -74,3 +74,18 @@ func (c *dbConfig) open(ctx context.Context) (*sqldb.DB, error) {
 	}
 	return sqlite.Open(ctx, filepath.Join(c.dataDir, "userd.db"))
 }
+
+// openWith parses a subcommand's flags (the database flags and what extra
+// adds) and opens the database they name.
+func openWith(ctx context.Context, name string, args []string, extra func(*flag.FlagSet)) (*sqldb.DB, error) {
+	fs := newFlagSet(name)
+	var dbc dbConfig
+	dbc.flags(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	return dbc.open(ctx)
+}

@@ -13,13 +13,7 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("usage: userd migrate up|down|status [--data-dir DIR] [--database-url URL]")
 	}
 	verb := args[0]
-	fs := newFlagSet("migrate " + verb)
-	var dbc dbConfig
-	dbc.flags(fs)
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	db, err := dbc.open(ctx)
+	db, err := openWith(ctx, "migrate "+verb, args[1:], nil)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -18,22 +19,18 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("usage: userd users create --email … --password … | userd users list")
 	}
 	verb := args[0]
-	fs := newFlagSet("users " + verb)
-	var dbc dbConfig
-	dbc.flags(fs)
 	var in auth.Signup
-	if verb == "create" {
+	db, err := openWith(ctx, "users "+verb, args[1:], func(fs *flag.FlagSet) {
+		if verb != "create" {
+			return
+		}
 		fs.StringVar(&in.Email, "email", "", "email of the new user")
 		fs.StringVar(&in.Username, "username", "", "username of the new user")
 		fs.StringVar(&in.PhoneNumber, "phone-number", "", "E.164 phone number of the new user")
 		fs.StringVar(&in.Password, "password", "", "password of the new user (env USERD_PASSWORD)")
 		fs.StringVar(&in.FirstName, "first-name", "", "first name")
 		fs.StringVar(&in.LastName, "last-name", "", "last name")
-	}
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	db, err := dbc.open(ctx)
+	})
 	if err != nil {
 		return err
 	}
