@@ -1,12 +1,17 @@
 package userd
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// Actor is who a request acts as: a signed-in user and the session that
-// authenticated them. The zero Actor is anonymous.
+// Actor is who a request acts as: a signed-in user, the session that
+// authenticated them and when they signed in to it. The zero Actor is
+// anonymous.
 type Actor struct {
 	UserID    string
 	SessionID string
+	AuthTime  time.Time
 }
 
 type actorKey struct{}

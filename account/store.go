@@ -33,13 +33,6 @@ func scan(row scanner, extra ...any) (User, error) {
 	return u, nil
 }
 
-// nullable returns nil for "", so that unset fields are stored as NULL.
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
 
 // New is what Insert needs to create a user. Check it first.
 type New struct {
@@ -61,8 +54,8 @@ func Insert(ctx context.Context, tx *sqldb.Tx, n New) (User, error) {
 			first_name, last_name, avatar_url, country, city, zipcode, language, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
 		RETURNING `+columns,
-		id, nullable(n.Email), nullable(n.Username), nullable(n.PhoneNumber), nullable(n.AuthUserID), nullable(n.PasswordHash),
-		nullable(n.FirstName), nullable(n.LastName), nullable(n.AvatarURL), nullable(n.Country), nullable(n.City), nullable(n.Zipcode),
+		id, sqldb.Nullable(n.Email), sqldb.Nullable(n.Username), sqldb.Nullable(n.PhoneNumber), sqldb.Nullable(n.AuthUserID), sqldb.Nullable(n.PasswordHash),
+		sqldb.Nullable(n.FirstName), sqldb.Nullable(n.LastName), sqldb.Nullable(n.AvatarURL), sqldb.Nullable(n.Country), sqldb.Nullable(n.City), sqldb.Nullable(n.Zipcode),
 		lang, tx.Now)
 	u, err := scan(row)
 	if err != nil {
@@ -167,7 +160,7 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p Patch) (User, error)
 		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
 	}
 	if p.Username != nil {
-		set("username", nullable(*p.Username))
+		set("username", sqldb.Nullable(*p.Username))
 	}
 	for _, f := range p.fields() {
 		switch {
@@ -175,7 +168,7 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p Patch) (User, error)
 		case f.name == "language" && *f.v == "":
 			set(f.name, "en")
 		default:
-			set(f.name, nullable(*f.v))
+			set(f.name, sqldb.Nullable(*f.v))
 		}
 	}
 	if p.IsFirstConnection != nil {

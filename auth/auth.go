@@ -1,14 +1,21 @@
-// Package auth signs users up and in: it owns the sessions table, composes
-// account's functions with session creation in one transaction, and turns a
-// presented token into the Actor a request acts as.
+// Package auth signs users up and in. It owns sessions, refresh tokens and
+// the mail tokens (verification_tokens, password_reset_tokens); it composes
+// account's and audit's functions in one transaction per event, and turns a
+// presented session token or access JWT into the Actor a request acts as.
 package auth
 
 import (
+	"context"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/keys"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -16,31 +23,107 @@ import (
 var (
 	ErrInvalidCredentials = userd.Errorf(userd.KindUnauthenticated, "invalid_credentials", "The identifier or the password is wrong.")
 	ErrUnauthenticated    = userd.Errorf(userd.KindUnauthenticated, "unauthenticated", "Sign in to do this.")
+	ErrInvalidRefresh     = userd.Errorf(userd.KindUnauthenticated, "invalid_refresh_token", "The refresh token is not valid. Sign in again.")
+	ErrInvalidToken       = userd.Errorf(userd.KindUnauthenticated, "invalid_token", "The link is not valid or has expired.")
 	ErrSuspended          = userd.Errorf(userd.KindForbidden, "account_suspended", "This account is suspended.")
 	ErrBanned             = userd.Errorf(userd.KindForbidden, "account_banned", "This account is banned.")
 	ErrSessionNotFound    = userd.Errorf(userd.KindNotFound, "session_not_found", "No such session.")
+	ErrNoEmail            = userd.Errorf(userd.KindConflict, "no_email", "This account has no email address.")
+	ErrAlreadyVerified    = userd.Errorf(userd.KindConflict, "email_already_verified", "This email address is already verified.")
 )
+
+// Limits are the brute-force rules.
+type Limits struct {
+	LoginPerIP      ratelimit.Rule // log-in attempts from one address
+	LoginFailures   ratelimit.Rule // failed log-ins for one identifier
+	SignupPerIP     ratelimit.Rule
+	ForgotPerIP     ratelimit.Rule
+	ForgotPerEmail  ratelimit.Rule
+	RefreshPerIP    ratelimit.Rule
+	VerifySendsUser ratelimit.Rule // verification mails one user may ask for
+}
+
+// DefaultLimits are the rules in force unless configured otherwise.
+var DefaultLimits = Limits{
+	LoginPerIP:      ratelimit.Rule{Max: 100, Window: 15 * time.Minute},
+	LoginFailures:   ratelimit.Rule{Max: 10, Window: 15 * time.Minute},
+	SignupPerIP:     ratelimit.Rule{Max: 30, Window: time.Hour},
+	ForgotPerIP:     ratelimit.Rule{Max: 20, Window: time.Hour},
+	ForgotPerEmail:  ratelimit.Rule{Max: 5, Window: time.Hour},
+	RefreshPerIP:    ratelimit.Rule{Max: 600, Window: time.Minute},
+	VerifySendsUser: ratelimit.Rule{Max: 5, Window: time.Hour},
+}
 
 // Config holds the settings of a Service.
 type Config struct {
-	// SessionTTL is how long a session lives after it is created.
-	SessionTTL time.Duration
+	SessionLifetime time.Duration // absolute life of a session
+	SessionIdle     time.Duration // a session unused this long ends
+	AccessTTL       time.Duration // life of an access JWT
+	RefreshGrace    time.Duration // a retried refresh token gets the same successor within it
+	VerifyTTL       time.Duration // life of an email verification link
+	ResetTTL        time.Duration // life of a password reset link
+	// PublicURL is where clients reach userd: the access tokens' issuer and
+	// audience, and the base of links in mail.
+	PublicURL string
+	// RefreshSecret keys the derivation of a refresh token's successor.
+	RefreshSecret []byte
+	Limits        Limits
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.SessionLifetime, 30*24*time.Hour)
+	def(&c.SessionIdle, 7*24*time.Hour)
+	def(&c.AccessTTL, 15*time.Minute)
+	def(&c.RefreshGrace, 10*time.Second)
+	def(&c.VerifyTTL, 24*time.Hour)
+	def(&c.ResetTTL, time.Hour)
+	if c.PublicURL == "" {
+		c.PublicURL = "http://127.0.0.1:8080"
+	}
+	if c.Limits == (Limits{}) {
+		c.Limits = DefaultLimits
+	}
+}
+
+// Deps are the parts a Service works with.
+type Deps struct {
+	DB      *sqldb.DB
+	Hasher  *password.Hasher
+	Keys    *keys.Store
+	Limiter *ratelimit.Limiter
+	Mailer  mail.Sender
+	Log     *slog.Logger
 }
 
 // Service signs users up, in and out.
 type Service struct {
-	db     *sqldb.DB
-	hasher *password.Hasher
-	cfg    Config
+	Deps
+	cfg  Config
+	mail sync.WaitGroup
 }
 
-// New returns a Service over db that hashes with hasher.
-func New(db *sqldb.DB, hasher *password.Hasher, cfg Config) *Service {
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = 30 * 24 * time.Hour
+// New returns a Service.
+func New(d Deps, cfg Config) *Service {
+	cfg.defaults()
+	if d.Log == nil {
+		d.Log = slog.Default()
 	}
-	return &Service{db: db, hasher: hasher, cfg: cfg}
+	if d.Mailer == nil {
+		d.Mailer = mail.Log{Logger: d.Log}
+	}
+	return &Service{Deps: d, cfg: cfg}
 }
+
+// Close waits for mail that is still being sent.
+func (s *Service) Close() { s.mail.Wait() }
+
+// AccessTTL returns the life of an access token.
+func (s *Service) AccessTTL() time.Duration { return s.cfg.AccessTTL }
 
 // Client describes where a request comes from.
 type Client struct {
@@ -59,12 +142,21 @@ type Session struct {
 	ExpiresAt  time.Time
 }
 
-// Login is the result of a sign-up or a log-in: the user, their new session
-// and the session's token, which exists in clear only here.
+// Tokens are a session's credentials, in clear only here: the opaque
+// session token (on sign-up and log-in), a short-lived access JWT and the
+// refresh token that renews it.
+type Tokens struct {
+	SessionToken string
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration
+}
+
+// Login is the result of a sign-up or a log-in.
 type Login struct {
 	User    account.User
 	Session Session
-	Token   string
+	Tokens
 }
 
 // Signup is what a new user gives.
@@ -72,4 +164,18 @@ type Signup struct {
 	account.Identity
 	account.Profile
 	Password string
+}
+
+// sendAsync sends a mail after the request that caused it, so that the
+// answer's timing does not depend on it (nor tell whether it was sent).
+func (s *Service) sendAsync(m mail.Message) {
+	s.mail.Add(1)
+	go func() {
+		defer s.mail.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.Mailer.Send(ctx, m); err != nil {
+			s.Log.Error("send mail", "to", m.To, "subject", m.Subject, "err", err)
+		}
+	}()
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/audit"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/token"
 )
@@ -17,12 +19,36 @@ import (
 // request refreshes it: one write a minute per session, not one per request.
 const lastSeenEvery = time.Minute
 
-// open inserts a session for u and returns the log-in with its token.
-func (s *Service) open(ctx context.Context, tx *sqldb.Tx, u account.User, c Client) (Login, error) {
+// signer is the key that signs access tokens, fetched before a transaction
+// opens (the key store may have to write a new key).
+type signer struct {
+	kid string
+	key ed25519.PrivateKey
+}
+
+func (s *Service) signer(ctx context.Context) (signer, error) {
+	kid, key, err := s.Keys.Signer(ctx)
+	if err != nil {
+		return signer{}, err
+	}
+	return signer{kid, key}, nil
+}
+
+// accessToken signs an access token for a session.
+func (s *Service) accessToken(sg signer, userID, sessionID string, now time.Time) (string, error) {
+	return token.SignAccess(token.Access{
+		Issuer: s.cfg.PublicURL, Audience: s.cfg.PublicURL, Subject: userID, SessionID: sessionID,
+		ID: userd.NewID(now), IssuedAt: now, Expires: now.Add(s.cfg.AccessTTL),
+	}, sg.kid, sg.key)
+}
+
+// open inserts a session for u with its first refresh token and returns the
+// log-in with its tokens.
+func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.User, c Client) (Login, error) {
 	tok, hash := token.New(token.SessionPrefix)
 	sess := Session{
 		ID: userd.NewID(tx.Now), UserID: u.ID, UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
-		CreatedAt: tx.Now, LastSeenAt: tx.Now, ExpiresAt: tx.Now.Add(s.cfg.SessionTTL),
+		CreatedAt: tx.Now, LastSeenAt: tx.Now, ExpiresAt: tx.Now.Add(s.cfg.SessionLifetime),
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
@@ -30,7 +56,15 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, u account.User, c Clie
 	if err != nil {
 		return Login{}, fmt.Errorf("insert session: %w", err)
 	}
-	return Login{User: u, Session: sess, Token: tok}, nil
+	refresh, err := s.insertRefresh(ctx, tx, sess.ID, u.ID, "", token.New)
+	if err != nil {
+		return Login{}, err
+	}
+	access, err := s.accessToken(sg, u.ID, sess.ID, tx.Now)
+	if err != nil {
+		return Login{}, err
+	}
+	return Login{User: u, Session: sess, Tokens: Tokens{SessionToken: tok, AccessToken: access, RefreshToken: refresh, ExpiresIn: s.cfg.AccessTTL}}, nil
 }
 
 func truncate(s string, n int) string {
@@ -40,23 +74,43 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// Authenticate returns the actor that a session token stands for. It returns
-// ErrUnauthenticated for a malformed, unknown or expired token, and
-// ErrSuspended or ErrBanned when the user may not act.
-func (s *Service) Authenticate(ctx context.Context, tok string) (userd.Actor, error) {
-	hash, ok := token.Parse(token.SessionPrefix, tok)
-	if !ok {
+// validSession is the condition a live session meets at $2 (now) with idle
+// cut-off $3.
+const validSession = `s.expires_at > $2 AND s.last_seen_at > $3`
+
+// Authenticate returns the actor that a session token or an access JWT
+// stands for. A JWT counts only while its session lives, so that log-out and
+// suspension take effect at once. It returns ErrUnauthenticated for a
+// malformed, unknown, expired or revoked credential, and ErrSuspended or
+// ErrBanned when the user may not act.
+func (s *Service) Authenticate(ctx context.Context, cred string) (userd.Actor, error) {
+	where, key := "", any(nil)
+	if hash, ok := token.Parse(token.SessionPrefix, cred); ok {
+		where, key = "s.token_hash = $1", hash
+	} else if token.LooksLikeJWT(cred) {
+		claims, err := token.VerifyAccess(cred, s.cfg.PublicURL, s.cfg.PublicURL, s.DB.Now(), func(kid string) (ed25519.PublicKey, bool) {
+			return s.Keys.PublicKey(ctx, kid)
+		})
+		if err != nil {
+			return userd.Actor{}, ErrUnauthenticated
+		}
+		id, ok := userd.ParseID(claims.SessionID)
+		if !ok {
+			return userd.Actor{}, ErrUnauthenticated
+		}
+		where, key = "s.id = $1", id
+	} else {
 		return userd.Actor{}, ErrUnauthenticated
 	}
 	var a userd.Actor
 	var status account.Status
-	var lastSeen time.Time
-	var now time.Time
-	err := s.db.View(ctx, func(tx *sqldb.Tx) error {
+	var lastSeen, now time.Time
+	err := s.DB.View(ctx, func(tx *sqldb.Tx) error {
 		now = tx.Now
-		return tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.last_seen_at, u.status
+		return tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, u.status
 			FROM sessions s JOIN users u ON u.id = s.user_id
-			WHERE s.token_hash = $1 AND s.expires_at > $2`, hash, tx.Now).Scan(&a.SessionID, &a.UserID, &lastSeen, &status)
+			WHERE `+where+` AND `+validSession, key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).
+			Scan(&a.SessionID, &a.UserID, &a.AuthTime, &lastSeen, &status)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return userd.Actor{}, ErrUnauthenticated
@@ -68,7 +122,7 @@ func (s *Service) Authenticate(ctx context.Context, tok string) (userd.Actor, er
 		return userd.Actor{}, err
 	}
 	if now.Sub(lastSeen) >= lastSeenEvery {
-		err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
 			_, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now, a.SessionID)
 			return err
 		})
@@ -90,16 +144,77 @@ func statusErr(st account.Status) error {
 	return ErrBanned
 }
 
-// Logout ends the actor's session at once.
-func (s *Service) Logout(ctx context.Context, a userd.Actor) error {
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, a.SessionID, a.UserID)
+// Logout ends the actor's session at once, with its refresh tokens.
+func (s *Service) Logout(ctx context.Context, a userd.Actor, c Client) error {
+	return s.revoke(ctx, a, a.SessionID, audit.Logout, c)
+}
+
+// RevokeSession ends one of the actor's sessions. It returns
+// ErrSessionNotFound when the session is not theirs or does not exist.
+func (s *Service) RevokeSession(ctx context.Context, a userd.Actor, sessionID string, c Client) error {
+	id, ok := userd.ParseID(sessionID)
+	if !ok {
+		return ErrSessionNotFound
+	}
+	return s.revoke(ctx, a, id, audit.SessionRevoked, c)
+}
+
+func (s *Service) revoke(ctx context.Context, a userd.Actor, sessionID, action string, c Client) error {
+	return s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, a.UserID)
 		if err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrSessionNotFound
 		}
-		return nil
+		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: action, TargetType: "session", TargetID: sessionID, IP: c.IP, UserAgent: c.UserAgent})
 	})
+}
+
+// revokeOthers ends every session of userID but keep ("" ends them all).
+func revokeOthers(ctx context.Context, tx *sqldb.Tx, userID, keep string) (int64, error) {
+	q, args := `DELETE FROM sessions WHERE user_id = $1`, []any{userID}
+	if keep != "" {
+		q, args = q+` AND id <> $2`, append(args, keep)
+	}
+	res, err := tx.Exec(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("revoke sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// Sessions lists the actor's live sessions, newest first, after the session
+// with id before (pass "" for the first page).
+func (s *Service) Sessions(ctx context.Context, a userd.Actor, before string, limit int) ([]Session, error) {
+	if before == "" {
+		before = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+	}
+	var out []Session
+	err := s.DB.View(ctx, func(tx *sqldb.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT s.id, s.user_id, s.user_agent, s.ip, s.created_at, s.last_seen_at, s.expires_at
+			FROM sessions s WHERE s.user_id = $1 AND `+validSession+` AND s.id < $4
+			ORDER BY s.id DESC LIMIT $5`, a.UserID, tx.Now, tx.Now.Add(-s.cfg.SessionIdle), before, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var se Session
+			var ua, ip sql.NullString
+			if err := rows.Scan(&se.ID, &se.UserID, &ua, &ip, &se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt); err != nil {
+				return err
+			}
+			se.UserAgent, se.IP = ua.String, ip.String
+			se.CreatedAt, se.LastSeenAt, se.ExpiresAt = se.CreatedAt.UTC(), se.LastSeenAt.UTC(), se.ExpiresAt.UTC()
+			out = append(out, se)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
 }

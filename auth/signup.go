@@ -9,6 +9,8 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/audit"
+	"github.com/userd/userd/password"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -18,17 +20,19 @@ const (
 	maxPasswordBytes = 256
 )
 
-// CheckPassword returns the field errors of a new password for a user with
-// the given identity.
-func CheckPassword(pw string, id account.Identity) []userd.FieldError {
+// CheckPassword returns the field errors of a new password (in the given
+// field) for a user with the given identity.
+func CheckPassword(field, pw string, id account.Identity) []userd.FieldError {
 	bad := func(code, msg string) []userd.FieldError {
-		return []userd.FieldError{{Field: "password", Code: code, Message: msg}}
+		return []userd.FieldError{{Field: field, Code: code, Message: msg}}
 	}
 	switch {
 	case !utf8.ValidString(pw) || utf8.RuneCountInString(pw) < minPasswordRunes:
 		return bad("password_too_short", "Use at least 8 characters.")
 	case len(pw) > maxPasswordBytes:
 		return bad("password_too_long", "Use at most 256 bytes.")
+	case password.IsCommon(pw):
+		return bad("password_too_common", "This password is among the most common ones. Choose another.")
 	}
 	for _, own := range []string{id.Email, id.Username, id.PhoneNumber} {
 		if own != "" && strings.EqualFold(pw, own) {
@@ -38,10 +42,16 @@ func CheckPassword(pw string, id account.Identity) []userd.FieldError {
 	return nil
 }
 
-// Signup creates a user and their first session in one transaction. It
-// returns a KindInvalid error for bad fields, and account.ErrEmailTaken,
-// account.ErrUsernameTaken or account.ErrPhoneTaken on a collision.
+// Signup creates a user and their first session in one transaction, with
+// the event in the audit trail, and sends a verification mail when the user
+// gave an email. It returns a KindInvalid error for bad fields,
+// account.ErrEmailTaken, account.ErrUsernameTaken or account.ErrPhoneTaken
+// on a collision, and a rate-limit error past the sign-ups allowed from one
+// address.
 func (s *Service) Signup(ctx context.Context, in Signup, c Client) (Login, error) {
+	if err := s.Limiter.Hit(ctx, "signup:ip:"+c.IP, s.cfg.Limits.SignupPerIP); err != nil {
+		return Login{}, err
+	}
 	l, err := s.register(ctx, in, &c)
 	if err != nil {
 		return Login{}, fmt.Errorf("signup: %w", err)
@@ -61,83 +71,162 @@ func (s *Service) CreateUser(ctx context.Context, in Signup) (account.User, erro
 }
 
 // register checks a sign-up, hashes its password outside any transaction,
-// then inserts the user and, for a client, opens their session, in one
-// transaction.
+// then inserts the user, audits it and, for a client, opens their session,
+// in one transaction. A verification mail follows the commit.
 func (s *Service) register(ctx context.Context, in Signup, c *Client) (Login, error) {
 	if err := userd.Invalid(in.check()); err != nil {
 		return Login{}, err
 	}
-	hash, err := s.hasher.Hash(ctx, in.Password)
+	hash, err := s.Hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return Login{}, err
 	}
+	var sg signer
+	if c != nil {
+		if sg, err = s.signer(ctx); err != nil {
+			return Login{}, err
+		}
+	}
 	var out Login
-	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	var verify mailToken
+	err = s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
 		u, err := account.Insert(ctx, tx, account.New{Identity: in.Identity, Profile: in.Profile, PasswordHash: hash})
-		if err != nil || c == nil {
-			out.User = u
+		if err != nil {
 			return err
 		}
-		out, err = s.open(ctx, tx, u, *c)
+		ev := audit.Event{UserID: u.ID, Action: audit.Signup, TargetType: "user", TargetID: u.ID}
+		if c != nil {
+			ev.IP, ev.UserAgent = c.IP, c.UserAgent
+		}
+		if err := audit.Record(ctx, tx, ev); err != nil {
+			return err
+		}
+		if u.Email != nil {
+			if verify, err = s.issueVerification(ctx, tx, u); err != nil {
+				return err
+			}
+		}
+		out.User = u
+		if c == nil {
+			return nil
+		}
+		out, err = s.open(ctx, tx, sg, u, *c)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return Login{}, err
+	}
+	s.sendToken(verify)
+	return out, nil
 }
 
 // check normalises a sign-up and returns its field errors.
 func (in *Signup) check() []userd.FieldError {
 	fe := in.Identity.Check()
 	fe = append(fe, in.Profile.Check()...)
-	return append(fe, CheckPassword(in.Password, in.Identity)...)
+	return append(fe, CheckPassword("password", in.Password, in.Identity)...)
 }
 
 // Login checks an identifier (email, username or phone number) and password
-// and opens a session. An unknown identifier costs the same hash work as a
-// wrong password, and both return ErrInvalidCredentials. A user whose hash
-// is not argon2id at the configured parameters is re-hashed.
+// and opens a session. An unknown identifier costs the same hash work and
+// the same writes as a wrong password, and both return
+// ErrInvalidCredentials. Past the limits (attempts from one address,
+// failures for one identifier) it returns a rate-limit error. A user whose
+// hash is not argon2id at the configured parameters is re-hashed.
 func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (Login, error) {
-	if identifier == "" || len(identifier) > 320 || len(pw) > maxPasswordBytes {
-		s.hasher.VerifyDummy(ctx, pw)
-		return Login{}, ErrInvalidCredentials
+	ident := strings.ToLower(strings.TrimSpace(identifier))
+	failKey := "login:account:" + ident
+	if err := s.Limiter.Hit(ctx, "login:ip:"+c.IP, s.cfg.Limits.LoginPerIP); err != nil {
+		return Login{}, err
 	}
-	var u account.User
-	var hash string
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		u, hash, err = account.FindForLogin(ctx, tx, identifier)
-		return err
-	})
-	if errors.Is(err, account.ErrNotFound) || (err == nil && hash == "") {
-		s.hasher.VerifyDummy(ctx, pw)
-		return Login{}, ErrInvalidCredentials
+	if err := s.Limiter.Check(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil {
+		return Login{}, err
 	}
+	u, match, rehash, err := s.verify(ctx, ident, pw)
 	if err != nil {
-		return Login{}, fmt.Errorf("login: %w", err)
+		return Login{}, err
 	}
-	match, rehash, err := s.hasher.Verify(ctx, hash, pw)
-	if err != nil || !match {
-		return Login{}, ErrInvalidCredentials
+	if !match {
+		return Login{}, s.loginFailed(ctx, u.ID, ident, failKey, c)
 	}
 	if err := statusErr(u.Status); err != nil {
 		return Login{}, err
 	}
 	newHash := ""
 	if rehash {
-		if newHash, err = s.hasher.Hash(ctx, pw); err != nil {
+		if newHash, err = s.Hasher.Hash(ctx, pw); err != nil {
 			return Login{}, fmt.Errorf("login: %w", err)
 		}
 	}
+	sg, err := s.signer(ctx)
+	if err != nil {
+		return Login{}, err
+	}
 	var out Login
-	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err = s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
 		if newHash != "" {
 			if err := account.SetPasswordHash(ctx, tx, u.ID, newHash); err != nil {
 				return err
 			}
 		}
-		out, err = s.open(ctx, tx, u, c)
-		return err
+		if out, err = s.open(ctx, tx, sg, u, c); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.Login, TargetType: "session", TargetID: out.Session.ID,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"rehashed": newHash != ""}})
 	})
 	if err != nil {
 		return Login{}, fmt.Errorf("login: %w", err)
 	}
+	if err := s.Limiter.Reset(ctx, failKey); err != nil {
+		s.Log.WarnContext(ctx, "reset login failures", "err", err)
+	}
 	return out, nil
+}
+
+// verify finds the user an identifier names and checks their password,
+// spending a dummy hash when there is no such user or no password.
+func (s *Service) verify(ctx context.Context, ident, pw string) (u account.User, match, rehash bool, err error) {
+	if ident == "" || len(ident) > 320 || len(pw) > maxPasswordBytes {
+		s.Hasher.VerifyDummy(ctx, pw)
+		return account.User{}, false, false, nil
+	}
+	var hash string
+	err = s.DB.View(ctx, func(tx *sqldb.Tx) (err error) {
+		u, hash, err = account.FindForLogin(ctx, tx, ident)
+		return err
+	})
+	if errors.Is(err, account.ErrNotFound) || (err == nil && hash == "") {
+		s.Hasher.VerifyDummy(ctx, pw)
+		return u, false, false, nil
+	}
+	if err != nil {
+		return account.User{}, false, false, fmt.Errorf("login: %w", err)
+	}
+	match, rehash, err = s.Hasher.Verify(ctx, hash, pw)
+	if errors.Is(err, password.ErrUnsupported) {
+		s.Log.WarnContext(ctx, "stored password hash in an unsupported format", "user_id", u.ID)
+		return u, false, false, nil
+	}
+	return u, match, rehash, err
+}
+
+// loginFailed counts and audits a failed log-in and returns the error to
+// answer with.
+func (s *Service) loginFailed(ctx context.Context, userID, ident, failKey string, c Client) error {
+	if err := s.Limiter.Hit(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil && userd.ErrorKind(err) != userd.KindRateLimited {
+		return err
+	}
+	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+		ev := audit.Event{UserID: userID, Action: audit.LoginFailed, IP: c.IP, UserAgent: c.UserAgent,
+			Metadata: map[string]any{"identifier": truncate(ident, 320)}}
+		if userID != "" {
+			ev.TargetType, ev.TargetID = "user", userID
+		}
+		return audit.Record(ctx, tx, ev)
+	})
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	return ErrInvalidCredentials
 }

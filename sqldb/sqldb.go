@@ -176,3 +176,12 @@ func (r *Row) Scan(dest ...any) error {
 	}
 	return nil
 }
+
+// Nullable returns nil for "", so that an unset optional text is stored as
+// NULL, and s otherwise.
+func Nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

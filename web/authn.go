@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -34,18 +36,33 @@ type SessionToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// TokenPair is a short-lived access token and the refresh token that
+// renews it.
+type TokenPair struct {
+	AccessToken  string `json:"access_token" doc:"A signed JWT (EdDSA; kid in the header, keys at /.well-known/jwks.json). Send it as 'Authorization: Bearer <token>'."`
+	RefreshToken string `json:"refresh_token" doc:"Trade it at POST /v1/auth/token for a new pair. It works once."`
+	TokenType    string `json:"token_type" example:"Bearer"`
+	ExpiresIn    int    `json:"expires_in" doc:"Seconds until the access token expires."`
+}
+
+func pairOf(t auth.Tokens) TokenPair {
+	return TokenPair{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second)}
+}
+
 type loginOutput struct {
 	SetCookie http.Cookie `header:"Set-Cookie"`
 	Body      struct {
 		User    User         `json:"user"`
 		Session SessionToken `json:"session"`
+		TokenPair
 	}
 }
 
 func (s *Server) loginOutput(l auth.Login) *loginOutput {
-	out := &loginOutput{SetCookie: s.cookie(l.Token, l.Session.ExpiresAt)}
+	out := &loginOutput{SetCookie: s.cookie(l.SessionToken, l.Session.ExpiresAt)}
 	out.Body.User = userOf(l.User)
-	out.Body.Session = SessionToken{ID: l.Session.ID, Token: l.Token, ExpiresAt: l.Session.ExpiresAt}
+	out.Body.Session = SessionToken{ID: l.Session.ID, Token: l.SessionToken, ExpiresAt: l.Session.ExpiresAt}
+	out.Body.TokenPair = pairOf(l.Tokens)
 	return out
 }
 
@@ -95,8 +112,83 @@ type logoutOutput struct {
 }
 
 func (s *Server) logout(ctx context.Context, _ *struct{}) (*logoutOutput, error) {
-	if err := s.auth.Logout(ctx, userd.ActorFrom(ctx)); err != nil {
+	if err := s.auth.Logout(ctx, userd.ActorFrom(ctx), s.client(ctx)); err != nil {
 		return nil, err
 	}
 	return &logoutOutput{SetCookie: s.cookie("", time.Time{})}, nil
+}
+
+type refreshInput struct {
+	Body struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+}
+
+type tokenOutput struct {
+	Body TokenPair
+}
+
+func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, error) {
+	t, err := s.auth.Refresh(ctx, in.Body.RefreshToken, s.client(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &tokenOutput{Body: pairOf(t)}, nil
+}
+
+type forgotInput struct {
+	Body struct {
+		Email string `json:"email"`
+	}
+}
+
+func (s *Server) forgotPassword(ctx context.Context, in *forgotInput) (*struct{}, error) {
+	return nil, s.auth.ForgotPassword(ctx, in.Body.Email, s.client(ctx))
+}
+
+type resetInput struct {
+	Body struct {
+		Token    string `json:"token" doc:"The token from the link in the mail."`
+		Password string `json:"password" doc:"The new password."`
+	}
+}
+
+func (s *Server) resetPassword(ctx context.Context, in *resetInput) (*struct{}, error) {
+	return nil, s.auth.ResetPassword(ctx, in.Body.Token, in.Body.Password, s.client(ctx))
+}
+
+type verifyInput struct {
+	Body struct {
+		Token string `json:"token" doc:"The token from the link in the mail."`
+	}
+}
+
+func (s *Server) verifyEmail(ctx context.Context, in *verifyInput) (*struct{}, error) {
+	return nil, s.auth.VerifyEmail(ctx, in.Body.Token, s.client(ctx))
+}
+
+func (s *Server) resendVerification(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	return nil, s.auth.ResendVerification(ctx, userd.ActorFrom(ctx))
+}
+
+type jwksOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         JWKS
+}
+
+// JWKS is a JSON Web Key Set (RFC 7517).
+type JWKS struct {
+	Keys []map[string]any `json:"keys"`
+}
+
+func (s *Server) jwks(ctx context.Context, _ *struct{}) (*jwksOutput, error) {
+	raw, err := s.keys.JWKS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &jwksOutput{CacheControl: "public, max-age=300"}
+	if err := json.Unmarshal(raw, &out.Body); err != nil {
+		return nil, fmt.Errorf("jwks: %w", err)
+	}
+	return out, nil
 }

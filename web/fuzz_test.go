@@ -2,17 +2,12 @@ package web_test
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/userd/userd/auth"
 	"github.com/userd/userd/dbtest"
-	"github.com/userd/userd/password"
-	"github.com/userd/userd/web"
 )
 
 // FuzzSignupBody sends arbitrary bodies to POST /v1/auth/signup: the answer
@@ -30,8 +25,8 @@ func FuzzSignupBody(f *testing.F) {
 		f.Add(seed)
 	}
 	db := dbtest.Open(f, "sqlite")
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := web.New(web.Config{Logger: log}, db, auth.New(db, password.New(cheap, 0), auth.Config{}))
+	h, svc := newHandler(db, "http://userd.test", options{})
+	f.Cleanup(svc.Close)
 	f.Fuzz(func(t *testing.T, body string) {
 		var before int
 		db.SQL().QueryRow(`SELECT count(*) FROM users`).Scan(&before)

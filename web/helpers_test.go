@@ -10,10 +10,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/keys"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/ratelimit"
+	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/web"
 )
@@ -25,19 +30,50 @@ var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // client is a test's HTTP client for one userd server on loopback.
 type client struct {
-	t   testing.TB
-	url string
-	db  *sqldb.DB
+	t    testing.TB
+	url  string
+	db   *sqldb.DB
+	auth *auth.Service
 }
 
-// start serves the API over db on a loopback port for the test's duration.
+// options change the services a test server runs with.
+type options struct {
+	auth    auth.Config
+	limits  bool        // rate limits on
+	mailer  mail.Sender // the log when nil
+	keyring *seal.Keyring
+}
+
+// start serves the API over db on a loopback port for the test's duration,
+// with rate limits off.
 func start(t testing.TB, db *sqldb.DB) *client {
+	return startWith(t, db, options{})
+}
+
+func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	t.Helper()
+	c := &client{t: t, db: db}
+	srv := httptest.NewUnstartedServer(nil)
+	c.url = "http://" + srv.Listener.Addr().String()
+	h, svc := newHandler(db, c.url, o)
+	srv.Config.Handler = h
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); svc.Close() })
+	c.auth = svc
+	return c
+}
+
+// newHandler builds the API as serve does, with test settings.
+func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.Service) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := auth.New(db, password.New(cheap, 0), auth.Config{})
-	srv := httptest.NewServer(web.New(web.Config{Version: "test", Logger: log}, db, svc))
-	t.Cleanup(srv.Close)
-	return &client{t: t, url: srv.URL, db: db}
+	if o.keyring == nil {
+		o.keyring, _ = seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
+	}
+	ks := keys.New(db, o.keyring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute})
+	o.auth.PublicURL = publicURL
+	o.auth.RefreshSecret = []byte("test refresh secret")
+	svc := auth.New(auth.Deps{DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log}, o.auth)
+	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, db, svc, ks), svc
 }
 
 // response is a decoded answer.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/audit"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -47,8 +48,14 @@ func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*userOutput, 
 }
 
 func (s *Server) deleteMe(ctx context.Context, _ *struct{}) (*struct{}, error) {
+	id, c := userd.ActorFrom(ctx).UserID, s.client(ctx)
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		return account.Delete(ctx, tx, userd.ActorFrom(ctx).UserID)
+		if err := account.Delete(ctx, tx, id); err != nil {
+			return err
+		}
+		// The user's own trail goes with them (seed 001); this entry, not
+		// theirs, records that they went.
+		return audit.Record(ctx, tx, audit.Event{Action: audit.UserDeleted, TargetType: "user", TargetID: id, IP: c.IP, UserAgent: c.UserAgent})
 	})
 	return nil, err
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"net/http"
 	"strings"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/ratelimit"
 )
 
 // Problem is an RFC 9457 problem document with userd's stable machine code
@@ -85,6 +88,10 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 		return newProblem(http.StatusInternalServerError, "internal", "Something went wrong on our side.")
 	}
 	p = newProblem(kindStatus[e.Kind], e.Code, e.Message)
+	var rl *ratelimit.Error
+	if errors.As(err, &rl) {
+		p.headers = http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds())))}}
+	}
 	for _, f := range e.Fields {
 		p.Errors = append(p.Errors, FieldError(f))
 	}

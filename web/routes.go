@@ -35,11 +35,20 @@ func (s *Server) routes() {
 
 	add(s, route{"POST", "/v1/auth/signup", "signup", "Create a user and sign them in", "Authentication", public, http.StatusCreated}, s.signup)
 	add(s, route{"POST", "/v1/auth/login", "login", "Sign in with an email, username or phone number and a password", "Authentication", public, 0}, s.login)
-	add(s, route{"POST", "/v1/auth/logout", "logout", "End the current session", "Authentication", signedIn, http.StatusNoContent}, s.logout)
+	add(s, route{"POST", "/v1/auth/logout", "logout", "End the current session and its refresh tokens", "Authentication", signedIn, http.StatusNoContent}, s.logout)
+	add(s, route{"POST", "/v1/auth/token", "refresh-token", "Trade a refresh token for a new access token and refresh token", "Authentication", public, 0}, s.refresh)
+	add(s, route{"POST", "/v1/auth/password/forgot", "forgot-password", "Mail a password reset link (202 whether or not the email is known)", "Authentication", public, http.StatusAccepted}, s.forgotPassword)
+	add(s, route{"POST", "/v1/auth/password/reset", "reset-password", "Set a new password with a reset token; ends every session", "Authentication", public, http.StatusNoContent}, s.resetPassword)
+	add(s, route{"POST", "/v1/auth/email/verify", "verify-email", "Mark an email address verified with the token mailed to it", "Authentication", public, http.StatusNoContent}, s.verifyEmail)
+	add(s, route{"GET", "/.well-known/jwks.json", "jwks", "Public keys that verify access tokens", "Service", public, 0}, s.jwks)
 
 	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user", "Current user", signedIn, 0}, s.getMe)
 	add(s, route{"PATCH", "/v1/me", "update-me", "Change the signed-in user's profile", "Current user", signedIn, 0}, s.updateMe)
 	add(s, route{"DELETE", "/v1/me", "delete-me", "Delete the signed-in user and everything they own", "Current user", signedIn, http.StatusNoContent}, s.deleteMe)
+	add(s, route{"POST", "/v1/me/password", "change-password", "Change the password; ends every other session", "Current user", signedIn, http.StatusNoContent}, s.changePassword)
+	add(s, route{"POST", "/v1/me/email/verification", "resend-verification", "Mail a new email verification link", "Current user", signedIn, http.StatusAccepted}, s.resendVerification)
+	add(s, route{"GET", "/v1/me/sessions", "list-sessions", "The signed-in user's live sessions, newest first", "Current user", signedIn, 0}, s.listSessions)
+	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", signedIn, http.StatusNoContent}, s.revokeSession)
 
 	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/userd/userd/auth"
+	"github.com/userd/userd/keys"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -33,6 +34,7 @@ type Server struct {
 	cfg  Config
 	db   *sqldb.DB
 	auth *auth.Service
+	keys *keys.Store
 	log  *slog.Logger
 	api  huma.API
 	mux  *http.ServeMux
@@ -44,11 +46,11 @@ func init() {
 }
 
 // New returns the API over the given services.
-func New(cfg Config, db *sqldb.DB, authSvc *auth.Service) *Server {
+func New(cfg Config, db *sqldb.DB, authSvc *auth.Service, keyStore *keys.Store) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, db: db, auth: authSvc, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: db, auth: authSvc, keys: keyStore, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
 	hc.DocsPath = ""     // /docs is our own page, readable without a CDN
@@ -56,7 +58,7 @@ func New(cfg Config, db *sqldb.DB, authSvc *auth.Service) *Server {
 	hc.CreateHooks = nil // no $schema links in bodies
 	hc.OpenAPIPath = "/openapi"
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (uds_…)."},
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (uds_…) or an access token (a JWT)."},
 		"cookie": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "The session cookie set by sign-up and log-in."},
 	}
 	if cfg.PublicURL != "" {

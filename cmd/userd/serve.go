@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/userd/userd/auth"
+	"github.com/userd/userd/keys"
+	"github.com/userd/userd/mail"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/web"
 )
 
@@ -28,7 +31,10 @@ type serveConfig struct {
 	oidcProviders  multiFlag
 	allowRedirects string
 	rateLimits     onOff
-	sessionTTL     time.Duration
+	mailFrom       string
+	keys           keyConfig
+	auth           auth.Config
+	keyRotation    time.Duration
 	argon          password.Params
 	shutdown       time.Duration
 }
@@ -82,7 +88,15 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; github and google need only NAME,,CLIENT_ID,CLIENT_SECRET (env USERD_OIDC_PROVIDER)")
 	fs.StringVar(&c.allowRedirects, "allowed-redirects", "", "ORIGIN,… that log-in may redirect to (env USERD_ALLOWED_REDIRECTS)")
 	fs.Var(&c.rateLimits, "rate-limits", "on|off: brute-force limits; off only for load tests and test suites (env USERD_RATE_LIMITS)")
-	fs.DurationVar(&c.sessionTTL, "session-ttl", 30*24*time.Hour, "lifetime of a session (env USERD_SESSION_TTL)")
+	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
+	c.keys.flags(fs)
+	fs.DurationVar(&c.auth.SessionLifetime, "session-lifetime", 30*24*time.Hour, "absolute lifetime of a session (env USERD_SESSION_LIFETIME)")
+	fs.DurationVar(&c.auth.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "a session unused this long ends (env USERD_SESSION_IDLE_TIMEOUT)")
+	fs.DurationVar(&c.auth.AccessTTL, "access-token-ttl", 15*time.Minute, "lifetime of an access token (JWT) (env USERD_ACCESS_TOKEN_TTL)")
+	fs.DurationVar(&c.auth.RefreshGrace, "refresh-grace", 10*time.Second, "a refresh token retried within this window gets the same successor (env USERD_REFRESH_GRACE)")
+	fs.DurationVar(&c.auth.VerifyTTL, "verify-email-ttl", 24*time.Hour, "lifetime of an email verification link (env USERD_VERIFY_EMAIL_TTL)")
+	fs.DurationVar(&c.auth.ResetTTL, "reset-password-ttl", time.Hour, "lifetime of a password reset link (env USERD_RESET_PASSWORD_TTL)")
+	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 2) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env USERD_SHUTDOWN_TIMEOUT)")
@@ -142,6 +156,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 
+	var mailer mail.Sender = mail.Log{Logger: log}
+	if c.smtpURL != "" {
+		if mailer, err = mail.NewSMTP(c.smtpURL, c.mailFrom); err != nil {
+			return err
+		}
+	}
+
 	db, err := c.db.open(ctx)
 	if err != nil {
 		return err
@@ -154,14 +175,30 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(applied) > 0 {
 		log.Info("migrations applied", "versions", applied)
 	}
-
-	authSvc := auth.New(db, password.New(c.argon, 0), auth.Config{SessionTTL: c.sessionTTL})
-	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, Logger: log}, db, authSvc)
+	keyring, master, err := c.keys.keyring(c.db.dataDir, log)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if c.publicURL == "" {
+		c.publicURL = "http://" + ln.Addr().String()
+	}
+	keyStore := keys.New(db, keyring, keys.Config{RotateEvery: c.keyRotation, TokenTTL: c.auth.AccessTTL})
+	if _, _, err := keyStore.Signer(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	c.auth.PublicURL = c.publicURL
+	c.auth.RefreshSecret = derive(master, "userd refresh successor")
+	authSvc := auth.New(auth.Deps{DB: db, Hasher: password.New(c.argon, 0), Keys: keyStore,
+		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log}, c.auth)
+	defer authSvc.Close()
+	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, Logger: log}, db, authSvc, keyStore)
+
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -39,7 +41,9 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if verb == "create" {
-		l, err := auth.New(db, password.New(password.OWASP, 0), auth.Config{}).CreateUser(ctx, in)
+		svc := auth.New(auth.Deps{DB: db, Hasher: password.New(password.OWASP, 0), Limiter: ratelimit.New(db, false), Log: newLogger(os.Stderr)}, auth.Config{})
+		l, err := svc.CreateUser(ctx, in)
+		svc.Close()
 		if err != nil {
 			return err
 		}

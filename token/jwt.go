@@ -1,0 +1,82 @@
+package token
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+// Access is what an access token says: who (Subject), through which session
+// (SessionID), from whom (Issuer) to whom (Audience), and for how long.
+type Access struct {
+	Issuer    string
+	Audience  string
+	Subject   string
+	SessionID string
+	ID        string
+	IssuedAt  time.Time
+	Expires   time.Time
+}
+
+type accessClaims struct {
+	jwt.Claims
+	SessionID string `json:"sid"`
+}
+
+// ErrInvalidJWT is returned by VerifyAccess for a token that is malformed,
+// signed by an unknown key or another algorithm, forged, expired, not yet
+// valid, or for another issuer or audience.
+var ErrInvalidJWT = errors.New("token: invalid access token")
+
+// SignAccess signs a as a JWT with EdDSA, the key id in its header.
+func SignAccess(a Access, kid string, key ed25519.PrivateKey) (string, error) {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: key},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", kid))
+	if err != nil {
+		return "", fmt.Errorf("jwt signer: %w", err)
+	}
+	c := accessClaims{Claims: jwt.Claims{
+		Issuer: a.Issuer, Subject: a.Subject, Audience: jwt.Audience{a.Audience}, ID: a.ID,
+		IssuedAt: jwt.NewNumericDate(a.IssuedAt), NotBefore: jwt.NewNumericDate(a.IssuedAt), Expiry: jwt.NewNumericDate(a.Expires),
+	}, SessionID: a.SessionID}
+	s, err := jwt.Signed(signer).Claims(c).Serialize()
+	if err != nil {
+		return "", fmt.Errorf("sign jwt: %w", err)
+	}
+	return s, nil
+}
+
+// LooksLikeJWT reports whether s has the three dot-separated parts of a
+// compact JWS, to tell it from an opaque token before any parsing.
+func LooksLikeJWT(s string) bool { return strings.Count(s, ".") == 2 && len(s) < 4096 }
+
+// VerifyAccess checks a JWT signed with EdDSA by the key that publicKey
+// returns for its kid, for the given issuer and audience at time now (with a
+// minute of leeway for clocks). It returns ErrInvalidJWT for any failure.
+func VerifyAccess(raw, issuer, audience string, now time.Time, publicKey func(kid string) (ed25519.PublicKey, bool)) (Access, error) {
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil || len(tok.Headers) != 1 {
+		return Access{}, ErrInvalidJWT
+	}
+	pub, ok := publicKey(tok.Headers[0].KeyID)
+	if !ok {
+		return Access{}, ErrInvalidJWT
+	}
+	var c accessClaims
+	if err := tok.Claims(pub, &c); err != nil {
+		return Access{}, ErrInvalidJWT
+	}
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: issuer, AnyAudience: jwt.Audience{audience}, Time: now}, time.Minute); err != nil {
+		return Access{}, ErrInvalidJWT
+	}
+	if c.Subject == "" || c.SessionID == "" || c.Expiry == nil {
+		return Access{}, ErrInvalidJWT
+	}
+	return Access{Issuer: c.Issuer, Audience: audience, Subject: c.Subject, SessionID: c.SessionID, ID: c.ID,
+		IssuedAt: c.IssuedAt.Time(), Expires: c.Expiry.Time()}, nil
+}
