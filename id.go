@@ -4,16 +4,36 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"sync"
 	"time"
 )
 
+// idSeq makes the ids of one millisecond increase within this process
+// (RFC 9562, method 1: rand_a as a counter that starts at a random value).
+var idSeq struct {
+	sync.Mutex
+	ms  int64
+	seq uint16
+}
+
 // NewID returns a new UUIDv7 (RFC 9562) in its canonical lower-case text form:
-// 48 bits of Unix milliseconds from now, then random bits, so that ids sort by
-// creation time.
+// 48 bits of Unix milliseconds from now, a 12-bit counter that makes ids of
+// the same millisecond increase in this process, then random bits; so ids
+// sort by creation time, and the ids one transaction makes sort in the order
+// it made them.
 func NewID(now time.Time) string {
 	var u [16]byte
-	binary.BigEndian.PutUint64(u[0:8], uint64(now.UnixMilli())<<16)
-	rand.Read(u[6:])        // never fails: crypto/rand panics rather than return an error
+	ms := now.UnixMilli()
+	rand.Read(u[6:]) // never fails: crypto/rand panics rather than return an error
+	idSeq.Lock()
+	if ms == idSeq.ms && idSeq.seq < 0xfff {
+		idSeq.seq++
+	} else {
+		idSeq.ms, idSeq.seq = ms, binary.BigEndian.Uint16(u[6:8])&0x7ff
+	}
+	seq := idSeq.seq
+	idSeq.Unlock()
+	binary.BigEndian.PutUint64(u[0:8], uint64(ms)<<16|uint64(seq))
 	u[6] = 0x70 | u[6]&0x0f // version 7
 	u[8] = 0x80 | u[8]&0x3f // variant 10
 	var s [36]byte

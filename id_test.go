@@ -21,6 +21,14 @@ func TestNewIDIsUUIDv7(t *testing.T) {
 	if NewID(now) == id {
 		t.Fatal("two ids in one millisecond are equal")
 	}
+	prev := id
+	for range 1000 {
+		next := NewID(now)
+		if next <= prev {
+			t.Fatalf("ids of one millisecond do not increase: %q then %q", prev, next)
+		}
+		prev = next
+	}
 	if later := NewID(now.Add(time.Millisecond)); later <= id {
 		t.Fatalf("a later id %q does not sort after %q", later, id)
 	}

@@ -20,8 +20,7 @@ const sessionCookie = "userd_session"
 // origin (Fetch metadata and Origin checks): a cross-site form cannot use it.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
-	client := auth.Client{IP: s.clientIP(r.RemoteAddr, r.Header.Get("X-Forwarded-For")), UserAgent: r.UserAgent()}
-	ctx = huma.WithValue(ctx, clientKey{}, client)
+	ctx = huma.WithContext(ctx, withClient(ctx.Context(), s.clientOf(r)))
 	op := ctx.Operation()
 	needs, _ := op.Metadata[metaAuth].(bool)
 	if !needs {

@@ -68,6 +68,10 @@ func New(cfg Config, db *sqldb.DB, authSvc *auth.Service, keyStore *keys.Store) 
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
 	s.mux.HandleFunc("GET /docs", s.docs)
+	s.mux.HandleFunc("GET /verify-email", s.verifyEmailPage)
+	s.mux.HandleFunc("POST /verify-email", s.verifyEmailPage)
+	s.mux.HandleFunc("GET /reset-password", s.resetPasswordPage)
+	s.mux.HandleFunc("POST /reset-password", s.resetPasswordPage)
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
@@ -127,6 +131,15 @@ func (s *Server) trusted(ip string) bool {
 func (s *Server) client(ctx context.Context) auth.Client {
 	c, _ := ctx.Value(clientKey{}).(auth.Client)
 	return c
+}
+
+// clientOf reads the request's origin.
+func (s *Server) clientOf(r *http.Request) auth.Client {
+	return auth.Client{IP: s.clientIP(r.RemoteAddr, r.Header.Get("X-Forwarded-For")), UserAgent: r.UserAgent()}
+}
+
+func withClient(ctx context.Context, c auth.Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
 }
 
 type clientKey struct{}

@@ -1,0 +1,84 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+
+	"github.com/userd/userd"
+)
+
+// The pages that mailed links open: a form that POSTs the token back, so
+// that a mail scanner that fetches the link uses nothing up.
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:28em;margin:4em auto;padding:0 1em;color:#222}
+input,button{font:inherit;padding:.5em;margin:.3em 0;width:100%;box-sizing:border-box}
+button{background:#05a;color:#fff;border:0;border-radius:4px;cursor:pointer}.err{color:#c22}</style></head>
+<body><h1>{{.Title}}</h1>
+{{if .Message}}<p class="{{if .Failed}}err{{end}}">{{.Message}}</p>{{end}}
+{{if .Form}}<form method="post">
+<input type="hidden" name="token" value="{{.Token}}">
+{{if .Password}}<label>New password<input type="password" name="password" autocomplete="new-password" minlength="8" required autofocus></label>{{end}}
+<button type="submit">{{.Button}}</button></form>{{end}}
+</body></html>`))
+
+type page struct {
+	Title, Message, Token, Button string
+	Form, Password, Failed        bool
+}
+
+func (s *Server) renderPage(w http.ResponseWriter, status int, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	w.WriteHeader(status)
+	if err := pageTmpl.Execute(w, p); err != nil {
+		s.log.Error("render page", "err", err)
+	}
+}
+
+// pageResult renders the outcome of a form: done, or the problem's message.
+func (s *Server) pageResult(w http.ResponseWriter, r *http.Request, p page, err error, done string) {
+	p.Form = false
+	if err == nil {
+		p.Message = done
+		s.renderPage(w, http.StatusOK, p)
+		return
+	}
+	pr := problemOf(r.Context(), s.log, err)
+	p.Message, p.Failed = pr.Detail, true
+	if e := userd.ErrorOf(err); e != nil && len(e.Fields) > 0 {
+		p.Message, p.Form = e.Fields[0].Message, p.Password
+	}
+	s.renderPage(w, pr.Status, p)
+}
+
+func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
+	p := page{Title: "Confirm your email address", Token: r.FormValue("token"), Button: "Confirm", Form: true}
+	if r.Method == http.MethodGet {
+		s.renderPage(w, http.StatusOK, p)
+		return
+	}
+	if err := s.cop.Check(r); err != nil {
+		s.renderPage(w, http.StatusForbidden, page{Title: p.Title, Message: "This form must be sent from this site.", Failed: true})
+		return
+	}
+	err := s.auth.VerifyEmail(r.Context(), r.PostFormValue("token"), s.clientOf(r))
+	s.pageResult(w, r, p, err, "Your email address is confirmed. You can close this page.")
+}
+
+func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
+	p := page{Title: "Choose a new password", Token: r.FormValue("token"), Button: "Set the new password", Form: true, Password: true}
+	if r.Method == http.MethodGet {
+		s.renderPage(w, http.StatusOK, p)
+		return
+	}
+	if err := s.cop.Check(r); err != nil {
+		s.renderPage(w, http.StatusForbidden, page{Title: p.Title, Message: "This form must be sent from this site.", Failed: true})
+		return
+	}
+	err := s.auth.ResetPassword(r.Context(), r.PostFormValue("token"), r.PostFormValue("password"), s.clientOf(r))
+	s.pageResult(w, r, p, err, "Your password is changed, and every session is signed out. Sign in with the new password.")
+}
