@@ -238,3 +238,15 @@ func UpdateSelf(ctx context.Context, db *sqldb.DB, id string, p Patch) (User, er
 	})
 	return u, err
 }
+
+// Exists reports whether a user has any of the identity's email, username
+// or phone number.
+func Exists(ctx context.Context, tx *sqldb.Tx, id Identity) (bool, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM users WHERE email = $1 OR lower(username) = lower($2) OR phone_number = $3`,
+		id.Email, id.Username, id.PhoneNumber).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up identity: %w", err)
+	}
+	return n > 0, nil
+}

@@ -7,8 +7,10 @@ package password
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -92,13 +94,65 @@ func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (match, rehash 
 		return false, false, err
 	}
 	defer h.release()
-	switch {
-	case strings.HasPrefix(encoded, "$argon2"):
-		return h.verifyArgon(encoded, pw)
-	case strings.HasPrefix(encoded, "$2a$"), strings.HasPrefix(encoded, "$2b$"), strings.HasPrefix(encoded, "$2y$"):
-		return verifyBcrypt(encoded, pw)
+	switch f, hash := format(encoded); f {
+	case formatArgon:
+		return h.verifyArgon(hash, pw)
+	case formatBcrypt:
+		return verifyBcrypt(hash, pw)
+	case formatBcryptSHA256:
+		sum := sha256.Sum256([]byte(pw))
+		return verifyBcrypt(hash, hex.EncodeToString(sum[:]))
 	}
 	return false, false, ErrUnsupported
+}
+
+// The hash formats Verify knows.
+const (
+	formatUnknown = iota
+	formatArgon
+	formatBcrypt
+	formatBcryptSHA256 // Django's bcrypt_sha256: bcrypt over the hex SHA-256 of the password
+)
+
+// format tells a stored hash's format and strips the prefixes that Django
+// puts before the standard forms ("argon2$", "bcrypt$", "bcrypt_sha256$").
+func format(encoded string) (int, string) {
+	switch {
+	case strings.HasPrefix(encoded, "argon2$$argon2"):
+		encoded = encoded[len("argon2$"):]
+	case strings.HasPrefix(encoded, "bcrypt$$2"):
+		encoded = encoded[len("bcrypt$"):]
+	case strings.HasPrefix(encoded, "bcrypt_sha256$$2"):
+		if isBcrypt(encoded[len("bcrypt_sha256$"):]) {
+			return formatBcryptSHA256, encoded[len("bcrypt_sha256$"):]
+		}
+		return formatUnknown, ""
+	}
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
+		return formatArgon, encoded
+	case isBcrypt(encoded):
+		return formatBcrypt, encoded
+	}
+	return formatUnknown, ""
+}
+
+func isBcrypt(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// Recognize reports whether Verify can read a hash: a known format whose
+// parameters are within bounds. Importers call it before storing one.
+func Recognize(encoded string) bool {
+	switch f, hash := format(encoded); f {
+	case formatArgon:
+		_, err := parseArgon(hash)
+		return err == nil
+	case formatBcrypt, formatBcryptSHA256:
+		cost, err := bcrypt.Cost([]byte("$2a$" + hash[4:]))
+		return err == nil && cost <= maxBcryptCost
+	}
+	return false
 }
 
 // VerifyDummy spends the work of a verification against a hash that matches
@@ -108,39 +162,55 @@ func (h *Hasher) VerifyDummy(ctx context.Context, pw string) {
 	_, _, _ = h.Verify(ctx, h.dummy, pw)
 }
 
-func (h *Hasher) verifyArgon(encoded, pw string) (match, rehash bool, err error) {
-	// $argon2id$v=19$m=19456,t=2,p=1$salt$hash
+// argonHash is a parsed argon2 PHC string.
+type argonHash struct {
+	variant    string
+	params     Params
+	salt, want []byte
+}
+
+// parseArgon reads $argon2id$v=19$m=19456,t=2,p=1$salt$hash within bounds.
+func parseArgon(encoded string) (argonHash, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || (parts[1] != "argon2id" && parts[1] != "argon2i") {
-		return false, false, ErrUnsupported
+		return argonHash{}, ErrUnsupported
 	}
 	var version int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return false, false, ErrUnsupported
+		return argonHash{}, ErrUnsupported
 	}
-	var p Params
+	a := argonHash{variant: parts[1]}
+	p := &a.params
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
-		return false, false, ErrUnsupported
+		return argonHash{}, ErrUnsupported
 	}
 	if p.Memory < 8 || p.Memory > maxArgonMemory || p.Time < 1 || p.Time > maxArgonTime || p.Threads < 1 || p.Threads > maxArgonThreads {
-		return false, false, ErrUnsupported
+		return argonHash{}, ErrUnsupported
 	}
 	b64 := base64.RawStdEncoding
-	salt, err := b64.DecodeString(parts[4])
-	if err != nil || len(salt) < 8 {
-		return false, false, ErrUnsupported
+	var err error
+	if a.salt, err = b64.DecodeString(parts[4]); err != nil || len(a.salt) < 8 {
+		return argonHash{}, ErrUnsupported
 	}
-	want, err := b64.DecodeString(parts[5])
-	if err != nil || len(want) < 16 || len(want) > 64 {
-		return false, false, ErrUnsupported
+	if a.want, err = b64.DecodeString(parts[5]); err != nil || len(a.want) < 16 || len(a.want) > 64 {
+		return argonHash{}, ErrUnsupported
+	}
+	return a, nil
+}
+
+func (h *Hasher) verifyArgon(encoded, pw string) (match, rehash bool, err error) {
+	a, err := parseArgon(encoded)
+	if err != nil {
+		return false, false, err
 	}
 	kdf := argon2.IDKey
-	if parts[1] == "argon2i" {
+	if a.variant == "argon2i" {
 		kdf = argon2.Key
 	}
-	got := kdf([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
-	match = subtle.ConstantTimeCompare(got, want) == 1
-	rehash = parts[1] != "argon2id" || p != h.params || len(want) != keyLen
+	p := a.params
+	got := kdf([]byte(pw), a.salt, p.Time, p.Memory, p.Threads, uint32(len(a.want)))
+	match = subtle.ConstantTimeCompare(got, a.want) == 1
+	rehash = a.variant != "argon2id" || p != h.params || len(a.want) != keyLen
 	return match, rehash, nil
 }
 

@@ -48,6 +48,11 @@ func TestForeignHashes(t *testing.T) {
 		{"openwall $2a$", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*U", true, nil},
 		{"openwall as $2b$", "$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*U", true, nil},
 		{"bcrypt wrong password", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*V", false, nil},
+		{"django bcrypt$", "bcrypt$$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*U", true, nil},
+		{"django bcrypt_sha256$", "bcrypt_sha256$$2b$05$N2EiOjsKWUQsa9wN9HmO2OIlDiMx12fjPdt/6NQnJa/4YKh.WV.R2", "correct horse", true, nil},
+		{"django bcrypt_sha256$ wrong", "bcrypt_sha256$$2b$05$N2EiOjsKWUQsa9wN9HmO2OIlDiMx12fjPdt/6NQnJa/4YKh.WV.R2", "correct horsf", false, nil},
+		{"django argon2$", "argon2$$argon2id$v=19$m=1024,t=2,p=1$c29tZXNhbHQ$7FfsnA6vUe7qLpL/3Kqc3uR48ZJyFbUVt7jWZlf0Htk", "password", true, nil},
+		{"django unknown scheme", "pbkdf2_sha256$600000$salt$hash", "password", false, ErrUnsupported},
 		{"$2x$ refused", "$2x$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*U", false, ErrUnsupported},
 		{"bcrypt cost too high", "$2a$20$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW", "U*U", false, ErrUnsupported},
 		{"argon2 memory too high", "$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$7FfsnA6vUe7qLpL/3Kqc3uR48ZJyFbUVt7jWZlf0Htk", "password", false, ErrUnsupported},
@@ -90,5 +95,24 @@ func TestSlotsBoundConcurrency(t *testing.T) {
 	cancel()
 	if _, err := h.Hash(ctx, "x"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Hash with no free slot and a dead context = %v; want context.Canceled", err)
+	}
+}
+
+func TestRecognize(t *testing.T) {
+	for hash, want := range map[string]bool{
+		"$argon2id$v=19$m=1024,t=2,p=1$c29tZXNhbHQ$7FfsnA6vUe7qLpL/3Kqc3uR48ZJyFbUVt7jWZlf0Htk":        true,
+		"argon2$$argon2id$v=19$m=1024,t=2,p=1$c29tZXNhbHQ$7FfsnA6vUe7qLpL/3Kqc3uR48ZJyFbUVt7jWZlf0Htk": true,
+		"$2y$05$WKEpfI/VvI2WWftY/ccob.6ZVowMSFgHBSUpUfiPlqrPROhN9XFKi":                                 true,
+		"bcrypt$$2b$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW":                          true,
+		"$2a$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW":                                 false,
+		"$argon2id$v=19$m=99999999,t=2,p=1$c29tZXNhbHQ$7FfsnA6vUe7qLpL/3Kqc3uR48ZJyFbUVt7jWZlf0Htk":    false,
+		"$2x$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW":                                 false,
+		"md5$abc":            false,
+		"":                   false,
+		"bcrypt_sha256$$2b$": false,
+	} {
+		if got := Recognize(hash); got != want {
+			t.Errorf("Recognize(%q) = %v; want %v", hash, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -95,6 +96,14 @@ func TestMigrateAndUsersCommands(t *testing.T) {
 			}
 			if out := cmd("users", "list"); !strings.Contains(out, id) || !strings.Contains(out, "admin@example.com") {
 				t.Fatalf("users list:\n%s", out)
+			}
+			file := filepath.Join(t.TempDir(), "users.csv")
+			os.WriteFile(file, []byte("email,password_hash\nimported@example.com,$2y$05$WKEpfI/VvI2WWftY/ccob.6ZVowMSFgHBSUpUfiPlqrPROhN9XFKi\nbad,\n"), 0o600)
+			if out := cmd("users", "import", file); !strings.Contains(out, "read 2, imported 1, skipped 1") || !strings.Contains(out, "line 3: invalid_email") {
+				t.Fatalf("import:\n%s", out)
+			}
+			if out := cmd("users", "import", file); !strings.Contains(out, "imported 0") || !strings.Contains(out, "skipped 1: already_exists") {
+				t.Fatalf("import again:\n%s", out)
 			}
 			var out bytes.Buffer
 			err := run(ctx, append([]string{"users", "create", "--email", "admin@example.com", "--password", "correct horse battery"}, db...), &out)

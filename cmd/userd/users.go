@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,13 +16,23 @@ import (
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/userimport"
+
+	"github.com/schollz/progressbar/v3"
 )
 
 func users(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		return fmt.Errorf("usage: userd users create --email … --password … | userd users list")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "import") {
+		return fmt.Errorf("usage: userd users create --email … --password … | userd users list | userd users import FILE")
 	}
 	verb := args[0]
+	var file string
+	if verb == "import" {
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			return fmt.Errorf("usage: userd users import FILE (JSON lines or CSV with a header) [--data-dir DIR | --database-url URL]")
+		}
+		file, args = args[1], args[1:]
+	}
 	var in auth.Signup
 	db, err := openWith(ctx, "users "+verb, args[1:], func(fs *flag.FlagSet) {
 		if verb != "create" {
@@ -39,6 +51,9 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 	defer db.Close()
 	if _, err := db.MigrateUp(ctx); err != nil {
 		return err
+	}
+	if verb == "import" {
+		return importUsers(ctx, db, file, stdout)
 	}
 	if verb == "create" {
 		svc := auth.New(auth.Deps{DB: db, Hasher: password.New(password.OWASP, 0), Limiter: ratelimit.New(db, false), Log: newLogger(os.Stderr)}, auth.Config{})
@@ -81,4 +96,33 @@ func deref(s *string) string {
 		return "-"
 	}
 	return *s
+}
+
+// importUsers imports a file with a progress bar and prints the summary.
+func importUsers(ctx context.Context, db *sqldb.DB, file string, stdout io.Writer) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	bar := progressbar.NewOptions64(fi.Size(), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription("importing "+filepath.Base(file)), progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish())
+	sum, err := userimport.Import(ctx, db, io.TeeReader(f, bar), nil)
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "read %d, imported %d, skipped %d\n", sum.Read, sum.Imported, sum.Read-sum.Imported)
+	for _, reason := range sum.Reasons() {
+		fmt.Fprintf(stdout, "  skipped %d: %s\n", sum.Skipped[reason], reason)
+	}
+	for _, ex := range sum.Examples {
+		fmt.Fprintf(stdout, "  e.g. %s\n", ex)
+	}
+	return nil
 }
