@@ -1,7 +1,7 @@
 # userd — make targets. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test vet fuzz run
+.PHONY: build test vet fuzz run bench bench-quick
 
 build:
 	$(GO) build -o bin/userd ./cmd/userd
@@ -21,3 +21,12 @@ fuzz:
 
 run:
 	$(GO) run ./cmd/userd
+
+# The load harness: userd on SQLite and on a throwaway PostgreSQL, 1M users,
+# every workload of shared/docs/performance.md; results in bench/results/.
+bench:
+	$(GO) run ./bench
+
+# A one-minute smoke run of the harness (10k users, 3 s per workload).
+bench-quick:
+	$(GO) run ./bench -quick

@@ -250,3 +250,32 @@ func Exists(ctx context.Context, tx *sqldb.Tx, id Identity) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// InsertBatch creates many checked users in one statement: the bulk path
+// for seeding and loading. It returns an error for any collision.
+func InsertBatch(ctx context.Context, tx *sqldb.Tx, news []New) error {
+	if len(news) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO users (id, email, username, phone_number, password_hash, first_name, last_name, language, created_at, updated_at) VALUES `)
+	args := make([]any, 0, len(news)*8+1)
+	args = append(args, tx.Now)
+	for i, n := range news {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		k := len(args)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $1, $1)", k+1, k+2, k+3, k+4, k+5, k+6, k+7, k+8)
+		lang := n.Language
+		if lang == "" {
+			lang = "en"
+		}
+		args = append(args, userd.NewID(tx.Now), sqldb.Nullable(n.Email), sqldb.Nullable(n.Username), sqldb.Nullable(n.PhoneNumber),
+			sqldb.Nullable(n.PasswordHash), sqldb.Nullable(n.FirstName), sqldb.Nullable(n.LastName), lang)
+	}
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		return mapUnique(fmt.Errorf("insert users: %w", err))
+	}
+	return nil
+}

@@ -16,8 +16,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 )
 
-// cluster is a throwaway PostgreSQL cluster in a temporary folder.
-type cluster struct {
+// PGCluster is a throwaway PostgreSQL cluster in a temporary folder.
+type PGCluster struct {
 	dir   string
 	bin   string
 	port  int
@@ -49,9 +49,9 @@ func versionOf(initdb string) int {
 	return v
 }
 
-// startCluster runs initdb and pg_ctl start on a free loopback port. As root
+// StartPG runs initdb and pg_ctl start on a free loopback port. As root
 // it runs them as the postgres user, which owns the cluster's folder.
-func startCluster() (*cluster, error) {
+func StartPG() (*PGCluster, error) {
 	bin, err := pgBin()
 	if err != nil {
 		return nil, err
@@ -60,7 +60,7 @@ func startCluster() (*cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster folder: %w", err)
 	}
-	c := &cluster{dir: dir, bin: bin}
+	c := &PGCluster{dir: dir, bin: bin}
 	if os.Geteuid() == 0 {
 		if err := chownToPostgres(dir); err != nil {
 			os.RemoveAll(dir)
@@ -84,23 +84,23 @@ func startCluster() (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
 	}
-	c.admin, err = sql.Open("pgx", c.url("postgres"))
+	c.admin, err = sql.Open("pgx", c.URL("postgres"))
 	if err == nil {
 		err = c.admin.Ping()
 	}
 	if err != nil {
-		c.stop()
+		c.Stop()
 		return nil, fmt.Errorf("connect to test cluster: %w", err)
 	}
 	return c, nil
 }
 
-func (c *cluster) url(db string) string {
+func (c *PGCluster) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
 }
 
-// stop stops the cluster at once and removes its folder.
-func (c *cluster) stop() error {
+// Stop stops the cluster at once and removes its folder.
+func (c *PGCluster) Stop() error {
 	if c.admin != nil {
 		c.admin.Close()
 	}
@@ -112,7 +112,7 @@ func (c *cluster) stop() error {
 	return nil
 }
 
-func (c *cluster) run(name string, args ...string) (string, error) {
+func (c *PGCluster) run(name string, args ...string) (string, error) {
 	prog := filepath.Join(c.bin, name)
 	var cmd *exec.Cmd
 	if os.Geteuid() == 0 {

@@ -26,7 +26,7 @@ import (
 func Main(m *testing.M) {
 	code := m.Run()
 	if c := shared; c != nil {
-		if err := c.stop(); err != nil {
+		if err := c.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "dbtest:", err)
 		}
 	}
@@ -78,7 +78,7 @@ func SQLitePath(t testing.TB) string {
 }
 
 var (
-	shared    *cluster
+	shared    *PGCluster
 	sharedErr error
 	startOnce sync.Once
 	dbSeq     atomic.Int64
@@ -102,17 +102,17 @@ func NewPostgresURL(t testing.TB, migrated bool) string {
 	if err != nil {
 		t.Fatalf("dbtest: %s: %v", stmt, err)
 	}
-	return c.url(name)
+	return c.URL(name)
 }
 
 // Cluster returns the test binary's PostgreSQL cluster, starting it and its
 // migrated template database on first use.
-func Cluster(t testing.TB) *cluster {
+func Cluster(t testing.TB) *PGCluster {
 	t.Helper()
 	startOnce.Do(func() {
-		shared, sharedErr = startCluster()
+		shared, sharedErr = StartPG()
 		if sharedErr == nil {
-			sharedErr = shared.makeTemplate()
+			sharedErr = shared.CreateDatabase("userd_template", true)
 		}
 	})
 	if sharedErr != nil {
@@ -121,24 +121,28 @@ func Cluster(t testing.TB) *cluster {
 	return shared
 }
 
-func (c *cluster) makeTemplate() error {
-	ctx := context.Background()
-	if _, err := c.admin.Exec("CREATE DATABASE userd_template"); err != nil {
-		return fmt.Errorf("create template: %w", err)
+// CreateDatabase creates a database, migrated when asked.
+func (c *PGCluster) CreateDatabase(name string, migrated bool) error {
+	if _, err := c.admin.Exec("CREATE DATABASE " + name); err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
 	}
-	db, err := postgres.Open(ctx, c.url("userd_template"))
+	if !migrated {
+		return nil
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, c.URL(name))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	if _, err := db.MigrateUp(ctx); err != nil {
-		return fmt.Errorf("migrate template: %w", err)
+		return fmt.Errorf("migrate %s: %w", name, err)
 	}
 	return nil
 }
 
 // AdminDB returns a superuser connection to the cluster's postgres database.
-func (c *cluster) AdminDB() *sql.DB { return c.admin }
+func (c *PGCluster) AdminDB() *sql.DB { return c.admin }
 
 // OpenAt opens an existing database: a SQLite file path or a PostgreSQL URL.
 func OpenAt(ctx context.Context, engine, where string) (*sqldb.DB, error) {

@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/userd/userd/account"
+	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/password"
+	"github.com/userd/userd/postgres"
+	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/sqlite"
+)
+
+const benchPassword = "bench password 1234"
+
+// hashCost measures one argon2id hash at the server's default parameters on
+// one core.
+func hashCost() time.Duration {
+	h := password.New(password.OWASP, 1)
+	ctx := context.Background()
+	h.Hash(ctx, benchPassword) // warm up
+	const n = 10
+	start := time.Now()
+	for range n {
+		h.Hash(ctx, benchPassword)
+	}
+	return time.Since(start) / n
+}
+
+// runEngine prepares a database of the engine, seeds it, starts userd on
+// it and runs every workload.
+func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int, hash time.Duration) ([]row, error) {
+	args := []string{"serve", "--rate-limits", "off"}
+	var db *sqldb.DB
+	var err error
+	switch {
+	case engine == "sqlite":
+		dir := filepath.Join(tmp, "sqlite")
+		os.MkdirAll(dir, 0o700)
+		db, err = sqlite.Open(ctx, filepath.Join(dir, "userd.db"))
+		args = append(args, "--data-dir", dir)
+	case engine == "postgres" && dbURL != "":
+		db, err = postgres.Open(ctx, dbURL)
+		args = append(args, "--data-dir", filepath.Join(tmp, "pgdata"), "--database-url", dbURL)
+	case engine == "postgres":
+		var c *dbtest.PGCluster
+		if c, err = dbtest.StartPG(); err != nil {
+			return nil, err
+		}
+		defer c.Stop()
+		if err = c.CreateDatabase("bench", false); err != nil {
+			return nil, err
+		}
+		url := c.URL("bench")
+		db, err = postgres.Open(ctx, url)
+		args = append(args, "--data-dir", filepath.Join(tmp, "pgdata"), "--database-url", url)
+	default:
+		return nil, fmt.Errorf("unknown engine")
+	}
+	if err != nil {
+		return nil, err
+	}
+	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := seed(ctx, db, users, runID); err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.Close()
+
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	srv := exec.Command(bin, append(args, "--addr", addr)...)
+	log, _ := os.Create(filepath.Join(tmp, engine+".log"))
+	defer log.Close()
+	srv.Stdout, srv.Stderr = log, log
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	base := "http://" + addr
+	if err := waitReady(base); err != nil {
+		return nil, err
+	}
+	session, jwt, err := signIn(base, "u0-"+runID+"@bench.test")
+	if err != nil {
+		return nil, err
+	}
+
+	fmt.Fprintf(os.Stderr, "%s: seeded %d users; measuring\n", engine, users)
+	measure := func(name string, mk request) result {
+		r := load(ctx, conns, d, mk)
+		fmt.Fprintf(os.Stderr, "  %-24s %s\n", name, r)
+		return r
+	}
+	floor := measure("floor GET /healthz", get(base, "/healthz", ""))
+	w1 := measure("W1 GET /v1/me session", get(base, "/v1/me", session))
+	w2 := measure("W2 GET /v1/me JWT", get(base, "/v1/me", jwt))
+	readRSS := peakRSS(srv.Process.Pid)
+	w1p50 := load(ctx, 1, d, get(base, "/v1/me", session))
+	fmt.Fprintf(os.Stderr, "  %-24s %s\n", "W1 at 1 connection", w1p50)
+	w3 := measure("W3 POST /v1/auth/login", post(base, "/v1/auth/login", func(i int64) string {
+		return fmt.Sprintf(`{"identifier":"u%d-%s@bench.test","password":%q}`, i%int64(users), runID, benchPassword)
+	}))
+	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
+		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
+	}))
+	allRSS := peakRSS(srv.Process.Pid)
+
+	limit := float64(runtime.NumCPU()) / hash.Seconds()
+	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t)/float64(time.Millisecond)) }
+	return []row{
+		{Workload: "floor GET /healthz", Engine: engine, result: floor, Ratio: 1, RatioOf: "floor", Target: "-", Holds: true, PeakRSSMB: readRSS},
+		{Workload: "W1 GET /v1/me (session)", Engine: engine, result: w1, Ratio: w1.RPS / floor.RPS, RatioOf: "floor",
+			Target: "≥0.6, p99≤5ms", Holds: w1.RPS >= 0.6*floor.RPS && w1.P99 <= 5*time.Millisecond && w1.Errors == 0, PeakRSSMB: readRSS},
+		{Workload: "W1 at 1 conn (p50)", Engine: engine, result: w1p50, Ratio: w1p50.RPS / floor.RPS, RatioOf: "floor",
+			Target: "p50≤0.3ms (" + ms(w1p50.P50) + ")", Holds: w1p50.P50 <= 300*time.Microsecond, PeakRSSMB: readRSS},
+		{Workload: "W2 GET /v1/me (JWT)", Engine: engine, result: w2, Ratio: w2.RPS / floor.RPS, RatioOf: "floor",
+			Target: "≥0.6", Holds: w2.RPS >= 0.6*floor.RPS && w2.Errors == 0, PeakRSSMB: readRSS},
+		{Workload: "W3 POST /v1/auth/login", Engine: engine, result: w3, Ratio: w3.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s", limit),
+			Target: "≥0.95", Holds: w3.RPS >= 0.95*limit && w3.Errors == 0, PeakRSSMB: allRSS},
+		{Workload: "W4 POST /v1/auth/signup", Engine: engine, result: w4, Ratio: w4.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s", limit),
+			Target: "≥0.9", Holds: w4.RPS >= 0.9*limit && w4.Errors == 0, PeakRSSMB: allRSS},
+	}, nil
+}
+
+// seed inserts users u0…u(n-1) through the bulk path, all with one
+// argon2id hash of benchPassword at the server's parameters.
+func seed(ctx context.Context, db *sqldb.DB, n int, runID string) error {
+	if _, err := db.MigrateUp(ctx); err != nil {
+		return err
+	}
+	hash, err := password.New(password.OWASP, 1).Hash(ctx, benchPassword)
+	if err != nil {
+		return err
+	}
+	const batch = 1000
+	start := time.Now()
+	for i := 0; i < n; i += batch {
+		news := make([]account.New, 0, batch)
+		for j := i; j < min(n, i+batch); j++ {
+			news = append(news, account.New{Identity: account.Identity{Email: fmt.Sprintf("u%d-%s@bench.test", j, runID)}, PasswordHash: hash})
+		}
+		if err := db.Tx(ctx, func(tx *sqldb.Tx) error { return account.InsertBatch(ctx, tx, news) }); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s: seeded %d users in %s\n", db.Engine(), n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func signIn(base, email string) (session, jwt string, err error) {
+	res, err := http.Post(base+"/v1/auth/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"identifier":%q,"password":%q}`, email, benchPassword)))
+	if err != nil {
+		return "", "", err
+	}
+	defer res.Body.Close()
+	var body struct {
+		Session struct {
+			Token string `json:"token"`
+		} `json:"session"`
+		AccessToken string `json:"access_token"`
+	}
+	if err := jsonDecode(res, &body); err != nil || res.StatusCode != 200 {
+		return "", "", fmt.Errorf("sign in: %d %v", res.StatusCode, err)
+	}
+	return body.Session.Token, body.AccessToken, nil
+}
+
+func waitReady(base string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s never became ready", base)
+}
+
+// peakRSS reads the process's peak resident set (VmHWM) in MB.
+func peakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(l)[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

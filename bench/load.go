@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// request makes the i-th request of a workload.
+type request func(i int64) (*http.Request, error)
+
+// result is what one workload run measured.
+type result struct {
+	Requests int64         `json:"requests"`
+	Errors   int64         `json:"errors"`
+	RPS      float64       `json:"rps"`
+	P50      time.Duration `json:"p50_ns"`
+	P99      time.Duration `json:"p99_ns"`
+}
+
+// load runs a closed loop of conns connections for d, each sending the next
+// request as soon as the previous answer is read, and records every
+// latency (no sampling, so percentiles are exact). A non-2xx answer counts
+// as an error.
+func load(ctx context.Context, conns int, d time.Duration, mk request) result {
+	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var seq, errs atomic.Int64
+	lat := make([][]time.Duration, conns)
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range conns {
+		wg.Go(func() {
+			mine := make([]time.Duration, 0, 1<<14)
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				req, err := mk(seq.Add(1))
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				mine = append(mine, time.Since(t0))
+				if res.StatusCode >= 300 {
+					errs.Add(1)
+				}
+			}
+			lat[c] = mine
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	r := result{Requests: int64(len(all)), Errors: errs.Load(), RPS: float64(len(all)) / elapsed.Seconds()}
+	if len(all) > 0 {
+		r.P50 = all[len(all)*50/100]
+		r.P99 = all[min(len(all)-1, len(all)*99/100)]
+	}
+	return r
+}
+
+func get(base, path, bearer string) request {
+	return func(int64) (*http.Request, error) {
+		req, err := http.NewRequest("GET", base+path, nil)
+		if err == nil && bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		return req, err
+	}
+}
+
+func post(base, path string, body func(i int64) string) request {
+	return func(i int64) (*http.Request, error) {
+		req, err := http.NewRequest("POST", base+path, bytes.NewReader([]byte(body(i))))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		return req, err
+	}
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("%.0f req/s, p50 %s, p99 %s, %d errors", r.RPS, r.P50, r.P99, r.Errors)
+}
+
+func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }

@@ -1,0 +1,137 @@
+// Command bench is userd's load harness: it builds userd, starts it on a
+// fresh SQLite folder and on a throwaway PostgreSQL cluster (or a PostgreSQL
+// given by URL), seeds users through the bulk path, runs the workloads of
+// shared/docs/performance.md with a closed-loop load generator on loopback,
+// and measures /healthz in the same run as the floor. It prints one table and
+// writes the same as JSON under bench/results/.
+//
+//	go run ./bench [-quick] [-users N] [-duration D] [-conns C] [-engines sqlite,postgres] [-database-url URL]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// row is one line of the table.
+type row struct {
+	Workload string  `json:"workload"`
+	Engine   string  `json:"engine"`
+	result
+	Ratio     float64 `json:"ratio"`
+	RatioOf   string  `json:"ratio_of"`
+	Target    string  `json:"target"`
+	Holds     bool    `json:"holds"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
+}
+
+// report is the JSON written under bench/results/.
+type report struct {
+	When     time.Time `json:"when"`
+	Machine  string    `json:"machine"`
+	Command  string    `json:"command"`
+	Users    int       `json:"users"`
+	Duration string    `json:"duration"`
+	Conns    int       `json:"conns"`
+	HashMS   float64   `json:"hash_ms"`
+	Rows     []row     `json:"rows"`
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "a one-minute smoke run: 10k users, 3 s per workload")
+	users := flag.Int("users", 1_000_000, "users to seed")
+	duration := flag.Duration("duration", 10*time.Second, "length of each workload")
+	conns := flag.Int("conns", 32, "connections of the load generator")
+	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
+	dbURL := flag.String("database-url", "", "measure this PostgreSQL instead of a throwaway cluster (its data is added to, not removed)")
+	out := flag.String("out", "bench/results", "folder for the JSON results")
+	flag.Parse()
+	if *quick {
+		*users, *duration = 10_000, 3*time.Second
+	}
+	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir string) error {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "userd-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "userd")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/userd")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build userd: %w", err)
+	}
+	hash := hashCost()
+	rep := report{When: time.Now().UTC(), Machine: machine(), Command: "go run ./bench " + strings.Join(os.Args[1:], " "),
+		Users: users, Duration: d.String(), Conns: conns, HashMS: float64(hash) / float64(time.Millisecond)}
+	fmt.Fprintf(os.Stderr, "argon2id (OWASP: 19 MiB, t=2, p=1) costs %s per hash on one core; %d cores\n", hash.Round(time.Millisecond/10), runtime.NumCPU())
+	for _, engine := range engines {
+		rows, err := runEngine(ctx, engine, bin, tmp, dbURL, users, d, conns, hash)
+		if err != nil {
+			return fmt.Errorf("%s: %w", engine, err)
+		}
+		rep.Rows = append(rep.Rows, rows...)
+	}
+	printTable(rep)
+	return save(rep, outDir)
+}
+
+func printTable(rep report) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "workload\tengine\treq/s\tp50\tp99\terrors\tratio\tof\ttarget\tholds?\tpeak RSS\t")
+	for _, r := range rep.Rows {
+		holds := "yes"
+		if !r.Holds {
+			holds = "NO"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f MB\t\n", r.Workload, r.Engine, r.RPS,
+			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors, r.Ratio, r.RatioOf, r.Target, holds, r.PeakRSSMB)
+	}
+	tw.Flush()
+	fmt.Printf("\n%s; %d users; %s per workload at %d connections; %s\n", rep.Machine, rep.Users, rep.Duration, rep.Conns, rep.Command)
+}
+
+func save(rep report, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	name := filepath.Join(dir, rep.When.Format("20060102T150405Z")+".json")
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "wrote", name)
+	return os.WriteFile(filepath.Join(dir, "latest.json"), b, 0o644)
+}
+
+func machine() string {
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (%s), %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
