@@ -65,7 +65,7 @@ func (s *Server) docs(w http.ResponseWriter, r *http.Request) {
 			if op == nil {
 				continue
 			}
-			d := docsOp{ID: op.OperationID, Method: method, Path: path, Summary: op.Summary, Auth: len(op.Security) > 0}
+			d := docsOp{ID: op.OperationID, Method: method, Path: path, Summary: op.Summary, Auth: op.Metadata[metaAuth] == true}
 			if op.RequestBody != nil {
 				if mt := op.RequestBody.Content["application/json"]; mt != nil && mt.Schema != nil {
 					d.Body = mt.Schema.Ref

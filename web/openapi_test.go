@@ -29,6 +29,9 @@ func TestOpenAPIDocument(t *testing.T) {
 	for _, op := range []string{
 		"get /healthz", "get /readyz", "post /v1/auth/signup", "post /v1/auth/login", "post /v1/auth/logout",
 		"get /v1/me", "patch /v1/me", "delete /v1/me", "get /v1/users/{id}",
+		"post /v1/auth/token", "post /v1/auth/password/forgot", "post /v1/auth/password/reset", "post /v1/auth/email/verify",
+		"get /.well-known/jwks.json", "post /v1/me/password", "post /v1/me/email/verification", "get /v1/me/sessions",
+		"delete /v1/me/sessions/{id}",
 	} {
 		method, path, _ := strings.Cut(op, " ")
 		if _, ok := doc.Paths[path][method]; !ok {

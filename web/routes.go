@@ -66,6 +66,7 @@ func add[I, O any](s *Server, r route, h func(context.Context, *I) (*O, error)) 
 		Metadata:      map[string]any{},
 		Errors:        []int{http.StatusBadRequest, http.StatusUnprocessableEntity},
 	}
+	op.Security = []map[string][]string{{}} // anyone: an empty requirement
 	if r.access == signedIn {
 		op.Metadata[metaAuth] = true
 		op.Security = []map[string][]string{{"bearer": {}}, {"cookie": {}}}

@@ -61,6 +61,12 @@ func New(cfg Config, db *sqldb.DB, authSvc *auth.Service, keyStore *keys.Store) 
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (uds_…) or an access token (a JWT)."},
 		"cookie": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "The session cookie set by sign-up and log-in."},
 	}
+	hc.Tags = []*huma.Tag{
+		{Name: "Service", Description: "Health, readiness and the keys that verify access tokens."},
+		{Name: "Authentication", Description: "Sign-up, log-in, tokens, and the flows that mail carries."},
+		{Name: "Current user", Description: "What the signed-in user reads and changes about themself."},
+		{Name: "Users", Description: "Other users, as anyone may see them."},
+	}
 	if cfg.PublicURL != "" {
 		hc.Servers = []*huma.Server{{URL: cfg.PublicURL}}
 	}
