@@ -33,7 +33,6 @@ func scan(row scanner, extra ...any) (User, error) {
 	return u, nil
 }
 
-
 // New is what Insert needs to create a user. Check it first.
 type New struct {
 	Identity

@@ -246,10 +246,7 @@ func (s *Service) ResetPassword(ctx context.Context, tok, pw string, c Client) e
 	if err != nil {
 		return err
 	}
-	if err := userd.Invalid(CheckPassword("password", pw, identityOf(u))); err != nil {
-		return err
-	}
-	hash, err := s.Hasher.Hash(ctx, pw)
+	hash, err := s.hashNew(ctx, "password", pw, u)
 	if err != nil {
 		return err
 	}
@@ -315,15 +312,12 @@ func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, ne
 		s.Hasher.VerifyDummy(ctx, current)
 	}
 	if !match {
-		if err := s.Limiter.Hit(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil && userd.ErrorKind(err) != userd.KindRateLimited {
+		if err := s.countFailure(ctx, failKey); err != nil {
 			return err
 		}
 		return userd.Invalid([]userd.FieldError{{Field: "current_password", Code: "incorrect", Message: "The current password is wrong."}})
 	}
-	if err := userd.Invalid(CheckPassword("new_password", next, identityOf(u))); err != nil {
-		return err
-	}
-	newHash, err := s.Hasher.Hash(ctx, next)
+	newHash, err := s.hashNew(ctx, "new_password", next, u)
 	if err != nil {
 		return err
 	}
@@ -338,4 +332,13 @@ func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, ne
 		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.PasswordChanged, TargetType: "user", TargetID: u.ID,
 			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"sessions_revoked": n}})
 	})
+}
+
+// hashNew checks a new password (named field in errors) against the policy
+// for u and hashes it.
+func (s *Service) hashNew(ctx context.Context, field, pw string, u account.User) (string, error) {
+	if err := userd.Invalid(CheckPassword(field, pw, identityOf(u))); err != nil {
+		return "", err
+	}
+	return s.Hasher.Hash(ctx, pw)
 }

@@ -214,7 +214,7 @@ func (s *Service) verify(ctx context.Context, ident, pw string) (u account.User,
 // loginFailed counts and audits a failed log-in and returns the error to
 // answer with.
 func (s *Service) loginFailed(ctx context.Context, userID, ident, failKey string, c Client) error {
-	if err := s.Limiter.Hit(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil && userd.ErrorKind(err) != userd.KindRateLimited {
+	if err := s.countFailure(ctx, failKey); err != nil {
 		return err
 	}
 	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -229,4 +229,13 @@ func (s *Service) loginFailed(ctx context.Context, userID, ident, failKey string
 		return fmt.Errorf("login: %w", err)
 	}
 	return ErrInvalidCredentials
+}
+
+// countFailure counts a failed password check against key. Going over the
+// limit is not an error here: the next attempt's Check refuses it.
+func (s *Service) countFailure(ctx context.Context, key string) error {
+	if err := s.Limiter.Hit(ctx, key, s.cfg.Limits.LoginFailures); err != nil && userd.ErrorKind(err) != userd.KindRateLimited {
+		return err
+	}
+	return nil
 }

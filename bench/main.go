@@ -24,8 +24,8 @@ import (
 
 // row is one line of the table.
 type row struct {
-	Workload string  `json:"workload"`
-	Engine   string  `json:"engine"`
+	Workload string `json:"workload"`
+	Engine   string `json:"engine"`
 	result
 	Ratio     float64 `json:"ratio"`
 	RatioOf   string  `json:"ratio_of"`

@@ -12,15 +12,7 @@ func TestScenarios(t *testing.T) {
 	engines(t, func(t *testing.T, c *client) {
 		annID, ann := c.signup(map[string]any{"email": "ann@example.com", "username": "Ann", "phone_number": "+14155550100"})
 		long := strings.Repeat("x", 101)
-		tests := []struct {
-			name       string
-			method     string
-			path       string
-			body       any
-			token      string
-			wantStatus int
-			wantCode   string
-		}{
+		tests := []scenario{
 			{"health", "GET", "/healthz", nil, "", 200, ""},
 			{"ready", "GET", "/readyz", nil, "", 200, ""},
 			{"signup by username only", "POST", "/v1/auth/signup", map[string]any{"username": "bob_1", "password": "correct horse battery"}, "", 201, ""},
@@ -65,22 +57,7 @@ func TestScenarios(t *testing.T) {
 			{"public profile unknown id", "GET", "/v1/users/01900000-0000-7000-8000-000000000000", nil, "", 404, "user_not_found"},
 			{"unknown path", "GET", "/v1/nope", nil, "", 404, "not_found"},
 		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				r := c.do(tt.method, tt.path, tt.body, tt.token)
-				if r.Status != tt.wantStatus || r.code() != tt.wantCode {
-					t.Fatalf("%s %s = %d %q; want %d %q\n%s", tt.method, tt.path, r.Status, r.code(), tt.wantStatus, tt.wantCode, r.Raw)
-				}
-				if r.Status >= 400 {
-					if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
-						t.Errorf("error Content-Type = %q", ct)
-					}
-					if r.Body["status"] != float64(r.Status) || r.Body["title"] == "" || r.Body["type"] == nil {
-						t.Errorf("not a problem document: %s", r.Raw)
-					}
-				}
-			})
-		}
+		runScenarios(t, c, tests)
 		// Bad input changed nothing: only ann, bob_1 and the phone user exist.
 		var n int
 		if err := c.db.SQL().QueryRow(`SELECT count(*) FROM users`).Scan(&n); err != nil || n != 3 {

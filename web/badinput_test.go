@@ -12,15 +12,7 @@ func TestAuthBadInput(t *testing.T) {
 		_, tok := c.signup(map[string]any{"email": "ann@example.com"})
 		huge := strings.Repeat("A", 1<<20)
 		validShape := func(prefix string) string { return prefix + strings.Repeat("A", 43) }
-		tests := []struct {
-			name       string
-			method     string
-			path       string
-			body       any
-			token      string
-			wantStatus int
-			wantCode   string
-		}{
+		tests := []scenario{
 			{"verify: empty token", "POST", "/v1/auth/email/verify", map[string]any{"token": ""}, "", 401, "invalid_token"},
 			{"verify: missing token", "POST", "/v1/auth/email/verify", map[string]any{}, "", 422, "validation_failed"},
 			{"verify: wrong alphabet", "POST", "/v1/auth/email/verify", map[string]any{"token": "udv_" + strings.Repeat("*", 43)}, "", 401, "invalid_token"},
@@ -46,14 +38,7 @@ func TestAuthBadInput(t *testing.T) {
 			{"token: expired-shaped JWT", "GET", "/v1/me", nil, "eyJhbGciOiJFZERTQSJ9.eyJleHAiOjF9.AAAA", 401, "unauthenticated"},
 			{"token: long garbage", "GET", "/v1/me", nil, strings.Repeat("x", 8000), 401, "unauthenticated"},
 		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				r := c.do(tt.method, tt.path, tt.body, tt.token)
-				if r.Status != tt.wantStatus || r.code() != tt.wantCode {
-					t.Fatalf("%s %s = %d %q; want %d %q\n%.300s", tt.method, tt.path, r.Status, r.code(), tt.wantStatus, tt.wantCode, r.Raw)
-				}
-			})
-		}
+		runScenarios(t, c, tests)
 		// Nothing changed: the password still works, the session still lives.
 		if r := c.do("GET", "/v1/me", nil, tok); r.Status != 200 || r.Body["email_verified_at"] != nil {
 			t.Fatalf("after bad input: %d %s", r.Status, r.Raw)

@@ -151,3 +151,36 @@ func (c *client) signup(body map[string]any) (id, token string) {
 func engines(t *testing.T, body func(t *testing.T, c *client)) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) { body(t, start(t, db)) })
 }
+
+// scenario is one line of an API table: a request and the answer it must get.
+type scenario struct {
+	name       string
+	method     string
+	path       string
+	body       any
+	token      string
+	wantStatus int
+	wantCode   string
+}
+
+// runScenarios sends each scenario as a subtest and checks status, code and,
+// for errors, the shape of the problem document.
+func runScenarios(t *testing.T, c *client, tests []scenario) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := c.do(tt.method, tt.path, tt.body, tt.token)
+			if r.Status != tt.wantStatus || r.code() != tt.wantCode {
+				t.Fatalf("%s %s = %d %q; want %d %q\n%.300s", tt.method, tt.path, r.Status, r.code(), tt.wantStatus, tt.wantCode, r.Raw)
+			}
+			if r.Status >= 400 {
+				if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+					t.Errorf("error Content-Type = %q", ct)
+				}
+				if r.Body["status"] != float64(r.Status) || r.Body["title"] == "" || r.Body["type"] == nil {
+					t.Errorf("not a problem document: %s", r.Raw)
+				}
+			}
+		})
+	}
+}

@@ -55,14 +55,23 @@ func (s *Server) pageResult(w http.ResponseWriter, r *http.Request, p page, err 
 	s.renderPage(w, pr.Status, p)
 }
 
-func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
-	p := page{Title: "Confirm your email address", Token: r.FormValue("token"), Button: "Confirm", Form: true}
+// posted renders the form for a GET and refuses a cross-origin POST; it
+// reports whether the request is a POST to act on.
+func (s *Server) posted(w http.ResponseWriter, r *http.Request, p page) bool {
 	if r.Method == http.MethodGet {
 		s.renderPage(w, http.StatusOK, p)
-		return
+		return false
 	}
 	if err := s.cop.Check(r); err != nil {
 		s.renderPage(w, http.StatusForbidden, page{Title: p.Title, Message: "This form must be sent from this site.", Failed: true})
+		return false
+	}
+	return true
+}
+
+func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
+	p := page{Title: "Confirm your email address", Token: r.FormValue("token"), Button: "Confirm", Form: true}
+	if !s.posted(w, r, p) {
 		return
 	}
 	err := s.auth.VerifyEmail(r.Context(), r.PostFormValue("token"), s.clientOf(r))
@@ -71,12 +80,7 @@ func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 	p := page{Title: "Choose a new password", Token: r.FormValue("token"), Button: "Set the new password", Form: true, Password: true}
-	if r.Method == http.MethodGet {
-		s.renderPage(w, http.StatusOK, p)
-		return
-	}
-	if err := s.cop.Check(r); err != nil {
-		s.renderPage(w, http.StatusForbidden, page{Title: p.Title, Message: "This form must be sent from this site.", Failed: true})
+	if !s.posted(w, r, p) {
 		return
 	}
 	err := s.auth.ResetPassword(r.Context(), r.PostFormValue("token"), r.PostFormValue("password"), s.clientOf(r))
