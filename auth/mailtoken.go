@@ -147,7 +147,8 @@ func plural(n int, unit string) string {
 // to is marked verified. It returns ErrInvalidToken for an unknown, used or
 // expired token, or one sent to an address the user no longer has.
 func (s *Service) VerifyEmail(ctx context.Context, tok string, c Client) error {
-	return s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	// System: the token names an email, not yet a user.
+	return s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		email, err := consume(ctx, tx, verification, tok)
 		if err != nil {
 			return err
@@ -207,7 +208,8 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 		return nil
 	}
 	var t mailToken
-	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	// System: an email is all the request knows.
+	err := s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		u, _, err := account.FindForLogin(ctx, tx, email)
 		if errors.Is(err, account.ErrNotFound) || (err == nil && u.Email == nil) {
 			return nil
@@ -233,7 +235,8 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 // that breaks the policy, in which case the token stays usable.
 func (s *Service) ResetPassword(ctx context.Context, tok, pw string, c Client) error {
 	var u account.User
-	err := s.DB.View(ctx, func(tx *sqldb.Tx) error {
+	// System: the token names an email, not yet a user.
+	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		email, err := peek(ctx, tx, passwordReset, tok)
 		if err != nil {
 			return err
@@ -250,7 +253,7 @@ func (s *Service) ResetPassword(ctx context.Context, tok, pw string, c Client) e
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	return s.DB.Tx(sqldb.AsUser(ctx, u.ID), func(tx *sqldb.Tx) error {
 		email, err := consume(ctx, tx, passwordReset, tok)
 		if err != nil {
 			return err

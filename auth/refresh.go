@@ -64,7 +64,8 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 	}
 	var out Tokens
 	reused := false
-	err = s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	// System: the token finds its session before the user is known.
+	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		var id, sessionID, userID string
 		var usedAt sql.NullTime
 		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at

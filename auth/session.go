@@ -105,7 +105,8 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (userd.Actor, e
 	var a userd.Actor
 	var status account.Status
 	var lastSeen, now time.Time
-	err := s.DB.View(ctx, func(tx *sqldb.Tx) error {
+	// System: the credential finds its session before the user is known.
+	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		now = tx.Now
 		return tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, u.status
 			FROM sessions s JOIN users u ON u.id = s.user_id
@@ -122,7 +123,7 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (userd.Actor, e
 		return userd.Actor{}, err
 	}
 	if now.Sub(lastSeen) >= lastSeenEvery {
-		err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+		err := s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
 			_, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now, a.SessionID)
 			return err
 		})

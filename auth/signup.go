@@ -89,7 +89,8 @@ func (s *Service) register(ctx context.Context, in Signup, c *Client) (Login, er
 	}
 	var out Login
 	var verify mailToken
-	err = s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	// System: the user does not exist until this transaction makes them.
+	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		u, err := account.Insert(ctx, tx, account.New{Identity: in.Identity, Profile: in.Profile, PasswordHash: hash})
 		if err != nil {
 			return err
@@ -163,7 +164,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (L
 		return Login{}, err
 	}
 	var out Login
-	err = s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	err = s.DB.Tx(sqldb.AsUser(ctx, u.ID), func(tx *sqldb.Tx) error {
 		if newHash != "" {
 			if err := account.SetPasswordHash(ctx, tx, u.ID, newHash); err != nil {
 				return err
@@ -192,7 +193,8 @@ func (s *Service) verify(ctx context.Context, ident, pw string) (u account.User,
 		return account.User{}, false, false, nil
 	}
 	var hash string
-	err = s.DB.View(ctx, func(tx *sqldb.Tx) (err error) {
+	// System: an identifier is all the request knows.
+	err = s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		u, hash, err = account.FindForLogin(ctx, tx, ident)
 		return err
 	})
@@ -217,7 +219,8 @@ func (s *Service) loginFailed(ctx context.Context, userID, ident, failKey string
 	if err := s.countFailure(ctx, failKey); err != nil {
 		return err
 	}
-	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	// System: the failure may belong to no user, or to one not signed in.
+	err := s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		ev := audit.Event{UserID: userID, Action: audit.LoginFailed, IP: c.IP, UserAgent: c.UserAgent,
 			Metadata: map[string]any{"identifier": truncate(ident, 320)}}
 		if userID != "" {

@@ -152,7 +152,7 @@ func seed(ctx context.Context, db *sqldb.DB, n int, runID string) error {
 		for j := i; j < min(n, i+batch); j++ {
 			news = append(news, account.New{Identity: account.Identity{Email: fmt.Sprintf("u%d-%s@bench.test", j, runID)}, PasswordHash: hash})
 		}
-		if err := db.Tx(ctx, func(tx *sqldb.Tx) error { return account.InsertBatch(ctx, tx, news) }); err != nil {
+		if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return account.InsertBatch(ctx, tx, news) }); err != nil {
 			return err
 		}
 	}

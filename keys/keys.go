@@ -71,7 +71,7 @@ func (s *Store) Rotate(ctx context.Context) (Key, error) {
 		return Key{}, fmt.Errorf("generate signing key: %w", err)
 	}
 	var k Key
-	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		k = Key{ID: rand.Text()[:16], Public: pub, private: priv, CreatedAt: tx.Now}
 		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			k.ID, Algorithm, []byte(pub), s.keyring.Seal(priv.Seed(), ad(k.ID)), tx.Now)
@@ -89,7 +89,7 @@ func (s *Store) Rotate(ctx context.Context) (Key, error) {
 // load reads the keys that are still published.
 func (s *Store) load(ctx context.Context) ([]Key, error) {
 	var keys []Key
-	err := s.db.View(ctx, func(tx *sqldb.Tx) error {
+	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		// The newest key, and every key that was replaced less than
 		// TokenTTL ago (or is younger than RotateEvery + TokenTTL).
 		rows, err := tx.Query(ctx, `SELECT kid, public_key, private_key, created_at FROM signing_keys

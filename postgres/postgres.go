@@ -40,6 +40,24 @@ type dialect struct{}
 
 func (dialect) Name() string { return "postgres" }
 
+// Roles that transactions run as: row-level security policies name them.
+const (
+	AppRole    = "userd_app"    // one user's rows: userd.user_id says whose
+	SystemRole = "userd_system" // work that crosses users, said so explicitly
+)
+
+// Enter switches the transaction to the scope's role and sets the user that
+// the policies compare user_id with, in one statement; both revert at the
+// transaction's end.
+func (dialect) Enter(ctx context.Context, tx *sql.Tx, s sqldb.Scope) error {
+	role := AppRole
+	if s.System {
+		role = SystemRole
+	}
+	_, err := tx.ExecContext(ctx, `SELECT set_config('role', $1, true), set_config('userd.user_id', $2, true)`, role, s.UserID)
+	return err
+}
+
 func (dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {

@@ -59,7 +59,7 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 	var hits int
 	var start time.Time
 	var now time.Time
-	err := l.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err := l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		now = tx.Now
 		return tx.QueryRow(ctx, `INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
 			ON CONFLICT (key) DO UPDATE SET
@@ -84,7 +84,7 @@ func (l *Limiter) Check(ctx context.Context, key string, r Rule) error {
 	}
 	var hits int
 	var start, now time.Time
-	err := l.db.View(ctx, func(tx *sqldb.Tx) error {
+	err := l.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		now = tx.Now
 		return tx.QueryRow(ctx, `SELECT hits, window_start FROM rate_limits WHERE key = $1 AND window_start > $2`,
 			key, tx.Now.Add(-r.Window)).Scan(&hits, &start)
@@ -106,7 +106,7 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 	if !l.enabled {
 		return nil
 	}
-	return l.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM rate_limits WHERE key = $1`, key); err != nil {
 			return fmt.Errorf("reset rate limit %s: %w", key, err)
 		}

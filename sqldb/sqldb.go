@@ -28,6 +28,9 @@ type Dialect interface {
 	// runs them and, where the engine supports it, a session locker that keeps
 	// concurrent processes from applying a migration twice.
 	Migrations() (fs.FS, goose.Dialect, lock.SessionLocker)
+	// Enter runs at the start of every transaction with its scope: PostgreSQL
+	// switches to the scope's role and sets the user for row-level security.
+	Enter(ctx context.Context, tx *sql.Tx, s Scope) error
 }
 
 // DB is a database handle. Writes go through Tx and reads through View; on
@@ -77,22 +80,31 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Tx runs fn in a read-write transaction and commits when fn returns nil. On
-// SQLite the transaction takes the write lock at its start (BEGIN IMMEDIATE),
-// so fn never fails half-way for want of it.
+// Tx runs fn in a read-write transaction and commits when fn returns nil. The
+// transaction runs in ctx's scope (see ScopeOf) and returns ErrNoScope when
+// ctx has none. On SQLite it takes the write lock at its start (BEGIN
+// IMMEDIATE), so fn never fails half-way for want of it.
 func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.run(ctx, db.write, nil, fn)
 }
 
-// View runs fn in a read-only transaction.
+// View runs fn in a read-only transaction in ctx's scope.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) (err error) {
+	scope, err := ScopeOf(ctx)
+	if err != nil {
+		return err
+	}
 	stx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := db.dialect.Enter(ctx, stx, scope); err != nil {
+		_ = stx.Rollback()
+		return fmt.Errorf("enter scope: %w", err)
 	}
 	tx := &Tx{tx: stx, dialect: db.dialect, Now: db.Now()}
 	defer func() {

@@ -217,7 +217,7 @@ func importBatch(ctx context.Context, db *sqldb.DB, batch []Record, sum *Summary
 	}
 	var imported int
 	var skipped []int
-	err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		imported, skipped = 0, skipped[:0]
 		for i := range batch {
 			if !valid[i] {
@@ -250,7 +250,7 @@ func importBatch(ctx context.Context, db *sqldb.DB, batch []Record, sum *Summary
 			continue
 		}
 		var ok bool
-		err := db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
+		err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 			ok, err = insert(ctx, tx, news[i])
 			return err
 		})

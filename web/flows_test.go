@@ -205,7 +205,7 @@ func TestBcryptUserRehashedOnLogin(t *testing.T) {
 		ctx := context.Background()
 		// htpasswd -nbB -C 5 u "correct horse"
 		const bcryptHash = "$2y$05$WKEpfI/VvI2WWftY/ccob.6ZVowMSFgHBSUpUfiPlqrPROhN9XFKi"
-		err := c.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		err := c.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 			_, err := account.Insert(ctx, tx, account.New{Identity: account.Identity{Username: "legacy"}, PasswordHash: bcryptHash})
 			return err
 		})

@@ -22,7 +22,8 @@ func (s *Server) getUser(ctx context.Context, in *getUserInput) (*publicUserOutp
 		return nil, account.ErrNotFound
 	}
 	var u account.User
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
+	// System: a public profile is another user's row; only public fields leave.
+	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		u, err = account.Get(ctx, tx, id)
 		return err
 	})

@@ -74,7 +74,7 @@ func listUsers(ctx context.Context, db *sqldb.DB, stdout io.Writer) error {
 	afterID := account.FirstID
 	for {
 		var page []account.User
-		err := db.View(ctx, func(tx *sqldb.Tx) (err error) {
+		err := db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 			page, err = account.List(ctx, tx, afterID, 500)
 			return err
 		})
