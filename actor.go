@@ -12,6 +12,28 @@ type Actor struct {
 	UserID    string
 	SessionID string
 	AuthTime  time.Time
+	Grants    Grants
+}
+
+// Grants are what a user may do: their roles' names and the permission keys
+// those roles carry. A user with an admin role holds every permission.
+type Grants struct {
+	Roles       []string
+	Permissions []string
+	Admin       bool
+}
+
+// Has reports whether the grants include the permission key.
+func (g Grants) Has(key string) bool {
+	if g.Admin {
+		return true
+	}
+	for _, p := range g.Permissions {
+		if p == key {
+			return true
+		}
+	}
+	return false
 }
 
 type actorKey struct{}

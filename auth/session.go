@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
+	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/token"
 )
@@ -106,12 +107,17 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (userd.Actor, e
 	var status account.Status
 	var lastSeen, now time.Time
 	// System: the credential finds its session before the user is known.
-	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		now = tx.Now
-		return tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, u.status
+		err = tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, u.status
 			FROM sessions s JOIN users u ON u.id = s.user_id
 			WHERE `+where+` AND `+validSession, key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).
 			Scan(&a.SessionID, &a.UserID, &a.AuthTime, &lastSeen, &status)
+		if err != nil {
+			return err
+		}
+		a.Grants, err = rbac.Grants(ctx, tx, a.UserID)
+		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return userd.Actor{}, ErrUnauthenticated

@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -100,6 +101,9 @@ func (s *Service) register(ctx context.Context, in Signup, c *Client) (Login, er
 			ev.IP, ev.UserAgent = c.IP, c.UserAgent
 		}
 		if err := audit.Record(ctx, tx, ev); err != nil {
+			return err
+		}
+		if err := rbac.AssignDefault(ctx, tx, u.ID); err != nil {
 			return err
 		}
 		if u.Email != nil {

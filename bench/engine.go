@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/dbtest"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/postgres"
+	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/sqlite"
 )
@@ -155,6 +156,10 @@ func seed(ctx context.Context, db *sqldb.DB, n int, runID string) error {
 		if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return account.InsertBatch(ctx, tx, news) }); err != nil {
 			return err
 		}
+	}
+	err = db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return rbac.AssignDefaultToRoleless(ctx, tx) })
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "%s: seeded %d users in %s\n", db.Engine(), n, time.Since(start).Round(time.Millisecond))
 	return nil

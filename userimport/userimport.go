@@ -20,6 +20,7 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -275,6 +276,9 @@ func insert(ctx context.Context, tx *sqldb.Tx, n account.New) (bool, error) {
 	}
 	u, err := account.Insert(ctx, tx, n)
 	if err != nil {
+		return false, err
+	}
+	if err := rbac.AssignDefault(ctx, tx, u.ID); err != nil {
 		return false, err
 	}
 	return true, audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.UserImported, TargetType: "user", TargetID: u.ID,

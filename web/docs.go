@@ -33,7 +33,7 @@ td,th{text-align:left;border-bottom:1px solid #eee;padding:.2em .5em;vertical-al
 <p>The machine-readable document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
 {{range .Tags}}<h2>{{.Name}}</h2>
 {{range .Ops}}<div class="op" id="{{.ID}}"><span class="m {{lower .Method}}">{{.Method}}</span> <span class="p">{{.Path}}</span>
-{{if .Auth}}<span class="lock">· needs a signed-in user</span>{{end}}
+{{if eq .Needs "signed-in"}}<span class="lock">· needs a signed-in user</span>{{else if .Needs}}<span class="lock">· needs <code>{{.Needs}}</code></span>{{end}}
 <div>{{.Summary}}</div>
 {{if .Body}}<div>Body: <a href="#schema-{{ref .Body}}"><code>{{ref .Body}}</code></a></div>{{end}}
 <div>Answers: {{range .Responses}}<code>{{.}}</code> {{end}}</div></div>
@@ -47,7 +47,7 @@ td,th{text-align:left;border-bottom:1px solid #eee;padding:.2em .5em;vertical-al
 
 type docsOp struct {
 	ID, Method, Path, Summary, Body string
-	Auth                            bool
+	Needs                           string
 	Responses                       []string
 }
 
@@ -65,7 +65,7 @@ func (s *Server) docs(w http.ResponseWriter, r *http.Request) {
 			if op == nil {
 				continue
 			}
-			d := docsOp{ID: op.OperationID, Method: method, Path: path, Summary: op.Summary, Auth: op.Metadata[metaAuth] == true}
+			d := docsOp{ID: op.OperationID, Method: method, Path: path, Summary: op.Summary, Needs: op.Metadata[metaPerm].(string)}
 			if op.RequestBody != nil {
 				if mt := op.RequestBody.Content["application/json"]; mt != nil && mt.Schema != nil {
 					d.Body = mt.Schema.Ref

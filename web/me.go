@@ -9,11 +9,29 @@ import (
 	"github.com/userd/userd/sqldb"
 )
 
-type userOutput struct {
-	Body User
+// Me is the signed-in user with what they may do.
+type Me struct {
+	User
+	Roles       []string `json:"roles" doc:"Names of the user's roles."`
+	Permissions []string `json:"permissions" doc:"Effective permission keys: every key when a role is an admin role."`
 }
 
-func (s *Server) getMe(ctx context.Context, _ *struct{}) (*userOutput, error) {
+type meOutput struct {
+	Body Me
+}
+
+func meOf(u account.User, g userd.Grants) *meOutput {
+	out := &meOutput{Body: Me{User: userOf(u), Roles: g.Roles, Permissions: g.Permissions}}
+	if out.Body.Roles == nil {
+		out.Body.Roles = []string{}
+	}
+	if out.Body.Permissions == nil {
+		out.Body.Permissions = []string{}
+	}
+	return out
+}
+
+func (s *Server) getMe(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	var u account.User
 	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
 		u, err = account.Get(ctx, tx, userd.ActorFrom(ctx).UserID)
@@ -22,7 +40,7 @@ func (s *Server) getMe(ctx context.Context, _ *struct{}) (*userOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &userOutput{Body: userOf(u)}, nil
+	return meOf(u, userd.ActorFrom(ctx).Grants), nil
 }
 
 type updateMeInput struct {
@@ -39,12 +57,16 @@ type updateMeInput struct {
 	}
 }
 
-func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*userOutput, error) {
-	u, err := account.UpdateSelf(ctx, s.db, userd.ActorFrom(ctx).UserID, account.Patch(in.Body))
+func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*meOutput, error) {
+	b := in.Body
+	u, err := account.UpdateSelf(ctx, s.db, userd.ActorFrom(ctx).UserID, account.Patch{
+		Username: b.Username, FirstName: b.FirstName, LastName: b.LastName, AvatarURL: b.AvatarURL, Country: b.Country,
+		City: b.City, Zipcode: b.Zipcode, Language: b.Language, IsFirstConnection: b.IsFirstConnection,
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &userOutput{Body: userOf(u)}, nil
+	return meOf(u, userd.ActorFrom(ctx).Grants), nil
 }
 
 func (s *Server) deleteMe(ctx context.Context, _ *struct{}) (*struct{}, error) {

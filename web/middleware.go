@@ -16,14 +16,13 @@ const sessionCookie = "userd_session"
 
 // authenticate records the client's address and, for operations that need a
 // signed-in user, resolves the Bearer token or the session cookie into the
-// request's Actor. Writes authenticated by the cookie must come from the same
+// request's Actor and checks the permission the route table names. Writes authenticated by the cookie must come from the same
 // origin (Fetch metadata and Origin checks): a cross-site form cannot use it.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
 	ctx = huma.WithContext(ctx, withClient(ctx.Context(), s.clientOf(r)))
-	op := ctx.Operation()
-	needs, _ := op.Metadata[metaAuth].(bool)
-	if !needs {
+	needs, _ := ctx.Operation().Metadata[metaPerm].(string)
+	if needs == public {
 		next(ctx)
 		return
 	}
@@ -41,6 +40,10 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	actor, err := s.auth.Authenticate(ctx.Context(), tok)
 	if err != nil {
 		s.fail(ctx, err)
+		return
+	}
+	if needs != anyUser && !actor.Grants.Has(needs) {
+		s.fail(ctx, userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+needs+"."))
 		return
 	}
 	next(huma.WithContext(ctx, userd.WithActor(ctx.Context(), actor)))

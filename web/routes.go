@@ -8,15 +8,25 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
-// metaAuth marks, in an operation's metadata, that it needs a signed-in user.
-const metaAuth = "userd-auth"
+// metaPerm is the operation metadata key that holds what an operation needs:
+// public, anyUser or a permission key.
+const metaPerm = "userd-permission"
 
-// access says who may call an operation.
-type access int
-
+// What an operation needs, besides permission keys such as "users:read".
 const (
-	public   access = iota // anyone
-	signedIn               // a user with a valid session
+	public  = ""          // anyone
+	anyUser = "signed-in" // any signed-in user, whatever their roles
+)
+
+// Permission keys of the routes below (the migrations seed them).
+const (
+	accountRead  = "account:read"
+	accountWrite = "account:write"
+	usersRead    = "users:read"
+	usersWrite   = "users:write"
+	rolesRead    = "roles:read"
+	rolesWrite   = "roles:write"
+	logsRead     = "activity_logs:read"
 )
 
 // route is one line of the table of contents.
@@ -24,8 +34,8 @@ type route struct {
 	method, path string
 	id, summary  string
 	tag          string
-	access       access
-	status       int // the success status; 200 when zero
+	needs        string // public, anyUser or a permission key
+	status       int    // the success status; 200 when zero
 }
 
 // routes is the API's table of contents.
@@ -35,20 +45,20 @@ func (s *Server) routes() {
 
 	add(s, route{"POST", "/v1/auth/signup", "signup", "Create a user and sign them in", "Authentication", public, http.StatusCreated}, s.signup)
 	add(s, route{"POST", "/v1/auth/login", "login", "Sign in with an email, username or phone number and a password", "Authentication", public, 0}, s.login)
-	add(s, route{"POST", "/v1/auth/logout", "logout", "End the current session and its refresh tokens", "Authentication", signedIn, http.StatusNoContent}, s.logout)
+	add(s, route{"POST", "/v1/auth/logout", "logout", "End the current session and its refresh tokens", "Authentication", anyUser, http.StatusNoContent}, s.logout)
 	add(s, route{"POST", "/v1/auth/token", "refresh-token", "Trade a refresh token for a new access token and refresh token", "Authentication", public, 0}, s.refresh)
 	add(s, route{"POST", "/v1/auth/password/forgot", "forgot-password", "Mail a password reset link (202 whether or not the email is known)", "Authentication", public, http.StatusAccepted}, s.forgotPassword)
 	add(s, route{"POST", "/v1/auth/password/reset", "reset-password", "Set a new password with a reset token; ends every session", "Authentication", public, http.StatusNoContent}, s.resetPassword)
 	add(s, route{"POST", "/v1/auth/email/verify", "verify-email", "Mark an email address verified with the token mailed to it", "Authentication", public, http.StatusNoContent}, s.verifyEmail)
 	add(s, route{"GET", "/.well-known/jwks.json", "jwks", "Public keys that verify access tokens", "Service", public, 0}, s.jwks)
 
-	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user", "Current user", signedIn, 0}, s.getMe)
-	add(s, route{"PATCH", "/v1/me", "update-me", "Change the signed-in user's profile", "Current user", signedIn, 0}, s.updateMe)
-	add(s, route{"DELETE", "/v1/me", "delete-me", "Delete the signed-in user and everything they own", "Current user", signedIn, http.StatusNoContent}, s.deleteMe)
-	add(s, route{"POST", "/v1/me/password", "change-password", "Change the password; ends every other session", "Current user", signedIn, http.StatusNoContent}, s.changePassword)
-	add(s, route{"POST", "/v1/me/email/verification", "resend-verification", "Mail a new email verification link", "Current user", signedIn, http.StatusAccepted}, s.resendVerification)
-	add(s, route{"GET", "/v1/me/sessions", "list-sessions", "The signed-in user's live sessions, newest first", "Current user", signedIn, 0}, s.listSessions)
-	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", signedIn, http.StatusNoContent}, s.revokeSession)
+	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user, with their roles and effective permissions", "Current user", accountRead, 0}, s.getMe)
+	add(s, route{"PATCH", "/v1/me", "update-me", "Change the signed-in user's profile", "Current user", accountWrite, 0}, s.updateMe)
+	add(s, route{"DELETE", "/v1/me", "delete-me", "Delete the signed-in user and everything they own", "Current user", accountWrite, http.StatusNoContent}, s.deleteMe)
+	add(s, route{"POST", "/v1/me/password", "change-password", "Change the password; ends every other session", "Current user", accountWrite, http.StatusNoContent}, s.changePassword)
+	add(s, route{"POST", "/v1/me/email/verification", "resend-verification", "Mail a new email verification link", "Current user", accountWrite, http.StatusAccepted}, s.resendVerification)
+	add(s, route{"GET", "/v1/me/sessions", "list-sessions", "The signed-in user's live sessions, newest first", "Current user", accountRead, 0}, s.listSessions)
+	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", accountWrite, http.StatusNoContent}, s.revokeSession)
 
 	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
 }
@@ -66,9 +76,17 @@ func add[I, O any](s *Server, r route, h func(context.Context, *I) (*O, error)) 
 		Metadata:      map[string]any{},
 		Errors:        []int{http.StatusBadRequest, http.StatusUnprocessableEntity},
 	}
+	op.Metadata[metaPerm] = r.needs
 	op.Security = []map[string][]string{{}} // anyone: an empty requirement
-	if r.access == signedIn {
-		op.Metadata[metaAuth] = true
+	switch r.needs {
+	case public:
+	case anyUser:
+		op.Description = "Needs a signed-in user."
+	default:
+		op.Description = "Needs the permission `" + r.needs + "`."
+		op.Extensions = map[string]any{"x-permission": r.needs}
+	}
+	if r.needs != public {
 		op.Security = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
 		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
 	}
