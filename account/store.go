@@ -123,6 +123,12 @@ func SetPasswordHash(ctx context.Context, tx *sqldb.Tx, id, hash string) error {
 // Patch lists the fields a user changes about themself. A nil field stays as
 // it is; an empty string clears an optional field.
 type Patch struct {
+	// Email, PhoneNumber, IsBeta and Status are for administrators; a
+	// new email is unverified.
+	Email             *string
+	PhoneNumber       *string
+	IsBeta            *bool
+	Status            *Status
 	Username          *string
 	FirstName         *string
 	LastName          *string
@@ -145,6 +151,17 @@ func (p *Patch) Check() []userd.FieldError {
 		*p.Username = strings.TrimSpace(*p.Username)
 		fe = checkUsername(fe, *p.Username)
 	}
+	if p.Email != nil {
+		*p.Email = NormalizeEmail(*p.Email)
+		fe = checkEmail(fe, *p.Email)
+	}
+	if p.PhoneNumber != nil {
+		*p.PhoneNumber = strings.TrimSpace(*p.PhoneNumber)
+		fe = checkPhone(fe, *p.PhoneNumber)
+	}
+	if p.Status != nil && *p.Status != StatusActive && *p.Status != StatusSuspended && *p.Status != StatusBanned {
+		fe = append(fe, userd.FieldError{Field: "status", Code: "invalid_status", Message: "A status is active, suspended or banned."})
+	}
 	return append(fe, checkProfile(p.fields())...)
 }
 
@@ -160,6 +177,19 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p Patch) (User, error)
 	}
 	if p.Username != nil {
 		set("username", sqldb.Nullable(*p.Username))
+	}
+	if p.Email != nil {
+		set("email", sqldb.Nullable(*p.Email))
+		sets = append(sets, "email_verified_at = CASE WHEN email IS NOT DISTINCT FROM "+fmt.Sprintf("$%d", len(args))+" THEN email_verified_at END")
+	}
+	if p.PhoneNumber != nil {
+		set("phone_number", sqldb.Nullable(*p.PhoneNumber))
+	}
+	if p.IsBeta != nil {
+		set("is_beta", *p.IsBeta)
+	}
+	if p.Status != nil {
+		set("status", string(*p.Status))
 	}
 	for _, f := range p.fields() {
 		switch {
@@ -180,7 +210,7 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p Patch) (User, error)
 	}
 	if err != nil {
 		if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.Check {
-			return User{}, userd.Invalid([]userd.FieldError{{Field: "username", Code: "required",
+			return User{}, userd.Invalid([]userd.FieldError{{Field: "email", Code: "required",
 				Message: "A user keeps at least one of email, username and phone number."}})
 		}
 		return User{}, mapUnique(fmt.Errorf("update user: %w", err))
@@ -277,4 +307,31 @@ func InsertBatch(ctx context.Context, tx *sqldb.Tx, news []New) error {
 		return mapUnique(fmt.Errorf("insert users: %w", err))
 	}
 	return nil
+}
+
+// Search returns up to limit users, newest first, whose email, username,
+// phone number or names contain q (without regard to case; "" matches
+// everyone), created before the user beforeID ("" for the first page).
+func Search(ctx context.Context, tx *sqldb.Tx, q, beforeID string, limit int) ([]User, error) {
+	if beforeID == "" {
+		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+	}
+	pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
+	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM users
+		WHERE id < $1 AND ($2 = '%%' OR lower(email) LIKE $2 ESCAPE '\' OR lower(username) LIKE $2 ESCAPE '\'
+			OR phone_number LIKE $2 ESCAPE '\' OR lower(first_name) LIKE $2 ESCAPE '\' OR lower(last_name) LIKE $2 ESCAPE '\')
+		ORDER BY id DESC LIMIT $3`, beforeID, pattern, limit)
+	if err != nil {
+		return nil, fmt.Errorf("search users: %w", err)
+	}
+	defer rows.Close()
+	out := []User{}
+	for rows.Next() {
+		u, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("search users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
 }

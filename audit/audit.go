@@ -5,8 +5,12 @@ package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/sqldb"
@@ -59,4 +63,83 @@ func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// Entry is a recorded event.
+type Entry struct {
+	ID         string
+	UserID     string
+	ClientID   string
+	Action     string
+	TargetType string
+	TargetID   string
+	IP         string
+	UserAgent  string
+	Metadata   json.RawMessage
+	CreatedAt  time.Time
+}
+
+// Filter narrows List; zero fields do not filter.
+type Filter struct {
+	UserID     string    // the user the entry belongs to (the actor)
+	Action     string    // an exact action, or a prefix ending in '.' ("auth.")
+	TargetType string    // with TargetID: what was acted on
+	TargetID   string
+	Since      time.Time // created at or after
+	Until      time.Time // created before
+}
+
+// List returns up to limit entries that match f, newest first, older than
+// the entry beforeID ("" for the first page).
+func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit int) ([]Entry, error) {
+	where := []string{"id < $1"}
+	args := []any{beforeID}
+	if beforeID == "" {
+		args[0] = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+	}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+	}
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
+	switch {
+	case strings.HasSuffix(f.Action, "."):
+		add("substr(action, 1, "+strconv.Itoa(len(f.Action))+") = ?", f.Action)
+	case f.Action != "":
+		add("action = ?", f.Action)
+	}
+	if f.TargetType != "" {
+		add("target_type = ?", f.TargetType)
+	}
+	if f.TargetID != "" {
+		add("target_id = ?", f.TargetID)
+	}
+	if !f.Since.IsZero() {
+		add("created_at >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		add("created_at < ?", f.Until.UTC())
+	}
+	args = append(args, limit)
+	rows, err := tx.Query(ctx, `SELECT id, user_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at
+		FROM activity_logs WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list activity: %w", err)
+	}
+	defer rows.Close()
+	out := []Entry{}
+	for rows.Next() {
+		var e Entry
+		var user, client, ttype, tid, ip, ua sql.NullString
+		var meta []byte
+		if err := rows.Scan(&e.ID, &user, &client, &e.Action, &ttype, &tid, &ip, &ua, &meta, &e.CreatedAt); err != nil {
+			return nil, fmt.Errorf("list activity: %w", err)
+		}
+		e.UserID, e.ClientID, e.TargetType, e.TargetID, e.IP, e.UserAgent = user.String, client.String, ttype.String, tid.String, ip.String, ua.String
+		e.Metadata, e.CreatedAt = json.RawMessage(meta), e.CreatedAt.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }

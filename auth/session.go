@@ -179,6 +179,12 @@ func (s *Service) revoke(ctx context.Context, a userd.Actor, sessionID, action s
 	})
 }
 
+// RevokeAll ends every session of a user, in the caller's transaction, and
+// returns how many it ended.
+func RevokeAll(ctx context.Context, tx *sqldb.Tx, userID string) (int64, error) {
+	return revokeOthers(ctx, tx, userID, "")
+}
+
 // revokeOthers ends every session of userID but keep ("" ends them all).
 func revokeOthers(ctx context.Context, tx *sqldb.Tx, userID, keep string) (int64, error) {
 	q, args := `DELETE FROM sessions WHERE user_id = $1`, []any{userID}

@@ -53,28 +53,17 @@ func (s *Service) Signup(ctx context.Context, in Signup, c Client) (Login, error
 	if err := s.Limiter.Hit(ctx, "signup:ip:"+c.IP, s.cfg.Limits.SignupPerIP); err != nil {
 		return Login{}, err
 	}
-	l, err := s.register(ctx, in, &c)
+	l, err := s.register(ctx, in, c)
 	if err != nil {
 		return Login{}, fmt.Errorf("signup: %w", err)
 	}
 	return l, nil
 }
 
-// CreateUser creates a user with a password and no session: an operator's
-// `userd users create`. It returns what Signup returns for bad or taken
-// fields.
-func (s *Service) CreateUser(ctx context.Context, in Signup) (account.User, error) {
-	l, err := s.register(ctx, in, nil)
-	if err != nil {
-		return account.User{}, fmt.Errorf("create user: %w", err)
-	}
-	return l.User, nil
-}
-
 // register checks a sign-up, hashes its password outside any transaction,
-// then inserts the user, audits it and, for a client, opens their session,
-// in one transaction. A verification mail follows the commit.
-func (s *Service) register(ctx context.Context, in Signup, c *Client) (Login, error) {
+// then inserts the user, gives them the default role, audits it and opens
+// their session, in one transaction. A verification mail follows the commit.
+func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, error) {
 	if err := userd.Invalid(in.check()); err != nil {
 		return Login{}, err
 	}
@@ -82,11 +71,9 @@ func (s *Service) register(ctx context.Context, in Signup, c *Client) (Login, er
 	if err != nil {
 		return Login{}, err
 	}
-	var sg signer
-	if c != nil {
-		if sg, err = s.signer(ctx); err != nil {
-			return Login{}, err
-		}
+	sg, err := s.signer(ctx)
+	if err != nil {
+		return Login{}, err
 	}
 	var out Login
 	var verify mailToken
@@ -96,10 +83,7 @@ func (s *Service) register(ctx context.Context, in Signup, c *Client) (Login, er
 		if err != nil {
 			return err
 		}
-		ev := audit.Event{UserID: u.ID, Action: audit.Signup, TargetType: "user", TargetID: u.ID}
-		if c != nil {
-			ev.IP, ev.UserAgent = c.IP, c.UserAgent
-		}
+		ev := audit.Event{UserID: u.ID, Action: audit.Signup, TargetType: "user", TargetID: u.ID, IP: c.IP, UserAgent: c.UserAgent}
 		if err := audit.Record(ctx, tx, ev); err != nil {
 			return err
 		}
@@ -111,11 +95,7 @@ func (s *Service) register(ctx context.Context, in Signup, c *Client) (Login, er
 				return err
 			}
 		}
-		out.User = u
-		if c == nil {
-			return nil
-		}
-		out, err = s.open(ctx, tx, sg, u, *c)
+		out, err = s.open(ctx, tx, sg, u, c)
 		return err
 	})
 	if err != nil {

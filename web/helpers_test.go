@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/dbtest"
 	"github.com/userd/userd/keys"
@@ -73,7 +74,8 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	o.auth.PublicURL = publicURL
 	o.auth.RefreshSecret = []byte("test refresh secret")
 	svc := auth.New(auth.Deps{DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log}, o.auth)
-	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, db, svc, ks), svc
+	adm := admin.New(db, password.New(cheap, 0))
+	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, db, svc, adm, ks), svc
 }
 
 // response is a decoded answer.

@@ -9,19 +9,19 @@ import (
 	"github.com/userd/userd/sqldb"
 )
 
-// Me is the signed-in user with what they may do.
-type Me struct {
+// UserWithRoles is a user with what they may do.
+type UserWithRoles struct {
 	User
 	Roles       []string `json:"roles" doc:"Names of the user's roles."`
 	Permissions []string `json:"permissions" doc:"Effective permission keys: every key when a role is an admin role."`
 }
 
 type meOutput struct {
-	Body Me
+	Body UserWithRoles
 }
 
 func meOf(u account.User, g userd.Grants) *meOutput {
-	out := &meOutput{Body: Me{User: userOf(u), Roles: g.Roles, Permissions: g.Permissions}}
+	out := &meOutput{Body: UserWithRoles{User: userOf(u), Roles: g.Roles, Permissions: g.Permissions}}
 	if out.Body.Roles == nil {
 		out.Body.Roles = []string{}
 	}

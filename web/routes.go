@@ -61,6 +61,19 @@ func (s *Server) routes() {
 	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", accountWrite, http.StatusNoContent}, s.revokeSession)
 
 	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
+
+	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
+	add(s, route{"POST", "/v1/admin/users", "admin-create-user", "Create a user with roles", "Administration", usersWrite, http.StatusCreated}, s.adminCreateUser)
+	add(s, route{"GET", "/v1/admin/users/{id}", "admin-get-user", "A user with their roles and permissions", "Administration", usersRead, 0}, s.adminGetUser)
+	add(s, route{"PATCH", "/v1/admin/users/{id}", "admin-update-user", "Change a user: profile, identifiers, beta flag, status (suspend, ban)", "Administration", usersWrite, 0}, s.adminUpdateUser)
+	add(s, route{"DELETE", "/v1/admin/users/{id}", "admin-delete-user", "Delete a user and everything they own", "Administration", usersWrite, http.StatusNoContent}, s.adminDeleteUser)
+	add(s, route{"PUT", "/v1/admin/users/{id}/roles/{role}", "admin-assign-role", "Give a user a role (204 also when they have it)", "Administration", rolesWrite, http.StatusNoContent}, s.adminAssignRole)
+	add(s, route{"DELETE", "/v1/admin/users/{id}/roles/{role}", "admin-remove-role", "Take a role from a user (204 also when they lack it)", "Administration", rolesWrite, http.StatusNoContent}, s.adminRemoveRole)
+	add(s, route{"GET", "/v1/admin/roles", "admin-list-roles", "Roles with their permissions, and every permission", "Administration", rolesRead, 0}, s.adminListRoles)
+	add(s, route{"POST", "/v1/admin/roles", "admin-create-role", "Create a role", "Administration", rolesWrite, http.StatusCreated}, s.adminCreateRole)
+	add(s, route{"PATCH", "/v1/admin/roles/{id}", "admin-update-role", "Change a role: name, description, admin flag, permissions", "Administration", rolesWrite, 0}, s.adminUpdateRole)
+	add(s, route{"DELETE", "/v1/admin/roles/{id}", "admin-delete-role", "Delete a role and its assignments (not END_USER or ADMIN)", "Administration", rolesWrite, http.StatusNoContent}, s.adminDeleteRole)
+	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 
 // add registers one operation. Handlers return errors from the services;

@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/sqldb"
@@ -31,14 +32,15 @@ type Config struct {
 
 // Server is the HTTP API.
 type Server struct {
-	cfg  Config
-	db   *sqldb.DB
-	auth *auth.Service
-	keys *keys.Store
-	log  *slog.Logger
-	api  huma.API
-	mux  *http.ServeMux
-	cop  *http.CrossOriginProtection
+	cfg   Config
+	db    *sqldb.DB
+	auth  *auth.Service
+	admin *admin.Service
+	keys  *keys.Store
+	log   *slog.Logger
+	api   huma.API
+	mux   *http.ServeMux
+	cop   *http.CrossOriginProtection
 }
 
 func init() {
@@ -46,11 +48,11 @@ func init() {
 }
 
 // New returns the API over the given services.
-func New(cfg Config, db *sqldb.DB, authSvc *auth.Service, keyStore *keys.Store) *Server {
+func New(cfg Config, db *sqldb.DB, authSvc *auth.Service, adminSvc *admin.Service, keyStore *keys.Store) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, db: db, auth: authSvc, keys: keyStore, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: db, auth: authSvc, admin: adminSvc, keys: keyStore, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
 	hc.DocsPath = ""     // /docs is our own page, readable without a CDN
@@ -66,6 +68,7 @@ func New(cfg Config, db *sqldb.DB, authSvc *auth.Service, keyStore *keys.Store) 
 		{Name: "Authentication", Description: "Sign-up, log-in, tokens, and the flows that mail carries."},
 		{Name: "Current user", Description: "What the signed-in user reads and changes about themself."},
 		{Name: "Users", Description: "Other users, as anyone may see them."},
+		{Name: "Administration", Description: "Users, roles and the audit trail, for holders of the permissions each names."},
 	}
 	if cfg.PublicURL != "" {
 		hc.Servers = []*huma.Server{{URL: cfg.PublicURL}}

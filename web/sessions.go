@@ -2,43 +2,11 @@ package web
 
 import (
 	"context"
-	"encoding/base64"
 	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/auth"
 )
-
-// errBadCursor answers a cursor that userd did not make.
-var errBadCursor = userd.Errorf(userd.KindMalformed, "invalid_cursor", "The cursor is not one this list gave out.")
-
-// encodeCursor and decodeCursor make a list position opaque: the id of the
-// last item of a page, which keyset pagination continues after.
-func encodeCursor(id string) *string {
-	c := base64.RawURLEncoding.EncodeToString([]byte(id))
-	return &c
-}
-
-func decodeCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return "", errBadCursor
-	}
-	id, ok := userd.ParseID(string(b))
-	if !ok {
-		return "", errBadCursor
-	}
-	return id, nil
-}
-
-// pageInput is the query of every list.
-type pageInput struct {
-	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Items per page."`
-	Cursor string `query:"cursor" doc:"next_cursor of the previous page."`
-}
 
 // SessionInfo is one of the user's sessions.
 type SessionInfo struct {
@@ -69,12 +37,9 @@ func (s *Server) listSessions(ctx context.Context, in *pageInput) (*sessionsOutp
 		return nil, err
 	}
 	out := &sessionsOutput{}
+	list, out.Body.NextCursor = pageOf(list, in.Limit, func(se auth.Session) string { return se.ID })
 	out.Body.Items = []SessionInfo{}
-	for i, se := range list {
-		if i == in.Limit {
-			out.Body.NextCursor = encodeCursor(list[i-1].ID)
-			break
-		}
+	for _, se := range list {
 		out.Body.Items = append(out.Body.Items, sessionInfo(se, a))
 	}
 	return out, nil

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
@@ -194,10 +195,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	c.auth.PublicURL = c.publicURL
 	c.auth.RefreshSecret = derive(master, "userd refresh successor")
-	authSvc := auth.New(auth.Deps{DB: db, Hasher: password.New(c.argon, 0), Keys: keyStore,
+	hasher := password.New(c.argon, 0)
+	authSvc := auth.New(auth.Deps{DB: db, Hasher: hasher, Keys: keyStore,
 		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log}, c.auth)
 	defer authSvc.Close()
-	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, Logger: log}, db, authSvc, keyStore)
+	adminSvc := admin.New(db, hasher)
+	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, Logger: log}, db, authSvc, adminSvc, keyStore)
 
 	srv := &http.Server{
 		Handler:           api,

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/userd/userd/account"
-	"github.com/userd/userd/auth"
+	"github.com/userd/userd/admin"
 	"github.com/userd/userd/password"
-	"github.com/userd/userd/ratelimit"
+	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/userimport"
 
@@ -33,7 +33,8 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		file, args = args[1], args[1:]
 	}
-	var in auth.Signup
+	var in admin.NewUser
+	var roles multiFlag
 	db, err := openWith(ctx, "users "+verb, args[1:], func(fs *flag.FlagSet) {
 		if verb != "create" {
 			return
@@ -44,6 +45,7 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 		fs.StringVar(&in.Password, "password", "", "password of the new user (env USERD_PASSWORD)")
 		fs.StringVar(&in.FirstName, "first-name", "", "first name")
 		fs.StringVar(&in.LastName, "last-name", "", "last name")
+		fs.Var(&roles, "role", "a role to give besides END_USER, such as ADMIN; repeatable")
 	})
 	if err != nil {
 		return err
@@ -56,9 +58,8 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 		return importUsers(ctx, db, file, stdout)
 	}
 	if verb == "create" {
-		svc := auth.New(auth.Deps{DB: db, Hasher: password.New(password.OWASP, 0), Limiter: ratelimit.New(db, false), Log: newLogger(os.Stderr)}, auth.Config{})
-		l, err := svc.CreateUser(ctx, in)
-		svc.Close()
+		in.Roles = append([]string{rbac.DefaultRole}, roles...)
+		l, err := admin.New(db, password.New(password.OWASP, 0)).CreateUser(ctx, admin.Who{}, in)
 		if err != nil {
 			return err
 		}

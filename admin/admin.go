@@ -1,0 +1,303 @@
+// Package admin is the work behind the administration API. It owns no table:
+// it composes account, rbac, audit and auth's session revocation, each
+// operation in one transaction that crosses users explicitly (sqldb.System)
+// and records who did it in the audit trail.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/account"
+	"github.com/userd/userd/audit"
+	"github.com/userd/userd/auth"
+	"github.com/userd/userd/password"
+	"github.com/userd/userd/rbac"
+	"github.com/userd/userd/sqldb"
+)
+
+// Actions of the audit trail that administrators cause.
+const (
+	UserCreated  = "admin.user_created"
+	UserUpdated  = "admin.user_updated"
+	UserDeleted  = "admin.user_deleted"
+	RoleCreated  = "admin.role_created"
+	RoleUpdated  = "admin.role_updated"
+	RoleDeleted  = "admin.role_deleted"
+	RoleAssigned = "admin.role_assigned"
+	RoleRemoved  = "admin.role_removed"
+)
+
+// Service runs administrative operations.
+type Service struct {
+	db     *sqldb.DB
+	hasher *password.Hasher
+}
+
+// New returns a Service.
+func New(db *sqldb.DB, hasher *password.Hasher) *Service { return &Service{db: db, hasher: hasher} }
+
+// Who is the administrator acting and where from.
+type Who struct {
+	Actor  userd.Actor
+	Client auth.Client
+}
+
+func (w Who) event(action, targetType, targetID string, meta map[string]any) audit.Event {
+	return audit.Event{UserID: w.Actor.UserID, Action: action, TargetType: targetType, TargetID: targetID,
+		IP: w.Client.IP, UserAgent: w.Client.UserAgent, Metadata: meta}
+}
+
+// tx runs fn across users and records ev when fn succeeds.
+func (s *Service) tx(ctx context.Context, fn func(tx *sqldb.Tx) (audit.Event, error)) error {
+	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		ev, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, ev)
+	})
+}
+
+// view reads across users.
+func (s *Service) view(ctx context.Context, fn func(tx *sqldb.Tx) error) error {
+	return s.db.View(sqldb.System(ctx), fn)
+}
+
+// UserWithGrants is a user and their roles.
+type UserWithGrants struct {
+	account.User
+	Grants userd.Grants
+}
+
+// ListUsers searches users (see account.Search).
+func (s *Service) ListUsers(ctx context.Context, q, beforeID string, limit int) ([]account.User, error) {
+	var out []account.User
+	err := s.view(ctx, func(tx *sqldb.Tx) (err error) {
+		out, err = account.Search(ctx, tx, q, beforeID, limit)
+		return err
+	})
+	return out, err
+}
+
+// GetUser returns a user with their roles, or account.ErrNotFound.
+func (s *Service) GetUser(ctx context.Context, id string) (UserWithGrants, error) {
+	var out UserWithGrants
+	err := s.view(ctx, func(tx *sqldb.Tx) (err error) {
+		out, err = withGrants(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+func withGrants(ctx context.Context, tx *sqldb.Tx, id string) (UserWithGrants, error) {
+	u, err := account.Get(ctx, tx, id)
+	if err != nil {
+		return UserWithGrants{}, err
+	}
+	g, err := rbac.Grants(ctx, tx, id)
+	return UserWithGrants{User: u, Grants: g}, err
+}
+
+// NewUser is what an administrator gives to create a user. Password is
+// optional (the user can set one through the reset flow); Roles default to
+// END_USER.
+type NewUser struct {
+	account.Identity
+	account.Profile
+	Password string
+	Roles    []string
+	IsBeta   bool
+}
+
+// CreateUser creates a user with their roles. It returns a KindInvalid error
+// for bad fields or an unknown role, and the account errors for collisions.
+func (s *Service) CreateUser(ctx context.Context, who Who, in NewUser) (UserWithGrants, error) {
+	fe := append(in.Identity.Check(), in.Profile.Check()...)
+	if in.Password != "" {
+		fe = append(fe, auth.CheckPassword("password", in.Password, in.Identity)...)
+	}
+	if err := userd.Invalid(fe); err != nil {
+		return UserWithGrants{}, err
+	}
+	hash := ""
+	if in.Password != "" {
+		var err error
+		if hash, err = s.hasher.Hash(ctx, in.Password); err != nil {
+			return UserWithGrants{}, err
+		}
+	}
+	roles := in.Roles
+	if len(roles) == 0 {
+		roles = []string{rbac.DefaultRole}
+	}
+	var out UserWithGrants
+	err := s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		u, err := account.Insert(ctx, tx, account.New{Identity: in.Identity, Profile: in.Profile, PasswordHash: hash})
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if in.IsBeta {
+			beta := true
+			if u, err = account.Update(ctx, tx, u.ID, account.Patch{IsBeta: &beta}); err != nil {
+				return audit.Event{}, err
+			}
+		}
+		for _, r := range roles {
+			if _, err := rbac.Assign(ctx, tx, u.ID, r); err != nil {
+				return audit.Event{}, roleField(err)
+			}
+		}
+		out, err = withGrants(ctx, tx, u.ID)
+		return who.event(UserCreated, "user", u.ID, map[string]any{"roles": roles}), err
+	})
+	return out, err
+}
+
+// roleField turns an unknown role into a field error of the request.
+func roleField(err error) error {
+	if errors.Is(err, rbac.ErrRoleNotFound) {
+		return userd.Invalid([]userd.FieldError{{Field: "roles", Code: "unknown_role", Message: "No role has this name."}})
+	}
+	return err
+}
+
+// UpdateUser changes a user. A suspension or a ban also ends their sessions.
+// It returns a KindInvalid error, account.ErrNotFound, or the account errors
+// for collisions.
+func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.Patch) (UserWithGrants, error) {
+	if err := userd.Invalid(p.Check()); err != nil {
+		return UserWithGrants{}, err
+	}
+	var out UserWithGrants
+	err := s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		before, err := account.Get(ctx, tx, id)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		u, err := account.Update(ctx, tx, id, p)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		meta := map[string]any{"fields": changed(p)}
+		if p.Status != nil && *p.Status != before.Status {
+			meta["status"] = map[string]string{"from": string(before.Status), "to": string(u.Status)}
+			if u.Status != account.StatusActive {
+				n, err := auth.RevokeAll(ctx, tx, id)
+				if err != nil {
+					return audit.Event{}, err
+				}
+				meta["sessions_revoked"] = n
+			}
+		}
+		out, err = withGrants(ctx, tx, id)
+		return who.event(UserUpdated, "user", id, meta), err
+	})
+	return out, err
+}
+
+// changed lists the fields a patch sets, by their JSON names.
+func changed(p account.Patch) []string {
+	set := map[string]bool{
+		"email": p.Email != nil, "phone_number": p.PhoneNumber != nil, "is_beta": p.IsBeta != nil, "status": p.Status != nil,
+		"username": p.Username != nil, "first_name": p.FirstName != nil, "last_name": p.LastName != nil,
+		"avatar_url": p.AvatarURL != nil, "country": p.Country != nil, "city": p.City != nil, "zipcode": p.Zipcode != nil,
+		"language": p.Language != nil, "is_first_connection": p.IsFirstConnection != nil,
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		if set[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// DeleteUser removes a user and what they own. It returns
+// account.ErrNotFound.
+func (s *Service) DeleteUser(ctx context.Context, who Who, id string) error {
+	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		if err := account.Delete(ctx, tx, id); err != nil {
+			return audit.Event{}, err
+		}
+		return who.event(UserDeleted, "user", id, nil), nil
+	})
+}
+
+// SetRole gives (on) or takes (off) a role by name; doing it twice is not an
+// error. It returns account.ErrNotFound or rbac.ErrRoleNotFound.
+func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on bool) error {
+	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		if _, err := account.Get(ctx, tx, userID); err != nil {
+			return audit.Event{}, err
+		}
+		change, action := rbac.Assign, RoleAssigned
+		if !on {
+			change, action = rbac.Unassign, RoleRemoved
+		}
+		did, err := change(ctx, tx, userID, role)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		return who.event(action, "user", userID, map[string]any{"role": role, "changed": did}), nil
+	})
+}
+
+// Roles lists the roles and every permission.
+func (s *Service) Roles(ctx context.Context) ([]rbac.Role, []rbac.Permission, error) {
+	var roles []rbac.Role
+	var perms []rbac.Permission
+	err := s.view(ctx, func(tx *sqldb.Tx) (err error) {
+		if roles, err = rbac.Roles(ctx, tx); err != nil {
+			return err
+		}
+		perms, err = rbac.Permissions(ctx, tx)
+		return err
+	})
+	return roles, perms, err
+}
+
+// CreateRole makes a role (see rbac.Create).
+func (s *Service) CreateRole(ctx context.Context, who Who, p rbac.RolePatch) (rbac.Role, error) {
+	var r rbac.Role
+	err := s.tx(ctx, func(tx *sqldb.Tx) (ev audit.Event, err error) {
+		r, err = rbac.Create(ctx, tx, p)
+		return who.event(RoleCreated, "role", r.ID, map[string]any{"name": r.Name, "permissions": r.Permissions, "is_admin": r.IsAdmin}), err
+	})
+	return r, err
+}
+
+// UpdateRole changes a role (see rbac.Update).
+func (s *Service) UpdateRole(ctx context.Context, who Who, id string, p rbac.RolePatch) (rbac.Role, error) {
+	var r rbac.Role
+	err := s.tx(ctx, func(tx *sqldb.Tx) (ev audit.Event, err error) {
+		r, err = rbac.Update(ctx, tx, id, p)
+		return who.event(RoleUpdated, "role", id, map[string]any{"name": r.Name, "permissions": r.Permissions, "is_admin": r.IsAdmin}), err
+	})
+	return r, err
+}
+
+// DeleteRole removes a role (see rbac.Delete).
+func (s *Service) DeleteRole(ctx context.Context, who Who, id string) error {
+	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		r, err := rbac.Delete(ctx, tx, id)
+		return who.event(RoleDeleted, "role", id, map[string]any{"name": r.Name}), err
+	})
+}
+
+// ActivityLogs lists the audit trail (see audit.List).
+func (s *Service) ActivityLogs(ctx context.Context, f audit.Filter, beforeID string, limit int) ([]audit.Entry, error) {
+	var out []audit.Entry
+	err := s.view(ctx, func(tx *sqldb.Tx) (err error) {
+		out, err = audit.List(ctx, tx, f, beforeID, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("activity logs: %w", err)
+	}
+	return out, nil
+}
