@@ -81,9 +81,9 @@ type Entry struct {
 
 // Filter narrows List; zero fields do not filter.
 type Filter struct {
-	UserID     string    // the user the entry belongs to (the actor)
-	Action     string    // an exact action, or a prefix ending in '.' ("auth.")
-	TargetType string    // with TargetID: what was acted on
+	UserID     string // the user the entry belongs to (the actor)
+	Action     string // an exact action, or a prefix ending in '.' ("auth.")
+	TargetType string // with TargetID: what was acted on
 	TargetID   string
 	Since      time.Time // created at or after
 	Until      time.Time // created before
