@@ -20,7 +20,7 @@ func withRoles(u admin.UserWithGrants) *meOutput { return meOf(u.User, u.Grants)
 
 type adminUsersInput struct {
 	Q string `query:"q" doc:"Finds users whose email, username, phone number, first or last name contains it, without regard to case."`
-	pageInput
+	Paging
 }
 
 type usersOutput struct {
@@ -296,7 +296,7 @@ type activityInput struct {
 	Target     string `query:"target" doc:"Id of what was acted on."`
 	Since      string `query:"since" doc:"RFC 3339: entries at or after it."`
 	Until      string `query:"until" doc:"RFC 3339: entries before it."`
-	pageInput
+	Paging
 }
 
 // ActivityLog is one entry of the audit trail.

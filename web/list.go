@@ -31,8 +31,8 @@ func decodeCursor(c string) (string, error) {
 	return id, nil
 }
 
-// pageInput is the query of every list.
-type pageInput struct {
+// Paging is the query of every list.
+type Paging struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20" doc:"Items per page."`
 	Cursor string `query:"cursor" doc:"next_cursor of the previous page."`
 }

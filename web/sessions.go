@@ -26,7 +26,7 @@ type sessionsOutput struct {
 	}
 }
 
-func (s *Server) listSessions(ctx context.Context, in *pageInput) (*sessionsOutput, error) {
+func (s *Server) listSessions(ctx context.Context, in *Paging) (*sessionsOutput, error) {
 	after, err := decodeCursor(in.Cursor)
 	if err != nil {
 		return nil, err
