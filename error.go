@@ -54,6 +54,17 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(e.Message)
 	}
+	for i, f := range e.Fields {
+		if i == 0 {
+			b.WriteString(" [")
+		} else {
+			b.WriteString(", ")
+		}
+		b.WriteString(f.Field + ": " + f.Code)
+		if i == len(e.Fields)-1 {
+			b.WriteString("]")
+		}
+	}
 	if e.Err != nil {
 		if b.Len() > 0 {
 			b.WriteString(": ")

@@ -31,7 +31,10 @@ func TestOpenAPIDocument(t *testing.T) {
 		"get /v1/me", "patch /v1/me", "delete /v1/me", "get /v1/users/{id}",
 		"post /v1/auth/token", "post /v1/auth/password/forgot", "post /v1/auth/password/reset", "post /v1/auth/email/verify",
 		"get /.well-known/jwks.json", "post /v1/me/password", "post /v1/me/email/verification", "get /v1/me/sessions",
-		"delete /v1/me/sessions/{id}",
+		"delete /v1/me/sessions/{id}", "get /v1/admin/users", "post /v1/admin/users", "get /v1/admin/users/{id}",
+		"patch /v1/admin/users/{id}", "delete /v1/admin/users/{id}", "put /v1/admin/users/{id}/roles/{role}",
+		"delete /v1/admin/users/{id}/roles/{role}", "get /v1/admin/roles", "post /v1/admin/roles", "patch /v1/admin/roles/{id}",
+		"delete /v1/admin/roles/{id}", "get /v1/admin/activity-logs",
 	} {
 		method, path, _ := strings.Cut(op, " ")
 		if _, ok := doc.Paths[path][method]; !ok {

@@ -97,6 +97,27 @@ func TestMigrateAndUsersCommands(t *testing.T) {
 			if out := cmd("users", "list"); !strings.Contains(out, id) || !strings.Contains(out, "admin@example.com") {
 				t.Fatalf("users list:\n%s", out)
 			}
+			first := strings.TrimSpace(cmd("users", "create", "--email", "root@example.com", "--password", "correct horse battery", "--role", "ADMIN"))
+			var roles []string
+			dbc, err := openWith(ctx, "check", db, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, _ := dbc.SQL().Query(`SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 ORDER BY r.name`, first)
+			for rows.Next() {
+				var r string
+				rows.Scan(&r)
+				roles = append(roles, r)
+			}
+			rows.Close()
+			dbc.Close()
+			if strings.Join(roles, ",") != "ADMIN,END_USER" {
+				t.Fatalf("users create --role ADMIN gave %v", roles)
+			}
+			var bad bytes.Buffer
+			if err := run(ctx, append([]string{"users", "create", "--email", "x@example.com", "--password", "correct horse battery", "--role", "KING"}, db...), &bad); err == nil || !strings.Contains(err.Error(), "unknown_role") {
+				t.Fatalf("users create --role KING = %v", err)
+			}
 			file := filepath.Join(t.TempDir(), "users.csv")
 			os.WriteFile(file, []byte("email,password_hash\nimported@example.com,$2y$05$WKEpfI/VvI2WWftY/ccob.6ZVowMSFgHBSUpUfiPlqrPROhN9XFKi\nbad,\n"), 0o600)
 			if out := cmd("users", "import", file); !strings.Contains(out, "read 2, imported 1, skipped 1") || !strings.Contains(out, "line 3: invalid_email") {
@@ -106,7 +127,7 @@ func TestMigrateAndUsersCommands(t *testing.T) {
 				t.Fatalf("import again:\n%s", out)
 			}
 			var out bytes.Buffer
-			err := run(ctx, append([]string{"users", "create", "--email", "admin@example.com", "--password", "correct horse battery"}, db...), &out)
+			err = run(ctx, append([]string{"users", "create", "--email", "admin@example.com", "--password", "correct horse battery"}, db...), &out)
 			if err == nil || !strings.Contains(err.Error(), "email_taken") {
 				t.Fatalf("duplicate users create = %v; want email_taken", err)
 			}
