@@ -38,9 +38,26 @@ func hashCost() time.Duration {
 	return time.Since(start) / n
 }
 
-// runEngine prepares a database of the engine, seeds it, starts userd on
-// it and runs every workload.
-func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int, hash time.Duration) ([]row, error) {
+// target is a seeded database with userd running on it, and a signed-in
+// user's credentials.
+type target struct {
+	base, session, jwt string
+	pid                int
+	runID              string
+	dbURL              string // PostgreSQL only
+	stop               func()
+}
+
+// startTarget prepares a database of the engine, seeds it and starts userd
+// on it.
+func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int) (*target, error) {
+	t := &target{runID: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	var cleanups []func()
+	t.stop = func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
 	args := []string{"serve", "--rate-limits", "off"}
 	var db *sqldb.DB
 	var err error
@@ -51,54 +68,69 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		db, err = sqlite.Open(ctx, filepath.Join(dir, "userd.db"))
 		args = append(args, "--data-dir", dir)
 	case engine == "postgres" && dbURL != "":
-		db, err = postgres.Open(ctx, dbURL)
-		args = append(args, "--data-dir", filepath.Join(tmp, "pgdata"), "--database-url", dbURL)
+		t.dbURL = dbURL
 	case engine == "postgres":
 		var c *dbtest.PGCluster
 		if c, err = dbtest.StartPG(); err != nil {
 			return nil, err
 		}
-		defer c.Stop()
+		cleanups = append(cleanups, func() { c.Stop() })
 		if err = c.CreateDatabase("bench", false); err != nil {
+			t.stop()
 			return nil, err
 		}
-		url := c.URL("bench")
-		db, err = postgres.Open(ctx, url)
-		args = append(args, "--data-dir", filepath.Join(tmp, "pgdata"), "--database-url", url)
+		t.dbURL = c.URL("bench")
 	default:
 		return nil, fmt.Errorf("unknown engine")
 	}
+	if t.dbURL != "" {
+		db, err = postgres.Open(ctx, t.dbURL)
+		args = append(args, "--data-dir", filepath.Join(tmp, "pgdata"), "--database-url", t.dbURL)
+	}
 	if err != nil {
+		t.stop()
 		return nil, err
 	}
-	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := seed(ctx, db, users, runID); err != nil {
-		db.Close()
-		return nil, err
-	}
+	err = seed(ctx, db, users, t.runID)
 	db.Close()
-
+	if err != nil {
+		t.stop()
+		return nil, err
+	}
 	addr, err := freeAddr()
 	if err != nil {
+		t.stop()
 		return nil, err
 	}
 	srv := exec.Command(bin, append(args, "--addr", addr)...)
 	log, _ := os.Create(filepath.Join(tmp, engine+".log"))
-	defer log.Close()
 	srv.Stdout, srv.Stderr = log, log
 	if err := srv.Start(); err != nil {
+		t.stop()
 		return nil, err
 	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
-	base := "http://" + addr
-	if err := waitReady(base); err != nil {
+	cleanups = append(cleanups, func() { srv.Process.Signal(os.Interrupt); srv.Wait(); log.Close() })
+	t.base, t.pid = "http://"+addr, srv.Process.Pid
+	if err := waitReady(t.base); err != nil {
+		t.stop()
 		return nil, err
 	}
-	session, jwt, err := signIn(base, "u0-"+runID+"@bench.test")
+	if t.session, t.jwt, err = signIn(t.base, "u0-"+t.runID+"@bench.test"); err != nil {
+		t.stop()
+		return nil, err
+	}
+	return t, nil
+}
+
+// runEngine runs every workload against userd on a fresh database of the
+// engine.
+func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int, hash time.Duration) ([]row, error) {
+	tg, err := startTarget(ctx, engine, bin, tmp, dbURL, users)
 	if err != nil {
 		return nil, err
 	}
-
+	defer tg.stop()
+	base, session, jwt, runID := tg.base, tg.session, tg.jwt, tg.runID
 	fmt.Fprintf(os.Stderr, "%s: seeded %d users; measuring\n", engine, users)
 	measure := func(name string, mk request) result {
 		r := load(ctx, conns, d, mk)
@@ -108,7 +140,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	floor := measure("floor GET /healthz", get(base, "/healthz", ""))
 	w1 := measure("W1 GET /v1/me session", get(base, "/v1/me", session))
 	w2 := measure("W2 GET /v1/me JWT", get(base, "/v1/me", jwt))
-	readRSS := peakRSS(srv.Process.Pid)
+	readRSS := peakRSS(tg.pid)
 	w1p50 := load(ctx, 1, d, get(base, "/v1/me", session))
 	fmt.Fprintf(os.Stderr, "  %-24s %s\n", "W1 at 1 connection", w1p50)
 	w3 := measure("W3 POST /v1/auth/login", post(base, "/v1/auth/login", func(i int64) string {
@@ -117,7 +149,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
 		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
 	}))
-	allRSS := peakRSS(srv.Process.Pid)
+	allRSS := peakRSS(tg.pid)
 
 	limit := float64(runtime.NumCPU()) / hash.Seconds()
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t)/float64(time.Millisecond)) }
@@ -220,4 +252,41 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// rlsCompare measures GET /v1/me and GET /v1/me/sessions on PostgreSQL with
+// row-level security as the migrations set it, then with it disabled on every
+// table (the per-transaction role switch stays), and returns both as rows.
+func rlsCompare(ctx context.Context, bin, tmp, dbURL string, users int, d time.Duration, conns int) ([]row, error) {
+	tg, err := startTarget(ctx, "postgres", bin, tmp, dbURL, users)
+	if err != nil {
+		return nil, err
+	}
+	defer tg.stop()
+	measure := func(label string) []row {
+		var rows []row
+		for _, w := range []struct{ name, path string }{{"GET /v1/me", "/v1/me"}, {"GET /v1/me/sessions", "/v1/me/sessions"}} {
+			r := load(ctx, conns, d, get(tg.base, w.path, tg.session))
+			fmt.Fprintf(os.Stderr, "  %-36s %s\n", w.name+" "+label, r)
+			rows = append(rows, row{Workload: w.name + " " + label, Engine: "postgres", result: r})
+		}
+		return rows
+	}
+	on := measure("(RLS on)")
+	db, err := postgres.Open(ctx, tg.dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	for _, table := range []string{"users", "sessions", "refresh_tokens", "user_roles", "activity_logs"} {
+		if _, err := db.SQL().ExecContext(ctx, "ALTER TABLE "+table+" DISABLE ROW LEVEL SECURITY"); err != nil {
+			return nil, err
+		}
+	}
+	off := measure("(RLS off)")
+	for i := range on {
+		on[i].Ratio, on[i].RatioOf, on[i].Target, on[i].Holds = on[i].RPS/off[i].RPS, "RLS off", "-", true
+		off[i].Ratio, off[i].RatioOf, off[i].Target, off[i].Holds = 1, "RLS off", "-", true
+	}
+	return append(on, off...), nil
 }

@@ -54,17 +54,18 @@ func main() {
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	dbURL := flag.String("database-url", "", "measure this PostgreSQL instead of a throwaway cluster (its data is added to, not removed)")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
+	rls := flag.Bool("rls", false, "only compare GET /v1/me and /v1/me/sessions on PostgreSQL with and without row-level security")
 	flag.Parse()
 	if *quick {
 		*users, *duration = 10_000, 3*time.Second
 	}
-	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out); err != nil {
+	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out, *rls); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir string) error {
+func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir string, rls bool) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "userd-bench-")
 	if err != nil {
@@ -81,6 +82,15 @@ func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir 
 	rep := report{When: time.Now().UTC(), Machine: machine(), Command: "go run ./bench " + strings.Join(os.Args[1:], " "),
 		Users: users, Duration: d.String(), Conns: conns, HashMS: float64(hash) / float64(time.Millisecond)}
 	fmt.Fprintf(os.Stderr, "argon2id (OWASP: 19 MiB, t=2, p=1) costs %s per hash on one core; %d cores\n", hash.Round(time.Millisecond/10), runtime.NumCPU())
+	if rls {
+		rows, err := rlsCompare(ctx, bin, tmp, dbURL, users, d, conns)
+		if err != nil {
+			return fmt.Errorf("rls: %w", err)
+		}
+		rep.Rows = rows
+		printTable(rep)
+		return save(rep, outDir)
+	}
 	for _, engine := range engines {
 		rows, err := runEngine(ctx, engine, bin, tmp, dbURL, users, d, conns, hash)
 		if err != nil {

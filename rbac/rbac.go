@@ -52,38 +52,44 @@ var (
 
 var roleNameRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
 
-// Grants returns a user's roles and effective permissions.
+// Grants returns a user's roles and effective permissions, in one query
+// (and a second for an admin, who holds every permission).
 func Grants(ctx context.Context, tx *sqldb.Tx, userID string) (userd.Grants, error) {
 	var g userd.Grants
-	rows, err := tx.Query(ctx, `SELECT r.name, r.is_admin FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-		WHERE ur.user_id = $1 ORDER BY r.name`, userID)
+	rows, err := tx.Query(ctx, `SELECT r.name, r.is_admin, COALESCE(p.key, '') FROM user_roles ur
+		JOIN roles r ON r.id = ur.role_id
+		LEFT JOIN role_permissions rp ON rp.role_id = r.id
+		LEFT JOIN permissions p ON p.id = rp.permission_id
+		WHERE ur.user_id = $1`, userID)
 	if err != nil {
-		return g, fmt.Errorf("user roles: %w", err)
+		return g, fmt.Errorf("user grants: %w", err)
 	}
 	for rows.Next() {
-		var name string
+		var role, key string
 		var admin bool
-		if err := rows.Scan(&name, &admin); err != nil {
+		if err := rows.Scan(&role, &admin, &key); err != nil {
 			rows.Close()
-			return g, fmt.Errorf("user roles: %w", err)
+			return g, fmt.Errorf("user grants: %w", err)
 		}
-		g.Roles = append(g.Roles, name)
+		if !slices.Contains(g.Roles, role) {
+			g.Roles = append(g.Roles, role)
+		}
+		if key != "" && !slices.Contains(g.Permissions, key) {
+			g.Permissions = append(g.Permissions, key)
+		}
 		g.Admin = g.Admin || admin
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return g, fmt.Errorf("user roles: %w", err)
+		return g, fmt.Errorf("user grants: %w", err)
 	}
-	q := `SELECT DISTINCT p.key FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id
-		JOIN permissions p ON p.id = rp.permission_id WHERE ur.user_id = $1 ORDER BY p.key`
-	args := []any{userID}
 	if g.Admin {
-		q, args = `SELECT key FROM permissions ORDER BY key`, nil
+		if g.Permissions, err = strings1(ctx, tx, `SELECT key FROM permissions`); err != nil {
+			return g, fmt.Errorf("user grants: %w", err)
+		}
 	}
-	g.Permissions, err = strings1(ctx, tx, q, args...)
-	if err != nil {
-		return g, fmt.Errorf("user permissions: %w", err)
-	}
+	slices.Sort(g.Roles)
+	slices.Sort(g.Permissions)
 	return g, nil
 }
 
