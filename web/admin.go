@@ -50,29 +50,17 @@ func (s *Server) adminListUsers(ctx context.Context, in *adminUsersInput) (*user
 
 type adminCreateUserInput struct {
 	Body struct {
-		Email       string   `json:"email,omitempty"`
-		Username    string   `json:"username,omitempty"`
-		PhoneNumber string   `json:"phone_number,omitempty"`
-		Password    string   `json:"password,omitempty" doc:"Optional: without one, the user sets a password through the reset flow."`
-		FirstName   string   `json:"first_name,omitempty"`
-		LastName    string   `json:"last_name,omitempty"`
-		AvatarURL   string   `json:"avatar_url,omitempty"`
-		Country     string   `json:"country,omitempty"`
-		City        string   `json:"city,omitempty"`
-		Zipcode     string   `json:"zipcode,omitempty"`
-		Language    string   `json:"language,omitempty"`
-		IsBeta      bool     `json:"is_beta,omitempty"`
-		Roles       []string `json:"roles,omitempty" doc:"Role names; END_USER when none are given."`
+		NewUserFields
+		Password string   `json:"password,omitempty" doc:"Optional: without one, the user sets a password through the reset flow."`
+		IsBeta   bool     `json:"is_beta,omitempty"`
+		Roles    []string `json:"roles,omitempty" doc:"Role names; END_USER when none are given."`
 	}
 }
 
 func (s *Server) adminCreateUser(ctx context.Context, in *adminCreateUserInput) (*meOutput, error) {
 	b := in.Body
 	u, err := s.admin.CreateUser(ctx, s.who(ctx), admin.NewUser{
-		Identity: account.Identity{Email: b.Email, Username: b.Username, PhoneNumber: b.PhoneNumber},
-		Profile: account.Profile{FirstName: b.FirstName, LastName: b.LastName, AvatarURL: b.AvatarURL,
-			Country: b.Country, City: b.City, Zipcode: b.Zipcode, Language: b.Language},
-		Password: b.Password, Roles: b.Roles, IsBeta: b.IsBeta,
+		Identity: b.identity(), Profile: b.profile(), Password: b.Password, Roles: b.Roles, IsBeta: b.IsBeta,
 	})
 	if err != nil {
 		return nil, err
@@ -108,19 +96,11 @@ func (s *Server) adminGetUser(ctx context.Context, in *userIDInput) (*meOutput, 
 type adminUpdateUserInput struct {
 	ID   string `path:"id"`
 	Body struct {
-		Email             *string `json:"email,omitempty" doc:"A new email is unverified."`
-		PhoneNumber       *string `json:"phone_number,omitempty"`
-		Username          *string `json:"username,omitempty"`
-		Status            *string `json:"status,omitempty" enum:"active,suspended,banned" doc:"suspended and banned end the user's sessions and refuse log-in."`
-		IsBeta            *bool   `json:"is_beta,omitempty"`
-		FirstName         *string `json:"first_name,omitempty"`
-		LastName          *string `json:"last_name,omitempty"`
-		AvatarURL         *string `json:"avatar_url,omitempty"`
-		Country           *string `json:"country,omitempty"`
-		City              *string `json:"city,omitempty"`
-		Zipcode           *string `json:"zipcode,omitempty"`
-		Language          *string `json:"language,omitempty"`
-		IsFirstConnection *bool   `json:"is_first_connection,omitempty"`
+		ProfilePatch
+		Email       *string `json:"email,omitempty" doc:"A new email is unverified."`
+		PhoneNumber *string `json:"phone_number,omitempty"`
+		Status      *string `json:"status,omitempty" enum:"active,suspended,banned" doc:"suspended and banned end the user's sessions and refuse log-in."`
+		IsBeta      *bool   `json:"is_beta,omitempty"`
 	}
 }
 
@@ -130,9 +110,8 @@ func (s *Server) adminUpdateUser(ctx context.Context, in *adminUpdateUserInput) 
 		return nil, err
 	}
 	b := in.Body
-	p := account.Patch{Email: b.Email, PhoneNumber: b.PhoneNumber, Username: b.Username, IsBeta: b.IsBeta,
-		FirstName: b.FirstName, LastName: b.LastName, AvatarURL: b.AvatarURL, Country: b.Country, City: b.City,
-		Zipcode: b.Zipcode, Language: b.Language, IsFirstConnection: b.IsFirstConnection}
+	p := b.patch()
+	p.Email, p.PhoneNumber, p.IsBeta = b.Email, b.PhoneNumber, b.IsBeta
 	if b.Status != nil {
 		st := account.Status(*b.Status)
 		p.Status = &st

@@ -145,7 +145,7 @@ func TestAdminUsers(t *testing.T) {
 			t.Fatalf("create = %d %s", r.Status, r.Raw)
 		}
 		for name, body := range map[string]map[string]any{
-			"unknown role": {"email": "dan@example.com", "roles": []string{"NOPE"}},
+			"unknown role":  {"email": "dan@example.com", "roles": []string{"NOPE"}},
 			"weak password": {"email": "dan@example.com", "password": "password"},
 			"no identifier": {"first_name": "Dan"},
 		} {

@@ -9,23 +9,13 @@ import (
 	"time"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/account"
 	"github.com/userd/userd/auth"
 )
 
 type signupInput struct {
 	Body struct {
-		Email       string `json:"email,omitempty" doc:"Needed unless username or phone_number is given."`
-		Username    string `json:"username,omitempty" doc:"3 to 32 letters, digits, '.', '_' or '-'; unique without regard to case."`
-		PhoneNumber string `json:"phone_number,omitempty" doc:"E.164."`
-		Password    string `json:"password" doc:"At least 8 characters, at most 256 bytes; not the email, username or phone number."`
-		FirstName   string `json:"first_name,omitempty"`
-		LastName    string `json:"last_name,omitempty"`
-		AvatarURL   string `json:"avatar_url,omitempty"`
-		Country     string `json:"country,omitempty"`
-		City        string `json:"city,omitempty"`
-		Zipcode     string `json:"zipcode,omitempty"`
-		Language    string `json:"language,omitempty" doc:"BCP 47; en by default."`
+		NewUserFields
+		Password string `json:"password" doc:"At least 8 characters, at most 256 bytes, not a common password; not the email, username or phone number."`
 	}
 }
 
@@ -80,12 +70,7 @@ func (s *Server) cookie(tok string, expires time.Time) http.Cookie {
 
 func (s *Server) signup(ctx context.Context, in *signupInput) (*loginOutput, error) {
 	b := in.Body
-	l, err := s.auth.Signup(ctx, auth.Signup{
-		Identity: account.Identity{Email: b.Email, Username: b.Username, PhoneNumber: b.PhoneNumber},
-		Profile: account.Profile{FirstName: b.FirstName, LastName: b.LastName, AvatarURL: b.AvatarURL,
-			Country: b.Country, City: b.City, Zipcode: b.Zipcode, Language: b.Language},
-		Password: b.Password,
-	}, s.client(ctx))
+	l, err := s.auth.Signup(ctx, auth.Signup{Identity: b.identity(), Profile: b.profile(), Password: b.Password}, s.client(ctx))
 	if err != nil {
 		return nil, err
 	}

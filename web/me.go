@@ -44,25 +44,11 @@ func (s *Server) getMe(ctx context.Context, _ *struct{}) (*meOutput, error) {
 }
 
 type updateMeInput struct {
-	Body struct {
-		Username          *string `json:"username,omitempty"`
-		FirstName         *string `json:"first_name,omitempty" doc:"An empty string clears it."`
-		LastName          *string `json:"last_name,omitempty"`
-		AvatarURL         *string `json:"avatar_url,omitempty"`
-		Country           *string `json:"country,omitempty"`
-		City              *string `json:"city,omitempty"`
-		Zipcode           *string `json:"zipcode,omitempty"`
-		Language          *string `json:"language,omitempty"`
-		IsFirstConnection *bool   `json:"is_first_connection,omitempty" doc:"Set to false once onboarding is done."`
-	}
+	Body ProfilePatch
 }
 
 func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*meOutput, error) {
-	b := in.Body
-	u, err := account.UpdateSelf(ctx, s.db, userd.ActorFrom(ctx).UserID, account.Patch{
-		Username: b.Username, FirstName: b.FirstName, LastName: b.LastName, AvatarURL: b.AvatarURL, Country: b.Country,
-		City: b.City, Zipcode: b.Zipcode, Language: b.Language, IsFirstConnection: b.IsFirstConnection,
-	})
+	u, err := account.UpdateSelf(ctx, s.db, userd.ActorFrom(ctx).UserID, in.Body.patch())
 	if err != nil {
 		return nil, err
 	}

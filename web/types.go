@@ -53,3 +53,46 @@ func publicUserOf(u account.User) PublicUser {
 	return PublicUser{ID: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
 		AvatarURL: u.AvatarURL, Country: u.Country, City: u.City, CreatedAt: u.CreatedAt}
 }
+
+// NewUserFields are the fields of a new user, in sign-up and in the
+// administrators' create.
+type NewUserFields struct {
+	Email       string `json:"email,omitempty" doc:"Needed unless username or phone_number is given."`
+	Username    string `json:"username,omitempty" doc:"3 to 32 letters, digits, '.', '_' or '-'; unique without regard to case."`
+	PhoneNumber string `json:"phone_number,omitempty" doc:"E.164."`
+	FirstName   string `json:"first_name,omitempty"`
+	LastName    string `json:"last_name,omitempty"`
+	AvatarURL   string `json:"avatar_url,omitempty"`
+	Country     string `json:"country,omitempty"`
+	City        string `json:"city,omitempty"`
+	Zipcode     string `json:"zipcode,omitempty"`
+	Language    string `json:"language,omitempty" doc:"BCP 47; en by default."`
+}
+
+func (f NewUserFields) identity() account.Identity {
+	return account.Identity{Email: f.Email, Username: f.Username, PhoneNumber: f.PhoneNumber}
+}
+
+func (f NewUserFields) profile() account.Profile {
+	return account.Profile{FirstName: f.FirstName, LastName: f.LastName, AvatarURL: f.AvatarURL,
+		Country: f.Country, City: f.City, Zipcode: f.Zipcode, Language: f.Language}
+}
+
+// ProfilePatch is a change of profile: an absent field stays as it is, an
+// empty string clears an optional one.
+type ProfilePatch struct {
+	Username          *string `json:"username,omitempty"`
+	FirstName         *string `json:"first_name,omitempty" doc:"An empty string clears it."`
+	LastName          *string `json:"last_name,omitempty"`
+	AvatarURL         *string `json:"avatar_url,omitempty"`
+	Country           *string `json:"country,omitempty"`
+	City              *string `json:"city,omitempty"`
+	Zipcode           *string `json:"zipcode,omitempty"`
+	Language          *string `json:"language,omitempty"`
+	IsFirstConnection *bool   `json:"is_first_connection,omitempty" doc:"Set to false once onboarding is done."`
+}
+
+func (b ProfilePatch) patch() account.Patch {
+	return account.Patch{Username: b.Username, FirstName: b.FirstName, LastName: b.LastName, AvatarURL: b.AvatarURL,
+		Country: b.Country, City: b.City, Zipcode: b.Zipcode, Language: b.Language, IsFirstConnection: b.IsFirstConnection}
+}
