@@ -60,6 +60,9 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/me/sessions", "list-sessions", "The signed-in user's live sessions, newest first", "Current user", accountRead, 0}, s.listSessions)
 	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", accountWrite, http.StatusNoContent}, s.revokeSession)
 
+	add(s, route{"GET", "/v1/me/dashboard-layout", "get-dashboard-layout", "The user's dashboard layout, with its ETag", "Current user", accountRead, 0}, s.getLayout)
+	add(s, route{"PUT", "/v1/me/dashboard-layout", "put-dashboard-layout", "Replace the dashboard layout; If-Match makes it conditional (412 when stale)", "Current user", accountWrite, 0}, s.putLayout)
+
 	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
 
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
