@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/auth"
+	"github.com/userd/userd/notify"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/sqldb"
@@ -245,6 +246,52 @@ func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on 
 		}
 		return who.event(action, "user", userID, map[string]any{"role": role, "changed": did}), nil
 	})
+}
+
+// NotificationSent is the audit action of an administrator's notification.
+const NotificationSent = "admin.notification_sent"
+
+// Notify sends one notification to each of up to 1000 users. It returns a
+// KindInvalid error for a bad notification or an unknown user id.
+func (s *Service) Notify(ctx context.Context, who Who, userIDs []string, n notify.New) ([]notify.Notification, error) {
+	fe := n.Check()
+	switch {
+	case len(userIDs) == 0:
+		fe = append(fe, userd.FieldError{Field: "user_ids", Code: "required", Message: "Name at least one recipient in user_id or user_ids."})
+	case len(userIDs) > 1000:
+		fe = append(fe, userd.FieldError{Field: "user_ids", Code: "too_many", Message: "Send to at most 1000 users at once."})
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, raw := range userIDs {
+		id, ok := userd.ParseID(raw)
+		if !ok {
+			fe = append(fe, userd.FieldError{Field: "user_ids", Code: "unknown_user", Message: fmt.Sprintf("No user has the id %q.", raw)})
+			continue
+		}
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if err := userd.Invalid(fe); err != nil {
+		return nil, err
+	}
+	var out []notify.Notification
+	err := s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		for _, id := range ids {
+			made, err := notify.Create(ctx, tx, id, n)
+			if sqldb.ViolatedKind(err) != nil {
+				return audit.Event{}, userd.Invalid([]userd.FieldError{{Field: "user_ids", Code: "unknown_user", Message: fmt.Sprintf("No user has the id %q.", id)}})
+			}
+			if err != nil {
+				return audit.Event{}, err
+			}
+			out = append(out, made)
+		}
+		return who.event(NotificationSent, "notification", "", map[string]any{"type": n.Type, "recipients": len(ids)}), nil
+	})
+	return out, err
 }
 
 // Roles lists the roles and every permission.

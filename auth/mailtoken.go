@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -17,6 +18,7 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/mail"
+	"github.com/userd/userd/notify"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/token"
 )
@@ -272,6 +274,10 @@ func (s *Service) ResetPassword(ctx context.Context, tok, pw string, c Client) e
 		if err != nil {
 			return err
 		}
+		if err := securityNotice(ctx, tx, u.ID, "security.password_reset", "Your password was reset",
+			"Your password was reset with a link sent to your email, and every session was signed out.", c); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.PasswordReset, TargetType: "user", TargetID: u.ID,
 			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"sessions_revoked": n}})
 	})
@@ -332,6 +338,10 @@ func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, ne
 		if err != nil {
 			return err
 		}
+		if err := securityNotice(ctx, tx, u.ID, "security.password_changed", "Your password was changed",
+			"Your password was changed, and your other sessions were signed out. If this was not you, reset your password now.", c); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.PasswordChanged, TargetType: "user", TargetID: u.ID,
 			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"sessions_revoked": n}})
 	})
@@ -344,4 +354,11 @@ func (s *Service) hashNew(ctx context.Context, field, pw string, u account.User)
 		return "", err
 	}
 	return s.Hasher.Hash(ctx, pw)
+}
+
+// securityNotice tells the user of a security event as a notification.
+func securityNotice(ctx context.Context, tx *sqldb.Tx, userID, typ, title, desc string, c Client) error {
+	data, _ := json.Marshal(map[string]string{"ip": c.IP, "user_agent": c.UserAgent})
+	_, err := notify.Create(ctx, tx, userID, notify.New{Type: typ, Title: title, Description: desc, Data: data})
+	return err
 }

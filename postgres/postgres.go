@@ -9,6 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -33,10 +37,56 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return sqldb.New(db, db, dialect{}), nil
+	return sqldb.New(db, db, dialect{url: url}), nil
 }
 
-type dialect struct{}
+type dialect struct{ url string }
+
+// Notify queues a NOTIFY in the transaction: PostgreSQL delivers it to every
+// listening session, in every process, when the transaction commits.
+func (dialect) Notify(ctx context.Context, tx *sqldb.Tx, channel, payload string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+		return fmt.Errorf("notify %s: %w", channel, err)
+	}
+	return nil
+}
+
+// Listen holds a connection of its own that LISTENs on channel, and
+// reconnects (after a pause that doubles up to 10 s) when it breaks.
+func (d dialect) Listen(ctx context.Context, channel string, fn func(string)) error {
+	pause := 100 * time.Millisecond
+	for {
+		err := d.listenOnce(ctx, channel, fn)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		slog.Warn("listen: connection lost, reconnecting", "channel", channel, "err", err, "in", pause)
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		pause = min(2*pause, 10*time.Second)
+	}
+}
+
+func (d dialect) listenOnce(ctx context.Context, channel string, fn func(string)) error {
+	conn, err := pgx.Connect(ctx, d.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		fn(n.Payload)
+	}
+}
 
 func (dialect) Name() string { return "postgres" }
 

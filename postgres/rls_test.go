@@ -108,7 +108,7 @@ func TestUnscopedQueriesSeeOnlyOwnRows(t *testing.T) {
 			`UPDATE users SET first_name = 'pwned'`: 1,
 			`DELETE FROM sessions`:                  1,
 			`UPDATE sessions SET user_id = '` + userA + `' WHERE user_id = '` + userB + `'`: 0,
-			`DELETE FROM user_roles WHERE user_id = '` + userB + `'`:                       0,
+			`DELETE FROM user_roles WHERE user_id = '` + userB + `'`:                        0,
 		} {
 			res, err := tx.Exec(ctx, stmt)
 			if err != nil {

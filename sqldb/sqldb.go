@@ -31,6 +31,12 @@ type Dialect interface {
 	// Enter runs at the start of every transaction with its scope: PostgreSQL
 	// switches to the scope's role and sets the user for row-level security.
 	Enter(ctx context.Context, tx *sql.Tx, s Scope) error
+	// Notify sends payload on channel when tx commits, to every Listen of
+	// that channel on the database: PostgreSQL's NOTIFY reaches every
+	// process; SQLite's reaches this one.
+	Notify(ctx context.Context, tx *Tx, channel, payload string) error
+	// Listen calls fn with each payload sent on channel until ctx ends.
+	Listen(ctx context.Context, channel string, fn func(payload string)) error
 }
 
 // DB is a database handle. Writes go through Tx and reads through View; on
@@ -122,6 +128,9 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", classify(db.dialect, err))
 	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
 	return nil
 }
 
@@ -136,9 +145,26 @@ func classify(d Dialect, err error) error {
 // Tx is a transaction. Now is the time fixed at its start: every timestamp
 // that the transaction writes comes from it, never from the database's clock.
 type Tx struct {
-	tx      *sql.Tx
-	dialect Dialect
-	Now     time.Time
+	tx          *sql.Tx
+	dialect     Dialect
+	afterCommit []func()
+	Now         time.Time
+}
+
+// AfterCommit runs f once the transaction has committed (never if it rolls
+// back).
+func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
+
+// Notify sends payload on channel to every listener of the database once
+// the transaction commits.
+func (tx *Tx) Notify(ctx context.Context, channel, payload string) error {
+	return tx.dialect.Notify(ctx, tx, channel, payload)
+}
+
+// Listen calls fn with each payload sent on channel, in every process for
+// PostgreSQL, until ctx ends; it returns ctx's error then.
+func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string)) error {
+	return db.dialect.Listen(ctx, channel, fn)
 }
 
 // Engine returns the dialect's name: "sqlite" or "postgres".

@@ -64,6 +64,45 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 type dialect struct {
 	read    *sql.DB
 	indexes sync.Map // "table.col, table.col" → unique index name
+
+	mu        sync.Mutex
+	listeners map[string]map[*func(string)]struct{}
+}
+
+// Notify delivers payload to this process's listeners after the commit:
+// SQLite serves one process.
+func (d *dialect) Notify(_ context.Context, tx *sqldb.Tx, channel, payload string) error {
+	tx.AfterCommit(func() {
+		d.mu.Lock()
+		var fns []func(string)
+		for f := range d.listeners[channel] {
+			fns = append(fns, *f)
+		}
+		d.mu.Unlock()
+		for _, f := range fns {
+			f(payload)
+		}
+	})
+	return nil
+}
+
+// Listen registers fn until ctx ends.
+func (d *dialect) Listen(ctx context.Context, channel string, fn func(string)) error {
+	d.mu.Lock()
+	if d.listeners == nil {
+		d.listeners = map[string]map[*func(string)]struct{}{}
+	}
+	if d.listeners[channel] == nil {
+		d.listeners[channel] = map[*func(string)]struct{}{}
+	}
+	key := &fn
+	d.listeners[channel][key] = struct{}{}
+	d.mu.Unlock()
+	<-ctx.Done()
+	d.mu.Lock()
+	delete(d.listeners[channel], key)
+	d.mu.Unlock()
+	return ctx.Err()
 }
 
 func (*dialect) Name() string { return "sqlite" }

@@ -25,7 +25,7 @@ func FuzzSignupBody(f *testing.F) {
 		f.Add(seed)
 	}
 	db := dbtest.Open(f, "sqlite")
-	h, svc := newHandler(db, "http://userd.test", options{})
+	h, svc := newHandler(db, "http://userd.test", options{ctx: f.Context()})
 	f.Cleanup(svc.Close)
 	f.Fuzz(func(t *testing.T, body string) {
 		var before int

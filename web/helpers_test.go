@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/dbtest"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
+	"github.com/userd/userd/notify"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/seal"
@@ -39,6 +40,7 @@ type client struct {
 
 // options change the services a test server runs with.
 type options struct {
+	ctx     context.Context // ends the notification listener; the test's when nil
 	auth    auth.Config
 	limits  bool        // rate limits on
 	mailer  mail.Sender // the log when nil
@@ -56,10 +58,13 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	c := &client{t: t, db: db}
 	srv := httptest.NewUnstartedServer(nil)
 	c.url = "http://" + srv.Listener.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	o.ctx = ctx
 	h, svc := newHandler(db, c.url, o)
 	srv.Config.Handler = h
+	srv.Config.RegisterOnShutdown(h.Shutdown)
 	srv.Start()
-	t.Cleanup(func() { srv.Close(); svc.Close() })
+	t.Cleanup(func() { h.Shutdown(); srv.Close(); svc.Close(); cancel() })
 	c.auth = svc
 	return c
 }
@@ -75,7 +80,9 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	o.auth.RefreshSecret = []byte("test refresh secret")
 	svc := auth.New(auth.Deps{DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log}, o.auth)
 	adm := admin.New(db, password.New(cheap, 0))
-	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, db, svc, adm, ks), svc
+	hub := notify.NewHub()
+	go hub.Run(o.ctx, db)
+	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub}), svc
 }
 
 // response is a decoded answer.

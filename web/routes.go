@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -63,6 +64,13 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/me/dashboard-layout", "get-dashboard-layout", "The user's dashboard layout, with its ETag", "Current user", accountRead, 0}, s.getLayout)
 	add(s, route{"PUT", "/v1/me/dashboard-layout", "put-dashboard-layout", "Replace the dashboard layout; If-Match makes it conditional (412 when stale)", "Current user", accountWrite, 0}, s.putLayout)
 
+	add(s, route{"GET", "/v1/me/notifications", "list-notifications", "The user's notifications, newest first (?unread=true for unread ones)", "Current user", accountRead, 0}, s.listNotifications)
+	add(s, route{"GET", "/v1/me/notifications/unread-count", "unread-count", "How many notifications are unread", "Current user", accountRead, 0}, s.unreadCount)
+	add(s, route{"POST", "/v1/me/notifications/{id}/read", "mark-read", "Mark a notification read", "Current user", accountWrite, http.StatusNoContent}, s.markRead)
+	add(s, route{"POST", "/v1/me/notifications/read-all", "mark-all-read", "Mark every notification read; answers how many changed", "Current user", accountWrite, 0}, s.markAllRead)
+	add(s, route{"DELETE", "/v1/me/notifications/{id}", "delete-notification", "Delete a notification", "Current user", accountWrite, http.StatusNoContent}, s.deleteNotification)
+	addStream(s, route{"GET", "/v1/me/notifications/stream", "notification-stream", "Server-Sent Events: each new notification as it is committed; Last-Event-ID resumes", "Current user", accountRead, 0}, s.stream)
+
 	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
 
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
@@ -76,12 +84,43 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/admin/roles", "admin-create-role", "Create a role", "Administration", rolesWrite, http.StatusCreated}, s.adminCreateRole)
 	add(s, route{"PATCH", "/v1/admin/roles/{id}", "admin-update-role", "Change a role: name, description, admin flag, permissions", "Administration", rolesWrite, 0}, s.adminUpdateRole)
 	add(s, route{"DELETE", "/v1/admin/roles/{id}", "admin-delete-role", "Delete a role and its assignments (not END_USER or ADMIN)", "Administration", rolesWrite, http.StatusNoContent}, s.adminDeleteRole)
+	add(s, route{"POST", "/v1/admin/notifications", "admin-send-notification", "Send a notification to one user (user_id) or many (user_ids)", "Administration", "notifications:send", http.StatusCreated}, s.sendNotification)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
+}
+
+// addStream registers an operation that answers with a stream of
+// Server-Sent Events, documented as text/event-stream of Notification.
+func addStream[I any](s *Server, r route, h func(context.Context, *I) (*huma.StreamResponse, error)) {
+	op := operation(r)
+	schema := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Notification](), true, "")
+	op.Responses = map[string]*huma.Response{"200": {
+		Description: "An event stream: `event: notification`, `id:` the notification's id, `data:` the notification as JSON; comments as heartbeats.",
+		Content:     map[string]*huma.MediaType{"text/event-stream": {Schema: schema}},
+	}}
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*huma.StreamResponse, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, problemOf(ctx, s.log, err)
+		}
+		return out, nil
+	})
 }
 
 // add registers one operation. Handlers return errors from the services;
 // add turns them into problem documents, so no handler chooses a status.
 func add[I, O any](s *Server, r route, h func(context.Context, *I) (*O, error)) {
+	huma.Register(s.api, operation(r), func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, problemOf(ctx, s.log, err)
+		}
+		return out, nil
+	})
+}
+
+// operation makes the huma operation of a route: its permission in the
+// metadata, the description and the security requirement.
+func operation(r route) huma.Operation {
 	op := huma.Operation{
 		OperationID:   r.id,
 		Method:        r.method,
@@ -106,13 +145,7 @@ func add[I, O any](s *Server, r route, h func(context.Context, *I) (*O, error)) 
 		op.Security = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
 		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
 	}
-	huma.Register(s.api, op, func(ctx context.Context, in *I) (*O, error) {
-		out, err := h(ctx, in)
-		if err != nil {
-			return nil, problemOf(ctx, s.log, err)
-		}
-		return out, nil
-	})
+	return op
 }
 
 func mustJSON(v any) []byte {

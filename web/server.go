@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/keys"
+	"github.com/userd/userd/notify"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -30,6 +31,15 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
+// Services are what the API serves.
+type Services struct {
+	DB    *sqldb.DB
+	Auth  *auth.Service
+	Admin *admin.Service
+	Keys  *keys.Store
+	Hub   *notify.Hub
+}
+
 // Server is the HTTP API.
 type Server struct {
 	cfg   Config
@@ -37,6 +47,8 @@ type Server struct {
 	auth  *auth.Service
 	admin *admin.Service
 	keys  *keys.Store
+	hub   *notify.Hub
+	done  chan struct{} // closed when the server shuts down: streams end
 	log   *slog.Logger
 	api   huma.API
 	mux   *http.ServeMux
@@ -48,11 +60,11 @@ func init() {
 }
 
 // New returns the API over the given services.
-func New(cfg Config, db *sqldb.DB, authSvc *auth.Service, adminSvc *admin.Service, keyStore *keys.Store) *Server {
+func New(cfg Config, svc Services) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, db: db, auth: authSvc, admin: adminSvc, keys: keyStore, log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
 	hc.DocsPath = ""     // /docs is our own page, readable without a CDN
@@ -84,6 +96,10 @@ func New(cfg Config, db *sqldb.DB, authSvc *auth.Service, adminSvc *admin.Servic
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
+
+// Shutdown ends the open event streams, so that a graceful shutdown does not
+// wait for them. Call it once, when the HTTP server shuts down.
+func (s *Server) Shutdown() { close(s.done) }
 
 // ServeHTTP serves the API.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

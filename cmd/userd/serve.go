@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
+	"github.com/userd/userd/notify"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/web"
@@ -199,8 +200,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	authSvc := auth.New(auth.Deps{DB: db, Hasher: hasher, Keys: keyStore,
 		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log}, c.auth)
 	defer authSvc.Close()
-	adminSvc := admin.New(db, hasher)
-	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, Logger: log}, db, authSvc, adminSvc, keyStore)
+	hub := notify.NewHub()
+	go hub.Run(ctx, db)
+	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, Logger: log},
+		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub})
 
 	srv := &http.Server{
 		Handler:           api,
@@ -208,6 +211,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(api.Shutdown)
 	log.Info("userd listening", "url", "http://"+ln.Addr().String(), "engine", db.Engine(), "version", version)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
