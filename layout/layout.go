@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/userd/userd"
@@ -67,7 +68,7 @@ func Check(desktop, mobile json.RawMessage) (json.RawMessage, json.RawMessage, e
 			return empty
 		}
 		var items []map[string]any
-		if err := json.Unmarshal(raw, &items); err != nil || items == nil {
+		if err := json.Unmarshal(raw, &items); err != nil || items == nil || slices.ContainsFunc(items, func(m map[string]any) bool { return m == nil }) {
 			fe = append(fe, userd.FieldError{Field: field, Code: "invalid_layout", Message: "A layout is a JSON array of widget objects."})
 			return nil
 		}
