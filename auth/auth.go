@@ -159,11 +159,13 @@ type Login struct {
 	Tokens
 }
 
-// Signup is what a new user gives.
+// Signup is what a new user gives. ReferralSlug, when set, names the
+// referral they came through.
 type Signup struct {
 	account.Identity
 	account.Profile
-	Password string
+	Password     string
+	ReferralSlug string
 }
 
 // sendAsync sends a mail after the request that caused it, so that the

@@ -12,6 +12,7 @@ import (
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/rbac"
+	"github.com/userd/userd/referral"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -89,6 +90,11 @@ func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, err
 		}
 		if err := rbac.AssignDefault(ctx, tx, u.ID); err != nil {
 			return err
+		}
+		if in.ReferralSlug != "" {
+			if err := referral.Record(ctx, tx, in.ReferralSlug, u.ID); err != nil {
+				return err
+			}
 		}
 		if u.Email != nil {
 			if verify, err = s.issueVerification(ctx, tx, u); err != nil {

@@ -15,7 +15,8 @@ import (
 type signupInput struct {
 	Body struct {
 		NewUserFields
-		Password string `json:"password" doc:"At least 8 characters, at most 256 bytes, not a common password; not the email, username or phone number."`
+		Password     string `json:"password" doc:"At least 8 characters, at most 256 bytes, not a common password; not the email, username or phone number."`
+		ReferralSlug string `json:"referral_slug,omitempty" doc:"The slug of the referral the user came through."`
 	}
 }
 
@@ -70,7 +71,7 @@ func (s *Server) cookie(tok string, expires time.Time) http.Cookie {
 
 func (s *Server) signup(ctx context.Context, in *signupInput) (*loginOutput, error) {
 	b := in.Body
-	l, err := s.auth.Signup(ctx, auth.Signup{Identity: b.identity(), Profile: b.profile(), Password: b.Password}, s.client(ctx))
+	l, err := s.auth.Signup(ctx, auth.Signup{Identity: b.identity(), Profile: b.profile(), Password: b.Password, ReferralSlug: b.ReferralSlug}, s.client(ctx))
 	if err != nil {
 		return nil, err
 	}

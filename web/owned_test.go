@@ -305,3 +305,63 @@ func TestNotificationStream(t *testing.T) {
 		})
 	}
 }
+
+// TestReferrals: a slug made on first use, sign-ups through it, a chosen
+// slug, and what must be refused.
+func TestReferrals(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		_, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		// Concurrent first reads make one referral.
+		slugs := make([]string, 6)
+		var wg sync.WaitGroup
+		for i := range slugs {
+			wg.Go(func() { slugs[i] = str(c.do("GET", "/v1/me/referral", nil, ann).Body, "slug") })
+		}
+		wg.Wait()
+		for _, s := range slugs {
+			if s == "" || s != slugs[0] {
+				t.Fatalf("concurrent first reads gave %v", slugs)
+			}
+		}
+		var n int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM referrals`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("referrals = %d; want 1", n)
+		}
+		slug := slugs[0]
+		bobID, _ := c.signup(map[string]any{"email": "bob@example.com", "username": "bob", "referral_slug": strings.ToUpper(slug)})
+		c.signup(map[string]any{"email": "carol@example.com", "referral_slug": slug})
+		if r := c.do("POST", "/v1/auth/signup", map[string]any{"email": "dan@example.com", "password": "correct horse battery", "referral_slug": "nope-nope"}, ""); r.Status != 422 {
+			t.Fatalf("unknown slug = %d", r.Status)
+		}
+		if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "dan@example.com", "password": "correct horse battery"}, ""); r.Status != 401 {
+			t.Fatal("a sign-up refused for its slug made the user anyway")
+		}
+		r := c.do("GET", "/v1/me/referral", nil, ann)
+		users := r.Body["referred_users"].([]any)
+		if r.Body["referred_count"] != float64(2) || len(users) != 2 || str(users[1].(map[string]any), "id") != bobID {
+			t.Fatalf("referral = %s", r.Raw)
+		}
+		if strings.Contains(string(r.Raw), "bob@example.com") {
+			t.Fatal("the referral shows a referred user's email")
+		}
+		// Choosing a slug.
+		bob := str(c.login("bob@example.com", "correct horse battery")["session"].(map[string]any), "token")
+		for body, want := range map[string]int{`{"slug":"Ann-Trades"}`: 200, `{"slug":"ab"}`: 422, `{"slug":"admin"}`: 422, `{"slug":"a--b"}`: 422, `{"slug":"has space"}`: 422} {
+			if r := c.do("PUT", "/v1/me/referral", body, ann); r.Status != want {
+				t.Errorf("PUT %s = %d; want %d", body, r.Status, want)
+			}
+		}
+		if r := c.do("GET", "/v1/me/referral", nil, ann); str(r.Body, "slug") != "ann-trades" {
+			t.Fatalf("slug = %v", r.Body["slug"])
+		}
+		if r := c.do("PUT", "/v1/me/referral", map[string]any{"slug": "ANN-TRADES"}, bob); r.Status != 409 || r.code() != "slug_taken" {
+			t.Fatalf("taken slug = %d %s", r.Status, r.Raw)
+		}
+		// A referred user who leaves is no longer counted.
+		c.do("DELETE", "/v1/me", nil, bob)
+		if r := c.do("GET", "/v1/me/referral", nil, ann); r.Body["referred_count"] != float64(1) {
+			t.Fatalf("count after a referred user left = %v", r.Body["referred_count"])
+		}
+	})
+}

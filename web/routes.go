@@ -71,6 +71,9 @@ func (s *Server) routes() {
 	add(s, route{"DELETE", "/v1/me/notifications/{id}", "delete-notification", "Delete a notification", "Current user", accountWrite, http.StatusNoContent}, s.deleteNotification)
 	addStream(s, route{"GET", "/v1/me/notifications/stream", "notification-stream", "Server-Sent Events: each new notification as it is committed; Last-Event-ID resumes", "Current user", accountRead, 0}, s.stream)
 
+	add(s, route{"GET", "/v1/me/referral", "get-referral", "The user's referral (made on first use) and who signed up through it", "Current user", accountRead, 0}, s.getReferral)
+	add(s, route{"PUT", "/v1/me/referral", "put-referral", "Choose the referral's slug (409 when taken)", "Current user", accountWrite, 0}, s.putReferral)
+
 	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
 
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
