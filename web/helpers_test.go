@@ -82,7 +82,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	adm := admin.New(db, password.New(cheap, 0))
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
-	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub}), svc
+	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring}), svc
 }
 
 // response is a decoded answer.

@@ -74,6 +74,16 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/me/referral", "get-referral", "The user's referral (made on first use) and who signed up through it", "Current user", accountRead, 0}, s.getReferral)
 	add(s, route{"PUT", "/v1/me/referral", "put-referral", "Choose the referral's slug (409 when taken)", "Current user", accountWrite, 0}, s.putReferral)
 
+	add(s, route{"GET", "/v1/me/accounts", "list-accounts", "The user's credential accounts, newest first, with their credentials' metadata", "Credentials vault", accountRead, 0}, s.listAccounts)
+	add(s, route{"POST", "/v1/me/accounts", "create-account", "Create a credential account", "Credentials vault", accountWrite, http.StatusCreated}, s.createAccount)
+	add(s, route{"GET", "/v1/me/accounts/{id}", "get-account", "A credential account", "Credentials vault", accountRead, 0}, s.getAccount)
+	add(s, route{"PATCH", "/v1/me/accounts/{id}", "rename-account", "Rename a credential account", "Credentials vault", accountWrite, 0}, s.renameAccount)
+	add(s, route{"DELETE", "/v1/me/accounts/{id}", "delete-account", "Delete a credential account and its credentials", "Credentials vault", accountWrite, http.StatusNoContent}, s.deleteAccount)
+	add(s, route{"GET", "/v1/me/accounts/{id}/credentials/{credential_type}", "get-credential", "A credential's metadata and masked hint; never its secret", "Credentials vault", accountRead, 0}, s.getCredential)
+	add(s, route{"PUT", "/v1/me/accounts/{id}/credentials/{credential_type}", "put-credential", "Store or replace a credential; the secret is write-only", "Credentials vault", accountWrite, 0}, s.putCredential)
+	add(s, route{"DELETE", "/v1/me/accounts/{id}/credentials/{credential_type}", "delete-credential", "Delete a credential", "Credentials vault", accountWrite, http.StatusNoContent}, s.deleteCredential)
+	add(s, route{"POST", "/v1/me/accounts/{id}/credentials/{credential_type}/reveal", "reveal-credential", "The secret in clear: needs a log-in within the last 5 minutes; audited", "Credentials vault", accountWrite, 0}, s.revealCredential)
+
 	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
 
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -17,6 +18,7 @@ import (
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/notify"
+	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -28,7 +30,9 @@ type Config struct {
 	PublicURL string
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []*net.IPNet
-	Logger         *slog.Logger
+	// RevealMaxAuthAge is how recent a log-in must be to reveal a secret.
+	RevealMaxAuthAge time.Duration
+	Logger           *slog.Logger
 }
 
 // Services are what the API serves.
@@ -38,21 +42,24 @@ type Services struct {
 	Admin *admin.Service
 	Keys  *keys.Store
 	Hub   *notify.Hub
+	// Keyring seals and opens the vault's secrets.
+	Keyring *seal.Keyring
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg   Config
-	db    *sqldb.DB
-	auth  *auth.Service
-	admin *admin.Service
-	keys  *keys.Store
-	hub   *notify.Hub
-	done  chan struct{} // closed when the server shuts down: streams end
-	log   *slog.Logger
-	api   huma.API
-	mux   *http.ServeMux
-	cop   *http.CrossOriginProtection
+	cfg     Config
+	db      *sqldb.DB
+	auth    *auth.Service
+	admin   *admin.Service
+	keys    *keys.Store
+	hub     *notify.Hub
+	keyring *seal.Keyring
+	done    chan struct{} // closed when the server shuts down: streams end
+	log     *slog.Logger
+	api     huma.API
+	mux     *http.ServeMux
+	cop     *http.CrossOriginProtection
 }
 
 func init() {
@@ -64,7 +71,10 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	if cfg.RevealMaxAuthAge <= 0 {
+		cfg.RevealMaxAuthAge = 5 * time.Minute
+	}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
 	hc.DocsPath = ""     // /docs is our own page, readable without a CDN
@@ -80,6 +90,7 @@ func New(cfg Config, svc Services) *Server {
 		{Name: "Authentication", Description: "Sign-up, log-in, tokens, and the flows that mail carries."},
 		{Name: "Current user", Description: "What the signed-in user reads and changes about themself."},
 		{Name: "Users", Description: "Other users, as anyone may see them."},
+		{Name: "Credentials vault", Description: "Named accounts and their API credentials, sealed at rest; revealed only on purpose."},
 		{Name: "Administration", Description: "Users, roles and the audit trail, for holders of the permissions each names."},
 	}
 	if cfg.PublicURL != "" {

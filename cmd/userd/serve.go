@@ -37,6 +37,7 @@ type serveConfig struct {
 	keys           keyConfig
 	auth           auth.Config
 	keyRotation    time.Duration
+	revealAge      time.Duration
 	argon          password.Params
 	shutdown       time.Duration
 }
@@ -98,6 +99,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.auth.RefreshGrace, "refresh-grace", 10*time.Second, "a refresh token retried within this window gets the same successor (env USERD_REFRESH_GRACE)")
 	fs.DurationVar(&c.auth.VerifyTTL, "verify-email-ttl", 24*time.Hour, "lifetime of an email verification link (env USERD_VERIFY_EMAIL_TTL)")
 	fs.DurationVar(&c.auth.ResetTTL, "reset-password-ttl", time.Hour, "lifetime of a password reset link (env USERD_RESET_PASSWORD_TTL)")
+	fs.DurationVar(&c.revealAge, "reveal-max-auth-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret (env USERD_REVEAL_MAX_AUTH_AGE)")
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 2) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
@@ -202,8 +204,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	defer authSvc.Close()
 	hub := notify.NewHub()
 	go hub.Run(ctx, db)
-	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, Logger: log},
-		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub})
+	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, RevealMaxAuthAge: c.revealAge, Logger: log},
+		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub, Keyring: keyring})
 
 	srv := &http.Server{
 		Handler:           api,
