@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/notify"
@@ -22,7 +23,9 @@ import (
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/web"
+	"github.com/userd/userd/webhook"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -36,6 +39,7 @@ type client struct {
 	url  string
 	db   *sqldb.DB
 	auth *auth.Service
+	jobs *jobs.Runner // run due jobs with c.jobs.RunDue
 }
 
 // options change the services a test server runs with.
@@ -45,6 +49,8 @@ type options struct {
 	limits  bool        // rate limits on
 	mailer  mail.Sender // the log when nil
 	keyring *seal.Keyring
+	webhook string // the URL that receives webhooks
+	hookKey []byte
 }
 
 // start serves the API over db on a loopback port for the test's duration,
@@ -60,12 +66,17 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	c.url = "http://" + srv.Listener.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	o.ctx = ctx
+	if o.keyring == nil {
+		o.keyring, _ = seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
+	}
 	h, svc := newHandler(db, c.url, o)
 	srv.Config.Handler = h
 	srv.Config.RegisterOnShutdown(h.Shutdown)
 	srv.Start()
 	t.Cleanup(func() { h.Shutdown(); srv.Close(); svc.Close(); cancel() })
 	c.auth = svc
+	c.jobs = jobs.NewRunner(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	synchronization.Register(c.jobs, db, o.keyring, webhook.New(db, o.webhook, o.hookKey))
 	return c
 }
 

@@ -74,6 +74,13 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/me/referral", "get-referral", "The user's referral (made on first use) and who signed up through it", "Current user", accountRead, 0}, s.getReferral)
 	add(s, route{"PUT", "/v1/me/referral", "put-referral", "Choose the referral's slug (409 when taken)", "Current user", accountWrite, 0}, s.putReferral)
 
+	add(s, route{"GET", "/v1/me/synchronizations", "list-synchronizations", "The user's synchronizations, newest first", "Synchronizations", accountRead, 0}, s.listSyncs)
+	add(s, route{"POST", "/v1/me/synchronizations", "create-synchronization", "Link an external platform account (409 when linked already)", "Synchronizations", accountWrite, http.StatusCreated}, s.createSync)
+	add(s, route{"GET", "/v1/me/synchronizations/{id}", "get-synchronization", "A synchronization", "Synchronizations", accountRead, 0}, s.getSync)
+	add(s, route{"PATCH", "/v1/me/synchronizations/{id}", "update-synchronization", "Change a synchronization: token, expiry, daily time, time zone", "Synchronizations", accountWrite, 0}, s.updateSync)
+	add(s, route{"DELETE", "/v1/me/synchronizations/{id}", "delete-synchronization", "Unlink a synchronization and cancel its jobs", "Synchronizations", accountWrite, http.StatusNoContent}, s.deleteSync)
+	add(s, route{"POST", "/v1/me/synchronizations/{id}/complete", "complete-synchronization", "Record that a sync finished: sets last_synced_at", "Synchronizations", accountWrite, 0}, s.completeSync)
+
 	add(s, route{"GET", "/v1/me/accounts", "list-accounts", "The user's credential accounts, newest first, with their credentials' metadata", "Credentials vault", accountRead, 0}, s.listAccounts)
 	add(s, route{"POST", "/v1/me/accounts", "create-account", "Create a credential account", "Credentials vault", accountWrite, http.StatusCreated}, s.createAccount)
 	add(s, route{"GET", "/v1/me/accounts/{id}", "get-account", "A credential account", "Credentials vault", accountRead, 0}, s.getAccount)

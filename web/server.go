@@ -90,6 +90,7 @@ func New(cfg Config, svc Services) *Server {
 		{Name: "Authentication", Description: "Sign-up, log-in, tokens, and the flows that mail carries."},
 		{Name: "Current user", Description: "What the signed-in user reads and changes about themself."},
 		{Name: "Users", Description: "Other users, as anyone may see them."},
+		{Name: "Synchronizations", Description: "Links to external platforms with sealed tokens; daily sync and token expiry webhooks."},
 		{Name: "Credentials vault", Description: "Named accounts and their API credentials, sealed at rest; revealed only on purpose."},
 		{Name: "Administration", Description: "Users, roles and the audit trail, for holders of the permissions each names."},
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // time zones of synchronizations, on any machine
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

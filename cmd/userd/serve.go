@@ -15,12 +15,15 @@ import (
 
 	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
+	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
+	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/web"
+	"github.com/userd/userd/webhook"
 )
 
 // serveConfig holds serve's settings.
@@ -37,6 +40,8 @@ type serveConfig struct {
 	keys           keyConfig
 	auth           auth.Config
 	keyRotation    time.Duration
+	webhookURL     string
+	webhookSecret  string
 	revealAge      time.Duration
 	argon          password.Params
 	shutdown       time.Duration
@@ -99,6 +104,8 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.auth.RefreshGrace, "refresh-grace", 10*time.Second, "a refresh token retried within this window gets the same successor (env USERD_REFRESH_GRACE)")
 	fs.DurationVar(&c.auth.VerifyTTL, "verify-email-ttl", 24*time.Hour, "lifetime of an email verification link (env USERD_VERIFY_EMAIL_TTL)")
 	fs.DurationVar(&c.auth.ResetTTL, "reset-password-ttl", time.Hour, "lifetime of a password reset link (env USERD_RESET_PASSWORD_TTL)")
+	fs.StringVar(&c.webhookURL, "webhook-url", "", "URL that receives the application's webhooks (synchronization.due, synchronization.token_expiring); https unless on loopback (env USERD_WEBHOOK_URL)")
+	fs.StringVar(&c.webhookSecret, "webhook-secret", "", "whsec_… key that signs webhooks (Standard Webhooks); needed with --webhook-url (env USERD_WEBHOOK_SECRET)")
 	fs.DurationVar(&c.revealAge, "reveal-max-auth-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret (env USERD_REVEAL_MAX_AUTH_AGE)")
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
@@ -141,6 +148,21 @@ func parseCIDRs(list string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
+// checkWebhookURL refuses a webhook URL that would carry tokens in clear over
+// a network.
+func checkWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("--webhook-url must be an http(s) URL")
+	}
+	if u.Scheme == "http" {
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("--webhook-url must be https unless it is on loopback: webhooks carry tokens")
+		}
+	}
+	return nil
+}
+
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, c := serveFlags()
 	if err := parse(fs, args); err != nil {
@@ -160,6 +182,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 
+	var hookKey []byte
+	if c.webhookURL != "" {
+		if err := checkWebhookURL(c.webhookURL); err != nil {
+			return err
+		}
+		if hookKey, err = webhook.ParseSecret(c.webhookSecret); err != nil {
+			return fmt.Errorf("--webhook-secret: %w", err)
+		}
+	}
 	var mailer mail.Sender = mail.Log{Logger: log}
 	if c.smtpURL != "" {
 		if mailer, err = mail.NewSMTP(c.smtpURL, c.mailFrom); err != nil {
@@ -204,6 +235,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	defer authSvc.Close()
 	hub := notify.NewHub()
 	go hub.Run(ctx, db)
+	runner := jobs.NewRunner(db, log)
+	synchronization.Register(runner, db, keyring, webhook.New(db, c.webhookURL, hookKey))
+	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, RevealMaxAuthAge: c.revealAge, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub, Keyring: keyring})
 
