@@ -26,6 +26,11 @@ type Job struct {
 	Payload  json.RawMessage
 	Attempts int // including this one
 	RunAt    time.Time
+	// ScheduledAt names the occurrence: the time it was scheduled for,
+	// which retries keep.
+	ScheduledAt time.Time
+
+	maxAttempts int
 }
 
 // Handler does a job. It returns the time of the job's next run for a
@@ -40,9 +45,9 @@ func Enqueue(ctx context.Context, tx *sqldb.Tx, kind, key string, payload any, r
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", kind, err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, kind, key, payload, run_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+	_, err = tx.Exec(ctx, `INSERT INTO jobs (id, kind, key, payload, run_at, scheduled_at, created_at) VALUES ($1, $2, $3, $4, $5, $5, $6)
 		ON CONFLICT (key) WHERE done_at IS NULL DO UPDATE SET kind = excluded.kind, payload = excluded.payload,
-			run_at = excluded.run_at, attempts = 0, last_error = NULL`,
+			run_at = excluded.run_at, scheduled_at = excluded.scheduled_at, attempts = 0, last_error = NULL`,
 		userd.NewID(tx.Now), kind, key, string(b), runAt.UTC(), tx.Now)
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", kind, err)
@@ -118,8 +123,8 @@ func (r *Runner) claim(ctx context.Context) (Job, bool, error) {
 			WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $3)
 				ORDER BY run_at LIMIT 1)
 			AND done_at IS NULL AND (locked_until IS NULL OR locked_until < $3)
-			RETURNING id, kind, key, payload, attempts, run_at`, r.worker, tx.Now.Add(r.lease), tx.Now).
-			Scan(&j.ID, &j.Kind, &j.Key, &payload, &j.Attempts, &j.RunAt)
+			RETURNING id, kind, key, payload, attempts, max_attempts, run_at, scheduled_at`, r.worker, tx.Now.Add(r.lease), tx.Now).
+			Scan(&j.ID, &j.Kind, &j.Key, &payload, &j.Attempts, &j.maxAttempts, &j.RunAt, &j.ScheduledAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -153,12 +158,15 @@ func (r *Runner) run(ctx context.Context, j Job) {
 		case err == nil && next.IsZero():
 			q, args = `UPDATE jobs SET done_at = $1, locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = $2`, []any{tx.Now, j.ID}
 		case err == nil:
-			q, args = `UPDATE jobs SET run_at = $1, attempts = 0, locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = $2`, []any{next.UTC(), j.ID}
+			q, args = `UPDATE jobs SET run_at = $1, scheduled_at = $1, attempts = 0, locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = $2`, []any{next.UTC(), j.ID}
 		default:
 			r.log.Warn("job failed", "kind", j.Kind, "key", j.Key, "attempt", j.Attempts, "err", err)
-			q, args = `UPDATE jobs SET run_at = $1, locked_by = NULL, locked_until = NULL, last_error = $2,
-				done_at = CASE WHEN attempts >= max_attempts THEN $3 END WHERE id = $4`,
-				[]any{tx.Now.Add(backoff(j.Attempts)), truncate(err.Error(), 1000), tx.Now, j.ID}
+			var giveUp any // the last attempt failed: the job ends, its error kept
+			if j.Attempts >= j.maxAttempts {
+				giveUp = tx.Now
+			}
+			q, args = `UPDATE jobs SET run_at = $1, locked_by = NULL, locked_until = NULL, last_error = $2, done_at = $3 WHERE id = $4`,
+				[]any{tx.Now.Add(backoff(j.Attempts)), truncate(err.Error(), 1000), giveUp, j.ID}
 		}
 		_, err := tx.Exec(ctx, q, args...)
 		return err

@@ -68,7 +68,7 @@ func Register(r *jobs.Runner, db *sqldb.DB, ring *seal.Keyring, sender *webhook.
 		}
 		return s, token, true, nil
 	}
-	msgID := func(j jobs.Job) string { return fmt.Sprintf("msg_%s_%d", j.ID, j.RunAt.Unix()) }
+	msgID := func(j jobs.Job) string { return fmt.Sprintf("msg_%s_%d", j.ID, j.ScheduledAt.Unix()) }
 	r.Handle(KindDue, func(ctx context.Context, j jobs.Job) (time.Time, error) {
 		s, token, ok, err := load(ctx, j)
 		if err != nil || !ok || s.DailySyncTime == nil {
@@ -79,7 +79,7 @@ func Register(r *jobs.Runner, db *sqldb.DB, ring *seal.Keyring, sender *webhook.
 		if err := sender.Send(ctx, j.ID, msgID(j), j.Attempts, webhook.Event{Type: EventDue, Data: ev}); err != nil {
 			return time.Time{}, err
 		}
-		return NextRun(*s.DailySyncTime, s.TimeZone, maxTime(db.Now(), j.RunAt)), nil
+		return NextRun(*s.DailySyncTime, s.TimeZone, maxTime(db.Now(), j.ScheduledAt)), nil
 	})
 	r.Handle(KindExpiring, func(ctx context.Context, j jobs.Job) (time.Time, error) {
 		s, _, ok, err := load(ctx, j)

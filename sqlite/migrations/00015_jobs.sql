@@ -7,8 +7,9 @@
 --     queue and each due job runs once; a crashed worker's lease expires.
 --   * key names a job for its owner ("sync:<id>:due"): at most one pending
 --     job per key (a partial unique index), so scheduling is idempotent.
---   * failures retry with exponential backoff up to max_attempts; a recurring
---     job moves its own run_at forward instead of finishing.
+--   * failures retry with exponential backoff up to max_attempts (run_at
+--     moves, scheduled_at stays: it names the occurrence); a recurring job
+--     moves both forward instead of finishing.
 --   * no user_id: jobs are system work, outside row-level security.
 
 -- +goose Up
@@ -18,6 +19,7 @@ CREATE TABLE jobs (
     key          TEXT NOT NULL,
     payload      TEXT NOT NULL DEFAULT '{}',
     run_at       TIMESTAMP NOT NULL,
+    scheduled_at TIMESTAMP NOT NULL,
     attempts     INTEGER NOT NULL DEFAULT 0,
     max_attempts INTEGER NOT NULL DEFAULT 10,
     locked_by    TEXT,
