@@ -64,6 +64,10 @@ func New(db *sqldb.DB, keyring *seal.Keyring, cfg Config) *Store {
 
 func ad(kid string) []byte { return seal.AD("signing_keys", "private_key", kid) }
 
+// Sealed is the signing keys' sealed column, for master key rotation.
+var Sealed = sqldb.SealedColumn{Table: "signing_keys", Column: "private_key", IDColumn: "kid",
+	AD: func(kid, _ string) []byte { return ad(kid) }}
+
 // Rotate creates a new signing key that signs from now on.
 func (s *Store) Rotate(ctx context.Context) (Key, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)

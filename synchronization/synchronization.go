@@ -117,6 +117,9 @@ func NextRun(hhmm, tz string, now time.Time) time.Time {
 
 func ad(id, userID string) []byte { return seal.AD("synchronizations", "token", id, userID) }
 
+// Sealed is the synchronizations' sealed column, for master key rotation.
+var Sealed = sqldb.SealedColumn{Table: "synchronizations", Column: "token", IDColumn: "id", UserColumn: "user_id", AD: ad}
+
 const columns = `id, user_id, service, account_id, token IS NOT NULL, token_expires_at, last_synced_at, daily_sync_time, time_zone, created_at, updated_at`
 
 func scan(row interface{ Scan(...any) error }) (Sync, error) {

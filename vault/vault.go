@@ -85,6 +85,9 @@ func hint(secret string) string {
 // ad binds a sealed secret to its row and user.
 func ad(credID, userID string) []byte { return seal.AD("user_credentials", "secret", credID, userID) }
 
+// Sealed is the vault's sealed column, for master key rotation.
+var Sealed = sqldb.SealedColumn{Table: "user_credentials", Column: "secret", IDColumn: "id", UserColumn: "user_id", AD: ad}
+
 // CreateAccount makes a named account.
 func CreateAccount(ctx context.Context, tx *sqldb.Tx, userID, name string) (Account, error) {
 	a := Account{ID: userd.NewID(tx.Now), Name: name, CreatedAt: tx.Now, UpdatedAt: tx.Now, Credentials: []Credential{}}

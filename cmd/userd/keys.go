@@ -12,17 +12,24 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/seal"
+	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/synchronization"
+	"github.com/userd/userd/vault"
 )
 
-// keyConfig says where the master key is.
+// keyConfig says where the master keys are.
 type keyConfig struct {
 	file string
+	old  multiFlag
 }
 
 func (k *keyConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&k.file, "master-key-file", "", "file holding the base64 master key that seals secrets at rest; USERD_MASTER_KEY may hold the key itself (default DATA_DIR/master.key, created when missing) (env USERD_MASTER_KEY_FILE)")
+	fs.Var(&k.old, "old-master-key-file", "file of a previous master key that still opens what it sealed, during a rotation; repeatable (env USERD_OLD_MASTER_KEY_FILE, ';' between files)")
 }
 
 // keyring loads the master key: USERD_MASTER_KEY, else the key file, else
@@ -58,7 +65,19 @@ func (k *keyConfig) keyring(dataDir string, log *slog.Logger) (*seal.Keyring, []
 	if err != nil {
 		return nil, nil, err
 	}
-	ring, err := seal.NewKeyring(key)
+	var olds [][]byte
+	for _, f := range k.old {
+		b, err := os.ReadFile(f)
+		if err == nil {
+			var old []byte
+			if old, err = seal.ParseKey(string(b)); err == nil {
+				olds = append(olds, old)
+				continue
+			}
+		}
+		return nil, nil, fmt.Errorf("--old-master-key-file %s: %w", f, err)
+	}
+	ring, err := seal.NewKeyring(key, olds...)
 	return ring, key, err
 }
 
@@ -73,7 +92,7 @@ func derive(master []byte, purpose string) []byte {
 
 func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "rotate" {
-		return fmt.Errorf("usage: userd keys rotate [--data-dir DIR | --database-url URL] [--master-key-file FILE]")
+		return fmt.Errorf("usage: userd keys rotate [--data-dir DIR | --database-url URL] [--master-key-file NEW] [--old-master-key-file OLD]…")
 	}
 	var kc keyConfig
 	var dataDir flag.Value
@@ -91,6 +110,24 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	ring, _, err := kc.keyring(dataDir.String(), newLogger(os.Stderr))
 	if err != nil {
 		return err
+	}
+	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed} {
+		total, err := db.CountSealed(ctx, col)
+		if err != nil {
+			return err
+		}
+		bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
+			progressbar.OptionSetDescription("re-sealing "+col.Table+"."+col.Column), progressbar.OptionClearOnFinish())
+		var done int
+		err = db.Reseal(ctx, ring, col, func(seen, resealed int) {
+			bar.Set(seen)
+			done = resealed
+		})
+		bar.Finish()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s.%s: %d of %d values re-sealed under master key %s\n", col.Table, col.Column, done, total, ring.PrimaryID())
 	}
 	k, err := keys.New(db, ring, keys.Config{RotateEvery: 7 * 24 * time.Hour, TokenTTL: time.Hour}).Rotate(ctx)
 	if err != nil {

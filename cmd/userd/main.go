@@ -28,7 +28,7 @@ var commands = []command{
 	{"serve", "[flags]", "run the HTTP API (the default when no command is given)", serve},
 	{"migrate", "up|down|status [flags]", "apply, roll back one, or list migrations", migrate},
 	{"users", "create|list [flags]", "create a user, or list users", users},
-	{"keys", "rotate [flags]", "make a new access-token signing key the one that signs", keysCmd},
+	{"keys", "rotate [flags]", "re-seal every secret under the master key, and start a new signing key", keysCmd},
 	{"version", "", "print the version", func(_ context.Context, _ []string, out io.Writer) error {
 		_, err := fmt.Fprintln(out, "userd", version)
 		return err

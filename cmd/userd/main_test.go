@@ -204,3 +204,5 @@ func waitHealthy(t *testing.T, base string) {
 	}
 	t.Fatal(fmt.Errorf("%s never became healthy", base))
 }
+
+func sleep() { time.Sleep(20 * time.Millisecond) }
