@@ -15,6 +15,7 @@ import (
 
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/notify"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/postgres"
 	"github.com/userd/userd/rbac"
@@ -146,6 +147,13 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	w3 := measure("W3 POST /v1/auth/login", post(base, "/v1/auth/login", func(i int64) string {
 		return fmt.Sprintf(`{"identifier":"u%d-%s@bench.test","password":%q}`, i%int64(users), runID, benchPassword)
 	}))
+	w7a := measure("W7 unread count", get(base, "/v1/me/notifications/unread-count", session))
+	w7b := measure("W7 first page", get(base, "/v1/me/notifications", session))
+	fan, err := fanOut(ctx, base, session, 1000)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "  %-24s %s\n", "SSE fan-out to 1000", fan)
 	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
 		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
 	}))
@@ -163,6 +171,12 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 			Target: "≥0.6", Holds: w2.RPS >= 0.6*floor.RPS && w2.Errors == 0, PeakRSSMB: readRSS},
 		{Workload: "W3 POST /v1/auth/login", Engine: engine, result: w3, Ratio: w3.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s", limit),
 			Target: "≥0.95", Holds: w3.RPS >= 0.95*limit && w3.Errors == 0, PeakRSSMB: allRSS},
+		{Workload: "W7 unread count (100k)", Engine: engine, result: w7a, Ratio: w7a.RPS / floor.RPS, RatioOf: "floor",
+			Target: "p99≤5ms", Holds: w7a.P99 <= 5*time.Millisecond && w7a.Errors == 0, PeakRSSMB: allRSS},
+		{Workload: "W7 first page (100k)", Engine: engine, result: w7b, Ratio: w7b.RPS / floor.RPS, RatioOf: "floor",
+			Target: "p99≤5ms", Holds: w7b.P99 <= 5*time.Millisecond && w7b.Errors == 0, PeakRSSMB: allRSS},
+		{Workload: "SSE fan-out, 1000 streams", Engine: engine, result: fan, Ratio: 1, RatioOf: "-",
+			Target: "all delivered", Holds: fan.Errors == 0, PeakRSSMB: allRSS},
 		{Workload: "W4 POST /v1/auth/signup", Engine: engine, result: w4, Ratio: w4.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s", limit),
 			Target: "≥0.9", Holds: w4.RPS >= 0.9*limit && w4.Errors == 0, PeakRSSMB: allRSS},
 	}, nil
@@ -189,11 +203,62 @@ func seed(ctx context.Context, db *sqldb.DB, n int, runID string) error {
 			return err
 		}
 	}
-	err = db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return rbac.AssignDefaultToRoleless(ctx, tx) })
+	// u0 is the heavy user: an administrator with notificationsPerUser
+	// notifications, half of them read.
+	err = db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if err := rbac.AssignDefaultToRoleless(ctx, tx); err != nil {
+			return err
+		}
+		u0, _, err := account.FindForLogin(ctx, tx, fmt.Sprintf("u0-%s@bench.test", runID))
+		if err != nil {
+			return err
+		}
+		_, err = rbac.Assign(ctx, tx, u0.ID, rbac.AdminRole)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%s: seeded %d users in %s\n", db.Engine(), n, time.Since(start).Round(time.Millisecond))
+	if err := seedNotifications(ctx, db, runID); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%s: seeded %d users and %d notifications in %s\n", db.Engine(), n, notificationsPerUser, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// notificationsPerUser is W7's data set: one user with 100k notifications.
+const notificationsPerUser = 100_000
+
+func seedNotifications(ctx context.Context, db *sqldb.DB, runID string) error {
+	var u0 string
+	err := db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		u, _, err := account.FindForLogin(ctx, tx, fmt.Sprintf("u0-%s@bench.test", runID))
+		u0 = u.ID
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	const batch = 1000
+	for i := 0; i < notificationsPerUser; i += batch {
+		ns := make([]notify.New, batch)
+		for j := range ns {
+			ns[j] = notify.New{Type: "bench.event", Title: fmt.Sprintf("event %d", i+j), Description: "A notification of the W7 data set."}
+		}
+		err := db.Tx(sqldb.AsUser(ctx, u0), func(tx *sqldb.Tx) error {
+			if err := notify.InsertBatch(ctx, tx, u0, ns); err != nil {
+				return err
+			}
+			if i%(2*batch) == 0 { // half of them read
+				return nil
+			}
+			_, err := notify.MarkAllRead(ctx, tx, u0)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

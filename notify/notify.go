@@ -199,3 +199,31 @@ func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 	}
 	return nil
 }
+
+// InsertBatch stores many checked notifications for one user in one
+// statement, without announcing them: the bulk path for seeding and
+// loading.
+func InsertBatch(ctx context.Context, tx *sqldb.Tx, userID string, ns []New) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO notifications (id, user_id, type, title, description, data, created_at) VALUES `)
+	args := []any{userID, tx.Now}
+	for i, n := range ns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		k := len(args)
+		fmt.Fprintf(&b, "($%d, $1, $%d, $%d, $%d, $%d, $2)", k+1, k+2, k+3, k+4, k+5)
+		data := n.Data
+		if len(data) == 0 {
+			data = json.RawMessage("{}")
+		}
+		args = append(args, userd.NewID(tx.Now), n.Type, n.Title, n.Description, string(data))
+	}
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("insert notifications: %w", err)
+	}
+	return nil
+}
