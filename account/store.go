@@ -335,3 +335,27 @@ func Search(ctx context.Context, tx *sqldb.Tx, q, beforeID string, limit int) ([
 	}
 	return out, rows.Err()
 }
+
+// Resolve finds the user a reference names: a userd id, or else the
+// auth_user_id of an external identity provider (so that users known only by
+// their provider's subject can be followed and looked up). It returns
+// ErrNotFound.
+func Resolve(ctx context.Context, tx *sqldb.Tx, ref string) (User, error) {
+	if id, ok := userd.ParseID(ref); ok {
+		u, err := Get(ctx, tx, id)
+		if !errors.Is(err, ErrNotFound) {
+			return u, err
+		}
+	}
+	if ref == "" || len(ref) > 255 {
+		return User{}, ErrNotFound
+	}
+	u, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM users WHERE auth_user_id = $1`, ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("resolve user: %w", err)
+	}
+	return u, nil
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/auth"
+	"github.com/userd/userd/lifecycle"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/rbac"
@@ -222,7 +223,7 @@ func changed(p account.Patch) []string {
 // account.ErrNotFound.
 func (s *Service) DeleteUser(ctx context.Context, who Who, id string) error {
 	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
-		if err := account.Delete(ctx, tx, id); err != nil {
+		if err := lifecycle.DeleteUser(ctx, tx, id); err != nil {
 			return audit.Event{}, err
 		}
 		return who.event(UserDeleted, "user", id, nil), nil

@@ -51,6 +51,24 @@ func (dialect) Notify(ctx context.Context, tx *sqldb.Tx, channel, payload string
 	return nil
 }
 
+// Retryable is true for a deadlock (40P01) and a serialization failure
+// (40001).
+func (dialect) Retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// LockRow takes the row's FOR UPDATE lock: it also blocks the foreign key
+// checks of rows that would refer to it.
+func (dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id string) (bool, error) {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM `+table+` WHERE `+idColumn+` = $1 FOR UPDATE`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Listen holds a connection of its own that LISTENs on channel, and
 // reconnects (after a pause that doubles up to 10 s) when it breaks.
 func (d dialect) Listen(ctx context.Context, channel string, fn func(string)) error {

@@ -37,6 +37,13 @@ type Dialect interface {
 	Notify(ctx context.Context, tx *Tx, channel, payload string) error
 	// Listen calls fn with each payload sent on channel until ctx ends.
 	Listen(ctx context.Context, channel string, fn func(payload string)) error
+	// Retryable reports whether err is a transient conflict (a deadlock or a
+	// serialization failure) after which the whole transaction may run again.
+	Retryable(err error) bool
+	// LockRow locks the row of table whose idColumn is id until tx ends, so
+	// that no other transaction changes it or adds rows referring to it, and
+	// reports whether it exists.
+	LockRow(ctx context.Context, tx *Tx, table, idColumn, id string) (bool, error)
 }
 
 // DB is a database handle. Writes go through Tx and reads through View; on
@@ -99,7 +106,20 @@ func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) (err error) {
+// maxRuns bounds how often a transaction runs again after a transient
+// conflict.
+const maxRuns = 3
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) error {
+	for i := 1; ; i++ {
+		err := db.runOnce(ctx, pool, opts, fn)
+		if err == nil || i == maxRuns || !db.dialect.Retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) (err error) {
 	scope, err := ScopeOf(ctx)
 	if err != nil {
 		return err
@@ -154,6 +174,12 @@ type Tx struct {
 // AfterCommit runs f once the transaction has committed (never if it rolls
 // back).
 func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
+
+// LockRow locks a row until the transaction ends (see Dialect.LockRow) and
+// reports whether it exists.
+func (tx *Tx) LockRow(ctx context.Context, table, idColumn, id string) (bool, error) {
+	return tx.dialect.LockRow(ctx, tx, table, idColumn, id)
+}
 
 // Notify sends payload on channel to every listener of the database once
 // the transaction commits.

@@ -86,6 +86,20 @@ func (d *dialect) Notify(_ context.Context, tx *sqldb.Tx, channel, payload strin
 	return nil
 }
 
+// Retryable is false: one writer at a time leaves nothing to retry.
+func (*dialect) Retryable(error) bool { return false }
+
+// LockRow only checks that the row exists: a SQLite write transaction holds
+// the database's one write lock from its start.
+func (*dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id string) (bool, error) {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM `+table+` WHERE `+idColumn+` = $1`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Listen registers fn until ctx ends.
 func (d *dialect) Listen(ctx context.Context, channel string, fn func(string)) error {
 	d.mu.Lock()

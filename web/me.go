@@ -6,6 +6,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
+	"github.com/userd/userd/lifecycle"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -57,8 +58,9 @@ func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*meOutput, er
 
 func (s *Server) deleteMe(ctx context.Context, _ *struct{}) (*struct{}, error) {
 	id, c := userd.ActorFrom(ctx).UserID, s.client(ctx)
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if err := account.Delete(ctx, tx, id); err != nil {
+	// System: deleting a user changes other users' follow counters.
+	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if err := lifecycle.DeleteUser(ctx, tx, id); err != nil {
 			return err
 		}
 		// The user's own trail goes with them (seed 001); this entry, not

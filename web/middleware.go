@@ -27,6 +27,17 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	tok, fromCookie := credential(r)
+	if needs == optionalUser {
+		// A valid credential makes the caller known; anything else leaves
+		// them anonymous.
+		if tok != "" && (!fromCookie || s.cop.Check(r) == nil) {
+			if actor, err := s.auth.Authenticate(ctx.Context(), tok); err == nil {
+				ctx = huma.WithContext(ctx, userd.WithActor(ctx.Context(), actor))
+			}
+		}
+		next(ctx)
+		return
+	}
 	if tok == "" {
 		s.fail(ctx, auth.ErrUnauthenticated)
 		return

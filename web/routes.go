@@ -15,8 +15,9 @@ const metaPerm = "userd-permission"
 
 // What an operation needs, besides permission keys such as "users:read".
 const (
-	public  = ""          // anyone
-	anyUser = "signed-in" // any signed-in user, whatever their roles
+	public       = ""          // anyone
+	optionalUser = "optional"  // anyone; a signed-in caller is recognised
+	anyUser      = "signed-in" // any signed-in user, whatever their roles
 )
 
 // Permission keys of the routes below (the migrations seed them).
@@ -91,7 +92,11 @@ func (s *Server) routes() {
 	add(s, route{"DELETE", "/v1/me/accounts/{id}/credentials/{credential_type}", "delete-credential", "Delete a credential", "Credentials vault", accountWrite, http.StatusNoContent}, s.deleteCredential)
 	add(s, route{"POST", "/v1/me/accounts/{id}/credentials/{credential_type}/reveal", "reveal-credential", "The secret in clear: needs a log-in within the last 5 minutes; audited", "Credentials vault", accountWrite, 0}, s.revealCredential)
 
-	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile", "Users", public, 0}, s.getUser)
+	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile with follow counts (and followed_by_me for a signed-in caller)", "Users", optionalUser, 0}, s.getUser)
+	add(s, route{"PUT", "/v1/users/{id}/follow", "follow", "Follow a user (204 also when already following; 422 self_follow)", "Users", accountWrite, http.StatusNoContent}, s.follow)
+	add(s, route{"DELETE", "/v1/users/{id}/follow", "unfollow", "Stop following a user (204 also when not following)", "Users", accountWrite, http.StatusNoContent}, s.unfollow)
+	add(s, route{"GET", "/v1/users/{id}/followers", "followers", "Who follows a user, newest first", "Users", public, 0}, s.followers)
+	add(s, route{"GET", "/v1/users/{id}/following", "following", "Whom a user follows, newest first", "Users", public, 0}, s.following)
 
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
 	add(s, route{"POST", "/v1/admin/users", "admin-create-user", "Create a user with roles", "Administration", usersWrite, http.StatusCreated}, s.adminCreateUser)
@@ -154,14 +159,14 @@ func operation(r route) huma.Operation {
 	op.Metadata[metaPerm] = r.needs
 	op.Security = []map[string][]string{{}} // anyone: an empty requirement
 	switch r.needs {
-	case public:
+	case public, optionalUser:
 	case anyUser:
 		op.Description = "Needs a signed-in user."
 	default:
 		op.Description = "Needs the permission `" + r.needs + "`."
 		op.Extensions = map[string]any{"x-permission": r.needs}
 	}
-	if r.needs != public {
+	if r.needs != public && r.needs != optionalUser {
 		op.Security = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
 		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
 	}

@@ -47,6 +47,10 @@ type PublicUser struct {
 	Country   *string   `json:"country"`
 	City      *string   `json:"city"`
 	CreatedAt time.Time `json:"created_at"`
+
+	FollowersCount  int64 `json:"followers_count"`
+	FollowingsCount int64 `json:"followings_count"`
+	FollowedByMe    *bool `json:"followed_by_me" doc:"Whether the signed-in caller follows this user; null for an anonymous caller."`
 }
 
 func publicUserOf(u account.User) PublicUser {

@@ -2,14 +2,16 @@ package web
 
 import (
 	"context"
+	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/social"
 	"github.com/userd/userd/sqldb"
 )
 
 type getUserInput struct {
-	ID string `path:"id" doc:"The user's id."`
+	ID string `path:"id" doc:"The user's id, or the auth_user_id of a user known by an external identity provider."`
 }
 
 type publicUserOutput struct {
@@ -17,18 +19,120 @@ type publicUserOutput struct {
 }
 
 func (s *Server) getUser(ctx context.Context, in *getUserInput) (*publicUserOutput, error) {
-	id, ok := userd.ParseID(in.ID)
-	if !ok {
-		return nil, account.ErrNotFound
-	}
-	var u account.User
+	me := userd.ActorFrom(ctx).UserID
+	var out PublicUser
 	// System: a public profile is another user's row; only public fields leave.
-	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		u, err = account.Get(ctx, tx, id)
+	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		u, err := account.Resolve(ctx, tx, in.ID)
+		if err != nil {
+			return err
+		}
+		out = publicUserOf(u)
+		if out.FollowersCount, out.FollowingsCount, err = social.Stats(ctx, tx, u.ID); err != nil {
+			return err
+		}
+		if me != "" {
+			follows, err := social.Follows(ctx, tx, me, u.ID)
+			out.FollowedByMe = &follows
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &publicUserOutput{Body: out}, nil
+}
+
+// followTarget resolves the user a follow names, in tx.
+func followTarget(ctx context.Context, tx *sqldb.Tx, ref string) (string, error) {
+	u, err := account.Resolve(ctx, tx, ref)
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
+func (s *Server) follow(ctx context.Context, in *getUserInput) (*struct{}, error) {
+	return nil, s.setFollow(ctx, in.ID, true)
+}
+
+func (s *Server) unfollow(ctx context.Context, in *getUserInput) (*struct{}, error) {
+	return nil, s.setFollow(ctx, in.ID, false)
+}
+
+func (s *Server) setFollow(ctx context.Context, ref string, on bool) error {
+	me := userd.ActorFrom(ctx).UserID
+	// System: a follow changes the other user's counters too.
+	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		target, err := followTarget(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if on {
+			_, err = social.Follow(ctx, tx, me, target)
+		} else {
+			_, err = social.Unfollow(ctx, tx, me, target)
+		}
+		return err
+	})
+}
+
+// FollowEdge is a user in a followers or following list.
+type FollowEdge struct {
+	ID         string    `json:"id" format:"uuid"`
+	Username   *string   `json:"username"`
+	FirstName  *string   `json:"first_name"`
+	LastName   *string   `json:"last_name"`
+	AvatarURL  *string   `json:"avatar_url"`
+	FollowedAt time.Time `json:"followed_at"`
+}
+
+type followListInput struct {
+	ID string `path:"id" doc:"The user's id, or their auth_user_id."`
+	Paging
+}
+
+type followListOutput struct {
+	Body struct {
+		Items      []FollowEdge `json:"items"`
+		NextCursor *string      `json:"next_cursor"`
+	}
+}
+
+func (s *Server) followers(ctx context.Context, in *followListInput) (*followListOutput, error) {
+	return s.followList(ctx, in, social.Followers)
+}
+
+func (s *Server) following(ctx context.Context, in *followListInput) (*followListOutput, error) {
+	return s.followList(ctx, in, social.Following)
+}
+
+func (s *Server) followList(ctx context.Context, in *followListInput,
+	list func(context.Context, *sqldb.Tx, string, string, int) ([]social.Edge, error)) (*followListOutput, error) {
+	before, err := decodeCursor(in.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	var edges []social.Edge
+	// System: the lists are public: other users' public fields.
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		id, err := followTarget(ctx, tx, in.ID)
+		if err != nil {
+			return err
+		}
+		edges, err = list(ctx, tx, id, before, in.Limit+1)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &publicUserOutput{Body: publicUserOf(u)}, nil
+	out := &followListOutput{}
+	edges, out.Body.NextCursor = pageOf(edges, in.Limit, func(e social.Edge) string { return e.FollowID })
+	out.Body.Items = []FollowEdge{}
+	for _, e := range edges {
+		out.Body.Items = append(out.Body.Items, FollowEdge{ID: e.UserID, Username: e.Username, FirstName: e.FirstName,
+			LastName: e.LastName, AvatarURL: e.AvatarURL, FollowedAt: e.At})
+	}
+	return out, nil
 }

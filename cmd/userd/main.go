@@ -27,7 +27,7 @@ type command struct {
 var commands = []command{
 	{"serve", "[flags]", "run the HTTP API (the default when no command is given)", serve},
 	{"migrate", "up|down|status [flags]", "apply, roll back one, or list migrations", migrate},
-	{"users", "create|list [flags]", "create a user, or list users", users},
+	{"users", "create|list|import|delete", "create, list, import or delete users", users},
 	{"keys", "rotate [flags]", "re-seal every secret under the master key, and start a new signing key", keysCmd},
 	{"version", "", "print the version", func(_ context.Context, _ []string, out io.Writer) error {
 		_, err := fmt.Fprintln(out, "userd", version)

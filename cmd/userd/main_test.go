@@ -114,6 +114,12 @@ func TestMigrateAndUsersCommands(t *testing.T) {
 			if strings.Join(roles, ",") != "ADMIN,END_USER" {
 				t.Fatalf("users create --role ADMIN gave %v", roles)
 			}
+			if out := cmd("users", "delete", first); !strings.Contains(out, "deleted "+first) {
+				t.Fatalf("users delete:\n%s", out)
+			}
+			if out := cmd("users", "list"); strings.Contains(out, first) {
+				t.Fatal("users delete left the user")
+			}
 			var bad bytes.Buffer
 			if err := run(ctx, append([]string{"users", "create", "--email", "x@example.com", "--password", "correct horse battery", "--role", "KING"}, db...), &bad); err == nil || !strings.Contains(err.Error(), "unknown_role") {
 				t.Fatalf("users create --role KING = %v", err)

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/userd/userd"
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/admin"
 	"github.com/userd/userd/password"
@@ -22,14 +23,14 @@ import (
 )
 
 func users(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "import") {
-		return fmt.Errorf("usage: userd users create --email … --password … | userd users list | userd users import FILE")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "import" && args[0] != "delete") {
+		return fmt.Errorf("usage: userd users create --email … --password … | userd users list | userd users import FILE | userd users delete ID")
 	}
 	verb := args[0]
 	var file string
-	if verb == "import" {
+	if verb == "import" || verb == "delete" {
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
-			return fmt.Errorf("usage: userd users import FILE (JSON lines or CSV with a header) [--data-dir DIR | --database-url URL]")
+			return fmt.Errorf("usage: userd users %s FILE|ID [--data-dir DIR | --database-url URL]", verb)
 		}
 		file, args = args[1], args[1:]
 	}
@@ -54,8 +55,19 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := db.MigrateUp(ctx); err != nil {
 		return err
 	}
-	if verb == "import" {
+	switch verb {
+	case "import":
 		return importUsers(ctx, db, file, stdout)
+	case "delete":
+		id, ok := userd.ParseID(file)
+		if !ok {
+			return account.ErrNotFound
+		}
+		if err := admin.New(db, nil).DeleteUser(ctx, admin.Who{}, id); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "deleted", id)
+		return nil
 	}
 	if verb == "create" {
 		in.Roles = append([]string{rbac.DefaultRole}, roles...)

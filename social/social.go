@@ -1,0 +1,191 @@
+// Package social owns the follow graph: user_follows and the exact counters
+// of user_follow_stats, kept in each follow's own transaction and spread over
+// shards so that a hot account's followers do not queue on one row.
+package social
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/sqldb"
+)
+
+// Shards is how many rows a user's counters are spread over.
+const Shards = 16
+
+// Errors that the functions of this package return.
+var (
+	ErrSelfFollow = &userd.Error{Kind: userd.KindInvalid, Code: "self_follow", Message: "A user cannot follow themself.",
+		Fields: []userd.FieldError{{Field: "id", Code: "self_follow", Message: "A user cannot follow themself."}}}
+	ErrUserNotFound = userd.Errorf(userd.KindNotFound, "user_not_found", "No such user.")
+)
+
+// delta is a change to one shard of a user's counters.
+type delta struct {
+	userID               string
+	shard                int
+	followers, following int64
+}
+
+func shard() int {
+	n, _ := rand.Int(rand.Reader, big.NewInt(Shards))
+	return int(n.Int64())
+}
+
+// bump applies deltas in (user, shard) order, so that two transactions that
+// touch the same rows lock them in the same order and cannot deadlock.
+func bump(ctx context.Context, tx *sqldb.Tx, ds ...delta) error {
+	slices.SortFunc(ds, func(a, b delta) int {
+		if c := strings.Compare(a.userID, b.userID); c != 0 {
+			return c
+		}
+		return a.shard - b.shard
+	})
+	for _, d := range ds {
+		_, err := tx.Exec(ctx, `INSERT INTO user_follow_stats (user_id, shard, followers_count, followings_count, updated_at)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (user_id, shard) DO UPDATE SET followers_count = user_follow_stats.followers_count + excluded.followers_count,
+				followings_count = user_follow_stats.followings_count + excluded.followings_count, updated_at = excluded.updated_at`,
+			d.userID, d.shard, d.followers, d.following, tx.Now)
+		if err != nil {
+			return fmt.Errorf("update follow counters: %w", err)
+		}
+	}
+	return nil
+}
+
+// Follow makes follower follow following; following twice is not an error.
+// It reports whether the follow is new, and returns ErrSelfFollow or
+// ErrUserNotFound. It touches both users' rows, so it runs in a transaction
+// that may cross users.
+func Follow(ctx context.Context, tx *sqldb.Tx, follower, following string) (bool, error) {
+	if follower == following {
+		return false, ErrSelfFollow
+	}
+	var id string
+	err := tx.QueryRow(ctx, `INSERT INTO user_follows (id, follower_id, following_id, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (follower_id, following_id) DO NOTHING RETURNING id`, userd.NewID(tx.Now), follower, following, tx.Now).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
+		return false, ErrUserNotFound
+	}
+	if err != nil {
+		return false, fmt.Errorf("follow: %w", err)
+	}
+	s := shard()
+	return true, bump(ctx, tx, delta{userID: following, shard: s, followers: 1}, delta{userID: follower, shard: s, following: 1})
+}
+
+// Unfollow ends a follow; ending one that does not exist is not an error.
+// It reports whether there was one.
+func Unfollow(ctx context.Context, tx *sqldb.Tx, follower, following string) (bool, error) {
+	res, err := tx.Exec(ctx, `DELETE FROM user_follows WHERE follower_id = $1 AND following_id = $2`, follower, following)
+	if err != nil {
+		return false, fmt.Errorf("unfollow: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	s := shard()
+	return true, bump(ctx, tx, delta{userID: following, shard: s, followers: -1}, delta{userID: follower, shard: s, following: -1})
+}
+
+// Stats returns a user's follower and following counts.
+func Stats(ctx context.Context, tx *sqldb.Tx, userID string) (followers, followings int64, err error) {
+	err = tx.QueryRow(ctx, `SELECT COALESCE(SUM(followers_count), 0), COALESCE(SUM(followings_count), 0) FROM user_follow_stats WHERE user_id = $1`, userID).
+		Scan(&followers, &followings)
+	if err != nil {
+		return 0, 0, fmt.Errorf("follow counters: %w", err)
+	}
+	return followers, followings, nil
+}
+
+// Follows reports whether follower follows following.
+func Follows(ctx context.Context, tx *sqldb.Tx, follower, following string) (bool, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM user_follows WHERE follower_id = $1 AND following_id = $2`, follower, following).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("follows: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Edge is one follow seen from one side: the other user's public fields.
+type Edge struct {
+	FollowID  string // the cursor
+	UserID    string
+	Username  *string
+	FirstName *string
+	LastName  *string
+	AvatarURL *string
+	At        time.Time
+}
+
+// Followers lists who follows userID, newest first, before the follow
+// beforeID ("" for the first page).
+func Followers(ctx context.Context, tx *sqldb.Tx, userID, beforeID string, limit int) ([]Edge, error) {
+	return edges(ctx, tx, "following_id", "follower_id", userID, beforeID, limit)
+}
+
+// Following lists whom userID follows, newest first.
+func Following(ctx context.Context, tx *sqldb.Tx, userID, beforeID string, limit int) ([]Edge, error) {
+	return edges(ctx, tx, "follower_id", "following_id", userID, beforeID, limit)
+}
+
+// edges walks the index (side, id) backwards from beforeID: a page deep in a
+// million followers costs what the first one does.
+func edges(ctx context.Context, tx *sqldb.Tx, side, other, userID, beforeID string, limit int) ([]Edge, error) {
+	if beforeID == "" {
+		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+	}
+	rows, err := tx.Query(ctx, `SELECT f.id, u.id, u.username, u.first_name, u.last_name, u.avatar_url, f.created_at
+		FROM user_follows f JOIN users u ON u.id = f.`+other+`
+		WHERE f.`+side+` = $1 AND f.id < $2 ORDER BY f.id DESC LIMIT $3`, userID, beforeID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list follows: %w", err)
+	}
+	defer rows.Close()
+	out := []Edge{}
+	for rows.Next() {
+		var e Edge
+		if err := rows.Scan(&e.FollowID, &e.UserID, &e.Username, &e.FirstName, &e.LastName, &e.AvatarURL, &e.At); err != nil {
+			return nil, fmt.Errorf("list follows: %w", err)
+		}
+		e.At = e.At.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Forget takes a user out of the graph before they are deleted: every user
+// they followed loses a follower and every follower loses a following, in
+// the caller's transaction, which must hold the user's row locked (so that
+// no follow of them commits in between) and may cross users. The follows
+// themselves go with the user (ON DELETE CASCADE).
+func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	for _, q := range []string{
+		`INSERT INTO user_follow_stats (user_id, shard, followers_count, followings_count, updated_at)
+			SELECT following_id, 0, -count(*), 0, $2 FROM user_follows WHERE follower_id = $1 GROUP BY following_id
+			ON CONFLICT (user_id, shard) DO UPDATE SET followers_count = user_follow_stats.followers_count + excluded.followers_count,
+				updated_at = excluded.updated_at`,
+		`INSERT INTO user_follow_stats (user_id, shard, followers_count, followings_count, updated_at)
+			SELECT follower_id, 0, 0, -count(*), $2 FROM user_follows WHERE following_id = $1 GROUP BY follower_id
+			ON CONFLICT (user_id, shard) DO UPDATE SET followings_count = user_follow_stats.followings_count + excluded.followings_count,
+				updated_at = excluded.updated_at`,
+	} {
+		if _, err := tx.Exec(ctx, q, userID, tx.Now); err != nil {
+			return fmt.Errorf("forget follows: %w", err)
+		}
+	}
+	return nil
+}
