@@ -201,33 +201,37 @@ func revokeOthers(ctx context.Context, tx *sqldb.Tx, userID, keep string) (int64
 
 // Sessions lists the actor's live sessions, newest first, after the session
 // with id before (pass "" for the first page).
-func (s *Service) Sessions(ctx context.Context, a userd.Actor, before string, limit int) ([]Session, error) {
+func (s *Service) Sessions(ctx context.Context, a userd.Actor, before string, limit int) (out []Session, err error) {
+	err = s.DB.View(ctx, func(tx *sqldb.Tx) error {
+		out, err = s.SessionsTx(ctx, tx, a.UserID, before, limit)
+		return err
+	})
+	return out, err
+}
+
+// SessionsTx lists a user's live sessions in the caller's transaction (see
+// Sessions).
+func (s *Service) SessionsTx(ctx context.Context, tx *sqldb.Tx, userID, before string, limit int) ([]Session, error) {
 	if before == "" {
 		before = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 	}
-	var out []Session
-	err := s.DB.View(ctx, func(tx *sqldb.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT s.id, s.user_id, s.user_agent, s.ip, s.created_at, s.last_seen_at, s.expires_at
-			FROM sessions s WHERE s.user_id = $1 AND `+validSession+` AND s.id < $4
-			ORDER BY s.id DESC LIMIT $5`, a.UserID, tx.Now, tx.Now.Add(-s.cfg.SessionIdle), before, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var se Session
-			var ua, ip sql.NullString
-			if err := rows.Scan(&se.ID, &se.UserID, &ua, &ip, &se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt); err != nil {
-				return err
-			}
-			se.UserAgent, se.IP = ua.String, ip.String
-			se.CreatedAt, se.LastSeenAt, se.ExpiresAt = se.CreatedAt.UTC(), se.LastSeenAt.UTC(), se.ExpiresAt.UTC()
-			out = append(out, se)
-		}
-		return rows.Err()
-	})
+	rows, err := tx.Query(ctx, `SELECT s.id, s.user_id, s.user_agent, s.ip, s.created_at, s.last_seen_at, s.expires_at
+		FROM sessions s WHERE s.user_id = $1 AND `+validSession+` AND s.id < $4
+		ORDER BY s.id DESC LIMIT $5`, userID, tx.Now, tx.Now.Add(-s.cfg.SessionIdle), before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	return out, nil
+	defer rows.Close()
+	out := []Session{}
+	for rows.Next() {
+		var se Session
+		var ua, ip sql.NullString
+		if err := rows.Scan(&se.ID, &se.UserID, &ua, &ip, &se.CreatedAt, &se.LastSeenAt, &se.ExpiresAt); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		se.UserAgent, se.IP = ua.String, ip.String
+		se.CreatedAt, se.LastSeenAt, se.ExpiresAt = se.CreatedAt.UTC(), se.LastSeenAt.UTC(), se.ExpiresAt.UTC()
+		out = append(out, se)
+	}
+	return out, rows.Err()
 }

@@ -342,9 +342,13 @@ func (s *Server) adminActivityLogs(ctx context.Context, in *activityInput) (*act
 	list, out.Body.NextCursor = pageOf(list, in.Limit, func(e audit.Entry) string { return e.ID })
 	out.Body.Items = []ActivityLog{}
 	for _, e := range list {
-		out.Body.Items = append(out.Body.Items, ActivityLog{ID: e.ID, UserID: optional(e.UserID), ClientID: optional(e.ClientID),
-			Action: e.Action, TargetType: optional(e.TargetType), TargetID: optional(e.TargetID), IP: optional(e.IP),
-			UserAgent: optional(e.UserAgent), Metadata: e.Metadata, CreatedAt: e.CreatedAt})
+		out.Body.Items = append(out.Body.Items, activityOf(e))
 	}
 	return out, nil
+}
+
+func activityOf(e audit.Entry) ActivityLog {
+	return ActivityLog{ID: e.ID, UserID: optional(e.UserID), ClientID: optional(e.ClientID), Action: e.Action,
+		TargetType: optional(e.TargetType), TargetID: optional(e.TargetID), IP: optional(e.IP),
+		UserAgent: optional(e.UserAgent), Metadata: e.Metadata, CreatedAt: e.CreatedAt}
 }

@@ -70,7 +70,8 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/me/notifications/{id}/read", "mark-read", "Mark a notification read", "Current user", accountWrite, http.StatusNoContent}, s.markRead)
 	add(s, route{"POST", "/v1/me/notifications/read-all", "mark-all-read", "Mark every notification read; answers how many changed", "Current user", accountWrite, 0}, s.markAllRead)
 	add(s, route{"DELETE", "/v1/me/notifications/{id}", "delete-notification", "Delete a notification", "Current user", accountWrite, http.StatusNoContent}, s.deleteNotification)
-	addStream(s, route{"GET", "/v1/me/notifications/stream", "notification-stream", "Server-Sent Events: each new notification as it is committed; Last-Event-ID resumes", "Current user", accountRead, 0}, s.stream)
+	addStream(s, route{"GET", "/v1/me/export", "export", "Everything userd holds about the user, as one JSON document streamed as it is read; no secrets", "Current user", accountRead, 0}, s.export, nil)
+	addStream(s, route{"GET", "/v1/me/notifications/stream", "notification-stream", "Server-Sent Events: each new notification as it is committed; Last-Event-ID resumes", "Current user", accountRead, 0}, s.stream, eventStream)
 
 	add(s, route{"GET", "/v1/me/referral", "get-referral", "The user's referral (made on first use) and who signed up through it", "Current user", accountRead, 0}, s.getReferral)
 	add(s, route{"PUT", "/v1/me/referral", "put-referral", "Choose the referral's slug (409 when taken)", "Current user", accountWrite, 0}, s.putReferral)
@@ -113,15 +114,25 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 
-// addStream registers an operation that answers with a stream of
-// Server-Sent Events, documented as text/event-stream of Notification.
-func addStream[I any](s *Server, r route, h func(context.Context, *I) (*huma.StreamResponse, error)) {
-	op := operation(r)
-	schema := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Notification](), true, "")
-	op.Responses = map[string]*huma.Response{"200": {
+// eventStream documents the notification stream's answer.
+func eventStream(s *Server) *huma.Response {
+	return &huma.Response{
 		Description: "An event stream: `event: notification`, `id:` the notification's id, `data:` the notification as JSON; comments as heartbeats.",
-		Content:     map[string]*huma.MediaType{"text/event-stream": {Schema: schema}},
-	}}
+		Content: map[string]*huma.MediaType{"text/event-stream": {
+			Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Notification](), true, "")}},
+	}
+}
+
+// addStream registers an operation that writes its answer as it goes (an
+// event stream, an export); doc describes the answer (JSON when nil).
+func addStream[I any](s *Server, r route, h func(context.Context, *I) (*huma.StreamResponse, error), doc func(*Server) *huma.Response) {
+	op := operation(r)
+	resp := &huma.Response{Description: "A JSON document, written as it is read.",
+		Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{Type: "object"}}}}
+	if doc != nil {
+		resp = doc(s)
+	}
+	op.Responses = map[string]*huma.Response{"200": resp}
 	huma.Register(s.api, op, func(ctx context.Context, in *I) (*huma.StreamResponse, error) {
 		out, err := h(ctx, in)
 		if err != nil {

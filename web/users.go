@@ -131,8 +131,11 @@ func (s *Server) followList(ctx context.Context, in *followListInput,
 	edges, out.Body.NextCursor = pageOf(edges, in.Limit, func(e social.Edge) string { return e.FollowID })
 	out.Body.Items = []FollowEdge{}
 	for _, e := range edges {
-		out.Body.Items = append(out.Body.Items, FollowEdge{ID: e.UserID, Username: e.Username, FirstName: e.FirstName,
-			LastName: e.LastName, AvatarURL: e.AvatarURL, FollowedAt: e.At})
+		out.Body.Items = append(out.Body.Items, edgeOf(e))
 	}
 	return out, nil
+}
+
+func edgeOf(e social.Edge) FollowEdge {
+	return FollowEdge{ID: e.UserID, Username: e.Username, FirstName: e.FirstName, LastName: e.LastName, AvatarURL: e.AvatarURL, FollowedAt: e.At}
 }
