@@ -46,7 +46,16 @@ type target struct {
 	pid                int
 	runID              string
 	dbURL              string // PostgreSQL only
+	sqlitePath         string // SQLite only
 	stop               func()
+}
+
+// open connects to the target's database, as the harness's own client.
+func (t *target) open(ctx context.Context) (*sqldb.DB, error) {
+	if t.dbURL != "" {
+		return postgres.Open(ctx, t.dbURL)
+	}
+	return sqlite.Open(ctx, t.sqlitePath)
 }
 
 // startTarget prepares a database of the engine, seeds it and starts userd
@@ -66,7 +75,8 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 	case engine == "sqlite":
 		dir := filepath.Join(tmp, "sqlite")
 		os.MkdirAll(dir, 0o700)
-		db, err = sqlite.Open(ctx, filepath.Join(dir, "userd.db"))
+		t.sqlitePath = filepath.Join(dir, "userd.db")
+		db, err = sqlite.Open(ctx, t.sqlitePath)
 		args = append(args, "--data-dir", dir)
 	case engine == "postgres" && dbURL != "":
 		t.dbURL = dbURL
@@ -154,6 +164,15 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "  %-24s %s\n", "SSE fan-out to 1000", fan)
+	sdb, err := tg.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	socialRows, err := socialWorkloads(ctx, tg, sdb, users, d, floor)
+	sdb.Close()
+	if err != nil {
+		return nil, err
+	}
 	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
 		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
 	}))
@@ -161,7 +180,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 
 	limit := float64(runtime.NumCPU()) / hash.Seconds()
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t)/float64(time.Millisecond)) }
-	return []row{
+	return append([]row{
 		{Workload: "floor GET /healthz", Engine: engine, result: floor, Ratio: 1, RatioOf: "floor", Target: "-", Holds: true, PeakRSSMB: readRSS},
 		{Workload: "W1 GET /v1/me (session)", Engine: engine, result: w1, Ratio: w1.RPS / floor.RPS, RatioOf: "floor",
 			Target: "≥0.6, p99≤5ms", Holds: w1.RPS >= 0.6*floor.RPS && w1.P99 <= 5*time.Millisecond && w1.Errors == 0, PeakRSSMB: readRSS},
@@ -179,7 +198,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 			Target: "all delivered", Holds: fan.Errors == 0, PeakRSSMB: allRSS},
 		{Workload: "W4 POST /v1/auth/signup", Engine: engine, result: w4, Ratio: w4.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s", limit),
 			Target: "≥0.9", Holds: w4.RPS >= 0.9*limit && w4.Errors == 0, PeakRSSMB: allRSS},
-	}, nil
+	}, socialRows...), nil
 }
 
 // seed inserts users u0…u(n-1) through the bulk path, all with one

@@ -189,3 +189,41 @@ func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
 	}
 	return nil
 }
+
+// FollowMany makes every one of followers follow following, in one
+// statement per call and with exact counters: the bulk path for seeding and
+// loading. Followers must be distinct, other than following, and not follow
+// it yet.
+func FollowMany(ctx context.Context, tx *sqldb.Tx, following string, followers []string) error {
+	if len(followers) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO user_follows (id, follower_id, following_id, created_at) VALUES `)
+	args := []any{following, tx.Now}
+	for i, f := range followers {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $1, $2)", len(args)+1, len(args)+2)
+		args = append(args, userd.NewID(tx.Now), f)
+	}
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("follow many: %w", err)
+	}
+	b.Reset()
+	b.WriteString(`INSERT INTO user_follow_stats (user_id, shard, followers_count, followings_count, updated_at) VALUES `)
+	args = []any{tx.Now}
+	for i, f := range followers {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, 0, 0, 1, $1)", len(args)+1)
+		args = append(args, f)
+	}
+	b.WriteString(` ON CONFLICT (user_id, shard) DO UPDATE SET followings_count = user_follow_stats.followings_count + 1, updated_at = excluded.updated_at`)
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("follow many: %w", err)
+	}
+	return bump(ctx, tx, delta{userID: following, shard: shard(), followers: int64(len(followers))})
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/userd/userd/auth"
+	"github.com/userd/userd/social"
+	"github.com/userd/userd/sqldb"
+)
+
+// loadN sends exactly n requests over conns connections and measures them.
+func loadN(ctx context.Context, conns int, n int64, mk request) result {
+	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var seq, errs atomic.Int64
+	lat := make([][]time.Duration, conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range conns {
+		wg.Go(func() {
+			for {
+				i := seq.Add(1) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				req, _ := mk(i)
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				res.Body.Close()
+				lat[c] = append(lat[c], time.Since(t0))
+				if res.StatusCode >= 300 {
+					errs.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	r := result{Requests: int64(len(all)), Errors: errs.Load(), RPS: float64(len(all)) / time.Since(start).Seconds()}
+	if len(all) > 0 {
+		r.P50, r.P99 = all[len(all)/2], all[min(len(all)-1, len(all)*99/100)]
+	}
+	return r
+}
+
+// userIDs returns the ids of the seeded users u<from>…u<to-1>.
+func userIDs(ctx context.Context, db *sqldb.DB, runID string, from, to int) ([]string, error) {
+	var ids []string
+	err := db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM users WHERE email LIKE $1 ORDER BY id`, "%-"+runID+"@bench.test")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids[from:min(to, len(ids))], nil
+}
+
+// socialWorkloads runs W5 (a follow storm of distinct users on one user, 64
+// at once) and W6 (the first and a 90%-deep page of the followers of a user
+// whom every other user follows).
+func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d time.Duration, floor result) ([]row, error) {
+	ids, err := userIDs(ctx, db, tg.runID, 0, users)
+	if err != nil {
+		return nil, err
+	}
+	star, hub, fans := ids[1], ids[2], ids[3:]
+	storm := fans[:min(len(fans), 10_000)]
+	tokens, err := auth.New(auth.Deps{DB: db}, auth.Config{}).OpenMany(ctx, storm)
+	if err != nil {
+		return nil, err
+	}
+	w5 := loadN(ctx, 64, int64(len(storm)), func(i int64) (*http.Request, error) {
+		req, err := http.NewRequest("PUT", tg.base+"/v1/users/"+star+"/follow", nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[i])
+		return req, err
+	})
+	var followers, realFollowers int64
+	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		if followers, _, err = social.Stats(ctx, tx, star); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM user_follows WHERE following_id = $1`, star).Scan(&realFollowers)
+	})
+	if err != nil {
+		return nil, err
+	}
+	exact := followers == realFollowers && followers == int64(len(storm))-w5.Errors
+	fmt.Fprintf(os.Stderr, "  %-24s %s; counter %d, follows %d\n", "W5 follow storm", w5, followers, realFollowers)
+
+	for i := 0; i < len(ids); i += 1000 {
+		batch := slices.DeleteFunc(slices.Clone(ids[i:min(len(ids), i+1000)]), func(id string) bool { return id == hub })
+		if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return social.FollowMany(ctx, tx, hub, batch) }); err != nil {
+			return nil, err
+		}
+	}
+	var deepID string
+	deep := (len(ids) - 1) * 9 / 10
+	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		return tx.QueryRow(ctx, `SELECT id FROM user_follows WHERE following_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2`, hub, deep).Scan(&deepID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	first := load(ctx, 32, d, get(tg.base, "/v1/users/"+hub+"/followers", ""))
+	deepPage := load(ctx, 32, d, get(tg.base, "/v1/users/"+hub+"/followers?cursor="+base64.RawURLEncoding.EncodeToString([]byte(deepID)), ""))
+	fmt.Fprintf(os.Stderr, "  %-24s %s\n  %-24s %s\n", "W6 first page", first, fmt.Sprintf("W6 page %d deep", deep), deepPage)
+	ratio := float64(deepPage.P99) / float64(first.P99)
+	return []row{
+		{Workload: fmt.Sprintf("W5 follow storm (%d)", len(storm)), Engine: db.Engine(), result: w5, Ratio: w5.RPS / 2000, RatioOf: "2000/s",
+			Target: "≥2000/s, exact", Holds: w5.RPS >= 2000 && exact && w5.Errors == 0},
+		{Workload: fmt.Sprintf("W6 followers p1 (%d)", len(ids)-1), Engine: db.Engine(), result: first, Ratio: first.RPS / floor.RPS, RatioOf: "floor",
+			Target: "p99≤5ms", Holds: first.P99 <= 5*time.Millisecond},
+		{Workload: "W6 followers 90% deep", Engine: db.Engine(), result: deepPage, Ratio: ratio, RatioOf: "first p99",
+			Target: "p99≤5ms, ≤1.5", Holds: deepPage.P99 <= 5*time.Millisecond && ratio <= 1.5},
+	}, nil
+}
