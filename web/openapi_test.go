@@ -43,6 +43,8 @@ func TestOpenAPIDocument(t *testing.T) {
 		"post /v1/me/accounts", "get /v1/me/accounts/{id}", "patch /v1/me/accounts/{id}", "delete /v1/me/accounts/{id}",
 		"get /v1/me/accounts/{id}/credentials/{credential_type}", "put /v1/me/accounts/{id}/credentials/{credential_type}",
 		"delete /v1/me/accounts/{id}/credentials/{credential_type}", "post /v1/me/accounts/{id}/credentials/{credential_type}/reveal",
+		"put /v1/users/{id}/follow", "delete /v1/users/{id}/follow", "get /v1/users/{id}/followers", "get /v1/users/{id}/following",
+		"get /v1/me/export",
 	} {
 		method, path, _ := strings.Cut(op, " ")
 		if _, ok := doc.Paths[path][method]; !ok {
