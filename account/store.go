@@ -15,9 +15,7 @@ import (
 const columns = `id, email, username, phone_number, auth_user_id, first_name, last_name, avatar_url,
 	country, city, zipcode, language, is_first_connection, is_beta, status, email_verified_at, created_at, updated_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scan(row scanner, extra ...any) (User, error) {
+func scan(row sqldb.Scanner, extra ...any) (User, error) {
 	var u User
 	var verified sql.NullTime
 	dest := []any{&u.ID, &u.Email, &u.Username, &u.PhoneNumber, &u.AuthUserID, &u.FirstName, &u.LastName, &u.AvatarURL,
@@ -237,21 +235,14 @@ const FirstID = "00000000-0000-0000-0000-000000000000"
 // List returns up to limit users whose id sorts after afterID, in id order,
 // which is creation order for UUIDv7 ids. Pass FirstID for the first page.
 func List(ctx context.Context, tx *sqldb.Tx, afterID string, limit int) ([]User, error) {
-	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	out, err := sqldb.All(ctx, tx, scanUser, `SELECT `+columns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return out, nil
 }
+
+func scanUser(row sqldb.Scanner) (User, error) { return scan(row) }
 
 // UpdateSelf checks a patch and applies it in its own transaction: the
 // method behind PATCH /v1/me. It returns a KindInvalid error for bad fields,
@@ -317,23 +308,14 @@ func Search(ctx context.Context, tx *sqldb.Tx, q, beforeID string, limit int) ([
 		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 	}
 	pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
-	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM users
+	out, err := sqldb.All(ctx, tx, scanUser, `SELECT `+columns+` FROM users
 		WHERE id < $1 AND ($2 = '%%' OR lower(email) LIKE $2 ESCAPE '\' OR lower(username) LIKE $2 ESCAPE '\'
 			OR phone_number LIKE $2 ESCAPE '\' OR lower(first_name) LIKE $2 ESCAPE '\' OR lower(last_name) LIKE $2 ESCAPE '\')
 		ORDER BY id DESC LIMIT $3`, beforeID, pattern, limit)
 	if err != nil {
 		return nil, fmt.Errorf("search users: %w", err)
 	}
-	defer rows.Close()
-	out := []User{}
-	for rows.Next() {
-		u, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("search users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Resolve finds the user a reference names: a userd id, or else the

@@ -77,7 +77,7 @@ func (n *New) Check() []userd.FieldError {
 
 const columns = `id, user_id, type, title, description, data, read_at, created_at`
 
-func scan(row interface{ Scan(...any) error }) (Notification, error) {
+func scan(row sqldb.Scanner) (Notification, error) {
 	var n Notification
 	var data []byte
 	var read sql.NullTime
@@ -139,20 +139,11 @@ func After(ctx context.Context, tx *sqldb.Tx, userID, afterID string, limit int)
 }
 
 func many(ctx context.Context, tx *sqldb.Tx, q string, args ...any) ([]Notification, error) {
-	rows, err := tx.Query(ctx, q, args...)
+	out, err := sqldb.All(ctx, tx, scan, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
-	defer rows.Close()
-	out := []Notification{}
-	for rows.Next() {
-		n, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list notifications: %w", err)
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // UnreadCount counts the user's unread notifications.

@@ -106,23 +106,18 @@ func Get(ctx context.Context, tx *sqldb.Tx, userID string) (Referral, error) {
 // are other users', so it runs in a transaction that may cross users; the
 // referrer filter is its wall.
 func ReferredUsers(ctx context.Context, tx *sqldb.Tx, referrerID string, limit int) ([]Referred, error) {
-	rows, err := tx.Query(ctx, `SELECT u.id, u.username, u.first_name, u.last_name, u.avatar_url, ru.created_at
+	out, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (Referred, error) {
+		var x Referred
+		err := row.Scan(&x.UserID, &x.Username, &x.FirstName, &x.LastName, &x.AvatarURL, &x.At)
+		x.At = x.At.UTC()
+		return x, err
+	}, `SELECT u.id, u.username, u.first_name, u.last_name, u.avatar_url, ru.created_at
 		FROM referred_users ru JOIN users u ON u.id = ru.referred_user_id
 		WHERE ru.user_id = $1 ORDER BY ru.created_at DESC, u.id DESC LIMIT $2`, referrerID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list referred: %w", err)
 	}
-	defer rows.Close()
-	out := []Referred{}
-	for rows.Next() {
-		var x Referred
-		if err := rows.Scan(&x.UserID, &x.Username, &x.FirstName, &x.LastName, &x.AvatarURL, &x.At); err != nil {
-			return nil, fmt.Errorf("list referred: %w", err)
-		}
-		x.At = x.At.UTC()
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SetSlug gives the user's referral a chosen slug (checked with

@@ -148,23 +148,18 @@ func edges(ctx context.Context, tx *sqldb.Tx, side, other, userID, beforeID stri
 	if beforeID == "" {
 		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 	}
-	rows, err := tx.Query(ctx, `SELECT f.id, u.id, u.username, u.first_name, u.last_name, u.avatar_url, f.created_at
+	out, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (Edge, error) {
+		var e Edge
+		err := row.Scan(&e.FollowID, &e.UserID, &e.Username, &e.FirstName, &e.LastName, &e.AvatarURL, &e.At)
+		e.At = e.At.UTC()
+		return e, err
+	}, `SELECT f.id, u.id, u.username, u.first_name, u.last_name, u.avatar_url, f.created_at
 		FROM user_follows f JOIN users u ON u.id = f.`+other+`
 		WHERE f.`+side+` = $1 AND f.id < $2 ORDER BY f.id DESC LIMIT $3`, userID, beforeID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list follows: %w", err)
 	}
-	defer rows.Close()
-	out := []Edge{}
-	for rows.Next() {
-		var e Edge
-		if err := rows.Scan(&e.FollowID, &e.UserID, &e.Username, &e.FirstName, &e.LastName, &e.AvatarURL, &e.At); err != nil {
-			return nil, fmt.Errorf("list follows: %w", err)
-		}
-		e.At = e.At.UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Forget takes a user out of the graph before they are deleted: every user

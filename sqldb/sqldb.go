@@ -249,3 +249,24 @@ func Nullable(s string) any {
 	}
 	return s
 }
+
+// Scanner is a row to scan: *sql.Row, *sql.Rows or *Row.
+type Scanner interface{ Scan(dest ...any) error }
+
+// All runs a query in tx and returns every row scanned by scan.
+func All[T any](ctx context.Context, tx *Tx, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

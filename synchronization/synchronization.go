@@ -122,7 +122,7 @@ var Sealed = sqldb.SealedColumn{Table: "synchronizations", Column: "token", IDCo
 
 const columns = `id, user_id, service, account_id, token IS NOT NULL, token_expires_at, last_synced_at, daily_sync_time, time_zone, created_at, updated_at`
 
-func scan(row interface{ Scan(...any) error }) (Sync, error) {
+func scan(row sqldb.Scanner) (Sync, error) {
 	var s Sync
 	var exp, last sql.NullTime
 	var daily sql.NullString
@@ -181,20 +181,11 @@ func List(ctx context.Context, tx *sqldb.Tx, userID, beforeID string, limit int)
 	if beforeID == "" {
 		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 	}
-	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM synchronizations WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, userID, beforeID, limit)
+	out, err := sqldb.All(ctx, tx, scan, `SELECT `+columns+` FROM synchronizations WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, userID, beforeID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list synchronizations: %w", err)
 	}
-	defer rows.Close()
-	out := []Sync{}
-	for rows.Next() {
-		s, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list synchronizations: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Update applies a checked patch and reschedules the synchronization's jobs.

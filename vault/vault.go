@@ -175,7 +175,7 @@ func DeleteAccount(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 
 const credColumns = `id, credential_type, hint, expires_at, created_at, updated_at`
 
-func scanCred(row interface{ Scan(...any) error }) (Credential, error) {
+func scanCred(row sqldb.Scanner) (Credential, error) {
 	var c Credential
 	var exp sql.NullTime
 	if err := row.Scan(&c.ID, &c.Type, &c.Hint, &exp, &c.CreatedAt, &c.UpdatedAt); err != nil {
@@ -190,20 +190,11 @@ func scanCred(row interface{ Scan(...any) error }) (Credential, error) {
 }
 
 func credentials(ctx context.Context, tx *sqldb.Tx, userID, accountID string) ([]Credential, error) {
-	rows, err := tx.Query(ctx, `SELECT `+credColumns+` FROM user_credentials WHERE user_id = $1 AND user_account_id = $2 ORDER BY credential_type`, userID, accountID)
+	out, err := sqldb.All(ctx, tx, scanCred, `SELECT `+credColumns+` FROM user_credentials WHERE user_id = $1 AND user_account_id = $2 ORDER BY credential_type`, userID, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
-	defer rows.Close()
-	out := []Credential{}
-	for rows.Next() {
-		c, err := scanCred(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list credentials: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GetCredential returns a credential's metadata. It returns
