@@ -255,3 +255,29 @@ func (s *Service) OpenMany(ctx context.Context, userIDs []string) ([]string, err
 	})
 	return out, err
 }
+
+// SignIn opens a session for a user whom another factor identified (an
+// OpenID Connect provider, a passkey): it refuses a suspended or banned user,
+// and audits the log-in with its method.
+func (s *Service) SignIn(ctx context.Context, userID string, c Client, method string) (Login, error) {
+	sg, err := s.signer(ctx)
+	if err != nil {
+		return Login{}, err
+	}
+	var out Login
+	err = s.DB.Tx(sqldb.AsUser(ctx, userID), func(tx *sqldb.Tx) error {
+		u, err := account.Get(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if err := statusErr(u.Status); err != nil {
+			return err
+		}
+		if out, err = s.open(ctx, tx, sg, u, c); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.Login, TargetType: "session", TargetID: out.Session.ID,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"method": method}})
+	})
+	return out, err
+}

@@ -40,13 +40,16 @@ func pairOf(t auth.Tokens) TokenPair {
 	return TokenPair{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: "Bearer", ExpiresIn: int(t.ExpiresIn / time.Second)}
 }
 
+// LoginBody is the answer of a sign-up or a log-in.
+type LoginBody struct {
+	User    User         `json:"user"`
+	Session SessionToken `json:"session"`
+	TokenPair
+}
+
 type loginOutput struct {
 	SetCookie http.Cookie `header:"Set-Cookie"`
-	Body      struct {
-		User    User         `json:"user"`
-		Session SessionToken `json:"session"`
-		TokenPair
-	}
+	Body      LoginBody
 }
 
 func (s *Server) loginOutput(l auth.Login) *loginOutput {

@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/federation"
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
@@ -51,6 +52,8 @@ type options struct {
 	keyring *seal.Keyring
 	webhook string // the URL that receives webhooks
 	hookKey []byte
+	oidc    []federation.Provider
+	allowed []string // redirect origins
 }
 
 // start serves the API over db on a loopback port for the test's duration,
@@ -93,7 +96,8 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	adm := admin.New(db, password.New(cheap, 0))
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
-	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring}), svc
+	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring,
+		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc)}), svc
 }
 
 // response is a decoded answer.

@@ -52,6 +52,8 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/auth/password/forgot", "forgot-password", "Mail a password reset link (202 whether or not the email is known)", "Authentication", public, http.StatusAccepted}, s.forgotPassword)
 	add(s, route{"POST", "/v1/auth/password/reset", "reset-password", "Set a new password with a reset token; ends every session", "Authentication", public, http.StatusNoContent}, s.resetPassword)
 	add(s, route{"POST", "/v1/auth/email/verify", "verify-email", "Mark an email address verified with the token mailed to it", "Authentication", public, http.StatusNoContent}, s.verifyEmail)
+	add(s, route{"GET", "/v1/auth/oauth/{provider}/start", "oauth-start", "Start an OpenID Connect log-in: 302 to the provider (PKCE, state and nonce)", "Authentication", public, http.StatusFound}, s.oauthStart)
+	add(s, route{"GET", "/v1/auth/oauth/{provider}/callback", "oauth-callback", "Finish an OpenID Connect log-in: sets the session cookie, then 302 to redirect_to, or 200 with the log-in body", "Authentication", public, 0}, s.oauthCallback)
 	add(s, route{"GET", "/.well-known/jwks.json", "jwks", "Public keys that verify access tokens", "Service", public, 0}, s.jwks)
 
 	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user, with their roles and effective permissions", "Current user", accountRead, 0}, s.getMe)

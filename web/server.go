@@ -16,6 +16,7 @@ import (
 
 	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
+	"github.com/userd/userd/federation"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/seal"
@@ -44,6 +45,9 @@ type Services struct {
 	Hub   *notify.Hub
 	// Keyring seals and opens the vault's secrets.
 	Keyring *seal.Keyring
+	// Federation signs users in through OpenID Connect providers; nil when
+	// none is configured.
+	Federation *federation.Service
 }
 
 // Server is the HTTP API.
@@ -55,6 +59,7 @@ type Server struct {
 	keys    *keys.Store
 	hub     *notify.Hub
 	keyring *seal.Keyring
+	fed     *federation.Service
 	done    chan struct{} // closed when the server shuts down: streams end
 	log     *slog.Logger
 	api     huma.API
@@ -74,7 +79,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.RevealMaxAuthAge <= 0 {
 		cfg.RevealMaxAuthAge = 5 * time.Minute
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
 	hc.DocsPath = ""     // /docs is our own page, readable without a CDN

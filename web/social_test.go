@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/sqldb"
@@ -248,10 +249,11 @@ var userColumns = map[string]struct {
 	"user_credentials":  {[]string{"user_id"}, "cascade (with the account too)"},
 	"user_follows":      {[]string{"follower_id", "following_id"}, "cascade, on either side; others' counters decremented"},
 	"user_follow_stats": {[]string{"user_id"}, "cascade"},
+	"accounts":          {[]string{"user_id"}, "cascade (seed 001)"},
 }
 
 // tablesWithoutUsers are the tables that name no user.
-var tablesWithoutUsers = []string{"goose_db_version", "jobs", "password_reset_tokens", "permissions", "rate_limits",
+var tablesWithoutUsers = []string{"goose_db_version", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "webhook_deliveries"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
@@ -294,6 +296,10 @@ func TestCascadeDeletion(t *testing.T) {
 		c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": "s"}, gone)
 		c.do("PUT", "/v1/users/"+friendID+"/follow", nil, gone)
 		c.do("PUT", "/v1/users/"+goneID+"/follow", nil, friend)
+		if _, err := c.db.SQL().Exec(`INSERT INTO accounts (provider, provider_account_id, user_id, created_at, updated_at) VALUES ('test', 'sub-1', $1, $2, $2)`,
+			goneID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
 		for table, spec := range userColumns {
 			if n := count(t, c.db, table, spec.columns, goneID); n == 0 {
 				t.Errorf("the test left %s empty for the user: it cannot check the rule", table)

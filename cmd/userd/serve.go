@@ -15,6 +15,7 @@ import (
 
 	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
+	"github.com/userd/userd/federation"
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
@@ -93,7 +94,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.publicURL, "public-url", "", "URL that clients reach userd at, for links in mail and OAuth redirects; https makes cookies Secure (default http://ADDR) (env USERD_PUBLIC_URL)")
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "smtp://host:port for outgoing mail; mail goes to the log when unset (env USERD_SMTP_URL)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "CIDR,… of proxies whose X-Forwarded-For is believed for the client address; none by default (env USERD_TRUSTED_PROXIES)")
-	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; github and google need only NAME,,CLIENT_ID,CLIENT_SECRET (env USERD_OIDC_PROVIDER)")
+	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; google needs only NAME,,CLIENT_ID,CLIENT_SECRET (GitHub, which does not speak OpenID Connect, is not supported yet) (env USERD_OIDC_PROVIDER)")
 	fs.StringVar(&c.allowRedirects, "allowed-redirects", "", "ORIGIN,… that log-in may redirect to (env USERD_ALLOWED_REDIRECTS)")
 	fs.Var(&c.rateLimits, "rate-limits", "on|off: brute-force limits; off only for load tests and test suites (env USERD_RATE_LIMITS)")
 	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
@@ -148,6 +149,22 @@ func parseCIDRs(list string) ([]*net.IPNet, error) {
 	return out, nil
 }
 
+// parseOrigins reads --allowed-redirects: ORIGIN,… as scheme://host[:port].
+func parseOrigins(list string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(list, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return nil, fmt.Errorf("--allowed-redirects: %q is not an origin such as https://app.example.com", o)
+		}
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return out, nil
+}
+
 // checkWebhookURL refuses a webhook URL that would carry tokens in clear over
 // a network.
 func checkWebhookURL(raw string) error {
@@ -182,6 +199,18 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 
+	var providers []federation.Provider
+	for _, v := range c.oidcProviders {
+		p, err := federation.ParseProvider(v)
+		if err != nil {
+			return err
+		}
+		providers = append(providers, p)
+	}
+	origins, err := parseOrigins(c.allowRedirects)
+	if err != nil {
+		return err
+	}
 	var hookKey []byte
 	if c.webhookURL != "" {
 		if err := checkWebhookURL(c.webhookURL); err != nil {
@@ -239,7 +268,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	synchronization.Register(runner, db, keyring, webhook.New(db, c.webhookURL, hookKey))
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, RevealMaxAuthAge: c.revealAge, Logger: log},
-		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub, Keyring: keyring})
+		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub, Keyring: keyring,
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers)})
 
 	srv := &http.Server{
 		Handler:           api,

@@ -1,0 +1,147 @@
+package web_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/federation"
+	"github.com/userd/userd/sqldb"
+)
+
+// noRedirects is a client that shows redirects instead of following them.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func get3xx(t *testing.T, u string) *http.Response {
+	t.Helper()
+	res, err := noRedirects.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res
+}
+
+// TestOIDCLogin runs the whole redirect dance over loopback against a real
+// OpenID Connect provider started here: PKCE, state and nonce, a user made
+// on first log-in, linked by verified email, replayed states refused.
+func TestOIDCLogin(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		m, err := mockoidc.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Shutdown()
+		cfg := m.Config()
+		c := startWith(t, db, options{
+			oidc:    []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}},
+			allowed: []string{"http://app.test"},
+		})
+		login := func(user *mockoidc.MockUser, redirectTo string) (*http.Response, string) {
+			t.Helper()
+			m.QueueUser(user)
+			start := c.url + "/v1/auth/oauth/mock/start"
+			if redirectTo != "" {
+				start += "?redirect_to=" + url.QueryEscape(redirectTo)
+			}
+			res := get3xx(t, start)
+			loc := res.Header.Get("Location")
+			q, _ := url.Parse(loc)
+			if res.StatusCode != 302 || q.Query().Get("code_challenge_method") != "S256" || q.Query().Get("nonce") == "" || q.Query().Get("state") == "" {
+				t.Fatalf("start = %d, Location %s", res.StatusCode, loc)
+			}
+			back := get3xx(t, loc).Header.Get("Location")
+			if !strings.HasPrefix(back, c.url+"/v1/auth/oauth/mock/callback?") {
+				t.Fatalf("the provider sent the browser to %s", back)
+			}
+			res, err := noRedirects.Get(back)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res, back
+		}
+
+		// First log-in makes the user, with the verified email.
+		res, back := login(&mockoidc.MockUser{Subject: "sub-ann", Email: "Ann@Example.com", EmailVerified: true}, "")
+		r := decode(t, res)
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Set-Cookie"), "userd_session=uds_") {
+			t.Fatalf("callback = %d %s", res.StatusCode, r.Raw)
+		}
+		user := r.Body["user"].(map[string]any)
+		tok := str(r.Body["session"].(map[string]any), "token")
+		if user["email"] != "ann@example.com" || user["email_verified_at"] == nil || user["is_first_connection"] != true {
+			t.Fatalf("user = %v", user)
+		}
+		if me := c.do("GET", "/v1/me", nil, tok); me.Status != 200 {
+			t.Fatalf("the session = %d", me.Status)
+		}
+		// The same callback again: the state is spent.
+		again, _ := http.Get(back)
+		if rr := decode(t, again); again.StatusCode != 400 || rr.code() != "invalid_state" {
+			t.Fatalf("replayed callback = %d %s", again.StatusCode, rr.Raw)
+		}
+		// Logging in again finds the same user.
+		res, _ = login(&mockoidc.MockUser{Subject: "sub-ann", Email: "ann@example.com", EmailVerified: true}, "")
+		if id := str(decode(t, res).Body["user"].(map[string]any), "id"); id != str(user, "id") {
+			t.Fatalf("second log-in made user %s; want %s", id, str(user, "id"))
+		}
+		// A password user's verified email links; an unverified one does not.
+		bobID, _ := c.signup(map[string]any{"email": "bob@example.com"})
+		res, _ = login(&mockoidc.MockUser{Subject: "sub-bob", Email: "bob@example.com", EmailVerified: true}, "")
+		if id := str(decode(t, res).Body["user"].(map[string]any), "id"); id != bobID {
+			t.Fatalf("verified email linked to %s; want %s", id, bobID)
+		}
+		c.signup(map[string]any{"email": "carol@example.com"})
+		res, _ = login(&mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: false}, "")
+		if rr := decode(t, res); res.StatusCode != 409 {
+			t.Fatalf("unverified email = %d %s", res.StatusCode, rr.Raw)
+		}
+		var accounts int
+		db.SQL().QueryRow(`SELECT count(*) FROM accounts`).Scan(&accounts)
+		if accounts != 2 {
+			t.Fatalf("accounts = %d; want 2 (ann, bob)", accounts)
+		}
+		// With redirect_to: a cookie and a redirect to the application.
+		res, _ = login(&mockoidc.MockUser{Subject: "sub-ann", Email: "ann@example.com", EmailVerified: true}, "http://app.test/welcome")
+		res.Body.Close()
+		if res.StatusCode != 302 || res.Header.Get("Location") != "http://app.test/welcome" || !strings.Contains(res.Header.Get("Set-Cookie"), "userd_session=uds_") {
+			t.Fatalf("callback with redirect_to = %d, Location %q, Set-Cookie %q", res.StatusCode, res.Header.Get("Location"), res.Header.Get("Set-Cookie"))
+		}
+		// Bad input.
+		for name, path := range map[string]string{
+			"foreign redirect": "/v1/auth/oauth/mock/start?redirect_to=" + url.QueryEscape("https://evil.example/x"),
+			"unknown provider": "/v1/auth/oauth/nope/start",
+			"forged state":     "/v1/auth/oauth/mock/callback?state=st_" + strings.Repeat("A", 43) + "&code=x",
+			"garbage state":    "/v1/auth/oauth/mock/callback?state=nope&code=x",
+		} {
+			r := c.do("GET", path, nil, "")
+			want := map[string]int{"foreign redirect": 422, "unknown provider": 404, "forged state": 400, "garbage state": 400}[name]
+			if r.Status != want {
+				t.Errorf("%s = %d %s; want %d", name, r.Status, r.Raw, want)
+			}
+		}
+	})
+}
+
+// decode reads an answer that a test got without the client helper.
+func decode(t *testing.T, res *http.Response) response {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := response{Status: res.StatusCode, Header: res.Header, Raw: b}
+	if len(b) > 0 && b[0] == '{' {
+		if err := json.Unmarshal(b, &out.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
