@@ -329,15 +329,20 @@ func Resolve(ctx context.Context, tx *sqldb.Tx, ref string) (User, error) {
 			return u, err
 		}
 	}
-	if ref == "" || len(ref) > 255 {
+	return ByAuthUserID(ctx, tx, ref)
+}
+
+// ByAuthUserID returns the user with the given external id, or ErrNotFound.
+func ByAuthUserID(ctx context.Context, tx *sqldb.Tx, sub string) (User, error) {
+	if sub == "" || len(sub) > 255 {
 		return User{}, ErrNotFound
 	}
-	u, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM users WHERE auth_user_id = $1`, ref))
+	u, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM users WHERE auth_user_id = $1`, sub))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("resolve user: %w", err)
+		return User{}, fmt.Errorf("find user by auth_user_id: %w", err)
 	}
 	return u, nil
 }

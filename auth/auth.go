@@ -90,14 +90,28 @@ func (c *Config) defaults() {
 	}
 }
 
-// Deps are the parts a Service works with.
+// ExternalClaims are what an outside identity provider's token says.
+type ExternalClaims struct {
+	Subject  string
+	Email    string
+	IssuedAt time.Time
+}
+
+// ExternalVerifier checks bearer JWTs of an outside identity provider.
+type ExternalVerifier interface {
+	Verify(ctx context.Context, raw string) (ExternalClaims, error)
+}
+
+// Deps are the parts a Service works with. External is nil unless userd
+// accepts an outside provider's tokens.
 type Deps struct {
-	DB      *sqldb.DB
-	Hasher  *password.Hasher
-	Keys    *keys.Store
-	Limiter *ratelimit.Limiter
-	Mailer  mail.Sender
-	Log     *slog.Logger
+	External ExternalVerifier
+	DB       *sqldb.DB
+	Hasher   *password.Hasher
+	Keys     *keys.Store
+	Limiter  *ratelimit.Limiter
+	Mailer   mail.Sender
+	Log      *slog.Logger
 }
 
 // Service signs users up, in and out.

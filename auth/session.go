@@ -92,6 +92,9 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (userd.Actor, e
 		claims, err := token.VerifyAccess(cred, s.cfg.PublicURL, s.cfg.PublicURL, s.DB.Now(), func(kid string) (ed25519.PublicKey, bool) {
 			return s.Keys.PublicKey(ctx, kid)
 		})
+		if err != nil && s.External != nil {
+			return s.authenticateExternal(ctx, cred)
+		}
 		if err != nil {
 			return userd.Actor{}, ErrUnauthenticated
 		}

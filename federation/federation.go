@@ -228,7 +228,7 @@ func (s *Service) Callback(ctx context.Context, name, state, code, providerError
 	}
 	id := Identity{Provider: name, Subject: idt.Subject, Email: account.NormalizeEmail(claims.Email),
 		EmailVerified: claims.EmailVerified == true || claims.EmailVerified == "true",
-		FirstName: claims.GivenName, LastName: claims.FamilyName, AvatarURL: claims.Picture}
+		FirstName:     claims.GivenName, LastName: claims.FamilyName, AvatarURL: claims.Picture}
 	userID, err := s.link(ctx, id, tok, ip, userAgent)
 	return userID, redirectTo, err
 }

@@ -45,15 +45,16 @@ type client struct {
 
 // options change the services a test server runs with.
 type options struct {
-	ctx     context.Context // ends the notification listener; the test's when nil
-	auth    auth.Config
-	limits  bool        // rate limits on
-	mailer  mail.Sender // the log when nil
-	keyring *seal.Keyring
-	webhook string // the URL that receives webhooks
-	hookKey []byte
-	oidc    []federation.Provider
-	allowed []string // redirect origins
+	ctx      context.Context // ends the notification listener; the test's when nil
+	auth     auth.Config
+	limits   bool        // rate limits on
+	mailer   mail.Sender // the log when nil
+	keyring  *seal.Keyring
+	webhook  string // the URL that receives webhooks
+	hookKey  []byte
+	oidc     []federation.Provider
+	external auth.ExternalVerifier
+	allowed  []string // redirect origins
 }
 
 // start serves the API over db on a loopback port for the test's duration,
@@ -92,7 +93,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	ks := keys.New(db, o.keyring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute})
 	o.auth.PublicURL = publicURL
 	o.auth.RefreshSecret = []byte("test refresh secret")
-	svc := auth.New(auth.Deps{DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log}, o.auth)
+	svc := auth.New(auth.Deps{External: o.external, DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log}, o.auth)
 	adm := admin.New(db, password.New(cheap, 0))
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)

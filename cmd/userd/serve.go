@@ -41,6 +41,7 @@ type serveConfig struct {
 	keys           keyConfig
 	auth           auth.Config
 	keyRotation    time.Duration
+	external       federation.ExternalConfig
 	webhookURL     string
 	webhookSecret  string
 	revealAge      time.Duration
@@ -105,6 +106,9 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.auth.RefreshGrace, "refresh-grace", 10*time.Second, "a refresh token retried within this window gets the same successor (env USERD_REFRESH_GRACE)")
 	fs.DurationVar(&c.auth.VerifyTTL, "verify-email-ttl", 24*time.Hour, "lifetime of an email verification link (env USERD_VERIFY_EMAIL_TTL)")
 	fs.DurationVar(&c.auth.ResetTTL, "reset-password-ttl", time.Hour, "lifetime of a password reset link (env USERD_RESET_PASSWORD_TTL)")
+	fs.StringVar(&c.external.JWKSURL, "external-jwks-url", "", "accept bearer JWTs of an outside identity provider whose keys are at this URL; their sub is the user's auth_user_id (env USERD_EXTERNAL_JWKS_URL)")
+	fs.StringVar(&c.external.Issuer, "external-issuer", "", "the iss those tokens must carry (env USERD_EXTERNAL_ISSUER)")
+	fs.StringVar(&c.external.Audience, "external-audience", "", "the aud those tokens must carry, when set (env USERD_EXTERNAL_AUDIENCE)")
 	fs.StringVar(&c.webhookURL, "webhook-url", "", "URL that receives the application's webhooks (synchronization.due, synchronization.token_expiring); https unless on loopback (env USERD_WEBHOOK_URL)")
 	fs.StringVar(&c.webhookSecret, "webhook-secret", "", "whsec_… key that signs webhooks (Standard Webhooks); needed with --webhook-url (env USERD_WEBHOOK_SECRET)")
 	fs.DurationVar(&c.revealAge, "reveal-max-auth-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret (env USERD_REVEAL_MAX_AUTH_AGE)")
@@ -211,6 +215,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var external auth.ExternalVerifier
+	if c.external.JWKSURL != "" {
+		if external, err = federation.NewExternal(ctx, c.external); err != nil {
+			return err
+		}
+	}
 	var hookKey []byte
 	if c.webhookURL != "" {
 		if err := checkWebhookURL(c.webhookURL); err != nil {
@@ -259,7 +269,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	c.auth.PublicURL = c.publicURL
 	c.auth.RefreshSecret = derive(master, "userd refresh successor")
 	hasher := password.New(c.argon, 0)
-	authSvc := auth.New(auth.Deps{DB: db, Hasher: hasher, Keys: keyStore,
+	authSvc := auth.New(auth.Deps{External: external, DB: db, Hasher: hasher, Keys: keyStore,
 		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log}, c.auth)
 	defer authSvc.Close()
 	hub := notify.NewHub()
