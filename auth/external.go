@@ -71,8 +71,11 @@ func (s *Service) externalUser(ctx context.Context, c ExternalClaims) (account.U
 		return audit.Record(ctx, tx, audit.Event{UserID: made.ID, Action: audit.Signup, TargetType: "user", TargetID: made.ID,
 			Metadata: map[string]any{"external_subject": c.Subject}})
 	})
-	if err != nil && !errors.Is(err, account.ErrAuthUserIDTaken) {
+	// A conflict (on auth_user_id, or on the email a concurrent first
+	// request of the same subject claimed first) means that request made
+	// the user.
+	if err != nil && userd.ErrorKind(err) != userd.KindConflict {
 		return account.User{}, fmt.Errorf("external user: %w", err)
 	}
-	return find() // made here, or by a concurrent first request
+	return find()
 }
