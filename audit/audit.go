@@ -30,6 +30,8 @@ const (
 	EmailVerificationSent  = "auth.email_verification_sent"
 	EmailVerified          = "auth.email_verified"
 	RateLimited            = "auth.rate_limited"
+	MFAEnabled             = "auth.mfa_enabled"
+	MFADisabled            = "auth.mfa_disabled"
 	UserDeleted            = "user.deleted"
 	UserImported           = "user.imported"
 )

@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
+	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -106,6 +107,7 @@ type ExternalVerifier interface {
 // accepts an outside provider's tokens.
 type Deps struct {
 	External ExternalVerifier
+	Keyring  *seal.Keyring // opens second-factor secrets
 	DB       *sqldb.DB
 	Hasher   *password.Hasher
 	Keys     *keys.Store

@@ -10,6 +10,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
+	"github.com/userd/userd/mfa"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/referral"
@@ -142,6 +143,20 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (L
 	}
 	if err := statusErr(u.Status); err != nil {
 		return Login{}, err
+	}
+	var second bool
+	err = s.DB.View(sqldb.AsUser(ctx, u.ID), func(tx *sqldb.Tx) (err error) {
+		second, err = mfa.Enabled(ctx, tx, u.ID)
+		return err
+	})
+	if err != nil {
+		return Login{}, fmt.Errorf("login: %w", err)
+	}
+	if second {
+		if err := s.Limiter.Reset(ctx, failKey); err != nil {
+			s.Log.WarnContext(ctx, "reset login failures", "err", err)
+		}
+		return Login{}, s.challenge(ctx, u, c)
 	}
 	newHash := ""
 	if rehash {

@@ -14,6 +14,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/auth"
 	"github.com/userd/userd/ratelimit"
 )
 
@@ -26,6 +27,9 @@ type Problem struct {
 	Detail string       `json:"detail,omitempty" doc:"A sentence for people."`
 	Code   string       `json:"code" doc:"A stable snake_case machine code, such as email_taken."`
 	Errors []FieldError `json:"errors,omitempty" doc:"The fields at fault, for validation problems."`
+	// MFAToken is set with code mfa_required: POST it to /v1/auth/mfa/verify
+	// with the second factor.
+	MFAToken string `json:"mfa_token,omitempty" doc:"With mfa_required: the challenge that POST /v1/auth/mfa/verify completes."`
 
 	headers http.Header
 }
@@ -88,6 +92,10 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 		return newProblem(http.StatusInternalServerError, "internal", "Something went wrong on our side.")
 	}
 	p = newProblem(kindStatus[e.Kind], e.Code, e.Message)
+	var second *auth.MFARequired
+	if errors.As(err, &second) {
+		p.MFAToken = second.Token
+	}
 	var rl *ratelimit.Error
 	if errors.As(err, &rl) {
 		p.headers = http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds())))}}

@@ -54,6 +54,7 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/auth/email/verify", "verify-email", "Mark an email address verified with the token mailed to it", "Authentication", public, http.StatusNoContent}, s.verifyEmail)
 	add(s, route{"GET", "/v1/auth/oauth/{provider}/start", "oauth-start", "Start an OpenID Connect log-in: 302 to the provider (PKCE, state and nonce)", "Authentication", public, http.StatusFound}, s.oauthStart)
 	add(s, route{"GET", "/v1/auth/oauth/{provider}/callback", "oauth-callback", "Finish an OpenID Connect log-in: sets the session cookie, then 302 to redirect_to, or 200 with the log-in body", "Authentication", public, 0}, s.oauthCallback)
+	add(s, route{"POST", "/v1/auth/mfa/verify", "mfa-verify", "Finish a log-in that answered mfa_required, with a TOTP code or a recovery code", "Authentication", public, 0}, s.verifyMFA)
 	add(s, route{"GET", "/.well-known/jwks.json", "jwks", "Public keys that verify access tokens", "Service", public, 0}, s.jwks)
 
 	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user, with their roles and effective permissions", "Current user", accountRead, 0}, s.getMe)
@@ -61,6 +62,9 @@ func (s *Server) routes() {
 	add(s, route{"DELETE", "/v1/me", "delete-me", "Delete the signed-in user and everything they own", "Current user", accountWrite, http.StatusNoContent}, s.deleteMe)
 	add(s, route{"POST", "/v1/me/password", "change-password", "Change the password; ends every other session", "Current user", accountWrite, http.StatusNoContent}, s.changePassword)
 	add(s, route{"POST", "/v1/me/email/verification", "resend-verification", "Mail a new email verification link", "Current user", accountWrite, http.StatusAccepted}, s.resendVerification)
+	add(s, route{"POST", "/v1/me/mfa/totp", "enroll-totp", "Start a TOTP enrolment: a secret for an authenticator app", "Current user", accountWrite, http.StatusCreated}, s.enrollTOTP)
+	add(s, route{"POST", "/v1/me/mfa/totp/confirm", "confirm-totp", "Enable TOTP with a first code; answers ten recovery codes, once", "Current user", accountWrite, 0}, s.confirmTOTP)
+	add(s, route{"DELETE", "/v1/me/mfa/totp", "disable-totp", "Disable TOTP with a fresh code or a recovery code", "Current user", accountWrite, http.StatusNoContent}, s.disableTOTP)
 	add(s, route{"GET", "/v1/me/sessions", "list-sessions", "The signed-in user's live sessions, newest first", "Current user", accountRead, 0}, s.listSessions)
 	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", accountWrite, http.StatusNoContent}, s.revokeSession)
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/sqldb"
 )
@@ -235,21 +237,24 @@ var userColumns = map[string]struct {
 	columns []string
 	rule    string // what deleting the user does to its rows
 }{
-	"users":             {[]string{"id"}, "deleted"},
-	"sessions":          {[]string{"user_id"}, "cascade"},
-	"refresh_tokens":    {[]string{"user_id"}, "cascade"},
-	"activity_logs":     {[]string{"user_id"}, "cascade (seed 001); the deletion's own entry stays, with no user_id"},
-	"user_roles":        {[]string{"user_id"}, "cascade"},
-	"dashboard_layouts": {[]string{"user_id"}, "cascade"},
-	"notifications":     {[]string{"user_id"}, "cascade"},
-	"referrals":         {[]string{"user_id"}, "cascade"},
-	"referred_users":    {[]string{"user_id", "referred_user_id"}, "cascade, on either side"},
-	"synchronizations":  {[]string{"user_id"}, "cascade"},
-	"user_accounts":     {[]string{"user_id"}, "cascade"},
-	"user_credentials":  {[]string{"user_id"}, "cascade (with the account too)"},
-	"user_follows":      {[]string{"follower_id", "following_id"}, "cascade, on either side; others' counters decremented"},
-	"user_follow_stats": {[]string{"user_id"}, "cascade"},
-	"accounts":          {[]string{"user_id"}, "cascade (seed 001)"},
+	"users":              {[]string{"id"}, "deleted"},
+	"sessions":           {[]string{"user_id"}, "cascade"},
+	"refresh_tokens":     {[]string{"user_id"}, "cascade"},
+	"activity_logs":      {[]string{"user_id"}, "cascade (seed 001); the deletion's own entry stays, with no user_id"},
+	"user_roles":         {[]string{"user_id"}, "cascade"},
+	"dashboard_layouts":  {[]string{"user_id"}, "cascade"},
+	"notifications":      {[]string{"user_id"}, "cascade"},
+	"referrals":          {[]string{"user_id"}, "cascade"},
+	"referred_users":     {[]string{"user_id", "referred_user_id"}, "cascade, on either side"},
+	"synchronizations":   {[]string{"user_id"}, "cascade"},
+	"user_accounts":      {[]string{"user_id"}, "cascade"},
+	"user_credentials":   {[]string{"user_id"}, "cascade (with the account too)"},
+	"user_follows":       {[]string{"follower_id", "following_id"}, "cascade, on either side; others' counters decremented"},
+	"user_follow_stats":  {[]string{"user_id"}, "cascade"},
+	"accounts":           {[]string{"user_id"}, "cascade (seed 001)"},
+	"mfa_totp":           {[]string{"user_id"}, "cascade"},
+	"mfa_recovery_codes": {[]string{"user_id"}, "cascade"},
+	"mfa_challenges":     {[]string{"user_id"}, "cascade"},
 }
 
 // tablesWithoutUsers are the tables that name no user.
@@ -296,6 +301,14 @@ func TestCascadeDeletion(t *testing.T) {
 		c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": "s"}, gone)
 		c.do("PUT", "/v1/users/"+friendID+"/follow", nil, gone)
 		c.do("PUT", "/v1/users/"+goneID+"/follow", nil, friend)
+		secret := str(c.do("POST", "/v1/me/mfa/totp", nil, gone).Body, "secret")
+		code, _ := totp.GenerateCode(secret, time.Now())
+		if r := c.do("POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": code}, gone); r.Status != 200 {
+			t.Fatalf("confirm totp = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "gone@example.com", "password": "correct horse battery"}, ""); r.code() != "mfa_required" {
+			t.Fatalf("login with totp = %d %s", r.Status, r.Raw)
+		}
 		if _, err := c.db.SQL().Exec(`INSERT INTO accounts (provider, provider_account_id, user_id, created_at, updated_at) VALUES ('test', 'sub-1', $1, $2, $2)`,
 			goneID, time.Now().UTC()); err != nil {
 			t.Fatal(err)

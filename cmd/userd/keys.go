@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/userd/userd/keys"
+	"github.com/userd/userd/mfa"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
@@ -111,7 +112,7 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed} {
+	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed, mfa.Sealed} {
 		total, err := db.CountSealed(ctx, col)
 		if err != nil {
 			return err

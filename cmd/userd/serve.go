@@ -269,7 +269,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	c.auth.PublicURL = c.publicURL
 	c.auth.RefreshSecret = derive(master, "userd refresh successor")
 	hasher := password.New(c.argon, 0)
-	authSvc := auth.New(auth.Deps{External: external, DB: db, Hasher: hasher, Keys: keyStore,
+	authSvc := auth.New(auth.Deps{External: external, Keyring: keyring, DB: db, Hasher: hasher, Keys: keyStore,
 		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log}, c.auth)
 	defer authSvc.Close()
 	hub := notify.NewHub()
