@@ -20,6 +20,7 @@ import (
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/notify"
+	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/seal"
@@ -54,6 +55,7 @@ type options struct {
 	hookKey  []byte
 	oidc     []federation.Provider
 	external auth.ExternalVerifier
+	rpOrigin string   // passkeys' origin; on localhost
 	allowed  []string // redirect origins
 }
 
@@ -95,10 +97,14 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	o.auth.RefreshSecret = []byte("test refresh secret")
 	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log}, o.auth)
 	adm := admin.New(db, password.New(cheap, 0))
+	var pk *passkey.Service
+	if o.rpOrigin != "" {
+		pk, _ = passkey.New(db, "localhost", []string{o.rpOrigin})
+	}
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
 	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring,
-		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc)}), svc
+		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk}), svc
 }
 
 // response is a decoded answer.

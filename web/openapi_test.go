@@ -44,7 +44,10 @@ func TestOpenAPIDocument(t *testing.T) {
 		"get /v1/me/accounts/{id}/credentials/{credential_type}", "put /v1/me/accounts/{id}/credentials/{credential_type}",
 		"delete /v1/me/accounts/{id}/credentials/{credential_type}", "post /v1/me/accounts/{id}/credentials/{credential_type}/reveal",
 		"put /v1/users/{id}/follow", "delete /v1/users/{id}/follow", "get /v1/users/{id}/followers", "get /v1/users/{id}/following",
-		"get /v1/me/export",
+		"get /v1/me/export", "get /v1/auth/oauth/{provider}/start", "get /v1/auth/oauth/{provider}/callback", "post /v1/auth/mfa/verify",
+		"post /v1/me/mfa/totp", "post /v1/me/mfa/totp/confirm", "delete /v1/me/mfa/totp", "post /v1/auth/passkeys/register/begin",
+		"post /v1/auth/passkeys/register/finish", "post /v1/auth/passkeys/login/begin", "post /v1/auth/passkeys/login/finish",
+		"get /v1/me/passkeys", "delete /v1/me/passkeys/{id}",
 	} {
 		method, path, _ := strings.Cut(op, " ")
 		if _, ok := doc.Paths[path][method]; !ok {

@@ -54,6 +54,10 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/auth/email/verify", "verify-email", "Mark an email address verified with the token mailed to it", "Authentication", public, http.StatusNoContent}, s.verifyEmail)
 	add(s, route{"GET", "/v1/auth/oauth/{provider}/start", "oauth-start", "Start an OpenID Connect log-in: 302 to the provider (PKCE, state and nonce)", "Authentication", public, http.StatusFound}, s.oauthStart)
 	add(s, route{"GET", "/v1/auth/oauth/{provider}/callback", "oauth-callback", "Finish an OpenID Connect log-in: sets the session cookie, then 302 to redirect_to, or 200 with the log-in body", "Authentication", public, 0}, s.oauthCallback)
+	add(s, route{"POST", "/v1/auth/passkeys/register/begin", "passkey-register-begin", "Start registering a passkey for the signed-in user", "Authentication", accountWrite, 0}, s.passkeyRegisterBegin)
+	add(s, route{"POST", "/v1/auth/passkeys/register/finish", "passkey-register-finish", "Finish registering a passkey with the browser's credential", "Authentication", accountWrite, http.StatusCreated}, s.passkeyRegisterFinish)
+	add(s, route{"POST", "/v1/auth/passkeys/login/begin", "passkey-login-begin", "Start a log-in with a passkey (no user name needed)", "Authentication", public, 0}, s.passkeyLoginBegin)
+	add(s, route{"POST", "/v1/auth/passkeys/login/finish", "passkey-login-finish", "Finish a log-in with the browser's assertion", "Authentication", public, 0}, s.passkeyLoginFinish)
 	add(s, route{"POST", "/v1/auth/mfa/verify", "mfa-verify", "Finish a log-in that answered mfa_required, with a TOTP code or a recovery code", "Authentication", public, 0}, s.verifyMFA)
 	add(s, route{"GET", "/.well-known/jwks.json", "jwks", "Public keys that verify access tokens", "Service", public, 0}, s.jwks)
 
@@ -65,6 +69,8 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/me/mfa/totp", "enroll-totp", "Start a TOTP enrolment: a secret for an authenticator app", "Current user", accountWrite, http.StatusCreated}, s.enrollTOTP)
 	add(s, route{"POST", "/v1/me/mfa/totp/confirm", "confirm-totp", "Enable TOTP with a first code; answers ten recovery codes, once", "Current user", accountWrite, 0}, s.confirmTOTP)
 	add(s, route{"DELETE", "/v1/me/mfa/totp", "disable-totp", "Disable TOTP with a fresh code or a recovery code", "Current user", accountWrite, http.StatusNoContent}, s.disableTOTP)
+	add(s, route{"GET", "/v1/me/passkeys", "list-passkeys", "The user's passkeys", "Current user", accountRead, 0}, s.listPasskeys)
+	add(s, route{"DELETE", "/v1/me/passkeys/{id}", "delete-passkey", "Remove a passkey", "Current user", accountWrite, http.StatusNoContent}, s.deletePasskey)
 	add(s, route{"GET", "/v1/me/sessions", "list-sessions", "The signed-in user's live sessions, newest first", "Current user", accountRead, 0}, s.listSessions)
 	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", accountWrite, http.StatusNoContent}, s.revokeSession)
 

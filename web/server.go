@@ -19,6 +19,7 @@ import (
 	"github.com/userd/userd/federation"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/notify"
+	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 )
@@ -48,23 +49,26 @@ type Services struct {
 	// Federation signs users in through OpenID Connect providers; nil when
 	// none is configured.
 	Federation *federation.Service
+	// Passkeys runs WebAuthn ceremonies; nil when not configured.
+	Passkeys *passkey.Service
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg     Config
-	db      *sqldb.DB
-	auth    *auth.Service
-	admin   *admin.Service
-	keys    *keys.Store
-	hub     *notify.Hub
-	keyring *seal.Keyring
-	fed     *federation.Service
-	done    chan struct{} // closed when the server shuts down: streams end
-	log     *slog.Logger
-	api     huma.API
-	mux     *http.ServeMux
-	cop     *http.CrossOriginProtection
+	cfg      Config
+	db       *sqldb.DB
+	auth     *auth.Service
+	admin    *admin.Service
+	keys     *keys.Store
+	hub      *notify.Hub
+	keyring  *seal.Keyring
+	fed      *federation.Service
+	passkeys *passkey.Service
+	done     chan struct{} // closed when the server shuts down: streams end
+	log      *slog.Logger
+	api      huma.API
+	mux      *http.ServeMux
+	cop      *http.CrossOriginProtection
 }
 
 func init() {
@@ -79,7 +83,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.RevealMaxAuthAge <= 0 {
 		cfg.RevealMaxAuthAge = 5 * time.Minute
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
 	hc.DocsPath = ""     // /docs is our own page, readable without a CDN

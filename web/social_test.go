@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/dbtest"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -237,24 +238,26 @@ var userColumns = map[string]struct {
 	columns []string
 	rule    string // what deleting the user does to its rows
 }{
-	"users":              {[]string{"id"}, "deleted"},
-	"sessions":           {[]string{"user_id"}, "cascade"},
-	"refresh_tokens":     {[]string{"user_id"}, "cascade"},
-	"activity_logs":      {[]string{"user_id"}, "cascade (seed 001); the deletion's own entry stays, with no user_id"},
-	"user_roles":         {[]string{"user_id"}, "cascade"},
-	"dashboard_layouts":  {[]string{"user_id"}, "cascade"},
-	"notifications":      {[]string{"user_id"}, "cascade"},
-	"referrals":          {[]string{"user_id"}, "cascade"},
-	"referred_users":     {[]string{"user_id", "referred_user_id"}, "cascade, on either side"},
-	"synchronizations":   {[]string{"user_id"}, "cascade"},
-	"user_accounts":      {[]string{"user_id"}, "cascade"},
-	"user_credentials":   {[]string{"user_id"}, "cascade (with the account too)"},
-	"user_follows":       {[]string{"follower_id", "following_id"}, "cascade, on either side; others' counters decremented"},
-	"user_follow_stats":  {[]string{"user_id"}, "cascade"},
-	"accounts":           {[]string{"user_id"}, "cascade (seed 001)"},
-	"mfa_totp":           {[]string{"user_id"}, "cascade"},
-	"mfa_recovery_codes": {[]string{"user_id"}, "cascade"},
-	"mfa_challenges":     {[]string{"user_id"}, "cascade"},
+	"users":               {[]string{"id"}, "deleted"},
+	"sessions":            {[]string{"user_id"}, "cascade"},
+	"refresh_tokens":      {[]string{"user_id"}, "cascade"},
+	"activity_logs":       {[]string{"user_id"}, "cascade (seed 001); the deletion's own entry stays, with no user_id"},
+	"user_roles":          {[]string{"user_id"}, "cascade"},
+	"dashboard_layouts":   {[]string{"user_id"}, "cascade"},
+	"notifications":       {[]string{"user_id"}, "cascade"},
+	"referrals":           {[]string{"user_id"}, "cascade"},
+	"referred_users":      {[]string{"user_id", "referred_user_id"}, "cascade, on either side"},
+	"synchronizations":    {[]string{"user_id"}, "cascade"},
+	"user_accounts":       {[]string{"user_id"}, "cascade"},
+	"user_credentials":    {[]string{"user_id"}, "cascade (with the account too)"},
+	"user_follows":        {[]string{"follower_id", "following_id"}, "cascade, on either side; others' counters decremented"},
+	"user_follow_stats":   {[]string{"user_id"}, "cascade"},
+	"accounts":            {[]string{"user_id"}, "cascade (seed 001)"},
+	"mfa_totp":            {[]string{"user_id"}, "cascade"},
+	"mfa_recovery_codes":  {[]string{"user_id"}, "cascade"},
+	"mfa_challenges":      {[]string{"user_id"}, "cascade"},
+	"authenticators":      {[]string{"user_id"}, "cascade (seed 001)"},
+	"webauthn_challenges": {[]string{"user_id"}, "cascade"},
 }
 
 // tablesWithoutUsers are the tables that name no user.
@@ -265,7 +268,8 @@ var tablesWithoutUsers = []string{"goose_db_version", "jobs", "oauth_states", "p
 // them, and checks each table's rule. It fails when the schema has a table
 // that neither list above names, so a new table must say what deletion does.
 func TestCascadeDeletion(t *testing.T) {
-	engines(t, func(t *testing.T, c *client) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{rpOrigin: rpOrigin})
 		q := `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
 		if c.db.Engine() == "postgres" {
 			q = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
@@ -301,6 +305,8 @@ func TestCascadeDeletion(t *testing.T) {
 		c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": "s"}, gone)
 		c.do("PUT", "/v1/users/"+friendID+"/follow", nil, gone)
 		c.do("PUT", "/v1/users/"+goneID+"/follow", nil, friend)
+		registerPasskey(t, c, gone, goneID)
+		c.do("POST", "/v1/auth/passkeys/register/begin", nil, gone) // a ceremony left in flight
 		secret := str(c.do("POST", "/v1/me/mfa/totp", nil, gone).Body, "secret")
 		code, _ := totp.GenerateCode(secret, time.Now())
 		if r := c.do("POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": code}, gone); r.Status != 200 {

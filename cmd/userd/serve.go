@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,8 +21,10 @@ import (
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/notify"
+	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
+	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/web"
 	"github.com/userd/userd/webhook"
@@ -42,6 +45,8 @@ type serveConfig struct {
 	auth           auth.Config
 	keyRotation    time.Duration
 	external       federation.ExternalConfig
+	rpID           string
+	rpOrigins      string
 	webhookURL     string
 	webhookSecret  string
 	revealAge      time.Duration
@@ -109,6 +114,8 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.external.JWKSURL, "external-jwks-url", "", "accept bearer JWTs of an outside identity provider whose keys are at this URL; their sub is the user's auth_user_id (env USERD_EXTERNAL_JWKS_URL)")
 	fs.StringVar(&c.external.Issuer, "external-issuer", "", "the iss those tokens must carry (env USERD_EXTERNAL_ISSUER)")
 	fs.StringVar(&c.external.Audience, "external-audience", "", "the aud those tokens must carry, when set (env USERD_EXTERNAL_AUDIENCE)")
+	fs.StringVar(&c.rpID, "webauthn-rp-id", "", "the passkeys' relying party id, a domain such as example.com (default the host of --public-url) (env USERD_WEBAUTHN_RP_ID)")
+	fs.StringVar(&c.rpOrigins, "webauthn-origins", "", "ORIGIN,… of the pages that use passkeys (default the origin of --public-url) (env USERD_WEBAUTHN_ORIGINS)")
 	fs.StringVar(&c.webhookURL, "webhook-url", "", "URL that receives the application's webhooks (synchronization.due, synchronization.token_expiring); https unless on loopback (env USERD_WEBHOOK_URL)")
 	fs.StringVar(&c.webhookSecret, "webhook-secret", "", "whsec_… key that signs webhooks (Standard Webhooks); needed with --webhook-url (env USERD_WEBHOOK_SECRET)")
 	fs.DurationVar(&c.revealAge, "reveal-max-auth-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret (env USERD_REVEAL_MAX_AUTH_AGE)")
@@ -151,6 +158,30 @@ func parseCIDRs(list string) ([]*net.IPNet, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// passkeys configures WebAuthn for the public URL: its host is the relying
+// party unless --webauthn-rp-id says otherwise. An IP address cannot be a
+// relying party id, so on one (the default 127.0.0.1) passkeys stay off
+// until a domain is configured.
+func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger) (*passkey.Service, error) {
+	u, _ := url.Parse(c.publicURL)
+	rpID := c.rpID
+	if rpID == "" {
+		rpID = u.Hostname()
+	}
+	if net.ParseIP(rpID) != nil {
+		log.Info("passkeys are off: a relying party id must be a domain; set --public-url or --webauthn-rp-id", "host", rpID)
+		return nil, nil
+	}
+	origins, err := parseOrigins(c.rpOrigins)
+	if err != nil {
+		return nil, fmt.Errorf("--webauthn-origins: %w", err)
+	}
+	if len(origins) == 0 {
+		origins = []string{u.Scheme + "://" + u.Host}
+	}
+	return passkey.New(db, rpID, origins)
 }
 
 // parseOrigins reads --allowed-redirects: ORIGIN,… as scheme://host[:port].
@@ -272,6 +303,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	authSvc := auth.New(auth.Deps{External: external, Keyring: keyring, DB: db, Hasher: hasher, Keys: keyStore,
 		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log}, c.auth)
 	defer authSvc.Close()
+	passkeys, err := c.passkeys(db, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	hub := notify.NewHub()
 	go hub.Run(ctx, db)
 	runner := jobs.NewRunner(db, log)
@@ -279,7 +315,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, RevealMaxAuthAge: c.revealAge, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub, Keyring: keyring,
-			Federation: federation.New(db, keyring, c.publicURL, origins, providers)})
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys})
 
 	srv := &http.Server{
 		Handler:           api,

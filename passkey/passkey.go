@@ -1,0 +1,316 @@
+// Package passkey owns authenticators (seed 001) and webauthn_challenges:
+// WebAuthn registration for a signed-in user and log-in without a password,
+// through github.com/go-webauthn/webauthn.
+package passkey
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/account"
+	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/token"
+)
+
+// Errors that Service's methods return.
+var (
+	ErrChallenge = userd.Errorf(userd.KindUnauthenticated, "invalid_challenge", "This passkey ceremony is not valid any more. Start again.")
+	ErrRefused   = userd.Errorf(userd.KindUnauthenticated, "passkey_refused", "The passkey did not prove who you are.")
+	ErrNotFound  = userd.Errorf(userd.KindNotFound, "passkey_not_found", "No such passkey.")
+	ErrMalformed = userd.Errorf(userd.KindMalformed, "invalid_credential", "The credential is not a WebAuthn response.")
+)
+
+const (
+	challengeTTL = 5 * time.Minute
+	// ChallengePrefix starts a ceremony's id.
+	ChallengePrefix = "udw_"
+)
+
+// Passkey is a registered authenticator.
+type Passkey struct {
+	ID         string
+	Name       string
+	Transports []string
+	BackedUp   bool
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// Service runs the ceremonies.
+type Service struct {
+	db *sqldb.DB
+	wa *webauthn.WebAuthn
+}
+
+// New returns a Service for a relying party: rpID is the domain (such as
+// example.com or localhost), origins the pages' origins.
+func New(db *sqldb.DB, rpID string, origins []string) (*Service, error) {
+	wa, err := webauthn.New(&webauthn.Config{RPID: rpID, RPDisplayName: "userd", RPOrigins: origins,
+		AuthenticatorSelection: protocol.AuthenticatorSelection{ResidentKey: protocol.ResidentKeyRequirementRequired, UserVerification: protocol.VerificationPreferred}})
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	return &Service{db: db, wa: wa}, nil
+}
+
+// user adapts a userd user and their credentials to webauthn.User.
+type user struct {
+	id    []byte
+	name  string
+	creds []webauthn.Credential
+}
+
+func (u *user) WebAuthnID() []byte                         { return u.id }
+func (u *user) WebAuthnName() string                       { return u.name }
+func (u *user) WebAuthnDisplayName() string                { return u.name }
+func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+func handle(userID string) []byte {
+	b, _ := hex.DecodeString(strings.ReplaceAll(userID, "-", ""))
+	return b
+}
+
+func userOf(handleBytes []byte) string {
+	h := hex.EncodeToString(handleBytes)
+	if len(h) != 32 {
+		return ""
+	}
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func load(ctx context.Context, tx *sqldb.Tx, userID string) (*user, error) {
+	u, err := account.Get(ctx, tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	name := u.ID
+	for _, p := range []*string{u.Email, u.Username, u.PhoneNumber} {
+		if p != nil {
+			name = *p
+			break
+		}
+	}
+	creds, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (webauthn.Credential, error) {
+		var c webauthn.Credential
+		var transports string
+		var device string
+		err := row.Scan(&c.ID, &c.PublicKey, &c.Authenticator.SignCount, &device, &c.Flags.BackupState, &transports, &c.Authenticator.AAGUID)
+		c.Flags.BackupEligible = device == "multiDevice"
+		for _, t := range strings.Split(transports, ",") {
+			if t != "" {
+				c.Transport = append(c.Transport, protocol.AuthenticatorTransport(t))
+			}
+		}
+		return c, err
+	}, `SELECT credential_id, credential_public_key, counter, credential_device_type, credential_backed_up, transports, aaguid
+		FROM authenticators WHERE user_id = $1`, userID)
+	if err != nil {
+		return nil, err
+	}
+	return &user{id: handle(userID), name: name, creds: creds}, nil
+}
+
+// save stores a ceremony's session data and returns its id.
+func save(ctx context.Context, tx *sqldb.Tx, userID, kind string, sd *webauthn.SessionData) (string, error) {
+	b, err := json.Marshal(sd)
+	if err != nil {
+		return "", err
+	}
+	tok, hash := token.New(ChallengePrefix)
+	_, err = tx.Exec(ctx, `INSERT INTO webauthn_challenges (token_hash, user_id, kind, session, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		hash, sqldb.Nullable(userID), kind, string(b), tx.Now.Add(challengeTTL), tx.Now)
+	return tok, err
+}
+
+// take uses a ceremony's session data once.
+func take(ctx context.Context, tx *sqldb.Tx, id, kind string) (webauthn.SessionData, string, error) {
+	var sd webauthn.SessionData
+	hash, ok := token.Parse(ChallengePrefix, id)
+	if !ok {
+		return sd, "", ErrChallenge
+	}
+	var raw []byte
+	var userID sql.NullString
+	err := tx.QueryRow(ctx, `DELETE FROM webauthn_challenges WHERE token_hash = $1 AND kind = $2 AND expires_at > $3 RETURNING session, user_id`,
+		hash, kind, tx.Now).Scan(&raw, &userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sd, "", ErrChallenge
+	}
+	if err != nil {
+		return sd, "", err
+	}
+	return sd, userID.String, json.Unmarshal(raw, &sd)
+}
+
+// BeginRegistration starts registering a passkey for a signed-in user and
+// returns the ceremony's id and the options for navigator.credentials.create.
+func (s *Service) BeginRegistration(ctx context.Context, userID string) (string, *protocol.CredentialCreation, error) {
+	var id string
+	var opts *protocol.CredentialCreation
+	err := s.db.Tx(sqldb.AsUser(ctx, userID), func(tx *sqldb.Tx) error {
+		u, err := load(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		var exclude []protocol.CredentialDescriptor
+		for _, c := range u.creds {
+			exclude = append(exclude, c.Descriptor())
+		}
+		var sd *webauthn.SessionData
+		if opts, sd, err = s.wa.BeginRegistration(u, webauthn.WithExclusions(exclude)); err != nil {
+			return fmt.Errorf("begin registration: %w", err)
+		}
+		id, err = save(ctx, tx, userID, "register", sd)
+		return err
+	})
+	return id, opts, err
+}
+
+// FinishRegistration checks the browser's answer and stores the passkey. It
+// returns ErrChallenge, ErrMalformed or ErrRefused.
+func (s *Service) FinishRegistration(ctx context.Context, userID, ceremony, name string, response []byte) (Passkey, error) {
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+	if err != nil {
+		return Passkey{}, ErrMalformed
+	}
+	var p Passkey
+	err = s.db.Tx(sqldb.AsUser(ctx, userID), func(tx *sqldb.Tx) error {
+		sd, owner, err := take(ctx, tx, ceremony, "register")
+		if err != nil {
+			return err
+		}
+		if owner != userID {
+			return ErrChallenge
+		}
+		u, err := load(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		cred, err := s.wa.CreateCredential(u, sd, parsed)
+		if err != nil {
+			return ErrRefused
+		}
+		var transports []string
+		for _, t := range cred.Transport {
+			transports = append(transports, string(t))
+		}
+		device := "singleDevice"
+		if cred.Flags.BackupEligible {
+			device = "multiDevice"
+		}
+		if name = strings.TrimSpace(name); name == "" || len(name) > 100 {
+			name = "Passkey"
+		}
+		p = Passkey{ID: userd.NewID(tx.Now), Name: name, Transports: transports, BackedUp: cred.Flags.BackupState, CreatedAt: tx.Now}
+		_, err = tx.Exec(ctx, `INSERT INTO authenticators (id, user_id, credential_id, credential_public_key, counter, credential_device_type,
+				credential_backed_up, transports, aaguid, name, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			p.ID, userID, cred.ID, cred.PublicKey, int64(cred.Authenticator.SignCount), device, cred.Flags.BackupState,
+			strings.Join(transports, ","), cred.Authenticator.AAGUID, name, tx.Now)
+		if sqldb.ViolatedKind(err) != nil {
+			return ErrRefused // the credential is registered already
+		}
+		return err
+	})
+	return p, err
+}
+
+// BeginLogin starts a log-in without a user name (a discoverable
+// credential) and returns the ceremony's id and the options for
+// navigator.credentials.get.
+func (s *Service) BeginLogin(ctx context.Context) (string, *protocol.CredentialAssertion, error) {
+	opts, sd, err := s.wa.BeginDiscoverableLogin()
+	if err != nil {
+		return "", nil, fmt.Errorf("begin login: %w", err)
+	}
+	var id string
+	// System: no user is known yet.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		id, err = save(ctx, tx, "", "login", sd)
+		return err
+	})
+	return id, opts, err
+}
+
+// FinishLogin checks an assertion and returns the user it proves. It
+// refuses an assertion whose credential is not the user's the authenticator
+// names, or whose sign count went backwards (a cloned authenticator). It
+// returns ErrChallenge, ErrMalformed or ErrRefused.
+func (s *Service) FinishLogin(ctx context.Context, ceremony string, response []byte) (string, error) {
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return "", ErrMalformed
+	}
+	var userID string
+	// System: the credential names the user.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		sd, _, err := take(ctx, tx, ceremony, "login")
+		if err != nil {
+			return err
+		}
+		var owner string
+		err = tx.QueryRow(ctx, `SELECT user_id FROM authenticators WHERE credential_id = $1`, parsed.RawID).Scan(&owner)
+		if errors.Is(err, sql.ErrNoRows) || owner != userOf(parsed.Response.UserHandle) {
+			return ErrRefused
+		}
+		if err != nil {
+			return err
+		}
+		u, err := load(ctx, tx, owner)
+		if err != nil {
+			return err
+		}
+		cred, err := s.wa.ValidateDiscoverableLogin(func(raw, handle []byte) (webauthn.User, error) { return u, nil }, sd, parsed)
+		if err != nil || cred.Authenticator.CloneWarning {
+			return ErrRefused
+		}
+		_, err = tx.Exec(ctx, `UPDATE authenticators SET counter = $1, last_used_at = $2, credential_backed_up = $3 WHERE user_id = $4 AND credential_id = $5`,
+			int64(cred.Authenticator.SignCount), tx.Now, cred.Flags.BackupState, owner, cred.ID)
+		userID = owner
+		return err
+	})
+	if errors.Is(err, ErrRefused) || errors.Is(err, ErrChallenge) {
+		return "", err
+	}
+	return userID, err
+}
+
+// List returns the user's passkeys, newest first.
+func List(ctx context.Context, tx *sqldb.Tx, userID string) ([]Passkey, error) {
+	return sqldb.All(ctx, tx, func(row sqldb.Scanner) (Passkey, error) {
+		var p Passkey
+		var transports string
+		var last sql.NullTime
+		err := row.Scan(&p.ID, &p.Name, &transports, &p.BackedUp, &p.CreatedAt, &last)
+		if transports != "" {
+			p.Transports = strings.Split(transports, ",")
+		}
+		p.CreatedAt = p.CreatedAt.UTC()
+		if last.Valid {
+			t := last.Time.UTC()
+			p.LastUsedAt = &t
+		}
+		return p, err
+	}, `SELECT id, name, transports, credential_backed_up, created_at, last_used_at FROM authenticators WHERE user_id = $1 ORDER BY id DESC`, userID)
+}
+
+// Delete removes one of the user's passkeys. It returns ErrNotFound.
+func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
+	res, err := tx.Exec(ctx, `DELETE FROM authenticators WHERE user_id = $1 AND id = $2`, userID, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
