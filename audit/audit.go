@@ -31,6 +31,8 @@ const (
 	EmailVerified          = "auth.email_verified"
 	RateLimited            = "auth.rate_limited"
 	MFAEnabled             = "auth.mfa_enabled"
+	PasskeyRegistered      = "auth.passkey_registered"
+	PasskeyDeleted         = "auth.passkey_deleted"
 	MFADisabled            = "auth.mfa_disabled"
 	UserDeleted            = "user.deleted"
 	UserImported           = "user.imported"

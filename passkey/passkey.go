@@ -18,6 +18,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/audit"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/token"
 )
@@ -219,7 +220,11 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, ceremony, name
 		if sqldb.ViolatedKind(err) != nil {
 			return ErrRefused // the credential is registered already
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.PasskeyRegistered, TargetType: "passkey", TargetID: p.ID,
+			Metadata: map[string]any{"name": name}})
 	})
 	return p, err
 }
@@ -312,5 +317,5 @@ func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	return nil
+	return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.PasskeyDeleted, TargetType: "passkey", TargetID: id})
 }

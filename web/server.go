@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"embed"
 	"log/slog"
 	"net"
 	"net/http"
@@ -110,6 +111,8 @@ func New(cfg Config, svc Services) *Server {
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
 	s.mux.HandleFunc("GET /docs", s.docs)
+	s.mux.HandleFunc("GET /passkeys", static("passkeys.html", "text/html; charset=utf-8"))
+	s.mux.HandleFunc("GET /passkeys.js", static("passkeys.js", "text/javascript; charset=utf-8"))
 	s.mux.HandleFunc("GET /verify-email", s.verifyEmailPage)
 	s.mux.HandleFunc("POST /verify-email", s.verifyEmailPage)
 	s.mux.HandleFunc("GET /reset-password", s.resetPasswordPage)
@@ -129,6 +132,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // OpenAPI returns the OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+//go:embed static
+var staticFiles embed.FS
+
+// static serves an embedded file with a strict content security policy.
+func static(name, contentType string) http.HandlerFunc {
+	body, err := staticFiles.ReadFile("static/" + name)
+	if err != nil {
+		panic(err) // the files are fixed at build time
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Write(body)
+	}
+}
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeProblem(w, newProblem(http.StatusNotFound, "not_found", "No such resource."))
