@@ -9,10 +9,14 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,9 +41,9 @@ type Provider struct {
 // presets are the issuers of the providers that need only a name.
 var presets = map[string]string{"google": "https://accounts.google.com"}
 
-// ParseProvider reads an --oidc-provider value. google needs no issuer;
-// other names need one. (GitHub speaks OAuth 2.0 without OpenID Connect, and
-// is not supported yet.)
+// ParseProvider reads an --oidc-provider value. google and github need no
+// issuer; for github an issuer URL names a GitHub Enterprise Server. Other
+// names need an OpenID Connect issuer.
 func ParseProvider(v string) (Provider, error) {
 	parts := strings.Split(v, ",")
 	if len(parts) != 4 {
@@ -49,6 +53,9 @@ func ParseProvider(v string) (Provider, error) {
 		ClientID: strings.TrimSpace(parts[2]), ClientSecret: strings.TrimSpace(parts[3])}
 	if p.Issuer == "" {
 		p.Issuer = presets[p.Name]
+	}
+	if p.Name == "github" && p.Issuer == "" {
+		p.Issuer = "https://github.com"
 	}
 	if p.Name == "" || p.ClientID == "" || p.Issuer == "" {
 		return Provider{}, fmt.Errorf("--oidc-provider %q: a name, an issuer (google needs none) and a client id are needed", p.Name)
@@ -85,8 +92,10 @@ type Service struct {
 }
 
 type live struct {
-	oidc *oidc.Provider
-	conf oauth2.Config
+	oidc   *oidc.Provider // nil for GitHub, which is OAuth 2.0 without OpenID Connect
+	api    string         // GitHub's REST API
+	conf   oauth2.Config
+	client *http.Client
 }
 
 // New returns a Service for the configured providers.
@@ -110,12 +119,24 @@ func (s *Service) provider(ctx context.Context, name string) (*live, error) {
 	if l, ok := s.ready[name]; ok {
 		return l, nil
 	}
+	redirect := s.publicURL + "/v1/auth/oauth/" + name + "/callback"
+	if name == "github" {
+		base, api := strings.TrimSuffix(p.Issuer, "/"), "https://api.github.com"
+		if base != "https://github.com" {
+			api = base + "/api/v3" // GitHub Enterprise Server
+		}
+		l := &live{api: api, client: &http.Client{Timeout: 15 * time.Second}, conf: oauth2.Config{ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+			Endpoint:    oauth2.Endpoint{AuthURL: base + "/login/oauth/authorize", TokenURL: base + "/login/oauth/access_token"},
+			RedirectURL: redirect, Scopes: []string{"read:user", "user:email"}}}
+		s.ready[name] = l
+		return l, nil
+	}
 	op, err := oidc.NewProvider(ctx, p.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("discover %s: %w", name, err)
 	}
 	l := &live{oidc: op, conf: oauth2.Config{ClientID: p.ClientID, ClientSecret: p.ClientSecret, Endpoint: op.Endpoint(),
-		RedirectURL: s.publicURL + "/v1/auth/oauth/" + name + "/callback", Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}}
+		RedirectURL: redirect, Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}}
 	s.ready[name] = l
 	return l, nil
 }
@@ -159,7 +180,57 @@ func (s *Service) Start(ctx context.Context, name, redirectTo string) (string, e
 	if err != nil {
 		return "", fmt.Errorf("start log-in: %w", err)
 	}
-	return l.conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), nil
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	if l.oidc != nil {
+		opts = append(opts, oidc.Nonce(nonce))
+	}
+	return l.conf.AuthCodeURL(state, opts...), nil
+}
+
+// github reads the user behind a GitHub token: /user, and the primary
+// verified address of /user/emails.
+func (l *live) github(ctx context.Context, tok *oauth2.Token) (Identity, error) {
+	get := func(path string, v any) error {
+		req, err := http.NewRequestWithContext(ctx, "GET", l.api+path, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Accept", "application/vnd.github+json")
+		res, err := l.client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("github %s: %s", path, res.Status)
+		}
+		return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(v)
+	}
+	var u struct {
+		ID        int64  `json:"id"`
+		Name      string `json:"name"`
+		AvatarURL string `json:"avatar_url"`
+	}
+	if err := get("/user", &u); err != nil || u.ID == 0 {
+		return Identity{}, fmt.Errorf("%w: %v", ErrProviderRefused, err)
+	}
+	var emails []struct {
+		Email    string `json:"email"`
+		Primary  bool   `json:"primary"`
+		Verified bool   `json:"verified"`
+	}
+	if err := get("/user/emails", &emails); err != nil {
+		return Identity{}, fmt.Errorf("%w: %v", ErrProviderRefused, err)
+	}
+	id := Identity{Subject: strconv.FormatInt(u.ID, 10), AvatarURL: u.AvatarURL}
+	id.FirstName, id.LastName, _ = strings.Cut(u.Name, " ")
+	for _, e := range emails {
+		if e.Primary && e.Verified {
+			id.Email, id.EmailVerified = account.NormalizeEmail(e.Email), true
+		}
+	}
+	return id, nil
 }
 
 // Identity is who a provider says the user is.
@@ -210,6 +281,15 @@ func (s *Service) Callback(ctx context.Context, name, state, code, providerError
 	tok, err := l.conf.Exchange(ctx, code, oauth2.VerifierOption(string(verifier)))
 	if err != nil {
 		return "", redirectTo, fmt.Errorf("%w: %v", ErrProviderRefused, err)
+	}
+	if l.oidc == nil {
+		id, err := l.github(ctx, tok)
+		if err != nil {
+			return "", redirectTo, err
+		}
+		id.Provider = name
+		userID, err := s.link(ctx, id, tok, ip, userAgent)
+		return userID, redirectTo, err
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := l.oidc.Verifier(&oidc.Config{ClientID: l.conf.ClientID}).Verify(ctx, raw)

@@ -100,7 +100,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.publicURL, "public-url", "", "URL that clients reach userd at, for links in mail and OAuth redirects; https makes cookies Secure (default http://ADDR) (env USERD_PUBLIC_URL)")
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "smtp://host:port for outgoing mail; mail goes to the log when unset (env USERD_SMTP_URL)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "CIDR,… of proxies whose X-Forwarded-For is believed for the client address; none by default (env USERD_TRUSTED_PROXIES)")
-	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; google needs only NAME,,CLIENT_ID,CLIENT_SECRET (GitHub, which does not speak OpenID Connect, is not supported yet) (env USERD_OIDC_PROVIDER)")
+	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; github and google need only NAME,,CLIENT_ID,CLIENT_SECRET (for github, an ISSUER_URL names a GitHub Enterprise Server) (env USERD_OIDC_PROVIDER)")
 	fs.StringVar(&c.allowRedirects, "allowed-redirects", "", "ORIGIN,… that log-in may redirect to (env USERD_ALLOWED_REDIRECTS)")
 	fs.Var(&c.rateLimits, "rate-limits", "on|off: brute-force limits; off only for load tests and test suites (env USERD_RATE_LIMITS)")
 	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
