@@ -43,6 +43,7 @@ func TestOIDCLogin(t *testing.T) {
 			oidc:    []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}},
 			allowed: []string{"http://app.test"},
 		})
+		var tamper func(url.Values) // changes the authorization request on its way
 		login := func(user *mockoidc.MockUser, redirectTo string) (*http.Response, string) {
 			t.Helper()
 			m.QueueUser(user)
@@ -55,6 +56,13 @@ func TestOIDCLogin(t *testing.T) {
 			q, _ := url.Parse(loc)
 			if res.StatusCode != 302 || q.Query().Get("code_challenge_method") != "S256" || q.Query().Get("nonce") == "" || q.Query().Get("state") == "" {
 				t.Fatalf("start = %d, Location %s", res.StatusCode, loc)
+			}
+			if tamper != nil {
+				u, _ := url.Parse(loc)
+				v := u.Query()
+				tamper(v)
+				u.RawQuery = v.Encode()
+				loc = u.String()
 			}
 			back := get3xx(t, loc).Header.Get("Location")
 			if !strings.HasPrefix(back, c.url+"/v1/auth/oauth/mock/callback?") {
@@ -112,6 +120,19 @@ func TestOIDCLogin(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != 302 || res.Header.Get("Location") != "http://app.test/welcome" || !strings.Contains(res.Header.Get("Set-Cookie"), "userd_session=uds_") {
 			t.Fatalf("callback with redirect_to = %d, Location %q, Set-Cookie %q", res.StatusCode, res.Header.Get("Location"), res.Header.Get("Set-Cookie"))
+		}
+		// A provider whose ID token carries another nonce (here, a tampered
+		// authorization request) is refused, and makes no user.
+		tamper = func(q url.Values) { q.Set("nonce", "attacker-nonce") }
+		res, _ = login(&mockoidc.MockUser{Subject: "sub-eve", Email: "eve@example.com", EmailVerified: true}, "")
+		tamper = nil
+		if rr := decode(t, res); res.StatusCode != 401 || rr.code() != "invalid_id_token" {
+			t.Fatalf("mismatched nonce = %d %s", res.StatusCode, rr.Raw)
+		}
+		var eves int
+		db.SQL().QueryRow(`SELECT count(*) FROM users WHERE email = 'eve@example.com'`).Scan(&eves)
+		if eves != 0 {
+			t.Fatal("a refused ID token made a user")
 		}
 		// Bad input.
 		for name, path := range map[string]string{
