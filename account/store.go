@@ -219,12 +219,8 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p Patch) (User, error)
 // Delete removes the user with the given id; the database cascades to what
 // they own. It returns ErrNotFound when there is no such user.
 func Delete(ctx context.Context, tx *sqldb.Tx, id string) error {
-	res, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
-	if err != nil {
+	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM users WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete user: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
 	}
 	return nil
 }

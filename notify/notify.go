@@ -158,12 +158,8 @@ func UnreadCount(ctx context.Context, tx *sqldb.Tx, userID string) (int, error) 
 // MarkRead marks one of the user's notifications read (again is fine). It
 // returns ErrNotFound.
 func MarkRead(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
-	res, err := tx.Exec(ctx, `UPDATE notifications SET read_at = COALESCE(read_at, $1) WHERE user_id = $2 AND id = $3`, tx.Now, userID, id)
-	if err != nil {
+	if err := tx.ExecOne(ctx, ErrNotFound, `UPDATE notifications SET read_at = COALESCE(read_at, $1) WHERE user_id = $2 AND id = $3`, tx.Now, userID, id); err != nil {
 		return fmt.Errorf("mark read: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
 	}
 	return nil
 }
@@ -181,12 +177,8 @@ func MarkAllRead(ctx context.Context, tx *sqldb.Tx, userID string) (int64, error
 
 // Delete removes one of the user's notifications. It returns ErrNotFound.
 func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
-	res, err := tx.Exec(ctx, `DELETE FROM notifications WHERE user_id = $1 AND id = $2`, userID, id)
-	if err != nil {
+	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM notifications WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
 		return fmt.Errorf("delete notification: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
 	}
 	return nil
 }

@@ -310,12 +310,8 @@ func List(ctx context.Context, tx *sqldb.Tx, userID string) ([]Passkey, error) {
 
 // Delete removes one of the user's passkeys. It returns ErrNotFound.
 func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
-	res, err := tx.Exec(ctx, `DELETE FROM authenticators WHERE user_id = $1 AND id = $2`, userID, id)
-	if err != nil {
+	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM authenticators WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
 		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
 	}
 	return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.PasskeyDeleted, TargetType: "passkey", TargetID: id})
 }

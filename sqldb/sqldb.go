@@ -270,3 +270,16 @@ func All[T any](ctx context.Context, tx *Tx, scan func(Scanner) (T, error), quer
 	}
 	return out, rows.Err()
 }
+
+// ExecOne runs a statement that must change a row, and returns notFound
+// when it changed none (the row is missing, or another user's).
+func (tx *Tx) ExecOne(ctx context.Context, notFound error, query string, args ...any) error {
+	res, err := tx.Exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound
+	}
+	return nil
+}

@@ -251,12 +251,8 @@ func Complete(ctx context.Context, tx *sqldb.Tx, userID, id string, at time.Time
 // Delete unlinks a synchronization and cancels its jobs. It returns
 // ErrNotFound.
 func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
-	res, err := tx.Exec(ctx, `DELETE FROM synchronizations WHERE user_id = $1 AND id = $2`, userID, id)
-	if err != nil {
+	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM synchronizations WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
 		return fmt.Errorf("delete synchronization: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
 	}
 	for _, key := range []string{dueKey(id), expiringKey(id)} {
 		if err := jobs.Cancel(ctx, tx, key); err != nil {

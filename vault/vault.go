@@ -163,12 +163,8 @@ func RenameAccount(ctx context.Context, tx *sqldb.Tx, userID, id, name string) (
 // DeleteAccount removes an account and its credentials. It returns
 // ErrAccountNotFound.
 func DeleteAccount(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
-	res, err := tx.Exec(ctx, `DELETE FROM user_accounts WHERE user_id = $1 AND id = $2`, userID, id)
-	if err != nil {
+	if err := tx.ExecOne(ctx, ErrAccountNotFound, `DELETE FROM user_accounts WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
 		return fmt.Errorf("delete account: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrAccountNotFound
 	}
 	return nil
 }
