@@ -131,12 +131,17 @@ func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d
 	deepPage := load(ctx, 32, d, get(tg.base, "/v1/users/"+hub+"/followers?cursor="+base64.RawURLEncoding.EncodeToString([]byte(deepID)), ""))
 	fmt.Fprintf(os.Stderr, "  %-24s %s\n  %-24s %s\n", "W6 first page", first, fmt.Sprintf("W6 page %d deep", deep), deepPage)
 	ratio := float64(deepPage.P99) / float64(first.P99)
-	return []row{
+	rss := peakRSS(tg.pid)
+	rows := []row{
 		{Workload: fmt.Sprintf("W5 follow storm (%d)", len(storm)), Engine: db.Engine(), result: w5, Ratio: w5.RPS / 2000, RatioOf: "2000/s",
 			Target: "≥2000/s, exact", Holds: w5.RPS >= 2000 && exact && w5.Errors == 0},
 		{Workload: fmt.Sprintf("W6 followers p1 (%d)", len(ids)-1), Engine: db.Engine(), result: first, Ratio: first.RPS / floor.RPS, RatioOf: "floor",
 			Target: "p99≤5ms", Holds: first.P99 <= 5*time.Millisecond},
 		{Workload: "W6 followers 90% deep", Engine: db.Engine(), result: deepPage, Ratio: ratio, RatioOf: "first p99",
 			Target: "p99≤5ms, ≤1.5", Holds: deepPage.P99 <= 5*time.Millisecond && ratio <= 1.5},
-	}, nil
+	}
+	for i := range rows {
+		rows[i].PeakRSSMB = rss
+	}
+	return rows, nil
 }
