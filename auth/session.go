@@ -284,3 +284,18 @@ func (s *Service) SignIn(ctx context.Context, userID string, c Client, method st
 	})
 	return out, err
 }
+
+// Expire deletes sessions past their absolute lifetime (with their refresh
+// tokens) and mailed tokens past their expiry.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	var total int64
+	for _, q := range []string{`DELETE FROM sessions WHERE expires_at < $1`,
+		`DELETE FROM verification_tokens WHERE expires < $1`, `DELETE FROM password_reset_tokens WHERE expires < $1`} {
+		n, err := sqldb.DeleteWhere(ctx, tx, q, now)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}

@@ -398,3 +398,8 @@ func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, ip, us
 	}
 	return u.ID, "created", nil
 }
+
+// Expire deletes log-in states past their expiry.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM oauth_states WHERE expires_at < $1`, now)
+}

@@ -182,3 +182,11 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// Retention is how long a finished job is kept.
+const Retention = 30 * 24 * time.Hour
+
+// Expire deletes jobs finished more than Retention ago.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM jobs WHERE done_at < $1`, now.Add(-Retention))
+}

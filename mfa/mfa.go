@@ -215,3 +215,8 @@ func Spend(ctx context.Context, tx *sqldb.Tx, tok string) error {
 	_, err := tx.Exec(ctx, `DELETE FROM mfa_challenges WHERE token_hash = $1`, hash)
 	return err
 }
+
+// Expire deletes second-factor challenges past their expiry.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM mfa_challenges WHERE expires_at < $1`, now)
+}

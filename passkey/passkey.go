@@ -315,3 +315,8 @@ func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 	}
 	return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.PasskeyDeleted, TargetType: "passkey", TargetID: id})
 }
+
+// Expire deletes WebAuthn ceremonies past their expiry.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM webauthn_challenges WHERE expires_at < $1`, now)
+}

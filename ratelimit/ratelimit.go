@@ -113,3 +113,8 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 		return nil
 	})
 }
+
+// Expire deletes counters whose window ended more than a day before now.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM rate_limits WHERE window_start < $1`, now.Add(-24*time.Hour))
+}

@@ -283,3 +283,12 @@ func (tx *Tx) ExecOne(ctx context.Context, notFound error, query string, args ..
 	}
 	return nil
 }
+
+// DeleteWhere runs a DELETE and returns how many rows it removed.
+func DeleteWhere(ctx context.Context, tx *Tx, query string, args ...any) (int64, error) {
+	res, err := tx.Exec(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

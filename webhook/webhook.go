@@ -124,3 +124,11 @@ func (s *Sender) record(ctx context.Context, jobID, msgID, typ string, attempt, 
 		return nil
 	})
 }
+
+// Retention is how long the record of a delivery is kept.
+const Retention = 30 * 24 * time.Hour
+
+// Expire deletes delivery records older than Retention.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM webhook_deliveries WHERE created_at < $1`, now.Add(-Retention))
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/admin"
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/federation"
+	"github.com/userd/userd/janitor"
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
@@ -312,6 +313,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go hub.Run(ctx, db)
 	runner := jobs.NewRunner(db, log)
 	synchronization.Register(runner, db, keyring, webhook.New(db, c.webhookURL, hookKey))
+	janitor.Register(runner, db, log)
+	if err := janitor.Schedule(ctx, db); err != nil {
+		ln.Close()
+		return err
+	}
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, RevealMaxAuthAge: c.revealAge, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub, Keyring: keyring,
