@@ -101,6 +101,9 @@ func Create(ctx context.Context, tx *sqldb.Tx, userID string, n New) (Notificati
 	if err != nil {
 		return Notification{}, fmt.Errorf("insert notification: %w", err)
 	}
+	if err := bumpUnread(ctx, tx, userID, 1); err != nil {
+		return Notification{}, err
+	}
 	if err := tx.Notify(ctx, Channel, userID+":"+id); err != nil {
 		return Notification{}, err
 	}
@@ -146,10 +149,29 @@ func many(ctx context.Context, tx *sqldb.Tx, q string, args ...any) ([]Notificat
 	return out, nil
 }
 
-// UnreadCount counts the user's unread notifications.
+// bumpUnread changes the user's unread counter, in the transaction that
+// changed the notifications.
+func bumpUnread(ctx context.Context, tx *sqldb.Tx, userID string, by int64) error {
+	if by == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO notification_counters (user_id, unread) VALUES ($1, $2)
+		ON CONFLICT (user_id) DO UPDATE SET unread = notification_counters.unread + excluded.unread`, userID, by)
+	if err != nil {
+		return fmt.Errorf("count unread: %w", err)
+	}
+	return nil
+}
+
+// UnreadCount returns the user's count of unread notifications: one row,
+// kept exact by every change.
 func UnreadCount(ctx context.Context, tx *sqldb.Tx, userID string) (int, error) {
 	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL`, userID).Scan(&n); err != nil {
+	err := tx.QueryRow(ctx, `SELECT unread FROM notification_counters WHERE user_id = $1`, userID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
 		return 0, fmt.Errorf("count unread: %w", err)
 	}
 	return n, nil
@@ -158,10 +180,15 @@ func UnreadCount(ctx context.Context, tx *sqldb.Tx, userID string) (int, error) 
 // MarkRead marks one of the user's notifications read (again is fine). It
 // returns ErrNotFound.
 func MarkRead(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
-	if err := tx.ExecOne(ctx, ErrNotFound, `UPDATE notifications SET read_at = COALESCE(read_at, $1) WHERE user_id = $2 AND id = $3`, tx.Now, userID, id); err != nil {
+	res, err := tx.Exec(ctx, `UPDATE notifications SET read_at = $1 WHERE user_id = $2 AND id = $3 AND read_at IS NULL`, tx.Now, userID, id)
+	if err != nil {
 		return fmt.Errorf("mark read: %w", err)
 	}
-	return nil
+	if n, _ := res.RowsAffected(); n == 1 {
+		return bumpUnread(ctx, tx, userID, -1)
+	}
+	_, err = Get(ctx, tx, userID, id) // read already, or not there
+	return err
 }
 
 // MarkAllRead marks every unread notification of the user read and returns
@@ -172,13 +199,21 @@ func MarkAllRead(ctx context.Context, tx *sqldb.Tx, userID string) (int64, error
 		return 0, fmt.Errorf("mark all read: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n, nil
+	return n, bumpUnread(ctx, tx, userID, -n)
 }
 
 // Delete removes one of the user's notifications. It returns ErrNotFound.
 func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
-	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM notifications WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
+	var readAt sql.NullTime
+	err := tx.QueryRow(ctx, `DELETE FROM notifications WHERE user_id = $1 AND id = $2 RETURNING read_at`, userID, id).Scan(&readAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
 		return fmt.Errorf("delete notification: %w", err)
+	}
+	if !readAt.Valid {
+		return bumpUnread(ctx, tx, userID, -1)
 	}
 	return nil
 }
@@ -208,5 +243,5 @@ func InsertBatch(ctx context.Context, tx *sqldb.Tx, userID string, ns []New) err
 	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("insert notifications: %w", err)
 	}
-	return nil
+	return bumpUnread(ctx, tx, userID, int64(len(ns)))
 }

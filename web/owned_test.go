@@ -185,6 +185,55 @@ func TestNotifications(t *testing.T) {
 	})
 }
 
+// TestUnreadCountRace: sends, reads of one notification by many requests,
+// read-all and deletes collide; the stored count ends equal to the unread
+// notifications that exist.
+func TestUnreadCountRace(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		var ids []string
+		for i := range 6 {
+			r := c.do("POST", "/v1/admin/notifications", map[string]any{"user_id": annID, "type": "test.ping", "title": fmt.Sprintf("ping %d", i)}, adm)
+			ids = append(ids, str(r.Body["items"].([]any)[0].(map[string]any), "id"))
+		}
+		var wg sync.WaitGroup
+		for range 8 { // one notification read eight times at once counts once
+			wg.Go(func() { c.do("POST", "/v1/me/notifications/"+ids[0]+"/read", nil, ann) })
+		}
+		for range 4 { // read and deleted at once
+			wg.Go(func() { c.do("POST", "/v1/me/notifications/"+ids[1]+"/read", nil, ann) })
+			wg.Go(func() { c.do("DELETE", "/v1/me/notifications/"+ids[1], nil, ann) })
+		}
+		for range 3 {
+			wg.Go(func() { c.do("DELETE", "/v1/me/notifications/"+ids[2], nil, ann) })
+		}
+		for i := range 10 {
+			wg.Go(func() {
+				if r := c.do("POST", "/v1/admin/notifications", map[string]any{"user_id": annID, "type": "test.burst", "title": fmt.Sprintf("burst %d", i)}, adm); r.Status != 201 {
+					t.Errorf("send = %d %s", r.Status, r.Raw)
+				}
+			})
+		}
+		wg.Wait()
+		// 6 - ids[0] - ids[1] - ids[2] + 10
+		if n := c.do("GET", "/v1/me/notifications/unread-count", nil, ann).Body["count"]; n != float64(13) {
+			t.Fatalf("unread count after the race = %v, want 13", n)
+		}
+		if r := c.do("GET", "/v1/me/notifications?unread=true&limit=100", nil, ann); len(r.Body["items"].([]any)) != 13 {
+			t.Fatalf("unread listed = %d, want 13", len(r.Body["items"].([]any)))
+		}
+		for range 3 {
+			wg.Go(func() { c.do("POST", "/v1/me/notifications/read-all", nil, ann) })
+			wg.Go(func() { c.do("POST", "/v1/me/notifications/"+ids[3]+"/read", nil, ann) })
+		}
+		wg.Wait()
+		if n := c.do("GET", "/v1/me/notifications/unread-count", nil, ann).Body["count"]; n != float64(0) {
+			t.Fatalf("unread count after read-all races = %v", n)
+		}
+	})
+}
+
 // sseEvent is one event read from a stream.
 type sseEvent struct{ id, event, data string }
 
