@@ -6,10 +6,12 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"log/slog"
 	"sync"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/keys"
@@ -18,6 +20,7 @@ import (
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/token"
 )
 
 // Errors that Service's methods return.
@@ -119,8 +122,9 @@ type Deps struct {
 // Service signs users up, in and out.
 type Service struct {
 	Deps
-	cfg  Config
-	mail sync.WaitGroup
+	cfg      Config
+	mail     sync.WaitGroup
+	verified *lru.Cache[[sha256.Size]byte, token.Access] // see verifyAccess
 }
 
 // New returns a Service.
@@ -132,7 +136,11 @@ func New(d Deps, cfg Config) *Service {
 	if d.Mailer == nil {
 		d.Mailer = mail.Log{Logger: d.Log}
 	}
-	return &Service{Deps: d, cfg: cfg}
+	verified, err := lru.New[[sha256.Size]byte, token.Access](verifiedTokens)
+	if err != nil {
+		panic(err) // only for a size < 1
+	}
+	return &Service{Deps: d, cfg: cfg, verified: verified}
 }
 
 // Close waits for mail that is still being sent.

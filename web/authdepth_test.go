@@ -140,9 +140,15 @@ func TestAccessTokenExpiryAndLogout(t *testing.T) {
 		clk := withClock(c.db)
 		r := c.do("POST", "/v1/auth/signup", map[string]any{"email": "ann@example.com", "password": "correct horse battery"}, "")
 		access, session, refresh := str(r.Body, "access_token"), str(r.Body["session"].(map[string]any), "token"), str(r.Body, "refresh_token")
-		clk.advance(17 * time.Minute) // past the 15 min life and the minute of leeway
-		if r := c.do("GET", "/v1/me", nil, access); r.Status != 401 {
-			t.Fatalf("expired JWT = %d", r.Status)
+		// Used while it lives (its verification is remembered), then not.
+		for _, step := range []struct {
+			after time.Duration
+			want  int
+		}{{0, 200}, {15 * time.Minute, 200}, {2 * time.Minute, 401}, {0, 401}} {
+			clk.advance(step.after) // 17 min in all: past the 15 min life and the minute of leeway
+			if r := c.do("GET", "/v1/me", nil, access); r.Status != step.want {
+				t.Fatalf("JWT after %v more = %d, want %d", step.after, r.Status, step.want)
+			}
 		}
 		// A refresh gives a fresh access token; logout ends all of them.
 		pair := c.do("POST", "/v1/auth/token", map[string]any{"refresh_token": refresh}, "")
