@@ -116,3 +116,22 @@ func TestRecognize(t *testing.T) {
 		}
 	}
 }
+
+// TestDummyCostsAVerification: the dummy is a well-formed argon2id hash with
+// the Hasher's own parameters (so verifying against it runs argon2id with
+// them), which nothing matches and which needs no rehash.
+func TestDummyCostsAVerification(t *testing.T) {
+	h := New(cheap, 1)
+	if !strings.HasPrefix(h.dummy, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("dummy %q is not argon2id with the configured params", h.dummy)
+	}
+	for _, pw := range []string{"", "correct horse", h.dummy} {
+		match, rehash, err := h.Verify(context.Background(), h.dummy, pw)
+		if match || rehash || err != nil {
+			t.Fatalf("dummy against %q = %v, %v, %v", pw, match, rehash, err)
+		}
+	}
+	if New(cheap, 1).dummy == h.dummy {
+		t.Fatal("two Hashers share a dummy")
+	}
+}
