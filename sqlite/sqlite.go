@@ -26,6 +26,16 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// openCached returns a pool of connections to dsn that keep their prepared
+// statements.
+func openCached(dsn string) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(stmtConnector{c}), nil
+}
+
 // Open opens (creating it if needed) the SQLite database file at path.
 func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	pragmas := url.Values{}
@@ -35,7 +45,7 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	pragmas.Set("_time_format", "sqlite")
 	base := "file:" + path + "?"
 
-	write, err := sql.Open("sqlite", base+pragmas.Encode()+"&_txlock=immediate")
+	write, err := openCached(base + pragmas.Encode() + "&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -49,7 +59,7 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	}
 
 	pragmas.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", base+pragmas.Encode())
+	read, err := openCached(base + pragmas.Encode())
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
