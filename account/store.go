@@ -300,9 +300,7 @@ func InsertBatch(ctx context.Context, tx *sqldb.Tx, news []New) error {
 // phone number or names contain q (without regard to case; "" matches
 // everyone), created before the user beforeID ("" for the first page).
 func Search(ctx context.Context, tx *sqldb.Tx, q, beforeID string, limit int) ([]User, error) {
-	if beforeID == "" {
-		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-	}
+	beforeID = sqldb.Before(beforeID)
 	pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
 	out, err := sqldb.All(ctx, tx, scanUser, `SELECT `+columns+` FROM users
 		WHERE id < $1 AND ($2 = '%%' OR lower(email) LIKE $2 ESCAPE '\' OR lower(username) LIKE $2 ESCAPE '\'

@@ -97,10 +97,7 @@ type Filter struct {
 // the entry beforeID ("" for the first page).
 func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit int) ([]Entry, error) {
 	where := []string{"id < $1"}
-	args := []any{beforeID}
-	if beforeID == "" {
-		args[0] = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-	}
+	args := []any{sqldb.Before(beforeID)}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))

@@ -241,9 +241,7 @@ func (s *Service) Sessions(ctx context.Context, a userd.Actor, before string, li
 // SessionsTx lists a user's live sessions in the caller's transaction (see
 // Sessions).
 func (s *Service) SessionsTx(ctx context.Context, tx *sqldb.Tx, userID, before string, limit int) ([]Session, error) {
-	if before == "" {
-		before = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-	}
+	before = sqldb.Before(before)
 	rows, err := tx.Query(ctx, `SELECT s.id, s.user_id, s.user_agent, s.ip, s.created_at, s.last_seen_at, s.expires_at
 		FROM sessions s WHERE s.user_id = $1 AND `+validSession+` AND s.id < $4
 		ORDER BY s.id DESC LIMIT $5`, userID, tx.Now, tx.Now.Add(-s.cfg.SessionIdle), before, limit)

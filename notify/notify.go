@@ -125,9 +125,7 @@ func Get(ctx context.Context, tx *sqldb.Tx, userID, id string) (Notification, er
 // List returns up to limit of the user's notifications older than beforeID
 // ("" for the newest), newest first; only unread ones when unread is set.
 func List(ctx context.Context, tx *sqldb.Tx, userID string, unread bool, beforeID string, limit int) ([]Notification, error) {
-	if beforeID == "" {
-		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-	}
+	beforeID = sqldb.Before(beforeID)
 	q := `SELECT ` + columns + ` FROM notifications WHERE user_id = $1 AND id < $2`
 	if unread {
 		q += ` AND read_at IS NULL`

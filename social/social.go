@@ -145,9 +145,7 @@ func Following(ctx context.Context, tx *sqldb.Tx, userID, beforeID string, limit
 // edges walks the index (side, id) backwards from beforeID: a page deep in a
 // million followers costs what the first one does.
 func edges(ctx context.Context, tx *sqldb.Tx, side, other, userID, beforeID string, limit int) ([]Edge, error) {
-	if beforeID == "" {
-		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-	}
+	beforeID = sqldb.Before(beforeID)
 	out, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (Edge, error) {
 		var e Edge
 		err := row.Scan(&e.FollowID, &e.UserID, &e.Username, &e.FirstName, &e.LastName, &e.AvatarURL, &e.At)

@@ -241,6 +241,15 @@ func (r *Row) Scan(dest ...any) error {
 	return nil
 }
 
+// Before returns the cursor of a keyset page of ids in descending order:
+// beforeID itself, or for the first page ("") an id above every UUID.
+func Before(beforeID string) string {
+	if beforeID == "" {
+		return "ffffffff-ffff-ffff-ffff-ffffffffffff"
+	}
+	return beforeID
+}
+
 // Nullable returns nil for "", so that an unset optional text is stored as
 // NULL, and s otherwise.
 func Nullable(s string) any {

@@ -178,9 +178,7 @@ func Get(ctx context.Context, tx *sqldb.Tx, userID, id string) (Sync, error) {
 // List returns up to limit of the user's synchronizations, newest first,
 // older than beforeID ("" for the first page).
 func List(ctx context.Context, tx *sqldb.Tx, userID, beforeID string, limit int) ([]Sync, error) {
-	if beforeID == "" {
-		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-	}
+	beforeID = sqldb.Before(beforeID)
 	out, err := sqldb.All(ctx, tx, scan, `SELECT `+columns+` FROM synchronizations WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, userID, beforeID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list synchronizations: %w", err)

@@ -102,9 +102,7 @@ func CreateAccount(ctx context.Context, tx *sqldb.Tx, userID, name string) (Acco
 // Accounts lists the user's accounts with their credentials' metadata,
 // newest first, older than beforeID ("" for the first page).
 func Accounts(ctx context.Context, tx *sqldb.Tx, userID, beforeID string, limit int) ([]Account, error) {
-	if beforeID == "" {
-		beforeID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-	}
+	beforeID = sqldb.Before(beforeID)
 	rows, err := tx.Query(ctx, `SELECT id, account_name, created_at, updated_at FROM user_accounts
 		WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, userID, beforeID, limit)
 	if err != nil {
