@@ -51,12 +51,15 @@ func TestEnvironmentFallback(t *testing.T) {
 	}
 }
 
-// dbArgs returns the flags that select a fresh database of the engine.
+// dbArgs returns the flags that select a fresh database of the engine, with
+// local state (the SQLite file, a generated master key) in a temporary
+// folder rather than in the package's.
 func dbArgs(t *testing.T, engine string) []string {
+	data := []string{"--data-dir", filepath.Join(t.TempDir(), "data")}
 	if engine == "sqlite" {
-		return []string{"--data-dir", filepath.Join(t.TempDir(), "data")}
+		return data
 	}
-	return []string{"--database-url", dbtest.NewPostgresURL(t, false)}
+	return append(data, "--database-url", dbtest.NewPostgresURL(t, false))
 }
 
 // TestMigrateAndUsersCommands runs the operator commands on both engines.
