@@ -9,6 +9,16 @@ import (
 	"github.com/userd/userd"
 )
 
+// Card is how a user appears in another user's lists (followers, referred
+// users): the public fields that name them.
+type Card struct {
+	UserID    string
+	Username  *string
+	FirstName *string
+	LastName  *string
+	AvatarURL *string
+}
+
 // Status is a user's standing.
 type Status string
 

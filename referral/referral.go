@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/account"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -25,12 +26,8 @@ type Referral struct {
 
 // Referred is a user who signed up through a referral.
 type Referred struct {
-	UserID    string
-	Username  *string
-	FirstName *string
-	LastName  *string
-	AvatarURL *string
-	At        time.Time
+	account.Card
+	At time.Time
 }
 
 // Errors that the functions of this package return.

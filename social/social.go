@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/account"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -122,13 +123,9 @@ func Follows(ctx context.Context, tx *sqldb.Tx, follower, following string) (boo
 
 // Edge is one follow seen from one side: the other user's public fields.
 type Edge struct {
-	FollowID  string // the cursor
-	UserID    string
-	Username  *string
-	FirstName *string
-	LastName  *string
-	AvatarURL *string
-	At        time.Time
+	FollowID string // the cursor
+	account.Card
+	At time.Time
 }
 
 // Followers lists who follows userID, newest first, before the follow

@@ -18,11 +18,7 @@ type Referral struct {
 
 // ReferredUser is a user who signed up through the referral.
 type ReferredUser struct {
-	ID         string    `json:"id" format:"uuid"`
-	Username   *string   `json:"username"`
-	FirstName  *string   `json:"first_name"`
-	LastName   *string   `json:"last_name"`
-	AvatarURL  *string   `json:"avatar_url"`
+	UserCard
 	ReferredAt time.Time `json:"referred_at"`
 }
 
@@ -53,8 +49,7 @@ func (s *Server) referralView(ctx context.Context) (*referralOutput, error) {
 	}
 	out := &referralOutput{Body: Referral{Slug: r.Slug, ReferredCount: r.ReferredCount, ReferredUsers: []ReferredUser{}}}
 	for _, x := range referred {
-		out.Body.ReferredUsers = append(out.Body.ReferredUsers, ReferredUser{ID: x.UserID, Username: x.Username,
-			FirstName: x.FirstName, LastName: x.LastName, AvatarURL: x.AvatarURL, ReferredAt: x.At})
+		out.Body.ReferredUsers = append(out.Body.ReferredUsers, ReferredUser{cardOf(x.Card), x.At})
 	}
 	return out, nil
 }

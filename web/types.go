@@ -37,6 +37,19 @@ func userOf(u account.User) User {
 	}
 }
 
+// UserCard is how a user appears in another user's lists.
+type UserCard struct {
+	ID        string  `json:"id" format:"uuid"`
+	Username  *string `json:"username"`
+	FirstName *string `json:"first_name"`
+	LastName  *string `json:"last_name"`
+	AvatarURL *string `json:"avatar_url"`
+}
+
+func cardOf(c account.Card) UserCard {
+	return UserCard{ID: c.UserID, Username: c.Username, FirstName: c.FirstName, LastName: c.LastName, AvatarURL: c.AvatarURL}
+}
+
 // PublicUser is what anyone may see of a user.
 type PublicUser struct {
 	ID        string    `json:"id" format:"uuid"`

@@ -80,11 +80,7 @@ func (s *Server) setFollow(ctx context.Context, ref string, on bool) error {
 
 // FollowEdge is a user in a followers or following list.
 type FollowEdge struct {
-	ID         string    `json:"id" format:"uuid"`
-	Username   *string   `json:"username"`
-	FirstName  *string   `json:"first_name"`
-	LastName   *string   `json:"last_name"`
-	AvatarURL  *string   `json:"avatar_url"`
+	UserCard
 	FollowedAt time.Time `json:"followed_at"`
 }
 
@@ -137,5 +133,5 @@ func (s *Server) followList(ctx context.Context, in *followListInput,
 }
 
 func edgeOf(e social.Edge) FollowEdge {
-	return FollowEdge{ID: e.UserID, Username: e.Username, FirstName: e.FirstName, LastName: e.LastName, AvatarURL: e.AvatarURL, FollowedAt: e.At}
+	return FollowEdge{cardOf(e.Card), e.At}
 }
