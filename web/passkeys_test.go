@@ -1,6 +1,10 @@
 package web_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"strings"
@@ -21,6 +25,27 @@ func userHandle(id string) []byte {
 	return b
 }
 
+// newCredential returns a P-256 credential for the virtual authenticator.
+// virtualwebauthn writes a public key's coordinates without their leading
+// zero bytes, which COSE keeps (so go-webauthn rightly refuses such a key,
+// one in about 64), so the key is drawn until both coordinates are whole.
+func newCredential(t *testing.T) virtualwebauthn.Credential {
+	for {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(key.X.Bytes()) != 32 || len(key.Y.Bytes()) != 32 {
+			continue
+		}
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, der)
+	}
+}
+
 // registerPasskey runs the registration ceremony for a signed-in user with
 // a virtual authenticator.
 func registerPasskey(t *testing.T, c *client, tok, userID string) (virtualwebauthn.Authenticator, virtualwebauthn.Credential) {
@@ -35,7 +60,7 @@ func registerPasskey(t *testing.T, c *client, tok, userID string) (virtualwebaut
 		t.Fatal(err)
 	}
 	auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: userHandle(userID)})
-	cred := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	cred := newCredential(t)
 	resp := virtualwebauthn.CreateAttestationResponse(rp, auth, cred, *parsed)
 	r = c.do("POST", "/v1/auth/passkeys/register/finish", map[string]any{"challenge_id": str(r.Body, "challenge_id"), "name": "Laptop", "credential": json.RawMessage(resp)}, tok)
 	if r.Status != 201 || str(r.Body, "name") != "Laptop" {
