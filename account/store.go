@@ -115,7 +115,7 @@ func SetPasswordHash(ctx context.Context, tx *sqldb.Tx, id, hash string) error {
 	if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, tx.Now, id); err != nil {
 		return fmt.Errorf("set password hash: %w", err)
 	}
-	return nil
+	return tx.Invalidate(ctx, userd.UserKey(id))
 }
 
 // Patch lists the fields a user changes about themself. A nil field stays as
@@ -213,7 +213,7 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p Patch) (User, error)
 		}
 		return User{}, mapUnique(fmt.Errorf("update user: %w", err))
 	}
-	return u, nil
+	return u, tx.Invalidate(ctx, userd.UserKey(id))
 }
 
 // Delete removes the user with the given id; the database cascades to what
@@ -222,7 +222,7 @@ func Delete(ctx context.Context, tx *sqldb.Tx, id string) error {
 	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM users WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
-	return nil
+	return tx.Invalidate(ctx, userd.UserKey(id))
 }
 
 // FirstID sorts before every id: List's cursor for the first page.

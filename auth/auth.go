@@ -72,6 +72,9 @@ type Config struct {
 	// RefreshSecret keys the derivation of a refresh token's successor.
 	RefreshSecret []byte
 	Limits        Limits
+	// CachedCallers is how many signed-in callers Authenticate keeps in
+	// memory: DefaultCachedCallers when 0, none when negative.
+	CachedCallers int
 }
 
 func (c *Config) defaults() {
@@ -91,6 +94,9 @@ func (c *Config) defaults() {
 	}
 	if c.Limits == (Limits{}) {
 		c.Limits = DefaultLimits
+	}
+	if c.CachedCallers == 0 {
+		c.CachedCallers = DefaultCachedCallers
 	}
 }
 
@@ -125,6 +131,7 @@ type Service struct {
 	cfg      Config
 	mail     sync.WaitGroup
 	verified *lru.Cache[[sha256.Size]byte, token.Access] // see verifyAccess
+	callers  *callers                                    // see Authenticate; nil when off
 }
 
 // New returns a Service.
@@ -140,7 +147,17 @@ func New(d Deps, cfg Config) *Service {
 	if err != nil {
 		panic(err) // only for a size < 1
 	}
-	return &Service{Deps: d, cfg: cfg, verified: verified}
+	return &Service{Deps: d, cfg: cfg, verified: verified, callers: newCallers(cfg.CachedCallers)}
+}
+
+// Run keeps what Authenticate remembers in step with the changes of every
+// process until ctx ends; without it, Authenticate remembers nothing.
+func (s *Service) Run(ctx context.Context) error {
+	if s.callers == nil {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.callers.run(ctx, s)
 }
 
 // Close waits for mail that is still being sent.

@@ -17,24 +17,24 @@ import (
 // (is_first_connection stays true until the application clears it), with
 // the email claim when no other user has it. Concurrent first requests make
 // one user.
-func (s *Service) authenticateExternal(ctx context.Context, raw string) (userd.Actor, error) {
+func (s *Service) authenticateExternal(ctx context.Context, raw string) (Caller, error) {
 	c, err := s.External.Verify(ctx, raw)
 	if err != nil {
-		return userd.Actor{}, ErrUnauthenticated
+		return Caller{}, ErrUnauthenticated
 	}
 	u, err := s.externalUser(ctx, c)
 	if err != nil {
-		return userd.Actor{}, err
+		return Caller{}, err
 	}
 	if err := statusErr(u.Status); err != nil {
-		return userd.Actor{}, err
+		return Caller{}, err
 	}
 	a := userd.Actor{UserID: u.ID, AuthTime: c.IssuedAt}
 	err = s.DB.View(sqldb.AsUser(ctx, u.ID), func(tx *sqldb.Tx) (err error) {
 		a.Grants, err = rbac.Grants(ctx, tx, u.ID)
 		return err
 	})
-	return a, err
+	return Caller{Actor: a, User: u}, err
 }
 
 func (s *Service) externalUser(ctx context.Context, c ExternalClaims) (account.User, error) {

@@ -80,66 +80,109 @@ func truncate(s string, n int) string {
 // cut-off $3.
 const validSession = `s.expires_at > $2 AND s.last_seen_at > $3`
 
-// Authenticate returns the actor that a session token or an access JWT
+// Caller is who a request comes from: the actor and their user.
+type Caller struct {
+	Actor userd.Actor
+	User  account.User
+}
+
+// Authenticate returns the caller that a session token or an access JWT
 // stands for. A JWT counts only while its session lives, so that log-out and
 // suspension take effect at once. It returns ErrUnauthenticated for a
 // malformed, unknown, expired or revoked credential, and ErrSuspended or
 // ErrBanned when the user may not act.
-func (s *Service) Authenticate(ctx context.Context, cred string) (userd.Actor, error) {
+//
+// What it read is remembered (see callers) until a change to the session,
+// the user or their roles invalidates it, in this process at the change's
+// commit and in others when the database's notification arrives.
+func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error) {
 	where, key := "", any(nil)
+	var ckey string
 	if hash, ok := token.Parse(token.SessionPrefix, cred); ok {
-		where, key = "s.token_hash = $1", hash
+		where, key, ckey = "s.token_hash = $1", hash, "t:"+string(hash)
 	} else if token.LooksLikeJWT(cred) {
 		claims, err := s.verifyAccess(ctx, cred)
 		if err != nil && s.External != nil {
 			return s.authenticateExternal(ctx, cred)
 		}
 		if err != nil {
-			return userd.Actor{}, ErrUnauthenticated
+			return Caller{}, ErrUnauthenticated
 		}
 		id, ok := userd.ParseID(claims.SessionID)
 		if !ok {
-			return userd.Actor{}, ErrUnauthenticated
+			return Caller{}, ErrUnauthenticated
 		}
-		where, key = "s.id = $1", id
+		where, key, ckey = "s.id = $1", id, "j:"+id
 	} else {
-		return userd.Actor{}, ErrUnauthenticated
+		return Caller{}, ErrUnauthenticated
 	}
-	var a userd.Actor
-	var status account.Status
-	var lastSeen, now time.Time
+	now := s.DB.Now()
+	if s.callers != nil {
+		if e, ok := s.callers.get(ckey); ok && e.valid(now, s.cfg.SessionIdle) {
+			if err := statusErr(e.User.Status); err != nil {
+				return Caller{}, err
+			}
+			if s.callers.seen(ckey, now, lastSeenEvery) {
+				if err := s.touch(ctx, e.Actor); err != nil {
+					s.callers.forget(ckey)
+					return Caller{}, err
+				}
+			}
+			return e.Caller, nil
+		}
+	}
+	var gen uint64
+	if s.callers != nil {
+		gen = s.callers.generation()
+	}
+	var e cached
+	a := &e.Actor
 	// System: the credential finds its session before the user is known.
 	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		now = tx.Now
-		err = tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, u.status
-			FROM sessions s JOIN users u ON u.id = s.user_id
-			WHERE `+where+` AND `+validSession, key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).
-			Scan(&a.SessionID, &a.UserID, &a.AuthTime, &lastSeen, &status)
+		err = tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at
+			FROM sessions s WHERE `+where+` AND `+validSession, key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).
+			Scan(&a.SessionID, &a.UserID, &a.AuthTime, &e.lastSeen, &e.expires)
 		if err != nil {
+			return err
+		}
+		if e.User, err = account.Get(ctx, tx, a.UserID); err != nil {
 			return err
 		}
 		a.Grants, err = rbac.Grants(ctx, tx, a.UserID)
 		return err
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return userd.Actor{}, ErrUnauthenticated
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, account.ErrNotFound) {
+		return Caller{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return userd.Actor{}, fmt.Errorf("authenticate: %w", err)
+		return Caller{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if err := statusErr(status); err != nil {
-		return userd.Actor{}, err
+	if err := statusErr(e.User.Status); err != nil {
+		return Caller{}, err
 	}
-	if now.Sub(lastSeen) >= lastSeenEvery {
-		err := s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now, a.SessionID)
-			return err
-		})
-		if err != nil {
-			return userd.Actor{}, fmt.Errorf("touch session: %w", err)
+	if now.Sub(e.lastSeen) >= lastSeenEvery {
+		if err := s.touch(ctx, e.Actor); err != nil {
+			return Caller{}, err
 		}
+		e.lastSeen = now
 	}
-	return a, nil
+	if s.callers != nil {
+		s.callers.put(ckey, e, gen)
+	}
+	return e.Caller, nil
+}
+
+// touch records that the actor's session is in use now.
+func (s *Service) touch(ctx context.Context, a userd.Actor) error {
+	err := s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now, a.SessionID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
 }
 
 // verifiedTokens is how many verified access tokens verifyAccess remembers.
@@ -204,6 +247,9 @@ func (s *Service) revoke(ctx context.Context, a userd.Actor, sessionID, action s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrSessionNotFound
 		}
+		if err := tx.Invalidate(ctx, userd.SessionKey(sessionID)); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: action, TargetType: "session", TargetID: sessionID, IP: c.IP, UserAgent: c.UserAgent})
 	})
 }
@@ -225,7 +271,7 @@ func revokeOthers(ctx context.Context, tx *sqldb.Tx, userID, keep string) (int64
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n, nil
+	return n, tx.Invalidate(ctx, userd.UserKey(userID))
 }
 
 // Sessions lists the actor's live sessions, newest first, after the session

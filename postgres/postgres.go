@@ -71,10 +71,13 @@ func (dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id st
 
 // Listen holds a connection of its own that LISTENs on channel, and
 // reconnects (after a pause that doubles up to 10 s) when it breaks.
-func (d dialect) Listen(ctx context.Context, channel string, fn func(string)) error {
+func (d dialect) Listen(ctx context.Context, channel string, fn func(string), connected func(bool)) error {
+	if connected == nil {
+		connected = func(bool) {}
+	}
 	pause := 100 * time.Millisecond
 	for {
-		err := d.listenOnce(ctx, channel, fn)
+		err := d.listenOnce(ctx, channel, fn, connected)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -88,7 +91,7 @@ func (d dialect) Listen(ctx context.Context, channel string, fn func(string)) er
 	}
 }
 
-func (d dialect) listenOnce(ctx context.Context, channel string, fn func(string)) error {
+func (d dialect) listenOnce(ctx context.Context, channel string, fn func(string), connected func(bool)) error {
 	conn, err := pgx.Connect(ctx, d.url)
 	if err != nil {
 		return err
@@ -97,6 +100,8 @@ func (d dialect) listenOnce(ctx context.Context, channel string, fn func(string)
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return err
 	}
+	connected(true)
+	defer connected(false)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {

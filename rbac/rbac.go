@@ -138,7 +138,7 @@ func Assign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error
 		return false, fmt.Errorf("assign role: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return n == 1, tx.Invalidate(ctx, userd.UserKey(userID))
 }
 
 // Unassign takes a role from a user; taking one they lack is not an error.
@@ -153,7 +153,7 @@ func Unassign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, err
 		return false, fmt.Errorf("remove role: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return n == 1, tx.Invalidate(ctx, userd.UserKey(userID))
 }
 
 // Permissions lists every permission.
@@ -317,6 +317,9 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p RolePatch) (Role, er
 	if err != nil {
 		return Role{}, fmt.Errorf("update role: %w", err)
 	}
+	if err := tx.Invalidate(ctx, userd.EveryKey); err != nil {
+		return Role{}, err
+	}
 	if p.Permissions != nil {
 		if err := setPermissions(ctx, tx, id, *p.Permissions); err != nil {
 			return Role{}, err
@@ -352,7 +355,7 @@ func Delete(ctx context.Context, tx *sqldb.Tx, id string) (Role, error) {
 	if _, err := tx.Exec(ctx, `DELETE FROM roles WHERE id = $1`, id); err != nil {
 		return Role{}, fmt.Errorf("delete role: %w", err)
 	}
-	return r, nil
+	return r, tx.Invalidate(ctx, userd.EveryKey)
 }
 
 // AssignDefault gives a new user the default role.
@@ -373,5 +376,5 @@ func AssignDefaultToRoleless(ctx context.Context, tx *sqldb.Tx) error {
 	if err != nil {
 		return fmt.Errorf("assign default role: %w", err)
 	}
-	return nil
+	return tx.Invalidate(ctx, userd.EveryKey)
 }

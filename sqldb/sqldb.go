@@ -36,7 +36,9 @@ type Dialect interface {
 	// process; SQLite's reaches this one.
 	Notify(ctx context.Context, tx *Tx, channel, payload string) error
 	// Listen calls fn with each payload sent on channel until ctx ends.
-	Listen(ctx context.Context, channel string, fn func(payload string)) error
+	// When connected is not nil, Listen calls connected(true) once it
+	// listens and connected(false) when it stops, before it listens anew.
+	Listen(ctx context.Context, channel string, fn func(payload string), connected func(bool)) error
 	// Retryable reports whether err is a transient conflict (a deadlock or a
 	// serialization failure) after which the whole transaction may run again.
 	Retryable(err error) bool
@@ -54,6 +56,7 @@ type DB struct {
 	read    *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	local   subscribers // see Invalidations
 }
 
 // New returns a DB over the given pools. read may equal write.
@@ -132,7 +135,7 @@ func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn
 		_ = stx.Rollback()
 		return fmt.Errorf("enter scope: %w", err)
 	}
-	tx := &Tx{tx: stx, dialect: db.dialect, Now: db.Now()}
+	tx := &Tx{tx: stx, db: db, dialect: db.dialect, Now: db.Now()}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -166,6 +169,7 @@ func classify(d Dialect, err error) error {
 // that the transaction writes comes from it, never from the database's clock.
 type Tx struct {
 	tx          *sql.Tx
+	db          *DB
 	dialect     Dialect
 	afterCommit []func()
 	Now         time.Time
@@ -190,7 +194,7 @@ func (tx *Tx) Notify(ctx context.Context, channel, payload string) error {
 // Listen calls fn with each payload sent on channel, in every process for
 // PostgreSQL, until ctx ends; it returns ctx's error then.
 func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string)) error {
-	return db.dialect.Listen(ctx, channel, fn)
+	return db.dialect.Listen(ctx, channel, fn, nil)
 }
 
 // Engine returns the dialect's name: "sqlite" or "postgres".

@@ -110,8 +110,9 @@ func (*dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id s
 	return err == nil, err
 }
 
-// Listen registers fn until ctx ends.
-func (d *dialect) Listen(ctx context.Context, channel string, fn func(string)) error {
+// Listen registers fn until ctx ends. It never misses a payload: they do not
+// leave the process.
+func (d *dialect) Listen(ctx context.Context, channel string, fn func(string), connected func(bool)) error {
 	d.mu.Lock()
 	if d.listeners == nil {
 		d.listeners = map[string]map[*func(string)]struct{}{}
@@ -122,6 +123,10 @@ func (d *dialect) Listen(ctx context.Context, channel string, fn func(string)) e
 	key := &fn
 	d.listeners[channel][key] = struct{}{}
 	d.mu.Unlock()
+	if connected != nil {
+		connected(true)
+		defer connected(false)
+	}
 	<-ctx.Done()
 	d.mu.Lock()
 	delete(d.listeners[channel], key)

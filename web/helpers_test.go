@@ -104,6 +104,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	if o.rpOrigin != "" {
 		pk, _ = passkey.New(db, "localhost", []string{o.rpOrigin})
 	}
+	go svc.Run(o.ctx)
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
 	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring,

@@ -6,6 +6,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
+	"github.com/userd/userd/auth"
 	"github.com/userd/userd/lifecycle"
 	"github.com/userd/userd/sqldb"
 )
@@ -32,14 +33,12 @@ func meOf(u account.User, g userd.Grants) *meOutput {
 	return out
 }
 
+// getMe answers with the user as authentication read them: the same
+// transaction's view, kept until a change invalidates it.
 func (s *Server) getMe(ctx context.Context, _ *struct{}) (*meOutput, error) {
-	var u account.User
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		u, err = account.Get(ctx, tx, userd.ActorFrom(ctx).UserID)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	u, ok := callerUser(ctx)
+	if !ok {
+		return nil, auth.ErrUnauthenticated
 	}
 	return meOf(u, userd.ActorFrom(ctx).Grants), nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/account"
 	"github.com/userd/userd/auth"
 )
 
@@ -31,8 +33,8 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		// A valid credential makes the caller known; anything else leaves
 		// them anonymous.
 		if tok != "" && (!fromCookie || s.cop.Check(r) == nil) {
-			if actor, err := s.auth.Authenticate(ctx.Context(), tok); err == nil {
-				ctx = huma.WithContext(ctx, userd.WithActor(ctx.Context(), actor))
+			if c, err := s.auth.Authenticate(ctx.Context(), tok); err == nil {
+				ctx = huma.WithContext(ctx, withCaller(ctx.Context(), c))
 			}
 		}
 		next(ctx)
@@ -48,16 +50,31 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	actor, err := s.auth.Authenticate(ctx.Context(), tok)
+	c, err := s.auth.Authenticate(ctx.Context(), tok)
 	if err != nil {
 		s.fail(ctx, err)
 		return
 	}
-	if needs != anyUser && !actor.Grants.Has(needs) {
+	if needs != anyUser && !c.Actor.Grants.Has(needs) {
 		s.fail(ctx, userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+needs+"."))
 		return
 	}
-	next(huma.WithContext(ctx, userd.WithActor(ctx.Context(), actor)))
+	next(huma.WithContext(ctx, withCaller(ctx.Context(), c)))
+}
+
+type callerKey struct{}
+
+// withCaller returns a copy of ctx that carries the caller, and their actor
+// for userd.ActorFrom.
+func withCaller(ctx context.Context, c auth.Caller) context.Context {
+	return context.WithValue(userd.WithActor(ctx, c.Actor), callerKey{}, c.User)
+}
+
+// callerUser returns the user whom the request authenticated, as read when
+// it did.
+func callerUser(ctx context.Context) (account.User, bool) {
+	u, ok := ctx.Value(callerKey{}).(account.User)
+	return u, ok
 }
 
 // credential returns the token a request presents, and whether it came from

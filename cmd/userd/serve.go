@@ -108,6 +108,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	c.keys.flags(fs)
 	fs.DurationVar(&c.auth.SessionLifetime, "session-lifetime", 30*24*time.Hour, "absolute lifetime of a session (env USERD_SESSION_LIFETIME)")
 	fs.DurationVar(&c.auth.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "a session unused this long ends (env USERD_SESSION_IDLE_TIMEOUT)")
+	fs.IntVar(&c.auth.CachedCallers, "auth-cache", auth.DefaultCachedCallers, "signed-in callers kept in memory between requests, about 1 KiB each; every change to their session, user or roles drops them in every process; -1 keeps none (env USERD_AUTH_CACHE)")
 	fs.DurationVar(&c.auth.AccessTTL, "access-token-ttl", 15*time.Minute, "lifetime of an access token (JWT) (env USERD_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&c.auth.RefreshGrace, "refresh-grace", 10*time.Second, "a refresh token retried within this window gets the same successor (env USERD_REFRESH_GRACE)")
 	fs.DurationVar(&c.auth.VerifyTTL, "verify-email-ttl", 24*time.Hour, "lifetime of an email verification link (env USERD_VERIFY_EMAIL_TTL)")
@@ -309,6 +310,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
+	go authSvc.Run(ctx)
 	hub := notify.NewHub()
 	go hub.Run(ctx, db)
 	runner := jobs.NewRunner(db, log)

@@ -1,0 +1,167 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/sqldb"
+)
+
+// TestCallerCacheInvalidation: what authentication remembers of a caller
+// (their session, their user, their roles) changes with every write that
+// changes it: in the writing process as soon as the write answers, and in
+// another process (PostgreSQL) within moments. Each step writes through
+// server a and reads through a at once, then through b.
+func TestCallerCacheInvalidation(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			var a, b *client
+			switch engine {
+			case "sqlite":
+				a = start(t, dbtest.Open(t, engine))
+				b = a // one process per SQLite file
+			case "postgres":
+				url := dbtest.NewPostgresURL(t, true)
+				a, b = start(t, mustOpen(t, engine, url)), start(t, mustOpen(t, engine, url))
+			}
+			adm := a.admin()
+			r := a.do("POST", "/v1/auth/signup", map[string]any{"email": "ann@example.com", "password": "correct horse battery"}, "")
+			if r.Status != http.StatusCreated {
+				t.Fatalf("signup: %d %s", r.Status, r.Raw)
+			}
+			annID := str(r.Body["user"].(map[string]any), "id")
+			session := r.Body["session"].(map[string]any)
+			tok, jwt, sessionID := str(session, "token"), str(r.Body, "access_token"), str(session, "id")
+
+			// check asks both servers until want holds: a must answer so at
+			// once, with each credential, and b within two seconds, with the
+			// session token (the JWT's audience is a).
+			check := func(step string, creds []string, want func(response) bool) {
+				t.Helper()
+				for _, c := range []*client{a, b} {
+					deadline := time.Now().Add(2 * time.Second)
+					if c == b && b != a {
+						creds = creds[:1]
+					}
+					for _, cred := range creds {
+						for {
+							got := c.do("GET", "/v1/me", nil, cred)
+							if want(got) {
+								break
+							}
+							if c == a || time.Now().After(deadline) {
+								t.Fatalf("%s: server %s answers %d %s", step, map[bool]string{true: "a", false: "b"}[c == a], got.Status, got.Raw)
+							}
+							time.Sleep(10 * time.Millisecond)
+						}
+					}
+				}
+			}
+			both := []string{tok, jwt}
+			status := func(code int) func(response) bool { return func(r response) bool { return r.Status == code } }
+			field := func(k, v string) func(response) bool {
+				return func(r response) bool { return r.Status == http.StatusOK && str(r.Body, k) == v }
+			}
+			has := func(k, v string, in bool) func(response) bool {
+				return func(r response) bool {
+					return r.Status == http.StatusOK && slices.Contains(toStrings(r.Body[k]), v) == in
+				}
+			}
+			check("warm", both, field("email", "ann@example.com"))
+			check("warm again", both, field("email", "ann@example.com"))
+
+			if r := a.do("PATCH", "/v1/me", map[string]any{"first_name": "Ann"}, tok); r.Status != http.StatusOK {
+				t.Fatalf("patch me: %d %s", r.Status, r.Raw)
+			}
+			check("own profile change", both, field("first_name", "Ann"))
+			if r := a.do("PATCH", "/v1/admin/users/"+annID, map[string]any{"last_name": "Lee"}, adm); r.Status != http.StatusOK {
+				t.Fatalf("admin patch: %d %s", r.Status, r.Raw)
+			}
+			check("admin's profile change", both, field("last_name", "Lee"))
+
+			r = a.do("POST", "/v1/admin/roles", map[string]any{"name": "EDITOR", "description": "edits", "permissions": []string{"users:read"}}, adm)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create role: %d %s", r.Status, r.Raw)
+			}
+			roleID := str(r.Body, "id")
+			if r := a.do("PUT", "/v1/admin/users/"+annID+"/roles/EDITOR", nil, adm); r.Status != http.StatusNoContent {
+				t.Fatalf("assign: %d %s", r.Status, r.Raw)
+			}
+			check("role assigned", both, has("roles", "EDITOR", true))
+			check("role's permission", both, has("permissions", "users:read", true))
+			if r := a.do("PATCH", "/v1/admin/roles/"+roleID, map[string]any{"permissions": []string{"users:read", "roles:read"}}, adm); r.Status != http.StatusOK {
+				t.Fatalf("update role: %d %s", r.Status, r.Raw)
+			}
+			check("role's new permission", both, has("permissions", "roles:read", true))
+			if r := a.do("DELETE", "/v1/admin/users/"+annID+"/roles/EDITOR", nil, adm); r.Status != http.StatusNoContent {
+				t.Fatalf("unassign: %d %s", r.Status, r.Raw)
+			}
+			check("role taken", both, has("roles", "EDITOR", false))
+			a.do("PUT", "/v1/admin/users/"+annID+"/roles/EDITOR", nil, adm)
+			check("role again", both, has("roles", "EDITOR", true))
+			if r := a.do("DELETE", "/v1/admin/roles/"+roleID, nil, adm); r.Status != http.StatusNoContent {
+				t.Fatalf("delete role: %d %s", r.Status, r.Raw)
+			}
+			check("role deleted", both, has("roles", "EDITOR", false))
+
+			if r := a.do("PATCH", "/v1/admin/users/"+annID, map[string]any{"status": "suspended"}, adm); r.Status != http.StatusOK {
+				t.Fatalf("suspend: %d %s", r.Status, r.Raw)
+			}
+			// Suspension ends every session.
+			check("suspended", both, status(http.StatusUnauthorized))
+			a.do("PATCH", "/v1/admin/users/"+annID, map[string]any{"status": "active"}, adm)
+
+			login := a.login("ann@example.com", "correct horse battery")
+			tok, sessionID = str(login["session"].(map[string]any), "token"), str(login["session"].(map[string]any), "id")
+			both = []string{tok, str(login, "access_token")}
+			check("active again", both, status(http.StatusOK))
+			login = b.login("ann@example.com", "correct horse battery")
+			tok2 := str(login["session"].(map[string]any), "token")
+			if r := a.do("DELETE", "/v1/me/sessions/"+sessionID, nil, tok2); r.Status != http.StatusNoContent {
+				t.Fatalf("revoke: %d %s", r.Status, r.Raw)
+			}
+			check("session revoked", both, status(http.StatusUnauthorized))
+			check("other session", []string{tok2}, status(http.StatusOK))
+
+			if r := a.do("DELETE", "/v1/admin/users/"+annID, nil, adm); r.Status != http.StatusNoContent {
+				t.Fatalf("delete user: %d %s", r.Status, r.Raw)
+			}
+			check("user deleted", []string{tok2}, status(http.StatusUnauthorized))
+		})
+	}
+}
+
+// TestCallerCacheServes: a caller's second request is answered from memory.
+// A change written behind userd's back (no invalidation) does not show
+// until something invalidates the user, which every userd write does.
+func TestCallerCacheServes(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		id, tok := c.signup(map[string]any{"email": "ann@example.com", "first_name": "Ann"})
+		for range 2 {
+			if r := c.do("GET", "/v1/me", nil, tok); str(r.Body, "first_name") != "Ann" {
+				t.Fatalf("me: %d %s", r.Status, r.Raw)
+			}
+		}
+		ctx := context.Background()
+		err := c.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE users SET first_name = 'Behind' WHERE id = $1`, id)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := c.do("GET", "/v1/me", nil, tok); str(r.Body, "first_name") != "Ann" {
+			t.Fatalf("me after an uninvalidated write: %s; want the remembered Ann", r.Raw)
+		}
+		if r := c.do("PATCH", "/v1/me", map[string]any{"last_name": "Lee"}, tok); r.Status != http.StatusOK {
+			t.Fatalf("patch: %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("GET", "/v1/me", nil, tok); str(r.Body, "first_name") != "Behind" || str(r.Body, "last_name") != "Lee" {
+			t.Fatalf("me after an invalidating write: %s", r.Raw)
+		}
+	})
+}
