@@ -14,10 +14,18 @@ import (
 // memory unless configured otherwise: about 1 KiB each.
 const DefaultCachedCallers = 10_000
 
+// recheckAfter is how long Authenticate trusts what it read before it reads
+// again: the bound on how late it sees a change that no invalidation
+// announced (another process writing to the same SQLite file, such as
+// `userd users delete`; a hand-written UPDATE; a notification lost with a
+// connection).
+const recheckAfter = 5 * time.Second
+
 // callers is what Authenticate remembers of the credentials that passed: the
 // session's times and the user with their grants, each entry valid until a
 // transaction of any process invalidates its user or its session
-// (sqldb.Tx.Invalidate), or it ages out of the session's own limits.
+// (sqldb.Tx.Invalidate), until recheckAfter has passed, or until the
+// session's own limits end it.
 //
 // A lookup that missed reads the database and then stores what it read
 // only when no invalidation came in between (gen), so that an answer read
@@ -32,16 +40,18 @@ type callers struct {
 	index map[string]map[string]struct{} // invalidation key → credential keys
 }
 
-// cached is one remembered credential.
+// cached is one remembered credential, read from the database at read.
 type cached struct {
 	Caller
+	read     time.Time
 	expires  time.Time
 	lastSeen time.Time
 }
 
-// valid reports whether the session is neither expired nor idle at now.
+// valid reports whether the entry is recent enough to trust and the
+// session neither expired nor idle at now.
 func (c *cached) valid(now time.Time, idle time.Duration) bool {
-	return now.Before(c.expires) && c.lastSeen.After(now.Add(-idle))
+	return now.Sub(c.read) < recheckAfter && now.Before(c.expires) && c.lastSeen.After(now.Add(-idle))
 }
 
 // newCallers returns a cache of size entries, or nil for size < 1.
@@ -65,8 +75,12 @@ func (c *callers) run(ctx context.Context, s *Service) error {
 	})
 }
 
-// generation returns the count of invalidations so far, for put.
+// generation returns the count of invalidations so far, for put. The
+// methods of a nil cache (one turned off) remember nothing.
 func (c *callers) generation() uint64 {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gen
@@ -74,6 +88,9 @@ func (c *callers) generation() uint64 {
 
 // get returns the entry of a credential key.
 func (c *callers) get(key string) (cached, bool) {
+	if c == nil {
+		return cached{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.lru.Get(key)
@@ -85,6 +102,9 @@ func (c *callers) get(key string) (cached, bool) {
 
 // put stores e under key unless an invalidation came after generation gen.
 func (c *callers) put(key string, e cached, gen uint64) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.live || c.gen != gen {
@@ -99,20 +119,6 @@ func (c *callers) put(key string, e cached, gen uint64) {
 	}
 }
 
-// seen records that the session was used at t if its last use is older than
-// every, and reports whether it did: the caller then writes t to the
-// database. Of concurrent requests, one does.
-func (c *callers) seen(key string, t time.Time, every time.Duration) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.lru.Peek(key)
-	if !ok || t.Sub(e.lastSeen) < every {
-		return false
-	}
-	e.lastSeen = t
-	return true
-}
-
 // invalidate drops the entries that key names.
 func (c *callers) invalidate(key string) {
 	c.mu.Lock()
@@ -125,14 +131,6 @@ func (c *callers) invalidate(key string) {
 	for cred := range c.index[key] {
 		c.lru.Remove(cred) // unindex deletes from c.index
 	}
-}
-
-// forget drops one credential's entry.
-func (c *callers) forget(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	c.lru.Remove(key)
 }
 
 func (c *callers) purgeLocked() {

@@ -117,29 +117,18 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		return Caller{}, ErrUnauthenticated
 	}
 	now := s.DB.Now()
-	if s.callers != nil {
-		if e, ok := s.callers.get(ckey); ok && e.valid(now, s.cfg.SessionIdle) {
-			if err := statusErr(e.User.Status); err != nil {
-				return Caller{}, err
-			}
-			if s.callers.seen(ckey, now, lastSeenEvery) {
-				if err := s.touch(ctx, e.Actor); err != nil {
-					s.callers.forget(ckey)
-					return Caller{}, err
-				}
-			}
-			return e.Caller, nil
+	if e, ok := s.callers.get(ckey); ok && e.valid(now, s.cfg.SessionIdle) {
+		if err := statusErr(e.User.Status); err != nil {
+			return Caller{}, err
 		}
+		return e.Caller, nil
 	}
-	var gen uint64
-	if s.callers != nil {
-		gen = s.callers.generation()
-	}
+	gen := s.callers.generation()
 	var e cached
 	a := &e.Actor
 	// System: the credential finds its session before the user is known.
 	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		now = tx.Now
+		now, e.read = tx.Now, tx.Now
 		err = tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at
 			FROM sessions s WHERE `+where+` AND `+validSession, key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).
 			Scan(&a.SessionID, &a.UserID, &a.AuthTime, &e.lastSeen, &e.expires)
@@ -167,9 +156,7 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		}
 		e.lastSeen = now
 	}
-	if s.callers != nil {
-		s.callers.put(ckey, e, gen)
-	}
+	s.callers.put(ckey, e, gen)
 	return e.Caller, nil
 }
 

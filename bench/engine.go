@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/auth"
 	"github.com/userd/userd/dbtest"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/password"
@@ -42,12 +43,12 @@ func hashCost() time.Duration {
 // target is a seeded database with userd running on it, and a signed-in
 // user's credentials.
 type target struct {
-	base, session, jwt string
-	pid                int
-	runID              string
-	dbURL              string // PostgreSQL only
-	sqlitePath         string // SQLite only
-	stop               func()
+	base, session string
+	pid           int
+	runID         string
+	dbURL         string // PostgreSQL only
+	sqlitePath    string // SQLite only
+	stop          func()
 }
 
 // open connects to the target's database, as the harness's own client.
@@ -126,7 +127,7 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 		t.stop()
 		return nil, err
 	}
-	if t.session, t.jwt, err = signIn(t.base, "u0-"+t.runID+"@bench.test"); err != nil {
+	if t.session, _, err = signIn(t.base, "u0-"+t.runID+"@bench.test"); err != nil {
 		t.stop()
 		return nil, err
 	}
@@ -141,16 +142,20 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		return nil, err
 	}
 	defer tg.stop()
-	base, session, jwt, runID := tg.base, tg.session, tg.jwt, tg.runID
+	base, session, runID := tg.base, tg.session, tg.runID
 	fmt.Fprintf(os.Stderr, "%s: seeded %d users; measuring\n", engine, users)
 	measure := func(name string, mk request) result {
 		r := load(ctx, conns, d, mk)
 		fmt.Fprintf(os.Stderr, "  %-24s %s\n", name, r)
 		return r
 	}
+	sessions, jwts, err := tg.callers(ctx, min(users, 1000), min(users, 64))
+	if err != nil {
+		return nil, err
+	}
 	floor := measure("floor GET /healthz", get(base, "/healthz", ""))
-	w1 := measure("W1 GET /v1/me session", get(base, "/v1/me", session))
-	w2 := measure("W2 GET /v1/me JWT", get(base, "/v1/me", jwt))
+	w1 := measure("W1 GET /v1/me session", getEach(base, "/v1/me", sessions))
+	w2 := measure("W2 GET /v1/me JWT", getEach(base, "/v1/me", jwts))
 	readRSS := peakRSS(tg.pid)
 	w1p50 := load(ctx, 1, d, get(base, "/v1/me", session))
 	fmt.Fprintf(os.Stderr, "  %-24s %s\n", "W1 at 1 connection", w1p50)
@@ -298,6 +303,41 @@ func signIn(base, email string) (session, jwt string, err error) {
 		return "", "", fmt.Errorf("sign in: %d %v", res.StatusCode, err)
 	}
 	return body.Session.Token, body.AccessToken, nil
+}
+
+// callers returns session tokens of n seeded users (opened through the
+// bulk path) and access JWTs of m of them (signed in over HTTP), for W1 and
+// W2: many callers, as a deployment has, not one.
+func (t *target) callers(ctx context.Context, n, m int) (sessions, jwts []string, err error) {
+	db, err := t.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	ids := make([]string, n)
+	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		for i := range ids {
+			email := fmt.Sprintf("u%d-%s@bench.test", i, t.runID)
+			if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE email = $1`, email).Scan(&ids[i]); err != nil {
+				return fmt.Errorf("%s: %w", email, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if sessions, err = auth.New(auth.Deps{DB: db}, auth.Config{}).OpenMany(ctx, ids); err != nil {
+		return nil, nil, err
+	}
+	for i := range m {
+		_, jwt, err := signIn(t.base, fmt.Sprintf("u%d-%s@bench.test", i, t.runID))
+		if err != nil {
+			return nil, nil, err
+		}
+		jwts = append(jwts, jwt)
+	}
+	return sessions, jwts, nil
 }
 
 func waitReady(base string) error {

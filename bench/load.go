@@ -85,6 +85,13 @@ func get(base, path, bearer string) request {
 	}
 }
 
+// getEach sends the i-th request with the i-th bearer, round the list.
+func getEach(base, path string, bearers []string) request {
+	return func(i int64) (*http.Request, error) {
+		return get(base, path, bearers[i%int64(len(bearers))])(i)
+	}
+}
+
 func post(base, path string, body func(i int64) string) request {
 	return func(i int64) (*http.Request, error) {
 		req, err := http.NewRequest("POST", base+path, bytes.NewReader([]byte(body(i))))

@@ -136,10 +136,12 @@ func TestCallerCacheInvalidation(t *testing.T) {
 }
 
 // TestCallerCacheServes: a caller's second request is answered from memory.
-// A change written behind userd's back (no invalidation) does not show
-// until something invalidates the user, which every userd write does.
+// A change written behind userd's back (no invalidation) shows when
+// something invalidates the user, which every userd write does, or after
+// five seconds, when authentication reads again.
 func TestCallerCacheServes(t *testing.T) {
 	engines(t, func(t *testing.T, c *client) {
+		clk := withClock(c.db)
 		id, tok := c.signup(map[string]any{"email": "ann@example.com", "first_name": "Ann"})
 		for range 2 {
 			if r := c.do("GET", "/v1/me", nil, tok); str(r.Body, "first_name") != "Ann" {
@@ -147,16 +149,28 @@ func TestCallerCacheServes(t *testing.T) {
 			}
 		}
 		ctx := context.Background()
-		err := c.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE users SET first_name = 'Behind' WHERE id = $1`, id)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
+		behind := func(name string) {
+			err := c.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+				_, err := tx.Exec(ctx, `UPDATE users SET first_name = $1 WHERE id = $2`, name, id)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
+		behind("Later")
 		if r := c.do("GET", "/v1/me", nil, tok); str(r.Body, "first_name") != "Ann" {
 			t.Fatalf("me after an uninvalidated write: %s; want the remembered Ann", r.Raw)
 		}
+		clk.advance(4 * time.Second)
+		if r := c.do("GET", "/v1/me", nil, tok); str(r.Body, "first_name") != "Ann" {
+			t.Fatalf("me 4 s later: %s; want the remembered Ann", r.Raw)
+		}
+		clk.advance(time.Second)
+		if r := c.do("GET", "/v1/me", nil, tok); str(r.Body, "first_name") != "Later" {
+			t.Fatalf("me 5 s later: %s; want Later, read again", r.Raw)
+		}
+		behind("Behind")
 		if r := c.do("PATCH", "/v1/me", map[string]any{"last_name": "Lee"}, tok); r.Status != http.StatusOK {
 			t.Fatalf("patch: %d %s", r.Status, r.Raw)
 		}
