@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
+	"github.com/userd/userd/memo"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/seal"
@@ -131,7 +132,7 @@ type Service struct {
 	cfg      Config
 	mail     sync.WaitGroup
 	verified *lru.Cache[[sha256.Size]byte, token.Access] // see verifyAccess
-	callers  *callers                                    // see Authenticate; nil when off
+	callers  *memo.Cache[cached]                         // see Authenticate
 }
 
 // New returns a Service.
@@ -147,18 +148,12 @@ func New(d Deps, cfg Config) *Service {
 	if err != nil {
 		panic(err) // only for a size < 1
 	}
-	return &Service{Deps: d, cfg: cfg, verified: verified, callers: newCallers(cfg.CachedCallers)}
+	return &Service{Deps: d, cfg: cfg, verified: verified, callers: memo.New[cached](d.DB, cfg.CachedCallers, recheckAfter)}
 }
 
-// Run keeps what Authenticate remembers in step with the changes of every
-// process until ctx ends; without it, Authenticate remembers nothing.
-func (s *Service) Run(ctx context.Context) error {
-	if s.callers == nil {
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	return s.callers.run(ctx, s)
-}
+// Memo returns what Authenticate remembers, for memo.Run: without it,
+// Authenticate remembers nothing.
+func (s *Service) Memo() memo.Fed { return s.callers }
 
 // Close waits for mail that is still being sent.
 func (s *Service) Close() { s.mail.Wait() }

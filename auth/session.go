@@ -86,13 +86,31 @@ type Caller struct {
 	User  account.User
 }
 
+// DefaultCachedCallers is how many signed-in callers Authenticate keeps in
+// memory unless configured otherwise: about 1 KiB each.
+const DefaultCachedCallers = 10_000
+
+// recheckAfter is how long Authenticate trusts what it read before it reads
+// again: the bound on how late it sees a change that no invalidation
+// announced (another process writing to the same SQLite file, such as
+// `userd users delete`; a hand-written UPDATE).
+const recheckAfter = 5 * time.Second
+
+// cached is what Authenticate remembers of a credential that passed, tagged
+// with its user's and its session's keys.
+type cached struct {
+	Caller
+	expires  time.Time
+	lastSeen time.Time
+}
+
 // Authenticate returns the caller that a session token or an access JWT
 // stands for. A JWT counts only while its session lives, so that log-out and
 // suspension take effect at once. It returns ErrUnauthenticated for a
 // malformed, unknown, expired or revoked credential, and ErrSuspended or
 // ErrBanned when the user may not act.
 //
-// What it read is remembered (see callers) until a change to the session,
+// What it read is remembered until a change to the session,
 // the user or their roles invalidates it, in this process at the change's
 // commit and in others when the database's notification arrives.
 func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error) {
@@ -117,18 +135,18 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		return Caller{}, ErrUnauthenticated
 	}
 	now := s.DB.Now()
-	if e, ok := s.callers.get(ckey); ok && e.valid(now, s.cfg.SessionIdle) {
+	if e, ok := s.callers.Get(ckey); ok && now.Before(e.expires) && e.lastSeen.After(now.Add(-s.cfg.SessionIdle)) {
 		if err := statusErr(e.User.Status); err != nil {
 			return Caller{}, err
 		}
 		return e.Caller, nil
 	}
-	gen := s.callers.generation()
+	gen := s.callers.Generation()
 	var e cached
 	a := &e.Actor
 	// System: the credential finds its session before the user is known.
 	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		now, e.read = tx.Now, tx.Now
+		now = tx.Now
 		err = tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at
 			FROM sessions s WHERE `+where+` AND `+validSession, key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).
 			Scan(&a.SessionID, &a.UserID, &a.AuthTime, &e.lastSeen, &e.expires)
@@ -156,7 +174,7 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		}
 		e.lastSeen = now
 	}
-	s.callers.put(ckey, e, gen)
+	s.callers.Put(ckey, e, now, gen, userd.UserKey(a.UserID), userd.SessionKey(a.SessionID))
 	return e.Caller, nil
 }
 

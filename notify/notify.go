@@ -101,7 +101,7 @@ func Create(ctx context.Context, tx *sqldb.Tx, userID string, n New) (Notificati
 	if err != nil {
 		return Notification{}, fmt.Errorf("insert notification: %w", err)
 	}
-	if err := bumpUnread(ctx, tx, userID, 1); err != nil {
+	if err := changed(ctx, tx, userID, 1); err != nil {
 		return Notification{}, err
 	}
 	if err := tx.Notify(ctx, Channel, userID+":"+id); err != nil {
@@ -147,9 +147,13 @@ func many(ctx context.Context, tx *sqldb.Tx, q string, args ...any) ([]Notificat
 	return out, nil
 }
 
-// bumpUnread changes the user's unread counter, in the transaction that
-// changed the notifications.
-func bumpUnread(ctx context.Context, tx *sqldb.Tx, userID string, by int64) error {
+// changed records, in the transaction that changed the user's
+// notifications, that they changed: the unread counter moves by by, and
+// what processes remember of them is invalidated.
+func changed(ctx context.Context, tx *sqldb.Tx, userID string, by int64) error {
+	if err := tx.Invalidate(ctx, userd.NotificationsKey(userID)); err != nil {
+		return err
+	}
 	if by == 0 {
 		return nil
 	}
@@ -183,7 +187,7 @@ func MarkRead(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 		return fmt.Errorf("mark read: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
-		return bumpUnread(ctx, tx, userID, -1)
+		return changed(ctx, tx, userID, -1)
 	}
 	_, err = Get(ctx, tx, userID, id) // read already, or not there
 	return err
@@ -197,7 +201,10 @@ func MarkAllRead(ctx context.Context, tx *sqldb.Tx, userID string) (int64, error
 		return 0, fmt.Errorf("mark all read: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n, bumpUnread(ctx, tx, userID, -n)
+	if n == 0 {
+		return 0, nil
+	}
+	return n, changed(ctx, tx, userID, -n)
 }
 
 // Delete removes one of the user's notifications. It returns ErrNotFound.
@@ -211,9 +218,9 @@ func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 		return fmt.Errorf("delete notification: %w", err)
 	}
 	if !readAt.Valid {
-		return bumpUnread(ctx, tx, userID, -1)
+		return changed(ctx, tx, userID, -1)
 	}
-	return nil
+	return changed(ctx, tx, userID, 0)
 }
 
 // InsertBatch stores many checked notifications for one user in one
@@ -241,5 +248,5 @@ func InsertBatch(ctx context.Context, tx *sqldb.Tx, userID string, ns []New) err
 	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("insert notifications: %w", err)
 	}
-	return bumpUnread(ctx, tx, userID, int64(len(ns)))
+	return changed(ctx, tx, userID, int64(len(ns)))
 }

@@ -42,8 +42,21 @@ func shard() int {
 }
 
 // bump applies deltas in (user, shard) order, so that two transactions that
-// touch the same rows lock them in the same order and cannot deadlock.
+// touch the same rows lock them in the same order and cannot deadlock, and
+// invalidates the lists whose counts they change.
 func bump(ctx context.Context, tx *sqldb.Tx, ds ...delta) error {
+	for _, d := range ds {
+		if d.followers != 0 {
+			if err := tx.Invalidate(ctx, userd.FollowersKey(d.userID)); err != nil {
+				return err
+			}
+		}
+		if d.following != 0 {
+			if err := tx.Invalidate(ctx, userd.FollowingKey(d.userID)); err != nil {
+				return err
+			}
+		}
+	}
 	slices.SortFunc(ds, func(a, b delta) int {
 		if c := strings.Compare(a.userID, b.userID); c != 0 {
 			return c
@@ -214,6 +227,10 @@ func FollowMany(ctx context.Context, tx *sqldb.Tx, following string, followers [
 	b.WriteString(` ON CONFLICT (user_id, shard) DO UPDATE SET followings_count = user_follow_stats.followings_count + 1, updated_at = excluded.updated_at`)
 	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("follow many: %w", err)
+	}
+	// The bulk path forgets every list rather than name each follower's.
+	if err := tx.Invalidate(ctx, userd.EveryKey); err != nil {
+		return err
 	}
 	return bump(ctx, tx, delta{userID: following, shard: shard(), followers: int64(len(followers))})
 }

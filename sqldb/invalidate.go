@@ -7,7 +7,7 @@ import (
 )
 
 // InvalidateChannel carries the keys of changed rows that processes keep in
-// memory, separated by spaces.
+// memory: the sending DB's origin, then the keys, separated by spaces.
 const InvalidateChannel = "userd_invalidate"
 
 // subscribers are this process's receivers of invalidations, called right
@@ -44,16 +44,42 @@ func (s *subscribers) call(key string) {
 // Once it commits, every Invalidations receiver of this process gets the
 // keys before Tx returns, and those of other processes get them through
 // the database's notifications (PostgreSQL's NOTIFY, delivered within
-// milliseconds of the commit).
-func (tx *Tx) Invalidate(ctx context.Context, keys ...string) error {
-	if len(keys) == 0 {
+// milliseconds of the commit). The keys of a transaction travel together,
+// in one statement just before its commit.
+func (tx *Tx) Invalidate(_ context.Context, keys ...string) error {
+	tx.invalid = append(tx.invalid, keys...)
+	return nil
+}
+
+// maxPayload keeps a notification under PostgreSQL's limit of 8,000 bytes.
+const maxPayload = 7900
+
+// announce sends the transaction's invalidated keys, before its commit,
+// and has them delivered in this process after it.
+func (tx *Tx) announce(ctx context.Context) error {
+	if len(tx.invalid) == 0 {
 		return nil
 	}
-	if err := tx.Notify(ctx, InvalidateChannel, strings.Join(keys, " ")); err != nil {
-		return err
+	var b strings.Builder
+	b.WriteString(tx.db.origin)
+	for i, k := range tx.invalid {
+		if b.Len() > len(tx.db.origin) && b.Len()+1+len(k) > maxPayload {
+			if err := tx.Notify(ctx, InvalidateChannel, b.String()); err != nil {
+				return err
+			}
+			b.Reset()
+			b.WriteString(tx.db.origin)
+		}
+		b.WriteByte(' ')
+		b.WriteString(k)
+		if i == len(tx.invalid)-1 {
+			if err := tx.Notify(ctx, InvalidateChannel, b.String()); err != nil {
+				return err
+			}
+		}
 	}
 	tx.AfterCommit(func() {
-		for _, k := range keys {
+		for _, k := range tx.invalid {
 			tx.db.local.call(k)
 		}
 	})
@@ -61,15 +87,20 @@ func (tx *Tx) Invalidate(ctx context.Context, keys ...string) error {
 }
 
 // Invalidations calls fn with every key that a transaction of any process
-// invalidates, until ctx ends; it returns ctx's error then. A key may come
-// more than once. live(false) says that keys may have been missed from then
+// invalidates, until ctx ends; it returns ctx's error then. Keys of this
+// DB's transactions come once, right after their commit; others' as the
+// database delivers them. live(false) says that keys may have been missed from then
 // on (the listening connection broke) and live(true) that none are missed
 // again (it listens anew): a cache drops everything at both.
 func (db *DB) Invalidations(ctx context.Context, fn func(key string), live func(bool)) error {
 	db.local.add(&fn)
 	defer db.local.remove(&fn)
 	return db.dialect.Listen(ctx, InvalidateChannel, func(payload string) {
-		for k := range strings.FieldsSeq(payload) {
+		origin, keys, _ := strings.Cut(payload, " ")
+		if origin == db.origin {
+			return // delivered at the commit
+		}
+		for k := range strings.FieldsSeq(keys) {
 			fn(k)
 		}
 	}, live)

@@ -6,6 +6,7 @@ package sqldb
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -57,11 +58,12 @@ type DB struct {
 	dialect Dialect
 	now     func() time.Time
 	local   subscribers // see Invalidations
+	origin  string      // tells this DB's invalidations from other processes'
 }
 
 // New returns a DB over the given pools. read may equal write.
 func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: write, read: read, dialect: d, now: time.Now}
+	return &DB{write: write, read: read, dialect: d, now: time.Now, origin: rand.Text()}
 }
 
 // SetClock replaces the clock that fixes each transaction's Now. Tests use it
@@ -148,6 +150,9 @@ func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn
 	if err := fn(tx); err != nil {
 		return err
 	}
+	if err := tx.announce(ctx); err != nil {
+		return fmt.Errorf("announce invalidations: %w", err)
+	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", classify(db.dialect, err))
 	}
@@ -172,6 +177,7 @@ type Tx struct {
 	db          *DB
 	dialect     Dialect
 	afterCommit []func()
+	invalid     []string // keys for Invalidate
 	Now         time.Time
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
+	"github.com/userd/userd/memo"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/password"
@@ -104,11 +105,12 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	if o.rpOrigin != "" {
 		pk, _ = passkey.New(db, "localhost", []string{o.rpOrigin})
 	}
-	go svc.Run(o.ctx)
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
-	return web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring,
-		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk}), svc
+	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring,
+		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk})
+	go memo.Run(o.ctx, db, api.Caches()...)
+	return api, svc
 }
 
 // response is a decoded answer.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -47,11 +48,20 @@ func (s *Server) listNotifications(ctx context.Context, in *listNotificationsInp
 	if err != nil {
 		return nil, err
 	}
+	me := userd.ActorFrom(ctx).UserID
+	read := func() (list []notify.Notification, tags []string, err error) {
+		err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
+			list, err = notify.List(ctx, tx, me, in.Unread, before, in.Limit+1)
+			return err
+		})
+		return list, []string{userd.NotificationsKey(me)}, err
+	}
 	var list []notify.Notification
-	err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		list, err = notify.List(ctx, tx, userd.ActorFrom(ctx).UserID, in.Unread, before, in.Limit+1)
-		return err
-	})
+	if in.Cursor == "" { // first pages are read again and again
+		list, err = s.memo.notifications.Load(pageKey(me, strconv.FormatBool(in.Unread), strconv.Itoa(in.Limit)), read)
+	} else {
+		list, _, err = read()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +81,16 @@ type countOutput struct {
 }
 
 func (s *Server) unreadCount(ctx context.Context, _ *struct{}) (*countOutput, error) {
-	out := &countOutput{}
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		out.Body.Count, err = notify.UnreadCount(ctx, tx, userd.ActorFrom(ctx).UserID)
-		return err
+	me := userd.ActorFrom(ctx).UserID
+	n, err := s.memo.unread.Load(me, func() (n int, tags []string, err error) {
+		err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
+			n, err = notify.UnreadCount(ctx, tx, me)
+			return err
+		})
+		return n, []string{userd.NotificationsKey(me)}, err
 	})
+	out := &countOutput{}
+	out.Body.Count = n
 	return out, err
 }
 

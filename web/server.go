@@ -35,7 +35,11 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// RevealMaxAuthAge is how recent a log-in must be to reveal a secret.
 	RevealMaxAuthAge time.Duration
-	Logger           *slog.Logger
+	// CachedPages is how many pages of lists the server remembers, and ten
+	// times as many unread counts: DefaultCachedPages when 0, none when
+	// negative.
+	CachedPages int
+	Logger      *slog.Logger
 }
 
 // Services are what the API serves.
@@ -70,6 +74,7 @@ type Server struct {
 	api      huma.API
 	mux      *http.ServeMux
 	cop      *http.CrossOriginProtection
+	memo     memos
 }
 
 func init() {
@@ -84,7 +89,11 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.RevealMaxAuthAge <= 0 {
 		cfg.RevealMaxAuthAge = 5 * time.Minute
 	}
+	if cfg.CachedPages == 0 {
+		cfg.CachedPages = DefaultCachedPages
+	}
 	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
 	hc.DocsPath = ""     // /docs is our own page, readable without a CDN

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/userd/userd"
@@ -97,28 +98,37 @@ type followListOutput struct {
 }
 
 func (s *Server) followers(ctx context.Context, in *followListInput) (*followListOutput, error) {
-	return s.followList(ctx, in, social.Followers)
+	return s.followList(ctx, in, "followers", social.Followers, userd.FollowersKey)
 }
 
 func (s *Server) following(ctx context.Context, in *followListInput) (*followListOutput, error) {
-	return s.followList(ctx, in, social.Following)
+	return s.followList(ctx, in, "following", social.Following, userd.FollowingKey)
 }
 
-func (s *Server) followList(ctx context.Context, in *followListInput,
-	list func(context.Context, *sqldb.Tx, string, string, int) ([]social.Edge, error)) (*followListOutput, error) {
+// followList answers a page of a follow list. Pages are remembered, tagged
+// with the list, its user and every user on the page, whose cards change
+// with their profiles.
+func (s *Server) followList(ctx context.Context, in *followListInput, side string,
+	list func(context.Context, *sqldb.Tx, string, string, int) ([]social.Edge, error), key func(string) string) (*followListOutput, error) {
 	before, err := decodeCursor(in.Cursor)
 	if err != nil {
 		return nil, err
 	}
-	var edges []social.Edge
-	// System: the lists are public: other users' public fields.
-	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		id, err := followTarget(ctx, tx, in.ID)
-		if err != nil {
+	edges, err := s.memo.follows.Load(pageKey(side, in.ID, before, strconv.Itoa(in.Limit)), func() (edges []social.Edge, tags []string, err error) {
+		var id string
+		// System: the lists are public: other users' public fields.
+		err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+			if id, err = followTarget(ctx, tx, in.ID); err != nil {
+				return err
+			}
+			edges, err = list(ctx, tx, id, before, in.Limit+1)
 			return err
+		})
+		tags = []string{key(id), userd.UserKey(id)}
+		for _, e := range edges {
+			tags = append(tags, userd.UserKey(e.UserID))
 		}
-		edges, err = list(ctx, tx, id, before, in.Limit+1)
-		return err
+		return edges, tags, err
 	})
 	if err != nil {
 		return nil, err

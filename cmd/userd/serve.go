@@ -21,6 +21,7 @@ import (
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/mail"
+	"github.com/userd/userd/memo"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/password"
@@ -51,6 +52,7 @@ type serveConfig struct {
 	webhookURL     string
 	webhookSecret  string
 	revealAge      time.Duration
+	cachedPages    int
 	argon          password.Params
 	shutdown       time.Duration
 }
@@ -109,6 +111,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.auth.SessionLifetime, "session-lifetime", 30*24*time.Hour, "absolute lifetime of a session (env USERD_SESSION_LIFETIME)")
 	fs.DurationVar(&c.auth.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "a session unused this long ends (env USERD_SESSION_IDLE_TIMEOUT)")
 	fs.IntVar(&c.auth.CachedCallers, "auth-cache", auth.DefaultCachedCallers, "signed-in callers kept in memory between requests, about 1 KiB each; every change to their session, user or roles drops them in every process; -1 keeps none (env USERD_AUTH_CACHE)")
+	fs.IntVar(&c.cachedPages, "page-cache", web.DefaultCachedPages, "pages of lists (notifications' first pages, followers, following) kept in memory between requests, and ten times as many unread counts; every change drops them in every process; -1 keeps none (env USERD_PAGE_CACHE)")
 	fs.DurationVar(&c.auth.AccessTTL, "access-token-ttl", 15*time.Minute, "lifetime of an access token (JWT) (env USERD_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&c.auth.RefreshGrace, "refresh-grace", 10*time.Second, "a refresh token retried within this window gets the same successor (env USERD_REFRESH_GRACE)")
 	fs.DurationVar(&c.auth.VerifyTTL, "verify-email-ttl", 24*time.Hour, "lifetime of an email verification link (env USERD_VERIFY_EMAIL_TTL)")
@@ -310,7 +313,6 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	go authSvc.Run(ctx)
 	hub := notify.NewHub()
 	go hub.Run(ctx, db)
 	runner := jobs.NewRunner(db, log)
@@ -321,9 +323,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	go runner.Run(ctx)
-	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, RevealMaxAuthAge: c.revealAge, Logger: log},
+	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, RevealMaxAuthAge: c.revealAge, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub, Keyring: keyring,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys})
+	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := &http.Server{
 		Handler:           api,

@@ -1,0 +1,49 @@
+package web
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/userd/userd/memo"
+	"github.com/userd/userd/notify"
+	"github.com/userd/userd/social"
+)
+
+// DefaultCachedPages is how many pages of lists a Server remembers unless
+// configured otherwise.
+const DefaultCachedPages = 1000
+
+// recheckAfter bounds how long a remembered page or count is trusted, for
+// changes that announce nothing (see auth's own bound).
+const recheckAfter = 5 * time.Second
+
+// memos are what the Server remembers between requests: each entry until a
+// transaction of any process invalidates what it was read from.
+type memos struct {
+	unread        *memo.Cache[int]                   // by user
+	notifications *memo.Cache[[]notify.Notification] // first pages, by user, filter and limit
+	follows       *memo.Cache[[]social.Edge]         // pages, by user, side, cursor and limit
+}
+
+func newMemos(s *Server, pages int) memos {
+	return memos{
+		unread:        memo.New[int](s.db, 10*pages, recheckAfter),
+		notifications: memo.New[[]notify.Notification](s.db, pages, recheckAfter),
+		follows:       memo.New[[]social.Edge](s.db, pages, recheckAfter),
+	}
+}
+
+// Caches returns what the Server and its authentication remember, for
+// memo.Run: without it, they remember nothing.
+func (s *Server) Caches() []memo.Fed {
+	return []memo.Fed{s.auth.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows}
+}
+
+// pageKey is a cache key of a list's page.
+func pageKey(parts ...string) string {
+	k := ""
+	for _, p := range parts {
+		k += strconv.Quote(p)
+	}
+	return k
+}
