@@ -91,6 +91,7 @@ func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d
 	}
 	star, hub, fans := ids[1], ids[2], ids[3:]
 	storm := fans[:min(len(fans), 10_000)]
+	resetPeak(tg.pid)
 	tokens, err := auth.New(auth.Deps{DB: db}, auth.Config{}).OpenMany(ctx, storm)
 	if err != nil {
 		return nil, err
@@ -119,29 +120,58 @@ func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d
 			return nil, err
 		}
 	}
-	var deepID string
-	deep := (len(ids) - 1) * 9 / 10
+	// The first page, hot as a popular user's is; then pages near the top
+	// and 90% deep, each request with another cursor, so that most are
+	// read from the database.
+	var followIDs []string
 	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		return tx.QueryRow(ctx, `SELECT id FROM user_follows WHERE following_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2`, hub, deep).Scan(&deepID)
+		rows, err := tx.Query(ctx, `SELECT id FROM user_follows WHERE following_id = $1 ORDER BY id DESC`, hub)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			followIDs = append(followIDs, id)
+		}
+		return rows.Err()
 	})
 	if err != nil {
 		return nil, err
 	}
+	cursors := func(at float64) request {
+		from := int(at * float64(len(followIDs)))
+		span := followIDs[from:min(len(followIDs), from+max(1, len(followIDs)/10))]
+		return func(i int64) (*http.Request, error) {
+			c := base64.RawURLEncoding.EncodeToString([]byte(span[i%int64(len(span))]))
+			return http.NewRequest("GET", tg.base+"/v1/users/"+hub+"/followers?cursor="+c, nil)
+		}
+	}
 	first := load(ctx, 32, d, get(tg.base, "/v1/users/"+hub+"/followers", ""))
-	deepPage := load(ctx, 32, d, get(tg.base, "/v1/users/"+hub+"/followers?cursor="+base64.RawURLEncoding.EncodeToString([]byte(deepID)), ""))
-	fmt.Fprintf(os.Stderr, "  %-24s %s\n  %-24s %s\n", "W6 first page", first, fmt.Sprintf("W6 page %d deep", deep), deepPage)
-	ratio := float64(deepPage.P99) / float64(first.P99)
+	top := load(ctx, 32, d, cursors(0))
+	deepPages := load(ctx, 32, d, cursors(0.9))
+	fmt.Fprintf(os.Stderr, "  %-24s %s\n  %-24s %s\n  %-24s %s\n", "W6 first page", first, "W6 pages near the top", top, "W6 pages 90% deep", deepPages)
+	ratio := float64(deepPages.P99) / float64(top.P99)
 	rss := peakRSS(tg.pid)
+	w8, err := deleteWorkload(ctx, tg, db, ids, hub)
+	if err != nil {
+		return nil, err
+	}
 	rows := []row{
 		{Workload: fmt.Sprintf("W5 follow storm (%d)", len(storm)), Engine: db.Engine(), result: w5, Ratio: w5.RPS / 2000, RatioOf: "2000/s",
 			Target: "≥2000/s, exact", Holds: w5.RPS >= 2000 && exact && w5.Errors == 0},
-		{Workload: fmt.Sprintf("W6 followers p1 (%d)", len(ids)-1), Engine: db.Engine(), result: first, Ratio: first.RPS / floor.RPS, RatioOf: "floor",
+		{Workload: fmt.Sprintf("W6 followers p1 (%d)", len(followIDs)), Engine: db.Engine(), result: first, Ratio: first.RPS / floor.RPS, RatioOf: "floor",
 			Target: "p99≤5ms", Holds: first.P99 <= 5*time.Millisecond},
-		{Workload: "W6 followers 90% deep", Engine: db.Engine(), result: deepPage, Ratio: ratio, RatioOf: "first p99",
-			Target: "p99≤5ms, ≤1.5", Holds: deepPage.P99 <= 5*time.Millisecond && ratio <= 1.5},
+		{Workload: "W6 top 10%, new cursors", Engine: db.Engine(), result: top, Ratio: top.RPS / floor.RPS, RatioOf: "floor",
+			Target: "p99≤5ms", Holds: top.P99 <= 5*time.Millisecond},
+		{Workload: "W6 90% deep, new cursors", Engine: db.Engine(), result: deepPages, Ratio: ratio, RatioOf: "top p99",
+			Target: "p99≤5ms, ≤1.5", Holds: deepPages.P99 <= 5*time.Millisecond && ratio <= 1.5},
 	}
 	for i := range rows {
 		rows[i].PeakRSSMB = rss
 	}
-	return rows, nil
+	return append(rows, w8), nil
 }
