@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -27,10 +27,11 @@ var migrations embed.FS
 
 // Open connects to the PostgreSQL database at url (postgres://…).
 func Open(ctx context.Context, url string) (*sqldb.DB, error) {
-	db, err := sql.Open("pgx", url)
+	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
+	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	if err := db.PingContext(ctx); err != nil {
@@ -119,17 +120,9 @@ const (
 	SystemRole = "userd_system" // work that crosses users, said so explicitly
 )
 
-// Enter switches the transaction to the scope's role and sets the user that
-// the policies compare user_id with, in one statement; both revert at the
-// transaction's end.
-func (dialect) Enter(ctx context.Context, tx *sql.Tx, s sqldb.Scope) error {
-	role := AppRole
-	if s.System {
-		role = SystemRole
-	}
-	_, err := tx.ExecContext(ctx, `SELECT set_config('role', $1, true), set_config('userd.user_id', $2, true)`, role, s.UserID)
-	return err
-}
+// Enter has nothing left to do: the connection's BEGIN entered the scope
+// (see scopedConn).
+func (dialect) Enter(context.Context, *sql.Tx, sqldb.Scope) error { return nil }
 
 func (dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
 	sub, err := fs.Sub(migrations, "migrations")

@@ -41,9 +41,10 @@ func shard() int {
 	return int(n.Int64())
 }
 
-// bump applies deltas in (user, shard) order, so that two transactions that
-// touch the same rows lock them in the same order and cannot deadlock, and
-// invalidates the lists whose counts they change.
+// bump applies deltas of distinct users in one statement, in (user, shard)
+// order, so that two transactions that touch the same rows lock them in the
+// same order and cannot deadlock, and invalidates the lists whose counts
+// they change.
 func bump(ctx context.Context, tx *sqldb.Tx, ds ...delta) error {
 	for _, d := range ds {
 		if d.followers != 0 {
@@ -63,15 +64,21 @@ func bump(ctx context.Context, tx *sqldb.Tx, ds ...delta) error {
 		}
 		return a.shard - b.shard
 	})
-	for _, d := range ds {
-		_, err := tx.Exec(ctx, `INSERT INTO user_follow_stats (user_id, shard, followers_count, followings_count, updated_at)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (user_id, shard) DO UPDATE SET followers_count = user_follow_stats.followers_count + excluded.followers_count,
-				followings_count = user_follow_stats.followings_count + excluded.followings_count, updated_at = excluded.updated_at`,
-			d.userID, d.shard, d.followers, d.following, tx.Now)
-		if err != nil {
-			return fmt.Errorf("update follow counters: %w", err)
+	var b strings.Builder
+	b.WriteString(`INSERT INTO user_follow_stats (user_id, shard, followers_count, followings_count, updated_at) VALUES `)
+	args := []any{tx.Now}
+	for i, d := range ds {
+		if i > 0 {
+			b.WriteString(", ")
 		}
+		k := len(args)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $1)", k+1, k+2, k+3, k+4)
+		args = append(args, d.userID, d.shard, d.followers, d.following)
+	}
+	b.WriteString(` ON CONFLICT (user_id, shard) DO UPDATE SET followers_count = user_follow_stats.followers_count + excluded.followers_count,
+		followings_count = user_follow_stats.followings_count + excluded.followings_count, updated_at = excluded.updated_at`)
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("update follow counters: %w", err)
 	}
 	return nil
 }
@@ -214,23 +221,9 @@ func FollowMany(ctx context.Context, tx *sqldb.Tx, following string, followers [
 	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("follow many: %w", err)
 	}
-	b.Reset()
-	b.WriteString(`INSERT INTO user_follow_stats (user_id, shard, followers_count, followings_count, updated_at) VALUES `)
-	args = []any{tx.Now}
-	for i, f := range followers {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "($%d, 0, 0, 1, $1)", len(args)+1)
-		args = append(args, f)
+	ds := make([]delta, 0, len(followers)+1)
+	for _, f := range followers {
+		ds = append(ds, delta{userID: f, following: 1})
 	}
-	b.WriteString(` ON CONFLICT (user_id, shard) DO UPDATE SET followings_count = user_follow_stats.followings_count + 1, updated_at = excluded.updated_at`)
-	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("follow many: %w", err)
-	}
-	// The bulk path forgets every list rather than name each follower's.
-	if err := tx.Invalidate(ctx, userd.EveryKey); err != nil {
-		return err
-	}
-	return bump(ctx, tx, delta{userID: following, shard: shard(), followers: int64(len(followers))})
+	return bump(ctx, tx, append(ds, delta{userID: following, shard: shard(), followers: int64(len(followers))})...)
 }
