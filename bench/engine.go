@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/userd/userd/account"
@@ -27,9 +28,11 @@ import (
 const benchPassword = "bench password 1234"
 
 // hashCost measures one argon2id hash at the server's default parameters on
-// one core.
-func hashCost() time.Duration {
-	h := password.New(password.OWASP, 1)
+// one core, and how many hashes a second every core hashing at once
+// manages: the ceiling that log-in and sign-up can reach on the machine,
+// below cores × one core's rate when the cores share memory bandwidth.
+func hashCost() (time.Duration, float64) {
+	h := password.New(password.OWASP, 0)
 	ctx := context.Background()
 	h.Hash(ctx, benchPassword) // warm up
 	const n = 10
@@ -37,7 +40,18 @@ func hashCost() time.Duration {
 	for range n {
 		h.Hash(ctx, benchPassword)
 	}
-	return time.Since(start) / n
+	one := time.Since(start) / n
+	var wg sync.WaitGroup
+	start = time.Now()
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for range n {
+				h.Hash(ctx, benchPassword)
+			}
+		})
+	}
+	wg.Wait()
+	return one, float64(n*runtime.NumCPU()) / time.Since(start).Seconds()
 }
 
 // target is a seeded database with userd running on it, and a signed-in
@@ -136,7 +150,7 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 
 // runEngine runs every workload against userd on a fresh database of the
 // engine.
-func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int, hash time.Duration) ([]row, error) {
+func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int, hash time.Duration, ceiling float64) ([]row, error) {
 	tg, err := startTarget(ctx, engine, bin, tmp, dbURL, users)
 	if err != nil {
 		return nil, err
@@ -201,7 +215,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 			Target: "p50≤0.3ms (" + ms(w1p50.P50) + ")", Holds: w1p50.P50 <= 300*time.Microsecond, PeakRSSMB: readRSS},
 		{Workload: "W2 GET /v1/me (JWT)", Engine: engine, result: w2, Ratio: w2.RPS / floor.RPS, RatioOf: "floor",
 			Target: "≥0.6", Holds: w2.RPS >= 0.6*floor.RPS && w2.Errors == 0, PeakRSSMB: readRSS},
-		{Workload: "W3 POST /v1/auth/login", Engine: engine, result: w3, Ratio: w3.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s", limit),
+		{Workload: "W3 POST /v1/auth/login", Engine: engine, result: w3, Ratio: w3.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s; %.2f of %.0f/s at once", limit, w3.RPS/ceiling, ceiling),
 			Target: "≥0.95", Holds: w3.RPS >= 0.95*limit && w3.Errors == 0, PeakRSSMB: loginRSS},
 		{Workload: "W7 unread count (100k)", Engine: engine, result: w7a, Ratio: w7a.RPS / floor.RPS, RatioOf: "floor",
 			Target: "p99≤5ms", Holds: w7a.P99 <= 5*time.Millisecond && w7a.Errors == 0, PeakRSSMB: listRSS},
@@ -209,7 +223,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 			Target: "p99≤5ms", Holds: w7b.P99 <= 5*time.Millisecond && w7b.Errors == 0, PeakRSSMB: listRSS},
 		{Workload: "SSE fan-out, 1000 streams", Engine: engine, result: fan, Ratio: 1, RatioOf: "-",
 			Target: "all delivered", Holds: fan.Errors == 0, PeakRSSMB: listRSS},
-		{Workload: "W4 POST /v1/auth/signup", Engine: engine, result: w4, Ratio: w4.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s", limit),
+		{Workload: "W4 POST /v1/auth/signup", Engine: engine, result: w4, Ratio: w4.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s; %.2f of %.0f/s at once", limit, w4.RPS/ceiling, ceiling),
 			Target: "≥0.9", Holds: w4.RPS >= 0.9*limit && w4.Errors == 0, PeakRSSMB: signupRSS},
 		{Workload: "M1 peak RSS under W1, W2", Engine: engine, Ratio: readRSS / 64, RatioOf: "64 MB", Target: "≤64MB", Holds: readRSS <= 64, PeakRSSMB: readRSS},
 		{Workload: "M1 peak RSS under W3", Engine: engine, Ratio: loginRSS / 128, RatioOf: "128 MB", Target: "≤128MB", Holds: loginRSS <= 128, PeakRSSMB: loginRSS},

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -53,6 +55,7 @@ type serveConfig struct {
 	webhookSecret  string
 	revealAge      time.Duration
 	cachedPages    int
+	memoryLimit    int // MiB; 0: memoryLimit's default; -1: none
 	argon          password.Params
 	shutdown       time.Duration
 }
@@ -127,8 +130,24 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 2) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
+	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds (default 48 plus one argon2id hash's memory per core; -1 for none; GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env USERD_SHUTDOWN_TIMEOUT)")
 	return fs, c
+}
+
+// memoryLimitBytes is the soft memory limit serve sets, 0 for none. By
+// default it leaves room for a password hash on every core (each takes
+// argon2id's memory while it runs) above what the rest of userd needs, and
+// makes the collector work harder rather than let the heap grow to twice
+// that after a burst of log-ins.
+func (c *serveConfig) memoryLimitBytes() int64 {
+	switch {
+	case c.memoryLimit < 0:
+		return 0
+	case c.memoryLimit > 0:
+		return int64(c.memoryLimit) << 20
+	}
+	return 48<<20 + int64(runtime.GOMAXPROCS(0))*int64(c.argon.Memory)<<10
 }
 
 func uintFlag(dst *uint32, lo, hi uint64) func(string) error {
@@ -229,6 +248,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
 	log := newLogger(os.Stderr)
+	if limit := c.memoryLimitBytes(); limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(limit)
+	}
 	proxies, err := parseCIDRs(c.trustedProxies)
 	if err != nil {
 		return err
