@@ -123,7 +123,8 @@ func TestEviction(t *testing.T) {
 }
 
 // TestOtherProcess: on PostgreSQL, another process's commit reaches this
-// process's cache through NOTIFY.
+// process's cache through NOTIFY, sent with the COMMIT; its rollback sends
+// nothing.
 func TestOtherProcess(t *testing.T) {
 	url := dbtest.NewPostgresURL(t, true)
 	open := func() *sqldb.DB {
@@ -138,6 +139,14 @@ func TestOtherProcess(t *testing.T) {
 	c := fed(t, mine, 10)
 	c.Put("a", "1", mine.Now(), c.Generation(), userd.UserKey("u1"))
 	c.Put("b", "2", mine.Now(), c.Generation(), userd.UserKey("u2"))
+	ctx := context.Background()
+	err := theirs.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		tx.Invalidate(ctx, userd.UserKey("u2"))
+		return userd.Errorf(userd.KindConflict, "rolled_back", "roll back")
+	})
+	if err == nil {
+		t.Fatal("the transaction committed")
+	}
 	invalidate(t, theirs, userd.UserKey("u1"))
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		if _, ok := c.Get("a"); !ok {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/userd/userd"
@@ -76,5 +77,37 @@ type pgxTx struct {
 	tx  pgx.Tx
 }
 
-func (t pgxTx) Commit() error   { return t.tx.Commit(t.ctx) }
+// Commit sends the transaction's notifications (sqldb.Outbox) and its
+// COMMIT in one round trip, as a pipeline.
+func (t pgxTx) Commit() error {
+	o := sqldb.OutboxOf(t.ctx)
+	if o == nil || len(o.Notes) == 0 {
+		return t.tx.Commit(t.ctx)
+	}
+	b := &pgx.Batch{}
+	for _, n := range o.Notes {
+		b.Queue(`SELECT pg_notify($1, $2)`, n.Channel, n.Payload)
+	}
+	b.Queue(`COMMIT`)
+	res := t.tx.Conn().SendBatch(t.ctx, b)
+	var tag pgconn.CommandTag
+	var err error
+	for range len(b.QueuedQueries) {
+		if tag, err = res.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = t.tx.Rollback(t.ctx)
+		return fmt.Errorf("notify and commit: %w", err)
+	}
+	if tag.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
 func (t pgxTx) Rollback() error { return t.tx.Rollback(t.ctx) }

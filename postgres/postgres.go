@@ -43,12 +43,12 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 
 type dialect struct{ url string }
 
-// Notify queues a NOTIFY in the transaction: PostgreSQL delivers it to every
-// listening session, in every process, when the transaction commits.
-func (dialect) Notify(ctx context.Context, tx *sqldb.Tx, channel, payload string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
-		return fmt.Errorf("notify %s: %w", channel, err)
-	}
+// Notify keeps a notification for the transaction's COMMIT, which sends it
+// in the same round trip (see pgxTx.Commit): PostgreSQL delivers it to
+// every listening session, in every process, when the transaction commits.
+func (dialect) Notify(_ context.Context, tx *sqldb.Tx, channel, payload string) error {
+	o := tx.Outbox()
+	o.Notes = append(o.Notes, sqldb.Note{Channel: channel, Payload: payload})
 	return nil
 }
 

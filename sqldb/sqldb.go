@@ -129,7 +129,8 @@ func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn
 	if err != nil {
 		return err
 	}
-	stx, err := pool.BeginTx(ctx, opts)
+	outbox := &Outbox{}
+	stx, err := pool.BeginTx(context.WithValue(ctx, outboxKey{}, outbox), opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -137,7 +138,7 @@ func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn
 		_ = stx.Rollback()
 		return fmt.Errorf("enter scope: %w", err)
 	}
-	tx := &Tx{tx: stx, db: db, dialect: db.dialect, Now: db.Now()}
+	tx := &Tx{tx: stx, db: db, dialect: db.dialect, outbox: outbox, Now: db.Now()}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()
@@ -178,6 +179,7 @@ type Tx struct {
 	dialect     Dialect
 	afterCommit []func()
 	invalid     []string // keys for Invalidate
+	outbox      *Outbox
 	Now         time.Time
 }
 
@@ -190,6 +192,25 @@ func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f)
 func (tx *Tx) LockRow(ctx context.Context, table, idColumn, id string) (bool, error) {
 	return tx.dialect.LockRow(ctx, tx, table, idColumn, id)
 }
+
+// Outbox holds a transaction's notifications for an engine that sends them
+// with its COMMIT, in the same round trip (PostgreSQL).
+type Outbox struct{ Notes []Note }
+
+// Note is a notification: a payload on a channel.
+type Note struct{ Channel, Payload string }
+
+type outboxKey struct{}
+
+// OutboxOf returns the outbox of the transaction that the driver is asked
+// to begin with ctx, or nil.
+func OutboxOf(ctx context.Context) *Outbox {
+	o, _ := ctx.Value(outboxKey{}).(*Outbox)
+	return o
+}
+
+// Outbox returns the transaction's outbox, for the dialect's Notify.
+func (tx *Tx) Outbox() *Outbox { return tx.outbox }
 
 // Notify sends payload on channel to every listener of the database once
 // the transaction commits.

@@ -23,6 +23,7 @@ type memos struct {
 	unread        *memo.Cache[int]                   // by user
 	notifications *memo.Cache[[]notify.Notification] // first pages, by user, filter and limit
 	follows       *memo.Cache[[]social.Edge]         // pages, by user, side, cursor and limit
+	refs          *memo.Cache[string]                // user ids, by id or auth_user_id
 }
 
 func newMemos(s *Server, pages int) memos {
@@ -30,13 +31,14 @@ func newMemos(s *Server, pages int) memos {
 		unread:        memo.New[int](s.db, 10*pages, recheckAfter),
 		notifications: memo.New[[]notify.Notification](s.db, pages, recheckAfter),
 		follows:       memo.New[[]social.Edge](s.db, pages, recheckAfter),
+		refs:          memo.New[string](s.db, 10*pages, recheckAfter),
 	}
 }
 
 // Caches returns what the Server and its authentication remember, for
 // memo.Run: without it, they remember nothing.
 func (s *Server) Caches() []memo.Fed {
-	return []memo.Fed{s.auth.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows}
+	return []memo.Fed{s.auth.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs}
 }
 
 // pageKey is a cache key of a list's page.

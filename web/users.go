@@ -45,13 +45,14 @@ func (s *Server) getUser(ctx context.Context, in *getUserInput) (*publicUserOutp
 	return &publicUserOutput{Body: out}, nil
 }
 
-// followTarget resolves the user a follow names, in tx.
-func followTarget(ctx context.Context, tx *sqldb.Tx, ref string) (string, error) {
-	u, err := account.Resolve(ctx, tx, ref)
-	if err != nil {
-		return "", err
-	}
-	return u.ID, nil
+// followTarget resolves the user a follow names (an id or an
+// auth_user_id), in tx the first time. Follows that name a user who is
+// gone since fail on the foreign key.
+func (s *Server) followTarget(ctx context.Context, tx *sqldb.Tx, ref string) (string, error) {
+	return s.memo.refs.Load(ref, func() (string, []string, error) {
+		u, err := account.Resolve(ctx, tx, ref)
+		return u.ID, []string{userd.UserKey(u.ID)}, err
+	})
 }
 
 func (s *Server) follow(ctx context.Context, in *getUserInput) (*struct{}, error) {
@@ -66,7 +67,7 @@ func (s *Server) setFollow(ctx context.Context, ref string, on bool) error {
 	me := userd.ActorFrom(ctx).UserID
 	// System: a follow changes the other user's counters too.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		target, err := followTarget(ctx, tx, ref)
+		target, err := s.followTarget(ctx, tx, ref)
 		if err != nil {
 			return err
 		}
@@ -118,7 +119,7 @@ func (s *Server) followList(ctx context.Context, in *followListInput, side strin
 		var id string
 		// System: the lists are public: other users' public fields.
 		err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-			if id, err = followTarget(ctx, tx, in.ID); err != nil {
+			if id, err = s.followTarget(ctx, tx, in.ID); err != nil {
 				return err
 			}
 			edges, err = list(ctx, tx, id, before, in.Limit+1)
