@@ -182,6 +182,11 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	}))
 	loginRSS := peakRSS(tg.pid)
 	resetPeak(tg.pid)
+	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
+		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
+	}))
+	signupRSS := peakRSS(tg.pid)
+	resetPeak(tg.pid)
 	w7a := measure("W7 unread count", get(base, "/v1/me/notifications/unread-count", session))
 	w7b := measure("W7 first page", get(base, "/v1/me/notifications", session))
 	fan, err := fanOut(ctx, base, session, 1000)
@@ -199,11 +204,6 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	if err != nil {
 		return nil, err
 	}
-	resetPeak(tg.pid)
-	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
-		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
-	}))
-	signupRSS := peakRSS(tg.pid)
 
 	limit := float64(runtime.NumCPU()) / hash.Seconds()
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t)/float64(time.Millisecond)) }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -55,7 +54,8 @@ type serveConfig struct {
 	webhookSecret  string
 	revealAge      time.Duration
 	cachedPages    int
-	memoryLimit    int // MiB; 0: memoryLimit's default; -1: none
+	memoryLimit    int // MiB; 0: none
+	gcPercent      int
 	argon          password.Params
 	shutdown       time.Duration
 }
@@ -130,24 +130,25 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 2) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
-	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds (default 48 plus one argon2id hash's memory per core; -1 for none; GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
+	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds, 0 for none; below twice the argon2id memory per core plus 48, log-ins slow down (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
+	fs.IntVar(&c.gcPercent, "gc-percent", 50, "how far the heap may grow past what is live before the collector runs, in percent (GOGC wins) (env USERD_GC_PERCENT)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env USERD_SHUTDOWN_TIMEOUT)")
 	return fs, c
 }
 
-// memoryLimitBytes is the soft memory limit serve sets, 0 for none. By
-// default it leaves room for a password hash on every core (each takes
-// argon2id's memory while it runs) above what the rest of userd needs, and
-// makes the collector work harder rather than let the heap grow to twice
-// that after a burst of log-ins.
-func (c *serveConfig) memoryLimitBytes() int64 {
-	switch {
-	case c.memoryLimit < 0:
-		return 0
-	case c.memoryLimit > 0:
-		return int64(c.memoryLimit) << 20
+// tuneMemory sets the collector's pace and the soft memory limit (MiB, 0
+// for none) unless GOGC and GOMEMLIMIT already did. Each password hash
+// holds argon2id's memory while it runs, one per core at most: at Go's
+// default pace the heap grows to twice that after a burst of log-ins,
+// while half again keeps it well under. A limit below that makes the
+// collector return memory that the next hash faults back in, page by page.
+func tuneMemory(limitMiB, gcPercent int) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
-	return 48<<20 + int64(runtime.GOMAXPROCS(0))*int64(c.argon.Memory)<<10
+	if limitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(limitMiB) << 20)
+	}
 }
 
 func uintFlag(dst *uint32, lo, hi uint64) func(string) error {
@@ -248,9 +249,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
 	log := newLogger(os.Stderr)
-	if limit := c.memoryLimitBytes(); limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(limit)
-	}
+	tuneMemory(c.memoryLimit, c.gcPercent)
 	proxies, err := parseCIDRs(c.trustedProxies)
 	if err != nil {
 		return err
