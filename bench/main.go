@@ -42,9 +42,6 @@ type report struct {
 	Users    int       `json:"users"`
 	Duration string    `json:"duration"`
 	Conns    int       `json:"conns"`
-	HashMS   float64   `json:"hash_ms"`
-	// HashCeiling is hashes per second with every core hashing at once.
-	HashCeiling float64 `json:"hash_ceiling_per_s"`
 	Rows        []row   `json:"rows"`
 }
 
@@ -80,11 +77,8 @@ func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir 
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build userd: %w", err)
 	}
-	hash, ceiling := hashCost()
 	rep := report{When: time.Now().UTC(), Machine: machine(), Command: "go run ./bench " + strings.Join(os.Args[1:], " "),
-		Users: users, Duration: d.String(), Conns: conns, HashMS: float64(hash) / float64(time.Millisecond), HashCeiling: ceiling}
-	fmt.Fprintf(os.Stderr, "argon2id (OWASP: 19 MiB, t=2, p=1) costs %s per hash on one core; %d cores hashing at once manage %.0f/s (%.2f of %d × one core)\n",
-		hash.Round(time.Millisecond/10), runtime.NumCPU(), ceiling, ceiling*hash.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+		Users: users, Duration: d.String(), Conns: conns}
 	if rls {
 		rows, err := rlsCompare(ctx, bin, tmp, dbURL, users, d, conns)
 		if err != nil {
@@ -95,7 +89,7 @@ func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir 
 		return save(rep, outDir)
 	}
 	for _, engine := range engines {
-		rows, err := runEngine(ctx, engine, bin, tmp, dbURL, users, d, conns, hash, ceiling)
+		rows, err := runEngine(ctx, engine, bin, tmp, dbURL, users, d, conns)
 		if err != nil {
 			return fmt.Errorf("%s: %w", engine, err)
 		}
