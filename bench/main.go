@@ -42,7 +42,7 @@ type report struct {
 	Users    int       `json:"users"`
 	Duration string    `json:"duration"`
 	Conns    int       `json:"conns"`
-	Rows        []row   `json:"rows"`
+	Rows     []row     `json:"rows"`
 }
 
 func main() {
