@@ -33,6 +33,9 @@ func deleteWorkload(ctx context.Context, tg *target, db *sqldb.DB, ids []string,
 	if err := seedNotifications(ctx, db, victim); err != nil {
 		return row{}, err
 	}
+	if err := settle(ctx, db); err != nil {
+		return row{}, err
+	}
 	req, err := http.NewRequestWithContext(ctx, "DELETE", tg.base+"/v1/admin/users/"+victim, nil)
 	if err != nil {
 		return row{}, err

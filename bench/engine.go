@@ -118,6 +118,9 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 		return nil, err
 	}
 	err = seed(ctx, db, users, t.runID)
+	if err == nil {
+		err = settle(ctx, db)
+	}
 	db.Close()
 	if err != nil {
 		t.stop()
@@ -397,6 +400,20 @@ func peakRSS(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// settle brings the planner's statistics up to date after a bulk load, as
+// an operator would, so that the database's own background work on it
+// (PostgreSQL's autovacuum) does not run during the measurements.
+func settle(ctx context.Context, db *sqldb.DB) error {
+	q := "ANALYZE"
+	if db.Engine() == "postgres" {
+		q = "VACUUM ANALYZE"
+	}
+	if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("%s: %w", q, err)
+	}
+	return nil
 }
 
 // resetPeak sets the process's high-water mark of resident memory to what

@@ -120,6 +120,9 @@ func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d
 			return nil, err
 		}
 	}
+	if err := settle(ctx, db); err != nil {
+		return nil, err
+	}
 	// The first page, hot as a popular user's is; then pages near the top
 	// and 90% deep, each request with another cursor, so that most are
 	// read from the database.

@@ -1,0 +1,44 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/userd/userd/sqldb"
+)
+
+// TestPragmas: every connection enforces foreign keys in WAL mode; the
+// writer keeps 64 MiB of pages, readers SQLite's default, and readers
+// cannot write.
+func TestPragmas(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	writer := func(q string) (s string, err error) { return s, db.SQL().QueryRowContext(ctx, q).Scan(&s) }
+	reader := func(q string) (s string, err error) {
+		err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error { return tx.QueryRow(ctx, q).Scan(&s) })
+		return s, err
+	}
+	for _, c := range []struct {
+		name  string
+		query func(q string) (string, error)
+		cache string
+	}{{"writer", writer, "-65536"}, {"reader", reader, "-2000"}} {
+		for q, want := range map[string]string{"PRAGMA foreign_keys": "1", "PRAGMA journal_mode": "wal", "PRAGMA cache_size": c.cache} {
+			if got, err := c.query(q); err != nil || got != want {
+				t.Errorf("%s: %s = %q, %v; want %q", c.name, q, got, err, want)
+			}
+		}
+	}
+	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		_, err := tx.Exec(ctx, `CREATE TABLE x (v INTEGER)`)
+		return err
+	})
+	if err == nil {
+		t.Error("a reader wrote")
+	}
+}
