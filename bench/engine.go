@@ -97,7 +97,9 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 		t.dbURL = dbURL
 	case engine == "postgres":
 		var c *dbtest.PGCluster
-		if c, err = dbtest.StartPG(); err != nil {
+		// A 1M-user data set is 1 GB on disk: the cluster keeps half of it
+		// in its buffers, as a server sized for it would.
+		if c, err = dbtest.StartPG("shared_buffers=512MB"); err != nil {
 			return nil, err
 		}
 		cleanups = append(cleanups, func() { c.Stop() })

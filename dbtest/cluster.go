@@ -49,9 +49,10 @@ func versionOf(initdb string) int {
 	return v
 }
 
-// StartPG runs initdb and pg_ctl start on a free loopback port. As root
-// it runs them as the postgres user, which owns the cluster's folder.
-func StartPG() (*PGCluster, error) {
+// StartPG runs initdb and pg_ctl start on a free loopback port, with the
+// given settings ("shared_buffers=512MB") besides its own. As root it runs
+// them as the postgres user, which owns the cluster's folder.
+func StartPG(settings ...string) (*PGCluster, error) {
 	bin, err := pgBin()
 	if err != nil {
 		return nil, err
@@ -79,6 +80,9 @@ func StartPG() (*PGCluster, error) {
 	}
 	c.port = port
 	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400", dir, port)
+	for _, s := range settings {
+		opts += " -c " + s
+	}
 	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-w", "-t", "60", "-l", filepath.Join(dir, "log"), "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "log"))
 		os.RemoveAll(dir)
