@@ -45,10 +45,7 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	pragmas.Set("_time_format", "sqlite")
 	base := "file:" + path + "?"
 
-	// The writer keeps up to 64 MiB of pages (readers, SQLite's 2 MiB
-	// each): a write that touches many rows, such as deleting a user whom
-	// 100k users follow, took 3.3 s with 2 MiB and 1.9 s with 64 MiB.
-	write, err := openCached(base + pragmas.Encode() + "&_pragma=cache_size(-65536)&_txlock=immediate")
+	write, err := openCached(base + pragmas.Encode() + "&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
