@@ -115,7 +115,8 @@ func SetPasswordHash(ctx context.Context, tx *sqldb.Tx, id, hash string) error {
 	if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, tx.Now, id); err != nil {
 		return fmt.Errorf("set password hash: %w", err)
 	}
-	return tx.Invalidate(ctx, userd.UserKey(id))
+	tx.Invalidate(userd.UserKey(id))
+	return nil
 }
 
 // Patch lists the fields a user changes about themself. A nil field stays as
@@ -213,7 +214,8 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p Patch) (User, error)
 		}
 		return User{}, mapUnique(fmt.Errorf("update user: %w", err))
 	}
-	return u, tx.Invalidate(ctx, userd.UserKey(id))
+	tx.Invalidate(userd.UserKey(id))
+	return u, nil
 }
 
 // Delete removes the user with the given id; the database cascades to what
@@ -222,7 +224,8 @@ func Delete(ctx context.Context, tx *sqldb.Tx, id string) error {
 	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM users WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
-	return tx.Invalidate(ctx, userd.UserKey(id))
+	tx.Invalidate(userd.UserKey(id))
+	return nil
 }
 
 // FirstID sorts before every id: List's cursor for the first page.

@@ -164,9 +164,7 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string, c Client) error {
 		if err != nil {
 			return fmt.Errorf("verify email: %w", err)
 		}
-		if err := tx.Invalidate(ctx, userd.UserKey(id)); err != nil {
-			return err
-		}
+		tx.Invalidate(userd.UserKey(id))
 		return audit.Record(ctx, tx, audit.Event{UserID: id, Action: audit.EmailVerified, TargetType: "user", TargetID: id, IP: c.IP, UserAgent: c.UserAgent})
 	})
 }

@@ -252,9 +252,7 @@ func (s *Service) revoke(ctx context.Context, a userd.Actor, sessionID, action s
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrSessionNotFound
 		}
-		if err := tx.Invalidate(ctx, userd.SessionKey(sessionID)); err != nil {
-			return err
-		}
+		tx.Invalidate(userd.SessionKey(sessionID))
 		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: action, TargetType: "session", TargetID: sessionID, IP: c.IP, UserAgent: c.UserAgent})
 	})
 }
@@ -276,7 +274,8 @@ func revokeOthers(ctx context.Context, tx *sqldb.Tx, userID, keep string) (int64
 		return 0, fmt.Errorf("revoke sessions: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n, tx.Invalidate(ctx, userd.UserKey(userID))
+	tx.Invalidate(userd.UserKey(userID))
+	return n, nil
 }
 
 // Sessions lists the actor's live sessions, newest first, after the session

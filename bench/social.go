@@ -57,24 +57,18 @@ func loadN(ctx context.Context, conns int, n int64, mk request) result {
 	return r
 }
 
+// column returns the first column of every row of a query.
+func column(ctx context.Context, db *sqldb.DB, query string, args ...any) (out []string, err error) {
+	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		out, err = sqldb.All(ctx, tx, func(row sqldb.Scanner) (s string, err error) { return s, row.Scan(&s) }, query, args...)
+		return err
+	})
+	return out, err
+}
+
 // userIDs returns the ids of the seeded users u<from>…u<to-1>.
 func userIDs(ctx context.Context, db *sqldb.DB, runID string, from, to int) ([]string, error) {
-	var ids []string
-	err := db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM users WHERE email LIKE $1 ORDER BY id`, "%-"+runID+"@bench.test")
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
-	})
+	ids, err := column(ctx, db, `SELECT id FROM users WHERE email LIKE $1 ORDER BY id`, "%-"+runID+"@bench.test")
 	if err != nil {
 		return nil, err
 	}
@@ -126,22 +120,7 @@ func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d
 	// The first page, hot as a popular user's is; then pages near the top
 	// and 90% deep, each request with another cursor, so that most are
 	// read from the database.
-	var followIDs []string
-	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM user_follows WHERE following_id = $1 ORDER BY id DESC`, hub)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			followIDs = append(followIDs, id)
-		}
-		return rows.Err()
-	})
+	followIDs, err := column(ctx, db, `SELECT id FROM user_follows WHERE following_id = $1 ORDER BY id DESC`, hub)
 	if err != nil {
 		return nil, err
 	}

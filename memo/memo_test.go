@@ -35,8 +35,21 @@ func fed(t *testing.T, db *sqldb.DB, size int) *Cache[string] {
 func invalidate(t *testing.T, db *sqldb.DB, keys ...string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return tx.Invalidate(ctx, keys...) }); err != nil {
+	if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { tx.Invalidate(keys...); return nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// rollBack invalidates keys in a transaction that rolls back.
+func rollBack(t *testing.T, db *sqldb.DB, keys ...string) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		tx.Invalidate(keys...)
+		return userd.Errorf(userd.KindConflict, "rolled_back", "roll back")
+	})
+	if userd.ErrorKind(err) != userd.KindConflict {
+		t.Fatalf("the transaction ended with %v; want it rolled back", err)
 	}
 }
 
@@ -85,14 +98,7 @@ func TestInvalidate(t *testing.T) {
 		}
 
 		fill()
-		ctx := context.Background()
-		err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-			tx.Invalidate(ctx, userd.UserKey("u1"))
-			return userd.Errorf(userd.KindConflict, "rolled_back", "roll back")
-		})
-		if err == nil {
-			t.Fatal("the transaction committed")
-		}
+		rollBack(t, db, userd.UserKey("u1"))
 		has(t, c, all, all...)
 
 		gen := c.Generation()
@@ -139,14 +145,7 @@ func TestOtherProcess(t *testing.T) {
 	c := fed(t, mine, 10)
 	c.Put("a", "1", mine.Now(), c.Generation(), userd.UserKey("u1"))
 	c.Put("b", "2", mine.Now(), c.Generation(), userd.UserKey("u2"))
-	ctx := context.Background()
-	err := theirs.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		tx.Invalidate(ctx, userd.UserKey("u2"))
-		return userd.Errorf(userd.KindConflict, "rolled_back", "roll back")
-	})
-	if err == nil {
-		t.Fatal("the transaction committed")
-	}
+	rollBack(t, theirs, userd.UserKey("u2"))
 	invalidate(t, theirs, userd.UserKey("u1"))
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		if _, ok := c.Get("a"); !ok {

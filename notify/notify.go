@@ -151,9 +151,7 @@ func many(ctx context.Context, tx *sqldb.Tx, q string, args ...any) ([]Notificat
 // notifications, that they changed: the unread counter moves by by, and
 // what processes remember of them is invalidated.
 func changed(ctx context.Context, tx *sqldb.Tx, userID string, by int64) error {
-	if err := tx.Invalidate(ctx, userd.NotificationsKey(userID)); err != nil {
-		return err
-	}
+	tx.Invalidate(userd.NotificationsKey(userID))
 	if by == 0 {
 		return nil
 	}

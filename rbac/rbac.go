@@ -138,7 +138,8 @@ func Assign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error
 		return false, fmt.Errorf("assign role: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n == 1, tx.Invalidate(ctx, userd.UserKey(userID))
+	tx.Invalidate(userd.UserKey(userID))
+	return n == 1, nil
 }
 
 // Unassign takes a role from a user; taking one they lack is not an error.
@@ -153,7 +154,8 @@ func Unassign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, err
 		return false, fmt.Errorf("remove role: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	return n == 1, tx.Invalidate(ctx, userd.UserKey(userID))
+	tx.Invalidate(userd.UserKey(userID))
+	return n == 1, nil
 }
 
 // Permissions lists every permission.
@@ -317,9 +319,7 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p RolePatch) (Role, er
 	if err != nil {
 		return Role{}, fmt.Errorf("update role: %w", err)
 	}
-	if err := tx.Invalidate(ctx, userd.EveryKey); err != nil {
-		return Role{}, err
-	}
+	tx.Invalidate(userd.EveryKey)
 	if p.Permissions != nil {
 		if err := setPermissions(ctx, tx, id, *p.Permissions); err != nil {
 			return Role{}, err
@@ -355,7 +355,8 @@ func Delete(ctx context.Context, tx *sqldb.Tx, id string) (Role, error) {
 	if _, err := tx.Exec(ctx, `DELETE FROM roles WHERE id = $1`, id); err != nil {
 		return Role{}, fmt.Errorf("delete role: %w", err)
 	}
-	return r, tx.Invalidate(ctx, userd.EveryKey)
+	tx.Invalidate(userd.EveryKey)
+	return r, nil
 }
 
 // AssignDefault gives a new user the default role.
@@ -376,5 +377,6 @@ func AssignDefaultToRoleless(ctx context.Context, tx *sqldb.Tx) error {
 	if err != nil {
 		return fmt.Errorf("assign default role: %w", err)
 	}
-	return tx.Invalidate(ctx, userd.EveryKey)
+	tx.Invalidate(userd.EveryKey)
+	return nil
 }

@@ -59,14 +59,10 @@ func sortDeltas(ds []delta) {
 func bump(ctx context.Context, tx *sqldb.Tx, ds ...delta) error {
 	for _, d := range ds {
 		if d.followers != 0 {
-			if err := tx.Invalidate(ctx, userd.FollowersKey(d.userID)); err != nil {
-				return err
-			}
+			tx.Invalidate(userd.FollowersKey(d.userID))
 		}
 		if d.following != 0 {
-			if err := tx.Invalidate(ctx, userd.FollowingKey(d.userID)); err != nil {
-				return err
-			}
+			tx.Invalidate(userd.FollowingKey(d.userID))
 		}
 	}
 	sortDeltas(ds)
@@ -144,7 +140,8 @@ func followOnce(ctx context.Context, tx *sqldb.Tx, follower, following string, d
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	return true, tx.Invalidate(ctx, userd.FollowersKey(following), userd.FollowingKey(follower))
+	tx.Invalidate(userd.FollowersKey(following), userd.FollowingKey(follower))
+	return true, nil
 }
 
 // Unfollow ends a follow; ending one that does not exist is not an error.

@@ -46,9 +46,8 @@ func (s *subscribers) call(key string) {
 // the database's notifications (PostgreSQL's NOTIFY, delivered within
 // milliseconds of the commit). The keys of a transaction travel together,
 // in one statement just before its commit.
-func (tx *Tx) Invalidate(_ context.Context, keys ...string) error {
+func (tx *Tx) Invalidate(keys ...string) {
 	tx.invalid = append(tx.invalid, keys...)
-	return nil
 }
 
 // maxPayload keeps a notification under PostgreSQL's limit of 8,000 bytes.
