@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/auth"
@@ -57,6 +59,8 @@ func hashCost() (time.Duration, float64) {
 // target is a seeded database with userd running on it, and a signed-in
 // user's credentials.
 type target struct {
+	engine        string
+	debug         string // the server's --debug-addr, with -pprof
 	base, session string
 	pid           int
 	runID         string
@@ -76,7 +80,7 @@ func (t *target) open(ctx context.Context) (*sqldb.DB, error) {
 // startTarget prepares a database of the engine, seeds it and starts userd
 // on it.
 func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int) (*target, error) {
-	t := &target{runID: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	t := &target{engine: engine, runID: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	var cleanups []func()
 	t.stop = func() {
 		for i := len(cleanups) - 1; i >= 0; i-- {
@@ -84,6 +88,14 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 		}
 	}
 	args := []string{"serve", "--rate-limits", "off"}
+	if profiles != "" {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		t.debug = addr
+		args = append(args, "--debug-addr", addr)
+	}
 	var db *sqldb.DB
 	var err error
 	switch {
@@ -164,6 +176,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	base, session, runID := tg.base, tg.session, tg.runID
 	fmt.Fprintf(os.Stderr, "%s: seeded %d users; measuring\n", engine, users)
 	measure := func(name string, mk request) result {
+		defer tg.profile(name, d)()
 		r := load(ctx, conns, d, mk)
 		fmt.Fprintf(os.Stderr, "  %-24s %s\n", name, r)
 		return r
@@ -416,6 +429,58 @@ func settle(ctx context.Context, db *sqldb.DB) error {
 		return fmt.Errorf("%s: %w", q, err)
 	}
 	return nil
+}
+
+// profiles is the -pprof folder: empty for no profiles.
+var profiles string
+
+// profile starts taking a CPU profile of the server over the middle half of
+// a workload of length d, saved under the -pprof folder, and returns a wait
+// for it; without -pprof it does nothing.
+func (t *target) profile(workload string, d time.Duration) (wait func()) {
+	if t.debug == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		time.Sleep(d / 4)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", t.debug, max(1, int(d/2/time.Second)))
+		name := filepath.Join(profiles, t.engine+"-"+strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				return r
+			}
+			return '-'
+		}, workload)+".pprof")
+		if err := download(url, name); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: profile:", err)
+		}
+	}()
+	return func() { <-done }
+}
+
+// download saves what a GET of url answers into the file name.
+func download(url, name string) error {
+	res, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, res.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // resetPeak sets the process's high-water mark of resident memory to what

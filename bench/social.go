@@ -132,9 +132,13 @@ func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d
 			return http.NewRequest("GET", tg.base+"/v1/users/"+hub+"/followers?cursor="+c, nil)
 		}
 	}
-	first := load(ctx, 32, d, get(tg.base, "/v1/users/"+hub+"/followers", ""))
-	top := load(ctx, 32, d, cursors(0))
-	deepPages := load(ctx, 32, d, cursors(0.9))
+	measure := func(name string, mk request) result {
+		defer tg.profile(name, d)()
+		return load(ctx, 32, d, mk)
+	}
+	first := measure("W6 first page", get(tg.base, "/v1/users/"+hub+"/followers", ""))
+	top := measure("W6 pages near the top", cursors(0))
+	deepPages := measure("W6 pages 90% deep", cursors(0.9))
 	fmt.Fprintf(os.Stderr, "  %-24s %s\n  %-24s %s\n  %-24s %s\n", "W6 first page", first, "W6 pages near the top", top, "W6 pages 90% deep", deepPages)
 	ratio := float64(deepPages.P99) / float64(top.P99)
 	rss := peakRSS(tg.pid)

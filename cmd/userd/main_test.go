@@ -215,3 +215,27 @@ func waitHealthy(t *testing.T, base string) {
 }
 
 func sleep() { time.Sleep(20 * time.Millisecond) }
+
+// TestDebugAddr: --debug-addr serves the runtime's profiles on loopback,
+// without the command line; any other address is refused.
+func TestDebugAddr(t *testing.T) {
+	debug := freeAddr(t)
+	base, stop := startServe(t, append([]string{"--debug-addr", debug}, dbArgs(t, "sqlite")...))
+	if base == "" {
+		t.Fatal(stop())
+	}
+	defer stop()
+	for path, want := range map[string]int{"/debug/pprof/heap?debug=1": http.StatusOK, "/debug/pprof/cmdline": http.StatusNotFound} {
+		res, err := http.Get("http://" + debug + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("%s: %d; want %d", path, res.StatusCode, want)
+		}
+	}
+	if _, stop := startServe(t, append([]string{"--debug-addr", "0.0.0.0:0"}, dbArgs(t, "sqlite")...)); stop() == nil {
+		t.Error("--debug-addr on every interface was accepted")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"runtime/debug"
@@ -56,6 +57,7 @@ type serveConfig struct {
 	cachedPages    int
 	memoryLimit    int // MiB; 0: none
 	gcPercent      int
+	debugAddr      string
 	argon          password.Params
 	shutdown       time.Duration
 }
@@ -131,9 +133,32 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 2) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
 	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds, 0 for none; below twice the argon2id memory per core plus 48, log-ins slow down (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address (127.0.0.1:6060) that serves Go's profiles at /debug/pprof/, for go tool pprof; off when empty (env USERD_DEBUG_ADDR)")
 	fs.IntVar(&c.gcPercent, "gc-percent", 50, "how far the heap may grow past what is live before the collector runs, in percent (GOGC wins) (env USERD_GC_PERCENT)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env USERD_SHUTDOWN_TIMEOUT)")
 	return fs, c
+}
+
+// serveProfiles serves Go's runtime profiles (net/http/pprof) on a loopback
+// address until stop. It leaves out /debug/pprof/cmdline: the command line
+// may hold secrets.
+func serveProfiles(addr string) (stop func() error, err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+		return nil, fmt.Errorf("--debug-addr %q: want a loopback address such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv.Close, nil
 }
 
 // tuneMemory sets the collector's pace and the soft memory limit (MiB, 0
@@ -311,6 +336,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
+	if c.debugAddr != "" {
+		stop, err := serveProfiles(c.debugAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		log.Info("profiles at http://" + c.debugAddr + "/debug/pprof/")
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
