@@ -100,7 +100,8 @@ func (c *Cache[V]) Put(key string, v V, read time.Time, gen uint64, tags ...stri
 }
 
 // Load returns the value under key, or reads it with read, which also
-// returns the tags of what it read, and stores it.
+// returns the tags of what it read, and stores it. read must see only
+// committed rows: not the writes of a transaction it runs in.
 func (c *Cache[V]) Load(key string, read func() (V, []string, error)) (V, error) {
 	if v, ok := c.Get(key); ok {
 		return v, nil
