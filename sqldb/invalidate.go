@@ -44,8 +44,8 @@ func (s *subscribers) call(key string) {
 // Once it commits, every Invalidations receiver of this process gets the
 // keys before Tx returns, and those of other processes get them through
 // the database's notifications (PostgreSQL's NOTIFY, delivered within
-// milliseconds of the commit). The keys of a transaction travel together,
-// in one statement just before its commit.
+// milliseconds of the commit). The keys of a transaction travel together
+// with its commit (see announce).
 func (tx *Tx) Invalidate(keys ...string) {
 	tx.invalid = append(tx.invalid, keys...)
 }
@@ -53,8 +53,9 @@ func (tx *Tx) Invalidate(keys ...string) {
 // maxPayload keeps a notification under PostgreSQL's limit of 8,000 bytes.
 const maxPayload = 7900
 
-// announce sends the transaction's invalidated keys, before its commit,
-// and has them delivered in this process after it.
+// announce hands the transaction's invalidated keys to Notify before its
+// commit (PostgreSQL sends them in the COMMIT's round trip), in payloads
+// under maxPayload, and has them delivered in this process after it.
 func (tx *Tx) announce(ctx context.Context) error {
 	if len(tx.invalid) == 0 {
 		return nil
@@ -88,9 +89,9 @@ func (tx *Tx) announce(ctx context.Context) error {
 // Invalidations calls fn with every key that a transaction of any process
 // invalidates, until ctx ends; it returns ctx's error then. Keys of this
 // DB's transactions come once, right after their commit; others' as the
-// database delivers them. live(false) says that keys may have been missed from then
-// on (the listening connection broke) and live(true) that none are missed
-// again (it listens anew): a cache drops everything at both.
+// database delivers them. live(false) says that keys may have been missed
+// from then on (the listening connection broke) and live(true) that none
+// are missed again (it listens anew): a cache drops everything at both.
 func (db *DB) Invalidations(ctx context.Context, fn func(key string), live func(bool)) error {
 	db.local.add(&fn)
 	defer db.local.remove(&fn)
