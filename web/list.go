@@ -2,6 +2,8 @@ package web
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 
 	"github.com/userd/userd"
 )
@@ -44,4 +46,31 @@ func pageOf[T any](items []T, limit int, id func(T) string) ([]T, *string) {
 		return items, nil
 	}
 	return items[:limit], encodeCursor(id(items[limit-1]))
+}
+
+// encodedPage, embedded in a list answer's body, makes the body encode as
+// the page it holds, encoded once by encodePage: a remembered page then
+// costs no encoding per request. The body's own Items and NextCursor
+// fields describe the answer in the OpenAPI document.
+type encodedPage struct{ json []byte }
+
+// MarshalJSON returns the encoded page.
+func (p encodedPage) MarshalJSON() ([]byte, error) { return p.json, nil }
+
+// encodePage encodes a list fetched with limit+1 items as a list answer:
+// the first limit items, each as out makes it, and the next page's cursor.
+func encodePage[T, O any](items []T, limit int, id func(T) string, out func(T) O) (encodedPage, error) {
+	items, next := pageOf(items, limit, id)
+	body := struct {
+		Items      []O     `json:"items"`
+		NextCursor *string `json:"next_cursor"`
+	}{Items: make([]O, 0, len(items)), NextCursor: next}
+	for _, it := range items {
+		body.Items = append(body.Items, out(it))
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return encodedPage{}, fmt.Errorf("encode page: %w", err)
+	}
+	return encodedPage{b}, nil
 }

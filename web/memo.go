@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/userd/userd/memo"
-	"github.com/userd/userd/notify"
-	"github.com/userd/userd/social"
 )
 
 // DefaultCachedPages is how many pages of lists a Server remembers unless
@@ -20,17 +18,17 @@ const recheckAfter = 5 * time.Second
 // memos are what the Server remembers between requests: each entry until a
 // transaction of any process invalidates what it was read from.
 type memos struct {
-	unread        *memo.Cache[int]                   // by user
-	notifications *memo.Cache[[]notify.Notification] // first pages, by user, filter and limit
-	follows       *memo.Cache[[]social.Edge]         // pages, by user, side, cursor and limit
-	refs          *memo.Cache[string]                // user ids, by id or auth_user_id
+	unread        *memo.Cache[int]         // by user
+	notifications *memo.Cache[encodedPage] // first pages, by user, filter and limit
+	follows       *memo.Cache[encodedPage] // pages, by user, side, cursor and limit
+	refs          *memo.Cache[string]      // user ids, by id or auth_user_id
 }
 
 func newMemos(s *Server, pages int) memos {
 	return memos{
 		unread:        memo.New[int](s.db, 10*pages, recheckAfter),
-		notifications: memo.New[[]notify.Notification](s.db, pages, recheckAfter),
-		follows:       memo.New[[]social.Edge](s.db, pages, recheckAfter),
+		notifications: memo.New[encodedPage](s.db, pages, recheckAfter),
+		follows:       memo.New[encodedPage](s.db, pages, recheckAfter),
 		refs:          memo.New[string](s.db, 10*pages, recheckAfter),
 	}
 }

@@ -38,6 +38,7 @@ type listNotificationsInput struct {
 
 type notificationsOutput struct {
 	Body struct {
+		encodedPage
 		Items      []Notification `json:"items"`
 		NextCursor *string        `json:"next_cursor"`
 	}
@@ -49,27 +50,25 @@ func (s *Server) listNotifications(ctx context.Context, in *listNotificationsInp
 		return nil, err
 	}
 	me := userd.ActorFrom(ctx).UserID
-	read := func() (list []notify.Notification, tags []string, err error) {
+	read := func() (page encodedPage, tags []string, err error) {
+		var list []notify.Notification
 		err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
 			list, err = notify.List(ctx, tx, me, in.Unread, before, in.Limit+1)
 			return err
 		})
-		return list, []string{userd.NotificationsKey(me)}, err
+		if err == nil {
+			page, err = encodePage(list, in.Limit, func(n notify.Notification) string { return n.ID }, notificationOf)
+		}
+		return page, []string{userd.NotificationsKey(me)}, err
 	}
-	var list []notify.Notification
+	out := &notificationsOutput{}
 	if in.Cursor == "" { // first pages are read again and again
-		list, err = s.memo.notifications.Load(pageKey(me, strconv.FormatBool(in.Unread), strconv.Itoa(in.Limit)), read)
+		out.Body.encodedPage, err = s.memo.notifications.Load(pageKey(me, strconv.FormatBool(in.Unread), strconv.Itoa(in.Limit)), read)
 	} else {
-		list, _, err = read()
+		out.Body.encodedPage, _, err = read()
 	}
 	if err != nil {
 		return nil, err
-	}
-	out := &notificationsOutput{}
-	list, out.Body.NextCursor = pageOf(list, in.Limit, func(n notify.Notification) string { return n.ID })
-	out.Body.Items = []Notification{}
-	for _, n := range list {
-		out.Body.Items = append(out.Body.Items, notificationOf(n))
 	}
 	return out, nil
 }

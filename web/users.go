@@ -93,6 +93,7 @@ type followListInput struct {
 
 type followListOutput struct {
 	Body struct {
+		encodedPage
 		Items      []FollowEdge `json:"items"`
 		NextCursor *string      `json:"next_cursor"`
 	}
@@ -115,8 +116,9 @@ func (s *Server) followList(ctx context.Context, in *followListInput, side strin
 	if err != nil {
 		return nil, err
 	}
-	edges, err := s.memo.follows.Load(pageKey(side, in.ID, before, strconv.Itoa(in.Limit)), func() (edges []social.Edge, tags []string, err error) {
+	page, err := s.memo.follows.Load(pageKey(side, in.ID, before, strconv.Itoa(in.Limit)), func() (page encodedPage, tags []string, err error) {
 		var id string
+		var edges []social.Edge
 		// System: the lists are public: other users' public fields.
 		err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 			if id, err = s.followTarget(ctx, tx, in.ID); err != nil {
@@ -125,21 +127,21 @@ func (s *Server) followList(ctx context.Context, in *followListInput, side strin
 			edges, err = list(ctx, tx, id, before, in.Limit+1)
 			return err
 		})
+		if err != nil {
+			return page, nil, err
+		}
 		tags = []string{key(id), userd.UserKey(id)}
 		for _, e := range edges {
 			tags = append(tags, userd.UserKey(e.UserID))
 		}
-		return edges, tags, err
+		page, err = encodePage(edges, in.Limit, func(e social.Edge) string { return e.FollowID }, edgeOf)
+		return page, tags, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	out := &followListOutput{}
-	edges, out.Body.NextCursor = pageOf(edges, in.Limit, func(e social.Edge) string { return e.FollowID })
-	out.Body.Items = []FollowEdge{}
-	for _, e := range edges {
-		out.Body.Items = append(out.Body.Items, edgeOf(e))
-	}
+	out.Body.encodedPage = page
 	return out, nil
 }
 
