@@ -72,14 +72,7 @@ func mapUnique(err error) error {
 
 // Get returns the user with the given id, or ErrNotFound.
 func Get(ctx context.Context, tx *sqldb.Tx, id string) (User, error) {
-	u, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM users WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrNotFound
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("get user: %w", err)
-	}
-	return u, nil
+	return sqldb.One(ctx, tx, ErrNotFound, "get user", scanUser, `SELECT `+columns+` FROM users WHERE id = $1`, id)
 }
 
 // Kind of identifier that FindForLogin looks up.
@@ -334,12 +327,5 @@ func ByAuthUserID(ctx context.Context, tx *sqldb.Tx, sub string) (User, error) {
 	if sub == "" || len(sub) > 255 {
 		return User{}, ErrNotFound
 	}
-	u, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM users WHERE auth_user_id = $1`, sub))
-	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, ErrNotFound
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("find user by auth_user_id: %w", err)
-	}
-	return u, nil
+	return sqldb.One(ctx, tx, ErrNotFound, "find user by auth_user_id", scanUser, `SELECT `+columns+` FROM users WHERE auth_user_id = $1`, sub)
 }

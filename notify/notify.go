@@ -112,14 +112,7 @@ func Create(ctx context.Context, tx *sqldb.Tx, userID string, n New) (Notificati
 
 // Get returns one of the user's notifications, or ErrNotFound.
 func Get(ctx context.Context, tx *sqldb.Tx, userID, id string) (Notification, error) {
-	n, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM notifications WHERE user_id = $1 AND id = $2`, userID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Notification{}, ErrNotFound
-	}
-	if err != nil {
-		return Notification{}, fmt.Errorf("get notification: %w", err)
-	}
-	return n, nil
+	return sqldb.One(ctx, tx, ErrNotFound, "get notification", scan, `SELECT `+columns+` FROM notifications WHERE user_id = $1 AND id = $2`, userID, id)
 }
 
 // List returns up to limit of the user's notifications older than beforeID

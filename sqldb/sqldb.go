@@ -311,6 +311,20 @@ func All[T any](ctx context.Context, tx *Tx, scan func(Scanner) (T, error), quer
 	return out, rows.Err()
 }
 
+// One runs a query in tx for one row and returns it scanned by scan, or
+// notFound when there is none; other errors say what failed.
+func One[T any](ctx context.Context, tx *Tx, notFound error, what string, scan func(Scanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(tx.QueryRow(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, notFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("%s: %w", what, err)
+	}
+	return v, nil
+}
+
 // ExecOne runs a statement that must change a row, and returns notFound
 // when it changed none (the row is missing, or another user's).
 func (tx *Tx) ExecOne(ctx context.Context, notFound error, query string, args ...any) error {

@@ -165,14 +165,7 @@ func Create(ctx context.Context, tx *sqldb.Tx, ring *seal.Keyring, userID string
 
 // Get returns one of the user's synchronizations, or ErrNotFound.
 func Get(ctx context.Context, tx *sqldb.Tx, userID, id string) (Sync, error) {
-	s, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM synchronizations WHERE user_id = $1 AND id = $2`, userID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Sync{}, ErrNotFound
-	}
-	if err != nil {
-		return Sync{}, fmt.Errorf("get synchronization: %w", err)
-	}
-	return s, nil
+	return sqldb.One(ctx, tx, ErrNotFound, "get synchronization", scan, `SELECT `+columns+` FROM synchronizations WHERE user_id = $1 AND id = $2`, userID, id)
 }
 
 // List returns up to limit of the user's synchronizations, newest first,

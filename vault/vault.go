@@ -197,15 +197,8 @@ func GetCredential(ctx context.Context, tx *sqldb.Tx, userID, accountID, typ str
 	if _, err := GetAccount(ctx, tx, userID, accountID); err != nil {
 		return Credential{}, err
 	}
-	c, err := scanCred(tx.QueryRow(ctx, `SELECT `+credColumns+` FROM user_credentials
-		WHERE user_id = $1 AND user_account_id = $2 AND credential_type = $3`, userID, accountID, typ))
-	if errors.Is(err, sql.ErrNoRows) {
-		return Credential{}, ErrCredentialNotFound
-	}
-	if err != nil {
-		return Credential{}, fmt.Errorf("get credential: %w", err)
-	}
-	return c, nil
+	return sqldb.One(ctx, tx, ErrCredentialNotFound, "get credential", scanCred, `SELECT `+credColumns+` FROM user_credentials
+		WHERE user_id = $1 AND user_account_id = $2 AND credential_type = $3`, userID, accountID, typ)
 }
 
 // PutCredential stores (or replaces) an account's credential of a type,
