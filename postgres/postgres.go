@@ -120,10 +120,6 @@ const (
 	SystemRole = "userd_system" // work that crosses users, said so explicitly
 )
 
-// Enter has nothing left to do: the connection's BEGIN entered the scope
-// (see scopedConn).
-func (dialect) Enter(context.Context, *sql.Tx, sqldb.Scope) error { return nil }
-
 func (dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {

@@ -29,9 +29,6 @@ type Dialect interface {
 	// runs them and, where the engine supports it, a session locker that keeps
 	// concurrent processes from applying a migration twice.
 	Migrations() (fs.FS, goose.Dialect, lock.SessionLocker)
-	// Enter runs at the start of every transaction with its scope: PostgreSQL
-	// switches to the scope's role and sets the user for row-level security.
-	Enter(ctx context.Context, tx *sql.Tx, s Scope) error
 	// Notify sends payload on channel when tx commits, to every Listen of
 	// that channel on the database: PostgreSQL's NOTIFY reaches every
 	// process; SQLite's reaches this one.
@@ -125,18 +122,15 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 }
 
 func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) (err error) {
-	scope, err := ScopeOf(ctx)
-	if err != nil {
+	// The scope travels in ctx to the driver's BEGIN (PostgreSQL's enters
+	// it there; SQLite's store filters on user_id itself).
+	if _, err := ScopeOf(ctx); err != nil {
 		return err
 	}
 	outbox := &Outbox{}
 	stx, err := pool.BeginTx(context.WithValue(ctx, outboxKey{}, outbox), opts)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
-	}
-	if err := db.dialect.Enter(ctx, stx, scope); err != nil {
-		_ = stx.Rollback()
-		return fmt.Errorf("enter scope: %w", err)
 	}
 	tx := &Tx{tx: stx, db: db, dialect: db.dialect, outbox: outbox, Now: db.Now()}
 	defer func() {

@@ -136,10 +136,6 @@ func (d *dialect) Listen(ctx context.Context, channel string, fn func(string), c
 
 func (*dialect) Name() string { return "sqlite" }
 
-// Enter does nothing: SQLite has no row-level security, so the store's own
-// user_id filters are the wall.
-func (*dialect) Enter(context.Context, *sql.Tx, sqldb.Scope) error { return nil }
-
 func (*dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
