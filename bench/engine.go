@@ -175,12 +175,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	defer tg.stop()
 	base, session, runID := tg.base, tg.session, tg.runID
 	fmt.Fprintf(os.Stderr, "%s: seeded %d users; measuring\n", engine, users)
-	measure := func(name string, mk request) result {
-		defer tg.profile(name, d)()
-		r := load(ctx, conns, d, mk)
-		fmt.Fprintf(os.Stderr, "  %-24s %s\n", name, r)
-		return r
-	}
+	measure := func(name string, mk request) result { return tg.measure(ctx, name, conns, d, mk) }
 	sessions, jwts, err := tg.callers(ctx, min(users, 1000), min(users, 64))
 	if err != nil {
 		return nil, err
@@ -221,7 +216,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	if err != nil {
 		return nil, err
 	}
-	socialRows, err := socialWorkloads(ctx, tg, sdb, users, d, floor)
+	socialRows, err := socialWorkloads(ctx, tg, sdb, users, conns, d, floor)
 	sdb.Close()
 	if err != nil {
 		return nil, err
@@ -429,6 +424,15 @@ func settle(ctx context.Context, db *sqldb.DB) error {
 		return fmt.Errorf("%s: %w", q, err)
 	}
 	return nil
+}
+
+// measure runs a workload of conns connections for d against the server,
+// with a profile under -pprof, and prints its result.
+func (t *target) measure(ctx context.Context, name string, conns int, d time.Duration, mk request) result {
+	defer t.profile(name, d)()
+	r := load(ctx, conns, d, mk)
+	fmt.Fprintf(os.Stderr, "  %-24s %s\n", name, r)
+	return r
 }
 
 // profiles is the -pprof folder: empty for no profiles.

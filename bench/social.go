@@ -78,7 +78,7 @@ func userIDs(ctx context.Context, db *sqldb.DB, runID string, from, to int) ([]s
 // socialWorkloads runs W5 (a follow storm of distinct users on one user, 64
 // at once) and W6 (the first and a 90%-deep page of the followers of a user
 // whom every other user follows).
-func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d time.Duration, floor result) ([]row, error) {
+func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users, conns int, d time.Duration, floor result) ([]row, error) {
 	ids, err := userIDs(ctx, db, tg.runID, 0, users)
 	if err != nil {
 		return nil, err
@@ -132,14 +132,9 @@ func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users int, d
 			return http.NewRequest("GET", tg.base+"/v1/users/"+hub+"/followers?cursor="+c, nil)
 		}
 	}
-	measure := func(name string, mk request) result {
-		defer tg.profile(name, d)()
-		return load(ctx, 32, d, mk)
-	}
-	first := measure("W6 first page", get(tg.base, "/v1/users/"+hub+"/followers", ""))
-	top := measure("W6 pages near the top", cursors(0))
-	deepPages := measure("W6 pages 90% deep", cursors(0.9))
-	fmt.Fprintf(os.Stderr, "  %-24s %s\n  %-24s %s\n  %-24s %s\n", "W6 first page", first, "W6 pages near the top", top, "W6 pages 90% deep", deepPages)
+	first := tg.measure(ctx, "W6 first page", conns, d, get(tg.base, "/v1/users/"+hub+"/followers", ""))
+	top := tg.measure(ctx, "W6 pages near the top", conns, d, cursors(0))
+	deepPages := tg.measure(ctx, "W6 pages 90% deep", conns, d, cursors(0.9))
 	ratio := float64(deepPages.P99) / float64(top.P99)
 	rss := peakRSS(tg.pid)
 	w8, err := deleteWorkload(ctx, tg, db, ids, hub)
