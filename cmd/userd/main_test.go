@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +239,31 @@ func TestDebugAddr(t *testing.T) {
 	}
 	if _, stop := startServe(t, append([]string{"--debug-addr", "0.0.0.0:0"}, dbArgs(t, "sqlite")...)); stop() == nil {
 		t.Error("--debug-addr on every interface was accepted")
+	}
+}
+
+// TestTuneMemory: serve's collector pace and memory limit take effect
+// unless GOGC and GOMEMLIMIT say otherwise.
+func TestTuneMemory(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	tuneMemory(200, 37)
+	if got := debug.SetGCPercent(100); got != 37 {
+		t.Errorf("GC percent = %d; want 37", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 200<<20 {
+		t.Errorf("memory limit = %d; want %d", got, 200<<20)
+	}
+	t.Setenv("GOGC", "80")
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	debug.SetMemoryLimit(math.MaxInt64)
+	tuneMemory(200, 37)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set, GC percent = %d; want it left at 100", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("with GOMEMLIMIT set, memory limit = %d; want it left alone", got)
 	}
 }
