@@ -16,8 +16,10 @@ import (
 	"runtime"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	xargon2 "golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/userd/userd/password/internal/argon2"
 )
 
 // Params are argon2id's cost parameters.
@@ -48,11 +50,25 @@ var ErrUnsupported = errors.New("password: unsupported hash")
 
 // Hasher hashes with fixed parameters and runs at most as many hashes at once
 // as it has slots (the number of cores by default), so that a burst of
-// log-ins queues instead of thrashing.
+// log-ins queues instead of thrashing. Each slot keeps the argon2id memory of
+// its last hash for the next one.
 type Hasher struct {
 	params Params
-	slots  chan struct{}
+	slots  chan *slot
 	dummy  string
+}
+
+// slot is one turn to hash at a time, with the argon2id working memory it
+// reuses: nil until a hash with the Hasher's memory and threads needs it.
+type slot struct{ memory *argon2.Memory }
+
+// idKey is argon2id's key of pw with p, whose memory and threads must be the
+// Hasher's, in the slot's memory.
+func (s *slot) idKey(p Params, pw string, salt []byte, n uint32) []byte {
+	if s.memory == nil {
+		s.memory = argon2.NewMemory(p.Memory, p.Threads)
+	}
+	return s.memory.IDKey([]byte(pw), salt, p.Time, n)
 }
 
 // New returns a Hasher with the given parameters that runs at most
@@ -61,7 +77,10 @@ func New(p Params, concurrency int) *Hasher {
 	if concurrency < 1 {
 		concurrency = runtime.GOMAXPROCS(0)
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, concurrency)}
+	h := &Hasher{params: p, slots: make(chan *slot, concurrency)}
+	for range concurrency {
+		h.slots <- &slot{}
+	}
 	// The dummy's key is random bytes, not a hash of anything: verifying
 	// against it costs a real verification's work, never matches, and
 	// costs nothing (nor 19 MiB) at start.
@@ -76,13 +95,13 @@ func New(p Params, concurrency int) *Hasher {
 // Hash returns the argon2id PHC string of pw. It returns ctx's error when ctx
 // ends while waiting for a slot.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+	s, err := h.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.release(s)
 	return h.phc(func(salt []byte) []byte {
-		p := h.params
-		return argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, keyLen)
+		return s.idKey(h.params, pw, salt, keyLen)
 	}), nil
 }
 
@@ -101,13 +120,14 @@ func (h *Hasher) phc(derive func(salt []byte) []byte) string {
 // parameters). It returns ErrUnsupported for an unknown format or parameters
 // out of bounds, and ctx's error when ctx ends while waiting for a slot.
 func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (match, rehash bool, err error) {
-	if err := h.acquire(ctx); err != nil {
+	s, err := h.acquire(ctx)
+	if err != nil {
 		return false, false, err
 	}
-	defer h.release()
+	defer h.release(s)
 	switch f, hash := format(encoded); f {
 	case formatArgon:
-		return h.verifyArgon(hash, pw)
+		return h.verifyArgon(s, hash, pw)
 	case formatBcrypt:
 		return verifyBcrypt(hash, pw)
 	case formatBcryptSHA256:
@@ -209,17 +229,24 @@ func parseArgon(encoded string) (argonHash, error) {
 	return a, nil
 }
 
-func (h *Hasher) verifyArgon(encoded, pw string) (match, rehash bool, err error) {
+// verifyArgon checks pw against an argon2 hash: in s's memory when the hash
+// is argon2id with h's memory and threads (every hash h made, whatever its
+// passes), otherwise in memory of its own.
+func (h *Hasher) verifyArgon(s *slot, encoded, pw string) (match, rehash bool, err error) {
 	a, err := parseArgon(encoded)
 	if err != nil {
 		return false, false, err
 	}
-	kdf := argon2.IDKey
-	if a.variant == "argon2i" {
-		kdf = argon2.Key
+	p, n := a.params, uint32(len(a.want))
+	var got []byte
+	switch {
+	case a.variant == "argon2i":
+		got = xargon2.Key([]byte(pw), a.salt, p.Time, p.Memory, p.Threads, n)
+	case p.Memory == h.params.Memory && p.Threads == h.params.Threads:
+		got = s.idKey(p, pw, a.salt, n)
+	default:
+		got = xargon2.IDKey([]byte(pw), a.salt, p.Time, p.Memory, p.Threads, n)
 	}
-	p := a.params
-	got := kdf([]byte(pw), a.salt, p.Time, p.Memory, p.Threads, uint32(len(a.want)))
 	match = subtle.ConstantTimeCompare(got, a.want) == 1
 	rehash = a.variant != "argon2id" || p != h.params || len(a.want) != keyLen
 	return match, rehash, nil
@@ -247,13 +274,13 @@ func verifyBcrypt(encoded, pw string) (match, rehash bool, err error) {
 	return true, true, nil
 }
 
-func (h *Hasher) acquire(ctx context.Context) error {
+func (h *Hasher) acquire(ctx context.Context) (*slot, error) {
 	select {
-	case h.slots <- struct{}{}:
-		return nil
+	case s := <-h.slots:
+		return s, nil
 	case <-ctx.Done():
-		return fmt.Errorf("wait for a hashing slot: %w", ctx.Err())
+		return nil, fmt.Errorf("wait for a hashing slot: %w", ctx.Err())
 	}
 }
 
-func (h *Hasher) release() { <-h.slots }
+func (h *Hasher) release(s *slot) { h.slots <- s }

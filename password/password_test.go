@@ -73,6 +73,35 @@ func TestForeignHashes(t *testing.T) {
 	}
 }
 
+// TestSlotMemoryReused verifies, in one slot's reused memory, a hash of
+// another tool with the Hasher's memory and threads but other passes, in turn
+// with hashes of the Hasher's own: each answer must be the same as in fresh
+// memory.
+func TestSlotMemoryReused(t *testing.T) {
+	ctx := context.Background()
+	h := New(Params{Memory: 1024, Time: 1, Threads: 1}, 1)
+	const reference = "$argon2id$v=19$m=1024,t=2,p=1$c29tZXNhbHQ$7FfsnA6vUe7qLpL/3Kqc3uR48ZJyFbUVt7jWZlf0Htk"
+	own, err := h.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		if ok, rehash, err := h.Verify(ctx, reference, "password"); !ok || !rehash || err != nil {
+			t.Fatalf("round %d: reference vector = %v, rehash %v, %v; want a match that asks for a rehash", round, ok, rehash, err)
+		}
+		if ok, _, _ := h.Verify(ctx, reference, "passwore"); ok {
+			t.Fatalf("round %d: the reference vector matched a wrong password", round)
+		}
+		if ok, rehash, err := h.Verify(ctx, own, "correct horse"); !ok || rehash || err != nil {
+			t.Fatalf("round %d: own hash = %v, rehash %v, %v", round, ok, rehash, err)
+		}
+	}
+	s := <-h.slots
+	if s.memory == nil {
+		t.Fatal("the slot kept no memory between hashes")
+	}
+}
+
 func TestBcryptLongPasswordNotTruncated(t *testing.T) {
 	// bcrypt ignores bytes past 72: a longer password must not match the
 	// hash of its first 72 bytes.
@@ -90,7 +119,7 @@ func TestBcryptLongPasswordNotTruncated(t *testing.T) {
 
 func TestSlotsBoundConcurrency(t *testing.T) {
 	h := New(cheap, 1)
-	h.slots <- struct{}{} // the only slot is taken
+	<-h.slots // the only slot is taken
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := h.Hash(ctx, "x"); !errors.Is(err, context.Canceled) {
