@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"time"
 
 	xargon2 "golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -51,12 +52,20 @@ var ErrUnsupported = errors.New("password: unsupported hash")
 // Hasher hashes with fixed parameters and runs at most as many hashes at once
 // as it has slots (the number of cores by default), so that a burst of
 // log-ins queues instead of thrashing. Each slot keeps the argon2id memory of
-// its last hash for the next one.
+// its last hash for the next one, until the Hasher has been idle for
+// idleAfter.
 type Hasher struct {
 	params Params
 	slots  chan *slot
+	idle   *time.Timer // runs forget idleAfter after the last hash
 	dummy  string
 }
+
+// idleAfter is how long the slots keep their memory after the last hash.
+// While log-ins keep coming, each hash works in the memory of one before it;
+// a server that stops hashing gives the memory back (19 MiB per core at
+// OWASP's minimum).
+const idleAfter = time.Second
 
 // slot is one turn to hash at a time, with the argon2id working memory it
 // reuses: nil until a hash with the Hasher's memory and threads needs it.
@@ -81,6 +90,7 @@ func New(p Params, concurrency int) *Hasher {
 	for range concurrency {
 		h.slots <- &slot{}
 	}
+	h.idle = time.AfterFunc(idleAfter, h.forget)
 	// The dummy's key is random bytes, not a hash of anything: verifying
 	// against it costs a real verification's work, never matches, and
 	// costs nothing (nor 19 MiB) at start.
@@ -283,4 +293,27 @@ func (h *Hasher) acquire(ctx context.Context) (*slot, error) {
 	}
 }
 
-func (h *Hasher) release(s *slot) { h.slots <- s }
+func (h *Hasher) release(s *slot) {
+	h.slots <- s
+	h.idle.Reset(idleAfter)
+}
+
+// forget drops the memory of every free slot, for the collector to return.
+// A slot in use keeps its memory; its release sets the timer again.
+func (h *Hasher) forget() {
+	var free []*slot
+	defer func() {
+		for _, s := range free {
+			h.slots <- s
+		}
+	}()
+	for {
+		select {
+		case s := <-h.slots:
+			s.memory = nil
+			free = append(free, s)
+		default:
+			return
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 var cheap = Params{Memory: 64, Time: 1, Threads: 1}
@@ -99,6 +100,41 @@ func TestSlotMemoryReused(t *testing.T) {
 	s := <-h.slots
 	if s.memory == nil {
 		t.Fatal("the slot kept no memory between hashes")
+	}
+	h.release(s)
+}
+
+// TestIdleHasherForgetsMemory: once no hash has run for idleAfter, no free
+// slot holds memory, and the next hash still gives the right answer.
+func TestIdleHasherForgetsMemory(t *testing.T) {
+	ctx := context.Background()
+	h := New(cheap, 2)
+	own, err := h.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func() (n int) {
+		for range cap(h.slots) {
+			s := <-h.slots
+			defer func() { h.slots <- s }()
+			if s.memory != nil {
+				n++
+			}
+		}
+		return n
+	}
+	if n := held(); n != 1 {
+		t.Fatalf("%d slots hold memory right after one hash; want 1", n)
+	}
+	deadline := time.Now().Add(10 * idleAfter)
+	for held() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("slots still hold memory %v after the last hash", 10*idleAfter)
+		}
+		time.Sleep(idleAfter / 10)
+	}
+	if ok, _, err := h.Verify(ctx, own, "correct horse"); !ok || err != nil {
+		t.Fatalf("Verify after the memory was forgotten = %v, %v", ok, err)
 	}
 }
 
