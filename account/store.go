@@ -75,6 +75,16 @@ func Get(ctx context.Context, tx *sqldb.Tx, id string) (User, error) {
 	return sqldb.One(ctx, tx, ErrNotFound, "get user", scanUser, `SELECT `+columns+` FROM users WHERE id = $1`, id)
 }
 
+// GetVia returns the user that a query finds, in one statement with the
+// query's own columns. via is a SELECT with a user_id column; its columns,
+// in their order, are scanned into extra, and their names must differ from
+// users' (alias them: "s.id AS session_id"). It returns ErrNotFound when via
+// finds no user.
+func GetVia(ctx context.Context, tx *sqldb.Tx, via string, extra []any, args ...any) (User, error) {
+	return sqldb.One(ctx, tx, ErrNotFound, "get user", func(row sqldb.Scanner) (User, error) { return scan(row, extra...) },
+		`SELECT `+columns+`, v.* FROM users JOIN (`+via+`) v ON v.user_id = users.id`, args...)
+}
+
 // Kind of identifier that FindForLogin looks up.
 func identifierQuery(identifier string) (where, value string) {
 	switch {

@@ -147,16 +147,16 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 	// System: the credential finds its session before the user is known.
 	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		now = tx.Now
-		err = tx.QueryRow(ctx, `SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at
-			FROM sessions s WHERE `+where+` AND `+validSession, key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).
-			Scan(&a.SessionID, &a.UserID, &a.AuthTime, &e.lastSeen, &e.expires)
+		// The session, its user and their grants, in one statement.
+		var gs rbac.GrantScan
+		e.User, err = account.GetVia(ctx, tx, `SELECT s.id AS session_id, s.user_id, s.created_at AS session_created_at,
+			s.last_seen_at, s.expires_at, `+rbac.GrantColumns("s.user_id")+` FROM sessions s WHERE `+where+` AND `+validSession,
+			append([]any{&a.SessionID, &a.UserID, &a.AuthTime, &e.lastSeen, &e.expires}, gs.Dest()...),
+			key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle))
 		if err != nil {
 			return err
 		}
-		if e.User, err = account.Get(ctx, tx, a.UserID); err != nil {
-			return err
-		}
-		a.Grants, err = rbac.Grants(ctx, tx, a.UserID)
+		a.Grants, err = gs.Grants(ctx, tx)
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, account.ErrNotFound) {

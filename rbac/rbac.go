@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/userd/userd"
@@ -55,42 +56,60 @@ var roleNameRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
 // Grants returns a user's roles and effective permissions, in one query
 // (and a second for an admin, who holds every permission).
 func Grants(ctx context.Context, tx *sqldb.Tx, userID string) (userd.Grants, error) {
-	var g userd.Grants
-	rows, err := tx.Query(ctx, `SELECT r.name, r.is_admin, COALESCE(p.key, '') FROM user_roles ur
-		JOIN roles r ON r.id = ur.role_id
-		LEFT JOIN role_permissions rp ON rp.role_id = r.id
-		LEFT JOIN permissions p ON p.id = rp.permission_id
-		WHERE ur.user_id = $1`, userID)
-	if err != nil {
-		return g, fmt.Errorf("user grants: %w", err)
+	var gs GrantScan
+	if err := tx.QueryRow(ctx, `SELECT `+GrantColumns("$1"), userID).Scan(gs.Dest()...); err != nil {
+		return userd.Grants{}, fmt.Errorf("user grants: %w", err)
 	}
-	for rows.Next() {
-		var role, key string
-		var admin bool
-		if err := rows.Scan(&role, &admin, &key); err != nil {
-			rows.Close()
-			return g, fmt.Errorf("user grants: %w", err)
+	return gs.Grants(ctx, tx)
+}
+
+// GrantColumns is the SQL of three columns that hold the grants of the user
+// whose id the SQL expression userID gives, so that one query can read a
+// user and their grants: grant_roles and grant_permissions, their role names
+// and their roles' permission keys (comma-separated, NULL for none; neither
+// holds a comma), and grant_admin, whether a role is an administrator's.
+// A GrantScan reads them.
+func GrantColumns(userID string) string {
+	return `(SELECT string_agg(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+			WHERE ur.user_id = ` + userID + `) AS grant_roles,
+		(SELECT string_agg(p.key, ',') FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id
+			JOIN permissions p ON p.id = rp.permission_id WHERE ur.user_id = ` + userID + `) AS grant_permissions,
+		EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+			WHERE ur.user_id = ` + userID + ` AND r.is_admin) AS grant_admin`
+}
+
+// GrantScan receives the columns of GrantColumns.
+type GrantScan struct {
+	roles, permissions sql.NullString
+	admin              bool
+}
+
+// Dest is where a Scan puts GrantColumns's columns, in their order.
+func (g *GrantScan) Dest() []any { return []any{&g.roles, &g.permissions, &g.admin} }
+
+// Grants returns the grants that the columns hold, roles and permissions
+// sorted and each once. An administrator holds every permission, which it
+// reads in tx.
+func (g *GrantScan) Grants(ctx context.Context, tx *sqldb.Tx) (userd.Grants, error) {
+	out := userd.Grants{Roles: list(g.roles), Permissions: list(g.permissions), Admin: g.admin}
+	if g.admin {
+		var err error
+		if out.Permissions, err = strings1(ctx, tx, `SELECT key FROM permissions`); err != nil {
+			return out, fmt.Errorf("user grants: %w", err)
 		}
-		if !slices.Contains(g.Roles, role) {
-			g.Roles = append(g.Roles, role)
-		}
-		if key != "" && !slices.Contains(g.Permissions, key) {
-			g.Permissions = append(g.Permissions, key)
-		}
-		g.Admin = g.Admin || admin
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return g, fmt.Errorf("user grants: %w", err)
+	slices.Sort(out.Roles)
+	slices.Sort(out.Permissions)
+	out.Permissions = slices.Compact(out.Permissions)
+	return out, nil
+}
+
+// list splits a comma-separated list; NULL is none.
+func list(s sql.NullString) []string {
+	if !s.Valid || s.String == "" {
+		return nil
 	}
-	if g.Admin {
-		if g.Permissions, err = strings1(ctx, tx, `SELECT key FROM permissions`); err != nil {
-			return g, fmt.Errorf("user grants: %w", err)
-		}
-	}
-	slices.Sort(g.Roles)
-	slices.Sort(g.Permissions)
-	return g, nil
+	return strings.Split(s.String, ",")
 }
 
 // strings1 returns the first column of every row.

@@ -268,6 +268,12 @@ func TestAdminRoles(t *testing.T) {
 		if r := c.do("GET", "/v1/admin/activity-logs", nil, user); r.Status != 200 {
 			t.Fatalf("after assignment = %d", r.Status)
 		}
+		// Both roles grant account:read: the user holds it once.
+		me := c.do("GET", "/v1/me", nil, user)
+		if roles, perms := strings.Join(toStrings(me.Body["roles"]), ","), strings.Join(toStrings(me.Body["permissions"]), ","); roles != "AUDITOR,END_USER" ||
+			perms != "account:read,account:write,activity_logs:read" {
+			t.Fatalf("GET /v1/me with two roles: roles %s, permissions %s", roles, perms)
+		}
 		if r := c.do("PUT", "/v1/admin/users/"+userID+"/roles/NOPE", nil, adm); r.Status != 404 || r.code() != "role_not_found" {
 			t.Fatalf("unknown role = %d %q", r.Status, r.code())
 		}
