@@ -1,9 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/userd/userd"
 )
@@ -57,6 +61,24 @@ type encodedPage struct{ json []byte }
 // MarshalJSON returns the encoded page.
 func (p encodedPage) MarshalJSON() ([]byte, error) { return p.json, nil }
 
+// encoded returns the encoded page, for jsonFormat to write as it is.
+func (p encodedPage) encoded() []byte { return p.json }
+
+// jsonFormat is huma's JSON format, except that a body holding an
+// encodedPage is written as it is. Through MarshalJSON, encoding/json would
+// check and compact every byte of the page again: 41% of the CPU of serving
+// a remembered page of notifications.
+var jsonFormat = huma.Format{
+	Marshal: func(w io.Writer, v any) error {
+		if p, ok := v.(interface{ encoded() []byte }); ok {
+			_, err := w.Write(p.encoded())
+			return err
+		}
+		return huma.DefaultJSONFormat.Marshal(w, v)
+	},
+	Unmarshal: huma.DefaultJSONFormat.Unmarshal,
+}
+
 // encodePage encodes a list fetched with limit+1 items as a list answer:
 // the first limit items, each as out makes it, and the next page's cursor.
 func encodePage[T, O any](items []T, limit int, id func(T) string, out func(T) O) (encodedPage, error) {
@@ -68,9 +90,13 @@ func encodePage[T, O any](items []T, limit int, id func(T) string, out func(T) O
 	for _, it := range items {
 		body.Items = append(body.Items, out(it))
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
+	// As huma encodes every other body: HTML characters as they are, and a
+	// newline at the end.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(body); err != nil {
 		return encodedPage{}, fmt.Errorf("encode page: %w", err)
 	}
-	return encodedPage{b}, nil
+	return encodedPage{b.Bytes()}, nil
 }

@@ -100,6 +100,7 @@ func New(cfg Config, svc Services) *Server {
 	hc.SchemasPath = ""  // schemas live inside the document
 	hc.CreateHooks = nil // no $schema links in bodies
 	hc.OpenAPIPath = "/openapi"
+	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (uds_…) or an access token (a JWT)."},
 		"cookie": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "The session cookie set by sign-up and log-in."},
