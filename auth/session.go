@@ -159,7 +159,7 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		a.Grants, err = gs.Grants(ctx, tx)
 		return err
 	})
-	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, account.ErrNotFound) {
+	if errors.Is(err, account.ErrNotFound) {
 		return Caller{}, ErrUnauthenticated
 	}
 	if err != nil {

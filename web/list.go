@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -90,12 +89,9 @@ func encodePage[T, O any](items []T, limit int, id func(T) string, out func(T) O
 	for _, it := range items {
 		body.Items = append(body.Items, out(it))
 	}
-	// As huma encodes every other body: HTML characters as they are, and a
-	// newline at the end.
+	// Encoded as huma encodes every other body.
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(body); err != nil {
+	if err := huma.DefaultJSONFormat.Marshal(&b, body); err != nil {
 		return encodedPage{}, fmt.Errorf("encode page: %w", err)
 	}
 	return encodedPage{b.Bytes()}, nil

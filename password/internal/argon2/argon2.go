@@ -81,11 +81,11 @@ func deriveKey(mode int, password, salt, secret, data []byte, time, memory uint3
 	}
 	h0 := initHash(password, salt, secret, data, time, memory, uint32(threads), keyLen, mode)
 
-	memory = blocks(memory, threads)
 	// The first pass XORs each new block into what is there, so the memory
 	// must be zeros when a hash starts; zeroing it at the end also leaves
 	// nothing of the hash behind.
 	B := m.blocks
+	memory = uint32(len(B))
 	defer clear(B)
 	initBlocks(&h0, B, uint32(threads))
 	processBlocks(B, time, memory, uint32(threads), mode)
