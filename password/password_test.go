@@ -3,7 +3,9 @@ package password
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -136,6 +138,37 @@ func TestIdleHasherForgetsMemory(t *testing.T) {
 	if ok, _, err := h.Verify(ctx, own, "correct horse"); !ok || err != nil {
 		t.Fatalf("Verify after the memory was forgotten = %v, %v", ok, err)
 	}
+}
+
+// TestHasherConcurrent: eight goroutines hash and verify at once through two
+// slots, before and after the idle slots dropped their memory; every hash
+// must verify for its own password only.
+func TestHasherConcurrent(t *testing.T) {
+	ctx := context.Background()
+	h := New(Params{Memory: 256, Time: 1, Threads: 1}, 2)
+	round := func() {
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				pw := fmt.Sprintf("password %d", i)
+				enc, err := h.Hash(ctx, pw)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok, rehash, err := h.Verify(ctx, enc, pw); !ok || rehash || err != nil {
+					t.Errorf("goroutine %d: Verify(own) = %v, %v, %v", i, ok, rehash, err)
+				}
+				if ok, _, _ := h.Verify(ctx, enc, pw+"!"); ok {
+					t.Errorf("goroutine %d: a wrong password matched", i)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	round()
+	time.Sleep(idleAfter + idleAfter/2)
+	round()
 }
 
 func TestBcryptLongPasswordNotTruncated(t *testing.T) {
