@@ -246,12 +246,39 @@ func Get(ctx context.Context, tx *sqldb.Tx, id string) (Role, error) {
 	return r, err
 }
 
+// Named returns the role with the given name, or ErrRoleNotFound.
+func Named(ctx context.Context, tx *sqldb.Tx, name string) (Role, error) {
+	id, err := roleID(ctx, tx, name)
+	if err != nil {
+		return Role{}, err
+	}
+	return Get(ctx, tx, id)
+}
+
 // RolePatch changes a role; nil fields stay as they are.
 type RolePatch struct {
 	Name        *string
 	Description *string
 	IsAdmin     *bool
 	Permissions *[]string
+}
+
+// Apply returns r with the fields that p sets changed: the role that
+// creating (from the zero Role) or updating with p would make.
+func (p RolePatch) Apply(r Role) Role {
+	if p.Name != nil {
+		r.Name = *p.Name
+	}
+	if p.Description != nil {
+		r.Description = *p.Description
+	}
+	if p.IsAdmin != nil {
+		r.IsAdmin = *p.IsAdmin
+	}
+	if p.Permissions != nil {
+		r.Permissions = *p.Permissions
+	}
+	return r
 }
 
 // check validates a patch against the known permissions.
@@ -287,16 +314,9 @@ func Create(ctx context.Context, tx *sqldb.Tx, p RolePatch) (Role, error) {
 	if err := p.check(ctx, tx); err != nil {
 		return Role{}, err
 	}
-	id := userd.NewID(tx.Now)
-	desc, admin := "", false
-	if p.Description != nil {
-		desc = *p.Description
-	}
-	if p.IsAdmin != nil {
-		admin = *p.IsAdmin
-	}
+	id, r := userd.NewID(tx.Now), p.Apply(Role{})
 	_, err := tx.Exec(ctx, `INSERT INTO roles (id, name, description, is_admin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-		id, *p.Name, desc, admin, tx.Now)
+		id, r.Name, r.Description, r.IsAdmin, tx.Now)
 	if sqldb.Violated(err, sqldb.Unique, "idx_roles_name") {
 		return Role{}, ErrRoleNameTaken
 	}
@@ -321,15 +341,7 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p RolePatch) (Role, er
 	if err != nil {
 		return Role{}, err
 	}
-	if p.Name != nil {
-		r.Name = *p.Name
-	}
-	if p.Description != nil {
-		r.Description = *p.Description
-	}
-	if p.IsAdmin != nil {
-		r.IsAdmin = *p.IsAdmin
-	}
+	r = p.Apply(r)
 	_, err = tx.Exec(ctx, `UPDATE roles SET name = $1, description = $2, is_admin = $3, updated_at = $4 WHERE id = $5`,
 		r.Name, r.Description, r.IsAdmin, tx.Now, id)
 	if sqldb.Violated(err, sqldb.Unique, "idx_roles_name") {
