@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -36,8 +37,13 @@ func openCached(dsn string) (*sql.DB, error) {
 	return sql.OpenDB(stmtConnector{c}), nil
 }
 
-// Open opens (creating it if needed) the SQLite database file at path.
+// Open opens (creating it if needed) the SQLite database file at path. A
+// new file is readable and writable by its owner only (0600), and so are
+// its -wal and -shm files, which SQLite makes with the database's mode.
 func Open(ctx context.Context, path string) (*sqldb.DB, error) {
+	if err := create(path); err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
 	pragmas := url.Values{}
 	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
 		pragmas.Add("_pragma", p)
@@ -69,6 +75,15 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	read.SetMaxIdleConns(n)
 	d := &dialect{read: read}
 	return sqldb.New(write, read, d), nil
+}
+
+// create makes the file at path with mode 0600, unless it exists.
+func create(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 type dialect struct {

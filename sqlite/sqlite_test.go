@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -38,5 +39,29 @@ func TestPragmas(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("a reader wrote")
+	}
+}
+
+// TestFileMode: a new database file, its -wal and its -shm are readable and
+// writable by their owner only.
+func TestFileMode(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mode.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.MigrateUp(ctx); err != nil { // writes: the -wal and -shm appear
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %v; want -rw-------", filepath.Base(name), mode)
+		}
 	}
 }
