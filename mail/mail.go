@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
+	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 )
@@ -42,19 +44,29 @@ type SMTP struct {
 	opts []gomail.Option
 }
 
-// NewSMTP returns a Sender for rawURL: smtp://[user:pass@]host[:port] (STARTTLS
-// when the server offers it, 25 by default) or smtps://… (TLS from the
-// start, 465 by default). from is the sender's address.
+// NewSMTP returns a Sender for rawURL: smtp://[user:pass@]host[:port] (25
+// by default) or smtps://… (TLS from the start, 465 by default). from is
+// the sender's address.
+//
+// Over smtp:// the connection must turn to TLS with STARTTLS before
+// anything is sent, unless the host is on loopback (127.0.0.0/8, ::1,
+// localhost), where STARTTLS is used when the server offers it. The query
+// ?tls=opportunistic allows that on any host; ?tls=mandatory requires
+// STARTTLS on loopback too.
 func NewSMTP(rawURL, from string) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "smtp" && u.Scheme != "smtps") {
 		return nil, fmt.Errorf("--smtp-url must be smtp://host:port or smtps://host:port")
 	}
-	port := 25
-	opts := []gomail.Option{gomail.WithTLSPolicy(gomail.TLSOpportunistic)}
-	if u.Scheme == "smtps" {
-		port = 465
-		opts = []gomail.Option{gomail.WithSSL()}
+	port, opts := 465, []gomail.Option{gomail.WithSSL()}
+	if u.Scheme == "smtp" {
+		policy, err := tlsPolicy(u)
+		if err != nil {
+			return nil, err
+		}
+		port, opts = 25, []gomail.Option{gomail.WithTLSPolicy(policy)}
+	} else if len(u.Query()) > 0 {
+		return nil, fmt.Errorf("--smtp-url: smtps:// takes no parameters")
 	}
 	if p := u.Port(); p != "" {
 		if port, err = strconv.Atoi(p); err != nil {
@@ -67,6 +79,39 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
 	}
 	return &SMTP{from: from, host: u.Hostname(), opts: opts}, nil
+}
+
+// tlsPolicy returns how an smtp:// URL uses STARTTLS: as its tls parameter
+// says, else mandatory unless its host is on loopback.
+func tlsPolicy(u *url.URL) (gomail.TLSPolicy, error) {
+	q := u.Query()
+	for k := range q {
+		if k != "tls" {
+			return gomail.TLSMandatory, fmt.Errorf("--smtp-url: unknown parameter %q (want tls)", k)
+		}
+	}
+	switch {
+	case !q.Has("tls"):
+		if loopback(u.Hostname()) {
+			return gomail.TLSOpportunistic, nil
+		}
+		return gomail.TLSMandatory, nil
+	case q.Get("tls") == "mandatory":
+		return gomail.TLSMandatory, nil
+	case q.Get("tls") == "opportunistic":
+		return gomail.TLSOpportunistic, nil
+	}
+	return gomail.TLSMandatory, fmt.Errorf("--smtp-url: tls=%q: want tls=mandatory or tls=opportunistic", q.Get("tls"))
+}
+
+// loopback reports whether host is this machine: localhost, 127.0.0.0/8 or
+// ::1.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Send delivers m.
