@@ -113,10 +113,21 @@ func FindForLogin(ctx context.Context, tx *sqldb.Tx, identifier string) (User, s
 	return u, hash.String, nil
 }
 
-// SetPasswordHash replaces a user's password hash.
+// SetPasswordHash replaces a user's password hash; an empty hash removes
+// the password, so that it opens nothing.
 func SetPasswordHash(ctx context.Context, tx *sqldb.Tx, id, hash string) error {
-	if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, tx.Now, id); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, sqldb.Nullable(hash), tx.Now, id); err != nil {
 		return fmt.Errorf("set password hash: %w", err)
+	}
+	tx.Invalidate(userd.UserKey(id))
+	return nil
+}
+
+// MarkEmailVerified records that the user's email address is theirs, unless
+// it was already.
+func MarkEmailVerified(ctx context.Context, tx *sqldb.Tx, id string) error {
+	if _, err := tx.Exec(ctx, `UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2`, tx.Now, id); err != nil {
+		return fmt.Errorf("mark email verified: %w", err)
 	}
 	tx.Invalidate(userd.UserKey(id))
 	return nil

@@ -34,6 +34,9 @@ const (
 	PasskeyRegistered      = "auth.passkey_registered"
 	PasskeyDeleted         = "auth.passkey_deleted"
 	MFADisabled            = "auth.mfa_disabled"
+	AccountCreated         = "auth.account_created"
+	AccountLinked          = "auth.account_linked"
+	AccountReclaimed       = "auth.unverified_account_reclaimed"
 	UserDeleted            = "user.deleted"
 	UserImported           = "user.imported"
 )

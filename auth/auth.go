@@ -35,6 +35,7 @@ var (
 	ErrSessionNotFound    = userd.Errorf(userd.KindNotFound, "session_not_found", "No such session.")
 	ErrNoEmail            = userd.Errorf(userd.KindConflict, "no_email", "This account has no email address.")
 	ErrAlreadyVerified    = userd.Errorf(userd.KindConflict, "email_already_verified", "This email address is already verified.")
+	ErrReauthenticate     = userd.Errorf(userd.KindForbidden, "reauthentication_required", "Sign in again to do this: it needs a recent log-in.")
 )
 
 // Limits are the brute-force rules.
@@ -46,6 +47,8 @@ type Limits struct {
 	ForgotPerEmail  ratelimit.Rule
 	RefreshPerIP    ratelimit.Rule
 	VerifySendsUser ratelimit.Rule // verification mails one user may ask for
+	MFAFailures     ratelimit.Rule // second-factor attempts on one account, across challenges
+	MFAPerIP        ratelimit.Rule // second-factor attempts from one address
 }
 
 // DefaultLimits are the rules in force unless configured otherwise.
@@ -57,6 +60,8 @@ var DefaultLimits = Limits{
 	ForgotPerEmail:  ratelimit.Rule{Max: 5, Window: time.Hour},
 	RefreshPerIP:    ratelimit.Rule{Max: 600, Window: time.Minute},
 	VerifySendsUser: ratelimit.Rule{Max: 5, Window: time.Hour},
+	MFAFailures:     ratelimit.Rule{Max: 10, Window: 15 * time.Minute},
+	MFAPerIP:        ratelimit.Rule{Max: 50, Window: 15 * time.Minute},
 }
 
 // Config holds the settings of a Service.
@@ -67,6 +72,9 @@ type Config struct {
 	RefreshGrace    time.Duration // a retried refresh token gets the same successor within it
 	VerifyTTL       time.Duration // life of an email verification link
 	ResetTTL        time.Duration // life of a password reset link
+	// ReauthMaxAge is how recent a log-in must be for a change that could
+	// lock the owner out or reveal a secret (see RequireRecent).
+	ReauthMaxAge time.Duration
 	// PublicURL is where clients reach userd: the access tokens' issuer and
 	// audience, and the base of links in mail.
 	PublicURL string
@@ -90,6 +98,7 @@ func (c *Config) defaults() {
 	def(&c.RefreshGrace, 10*time.Second)
 	def(&c.VerifyTTL, 24*time.Hour)
 	def(&c.ResetTTL, time.Hour)
+	def(&c.ReauthMaxAge, 5*time.Minute)
 	if c.PublicURL == "" {
 		c.PublicURL = "http://127.0.0.1:8080"
 	}
@@ -157,6 +166,17 @@ func (s *Service) Memo() memo.Fed { return s.callers }
 
 // Close waits for mail that is still being sent.
 func (s *Service) Close() { s.mail.Wait() }
+
+// RequireRecent returns ErrReauthenticate unless the actor signed in to
+// their session within the configured maximum age: the rule for changes that
+// could lock the owner out (a second factor, a passkey, deleting the
+// account) or reveal a secret.
+func (s *Service) RequireRecent(a userd.Actor) error {
+	if a.AuthTime.IsZero() || s.DB.Now().Sub(a.AuthTime) > s.cfg.ReauthMaxAge {
+		return ErrReauthenticate
+	}
+	return nil
+}
 
 // AccessTTL returns the life of an access token.
 func (s *Service) AccessTTL() time.Duration { return s.cfg.AccessTTL }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -18,7 +17,6 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/mail"
-	"github.com/userd/userd/notify"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/token"
 )
@@ -275,8 +273,7 @@ func (s *Service) ResetPassword(ctx context.Context, tok, pw string, c Client) e
 		if err != nil {
 			return err
 		}
-		if err := securityNotice(ctx, tx, u.ID, "security.password_reset", "Your password was reset",
-			"Your password was reset with a link sent to your email, and every session was signed out.", c); err != nil {
+		if err := s.Tell(ctx, tx, u.ID, NoticePasswordReset, c, ""); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.PasswordReset, TargetType: "user", TargetID: u.ID,
@@ -295,12 +292,14 @@ func identityOf(u account.User) account.Identity {
 }
 
 // ChangePassword replaces the actor's password after checking the current
-// one, and ends every other session of theirs. It returns a KindInvalid
-// error naming current_password when it is wrong, or new_password when the
-// new one breaks the policy, and a rate-limit error after repeated failures.
+// one, and ends every other session of theirs. Each check is counted before
+// it is made, so concurrent guesses cannot outrun the limit. It returns a
+// KindInvalid error naming current_password when it is wrong, or
+// new_password when the new one breaks the policy, and a rate-limit error
+// after repeated failures.
 func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, next string, c Client) error {
 	failKey := "password:user:" + a.UserID
-	if err := s.Limiter.Check(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil {
+	if err := s.Limiter.Hit(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil {
 		return err
 	}
 	var u account.User
@@ -315,18 +314,13 @@ func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, ne
 	if err != nil {
 		return err
 	}
-	match := false
-	if hash != "" && len(current) <= maxPasswordBytes {
-		match, _, _ = s.Hasher.Verify(ctx, hash, current)
-	} else {
-		s.Hasher.VerifyDummy(ctx, current)
-	}
-	if !match {
-		if err := s.countFailure(ctx, failKey); err != nil {
+	if match, _, err := s.verify(ctx, u, hash, current); err != nil || !match {
+		if err != nil {
 			return err
 		}
 		return userd.Invalid([]userd.FieldError{{Field: "current_password", Code: "incorrect", Message: "The current password is wrong."}})
 	}
+	s.resetLimit(ctx, failKey)
 	newHash, err := s.hashNew(ctx, "new_password", next, u)
 	if err != nil {
 		return err
@@ -339,8 +333,7 @@ func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, ne
 		if err != nil {
 			return err
 		}
-		if err := securityNotice(ctx, tx, u.ID, "security.password_changed", "Your password was changed",
-			"Your password was changed, and your other sessions were signed out. If this was not you, reset your password now.", c); err != nil {
+		if err := s.Tell(ctx, tx, u.ID, NoticePasswordChanged, c, ""); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.PasswordChanged, TargetType: "user", TargetID: u.ID,
@@ -355,11 +348,4 @@ func (s *Service) hashNew(ctx context.Context, field, pw string, u account.User)
 		return "", err
 	}
 	return s.Hasher.Hash(ctx, pw)
-}
-
-// securityNotice tells the user of a security event as a notification.
-func securityNotice(ctx context.Context, tx *sqldb.Tx, userID, typ, title, desc string, c Client) error {
-	data, _ := json.Marshal(map[string]string{"ip": c.IP, "user_agent": c.UserAgent})
-	_, err := notify.Create(ctx, tx, userID, notify.New{Type: typ, Title: title, Description: desc, Data: data})
-	return err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/mfa"
+	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -36,9 +37,12 @@ func (s *Service) challenge(ctx context.Context, u account.User, c Client) error
 	return &MFARequired{Token: tok}
 }
 
-// VerifyMFA completes a log-in with a TOTP code or a recovery code. It
-// returns mfa.ErrChallenge for an unknown, spent, expired or overused
-// challenge and mfa.ErrInvalidCode for a wrong or reused code.
+// VerifyMFA completes a log-in with a TOTP code or a recovery code. Every
+// attempt counts against the challenge (5), and is counted before it is
+// checked against the account and the address (see Limits), across
+// challenges: a new password log-in gives no new guesses. It returns
+// mfa.ErrChallenge for an unknown, spent, expired or overused challenge,
+// mfa.ErrInvalidCode for a wrong or reused code, and a rate-limit error.
 func (s *Service) VerifyMFA(ctx context.Context, challenge, code, recovery string, c Client) (Login, error) {
 	var userID string
 	// System: the challenge names the user.
@@ -49,18 +53,12 @@ func (s *Service) VerifyMFA(ctx context.Context, challenge, code, recovery strin
 	if err != nil {
 		return Login{}, err
 	}
-	err = s.DB.Tx(sqldb.AsUser(ctx, userID), func(tx *sqldb.Tx) error {
+	err = s.secondFactor(ctx, userID, c, func(tx *sqldb.Tx) error {
 		if err := mfa.Verify(ctx, tx, s.Keyring, userID, code, recovery); err != nil {
 			return err
 		}
 		return mfa.Spend(ctx, tx, challenge)
 	})
-	if errors.Is(err, mfa.ErrInvalidCode) {
-		s.DB.Tx(sqldb.AsUser(ctx, userID), func(tx *sqldb.Tx) error {
-			return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.LoginFailed, TargetType: "user", TargetID: userID,
-				IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"reason": "second factor"}})
-		})
-	}
 	if err != nil {
 		return Login{}, err
 	}
@@ -71,14 +69,49 @@ func (s *Service) VerifyMFA(ctx context.Context, challenge, code, recovery strin
 	return s.SignIn(ctx, userID, c, method)
 }
 
+// secondFactor reserves an attempt at a user's second factor from the
+// client's address, runs check in the user's transaction, and gives the
+// attempt back when it passes. A wrong code is audited.
+func (s *Service) secondFactor(ctx context.Context, userID string, c Client, check func(tx *sqldb.Tx) error) error {
+	keys := []string{"mfa:user:" + userID, "mfa:ip:" + c.IP}
+	for i, rule := range []ratelimit.Rule{s.cfg.Limits.MFAFailures, s.cfg.Limits.MFAPerIP} {
+		if err := s.Limiter.Hit(ctx, keys[i], rule); err != nil {
+			return err
+		}
+	}
+	err := s.DB.Tx(sqldb.AsUser(ctx, userID), check)
+	if errors.Is(err, mfa.ErrInvalidCode) {
+		aerr := s.DB.Tx(sqldb.AsUser(ctx, userID), func(tx *sqldb.Tx) error {
+			return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.LoginFailed, TargetType: "user", TargetID: userID,
+				IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"reason": "second factor"}})
+		})
+		if aerr != nil {
+			return aerr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := s.Limiter.Refund(ctx, k); err != nil {
+			s.Log.WarnContext(ctx, "refund rate limit", "err", err)
+		}
+	}
+	return nil
+}
+
 // Enrollment is a TOTP secret to put in an authenticator app.
 type Enrollment struct {
 	Secret, URL string
 }
 
 // EnrollTOTP starts a TOTP enrolment for the actor. It returns
+// ErrReauthenticate unless they signed in recently, and
 // mfa.ErrAlreadyEnabled.
 func (s *Service) EnrollTOTP(ctx context.Context, a userd.Actor) (Enrollment, error) {
+	if err := s.RequireRecent(a); err != nil {
+		return Enrollment{}, err
+	}
 	var e Enrollment
 	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
 		u, err := account.Get(ctx, tx, a.UserID)
@@ -99,12 +132,19 @@ func (s *Service) EnrollTOTP(ctx context.Context, a userd.Actor) (Enrollment, er
 }
 
 // ConfirmTOTP enables the actor's enrolment with a first code and returns
-// the recovery codes. It returns mfa.ErrNotEnrolled, mfa.ErrAlreadyEnabled
-// or mfa.ErrInvalidCode.
+// the recovery codes; the owner is told (see Tell). It returns
+// ErrReauthenticate unless they signed in recently, mfa.ErrNotEnrolled,
+// mfa.ErrAlreadyEnabled or mfa.ErrInvalidCode.
 func (s *Service) ConfirmTOTP(ctx context.Context, a userd.Actor, code string, c Client) ([]string, error) {
+	if err := s.RequireRecent(a); err != nil {
+		return nil, err
+	}
 	var codes []string
 	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) (err error) {
 		if codes, err = mfa.Confirm(ctx, tx, s.Keyring, a.UserID, code); err != nil {
+			return err
+		}
+		if err := s.Tell(ctx, tx, a.UserID, NoticeMFAEnabled, c, ""); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.MFAEnabled, TargetType: "user", TargetID: a.UserID, IP: c.IP, UserAgent: c.UserAgent})
@@ -113,10 +153,18 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a userd.Actor, code string, c
 }
 
 // DisableTOTP removes the actor's second factor after a fresh code or a
-// recovery code. It returns mfa.ErrNotEnabled or mfa.ErrInvalidCode.
+// recovery code, counted as VerifyMFA counts them; the owner is told (see
+// Tell). It returns ErrReauthenticate unless they signed in recently,
+// mfa.ErrNotEnabled, mfa.ErrInvalidCode or a rate-limit error.
 func (s *Service) DisableTOTP(ctx context.Context, a userd.Actor, code, recovery string, c Client) error {
-	return s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	if err := s.RequireRecent(a); err != nil {
+		return err
+	}
+	return s.secondFactor(ctx, a.UserID, c, func(tx *sqldb.Tx) error {
 		if err := mfa.Disable(ctx, tx, s.Keyring, a.UserID, code, recovery); err != nil {
+			return err
+		}
+		if err := s.Tell(ctx, tx, a.UserID, NoticeMFADisabled, c, ""); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.MFADisabled, TargetType: "user", TargetID: a.UserID, IP: c.IP, UserAgent: c.UserAgent})

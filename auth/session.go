@@ -58,6 +58,9 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 	if err != nil {
 		return Login{}, fmt.Errorf("insert session: %w", err)
 	}
+	if err := evictOldest(ctx, tx, u.ID); err != nil {
+		return Login{}, err
+	}
 	refresh, err := s.insertRefresh(ctx, tx, sess.ID, u.ID, "", token.New)
 	if err != nil {
 		return Login{}, err
@@ -67,6 +70,23 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 		return Login{}, err
 	}
 	return Login{User: u, Session: sess, Tokens: Tokens{SessionToken: tok, AccessToken: access, RefreshToken: refresh, ExpiresIn: s.cfg.AccessTTL}}, nil
+}
+
+// MaxSessions is how many live sessions a user may have: a new one beyond
+// it ends their least recently opened one.
+const MaxSessions = 100
+
+// evictOldest ends a user's sessions beyond the newest MaxSessions.
+func evictOldest(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id NOT IN
+		(SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT $2)`, userID, MaxSessions)
+	if err != nil {
+		return fmt.Errorf("evict sessions: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		tx.Invalidate(userd.UserKey(userID))
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {

@@ -122,24 +122,30 @@ func (in *Signup) check() []userd.FieldError {
 // Login checks an identifier (email, username or phone number) and password
 // and opens a session. An unknown identifier costs the same hash work and
 // the same writes as a wrong password, and both return
-// ErrInvalidCredentials. Past the limits (attempts from one address,
-// failures for one identifier) it returns a rate-limit error. A user whose
-// hash is not argon2id at the configured parameters is re-hashed.
+// ErrInvalidCredentials. Each attempt is counted before its password is
+// checked (see reserve), so concurrent guesses cannot outrun the limits:
+// past them (attempts from one address, attempts on one account) it returns
+// a rate-limit error, even for the right password. A user whose hash is not
+// argon2id at the configured parameters is re-hashed.
 func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (Login, error) {
 	ident := strings.ToLower(strings.TrimSpace(identifier))
-	failKey := "login:account:" + ident
 	if err := s.Limiter.Hit(ctx, "login:ip:"+c.IP, s.cfg.Limits.LoginPerIP); err != nil {
 		return Login{}, err
 	}
-	if err := s.Limiter.Check(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil {
+	u, hash, err := s.find(ctx, ident)
+	if err != nil {
 		return Login{}, err
 	}
-	u, match, rehash, err := s.verify(ctx, ident, pw)
+	failKey := accountKey("login", u.ID, ident)
+	if err := s.Limiter.Hit(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil {
+		return Login{}, err
+	}
+	match, rehash, err := s.verify(ctx, u, hash, pw)
 	if err != nil {
 		return Login{}, err
 	}
 	if !match {
-		return Login{}, s.loginFailed(ctx, u.ID, ident, failKey, c)
+		return Login{}, s.loginFailed(ctx, u.ID, ident, c)
 	}
 	if err := statusErr(u.Status); err != nil {
 		return Login{}, err
@@ -153,9 +159,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (L
 		return Login{}, fmt.Errorf("login: %w", err)
 	}
 	if second {
-		if err := s.Limiter.Reset(ctx, failKey); err != nil {
-			s.Log.WarnContext(ctx, "reset login failures", "err", err)
-		}
+		s.resetLimit(ctx, failKey)
 		return Login{}, s.challenge(ctx, u, c)
 	}
 	newHash := ""
@@ -184,50 +188,75 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (L
 	if err != nil {
 		return Login{}, fmt.Errorf("login: %w", err)
 	}
-	if err := s.Limiter.Reset(ctx, failKey); err != nil {
-		s.Log.WarnContext(ctx, "reset login failures", "err", err)
-	}
+	s.resetLimit(ctx, failKey)
 	return out, nil
 }
 
-// verify finds the user an identifier names and checks their password,
-// spending a dummy hash when there is no such user or no password.
-func (s *Service) verify(ctx context.Context, ident, pw string) (u account.User, match, rehash bool, err error) {
-	if ident == "" || len(ident) > 320 || len(pw) > maxPasswordBytes {
-		s.Hasher.VerifyDummy(ctx, pw)
-		return account.User{}, false, false, nil
+// accountKey is the rate-limit key of an attempt of a kind on an account:
+// by the user when the identifier names one, so that their email, username
+// and phone number share one count, and by the normalised identifier
+// otherwise.
+func accountKey(kind, userID, ident string) string {
+	if userID != "" {
+		return kind + ":user:" + userID
 	}
-	var hash string
+	return kind + ":ident:" + ident
+}
+
+// resetLimit forgets the count of key after a success that ends a run of
+// failures; a failure to forget is logged, not answered.
+func (s *Service) resetLimit(ctx context.Context, key string) {
+	if err := s.Limiter.Reset(ctx, key); err != nil {
+		s.Log.WarnContext(ctx, "reset rate limit", "err", err)
+	}
+}
+
+// maxIdentifierBytes bounds what find looks up: no email, username or phone
+// number is longer.
+const maxIdentifierBytes = 320
+
+// find returns the user an identifier names and their password hash; the
+// zero user when there is none.
+func (s *Service) find(ctx context.Context, ident string) (u account.User, hash string, err error) {
+	if ident == "" || len(ident) > maxIdentifierBytes {
+		return account.User{}, "", nil
+	}
 	// System: an identifier is all the request knows.
 	err = s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		u, hash, err = account.FindForLogin(ctx, tx, ident)
 		return err
 	})
-	if errors.Is(err, account.ErrNotFound) || (err == nil && hash == "") {
-		s.Hasher.VerifyDummy(ctx, pw)
-		return u, false, false, nil
+	if errors.Is(err, account.ErrNotFound) {
+		return account.User{}, "", nil
 	}
 	if err != nil {
-		return account.User{}, false, false, fmt.Errorf("login: %w", err)
+		return account.User{}, "", fmt.Errorf("login: %w", err)
+	}
+	return u, hash, nil
+}
+
+// verify checks a password against u's hash, spending a dummy hash when
+// there is no user or no password.
+func (s *Service) verify(ctx context.Context, u account.User, hash, pw string) (match, rehash bool, err error) {
+	if hash == "" || len(pw) > maxPasswordBytes {
+		s.Hasher.VerifyDummy(ctx, pw)
+		return false, false, nil
 	}
 	match, rehash, err = s.Hasher.Verify(ctx, hash, pw)
 	if errors.Is(err, password.ErrUnsupported) {
 		s.Log.WarnContext(ctx, "stored password hash in an unsupported format", "user_id", u.ID)
-		return u, false, false, nil
+		return false, false, nil
 	}
-	return u, match, rehash, err
+	return match, rehash, err
 }
 
-// loginFailed counts and audits a failed log-in and returns the error to
-// answer with.
-func (s *Service) loginFailed(ctx context.Context, userID, ident, failKey string, c Client) error {
-	if err := s.countFailure(ctx, failKey); err != nil {
-		return err
-	}
+// loginFailed audits a failed log-in (its attempt was counted before the
+// check) and returns the error to answer with.
+func (s *Service) loginFailed(ctx context.Context, userID, ident string, c Client) error {
 	// System: the failure may belong to no user, or to one not signed in.
 	err := s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		ev := audit.Event{UserID: userID, Action: audit.LoginFailed, IP: c.IP, UserAgent: c.UserAgent,
-			Metadata: map[string]any{"identifier": truncate(ident, 320)}}
+			Metadata: map[string]any{"identifier": truncate(ident, maxIdentifierBytes)}}
 		if userID != "" {
 			ev.TargetType, ev.TargetID = "user", userID
 		}
@@ -237,13 +266,4 @@ func (s *Service) loginFailed(ctx context.Context, userID, ident, failKey string
 		return fmt.Errorf("login: %w", err)
 	}
 	return ErrInvalidCredentials
-}
-
-// countFailure counts a failed password check against key. Going over the
-// limit is not an error here: the next attempt's Check refuses it.
-func (s *Service) countFailure(ctx context.Context, key string) error {
-	if err := s.Limiter.Hit(ctx, key, s.cfg.Limits.LoginFailures); err != nil && userd.ErrorKind(err) != userd.KindRateLimited {
-		return err
-	}
-	return nil
 }

@@ -27,6 +27,9 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
+	"github.com/userd/userd/auth"
+	"github.com/userd/userd/mfa"
+	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
@@ -158,34 +161,47 @@ func (s *Service) checkRedirect(to string) error {
 
 func stateAD(hash []byte) []byte { return seal.AD("oauth_states", "verifier", string(hash)) }
 
+// BindingPrefix starts the value that ties a log-in in flight to the
+// browser that started it (a cookie's value).
+const BindingPrefix = "udb_"
+
 // Start begins a log-in: it stores a single-use state with a nonce and a PKCE
-// verifier, and returns the provider's URL to send the browser to. It
+// verifier, bound to the browser by binding (the value of its binding
+// cookie; a new one is made when it has none), and returns the provider's
+// URL to send the browser to and the binding to set as the cookie. It
 // returns ErrUnknownProvider or a KindInvalid error for redirectTo.
-func (s *Service) Start(ctx context.Context, name, redirectTo string) (string, error) {
+func (s *Service) Start(ctx context.Context, name, redirectTo, binding string) (string, string, error) {
 	if err := s.checkRedirect(redirectTo); err != nil {
-		return "", err
+		return "", "", err
 	}
 	l, err := s.provider(ctx, name)
 	if err != nil {
-		return "", err
+		return "", "", err
+	}
+	browser, ok := token.Parse(BindingPrefix, binding)
+	if !ok {
+		binding, browser = token.New(BindingPrefix)
 	}
 	state, hash := token.New("st_")
 	nonce, verifier := rand.Text(), oauth2.GenerateVerifier()
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO oauth_states (state_hash, provider, nonce, verifier, redirect_to, expires_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, hash, name, nonce, s.ring.Seal([]byte(verifier), stateAD(hash)),
-			sqldb.Nullable(redirectTo), tx.Now.Add(stateTTL), tx.Now)
+		_, err := tx.Exec(ctx, `INSERT INTO oauth_states (state_hash, provider, nonce, verifier, redirect_to, browser_hash, expires_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, hash, name, nonce, s.ring.Seal([]byte(verifier), stateAD(hash)),
+			sqldb.Nullable(redirectTo), browser, tx.Now.Add(stateTTL), tx.Now)
 		return err
 	})
 	if err != nil {
-		return "", fmt.Errorf("start log-in: %w", err)
+		return "", "", fmt.Errorf("start log-in: %w", err)
 	}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
 	if l.oidc != nil {
 		opts = append(opts, oidc.Nonce(nonce))
 	}
-	return l.conf.AuthCodeURL(state, opts...), nil
+	return l.conf.AuthCodeURL(state, opts...), binding, nil
 }
+
+// BindingTTL is how long a binding cookie needs to live: a log-in's life.
+const BindingTTL = stateTTL
 
 // github reads the user behind a GitHub token: /user, and the primary
 // verified address of /user/emails.
@@ -241,27 +257,30 @@ type Identity struct {
 	AvatarURL                string
 }
 
-// Callback finishes a log-in: it uses the state once, trades the code (with
+// Callback finishes a log-in: it uses the state once, only in the browser
+// that started it (binding is its cookie's value), trades the code (with
 // the PKCE verifier) for tokens, verifies the ID token and its nonce, and
 // finds or makes the user. It returns the user's id and where to send the
-// browser; ErrInvalidState for a bad, replayed or expired state,
-// ErrProviderRefused when the provider answered with an error, and
-// ErrBadIDToken for a token that fails verification.
-func (s *Service) Callback(ctx context.Context, name, state, code, providerError string, ip, userAgent string) (string, string, error) {
+// browser; ErrInvalidState for a bad, replayed or expired state or one
+// presented without its browser's binding, ErrProviderRefused when the
+// provider answered with an error, ErrBadIDToken for a token that fails
+// verification, and ErrEmailUnverified.
+func (s *Service) Callback(ctx context.Context, name, state, binding, code, providerError string, ip, userAgent string) (string, string, error) {
 	l, err := s.provider(ctx, name)
 	if err != nil {
 		return "", "", err
 	}
 	hash, ok := token.Parse("st_", state)
-	if !ok {
+	browser, bound := token.Parse(BindingPrefix, binding)
+	if !ok || !bound {
 		return "", "", ErrInvalidState
 	}
 	var nonce, redirectTo string
 	var sealed []byte
 	var redirect sql.NullString
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		err := tx.QueryRow(ctx, `DELETE FROM oauth_states WHERE state_hash = $1 AND provider = $2 AND expires_at > $3
-			RETURNING nonce, verifier, redirect_to`, hash, name, tx.Now).Scan(&nonce, &sealed, &redirect)
+		err := tx.QueryRow(ctx, `DELETE FROM oauth_states WHERE state_hash = $1 AND provider = $2 AND expires_at > $3 AND browser_hash = $4
+			RETURNING nonce, verifier, redirect_to`, hash, name, tx.Now, browser).Scan(&nonce, &sealed, &redirect)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrInvalidState
 		}
@@ -318,55 +337,76 @@ func accountAD(provider, subject, userID, column string) []byte {
 }
 
 // link finds the user of an identity, links it to the user with the same
-// verified email, or makes a new user, and stores the provider's tokens.
+// email (see userFor) or makes a new user, and stores the provider's
+// tokens.
 func (s *Service) link(ctx context.Context, id Identity, tok *oauth2.Token, ip, userAgent string) (string, error) {
 	var userID string
 	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT user_id FROM accounts WHERE provider = $1 AND provider_account_id = $2`, id.Provider, id.Subject).Scan(&userID)
-		action := "signed_in"
+		action, meta := "", map[string]any{"provider": id.Provider}
 		switch {
 		case err == nil:
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		default:
-			if userID, action, err = s.userFor(ctx, tx, id, ip, userAgent); err != nil {
+			if userID, action, err = s.userFor(ctx, tx, id, meta, ip, userAgent); err != nil {
 				return err
 			}
 		}
-		var refresh any
-		if tok.RefreshToken != "" {
-			refresh = s.ring.Seal([]byte(tok.RefreshToken), accountAD(id.Provider, id.Subject, userID, "refresh_token"))
+		if err := s.storeAccount(ctx, tx, id, tok, userID); err != nil {
+			return err
 		}
-		var expires any
-		if !tok.Expiry.IsZero() {
-			expires = tok.Expiry.UTC()
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO accounts (provider, provider_account_id, user_id, type, email, access_token, refresh_token, expires_at, created_at, updated_at)
-			VALUES ($1, $2, $3, 'oidc', $4, $5, $6, $7, $8, $8)
-			ON CONFLICT (provider, provider_account_id) DO UPDATE SET email = excluded.email, access_token = excluded.access_token,
-				refresh_token = COALESCE(excluded.refresh_token, accounts.refresh_token), expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
-			id.Provider, id.Subject, userID, sqldb.Nullable(id.Email),
-			s.ring.Seal([]byte(tok.AccessToken), accountAD(id.Provider, id.Subject, userID, "access_token")), refresh, expires, tx.Now)
-		if err != nil {
-			return fmt.Errorf("store account: %w", err)
-		}
-		if action == "signed_in" {
+		if action == "" {
 			return nil
 		}
-		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: "auth.account_" + action, TargetType: "account",
-			TargetID: id.Provider + ":" + id.Subject, IP: ip, UserAgent: userAgent, Metadata: map[string]any{"provider": id.Provider}})
+		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: action, TargetType: "account",
+			TargetID: id.Provider + ":" + id.Subject, IP: ip, UserAgent: userAgent, Metadata: meta})
 	})
 	return userID, err
 }
 
-// userFor returns the user a new identity belongs to: the one with its email
-// when the provider asserts the email verified, else a new user.
-func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, ip, userAgent string) (string, string, error) {
+// storeAccount records the identity's link to the user with the provider's
+// tokens, sealed.
+func (s *Service) storeAccount(ctx context.Context, tx *sqldb.Tx, id Identity, tok *oauth2.Token, userID string) error {
+	var refresh any
+	if tok.RefreshToken != "" {
+		refresh = s.ring.Seal([]byte(tok.RefreshToken), accountAD(id.Provider, id.Subject, userID, "refresh_token"))
+	}
+	var expires any
+	if !tok.Expiry.IsZero() {
+		expires = tok.Expiry.UTC()
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO accounts (provider, provider_account_id, user_id, type, email, access_token, refresh_token, expires_at, created_at, updated_at)
+		VALUES ($1, $2, $3, 'oidc', $4, $5, $6, $7, $8, $8)
+		ON CONFLICT (provider, provider_account_id) DO UPDATE SET email = excluded.email, access_token = excluded.access_token,
+			refresh_token = COALESCE(excluded.refresh_token, accounts.refresh_token), expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+		id.Provider, id.Subject, userID, sqldb.Nullable(id.Email),
+		s.ring.Seal([]byte(tok.AccessToken), accountAD(id.Provider, id.Subject, userID, "access_token")), refresh, expires, tx.Now)
+	if err != nil {
+		return fmt.Errorf("store account: %w", err)
+	}
+	return nil
+}
+
+// userFor returns the user a new identity belongs to, and the audit action
+// that says how:
+//   - no user has its email: a new user (AccountCreated);
+//   - a user whose email is verified has it, and the provider asserts it
+//     verified: that user (AccountLinked);
+//   - a user whose email is not verified has it, and the provider asserts it
+//     verified: whoever made that account never proved the address, so it
+//     passes to the provider's user, who does (AccountReclaimed). Its
+//     password, sessions, passkeys and second factor are removed, so that
+//     nothing of the first person's still opens it;
+//   - otherwise ErrEmailUnverified.
+func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, meta map[string]any, ip, userAgent string) (string, string, error) {
 	if id.Email != "" {
 		u, _, err := account.FindForLogin(ctx, tx, id.Email)
 		switch {
+		case err == nil && id.EmailVerified && u.EmailVerifiedAt != nil:
+			return u.ID, audit.AccountLinked, nil
 		case err == nil && id.EmailVerified:
-			return u.ID, "linked", nil
+			return u.ID, audit.AccountReclaimed, reclaim(ctx, tx, u.ID, meta)
 		case err == nil:
 			return "", "", ErrEmailUnverified
 		case !errors.Is(err, account.ErrNotFound):
@@ -385,7 +425,7 @@ func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, ip, us
 		return "", "", err
 	}
 	if id.EmailVerified && u.Email != nil {
-		if _, err := tx.Exec(ctx, `UPDATE users SET email_verified_at = $1 WHERE id = $2`, tx.Now, u.ID); err != nil {
+		if err := account.MarkEmailVerified(ctx, tx, u.ID); err != nil {
 			return "", "", err
 		}
 	}
@@ -396,7 +436,29 @@ func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, ip, us
 		IP: ip, UserAgent: userAgent, Metadata: map[string]any{"provider": id.Provider}}); err != nil {
 		return "", "", err
 	}
-	return u.ID, "created", nil
+	return u.ID, audit.AccountCreated, nil
+}
+
+// reclaim takes an account with an unverified email from whoever made it:
+// its password, sessions, passkeys and second factor go, and its email
+// becomes verified (the provider vouched for it). meta records what went.
+func reclaim(ctx context.Context, tx *sqldb.Tx, userID string, meta map[string]any) error {
+	if err := account.SetPasswordHash(ctx, tx, userID, ""); err != nil {
+		return err
+	}
+	sessions, err := auth.RevokeAll(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	passkeys, err := passkey.RemoveAll(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	if err := mfa.Remove(ctx, tx, userID); err != nil {
+		return err
+	}
+	meta["sessions_revoked"], meta["passkeys_removed"] = sessions, passkeys
+	return account.MarkEmailVerified(ctx, tx, userID)
 }
 
 // Expire deletes log-in states past their expiry.

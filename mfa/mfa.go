@@ -177,9 +177,15 @@ func Disable(ctx context.Context, tx *sqldb.Tx, ring *seal.Keyring, userID, code
 	if err := Verify(ctx, tx, ring, userID, code, recovery); err != nil {
 		return err
 	}
+	return Remove(ctx, tx, userID)
+}
+
+// Remove deletes a user's second factor and recovery codes, whatever their
+// state: for an account whose control passes to someone else.
+func Remove(ctx context.Context, tx *sqldb.Tx, userID string) error {
 	for _, q := range []string{`DELETE FROM mfa_recovery_codes WHERE user_id = $1`, `DELETE FROM mfa_totp WHERE user_id = $1`} {
 		if _, err := tx.Exec(ctx, q, userID); err != nil {
-			return err
+			return fmt.Errorf("remove second factor: %w", err)
 		}
 	}
 	return nil

@@ -177,9 +177,10 @@ func (s *Service) BeginRegistration(ctx context.Context, userID string) (string,
 	return id, opts, err
 }
 
-// FinishRegistration checks the browser's answer and stores the passkey. It
-// returns ErrChallenge, ErrMalformed or ErrRefused.
-func (s *Service) FinishRegistration(ctx context.Context, userID, ceremony, name string, response []byte) (Passkey, error) {
+// FinishRegistration checks the browser's answer and stores the passkey;
+// added runs in the same transaction (to tell the owner). It returns
+// ErrChallenge, ErrMalformed or ErrRefused.
+func (s *Service) FinishRegistration(ctx context.Context, userID, ceremony, name string, response []byte, added func(tx *sqldb.Tx) error) (Passkey, error) {
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
 		return Passkey{}, ErrMalformed
@@ -221,6 +222,9 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, ceremony, name
 			return ErrRefused // the credential is registered already
 		}
 		if err != nil {
+			return err
+		}
+		if err := added(tx); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.PasskeyRegistered, TargetType: "passkey", TargetID: p.ID,
@@ -314,6 +318,16 @@ func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 		return err
 	}
 	return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.PasskeyDeleted, TargetType: "passkey", TargetID: id})
+}
+
+// RemoveAll deletes every passkey of a user and returns how many: for an
+// account whose control passes to someone else.
+func RemoveAll(ctx context.Context, tx *sqldb.Tx, userID string) (int64, error) {
+	res, err := tx.Exec(ctx, `DELETE FROM authenticators WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("remove passkeys: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // Expire deletes WebAuthn ceremonies past their expiry.

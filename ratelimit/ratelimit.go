@@ -4,9 +4,10 @@ package ratelimit
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/userd/userd"
@@ -50,8 +51,19 @@ func refused(retry time.Duration) error {
 	}
 }
 
+// stored is the key as the table holds it: its scope (the text before the
+// first colon, which userd's code writes) and the SHA-256 of the whole key,
+// so that a row has the same small size whatever a client sent.
+func stored(key string) string {
+	scope, _, _ := strings.Cut(key, ":")
+	sum := sha256.Sum256([]byte(key))
+	return scope + ":" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // Hit counts one hit against key and returns an *Error when it goes over the
-// rule. The hit is committed at once, whatever happens to the request.
+// rule. The hit is committed at once, whatever happens to the request, so
+// that it reserves an attempt before the attempt is checked: of N
+// concurrent hits, exactly the first Max pass.
 func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 	if !l.enabled {
 		return nil
@@ -65,10 +77,10 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 			ON CONFLICT (key) DO UPDATE SET
 				hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
 				window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
-			RETURNING hits, window_start`, key, tx.Now, tx.Now.Add(-r.Window)).Scan(&hits, &start)
+			RETURNING hits, window_start`, stored(key), tx.Now, tx.Now.Add(-r.Window)).Scan(&hits, &start)
 	})
 	if err != nil {
-		return fmt.Errorf("rate limit %s: %w", key, err)
+		return fmt.Errorf("rate limit: %w", err)
 	}
 	if hits > r.Max {
 		return refused(start.Add(r.Window).Sub(now))
@@ -76,29 +88,18 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 	return nil
 }
 
-// Check returns an *Error when key has already reached the rule's maximum in
-// its current window, without counting a hit.
-func (l *Limiter) Check(ctx context.Context, key string, r Rule) error {
+// Refund gives back one hit counted against key in its current window:
+// an attempt reserved with Hit that turned out well.
+func (l *Limiter) Refund(ctx context.Context, key string) error {
 	if !l.enabled {
 		return nil
 	}
-	var hits int
-	var start, now time.Time
-	err := l.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		now = tx.Now
-		return tx.QueryRow(ctx, `SELECT hits, window_start FROM rate_limits WHERE key = $1 AND window_start > $2`,
-			key, tx.Now.Add(-r.Window)).Scan(&hits, &start)
+	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0`, stored(key)); err != nil {
+			return fmt.Errorf("refund rate limit: %w", err)
+		}
+		return nil
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil // nothing counted in this window
-	}
-	if err != nil {
-		return fmt.Errorf("rate limit %s: %w", key, err)
-	}
-	if hits >= r.Max {
-		return refused(start.Add(r.Window).Sub(now))
-	}
-	return nil
 }
 
 // Reset forgets key's count, after a success that ends a run of failures.
@@ -107,8 +108,8 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 		return nil
 	}
 	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM rate_limits WHERE key = $1`, key); err != nil {
-			return fmt.Errorf("reset rate limit %s: %w", key, err)
+		if _, err := tx.Exec(ctx, `DELETE FROM rate_limits WHERE key = $1`, stored(key)); err != nil {
+			return fmt.Errorf("reset rate limit: %w", err)
 		}
 		return nil
 	})

@@ -56,7 +56,11 @@ func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*meOutput, er
 }
 
 func (s *Server) deleteMe(ctx context.Context, _ *struct{}) (*struct{}, error) {
-	id, c := userd.ActorFrom(ctx).UserID, s.client(ctx)
+	a, c := userd.ActorFrom(ctx), s.client(ctx)
+	if err := s.auth.RequireRecent(a); err != nil {
+		return nil, err
+	}
+	id := a.UserID
 	// System: deleting a user changes other users' follow counters.
 	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		if err := lifecycle.DeleteUser(ctx, tx, id); err != nil {

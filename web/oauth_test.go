@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,8 +16,17 @@ import (
 	"github.com/userd/userd/sqldb"
 )
 
-// noRedirects is a client that shows redirects instead of following them.
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// noRedirects is a browser that shows redirects instead of following them;
+// it keeps cookies, as the log-in's binding cookie needs.
+var noRedirects = &http.Client{Jar: newJar(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func newJar() http.CookieJar {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		panic(err) // only for bad options
+	}
+	return jar
+}
 
 func get3xx(t *testing.T, u string) *http.Response {
 	t.Helper()
@@ -99,11 +109,20 @@ func TestOIDCLogin(t *testing.T) {
 		if id := str(decode(t, res).Body["user"].(map[string]any), "id"); id != str(user, "id") {
 			t.Fatalf("second log-in made user %s; want %s", id, str(user, "id"))
 		}
-		// A password user's verified email links; an unverified one does not.
-		bobID, _ := c.signup(map[string]any{"email": "bob@example.com"})
+		// A provider that vouches for the email of an unverified password
+		// user takes that account over: the password and the sessions of
+		// whoever made it open nothing any more. An unverified provider
+		// email does not link.
+		bobID, bobTok := c.signup(map[string]any{"email": "bob@example.com"})
 		res, _ = login(&mockoidc.MockUser{Subject: "sub-bob", Email: "bob@example.com", EmailVerified: true}, "")
 		if id := str(decode(t, res).Body["user"].(map[string]any), "id"); id != bobID {
-			t.Fatalf("verified email linked to %s; want %s", id, bobID)
+			t.Fatalf("verified email reclaimed %s; want %s", id, bobID)
+		}
+		if r := c.do("GET", "/v1/me", nil, bobTok); r.Status != 401 {
+			t.Fatalf("the pre-registered session after the reclaim = %d", r.Status)
+		}
+		if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "bob@example.com", "password": "correct horse battery"}, ""); r.Status != 401 {
+			t.Fatalf("the pre-registered password after the reclaim = %d", r.Status)
 		}
 		c.signup(map[string]any{"email": "carol@example.com"})
 		res, _ = login(&mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: false}, "")
@@ -165,4 +184,98 @@ func decode(t *testing.T, res *http.Response) response {
 		}
 	}
 	return out
+}
+
+// TestOAuthLoginBoundToBrowser: a callback link opened in another browser
+// (a victim who opens an attacker's link) is refused, and does not use up
+// the state; in the browser that started the log-in it works.
+func TestOAuthLoginBoundToBrowser(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		m, err := mockoidc.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Shutdown()
+		cfg := m.Config()
+		c := startWith(t, db, options{oidc: []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}}})
+		attacker := &http.Client{Jar: newJar(), CheckRedirect: noRedirects.CheckRedirect}
+		victim := &http.Client{Jar: newJar(), CheckRedirect: noRedirects.CheckRedirect}
+		m.QueueUser(&mockoidc.MockUser{Subject: "sub-eve", Email: "eve@example.com", EmailVerified: true})
+		get := func(b *http.Client, u string) *http.Response {
+			t.Helper()
+			res, err := b.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		start := get(attacker, c.url+"/v1/auth/oauth/mock/start")
+		start.Body.Close()
+		if ck := start.Header.Get("Set-Cookie"); !strings.Contains(ck, "userd_oauth=udb_") || !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Lax") {
+			t.Fatalf("start's cookie = %q", ck)
+		}
+		callback := get(attacker, start.Header.Get("Location")).Header.Get("Location")
+		res := get(victim, callback)
+		if r := decode(t, res); r.Status != 400 || r.code() != "invalid_state" || strings.Contains(res.Header.Get("Set-Cookie"), "userd_session") {
+			t.Fatalf("the callback in another browser = %d %s (Set-Cookie %q)", r.Status, r.Raw, res.Header.Get("Set-Cookie"))
+		}
+		if r := decode(t, get(http.DefaultClient, callback)); r.Status != 400 || r.code() != "invalid_state" {
+			t.Fatalf("the callback without a cookie = %d %s", r.Status, r.Raw)
+		}
+		if r := decode(t, get(attacker, callback)); r.Status != 200 {
+			t.Fatalf("the callback in the browser that started = %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+// TestOIDCLinksOnlyVerifiedAccounts: a provider links to an account whose
+// email is verified, which keeps its password; an account whose email
+// nobody proved passes to the provider's user without its second factor,
+// and the trail says so.
+func TestOIDCLinksOnlyVerifiedAccounts(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		m, err := mockoidc.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Shutdown()
+		cfg := m.Config()
+		c := startWith(t, db, options{oidc: []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}}})
+		clk := withClock(db)
+		login := func(sub, email string) response {
+			t.Helper()
+			m.QueueUser(&mockoidc.MockUser{Subject: sub, Email: email, EmailVerified: true})
+			start := get3xx(t, c.url+"/v1/auth/oauth/mock/start")
+			back := get3xx(t, start.Header.Get("Location")).Header.Get("Location")
+			res, err := noRedirects.Get(back)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return decode(t, res)
+		}
+		annID, _ := c.signup(map[string]any{"email": "ann@example.com"})
+		db.SQL().Exec(`UPDATE users SET email_verified_at = created_at WHERE id = $1`, annID)
+		if r := login("sub-ann", "ann@example.com"); r.Status != 200 || str(r.Body["user"].(map[string]any), "id") != annID {
+			t.Fatalf("a verified account = %d %s", r.Status, r.Raw)
+		}
+		c.login("ann@example.com", "correct horse battery") // the owner's password still works
+		// Mallory registers bob's address first, with a second factor.
+		bobID, tok := c.signup(map[string]any{"email": "bob@example.com"})
+		enableTOTP(t, c, clk, tok)
+		r := login("sub-bob", "bob@example.com")
+		if r.Status != 200 || str(r.Body["user"].(map[string]any), "id") != bobID || r.Body["user"].(map[string]any)["email_verified_at"] == nil {
+			t.Fatalf("the reclaim = %d %s", r.Status, r.Raw)
+		}
+		var factors, hashes, reclaimed, linked int
+		db.SQL().QueryRow(`SELECT count(*) FROM mfa_totp WHERE user_id = $1`, bobID).Scan(&factors)
+		db.SQL().QueryRow(`SELECT count(*) FROM users WHERE id = $1 AND password_hash IS NOT NULL`, bobID).Scan(&hashes)
+		db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'auth.unverified_account_reclaimed' AND user_id = $1`, bobID).Scan(&reclaimed)
+		db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'auth.account_linked' AND user_id = $1`, annID).Scan(&linked)
+		if factors != 0 || hashes != 0 || reclaimed != 1 || linked != 1 {
+			t.Fatalf("after the reclaim: %d second factors, %d password hashes, %d reclaim entries, %d link entries", factors, hashes, reclaimed, linked)
+		}
+		if r := c.do("GET", "/v1/me", nil, tok); r.Status != 401 {
+			t.Fatalf("mallory's session after the reclaim = %d", r.Status)
+		}
+	})
 }

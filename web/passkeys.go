@@ -8,6 +8,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/auth"
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/sqldb"
 )
@@ -25,7 +26,11 @@ func (s *Server) passkeyRegisterBegin(ctx context.Context, _ *struct{}) (*creati
 	if s.passkeys == nil {
 		return nil, errNoPasskeys
 	}
-	id, opts, err := s.passkeys.BeginRegistration(ctx, userd.ActorFrom(ctx).UserID)
+	a := userd.ActorFrom(ctx)
+	if err := s.auth.RequireRecent(a); err != nil {
+		return nil, err
+	}
+	id, opts, err := s.passkeys.BeginRegistration(ctx, a.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +73,13 @@ func (s *Server) passkeyRegisterFinish(ctx context.Context, in *passkeyFinishInp
 	if s.passkeys == nil {
 		return nil, errNoPasskeys
 	}
-	p, err := s.passkeys.FinishRegistration(ctx, userd.ActorFrom(ctx).UserID, in.Body.ChallengeID, in.Body.Name, in.Body.Credential)
+	a, c := userd.ActorFrom(ctx), s.client(ctx)
+	if err := s.auth.RequireRecent(a); err != nil {
+		return nil, err
+	}
+	p, err := s.passkeys.FinishRegistration(ctx, a.UserID, in.Body.ChallengeID, in.Body.Name, in.Body.Credential, func(tx *sqldb.Tx) error {
+		return s.auth.Tell(ctx, tx, a.UserID, auth.NoticePasskeyAdded, c, "")
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +161,14 @@ func (s *Server) deletePasskey(ctx context.Context, in *passkeyIDInput) (*struct
 	if !ok {
 		return nil, passkey.ErrNotFound
 	}
+	a := userd.ActorFrom(ctx)
+	if err := s.auth.RequireRecent(a); err != nil {
+		return nil, err
+	}
 	return nil, s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		return passkey.Delete(ctx, tx, userd.ActorFrom(ctx).UserID, id)
+		if err := passkey.Delete(ctx, tx, a.UserID, id); err != nil {
+			return err
+		}
+		return s.auth.Tell(ctx, tx, a.UserID, auth.NoticePasskeyRemoved, s.client(ctx), "")
 	})
 }

@@ -17,10 +17,6 @@ const (
 	credentialRevealed = "vault.credential_revealed"
 )
 
-// ErrReauthenticate refuses a reveal from a session that signed in too long
-// ago.
-var errReauthenticate = userd.Errorf(userd.KindForbidden, "reauthentication_required", "Sign in again to reveal a secret: revealing needs a recent log-in.")
-
 // CredentialAccount is a named account with its credentials' metadata.
 type CredentialAccount struct {
 	ID          string           `json:"id" format:"uuid"`
@@ -221,8 +217,8 @@ type revealOutput struct {
 
 func (s *Server) revealCredential(ctx context.Context, in *credentialInput) (out *revealOutput, err error) {
 	a := userd.ActorFrom(ctx)
-	if s.db.Now().Sub(a.AuthTime) > s.cfg.RevealMaxAuthAge {
-		return nil, errReauthenticate
+	if err := s.auth.RequireRecent(a); err != nil {
+		return nil, err
 	}
 	c := s.client(ctx)
 	err = s.ownAccount(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {

@@ -1,0 +1,250 @@
+package web_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/userd/userd/auth"
+	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/sqldb"
+)
+
+// statuses fires n requests at once and counts their statuses.
+func statuses(n int, do func(i int) int) map[int]int {
+	got := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i] = do(i) })
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range got {
+		count[s]++
+	}
+	return count
+}
+
+// TestLoginLockoutIsAtomic: 60 concurrent guesses at one account, through
+// its email, username and phone number in any case, check exactly the
+// allowed number of passwords; the rest, and then the right password, get
+// 429. Another account is untouched.
+func TestLoginLockoutIsAtomic(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{limits: true})
+		c.signup(map[string]any{"email": "ann@example.com", "username": "ann_k", "phone_number": "+14155550100"})
+		c.signup(map[string]any{"email": "bob@example.com"})
+		idents := []string{"ann@example.com", "ANN_K", "+14155550100", "Ann@Example.com"}
+		max := auth.DefaultLimits.LoginFailures.Max
+		count := statuses(60, func(i int) int {
+			return c.do("POST", "/v1/auth/login", map[string]any{"identifier": idents[i%len(idents)], "password": "wrong password!"}, "").Status
+		})
+		if count[401] != max || count[429] != 60-max {
+			t.Fatalf("statuses %v; want %d × 401, %d × 429", count, max, 60-max)
+		}
+		if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "ann_k", "password": "correct horse battery"}, ""); r.Status != 429 || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("the right password after the burst = %d %s", r.Status, r.Raw)
+		}
+		var failed int
+		db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'auth.login_failed'`).Scan(&failed)
+		if failed != max {
+			t.Fatalf("failed log-ins audited: %d; want %d", failed, max)
+		}
+		c.login("bob@example.com", "correct horse battery")
+	})
+}
+
+// TestUnknownIdentifiersShareNoCounterWithAccounts: an identifier that
+// names nobody is limited by itself, in its normalised form.
+func TestUnknownIdentifierLimit(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{limits: true})
+		max := auth.DefaultLimits.LoginFailures.Max
+		for i := range max {
+			if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "ghost@example.com", "password": "wrong password!"}, ""); r.Status != 401 {
+				t.Fatalf("attempt %d = %d", i+1, r.Status)
+			}
+		}
+		if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": " GHOST@example.com ", "password": "wrong password!"}, ""); r.Status != 429 {
+			t.Fatalf("past the limit = %d", r.Status)
+		}
+	})
+}
+
+// TestRateLimitRowsStaySmall: a megabyte of identifier or email becomes a
+// fixed-size key, not a megabyte row.
+func TestRateLimitRowsStaySmall(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{limits: true})
+		huge := strings.Repeat("a", 1000_000)
+		if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": huge, "password": "wrong password!"}, ""); r.Status != 401 && r.Status != 422 {
+			t.Fatalf("a 1 MB identifier = %d", r.Status)
+		}
+		if r := c.do("POST", "/v1/auth/password/forgot", map[string]any{"email": huge + "@example.com"}, ""); r.Status != 202 && r.Status != 422 {
+			t.Fatalf("a 1 MB email = %d", r.Status)
+		}
+		var rows, longest int
+		db.SQL().QueryRow(`SELECT count(*), COALESCE(max(length(key)), 0) FROM rate_limits`).Scan(&rows, &longest)
+		if rows == 0 || longest > 64 {
+			t.Fatalf("%d rate-limit rows, the longest key %d bytes", rows, longest)
+		}
+		var audited int
+		db.SQL().QueryRow(`SELECT COALESCE(max(length(metadata)), 0) FROM activity_logs`).Scan(&audited)
+		if audited > 1024 {
+			t.Fatalf("an audit entry of %d bytes", audited)
+		}
+	})
+}
+
+// enableTOTP enrols and confirms a second factor with a fresh session and
+// returns a function that makes a code at the database's time.
+func enableTOTP(t *testing.T, c *client, clk *clock, tok string) func() string {
+	t.Helper()
+	r := c.do("POST", "/v1/me/mfa/totp", nil, tok)
+	secret := str(r.Body, "secret")
+	if r.Status != 201 {
+		t.Fatalf("enrol = %d %s", r.Status, r.Raw)
+	}
+	code := func() string { s, _ := totp.GenerateCode(secret, clk.now()); return s }
+	if r := c.do("POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": code()}, tok); r.Status != 200 {
+		t.Fatalf("confirm = %d %s", r.Status, r.Raw)
+	}
+	clk.advance(30 * time.Second) // the confirming code is spent
+	return code
+}
+
+// TestSecondFactorLimitAcrossChallenges: new password log-ins give no new
+// guesses at the second factor. Concurrent wrong codes over four challenges
+// get exactly the account's allowance checked; then even the right code,
+// and disabling the factor, answer 429.
+func TestSecondFactorLimitAcrossChallenges(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{limits: true})
+		clk := withClock(db)
+		_, tok := c.signup(map[string]any{"email": "ann@example.com"})
+		code := enableTOTP(t, c, clk, tok)
+		challenge := func() string {
+			r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "ann@example.com", "password": "correct horse battery"}, "")
+			if r.code() != "mfa_required" {
+				t.Fatalf("password log-in = %d %s", r.Status, r.Raw)
+			}
+			return str(r.Body, "mfa_token")
+		}
+		chs := []string{challenge(), challenge(), challenge(), challenge()}
+		count := statuses(20, func(i int) int {
+			return c.do("POST", "/v1/auth/mfa/verify", map[string]any{"mfa_token": chs[i%4], "code": "000000"}, "").Status
+		})
+		max := auth.DefaultLimits.MFAFailures.Max
+		if count[422] != max || count[429] != 20-max {
+			t.Fatalf("statuses %v; want %d × 422, %d × 429", count, max, 20-max)
+		}
+		if r := c.do("POST", "/v1/auth/mfa/verify", map[string]any{"mfa_token": challenge(), "code": code()}, ""); r.Status != 429 {
+			t.Fatalf("the right code past the limit = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("DELETE", "/v1/me/mfa/totp", map[string]any{"code": code()}, tok); r.Status != 429 {
+			t.Fatalf("disabling past the limit = %d %s", r.Status, r.Raw)
+		}
+		var on int
+		db.SQL().QueryRow(`SELECT count(*) FROM mfa_totp WHERE confirmed_at IS NOT NULL`).Scan(&on)
+		if on != 1 {
+			t.Fatal("the second factor was disabled past the limit")
+		}
+	})
+}
+
+// TestSensitiveChangesNeedFreshLogin: past --reauthentication-max-age a
+// session can no longer add or remove a second factor or a passkey, nor
+// delete the account; a new log-in can.
+func TestSensitiveChangesNeedFreshLogin(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{rpOrigin: "auto"})
+		clk := withClock(db)
+		id, tok := c.signup(map[string]any{"email": "ann@example.com"})
+		clk.advance(6 * time.Minute)
+		for _, tc := range []struct{ method, path string }{
+			{"POST", "/v1/me/mfa/totp"},
+			{"POST", "/v1/me/mfa/totp/confirm"},
+			{"DELETE", "/v1/me/mfa/totp"},
+			{"POST", "/v1/auth/passkeys/register/begin"},
+			{"POST", "/v1/auth/passkeys/register/finish"},
+			{"DELETE", "/v1/me/passkeys/0193a0c0-0000-7000-8000-000000000000"},
+			{"DELETE", "/v1/me"},
+		} {
+			var body any
+			switch tc.path {
+			case "/v1/me/mfa/totp/confirm":
+				body = map[string]any{"code": "123456"}
+			case "/v1/auth/passkeys/register/finish":
+				body = map[string]any{"challenge_id": "x", "credential": map[string]any{}}
+			}
+			if tc.method == "DELETE" && tc.path == "/v1/me/mfa/totp" {
+				body = map[string]any{"code": "123456"}
+			}
+			if r := c.do(tc.method, tc.path, body, tok); r.Status != 403 || r.code() != "reauthentication_required" {
+				t.Errorf("%s %s with a stale log-in = %d %s", tc.method, tc.path, r.Status, r.Raw)
+			}
+		}
+		if r := c.do("GET", "/v1/me", nil, tok); r.Status != 200 || str(r.Body, "id") != id {
+			t.Fatalf("the account after a refused deletion = %d", r.Status)
+		}
+		var totps int
+		db.SQL().QueryRow(`SELECT count(*) FROM mfa_totp`).Scan(&totps)
+		if totps != 0 {
+			t.Fatal("a stale session started an enrolment")
+		}
+		fresh := str(c.login("ann@example.com", "correct horse battery")["session"].(map[string]any), "token")
+		if r := c.do("POST", "/v1/me/mfa/totp", nil, fresh); r.Status != 201 {
+			t.Fatalf("enrol after a new log-in = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("DELETE", "/v1/me", nil, fresh); r.Status != 204 {
+			t.Fatalf("delete after a new log-in = %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+// TestSecurityChangesAreToldToTheOwner: a change of password or second
+// factor reaches the owner by mail and as a notification.
+func TestSecurityChangesAreToldToTheOwner(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		mb := newMailbox(t)
+		c := startWith(t, db, options{mailer: mb.sender()})
+		clk := withClock(db)
+		_, tok := c.signup(map[string]any{"email": "ann@example.com"})
+		mb.next() // the verification mail
+		expect := func(subject string) {
+			t.Helper()
+			env := mb.next()
+			if env.GetHeader("Subject") != subject || !strings.Contains(env.GetHeader("To"), "ann@example.com") || !strings.Contains(env.Text, subject) {
+				t.Fatalf("mail %q to %s; want %q", env.GetHeader("Subject"), env.GetHeader("To"), subject)
+			}
+		}
+		code := enableTOTP(t, c, clk, tok)
+		expect(auth.NoticeMFAEnabled.Title)
+		if r := c.do("DELETE", "/v1/me/mfa/totp", map[string]any{"code": code()}, tok); r.Status != 204 {
+			t.Fatalf("disable = %d %s", r.Status, r.Raw)
+		}
+		expect(auth.NoticeMFADisabled.Title)
+		if r := c.do("POST", "/v1/me/password", map[string]any{"current_password": "correct horse battery", "new_password": "a better passphrase"}, tok); r.Status != 204 {
+			t.Fatalf("change password = %d %s", r.Status, r.Raw)
+		}
+		expect(auth.NoticePasswordChanged.Title)
+		r := c.do("GET", "/v1/me/notifications", nil, tok)
+		var types []string
+		for _, n := range r.Body["items"].([]any) {
+			types = append(types, str(n.(map[string]any), "type"))
+		}
+		want := "security.password_changed security.mfa_disabled security.mfa_enabled"
+		if strings.Join(types, " ") != want {
+			t.Fatalf("notifications %v; want %s", types, want)
+		}
+		// A wrong current password tells nobody.
+		if r := c.do("POST", "/v1/me/password", map[string]any{"current_password": "nope nope nope", "new_password": "another passphrase"}, tok); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("a wrong current password = %d", r.Status)
+		}
+		mb.none(300 * time.Millisecond)
+	})
+}
