@@ -195,38 +195,44 @@ func (s *Service) ResendVerification(ctx context.Context, a userd.Actor) error {
 }
 
 // ForgotPassword mails a reset link when a user has this email, and does
-// the same visible work either way: its answer tells nothing about who has
-// an account. Past the limits it returns a rate-limit error.
+// the same work either way: one look-up, the same rate-limit writes, a reset
+// token and an audit entry stored (a token nobody is sent, for an unknown
+// address), the mail sent after the answer. Neither the answer nor its
+// timing tells who has an account. Past the limits (from one address, for
+// one account or unknown address) it returns a rate-limit error.
 func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
 	email = account.NormalizeEmail(email)
 	if err := s.Limiter.Hit(ctx, "forgot:ip:"+c.IP, s.cfg.Limits.ForgotPerIP); err != nil {
 		return err
 	}
-	if err := s.Limiter.Hit(ctx, "forgot:email:"+email, s.cfg.Limits.ForgotPerEmail); err != nil {
-		return err
-	}
 	if email == "" || len(email) > 254 {
 		return nil
 	}
+	u, _, err := s.find(ctx, email)
+	if err != nil {
+		return fmt.Errorf("forgot password: %w", err)
+	}
+	if err := s.Limiter.Hit(ctx, accountKey("forgot", u.ID, email), s.cfg.Limits.ForgotPerEmail); err != nil {
+		return err
+	}
+	to, ev := email, audit.Event{Action: audit.PasswordResetRequested, TargetType: "email", IP: c.IP, UserAgent: c.UserAgent}
+	if u.Email != nil {
+		to, ev.UserID, ev.TargetType, ev.TargetID = *u.Email, u.ID, "user", u.ID
+	}
 	var t mailToken
 	// System: an email is all the request knows.
-	err := s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		u, _, err := account.FindForLogin(ctx, tx, email)
-		if errors.Is(err, account.ErrNotFound) || (err == nil && u.Email == nil) {
-			return nil
-		}
-		if err != nil {
+	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if t, err = s.issue(ctx, tx, passwordReset, to, s.cfg.ResetTTL); err != nil {
 			return err
 		}
-		if t, err = s.issue(ctx, tx, passwordReset, *u.Email, s.cfg.ResetTTL); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.PasswordResetRequested, TargetType: "user", TargetID: u.ID, IP: c.IP, UserAgent: c.UserAgent})
+		return audit.Record(ctx, tx, ev)
 	})
 	if err != nil {
 		return fmt.Errorf("forgot password: %w", err)
 	}
-	s.sendToken(t)
+	if u.Email != nil {
+		s.sendToken(t)
+	}
 	return nil
 }
 

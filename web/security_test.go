@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/federation"
 	"github.com/userd/userd/sqldb"
 )
 
@@ -246,5 +248,86 @@ func TestSecurityChangesAreToldToTheOwner(t *testing.T) {
 			t.Fatalf("a wrong current password = %d", r.Status)
 		}
 		mb.none(300 * time.Millisecond)
+	})
+}
+
+// TestForgotPasswordSameWork: a known and an unknown address cause the
+// same writes (a reset token and an audit entry each); only the known one
+// gets a mail.
+func TestForgotPasswordSameWork(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		mb := newMailbox(t)
+		c := startWith(t, db, options{mailer: mb.sender(), limits: true})
+		c.signup(map[string]any{"email": "ann@example.com"})
+		mb.next() // the verification mail
+		rows := func() (tokens, entries, limits int) {
+			db.SQL().QueryRow(`SELECT count(*) FROM password_reset_tokens`).Scan(&tokens)
+			db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'auth.password_reset_requested'`).Scan(&entries)
+			db.SQL().QueryRow(`SELECT count(*) FROM rate_limits`).Scan(&limits)
+			return
+		}
+		t0, e0, l0 := rows()
+		if r := c.do("POST", "/v1/auth/password/forgot", map[string]any{"email": "ann@example.com"}, ""); r.Status != 202 {
+			t.Fatalf("known = %d", r.Status)
+		}
+		t1, e1, l1 := rows()
+		if r := c.do("POST", "/v1/auth/password/forgot", map[string]any{"email": "nobody@example.com"}, ""); r.Status != 202 {
+			t.Fatalf("unknown = %d", r.Status)
+		}
+		t2, e2, l2 := rows()
+		if t1-t0 != 1 || t2-t1 != 1 || e1-e0 != 1 || e2-e1 != 1 || l1-l0 != l2-l1+1 {
+			// The first request also made the address's rate-limit row.
+			t.Fatalf("writes: known +%d tokens +%d entries +%d limits; unknown +%d +%d +%d", t1-t0, e1-e0, l1-l0, t2-t1, e2-e1, l2-l1)
+		}
+		if env := mb.next(); !strings.Contains(env.GetHeader("To"), "ann@example.com") {
+			t.Fatalf("reset mail to %s", env.GetHeader("To"))
+		}
+		mb.none(300 * time.Millisecond)
+	})
+}
+
+// TestSessionCap: a user's sessions beyond the newest 100 end, oldest
+// first.
+func TestSessionCap(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		_, first := c.signup(map[string]any{"email": "ann@example.com"})
+		var last string
+		for range auth.MaxSessions {
+			last = str(c.login("ann@example.com", "correct horse battery")["session"].(map[string]any), "token")
+		}
+		var n int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM sessions`).Scan(&n)
+		if n != auth.MaxSessions {
+			t.Fatalf("sessions = %d; want %d", n, auth.MaxSessions)
+		}
+		if r := c.do("GET", "/v1/me", nil, first); r.Status != 401 {
+			t.Fatalf("the oldest session = %d", r.Status)
+		}
+		if r := c.do("GET", "/v1/me", nil, last); r.Status != 200 {
+			t.Fatalf("the newest session = %d", r.Status)
+		}
+	})
+}
+
+// TestExternalIdentityNeverLinksByEmail: in external identity mode a
+// token's email never gives its subject an existing account, verified or
+// not; the subject gets a user of its own without that email.
+func TestExternalIdentityNeverLinksByEmail(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		p := newIDP(t)
+		ext, err := federation.NewExternal(context.Background(), federation.ExternalConfig{JWKSURL: p.srv.URL, Issuer: "https://idp.test/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := startWith(t, db, options{external: ext})
+		squatter, _ := c.signup(map[string]any{"email": "victim@example.com"})
+		now := time.Now()
+		tok := p.token(t, "k1", nil, map[string]any{"iss": "https://idp.test/", "sub": "auth0|victim", "email": "victim@example.com",
+			"email_verified": true, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+		r := c.do("GET", "/v1/me", nil, tok)
+		if r.Status != 200 || str(r.Body, "id") == squatter || r.Body["email"] != nil {
+			t.Fatalf("the victim's first request = %d %s", r.Status, r.Raw)
+		}
+		c.login("victim@example.com", "correct horse battery") // the squatter's account is as it was, and theirs alone
 	})
 }
