@@ -12,19 +12,26 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// fed returns a cache of size entries that Run feeds from db for the
-// test's duration, once it listens.
-func fed(t *testing.T, db *sqldb.DB, size int) *Cache[string] {
+// fed returns a cache of size entries that Run feeds from db, with also,
+// for the test's duration, once it listens.
+func fed(t *testing.T, db *sqldb.DB, size int, also ...Fed) *Cache[string] {
 	t.Helper()
 	c := New[string](db, size, time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go Run(ctx, db, c)
+	go Run(ctx, db, append([]Fed{c}, also...)...)
+	waitLive(t, db, c)
+	return c
+}
+
+// waitLive waits until Run feeds c, then empties it.
+func waitLive(t *testing.T, db *sqldb.DB, c *Cache[string]) {
+	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		c.Put("probe", "", db.Now(), c.Generation())
 		if _, ok := c.Get("probe"); ok {
 			c.invalidate(userd.EveryKey)
-			return c
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the cache never went live")
