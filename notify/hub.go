@@ -5,11 +5,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/userd/userd"
 	"github.com/userd/userd/sqldb"
 )
 
 // Hub fans the announcements of new notifications out to the streams that
-// this process holds open, per user.
+// this process holds open, per user, at most MaxPerUser of them for one
+// user.
 type Hub struct {
 	mu   sync.Mutex
 	subs map[string]map[*Subscription]struct{}
@@ -27,6 +29,15 @@ type Subscription struct {
 
 // subBuffer is how many ids a subscriber may lag before it is cut off.
 const subBuffer = 256
+
+// MaxPerUser is how many subscriptions one user may hold open in a Hub, that
+// is in one process: each holds a connection and a goroutine.
+const MaxPerUser = 20
+
+// ErrTooManyStreams is returned by Subscribe when the user already holds
+// MaxPerUser subscriptions.
+var ErrTooManyStreams = userd.Errorf(userd.KindRateLimited, "too_many_streams",
+	"This account has too many notification streams open; close one first.")
 
 // NewHub returns an empty Hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[*Subscription]struct{}{}} }
@@ -54,16 +65,20 @@ func (h *Hub) deliver(payload string) {
 	}
 }
 
-// Subscribe starts receiving a user's new notification ids.
-func (h *Hub) Subscribe(userID string) *Subscription {
-	s := &Subscription{C: make(chan string, subBuffer), hub: h, userID: userID}
+// Subscribe starts receiving a user's new notification ids. It returns
+// ErrTooManyStreams when the user already holds MaxPerUser subscriptions.
+func (h *Hub) Subscribe(userID string) (*Subscription, error) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs[userID]) >= MaxPerUser {
+		return nil, ErrTooManyStreams
+	}
+	s := &Subscription{C: make(chan string, subBuffer), hub: h, userID: userID}
 	if h.subs[userID] == nil {
 		h.subs[userID] = map[*Subscription]struct{}{}
 	}
 	h.subs[userID][s] = struct{}{}
-	h.mu.Unlock()
-	return s
+	return s, nil
 }
 
 // Cancel stops the subscription.

@@ -22,6 +22,7 @@ type memos struct {
 	notifications *memo.Cache[encodedPage] // first pages, by user, filter and limit
 	follows       *memo.Cache[encodedPage] // pages, by user, side, cursor and limit
 	refs          *memo.Cache[string]      // user ids, by id or auth_user_id
+	streams       *memo.Watchers           // the sessions and users of open streams
 }
 
 func newMemos(s *Server, pages int) memos {
@@ -30,13 +31,17 @@ func newMemos(s *Server, pages int) memos {
 		notifications: memo.New[encodedPage](s.db, pages, recheckAfter),
 		follows:       memo.New[encodedPage](s.db, pages, recheckAfter),
 		refs:          memo.New[string](s.db, 10*pages, recheckAfter),
+		streams:       memo.NewWatchers(),
 	}
 }
 
-// Caches returns what the Server and its authentication remember, for
-// memo.Run: without it, they remember nothing.
+// Caches returns what the Server and its authentication remember, and the
+// watchers of open event streams, for memo.Run: without it, they remember
+// nothing, and streams learn of a revoked session only at their periodic
+// check. The watchers come last, so that a stream that checks its
+// credential again does not find it still remembered.
 func (s *Server) Caches() []memo.Fed {
-	return []memo.Fed{s.auth.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs}
+	return []memo.Fed{s.auth.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs, s.memo.streams}
 }
 
 // pageKey is a cache key of a list's page.

@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -12,8 +14,11 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/auth"
+	"github.com/userd/userd/memo"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/token"
 )
 
 // Notification is a notification as its user sees it.
@@ -170,8 +175,32 @@ func (s *Server) sendNotification(ctx context.Context, in *sendNotificationInput
 }
 
 // heartbeat is how often an idle stream sends a comment, so that proxies
-// keep it open and clients notice a dead one.
+// keep it open and clients notice a dead one, and how often a stream checks
+// its credential again whatever the invalidations said: for changes that
+// announce nothing (a session past its lifetime or idle cut-off) and while
+// this process may be missing them.
 var heartbeat = 15 * time.Second
+
+// backlogBatch is how many missed notifications a resuming stream reads at
+// a time.
+const backlogBatch = 100
+
+// Reasons that a stream's last event, "end", gives.
+const (
+	// endSessionEnded: the credential no longer holds: the session was
+	// logged out, revoked or expired, the user suspended, banned or deleted,
+	// or the permission to read the stream taken away.
+	endSessionEnded = "session_ended"
+	// endTokenExpired: the access token that opened the stream expired.
+	endTokenExpired = "token_expired"
+)
+
+var (
+	// errTokenExpired ends a stream at its access token's expiry.
+	errTokenExpired = userd.Errorf(userd.KindUnauthenticated, "token_expired", "The access token expired.")
+	// errClientGone ends a stream whose client no longer reads it.
+	errClientGone = errors.New("stream: the client is gone")
+)
 
 type streamInput struct {
 	LastEventID string `header:"Last-Event-ID" doc:"Resume: the id of the last notification received; those after it come first."`
@@ -181,8 +210,16 @@ type streamInput struct {
 // "notification" event per new notification as it is committed (in any
 // userd process of the database), with the notification's id as the event
 // id; a reconnecting client sends Last-Event-ID and gets what it missed.
+//
+// A user holds at most notify.MaxPerUser streams open in a process; one
+// more is refused with notify.ErrTooManyStreams. A stream lasts only as
+// long as its credential: it ends, with a last event "end" whose data is
+// {"reason": "session_ended"} or {"reason": "token_expired"}, as soon as
+// an invalidation of its session or its user reaches this process (at the
+// commit in the process that made it, through the database's notification
+// in others), at its access token's expiry, and otherwise at the next
+// heartbeat that finds the credential refused.
 func (s *Server) stream(ctx context.Context, in *streamInput) (*huma.StreamResponse, error) {
-	userID := userd.ActorFrom(ctx).UserID
 	last := ""
 	if in.LastEventID != "" {
 		id, ok := userd.ParseID(in.LastEventID)
@@ -192,85 +229,250 @@ func (s *Server) stream(ctx context.Context, in *streamInput) (*huma.StreamRespo
 		last = id
 	}
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
-		_, w := humago.Unwrap(hctx)
-		s.serveStream(ctx, w, userID, last)
+		r, w := humago.Unwrap(hctx)
+		unbounded(w)
+		tok, _ := credential(r) // the one the request was authenticated with
+		needs, _ := hctx.Operation().Metadata[metaPerm].(string)
+		g, err := s.openStream(ctx, tok, needs)
+		if err != nil {
+			s.fail(hctx, err)
+			return
+		}
+		defer g.stop()
+		s.serveStream(ctx, w, g, last)
 	}}, nil
 }
 
-func (s *Server) serveStream(ctx context.Context, w http.ResponseWriter, userID, last string) {
-	sub := s.hub.Subscribe(userID) // before the backlog, so nothing falls between
-	defer sub.Cancel()
+// streamGuard is what an open stream holds and checks: one of its user's
+// subscriptions, a watch on its session's and its user's keys, and the
+// credential it was opened with.
+type streamGuard struct {
+	auth    *auth.Service
+	sub     *notify.Subscription
+	watch   *memo.Watch
+	userID  string
+	tok     string
+	needs   string           // the route's permission
+	expired <-chan time.Time // at the access token's expiry; nil for others
+}
+
+// openStream subscribes the caller to their notifications and watches their
+// session and user, then checks the credential again: a revocation between
+// the request's authentication and the watch is seen too. It returns
+// notify.ErrTooManyStreams, or why the credential no longer holds.
+func (s *Server) openStream(ctx context.Context, tok, needs string) (*streamGuard, error) {
+	a := userd.ActorFrom(ctx)
+	sub, err := s.hub.Subscribe(a.UserID)
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{userd.UserKey(a.UserID)}
+	if a.SessionID != "" { // an outside provider's token has no session
+		keys = append(keys, userd.SessionKey(a.SessionID))
+	}
+	g := &streamGuard{auth: s.auth, sub: sub, watch: s.memo.streams.Watch(keys...), userID: a.UserID, tok: tok, needs: needs}
+	if err := g.check(ctx); err != nil {
+		g.stop()
+		return nil, err
+	}
+	if exp, ok := s.accessExpiry(ctx, tok); ok {
+		g.expired = time.After(exp.Sub(s.db.Now()))
+	}
+	return g, nil
+}
+
+// accessExpiry returns when an access token of userd's own expires, to the
+// second and without the minute of leeway that verification allows; false
+// for a session token and for an outside provider's token (which its
+// verifier refuses once expired, at a stream's next check).
+func (s *Server) accessExpiry(ctx context.Context, tok string) (time.Time, bool) {
+	if !token.LooksLikeJWT(tok) {
+		return time.Time{}, false
+	}
+	a, err := token.VerifyAccess(tok, s.cfg.PublicURL, s.cfg.PublicURL, s.db.Now(), func(kid string) (ed25519.PublicKey, bool) {
+		return s.keys.PublicKey(ctx, kid)
+	})
+	return a.Expires, err == nil
+}
+
+// stop gives the subscription back and ends the watch.
+func (g *streamGuard) stop() {
+	g.watch.Stop()
+	g.sub.Cancel()
+}
+
+// check authenticates the stream's credential again: it returns why the
+// credential no longer holds, or a forbidden error when its user lost the
+// route's permission.
+func (g *streamGuard) check(ctx context.Context) error {
+	c, err := g.auth.Authenticate(ctx, g.tok)
+	if err != nil {
+		return err
+	}
+	if g.needs != anyUser && !c.Actor.Grants.Has(g.needs) {
+		return userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+g.needs+".")
+	}
+	return nil
+}
+
+// pending returns errTokenExpired once the token expired, and checks the
+// credential again when the watch signalled: before anything is sent, so
+// that no notification outruns a revocation that came before it.
+func (g *streamGuard) pending(ctx context.Context) error {
+	select {
+	case <-g.expired:
+		return errTokenExpired
+	default:
+	}
+	select {
+	case <-g.watch.C():
+		return g.check(ctx)
+	default:
+		return nil
+	}
+}
+
+// serveStream writes the stream until it must end, and says why.
+func (s *Server) serveStream(ctx context.Context, w http.ResponseWriter, g *streamGuard, last string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	sent := map[string]bool{} // the backlog's ids, not to send twice
-	send := func(n notify.Notification) bool {
-		b, _ := json.Marshal(notificationOf(n))
-		if _, err := fmt.Fprintf(w, "id: %s\nevent: notification\ndata: %s\n\n", n.ID, b); err != nil {
-			return false
-		}
-		last = n.ID
-		return rc.Flush() == nil
+	ew := eventWriter{w: w, rc: http.NewResponseController(w)}
+	err := ew.write(": stream open\nretry: 3000\n\n")
+	if err == nil {
+		err = s.pump(ctx, ew, g, last)
 	}
-	fmt.Fprintf(w, ": stream open\nretry: 3000\n\n")
-	if rc.Flush() != nil {
-		return
+	if err != nil {
+		s.endStream(ctx, ew, err)
 	}
-	if last != "" {
-		for {
-			var backlog []notify.Notification
-			err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-				backlog, err = notify.After(ctx, tx, userID, last, 100)
-				return err
-			})
-			if err != nil {
-				s.log.ErrorContext(ctx, "stream backlog", "err", err)
-				return
-			}
-			for _, n := range backlog {
-				if !send(n) {
-					return
-				}
-				sent[n.ID] = true
-			}
-			if len(backlog) < 100 {
-				break
-			}
-		}
+}
+
+// pump sends the notifications after last, then each new one, and a
+// heartbeat when idle, until the stream must end: it returns why, or nil
+// when the server shuts down or the subscription was cut off for lagging
+// (the client resumes from the last id it got).
+func (s *Server) pump(ctx context.Context, ew eventWriter, g *streamGuard, last string) error {
+	sent, err := s.sendBacklog(ctx, ew, g, last)
+	if err != nil {
+		return err
 	}
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
 	for {
 		select {
-		case id, ok := <-sub.C:
+		case id, ok := <-g.sub.C:
 			if !ok {
-				return // cut off for lagging: the client resumes from its last id
+				return nil
 			}
-			if sent[id] {
-				continue // already sent from the backlog
+			if !sent[id] { // else already sent from the backlog
+				err = s.sendNew(ctx, ew, g, id)
 			}
-			var n notify.Notification
-			err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-				n, err = notify.Get(ctx, tx, userID, id)
-				return err
-			})
-			if err != nil {
-				continue // deleted since
-			}
-			if !send(n) {
-				return
-			}
+		case <-g.watch.C():
+			err = g.check(ctx)
 		case <-tick.C:
-			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
-				return
+			if err = ew.write(": heartbeat\n\n"); err == nil {
+				err = g.check(ctx)
 			}
+		case <-g.expired:
+			err = errTokenExpired
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		case <-s.done:
-			return
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
+}
+
+// sendBacklog sends the user's notifications after last, and returns their
+// ids, not to send twice.
+func (s *Server) sendBacklog(ctx context.Context, ew eventWriter, g *streamGuard, last string) (map[string]bool, error) {
+	sent := map[string]bool{}
+	for last != "" {
+		var backlog []notify.Notification
+		err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
+			backlog, err = notify.After(ctx, tx, g.userID, last, backlogBatch)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("stream backlog: %w", err)
+		}
+		for _, n := range backlog {
+			if err := g.send(ctx, ew, n); err != nil {
+				return nil, err
+			}
+			sent[n.ID] = true
+		}
+		last = ""
+		if len(backlog) == backlogBatch {
+			last = backlog[len(backlog)-1].ID
+		}
+	}
+	return sent, nil
+}
+
+// sendNew sends the user's new notification id, unless it was deleted since.
+func (s *Server) sendNew(ctx context.Context, ew eventWriter, g *streamGuard, id string) error {
+	var n notify.Notification
+	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
+		n, err = notify.Get(ctx, tx, g.userID, id)
+		return err
+	})
+	if errors.Is(err, notify.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stream notification: %w", err)
+	}
+	return g.send(ctx, ew, n)
+}
+
+// send writes a notification, unless the stream must end first.
+func (g *streamGuard) send(ctx context.Context, ew eventWriter, n notify.Notification) error {
+	if err := g.pending(ctx); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(notificationOf(n))
+	return ew.write("id: %s\nevent: notification\ndata: %s\n\n", n.ID, b)
+}
+
+// endStream ends a stream for err: with an "end" event when its credential
+// no longer holds; silently when the client left, or when the server could
+// not tell (logged: the client reconnects and is checked then).
+func (s *Server) endStream(ctx context.Context, ew eventWriter, err error) {
+	switch {
+	case errors.Is(err, errClientGone) || ctx.Err() != nil:
+	case errors.Is(err, errTokenExpired):
+		ew.end(endTokenExpired)
+	case userd.ErrorKind(err) == userd.KindInternal:
+		s.log.ErrorContext(ctx, "notification stream", "err", err)
+	default:
+		ew.end(endSessionEnded)
+	}
+}
+
+// eventWriter writes a stream's events, each flushed at once.
+type eventWriter struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+// write writes an event or a comment; errClientGone when it cannot.
+func (e eventWriter) write(format string, args ...any) error {
+	if _, err := fmt.Fprintf(e.w, format, args...); err != nil {
+		return errClientGone
+	}
+	if e.rc.Flush() != nil {
+		return errClientGone
+	}
+	return nil
+}
+
+// end writes a stream's last event, which gives the reason it ends.
+func (e eventWriter) end(reason string) {
+	_ = e.write("event: end\ndata: {\"reason\":%q}\n\n", reason)
 }
