@@ -43,10 +43,47 @@ type Service struct {
 // New returns a Service.
 func New(db *sqldb.DB, hasher *password.Hasher) *Service { return &Service{db: db, hasher: hasher} }
 
-// Who is the administrator acting and where from.
+// Who is the administrator acting and where from. The actor's grants bound
+// what an operation may give and whom or what it may change (see
+// rbac.Covers); System marks the operator of the command line instead, who
+// acts outside any session and passes every check.
 type Who struct {
 	Actor  userd.Actor
 	Client auth.Client
+	System bool
+}
+
+// grants returns what w holds: everything for the system.
+func (w Who) grants() userd.Grants {
+	if w.System {
+		return userd.Grants{Admin: true}
+	}
+	return w.Actor.Grants
+}
+
+// mayGive returns rbac.ErrInsufficientPrivilege unless w may give the named
+// role (see rbac.CheckGrant), and rbac.ErrRoleNotFound.
+func (w Who) mayGive(ctx context.Context, tx *sqldb.Tx, role string) error {
+	r, err := rbac.Named(ctx, tx, role)
+	if err != nil {
+		return err
+	}
+	return rbac.CheckGrant(w.grants(), r)
+}
+
+// mayChange returns rbac.ErrInsufficientPrivilege unless w may give the role
+// with the given id both as it is and as p would make it (see
+// rbac.CheckGrant), and rbac.ErrRoleNotFound. The zero patch checks the role
+// as it is.
+func (w Who) mayChange(ctx context.Context, tx *sqldb.Tx, id string, p rbac.RolePatch) error {
+	r, err := rbac.Get(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if err := rbac.CheckGrant(w.grants(), r); err != nil {
+		return err
+	}
+	return rbac.CheckGrant(w.grants(), p.Apply(r))
 }
 
 func (w Who) event(action, targetType, targetID string, meta map[string]any) audit.Event {
@@ -116,8 +153,10 @@ type NewUser struct {
 	IsBeta   bool
 }
 
-// CreateUser creates a user with their roles. It returns a KindInvalid error
-// for bad fields or an unknown role, and the account errors for collisions.
+// CreateUser creates a user with their roles. Giving roles needs what
+// rbac.CheckGrant says for each; the default role needs nothing. It returns
+// a KindInvalid error for bad fields or an unknown role,
+// rbac.ErrInsufficientPrivilege, and the account errors for collisions.
 func (s *Service) CreateUser(ctx context.Context, who Who, in NewUser) (UserWithGrants, error) {
 	fe := append(in.Identity.Check(), in.Profile.Check()...)
 	if in.Password != "" {
@@ -139,6 +178,11 @@ func (s *Service) CreateUser(ctx context.Context, who Who, in NewUser) (UserWith
 	}
 	var out UserWithGrants
 	err := s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		for _, r := range in.Roles {
+			if err := who.mayGive(ctx, tx, r); err != nil {
+				return audit.Event{}, roleField(err)
+			}
+		}
 		u, err := account.Insert(ctx, tx, account.New{Identity: in.Identity, Profile: in.Profile, PasswordHash: hash})
 		if err != nil {
 			return audit.Event{}, err
@@ -151,7 +195,7 @@ func (s *Service) CreateUser(ctx context.Context, who Who, in NewUser) (UserWith
 		}
 		for _, r := range roles {
 			if _, err := rbac.Assign(ctx, tx, u.ID, r); err != nil {
-				return audit.Event{}, roleField(err)
+				return audit.Event{}, err
 			}
 		}
 		out, err = withGrants(ctx, tx, u.ID)
@@ -168,9 +212,10 @@ func roleField(err error) error {
 	return err
 }
 
-// UpdateUser changes a user. A suspension or a ban also ends their sessions.
-// It returns a KindInvalid error, account.ErrNotFound, or the account errors
-// for collisions.
+// UpdateUser changes a user whose grants who covers (see rbac.CheckUser). A
+// suspension or a ban also ends their sessions. It returns a KindInvalid
+// error, account.ErrNotFound, rbac.ErrInsufficientPrivilege, or the account
+// errors for collisions.
 func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.Patch) (UserWithGrants, error) {
 	if err := userd.Invalid(p.Check()); err != nil {
 		return UserWithGrants{}, err
@@ -179,6 +224,9 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 	err := s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
 		before, err := account.Get(ctx, tx, id)
 		if err != nil {
+			return audit.Event{}, err
+		}
+		if err := rbac.CheckUser(ctx, tx, who.grants(), id); err != nil {
 			return audit.Event{}, err
 		}
 		u, err := account.Update(ctx, tx, id, p)
@@ -219,10 +267,13 @@ func changed(p account.Patch) []string {
 	return out
 }
 
-// DeleteUser removes a user and what they own. It returns
-// account.ErrNotFound.
+// DeleteUser removes a user whose grants who covers, and what they own. It
+// returns account.ErrNotFound or rbac.ErrInsufficientPrivilege.
 func (s *Service) DeleteUser(ctx context.Context, who Who, id string) error {
 	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		if err := rbac.CheckUser(ctx, tx, who.grants(), id); err != nil {
+			return audit.Event{}, err
+		}
 		if err := lifecycle.DeleteUser(ctx, tx, id); err != nil {
 			return audit.Event{}, err
 		}
@@ -230,12 +281,22 @@ func (s *Service) DeleteUser(ctx context.Context, who Who, id string) error {
 	})
 }
 
-// SetRole gives (on) or takes (off) a role by name; doing it twice is not an
-// error. It returns account.ErrNotFound or rbac.ErrRoleNotFound.
+// SetRole gives (on) or takes (off) a role by name, of a user whose grants
+// who covers (see rbac.CheckUser); giving also needs what rbac.CheckGrant
+// says. Doing it twice is not an error. It returns account.ErrNotFound,
+// rbac.ErrRoleNotFound or rbac.ErrInsufficientPrivilege.
 func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on bool) error {
 	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
 		if _, err := account.Get(ctx, tx, userID); err != nil {
 			return audit.Event{}, err
+		}
+		if err := rbac.CheckUser(ctx, tx, who.grants(), userID); err != nil {
+			return audit.Event{}, err
+		}
+		if on {
+			if err := who.mayGive(ctx, tx, role); err != nil {
+				return audit.Event{}, err
+			}
 		}
 		change, action := rbac.Assign, RoleAssigned
 		if !on {
@@ -309,8 +370,13 @@ func (s *Service) Roles(ctx context.Context) ([]rbac.Role, []rbac.Permission, er
 	return roles, perms, err
 }
 
-// CreateRole makes a role (see rbac.Create).
+// CreateRole makes a role (see rbac.Create) that who may give (see
+// rbac.CheckGrant). It returns what rbac.Create returns, and
+// rbac.ErrInsufficientPrivilege.
 func (s *Service) CreateRole(ctx context.Context, who Who, p rbac.RolePatch) (rbac.Role, error) {
+	if err := rbac.CheckGrant(who.grants(), p.Apply(rbac.Role{})); err != nil {
+		return rbac.Role{}, err
+	}
 	var r rbac.Role
 	err := s.tx(ctx, func(tx *sqldb.Tx) (ev audit.Event, err error) {
 		r, err = rbac.Create(ctx, tx, p)
@@ -319,19 +385,29 @@ func (s *Service) CreateRole(ctx context.Context, who Who, p rbac.RolePatch) (rb
 	return r, err
 }
 
-// UpdateRole changes a role (see rbac.Update).
+// UpdateRole changes a role (see rbac.Update) that who may give, as it is
+// and as it would be (see rbac.CheckGrant). It returns what rbac.Update
+// returns, and rbac.ErrInsufficientPrivilege.
 func (s *Service) UpdateRole(ctx context.Context, who Who, id string, p rbac.RolePatch) (rbac.Role, error) {
 	var r rbac.Role
 	err := s.tx(ctx, func(tx *sqldb.Tx) (ev audit.Event, err error) {
+		if err := who.mayChange(ctx, tx, id, p); err != nil {
+			return audit.Event{}, err
+		}
 		r, err = rbac.Update(ctx, tx, id, p)
 		return who.event(RoleUpdated, "role", id, map[string]any{"name": r.Name, "permissions": r.Permissions, "is_admin": r.IsAdmin}), err
 	})
 	return r, err
 }
 
-// DeleteRole removes a role (see rbac.Delete).
+// DeleteRole removes a role (see rbac.Delete) that who may give (see
+// rbac.CheckGrant). It returns what rbac.Delete returns, and
+// rbac.ErrInsufficientPrivilege.
 func (s *Service) DeleteRole(ctx context.Context, who Who, id string) error {
 	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		if err := who.mayChange(ctx, tx, id, rbac.RolePatch{}); err != nil {
+			return audit.Event{}, err
+		}
 		r, err := rbac.Delete(ctx, tx, id)
 		return who.event(RoleDeleted, "role", id, map[string]any{"name": r.Name}), err
 	})
