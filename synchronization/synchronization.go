@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/account"
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
@@ -47,11 +49,17 @@ type Patch struct {
 	TimeZone         *string
 }
 
+// MaxPerUser is how many synchronizations a user may have: Create refuses
+// one more, so that no user grows the table (and the jobs it schedules)
+// without bound.
+const MaxPerUser = 100
+
 // Errors that the functions of this package return.
 var (
 	ErrNotFound = userd.Errorf(userd.KindNotFound, "synchronization_not_found", "No such synchronization.")
 	ErrExists   = &userd.Error{Kind: userd.KindConflict, Code: "synchronization_exists", Message: "This service account is already linked.",
 		Fields: []userd.FieldError{{Field: "account_id", Code: "taken", Message: "This service account is already linked."}}}
+	ErrTooMany = userd.Errorf(userd.KindConflict, "too_many_synchronizations", "You have "+strconv.Itoa(MaxPerUser)+" synchronizations, the most there can be: delete one first.")
 )
 
 // Job kinds.
@@ -144,8 +152,14 @@ func scan(row sqldb.Scanner) (Sync, error) {
 	return s, nil
 }
 
-// Create links a service account for a user. It returns ErrExists.
+// Create links a service account for a user. It returns ErrExists,
+// ErrTooMany when the user has MaxPerUser synchronizations already, and
+// account.ErrNotFound when there is no such user. It locks the user's row
+// until tx ends, so that concurrent creations count one after the other.
 func Create(ctx context.Context, tx *sqldb.Tx, ring *seal.Keyring, userID string, p Patch) (Sync, error) {
+	if err := checkRoom(ctx, tx, userID); err != nil {
+		return Sync{}, err
+	}
 	id := userd.NewID(tx.Now)
 	tz := "UTC"
 	if p.TimeZone != nil {
@@ -161,6 +175,27 @@ func Create(ctx context.Context, tx *sqldb.Tx, ring *seal.Keyring, userID string
 	}
 	p.Service, p.AccountID, p.TimeZone = nil, nil, nil
 	return Update(ctx, tx, ring, userID, id, p)
+}
+
+// checkRoom locks the user's row, then returns ErrTooMany when they have
+// MaxPerUser synchronizations: a concurrent creation waits for the lock and
+// counts after this transaction ends.
+func checkRoom(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	ok, err := tx.LockRow(ctx, "users", "id", userID)
+	if err != nil {
+		return fmt.Errorf("create synchronization: lock user: %w", err)
+	}
+	if !ok {
+		return account.ErrNotFound
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM synchronizations WHERE user_id = $1`, userID).Scan(&n); err != nil {
+		return fmt.Errorf("create synchronization: count synchronizations: %w", err)
+	}
+	if n >= MaxPerUser {
+		return ErrTooMany
+	}
+	return nil
 }
 
 // Get returns one of the user's synchronizations, or ErrNotFound.

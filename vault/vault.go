@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/account"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 )
@@ -37,10 +39,15 @@ type Credential struct {
 	UpdatedAt time.Time
 }
 
+// MaxAccounts is how many accounts a user may have: CreateAccount refuses
+// one more, so that no user grows the table without bound.
+const MaxAccounts = 100
+
 // Errors that the functions of this package return.
 var (
 	ErrAccountNotFound    = userd.Errorf(userd.KindNotFound, "account_not_found", "No such account.")
 	ErrCredentialNotFound = userd.Errorf(userd.KindNotFound, "credential_not_found", "No credential of this type on this account.")
+	ErrTooManyAccounts    = userd.Errorf(userd.KindConflict, "too_many_accounts", "You have "+strconv.Itoa(MaxAccounts)+" accounts, the most there can be: delete one first.")
 )
 
 var typeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
@@ -88,8 +95,14 @@ func ad(credID, userID string) []byte { return seal.AD("user_credentials", "secr
 // Sealed is the vault's sealed column, for master key rotation.
 var Sealed = sqldb.SealedColumn{Table: "user_credentials", Column: "secret", IDColumn: "id", UserColumn: "user_id", AD: ad}
 
-// CreateAccount makes a named account.
+// CreateAccount makes a named account. It returns ErrTooManyAccounts when
+// the user has MaxAccounts already, and account.ErrNotFound when there is
+// no such user. It locks the user's row until tx ends, so that concurrent
+// creations count one after the other.
 func CreateAccount(ctx context.Context, tx *sqldb.Tx, userID, name string) (Account, error) {
+	if err := checkRoom(ctx, tx, userID); err != nil {
+		return Account{}, err
+	}
 	a := Account{ID: userd.NewID(tx.Now), Name: name, CreatedAt: tx.Now, UpdatedAt: tx.Now, Credentials: []Credential{}}
 	_, err := tx.Exec(ctx, `INSERT INTO user_accounts (id, user_id, account_name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)`,
 		a.ID, userID, name, tx.Now)
@@ -97,6 +110,27 @@ func CreateAccount(ctx context.Context, tx *sqldb.Tx, userID, name string) (Acco
 		return Account{}, fmt.Errorf("create account: %w", err)
 	}
 	return a, nil
+}
+
+// checkRoom locks the user's row, then returns ErrTooManyAccounts when they
+// have MaxAccounts accounts: a concurrent creation waits for the lock and
+// counts after this transaction ends.
+func checkRoom(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	ok, err := tx.LockRow(ctx, "users", "id", userID)
+	if err != nil {
+		return fmt.Errorf("create account: lock user: %w", err)
+	}
+	if !ok {
+		return account.ErrNotFound
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM user_accounts WHERE user_id = $1`, userID).Scan(&n); err != nil {
+		return fmt.Errorf("create account: count accounts: %w", err)
+	}
+	if n >= MaxAccounts {
+		return ErrTooManyAccounts
+	}
+	return nil
 }
 
 // Accounts lists the user's accounts with their credentials' metadata,
