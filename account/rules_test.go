@@ -91,6 +91,20 @@ func TestNormalizeEmailRefusedNeverMatches(t *testing.T) {
 	}
 }
 
+// TestPatchEmailRules: an administrator's change of email follows the same
+// rules: a look-alike is refused, a fullwidth spelling is normalised.
+func TestPatchEmailRules(t *testing.T) {
+	lookAlike, fullwidth := "аlice@example.com", "ａｌｉｃｅ@Example.com"
+	p := Patch{Email: &lookAlike}
+	if fe := p.Check(); len(fe) != 1 || fe[0].Code != "invalid_email" || fe[0].Message != string(errEmailScript) {
+		t.Errorf("Check(%q) = %v; want invalid_email", lookAlike, fe)
+	}
+	p = Patch{Email: &fullwidth}
+	if fe := p.Check(); len(fe) != 0 || *p.Email != "alice@example.com" {
+		t.Errorf("Check(%q) = %q, %v; want alice@example.com", "ａｌｉｃｅ@Example.com", *p.Email, fe)
+	}
+}
+
 // TestEmailASCIIUnchanged: for random ASCII emails, the rules before
 // internationalisation (net/mail, at most 254 bytes, a dot in the domain,
 // lower-cased) and these agree, except where these refuse on purpose: an
