@@ -230,7 +230,6 @@ func (s *Server) stream(ctx context.Context, in *streamInput) (*huma.StreamRespo
 	}
 	return &huma.StreamResponse{Body: func(hctx huma.Context) {
 		r, w := humago.Unwrap(hctx)
-		unbounded(w)
 		tok, _ := credential(r) // the one the request was authenticated with
 		needs, _ := hctx.Operation().Metadata[metaPerm].(string)
 		g, err := s.openStream(ctx, tok, needs)
