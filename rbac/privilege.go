@@ -44,9 +44,14 @@ func CheckGrant(caller userd.Grants, role Role) error {
 
 // CheckUser returns ErrInsufficientPrivilege unless caller covers the grants
 // of the user with the given id, which it reads in tx so that they are those
-// the change sees. A user who does not exist holds nothing. It returns the
-// error of reading the grants too.
+// the change sees: it locks the user's row first, so that a role given to
+// them concurrently (through CheckUser too) waits for this transaction. A
+// user who does not exist holds nothing. It returns the error of reading
+// the grants too.
 func CheckUser(ctx context.Context, tx *sqldb.Tx, caller userd.Grants, userID string) error {
+	if _, err := tx.LockRow(ctx, "users", "id", userID); err != nil {
+		return fmt.Errorf("check privilege: %w", err)
+	}
 	target, err := Grants(ctx, tx, userID)
 	if err != nil {
 		return fmt.Errorf("check privilege: %w", err)
