@@ -120,6 +120,7 @@ func (s *Server) docs(w http.ResponseWriter, r *http.Request) {
 			Fields []docsField
 		}{name, fields})
 	}
+	pageHeaders(w.Header(), docsPolicy)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := docsPage.Execute(w, data); err != nil {
 		s.log.ErrorContext(r.Context(), "render docs", "err", err)

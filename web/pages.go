@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"html/template"
+	"net"
 	"net/http"
 
 	"github.com/userd/userd"
@@ -29,10 +31,9 @@ type page struct {
 }
 
 func (s *Server) renderPage(w http.ResponseWriter, status int, p page) {
+	pageHeaders(w.Header(), formPolicy)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
 	w.WriteHeader(status)
 	if err := pageTmpl.Execute(w, p); err != nil {
 		s.log.Error("render page", "err", err)
@@ -55,34 +56,62 @@ func (s *Server) pageResult(w http.ResponseWriter, r *http.Request, p page, err 
 	s.renderPage(w, pr.Status, p)
 }
 
-// posted renders the form for a GET and refuses a cross-origin POST; it
-// reports whether the request is a POST to act on.
-func (s *Server) posted(w http.ResponseWriter, r *http.Request, p page) bool {
+// formLimit is the most a form page reads of a body: its fields are a token
+// and a password.
+const formLimit = 64 << 10
+
+// posted renders the form for a GET, with the token of the link. For a POST
+// it refuses a cross-origin request, and a body larger than formLimit (413)
+// or not read in time (408), and reads the token sent into p. It reports
+// whether the request is a POST to act on.
+func (s *Server) posted(w http.ResponseWriter, r *http.Request, p *page) bool {
 	if r.Method == http.MethodGet {
-		s.renderPage(w, http.StatusOK, p)
+		p.Token = r.URL.Query().Get("token")
+		s.renderPage(w, http.StatusOK, *p)
 		return false
 	}
 	if err := s.cop.Check(r); err != nil {
 		s.renderPage(w, http.StatusForbidden, page{Title: p.Title, Message: "This form must be sent from this site.", Failed: true})
 		return false
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, formLimit)
+	if err := r.ParseForm(); err != nil {
+		status, msg := formError(err)
+		s.renderPage(w, status, page{Title: p.Title, Message: msg, Failed: true})
+		return false
+	}
+	p.Token = r.PostFormValue("token")
 	return true
 }
 
+// formError returns the status and the message of a form that could not be
+// read.
+func formError(err error) (int, string) {
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		return http.StatusRequestEntityTooLarge, "The form is too large."
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return http.StatusRequestTimeout, "The form took too long to arrive."
+	}
+	return http.StatusBadRequest, "The form could not be read."
+}
+
 func (s *Server) verifyEmailPage(w http.ResponseWriter, r *http.Request) {
-	p := page{Title: "Confirm your email address", Token: r.FormValue("token"), Button: "Confirm", Form: true}
-	if !s.posted(w, r, p) {
+	p := page{Title: "Confirm your email address", Button: "Confirm", Form: true}
+	if !s.posted(w, r, &p) {
 		return
 	}
-	err := s.auth.VerifyEmail(r.Context(), r.PostFormValue("token"), s.clientOf(r))
+	err := s.auth.VerifyEmail(r.Context(), p.Token, s.clientOf(r))
 	s.pageResult(w, r, p, err, "Your email address is confirmed. You can close this page.")
 }
 
 func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
-	p := page{Title: "Choose a new password", Token: r.FormValue("token"), Button: "Set the new password", Form: true, Password: true}
-	if !s.posted(w, r, p) {
+	p := page{Title: "Choose a new password", Button: "Set the new password", Form: true, Password: true}
+	if !s.posted(w, r, &p) {
 		return
 	}
-	err := s.auth.ResetPassword(r.Context(), r.PostFormValue("token"), r.PostFormValue("password"), s.clientOf(r))
+	err := s.auth.ResetPassword(r.Context(), p.Token, r.PostFormValue("password"), s.clientOf(r))
 	s.pageResult(w, r, p, err, "Your password is changed, and every session is signed out. Sign in with the new password.")
 }

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"log/slog"
@@ -118,11 +119,13 @@ func New(cfg Config, svc Services) *Server {
 		hc.Servers = []*huma.Server{{URL: cfg.PublicURL}}
 	}
 	s.api = humago.New(s.mux, hc)
+	s.api.OpenAPI().OnAddOperation = append(s.api.OpenAPI().OnAddOperation, documentJSONOnly)
+	s.api.UseMiddleware(apiHeaders, s.requireJSON)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
 	s.mux.HandleFunc("GET /docs", s.docs)
-	s.mux.HandleFunc("GET /passkeys", static("passkeys.html", "text/html; charset=utf-8"))
-	s.mux.HandleFunc("GET /passkeys.js", static("passkeys.js", "text/javascript; charset=utf-8"))
+	s.mux.HandleFunc("GET /passkeys", static("passkeys.html", "text/html; charset=utf-8", passkeysPolicy))
+	s.mux.HandleFunc("GET /passkeys.js", static("passkeys.js", "text/javascript; charset=utf-8", passkeysPolicy))
 	s.mux.HandleFunc("GET /verify-email", s.verifyEmailPage)
 	s.mux.HandleFunc("POST /verify-email", s.verifyEmailPage)
 	s.mux.HandleFunc("GET /reset-password", s.resetPasswordPage)
@@ -146,17 +149,69 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 //go:embed static
 var staticFiles embed.FS
 
-// static serves an embedded file with a strict content security policy.
-func static(name, contentType string) http.HandlerFunc {
+// static serves an embedded file with the page headers and the given
+// policy.
+func static(name, contentType, policy string) http.HandlerFunc {
 	body, err := staticFiles.ReadFile("static/" + name)
 	if err != nil {
 		panic(err) // the files are fixed at build time
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
+		pageHeaders(w.Header(), policy)
 		w.Header().Set("Content-Type", contentType)
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Write(body)
+	}
+}
+
+// The content security policies of the HTML pages, on top of what
+// pageHeaders adds: what each page may load and where its forms may go.
+const (
+	formPolicy     = "style-src 'unsafe-inline'; form-action 'self'" // the mailed links' pages
+	docsPolicy     = "style-src 'unsafe-inline'; form-action 'none'"
+	passkeysPolicy = "script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'none'"
+)
+
+// pageHeaders sets the security headers of an HTML page: a content security
+// policy that loads nothing but what policy allows and that no other site
+// may frame, no MIME sniffing and no Referer on the page's links and
+// requests (a mailed link's token is in its URL).
+func pageHeaders(h http.Header, policy string) {
+	h.Set("Content-Security-Policy", "default-src 'none'; "+policy+"; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// apiHeaders keeps every API answer out of caches and content sniffing:
+// many carry a token, a secret or a user's data. An operation that may be
+// cached says so with its own Cache-Control, which wins (the JWKS does).
+func apiHeaders(ctx huma.Context, next func(huma.Context)) {
+	ctx.SetHeader("Cache-Control", "no-store")
+	ctx.SetHeader("X-Content-Type-Options", "nosniff")
+	next(ctx)
+}
+
+// Timeouts bound how long a client may take over a request. A zero field
+// takes its default.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers: 10 s by default.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, headers and body: 30 s by
+	// default. It does not bound an answer: the server lifts it once the
+	// request is read, and the event stream and the export go on.
+	Read time.Duration
+	// Idle bounds how long a kept-alive connection waits for its next
+	// request: 2 min by default.
+	Idle time.Duration
+}
+
+// HTTPServer returns the http.Server that serves h with the timeouts t. It
+// has no write timeout, which would cut the event stream and the export.
+func HTTPServer(h http.Handler, t Timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cmp.Or(t.ReadHeader, 10*time.Second),
+		ReadTimeout:       cmp.Or(t.Read, 30*time.Second),
+		IdleTimeout:       cmp.Or(t.Idle, 2*time.Minute),
 	}
 }
 

@@ -106,7 +106,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	c.db.flags(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (env USERD_ADDR)")
 	fs.StringVar(&c.publicURL, "public-url", "", "URL that clients reach userd at, for links in mail and OAuth redirects; https makes cookies Secure (default http://ADDR) (env USERD_PUBLIC_URL)")
-	fs.StringVar(&c.smtpURL, "smtp-url", "", "smtp://host:port for outgoing mail; mail goes to the log when unset (env USERD_SMTP_URL)")
+	fs.StringVar(&c.smtpURL, "smtp-url", "", "smtp://[user:pass@]host[:port] (STARTTLS required, unless ?tls=opportunistic or on loopback) or smtps://… (TLS from the start) for outgoing mail; mail goes to the log when unset (env USERD_SMTP_URL)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "CIDR,… of proxies whose X-Forwarded-For is believed for the client address; none by default (env USERD_TRUSTED_PROXIES)")
 	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; github and google need only NAME,,CLIENT_ID,CLIENT_SECRET (for github, an ISSUER_URL names a GitHub Enterprise Server) (env USERD_OIDC_PROVIDER)")
 	fs.StringVar(&c.allowRedirects, "allowed-redirects", "", "ORIGIN,… that log-in may redirect to (env USERD_ALLOWED_REDIRECTS)")
@@ -156,7 +156,7 @@ func serveProfiles(addr string) (stop func() error, err error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := web.HTTPServer(mux, web.Timeouts{})
 	go srv.Serve(ln)
 	return srv.Close, nil
 }
@@ -381,12 +381,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys})
 	go memo.Run(ctx, db, api.Caches()...)
 
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := web.HTTPServer(api, web.Timeouts{})
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	srv.RegisterOnShutdown(api.Shutdown)
 	log.Info("userd listening", "url", "http://"+ln.Addr().String(), "engine", db.Engine(), "version", version)
 	done := make(chan error, 1)
