@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -265,5 +266,44 @@ func TestTuneMemory(t *testing.T) {
 	}
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("with GOMEMLIMIT set, memory limit = %d; want it left alone", got)
+	}
+}
+
+// TestServeRefusesBadSMTPURL: serve checks --smtp-url, its tls parameter
+// included, before it opens anything.
+func TestServeRefusesBadSMTPURL(t *testing.T) {
+	for _, url := range []string{"smtp://mail.example.com?tls=none", "smtp://mail.example.com?tls=", "smtps://mail.example.com?tls=opportunistic", "mail.example.com"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // should serve start after all
+		err := run(ctx, append([]string{"serve", "--addr", freeAddr(t), "--smtp-url", url}, dbArgs(t, "sqlite")...), io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "--smtp-url") {
+			t.Errorf("--smtp-url %s: %v; want an error naming --smtp-url", url, err)
+		}
+	}
+}
+
+// TestDataFolderIsPrivate: the data folder and every file that userd makes
+// in it are its owner's only.
+func TestDataFolderIsPrivate(t *testing.T) {
+	args := dbArgs(t, "sqlite")
+	if err := run(context.Background(), append([]string{"migrate", "up"}, args...), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	dir := args[1]
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data folder: %v, %v; want drwx------", fi.Mode(), err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("data folder holds %v, %v", entries, err)
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v; want -rw-------", e.Name(), fi.Mode().Perm())
+		}
 	}
 }
