@@ -196,8 +196,10 @@ type Timeouts struct {
 	// ReadHeader bounds reading a request's headers: 10 s by default.
 	ReadHeader time.Duration
 	// Read bounds reading a whole request, headers and body: 30 s by
-	// default. It does not bound an answer: the server lifts it once the
-	// request is read, and the event stream and the export go on.
+	// default. An API operation's body has 5 s from when huma starts to
+	// read it (its BodyReadTimeout). Neither bounds an answer: the server
+	// lifts the deadline once the request is read, so the event stream and
+	// the export go on.
 	Read time.Duration
 	// Idle bounds how long a kept-alive connection waits for its next
 	// request: 2 min by default.
