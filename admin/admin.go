@@ -38,10 +38,21 @@ const (
 type Service struct {
 	db     *sqldb.DB
 	hasher *password.Hasher
+	guard  Guard
 }
 
-// New returns a Service.
-func New(db *sqldb.DB, hasher *password.Hasher) *Service { return &Service{db: db, hasher: hasher} }
+// Guard is what a change of a user's email answers to (auth.Service is
+// one): the administrator's recent log-in, and the user's notice.
+type Guard interface {
+	RequireRecent(a userd.Actor) error
+	Tell(ctx context.Context, tx *sqldb.Tx, userID string, n auth.Notice, c auth.Client, oldEmail string) error
+}
+
+// New returns a Service. The guard may be nil where no user's email
+// changes (the command line's users create and delete).
+func New(db *sqldb.DB, hasher *password.Hasher, guard Guard) *Service {
+	return &Service{db: db, hasher: hasher, guard: guard}
+}
 
 // Who is the administrator acting and where from. The actor's grants bound
 // what an operation may give and whom or what it may change (see
@@ -213,12 +224,19 @@ func roleField(err error) error {
 }
 
 // UpdateUser changes a user whose grants who covers (see rbac.CheckUser). A
-// suspension or a ban also ends their sessions. It returns a KindInvalid
-// error, account.ErrNotFound, rbac.ErrInsufficientPrivilege, or the account
-// errors for collisions.
+// suspension or a ban also ends their sessions. A change of email needs the
+// administrator's recent log-in (a new address and a reset link would give
+// the account away) and is told to the user at both addresses. It returns a
+// KindInvalid error, account.ErrNotFound, rbac.ErrInsufficientPrivilege,
+// auth.ErrReauthenticate, or the account errors for collisions.
 func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.Patch) (UserWithGrants, error) {
 	if err := userd.Invalid(p.Check()); err != nil {
 		return UserWithGrants{}, err
+	}
+	if p.Email != nil && !who.System {
+		if err := s.guard.RequireRecent(who.Actor); err != nil {
+			return UserWithGrants{}, err
+		}
 	}
 	var out UserWithGrants
 	err := s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
@@ -234,6 +252,11 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 			return audit.Event{}, err
 		}
 		meta := map[string]any{"fields": changed(p)}
+		if old := deref(before.Email); old != deref(u.Email) {
+			if err := s.guard.Tell(ctx, tx, id, auth.NoticeEmailChanged, who.Client, old); err != nil {
+				return audit.Event{}, err
+			}
+		}
 		if p.Status != nil && *p.Status != before.Status {
 			meta["status"] = map[string]string{"from": string(before.Status), "to": string(u.Status)}
 			if u.Status != account.StatusActive {
@@ -248,6 +271,13 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 		return who.event(UserUpdated, "user", id, meta), err
 	})
 	return out, err
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
 
 // changed lists the fields a patch sets, by their JSON names.

@@ -400,6 +400,9 @@ func (s *Service) storeAccount(ctx context.Context, tx *sqldb.Tx, id Identity, t
 //     nothing of the first person's still opens it;
 //   - otherwise ErrEmailUnverified.
 func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, meta map[string]any, ip, userAgent string) (string, string, error) {
+	if e := (account.Identity{Email: id.Email}); id.Email != "" && len(e.Check()) > 0 {
+		id.Email = "" // a look-alike or malformed address is not kept, whoever vouches for it
+	}
 	if id.Email != "" {
 		u, _, err := account.FindForLogin(ctx, tx, id.Email)
 		switch {

@@ -97,7 +97,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	o.auth.PublicURL = publicURL
 	o.auth.RefreshSecret = []byte("test refresh secret")
 	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log}, o.auth)
-	adm := admin.New(db, password.New(cheap, 0))
+	adm := admin.New(db, password.New(cheap, 0), svc)
 	var pk *passkey.Service
 	if o.rpOrigin == "auto" { // the page's own origin, on localhost
 		o.rpOrigin = strings.Replace(publicURL, "127.0.0.1", "localhost", 1)

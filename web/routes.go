@@ -89,14 +89,14 @@ func (s *Server) routes() {
 	add(s, route{"PUT", "/v1/me/referral", "put-referral", "Choose the referral's slug (409 when taken)", "Current user", accountWrite, 0}, s.putReferral)
 
 	add(s, route{"GET", "/v1/me/synchronizations", "list-synchronizations", "The user's synchronizations, newest first", "Synchronizations", accountRead, 0}, s.listSyncs)
-	add(s, route{"POST", "/v1/me/synchronizations", "create-synchronization", "Link an external platform account (409 when linked already)", "Synchronizations", accountWrite, http.StatusCreated}, s.createSync)
+	add(s, route{"POST", "/v1/me/synchronizations", "create-synchronization", "Link an external platform account (409 when linked already, or past 100 synchronizations)", "Synchronizations", accountWrite, http.StatusCreated}, s.createSync)
 	add(s, route{"GET", "/v1/me/synchronizations/{id}", "get-synchronization", "A synchronization", "Synchronizations", accountRead, 0}, s.getSync)
 	add(s, route{"PATCH", "/v1/me/synchronizations/{id}", "update-synchronization", "Change a synchronization: token, expiry, daily time, time zone", "Synchronizations", accountWrite, 0}, s.updateSync)
 	add(s, route{"DELETE", "/v1/me/synchronizations/{id}", "delete-synchronization", "Unlink a synchronization and cancel its jobs", "Synchronizations", accountWrite, http.StatusNoContent}, s.deleteSync)
 	add(s, route{"POST", "/v1/me/synchronizations/{id}/complete", "complete-synchronization", "Record that a sync finished: sets last_synced_at", "Synchronizations", accountWrite, 0}, s.completeSync)
 
 	add(s, route{"GET", "/v1/me/accounts", "list-accounts", "The user's credential accounts, newest first, with their credentials' metadata", "Credentials vault", accountRead, 0}, s.listAccounts)
-	add(s, route{"POST", "/v1/me/accounts", "create-account", "Create a credential account", "Credentials vault", accountWrite, http.StatusCreated}, s.createAccount)
+	add(s, route{"POST", "/v1/me/accounts", "create-account", "Create a credential account (409 past 100)", "Credentials vault", accountWrite, http.StatusCreated}, s.createAccount)
 	add(s, route{"GET", "/v1/me/accounts/{id}", "get-account", "A credential account", "Credentials vault", accountRead, 0}, s.getAccount)
 	add(s, route{"PATCH", "/v1/me/accounts/{id}", "rename-account", "Rename a credential account", "Credentials vault", accountWrite, 0}, s.renameAccount)
 	add(s, route{"DELETE", "/v1/me/accounts/{id}", "delete-account", "Delete a credential account and its credentials", "Credentials vault", accountWrite, http.StatusNoContent}, s.deleteAccount)
@@ -129,7 +129,10 @@ func (s *Server) routes() {
 // eventStream documents the notification stream's answer.
 func eventStream(s *Server) *huma.Response {
 	return &huma.Response{
-		Description: "An event stream: `event: notification`, `id:` the notification's id, `data:` the notification as JSON; comments as heartbeats.",
+		Description: "An event stream: `event: notification`, `id:` the notification's id, `data:` the notification as JSON; comments as heartbeats. " +
+			"When the stream's session or user is revoked (logout, a revoked session, a password change, suspension, ban, deletion) or the access token that opened it expires, " +
+			"a last `event: end` with `data: {\"reason\":\"session_ended\"}` or `{\"reason\":\"token_expired\"}` comes and the connection closes. " +
+			"A user may hold 20 streams open at once: the next is 429 `too_many_streams`.",
 		Content: map[string]*huma.MediaType{"text/event-stream": {
 			Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Notification](), true, "")}},
 	}

@@ -331,3 +331,45 @@ func TestExternalIdentityNeverLinksByEmail(t *testing.T) {
 		c.login("victim@example.com", "correct horse battery") // the squatter's account is as it was, and theirs alone
 	})
 }
+
+// TestEmailChangeByAdministrator: an administrator's change of a user's
+// email needs the administrator's recent log-in, and the user hears of it
+// at the old address and the new one, and in the application.
+func TestEmailChangeByAdministrator(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		mb := newMailbox(t)
+		c := startWith(t, db, options{mailer: mb.sender()})
+		clk := withClock(db)
+		adm := c.admin()
+		mb.next()
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		mb.next()
+		clk.advance(6 * time.Minute)
+		if r := c.do("PATCH", "/v1/admin/users/"+annID, map[string]any{"email": "eve@example.com"}, adm); r.Status != 403 || r.code() != "reauthentication_required" {
+			t.Fatalf("a stale administrator's change = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("PATCH", "/v1/admin/users/"+annID, map[string]any{"city": "Lyon"}, adm); r.Status != 200 {
+			t.Fatalf("a stale administrator's other change = %d %s", r.Status, r.Raw)
+		}
+		mb.none(300 * time.Millisecond)
+		adm = str(c.login("admin@example.com", "correct horse battery")["session"].(map[string]any), "token")
+		if r := c.do("PATCH", "/v1/admin/users/"+annID, map[string]any{"email": "ann@new.example"}, adm); r.Status != 200 {
+			t.Fatalf("a fresh administrator's change = %d %s", r.Status, r.Raw)
+		}
+		to := map[string]bool{}
+		for range 2 {
+			env := mb.next()
+			if env.GetHeader("Subject") != auth.NoticeEmailChanged.Title {
+				t.Fatalf("mail %q", env.GetHeader("Subject"))
+			}
+			to[strings.Trim(env.GetHeader("To"), "<>")] = true
+		}
+		if !to["ann@example.com"] || !to["ann@new.example"] {
+			t.Fatalf("told at %v", to)
+		}
+		r := c.do("GET", "/v1/me/notifications", nil, ann)
+		if items := r.Body["items"].([]any); len(items) != 1 || str(items[0].(map[string]any), "type") != "security.email_changed" {
+			t.Fatalf("notifications %s", r.Raw)
+		}
+	})
+}

@@ -34,8 +34,6 @@ type Config struct {
 	PublicURL string
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []*net.IPNet
-	// RevealMaxAuthAge is how recent a log-in must be to reveal a secret.
-	RevealMaxAuthAge time.Duration
 	// CachedPages is how many pages of lists the server remembers, and ten
 	// times as many unread counts: DefaultCachedPages when 0, none when
 	// negative.
@@ -86,9 +84,6 @@ func init() {
 func New(cfg Config, svc Services) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.RevealMaxAuthAge <= 0 {
-		cfg.RevealMaxAuthAge = 5 * time.Minute
 	}
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages

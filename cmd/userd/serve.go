@@ -53,7 +53,6 @@ type serveConfig struct {
 	rpOrigins      string
 	webhookURL     string
 	webhookSecret  string
-	revealAge      time.Duration
 	cachedPages    int
 	memoryLimit    int // MiB; 0: none
 	gcPercent      int
@@ -128,7 +127,8 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.rpOrigins, "webauthn-origins", "", "ORIGIN,… of the pages that use passkeys (default the origin of --public-url) (env USERD_WEBAUTHN_ORIGINS)")
 	fs.StringVar(&c.webhookURL, "webhook-url", "", "URL that receives the application's webhooks (synchronization.due, synchronization.token_expiring); https unless on loopback (env USERD_WEBHOOK_URL)")
 	fs.StringVar(&c.webhookSecret, "webhook-secret", "", "whsec_… key that signs webhooks (Standard Webhooks); needed with --webhook-url (env USERD_WEBHOOK_SECRET)")
-	fs.DurationVar(&c.revealAge, "reveal-max-auth-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret (env USERD_REVEAL_MAX_AUTH_AGE)")
+	fs.DurationVar(&c.auth.ReauthMaxAge, "reauthentication-max-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret, add or remove a second factor or a passkey, or delete the account (env USERD_REAUTHENTICATION_MAX_AGE)")
+	fs.DurationVar(&c.auth.ReauthMaxAge, "reveal-max-auth-age", 5*time.Minute, "the former name of --reauthentication-max-age (env USERD_REVEAL_MAX_AUTH_AGE)")
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 2) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
@@ -376,8 +376,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	go runner.Run(ctx)
-	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, RevealMaxAuthAge: c.revealAge, CachedPages: c.cachedPages, Logger: log},
-		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher), Keys: keyStore, Hub: hub, Keyring: keyring,
+	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
+		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub, Keyring: keyring,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys})
 	go memo.Run(ctx, db, api.Caches()...)
 

@@ -63,7 +63,7 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 		if !ok {
 			return account.ErrNotFound
 		}
-		if err := admin.New(db, nil).DeleteUser(ctx, admin.Who{System: true}, id); err != nil {
+		if err := admin.New(db, nil, nil).DeleteUser(ctx, admin.Who{System: true}, id); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "deleted", id)
@@ -71,7 +71,7 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if verb == "create" {
 		in.Roles = append([]string{rbac.DefaultRole}, roles...)
-		l, err := admin.New(db, password.New(password.OWASP, 0)).CreateUser(ctx, admin.Who{System: true}, in)
+		l, err := admin.New(db, password.New(password.OWASP, 0), nil).CreateUser(ctx, admin.Who{System: true}, in)
 		if err != nil {
 			return err
 		}
