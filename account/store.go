@@ -123,6 +123,24 @@ func SetPasswordHash(ctx context.Context, tx *sqldb.Tx, id, hash string) error {
 	return nil
 }
 
+// LockAndCount locks the user's row, so that a concurrent caller waits for
+// this transaction, and counts their rows in table (a table with a user_id):
+// the way to hold a per-user cap. It returns ErrNotFound for no such user.
+func LockAndCount(ctx context.Context, tx *sqldb.Tx, userID, table string) (int, error) {
+	ok, err := tx.LockRow(ctx, "users", "id", userID)
+	if err != nil {
+		return 0, fmt.Errorf("lock user: %w", err)
+	}
+	if !ok {
+		return 0, ErrNotFound
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE user_id = $1`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", table, err)
+	}
+	return n, nil
+}
+
 // MarkEmailVerified records that the user's email address is theirs, unless
 // it was already.
 func MarkEmailVerified(ctx context.Context, tx *sqldb.Tx, id string) error {

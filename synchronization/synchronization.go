@@ -177,20 +177,12 @@ func Create(ctx context.Context, tx *sqldb.Tx, ring *seal.Keyring, userID string
 	return Update(ctx, tx, ring, userID, id, p)
 }
 
-// checkRoom locks the user's row, then returns ErrTooMany when they have
-// MaxPerUser synchronizations: a concurrent creation waits for the lock and
-// counts after this transaction ends.
+// checkRoom returns ErrTooMany when the user has MaxPerUser synchronizations (see
+// account.LockAndCount: a concurrent creation counts after this transaction).
 func checkRoom(ctx context.Context, tx *sqldb.Tx, userID string) error {
-	ok, err := tx.LockRow(ctx, "users", "id", userID)
+	n, err := account.LockAndCount(ctx, tx, userID, "synchronizations")
 	if err != nil {
-		return fmt.Errorf("create synchronization: lock user: %w", err)
-	}
-	if !ok {
-		return account.ErrNotFound
-	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM synchronizations WHERE user_id = $1`, userID).Scan(&n); err != nil {
-		return fmt.Errorf("create synchronization: count synchronizations: %w", err)
+		return fmt.Errorf("create synchronization: %w", err)
 	}
 	if n >= MaxPerUser {
 		return ErrTooMany

@@ -112,20 +112,12 @@ func CreateAccount(ctx context.Context, tx *sqldb.Tx, userID, name string) (Acco
 	return a, nil
 }
 
-// checkRoom locks the user's row, then returns ErrTooManyAccounts when they
-// have MaxAccounts accounts: a concurrent creation waits for the lock and
-// counts after this transaction ends.
+// checkRoom returns ErrTooManyAccounts when the user has MaxAccounts accounts (see
+// account.LockAndCount: a concurrent creation counts after this transaction).
 func checkRoom(ctx context.Context, tx *sqldb.Tx, userID string) error {
-	ok, err := tx.LockRow(ctx, "users", "id", userID)
+	n, err := account.LockAndCount(ctx, tx, userID, "user_accounts")
 	if err != nil {
-		return fmt.Errorf("create account: lock user: %w", err)
-	}
-	if !ok {
-		return account.ErrNotFound
-	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM user_accounts WHERE user_id = $1`, userID).Scan(&n); err != nil {
-		return fmt.Errorf("create account: count accounts: %w", err)
+		return fmt.Errorf("create account: %w", err)
 	}
 	if n >= MaxAccounts {
 		return ErrTooManyAccounts

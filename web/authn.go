@@ -83,8 +83,8 @@ func (s *Server) signup(ctx context.Context, in *signupInput) (*loginOutput, err
 
 type loginInput struct {
 	Body struct {
-		Identifier string `json:"identifier" doc:"An email, a username or a phone number."`
-		Password   string `json:"password"`
+		Identifier string `json:"identifier" maxLength:"320" doc:"An email, a username or a phone number."`
+		Password   string `json:"password" maxLength:"1024"`
 	}
 }
 
@@ -127,7 +127,7 @@ func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, e
 
 type forgotInput struct {
 	Body struct {
-		Email string `json:"email"`
+		Email string `json:"email" maxLength:"320"`
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/userd/userd/dbtest"
-	"github.com/userd/userd/federation"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/web"
 )
@@ -210,14 +209,7 @@ func TestHardeningPageHeaders(t *testing.T) {
 // JWKS stays cacheable.
 func TestHardeningTokenAnswers(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		m, err := mockoidc.Run()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Shutdown()
-		cfg := m.Config()
-		c := startWith(t, db, options{rpOrigin: rpOrigin,
-			oidc: []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}}})
+		c, m := startOIDC(t, db, options{rpOrigin: rpOrigin})
 		clk := withClock(c.db)
 		check := func(name string, r response, status int) {
 			t.Helper()

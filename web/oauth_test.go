@@ -28,6 +28,20 @@ func newJar() http.CookieJar {
 	return jar
 }
 
+// startOIDC starts a real OpenID Connect provider on loopback, named "mock",
+// and a server that signs in through it.
+func startOIDC(t *testing.T, db *sqldb.DB, o options) (*client, *mockoidc.MockOIDC) {
+	t.Helper()
+	m, err := mockoidc.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Shutdown() })
+	cfg := m.Config()
+	o.oidc = []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}}
+	return startWith(t, db, o), m
+}
+
 func get3xx(t *testing.T, u string) *http.Response {
 	t.Helper()
 	res, err := noRedirects.Get(u)
@@ -43,16 +57,7 @@ func get3xx(t *testing.T, u string) *http.Response {
 // on first log-in, linked by verified email, replayed states refused.
 func TestOIDCLogin(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		m, err := mockoidc.Run()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Shutdown()
-		cfg := m.Config()
-		c := startWith(t, db, options{
-			oidc:    []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}},
-			allowed: []string{"http://app.test"},
-		})
+		c, m := startOIDC(t, db, options{allowed: []string{"http://app.test"}})
 		var tamper func(url.Values) // changes the authorization request on its way
 		login := func(user *mockoidc.MockUser, redirectTo string) (*http.Response, string) {
 			t.Helper()
@@ -191,13 +196,7 @@ func decode(t *testing.T, res *http.Response) response {
 // the state; in the browser that started the log-in it works.
 func TestOAuthLoginBoundToBrowser(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		m, err := mockoidc.Run()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Shutdown()
-		cfg := m.Config()
-		c := startWith(t, db, options{oidc: []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}}})
+		c, m := startOIDC(t, db, options{})
 		attacker := &http.Client{Jar: newJar(), CheckRedirect: noRedirects.CheckRedirect}
 		victim := &http.Client{Jar: newJar(), CheckRedirect: noRedirects.CheckRedirect}
 		m.QueueUser(&mockoidc.MockUser{Subject: "sub-eve", Email: "eve@example.com", EmailVerified: true})
@@ -234,13 +233,7 @@ func TestOAuthLoginBoundToBrowser(t *testing.T) {
 // and the trail says so.
 func TestOIDCLinksOnlyVerifiedAccounts(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		m, err := mockoidc.Run()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Shutdown()
-		cfg := m.Config()
-		c := startWith(t, db, options{oidc: []federation.Provider{{Name: "mock", Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret}}})
+		c, m := startOIDC(t, db, options{})
 		clk := withClock(db)
 		login := func(sub, email string) response {
 			t.Helper()

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -253,30 +252,7 @@ func openStream(t *testing.T, url, tok, lastID string) (<-chan sseEvent, func())
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("stream = %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	events := make(chan sseEvent, 100)
-	go func() {
-		defer close(events)
-		defer res.Body.Close()
-		sc := bufio.NewScanner(res.Body)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.event != "" {
-					events <- ev
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				ev.id = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				ev.event = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				ev.data = line[6:]
-			}
-		}
-	}()
-	return events, cancel
+	return readEvents(res.Body), cancel
 }
 
 func nextEvent(t *testing.T, events <-chan sseEvent) sseEvent {
