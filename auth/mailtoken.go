@@ -201,6 +201,9 @@ func (s *Service) ResendVerification(ctx context.Context, a userd.Actor) error {
 // timing tells who has an account. Past the limits (from one address, for
 // one account or unknown address) it returns a rate-limit error.
 func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
+	if len(email) > 1024 { // no address is this long: nothing to do, nothing to write
+		return nil
+	}
 	email = account.NormalizeEmail(email)
 	if err := s.Limiter.Hit(ctx, "forgot:ip:"+c.IP, s.cfg.Limits.ForgotPerIP); err != nil {
 		return err

@@ -127,7 +127,7 @@ func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, e
 
 type forgotInput struct {
 	Body struct {
-		Email string `json:"email" maxLength:"320"`
+		Email string `json:"email"`
 	}
 }
 
