@@ -141,6 +141,41 @@ func LockAndCount(ctx context.Context, tx *sqldb.Tx, userID, table string) (int,
 	return n, nil
 }
 
+// Deref returns what an optional field holds: "" for none.
+func Deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// VerifyEmailOf marks verified the email of the user who has it and
+// returns their id, or ErrNotFound when nobody has it.
+func VerifyEmailOf(ctx context.Context, tx *sqldb.Tx, email string) (string, error) {
+	var id string
+	err := tx.QueryRow(ctx, `UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1
+		WHERE email = $2 RETURNING id`, tx.Now, email).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("verify email: %w", err)
+	}
+	tx.Invalidate(userd.UserKey(id))
+	return id, nil
+}
+
+// Detach removes what signs a user in apart from their email: their
+// password and their subject at an external identity provider, for an
+// account whose control passes to whoever proved its address.
+func Detach(ctx context.Context, tx *sqldb.Tx, id string) error {
+	if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = NULL, auth_user_id = NULL, updated_at = $1 WHERE id = $2`, tx.Now, id); err != nil {
+		return fmt.Errorf("detach user: %w", err)
+	}
+	tx.Invalidate(userd.UserKey(id))
+	return nil
+}
+
 // MarkEmailVerified records that the user's email address is theirs, unless
 // it was already.
 func MarkEmailVerified(ctx context.Context, tx *sqldb.Tx, id string) error {

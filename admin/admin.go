@@ -49,9 +49,23 @@ type Guard interface {
 }
 
 // New returns a Service. The guard may be nil where no user's email
-// changes (the command line's users create and delete).
+// changes (the command line's users create and delete): a change of email
+// is then refused.
 func New(db *sqldb.DB, hasher *password.Hasher, guard Guard) *Service {
+	if guard == nil {
+		guard = unguarded{}
+	}
 	return &Service{db: db, hasher: hasher, guard: guard}
+}
+
+// unguarded is the guard of a Service made without one: it lets no email
+// change, since it could not tell the user.
+type unguarded struct{}
+
+func (unguarded) RequireRecent(userd.Actor) error { return auth.ErrReauthenticate }
+
+func (unguarded) Tell(context.Context, *sqldb.Tx, string, auth.Notice, auth.Client, string) error {
+	return errors.New("admin: no guard to tell the user of the change")
 }
 
 // Who is the administrator acting and where from. The actor's grants bound
@@ -252,7 +266,7 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 			return audit.Event{}, err
 		}
 		meta := map[string]any{"fields": changed(p)}
-		if old := deref(before.Email); old != deref(u.Email) {
+		if old := account.Deref(before.Email); old != account.Deref(u.Email) {
 			if err := s.guard.Tell(ctx, tx, id, auth.NoticeEmailChanged, who.Client, old); err != nil {
 				return audit.Event{}, err
 			}
@@ -271,13 +285,6 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 		return who.event(UserUpdated, "user", id, meta), err
 	})
 	return out, err
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 // changed lists the fields a patch sets, by their JSON names.

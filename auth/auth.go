@@ -111,10 +111,13 @@ func (c *Config) defaults() {
 }
 
 // ExternalClaims are what an outside identity provider's token says.
+// AuthTime is when the user last signed in at the provider (OpenID
+// Connect's auth_time), zero when the token does not say.
 type ExternalClaims struct {
 	Subject  string
 	Email    string
 	IssuedAt time.Time
+	AuthTime time.Time
 }
 
 // ExternalVerifier checks bearer JWTs of an outside identity provider.
@@ -133,6 +136,9 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter
 	Mailer   mail.Sender
 	Log      *slog.Logger
+	// Unlink removes a user's provider links when a password reset
+	// reclaims their account (see Reclaim); nil where none can exist.
+	Unlink Unlinker
 }
 
 // Service signs users up, in and out.

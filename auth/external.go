@@ -29,7 +29,13 @@ func (s *Service) authenticateExternal(ctx context.Context, raw string) (Caller,
 	if err := statusErr(u.Status); err != nil {
 		return Caller{}, err
 	}
-	a := userd.Actor{UserID: u.ID, AuthTime: c.IssuedAt}
+	// A provider's tokens are renewed without a new log-in, so only
+	// auth_time says when the user last proved who they are; without it,
+	// the token's issue time stands in (see RequireRecent).
+	a := userd.Actor{UserID: u.ID, AuthTime: c.AuthTime}
+	if a.AuthTime.IsZero() {
+		a.AuthTime = c.IssuedAt
+	}
 	err = s.DB.View(sqldb.AsUser(ctx, u.ID), func(tx *sqldb.Tx) (err error) {
 		a.Grants, err = rbac.Grants(ctx, tx, u.ID)
 		return err

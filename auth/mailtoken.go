@@ -153,16 +153,13 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string, c Client) error {
 		if err != nil {
 			return err
 		}
-		var id string
-		err = tx.QueryRow(ctx, `UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1
-			WHERE email = $2 RETURNING id`, tx.Now, email).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
+		id, err := account.VerifyEmailOf(ctx, tx, email)
+		if errors.Is(err, account.ErrNotFound) {
 			return ErrInvalidToken
 		}
 		if err != nil {
-			return fmt.Errorf("verify email: %w", err)
+			return err
 		}
-		tx.Invalidate(userd.UserKey(id))
 		return audit.Record(ctx, tx, audit.Event{UserID: id, Action: audit.EmailVerified, TargetType: "user", TargetID: id, IP: c.IP, UserAgent: c.UserAgent})
 	})
 }
@@ -274,9 +271,24 @@ func (s *Service) ResetPassword(ctx context.Context, tok, pw string, c Client) e
 		if _, err := tx.Exec(ctx, `DELETE FROM password_reset_tokens WHERE identifier = $1`, email); err != nil {
 			return fmt.Errorf("delete reset tokens: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2
-			WHERE id = $3`, hash, tx.Now, u.ID); err != nil {
-			return fmt.Errorf("reset password: %w", err)
+		if u.EmailVerifiedAt == nil {
+			// The link reached the address that nobody had proven: the
+			// account is the address owner's now (see Reclaim).
+			meta, err := Reclaim(ctx, tx, u.ID, s.Unlink)
+			if err != nil {
+				return err
+			}
+			meta["by"] = "password_reset"
+			if err := audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.AccountReclaimed, TargetType: "user", TargetID: u.ID,
+				IP: c.IP, UserAgent: c.UserAgent, Metadata: meta}); err != nil {
+				return err
+			}
+		}
+		if err := account.SetPasswordHash(ctx, tx, u.ID, hash); err != nil {
+			return err
+		}
+		if err := account.MarkEmailVerified(ctx, tx, u.ID); err != nil {
+			return err
 		}
 		n, err := revokeOthers(ctx, tx, u.ID, "")
 		if err != nil {
@@ -291,13 +303,7 @@ func (s *Service) ResetPassword(ctx context.Context, tok, pw string, c Client) e
 }
 
 func identityOf(u account.User) account.Identity {
-	deref := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	return account.Identity{Email: deref(u.Email), Username: deref(u.Username), PhoneNumber: deref(u.PhoneNumber)}
+	return account.Identity{Email: account.Deref(u.Email), Username: account.Deref(u.Username), PhoneNumber: account.Deref(u.PhoneNumber)}
 }
 
 // ChangePassword replaces the actor's password after checking the current

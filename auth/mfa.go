@@ -73,8 +73,10 @@ func (s *Service) VerifyMFA(ctx context.Context, challenge, code, recovery strin
 // client's address, runs check in the user's transaction, and gives the
 // attempt back when it passes. A wrong code is audited.
 func (s *Service) secondFactor(ctx context.Context, userID string, c Client, check func(tx *sqldb.Tx) error) error {
-	keys := []string{"mfa:user:" + userID, "mfa:ip:" + c.IP}
-	for i, rule := range []ratelimit.Rule{s.cfg.Limits.MFAFailures, s.cfg.Limits.MFAPerIP} {
+	// The address first: an address past its limit spends nothing of the
+	// account's.
+	keys := []string{"mfa:ip:" + c.IP, "mfa:user:" + userID}
+	for i, rule := range []ratelimit.Rule{s.cfg.Limits.MFAPerIP, s.cfg.Limits.MFAFailures} {
 		if err := s.Limiter.Hit(ctx, keys[i], rule); err != nil {
 			return err
 		}

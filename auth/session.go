@@ -58,7 +58,7 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 	if err != nil {
 		return Login{}, fmt.Errorf("insert session: %w", err)
 	}
-	if err := evictOldest(ctx, tx, u.ID); err != nil {
+	if err := s.evictOldest(ctx, tx, u.ID); err != nil {
 		return Login{}, err
 	}
 	refresh, err := s.insertRefresh(ctx, tx, sess.ID, u.ID, "", token.New)
@@ -76,10 +76,12 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 // it ends their least recently opened one.
 const MaxSessions = 100
 
-// evictOldest ends a user's sessions beyond the newest MaxSessions.
-func evictOldest(ctx context.Context, tx *sqldb.Tx, userID string) error {
+// evictOldest deletes a user's dead sessions (past their life or idle
+// cut-off) and ends their live ones beyond the newest MaxSessions.
+func (s *Service) evictOldest(ctx context.Context, tx *sqldb.Tx, userID string) error {
 	res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id NOT IN
-		(SELECT id FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT $2)`, userID, MaxSessions)
+		(SELECT s.id FROM sessions s WHERE s.user_id = $1 AND `+validSession+` ORDER BY s.id DESC LIMIT $4)`,
+		userID, tx.Now, tx.Now.Add(-s.cfg.SessionIdle), MaxSessions)
 	if err != nil {
 		return fmt.Errorf("evict sessions: %w", err)
 	}

@@ -132,6 +132,12 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (L
 	if err := s.Limiter.Hit(ctx, "login:ip:"+c.IP, s.cfg.Limits.LoginPerIP); err != nil {
 		return Login{}, err
 	}
+	if len(ident) > maxIdentifierBytes || len(pw) > maxPasswordBytes {
+		// No account has such an identifier or password: the same answer
+		// and hash work, and nothing written of what the client sent.
+		s.Hasher.VerifyDummy(ctx, pw)
+		return Login{}, ErrInvalidCredentials
+	}
 	u, hash, err := s.find(ctx, ident)
 	if err != nil {
 		return Login{}, err

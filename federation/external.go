@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
@@ -48,11 +49,16 @@ func (e *External) Verify(ctx context.Context, raw string) (auth.ExternalClaims,
 		return auth.ExternalClaims{}, err
 	}
 	var c struct {
-		Email string `json:"email"`
+		Email    string `json:"email"`
+		AuthTime int64  `json:"auth_time"`
 	}
 	_ = t.Claims(&c)
 	if t.Subject == "" || len(t.Subject) > 255 {
 		return auth.ExternalClaims{}, fmt.Errorf("external token: no usable sub")
 	}
-	return auth.ExternalClaims{Subject: t.Subject, Email: c.Email, IssuedAt: t.IssuedAt}, nil
+	out := auth.ExternalClaims{Subject: t.Subject, Email: c.Email, IssuedAt: t.IssuedAt}
+	if c.AuthTime > 0 {
+		out.AuthTime = time.Unix(c.AuthTime, 0).UTC()
+	}
+	return out, nil
 }

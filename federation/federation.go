@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -28,8 +29,6 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/auth"
-	"github.com/userd/userd/mfa"
-	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
@@ -395,9 +394,8 @@ func (s *Service) storeAccount(ctx context.Context, tx *sqldb.Tx, id Identity, t
 //     verified: that user (AccountLinked);
 //   - a user whose email is not verified has it, and the provider asserts it
 //     verified: whoever made that account never proved the address, so it
-//     passes to the provider's user, who does (AccountReclaimed). Its
-//     password, sessions, passkeys and second factor are removed, so that
-//     nothing of the first person's still opens it;
+//     passes to the provider's user, who does (AccountReclaimed; see
+//     auth.Reclaim): nothing of the first person's still opens it;
 //   - otherwise ErrEmailUnverified.
 func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, meta map[string]any, ip, userAgent string) (string, string, error) {
 	if e := (account.Identity{Email: id.Email}); id.Email != "" && len(e.Check()) > 0 {
@@ -409,7 +407,9 @@ func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, meta m
 		case err == nil && id.EmailVerified && u.EmailVerifiedAt != nil:
 			return u.ID, audit.AccountLinked, nil
 		case err == nil && id.EmailVerified:
-			return u.ID, audit.AccountReclaimed, reclaim(ctx, tx, u.ID, meta)
+			removed, err := auth.Reclaim(ctx, tx, u.ID, UnlinkAll)
+			maps.Copy(meta, removed)
+			return u.ID, audit.AccountReclaimed, err
 		case err == nil:
 			return "", "", ErrEmailUnverified
 		case !errors.Is(err, account.ErrNotFound):
@@ -442,26 +442,15 @@ func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, meta m
 	return u.ID, audit.AccountCreated, nil
 }
 
-// reclaim takes an account with an unverified email from whoever made it:
-// its password, sessions, passkeys and second factor go, and its email
-// becomes verified (the provider vouched for it). meta records what went.
-func reclaim(ctx context.Context, tx *sqldb.Tx, userID string, meta map[string]any) error {
-	if err := account.SetPasswordHash(ctx, tx, userID, ""); err != nil {
-		return err
-	}
-	sessions, err := auth.RevokeAll(ctx, tx, userID)
+// UnlinkAll removes every link of a user to an identity at a provider and
+// returns how many there were: an auth.Unlinker, for an account that
+// passes to whoever proved its email (see auth.Reclaim).
+func UnlinkAll(ctx context.Context, tx *sqldb.Tx, userID string) (int64, error) {
+	res, err := tx.Exec(ctx, `DELETE FROM accounts WHERE user_id = $1`, userID)
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("unlink provider accounts: %w", err)
 	}
-	passkeys, err := passkey.RemoveAll(ctx, tx, userID)
-	if err != nil {
-		return err
-	}
-	if err := mfa.Remove(ctx, tx, userID); err != nil {
-		return err
-	}
-	meta["sessions_revoked"], meta["passkeys_removed"] = sessions, passkeys
-	return account.MarkEmailVerified(ctx, tx, userID)
+	return res.RowsAffected()
 }
 
 // Expire deletes log-in states past their expiry.

@@ -43,11 +43,16 @@ type Credential struct {
 // one more, so that no user grows the table without bound.
 const MaxAccounts = 100
 
+// MaxCredentials is how many credentials a user may have across their
+// accounts: PutCredential refuses a new one past it.
+const MaxCredentials = 1000
+
 // Errors that the functions of this package return.
 var (
 	ErrAccountNotFound    = userd.Errorf(userd.KindNotFound, "account_not_found", "No such account.")
 	ErrCredentialNotFound = userd.Errorf(userd.KindNotFound, "credential_not_found", "No credential of this type on this account.")
 	ErrTooManyAccounts    = userd.Errorf(userd.KindConflict, "too_many_accounts", "You have "+strconv.Itoa(MaxAccounts)+" accounts, the most there can be: delete one first.")
+	ErrTooManyCredentials = userd.Errorf(userd.KindConflict, "too_many_credentials", "You have "+strconv.Itoa(MaxCredentials)+" credentials, the most there can be: delete one first.")
 )
 
 var typeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
@@ -228,7 +233,8 @@ func GetCredential(ctx context.Context, tx *sqldb.Tx, userID, accountID, typ str
 }
 
 // PutCredential stores (or replaces) an account's credential of a type,
-// sealing the secret. It returns ErrAccountNotFound.
+// sealing the secret. It returns ErrAccountNotFound, and
+// ErrTooManyCredentials for a new one past MaxCredentials.
 func PutCredential(ctx context.Context, tx *sqldb.Tx, ring *seal.Keyring, userID, accountID, typ, secret string, expires *time.Time) (Credential, error) {
 	if _, err := GetAccount(ctx, tx, userID, accountID); err != nil {
 		return Credential{}, err
@@ -238,6 +244,13 @@ func PutCredential(ctx context.Context, tx *sqldb.Tx, ring *seal.Keyring, userID
 		userID, accountID, typ).Scan(&id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		var n int
+		if n, err = account.LockAndCount(ctx, tx, userID, "user_credentials"); err != nil {
+			break
+		}
+		if n >= MaxCredentials {
+			return Credential{}, ErrTooManyCredentials
+		}
 		id = userd.NewID(tx.Now)
 		_, err = tx.Exec(ctx, `INSERT INTO user_credentials (id, user_account_id, user_id, credential_type, secret, hint, expires_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, id, accountID, userID, typ, ring.Seal([]byte(secret), ad(id, userID)), hint(secret), expires, tx.Now)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/userd/userd"
@@ -64,7 +63,7 @@ func (s *Server) loginOutput(l auth.Login) *loginOutput {
 func (s *Server) cookie(tok string, expires time.Time) http.Cookie {
 	c := http.Cookie{
 		Name: sessionCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: strings.HasPrefix(s.cfg.PublicURL, "https://"), Expires: expires,
+		Secure: s.secure(), Expires: expires,
 	}
 	if tok == "" {
 		c.MaxAge = -1
@@ -83,8 +82,8 @@ func (s *Server) signup(ctx context.Context, in *signupInput) (*loginOutput, err
 
 type loginInput struct {
 	Body struct {
-		Identifier string `json:"identifier" maxLength:"320" doc:"An email, a username or a phone number."`
-		Password   string `json:"password" maxLength:"1024"`
+		Identifier string `json:"identifier" doc:"An email, a username or a phone number."`
+		Password   string `json:"password"`
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/vault"
@@ -69,6 +70,23 @@ func createSync(ctx context.Context, tx *sqldb.Tx, userID string, i int) error {
 	return err
 }
 
+// credentials returns a creator of credentials, all on one account that
+// its first call makes.
+func credentials(ring *seal.Keyring) creator {
+	var accountID string
+	return func(ctx context.Context, tx *sqldb.Tx, userID string, i int) error {
+		if accountID == "" {
+			a, err := vault.CreateAccount(ctx, tx, userID, "keys")
+			if err != nil {
+				return err
+			}
+			accountID = a.ID
+		}
+		_, err := vault.PutCredential(ctx, tx, ring, userID, accountID, "key_"+strconv.Itoa(i), "secret", nil)
+		return err
+	}
+}
+
 // fill runs create for i from 0 to n-1 in one transaction of the user's.
 func fill(t *testing.T, c *client, userID string, n int, create creator) {
 	t.Helper()
@@ -123,16 +141,17 @@ func TestCapSynchronizationsRace(t *testing.T) {
 // the user's row, on SQLite for the one writer) instead of counting beside
 // the uncommitted row; once the first commits, the second is refused.
 func TestCapWaitsForLock(t *testing.T) {
-	caps := []struct {
-		name    string
-		max     int
-		create  creator
-		tooMany error
-	}{
-		{"accounts", vault.MaxAccounts, createAccount, vault.ErrTooManyAccounts},
-		{"synchronizations", synchronization.MaxPerUser, createSync, synchronization.ErrTooMany},
-	}
 	engines(t, func(t *testing.T, c *client) {
+		caps := []struct {
+			name    string
+			max     int
+			create  creator
+			tooMany error
+		}{
+			{"accounts", vault.MaxAccounts, createAccount, vault.ErrTooManyAccounts},
+			{"synchronizations", synchronization.MaxPerUser, createSync, synchronization.ErrTooMany},
+			{"credentials", vault.MaxCredentials, credentials(testKeyring), vault.ErrTooManyCredentials},
+		}
 		for _, tt := range caps {
 			t.Run(tt.name, func(t *testing.T) {
 				userID, _ := c.signup(map[string]any{"email": tt.name + "@example.com"})

@@ -36,6 +36,9 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // cheap keeps password hashing fast in tests; the algorithm is the same.
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
+// testKeyring seals what test servers store, unless a test gives another.
+var testKeyring, _ = seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
+
 // client is a test's HTTP client for one userd server on loopback.
 type client struct {
 	t    testing.TB
@@ -74,7 +77,7 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	ctx, cancel := context.WithCancel(context.Background())
 	o.ctx = ctx
 	if o.keyring == nil {
-		o.keyring, _ = seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
+		o.keyring = testKeyring
 	}
 	h, svc := newHandler(db, c.url, o)
 	srv.Config.Handler = h
@@ -91,12 +94,12 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.Service) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if o.keyring == nil {
-		o.keyring, _ = seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
+		o.keyring = testKeyring
 	}
 	ks := keys.New(db, o.keyring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute})
 	o.auth.PublicURL = publicURL
 	o.auth.RefreshSecret = []byte("test refresh secret")
-	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log}, o.auth)
+	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log, Unlink: federation.UnlinkAll}, o.auth)
 	adm := admin.New(db, password.New(cheap, 0), svc)
 	var pk *passkey.Service
 	if o.rpOrigin == "auto" { // the page's own origin, on localhost

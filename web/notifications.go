@@ -460,8 +460,14 @@ type eventWriter struct {
 	rc *http.ResponseController
 }
 
-// write writes an event or a comment; errClientGone when it cannot.
+// writeWithin bounds each write of a stream: a client that stops reading
+// cannot hold the stream, and its place under the per-user cap, forever.
+const writeWithin = 30 * time.Second
+
+// write writes an event or a comment; errClientGone when it cannot within
+// writeWithin.
 func (e eventWriter) write(format string, args ...any) error {
+	_ = e.rc.SetWriteDeadline(time.Now().Add(writeWithin))
 	if _, err := fmt.Fprintf(e.w, format, args...); err != nil {
 		return errClientGone
 	}

@@ -270,5 +270,31 @@ func TestOIDCLinksOnlyVerifiedAccounts(t *testing.T) {
 		if r := c.do("GET", "/v1/me", nil, tok); r.Status != 401 {
 			t.Fatalf("mallory's session after the reclaim = %d", r.Status)
 		}
+		// Mallory squats carol's address through a provider that does not
+		// verify it; carol's verified log-in takes the account, and
+		// mallory's provider identity no longer reaches it.
+		m.QueueUser(&mockoidc.MockUser{Subject: "sub-mallory", Email: "carol@example.com", EmailVerified: false})
+		start := get3xx(t, c.url+"/v1/auth/oauth/mock/start")
+		res, err := noRedirects.Get(get3xx(t, start.Header.Get("Location")).Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		squat := decode(t, res)
+		carolID := str(squat.Body["user"].(map[string]any), "id")
+		if squat.Status != 200 || carolID == "" {
+			t.Fatalf("the squat = %d %s", squat.Status, squat.Raw)
+		}
+		if r := login("sub-carol", "carol@example.com"); r.Status != 200 || str(r.Body["user"].(map[string]any), "id") != carolID {
+			t.Fatalf("carol's reclaim = %d %s", r.Status, r.Raw)
+		}
+		m.QueueUser(&mockoidc.MockUser{Subject: "sub-mallory", Email: "carol@example.com", EmailVerified: false})
+		start = get3xx(t, c.url+"/v1/auth/oauth/mock/start")
+		res, err = noRedirects.Get(get3xx(t, start.Header.Get("Location")).Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := decode(t, res); r.Status == 200 {
+			t.Fatalf("mallory's identity after the reclaim reached %s", r.Raw)
+		}
 	})
 }

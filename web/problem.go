@@ -97,14 +97,21 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 		p.MFAToken = second.Token
 	}
 	var rl *ratelimit.Error
-	if errors.As(err, &rl) {
+	switch {
+	case errors.As(err, &rl):
 		p.headers = http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds())))}}
+	case e.Kind == userd.KindRateLimited: // a limit that cannot say when, such as open streams
+		p.headers = http.Header{"Retry-After": {strconv.Itoa(retryUnknown)}}
 	}
 	for _, f := range e.Fields {
 		p.Errors = append(p.Errors, FieldError(f))
 	}
 	return p
 }
+
+// retryUnknown is the Retry-After, in seconds, of a 429 whose limit does
+// not say when it frees up.
+const retryUnknown = 30
 
 // typeMessages are huma's validation messages for a value of the wrong JSON
 // type: a body that cannot be read as the request type, answered with 400.

@@ -19,17 +19,35 @@ func envName(flagName string) string {
 	return "USERD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// formerNames maps a flag's former name to its name. Both set one value;
+// the name, on the command line or in the environment, wins over the
+// former one.
+var formerNames = map[string]string{"reveal-max-auth-age": "reauthentication-max-age"}
+
+// nameOf returns a flag's name, for its former name too.
+func nameOf(flagName string) string {
+	if n, ok := formerNames[flagName]; ok {
+		return n
+	}
+	return flagName
+}
+
 // parse parses args after giving each flag that was not set on the command
-// line the value of its environment variable.
+// line (under its name or its former name) the value of its environment
+// variable.
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) { set[nameOf(f.Name)] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if v, ok := os.LookupEnv(envName(f.Name)); ok && !set[f.Name] && err == nil {
+		name := nameOf(f.Name)
+		if _, current := os.LookupEnv(envName(name)); name != f.Name && current {
+			return // the variable of the flag's name wins
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && !set[name] && err == nil {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s: %w", envName(f.Name), e)
 			}

@@ -54,6 +54,37 @@ func TestEnvironmentFallback(t *testing.T) {
 	}
 }
 
+// TestFormerFlagName: --reveal-max-auth-age still sets what
+// --reauthentication-max-age sets, and the new name wins over the former one
+// whether on the command line or in the environment.
+func TestFormerFlagName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want time.Duration
+	}{
+		{"former flag", nil, []string{"--reveal-max-auth-age", "2m"}, 2 * time.Minute},
+		{"former variable", map[string]string{"USERD_REVEAL_MAX_AUTH_AGE": "3m"}, nil, 3 * time.Minute},
+		{"flag over former variable", map[string]string{"USERD_REVEAL_MAX_AUTH_AGE": "10m"}, []string{"--reauthentication-max-age", "1m"}, time.Minute},
+		{"variable over former variable", map[string]string{"USERD_REVEAL_MAX_AUTH_AGE": "10m", "USERD_REAUTHENTICATION_MAX_AGE": "4m"}, nil, 4 * time.Minute},
+		{"default", nil, nil, 5 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			fs, c := serveFlags()
+			if err := parse(fs, tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if c.auth.ReauthMaxAge != tc.want {
+				t.Fatalf("reauthentication max age %v; want %v", c.auth.ReauthMaxAge, tc.want)
+			}
+		})
+	}
+}
+
 // dbArgs returns the flags that select a fresh database of the engine, with
 // local state (the SQLite file, a generated master key) in a temporary
 // folder rather than in the package's.

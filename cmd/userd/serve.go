@@ -359,7 +359,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	c.auth.RefreshSecret = derive(master, "userd refresh successor")
 	hasher := password.New(c.argon, 0)
 	authSvc := auth.New(auth.Deps{External: external, Keyring: keyring, DB: db, Hasher: hasher, Keys: keyStore,
-		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log}, c.auth)
+		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log, Unlink: federation.UnlinkAll}, c.auth)
 	defer authSvc.Close()
 	passkeys, err := c.passkeys(db, log)
 	if err != nil {
