@@ -315,7 +315,7 @@ func identityOf(u account.User) account.Identity {
 func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, next string, c Client) error {
 	failKey := "password:user:" + a.UserID
 	if err := s.Limiter.Hit(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil {
-		return err
+		return s.limited(ctx, err, a.UserID, "current_password", c)
 	}
 	var u account.User
 	var hash string

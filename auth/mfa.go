@@ -78,7 +78,7 @@ func (s *Service) secondFactor(ctx context.Context, userID string, c Client, che
 	keys := []string{"mfa:ip:" + c.IP, "mfa:user:" + userID}
 	for i, rule := range []ratelimit.Rule{s.cfg.Limits.MFAPerIP, s.cfg.Limits.MFAFailures} {
 		if err := s.Limiter.Hit(ctx, keys[i], rule); err != nil {
-			return err
+			return s.limited(ctx, err, userID, "second_factor", c)
 		}
 	}
 	err := s.DB.Tx(sqldb.AsUser(ctx, userID), check)

@@ -12,6 +12,7 @@ import (
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/mfa"
 	"github.com/userd/userd/password"
+	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/rbac"
 	"github.com/userd/userd/referral"
 	"github.com/userd/userd/sqldb"
@@ -144,7 +145,7 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (L
 	}
 	failKey := accountKey("login", u.ID, ident)
 	if err := s.Limiter.Hit(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil {
-		return Login{}, err
+		return Login{}, s.limited(ctx, err, u.ID, "login", c)
 	}
 	match, rehash, err := s.verify(ctx, u, hash, pw)
 	if err != nil {
@@ -207,6 +208,25 @@ func accountKey(kind, userID, ident string) string {
 		return kind + ":user:" + userID
 	}
 	return kind + ":ident:" + ident
+}
+
+// limited records, once per window, that attempts on an account (userID;
+// "" for an identifier that names nobody) reached the limit of a kind
+// (audit.RateLimited), and returns err, the refusal.
+func (s *Service) limited(ctx context.Context, err error, userID, kind string, c Client) error {
+	var rl *ratelimit.Error
+	if !errors.As(err, &rl) || !rl.First {
+		return err
+	}
+	ev := audit.Event{UserID: userID, Action: audit.RateLimited, IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"limit": kind}}
+	if userID != "" {
+		ev.TargetType, ev.TargetID = "user", userID
+	}
+	// System: the account may not be the caller's.
+	if aerr := s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return audit.Record(ctx, tx, ev) }); aerr != nil {
+		s.Log.ErrorContext(ctx, "audit a rate limit", "err", aerr)
+	}
+	return err
 }
 
 // resetLimit forgets the count of key after a success that ends a run of

@@ -33,10 +33,12 @@ func New(db *sqldb.DB, enabled bool) *Limiter {
 }
 
 // Error is the error of a refused hit: a KindRateLimited *userd.Error that
-// also says when to retry.
+// also says when to retry, and whether this hit was the first refused in
+// its window (the moment to record that a limit was reached, once).
 type Error struct {
 	Err        *userd.Error
 	RetryAfter time.Duration
+	First      bool
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -44,10 +46,11 @@ func (e *Error) Error() string { return e.Err.Error() }
 // Unwrap returns the *userd.Error, so that ErrorOf and ErrorKind see it.
 func (e *Error) Unwrap() error { return e.Err }
 
-func refused(retry time.Duration) error {
+func refused(retry time.Duration, first bool) error {
 	return &Error{
 		Err:        userd.Errorf(userd.KindRateLimited, "rate_limited", "Too many attempts. Try again later."),
 		RetryAfter: max(retry, time.Second),
+		First:      first,
 	}
 }
 
@@ -83,7 +86,7 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 		return fmt.Errorf("rate limit: %w", err)
 	}
 	if hits > r.Max {
-		return refused(start.Add(r.Window).Sub(now))
+		return refused(start.Add(r.Window).Sub(now), hits == r.Max+1)
 	}
 	return nil
 }

@@ -51,10 +51,11 @@ func TestLoginLockoutIsAtomic(t *testing.T) {
 		if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "ann_k", "password": "correct horse battery"}, ""); r.Status != 429 || r.Header.Get("Retry-After") == "" {
 			t.Fatalf("the right password after the burst = %d %s", r.Status, r.Raw)
 		}
-		var failed int
+		var failed, limited int
 		db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'auth.login_failed'`).Scan(&failed)
-		if failed != max {
-			t.Fatalf("failed log-ins audited: %d; want %d", failed, max)
+		db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'auth.rate_limited'`).Scan(&limited)
+		if failed != max || limited != 1 {
+			t.Fatalf("audited %d failed log-ins and %d limits reached; want %d and 1", failed, limited, max)
 		}
 		c.login("bob@example.com", "correct horse battery")
 	})
