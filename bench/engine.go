@@ -176,7 +176,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	base, session, runID := tg.base, tg.session, tg.runID
 	fmt.Fprintf(os.Stderr, "%s: seeded %d users; measuring\n", engine, users)
 	measure := func(name string, mk request) result { return tg.measure(ctx, name, conns, d, mk) }
-	sessions, jwts, err := tg.callers(ctx, min(users, 1000), min(users, 64))
+	ids, sessions, jwts, err := tg.callers(ctx, min(users, 1000), min(users, 64))
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	resetPeak(tg.pid)
 	w7a := measure("W7 unread count", get(base, "/v1/me/notifications/unread-count", session))
 	w7b := measure("W7 first page", get(base, "/v1/me/notifications", session))
-	fan, err := fanOut(ctx, base, session, 1000)
+	fan, err := fanOut(ctx, base, session, sessions, ids, 1000)
 	if err != nil {
 		return nil, err
 	}
@@ -348,16 +348,16 @@ func signIn(base, email string) (session, jwt string, err error) {
 	return body.Session.Token, body.AccessToken, nil
 }
 
-// callers returns session tokens of n seeded users (opened through the
-// bulk path) and access JWTs of m of them (signed in over HTTP), for W1 and
-// W2: many callers, as a deployment has, not one.
-func (t *target) callers(ctx context.Context, n, m int) (sessions, jwts []string, err error) {
+// callers returns the ids of n seeded users and their session tokens
+// (opened through the bulk path), and access JWTs of m of them (signed in
+// over HTTP), for W1 and W2: many callers, as a deployment has, not one.
+func (t *target) callers(ctx context.Context, n, m int) (ids, sessions, jwts []string, err error) {
 	db, err := t.open(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer db.Close()
-	ids := make([]string, n)
+	ids = make([]string, n)
 	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		for i := range ids {
 			email := fmt.Sprintf("u%d-%s@bench.test", i, t.runID)
@@ -368,19 +368,19 @@ func (t *target) callers(ctx context.Context, n, m int) (sessions, jwts []string
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if sessions, err = auth.New(auth.Deps{DB: db}, auth.Config{}).OpenMany(ctx, ids); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for i := range m {
 		_, jwt, err := signIn(t.base, fmt.Sprintf("u%d-%s@bench.test", i, t.runID))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		jwts = append(jwts, jwt)
 	}
-	return sessions, jwts, nil
+	return ids, sessions, jwts, nil
 }
 
 func waitReady(base string) error {

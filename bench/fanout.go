@@ -3,19 +3,25 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/userd/userd/notify"
 )
 
-// fanOut opens n notification streams of one user, sends one notification
-// through the admin API, and measures how long each stream takes to
+// fanOut opens n notification streams, as many for each user as a user may
+// hold open (notify.MaxPerUser) over the users whose tokens and ids it is
+// given, sends each of those users one notification in one request of the
+// administrator's (admin), and measures how long each stream takes to
 // deliver it: RPS is deliveries per second of the whole fan-out, P50/P99
 // the delivery latencies, Errors the streams that got nothing within 30 s.
-func fanOut(ctx context.Context, base, tok string, n int) (result, error) {
+func fanOut(ctx context.Context, base, admin string, tokens, ids []string, n int) (result, error) {
+	users := min((n+notify.MaxPerUser-1)/notify.MaxPerUser, len(tokens))
 	tr := &http.Transport{MaxIdleConnsPerHost: n, MaxConnsPerHost: n + 10}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
@@ -29,7 +35,7 @@ func fanOut(ctx context.Context, base, tok string, n int) (result, error) {
 		go func() {
 			defer got.Done()
 			req, _ := http.NewRequestWithContext(ctx, "GET", base+"/v1/me/notifications/stream", nil)
-			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Authorization", "Bearer "+tokens[i%users])
 			res, err := client.Do(req)
 			if err != nil {
 				ready.Done()
@@ -54,21 +60,12 @@ func fanOut(ctx context.Context, base, tok string, n int) (result, error) {
 		}()
 	}
 	ready.Wait()
-	me, err := client.Do(mustRequest(ctx, "GET", base+"/v1/me", tok, ""))
-	if err != nil {
-		return result{}, err
-	}
-	var who struct {
-		ID string `json:"id"`
-	}
-	err = jsonDecode(me, &who)
-	me.Body.Close()
+	body, err := json.Marshal(map[string]any{"user_ids": ids[:users], "type": "bench.fanout", "title": "fan-out"})
 	if err != nil {
 		return result{}, err
 	}
 	start := time.Now()
-	res, err := client.Do(mustRequest(ctx, "POST", base+"/v1/admin/notifications", tok,
-		fmt.Sprintf(`{"user_id":%q,"type":"bench.fanout","title":"fan-out"}`, who.ID)))
+	res, err := client.Do(mustRequest(ctx, "POST", base+"/v1/admin/notifications", admin, string(body)))
 	if err != nil {
 		return result{}, err
 	}
