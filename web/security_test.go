@@ -426,3 +426,22 @@ func TestResetReclaimsUnverifiedAccount(t *testing.T) {
 		}
 	})
 }
+
+// TestPasswordChangeGuessesAreReserved: concurrent wrong current passwords
+// get exactly the allowed number checked, as log-ins do.
+func TestPasswordChangeGuessesAreReserved(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{limits: true})
+		_, tok := c.signup(map[string]any{"email": "ann@example.com"})
+		max := auth.DefaultLimits.LoginFailures.Max
+		count := statuses(30, func(int) int {
+			return c.do("POST", "/v1/me/password", map[string]any{"current_password": "a wrong guess", "new_password": "a better passphrase"}, tok).Status
+		})
+		if count[422] != max || count[429] != 30-max {
+			t.Fatalf("statuses %v; want %d × 422, %d × 429", count, max, 30-max)
+		}
+		if r := c.do("POST", "/v1/me/password", map[string]any{"current_password": "correct horse battery", "new_password": "a better passphrase"}, tok); r.Status != 429 {
+			t.Fatalf("the right password past the limit = %d", r.Status)
+		}
+	})
+}
