@@ -110,8 +110,9 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 	case engine == "postgres":
 		var c *dbtest.PGCluster
 		// A 1M-user data set is 1 GB on disk: the cluster keeps half of it
-		// in its buffers, as a server sized for it would.
-		if c, err = dbtest.StartPG("shared_buffers=512MB"); err != nil {
+		// in its buffers, as a server sized for it would. Durable as users
+		// run it: the test clusters' fsync=off and its kin are undone.
+		if c, err = dbtest.StartPG("shared_buffers=512MB", "fsync=on", "synchronous_commit=on", "full_page_writes=on"); err != nil {
 			return nil, err
 		}
 		cleanups = append(cleanups, func() { c.Stop() })
