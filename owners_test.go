@@ -62,22 +62,22 @@ var writes = regexp.MustCompile(`\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([a-z_
 // would.
 var notOwners = []string{"postgres", "sqlite", "dbtest", "bench"}
 
-// TestTableOwners fails when a package writes a table that another package
-// owns, or a table that has no owner, and when a migration makes a table
-// that has no owner.
-func TestTableOwners(t *testing.T) {
+// sources parses every Go file of the module but tests and the folders of
+// notOwners, and calls fn with its path, its package's folder ("" for the
+// root) and its syntax.
+func sources(t *testing.T, fn func(path, pkg string, file *ast.File)) {
+	t.Helper()
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		dir := filepath.ToSlash(filepath.Dir(path))
-		if d.IsDir() && slices.Contains(notOwners, dir) {
+		if d.IsDir() && slices.Contains(notOwners, filepath.ToSlash(path)) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		pkg := dir
+		pkg := filepath.ToSlash(filepath.Dir(path))
 		if pkg == "." {
 			pkg = ""
 		}
@@ -85,6 +85,19 @@ func TestTableOwners(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		fn(path, pkg, file)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTableOwners fails when a package writes a table that another package
+// owns, or a table that has no owner, and when a migration makes a table
+// that has no owner.
+func TestTableOwners(t *testing.T) {
+	sources(t, func(path, pkg string, file *ast.File) {
 		ast.Inspect(file, func(n ast.Node) bool {
 			lit, ok := n.(*ast.BasicLit)
 			if !ok || lit.Kind != token.STRING {
@@ -95,7 +108,7 @@ func TestTableOwners(t *testing.T) {
 				return true
 			}
 			for _, m := range writes.FindAllStringSubmatch(s, -1) {
-				table := strings.ToLower(m[2])
+				table := m[2]
 				if owner, ok := owners[table]; !ok {
 					t.Errorf("%s writes %s, which has no owner", path, table)
 				} else if owner != pkg {
@@ -104,11 +117,7 @@ func TestTableOwners(t *testing.T) {
 			}
 			return true
 		})
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	made := regexp.MustCompile(`CREATE TABLE ([a-z_]+)`)
 	migrations, err := filepath.Glob("sqlite/migrations/*.sql")
 	if err != nil || len(migrations) == 0 {
@@ -125,4 +134,28 @@ func TestTableOwners(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestAuditActionsAreConstants fails when an audit event spells its action
+// out in a string of its own instead of taking one of audit's constants,
+// the one list of the codes that clients filter on.
+func TestAuditActionsAreConstants(t *testing.T) {
+	sources(t, func(path, pkg string, file *ast.File) {
+		ast.Inspect(file, func(n ast.Node) bool {
+			kv, ok := n.(*ast.KeyValueExpr)
+			if !ok || pkg == "audit" {
+				return true
+			}
+			if key, ok := kv.Key.(*ast.Ident); !ok || key.Name != "Action" {
+				return true
+			}
+			ast.Inspect(kv.Value, func(v ast.Node) bool {
+				if lit, ok := v.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					t.Errorf("%s: the audit action %s is not one of audit's constants", path, lit.Value)
+				}
+				return true
+			})
+			return true
+		})
+	})
 }

@@ -22,18 +22,6 @@ import (
 	"github.com/userd/userd/sqldb"
 )
 
-// Actions of the audit trail that administrators cause.
-const (
-	UserCreated  = "admin.user_created"
-	UserUpdated  = "admin.user_updated"
-	UserDeleted  = "admin.user_deleted"
-	RoleCreated  = "admin.role_created"
-	RoleUpdated  = "admin.role_updated"
-	RoleDeleted  = "admin.role_deleted"
-	RoleAssigned = "admin.role_assigned"
-	RoleRemoved  = "admin.role_removed"
-)
-
 // Service runs administrative operations.
 type Service struct {
 	db     *sqldb.DB
@@ -224,7 +212,7 @@ func (s *Service) CreateUser(ctx context.Context, who Who, in NewUser) (UserWith
 			}
 		}
 		out, err = withGrants(ctx, tx, u.ID)
-		return who.event(UserCreated, "user", u.ID, map[string]any{"roles": roles}), err
+		return who.event(audit.AdminUserCreated, "user", u.ID, map[string]any{"roles": roles}), err
 	})
 	return out, err
 }
@@ -282,7 +270,7 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 			}
 		}
 		out, err = withGrants(ctx, tx, id)
-		return who.event(UserUpdated, "user", id, meta), err
+		return who.event(audit.AdminUserUpdated, "user", id, meta), err
 	})
 	return out, err
 }
@@ -314,7 +302,7 @@ func (s *Service) DeleteUser(ctx context.Context, who Who, id string) error {
 		if err := lifecycle.DeleteUser(ctx, tx, id); err != nil {
 			return audit.Event{}, err
 		}
-		return who.event(UserDeleted, "user", id, nil), nil
+		return who.event(audit.AdminUserDeleted, "user", id, nil), nil
 	})
 }
 
@@ -335,9 +323,9 @@ func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on 
 				return audit.Event{}, err
 			}
 		}
-		change, action := rbac.Assign, RoleAssigned
+		change, action := rbac.Assign, audit.AdminRoleAssigned
 		if !on {
-			change, action = rbac.Unassign, RoleRemoved
+			change, action = rbac.Unassign, audit.AdminRoleRemoved
 		}
 		did, err := change(ctx, tx, userID, role)
 		if err != nil {
@@ -346,9 +334,6 @@ func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on 
 		return who.event(action, "user", userID, map[string]any{"role": role, "changed": did}), nil
 	})
 }
-
-// NotificationSent is the audit action of an administrator's notification.
-const NotificationSent = "admin.notification_sent"
 
 // Notify sends one notification to each of up to 1000 users. It returns a
 // KindInvalid error for a bad notification or an unknown user id.
@@ -388,7 +373,7 @@ func (s *Service) Notify(ctx context.Context, who Who, userIDs []string, n notif
 			}
 			out = append(out, made)
 		}
-		return who.event(NotificationSent, "notification", "", map[string]any{"type": n.Type, "recipients": len(ids)}), nil
+		return who.event(audit.AdminNotificationSent, "notification", "", map[string]any{"type": n.Type, "recipients": len(ids)}), nil
 	})
 	return out, err
 }
@@ -417,7 +402,7 @@ func (s *Service) CreateRole(ctx context.Context, who Who, p rbac.RolePatch) (rb
 	var r rbac.Role
 	err := s.tx(ctx, func(tx *sqldb.Tx) (ev audit.Event, err error) {
 		r, err = rbac.Create(ctx, tx, p)
-		return who.event(RoleCreated, "role", r.ID, map[string]any{"name": r.Name, "permissions": r.Permissions, "is_admin": r.IsAdmin}), err
+		return who.event(audit.AdminRoleCreated, "role", r.ID, map[string]any{"name": r.Name, "permissions": r.Permissions, "is_admin": r.IsAdmin}), err
 	})
 	return r, err
 }
@@ -432,7 +417,7 @@ func (s *Service) UpdateRole(ctx context.Context, who Who, id string, p rbac.Rol
 			return audit.Event{}, err
 		}
 		r, err = rbac.Update(ctx, tx, id, p)
-		return who.event(RoleUpdated, "role", id, map[string]any{"name": r.Name, "permissions": r.Permissions, "is_admin": r.IsAdmin}), err
+		return who.event(audit.AdminRoleUpdated, "role", id, map[string]any{"name": r.Name, "permissions": r.Permissions, "is_admin": r.IsAdmin}), err
 	})
 	return r, err
 }
@@ -446,7 +431,7 @@ func (s *Service) DeleteRole(ctx context.Context, who Who, id string) error {
 			return audit.Event{}, err
 		}
 		r, err := rbac.Delete(ctx, tx, id)
-		return who.event(RoleDeleted, "role", id, map[string]any{"name": r.Name}), err
+		return who.event(audit.AdminRoleDeleted, "role", id, map[string]any{"name": r.Name}), err
 	})
 }
 

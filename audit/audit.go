@@ -16,7 +16,8 @@ import (
 	"github.com/userd/userd/sqldb"
 )
 
-// Actions: stable dotted codes that clients and operators filter on.
+// Actions: stable dotted codes that clients and operators filter on, every
+// one of them here.
 const (
 	Signup                 = "auth.signup"
 	Login                  = "auth.login"
@@ -39,6 +40,22 @@ const (
 	AccountReclaimed       = "auth.unverified_account_reclaimed"
 	UserDeleted            = "user.deleted"
 	UserImported           = "user.imported"
+
+	// What administrators do, with the administrator as actor.
+	AdminUserCreated      = "admin.user_created"
+	AdminUserUpdated      = "admin.user_updated"
+	AdminUserDeleted      = "admin.user_deleted"
+	AdminRoleCreated      = "admin.role_created"
+	AdminRoleUpdated      = "admin.role_updated"
+	AdminRoleDeleted      = "admin.role_deleted"
+	AdminRoleAssigned     = "admin.role_assigned"
+	AdminRoleRemoved      = "admin.role_removed"
+	AdminNotificationSent = "admin.notification_sent"
+
+	// The credentials vault.
+	CredentialSaved    = "vault.credential_saved"
+	CredentialDeleted  = "vault.credential_deleted"
+	CredentialRevealed = "vault.credential_revealed"
 )
 
 // Event is one entry of the trail. UserID is the user it belongs to ("" for

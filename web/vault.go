@@ -10,13 +10,6 @@ import (
 	"github.com/userd/userd/vault"
 )
 
-// Audit actions of the vault.
-const (
-	credentialSaved    = "vault.credential_saved"
-	credentialDeleted  = "vault.credential_deleted"
-	credentialRevealed = "vault.credential_revealed"
-)
-
 // CredentialAccount is a named account with its credentials' metadata.
 type CredentialAccount struct {
 	ID          string           `json:"id" format:"uuid"`
@@ -189,7 +182,7 @@ func (s *Server) putCredential(ctx context.Context, in *putCredentialInput) (out
 			return err
 		}
 		out = &credentialOutput{Body: credentialOf(cred)}
-		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: credentialSaved, TargetType: "credential", TargetID: cred.ID,
+		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.CredentialSaved, TargetType: "credential", TargetID: cred.ID,
 			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"account_id": id, "credential_type": in.Type}})
 	})
 	return out, err
@@ -202,7 +195,7 @@ func (s *Server) deleteCredential(ctx context.Context, in *credentialInput) (*st
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: credentialDeleted, TargetType: "credential", TargetID: cred.ID,
+		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.CredentialDeleted, TargetType: "credential", TargetID: cred.ID,
 			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"account_id": id, "credential_type": in.Type}})
 	})
 }
@@ -228,7 +221,7 @@ func (s *Server) revealCredential(ctx context.Context, in *credentialInput) (out
 		}
 		out = &revealOutput{CacheControl: "no-store"}
 		out.Body.CredentialInfo, out.Body.Secret = credentialOf(cred), secret
-		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: credentialRevealed, TargetType: "credential", TargetID: cred.ID,
+		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.CredentialRevealed, TargetType: "credential", TargetID: cred.ID,
 			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"account_id": id, "credential_type": in.Type}})
 	})
 	return out, err
