@@ -92,10 +92,37 @@ func Get(ctx context.Context, tx *sqldb.Tx, userID string) (Referral, error) {
 		return Referral{}, fmt.Errorf("get referral: %w", err)
 	}
 	r := Referral{Slug: slug}
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM referred_users WHERE referral_id = $1 AND user_id = $2`, id, userID).Scan(&r.ReferredCount); err != nil {
-		return Referral{}, fmt.Errorf("count referred: %w", err)
+	if r.ReferredCount, err = referred(ctx, tx, id, userID); err != nil {
+		return Referral{}, err
 	}
 	return r, nil
+}
+
+// Find returns the user's referral with its count, like Get, and false
+// when they have none yet: it makes nothing.
+func Find(ctx context.Context, tx *sqldb.Tx, userID string) (Referral, bool, error) {
+	var id string
+	var r Referral
+	err := tx.QueryRow(ctx, `SELECT id, slug FROM referrals WHERE user_id = $1`, userID).Scan(&id, &r.Slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Referral{}, false, nil
+	}
+	if err != nil {
+		return Referral{}, false, fmt.Errorf("find referral: %w", err)
+	}
+	if r.ReferredCount, err = referred(ctx, tx, id, userID); err != nil {
+		return Referral{}, false, err
+	}
+	return r, true, nil
+}
+
+// referred counts the users a referral brought.
+func referred(ctx context.Context, tx *sqldb.Tx, id, userID string) (int, error) {
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM referred_users WHERE referral_id = $1 AND user_id = $2`, id, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count referred: %w", err)
+	}
+	return n, nil
 }
 
 // ReferredUsers returns up to limit of the users who signed up through the

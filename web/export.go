@@ -111,10 +111,7 @@ func (s *Server) writeExport(ctx context.Context, w io.Writer, a userd.Actor) er
 		if lay, err = layout.Get(ctx, tx, me); err != nil {
 			return err
 		}
-		var one int
-		if tx.QueryRow(ctx, `SELECT count(*) FROM referrals WHERE user_id = $1`, me).Scan(&one); one > 0 {
-			ref, err = referral.Get(ctx, tx, me)
-		}
+		ref, _, err = referral.Find(ctx, tx, me)
 		return err
 	})
 	if err != nil {
