@@ -18,6 +18,7 @@ import (
 	"github.com/userd/userd/federation"
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
+	"github.com/userd/userd/layout"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/memo"
 	"github.com/userd/userd/notify"
@@ -111,7 +112,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring,
-		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk})
+		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: layout.NewService(db)})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc
 }

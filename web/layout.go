@@ -11,7 +11,6 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/layout"
-	"github.com/userd/userd/sqldb"
 )
 
 // Widgets is a JSON array of widget objects, passed through as the client
@@ -47,11 +46,7 @@ func layoutOf(l layout.Layout) *layoutOutput {
 }
 
 func (s *Server) getLayout(ctx context.Context, _ *struct{}) (*layoutOutput, error) {
-	var l layout.Layout
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		l, err = layout.Get(ctx, tx, userd.ActorFrom(ctx).UserID)
-		return err
-	})
+	l, err := s.layouts.Mine(ctx, userd.ActorFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -81,19 +76,11 @@ func ifMatchVersion(h string) (int, error) {
 }
 
 func (s *Server) putLayout(ctx context.Context, in *putLayoutInput) (*layoutOutput, error) {
-	desktop, mobile, err := layout.Check(in.Body.Desktop, in.Body.Mobile)
-	if err != nil {
-		return nil, err
-	}
 	version, err := ifMatchVersion(in.IfMatch)
 	if err != nil {
 		return nil, err
 	}
-	var l layout.Layout
-	err = s.db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
-		l, err = layout.Put(ctx, tx, userd.ActorFrom(ctx).UserID, desktop, mobile, version)
-		return err
-	})
+	l, err := s.layouts.Replace(ctx, userd.ActorFrom(ctx), in.Body.Desktop, in.Body.Mobile, version)
 	if err != nil {
 		return nil, err
 	}

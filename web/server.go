@@ -20,6 +20,7 @@ import (
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/federation"
 	"github.com/userd/userd/keys"
+	"github.com/userd/userd/layout"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/seal"
@@ -55,6 +56,8 @@ type Services struct {
 	Federation *federation.Service
 	// Passkeys runs WebAuthn ceremonies; nil when not configured.
 	Passkeys *passkey.Service
+	// Layouts reads and writes dashboard layouts.
+	Layouts *layout.Service
 }
 
 // Server is the HTTP API.
@@ -68,6 +71,7 @@ type Server struct {
 	keyring  *seal.Keyring
 	fed      *federation.Service
 	passkeys *passkey.Service
+	layouts  *layout.Service
 	done     chan struct{} // closed when the server shuts down: streams end
 	log      *slog.Logger
 	api      huma.API
@@ -88,7 +92,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

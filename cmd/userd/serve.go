@@ -22,6 +22,7 @@ import (
 	"github.com/userd/userd/janitor"
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
+	"github.com/userd/userd/layout"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/memo"
 	"github.com/userd/userd/notify"
@@ -378,7 +379,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub, Keyring: keyring,
-			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys})
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db)})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})
