@@ -25,6 +25,7 @@ import (
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
+	"github.com/userd/userd/referral"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
@@ -112,7 +113,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring,
-		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: layout.NewService(db)})
+		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: layout.NewService(db), Referrals: referral.NewService(db)})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc
 }

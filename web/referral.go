@@ -6,7 +6,6 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/referral"
-	"github.com/userd/userd/sqldb"
 )
 
 // Referral is the user's referral and who came through it.
@@ -26,44 +25,23 @@ type referralOutput struct {
 	Body Referral
 }
 
-// referralView reads the actor's referral, then the referred users' public
-// fields across users.
-func (s *Server) referralView(ctx context.Context) (*referralOutput, error) {
-	userID := userd.ActorFrom(ctx).UserID
-	var r referral.Referral
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		r, err = referral.Get(ctx, tx, userID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	var referred []referral.Referred
-	// System: the referred users' rows are theirs; only public fields leave.
-	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		referred, err = referral.ReferredUsers(ctx, tx, userID, 100)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := &referralOutput{Body: Referral{Slug: r.Slug, ReferredCount: r.ReferredCount, ReferredUsers: []ReferredUser{}}}
-	for _, x := range referred {
+// recentReferred is how many of the users a referral brought it shows.
+const recentReferred = 100
+
+func referralOf(o referral.Overview) *referralOutput {
+	out := &referralOutput{Body: Referral{Slug: o.Slug, ReferredCount: o.ReferredCount, ReferredUsers: []ReferredUser{}}}
+	for _, x := range o.Recent {
 		out.Body.ReferredUsers = append(out.Body.ReferredUsers, ReferredUser{cardOf(x.Card), x.At})
 	}
-	return out, nil
+	return out
 }
 
-func (s *Server) getReferral(ctx context.Context, _ *struct{}) (out *referralOutput, err error) {
-	// A write: the referral is made on first use.
-	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		_, err := referral.Get(ctx, tx, userd.ActorFrom(ctx).UserID)
-		return err
-	})
+func (s *Server) getReferral(ctx context.Context, _ *struct{}) (*referralOutput, error) {
+	o, err := s.referrals.Mine(ctx, userd.ActorFrom(ctx), recentReferred)
 	if err != nil {
 		return nil, err
 	}
-	return s.referralView(ctx)
+	return referralOf(o), nil
 }
 
 type putReferralInput struct {
@@ -72,16 +50,10 @@ type putReferralInput struct {
 	}
 }
 
-func (s *Server) putReferral(ctx context.Context, in *putReferralInput) (out *referralOutput, err error) {
-	slug := in.Body.Slug
-	if err := userd.Invalid(referral.CheckSlug(&slug)); err != nil {
-		return nil, err
-	}
-	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		return referral.SetSlug(ctx, tx, userd.ActorFrom(ctx).UserID, slug)
-	})
+func (s *Server) putReferral(ctx context.Context, in *putReferralInput) (*referralOutput, error) {
+	o, err := s.referrals.Choose(ctx, userd.ActorFrom(ctx), in.Body.Slug, recentReferred)
 	if err != nil {
 		return nil, err
 	}
-	return s.referralView(ctx)
+	return referralOf(o), nil
 }

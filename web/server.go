@@ -23,6 +23,7 @@ import (
 	"github.com/userd/userd/layout"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/passkey"
+	"github.com/userd/userd/referral"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 )
@@ -58,26 +59,29 @@ type Services struct {
 	Passkeys *passkey.Service
 	// Layouts reads and writes dashboard layouts.
 	Layouts *layout.Service
+	// Referrals serves users their referral.
+	Referrals *referral.Service
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg      Config
-	db       *sqldb.DB
-	auth     *auth.Service
-	admin    *admin.Service
-	keys     *keys.Store
-	hub      *notify.Hub
-	keyring  *seal.Keyring
-	fed      *federation.Service
-	passkeys *passkey.Service
-	layouts  *layout.Service
-	done     chan struct{} // closed when the server shuts down: streams end
-	log      *slog.Logger
-	api      huma.API
-	mux      *http.ServeMux
-	cop      *http.CrossOriginProtection
-	memo     memos
+	cfg       Config
+	db        *sqldb.DB
+	auth      *auth.Service
+	admin     *admin.Service
+	keys      *keys.Store
+	hub       *notify.Hub
+	keyring   *seal.Keyring
+	fed       *federation.Service
+	passkeys  *passkey.Service
+	layouts   *layout.Service
+	referrals *referral.Service
+	done      chan struct{} // closed when the server shuts down: streams end
+	log       *slog.Logger
+	api       huma.API
+	mux       *http.ServeMux
+	cop       *http.CrossOriginProtection
+	memo      memos
 }
 
 func init() {
@@ -92,7 +96,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

@@ -29,6 +29,7 @@ import (
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
+	"github.com/userd/userd/referral"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/web"
@@ -379,7 +380,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub, Keyring: keyring,
-			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db)})
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db)})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})
