@@ -15,6 +15,13 @@ type Actor struct {
 	Grants    Grants
 }
 
+// Client is where a request comes from, for the audit trail: the client's
+// address and user agent.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
 // Grants are what a user may do: their roles' names and the permission keys
 // those roles carry. A user with an admin role holds every permission.
 type Grants struct {

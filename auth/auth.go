@@ -187,11 +187,9 @@ func (s *Service) RequireRecent(a userd.Actor) error {
 // AccessTTL returns the life of an access token.
 func (s *Service) AccessTTL() time.Duration { return s.cfg.AccessTTL }
 
-// Client describes where a request comes from.
-type Client struct {
-	IP        string
-	UserAgent string
-}
+// Client describes where a request comes from (userd.Client, under the
+// name auth's callers know).
+type Client = userd.Client
 
 // Session is a log-in session, without its token.
 type Session struct {

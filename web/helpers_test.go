@@ -29,6 +29,7 @@ import (
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
+	"github.com/userd/userd/vault"
 	"github.com/userd/userd/web"
 	"github.com/userd/userd/webhook"
 )
@@ -113,7 +114,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub, Keyring: o.keyring,
-		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: layout.NewService(db), Referrals: referral.NewService(db)})
+		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, o.keyring, svc.RequireRecent)})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/userd/userd/referral"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/vault"
 )
 
 // Config holds the web layer's settings.
@@ -61,6 +62,8 @@ type Services struct {
 	Layouts *layout.Service
 	// Referrals serves users their referral.
 	Referrals *referral.Service
+	// Vault keeps users' credential accounts and sealed credentials.
+	Vault *vault.Service
 }
 
 // Server is the HTTP API.
@@ -76,6 +79,7 @@ type Server struct {
 	passkeys  *passkey.Service
 	layouts   *layout.Service
 	referrals *referral.Service
+	vault     *vault.Service
 	done      chan struct{} // closed when the server shuts down: streams end
 	log       *slog.Logger
 	api       huma.API
@@ -96,7 +100,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

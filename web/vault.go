@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/audit"
-	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/vault"
 )
 
@@ -52,11 +50,7 @@ func (s *Server) listAccounts(ctx context.Context, in *Paging) (*accountsOutput,
 	if err != nil {
 		return nil, err
 	}
-	var list []vault.Account
-	err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		list, err = vault.Accounts(ctx, tx, userd.ActorFrom(ctx).UserID, before, in.Limit+1)
-		return err
-	})
+	list, err := s.vault.Accounts(ctx, userd.ActorFrom(ctx), before, in.Limit+1)
 	if err != nil {
 		return nil, err
 	}
@@ -79,43 +73,24 @@ type accountOutput struct {
 	Body CredentialAccount
 }
 
-func (s *Server) createAccount(ctx context.Context, in *accountNameInput) (*accountOutput, error) {
-	name := in.Body.AccountName
-	if err := userd.Invalid(vault.CheckName(&name)); err != nil {
-		return nil, err
-	}
-	var a vault.Account
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
-		a, err = vault.CreateAccount(ctx, tx, userd.ActorFrom(ctx).UserID, name)
-		return err
-	})
+// accountAnswer encodes an account, or passes on the error.
+func accountAnswer(a vault.Account, err error) (*accountOutput, error) {
 	if err != nil {
 		return nil, err
 	}
 	return &accountOutput{Body: accountOf(a)}, nil
 }
 
+func (s *Server) createAccount(ctx context.Context, in *accountNameInput) (*accountOutput, error) {
+	return accountAnswer(s.vault.CreateAccount(ctx, userd.ActorFrom(ctx), in.Body.AccountName))
+}
+
 type accountIDInput struct {
 	ID string `path:"id" doc:"The account's id."`
 }
 
-// ownAccount runs fn in a transaction with the actor's user id and a
-// well-formed account id from a path.
-func (s *Server) ownAccount(ctx context.Context, raw string, fn func(tx *sqldb.Tx, userID, accountID string) error) error {
-	id, ok := userd.ParseID(raw)
-	if !ok {
-		return vault.ErrAccountNotFound
-	}
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error { return fn(tx, userd.ActorFrom(ctx).UserID, id) })
-}
-
-func (s *Server) getAccount(ctx context.Context, in *accountIDInput) (out *accountOutput, err error) {
-	err = s.ownAccount(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		a, err := vault.GetAccount(ctx, tx, userID, id)
-		out = &accountOutput{Body: accountOf(a)}
-		return err
-	})
-	return out, err
+func (s *Server) getAccount(ctx context.Context, in *accountIDInput) (*accountOutput, error) {
+	return accountAnswer(s.vault.Account(ctx, userd.ActorFrom(ctx), in.ID))
 }
 
 type renameAccountInput struct {
@@ -125,23 +100,12 @@ type renameAccountInput struct {
 	}
 }
 
-func (s *Server) renameAccount(ctx context.Context, in *renameAccountInput) (out *accountOutput, err error) {
-	name := in.Body.AccountName
-	if err := userd.Invalid(vault.CheckName(&name)); err != nil {
-		return nil, err
-	}
-	err = s.ownAccount(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		a, err := vault.RenameAccount(ctx, tx, userID, id, name)
-		out = &accountOutput{Body: accountOf(a)}
-		return err
-	})
-	return out, err
+func (s *Server) renameAccount(ctx context.Context, in *renameAccountInput) (*accountOutput, error) {
+	return accountAnswer(s.vault.RenameAccount(ctx, userd.ActorFrom(ctx), in.ID, in.Body.AccountName))
 }
 
 func (s *Server) deleteAccount(ctx context.Context, in *accountIDInput) (*struct{}, error) {
-	return nil, s.ownAccount(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		return vault.DeleteAccount(ctx, tx, userID, id)
-	})
+	return nil, s.vault.DeleteAccount(ctx, userd.ActorFrom(ctx), in.ID)
 }
 
 type credentialInput struct {
@@ -153,13 +117,16 @@ type credentialOutput struct {
 	Body CredentialInfo
 }
 
-func (s *Server) getCredential(ctx context.Context, in *credentialInput) (out *credentialOutput, err error) {
-	err = s.ownAccount(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		c, err := vault.GetCredential(ctx, tx, userID, id, in.Type)
-		out = &credentialOutput{Body: credentialOf(c)}
-		return err
-	})
-	return out, err
+// credentialAnswer encodes a credential's metadata, or passes on the error.
+func credentialAnswer(c vault.Credential, err error) (*credentialOutput, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &credentialOutput{Body: credentialOf(c)}, nil
+}
+
+func (s *Server) getCredential(ctx context.Context, in *credentialInput) (*credentialOutput, error) {
+	return credentialAnswer(s.vault.Credential(ctx, userd.ActorFrom(ctx), in.ID, in.Type))
 }
 
 type putCredentialInput struct {
@@ -171,33 +138,12 @@ type putCredentialInput struct {
 	}
 }
 
-func (s *Server) putCredential(ctx context.Context, in *putCredentialInput) (out *credentialOutput, err error) {
-	if err := userd.Invalid(append(vault.CheckType(in.Type), vault.CheckSecret(in.Body.Secret)...)); err != nil {
-		return nil, err
-	}
-	c := s.client(ctx)
-	err = s.ownAccount(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		cred, err := vault.PutCredential(ctx, tx, s.keyring, userID, id, in.Type, in.Body.Secret, in.Body.ExpiresAt)
-		if err != nil {
-			return err
-		}
-		out = &credentialOutput{Body: credentialOf(cred)}
-		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.CredentialSaved, TargetType: "credential", TargetID: cred.ID,
-			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"account_id": id, "credential_type": in.Type}})
-	})
-	return out, err
+func (s *Server) putCredential(ctx context.Context, in *putCredentialInput) (*credentialOutput, error) {
+	return credentialAnswer(s.vault.PutCredential(ctx, userd.ActorFrom(ctx), s.client(ctx), in.ID, in.Type, in.Body.Secret, in.Body.ExpiresAt))
 }
 
 func (s *Server) deleteCredential(ctx context.Context, in *credentialInput) (*struct{}, error) {
-	c := s.client(ctx)
-	return nil, s.ownAccount(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		cred, err := vault.DeleteCredential(ctx, tx, userID, id, in.Type)
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.CredentialDeleted, TargetType: "credential", TargetID: cred.ID,
-			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"account_id": id, "credential_type": in.Type}})
-	})
+	return nil, s.vault.DeleteCredential(ctx, userd.ActorFrom(ctx), s.client(ctx), in.ID, in.Type)
 }
 
 type revealOutput struct {
@@ -208,21 +154,12 @@ type revealOutput struct {
 	}
 }
 
-func (s *Server) revealCredential(ctx context.Context, in *credentialInput) (out *revealOutput, err error) {
-	a := userd.ActorFrom(ctx)
-	if err := s.auth.RequireRecent(a); err != nil {
+func (s *Server) revealCredential(ctx context.Context, in *credentialInput) (*revealOutput, error) {
+	cred, secret, err := s.vault.Reveal(ctx, userd.ActorFrom(ctx), s.client(ctx), in.ID, in.Type)
+	if err != nil {
 		return nil, err
 	}
-	c := s.client(ctx)
-	err = s.ownAccount(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		cred, secret, err := vault.Reveal(ctx, tx, s.keyring, userID, id, in.Type)
-		if err != nil {
-			return err
-		}
-		out = &revealOutput{CacheControl: "no-store"}
-		out.Body.CredentialInfo, out.Body.Secret = credentialOf(cred), secret
-		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.CredentialRevealed, TargetType: "credential", TargetID: cred.ID,
-			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"account_id": id, "credential_type": in.Type}})
-	})
-	return out, err
+	out := &revealOutput{CacheControl: "no-store"}
+	out.Body.CredentialInfo, out.Body.Secret = credentialOf(cred), secret
+	return out, nil
 }

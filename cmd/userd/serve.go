@@ -32,6 +32,7 @@ import (
 	"github.com/userd/userd/referral"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
+	"github.com/userd/userd/vault"
 	"github.com/userd/userd/web"
 	"github.com/userd/userd/webhook"
 )
@@ -380,7 +381,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub, Keyring: keyring,
-			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db)})
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, keyring, authSvc.RequireRecent)})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})
