@@ -24,8 +24,8 @@ import (
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/referral"
-	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/vault"
 )
 
@@ -51,8 +51,6 @@ type Services struct {
 	Admin *admin.Service
 	Keys  *keys.Store
 	Hub   *notify.Hub
-	// Keyring seals and opens the vault's secrets.
-	Keyring *seal.Keyring
 	// Federation signs users in through OpenID Connect providers; nil when
 	// none is configured.
 	Federation *federation.Service
@@ -64,6 +62,8 @@ type Services struct {
 	Referrals *referral.Service
 	// Vault keeps users' credential accounts and sealed credentials.
 	Vault *vault.Service
+	// Synchronizations keeps users' links to external platforms.
+	Synchronizations *synchronization.Service
 }
 
 // Server is the HTTP API.
@@ -74,12 +74,12 @@ type Server struct {
 	admin     *admin.Service
 	keys      *keys.Store
 	hub       *notify.Hub
-	keyring   *seal.Keyring
 	fed       *federation.Service
 	passkeys  *passkey.Service
 	layouts   *layout.Service
 	referrals *referral.Service
 	vault     *vault.Service
+	syncs     *synchronization.Service
 	done      chan struct{} // closed when the server shuts down: streams end
 	log       *slog.Logger
 	api       huma.API
@@ -100,7 +100,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, keyring: svc.Keyring, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
 )
 
@@ -28,7 +27,7 @@ func (s *Server) syncOf(sy synchronization.Sync) Synchronization {
 	out := Synchronization{ID: sy.ID, Service: sy.Service, AccountID: sy.AccountID, HasToken: sy.HasToken, TokenExpiresAt: sy.TokenExpiresAt,
 		LastSyncedAt: sy.LastSyncedAt, DailySyncTime: sy.DailySyncTime, TimeZone: sy.TimeZone, CreatedAt: sy.CreatedAt, UpdatedAt: sy.UpdatedAt}
 	if sy.DailySyncTime != nil {
-		next := synchronization.NextRun(*sy.DailySyncTime, sy.TimeZone, s.db.Now())
+		next := synchronization.NextRun(*sy.DailySyncTime, sy.TimeZone, s.syncs.Now())
 		out.NextSyncAt = &next
 	}
 	return out
@@ -65,11 +64,7 @@ func (s *Server) listSyncs(ctx context.Context, in *Paging) (*syncsOutput, error
 	if err != nil {
 		return nil, err
 	}
-	var list []synchronization.Sync
-	err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		list, err = synchronization.List(ctx, tx, userd.ActorFrom(ctx).UserID, before, in.Limit+1)
-		return err
-	})
+	list, err := s.syncs.List(ctx, userd.ActorFrom(ctx), before, in.Limit+1)
 	if err != nil {
 		return nil, err
 	}
@@ -86,48 +81,24 @@ type createSyncInput struct {
 	Body syncFields
 }
 
-func (s *Server) createSync(ctx context.Context, in *createSyncInput) (*syncOutput, error) {
-	p := in.Body.patch()
-	if err := userd.Invalid(p.Check(true)); err != nil {
-		return nil, err
-	}
-	var sy synchronization.Sync
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
-		sy, err = synchronization.Create(ctx, tx, s.keyring, userd.ActorFrom(ctx).UserID, p)
-		return err
-	})
+// syncAnswer encodes a synchronization, or passes on the error.
+func (s *Server) syncAnswer(sy synchronization.Sync, err error) (*syncOutput, error) {
 	if err != nil {
 		return nil, err
 	}
 	return &syncOutput{Body: s.syncOf(sy)}, nil
+}
+
+func (s *Server) createSync(ctx context.Context, in *createSyncInput) (*syncOutput, error) {
+	return s.syncAnswer(s.syncs.Create(ctx, userd.ActorFrom(ctx), in.Body.patch()))
 }
 
 type syncIDInput struct {
 	ID string `path:"id" doc:"The synchronization's id."`
 }
 
-// ownSync runs fn in a transaction with the actor's id and a well-formed
-// synchronization id from a path, and answers with the synchronization.
-func (s *Server) ownSync(ctx context.Context, raw string, fn func(tx *sqldb.Tx, userID, id string) (synchronization.Sync, error)) (*syncOutput, error) {
-	id, ok := userd.ParseID(raw)
-	if !ok {
-		return nil, synchronization.ErrNotFound
-	}
-	var sy synchronization.Sync
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
-		sy, err = fn(tx, userd.ActorFrom(ctx).UserID, id)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &syncOutput{Body: s.syncOf(sy)}, nil
-}
-
 func (s *Server) getSync(ctx context.Context, in *syncIDInput) (*syncOutput, error) {
-	return s.ownSync(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) (synchronization.Sync, error) {
-		return synchronization.Get(ctx, tx, userID, id)
-	})
+	return s.syncAnswer(s.syncs.Get(ctx, userd.ActorFrom(ctx), in.ID))
 }
 
 type updateSyncInput struct {
@@ -136,20 +107,11 @@ type updateSyncInput struct {
 }
 
 func (s *Server) updateSync(ctx context.Context, in *updateSyncInput) (*syncOutput, error) {
-	p := in.Body.patch()
-	if err := userd.Invalid(p.Check(false)); err != nil {
-		return nil, err
-	}
-	return s.ownSync(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) (synchronization.Sync, error) {
-		return synchronization.Update(ctx, tx, s.keyring, userID, id, p)
-	})
+	return s.syncAnswer(s.syncs.Update(ctx, userd.ActorFrom(ctx), in.ID, in.Body.patch()))
 }
 
 func (s *Server) deleteSync(ctx context.Context, in *syncIDInput) (*struct{}, error) {
-	_, err := s.ownSync(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) (synchronization.Sync, error) {
-		return synchronization.Sync{}, synchronization.Delete(ctx, tx, userID, id)
-	})
-	return nil, err
+	return nil, s.syncs.Delete(ctx, userd.ActorFrom(ctx), in.ID)
 }
 
 type completeSyncInput struct {
@@ -160,14 +122,9 @@ type completeSyncInput struct {
 }
 
 func (s *Server) completeSync(ctx context.Context, in *completeSyncInput) (*syncOutput, error) {
-	at := s.db.Now()
-	if in.Body != nil && in.Body.SyncedAt != nil {
-		if in.Body.SyncedAt.After(at.Add(time.Minute)) {
-			return nil, userd.Invalid([]userd.FieldError{{Field: "synced_at", Code: "in_future", Message: "A sync cannot finish in the future."}})
-		}
-		at = *in.Body.SyncedAt
+	var at *time.Time
+	if in.Body != nil {
+		at = in.Body.SyncedAt
 	}
-	return s.ownSync(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) (synchronization.Sync, error) {
-		return synchronization.Complete(ctx, tx, userID, id, at)
-	})
+	return s.syncAnswer(s.syncs.Complete(ctx, userd.ActorFrom(ctx), in.ID, at))
 }

@@ -380,8 +380,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
-		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub, Keyring: keyring,
-			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, keyring, authSvc.RequireRecent)})
+		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub,
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, keyring, authSvc.RequireRecent), Synchronizations: synchronization.NewService(db, keyring)})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})
