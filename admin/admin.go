@@ -33,7 +33,7 @@ type Service struct {
 // one): the administrator's recent log-in, and the user's notice.
 type Guard interface {
 	RequireRecent(a userd.Actor) error
-	Tell(ctx context.Context, tx *sqldb.Tx, userID string, n auth.Notice, c auth.Client, oldEmail string) error
+	Tell(ctx context.Context, tx *sqldb.Tx, userID string, n notify.Notice, c userd.Client, oldEmail string) error
 }
 
 // New returns a Service. The guard may be nil where no user's email
@@ -52,7 +52,7 @@ type unguarded struct{}
 
 func (unguarded) RequireRecent(userd.Actor) error { return auth.ErrReauthenticate }
 
-func (unguarded) Tell(context.Context, *sqldb.Tx, string, auth.Notice, auth.Client, string) error {
+func (unguarded) Tell(context.Context, *sqldb.Tx, string, notify.Notice, userd.Client, string) error {
 	return errors.New("admin: no guard to tell the user of the change")
 }
 

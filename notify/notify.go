@@ -34,6 +34,14 @@ type Notification struct {
 	CreatedAt   time.Time
 }
 
+// Notice is a notification that userd itself sends, such as a security
+// notice (see auth.Service.Tell): its type, title and text.
+type Notice struct {
+	Type  string
+	Title string
+	Text  string
+}
+
 // New is what makes a notification.
 type New struct {
 	Type        string

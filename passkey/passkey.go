@@ -19,6 +19,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
+	"github.com/userd/userd/notify"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/token"
 )
@@ -47,21 +48,54 @@ type Passkey struct {
 	LastUsedAt *time.Time
 }
 
-// Service runs the ceremonies.
+// Service runs the ceremonies and keeps the users' passkeys.
 type Service struct {
-	db *sqldb.DB
-	wa *webauthn.WebAuthn
+	db    *sqldb.DB
+	wa    *webauthn.WebAuthn
+	guard Guard
 }
 
+// Guard is what a change to a user's passkeys answers to (auth.Service is
+// one): the actor's recent log-in, since a passkey added by a stolen
+// session would outlive the owner's password reset, and the owner's notice.
+type Guard interface {
+	RequireRecent(a userd.Actor) error
+	Tell(ctx context.Context, tx *sqldb.Tx, userID string, n notify.Notice, c userd.Client, oldEmail string) error
+}
+
+// ErrDisabled is what a ceremony returns on a server without a relying
+// party (see New).
+var ErrDisabled = userd.Errorf(userd.KindNotFound, "passkeys_disabled", "Passkeys are not configured on this server.")
+
+// ceremonies returns ErrDisabled unless the Service has a relying party.
+func (s *Service) ceremonies() error {
+	if s.wa == nil {
+		return ErrDisabled
+	}
+	return nil
+}
+
+// The notices of changes to a user's passkeys.
+var (
+	NoticeAdded = notify.Notice{Type: "security.passkey_added", Title: "A passkey was added",
+		Text: "A new passkey can now sign in to your account. If this was not you, reset your password now and remove the passkey."}
+	NoticeRemoved = notify.Notice{Type: "security.passkey_removed", Title: "A passkey was removed",
+		Text: "A passkey can no longer sign in to your account. If this was not you, reset your password now."}
+)
+
 // New returns a Service for a relying party: rpID is the domain (such as
-// example.com or localhost), origins the pages' origins.
-func New(db *sqldb.DB, rpID string, origins []string) (*Service, error) {
+// example.com or localhost), origins the pages' origins; guard checks and
+// tells of every change to a user's passkeys.
+func New(db *sqldb.DB, rpID string, origins []string, guard Guard) (*Service, error) {
+	if rpID == "" { // no relying party: the passkeys that exist can be listed and removed
+		return &Service{db: db, guard: guard}, nil
+	}
 	wa, err := webauthn.New(&webauthn.Config{RPID: rpID, RPDisplayName: "userd", RPOrigins: origins,
 		AuthenticatorSelection: protocol.AuthenticatorSelection{ResidentKey: protocol.ResidentKeyRequirementRequired, UserVerification: protocol.VerificationPreferred}})
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
-	return &Service{db: db, wa: wa}, nil
+	return &Service{db: db, wa: wa, guard: guard}, nil
 }
 
 // user adapts a userd user and their credentials to webauthn.User.
@@ -153,9 +187,17 @@ func take(ctx context.Context, tx *sqldb.Tx, id, kind string) (webauthn.SessionD
 	return sd, userID.String, json.Unmarshal(raw, &sd)
 }
 
-// BeginRegistration starts registering a passkey for a signed-in user and
-// returns the ceremony's id and the options for navigator.credentials.create.
-func (s *Service) BeginRegistration(ctx context.Context, userID string) (string, *protocol.CredentialCreation, error) {
+// BeginRegistration starts registering a passkey for the actor and returns
+// the ceremony's id and the options for navigator.credentials.create. It
+// returns the guard's error unless the actor signed in recently.
+func (s *Service) BeginRegistration(ctx context.Context, a userd.Actor) (string, *protocol.CredentialCreation, error) {
+	if err := s.ceremonies(); err != nil {
+		return "", nil, err
+	}
+	if err := s.guard.RequireRecent(a); err != nil {
+		return "", nil, err
+	}
+	userID := a.UserID
 	var id string
 	var opts *protocol.CredentialCreation
 	err := s.db.Tx(sqldb.AsUser(ctx, userID), func(tx *sqldb.Tx) error {
@@ -177,10 +219,17 @@ func (s *Service) BeginRegistration(ctx context.Context, userID string) (string,
 	return id, opts, err
 }
 
-// FinishRegistration checks the browser's answer and stores the passkey;
-// added runs in the same transaction (to tell the owner). It returns
-// ErrChallenge, ErrMalformed or ErrRefused.
-func (s *Service) FinishRegistration(ctx context.Context, userID, ceremony, name string, response []byte, added func(tx *sqldb.Tx) error) (Passkey, error) {
+// FinishRegistration checks the browser's answer, stores the passkey and
+// tells the owner. It returns the guard's error unless the actor signed in
+// recently, and ErrChallenge, ErrMalformed or ErrRefused.
+func (s *Service) FinishRegistration(ctx context.Context, a userd.Actor, c userd.Client, ceremony, name string, response []byte) (Passkey, error) {
+	if err := s.ceremonies(); err != nil {
+		return Passkey{}, err
+	}
+	if err := s.guard.RequireRecent(a); err != nil {
+		return Passkey{}, err
+	}
+	userID := a.UserID
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
 		return Passkey{}, ErrMalformed
@@ -224,11 +273,11 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, ceremony, name
 		if err != nil {
 			return err
 		}
-		if err := added(tx); err != nil {
+		if err := s.guard.Tell(ctx, tx, userID, NoticeAdded, c, ""); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.PasskeyRegistered, TargetType: "passkey", TargetID: p.ID,
-			Metadata: map[string]any{"name": name}})
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"name": name}})
 	})
 	return p, err
 }
@@ -237,6 +286,9 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, ceremony, name
 // credential) and returns the ceremony's id and the options for
 // navigator.credentials.get.
 func (s *Service) BeginLogin(ctx context.Context) (string, *protocol.CredentialAssertion, error) {
+	if err := s.ceremonies(); err != nil {
+		return "", nil, err
+	}
 	opts, sd, err := s.wa.BeginDiscoverableLogin()
 	if err != nil {
 		return "", nil, fmt.Errorf("begin login: %w", err)
@@ -255,6 +307,9 @@ func (s *Service) BeginLogin(ctx context.Context) (string, *protocol.CredentialA
 // names, or whose sign count went backwards (a cloned authenticator). It
 // returns ErrChallenge, ErrMalformed or ErrRefused.
 func (s *Service) FinishLogin(ctx context.Context, ceremony string, response []byte) (string, error) {
+	if err := s.ceremonies(); err != nil {
+		return "", err
+	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
 		return "", ErrMalformed
@@ -312,12 +367,37 @@ func List(ctx context.Context, tx *sqldb.Tx, userID string) ([]Passkey, error) {
 	}, `SELECT id, name, transports, credential_backed_up, created_at, last_used_at FROM authenticators WHERE user_id = $1 ORDER BY id DESC`, userID)
 }
 
-// Delete removes one of the user's passkeys. It returns ErrNotFound.
-func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
-	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM authenticators WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
+// Mine returns the actor's passkeys, newest first.
+func (s *Service) Mine(ctx context.Context, a userd.Actor) ([]Passkey, error) {
+	var list []Passkey
+	err := s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+		list, err = List(ctx, tx, a.UserID)
+		return err
+	})
+	return list, err
+}
+
+// Remove deletes one of the actor's passkeys, audits it and tells the
+// owner. It returns the guard's error unless the actor signed in recently,
+// and ErrNotFound.
+func (s *Service) Remove(ctx context.Context, a userd.Actor, c userd.Client, passkeyID string) error {
+	if err := s.guard.RequireRecent(a); err != nil {
 		return err
 	}
-	return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.PasskeyDeleted, TargetType: "passkey", TargetID: id})
+	id, ok := userd.ParseID(passkeyID)
+	if !ok {
+		return ErrNotFound
+	}
+	return s.db.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM authenticators WHERE user_id = $1 AND id = $2`, a.UserID, id); err != nil {
+			return err
+		}
+		if err := s.guard.Tell(ctx, tx, a.UserID, NoticeRemoved, c, ""); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.PasskeyDeleted, TargetType: "passkey", TargetID: id,
+			IP: c.IP, UserAgent: c.UserAgent})
+	})
 }
 
 // RemoveAll deletes every passkey of a user and returns how many: for an

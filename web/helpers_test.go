@@ -104,12 +104,16 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	o.auth.RefreshSecret = []byte("test refresh secret")
 	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log, Unlink: federation.UnlinkAll}, o.auth)
 	adm := admin.New(db, password.New(cheap, 0), svc)
-	var pk *passkey.Service
 	if o.rpOrigin == "auto" { // the page's own origin, on localhost
 		o.rpOrigin = strings.Replace(publicURL, "127.0.0.1", "localhost", 1)
 	}
+	rpID := "" // no relying party: passkeys off
 	if o.rpOrigin != "" {
-		pk, _ = passkey.New(db, "localhost", []string{o.rpOrigin})
+		rpID = "localhost"
+	}
+	pk, err := passkey.New(db, rpID, []string{o.rpOrigin}, svc)
+	if err != nil {
+		panic(err) // only for a bad origin, which tests do not give
 	}
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)

@@ -8,12 +8,8 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/auth"
 	"github.com/userd/userd/passkey"
-	"github.com/userd/userd/sqldb"
 )
-
-var errNoPasskeys = userd.Errorf(userd.KindNotFound, "passkeys_disabled", "Passkeys are not configured on this server.")
 
 type creationOutput struct {
 	Body struct {
@@ -23,14 +19,7 @@ type creationOutput struct {
 }
 
 func (s *Server) passkeyRegisterBegin(ctx context.Context, _ *struct{}) (*creationOutput, error) {
-	if s.passkeys == nil {
-		return nil, errNoPasskeys
-	}
-	a := userd.ActorFrom(ctx)
-	if err := s.auth.RequireRecent(a); err != nil {
-		return nil, err
-	}
-	id, opts, err := s.passkeys.BeginRegistration(ctx, a.UserID)
+	id, opts, err := s.passkeys.BeginRegistration(ctx, userd.ActorFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -70,16 +59,7 @@ type passkeyOutput struct {
 }
 
 func (s *Server) passkeyRegisterFinish(ctx context.Context, in *passkeyFinishInput) (*passkeyOutput, error) {
-	if s.passkeys == nil {
-		return nil, errNoPasskeys
-	}
-	a, c := userd.ActorFrom(ctx), s.client(ctx)
-	if err := s.auth.RequireRecent(a); err != nil {
-		return nil, err
-	}
-	p, err := s.passkeys.FinishRegistration(ctx, a.UserID, in.Body.ChallengeID, in.Body.Name, in.Body.Credential, func(tx *sqldb.Tx) error {
-		return s.auth.Tell(ctx, tx, a.UserID, auth.NoticePasskeyAdded, c, "")
-	})
+	p, err := s.passkeys.FinishRegistration(ctx, userd.ActorFrom(ctx), s.client(ctx), in.Body.ChallengeID, in.Body.Name, in.Body.Credential)
 	if err != nil {
 		return nil, err
 	}
@@ -94,9 +74,6 @@ type assertionOutput struct {
 }
 
 func (s *Server) passkeyLoginBegin(ctx context.Context, _ *struct{}) (*assertionOutput, error) {
-	if s.passkeys == nil {
-		return nil, errNoPasskeys
-	}
 	id, opts, err := s.passkeys.BeginLogin(ctx)
 	if err != nil {
 		return nil, err
@@ -114,9 +91,6 @@ type passkeyLoginInput struct {
 }
 
 func (s *Server) passkeyLoginFinish(ctx context.Context, in *passkeyLoginInput) (*loginOutput, error) {
-	if s.passkeys == nil {
-		return nil, errNoPasskeys
-	}
 	userID, err := s.passkeys.FinishLogin(ctx, in.Body.ChallengeID, in.Body.Credential)
 	if err != nil {
 		return nil, err
@@ -136,11 +110,7 @@ type passkeysOutput struct {
 }
 
 func (s *Server) listPasskeys(ctx context.Context, _ *struct{}) (*passkeysOutput, error) {
-	var list []passkey.Passkey
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		list, err = passkey.List(ctx, tx, userd.ActorFrom(ctx).UserID)
-		return err
-	})
+	list, err := s.passkeys.Mine(ctx, userd.ActorFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -157,18 +127,5 @@ type passkeyIDInput struct {
 }
 
 func (s *Server) deletePasskey(ctx context.Context, in *passkeyIDInput) (*struct{}, error) {
-	id, ok := userd.ParseID(in.ID)
-	if !ok {
-		return nil, passkey.ErrNotFound
-	}
-	a := userd.ActorFrom(ctx)
-	if err := s.auth.RequireRecent(a); err != nil {
-		return nil, err
-	}
-	return nil, s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if err := passkey.Delete(ctx, tx, a.UserID, id); err != nil {
-			return err
-		}
-		return s.auth.Tell(ctx, tx, a.UserID, auth.NoticePasskeyRemoved, s.client(ctx), "")
-	})
+	return nil, s.passkeys.Remove(ctx, userd.ActorFrom(ctx), s.client(ctx), in.ID)
 }

@@ -54,7 +54,8 @@ type Services struct {
 	// Federation signs users in through OpenID Connect providers; nil when
 	// none is configured.
 	Federation *federation.Service
-	// Passkeys runs WebAuthn ceremonies; nil when not configured.
+	// Passkeys runs WebAuthn ceremonies (or answers that they are off) and
+	// keeps the users' passkeys.
 	Passkeys *passkey.Service
 	// Layouts reads and writes dashboard layouts.
 	Layouts *layout.Service

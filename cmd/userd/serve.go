@@ -216,7 +216,7 @@ func parseCIDRs(list string) ([]*net.IPNet, error) {
 // party unless --webauthn-rp-id says otherwise. An IP address cannot be a
 // relying party id, so on one (the default 127.0.0.1) passkeys stay off
 // until a domain is configured.
-func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger) (*passkey.Service, error) {
+func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger, guard passkey.Guard) (*passkey.Service, error) {
 	u, _ := url.Parse(c.publicURL)
 	rpID := c.rpID
 	if rpID == "" {
@@ -224,7 +224,7 @@ func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger) (*passkey.Service
 	}
 	if net.ParseIP(rpID) != nil {
 		log.Info("passkeys are off: a relying party id must be a domain; set --public-url or --webauthn-rp-id", "host", rpID)
-		return nil, nil
+		return passkey.New(db, "", nil, guard)
 	}
 	origins, err := parseOrigins(c.rpOrigins)
 	if err != nil {
@@ -233,7 +233,7 @@ func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger) (*passkey.Service
 	if len(origins) == 0 {
 		origins = []string{u.Scheme + "://" + u.Host}
 	}
-	return passkey.New(db, rpID, origins)
+	return passkey.New(db, rpID, origins, guard)
 }
 
 // parseOrigins reads --allowed-redirects: ORIGIN,… as scheme://host[:port].
@@ -364,7 +364,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	authSvc := auth.New(auth.Deps{External: external, Keyring: keyring, DB: db, Hasher: hasher, Keys: keyStore,
 		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log, Unlink: federation.UnlinkAll}, c.auth)
 	defer authSvc.Close()
-	passkeys, err := c.passkeys(db, log)
+	passkeys, err := c.passkeys(db, log, authSvc)
 	if err != nil {
 		ln.Close()
 		return err
