@@ -6,7 +6,9 @@ package lifecycle
 import (
 	"context"
 
+	"github.com/userd/userd"
 	"github.com/userd/userd/account"
+	"github.com/userd/userd/audit"
 	"github.com/userd/userd/social"
 	"github.com/userd/userd/sqldb"
 )
@@ -29,4 +31,33 @@ func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
 		return err
 	}
 	return account.Delete(ctx, tx, id)
+}
+
+// Service ends users who ask for it.
+type Service struct {
+	db     *sqldb.DB
+	recent func(userd.Actor) error
+}
+
+// NewService returns a Service; recent is the rule a deletion must pass
+// (auth.Service.RequireRecent), which returns the error to answer with.
+func NewService(db *sqldb.DB, recent func(userd.Actor) error) *Service {
+	return &Service{db: db, recent: recent}
+}
+
+// DeleteSelf deletes the actor and everything they own (see DeleteUser),
+// for an actor who signed in recently. Their own trail goes with them (seed
+// 001); an entry that belongs to no user records that they went. It
+// returns the recent rule's error and account.ErrNotFound.
+func (s *Service) DeleteSelf(ctx context.Context, a userd.Actor, c userd.Client) error {
+	if err := s.recent(a); err != nil {
+		return err
+	}
+	// System: deleting a user changes other users' follow counters.
+	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if err := DeleteUser(ctx, tx, a.UserID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: audit.UserDeleted, TargetType: "user", TargetID: a.UserID, IP: c.IP, UserAgent: c.UserAgent})
+	})
 }

@@ -5,10 +5,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/account"
-	"github.com/userd/userd/audit"
 	"github.com/userd/userd/auth"
-	"github.com/userd/userd/lifecycle"
-	"github.com/userd/userd/sqldb"
 )
 
 // UserWithRoles is a user with what they may do.
@@ -56,19 +53,5 @@ func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*meOutput, er
 }
 
 func (s *Server) deleteMe(ctx context.Context, _ *struct{}) (*struct{}, error) {
-	a, c := userd.ActorFrom(ctx), s.client(ctx)
-	if err := s.auth.RequireRecent(a); err != nil {
-		return nil, err
-	}
-	id := a.UserID
-	// System: deleting a user changes other users' follow counters.
-	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		if err := lifecycle.DeleteUser(ctx, tx, id); err != nil {
-			return err
-		}
-		// The user's own trail goes with them (seed 001); this entry, not
-		// theirs, records that they went.
-		return audit.Record(ctx, tx, audit.Event{Action: audit.UserDeleted, TargetType: "user", TargetID: id, IP: c.IP, UserAgent: c.UserAgent})
-	})
-	return nil, err
+	return nil, s.lifecycle.DeleteSelf(ctx, userd.ActorFrom(ctx), s.client(ctx))
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/userd/userd/federation"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/layout"
+	"github.com/userd/userd/lifecycle"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/referral"
@@ -65,6 +66,8 @@ type Services struct {
 	Vault *vault.Service
 	// Synchronizations keeps users' links to external platforms.
 	Synchronizations *synchronization.Service
+	// Lifecycle ends users who ask for it.
+	Lifecycle *lifecycle.Service
 }
 
 // Server is the HTTP API.
@@ -81,6 +84,7 @@ type Server struct {
 	referrals *referral.Service
 	vault     *vault.Service
 	syncs     *synchronization.Service
+	lifecycle *lifecycle.Service
 	done      chan struct{} // closed when the server shuts down: streams end
 	log       *slog.Logger
 	api       huma.API
@@ -101,7 +105,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

@@ -23,6 +23,7 @@ import (
 	"github.com/userd/userd/jobs"
 	"github.com/userd/userd/keys"
 	"github.com/userd/userd/layout"
+	"github.com/userd/userd/lifecycle"
 	"github.com/userd/userd/mail"
 	"github.com/userd/userd/memo"
 	"github.com/userd/userd/notify"
@@ -381,7 +382,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub,
-			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, keyring, authSvc.RequireRecent), Synchronizations: synchronization.NewService(db, keyring)})
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, keyring, authSvc.RequireRecent), Synchronizations: synchronization.NewService(db, keyring), Lifecycle: lifecycle.NewService(db, authSvc.RequireRecent)})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})
