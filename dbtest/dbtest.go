@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/userd/userd"
+	"github.com/userd/userd/account"
 	"github.com/userd/userd/postgres"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/sqlite"
@@ -150,4 +152,20 @@ func OpenAt(ctx context.Context, engine, where string) (*sqldb.DB, error) {
 		return sqlite.Open(ctx, where)
 	}
 	return postgres.Open(ctx, where)
+}
+
+// User makes a user with the given email, as the system, and returns them
+// as an actor: a test's owner of rows.
+func User(t testing.TB, db *sqldb.DB, email string) userd.Actor {
+	t.Helper()
+	ctx := sqldb.System(context.Background())
+	var u account.User
+	err := db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
+		u, err = account.Insert(ctx, tx, account.New{Identity: account.Identity{Email: email}})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("make user %s: %v", email, err)
+	}
+	return userd.Actor{UserID: u.ID}
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/account"
 	"github.com/userd/userd/dbtest"
 	"github.com/userd/userd/layout"
 	"github.com/userd/userd/sqldb"
@@ -17,27 +16,13 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// newUser makes a user to own layouts.
-func newUser(t *testing.T, db *sqldb.DB, email string) userd.Actor {
-	t.Helper()
-	var u account.User
-	err := db.Tx(sqldb.System(context.Background()), func(tx *sqldb.Tx) (err error) {
-		u, err = account.Insert(context.Background(), tx, account.New{Identity: account.Identity{Email: email}})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return userd.Actor{UserID: u.ID}
-}
-
 // TestReplaceVersions: the default layout is version 0; a write over a
 // version makes the next one; a write over a stale version is ErrStale and
 // changes nothing; a write without one always lands.
 func TestReplaceVersions(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, s := context.Background(), layout.NewService(db)
-		ann := newUser(t, db, "ann@example.com")
+		ann := dbtest.User(t, db, "ann@example.com")
 		l, err := s.Mine(ctx, ann)
 		if err != nil || l.Version != 0 || string(l.Desktop) != "[]" || string(l.Mobile) != "[]" {
 			t.Fatalf("default = %+v, %v", l, err)
@@ -56,7 +41,7 @@ func TestReplaceVersions(t *testing.T) {
 			t.Fatalf("after the writes = %+v", l)
 		}
 		// Another user's layout is their own.
-		if l, _ := s.Mine(ctx, newUser(t, db, "bob@example.com")); l.Version != 0 {
+		if l, _ := s.Mine(ctx, dbtest.User(t, db, "bob@example.com")); l.Version != 0 {
 			t.Fatalf("bob's layout = %+v", l)
 		}
 	})
@@ -66,7 +51,7 @@ func TestReplaceVersions(t *testing.T) {
 func TestReplaceRace(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, s := context.Background(), layout.NewService(db)
-		ann := newUser(t, db, "ann@example.com")
+		ann := dbtest.User(t, db, "ann@example.com")
 		if _, err := s.Replace(ctx, ann, nil, nil, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +85,7 @@ func TestReplaceRace(t *testing.T) {
 func TestReplaceRefusesBadLayouts(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, s := context.Background(), layout.NewService(db)
-		ann := newUser(t, db, "ann@example.com")
+		ann := dbtest.User(t, db, "ann@example.com")
 		huge := json.RawMessage(`[{"x":"` + strings.Repeat("a", layout.MaxBytes) + `"}]`)
 		for name, desktop := range map[string]json.RawMessage{
 			"an object": json.RawMessage(`{"a":1}`), "numbers": json.RawMessage(`[1,2]`), "too large": huge,

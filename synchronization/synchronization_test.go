@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/account"
 	"github.com/userd/userd/dbtest"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
@@ -16,20 +15,6 @@ import (
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
-
-func newUser(t *testing.T, db *sqldb.DB, email string) userd.Actor {
-	t.Helper()
-	ctx := sqldb.System(context.Background())
-	var u account.User
-	err := db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
-		u, err = account.Insert(ctx, tx, account.New{Identity: account.Identity{Email: email}})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return userd.Actor{UserID: u.ID}
-}
 
 // pendingJobs counts the jobs not yet done.
 func pendingJobs(t *testing.T, db *sqldb.DB) int {
@@ -53,7 +38,7 @@ func TestServiceRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := synchronization.NewService(db, ring)
-		ann, bob := newUser(t, db, "ann@example.com"), newUser(t, db, "bob@example.com")
+		ann, bob := dbtest.User(t, db, "ann@example.com"), dbtest.User(t, db, "bob@example.com")
 		str := func(v string) *string { return &v }
 		if _, err := s.Create(ctx, ann, synchronization.Patch{Service: str("TopstepTrader")}); userd.ErrorKind(err) != userd.KindInvalid {
 			t.Fatalf("no account id = %v", err)

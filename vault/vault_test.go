@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/account"
 	"github.com/userd/userd/dbtest"
 	"github.com/userd/userd/seal"
 	"github.com/userd/userd/sqldb"
@@ -17,21 +16,6 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 var errStale = userd.Errorf(userd.KindForbidden, "reauthentication_required", "stale")
-
-// newUser makes a user to own accounts.
-func newUser(t *testing.T, db *sqldb.DB, email string) userd.Actor {
-	t.Helper()
-	ctx := sqldb.System(context.Background())
-	var u account.User
-	err := db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
-		u, err = account.Insert(ctx, tx, account.New{Identity: account.Identity{Email: email}})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return userd.Actor{UserID: u.ID}
-}
 
 // actions lists the audit trail's actions of a user, oldest first.
 func actions(t *testing.T, db *sqldb.DB, userID string) []string {
@@ -68,7 +52,7 @@ func TestVaultRules(t *testing.T) {
 			}
 			return errStale
 		})
-		ann, bob := newUser(t, db, "ann@example.com"), newUser(t, db, "bob@example.com")
+		ann, bob := dbtest.User(t, db, "ann@example.com"), dbtest.User(t, db, "bob@example.com")
 		c := userd.Client{IP: "192.0.2.1", UserAgent: "test"}
 		if _, err := s.CreateAccount(ctx, ann, ""); userd.ErrorKind(err) != userd.KindInvalid {
 			t.Fatalf("an empty name = %v", err)
