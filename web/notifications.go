@@ -17,7 +17,6 @@ import (
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/memo"
 	"github.com/userd/userd/notify"
-	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/token"
 )
 
@@ -54,13 +53,10 @@ func (s *Server) listNotifications(ctx context.Context, in *listNotificationsInp
 	if err != nil {
 		return nil, err
 	}
-	me := userd.ActorFrom(ctx).UserID
+	a := userd.ActorFrom(ctx)
+	me := a.UserID
 	read := func() (page encodedPage, tags []string, err error) {
-		var list []notify.Notification
-		err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-			list, err = notify.List(ctx, tx, me, in.Unread, before, in.Limit+1)
-			return err
-		})
+		list, err := s.notices.List(ctx, a, in.Unread, before, in.Limit+1)
 		if err == nil {
 			page, err = encodePage(list, in.Limit, func(n notify.Notification) string { return n.ID }, notificationOf)
 		}
@@ -85,13 +81,10 @@ type countOutput struct {
 }
 
 func (s *Server) unreadCount(ctx context.Context, _ *struct{}) (*countOutput, error) {
-	me := userd.ActorFrom(ctx).UserID
-	n, err := s.memo.unread.Load(me, func() (n int, tags []string, err error) {
-		err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-			n, err = notify.UnreadCount(ctx, tx, me)
-			return err
-		})
-		return n, []string{userd.NotificationsKey(me)}, err
+	a := userd.ActorFrom(ctx)
+	n, err := s.memo.unread.Load(a.UserID, func() (n int, tags []string, err error) {
+		n, err = s.notices.Unread(ctx, a)
+		return n, []string{userd.NotificationsKey(a.UserID)}, err
 	})
 	out := &countOutput{}
 	out.Body.Count = n
@@ -102,35 +95,22 @@ type notificationIDInput struct {
 	ID string `path:"id" doc:"The notification's id."`
 }
 
-// ownNotification runs fn on one of the actor's notifications by id.
-func (s *Server) ownNotification(ctx context.Context, raw string, fn func(tx *sqldb.Tx, userID, id string) error) error {
-	id, ok := userd.ParseID(raw)
-	if !ok {
-		return notify.ErrNotFound
-	}
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error { return fn(tx, userd.ActorFrom(ctx).UserID, id) })
-}
-
 func (s *Server) markRead(ctx context.Context, in *notificationIDInput) (*struct{}, error) {
-	return nil, s.ownNotification(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		return notify.MarkRead(ctx, tx, userID, id)
-	})
+	return nil, s.notices.MarkRead(ctx, userd.ActorFrom(ctx), in.ID)
 }
 
 func (s *Server) deleteNotification(ctx context.Context, in *notificationIDInput) (*struct{}, error) {
-	return nil, s.ownNotification(ctx, in.ID, func(tx *sqldb.Tx, userID, id string) error {
-		return notify.Delete(ctx, tx, userID, id)
-	})
+	return nil, s.notices.Delete(ctx, userd.ActorFrom(ctx), in.ID)
 }
 
 func (s *Server) markAllRead(ctx context.Context, _ *struct{}) (*countOutput, error) {
+	n, err := s.notices.MarkAllRead(ctx, userd.ActorFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
 	out := &countOutput{}
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		n, err := notify.MarkAllRead(ctx, tx, userd.ActorFrom(ctx).UserID)
-		out.Body.Count = int(n)
-		return err
-	})
-	return out, err
+	out.Body.Count = int(n)
+	return out, nil
 }
 
 type sendNotificationInput struct {
@@ -392,11 +372,7 @@ func (s *Server) pump(ctx context.Context, ew eventWriter, g *streamGuard, last 
 func (s *Server) sendBacklog(ctx context.Context, ew eventWriter, g *streamGuard, last string) (map[string]bool, error) {
 	sent := map[string]bool{}
 	for last != "" {
-		var backlog []notify.Notification
-		err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-			backlog, err = notify.After(ctx, tx, g.userID, last, backlogBatch)
-			return err
-		})
+		backlog, err := s.notices.After(ctx, userd.Actor{UserID: g.userID}, last, backlogBatch)
 		if err != nil {
 			return nil, fmt.Errorf("stream backlog: %w", err)
 		}
@@ -416,11 +392,7 @@ func (s *Server) sendBacklog(ctx context.Context, ew eventWriter, g *streamGuard
 
 // sendNew sends the user's new notification id, unless it was deleted since.
 func (s *Server) sendNew(ctx context.Context, ew eventWriter, g *streamGuard, id string) error {
-	var n notify.Notification
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		n, err = notify.Get(ctx, tx, g.userID, id)
-		return err
-	})
+	n, err := s.notices.Get(ctx, userd.Actor{UserID: g.userID}, id)
 	if errors.Is(err, notify.ErrNotFound) {
 		return nil
 	}
