@@ -28,6 +28,7 @@ import (
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/referral"
 	"github.com/userd/userd/seal"
+	"github.com/userd/userd/social"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/vault"
@@ -119,7 +120,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Admin: adm, Keys: ks, Hub: hub,
-		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, o.keyring, svc.RequireRecent), Synchronizations: synchronization.NewService(db, o.keyring), Lifecycle: lifecycle.NewService(db, svc.RequireRecent), Notifications: notify.NewService(db)})
+		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, o.keyring, svc.RequireRecent), Synchronizations: synchronization.NewService(db, o.keyring), Lifecycle: lifecycle.NewService(db, svc.RequireRecent), Notifications: notify.NewService(db), Social: social.NewService(db)})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc
 }

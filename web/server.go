@@ -25,6 +25,7 @@ import (
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/passkey"
 	"github.com/userd/userd/referral"
+	"github.com/userd/userd/social"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/vault"
@@ -70,6 +71,8 @@ type Services struct {
 	Lifecycle *lifecycle.Service
 	// Notifications serves users their notifications.
 	Notifications *notify.Service
+	// Social serves the follow graph.
+	Social *social.Service
 }
 
 // Server is the HTTP API.
@@ -88,6 +91,7 @@ type Server struct {
 	syncs     *synchronization.Service
 	lifecycle *lifecycle.Service
 	notices   *notify.Service
+	social    *social.Service
 	done      chan struct{} // closed when the server shuts down: streams end
 	log       *slog.Logger
 	api       huma.API
@@ -108,7 +112,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/account"
 	"github.com/userd/userd/social"
-	"github.com/userd/userd/sqldb"
 )
 
 type getUserInput struct {
@@ -20,38 +18,22 @@ type publicUserOutput struct {
 }
 
 func (s *Server) getUser(ctx context.Context, in *getUserInput) (*publicUserOutput, error) {
-	me := userd.ActorFrom(ctx).UserID
-	var out PublicUser
-	// System: a public profile is another user's row; only public fields leave.
-	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		u, err := account.Resolve(ctx, tx, in.ID)
-		if err != nil {
-			return err
-		}
-		out = publicUserOf(u)
-		if out.FollowersCount, out.FollowingsCount, err = social.Stats(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		if me != "" {
-			follows, err := social.Follows(ctx, tx, me, u.ID)
-			out.FollowedByMe = &follows
-			return err
-		}
-		return nil
-	})
+	p, err := s.social.Profile(ctx, userd.ActorFrom(ctx), in.ID)
 	if err != nil {
 		return nil, err
 	}
+	out := publicUserOf(p.User)
+	out.FollowersCount, out.FollowingsCount, out.FollowedByMe = p.Followers, p.Followings, p.FollowedByViewer
 	return &publicUserOutput{Body: out}, nil
 }
 
 // followTarget resolves the user a follow names (an id or an
-// auth_user_id), in tx the first time. Follows that name a user who is
-// gone since fail on the foreign key.
-func (s *Server) followTarget(ctx context.Context, tx *sqldb.Tx, ref string) (string, error) {
+// auth_user_id), remembered after the first time. Follows that name a user
+// who is gone since fail on the foreign key.
+func (s *Server) followTarget(ctx context.Context, ref string) (string, error) {
 	return s.memo.refs.Load(ref, func() (string, []string, error) {
-		u, err := account.Resolve(ctx, tx, ref)
-		return u.ID, []string{userd.UserKey(u.ID)}, err
+		id, err := s.social.Resolve(ctx, ref)
+		return id, []string{userd.UserKey(id)}, err
 	})
 }
 
@@ -64,20 +46,11 @@ func (s *Server) unfollow(ctx context.Context, in *getUserInput) (*struct{}, err
 }
 
 func (s *Server) setFollow(ctx context.Context, ref string, on bool) error {
-	me := userd.ActorFrom(ctx).UserID
-	// System: a follow changes the other user's counters too.
-	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		target, err := s.followTarget(ctx, tx, ref)
-		if err != nil {
-			return err
-		}
-		if on {
-			_, err = social.Follow(ctx, tx, me, target)
-		} else {
-			_, err = social.Unfollow(ctx, tx, me, target)
-		}
+	target, err := s.followTarget(ctx, ref)
+	if err != nil {
 		return err
-	})
+	}
+	return s.social.SetFollow(ctx, userd.ActorFrom(ctx), target, on)
 }
 
 // FollowEdge is a user in a followers or following list.
@@ -111,22 +84,17 @@ func (s *Server) following(ctx context.Context, in *followListInput) (*followLis
 // with the list, its user and every user on the page, whose cards change
 // with their profiles.
 func (s *Server) followList(ctx context.Context, in *followListInput, side string,
-	list func(context.Context, *sqldb.Tx, string, string, int) ([]social.Edge, error), key func(string) string) (*followListOutput, error) {
+	list social.List, key func(string) string) (*followListOutput, error) {
 	before, err := decodeCursor(in.Cursor)
 	if err != nil {
 		return nil, err
 	}
 	page, err := s.memo.follows.Load(pageKey(side, in.ID, before, strconv.Itoa(in.Limit)), func() (page encodedPage, tags []string, err error) {
-		var id string
-		var edges []social.Edge
-		// System: the lists are public: other users' public fields.
-		err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-			if id, err = s.followTarget(ctx, tx, in.ID); err != nil {
-				return err
-			}
-			edges, err = list(ctx, tx, id, before, in.Limit+1)
-			return err
-		})
+		id, err := s.followTarget(ctx, in.ID)
+		if err != nil {
+			return page, nil, err
+		}
+		edges, err := s.social.Page(ctx, list, id, before, in.Limit+1)
 		if err != nil {
 			return page, nil, err
 		}

@@ -31,6 +31,7 @@ import (
 	"github.com/userd/userd/password"
 	"github.com/userd/userd/ratelimit"
 	"github.com/userd/userd/referral"
+	"github.com/userd/userd/social"
 	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/vault"
@@ -382,7 +383,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub,
-			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, keyring, authSvc.RequireRecent), Synchronizations: synchronization.NewService(db, keyring), Lifecycle: lifecycle.NewService(db, authSvc.RequireRecent), Notifications: notify.NewService(db)})
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, keyring, authSvc.RequireRecent), Synchronizations: synchronization.NewService(db, keyring), Lifecycle: lifecycle.NewService(db, authSvc.RequireRecent), Notifications: notify.NewService(db), Social: social.NewService(db)})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})
