@@ -325,6 +325,16 @@ func UpdateSelf(ctx context.Context, db *sqldb.DB, id string, p Patch) (User, er
 	return u, err
 }
 
+// GetSelf reads the user with the given id in their own transaction (the
+// caller's scope). It returns ErrNotFound.
+func GetSelf(ctx context.Context, db *sqldb.DB, id string) (u User, err error) {
+	err = db.View(ctx, func(tx *sqldb.Tx) (err error) {
+		u, err = Get(ctx, tx, id)
+		return err
+	})
+	return u, err
+}
+
 // Exists reports whether a user has any of the identity's email, username
 // or phone number.
 func Exists(ctx context.Context, tx *sqldb.Tx, id Identity) (bool, error) {

@@ -164,3 +164,13 @@ func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit in
 	}
 	return out, rows.Err()
 }
+
+// ListOwn lists the actor's own trail, newest first, after the entry with id
+// before, in a transaction of their own.
+func ListOwn(ctx context.Context, db *sqldb.DB, a userd.Actor, before string, limit int) (out []Entry, err error) {
+	err = db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+		out, err = List(ctx, tx, Filter{UserID: a.UserID}, before, limit)
+		return err
+	})
+	return out, err
+}

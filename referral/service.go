@@ -34,11 +34,7 @@ func (s *Service) Mine(ctx context.Context, a userd.Actor, recent int) (Overview
 	if err != nil {
 		return Overview{}, err
 	}
-	// System: the referred users' rows are theirs; only public fields leave.
-	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		o.Recent, err = ReferredUsers(ctx, tx, a.UserID, recent)
-		return err
-	})
+	o.Recent, err = s.Referred(ctx, a, recent)
 	return o, err
 }
 
@@ -56,4 +52,25 @@ func (s *Service) Choose(ctx context.Context, a userd.Actor, slug string, recent
 		return Overview{}, err
 	}
 	return s.Mine(ctx, a, recent)
+}
+
+// Find returns the actor's referral, and false when they have none yet: it
+// makes nothing (see Find).
+func (s *Service) Find(ctx context.Context, a userd.Actor) (r Referral, ok bool, err error) {
+	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+		r, ok, err = Find(ctx, tx, a.UserID)
+		return err
+	})
+	return r, ok, err
+}
+
+// Referred returns up to limit of the users the actor's referral brought,
+// newest first, with their public fields.
+func (s *Service) Referred(ctx context.Context, a userd.Actor, limit int) (out []Referred, err error) {
+	// System: the referred users' rows are theirs; only public fields leave.
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		out, err = ReferredUsers(ctx, tx, a.UserID, limit)
+		return err
+	})
+	return out, err
 }

@@ -14,11 +14,9 @@ import (
 	"github.com/userd/userd/account"
 	"github.com/userd/userd/audit"
 	"github.com/userd/userd/auth"
-	"github.com/userd/userd/layout"
 	"github.com/userd/userd/notify"
 	"github.com/userd/userd/referral"
 	"github.com/userd/userd/social"
-	"github.com/userd/userd/sqldb"
 	"github.com/userd/userd/synchronization"
 	"github.com/userd/userd/vault"
 )
@@ -77,57 +75,49 @@ func section[T any](w io.Writer, first bool, name string, page func(cursor strin
 	}
 }
 
-// batch runs a page query in the actor's scope, or across users when
-// crossing is set (public fields of other users).
-func batch[T any](ctx context.Context, db *sqldb.DB, crossing bool, q func(tx *sqldb.Tx) ([]T, error), id func(T) string) ([]T, string, error) {
-	if crossing {
-		ctx = sqldb.System(ctx)
+// batch takes a page that a service read and returns a function that gives
+// it with the cursor of the next page ("" when it was the last), which id
+// makes from the page's last item.
+func batch[T any](items []T, err error) func(id func(T) string) ([]T, string, error) {
+	return func(id func(T) string) ([]T, string, error) {
+		if err != nil || len(items) < exportBatch {
+			return items, "", err
+		}
+		return items, id(items[len(items)-1]), nil
 	}
-	var items []T
-	err := db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		items, err = q(tx)
-		return err
-	})
-	if err != nil || len(items) < exportBatch {
-		return items, "", err
-	}
-	return items, id(items[len(items)-1]), nil
 }
 
-func one[T any](v T) func(string) ([]T, string, error) {
-	return func(string) ([]T, string, error) { return []T{v}, "", nil }
+// encode turns a page of items into their JSON shapes.
+func encode[T, J any](items []T, next string, err error, shape func(T) J) ([]J, string, error) {
+	out := make([]J, len(items))
+	for i, it := range items {
+		out[i] = shape(it)
+	}
+	return out, next, err
 }
 
 func (s *Server) writeExport(ctx context.Context, w io.Writer, a userd.Actor) error {
 	me := a.UserID
-	var u account.User
-	var lay layout.Layout
-	var ref referral.Referral
-	var followers, followings int64
-	err := s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
-		if u, err = account.Get(ctx, tx, me); err != nil {
-			return err
-		}
-		if lay, err = layout.Get(ctx, tx, me); err != nil {
-			return err
-		}
-		ref, _, err = referral.Find(ctx, tx, me)
-		return err
-	})
+	u, err := account.GetSelf(ctx, s.db, me)
 	if err != nil {
 		return err
 	}
-	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		followers, followings, err = social.Stats(ctx, tx, me)
+	lay, err := s.layouts.Mine(ctx, a)
+	if err != nil {
 		return err
-	})
+	}
+	ref, _, err := s.referrals.Find(ctx, a)
+	if err != nil {
+		return err
+	}
+	profile, err := s.social.Profile(ctx, a, me)
 	if err != nil {
 		return err
 	}
 	head := map[string]any{
 		"exported_at": s.db.Now(), "user": userOf(u), "roles": a.Grants.Roles, "permissions": a.Grants.Permissions,
 		"dashboard_layout": layoutOf(lay).Body, "referral": map[string]any{"slug": ref.Slug, "referred_count": ref.ReferredCount},
-		"followers_count": followers, "followings_count": followings,
+		"followers_count": profile.Followers, "followings_count": profile.Followings,
 	}
 	b, err := json.Marshal(head)
 	if err != nil {
@@ -139,26 +129,14 @@ func (s *Server) writeExport(ctx context.Context, w io.Writer, a userd.Actor) er
 	steps := []func() error{
 		func() error {
 			return section(w, false, "sessions", func(c string) ([]SessionInfo, string, error) {
-				list, next, err := batch(ctx, s.db, false, func(tx *sqldb.Tx) ([]auth.Session, error) {
-					return s.auth.SessionsTx(ctx, tx, me, c, exportBatch)
-				}, func(se auth.Session) string { return se.ID })
-				out := make([]SessionInfo, len(list))
-				for i, se := range list {
-					out[i] = sessionInfo(se, a)
-				}
-				return out, next, err
+				list, next, err := batch(s.auth.Sessions(ctx, a, c, exportBatch))(func(se auth.Session) string { return se.ID })
+				return encode(list, next, err, func(se auth.Session) SessionInfo { return sessionInfo(se, a) })
 			})
 		},
 		func() error {
 			return section(w, false, "notifications", func(c string) ([]Notification, string, error) {
-				list, next, err := batch(ctx, s.db, false, func(tx *sqldb.Tx) ([]notify.Notification, error) {
-					return notify.List(ctx, tx, me, false, c, exportBatch)
-				}, func(n notify.Notification) string { return n.ID })
-				out := make([]Notification, len(list))
-				for i, n := range list {
-					out[i] = notificationOf(n)
-				}
-				return out, next, err
+				list, next, err := batch(s.notices.List(ctx, a, false, c, exportBatch))(func(n notify.Notification) string { return n.ID })
+				return encode(list, next, err, notificationOf)
 			})
 		},
 		func() error { return s.exportEdges(ctx, w, "following", me, social.Following) },
@@ -168,48 +146,26 @@ func (s *Server) writeExport(ctx context.Context, w io.Writer, a userd.Actor) er
 				if c != "" {
 					return nil, "", nil
 				}
-				var list []referral.Referred
-				err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-					list, err = referral.ReferredUsers(ctx, tx, me, 1<<20)
-					return err
-				})
+				list, err := s.referrals.Referred(ctx, a, 1<<20)
 				return list, "", err
 			})
 		},
 		func() error {
 			return section(w, false, "synchronizations", func(c string) ([]Synchronization, string, error) {
-				list, next, err := batch(ctx, s.db, false, func(tx *sqldb.Tx) ([]synchronization.Sync, error) {
-					return synchronization.List(ctx, tx, me, c, exportBatch)
-				}, func(sy synchronization.Sync) string { return sy.ID })
-				out := make([]Synchronization, len(list))
-				for i, sy := range list {
-					out[i] = s.syncOf(sy)
-				}
-				return out, next, err
+				list, next, err := batch(s.syncs.List(ctx, a, c, exportBatch))(func(sy synchronization.Sync) string { return sy.ID })
+				return encode(list, next, err, s.syncOf)
 			})
 		},
 		func() error {
 			return section(w, false, "credential_accounts", func(c string) ([]CredentialAccount, string, error) {
-				list, next, err := batch(ctx, s.db, false, func(tx *sqldb.Tx) ([]vault.Account, error) {
-					return vault.Accounts(ctx, tx, me, c, exportBatch)
-				}, func(a vault.Account) string { return a.ID })
-				out := make([]CredentialAccount, len(list))
-				for i, a := range list {
-					out[i] = accountOf(a)
-				}
-				return out, next, err
+				list, next, err := batch(s.vault.Accounts(ctx, a, c, exportBatch))(func(v vault.Account) string { return v.ID })
+				return encode(list, next, err, accountOf)
 			})
 		},
 		func() error {
 			return section(w, false, "activity", func(c string) ([]ActivityLog, string, error) {
-				list, next, err := batch(ctx, s.db, false, func(tx *sqldb.Tx) ([]audit.Entry, error) {
-					return audit.List(ctx, tx, audit.Filter{UserID: me}, c, exportBatch)
-				}, func(e audit.Entry) string { return e.ID })
-				out := make([]ActivityLog, len(list))
-				for i, e := range list {
-					out[i] = activityOf(e)
-				}
-				return out, next, err
+				list, next, err := batch(audit.ListOwn(ctx, s.db, a, c, exportBatch))(func(e audit.Entry) string { return e.ID })
+				return encode(list, next, err, activityOf)
 			})
 		},
 	}
@@ -222,16 +178,9 @@ func (s *Server) writeExport(ctx context.Context, w io.Writer, a userd.Actor) er
 	return err
 }
 
-func (s *Server) exportEdges(ctx context.Context, w io.Writer, name, me string,
-	list func(context.Context, *sqldb.Tx, string, string, int) ([]social.Edge, error)) error {
+func (s *Server) exportEdges(ctx context.Context, w io.Writer, name, me string, list social.List) error {
 	return section(w, false, name, func(c string) ([]FollowEdge, string, error) {
-		edges, next, err := batch(ctx, s.db, true, func(tx *sqldb.Tx) ([]social.Edge, error) {
-			return list(ctx, tx, me, c, exportBatch)
-		}, func(e social.Edge) string { return e.FollowID })
-		out := make([]FollowEdge, len(edges))
-		for i, e := range edges {
-			out[i] = edgeOf(e)
-		}
-		return out, next, err
+		edges, next, err := batch(s.social.Page(ctx, list, me, c, exportBatch))(func(e social.Edge) string { return e.FollowID })
+		return encode(edges, next, err, edgeOf)
 	})
 }
