@@ -59,25 +59,15 @@ func (s *Service) Unread(ctx context.Context, a userd.Actor) (n int, err error) 
 	return n, err
 }
 
-// own runs fn in a transaction of the actor's with a well-formed
-// notification id; any other id is ErrNotFound.
-func (s *Service) own(ctx context.Context, a userd.Actor, raw string, fn func(tx *sqldb.Tx, id string) error) error {
-	id, ok := userd.ParseID(raw)
-	if !ok {
-		return ErrNotFound
-	}
-	return s.db.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error { return fn(tx, id) })
-}
-
 // MarkRead marks one of the actor's notifications read. It returns
 // ErrNotFound.
 func (s *Service) MarkRead(ctx context.Context, a userd.Actor, id string) error {
-	return s.own(ctx, a, id, func(tx *sqldb.Tx, id string) error { return MarkRead(ctx, tx, a.UserID, id) })
+	return s.db.Own(ctx, a.UserID, id, ErrNotFound, func(tx *sqldb.Tx, id string) error { return MarkRead(ctx, tx, a.UserID, id) })
 }
 
 // Delete deletes one of the actor's notifications. It returns ErrNotFound.
 func (s *Service) Delete(ctx context.Context, a userd.Actor, id string) error {
-	return s.own(ctx, a, id, func(tx *sqldb.Tx, id string) error { return Delete(ctx, tx, a.UserID, id) })
+	return s.db.Own(ctx, a.UserID, id, ErrNotFound, func(tx *sqldb.Tx, id string) error { return Delete(ctx, tx, a.UserID, id) })
 }
 
 // MarkAllRead marks every notification of the actor's read and returns how

@@ -384,11 +384,7 @@ func (s *Service) Remove(ctx context.Context, a userd.Actor, c userd.Client, pas
 	if err := s.guard.RequireRecent(a); err != nil {
 		return err
 	}
-	id, ok := userd.ParseID(passkeyID)
-	if !ok {
-		return ErrNotFound
-	}
-	return s.db.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+	return s.db.Own(ctx, a.UserID, passkeyID, ErrNotFound, func(tx *sqldb.Tx, id string) error {
 		if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM authenticators WHERE user_id = $1 AND id = $2`, a.UserID, id); err != nil {
 			return err
 		}

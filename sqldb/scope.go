@@ -46,3 +46,14 @@ func ScopeOf(ctx context.Context) (Scope, error) {
 	}
 	return Scope{}, ErrNoScope
 }
+
+// Own runs fn in a transaction of the user's own with the id of one of
+// their rows, once the id is well formed (a UUID); any other id is notFound,
+// and opens no transaction.
+func (db *DB) Own(ctx context.Context, userID, id string, notFound error, fn func(tx *Tx, id string) error) error {
+	parsed, ok := userd.ParseID(id)
+	if !ok {
+		return notFound
+	}
+	return db.Tx(AsUser(ctx, userID), func(tx *Tx) error { return fn(tx, parsed) })
+}

@@ -49,14 +49,10 @@ func (s *Service) Create(ctx context.Context, a userd.Actor, p Patch) (Sync, err
 }
 
 // own runs fn in a transaction of the actor's with a well-formed
-// synchronization id; any other id is ErrNotFound.
-func (s *Service) own(ctx context.Context, a userd.Actor, syncID string, fn func(tx *sqldb.Tx, id string) (Sync, error)) (Sync, error) {
-	id, ok := userd.ParseID(syncID)
-	if !ok {
-		return Sync{}, ErrNotFound
-	}
-	var out Sync
-	err := s.db.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+// synchronization id (any other id is ErrNotFound) and returns the
+// synchronization it gives.
+func (s *Service) own(ctx context.Context, a userd.Actor, syncID string, fn func(tx *sqldb.Tx, id string) (Sync, error)) (out Sync, err error) {
+	err = s.db.Own(ctx, a.UserID, syncID, ErrNotFound, func(tx *sqldb.Tx, id string) (err error) {
 		out, err = fn(tx, id)
 		return err
 	})

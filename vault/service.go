@@ -52,20 +52,10 @@ func (s *Service) CreateAccount(ctx context.Context, a userd.Actor, name string)
 	return out, err
 }
 
-// own runs fn in a transaction of the actor's with a well-formed account id;
-// any other id is ErrAccountNotFound.
-func (s *Service) own(ctx context.Context, a userd.Actor, accountID string, fn func(tx *sqldb.Tx, id string) error) error {
-	id, ok := userd.ParseID(accountID)
-	if !ok {
-		return ErrAccountNotFound
-	}
-	return s.db.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error { return fn(tx, id) })
-}
-
 // Account returns one of the actor's accounts. It returns
 // ErrAccountNotFound.
 func (s *Service) Account(ctx context.Context, a userd.Actor, accountID string) (out Account, err error) {
-	err = s.own(ctx, a, accountID, func(tx *sqldb.Tx, id string) (err error) {
+	err = s.db.Own(ctx, a.UserID, accountID, ErrAccountNotFound, func(tx *sqldb.Tx, id string) (err error) {
 		out, err = GetAccount(ctx, tx, a.UserID, id)
 		return err
 	})
@@ -78,7 +68,7 @@ func (s *Service) RenameAccount(ctx context.Context, a userd.Actor, accountID, n
 	if err := userd.Invalid(CheckName(&name)); err != nil {
 		return Account{}, err
 	}
-	err = s.own(ctx, a, accountID, func(tx *sqldb.Tx, id string) (err error) {
+	err = s.db.Own(ctx, a.UserID, accountID, ErrAccountNotFound, func(tx *sqldb.Tx, id string) (err error) {
 		out, err = RenameAccount(ctx, tx, a.UserID, id, name)
 		return err
 	})
@@ -88,7 +78,7 @@ func (s *Service) RenameAccount(ctx context.Context, a userd.Actor, accountID, n
 // DeleteAccount deletes one of the actor's accounts and its credentials. It
 // returns ErrAccountNotFound.
 func (s *Service) DeleteAccount(ctx context.Context, a userd.Actor, accountID string) error {
-	return s.own(ctx, a, accountID, func(tx *sqldb.Tx, id string) error {
+	return s.db.Own(ctx, a.UserID, accountID, ErrAccountNotFound, func(tx *sqldb.Tx, id string) error {
 		return DeleteAccount(ctx, tx, a.UserID, id)
 	})
 }
@@ -96,7 +86,7 @@ func (s *Service) DeleteAccount(ctx context.Context, a userd.Actor, accountID st
 // Credential returns the metadata of an account's credential of a type,
 // never its secret. It returns ErrAccountNotFound or ErrCredentialNotFound.
 func (s *Service) Credential(ctx context.Context, a userd.Actor, accountID, typ string) (out Credential, err error) {
-	err = s.own(ctx, a, accountID, func(tx *sqldb.Tx, id string) (err error) {
+	err = s.db.Own(ctx, a.UserID, accountID, ErrAccountNotFound, func(tx *sqldb.Tx, id string) (err error) {
 		out, err = GetCredential(ctx, tx, a.UserID, id, typ)
 		return err
 	})
@@ -116,7 +106,7 @@ func (s *Service) PutCredential(ctx context.Context, a userd.Actor, c userd.Clie
 	if err := userd.Invalid(append(CheckType(typ), CheckSecret(secret)...)); err != nil {
 		return Credential{}, err
 	}
-	err = s.own(ctx, a, accountID, func(tx *sqldb.Tx, id string) (err error) {
+	err = s.db.Own(ctx, a.UserID, accountID, ErrAccountNotFound, func(tx *sqldb.Tx, id string) (err error) {
 		if out, err = PutCredential(ctx, tx, s.ring, a.UserID, id, typ, secret, expires); err != nil {
 			return err
 		}
@@ -128,7 +118,7 @@ func (s *Service) PutCredential(ctx context.Context, a userd.Actor, c userd.Clie
 // DeleteCredential deletes an account's credential of a type and audits
 // it. It returns ErrAccountNotFound or ErrCredentialNotFound.
 func (s *Service) DeleteCredential(ctx context.Context, a userd.Actor, c userd.Client, accountID, typ string) error {
-	return s.own(ctx, a, accountID, func(tx *sqldb.Tx, id string) error {
+	return s.db.Own(ctx, a.UserID, accountID, ErrAccountNotFound, func(tx *sqldb.Tx, id string) error {
 		cred, err := DeleteCredential(ctx, tx, a.UserID, id, typ)
 		if err != nil {
 			return err
@@ -144,7 +134,7 @@ func (s *Service) Reveal(ctx context.Context, a userd.Actor, c userd.Client, acc
 	if err := s.recent(a); err != nil {
 		return Credential{}, "", err
 	}
-	err = s.own(ctx, a, accountID, func(tx *sqldb.Tx, id string) (err error) {
+	err = s.db.Own(ctx, a.UserID, accountID, ErrAccountNotFound, func(tx *sqldb.Tx, id string) (err error) {
 		if cred, secret, err = Reveal(ctx, tx, s.ring, a.UserID, id, typ); err != nil {
 			return err
 		}
