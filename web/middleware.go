@@ -55,11 +55,20 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.fail(ctx, err)
 		return
 	}
-	if needs != anyUser && !c.Actor.Grants.Has(needs) {
-		s.fail(ctx, userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+needs+"."))
+	if err := permit(needs, c.Actor.Grants); err != nil {
+		s.fail(ctx, err)
 		return
 	}
 	next(huma.WithContext(ctx, withCaller(ctx.Context(), c)))
+}
+
+// permit returns a forbidden error unless grants hold what an operation
+// needs (a permission key, or anyUser).
+func permit(needs string, grants userd.Grants) error {
+	if needs != anyUser && !grants.Has(needs) {
+		return userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+needs+".")
+	}
+	return nil
 }
 
 type callerKey struct{}

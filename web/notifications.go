@@ -288,10 +288,7 @@ func (g *streamGuard) check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if g.needs != anyUser && !c.Actor.Grants.Has(g.needs) {
-		return userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+g.needs+".")
-	}
-	return nil
+	return permit(g.needs, c.Actor.Grants)
 }
 
 // pending returns errTokenExpired once the token expired, and checks the
