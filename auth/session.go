@@ -239,6 +239,18 @@ func (s *Service) verifyAccess(ctx context.Context, raw string) (token.Access, e
 	return a, nil
 }
 
+// AccessExpiry returns when an access token of userd's own expires: its
+// exp, without the minute of leeway that Authenticate allows. It is false
+// for a session token and for an outside provider's token. It reads what
+// Authenticate verified and remembered.
+func (s *Service) AccessExpiry(ctx context.Context, cred string) (time.Time, bool) {
+	if !token.LooksLikeJWT(cred) {
+		return time.Time{}, false
+	}
+	a, err := s.verifyAccess(ctx, cred)
+	return a.Expires, err == nil
+}
+
 // statusErr returns the error that keeps a user of the given status out.
 func statusErr(st account.Status) error {
 	switch st {

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"github.com/userd/userd/auth"
 	"github.com/userd/userd/memo"
 	"github.com/userd/userd/notify"
-	"github.com/userd/userd/token"
 )
 
 // Notification is a notification as its user sees it.
@@ -254,24 +252,10 @@ func (s *Server) openStream(ctx context.Context, tok, needs string) (*streamGuar
 		g.stop()
 		return nil, err
 	}
-	if exp, ok := s.accessExpiry(ctx, tok); ok {
+	if exp, ok := s.auth.AccessExpiry(ctx, tok); ok { // an outside token ends at a check
 		g.expired = time.After(exp.Sub(s.db.Now()))
 	}
 	return g, nil
-}
-
-// accessExpiry returns when an access token of userd's own expires, to the
-// second and without the minute of leeway that verification allows; false
-// for a session token and for an outside provider's token (which its
-// verifier refuses once expired, at a stream's next check).
-func (s *Server) accessExpiry(ctx context.Context, tok string) (time.Time, bool) {
-	if !token.LooksLikeJWT(tok) {
-		return time.Time{}, false
-	}
-	a, err := token.VerifyAccess(tok, s.cfg.PublicURL, s.cfg.PublicURL, s.db.Now(), func(kid string) (ed25519.PublicKey, bool) {
-		return s.keys.PublicKey(ctx, kid)
-	})
-	return a.Expires, err == nil
 }
 
 // stop gives the subscription back and ends the watch.
