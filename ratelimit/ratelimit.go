@@ -94,25 +94,22 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 // Refund gives back one hit counted against key in its current window:
 // an attempt reserved with Hit that turned out well.
 func (l *Limiter) Refund(ctx context.Context, key string) error {
-	if !l.enabled {
-		return nil
-	}
-	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0`, stored(key)); err != nil {
-			return fmt.Errorf("refund rate limit: %w", err)
-		}
-		return nil
-	})
+	return l.change(ctx, "refund", `UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0`, key)
 }
 
 // Reset forgets key's count, after a success that ends a run of failures.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
+	return l.change(ctx, "reset", `DELETE FROM rate_limits WHERE key = $1`, key)
+}
+
+// change runs one statement on key's counter, unless the Limiter is off.
+func (l *Limiter) change(ctx context.Context, what, q, key string) error {
 	if !l.enabled {
 		return nil
 	}
 	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM rate_limits WHERE key = $1`, stored(key)); err != nil {
-			return fmt.Errorf("reset rate limit: %w", err)
+		if _, err := tx.Exec(ctx, q, stored(key)); err != nil {
+			return fmt.Errorf("%s rate limit: %w", what, err)
 		}
 		return nil
 	})
