@@ -242,11 +242,13 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 	}
 	var out UserWithGrants
 	err := s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
-		before, err := account.Get(ctx, tx, id)
-		if err != nil {
+		// The check locks the user's row: what is read after it is what
+		// the change replaces.
+		if err := rbac.CheckUser(ctx, tx, who.grants(), id); err != nil {
 			return audit.Event{}, err
 		}
-		if err := rbac.CheckUser(ctx, tx, who.grants(), id); err != nil {
+		before, err := account.Get(ctx, tx, id)
+		if err != nil {
 			return audit.Event{}, err
 		}
 		u, err := account.Update(ctx, tx, id, p)
@@ -312,10 +314,10 @@ func (s *Service) DeleteUser(ctx context.Context, who Who, id string) error {
 // rbac.ErrRoleNotFound or rbac.ErrInsufficientPrivilege.
 func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on bool) error {
 	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
-		if _, err := account.Get(ctx, tx, userID); err != nil {
+		if err := rbac.CheckUser(ctx, tx, who.grants(), userID); err != nil {
 			return audit.Event{}, err
 		}
-		if err := rbac.CheckUser(ctx, tx, who.grants(), userID); err != nil {
+		if _, err := account.Get(ctx, tx, userID); err != nil {
 			return audit.Event{}, err
 		}
 		if on {
