@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/userd/userd/rbac"
 )
 
 // metaPerm is the operation metadata key that holds what an operation needs:
@@ -27,7 +28,7 @@ const (
 	usersRead    = "users:read"
 	usersWrite   = "users:write"
 	rolesRead    = "roles:read"
-	rolesWrite   = "roles:write"
+	rolesWrite   = rbac.RolesWrite
 	logsRead     = "activity_logs:read"
 )
 
