@@ -110,7 +110,7 @@ func (s *Server) writeExport(ctx context.Context, w io.Writer, a userd.Actor) er
 	if err != nil {
 		return err
 	}
-	profile, err := s.social.Profile(ctx, a, me)
+	profile, err := s.social.Profile(ctx, userd.Actor{}, me) // anyone's view: the counts, without asking whether they follow themself
 	if err != nil {
 		return err
 	}
