@@ -16,8 +16,8 @@ test: vet
 
 # A short run of every fuzz target.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./token
-	$(GO) test -run '^$$' -fuzz FuzzSignupBody -fuzztime 20s ./web
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./internal/platform/token
+	$(GO) test -run '^$$' -fuzz FuzzSignupBody -fuzztime 20s ./internal/web
 
 run:
 	$(GO) run ./cmd/userd

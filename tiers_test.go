@@ -2,6 +2,7 @@ package userd_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -11,55 +12,65 @@ import (
 // every package may use). A new package must be given its layer here.
 var tiers = map[string]int{
 	// Vocabulary and leaves that know nothing of userd.
-	"":                         0,
-	"password/internal/argon2": 0,
-	"mail":                     0,
-	"seal":                     0,
-	"token":                    0,
+	"": 0,
+	"internal/platform/password/internal/argon2": 0,
+	"internal/platform/mail":                     0,
+	"internal/platform/seal":                     0,
+	"internal/platform/token":                    0,
 	// The database and hashing.
-	"sqldb":    1,
-	"password": 1,
+	"internal/platform/sqldb":    1,
+	"internal/platform/password": 1,
 	// Engines, caches, and the features that stand on the database alone.
-	"sqlite":    2,
-	"postgres":  2,
-	"memo":      2,
-	"account":   2,
-	"audit":     2,
-	"jobs":      2,
-	"keys":      2,
-	"layout":    2,
-	"notify":    2,
-	"ratelimit": 2,
-	"rbac":      2,
-	"webhook":   2,
-	"mfa":       2,
+	"internal/platform/sqlite":   2,
+	"internal/platform/postgres": 2,
+	"internal/platform/memo":     2,
+	"internal/feature/account":   2,
+	"internal/feature/audit":     2,
+	"internal/feature/jobs":      2,
+	"internal/feature/keys":      2,
+	"internal/feature/layout":    2,
+	"internal/feature/notify":    2,
+	"internal/feature/ratelimit": 2,
+	"internal/feature/rbac":      2,
+	"internal/feature/webhook":   2,
+	"internal/feature/mfa":       2,
 	// Features that use other features' functions.
-	"referral":        3,
-	"social":          3,
-	"vault":           3,
-	"passkey":         3,
-	"synchronization": 3,
-	"userimport":      3,
-	// Sign-up and sign-in, and what composes features in one transaction.
-	"auth":      4,
-	"lifecycle": 4,
-	// What builds on sign-in.
-	"federation": 5,
-	"admin":      5,
+	"internal/feature/referral":        3,
+	"internal/feature/social":          3,
+	"internal/feature/vault":           3,
+	"internal/feature/passkey":         3,
+	"internal/feature/synchronization": 3,
+	"internal/feature/userimport":      3,
+	// Sign-up and sign-in.
+	"internal/feature/auth": 4,
+	// What builds on sign-in: a user's end and export, and log-in through
+	// other identities.
+	"internal/feature/lifecycle":  5,
+	"internal/feature/federation": 5,
+	// The administration, which composes them.
+	"internal/feature/admin": 6,
 	// The edges: HTTP, the clean-up job, the command, the test harness and
 	// the load generator.
-	"janitor":   6,
-	"web":       6,
-	"dbtest":    7,
-	"cmd/userd": 7,
-	"bench":     8,
+	"internal/janitor":        7,
+	"internal/web":            7,
+	"internal/testkit/dbtest": 8,
+	"cmd/userd":               8,
+	"bench":                   9,
+}
+
+// forbidden are imports that the layers would allow but a rule does not:
+// HTTP handlers decode, call a feature and encode, and never reach the
+// database themselves.
+var forbidden = map[string][]string{
+	"internal/web": {"internal/platform/sqldb", "internal/platform/sqlite", "internal/platform/postgres"},
 }
 
 // harness are the packages that no production package may import.
-var harness = []string{"dbtest", "bench"}
+var harness = []string{"internal/testkit/dbtest", "bench"}
 
 // TestImportTiers fails when a package imports one of its own layer or a
-// higher one, imports the test harness, or has no layer.
+// higher one, imports the test harness, or has no layer, and when a package
+// of internal/platform (what knows nothing of users) imports one outside it.
 func TestImportTiers(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...").Output()
 	if err != nil {
@@ -94,6 +105,12 @@ func TestImportTiers(t *testing.T) {
 				t.Errorf("%q imports %q, which has no layer", pkg, dep)
 			case depTier >= tier:
 				t.Errorf("%q (layer %d) imports %q (layer %d): only lower layers may be imported", pkg, tier, dep, depTier)
+			}
+			if strings.HasPrefix(pkg, "internal/platform/") && !strings.HasPrefix(dep, "internal/platform/") {
+				t.Errorf("%q is of the platform and imports %q, which is not", pkg, dep)
+			}
+			if slices.Contains(forbidden[pkg], dep) {
+				t.Errorf("%q imports %q, which a rule forbids it", pkg, dep)
 			}
 			for _, h := range harness {
 				if dep == h && pkg != "bench" {

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/userd/userd/social"
-	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/platform/sqldb"
 )
 
 // w8Follows is W8's data set: the deleted user has this many followers

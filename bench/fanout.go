@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/userd/userd/notify"
+	"github.com/userd/userd/internal/feature/notify"
 )
 
 // fanOut opens n notification streams, as many for each user as a user may

@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/userd/userd/auth"
-	"github.com/userd/userd/social"
-	"github.com/userd/userd/sqldb"
+	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/platform/sqldb"
 )
 
 // loadN sends exactly n requests over conns connections and measures them.

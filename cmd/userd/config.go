@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/userd/userd/postgres"
-	"github.com/userd/userd/sqldb"
-	"github.com/userd/userd/sqlite"
+	"github.com/userd/userd/internal/platform/postgres"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/platform/sqlite"
 )
 
 // envName is the environment variable that backs a flag: --database-url ↔

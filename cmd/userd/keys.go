@@ -14,12 +14,12 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"github.com/userd/userd/keys"
-	"github.com/userd/userd/mfa"
-	"github.com/userd/userd/seal"
-	"github.com/userd/userd/sqldb"
-	"github.com/userd/userd/synchronization"
-	"github.com/userd/userd/vault"
+	"github.com/userd/userd/internal/feature/keys"
+	"github.com/userd/userd/internal/feature/mfa"
+	"github.com/userd/userd/internal/feature/synchronization"
+	"github.com/userd/userd/internal/feature/vault"
+	"github.com/userd/userd/internal/platform/seal"
+	"github.com/userd/userd/internal/platform/sqldb"
 )
 
 // keyConfig says where the master keys are.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
 // startServe runs `userd serve` with args until the returned stop.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/userd/userd/dbtest"
+	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }

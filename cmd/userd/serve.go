@@ -16,27 +16,28 @@ import (
 	"strings"
 	"time"
 
-	"github.com/userd/userd/admin"
-	"github.com/userd/userd/auth"
-	"github.com/userd/userd/federation"
-	"github.com/userd/userd/janitor"
-	"github.com/userd/userd/jobs"
-	"github.com/userd/userd/keys"
-	"github.com/userd/userd/layout"
-	"github.com/userd/userd/lifecycle"
-	"github.com/userd/userd/mail"
-	"github.com/userd/userd/memo"
-	"github.com/userd/userd/notify"
-	"github.com/userd/userd/passkey"
-	"github.com/userd/userd/password"
-	"github.com/userd/userd/ratelimit"
-	"github.com/userd/userd/referral"
-	"github.com/userd/userd/social"
-	"github.com/userd/userd/sqldb"
-	"github.com/userd/userd/synchronization"
-	"github.com/userd/userd/vault"
-	"github.com/userd/userd/web"
-	"github.com/userd/userd/webhook"
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/admin"
+	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/federation"
+	"github.com/userd/userd/internal/feature/jobs"
+	"github.com/userd/userd/internal/feature/keys"
+	"github.com/userd/userd/internal/feature/layout"
+	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/passkey"
+	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/feature/referral"
+	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/synchronization"
+	"github.com/userd/userd/internal/feature/vault"
+	"github.com/userd/userd/internal/feature/webhook"
+	"github.com/userd/userd/internal/janitor"
+	"github.com/userd/userd/internal/platform/mail"
+	"github.com/userd/userd/internal/platform/memo"
+	"github.com/userd/userd/internal/platform/password"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/web"
 )
 
 // serveConfig holds serve's settings.
@@ -381,9 +382,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	go runner.Run(ctx)
+	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
+		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent)}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
-		web.Services{DB: db, Auth: authSvc, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub,
-			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: layout.NewService(db), Referrals: referral.NewService(db), Vault: vault.NewService(db, keyring, authSvc.RequireRecent), Synchronizations: synchronization.NewService(db, keyring), Lifecycle: lifecycle.NewService(db, authSvc.RequireRecent), Notifications: notify.NewService(db), Social: social.NewService(db)})
+		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub,
+			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
+			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social,
+			Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})

@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"github.com/userd/userd"
-	"github.com/userd/userd/account"
-	"github.com/userd/userd/admin"
-	"github.com/userd/userd/password"
-	"github.com/userd/userd/rbac"
-	"github.com/userd/userd/sqldb"
-	"github.com/userd/userd/userimport"
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/admin"
+	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/feature/userimport"
+	"github.com/userd/userd/internal/platform/password"
+	"github.com/userd/userd/internal/platform/sqldb"
 
 	"github.com/schollz/progressbar/v3"
 )

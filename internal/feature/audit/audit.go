@@ -1,0 +1,176 @@
+// Package audit owns activity_logs, the append-only trail of security and
+// administrative events. Events are recorded in the transaction of the change
+// they describe, so the trail and the data never disagree.
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// Actions: stable dotted codes that clients and operators filter on, every
+// one of them here.
+const (
+	Signup                 = "auth.signup"
+	Login                  = "auth.login"
+	LoginFailed            = "auth.login_failed"
+	Logout                 = "auth.logout"
+	SessionRevoked         = "auth.session_revoked"
+	RefreshReuse           = "auth.refresh_token_reused"
+	PasswordChanged        = "auth.password_changed"
+	PasswordResetRequested = "auth.password_reset_requested"
+	PasswordReset          = "auth.password_reset"
+	EmailVerificationSent  = "auth.email_verification_sent"
+	EmailVerified          = "auth.email_verified"
+	RateLimited            = "auth.rate_limited"
+	MFAEnabled             = "auth.mfa_enabled"
+	PasskeyRegistered      = "auth.passkey_registered"
+	PasskeyDeleted         = "auth.passkey_deleted"
+	MFADisabled            = "auth.mfa_disabled"
+	AccountCreated         = "auth.account_created"
+	AccountLinked          = "auth.account_linked"
+	AccountReclaimed       = "auth.unverified_account_reclaimed"
+	UserDeleted            = "user.deleted"
+	UserImported           = "user.imported"
+
+	// What administrators do, with the administrator as actor.
+	AdminUserCreated      = "admin.user_created"
+	AdminUserUpdated      = "admin.user_updated"
+	AdminUserDeleted      = "admin.user_deleted"
+	AdminRoleCreated      = "admin.role_created"
+	AdminRoleUpdated      = "admin.role_updated"
+	AdminRoleDeleted      = "admin.role_deleted"
+	AdminRoleAssigned     = "admin.role_assigned"
+	AdminRoleRemoved      = "admin.role_removed"
+	AdminNotificationSent = "admin.notification_sent"
+
+	// The credentials vault.
+	CredentialSaved    = "vault.credential_saved"
+	CredentialDeleted  = "vault.credential_deleted"
+	CredentialRevealed = "vault.credential_revealed"
+)
+
+// Event is one entry of the trail. UserID is the user it belongs to ("" for
+// an anonymous event, such as a failed log-in for an unknown identifier).
+type Event struct {
+	UserID     string
+	Action     string
+	TargetType string
+	TargetID   string
+	IP         string
+	UserAgent  string
+	Metadata   map[string]any
+}
+
+// Record appends e to the trail within tx.
+func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
+	meta := []byte("{}")
+	if len(e.Metadata) > 0 {
+		var err error
+		if meta, err = json.Marshal(e.Metadata); err != nil {
+			return fmt.Errorf("audit %s: metadata: %w", e.Action, err)
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		userd.NewID(tx.Now), sqldb.Nullable(e.UserID), e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID),
+		sqldb.Nullable(e.IP), sqldb.Nullable(e.UserAgent), string(meta), tx.Now)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// Entry is a recorded event.
+type Entry struct {
+	ID         string
+	UserID     string
+	ClientID   string
+	Action     string
+	TargetType string
+	TargetID   string
+	IP         string
+	UserAgent  string
+	Metadata   json.RawMessage
+	CreatedAt  time.Time
+}
+
+// Filter narrows List; zero fields do not filter.
+type Filter struct {
+	UserID     string // the user the entry belongs to (the actor)
+	Action     string // an exact action, or a prefix ending in '.' ("auth.")
+	TargetType string // with TargetID: what was acted on
+	TargetID   string
+	Since      time.Time // created at or after
+	Until      time.Time // created before
+}
+
+// List returns up to limit entries that match f, newest first, older than
+// the entry beforeID ("" for the first page).
+func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit int) ([]Entry, error) {
+	where := []string{"id < $1"}
+	args := []any{sqldb.Before(beforeID)}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
+	}
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
+	switch {
+	case strings.HasSuffix(f.Action, "."):
+		add("substr(action, 1, "+strconv.Itoa(len(f.Action))+") = ?", f.Action)
+	case f.Action != "":
+		add("action = ?", f.Action)
+	}
+	if f.TargetType != "" {
+		add("target_type = ?", f.TargetType)
+	}
+	if f.TargetID != "" {
+		add("target_id = ?", f.TargetID)
+	}
+	if !f.Since.IsZero() {
+		add("created_at >= ?", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		add("created_at < ?", f.Until.UTC())
+	}
+	args = append(args, limit)
+	rows, err := tx.Query(ctx, `SELECT id, user_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at
+		FROM activity_logs WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list activity: %w", err)
+	}
+	defer rows.Close()
+	out := []Entry{}
+	for rows.Next() {
+		var e Entry
+		var user, client, ttype, tid, ip, ua sql.NullString
+		var meta []byte
+		if err := rows.Scan(&e.ID, &user, &client, &e.Action, &ttype, &tid, &ip, &ua, &meta, &e.CreatedAt); err != nil {
+			return nil, fmt.Errorf("list activity: %w", err)
+		}
+		e.UserID, e.ClientID, e.TargetType, e.TargetID, e.IP, e.UserAgent = user.String, client.String, ttype.String, tid.String, ip.String, ua.String
+		e.Metadata, e.CreatedAt = json.RawMessage(meta), e.CreatedAt.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ListOwn lists the actor's own trail, newest first, after the entry with id
+// before, in a transaction of their own.
+func ListOwn(ctx context.Context, db *sqldb.DB, a userd.Actor, before string, limit int) (out []Entry, err error) {
+	err = db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+		out, err = List(ctx, tx, Filter{UserID: a.UserID}, before, limit)
+		return err
+	})
+	return out, err
+}

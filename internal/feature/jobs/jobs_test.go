@@ -1,0 +1,159 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/userd/userd/internal/feature/jobs"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func enqueue(t *testing.T, db *sqldb.DB, n int, at time.Time) {
+	t.Helper()
+	ctx := sqldb.System(context.Background())
+	err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+		for i := range n {
+			if err := jobs.Enqueue(ctx, tx, "count", fmt.Sprintf("job-%d", i), map[string]int{"i": i}, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEachJobRunsOnce: two runners over separate connections to one
+// database (two userd processes) drain 60 jobs; each runs exactly once.
+func TestEachJobRunsOnce(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			var a, b *sqldb.DB
+			ctx := context.Background()
+			if engine == "sqlite" {
+				path := dbtest.SQLitePath(t)
+				a, b = openAt(t, engine, path), openAt(t, engine, path)
+			} else {
+				url := dbtest.NewPostgresURL(t, true)
+				a, b = openAt(t, engine, url), openAt(t, engine, url)
+			}
+			const n = 60
+			enqueue(t, a, n, time.Now().Add(-time.Second))
+			var mu sync.Mutex
+			runs := map[string]int{}
+			handler := func(_ context.Context, j jobs.Job) (time.Time, error) {
+				mu.Lock()
+				runs[j.Key]++
+				mu.Unlock()
+				return time.Time{}, nil
+			}
+			var wg sync.WaitGroup
+			counts := make([]int, 2)
+			for i, db := range []*sqldb.DB{a, b} {
+				r := jobs.NewRunner(db, quiet)
+				r.Handle("count", handler)
+				wg.Go(func() {
+					var err error
+					counts[i], err = r.RunDue(ctx)
+					if err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if len(runs) != n || counts[0]+counts[1] != n {
+				t.Fatalf("%d distinct jobs ran, runners counted %v; want %d", len(runs), counts, n)
+			}
+			for k, c := range runs {
+				if c != 1 {
+					t.Fatalf("%s ran %d times", k, c)
+				}
+			}
+			var pending int
+			a.SQL().QueryRow(`SELECT count(*) FROM jobs WHERE done_at IS NULL`).Scan(&pending)
+			if pending != 0 {
+				t.Fatalf("%d jobs still pending", pending)
+			}
+		})
+	}
+}
+
+// TestJobsSurviveRestartAndRetry: a job enqueued before a restart runs
+// after it; a failing job retries later, then succeeds; a recurring job
+// moves on.
+func TestJobsSurviveRestartAndRetry(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			where := dbtest.SQLitePath(t)
+			if engine == "postgres" {
+				where = dbtest.NewPostgresURL(t, true)
+			}
+			db := openAt(t, engine, where)
+			enqueue(t, db, 1, time.Now().Add(-time.Second))
+			db.Close()
+
+			db = openAt(t, engine, where)
+			offset := time.Duration(0)
+			db.SetClock(func() time.Time { return time.Now().Add(offset) })
+			r := jobs.NewRunner(db, quiet)
+			calls := 0
+			r.Handle("count", func(_ context.Context, j jobs.Job) (time.Time, error) {
+				calls++
+				switch calls {
+				case 1:
+					return time.Time{}, fmt.Errorf("upstream down")
+				case 2:
+					if j.Attempts != 2 {
+						t.Errorf("attempt %d; want 2", j.Attempts)
+					}
+					return time.Now().Add(offset + time.Hour), nil // recurring: next in an hour
+				}
+				return time.Time{}, nil
+			})
+			ctx := context.Background()
+			if n, _ := r.RunDue(ctx); n != 1 || calls != 1 {
+				t.Fatalf("first pass ran %d, handler called %d", n, calls)
+			}
+			if n, _ := r.RunDue(ctx); n != 0 {
+				t.Fatalf("a failed job ran again before its backoff: %d", n)
+			}
+			offset = 15 * time.Second
+			if n, _ := r.RunDue(ctx); n != 1 || calls != 2 {
+				t.Fatalf("after the backoff ran %d, handler called %d", n, calls)
+			}
+			offset = 2 * time.Hour
+			if n, _ := r.RunDue(ctx); n != 1 || calls != 3 {
+				t.Fatalf("the recurring run ran %d, handler called %d", n, calls)
+			}
+			var done int
+			db.SQL().QueryRow(`SELECT count(*) FROM jobs WHERE done_at IS NOT NULL AND last_error IS NULL`).Scan(&done)
+			if done != 1 {
+				t.Fatalf("finished jobs = %d; want 1", done)
+			}
+		})
+	}
+}
+
+func openAt(t *testing.T, engine, where string) *sqldb.DB {
+	t.Helper()
+	db, err := dbtest.OpenAt(context.Background(), engine, where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.MigrateUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

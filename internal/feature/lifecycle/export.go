@@ -1,0 +1,158 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/layout"
+	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/referral"
+	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/synchronization"
+	"github.com/userd/userd/internal/feature/vault"
+)
+
+// ExportBatch is how many rows an export reads at a time, so that a large
+// account never sits in memory.
+const ExportBatch = 500
+
+// Head is the first part of a user's export: the user and what they have
+// one of.
+type Head struct {
+	At                    time.Time // when the export was read, by the database's clock
+	User                  account.User
+	Layout                layout.Layout
+	Referral              referral.Referral // the zero Referral when they have none
+	Followers, Followings int64
+}
+
+// Sink receives an export as it is read: the head, then each section's
+// name followed by its rows in batches (none for an empty section), in the
+// order of the document. It encodes; Export decides what is exported.
+type Sink interface {
+	Head(Head) error
+	Section(name string) error
+	Sessions([]auth.Session) error
+	Notifications([]notify.Notification) error
+	Follows([]social.Edge) error
+	Referred([]referral.Referred) error
+	Synchronizations([]synchronization.Sync) error
+	CredentialAccounts([]vault.Account) error
+	Activity([]audit.Entry) error
+}
+
+// Export reads everything userd holds about the actor into sink, section by
+// section and each section in batches of ExportBatch rows. Secrets and
+// tokens are not read: a vault account comes without its credentials'
+// values, a synchronization without its token, a session without its
+// tokens.
+func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
+	h, err := s.head(ctx, a)
+	if err != nil {
+		return err
+	}
+	if err := sink.Head(h); err != nil {
+		return err
+	}
+	me := a.UserID
+	d := s.deps
+	sections := []func() error{
+		func() error {
+			return each(sink, "sessions", func(c string) ([]auth.Session, error) { return d.Auth.Sessions(ctx, a, c, ExportBatch) },
+				func(x auth.Session) string { return x.ID }, sink.Sessions)
+		},
+		func() error {
+			return each(sink, "notifications", func(c string) ([]notify.Notification, error) {
+				return d.Notifications.List(ctx, a, false, c, ExportBatch)
+			},
+				func(x notify.Notification) string { return x.ID }, sink.Notifications)
+		},
+		func() error {
+			return each(sink, "following", func(c string) ([]social.Edge, error) { return d.Social.Page(ctx, social.Following, me, c, ExportBatch) },
+				func(x social.Edge) string { return x.FollowID }, sink.Follows)
+		},
+		func() error {
+			return each(sink, "followers", func(c string) ([]social.Edge, error) { return d.Social.Page(ctx, social.Followers, me, c, ExportBatch) },
+				func(x social.Edge) string { return x.FollowID }, sink.Follows)
+		},
+		func() error {
+			// A referral brings few enough users to read at once: the
+			// first read is the whole section.
+			return each(sink, "referred_users", func(c string) ([]referral.Referred, error) {
+				if c != "" {
+					return nil, nil
+				}
+				return d.Referrals.Referred(ctx, a, 1<<20)
+			}, func(referral.Referred) string { return "all" }, sink.Referred)
+		},
+		func() error {
+			return each(sink, "synchronizations", func(c string) ([]synchronization.Sync, error) { return d.Synchronizations.List(ctx, a, c, ExportBatch) },
+				func(x synchronization.Sync) string { return x.ID }, sink.Synchronizations)
+		},
+		func() error {
+			return each(sink, "credential_accounts", func(c string) ([]vault.Account, error) { return d.Vault.Accounts(ctx, a, c, ExportBatch) },
+				func(x vault.Account) string { return x.ID }, sink.CredentialAccounts)
+		},
+		func() error {
+			return each(sink, "activity", func(c string) ([]audit.Entry, error) { return audit.ListOwn(ctx, s.db, a, c, ExportBatch) },
+				func(x audit.Entry) string { return x.ID }, sink.Activity)
+		},
+	}
+	for _, section := range sections {
+		if err := section(); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
+	return nil
+}
+
+// head reads the export's head.
+func (s *Service) head(ctx context.Context, a userd.Actor) (h Head, err error) {
+	h.At = s.db.Now()
+	if h.User, err = s.deps.Accounts.Self(ctx, a); err != nil {
+		return h, fmt.Errorf("export user: %w", err)
+	}
+	if h.Layout, err = s.deps.Layouts.Mine(ctx, a); err != nil {
+		return h, fmt.Errorf("export layout: %w", err)
+	}
+	if h.Referral, _, err = s.deps.Referrals.Find(ctx, a); err != nil {
+		return h, fmt.Errorf("export referral: %w", err)
+	}
+	// Anyone's view: the counts, without asking whether they follow themself.
+	p, err := s.deps.Social.Profile(ctx, userd.Actor{}, a.UserID)
+	if err != nil {
+		return h, fmt.Errorf("export follow counts: %w", err)
+	}
+	h.Followers, h.Followings = p.Followers, p.Followings
+	return h, nil
+}
+
+// each opens a section of sink and puts its rows in batches: read returns
+// the rows after a cursor ("" for the first), and a batch shorter than
+// ExportBatch is the last; id makes the next cursor from a batch's last row.
+func each[T any](sink Sink, name string, read func(cursor string) ([]T, error), id func(T) string, put func([]T) error) error {
+	if err := sink.Section(name); err != nil {
+		return err
+	}
+	cursor := ""
+	for {
+		rows, err := read(cursor)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if len(rows) > 0 {
+			if err := put(rows); err != nil {
+				return err
+			}
+		}
+		if len(rows) < ExportBatch {
+			return nil
+		}
+		cursor = id(rows[len(rows)-1])
+	}
+}

@@ -1,0 +1,121 @@
+// Package ratelimit owns rate_limits: fixed-window counters in the database,
+// so that every userd process of one database shares them exactly.
+package ratelimit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// Rule is a limit: at most Max hits per Window.
+type Rule struct {
+	Max    int
+	Window time.Duration
+}
+
+// Limiter counts hits. A disabled Limiter allows everything and writes
+// nothing (--rate-limits off).
+type Limiter struct {
+	db      *sqldb.DB
+	enabled bool
+}
+
+// New returns a Limiter; enabled false turns every check into a no-op.
+func New(db *sqldb.DB, enabled bool) *Limiter {
+	return &Limiter{db: db, enabled: enabled}
+}
+
+// Error is the error of a refused hit: a KindRateLimited *userd.Error that
+// also says when to retry, and whether this hit was the first refused in
+// its window (the moment to record that a limit was reached, once).
+type Error struct {
+	Err        *userd.Error
+	RetryAfter time.Duration
+	First      bool
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+
+// Unwrap returns the *userd.Error, so that ErrorOf and ErrorKind see it.
+func (e *Error) Unwrap() error { return e.Err }
+
+func refused(retry time.Duration, first bool) error {
+	return &Error{
+		Err:        userd.Errorf(userd.KindRateLimited, "rate_limited", "Too many attempts. Try again later."),
+		RetryAfter: max(retry, time.Second),
+		First:      first,
+	}
+}
+
+// stored is the key as the table holds it: its scope (the text before the
+// first colon, which userd's code writes) and the SHA-256 of the whole key,
+// so that a row has the same small size whatever a client sent.
+func stored(key string) string {
+	scope, _, _ := strings.Cut(key, ":")
+	sum := sha256.Sum256([]byte(key))
+	return scope + ":" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Hit counts one hit against key and returns an *Error when it goes over the
+// rule. The hit is committed at once, whatever happens to the request, so
+// that it reserves an attempt before the attempt is checked: of N
+// concurrent hits, exactly the first Max pass.
+func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
+	if !l.enabled {
+		return nil
+	}
+	var hits int
+	var start time.Time
+	var now time.Time
+	err := l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		now = tx.Now
+		return tx.QueryRow(ctx, `INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
+			ON CONFLICT (key) DO UPDATE SET
+				hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
+				window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
+			RETURNING hits, window_start`, stored(key), tx.Now, tx.Now.Add(-r.Window)).Scan(&hits, &start)
+	})
+	if err != nil {
+		return fmt.Errorf("rate limit: %w", err)
+	}
+	if hits > r.Max {
+		return refused(start.Add(r.Window).Sub(now), hits == r.Max+1)
+	}
+	return nil
+}
+
+// Refund gives back one hit counted against key in its current window:
+// an attempt reserved with Hit that turned out well.
+func (l *Limiter) Refund(ctx context.Context, key string) error {
+	return l.change(ctx, "refund", `UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0`, key)
+}
+
+// Reset forgets key's count, after a success that ends a run of failures.
+func (l *Limiter) Reset(ctx context.Context, key string) error {
+	return l.change(ctx, "reset", `DELETE FROM rate_limits WHERE key = $1`, key)
+}
+
+// change runs one statement on key's counter, unless the Limiter is off.
+func (l *Limiter) change(ctx context.Context, what, q, key string) error {
+	if !l.enabled {
+		return nil
+	}
+	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, q, stored(key)); err != nil {
+			return fmt.Errorf("%s rate limit: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// Expire deletes counters whose window ended more than a day before now.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM rate_limits WHERE window_start < $1`, now.Add(-24*time.Hour))
+}

@@ -1,0 +1,413 @@
+// Package rbac owns roles, permissions, role_permissions and user_roles: who
+// may do what. A role with the admin flag passes every check.
+package rbac
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// The roles that every database has.
+const (
+	DefaultRole = "END_USER" // given to every new user
+	AdminRole   = "ADMIN"
+)
+
+// protected roles cannot be deleted: new users need the default one, and
+// deleting the admin role could lock every administrator out.
+var protected = []string{DefaultRole, AdminRole}
+
+// Role is a named set of permissions.
+type Role struct {
+	ID          string
+	Name        string
+	Description string
+	IsAdmin     bool
+	Permissions []string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Permission is a permission key and what it allows.
+type Permission struct {
+	Key         string
+	Description string
+}
+
+// Errors that the functions of this package return.
+var (
+	ErrRoleNotFound  = userd.Errorf(userd.KindNotFound, "role_not_found", "No such role.")
+	ErrRoleNameTaken = &userd.Error{Kind: userd.KindConflict, Code: "role_name_taken", Message: "A role has this name.",
+		Fields: []userd.FieldError{{Field: "name", Code: "taken", Message: "A role has this name."}}}
+	ErrRoleProtected = userd.Errorf(userd.KindConflict, "role_protected", "END_USER and ADMIN cannot be deleted.")
+)
+
+var roleNameRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
+
+// Grants returns a user's roles and effective permissions, in one query
+// (and a second for an admin, who holds every permission).
+func Grants(ctx context.Context, tx *sqldb.Tx, userID string) (userd.Grants, error) {
+	var gs GrantScan
+	if err := tx.QueryRow(ctx, `SELECT `+GrantColumns("$1"), userID).Scan(gs.Dest()...); err != nil {
+		return userd.Grants{}, fmt.Errorf("user grants: %w", err)
+	}
+	return gs.Grants(ctx, tx)
+}
+
+// GrantColumns is the SQL of three columns that hold the grants of the user
+// whose id the SQL expression userID gives, so that one query can read a
+// user and their grants: grant_roles and grant_permissions, their role names
+// and their roles' permission keys (comma-separated, NULL for none; neither
+// holds a comma), and grant_admin, whether a role is an administrator's.
+// A GrantScan reads them.
+func GrantColumns(userID string) string {
+	return `(SELECT string_agg(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+			WHERE ur.user_id = ` + userID + `) AS grant_roles,
+		(SELECT string_agg(p.key, ',') FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id
+			JOIN permissions p ON p.id = rp.permission_id WHERE ur.user_id = ` + userID + `) AS grant_permissions,
+		EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+			WHERE ur.user_id = ` + userID + ` AND r.is_admin) AS grant_admin`
+}
+
+// GrantScan receives the columns of GrantColumns.
+type GrantScan struct {
+	roles, permissions sql.NullString
+	admin              bool
+}
+
+// Dest is where a Scan puts GrantColumns's columns, in their order.
+func (g *GrantScan) Dest() []any { return []any{&g.roles, &g.permissions, &g.admin} }
+
+// Grants returns the grants that the columns hold, roles and permissions
+// sorted and each once. An administrator holds every permission, which it
+// reads in tx.
+func (g *GrantScan) Grants(ctx context.Context, tx *sqldb.Tx) (userd.Grants, error) {
+	out := userd.Grants{Roles: list(g.roles), Permissions: list(g.permissions), Admin: g.admin}
+	if g.admin {
+		var err error
+		if out.Permissions, err = strings1(ctx, tx, `SELECT key FROM permissions`); err != nil {
+			return out, fmt.Errorf("user grants: %w", err)
+		}
+	}
+	slices.Sort(out.Roles)
+	slices.Sort(out.Permissions)
+	out.Permissions = slices.Compact(out.Permissions)
+	return out, nil
+}
+
+// list splits a comma-separated list; NULL is none.
+func list(s sql.NullString) []string {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	return strings.Split(s.String, ",")
+}
+
+// strings1 returns the first column of every row.
+func strings1(ctx context.Context, tx *sqldb.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// roleID returns the id of the role with the given name, or ErrRoleNotFound.
+func roleID(ctx context.Context, tx *sqldb.Tx, name string) (string, error) {
+	var id string
+	err := tx.QueryRow(ctx, `SELECT id FROM roles WHERE name = $1`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrRoleNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("find role: %w", err)
+	}
+	return id, nil
+}
+
+// Assign gives a user a role by name; assigning a role twice is not an
+// error. It reports whether the user did not have it, and returns
+// ErrRoleNotFound.
+func Assign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error) {
+	id, err := roleID(ctx, tx, role)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.Exec(ctx, `INSERT INTO user_roles (user_id, role_id, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (user_id, role_id) DO NOTHING`, userID, id, tx.Now)
+	if err != nil {
+		return false, fmt.Errorf("assign role: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	tx.Invalidate(userd.UserKey(userID))
+	return n == 1, nil
+}
+
+// Unassign takes a role from a user; taking one they lack is not an error.
+// It reports whether they had it, and returns ErrRoleNotFound.
+func Unassign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error) {
+	id, err := roleID(ctx, tx, role)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.Exec(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2`, userID, id)
+	if err != nil {
+		return false, fmt.Errorf("remove role: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	tx.Invalidate(userd.UserKey(userID))
+	return n == 1, nil
+}
+
+// Permissions lists every permission.
+func Permissions(ctx context.Context, tx *sqldb.Tx) ([]Permission, error) {
+	rows, err := tx.Query(ctx, `SELECT key, description FROM permissions ORDER BY key`)
+	if err != nil {
+		return nil, fmt.Errorf("list permissions: %w", err)
+	}
+	defer rows.Close()
+	var out []Permission
+	for rows.Next() {
+		var p Permission
+		if err := rows.Scan(&p.Key, &p.Description); err != nil {
+			return nil, fmt.Errorf("list permissions: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Roles lists every role with its permissions, by name.
+func Roles(ctx context.Context, tx *sqldb.Tx) ([]Role, error) {
+	rows, err := tx.Query(ctx, `SELECT id, name, description, is_admin, created_at, updated_at FROM roles ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	var out []Role
+	for rows.Next() {
+		var r Role
+		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.IsAdmin, &r.CreatedAt, &r.UpdatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list roles: %w", err)
+		}
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	for i := range out {
+		if out[i].Permissions, err = rolePermissions(ctx, tx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func rolePermissions(ctx context.Context, tx *sqldb.Tx, roleID string) ([]string, error) {
+	keys, err := strings1(ctx, tx, `SELECT p.key FROM role_permissions rp JOIN permissions p ON p.id = rp.permission_id
+		WHERE rp.role_id = $1 ORDER BY p.key`, roleID)
+	if err != nil {
+		return nil, fmt.Errorf("role permissions: %w", err)
+	}
+	return keys, nil
+}
+
+// Get returns the role with the given id, or ErrRoleNotFound.
+func Get(ctx context.Context, tx *sqldb.Tx, id string) (Role, error) {
+	var r Role
+	err := tx.QueryRow(ctx, `SELECT id, name, description, is_admin, created_at, updated_at FROM roles WHERE id = $1`, id).
+		Scan(&r.ID, &r.Name, &r.Description, &r.IsAdmin, &r.CreatedAt, &r.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Role{}, ErrRoleNotFound
+	}
+	if err != nil {
+		return Role{}, fmt.Errorf("get role: %w", err)
+	}
+	r.Permissions, err = rolePermissions(ctx, tx, id)
+	return r, err
+}
+
+// Named returns the role with the given name, or ErrRoleNotFound.
+func Named(ctx context.Context, tx *sqldb.Tx, name string) (Role, error) {
+	id, err := roleID(ctx, tx, name)
+	if err != nil {
+		return Role{}, err
+	}
+	return Get(ctx, tx, id)
+}
+
+// RolePatch changes a role; nil fields stay as they are.
+type RolePatch struct {
+	Name        *string
+	Description *string
+	IsAdmin     *bool
+	Permissions *[]string
+}
+
+// Apply returns r with the fields that p sets changed: the role that
+// creating (from the zero Role) or updating with p would make.
+func (p RolePatch) Apply(r Role) Role {
+	if p.Name != nil {
+		r.Name = *p.Name
+	}
+	if p.Description != nil {
+		r.Description = *p.Description
+	}
+	if p.IsAdmin != nil {
+		r.IsAdmin = *p.IsAdmin
+	}
+	if p.Permissions != nil {
+		r.Permissions = *p.Permissions
+	}
+	return r
+}
+
+// check validates a patch against the known permissions.
+func (p *RolePatch) check(ctx context.Context, tx *sqldb.Tx) error {
+	var fe []userd.FieldError
+	if p.Name != nil && !roleNameRE.MatchString(*p.Name) {
+		fe = append(fe, userd.FieldError{Field: "name", Code: "invalid_role_name", Message: "A role name is 2 to 64 capital letters, digits or '_', starting with a letter."})
+	}
+	if p.Description != nil && len(*p.Description) > 500 {
+		fe = append(fe, userd.FieldError{Field: "description", Code: "invalid_text", Message: "Use at most 500 characters."})
+	}
+	if p.Permissions != nil {
+		known, err := Permissions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, key := range *p.Permissions {
+			i := slices.IndexFunc(known, func(k Permission) bool { return k.Key == key })
+			if i < 0 {
+				fe = append(fe, userd.FieldError{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)})
+			}
+		}
+	}
+	return userd.Invalid(fe)
+}
+
+// Create makes a role. It returns a KindInvalid error for a bad name or an
+// unknown permission, and ErrRoleNameTaken.
+func Create(ctx context.Context, tx *sqldb.Tx, p RolePatch) (Role, error) {
+	if p.Name == nil {
+		return Role{}, userd.Invalid([]userd.FieldError{{Field: "name", Code: "required", Message: "A role needs a name."}})
+	}
+	if err := p.check(ctx, tx); err != nil {
+		return Role{}, err
+	}
+	id, r := userd.NewID(tx.Now), p.Apply(Role{})
+	_, err := tx.Exec(ctx, `INSERT INTO roles (id, name, description, is_admin, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+		id, r.Name, r.Description, r.IsAdmin, tx.Now)
+	if sqldb.Violated(err, sqldb.Unique, "idx_roles_name") {
+		return Role{}, ErrRoleNameTaken
+	}
+	if err != nil {
+		return Role{}, fmt.Errorf("create role: %w", err)
+	}
+	if p.Permissions != nil {
+		if err := setPermissions(ctx, tx, id, *p.Permissions); err != nil {
+			return Role{}, err
+		}
+	}
+	return Get(ctx, tx, id)
+}
+
+// Update changes a role. It returns what Create returns, and
+// ErrRoleNotFound.
+func Update(ctx context.Context, tx *sqldb.Tx, id string, p RolePatch) (Role, error) {
+	if err := p.check(ctx, tx); err != nil {
+		return Role{}, err
+	}
+	r, err := Get(ctx, tx, id)
+	if err != nil {
+		return Role{}, err
+	}
+	r = p.Apply(r)
+	_, err = tx.Exec(ctx, `UPDATE roles SET name = $1, description = $2, is_admin = $3, updated_at = $4 WHERE id = $5`,
+		r.Name, r.Description, r.IsAdmin, tx.Now, id)
+	if sqldb.Violated(err, sqldb.Unique, "idx_roles_name") {
+		return Role{}, ErrRoleNameTaken
+	}
+	if err != nil {
+		return Role{}, fmt.Errorf("update role: %w", err)
+	}
+	tx.Invalidate(userd.EveryKey)
+	if p.Permissions != nil {
+		if err := setPermissions(ctx, tx, id, *p.Permissions); err != nil {
+			return Role{}, err
+		}
+	}
+	return Get(ctx, tx, id)
+}
+
+func setPermissions(ctx context.Context, tx *sqldb.Tx, roleID string, keys []string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM role_permissions WHERE role_id = $1`, roleID); err != nil {
+		return fmt.Errorf("set role permissions: %w", err)
+	}
+	for _, key := range keys {
+		_, err := tx.Exec(ctx, `INSERT INTO role_permissions (role_id, permission_id)
+			SELECT $1, id FROM permissions WHERE key = $2 ON CONFLICT DO NOTHING`, roleID, key)
+		if err != nil {
+			return fmt.Errorf("set role permissions: %w", err)
+		}
+	}
+	return nil
+}
+
+// Delete removes a role; its assignments go with it. It returns
+// ErrRoleNotFound, or ErrRoleProtected for END_USER and ADMIN.
+func Delete(ctx context.Context, tx *sqldb.Tx, id string) (Role, error) {
+	r, err := Get(ctx, tx, id)
+	if err != nil {
+		return Role{}, err
+	}
+	if slices.Contains(protected, r.Name) {
+		return Role{}, ErrRoleProtected
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM roles WHERE id = $1`, id); err != nil {
+		return Role{}, fmt.Errorf("delete role: %w", err)
+	}
+	tx.Invalidate(userd.EveryKey)
+	return r, nil
+}
+
+// AssignDefault gives a new user the default role.
+func AssignDefault(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	_, err := Assign(ctx, tx, userID, DefaultRole)
+	return err
+}
+
+// AssignDefaultToRoleless gives the default role to every user who has no
+// role: the bulk path's counterpart of AssignDefault.
+func AssignDefaultToRoleless(ctx context.Context, tx *sqldb.Tx) error {
+	id, err := roleID(ctx, tx, DefaultRole)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO user_roles (user_id, role_id, created_at)
+		SELECT u.id, $1, $2 FROM users u WHERE NOT EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id)`, id, tx.Now)
+	if err != nil {
+		return fmt.Errorf("assign default role: %w", err)
+	}
+	tx.Invalidate(userd.EveryKey)
+	return nil
+}

@@ -1,0 +1,78 @@
+// Package janitor keeps the database small: a recurring job deletes what
+// has expired (rate-limit windows, log-in states, challenges, mailed tokens,
+// ended sessions) and the records kept for a while (finished jobs, webhook
+// deliveries). Each package says what of its own tables has expired.
+package janitor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/federation"
+	"github.com/userd/userd/internal/feature/jobs"
+	"github.com/userd/userd/internal/feature/mfa"
+	"github.com/userd/userd/internal/feature/passkey"
+	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/feature/webhook"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// Kind is the job kind of the clean-up.
+const Kind = "janitor.cleanup"
+
+// Every is how often the clean-up runs.
+const Every = time.Hour
+
+// expirers are the packages' clean-ups, by what they clean.
+var expirers = []struct {
+	name string
+	fn   func(context.Context, *sqldb.Tx, time.Time) (int64, error)
+}{
+	{"rate limits", ratelimit.Expire}, {"log-in states", federation.Expire}, {"mfa challenges", mfa.Expire},
+	{"passkey ceremonies", passkey.Expire}, {"sessions and mailed tokens", auth.Expire},
+	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire},
+}
+
+// Register adds the clean-up's handler to a runner.
+func Register(r *jobs.Runner, db *sqldb.DB, log *slog.Logger) {
+	r.Handle(Kind, func(ctx context.Context, j jobs.Job) (time.Time, error) {
+		counts, err := Run(ctx, db)
+		if err != nil {
+			return time.Time{}, err
+		}
+		log.Info("janitor", "deleted", counts)
+		return db.Now().Add(Every), nil
+	})
+}
+
+// Schedule makes sure the clean-up is scheduled (once, whatever the number
+// of processes).
+func Schedule(ctx context.Context, db *sqldb.DB) error {
+	return db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE key = $1 AND done_at IS NULL`, Kind).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		return jobs.Enqueue(ctx, tx, Kind, Kind, map[string]any{}, tx.Now)
+	})
+}
+
+// Run deletes what has expired now, in one transaction, and returns how
+// much of each.
+func Run(ctx context.Context, db *sqldb.DB) (map[string]int64, error) {
+	counts := map[string]int64{}
+	err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		for _, e := range expirers {
+			n, err := e.fn(ctx, tx, tx.Now)
+			if err != nil {
+				return fmt.Errorf("clean %s: %w", e.name, err)
+			}
+			counts[e.name] = n
+		}
+		return nil
+	})
+	return counts, err
+}

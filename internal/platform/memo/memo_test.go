@@ -1,0 +1,168 @@
+package memo
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// fed returns a cache of size entries that Run feeds from db, with also,
+// for the test's duration, once it listens.
+func fed(t *testing.T, db *sqldb.DB, size int, also ...Fed) *Cache[string] {
+	t.Helper()
+	c := New[string](db.Now, size, time.Minute)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go Run(ctx, db, append([]Fed{c}, also...)...)
+	waitLive(t, db, c)
+	return c
+}
+
+// waitLive waits until Run feeds c, then empties it.
+func waitLive(t *testing.T, db *sqldb.DB, c *Cache[string]) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c.Put("probe", "", db.Now(), c.Generation())
+		if _, ok := c.Get("probe"); ok {
+			c.invalidate(userd.EveryKey)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cache never went live")
+		}
+	}
+}
+
+func invalidate(t *testing.T, db *sqldb.DB, keys ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { tx.Invalidate(keys...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rollBack invalidates keys in a transaction that rolls back.
+func rollBack(t *testing.T, db *sqldb.DB, keys ...string) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		tx.Invalidate(keys...)
+		return userd.Errorf(userd.KindConflict, "rolled_back", "roll back")
+	})
+	if userd.ErrorKind(err) != userd.KindConflict {
+		t.Fatalf("the transaction ended with %v; want it rolled back", err)
+	}
+}
+
+// has fails unless exactly the keys in want are cached, among all.
+func has(t *testing.T, c *Cache[string], all []string, want ...string) {
+	t.Helper()
+	for _, k := range all {
+		_, ok := c.Get(k)
+		wanted := false
+		for _, w := range want {
+			wanted = wanted || w == k
+		}
+		if ok != wanted {
+			t.Fatalf("%s cached = %v; want %v", k, ok, wanted)
+		}
+	}
+}
+
+// TestInvalidate: a committed invalidation drops, in the writing process
+// before Tx returns, every entry tagged with a key; EveryKey drops all; an
+// entry read before an invalidation is not stored after it; a rolled-back
+// transaction invalidates nothing.
+func TestInvalidate(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := fed(t, db, 3)
+		all := []string{"t:a", "j:s1", "t:b"}
+		fill := func() {
+			for _, e := range []struct{ key, user, session string }{{"t:a", "u1", "s1"}, {"j:s1", "u1", "s1"}, {"t:b", "u1", "s2"}} {
+				c.Put(e.key, e.user, db.Now(), c.Generation(), userd.UserKey(e.user), userd.SessionKey(e.session))
+			}
+		}
+		fill()
+		has(t, c, all, all...)
+		invalidate(t, db, userd.SessionKey("s1"))
+		has(t, c, all, "t:b")
+		fill()
+		invalidate(t, db, userd.UserKey("u2"))
+		has(t, c, all, all...)
+		invalidate(t, db, userd.UserKey("u1"))
+		has(t, c, all)
+		fill()
+		invalidate(t, db, userd.EveryKey)
+		has(t, c, all)
+		if len(c.index) != 0 {
+			t.Fatalf("index after purge: %v", c.index)
+		}
+
+		fill()
+		rollBack(t, db, userd.UserKey("u1"))
+		has(t, c, all, all...)
+
+		gen := c.Generation()
+		invalidate(t, db, userd.UserKey("u9")) // any invalidation, even another user's
+		c.Put("t:c", "u9", db.Now(), gen, userd.UserKey("u9"))
+		if _, ok := c.Get("t:c"); ok {
+			t.Fatal("stored a value read before an invalidation")
+		}
+	})
+}
+
+// TestEviction: an entry evicted for room or for age leaves no tag behind.
+func TestEviction(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := fed(t, db, 2)
+		now := db.Now()
+		c.Put("a", "1", now, c.Generation(), "k1", "shared")
+		c.Put("b", "2", now, c.Generation(), "k2", "shared")
+		c.Put("c", "3", now, c.Generation(), "k3") // evicts a
+		if _, ok := c.index["k1"]; ok || len(c.index["shared"]) != 1 {
+			t.Fatalf("index after eviction: %v", c.index)
+		}
+		c.Put("d", "4", now.Add(-time.Minute), c.Generation(), "k4")
+		if _, ok := c.Get("d"); ok {
+			t.Fatal("served an entry as old as the bound")
+		}
+	})
+}
+
+// TestOtherProcess: on PostgreSQL, another process's commit reaches this
+// process's cache through NOTIFY, sent with the COMMIT; its rollback sends
+// nothing.
+func TestOtherProcess(t *testing.T) {
+	url := dbtest.NewPostgresURL(t, true)
+	open := func() *sqldb.DB {
+		db, err := dbtest.OpenAt(context.Background(), "postgres", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	mine, theirs := open(), open()
+	c := fed(t, mine, 10)
+	c.Put("a", "1", mine.Now(), c.Generation(), userd.UserKey("u1"))
+	c.Put("b", "2", mine.Now(), c.Generation(), userd.UserKey("u2"))
+	rollBack(t, theirs, userd.UserKey("u2"))
+	invalidate(t, theirs, userd.UserKey("u1"))
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, ok := c.Get("a"); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the other process's invalidation never arrived")
+		}
+	}
+	if _, ok := c.Get("b"); !ok {
+		t.Fatal("an entry with other tags went too")
+	}
+}

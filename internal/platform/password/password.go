@@ -1,0 +1,319 @@
+// Package password hashes and verifies passwords: argon2id in PHC string
+// format for every new hash, and the bcrypt and argon2 hashes that other
+// systems wrote, for imported users, with bounds on the work those hashes may
+// demand.
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	xargon2 "golang.org/x/crypto/argon2"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/userd/userd/internal/platform/password/internal/argon2"
+)
+
+// Params are argon2id's cost parameters.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+}
+
+// OWASP is the minimum that OWASP's Password Storage Cheat Sheet recommends
+// for argon2id: 19 MiB, two passes, one thread.
+var OWASP = Params{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+// Bounds on the hashes Verify accepts, so a hostile import cannot exhaust the
+// machine.
+const (
+	maxBcryptCost   = 14
+	maxArgonMemory  = 256 * 1024 // KiB
+	maxArgonTime    = 16
+	maxArgonThreads = 16
+	saltLen         = 16
+	keyLen          = 32
+)
+
+// ErrUnsupported is returned by Verify for a hash in a format it does not
+// know or with parameters beyond its bounds.
+var ErrUnsupported = errors.New("password: unsupported hash")
+
+// Hasher hashes with fixed parameters and runs at most as many hashes at once
+// as it has slots (the number of cores by default), so that a burst of
+// log-ins queues instead of thrashing. Each slot keeps the argon2id memory of
+// its last hash for the next one, until the Hasher has been idle for
+// idleAfter.
+type Hasher struct {
+	params Params
+	slots  chan *slot
+	idle   *time.Timer // runs forget idleAfter after the last hash
+	dummy  string
+}
+
+// idleAfter is how long the slots keep their memory after the last hash.
+// While log-ins keep coming, each hash works in the memory of one before it;
+// a server that stops hashing gives the memory back (19 MiB per core at
+// OWASP's minimum).
+const idleAfter = time.Second
+
+// slot is one turn to hash at a time, with the argon2id working memory it
+// reuses: nil until a hash with the Hasher's memory and threads needs it.
+type slot struct{ memory *argon2.Memory }
+
+// idKey is argon2id's key of pw with p, whose memory and threads must be the
+// Hasher's, in the slot's memory.
+func (s *slot) idKey(p Params, pw string, salt []byte, n uint32) []byte {
+	if s.memory == nil {
+		s.memory = argon2.NewMemory(p.Memory, p.Threads)
+	}
+	return s.memory.IDKey([]byte(pw), salt, p.Time, n)
+}
+
+// New returns a Hasher with the given parameters that runs at most
+// concurrency hashes at once (GOMAXPROCS when concurrency < 1).
+func New(p Params, concurrency int) *Hasher {
+	if concurrency < 1 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	h := &Hasher{params: p, slots: make(chan *slot, concurrency)}
+	for range concurrency {
+		h.slots <- &slot{}
+	}
+	h.idle = time.AfterFunc(idleAfter, h.forget)
+	// The dummy's key is random bytes, not a hash of anything: verifying
+	// against it costs a real verification's work, never matches, and
+	// costs nothing (nor 19 MiB) at start.
+	h.dummy = h.phc(func([]byte) []byte {
+		key := make([]byte, keyLen)
+		rand.Read(key)
+		return key
+	})
+	return h
+}
+
+// Hash returns the argon2id PHC string of pw. It returns ctx's error when ctx
+// ends while waiting for a slot.
+func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
+	s, err := h.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer h.release(s)
+	return h.phc(func(salt []byte) []byte {
+		return s.idKey(h.params, pw, salt, keyLen)
+	}), nil
+}
+
+// phc returns the argon2id PHC string, with h's parameters and a new random
+// salt, of the key that derive makes from the salt.
+func (h *Hasher) phc(derive func(salt []byte) []byte) string {
+	salt := make([]byte, saltLen)
+	rand.Read(salt)
+	p := h.params
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(derive(salt)))
+}
+
+// Verify reports whether pw matches the encoded hash, and whether the hash
+// should be replaced by a new one (it is not argon2id with this Hasher's
+// parameters). It returns ErrUnsupported for an unknown format or parameters
+// out of bounds, and ctx's error when ctx ends while waiting for a slot.
+func (h *Hasher) Verify(ctx context.Context, encoded, pw string) (match, rehash bool, err error) {
+	s, err := h.acquire(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	defer h.release(s)
+	switch f, hash := format(encoded); f {
+	case formatArgon:
+		return h.verifyArgon(s, hash, pw)
+	case formatBcrypt:
+		return verifyBcrypt(hash, pw)
+	case formatBcryptSHA256:
+		sum := sha256.Sum256([]byte(pw))
+		return verifyBcrypt(hash, hex.EncodeToString(sum[:]))
+	}
+	return false, false, ErrUnsupported
+}
+
+// The hash formats Verify knows.
+const (
+	formatUnknown = iota
+	formatArgon
+	formatBcrypt
+	formatBcryptSHA256 // Django's bcrypt_sha256: bcrypt over the hex SHA-256 of the password
+)
+
+// format tells a stored hash's format and strips the prefixes that Django
+// puts before the standard forms ("argon2$", "bcrypt$", "bcrypt_sha256$").
+func format(encoded string) (int, string) {
+	switch {
+	case strings.HasPrefix(encoded, "argon2$$argon2"):
+		encoded = encoded[len("argon2$"):]
+	case strings.HasPrefix(encoded, "bcrypt$$2"):
+		encoded = encoded[len("bcrypt$"):]
+	case strings.HasPrefix(encoded, "bcrypt_sha256$$2"):
+		if isBcrypt(encoded[len("bcrypt_sha256$"):]) {
+			return formatBcryptSHA256, encoded[len("bcrypt_sha256$"):]
+		}
+		return formatUnknown, ""
+	}
+	switch {
+	case strings.HasPrefix(encoded, "$argon2id$"), strings.HasPrefix(encoded, "$argon2i$"):
+		return formatArgon, encoded
+	case isBcrypt(encoded):
+		return formatBcrypt, encoded
+	}
+	return formatUnknown, ""
+}
+
+func isBcrypt(s string) bool {
+	return strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")
+}
+
+// Recognize reports whether Verify can read a hash: a known format whose
+// parameters are within bounds. Importers call it before storing one.
+func Recognize(encoded string) bool {
+	switch f, hash := format(encoded); f {
+	case formatArgon:
+		_, err := parseArgon(hash)
+		return err == nil
+	case formatBcrypt, formatBcryptSHA256:
+		cost, err := bcrypt.Cost([]byte("$2a$" + hash[4:]))
+		return err == nil && cost <= maxBcryptCost
+	}
+	return false
+}
+
+// VerifyDummy spends the work of a verification against a hash that matches
+// nothing: log-in calls it for an unknown identifier so that answers and
+// timings match those for a known one.
+func (h *Hasher) VerifyDummy(ctx context.Context, pw string) {
+	_, _, _ = h.Verify(ctx, h.dummy, pw)
+}
+
+// argonHash is a parsed argon2 PHC string.
+type argonHash struct {
+	variant    string
+	params     Params
+	salt, want []byte
+}
+
+// parseArgon reads $argon2id$v=19$m=19456,t=2,p=1$salt$hash within bounds.
+func parseArgon(encoded string) (argonHash, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || (parts[1] != "argon2id" && parts[1] != "argon2i") {
+		return argonHash{}, ErrUnsupported
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return argonHash{}, ErrUnsupported
+	}
+	a := argonHash{variant: parts[1]}
+	p := &a.params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return argonHash{}, ErrUnsupported
+	}
+	if p.Memory < 8 || p.Memory > maxArgonMemory || p.Time < 1 || p.Time > maxArgonTime || p.Threads < 1 || p.Threads > maxArgonThreads {
+		return argonHash{}, ErrUnsupported
+	}
+	b64 := base64.RawStdEncoding
+	var err error
+	if a.salt, err = b64.DecodeString(parts[4]); err != nil || len(a.salt) < 8 {
+		return argonHash{}, ErrUnsupported
+	}
+	if a.want, err = b64.DecodeString(parts[5]); err != nil || len(a.want) < 16 || len(a.want) > 64 {
+		return argonHash{}, ErrUnsupported
+	}
+	return a, nil
+}
+
+// verifyArgon checks pw against an argon2 hash: in s's memory when the hash
+// is argon2id with h's memory and threads (every hash h made, whatever its
+// passes), otherwise in memory of its own.
+func (h *Hasher) verifyArgon(s *slot, encoded, pw string) (match, rehash bool, err error) {
+	a, err := parseArgon(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	p, n := a.params, uint32(len(a.want))
+	var got []byte
+	switch {
+	case a.variant == "argon2i":
+		got = xargon2.Key([]byte(pw), a.salt, p.Time, p.Memory, p.Threads, n)
+	case p.Memory == h.params.Memory && p.Threads == h.params.Threads:
+		got = s.idKey(p, pw, a.salt, n)
+	default:
+		got = xargon2.IDKey([]byte(pw), a.salt, p.Time, p.Memory, p.Threads, n)
+	}
+	match = subtle.ConstantTimeCompare(got, a.want) == 1
+	rehash = a.variant != "argon2id" || p != h.params || len(a.want) != keyLen
+	return match, rehash, nil
+}
+
+func verifyBcrypt(encoded, pw string) (match, rehash bool, err error) {
+	// golang.org/x/crypto/bcrypt reads $2y$ as it reads $2a$/$2b$ only after
+	// the prefix is normalised; the algorithms are the same.
+	normal := []byte("$2a$" + encoded[4:])
+	cost, err := bcrypt.Cost(normal)
+	if err != nil || cost > maxBcryptCost {
+		return false, false, ErrUnsupported
+	}
+	if len(pw) > 72 {
+		// bcrypt ignores bytes past 72: refuse rather than match a prefix.
+		return false, false, nil
+	}
+	err = bcrypt.CompareHashAndPassword(normal, []byte(pw))
+	if errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		return false, true, nil
+	}
+	if err != nil {
+		return false, false, ErrUnsupported
+	}
+	return true, true, nil
+}
+
+func (h *Hasher) acquire(ctx context.Context) (*slot, error) {
+	select {
+	case s := <-h.slots:
+		return s, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for a hashing slot: %w", ctx.Err())
+	}
+}
+
+func (h *Hasher) release(s *slot) {
+	h.slots <- s
+	h.idle.Reset(idleAfter)
+}
+
+// forget drops the memory of every free slot, for the collector to return.
+// A slot in use keeps its memory; its release sets the timer again.
+func (h *Hasher) forget() {
+	var free []*slot
+	defer func() {
+		for _, s := range free {
+			h.slots <- s
+		}
+	}()
+	for {
+		select {
+		case s := <-h.slots:
+			s.memory = nil
+			free = append(free, s)
+		default:
+			return
+		}
+	}
+}

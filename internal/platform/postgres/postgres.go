@@ -1,0 +1,158 @@
+// Package postgres is userd's PostgreSQL engine: the pgx driver through
+// database/sql, SQLSTATE classification and the migrations.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open connects to the PostgreSQL database at url (postgres://…).
+func Open(ctx context.Context, url string) (*sqldb.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return sqldb.New(db, db, dialect{url: url}), nil
+}
+
+type dialect struct{ url string }
+
+// Notify keeps a notification for the transaction's COMMIT, which sends it
+// in the same round trip (see pgxTx.Commit): PostgreSQL delivers it to
+// every listening session, in every process, when the transaction commits.
+func (dialect) Notify(_ context.Context, tx *sqldb.Tx, channel, payload string) error {
+	o := tx.Outbox()
+	o.Notes = append(o.Notes, sqldb.Note{Channel: channel, Payload: payload})
+	return nil
+}
+
+// Retryable is true for a deadlock (40P01) and a serialization failure
+// (40001).
+func (dialect) Retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// LockRow takes the row's FOR UPDATE lock: it also blocks the foreign key
+// checks of rows that would refer to it.
+func (dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id string) (bool, error) {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM `+table+` WHERE `+idColumn+` = $1 FOR UPDATE`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Listen holds a connection of its own that LISTENs on channel, and
+// reconnects (after a pause that doubles up to 10 s) when it breaks.
+func (d dialect) Listen(ctx context.Context, channel string, fn func(string), connected func(bool)) error {
+	if connected == nil {
+		connected = func(bool) {}
+	}
+	pause := 100 * time.Millisecond
+	for {
+		err := d.listenOnce(ctx, channel, fn, connected)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		slog.Warn("listen: connection lost, reconnecting", "channel", channel, "err", err, "in", pause)
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		pause = min(2*pause, 10*time.Second)
+	}
+}
+
+func (d dialect) listenOnce(ctx context.Context, channel string, fn func(string), connected func(bool)) error {
+	conn, err := pgx.Connect(ctx, d.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		return err
+	}
+	connected(true)
+	defer connected(false)
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		fn(n.Payload)
+	}
+}
+
+func (dialect) Name() string { return "postgres" }
+
+// Roles that transactions run as: row-level security policies name them.
+const (
+	AppRole    = "userd_app"    // one user's rows: userd.user_id says whose
+	SystemRole = "userd_system" // work that crosses users, said so explicitly
+)
+
+func (dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded folder is fixed at build time
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		panic(err) // only bad options fail, and there are none
+	}
+	return sub, goose.DialectPostgres, locker
+}
+
+// constraintKinds maps the SQLSTATEs of class 23 to constraint kinds.
+var constraintKinds = map[string]sqldb.ConstraintKind{
+	"23505": sqldb.Unique,
+	"23503": sqldb.ForeignKey,
+	"23514": sqldb.Check,
+	"23502": sqldb.NotNull,
+}
+
+// Constraint classifies by SQLSTATE class 23 (integrity constraint violation).
+func (dialect) Constraint(err error) *sqldb.ConstraintError {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	kind, ok := constraintKinds[pe.Code]
+	if !ok {
+		return nil
+	}
+	name := pe.ConstraintName
+	if kind == sqldb.NotNull {
+		name = pe.TableName + "." + pe.ColumnName
+	}
+	return &sqldb.ConstraintError{Kind: kind, Name: name, Err: err}
+}

@@ -1,0 +1,189 @@
+package postgres_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// TestEveryUserTableHasForcedRLS lists every table with a user_id column
+// (and users itself) and fails when one lacks forced row-level security or a
+// policy for each role, so that a new table cannot forget it.
+func TestEveryUserTableHasForcedRLS(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	rows, err := db.SQL().Query(`SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
+			(SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname AND 'userd_app' = ANY(p.roles)),
+			(SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname AND 'userd_system' = ANY(p.roles))
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind = 'r' AND (c.relname = 'users' OR EXISTS (
+			SELECT 1 FROM information_schema.columns col
+			WHERE col.table_schema = 'public' AND col.table_name = c.relname AND col.column_name = 'user_id'))
+		ORDER BY c.relname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		var enabled, forced bool
+		var app, system int
+		if err := rows.Scan(&name, &enabled, &forced, &app, &system); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, name)
+		if !enabled || !forced || app == 0 || system == 0 {
+			t.Errorf("%s: row level security enabled %v, forced %v, policies for userd_app %d, for userd_system %d", name, enabled, forced, app, system)
+		}
+	}
+	if len(tables) < 5 {
+		t.Fatalf("found only %v", tables)
+	}
+	t.Logf("user-owned tables: %s", strings.Join(tables, ", "))
+}
+
+// TestAppRoleCannotBypass checks the roles' attributes.
+func TestAppRoleCannotBypass(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	for _, role := range []string{"userd_app", "userd_system"} {
+		var login, super, bypass bool
+		err := db.SQL().QueryRow(`SELECT rolcanlogin, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1`, role).Scan(&login, &super, &bypass)
+		if err != nil || login || super || bypass {
+			t.Errorf("%s: login %v, superuser %v, bypassrls %v, %v", role, login, super, bypass, err)
+		}
+	}
+}
+
+const (
+	userA = "01900000-0000-7000-8000-00000000000a"
+	userB = "01900000-0000-7000-8000-00000000000b"
+)
+
+// seedTwo makes two users with a session and an audit entry each, as the
+// superuser (which row-level security does not restrict).
+func seedTwo(t *testing.T, db *sqldb.DB) {
+	t.Helper()
+	for _, stmt := range []string{
+		`INSERT INTO users (id, email, created_at, updated_at) VALUES ('` + userA + `', 'a@example.com', now(), now()), ('` + userB + `', 'b@example.com', now(), now())`,
+		`INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES
+			('01900000-0000-7000-8000-0000000000a1', '` + userA + `', '\xaa', now(), now(), now() + interval '1 day'),
+			('01900000-0000-7000-8000-0000000000b1', '` + userB + `', '\xbb', now(), now(), now() + interval '1 day')`,
+		`INSERT INTO activity_logs (id, user_id, action, created_at) VALUES
+			('01900000-0000-7000-8000-0000000000a2', '` + userA + `', 'auth.login', now()),
+			('01900000-0000-7000-8000-0000000000b2', '` + userB + `', 'auth.login', now())`,
+		`INSERT INTO user_roles (user_id, role_id, created_at) SELECT id, '00000000-0000-7000-8000-000000000001', now() FROM users`,
+	} {
+		if _, err := db.SQL().Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestUnscopedQueriesSeeOnlyOwnRows runs deliberately unscoped statements
+// as userd_app for user A: they see and touch A's rows only.
+func TestUnscopedQueriesSeeOnlyOwnRows(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	seedTwo(t, db)
+	ctx := sqldb.AsUser(context.Background(), userA)
+	err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+		for table, want := range map[string]int{"users": 1, "sessions": 1, "activity_logs": 1, "user_roles": 1, "refresh_tokens": 0} {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
+				return err
+			}
+			if n != want {
+				t.Errorf("SELECT count(*) FROM %s as A = %d; want %d", table, n, want)
+			}
+		}
+		var email string
+		if err := tx.QueryRow(ctx, `SELECT email FROM users`).Scan(&email); err != nil || email != "a@example.com" {
+			t.Errorf("A read %q, %v", email, err)
+		}
+		for stmt, want := range map[string]int64{
+			`UPDATE users SET first_name = 'pwned'`: 1,
+			`DELETE FROM sessions`:                  1,
+			`UPDATE sessions SET user_id = '` + userA + `' WHERE user_id = '` + userB + `'`: 0,
+			`DELETE FROM user_roles WHERE user_id = '` + userB + `'`:                        0,
+		} {
+			res, err := tx.Exec(ctx, stmt)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != want {
+				t.Errorf("%s as A touched %d rows; want %d", stmt, n, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// B is untouched.
+	var first *string
+	var sessions, roles int
+	db.SQL().QueryRow(`SELECT first_name FROM users WHERE id = $1`, userB).Scan(&first)
+	db.SQL().QueryRow(`SELECT count(*) FROM sessions WHERE user_id = $1`, userB).Scan(&sessions)
+	db.SQL().QueryRow(`SELECT count(*) FROM user_roles WHERE user_id = $1`, userB).Scan(&roles)
+	if first != nil || sessions != 1 || roles != 1 {
+		t.Fatalf("B after A's statements: first_name %v, sessions %d, roles %d", first, sessions, roles)
+	}
+}
+
+// TestAppRoleCannotWriteOthersOrRewriteHistory: inserts for another user
+// and changes to the audit trail are refused.
+func TestAppRoleCannotWriteOthersOrRewriteHistory(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	seedTwo(t, db)
+	ctx := sqldb.AsUser(context.Background(), userA)
+	for name, stmt := range map[string]string{
+		"insert a session for B": `INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at)
+			VALUES ('01900000-0000-7000-8000-0000000000c1', '` + userB + `', '\xcc', now(), now(), now())`,
+		"audit as B":          `INSERT INTO activity_logs (id, user_id, action, created_at) VALUES ('01900000-0000-7000-8000-0000000000c2', '` + userB + `', 'x', now())`,
+		"rewrite own history": `UPDATE activity_logs SET action = 'nothing'`,
+		"erase own history":   `DELETE FROM activity_logs`,
+		"read migrations":     `SELECT count(*) FROM goose_db_version`,
+	} {
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, stmt)
+			return err
+		})
+		if err == nil {
+			t.Errorf("%s: allowed", name)
+		}
+	}
+	// The system role may append, not rewrite.
+	err := db.Tx(sqldb.System(context.Background()), func(tx *sqldb.Tx) error {
+		_, err := tx.Exec(context.Background(), `DELETE FROM activity_logs`)
+		return err
+	})
+	if err == nil {
+		t.Error("userd_system deleted the audit trail")
+	}
+	var n int
+	db.SQL().QueryRow(`SELECT count(*) FROM activity_logs`).Scan(&n)
+	if n != 2 {
+		t.Fatalf("activity_logs = %d rows; want 2", n)
+	}
+}
+
+// TestNoScopeFailsClosed: a transaction without a scope does not run.
+func TestNoScopeFailsClosed(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	err := db.View(context.Background(), func(tx *sqldb.Tx) error { return nil })
+	if err != sqldb.ErrNoScope {
+		t.Fatalf("View without a scope = %v; want ErrNoScope", err)
+	}
+	// A user scope with no user sees nothing.
+	seedTwo(t, db)
+	ctx := sqldb.AsUser(context.Background(), "")
+	var n int
+	err = db.View(ctx, func(tx *sqldb.Tx) error { return tx.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n) })
+	if err != nil || n != 0 {
+		t.Fatalf("users seen with an empty user = %d, %v; want 0", n, err)
+	}
+}

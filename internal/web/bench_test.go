@@ -1,0 +1,33 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+// BenchmarkGetMe: one client's GET /v1/me with a session token, over
+// loopback HTTP, on each engine — W1 at one connection, for profiling.
+func BenchmarkGetMe(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			c := start(b, dbtest.Open(b, engine))
+			_, tok := c.signup(map[string]any{"email": "ann@example.com"})
+			req, _ := http.NewRequest("GET", c.url+"/v1/me", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			for b.Loop() {
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatalf("GET /v1/me = %d", res.StatusCode)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/referral"
+	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/synchronization"
+	"github.com/userd/userd/internal/feature/vault"
+)
+
+// exportBatch is how many rows an export reads at a time.
+const exportBatch = 500
+
+// export serves GET /v1/me/export: everything userd holds about the caller,
+// as one JSON document written as it is read, in batches, so that a large
+// account never sits in memory. Secrets and tokens are left out.
+func (s *Server) export(ctx context.Context, _ *struct{}) (*huma.StreamResponse, error) {
+	a := userd.ActorFrom(ctx)
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		_, w := humago.Unwrap(hctx)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Disposition", `attachment; filename="userd-export.json"`)
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		if err := s.writeExport(ctx, w, a); err != nil {
+			s.log.ErrorContext(ctx, "export", "err", err)
+		}
+	}}, nil
+}
+
+// exportWriter writes an export as lifecycle.Export reads it: one JSON
+// object whose lists are written a batch at a time.
+type exportWriter struct {
+	s    *Server
+	w    io.Writer
+	a    userd.Actor
+	enc  *json.Encoder
+	open bool // a section's list is open
+	rows int  // rows of the open list so far
+}
+
+func (s *Server) writeExport(ctx context.Context, w io.Writer, a userd.Actor) error {
+	x := &exportWriter{s: s, w: w, a: a, enc: json.NewEncoder(w)}
+	if err := s.lifecycle.Export(ctx, a, x); err != nil {
+		return err
+	}
+	end := "\n}\n"
+	if x.open {
+		end = "]" + end
+	}
+	_, err := io.WriteString(w, end)
+	return err
+}
+
+// Head writes the object's fields that are not lists, and leaves it open.
+func (x *exportWriter) Head(h lifecycle.Head) error {
+	b, err := json.Marshal(map[string]any{
+		"exported_at": h.At, "user": userOf(h.User), "roles": x.a.Grants.Roles, "permissions": x.a.Grants.Permissions,
+		"dashboard_layout": layoutOf(h.Layout).Body, "referral": map[string]any{"slug": h.Referral.Slug, "referred_count": h.Referral.ReferredCount},
+		"followers_count": h.Followers, "followings_count": h.Followings,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = x.w.Write(b[:len(b)-1])
+	return err
+}
+
+// Section closes the open list and opens the next.
+func (x *exportWriter) Section(name string) error {
+	sep := ","
+	if x.open {
+		sep = "],"
+	}
+	x.open, x.rows = true, 0
+	_, err := fmt.Fprintf(x.w, "%s\n%q:[", sep, name)
+	return err
+}
+
+// put writes rows of the open list in their API shapes.
+func put[T, J any](x *exportWriter, rows []T, shape func(T) J) error {
+	for _, r := range rows {
+		if x.rows > 0 {
+			if _, err := io.WriteString(x.w, ","); err != nil {
+				return err
+			}
+		}
+		if err := x.enc.Encode(shape(r)); err != nil {
+			return err
+		}
+		x.rows++
+	}
+	return nil
+}
+
+// Sessions writes sessions as GET /v1/me/sessions lists them.
+func (x *exportWriter) Sessions(r []auth.Session) error {
+	return put(x, r, func(se auth.Session) SessionInfo { return sessionInfo(se, x.a) })
+}
+
+// Notifications writes notifications as their list shows them.
+func (x *exportWriter) Notifications(r []notify.Notification) error {
+	return put(x, r, notificationOf)
+}
+
+// Follows writes follow edges as the follow lists show them.
+func (x *exportWriter) Follows(r []social.Edge) error { return put(x, r, edgeOf) }
+
+// Referred writes the users a referral brought.
+func (x *exportWriter) Referred(r []referral.Referred) error {
+	return put(x, r, func(v referral.Referred) referral.Referred { return v })
+}
+
+// Synchronizations writes synchronizations without their tokens.
+func (x *exportWriter) Synchronizations(r []synchronization.Sync) error {
+	return put(x, r, x.s.syncOf)
+}
+
+// CredentialAccounts writes vault accounts without their secrets.
+func (x *exportWriter) CredentialAccounts(r []vault.Account) error { return put(x, r, accountOf) }
+
+// Activity writes the user's audit trail.
+func (x *exportWriter) Activity(r []audit.Entry) error { return put(x, r, activityOf) }

@@ -1,0 +1,64 @@
+package web_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+// TestOpenAPIDocument checks that the served document is OpenAPI 3.1 and
+// describes every route of the contract, and that /docs renders it.
+func TestOpenAPIDocument(t *testing.T) {
+	c := start(t, dbtest.Open(t, "sqlite"))
+	r := c.do("GET", "/openapi.json", nil, "")
+	if r.Status != 200 {
+		t.Fatalf("/openapi.json = %d", r.Status)
+	}
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(r.Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Fatalf("openapi = %q; want 3.1.x", doc.OpenAPI)
+	}
+	for _, op := range []string{
+		"get /healthz", "get /readyz", "post /v1/auth/signup", "post /v1/auth/login", "post /v1/auth/logout",
+		"get /v1/me", "patch /v1/me", "delete /v1/me", "get /v1/users/{id}",
+		"post /v1/auth/token", "post /v1/auth/password/forgot", "post /v1/auth/password/reset", "post /v1/auth/email/verify",
+		"get /.well-known/jwks.json", "post /v1/me/password", "post /v1/me/email/verification", "get /v1/me/sessions",
+		"delete /v1/me/sessions/{id}", "get /v1/admin/users", "post /v1/admin/users", "get /v1/admin/users/{id}",
+		"patch /v1/admin/users/{id}", "delete /v1/admin/users/{id}", "put /v1/admin/users/{id}/roles/{role}",
+		"delete /v1/admin/users/{id}/roles/{role}", "get /v1/admin/roles", "post /v1/admin/roles", "patch /v1/admin/roles/{id}",
+		"delete /v1/admin/roles/{id}", "get /v1/admin/activity-logs", "post /v1/admin/notifications",
+		"get /v1/me/dashboard-layout", "put /v1/me/dashboard-layout", "get /v1/me/notifications", "get /v1/me/notifications/unread-count",
+		"post /v1/me/notifications/{id}/read", "post /v1/me/notifications/read-all", "delete /v1/me/notifications/{id}",
+		"get /v1/me/notifications/stream", "get /v1/me/referral", "put /v1/me/referral", "get /v1/me/synchronizations",
+		"post /v1/me/synchronizations", "get /v1/me/synchronizations/{id}", "patch /v1/me/synchronizations/{id}",
+		"delete /v1/me/synchronizations/{id}", "post /v1/me/synchronizations/{id}/complete", "get /v1/me/accounts",
+		"post /v1/me/accounts", "get /v1/me/accounts/{id}", "patch /v1/me/accounts/{id}", "delete /v1/me/accounts/{id}",
+		"get /v1/me/accounts/{id}/credentials/{credential_type}", "put /v1/me/accounts/{id}/credentials/{credential_type}",
+		"delete /v1/me/accounts/{id}/credentials/{credential_type}", "post /v1/me/accounts/{id}/credentials/{credential_type}/reveal",
+		"put /v1/users/{id}/follow", "delete /v1/users/{id}/follow", "get /v1/users/{id}/followers", "get /v1/users/{id}/following",
+		"get /v1/me/export", "get /v1/auth/oauth/{provider}/start", "get /v1/auth/oauth/{provider}/callback", "post /v1/auth/mfa/verify",
+		"post /v1/me/mfa/totp", "post /v1/me/mfa/totp/confirm", "delete /v1/me/mfa/totp", "post /v1/auth/passkeys/register/begin",
+		"post /v1/auth/passkeys/register/finish", "post /v1/auth/passkeys/login/begin", "post /v1/auth/passkeys/login/finish",
+		"get /v1/me/passkeys", "delete /v1/me/passkeys/{id}",
+	} {
+		method, path, _ := strings.Cut(op, " ")
+		if _, ok := doc.Paths[path][method]; !ok {
+			t.Errorf("the document lacks %s", op)
+		}
+	}
+	if strings.Contains(string(r.Raw), `"$schema"`) {
+		t.Error("the document advertises $schema links that the server does not serve")
+	}
+	page := c.do("GET", "/docs", nil, "")
+	if page.Status != 200 || !strings.Contains(string(page.Raw), "/v1/auth/signup") || strings.Contains(string(page.Raw), "<script") {
+		t.Fatalf("/docs = %d; want a self-contained page listing the routes", page.Status)
+	}
+}

@@ -1,0 +1,209 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/userd/userd/internal/feature/rbac"
+)
+
+// metaPerm is the operation metadata key that holds what an operation needs:
+// public, anyUser or a permission key.
+const metaPerm = "userd-permission"
+
+// What an operation needs, besides permission keys such as "users:read".
+const (
+	public       = ""          // anyone
+	optionalUser = "optional"  // anyone; a signed-in caller is recognised
+	anyUser      = "signed-in" // any signed-in user, whatever their roles
+)
+
+// Permission keys of the routes below (the migrations seed them).
+const (
+	accountRead  = "account:read"
+	accountWrite = "account:write"
+	usersRead    = "users:read"
+	usersWrite   = "users:write"
+	rolesRead    = "roles:read"
+	rolesWrite   = rbac.RolesWrite
+	logsRead     = "activity_logs:read"
+)
+
+// route is one line of the table of contents.
+type route struct {
+	method, path string
+	id, summary  string
+	tag          string
+	needs        string // public, anyUser or a permission key
+	status       int    // the success status; 200 when zero
+}
+
+// routes is the API's table of contents.
+func (s *Server) routes() {
+	add(s, route{"GET", "/healthz", "healthz", "Liveness: 200 while the process is up", "Service", public, 0}, s.healthz)
+	add(s, route{"GET", "/readyz", "readyz", "Readiness: 200 when the database answers and migrations are current, else 503", "Service", public, 0}, s.readyz)
+
+	add(s, route{"POST", "/v1/auth/signup", "signup", "Create a user and sign them in", "Authentication", public, http.StatusCreated}, s.signup)
+	add(s, route{"POST", "/v1/auth/login", "login", "Sign in with an email, username or phone number and a password", "Authentication", public, 0}, s.login)
+	add(s, route{"POST", "/v1/auth/logout", "logout", "End the current session and its refresh tokens", "Authentication", anyUser, http.StatusNoContent}, s.logout)
+	add(s, route{"POST", "/v1/auth/token", "refresh-token", "Trade a refresh token for a new access token and refresh token", "Authentication", public, 0}, s.refresh)
+	add(s, route{"POST", "/v1/auth/password/forgot", "forgot-password", "Mail a password reset link (202 whether or not the email is known)", "Authentication", public, http.StatusAccepted}, s.forgotPassword)
+	add(s, route{"POST", "/v1/auth/password/reset", "reset-password", "Set a new password with a reset token; ends every session", "Authentication", public, http.StatusNoContent}, s.resetPassword)
+	add(s, route{"POST", "/v1/auth/email/verify", "verify-email", "Mark an email address verified with the token mailed to it", "Authentication", public, http.StatusNoContent}, s.verifyEmail)
+	add(s, route{"GET", "/v1/auth/oauth/{provider}/start", "oauth-start", "Start an OpenID Connect log-in: 302 to the provider (PKCE, state and nonce)", "Authentication", public, http.StatusFound}, s.oauthStart)
+	add(s, route{"GET", "/v1/auth/oauth/{provider}/callback", "oauth-callback", "Finish an OpenID Connect log-in: sets the session cookie, then 302 to redirect_to, or 200 with the log-in body", "Authentication", public, 0}, s.oauthCallback)
+	add(s, route{"POST", "/v1/auth/passkeys/register/begin", "passkey-register-begin", "Start registering a passkey for the signed-in user", "Authentication", accountWrite, 0}, s.passkeyRegisterBegin)
+	add(s, route{"POST", "/v1/auth/passkeys/register/finish", "passkey-register-finish", "Finish registering a passkey with the browser's credential", "Authentication", accountWrite, http.StatusCreated}, s.passkeyRegisterFinish)
+	add(s, route{"POST", "/v1/auth/passkeys/login/begin", "passkey-login-begin", "Start a log-in with a passkey (no user name needed)", "Authentication", public, 0}, s.passkeyLoginBegin)
+	add(s, route{"POST", "/v1/auth/passkeys/login/finish", "passkey-login-finish", "Finish a log-in with the browser's assertion", "Authentication", public, 0}, s.passkeyLoginFinish)
+	add(s, route{"POST", "/v1/auth/mfa/verify", "mfa-verify", "Finish a log-in that answered mfa_required, with a TOTP code or a recovery code", "Authentication", public, 0}, s.verifyMFA)
+	add(s, route{"GET", "/.well-known/jwks.json", "jwks", "Public keys that verify access tokens", "Service", public, 0}, s.jwks)
+
+	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user, with their roles and effective permissions", "Current user", accountRead, 0}, s.getMe)
+	add(s, route{"PATCH", "/v1/me", "update-me", "Change the signed-in user's profile", "Current user", accountWrite, 0}, s.updateMe)
+	add(s, route{"DELETE", "/v1/me", "delete-me", "Delete the signed-in user and everything they own", "Current user", accountWrite, http.StatusNoContent}, s.deleteMe)
+	add(s, route{"POST", "/v1/me/password", "change-password", "Change the password; ends every other session", "Current user", accountWrite, http.StatusNoContent}, s.changePassword)
+	add(s, route{"POST", "/v1/me/email/verification", "resend-verification", "Mail a new email verification link", "Current user", accountWrite, http.StatusAccepted}, s.resendVerification)
+	add(s, route{"POST", "/v1/me/mfa/totp", "enroll-totp", "Start a TOTP enrolment: a secret for an authenticator app", "Current user", accountWrite, http.StatusCreated}, s.enrollTOTP)
+	add(s, route{"POST", "/v1/me/mfa/totp/confirm", "confirm-totp", "Enable TOTP with a first code; answers ten recovery codes, once", "Current user", accountWrite, 0}, s.confirmTOTP)
+	add(s, route{"DELETE", "/v1/me/mfa/totp", "disable-totp", "Disable TOTP with a fresh code or a recovery code", "Current user", accountWrite, http.StatusNoContent}, s.disableTOTP)
+	add(s, route{"GET", "/v1/me/passkeys", "list-passkeys", "The user's passkeys", "Current user", accountRead, 0}, s.listPasskeys)
+	add(s, route{"DELETE", "/v1/me/passkeys/{id}", "delete-passkey", "Remove a passkey", "Current user", accountWrite, http.StatusNoContent}, s.deletePasskey)
+	add(s, route{"GET", "/v1/me/sessions", "list-sessions", "The signed-in user's live sessions, newest first", "Current user", accountRead, 0}, s.listSessions)
+	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", accountWrite, http.StatusNoContent}, s.revokeSession)
+
+	add(s, route{"GET", "/v1/me/dashboard-layout", "get-dashboard-layout", "The user's dashboard layout, with its ETag", "Current user", accountRead, 0}, s.getLayout)
+	add(s, route{"PUT", "/v1/me/dashboard-layout", "put-dashboard-layout", "Replace the dashboard layout; If-Match makes it conditional (412 when stale)", "Current user", accountWrite, 0}, s.putLayout)
+
+	add(s, route{"GET", "/v1/me/notifications", "list-notifications", "The user's notifications, newest first (?unread=true for unread ones)", "Current user", accountRead, 0}, s.listNotifications)
+	add(s, route{"GET", "/v1/me/notifications/unread-count", "unread-count", "How many notifications are unread", "Current user", accountRead, 0}, s.unreadCount)
+	add(s, route{"POST", "/v1/me/notifications/{id}/read", "mark-read", "Mark a notification read", "Current user", accountWrite, http.StatusNoContent}, s.markRead)
+	add(s, route{"POST", "/v1/me/notifications/read-all", "mark-all-read", "Mark every notification read; answers how many changed", "Current user", accountWrite, 0}, s.markAllRead)
+	add(s, route{"DELETE", "/v1/me/notifications/{id}", "delete-notification", "Delete a notification", "Current user", accountWrite, http.StatusNoContent}, s.deleteNotification)
+	addStream(s, route{"GET", "/v1/me/export", "export", "Everything userd holds about the user, as one JSON document streamed as it is read; no secrets", "Current user", accountRead, 0}, s.export, nil)
+	addStream(s, route{"GET", "/v1/me/notifications/stream", "notification-stream", "Server-Sent Events: each new notification as it is committed; Last-Event-ID resumes", "Current user", accountRead, 0}, s.stream, eventStream)
+
+	add(s, route{"GET", "/v1/me/referral", "get-referral", "The user's referral (made on first use) and who signed up through it", "Current user", accountRead, 0}, s.getReferral)
+	add(s, route{"PUT", "/v1/me/referral", "put-referral", "Choose the referral's slug (409 when taken)", "Current user", accountWrite, 0}, s.putReferral)
+
+	add(s, route{"GET", "/v1/me/synchronizations", "list-synchronizations", "The user's synchronizations, newest first", "Synchronizations", accountRead, 0}, s.listSyncs)
+	add(s, route{"POST", "/v1/me/synchronizations", "create-synchronization", "Link an external platform account (409 when linked already, or past 100 synchronizations)", "Synchronizations", accountWrite, http.StatusCreated}, s.createSync)
+	add(s, route{"GET", "/v1/me/synchronizations/{id}", "get-synchronization", "A synchronization", "Synchronizations", accountRead, 0}, s.getSync)
+	add(s, route{"PATCH", "/v1/me/synchronizations/{id}", "update-synchronization", "Change a synchronization: token, expiry, daily time, time zone", "Synchronizations", accountWrite, 0}, s.updateSync)
+	add(s, route{"DELETE", "/v1/me/synchronizations/{id}", "delete-synchronization", "Unlink a synchronization and cancel its jobs", "Synchronizations", accountWrite, http.StatusNoContent}, s.deleteSync)
+	add(s, route{"POST", "/v1/me/synchronizations/{id}/complete", "complete-synchronization", "Record that a sync finished: sets last_synced_at", "Synchronizations", accountWrite, 0}, s.completeSync)
+
+	add(s, route{"GET", "/v1/me/accounts", "list-accounts", "The user's credential accounts, newest first, with their credentials' metadata", "Credentials vault", accountRead, 0}, s.listAccounts)
+	add(s, route{"POST", "/v1/me/accounts", "create-account", "Create a credential account (409 past 100)", "Credentials vault", accountWrite, http.StatusCreated}, s.createAccount)
+	add(s, route{"GET", "/v1/me/accounts/{id}", "get-account", "A credential account", "Credentials vault", accountRead, 0}, s.getAccount)
+	add(s, route{"PATCH", "/v1/me/accounts/{id}", "rename-account", "Rename a credential account", "Credentials vault", accountWrite, 0}, s.renameAccount)
+	add(s, route{"DELETE", "/v1/me/accounts/{id}", "delete-account", "Delete a credential account and its credentials", "Credentials vault", accountWrite, http.StatusNoContent}, s.deleteAccount)
+	add(s, route{"GET", "/v1/me/accounts/{id}/credentials/{credential_type}", "get-credential", "A credential's metadata and masked hint; never its secret", "Credentials vault", accountRead, 0}, s.getCredential)
+	add(s, route{"PUT", "/v1/me/accounts/{id}/credentials/{credential_type}", "put-credential", "Store or replace a credential; the secret is write-only", "Credentials vault", accountWrite, 0}, s.putCredential)
+	add(s, route{"DELETE", "/v1/me/accounts/{id}/credentials/{credential_type}", "delete-credential", "Delete a credential", "Credentials vault", accountWrite, http.StatusNoContent}, s.deleteCredential)
+	add(s, route{"POST", "/v1/me/accounts/{id}/credentials/{credential_type}/reveal", "reveal-credential", "The secret in clear: needs a log-in within the last 5 minutes; audited", "Credentials vault", accountWrite, 0}, s.revealCredential)
+
+	add(s, route{"GET", "/v1/users/{id}", "get-user", "A user's public profile with follow counts (and followed_by_me for a signed-in caller)", "Users", optionalUser, 0}, s.getUser)
+	add(s, route{"PUT", "/v1/users/{id}/follow", "follow", "Follow a user (204 also when already following; 422 self_follow)", "Users", accountWrite, http.StatusNoContent}, s.follow)
+	add(s, route{"DELETE", "/v1/users/{id}/follow", "unfollow", "Stop following a user (204 also when not following)", "Users", accountWrite, http.StatusNoContent}, s.unfollow)
+	add(s, route{"GET", "/v1/users/{id}/followers", "followers", "Who follows a user, newest first", "Users", public, 0}, s.followers)
+	add(s, route{"GET", "/v1/users/{id}/following", "following", "Whom a user follows, newest first", "Users", public, 0}, s.following)
+
+	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
+	add(s, route{"POST", "/v1/admin/users", "admin-create-user", "Create a user with roles", "Administration", usersWrite, http.StatusCreated}, s.adminCreateUser)
+	add(s, route{"GET", "/v1/admin/users/{id}", "admin-get-user", "A user with their roles and permissions", "Administration", usersRead, 0}, s.adminGetUser)
+	add(s, route{"PATCH", "/v1/admin/users/{id}", "admin-update-user", "Change a user: profile, identifiers, beta flag, status (suspend, ban)", "Administration", usersWrite, 0}, s.adminUpdateUser)
+	add(s, route{"DELETE", "/v1/admin/users/{id}", "admin-delete-user", "Delete a user and everything they own", "Administration", usersWrite, http.StatusNoContent}, s.adminDeleteUser)
+	add(s, route{"PUT", "/v1/admin/users/{id}/roles/{role}", "admin-assign-role", "Give a user a role (204 also when they have it)", "Administration", rolesWrite, http.StatusNoContent}, s.adminAssignRole)
+	add(s, route{"DELETE", "/v1/admin/users/{id}/roles/{role}", "admin-remove-role", "Take a role from a user (204 also when they lack it)", "Administration", rolesWrite, http.StatusNoContent}, s.adminRemoveRole)
+	add(s, route{"GET", "/v1/admin/roles", "admin-list-roles", "Roles with their permissions, and every permission", "Administration", rolesRead, 0}, s.adminListRoles)
+	add(s, route{"POST", "/v1/admin/roles", "admin-create-role", "Create a role", "Administration", rolesWrite, http.StatusCreated}, s.adminCreateRole)
+	add(s, route{"PATCH", "/v1/admin/roles/{id}", "admin-update-role", "Change a role: name, description, admin flag, permissions", "Administration", rolesWrite, 0}, s.adminUpdateRole)
+	add(s, route{"DELETE", "/v1/admin/roles/{id}", "admin-delete-role", "Delete a role and its assignments (not END_USER or ADMIN)", "Administration", rolesWrite, http.StatusNoContent}, s.adminDeleteRole)
+	add(s, route{"POST", "/v1/admin/notifications", "admin-send-notification", "Send a notification to one user (user_id) or many (user_ids)", "Administration", "notifications:send", http.StatusCreated}, s.sendNotification)
+	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
+}
+
+// eventStream documents the notification stream's answer.
+func eventStream(s *Server) *huma.Response {
+	return &huma.Response{
+		Description: "An event stream: `event: notification`, `id:` the notification's id, `data:` the notification as JSON; comments as heartbeats. " +
+			"When the stream's session or user is revoked (logout, a revoked session, a password change, suspension, ban, deletion) or the access token that opened it expires, " +
+			"a last `event: end` with `data: {\"reason\":\"session_ended\"}` or `{\"reason\":\"token_expired\"}` comes and the connection closes. " +
+			"A user may hold 20 streams open at once: the next is 429 `too_many_streams`.",
+		Content: map[string]*huma.MediaType{"text/event-stream": {
+			Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[Notification](), true, "")}},
+	}
+}
+
+// addStream registers an operation that writes its answer as it goes (an
+// event stream, an export); doc describes the answer (JSON when nil).
+func addStream[I any](s *Server, r route, h func(context.Context, *I) (*huma.StreamResponse, error), doc func(*Server) *huma.Response) {
+	op := operation(r)
+	resp := &huma.Response{Description: "A JSON document, written as it is read.",
+		Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{Type: "object"}}}}
+	if doc != nil {
+		resp = doc(s)
+	}
+	op.Responses = map[string]*huma.Response{"200": resp}
+	huma.Register(s.api, op, func(ctx context.Context, in *I) (*huma.StreamResponse, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, problemOf(ctx, s.log, err)
+		}
+		return out, nil
+	})
+}
+
+// add registers one operation. Handlers return errors from the services;
+// add turns them into problem documents, so no handler chooses a status.
+func add[I, O any](s *Server, r route, h func(context.Context, *I) (*O, error)) {
+	huma.Register(s.api, operation(r), func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, problemOf(ctx, s.log, err)
+		}
+		return out, nil
+	})
+}
+
+// operation makes the huma operation of a route: its permission in the
+// metadata, the description and the security requirement.
+func operation(r route) huma.Operation {
+	op := huma.Operation{
+		OperationID:   r.id,
+		Method:        r.method,
+		Path:          r.path,
+		Summary:       r.summary,
+		Tags:          []string{r.tag},
+		DefaultStatus: r.status,
+		Metadata:      map[string]any{},
+		Errors:        []int{http.StatusBadRequest, http.StatusUnprocessableEntity},
+	}
+	op.Metadata[metaPerm] = r.needs
+	op.Security = []map[string][]string{{}} // anyone: an empty requirement
+	switch r.needs {
+	case public, optionalUser:
+	case anyUser:
+		op.Description = "Needs a signed-in user."
+	default:
+		op.Description = "Needs the permission `" + r.needs + "`."
+		op.Extensions = map[string]any{"x-permission": r.needs}
+	}
+	if r.needs != public && r.needs != optionalUser {
+		op.Security = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
+		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	return op
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only our own plain types are marshalled here
+	}
+	return b
+}

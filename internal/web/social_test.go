@@ -1,0 +1,395 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+// checkCounters compares every user's counters with the follows that exist.
+func checkCounters(t *testing.T, db *sqldb.DB) {
+	t.Helper()
+	rows, err := db.SQL().Query(`SELECT u.id,
+		(SELECT COALESCE(SUM(followers_count), 0) FROM user_follow_stats s WHERE s.user_id = u.id),
+		(SELECT COALESCE(SUM(followings_count), 0) FROM user_follow_stats s WHERE s.user_id = u.id),
+		(SELECT count(*) FROM user_follows f WHERE f.following_id = u.id),
+		(SELECT count(*) FROM user_follows f WHERE f.follower_id = u.id)
+		FROM users u`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var followers, followings, realFollowers, realFollowings int64
+		rows.Scan(&id, &followers, &followings, &realFollowers, &realFollowings)
+		if followers != realFollowers || followings != realFollowings {
+			t.Errorf("user %s: counters %d/%d, follows %d/%d", id, followers, followings, realFollowers, realFollowings)
+		}
+	}
+	var orphans int
+	db.SQL().QueryRow(`SELECT count(*) FROM user_follow_stats WHERE user_id NOT IN (SELECT id FROM users)`).Scan(&orphans)
+	if orphans != 0 {
+		t.Errorf("%d counter rows of deleted users", orphans)
+	}
+}
+
+// TestFollows: following and unfollowing, idempotence, self-follow, unknown
+// users, external ids, profiles and lists.
+func TestFollows(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com", "username": "ann"})
+		bobID, bob := c.signup(map[string]any{"email": "bob@example.com", "username": "bob"})
+		ctx := sqldb.System(context.Background())
+		var cognito account.User
+		c.db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
+			cognito, err = account.Insert(ctx, tx, account.New{AuthUserID: "us-east-1:3f1b2c7e-cognito-sub", Identity: account.Identity{Username: "ext"}})
+			return err
+		})
+		for range 2 {
+			if r := c.do("PUT", "/v1/users/"+bobID+"/follow", nil, ann); r.Status != 204 {
+				t.Fatalf("follow = %d %s", r.Status, r.Raw)
+			}
+		}
+		if r := c.do("PUT", "/v1/users/us-east-1:3f1b2c7e-cognito-sub/follow", nil, ann); r.Status != 204 {
+			t.Fatalf("follow by auth_user_id = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("PUT", "/v1/users/"+annID+"/follow", nil, ann); r.Status != 422 || r.code() != "self_follow" {
+			t.Fatalf("self follow = %d %s", r.Status, r.Raw)
+		}
+		for _, ref := range []string{"01900000-0000-7000-8000-000000000000", "nobody-here"} {
+			if r := c.do("PUT", "/v1/users/"+ref+"/follow", nil, ann); r.Status != 404 {
+				t.Fatalf("follow unknown %s = %d", ref, r.Status)
+			}
+		}
+		if r := c.do("PUT", "/v1/users/"+bobID+"/follow", nil, ""); r.Status != 401 {
+			t.Fatalf("anonymous follow = %d", r.Status)
+		}
+		c.do("PUT", "/v1/users/"+annID+"/follow", nil, bob)
+		p := c.do("GET", "/v1/users/"+bobID, nil, "")
+		if p.Body["followers_count"] != float64(1) || p.Body["followings_count"] != float64(1) || p.Body["followed_by_me"] != nil {
+			t.Fatalf("anonymous profile = %s", p.Raw)
+		}
+		if p := c.do("GET", "/v1/users/"+bobID, nil, ann); p.Body["followed_by_me"] != true {
+			t.Fatalf("ann's view of bob = %s", p.Raw)
+		}
+		if p := c.do("GET", "/v1/users/"+annID, nil, ann); p.Body["followed_by_me"] != false || p.Body["followings_count"] != float64(2) {
+			t.Fatalf("ann's view of herself = %s", p.Raw)
+		}
+		if p := c.do("GET", "/v1/users/us-east-1:3f1b2c7e-cognito-sub", nil, ""); str(p.Body, "id") != cognito.ID || p.Body["followers_count"] != float64(1) {
+			t.Fatalf("profile by auth_user_id = %s", p.Raw)
+		}
+		r := c.do("GET", "/v1/users/"+annID+"/following", nil, "")
+		items := r.Body["items"].([]any)
+		if len(items) != 2 || str(items[0].(map[string]any), "id") != cognito.ID || str(items[1].(map[string]any), "username") != "bob" {
+			t.Fatalf("following = %s", r.Raw)
+		}
+		for range 2 {
+			if r := c.do("DELETE", "/v1/users/"+bobID+"/follow", nil, ann); r.Status != 204 {
+				t.Fatalf("unfollow = %d", r.Status)
+			}
+		}
+		if p := c.do("GET", "/v1/users/"+bobID, nil, ann); p.Body["followers_count"] != float64(0) || p.Body["followed_by_me"] != false {
+			t.Fatalf("after unfollow = %s", p.Raw)
+		}
+		checkCounters(t, c.db)
+	})
+}
+
+// TestFollowStorm: 48 users follow one account at once, then half of them
+// unfollow while the rest follow again: the counters are exact.
+func TestFollowStorm(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		targetID, _ := c.signup(map[string]any{"email": "star@example.com"})
+		const n = 48
+		tokens := make([]string, n)
+		for i := range n {
+			_, tokens[i] = c.signup(map[string]any{"email": fmt.Sprintf("fan%d@example.com", i)})
+		}
+		storm := func(f func(i int) (string, string)) {
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					method, tok := f(i)
+					if r := c.do(method, "/v1/users/"+targetID+"/follow", nil, tok); r.Status != 204 {
+						t.Errorf("%s follow = %d %s", method, r.Status, r.Raw)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		storm(func(i int) (string, string) { return "PUT", tokens[i] })
+		storm(func(i int) (string, string) {
+			if i%2 == 0 {
+				return "DELETE", tokens[i]
+			}
+			return "PUT", tokens[i]
+		})
+		if p := c.do("GET", "/v1/users/"+targetID, nil, ""); p.Body["followers_count"] != float64(n/2) {
+			t.Fatalf("followers_count = %v; want %d", p.Body["followers_count"], n/2)
+		}
+		checkCounters(t, c.db)
+		var shards int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM user_follow_stats WHERE user_id = $1`, targetID).Scan(&shards)
+		if shards < 2 {
+			t.Fatalf("a hot account's counters sit on %d row(s); want them spread", shards)
+		}
+	})
+}
+
+// TestPagingWhileFollowing: paging a list 7 at a time while new follows
+// arrive returns every earlier follower exactly once.
+func TestPagingWhileFollowing(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		targetID, _ := c.signup(map[string]any{"email": "star@example.com"})
+		var before []string
+		for i := range 30 {
+			id, tok := c.signup(map[string]any{"email": fmt.Sprintf("early%d@example.com", i)})
+			c.do("PUT", "/v1/users/"+targetID+"/follow", nil, tok)
+			before = append(before, id)
+		}
+		late := make([]string, 20)
+		for i := range late {
+			_, late[i] = c.signup(map[string]any{"email": fmt.Sprintf("late%d@example.com", i)})
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for _, tok := range late {
+				c.do("PUT", "/v1/users/"+targetID+"/follow", nil, tok)
+			}
+		})
+		seen := map[string]int{}
+		cursor := ""
+		for {
+			r := c.do("GET", "/v1/users/"+targetID+"/followers?limit=7"+cursor, nil, "")
+			for _, it := range r.Body["items"].([]any) {
+				seen[str(it.(map[string]any), "id")]++
+			}
+			next, _ := r.Body["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+			cursor = "&cursor=" + next
+		}
+		wg.Wait()
+		for _, id := range before {
+			if seen[id] != 1 {
+				t.Fatalf("early follower %s seen %d times", id, seen[id])
+			}
+		}
+		for id, n := range seen {
+			if n != 1 {
+				t.Fatalf("%s seen %d times", id, n)
+			}
+		}
+	})
+}
+
+// TestDeleteDuringStorm: users who follow and are followed are deleted
+// while others follow and unfollow: every remaining counter is exact.
+func TestDeleteDuringStorm(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		const n = 24
+		ids := make([]string, n)
+		tokens := make([]string, n)
+		for i := range n {
+			ids[i], tokens[i] = c.signup(map[string]any{"email": fmt.Sprintf("u%d@example.com", i)})
+		}
+		for i := range n { // a ring plus a hub: everyone follows 0 and their neighbour
+			c.do("PUT", "/v1/users/"+ids[(i+1)%n]+"/follow", nil, tokens[i])
+			if i != 0 {
+				c.do("PUT", "/v1/users/"+ids[0]+"/follow", nil, tokens[i])
+			}
+		}
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				switch {
+				case i%4 == 1:
+					if r := c.do("DELETE", "/v1/me", nil, tokens[i]); r.Status != 204 {
+						t.Errorf("delete %d = %d", i, r.Status)
+					}
+				case i%4 == 2:
+					c.do("DELETE", "/v1/users/"+ids[0]+"/follow", nil, tokens[i])
+				default:
+					c.do("PUT", "/v1/users/"+ids[(i+3)%n]+"/follow", nil, tokens[i])
+				}
+			})
+		}
+		wg.Wait()
+		checkCounters(t, c.db)
+	})
+}
+
+// userColumns lists every table and its columns that name a user.
+var userColumns = map[string]struct {
+	columns []string
+	rule    string // what deleting the user does to its rows
+}{
+	"users":                 {[]string{"id"}, "deleted"},
+	"sessions":              {[]string{"user_id"}, "cascade"},
+	"refresh_tokens":        {[]string{"user_id"}, "cascade"},
+	"activity_logs":         {[]string{"user_id"}, "cascade (seed 001); the deletion's own entry stays, with no user_id"},
+	"user_roles":            {[]string{"user_id"}, "cascade"},
+	"dashboard_layouts":     {[]string{"user_id"}, "cascade"},
+	"notifications":         {[]string{"user_id"}, "cascade"},
+	"notification_counters": {[]string{"user_id"}, "cascade"},
+	"referrals":             {[]string{"user_id"}, "cascade"},
+	"referred_users":        {[]string{"user_id", "referred_user_id"}, "cascade, on either side"},
+	"synchronizations":      {[]string{"user_id"}, "cascade"},
+	"user_accounts":         {[]string{"user_id"}, "cascade"},
+	"user_credentials":      {[]string{"user_id"}, "cascade (with the account too)"},
+	"user_follows":          {[]string{"follower_id", "following_id"}, "cascade, on either side; others' counters decremented"},
+	"user_follow_stats":     {[]string{"user_id"}, "cascade"},
+	"accounts":              {[]string{"user_id"}, "cascade (seed 001)"},
+	"mfa_totp":              {[]string{"user_id"}, "cascade"},
+	"mfa_recovery_codes":    {[]string{"user_id"}, "cascade"},
+	"mfa_challenges":        {[]string{"user_id"}, "cascade"},
+	"authenticators":        {[]string{"user_id"}, "cascade (seed 001)"},
+	"webauthn_challenges":   {[]string{"user_id"}, "cascade"},
+}
+
+// tablesWithoutUsers are the tables that name no user.
+var tablesWithoutUsers = []string{"goose_db_version", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
+	"role_permissions", "roles", "signing_keys", "verification_tokens", "webhook_deliveries"}
+
+// TestCascadeDeletion fills every user-owned table for one user, deletes
+// them, and checks each table's rule. It fails when the schema has a table
+// that neither list above names, so a new table must say what deletion does.
+func TestCascadeDeletion(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{rpOrigin: rpOrigin})
+		q := `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+		if c.db.Engine() == "postgres" {
+			q = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
+		}
+		rows, err := c.db.SQL().Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tables []string
+		for rows.Next() {
+			var name string
+			rows.Scan(&name)
+			tables = append(tables, name)
+		}
+		rows.Close()
+		sort.Strings(tables)
+		for _, table := range tables {
+			if _, ok := userColumns[table]; !ok && !slices.Contains(tablesWithoutUsers, table) {
+				t.Errorf("table %s is in neither list: say what deleting a user does to it", table)
+			}
+		}
+
+		adm := c.admin()
+		friendID, friend := c.signup(map[string]any{"email": "friend@example.com"})
+		referrer := str(c.do("GET", "/v1/me/referral", nil, friend).Body, "slug")
+		r := c.do("POST", "/v1/auth/signup", map[string]any{"email": "gone@example.com", "password": "correct horse battery", "referral_slug": referrer}, "")
+		goneID, gone := str(r.Body["user"].(map[string]any), "id"), str(r.Body["session"].(map[string]any), "token")
+		c.do("GET", "/v1/me/referral", nil, gone)
+		c.do("PUT", "/v1/me/dashboard-layout", map[string]any{"desktop": []any{map[string]any{"w": 1}}}, gone)
+		c.do("POST", "/v1/admin/notifications", map[string]any{"user_id": goneID, "type": "x", "title": "t"}, adm)
+		c.do("POST", "/v1/me/synchronizations", map[string]any{"service": "S", "account_id": "1", "token": "t"}, gone)
+		acct := str(c.do("POST", "/v1/me/accounts", map[string]any{"account_name": "a"}, gone).Body, "id")
+		c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": "s"}, gone)
+		c.do("PUT", "/v1/users/"+friendID+"/follow", nil, gone)
+		c.do("PUT", "/v1/users/"+goneID+"/follow", nil, friend)
+		registerPasskey(t, c, gone, goneID)
+		c.do("POST", "/v1/auth/passkeys/register/begin", nil, gone) // a ceremony left in flight
+		secret := str(c.do("POST", "/v1/me/mfa/totp", nil, gone).Body, "secret")
+		code, _ := totp.GenerateCode(secret, time.Now())
+		if r := c.do("POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": code}, gone); r.Status != 200 {
+			t.Fatalf("confirm totp = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "gone@example.com", "password": "correct horse battery"}, ""); r.code() != "mfa_required" {
+			t.Fatalf("login with totp = %d %s", r.Status, r.Raw)
+		}
+		if _, err := c.db.SQL().Exec(`INSERT INTO accounts (provider, provider_account_id, user_id, created_at, updated_at) VALUES ('test', 'sub-1', $1, $2, $2)`,
+			goneID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		for table, spec := range userColumns {
+			if n := count(t, c.db, table, spec.columns, goneID); n == 0 {
+				t.Errorf("the test left %s empty for the user: it cannot check the rule", table)
+			}
+		}
+		if r := c.do("DELETE", "/v1/me", nil, gone); r.Status != 204 {
+			t.Fatalf("delete = %d", r.Status)
+		}
+		for table, spec := range userColumns {
+			if n := count(t, c.db, table, spec.columns, goneID); n != 0 {
+				t.Errorf("%s: %d rows still name the deleted user (rule: %s)", table, n, spec.rule)
+			}
+		}
+		var kept int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'user.deleted' AND target_id = $1 AND user_id IS NULL`, goneID).Scan(&kept)
+		if kept != 1 {
+			t.Fatalf("the deletion's own audit entry: %d", kept)
+		}
+		if p := c.do("GET", "/v1/users/"+friendID, nil, ""); p.Body["followers_count"] != float64(0) || p.Body["followings_count"] != float64(0) {
+			t.Fatalf("the friend's counters after the deletion = %s", p.Raw)
+		}
+		if r := c.do("GET", "/v1/me/referral", nil, friend); r.Body["referred_count"] != float64(0) {
+			t.Fatalf("the referrer's count after the deletion = %v", r.Body["referred_count"])
+		}
+		checkCounters(t, c.db)
+	})
+}
+
+func count(t *testing.T, db *sqldb.DB, table string, columns []string, id string) int {
+	var conds []string
+	for _, col := range columns {
+		conds = append(conds, col+" = $1")
+	}
+	var n int
+	if err := db.SQL().QueryRow(`SELECT count(*) FROM `+table+` WHERE `+strings.Join(conds, " OR "), id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestExport: the export holds the user's data in every section, and no
+// secret or token.
+func TestExport(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		friendID, friend := c.signup(map[string]any{"email": "friend@example.com", "username": "friend"})
+		_, tok := c.signup(map[string]any{"email": "ann@example.com"})
+		c.do("PUT", "/v1/users/"+friendID+"/follow", nil, tok)
+		c.do("PUT", "/v1/users/"+str(c.do("GET", "/v1/me", nil, tok).Body, "id")+"/follow", nil, friend)
+		c.do("POST", "/v1/me/synchronizations", map[string]any{"service": "S", "account_id": "1", "token": "tok-never-shown"}, tok)
+		acct := str(c.do("POST", "/v1/me/accounts", map[string]any{"account_name": "a"}, tok).Body, "id")
+		c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": "secret-never-shown"}, tok)
+		r := c.do("GET", "/v1/me/export", nil, tok)
+		var doc map[string]any
+		if err := json.Unmarshal(r.Raw, &doc); err != nil || r.Status != 200 {
+			t.Fatalf("export = %d, %v\n%.500s", r.Status, err, r.Raw)
+		}
+		for _, key := range []string{"user", "roles", "sessions", "dashboard_layout", "notifications", "referral", "following",
+			"followers", "synchronizations", "credential_accounts", "activity"} {
+			if _, ok := doc[key]; !ok {
+				t.Errorf("the export lacks %s", key)
+			}
+		}
+		if len(doc["following"].([]any)) != 1 || len(doc["followers"].([]any)) != 1 || len(doc["sessions"].([]any)) != 1 ||
+			len(doc["credential_accounts"].([]any)) != 1 || len(doc["activity"].([]any)) < 2 {
+			t.Fatalf("export sections: %.2000s", r.Raw)
+		}
+		for _, secret := range []string{"tok-never-shown", "secret-never-shown", "uds_", "udr_", "password_hash", "$argon2"} {
+			if strings.Contains(string(r.Raw), secret) {
+				t.Errorf("the export holds %q", secret)
+			}
+		}
+	})
+}
