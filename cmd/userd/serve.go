@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/auth"
@@ -150,7 +151,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 // may hold secrets.
 func serveProfiles(addr string) (stop func() error, err error) {
 	host, _, err := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+	if err != nil || !userd.Loopback(host) {
 		return nil, fmt.Errorf("--debug-addr %q: want a loopback address such as 127.0.0.1:6060", addr)
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -263,7 +264,7 @@ func checkWebhookURL(raw string) error {
 		return fmt.Errorf("--webhook-url must be an http(s) URL")
 	}
 	if u.Scheme == "http" {
-		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !userd.Loopback(u.Hostname()) {
 			return fmt.Errorf("--webhook-url must be https unless it is on loopback: webhooks carry tokens")
 		}
 	}

@@ -6,11 +6,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strconv"
-	"strings"
 
+	"github.com/userd/userd"
 	gomail "github.com/wneessen/go-mail"
 )
 
@@ -92,7 +91,7 @@ func tlsPolicy(u *url.URL) (gomail.TLSPolicy, error) {
 	}
 	switch {
 	case !q.Has("tls"):
-		if loopback(u.Hostname()) {
+		if userd.Loopback(u.Hostname()) {
 			return gomail.TLSOpportunistic, nil
 		}
 		return gomail.TLSMandatory, nil
@@ -102,16 +101,6 @@ func tlsPolicy(u *url.URL) (gomail.TLSPolicy, error) {
 		return gomail.TLSOpportunistic, nil
 	}
 	return gomail.TLSMandatory, fmt.Errorf("--smtp-url: tls=%q: want tls=mandatory or tls=opportunistic", q.Get("tls"))
-}
-
-// loopback reports whether host is this machine: localhost, 127.0.0.0/8 or
-// ::1.
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Send delivers m.
