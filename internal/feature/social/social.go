@@ -95,7 +95,7 @@ func Follow(ctx context.Context, tx *sqldb.Tx, follower, following string) (bool
 	}
 	s := shard()
 	ds := []delta{{userID: following, shard: s, followers: 1}, {userID: follower, shard: s, following: 1}}
-	if tx.Engine() == "postgres" {
+	if tx.WritingWith() {
 		return followOnce(ctx, tx, follower, following, ds)
 	}
 	var id string
@@ -117,9 +117,9 @@ func followErr(err error) error {
 	return fmt.Errorf("follow: %w", err)
 }
 
-// followOnce is Follow on PostgreSQL: the follow and, when it is new, its
-// two counter rows, in one statement (a data-modifying WITH) and so one
-// round trip, where SQLite, in process, takes two statements. The counter
+// followOnce is Follow on an engine whose WITH may write (PostgreSQL): the
+// follow and, when it is new, its two counter rows, in one statement and so
+// one round trip, where SQLite, in process, takes two statements. The counter
 // rows are written in bump's order.
 func followOnce(ctx context.Context, tx *sqldb.Tx, follower, following string, ds []delta) (bool, error) {
 	sortDeltas(ds)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,6 +52,10 @@ func (dialect) Notify(_ context.Context, tx *sqldb.Tx, channel, payload string) 
 	o.Notes = append(o.Notes, sqldb.Note{Channel: channel, Payload: payload})
 	return nil
 }
+
+// WritingWith is true: PostgreSQL's WITH clauses may insert, update and
+// delete.
+func (dialect) WritingWith() bool { return true }
 
 // Retryable is true for a deadlock (40P01) and a serialization failure
 // (40001).
@@ -120,10 +125,24 @@ const (
 	SystemRole = "userd_system" // work that crosses users, said so explicitly
 )
 
-func (dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
+// expanded is the migrations folder with its directives expanded (see
+// directive.go), or the error of a bad directive.
+var expanded = sync.OnceValues(func() (fs.FS, error) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
-		panic(err) // the embedded folder is fixed at build time
+		return nil, err
+	}
+	return expandMigrations(sub)
+})
+
+// Migrations returns the embedded migrations as goose reads them: with each
+// "-- +userd" directive replaced by the statements it stands for (see
+// directive.go). A bad directive panics, naming its file and line, before
+// any migration runs.
+func (dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
+	sub, err := expanded()
+	if err != nil {
+		panic("postgres migrations: " + err.Error()) // the embedded files are fixed at build time
 	}
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {

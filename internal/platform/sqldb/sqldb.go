@@ -44,6 +44,10 @@ type Dialect interface {
 	// that no other transaction changes it or adds rows referring to it, and
 	// reports whether it exists.
 	LockRow(ctx context.Context, tx *Tx, table, idColumn, id string) (bool, error)
+	// WritingWith reports whether a WITH clause may insert, update or
+	// delete (PostgreSQL's data-modifying statements), so that one
+	// statement does what would otherwise take two round trips.
+	WritingWith() bool
 }
 
 // DB is a database handle. Writes go through Tx and reads through View; on
@@ -218,8 +222,10 @@ func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string
 	return db.dialect.Listen(ctx, channel, fn, nil)
 }
 
-// Engine returns the dialect's name: "sqlite" or "postgres".
-func (tx *Tx) Engine() string { return tx.dialect.Name() }
+// WritingWith reports whether the engine lets a WITH clause write (see
+// Dialect): a feature may then save a round trip by writing one statement
+// where the other engine takes two.
+func (tx *Tx) WritingWith() bool { return tx.dialect.WritingWith() }
 
 // Exec runs a statement. A constraint violation comes back as a
 // *ConstraintError.

@@ -114,6 +114,9 @@ func (d *dialect) Notify(_ context.Context, tx *sqldb.Tx, channel, payload strin
 // Retryable is false: one writer at a time leaves nothing to retry.
 func (*dialect) Retryable(error) bool { return false }
 
+// WritingWith is false: SQLite's WITH clauses only read.
+func (*dialect) WritingWith() bool { return false }
+
 // LockRow only checks that the row exists: a SQLite write transaction holds
 // the database's one write lock from its start.
 func (*dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id string) (bool, error) {
