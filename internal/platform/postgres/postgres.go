@@ -75,6 +75,13 @@ func (dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id st
 	return err == nil, err
 }
 
+// LockWrites takes SHARE ROW EXCLUSIVE, which conflicts with itself and
+// with inserts, updates and deletes, not with reads.
+func (dialect) LockWrites(ctx context.Context, tx *sqldb.Tx, table string) error {
+	_, err := tx.Exec(ctx, `LOCK TABLE `+table+` IN SHARE ROW EXCLUSIVE MODE`)
+	return err
+}
+
 // Listen holds a connection of its own that LISTENs on channel, and
 // reconnects (after a pause that doubles up to 10 s) when it breaks.
 func (d dialect) Listen(ctx context.Context, channel string, fn func(string), connected func(bool)) error {

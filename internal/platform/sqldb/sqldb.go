@@ -44,6 +44,9 @@ type Dialect interface {
 	// that no other transaction changes it or adds rows referring to it, and
 	// reports whether it exists.
 	LockRow(ctx context.Context, tx *Tx, table, idColumn, id string) (bool, error)
+	// LockWrites keeps every other transaction from writing table, and from
+	// taking this lock, until tx ends; reads go on.
+	LockWrites(ctx context.Context, tx *Tx, table string) error
 	// WritingWith reports whether a WITH clause may insert, update or
 	// delete (PostgreSQL's data-modifying statements), so that one
 	// statement does what would otherwise take two round trips.
@@ -189,6 +192,16 @@ func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f)
 // reports whether it exists.
 func (tx *Tx) LockRow(ctx context.Context, table, idColumn, id string) (bool, error) {
 	return tx.dialect.LockRow(ctx, tx, table, idColumn, id)
+}
+
+// LockWrites keeps other transactions from writing table until the
+// transaction ends (see Dialect.LockWrites): what it reads of the table
+// stays true until it commits.
+func (tx *Tx) LockWrites(ctx context.Context, table string) error {
+	if err := tx.dialect.LockWrites(ctx, tx, table); err != nil {
+		return fmt.Errorf("lock %s: %w", table, err)
+	}
+	return nil
 }
 
 // Outbox holds a transaction's notifications for an engine that sends them

@@ -128,6 +128,10 @@ func (*dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id s
 	return err == nil, err
 }
 
+// LockWrites does nothing: a SQLite write transaction holds the database's
+// one write lock from its start.
+func (*dialect) LockWrites(context.Context, *sqldb.Tx, string) error { return nil }
+
 // Listen registers fn until ctx ends. It never misses a payload: they do not
 // leave the process.
 func (d *dialect) Listen(ctx context.Context, channel string, fn func(string), connected func(bool)) error {
