@@ -162,3 +162,19 @@ func TestAuditActionsAreConstants(t *testing.T) {
 		})
 	})
 }
+
+// TestFeaturesNameNoEngine fails when a feature asks which engine it runs
+// on: what differs between engines is a method of sqldb's Dialect.
+func TestFeaturesNameNoEngine(t *testing.T) {
+	sources(t, func(path, pkg string, file *ast.File) {
+		if !strings.HasPrefix(pkg, features) {
+			return
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && sel.Sel.Name == "Engine" {
+				t.Errorf("%s asks for the engine's name: ask the dialect for what differs instead", path)
+			}
+			return true
+		})
+	})
+}
