@@ -8,7 +8,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -48,6 +52,8 @@ type Store struct {
 	mu       sync.Mutex
 	keys     []Key // newest first
 	loadedAt time.Time
+
+	rotating sync.Mutex // held by rotateIfDue
 }
 
 // cacheFor is how long the cached key list is used before it is read again;
@@ -70,24 +76,109 @@ var Sealed = sqldb.SealedColumn{Table: "signing_keys", Column: "private_key", ID
 
 // Rotate creates a new signing key that signs from now on.
 func (s *Store) Rotate(ctx context.Context) (Key, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return Key{}, fmt.Errorf("generate signing key: %w", err)
-	}
 	var k Key
-	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		k = Key{ID: rand.Text()[:16], Public: pub, private: priv, CreatedAt: tx.Now}
-		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			k.ID, Algorithm, []byte(pub), s.keyring.Seal(priv.Seed(), ad(k.ID)), tx.Now)
+	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		var made bool
+		var err error
+		if k, made, err = s.insert(ctx, tx, rand.Text()[:16]); err == nil && !made {
+			err = fmt.Errorf("kid %s is taken", k.ID)
+		}
 		return err
 	})
 	if err != nil {
 		return Key{}, fmt.Errorf("store signing key: %w", err)
 	}
+	s.forget()
+	return k, nil
+}
+
+// insert creates a new signing key in tx with the given kid, unless a key
+// has it; it reports whether it did.
+func (s *Store) insert(ctx context.Context, tx *sqldb.Tx, kid string) (Key, bool, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return Key{}, false, fmt.Errorf("generate signing key: %w", err)
+	}
+	k := Key{ID: kid, Public: pub, private: priv, CreatedAt: tx.Now}
+	res, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (kid) DO NOTHING`, k.ID, Algorithm, []byte(pub), s.keyring.Seal(priv.Seed(), ad(k.ID)), tx.Now)
+	if err != nil {
+		return Key{}, false, err
+	}
+	n, err := res.RowsAffected()
+	return k, n == 1, err
+}
+
+// successor is the kid of the key that replaces the key with the given kid
+// ("" for the first key): a rotation that runs twice at once, in two
+// processes, inserts one kid twice, and the second insert waits for the
+// first and then does nothing, on either engine. A kid is public: that it
+// can be foreseen gives nothing away.
+func successor(kid string) string {
+	sum := sha256.Sum256([]byte("userd signing key after " + kid))
+	return base32.StdEncoding.EncodeToString(sum[:])[:16]
+}
+
+// rotateIfDue creates a new signing key, as Rotate does, unless the newest
+// key is younger than RotateEvery: another caller rotated since the keys
+// were read, and rotateIfDue returns their key. The callers of a Store wait
+// for each other, and those of other processes insert the same kid (see
+// successor), so that concurrent first use makes one key.
+func (s *Store) rotateIfDue(ctx context.Context) (Key, error) {
+	s.rotating.Lock()
+	defer s.rotating.Unlock()
+	var k Key
+	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		newest, err := s.read(ctx, tx, `ORDER BY created_at DESC, kid LIMIT 1`)
+		switch {
+		case err == nil && tx.Now.Sub(newest.CreatedAt) <= s.cfg.RotateEvery:
+			k = newest
+			return nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		var made bool
+		if k, made, err = s.insert(ctx, tx, successor(newest.ID)); err != nil || made {
+			return err
+		}
+		k, err = s.read(ctx, tx, `WHERE kid = $1`, k.ID)
+		return err
+	})
+	if err != nil {
+		return Key{}, fmt.Errorf("store signing key: %w", err)
+	}
+	s.forget()
+	return k, nil
+}
+
+// read returns the key that the query's end (after FROM signing_keys)
+// finds, or sql.ErrNoRows.
+func (s *Store) read(ctx context.Context, tx *sqldb.Tx, where string, args ...any) (Key, error) {
+	var k Key
+	var pub, sealed []byte
+	err := tx.QueryRow(ctx, `SELECT kid, public_key, private_key, created_at FROM signing_keys `+where, args...).
+		Scan(&k.ID, &pub, &sealed, &k.CreatedAt)
+	if err != nil {
+		return Key{}, err
+	}
+	return k, s.open(&k, pub, sealed)
+}
+
+// forget makes the next use of the cached keys read them again.
+func (s *Store) forget() {
 	s.mu.Lock()
 	s.loadedAt = time.Time{}
 	s.mu.Unlock()
-	return k, nil
+}
+
+// open sets k's private and public keys from their stored columns.
+func (s *Store) open(k *Key, pub, sealed []byte) error {
+	seed, err := s.keyring.Open(sealed, ad(k.ID))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return fmt.Errorf("signing key %s: %w (is the master key the one it was sealed with?)", k.ID, seal.ErrOpen)
+	}
+	k.private, k.Public = ed25519.NewKeyFromSeed(seed), ed25519.PublicKey(pub)
+	return nil
 }
 
 // load reads the keys that are still published.
@@ -109,11 +200,9 @@ func (s *Store) load(ctx context.Context) ([]Key, error) {
 			if err := rows.Scan(&k.ID, &pub, &sealed, &k.CreatedAt); err != nil {
 				return err
 			}
-			seed, err := s.keyring.Open(sealed, ad(k.ID))
-			if err != nil || len(seed) != ed25519.SeedSize {
-				return fmt.Errorf("signing key %s: %w (is the master key the one it was sealed with?)", k.ID, seal.ErrOpen)
+			if err := s.open(&k, pub, sealed); err != nil {
+				return err
 			}
-			k.private, k.Public = ed25519.NewKeyFromSeed(seed), ed25519.PublicKey(pub)
 			keys = append(keys, k)
 		}
 		return rows.Err()
@@ -148,7 +237,7 @@ func (s *Store) Signer(ctx context.Context) (string, ed25519.PrivateKey, error) 
 		return "", nil, err
 	}
 	if len(keys) == 0 || time.Since(keys[0].CreatedAt) > s.cfg.RotateEvery {
-		k, err := s.Rotate(ctx)
+		k, err := s.rotateIfDue(ctx)
 		if err != nil {
 			return "", nil, err
 		}
