@@ -8,7 +8,7 @@ import (
 )
 
 // Service serves users their own account, each call in its own transaction
-// in the caller's scope.
+// in the scope of the actor it serves.
 type Service struct {
 	db *sqldb.DB
 }
@@ -26,7 +26,7 @@ func (s *Service) Update(ctx context.Context, a userd.Actor, p Patch) (User, err
 		return User{}, err
 	}
 	var u User
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) (err error) {
+	err := s.db.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
 		u, err = Update(ctx, tx, a.UserID, p)
 		return err
 	})
@@ -35,7 +35,7 @@ func (s *Service) Update(ctx context.Context, a userd.Actor, p Patch) (User, err
 
 // Self reads the actor's own user. It returns ErrNotFound.
 func (s *Service) Self(ctx context.Context, a userd.Actor) (u User, err error) {
-	err = s.db.View(ctx, func(tx *sqldb.Tx) (err error) {
+	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
 		u, err = Get(ctx, tx, a.UserID)
 		return err
 	})

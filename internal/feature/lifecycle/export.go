@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
+	"github.com/userd/userd/internal/platform/sqldb"
 )
 
 // ExportBatch is how many rows an export reads at a time, so that a large
@@ -52,6 +53,7 @@ type Sink interface {
 // values, a synchronization without its token, a session without its
 // tokens.
 func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
+	ctx = sqldb.AsUser(ctx, a.UserID) // the user's own rows, whoever asks
 	h, err := s.head(ctx, a)
 	if err != nil {
 		return err

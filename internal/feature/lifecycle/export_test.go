@@ -1,0 +1,169 @@
+package lifecycle_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/keys"
+	"github.com/userd/userd/internal/feature/layout"
+	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/feature/referral"
+	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/synchronization"
+	"github.com/userd/userd/internal/feature/vault"
+	"github.com/userd/userd/internal/platform/password"
+	"github.com/userd/userd/internal/platform/seal"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+// newExporter returns a lifecycle.Service over db with every feature an
+// export reads, and the auth.Service that signs users up.
+func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service) {
+	t.Helper()
+	ring, err := seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := auth.New(auth.Deps{Keyring: ring, DB: db, Hasher: password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, 0),
+		Keys:    keys.New(db, ring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute}),
+		Limiter: ratelimit.New(db, false), Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		auth.Config{PublicURL: "http://userd.test", RefreshSecret: []byte("test refresh secret")})
+	t.Cleanup(a.Close)
+	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db),
+		Social: social.NewService(db), Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, ring),
+		Vault: vault.NewService(db, ring, a.RequireRecent)}
+	return lifecycle.NewService(db, lifecycle.Deps{Recent: a.RequireRecent, Auth: a, Features: f}), a
+}
+
+// recorder is a lifecycle.Sink that keeps what it is given.
+type recorder struct {
+	head     lifecycle.Head
+	sections []string
+	rows     map[string][]string // ids by section
+	batches  map[string]int
+}
+
+func (r *recorder) Head(h lifecycle.Head) error { r.head = h; return nil }
+func (r *recorder) Section(name string) error {
+	r.sections = append(r.sections, name)
+	return nil
+}
+
+func keep[T any](r *recorder, rows []T, id func(T) string) error {
+	name := r.sections[len(r.sections)-1]
+	r.batches[name]++
+	for _, row := range rows {
+		r.rows[name] = append(r.rows[name], id(row))
+	}
+	return nil
+}
+
+func (r *recorder) Sessions(v []auth.Session) error {
+	return keep(r, v, func(x auth.Session) string { return x.ID })
+}
+func (r *recorder) Notifications(v []notify.Notification) error {
+	return keep(r, v, func(x notify.Notification) string { return x.ID })
+}
+func (r *recorder) Follows(v []social.Edge) error {
+	return keep(r, v, func(x social.Edge) string { return x.UserID })
+}
+func (r *recorder) Referred(v []referral.Referred) error {
+	return keep(r, v, func(x referral.Referred) string { return x.UserID })
+}
+func (r *recorder) Synchronizations(v []synchronization.Sync) error {
+	return keep(r, v, func(x synchronization.Sync) string { return x.ID })
+}
+func (r *recorder) CredentialAccounts(v []vault.Account) error {
+	return keep(r, v, func(x vault.Account) string { return x.Name })
+}
+func (r *recorder) Activity(v []audit.Entry) error {
+	return keep(r, v, func(x audit.Entry) string { return x.Action })
+}
+
+// TestExport: an export reads every section, in the document's order, each
+// one whole, without repeats and in batches of lifecycle.ExportBatch, and
+// only the user's own rows.
+func TestExport(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		life, authSvc := newExporter(t, db)
+		signup := func(email string) userd.Actor {
+			l, err := authSvc.Signup(ctx, auth.Signup{Identity: account.Identity{Email: email}, Password: "correct horse battery"}, auth.Client{IP: "192.0.2.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return userd.Actor{UserID: l.User.ID, SessionID: l.Session.ID}
+		}
+		ann, bob := signup("ann@example.com"), signup("bob@example.com")
+		if _, err := authSvc.SignIn(ctx, ann.UserID, auth.Client{}, "password"); err != nil {
+			t.Fatal(err)
+		}
+		const notes = lifecycle.ExportBatch + 3
+		err := db.Tx(sqldb.AsUser(ctx, ann.UserID), func(tx *sqldb.Tx) error {
+			ns := make([]notify.New, notes)
+			for i := range ns {
+				ns[i] = notify.New{Type: "info", Title: "note"}
+			}
+			return notify.InsertBatch(ctx, tx, ann.UserID, ns)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		soc := social.NewService(db)
+		for _, f := range [][2]userd.Actor{{bob, ann}, {ann, bob}} {
+			if err := soc.SetFollow(ctx, f[0], f[1].UserID, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := vault.NewService(db, nil, authSvc.RequireRecent).CreateAccount(ctx, ann, "binance"); err != nil {
+			t.Fatal(err)
+		}
+
+		r := &recorder{rows: map[string][]string{}, batches: map[string]int{}}
+		if err := life.Export(ctx, ann, r); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "activity"}
+		if !slices.Equal(r.sections, want) {
+			t.Fatalf("sections = %v, want %v", r.sections, want)
+		}
+		if r.head.User.ID != ann.UserID || r.head.Followers != 1 || r.head.Followings != 1 || r.head.At.IsZero() {
+			t.Errorf("head = user %s, %d followers, %d followings, at %v", r.head.User.ID, r.head.Followers, r.head.Followings, r.head.At)
+		}
+		n := r.rows["notifications"]
+		seen := map[string]bool{}
+		for _, id := range n {
+			seen[id] = true
+		}
+		if len(n) != notes || len(seen) != notes || r.batches["notifications"] != 2 {
+			t.Errorf("notifications: %d rows, %d distinct, %d batches; want %d, %d, 2", len(n), len(seen), r.batches["notifications"], notes, notes)
+		}
+		checks := map[string][]string{
+			"following": {bob.UserID}, "followers": {bob.UserID}, "credential_accounts": {"binance"},
+			"referred_users": nil, "synchronizations": nil,
+		}
+		for name, rows := range checks {
+			if !slices.Equal(r.rows[name], rows) {
+				t.Errorf("%s = %v, want %v", name, r.rows[name], rows)
+			}
+		}
+		if got := len(r.rows["sessions"]); got != 2 {
+			t.Errorf("%d sessions, want ann's 2", got)
+		}
+		if !slices.Contains(r.rows["activity"], audit.Signup) || len(r.rows["activity"]) < 2 {
+			t.Errorf("activity = %v, want ann's sign-up and log-in", r.rows["activity"])
+		}
+	})
+}
