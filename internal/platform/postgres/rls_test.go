@@ -1,9 +1,13 @@
 package postgres_test
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"testing"
+
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -12,39 +16,140 @@ import (
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // TestEveryUserTableHasForcedRLS lists every table with a user_id column
-// (and users itself) and fails when one lacks forced row-level security or a
-// policy for each role, so that a new table cannot forget it.
+// (and users itself, and any table with row-level security on) and fails
+// when one lacks forced row-level security or has other policies than the
+// two that "-- +userd owned-by" makes (activity_logs excepted, whose
+// append-only policies are written out): so that a new table cannot forget
+// them, and the generated statements keep their exact meaning.
 func TestEveryUserTableHasForcedRLS(t *testing.T) {
 	db := dbtest.Open(t, "postgres")
-	rows, err := db.SQL().Query(`SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
-			(SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname AND 'userd_app' = ANY(p.roles)),
-			(SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname AND 'userd_system' = ANY(p.roles))
+	tables := checkPolicies(t, db)
+	if len(tables) < 20 {
+		t.Fatalf("found only %v", tables)
+	}
+	t.Logf("user-owned tables: %s", strings.Join(tables, ", "))
+}
+
+// TestRLSDownAndUpAgain rolls the migrations back to before 00009: no
+// table keeps a policy or row-level security. Applied again, they give
+// every table its policies again.
+func TestRLSDownAndUpAgain(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	ctx := context.Background()
+	for {
+		v, err := db.MigrateDown(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == 9 {
+			break
+		}
+		if v == 0 {
+			t.Fatal("rolled back to nothing without meeting migration 9")
+		}
+	}
+	var policies, secured int
+	err := db.SQL().QueryRow(`SELECT (SELECT count(*) FROM pg_policies),
+		(SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE n.nspname = 'public' AND (c.relrowsecurity OR c.relforcerowsecurity))`).Scan(&policies, &secured)
+	if err != nil || policies != 0 || secured != 0 {
+		t.Fatalf("before 00009: %d policies, %d tables with row-level security, %v; want none", policies, secured, err)
+	}
+	if _, err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkPolicies(t, db)
+}
+
+// ownerColumn names the column of the tables whose owner is not in user_id.
+var ownerColumn = map[string]string{"users": "id", "user_follows": "follower_id"}
+
+// policy is a row of pg_policies.
+type policy struct {
+	Name, Permissive, Roles, Cmd, Using, WithCheck string
+}
+
+// checkPolicies checks the row-level security of every user's table, as
+// TestEveryUserTableHasForcedRLS says, and returns the tables' names.
+func checkPolicies(t *testing.T, db *sqldb.DB) []string {
+	t.Helper()
+	rows, err := db.SQL().Query(`SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = 'public' AND c.relkind = 'r' AND (c.relname = 'users' OR EXISTS (
+		WHERE n.nspname = 'public' AND c.relkind = 'r' AND (c.relname = 'users' OR c.relrowsecurity OR EXISTS (
 			SELECT 1 FROM information_schema.columns col
 			WHERE col.table_schema = 'public' AND col.table_name = c.relname AND col.column_name = 'user_id'))
 		ORDER BY c.relname`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
 	var tables []string
 	for rows.Next() {
 		var name string
 		var enabled, forced bool
-		var app, system int
-		if err := rows.Scan(&name, &enabled, &forced, &app, &system); err != nil {
+		if err := rows.Scan(&name, &enabled, &forced); err != nil {
 			t.Fatal(err)
 		}
 		tables = append(tables, name)
-		if !enabled || !forced || app == 0 || system == 0 {
-			t.Errorf("%s: row level security enabled %v, forced %v, policies for userd_app %d, for userd_system %d", name, enabled, forced, app, system)
+		if !enabled || !forced {
+			t.Errorf("%s: row level security enabled %v, forced %v", name, enabled, forced)
 		}
 	}
-	if len(tables) < 5 {
-		t.Fatalf("found only %v", tables)
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("user-owned tables: %s", strings.Join(tables, ", "))
+	for table := range ownerColumn {
+		if !slices.Contains(tables, table) {
+			t.Errorf("ownerColumn names %s, which is not a user's table", table)
+		}
+	}
+
+	// What "-- +userd owned-by TABLE.COLUMN" makes, as PostgreSQL prints it.
+	owner := func(column string) string {
+		return "(" + column + " = (NULLIF(current_setting('userd.user_id'::text, true), ''::text))::uuid)"
+	}
+	want := map[string][]policy{}
+	for _, table := range tables {
+		column := cmp.Or(ownerColumn[table], "user_id")
+		want[table] = []policy{
+			{table + "_app", "PERMISSIVE", "{userd_app}", "ALL", owner(column), owner(column)},
+			{table + "_system", "PERMISSIVE", "{userd_system}", "ALL", "true", "true"},
+		}
+	}
+	if _, ok := want["activity_logs"]; ok {
+		want["activity_logs"] = []policy{
+			{"activity_logs_app_append", "PERMISSIVE", "{userd_app}", "INSERT", "", "((user_id IS NULL) OR " + owner("user_id") + ")"},
+			{"activity_logs_app_read", "PERMISSIVE", "{userd_app}", "SELECT", owner("user_id"), ""},
+			{"activity_logs_system_append", "PERMISSIVE", "{userd_system}", "INSERT", "", "true"},
+			{"activity_logs_system_read", "PERMISSIVE", "{userd_system}", "SELECT", "true", ""},
+		}
+	} else {
+		t.Error("activity_logs is not among the users' tables")
+	}
+
+	got := map[string][]policy{}
+	rows, err = db.SQL().Query(`SELECT schemaname || '.' || tablename, policyname, permissive, roles::text, cmd,
+			coalesce(qual, ''), coalesce(with_check, '')
+		FROM pg_policies ORDER BY tablename, policyname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var table string
+		var p policy
+		if err := rows.Scan(&table, &p.Name, &p.Permissive, &p.Roles, &p.Cmd, &p.Using, &p.WithCheck); err != nil {
+			t.Fatal(err)
+		}
+		table = strings.TrimPrefix(table, "public.")
+		got[table] = append(got[table], p)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("policies (-want +got):\n%s", diff)
+	}
+	return tables
 }
 
 // TestAppRoleCannotBypass checks the roles' attributes.

@@ -12,7 +12,13 @@
 --     (users by its id); each has a policy for userd_app on user_id and one
 --     for userd_system. Child tables carry user_id themselves (seed 002), so
 --     no policy needs a join.
---   * activity_logs is append-only for both roles: no UPDATE or DELETE.
+--   * those statements are generated, here and in every later migration that
+--     makes a user's table: a line "-- +userd owned-by TABLE.COLUMN" stands
+--     for them (in a Down section, for the statements that undo them), and
+--     the postgres package expands it when it hands the migrations to goose
+--     (internal/platform/postgres/directive.go, which spells them out).
+--   * activity_logs is append-only for both roles: no UPDATE or DELETE; its
+--     policies differ from the generated ones, so they are written out.
 --   * with FORCE, the owner sees no rows either: a later migration that moves
 --     data runs SET LOCAL ROLE userd_system first.
 
@@ -36,33 +42,10 @@ REVOKE ALL ON goose_db_version FROM userd_app, userd_system;
 REVOKE UPDATE, DELETE ON activity_logs FROM userd_app, userd_system;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO userd_app, userd_system;
 
-ALTER TABLE users ENABLE ROW LEVEL SECURITY;
-ALTER TABLE users FORCE ROW LEVEL SECURITY;
-CREATE POLICY users_app ON users TO userd_app
-    USING (id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY users_system ON users TO userd_system USING (true) WITH CHECK (true);
-
-ALTER TABLE sessions ENABLE ROW LEVEL SECURITY;
-ALTER TABLE sessions FORCE ROW LEVEL SECURITY;
-CREATE POLICY sessions_app ON sessions TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY sessions_system ON sessions TO userd_system USING (true) WITH CHECK (true);
-
-ALTER TABLE refresh_tokens ENABLE ROW LEVEL SECURITY;
-ALTER TABLE refresh_tokens FORCE ROW LEVEL SECURITY;
-CREATE POLICY refresh_tokens_app ON refresh_tokens TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY refresh_tokens_system ON refresh_tokens TO userd_system USING (true) WITH CHECK (true);
-
-ALTER TABLE user_roles ENABLE ROW LEVEL SECURITY;
-ALTER TABLE user_roles FORCE ROW LEVEL SECURITY;
-CREATE POLICY user_roles_app ON user_roles TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY user_roles_system ON user_roles TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by users.id
+-- +userd owned-by sessions.user_id
+-- +userd owned-by refresh_tokens.user_id
+-- +userd owned-by user_roles.user_id
 
 ALTER TABLE activity_logs ENABLE ROW LEVEL SECURITY;
 ALTER TABLE activity_logs FORCE ROW LEVEL SECURITY;
@@ -80,22 +63,10 @@ DROP POLICY activity_logs_app_append ON activity_logs;
 DROP POLICY activity_logs_app_read ON activity_logs;
 ALTER TABLE activity_logs NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE activity_logs DISABLE ROW LEVEL SECURITY;
-DROP POLICY user_roles_system ON user_roles;
-DROP POLICY user_roles_app ON user_roles;
-ALTER TABLE user_roles NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE user_roles DISABLE ROW LEVEL SECURITY;
-DROP POLICY refresh_tokens_system ON refresh_tokens;
-DROP POLICY refresh_tokens_app ON refresh_tokens;
-ALTER TABLE refresh_tokens NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE refresh_tokens DISABLE ROW LEVEL SECURITY;
-DROP POLICY sessions_system ON sessions;
-DROP POLICY sessions_app ON sessions;
-ALTER TABLE sessions NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE sessions DISABLE ROW LEVEL SECURITY;
-DROP POLICY users_system ON users;
-DROP POLICY users_app ON users;
-ALTER TABLE users NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE users DISABLE ROW LEVEL SECURITY;
+-- +userd owned-by user_roles.user_id
+-- +userd owned-by refresh_tokens.user_id
+-- +userd owned-by sessions.user_id
+-- +userd owned-by users.id
 ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM userd_app, userd_system;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM userd_app, userd_system;
 REVOKE USAGE ON SCHEMA public FROM userd_app, userd_system;

@@ -18,12 +18,7 @@ CREATE TABLE dashboard_layouts (
     updated_at timestamptz NOT NULL
 );
 CREATE UNIQUE INDEX idx_dashboard_layouts_user_id ON dashboard_layouts (user_id);
-ALTER TABLE dashboard_layouts ENABLE ROW LEVEL SECURITY;
-ALTER TABLE dashboard_layouts FORCE ROW LEVEL SECURITY;
-CREATE POLICY dashboard_layouts_app ON dashboard_layouts TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY dashboard_layouts_system ON dashboard_layouts TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by dashboard_layouts.user_id
 
 -- +goose Down
 DROP TABLE dashboard_layouts;

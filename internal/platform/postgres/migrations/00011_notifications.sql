@@ -23,12 +23,7 @@ CREATE INDEX idx_notifications_user_id ON notifications (user_id, id);
 CREATE INDEX idx_notifications_unread ON notifications (user_id, id) WHERE read_at IS NULL;
 CREATE INDEX idx_notifications_type ON notifications (type);
 CREATE INDEX idx_notifications_created_at ON notifications (created_at);
-ALTER TABLE notifications ENABLE ROW LEVEL SECURITY;
-ALTER TABLE notifications FORCE ROW LEVEL SECURITY;
-CREATE POLICY notifications_app ON notifications TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY notifications_system ON notifications TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by notifications.user_id
 
 -- +goose Down
 DROP TABLE notifications;

@@ -28,18 +28,8 @@ CREATE TABLE referred_users (
 );
 CREATE UNIQUE INDEX idx_referred_users_referred_user_id ON referred_users (referred_user_id);
 CREATE INDEX idx_referred_users_user_id ON referred_users (user_id, created_at);
-ALTER TABLE referrals ENABLE ROW LEVEL SECURITY;
-ALTER TABLE referrals FORCE ROW LEVEL SECURITY;
-CREATE POLICY referrals_app ON referrals TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY referrals_system ON referrals TO userd_system USING (true) WITH CHECK (true);
-ALTER TABLE referred_users ENABLE ROW LEVEL SECURITY;
-ALTER TABLE referred_users FORCE ROW LEVEL SECURITY;
-CREATE POLICY referred_users_app ON referred_users TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY referred_users_system ON referred_users TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by referrals.user_id
+-- +userd owned-by referred_users.user_id
 
 -- +goose Down
 DROP TABLE referred_users;

@@ -33,18 +33,8 @@ CREATE TABLE user_credentials (
 CREATE UNIQUE INDEX idx_user_credentials_user_account_id_credential_type ON user_credentials (user_account_id, credential_type);
 CREATE INDEX idx_user_credentials_user_id ON user_credentials (user_id);
 CREATE INDEX idx_user_credentials_expires_at ON user_credentials (expires_at);
-ALTER TABLE user_accounts ENABLE ROW LEVEL SECURITY;
-ALTER TABLE user_accounts FORCE ROW LEVEL SECURITY;
-CREATE POLICY user_accounts_app ON user_accounts TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY user_accounts_system ON user_accounts TO userd_system USING (true) WITH CHECK (true);
-ALTER TABLE user_credentials ENABLE ROW LEVEL SECURITY;
-ALTER TABLE user_credentials FORCE ROW LEVEL SECURITY;
-CREATE POLICY user_credentials_app ON user_credentials TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY user_credentials_system ON user_credentials TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by user_accounts.user_id
+-- +userd owned-by user_credentials.user_id
 
 -- +goose Down
 DROP TABLE user_credentials;

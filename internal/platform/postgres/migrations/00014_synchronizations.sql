@@ -26,12 +26,7 @@ CREATE TABLE synchronizations (
 CREATE UNIQUE INDEX idx_synchronizations_user_id_service_account_id ON synchronizations (user_id, service, account_id);
 CREATE INDEX idx_synchronizations_user_id ON synchronizations (user_id, id);
 CREATE INDEX idx_synchronizations_service ON synchronizations (service);
-ALTER TABLE synchronizations ENABLE ROW LEVEL SECURITY;
-ALTER TABLE synchronizations FORCE ROW LEVEL SECURITY;
-CREATE POLICY synchronizations_app ON synchronizations TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY synchronizations_system ON synchronizations TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by synchronizations.user_id
 
 -- +goose Down
 DROP TABLE synchronizations;

@@ -30,18 +30,8 @@ CREATE TABLE user_follow_stats (
     updated_at       timestamptz NOT NULL,
     CONSTRAINT pk_user_follow_stats PRIMARY KEY (user_id, shard)
 );
-ALTER TABLE user_follow_stats ENABLE ROW LEVEL SECURITY;
-ALTER TABLE user_follow_stats FORCE ROW LEVEL SECURITY;
-CREATE POLICY user_follow_stats_app ON user_follow_stats TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY user_follow_stats_system ON user_follow_stats TO userd_system USING (true) WITH CHECK (true);
-ALTER TABLE user_follows ENABLE ROW LEVEL SECURITY;
-ALTER TABLE user_follows FORCE ROW LEVEL SECURITY;
-CREATE POLICY user_follows_app ON user_follows TO userd_app
-    USING (follower_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (follower_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY user_follows_system ON user_follows TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by user_follow_stats.user_id
+-- +userd owned-by user_follows.follower_id
 
 -- +goose Down
 DROP TABLE user_follow_stats;

@@ -35,12 +35,7 @@ CREATE TABLE oauth_states (
     created_at  timestamptz NOT NULL
 );
 CREATE INDEX idx_oauth_states_expires_at ON oauth_states (expires_at);
-ALTER TABLE accounts ENABLE ROW LEVEL SECURITY;
-ALTER TABLE accounts FORCE ROW LEVEL SECURITY;
-CREATE POLICY accounts_app ON accounts TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY accounts_system ON accounts TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by accounts.user_id
 
 -- +goose Down
 DROP TABLE oauth_states;

@@ -33,24 +33,9 @@ CREATE TABLE mfa_challenges (
     created_at timestamptz NOT NULL
 );
 CREATE INDEX idx_mfa_challenges_user_id ON mfa_challenges (user_id);
-ALTER TABLE mfa_totp ENABLE ROW LEVEL SECURITY;
-ALTER TABLE mfa_totp FORCE ROW LEVEL SECURITY;
-CREATE POLICY mfa_totp_app ON mfa_totp TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY mfa_totp_system ON mfa_totp TO userd_system USING (true) WITH CHECK (true);
-ALTER TABLE mfa_recovery_codes ENABLE ROW LEVEL SECURITY;
-ALTER TABLE mfa_recovery_codes FORCE ROW LEVEL SECURITY;
-CREATE POLICY mfa_recovery_codes_app ON mfa_recovery_codes TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY mfa_recovery_codes_system ON mfa_recovery_codes TO userd_system USING (true) WITH CHECK (true);
-ALTER TABLE mfa_challenges ENABLE ROW LEVEL SECURITY;
-ALTER TABLE mfa_challenges FORCE ROW LEVEL SECURITY;
-CREATE POLICY mfa_challenges_app ON mfa_challenges TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY mfa_challenges_system ON mfa_challenges TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by mfa_totp.user_id
+-- +userd owned-by mfa_recovery_codes.user_id
+-- +userd owned-by mfa_challenges.user_id
 
 -- +goose Down
 DROP TABLE mfa_challenges;

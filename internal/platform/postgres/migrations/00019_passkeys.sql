@@ -37,18 +37,8 @@ CREATE TABLE webauthn_challenges (
     created_at timestamptz NOT NULL
 );
 CREATE INDEX idx_webauthn_challenges_expires_at ON webauthn_challenges (expires_at);
-ALTER TABLE authenticators ENABLE ROW LEVEL SECURITY;
-ALTER TABLE authenticators FORCE ROW LEVEL SECURITY;
-CREATE POLICY authenticators_app ON authenticators TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY authenticators_system ON authenticators TO userd_system USING (true) WITH CHECK (true);
-ALTER TABLE webauthn_challenges ENABLE ROW LEVEL SECURITY;
-ALTER TABLE webauthn_challenges FORCE ROW LEVEL SECURITY;
-CREATE POLICY webauthn_challenges_app ON webauthn_challenges TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY webauthn_challenges_system ON webauthn_challenges TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by authenticators.user_id
+-- +userd owned-by webauthn_challenges.user_id
 
 -- +goose Down
 DROP TABLE webauthn_challenges;

@@ -18,12 +18,7 @@ SET LOCAL ROLE userd_system;
 INSERT INTO notification_counters (user_id, unread)
     SELECT user_id, count(*) FROM notifications WHERE read_at IS NULL GROUP BY user_id;
 RESET ROLE;
-ALTER TABLE notification_counters ENABLE ROW LEVEL SECURITY;
-ALTER TABLE notification_counters FORCE ROW LEVEL SECURITY;
-CREATE POLICY notification_counters_app ON notification_counters TO userd_app
-    USING (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid)
-    WITH CHECK (user_id = NULLIF(current_setting('userd.user_id', true), '')::uuid);
-CREATE POLICY notification_counters_system ON notification_counters TO userd_system USING (true) WITH CHECK (true);
+-- +userd owned-by notification_counters.user_id
 
 -- +goose Down
 DROP TABLE notification_counters;

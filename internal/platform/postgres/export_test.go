@@ -1,0 +1,8 @@
+package postgres
+
+// For the tests of directive.go.
+var (
+	ExpandDirectives = expandDirectives
+	ExpandMigrations = expandMigrations
+	Expanded         = expanded
+)
