@@ -5,61 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
-
-// TestConcurrentSignupSameEmail fires 24 sign-ups of one email in mixed case
-// at once: exactly one wins, 23 get 409 email_taken, one row exists.
-func TestConcurrentSignupSameEmail(t *testing.T) {
-	engines(t, func(t *testing.T, c *client) {
-		const n = 24
-		statuses := make([]int, n)
-		codes := make([]string, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				email := "race@example.com"
-				if i%2 == 1 {
-					email = "RACE@Example.com"
-				}
-				if i%3 == 0 {
-					email = "Race@EXAMPLE.com"
-				}
-				r := c.do("POST", "/v1/auth/signup", map[string]any{"email": email, "password": "correct horse battery"}, "")
-				statuses[i], codes[i] = r.Status, r.code()
-			})
-		}
-		close(start)
-		wg.Wait()
-		created, taken := 0, 0
-		for i := range n {
-			switch {
-			case statuses[i] == 201:
-				created++
-			case statuses[i] == 409 && codes[i] == "email_taken":
-				taken++
-			default:
-				t.Errorf("request %d: %d %q", i, statuses[i], codes[i])
-			}
-		}
-		if created != 1 || taken != n-1 {
-			t.Fatalf("created %d, taken %d; want 1 and %d", created, taken, n-1)
-		}
-		var users, sessions int
-		c.db.SQL().QueryRow(`SELECT count(*) FROM users WHERE email = 'race@example.com'`).Scan(&users)
-		c.db.SQL().QueryRow(`SELECT count(*) FROM sessions`).Scan(&sessions)
-		if users != 1 || sessions != 1 {
-			t.Fatalf("rows: %d users, %d sessions; want 1 and 1", users, sessions)
-		}
-	})
-}
 
 // TestRestartKeepsUsersAndSessions closes the database and the server and
 // opens them again: the user and their session token still work.
