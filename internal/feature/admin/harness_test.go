@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/keys"
@@ -22,7 +23,6 @@ import (
 	"github.com/userd/userd/internal/platform/password"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
-	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
 // cheap keeps password hashing fast in tests; the algorithm is the same.
@@ -91,7 +91,22 @@ func newBench(t *testing.T, db *sqldb.DB) *bench {
 // operator would) and opens a session for them.
 func (b *bench) person(name, email string, roles ...string) string {
 	b.t.Helper()
-	id := dbtest.User(b.t, b.db, email).UserID
+	return b.personWith(name, account.New{Identity: account.Identity{Email: email}}, roles...)
+}
+
+// personWith is person for a user with the given fields.
+func (b *bench) personWith(name string, n account.New, roles ...string) string {
+	b.t.Helper()
+	ctx := sqldb.System(context.Background())
+	var id string
+	err := b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		u, err := account.Insert(ctx, tx, n)
+		id = u.ID
+		return err
+	})
+	if err != nil {
+		b.t.Fatalf("make %s: %v", name, err)
+	}
 	b.grant(id, append([]string{rbac.DefaultRole}, roles...)...)
 	b.id[name] = id
 	b.signIn(name)
