@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
@@ -155,103 +154,49 @@ func dump(ctx context.Context, tx *sqldb.Tx, b *strings.Builder, q string) error
 	return rows.Err()
 }
 
-// TestEscalationRefused: with users:write, with users:write and roles:write,
-// and with every permission but not the admin flag, a caller can neither
-// give a privilege they lack nor touch a user or a role that holds one, on
-// any administration route; each refusal is 403 insufficient_privilege (or
-// the route's own 403 forbidden) and changes nothing.
+// TestEscalationRefused: the HTTP contract of the rule against escalation
+// (admin's TestEscalationRefused holds the rule itself, every case of it): on
+// each administration route, an attempt to give a privilege the caller lacks,
+// or to touch a user or a role that holds one, is 403 insufficient_privilege
+// and changes nothing; a caller without the route's permission gets the
+// route's own 403 forbidden first.
 func TestEscalationRefused(t *testing.T) {
 	engines(t, func(t *testing.T, c *client) {
 		k := newCast(t, c)
 		const ip, forbidden = "insufficient_privilege", "forbidden"
-		users, boss, peer, plain := "/v1/admin/users", "/v1/admin/users/"+k.bossID, "/v1/admin/users/"+k.peerID, "/v1/admin/users/"+k.plainID
+		users, boss, plain := "/v1/admin/users", "/v1/admin/users/"+k.bossID, "/v1/admin/users/"+k.plainID
 		roles := func(name string) string { return "/v1/admin/roles/" + k.role[name] }
-		newUser := func(roles ...string) map[string]any {
-			return map[string]any{"email": "new@example.com", "password": "correct horse battery", "roles": roles}
-		}
 		c.try(t, []attempt{
-			// users:write only.
-			{"users:write creates an ADMIN", k.uw, "POST", users, newUser("ADMIN"), 403, ip},
-			{"users:write creates with a role it covers", k.uw, "POST", users, newUser("OWNER"), 403, ip},
-			{"users:write creates naming END_USER", k.uw, "POST", users, newUser("END_USER"), 403, ip},
+			// Giving a privilege the caller lacks.
+			{"roles:write creates an ADMIN", k.rw, "POST", users, map[string]any{"email": "new@example.com", "password": "correct horse battery", "roles": []string{"ADMIN"}}, 403, ip},
+			{"roles:write gives ADMIN", k.rw, "PUT", plain + "/roles/ADMIN", nil, 403, ip},
+			{"roles:write creates an admin role", k.rw, "POST", "/v1/admin/roles", map[string]any{"name": "CHIEFS", "is_admin": true}, 403, ip},
+			{"roles:write adds a permission it lacks", k.rw, "PATCH", roles("HELPER"), map[string]any{"permissions": []string{"users:read", "activity_logs:read"}}, 403, ip},
+
+			// Touching a user or a role that holds more.
 			{"users:write changes an admin's email", k.uw, "PATCH", boss, map[string]any{"email": "evil@example.com"}, 403, ip},
-			{"users:write changes an admin's name", k.uw, "PATCH", boss, map[string]any{"first_name": "Evil"}, 403, ip},
-			{"users:write suspends an admin", k.uw, "PATCH", boss, map[string]any{"status": "suspended"}, 403, ip},
-			{"users:write bans an admin", k.uw, "PATCH", boss, map[string]any{"status": "banned"}, 403, ip},
-			{"users:write deletes an admin", k.uw, "DELETE", boss, nil, 403, ip},
-			{"users:write changes a holder of a permission it lacks", k.uw, "PATCH", peer, map[string]any{"email": "evil@example.com"}, 403, ip},
-			{"users:write bans a holder of a permission it lacks", k.uw, "PATCH", peer, map[string]any{"status": "banned"}, 403, ip},
-			{"users:write deletes a holder of a permission it lacks", k.uw, "DELETE", peer, nil, 403, ip},
+			{"every permission deletes an admin", k.every, "DELETE", boss, nil, 403, ip},
+			{"roles:write takes ADMIN from an admin", k.rw, "DELETE", boss + "/roles/ADMIN", nil, 403, ip},
+			{"every permission deletes the ADMIN role", k.every, "DELETE", roles("ADMIN"), nil, 403, ip},
+
+			// Without the route's permission.
 			{"users:write gives a role", k.uw, "PUT", plain + "/roles/OWNER", nil, 403, forbidden},
 			{"users:write takes ADMIN", k.uw, "DELETE", boss + "/roles/ADMIN", nil, 403, forbidden},
 			{"users:write creates a role", k.uw, "POST", "/v1/admin/roles", map[string]any{"name": "MINE"}, 403, forbidden},
-
-			// users:write and roles:write, not admin.
-			{"roles:write creates an ADMIN", k.rw, "POST", users, newUser("ADMIN"), 403, ip},
-			{"roles:write creates with a permission it lacks", k.rw, "POST", users, newUser("AUDITOR"), 403, ip},
-			{"roles:write creates with a role it covers and ADMIN", k.rw, "POST", users, newUser("OWNER", "ADMIN"), 403, ip},
-			{"roles:write changes an admin's email", k.rw, "PATCH", boss, map[string]any{"email": "evil@example.com"}, 403, ip},
-			{"roles:write bans an admin", k.rw, "PATCH", boss, map[string]any{"status": "banned"}, 403, ip},
-			{"roles:write deletes an admin", k.rw, "DELETE", boss, nil, 403, ip},
-			{"roles:write makes itself ADMIN", k.rw, "PUT", "/v1/admin/users/" + k.rwID + "/roles/ADMIN", nil, 403, ip},
-			{"roles:write gives itself a permission it lacks", k.rw, "PUT", "/v1/admin/users/" + k.rwID + "/roles/AUDITOR", nil, 403, ip},
-			{"roles:write gives ADMIN", k.rw, "PUT", plain + "/roles/ADMIN", nil, 403, ip},
-			{"roles:write gives a permission it lacks", k.rw, "PUT", plain + "/roles/AUDITOR", nil, 403, ip},
-			{"roles:write gives an admin a role", k.rw, "PUT", boss + "/roles/OWNER", nil, 403, ip},
-			{"roles:write gives a holder of a permission it lacks a role", k.rw, "PUT", peer + "/roles/OWNER", nil, 403, ip},
-			{"roles:write takes ADMIN from an admin", k.rw, "DELETE", boss + "/roles/ADMIN", nil, 403, ip},
-			{"roles:write takes END_USER from an admin", k.rw, "DELETE", boss + "/roles/END_USER", nil, 403, ip},
-			{"roles:write takes a permission it lacks", k.rw, "DELETE", peer + "/roles/AUDITOR", nil, 403, ip},
-			{"roles:write creates an admin role", k.rw, "POST", "/v1/admin/roles", map[string]any{"name": "CHIEFS", "is_admin": true}, 403, ip},
-			{"roles:write creates a role with a permission it lacks", k.rw, "POST", "/v1/admin/roles", map[string]any{"name": "SPIES", "permissions": []string{"users:read", "activity_logs:read"}}, 403, ip},
-			{"roles:write flags a role admin", k.rw, "PATCH", roles("HELPER"), map[string]any{"is_admin": true}, 403, ip},
-			{"roles:write adds a permission it lacks", k.rw, "PATCH", roles("HELPER"), map[string]any{"permissions": []string{"users:read", "activity_logs:read"}}, 403, ip},
-			{"roles:write adds a permission it lacks to its own role", k.rw, "PATCH", roles("ROLE_WRITER"), map[string]any{"permissions": []string{"roles:write", "activity_logs:read"}}, 403, ip},
-			{"roles:write renames a role with a permission it lacks", k.rw, "PATCH", roles("AUDITOR"), map[string]any{"description": "mine now"}, 403, ip},
-			{"roles:write empties a role with a permission it lacks", k.rw, "PATCH", roles("AUDITOR"), map[string]any{"permissions": []string{}}, 403, ip},
-			{"roles:write changes the ADMIN role", k.rw, "PATCH", roles("ADMIN"), map[string]any{"description": "nobody"}, 403, ip},
-			{"roles:write unflags the ADMIN role", k.rw, "PATCH", roles("ADMIN"), map[string]any{"is_admin": false}, 403, ip},
-			{"roles:write deletes a role with a permission it lacks", k.rw, "DELETE", roles("AUDITOR"), nil, 403, ip},
-			{"roles:write deletes the ADMIN role", k.rw, "DELETE", roles("ADMIN"), nil, 403, ip},
-
-			// Every permission, not the admin flag.
-			{"every permission creates an ADMIN", k.every, "POST", users, newUser("ADMIN"), 403, ip},
-			{"every permission makes itself ADMIN", k.every, "PUT", "/v1/admin/users/" + k.everyID + "/roles/ADMIN", nil, 403, ip},
-			{"every permission gives ADMIN", k.every, "PUT", plain + "/roles/ADMIN", nil, 403, ip},
-			{"every permission changes an admin's email", k.every, "PATCH", boss, map[string]any{"email": "evil@example.com"}, 403, ip},
-			{"every permission bans an admin", k.every, "PATCH", boss, map[string]any{"status": "banned"}, 403, ip},
-			{"every permission deletes an admin", k.every, "DELETE", boss, nil, 403, ip},
-			{"every permission takes ADMIN", k.every, "DELETE", boss + "/roles/ADMIN", nil, 403, ip},
-			{"every permission creates an admin role", k.every, "POST", "/v1/admin/roles", map[string]any{"name": "CHIEFS", "is_admin": true}, 403, ip},
-			{"every permission flags a role admin", k.every, "PATCH", roles("AUDITOR"), map[string]any{"is_admin": true}, 403, ip},
-			{"every permission unflags the ADMIN role", k.every, "PATCH", roles("ADMIN"), map[string]any{"is_admin": false}, 403, ip},
-			{"every permission deletes the ADMIN role", k.every, "DELETE", roles("ADMIN"), nil, 403, ip},
 		})
 
-		// The administrator under attack is as they were, and still signed in.
-		r := c.do("GET", boss, nil, k.adm)
-		if str(r.Body, "email") != "boss@example.com" || str(r.Body, "status") != "active" || strings.Join(toStrings(r.Body["roles"]), ",") != "ADMIN,END_USER" {
-			t.Fatalf("the admin after the attempts: %s", r.Raw)
-		}
+		// The administrator under attack is still signed in.
 		if r := c.do("GET", "/v1/me", nil, k.boss); r.Status != 200 {
 			t.Fatalf("the admin's session after the attempts = %d", r.Status)
-		}
-		if r := c.do("GET", users+"?q=new@", nil, k.adm); len(r.Body["items"].([]any)) != 0 {
-			t.Fatalf("a refused create left a user: %s", r.Raw)
-		}
-		for _, tok := range []string{k.uw, k.rw, k.every} {
-			if r := c.do("GET", "/v1/me", nil, tok); slices.Contains(toStrings(r.Body["roles"]), rbac.AdminRole) {
-				t.Fatalf("an attacker became admin: %s", r.Raw)
-			}
 		}
 	})
 }
 
-// TestEscalationAllowed: what the rule allows still works. users:write
-// alone creates END_USERs and changes users it covers, itself included;
-// roles:write gives, takes, makes, changes and deletes roles it covers, even
-// its own; every grant is read when the change runs; an administrator may
-// do everything.
+// TestEscalationAllowed: the HTTP contract of what the rule allows (admin's
+// TestEscalationAllowed holds the rule itself): each administration route
+// answers a change within the caller's privileges with its success status;
+// the answer to a creation names the roles given; and a caller's grants are
+// read at each request, so that taking one's own role closes the route.
 func TestEscalationAllowed(t *testing.T) {
 	engines(t, func(t *testing.T, c *client) {
 		k := newCast(t, c)
@@ -265,43 +210,23 @@ func TestEscalationAllowed(t *testing.T) {
 		if r.Status != 201 || strings.Join(toStrings(r.Body["roles"]), ",") != "OWNER,ROLE_WRITER" {
 			t.Fatalf("roles:write creates with roles it covers = %d %s", r.Status, r.Raw)
 		}
-		c.try(t, []attempt{
-			{"users:write changes an end user", k.uw, "PATCH", plain, map[string]any{"first_name": "Plain"}, 200, ""},
-			{"users:write changes itself", k.uw, "PATCH", "/v1/admin/users/" + k.uwID, map[string]any{"first_name": "Uma"}, 200, ""},
-			{"users:write deletes a user it covers", k.uw, "DELETE", "/v1/admin/users/" + madeByUW, nil, 204, ""},
-			{"roles:write gives a role it covers", k.rw, "PUT", plain + "/roles/HELPER", nil, 204, ""},
-			{"roles:write gives its own role", k.rw, "PUT", plain + "/roles/ROLE_WRITER", nil, 204, ""},
-			{"roles:write takes a role", k.rw, "DELETE", plain + "/roles/ROLE_WRITER", nil, 204, ""},
-			{"roles:write changes a role it covers", k.rw, "PATCH", "/v1/admin/roles/" + k.role["HELPER"], map[string]any{"description": "helps", "permissions": []string{"users:read", "roles:read"}}, 200, ""},
-			{"every permission gives a permission it holds", k.every, "PUT", plain + "/roles/AUDITOR", nil, 204, ""},
-			{"every permission changes a holder of it", k.every, "PATCH", "/v1/admin/users/" + k.peerID, map[string]any{"first_name": "Pete"}, 200, ""},
-		})
 		r = c.do("POST", "/v1/admin/roles", map[string]any{"name": "DESK", "permissions": []string{"users:read"}}, k.rw)
-		desk := str(r.Body, "id")
 		if r.Status != 201 {
 			t.Fatalf("roles:write creates a role it covers = %d %s", r.Status, r.Raw)
 		}
+		desk := str(r.Body, "id")
 		c.try(t, []attempt{
+			{"users:write changes an end user", k.uw, "PATCH", plain, map[string]any{"first_name": "Plain"}, 200, ""},
+			{"users:write deletes a user it covers", k.uw, "DELETE", "/v1/admin/users/" + madeByUW, nil, 204, ""},
+			{"roles:write gives a role it covers", k.rw, "PUT", plain + "/roles/HELPER", nil, 204, ""},
+			{"roles:write takes a role", k.rw, "DELETE", plain + "/roles/HELPER", nil, 204, ""},
+			{"roles:write changes a role it covers", k.rw, "PATCH", "/v1/admin/roles/" + k.role["HELPER"], map[string]any{"description": "helps", "permissions": []string{"users:read", "roles:read"}}, 200, ""},
 			{"roles:write deletes a role it covers", k.rw, "DELETE", "/v1/admin/roles/" + desk, nil, 204, ""},
-			// plain now holds activity_logs:read (AUDITOR, given by every): rw
-			// no longer covers them.
-			{"roles:write changes a user who gained a permission it lacks", k.rw, "PATCH", plain, map[string]any{"first_name": "P"}, 403, "insufficient_privilege"},
-			{"admin makes an admin", k.adm, "PUT", plain + "/roles/ADMIN", nil, 204, ""},
-			{"every permission changes the new admin", k.every, "PATCH", plain, map[string]any{"first_name": "P"}, 403, "insufficient_privilege"},
 			{"admin changes an admin's email", k.adm, "PATCH", "/v1/admin/users/" + k.bossID, map[string]any{"email": "boss2@example.com"}, 200, ""},
-			{"admin creates an admin role", k.adm, "POST", "/v1/admin/roles", map[string]any{"name": "CHIEFS", "is_admin": true, "permissions": []string{"users:read"}}, 201, ""},
-			{"admin creates an ADMIN", k.adm, "POST", users, map[string]any{"email": "root2@example.com", "roles": []string{"ADMIN"}}, 201, ""},
-			{"admin takes ADMIN", k.adm, "DELETE", plain + "/roles/ADMIN", nil, 204, ""},
-			{"admin bans an admin", k.adm, "PATCH", "/v1/admin/users/" + k.bossID, map[string]any{"status": "banned"}, 200, ""},
-			{"admin deletes an admin", k.adm, "DELETE", "/v1/admin/users/" + k.bossID, nil, 204, ""},
-			// Taking one's own roles is acting on oneself: allowed, and
+			// Taking one's own role is acting on oneself: allowed, and
 			// then the routes refuse.
 			{"roles:write takes its own role", k.rw, "DELETE", "/v1/admin/users/" + k.rwID + "/roles/ROLE_WRITER", nil, 204, ""},
 			{"without its role, roles:write is gone", k.rw, "PUT", plain + "/roles/HELPER", nil, 403, "forbidden"},
 		})
-		r = c.do("GET", plain, nil, k.adm)
-		if roles := strings.Join(toStrings(r.Body["roles"]), ","); roles != "AUDITOR,END_USER,HELPER" || str(r.Body, "first_name") != "Plain" {
-			t.Fatalf("plain after the allowed changes: roles %s, %s", roles, r.Raw)
-		}
 	})
 }
