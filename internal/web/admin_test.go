@@ -115,7 +115,9 @@ func TestAdminUsers(t *testing.T) {
 		if r := c.do("GET", "/v1/me", nil, adm); strings.Join(toStrings(r.Body["roles"]), ",") != "ADMIN,END_USER" || len(toStrings(r.Body["permissions"])) != 8 {
 			t.Fatalf("admin's /v1/me roles %v permissions %v", r.Body["roles"], r.Body["permissions"])
 		}
-		for q, want := range map[string]int{"": 4, "ANNA": 1, "ann_": 1, "+1415": 1, "example.com": 4, "100%": 1, "%": 1, "_real": 1, "nobody": 0} {
+		// The rules of search are admin's TestAdminUsers; here, the query
+		// string's decoding ('+' and '%' escaped).
+		for q, want := range map[string]int{"": 4, "ANNA": 1, "+1415": 1, "100%": 1, "nobody": 0} {
 			r := c.do("GET", "/v1/admin/users?q="+urlQuery(q), nil, adm)
 			if got := len(r.Body["items"].([]any)); r.Status != 200 || got != want {
 				t.Errorf("search %q = %d users; want %d", q, got, want)
@@ -139,25 +141,18 @@ func TestAdminUsers(t *testing.T) {
 			t.Fatalf("paging saw %d users; want 4", len(seen))
 		}
 
-		// Create with roles; bad input changes nothing.
+		// Create with roles; bad input is 422 and a collision 409 (what
+		// each refuses, and that it changes nothing, is admin's
+		// TestAdminUsers).
 		r := c.do("POST", "/v1/admin/users", map[string]any{"email": "Carol@Example.com", "roles": []string{"AGENT"}, "is_beta": true}, adm)
 		if r.Status != 201 || str(r.Body, "email") != "carol@example.com" || r.Body["is_beta"] != true || strings.Join(toStrings(r.Body["roles"]), ",") != "AGENT" {
 			t.Fatalf("create = %d %s", r.Status, r.Raw)
 		}
-		for name, body := range map[string]map[string]any{
-			"unknown role":  {"email": "dan@example.com", "roles": []string{"NOPE"}},
-			"weak password": {"email": "dan@example.com", "password": "password"},
-			"no identifier": {"first_name": "Dan"},
-		} {
-			if r := c.do("POST", "/v1/admin/users", body, adm); r.Status != 422 {
-				t.Errorf("%s = %d %s", name, r.Status, r.Raw)
-			}
+		if r := c.do("POST", "/v1/admin/users", map[string]any{"email": "dan@example.com", "roles": []string{"NOPE"}}, adm); r.Status != 422 || r.code() != "validation_failed" {
+			t.Errorf("unknown role = %d %s", r.Status, r.Raw)
 		}
 		if r := c.do("POST", "/v1/admin/users", map[string]any{"email": "ann@example.com"}, adm); r.Status != 409 || r.code() != "email_taken" {
 			t.Errorf("duplicate = %d", r.Status)
-		}
-		if r := c.do("GET", "/v1/admin/users?q=dan", nil, adm); len(r.Body["items"].([]any)) != 0 {
-			t.Fatal("a refused create left a user")
 		}
 
 		// Change: a new email is unverified; suspension ends sessions and log-in.
@@ -240,14 +235,9 @@ func TestAdminRoles(t *testing.T) {
 		if len(r.Body["items"].([]any)) != 7 || len(r.Body["permissions"].([]any)) != 8 {
 			t.Fatalf("roles = %s", r.Raw)
 		}
-		for name, body := range map[string]map[string]any{
-			"lower-case name":    {"name": "support"},
-			"unknown permission": {"name": "SUPPORT", "permissions": []string{"users:fly"}},
-			"no name":            {"permissions": []string{"users:read"}},
-		} {
-			if r := c.do("POST", "/v1/admin/roles", body, adm); r.Status != 422 {
-				t.Errorf("%s = %d %s", name, r.Status, r.Raw)
-			}
+		// What a role's creation refuses is admin's TestAdminRoles.
+		if r := c.do("POST", "/v1/admin/roles", map[string]any{"name": "support"}, adm); r.Status != 422 || r.code() != "validation_failed" {
+			t.Errorf("lower-case name = %d %s", r.Status, r.Raw)
 		}
 		if r := c.do("POST", "/v1/admin/roles", map[string]any{"name": "OWNER"}, adm); r.Status != 409 || r.code() != "role_name_taken" {
 			t.Fatalf("duplicate role = %d", r.Status)
@@ -305,11 +295,6 @@ func TestAdminRoles(t *testing.T) {
 		}
 		if r := c.do("GET", "/v1/admin/roles", nil, user); r.Status != 403 {
 			t.Fatalf("after the role went = %d", r.Status)
-		}
-		var n int
-		c.db.SQL().QueryRow(`SELECT count(*) FROM user_roles WHERE user_id = $1`, userID).Scan(&n)
-		if n != 1 {
-			t.Fatalf("user_roles after delete = %d; want 1 (END_USER)", n)
 		}
 		if r := c.do("DELETE", "/v1/admin/roles/"+roleID, nil, adm); r.Status != 404 {
 			t.Fatalf("delete twice = %d", r.Status)
