@@ -8,9 +8,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,12 +75,8 @@ var Sealed = sqldb.SealedColumn{Table: "signing_keys", Column: "private_key", ID
 // Rotate creates a new signing key that signs from now on.
 func (s *Store) Rotate(ctx context.Context) (Key, error) {
 	var k Key
-	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		var made bool
-		var err error
-		if k, made, err = s.insert(ctx, tx, rand.Text()[:16]); err == nil && !made {
-			err = fmt.Errorf("kid %s is taken", k.ID)
-		}
+	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		k, err = s.insert(ctx, tx)
 		return err
 	})
 	if err != nil {
@@ -92,43 +86,32 @@ func (s *Store) Rotate(ctx context.Context) (Key, error) {
 	return k, nil
 }
 
-// insert creates a new signing key in tx with the given kid, unless a key
-// has it; it reports whether it did.
-func (s *Store) insert(ctx context.Context, tx *sqldb.Tx, kid string) (Key, bool, error) {
+// insert creates a new signing key in tx.
+func (s *Store) insert(ctx context.Context, tx *sqldb.Tx) (Key, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return Key{}, false, fmt.Errorf("generate signing key: %w", err)
+		return Key{}, fmt.Errorf("generate signing key: %w", err)
 	}
-	k := Key{ID: kid, Public: pub, private: priv, CreatedAt: tx.Now}
-	res, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (kid) DO NOTHING`, k.ID, Algorithm, []byte(pub), s.keyring.Seal(priv.Seed(), ad(k.ID)), tx.Now)
-	if err != nil {
-		return Key{}, false, err
-	}
-	n, err := res.RowsAffected()
-	return k, n == 1, err
-}
-
-// successor is the kid of the key that replaces the key with the given kid
-// ("" for the first key): a rotation that runs twice at once, in two
-// processes, inserts one kid twice, and the second insert waits for the
-// first and then does nothing, on either engine. A kid is public: that it
-// can be foreseen gives nothing away.
-func successor(kid string) string {
-	sum := sha256.Sum256([]byte("userd signing key after " + kid))
-	return base32.StdEncoding.EncodeToString(sum[:])[:16]
+	k := Key{ID: rand.Text()[:16], Public: pub, private: priv, CreatedAt: tx.Now}
+	_, err = tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		k.ID, Algorithm, []byte(pub), s.keyring.Seal(priv.Seed(), ad(k.ID)), tx.Now)
+	return k, err
 }
 
 // rotateIfDue creates a new signing key, as Rotate does, unless the newest
 // key is younger than RotateEvery: another caller rotated since the keys
 // were read, and rotateIfDue returns their key. The callers of a Store wait
-// for each other, and those of other processes insert the same kid (see
-// successor), so that concurrent first use makes one key.
+// for each other, and those of other processes for the transaction, which
+// keeps others from writing signing_keys while it reads and inserts:
+// concurrent first use makes one key.
 func (s *Store) rotateIfDue(ctx context.Context) (Key, error) {
 	s.rotating.Lock()
 	defer s.rotating.Unlock()
 	var k Key
 	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if err := tx.LockWrites(ctx, "signing_keys"); err != nil {
+			return err
+		}
 		newest, err := s.read(ctx, tx, `ORDER BY created_at DESC, kid LIMIT 1`)
 		switch {
 		case err == nil && tx.Now.Sub(newest.CreatedAt) <= s.cfg.RotateEvery:
@@ -137,11 +120,7 @@ func (s *Store) rotateIfDue(ctx context.Context) (Key, error) {
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		var made bool
-		if k, made, err = s.insert(ctx, tx, successor(newest.ID)); err != nil || made {
-			return err
-		}
-		k, err = s.read(ctx, tx, `WHERE kid = $1`, k.ID)
+		k, err = s.insert(ctx, tx)
 		return err
 	})
 	if err != nil {

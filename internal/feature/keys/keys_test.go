@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -225,23 +226,25 @@ func TestKeysRotation(t *testing.T) {
 	})
 }
 
-// TestKeysConcurrentFirstUse: many requests of two processes (two stores on
-// one database) that need a key at once, when there is none, make exactly
-// one, and all sign with it.
+// TestKeysConcurrentFirstUse: many requests of eight processes (eight
+// stores on one database) that need a key at once, when there is none, make
+// exactly one, and all sign with it.
 func TestKeysConcurrentFirstUse(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		ring := keyring(t, 7)
-		stores := []*keys.Store{keys.New(db, ring, cfg), keys.New(db, ring, cfg)}
-		const perStore = 8
-		kids := make([]string, 2*perStore)
-		errs := make([]error, 2*perStore)
+		stores := make([]*keys.Store, 8)
+		for i := range stores {
+			stores[i] = keys.New(db, ring, cfg)
+		}
+		kids := make([]string, 3*len(stores))
+		errs := make([]error, len(kids))
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := range kids {
 			wg.Go(func() {
 				<-start
-				kids[i], _, errs[i] = stores[i%2].Signer(ctx)
+				kids[i], _, errs[i] = stores[i%len(stores)].Signer(ctx)
 			})
 		}
 		close(start)
@@ -259,6 +262,52 @@ func TestKeysConcurrentFirstUse(t *testing.T) {
 			if kid != rs[0].kid {
 				t.Fatalf("Signer %d signs with %q; want the one key %q", i, kid, rs[0].kid)
 			}
+		}
+	})
+}
+
+// TestKeysFirstUseWaitsForAnother: when another process is making the first
+// key, in a transaction not yet committed, a request that needs a key waits
+// for it and signs with that key rather than making a second.
+func TestKeysFirstUseWaitsForAnother(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		ring := keyring(t, 7)
+		pub, priv, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const theirs = "THEIRS0000000000"
+		type signed struct {
+			kid string
+			err error
+		}
+		got := make(chan signed, 1)
+		err = db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, public_key, private_key, created_at) VALUES ($1, 'EdDSA', $2, $3, $4)`,
+				theirs, []byte(pub), ring.Seal(priv.Seed(), seal.AD("signing_keys", "private_key", theirs)), tx.Now)
+			if err != nil {
+				return err
+			}
+			go func() {
+				kid, _, err := keys.New(db, ring, cfg).Signer(ctx)
+				got <- signed{kid, err}
+			}()
+			select {
+			case s := <-got:
+				return fmt.Errorf("Signer returned %q, %v while the other key was not committed", s.kid, s.err)
+			case <-time.After(300 * time.Millisecond):
+				return nil
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := <-got; s.err != nil || s.kid != theirs {
+			t.Fatalf("Signer = %q, %v; want the other process's key %q", s.kid, s.err, theirs)
+		}
+		if rs := rows(t, db); len(rs) != 1 {
+			t.Fatalf("%d keys; want 1", len(rs))
 		}
 	})
 }
