@@ -178,3 +178,29 @@ func TestFeaturesNameNoEngine(t *testing.T) {
 		})
 	})
 }
+
+// TestFeaturesScopeTheirTransactions fails when a feature opens a
+// transaction on the context it was given as it is: a feature says whose
+// rows a transaction may touch (sqldb.AsUser, sqldb.System or db.Own)
+// instead of inheriting the scope of whatever called it.
+func TestFeaturesScopeTheirTransactions(t *testing.T) {
+	sources(t, func(path, pkg string, file *ast.File) {
+		if !strings.HasPrefix(pkg, features) {
+			return
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) == 0 {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "Tx" && sel.Sel.Name != "View") {
+				return true
+			}
+			if id, ok := call.Args[0].(*ast.Ident); ok && id.Name == "ctx" {
+				t.Errorf("%s opens a transaction in its caller's scope: say it (sqldb.AsUser, sqldb.System)", path)
+			}
+			return true
+		})
+	})
+}

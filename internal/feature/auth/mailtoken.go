@@ -171,7 +171,7 @@ func (s *Service) ResendVerification(ctx context.Context, a userd.Actor) error {
 		return err
 	}
 	var t mailToken
-	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	err := s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
 		u, err := account.Get(ctx, tx, a.UserID)
 		switch {
 		case err != nil:

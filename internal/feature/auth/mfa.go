@@ -115,7 +115,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, a userd.Actor) (Enrollment, er
 		return Enrollment{}, err
 	}
 	var e Enrollment
-	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	err := s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
 		u, err := account.Get(ctx, tx, a.UserID)
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a userd.Actor, code string, c
 		return nil, err
 	}
 	var codes []string
-	err := s.DB.Tx(ctx, func(tx *sqldb.Tx) (err error) {
+	err := s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
 		if codes, err = mfa.Confirm(ctx, tx, s.Keyring, a.UserID, code); err != nil {
 			return err
 		}

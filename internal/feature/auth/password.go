@@ -139,7 +139,7 @@ func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, ne
 	}
 	var u account.User
 	var hash string
-	err := s.DB.View(ctx, func(tx *sqldb.Tx) error {
+	err := s.DB.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
 		var err error
 		if u, err = account.Get(ctx, tx, a.UserID); err != nil {
 			return err
@@ -160,7 +160,7 @@ func (s *Service) ChangePassword(ctx context.Context, a userd.Actor, current, ne
 	if err != nil {
 		return err
 	}
-	return s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	return s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
 		if err := account.SetPasswordHash(ctx, tx, u.ID, newHash); err != nil {
 			return err
 		}

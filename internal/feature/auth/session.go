@@ -278,7 +278,7 @@ func (s *Service) RevokeSession(ctx context.Context, a userd.Actor, sessionID st
 }
 
 func (s *Service) revoke(ctx context.Context, a userd.Actor, sessionID, action string, c Client) error {
-	return s.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+	return s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
 		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, a.UserID)
 		if err != nil {
 			return fmt.Errorf("delete session: %w", err)
@@ -315,7 +315,7 @@ func revokeOthers(ctx context.Context, tx *sqldb.Tx, userID, keep string) (int64
 // Sessions lists the actor's live sessions, newest first, after the session
 // with id before (pass "" for the first page).
 func (s *Service) Sessions(ctx context.Context, a userd.Actor, before string, limit int) (out []Session, err error) {
-	err = s.DB.View(ctx, func(tx *sqldb.Tx) error {
+	err = s.DB.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
 		out, err = s.SessionsTx(ctx, tx, a.UserID, before, limit)
 		return err
 	})
