@@ -26,34 +26,32 @@ import (
 type Service struct {
 	db     *sqldb.DB
 	hasher *password.Hasher
-	guard  Guard
+	auth   *auth.Service // the fresh-log-in rule and the users' notices; nil refuses changes of email
 }
 
-// Guard is what a change of a user's email answers to (auth.Service is
-// one): the administrator's recent log-in, and the user's notice.
-type Guard interface {
-	RequireRecent(a userd.Actor) error
-	Tell(ctx context.Context, tx *sqldb.Tx, userID string, n notify.Notice, c userd.Client, oldEmail string) error
+// New returns a Service. authSvc answers for a change of a user's email
+// (the administrator's recent log-in, the user's notice); it may be nil
+// where no user's email changes (the command line's users create and
+// delete): a change of email is then refused.
+func New(db *sqldb.DB, hasher *password.Hasher, authSvc *auth.Service) *Service {
+	return &Service{db: db, hasher: hasher, auth: authSvc}
 }
 
-// New returns a Service. The guard may be nil where no user's email
-// changes (the command line's users create and delete): a change of email
-// is then refused.
-func New(db *sqldb.DB, hasher *password.Hasher, guard Guard) *Service {
-	if guard == nil {
-		guard = unguarded{}
+// recent is the fresh-log-in rule, which refuses everyone without auth.
+func (s *Service) recent(a userd.Actor) error {
+	if s.auth == nil {
+		return auth.ErrReauthenticate
 	}
-	return &Service{db: db, hasher: hasher, guard: guard}
+	return s.auth.RequireRecent(a)
 }
 
-// unguarded is the guard of a Service made without one: it lets no email
-// change, since it could not tell the user.
-type unguarded struct{}
-
-func (unguarded) RequireRecent(userd.Actor) error { return auth.ErrReauthenticate }
-
-func (unguarded) Tell(context.Context, *sqldb.Tx, string, notify.Notice, userd.Client, string) error {
-	return errors.New("admin: no guard to tell the user of the change")
+// tell notices the user of a change of their email, which cannot be made
+// without auth to tell them.
+func (s *Service) tell(ctx context.Context, tx *sqldb.Tx, userID string, c userd.Client, oldEmail string) error {
+	if s.auth == nil {
+		return errors.New("admin: no auth.Service to tell the user of the change")
+	}
+	return s.auth.Tell(ctx, tx, userID, auth.NoticeEmailChanged, c, oldEmail)
 }
 
 // Who is the administrator acting and where from. The actor's grants bound
@@ -236,7 +234,7 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 		return UserWithGrants{}, err
 	}
 	if p.Email != nil && !who.System {
-		if err := s.guard.RequireRecent(who.Actor); err != nil {
+		if err := s.recent(who.Actor); err != nil {
 			return UserWithGrants{}, err
 		}
 	}
@@ -257,7 +255,7 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 		}
 		meta := map[string]any{"fields": changed(p)}
 		if old := account.Deref(before.Email); old != account.Deref(u.Email) {
-			if err := s.guard.Tell(ctx, tx, id, auth.NoticeEmailChanged, who.Client, old); err != nil {
+			if err := s.tell(ctx, tx, id, who.Client, old); err != nil {
 				return audit.Event{}, err
 			}
 		}
