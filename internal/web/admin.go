@@ -175,6 +175,7 @@ func roleOf(r rbac.Role) Role {
 type Permission struct {
 	Key         string `json:"key" example:"users:read"`
 	Description string `json:"description"`
+	Builtin     bool   `json:"builtin" doc:"userd's own permission, which cannot be deleted; false for the application's."`
 }
 
 type rolesOutput struct {

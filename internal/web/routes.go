@@ -123,6 +123,9 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/admin/roles", "admin-create-role", "Create a role", "Administration", rolesWrite, http.StatusCreated}, s.adminCreateRole)
 	add(s, route{"PATCH", "/v1/admin/roles/{id}", "admin-update-role", "Change a role: name, description, admin flag, permissions", "Administration", rolesWrite, 0}, s.adminUpdateRole)
 	add(s, route{"DELETE", "/v1/admin/roles/{id}", "admin-delete-role", "Delete a role and its assignments (not END_USER or ADMIN)", "Administration", rolesWrite, http.StatusNoContent}, s.adminDeleteRole)
+	add(s, route{"GET", "/v1/admin/permissions", "admin-list-permissions", "Every permission: userd's own (builtin) and the application's", "Administration", rolesRead, 0}, s.adminListPermissions)
+	add(s, route{"POST", "/v1/admin/permissions", "admin-create-permission", "Define an application permission resource:action that roles may carry (409 permission_exists)", "Administration", rolesWrite, http.StatusCreated}, s.adminCreatePermission)
+	add(s, route{"DELETE", "/v1/admin/permissions/{key}", "admin-delete-permission", "Delete an application permission (409 permission_builtin; permission_in_use unless force=true)", "Administration", rolesWrite, http.StatusNoContent}, s.adminDeletePermission)
 	add(s, route{"POST", "/v1/admin/notifications", "admin-send-notification", "Send a notification to one user (user_id) or many (user_ids)", "Administration", "notifications:send", http.StatusCreated}, s.sendNotification)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }

@@ -52,6 +52,10 @@ const (
 	AdminRoleRemoved      = "admin.role_removed"
 	AdminNotificationSent = "admin.notification_sent"
 
+	// The application's permissions, with the administrator as actor.
+	PermissionCreated = "permission.created"
+	PermissionDeleted = "permission.deleted"
+
 	// The credentials vault.
 	CredentialSaved    = "vault.credential_saved"
 	CredentialDeleted  = "vault.credential_deleted"

@@ -37,10 +37,13 @@ type Role struct {
 	UpdatedAt   time.Time
 }
 
-// Permission is a permission key and what it allows.
+// Permission is a permission key and what it allows. A builtin one is
+// userd's own (a migration seeds it); the others are the application's
+// (see CreatePermission).
 type Permission struct {
 	Key         string
 	Description string
+	Builtin     bool
 }
 
 // Errors that the functions of this package return.
@@ -179,7 +182,7 @@ func Unassign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, err
 
 // Permissions lists every permission.
 func Permissions(ctx context.Context, tx *sqldb.Tx) ([]Permission, error) {
-	rows, err := tx.Query(ctx, `SELECT key, description FROM permissions ORDER BY key`)
+	rows, err := tx.Query(ctx, `SELECT key, description, builtin FROM permissions ORDER BY key`)
 	if err != nil {
 		return nil, fmt.Errorf("list permissions: %w", err)
 	}
@@ -187,7 +190,7 @@ func Permissions(ctx context.Context, tx *sqldb.Tx) ([]Permission, error) {
 	var out []Permission
 	for rows.Next() {
 		var p Permission
-		if err := rows.Scan(&p.Key, &p.Description); err != nil {
+		if err := rows.Scan(&p.Key, &p.Description, &p.Builtin); err != nil {
 			return nil, fmt.Errorf("list permissions: %w", err)
 		}
 		out = append(out, p)

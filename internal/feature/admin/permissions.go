@@ -1,0 +1,81 @@
+package admin
+
+import (
+	"context"
+
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// Permissions lists every permission, userd's own and the application's,
+// by key.
+func (s *Service) Permissions(ctx context.Context) ([]rbac.Permission, error) {
+	var out []rbac.Permission
+	err := s.view(ctx, func(tx *sqldb.Tx) (err error) {
+		out, err = rbac.Permissions(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+// CreatePermission adds an application's permission (see
+// rbac.CreatePermission), which roles may then carry; who needs
+// rbac.RolesWrite. Nobody holds a new permission but administrators, so
+// giving it to a role still needs what rbac.CheckGrant says. It returns
+// what rbac.CreatePermission returns, and rbac.ErrInsufficientPrivilege.
+func (s *Service) CreatePermission(ctx context.Context, who Who, key, description string) (rbac.Permission, error) {
+	if !who.grants().Has(rbac.RolesWrite) {
+		return rbac.Permission{}, rbac.ErrInsufficientPrivilege
+	}
+	var p rbac.Permission
+	err := s.tx(ctx, func(tx *sqldb.Tx) (ev audit.Event, err error) {
+		p, err = rbac.CreatePermission(ctx, tx, key, description)
+		return who.event(audit.PermissionCreated, "permission", key, map[string]any{"key": key}), err
+	})
+	return p, err
+}
+
+// DeletePermission removes an application's permission. While something
+// carries it (a role), it refuses with rbac.ErrPermissionInUse unless
+// force, which takes it from each: who must then be allowed to change each
+// of those roles (see rbac.CheckGrant). It returns rbac.ErrPermissionNotFound,
+// rbac.ErrPermissionBuiltin for one of userd's own, rbac.ErrPermissionInUse
+// and rbac.ErrInsufficientPrivilege. The trail records the key, force, and
+// the names of the roles that lost it.
+func (s *Service) DeletePermission(ctx context.Context, who Who, key string, force bool) error {
+	if !who.grants().Has(rbac.RolesWrite) {
+		return rbac.ErrInsufficientPrivilege
+	}
+	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		// Locked: no role gains the permission between the count and the
+		// deletion.
+		p, err := rbac.LockPermission(ctx, tx, key)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if p.Builtin {
+			return audit.Event{}, rbac.ErrPermissionBuiltin
+		}
+		// Whatever else carries permissions counts here too, as roles do.
+		roles, err := rbac.PermissionRoles(ctx, tx, key)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if len(roles) > 0 && !force {
+			return audit.Event{}, rbac.ErrPermissionInUse
+		}
+		names := []string{}
+		for _, r := range roles {
+			if err := rbac.CheckGrant(who.grants(), r); err != nil {
+				return audit.Event{}, err
+			}
+			names = append(names, r.Name)
+		}
+		if err := rbac.DeletePermission(ctx, tx, key); err != nil {
+			return audit.Event{}, err
+		}
+		return who.event(audit.PermissionDeleted, "permission", key,
+			map[string]any{"key": key, "forced": force, "roles_affected": names}), nil
+	})
+}
