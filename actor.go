@@ -6,13 +6,15 @@ import (
 )
 
 // Actor is who a request acts as: a signed-in user, the session that
-// authenticated them and when they signed in to it. The zero Actor is
-// anonymous.
+// authenticated them and when they signed in to it; or an application's API
+// key (APIKeyID, with the key's permissions as Grants and no user). The zero
+// Actor is anonymous.
 type Actor struct {
 	UserID    string
 	SessionID string
 	AuthTime  time.Time
 	Grants    Grants
+	APIKeyID  string
 }
 
 // Client is where a request comes from, for the audit trail: the client's

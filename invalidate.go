@@ -10,6 +10,9 @@ func UserKey(id string) string { return "u:" + id }
 // SessionKey names one session.
 func SessionKey(id string) string { return "s:" + id }
 
+// APIKeyKey names one API key: its revocation.
+func APIKeyKey(id string) string { return "k:" + id }
+
 // NotificationsKey names a user's notifications and their unread count.
 func NotificationsKey(userID string) string { return "n:" + userID }
 

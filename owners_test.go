@@ -50,6 +50,8 @@ var owners = map[string]string{
 	"mfa_recovery_codes":    "mfa",
 	"mfa_challenges":        "mfa",
 	"authenticators":        "passkey",
+	"api_keys":              "apikey",
+	"api_key_permissions":   "apikey",
 	"webauthn_challenges":   "passkey",
 }
 

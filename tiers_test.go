@@ -36,6 +36,7 @@ var tiers = map[string]int{
 	"internal/feature/mfa":       2,
 	// Features that use other features' functions.
 	"internal/feature/referral":        3,
+	"internal/feature/apikey":          3,
 	"internal/feature/social":          3,
 	"internal/feature/vault":           3,
 	"internal/feature/passkey":         3,

@@ -283,6 +283,8 @@ type activityInput struct {
 type ActivityLog struct {
 	ID         string          `json:"id" format:"uuid"`
 	UserID     *string         `json:"user_id" doc:"Who acted, or whose event it is; null when anonymous."`
+	ActorType  string          `json:"actor_type" enum:"user,api_key,anonymous" doc:"What acted: a user (user_id), an application's API key (actor_api_key_id; user_id is then whose event it is, if anyone's), or no one known."`
+	ActorKeyID *string         `json:"actor_api_key_id" doc:"The API key that acted, when one did."`
 	ClientID   *string         `json:"client_id"`
 	Action     string          `json:"action"`
 	TargetType *string         `json:"target_type"`
@@ -349,7 +351,14 @@ func (s *Server) adminActivityLogs(ctx context.Context, in *activityInput) (*act
 }
 
 func activityOf(e audit.Entry) ActivityLog {
-	return ActivityLog{ID: e.ID, UserID: optional(e.UserID), ClientID: optional(e.ClientID), Action: e.Action,
+	actor := "anonymous"
+	switch {
+	case e.APIKeyID != "":
+		actor = "api_key"
+	case e.UserID != "":
+		actor = "user"
+	}
+	return ActivityLog{ID: e.ID, UserID: optional(e.UserID), ActorType: actor, ActorKeyID: optional(e.APIKeyID), ClientID: optional(e.ClientID), Action: e.Action,
 		TargetType: optional(e.TargetType), TargetID: optional(e.TargetID), IP: optional(e.IP),
 		UserAgent: optional(e.UserAgent), Metadata: e.Metadata, CreatedAt: e.CreatedAt}
 }

@@ -17,8 +17,10 @@ import (
 const sessionCookie = "userd_session"
 
 // authenticate records the client's address and, for operations that need a
-// signed-in user, resolves the Bearer token or the session cookie into the
-// request's Actor and checks the permission the route table names. Writes authenticated by the cookie must come from the same
+// caller, resolves the Bearer token (a session token, an access JWT or an
+// API key) or the session cookie into the request's Actor and checks the
+// permission the route table names; an API key never reaches a route that
+// acts for a user (forUsers). Writes authenticated by the cookie must come from the same
 // origin (Fetch metadata and Origin checks): a cross-site form cannot use it.
 func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
@@ -33,7 +35,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		// A valid credential makes the caller known; anything else leaves
 		// them anonymous.
 		if tok != "" && (!fromCookie || s.cop.Check(r) == nil) {
-			if c, err := s.auth.Authenticate(ctx.Context(), tok); err == nil {
+			if c, err := s.auth.Authenticate(ctx.Context(), tok); err == nil && c.Actor.APIKeyID == "" {
 				ctx = huma.WithContext(ctx, withCaller(ctx.Context(), c))
 			}
 		}
@@ -55,11 +57,25 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		s.fail(ctx, err)
 		return
 	}
+	if c.Actor.APIKeyID != "" && forUsers(needs, ctx.Operation().Path) {
+		s.fail(ctx, errUserRequired)
+		return
+	}
 	if err := permit(needs, c.Actor.Grants); err != nil {
 		s.fail(ctx, err)
 		return
 	}
 	next(huma.WithContext(ctx, withCaller(ctx.Context(), c)))
+}
+
+// errUserRequired refuses an API key on a route that acts for a user.
+var errUserRequired = userd.Errorf(userd.KindForbidden, "user_required", "This acts for a signed-in user: an API key cannot use it.")
+
+// forUsers reports whether an operation acts for the signed-in user
+// themself (any user, or a permission over one's own account, or a path
+// under /v1/me), which no API key may call whatever it carries.
+func forUsers(needs, path string) bool {
+	return needs == anyUser || needs == accountRead || needs == accountWrite || path == "/v1/me" || strings.HasPrefix(path, "/v1/me/")
 }
 
 // permit returns a forbidden error unless grants hold what an operation

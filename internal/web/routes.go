@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/rbac"
 )
 
@@ -127,6 +128,9 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/admin/permissions", "admin-create-permission", "Define an application permission resource:action that roles may carry (409 permission_exists)", "Administration", rolesWrite, http.StatusCreated}, s.adminCreatePermission)
 	add(s, route{"DELETE", "/v1/admin/permissions/{key}", "admin-delete-permission", "Delete an application permission (409 permission_builtin; permission_in_use unless force=true)", "Administration", rolesWrite, http.StatusNoContent}, s.adminDeletePermission)
 	add(s, route{"POST", "/v1/admin/notifications", "admin-send-notification", "Send a notification to one user (user_id) or many (user_ids)", "Administration", "notifications:send", http.StatusCreated}, s.sendNotification)
+	add(s, route{"GET", "/v1/admin/api-keys", "admin-list-api-keys", "API keys, newest first, revoked ones included; never their secrets", "Administration", admin.APIKeysRead, 0}, s.adminListAPIKeys)
+	add(s, route{"POST", "/v1/admin/api-keys", "admin-create-api-key", "Create an API key for an application back-end: the key is in the answer once", "Administration", admin.APIKeysWrite, http.StatusCreated}, s.adminCreateAPIKey)
+	add(s, route{"DELETE", "/v1/admin/api-keys/{id}", "admin-revoke-api-key", "Revoke an API key: refused at once in every process (204 also when already revoked)", "Administration", admin.APIKeysWrite, http.StatusNoContent}, s.adminRevokeAPIKey)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 
@@ -198,6 +202,9 @@ func operation(r route) huma.Operation {
 	}
 	if r.needs != public && r.needs != optionalUser {
 		op.Security = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
+		if !forUsers(r.needs, r.path) {
+			op.Security = append(op.Security, map[string][]string{"apiKey": {}})
+		}
 		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
 	}
 	return op

@@ -136,6 +136,7 @@ func New(cfg Config, svc Services) *Server {
 	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A session token (uds_…) or an access token (a JWT)."},
+		"apiKey": {Type: "http", Scheme: "bearer", Description: "An application's API key (udk_…), as `Authorization: Bearer udk_…`: it reaches the routes whose permission it carries, never those that act for a signed-in user (403 `user_required`)."},
 		"cookie": {Type: "apiKey", In: "cookie", Name: sessionCookie, Description: "The session cookie set by sign-up and log-in."},
 	}
 	hc.Tags = []*huma.Tag{

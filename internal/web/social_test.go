@@ -13,6 +13,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -259,10 +260,11 @@ var userColumns = map[string]struct {
 	"mfa_challenges":        {[]string{"user_id"}, "cascade"},
 	"authenticators":        {[]string{"user_id"}, "cascade (seed 001)"},
 	"webauthn_challenges":   {[]string{"user_id"}, "cascade"},
+	"api_keys":              {[]string{"created_by"}, "set null: the key stays, made by no one"},
 }
 
 // tablesWithoutUsers are the tables that name no user.
-var tablesWithoutUsers = []string{"goose_db_version", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
+var tablesWithoutUsers = []string{"api_key_permissions", "goose_db_version", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "webhook_deliveries"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
@@ -320,6 +322,10 @@ func TestCascadeDeletion(t *testing.T) {
 			goneID, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := c.db.SQL().Exec(`INSERT INTO api_keys (id, name, key_hash, created_by, created_at) VALUES ($1, 'app', $2, $3, $4)`,
+			userd.NewID(time.Now()), []byte("a hash of thirty-two bytes......"), goneID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
 		for table, spec := range userColumns {
 			if n := count(t, c.db, table, spec.columns, goneID); n == 0 {
 				t.Errorf("the test left %s empty for the user: it cannot check the rule", table)
@@ -333,8 +339,12 @@ func TestCascadeDeletion(t *testing.T) {
 				t.Errorf("%s: %d rows still name the deleted user (rule: %s)", table, n, spec.rule)
 			}
 		}
-		var kept int
+		var keys, kept int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM api_keys WHERE created_by IS NULL`).Scan(&keys)
 		c.db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'user.deleted' AND target_id = $1 AND user_id IS NULL`, goneID).Scan(&kept)
+		if keys != 1 {
+			t.Fatalf("the key the deleted user made: %d left without a maker", keys)
+		}
 		if kept != 1 {
 			t.Fatalf("the deletion's own audit entry: %d", kept)
 		}

@@ -98,7 +98,7 @@ func (w Who) mayChange(ctx context.Context, tx *sqldb.Tx, id string, p rbac.Role
 }
 
 func (w Who) event(action, targetType, targetID string, meta map[string]any) audit.Event {
-	return audit.Event{UserID: w.Actor.UserID, Action: action, TargetType: targetType, TargetID: targetID,
+	return audit.Event{UserID: w.Actor.UserID, APIKeyID: w.Actor.APIKeyID, Action: action, TargetType: targetType, TargetID: targetID,
 		IP: w.Client.IP, UserAgent: w.Client.UserAgent, Metadata: meta}
 }
 

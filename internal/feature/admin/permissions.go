@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -57,25 +59,36 @@ func (s *Service) DeletePermission(ctx context.Context, who Who, key string, for
 		if p.Builtin {
 			return audit.Event{}, rbac.ErrPermissionBuiltin
 		}
-		// Whatever else carries permissions counts here too, as roles do.
+		// Roles and live API keys carry permissions.
 		roles, err := rbac.PermissionRoles(ctx, tx, key)
 		if err != nil {
 			return audit.Event{}, err
 		}
-		if len(roles) > 0 && !force {
+		keys, err := apikey.Carrying(ctx, tx, key)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if len(roles)+len(keys) > 0 && !force {
 			return audit.Event{}, rbac.ErrPermissionInUse
 		}
-		names := []string{}
+		names, keyIDs := []string{}, []string{}
 		for _, r := range roles {
 			if err := rbac.CheckGrant(who.grants(), r); err != nil {
 				return audit.Event{}, err
 			}
 			names = append(names, r.Name)
 		}
+		for _, k := range keys {
+			if g := who.grants(); !g.Has(APIKeysWrite) || !rbac.Covers(g, k.Grants()) {
+				return audit.Event{}, rbac.ErrInsufficientPrivilege
+			}
+			keyIDs = append(keyIDs, k.ID)
+			tx.Invalidate(userd.APIKeyKey(k.ID))
+		}
 		if err := rbac.DeletePermission(ctx, tx, key); err != nil {
 			return audit.Event{}, err
 		}
 		return who.event(audit.PermissionDeleted, "permission", key,
-			map[string]any{"key": key, "forced": force, "roles_affected": names}), nil
+			map[string]any{"key": key, "forced": force, "roles_affected": names, "api_keys_affected": keyIDs}), nil
 	})
 }

@@ -240,14 +240,14 @@ func TestAdminPermissions(t *testing.T) {
 
 		if got, want := b.permTrail(b.id["rw"]), []string{
 			`permission.created permission items:create {"key":"items:create"}`,
-			`permission.deleted permission ` + longest + ` {"forced":false,"key":"` + longest + `","roles_affected":[]}`,
+			`permission.deleted permission ` + longest + ` {"api_keys_affected":[],"forced":false,"key":"` + longest + `","roles_affected":[]}`,
 			`permission.created permission items:create {"key":"items:create"}`,
 		}; !cmp.Equal(got, want) {
 			t.Fatalf("rw's trail (-want +got):\n%s", cmp.Diff(want, got))
 		}
 		if got, want := b.permTrail(b.id["adm"]), []string{
 			`permission.created permission ` + longest + ` {"key":"` + longest + `"}`,
-			`permission.deleted permission items:create {"forced":true,"key":"items:create","roles_affected":["MAKER"]}`,
+			`permission.deleted permission items:create {"api_keys_affected":[],"forced":true,"key":"items:create","roles_affected":["MAKER"]}`,
 		}; !cmp.Equal(got, want) {
 			t.Fatalf("adm's trail (-want +got):\n%s", cmp.Diff(want, got))
 		}

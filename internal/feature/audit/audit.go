@@ -51,6 +51,8 @@ const (
 	AdminRoleAssigned     = "admin.role_assigned"
 	AdminRoleRemoved      = "admin.role_removed"
 	AdminNotificationSent = "admin.notification_sent"
+	AdminAPIKeyCreated    = "admin.api_key_created"
+	AdminAPIKeyRevoked    = "admin.api_key_revoked"
 
 	// The application's permissions, with the administrator as actor.
 	PermissionCreated = "permission.created"
@@ -65,7 +67,11 @@ const (
 // Event is one entry of the trail. UserID is the user it belongs to ("" for
 // an anonymous event, such as a failed log-in for an unknown identifier).
 type Event struct {
-	UserID     string
+	UserID string
+	// APIKeyID is the API key that acted; Record takes it from the
+	// context's actor when it is empty, so that everything a key does names
+	// it.
+	APIKeyID   string
 	Action     string
 	TargetType string
 	TargetID   string
@@ -83,9 +89,12 @@ func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 			return fmt.Errorf("audit %s: metadata: %w", e.Action, err)
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		userd.NewID(tx.Now), sqldb.Nullable(e.UserID), e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID),
+	if e.APIKeyID == "" {
+		e.APIKeyID = userd.ActorFrom(ctx).APIKeyID
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, actor_api_key_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID),
 		sqldb.Nullable(e.IP), sqldb.Nullable(e.UserAgent), string(meta), tx.Now)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
@@ -97,6 +106,7 @@ func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 type Entry struct {
 	ID         string
 	UserID     string
+	APIKeyID   string // the API key that acted, if one did
 	ClientID   string
 	Action     string
 	TargetType string
@@ -148,7 +158,7 @@ func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit in
 		add("created_at < ?", f.Until.UTC())
 	}
 	args = append(args, limit)
-	rows, err := tx.Query(ctx, `SELECT id, user_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at
+	rows, err := tx.Query(ctx, `SELECT id, user_id, actor_api_key_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at
 		FROM activity_logs WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list activity: %w", err)
@@ -157,12 +167,12 @@ func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit in
 	out := []Entry{}
 	for rows.Next() {
 		var e Entry
-		var user, client, ttype, tid, ip, ua sql.NullString
+		var user, key, client, ttype, tid, ip, ua sql.NullString
 		var meta []byte
-		if err := rows.Scan(&e.ID, &user, &client, &e.Action, &ttype, &tid, &ip, &ua, &meta, &e.CreatedAt); err != nil {
+		if err := rows.Scan(&e.ID, &user, &key, &client, &e.Action, &ttype, &tid, &ip, &ua, &meta, &e.CreatedAt); err != nil {
 			return nil, fmt.Errorf("list activity: %w", err)
 		}
-		e.UserID, e.ClientID, e.TargetType, e.TargetID, e.IP, e.UserAgent = user.String, client.String, ttype.String, tid.String, ip.String, ua.String
+		e.UserID, e.APIKeyID, e.ClientID, e.TargetType, e.TargetID, e.IP, e.UserAgent = user.String, key.String, client.String, ttype.String, tid.String, ip.String, ua.String
 		e.Metadata, e.CreatedAt = json.RawMessage(meta), e.CreatedAt.UTC()
 		out = append(out, e)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -126,8 +127,8 @@ type cached struct {
 	lastSeen time.Time
 }
 
-// Authenticate returns the caller that a session token or an access JWT
-// stands for. A JWT counts only while its session lives, so that log-out and
+// Authenticate returns the caller that a session token, an access JWT or an
+// API key (see authenticateKey) stands for. A JWT counts only while its session lives, so that log-out and
 // suspension take effect at once. It returns ErrUnauthenticated for a
 // malformed, unknown, expired or revoked credential, and ErrSuspended or
 // ErrBanned when the user may not act.
@@ -138,6 +139,9 @@ type cached struct {
 func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error) {
 	where, key := "", any(nil)
 	var ckey string
+	if hash, ok := token.Parse(apikey.Prefix, cred); ok {
+		return s.authenticateKey(ctx, hash)
+	}
 	if hash, ok := token.Parse(token.SessionPrefix, cred); ok {
 		where, key, ckey = "s.token_hash = $1", hash, "t:"+string(hash)
 	} else if token.LooksLikeJWT(cred) {

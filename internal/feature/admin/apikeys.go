@@ -1,0 +1,69 @@
+package admin
+
+import (
+	"context"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/apikey"
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// The permissions over API keys.
+const (
+	APIKeysRead  = "api_keys:read"  // list them
+	APIKeysWrite = "api_keys:write" // create and revoke them
+)
+
+// CreateAPIKey makes an API key and returns it with its secret, shown this
+// once. Who makes it holds APIKeysWrite and every permission the key will
+// carry (an API key cannot mint a key stronger than itself); a key made by
+// a user names them as its maker. It returns a KindInvalid error,
+// rbac.ErrInsufficientPrivilege.
+func (s *Service) CreateAPIKey(ctx context.Context, who Who, n apikey.New) (apikey.Key, string, error) {
+	g := who.grants()
+	if !g.Has(APIKeysWrite) || !rbac.Covers(g, userd.Grants{Permissions: n.Permissions}) {
+		return apikey.Key{}, "", rbac.ErrInsufficientPrivilege
+	}
+	n.CreatedBy = who.Actor.UserID
+	var k apikey.Key
+	var secret string
+	err := s.tx(ctx, func(tx *sqldb.Tx) (_ audit.Event, err error) {
+		if k, secret, err = apikey.Create(ctx, tx, n); err != nil {
+			return audit.Event{}, err
+		}
+		return who.event(audit.AdminAPIKeyCreated, "api_key", k.ID, map[string]any{"name": k.Name, "permissions": k.Permissions, "expires_at": k.ExpiresAt}), nil
+	})
+	return k, secret, err
+}
+
+// APIKeys lists API keys, newest first, revoked ones included.
+func (s *Service) APIKeys(ctx context.Context, beforeID string, limit int) (out []apikey.Key, err error) {
+	err = s.view(ctx, func(tx *sqldb.Tx) (err error) {
+		out, err = apikey.List(ctx, tx, beforeID, limit)
+		return err
+	})
+	return out, err
+}
+
+// RevokeAPIKey ends an API key at once, in every process; revoking a
+// revoked key changes nothing and is not an error. Who revokes holds
+// APIKeysWrite and covers the key's permissions. It returns
+// apikey.ErrNotFound, rbac.ErrInsufficientPrivilege.
+func (s *Service) RevokeAPIKey(ctx context.Context, who Who, id string) error {
+	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
+		k, err := apikey.Get(ctx, tx, id)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		if g := who.grants(); !g.Has(APIKeysWrite) || !rbac.Covers(g, k.Grants()) {
+			return audit.Event{}, rbac.ErrInsufficientPrivilege
+		}
+		_, changed, err := apikey.Revoke(ctx, tx, id)
+		if err != nil {
+			return audit.Event{}, err
+		}
+		return who.event(audit.AdminAPIKeyRevoked, "api_key", id, map[string]any{"name": k.Name, "changed": changed}), nil
+	})
+}

@@ -1,0 +1,237 @@
+// Package apikey owns api_keys and api_key_permissions: the credentials of
+// application back-ends. A key is udk_ and 256 random bits, shown once and
+// stored only as its SHA-256; it carries a fixed set of permissions and acts
+// as no user. The operations that check who may make or revoke a key, and
+// audit it, are admin's; this package keeps the rows and their rules.
+package apikey
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/platform/token"
+)
+
+// Prefix starts every API key, so that secret scanners and people can
+// recognise one.
+const Prefix = "udk_"
+
+// Key is an API key as it is listed: never its secret.
+type Key struct {
+	ID          string
+	Name        string
+	Permissions []string
+	CreatedBy   string // "" when the command line made it or its maker is gone
+	CreatedAt   time.Time
+	LastUsedAt  *time.Time
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+}
+
+// New is what a new key is made of.
+type New struct {
+	Name        string
+	Permissions []string
+	ExpiresAt   *time.Time
+	CreatedBy   string // the user who makes it; "" for the system
+}
+
+// Errors that the functions of this package return.
+var (
+	ErrNotFound = userd.Errorf(userd.KindNotFound, "api_key_not_found", "No such API key.")
+	// ErrUnusable is a key that is unknown, revoked or expired.
+	ErrUnusable = userd.Errorf(userd.KindUnauthenticated, "unauthenticated", "The API key is unknown, revoked or expired.")
+)
+
+// MaxPermissions bounds the permissions of one key.
+const MaxPermissions = 100
+
+// check returns the field errors of n, reading the permissions that exist.
+func (n *New) check(ctx context.Context, tx *sqldb.Tx) error {
+	var fe []userd.FieldError
+	n.Name = strings.TrimSpace(n.Name)
+	if n.Name == "" || utf8.RuneCountInString(n.Name) > 100 || strings.ContainsFunc(n.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		fe = append(fe, userd.FieldError{Field: "name", Code: "invalid_name", Message: "A key's name is 1 to 100 characters without control characters."})
+	}
+	switch {
+	case len(n.Permissions) == 0:
+		fe = append(fe, userd.FieldError{Field: "permissions", Code: "required", Message: "A key carries at least one permission."})
+	case len(n.Permissions) > MaxPermissions:
+		fe = append(fe, userd.FieldError{Field: "permissions", Code: "too_many", Message: fmt.Sprintf("A key carries at most %d permissions.", MaxPermissions)})
+	default:
+		known, err := rbac.Permissions(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, key := range n.Permissions {
+			if !slices.ContainsFunc(known, func(p rbac.Permission) bool { return p.Key == key }) {
+				fe = append(fe, userd.FieldError{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)})
+			}
+		}
+		slices.Sort(n.Permissions)
+		n.Permissions = slices.Compact(n.Permissions)
+	}
+	if n.ExpiresAt != nil && !n.ExpiresAt.After(tx.Now) {
+		fe = append(fe, userd.FieldError{Field: "expires_at", Code: "in_the_past", Message: "A key must expire in the future."})
+	}
+	return userd.Invalid(fe)
+}
+
+// Create makes a key in tx and returns it with its secret, which is never
+// readable again. It returns a KindInvalid error for a bad name, no or
+// unknown permissions, or an expiry in the past. Whether the maker may give
+// those permissions is the caller's to check (rbac.Covers).
+func Create(ctx context.Context, tx *sqldb.Tx, n New) (Key, string, error) {
+	if err := n.check(ctx, tx); err != nil {
+		return Key{}, "", err
+	}
+	secret, hash := token.New(Prefix)
+	k := Key{ID: userd.NewID(tx.Now), Name: n.Name, Permissions: n.Permissions, CreatedBy: n.CreatedBy, CreatedAt: tx.Now, ExpiresAt: utc(n.ExpiresAt)}
+	_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, name, key_hash, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.ID, k.Name, hash, sqldb.Nullable(k.CreatedBy), k.CreatedAt, k.ExpiresAt)
+	if err != nil {
+		return Key{}, "", fmt.Errorf("create api key: %w", err)
+	}
+	for _, p := range k.Permissions {
+		_, err := tx.Exec(ctx, `INSERT INTO api_key_permissions (api_key_id, permission_id) SELECT $1, id FROM permissions WHERE key = $2`, k.ID, p)
+		if err != nil {
+			return Key{}, "", fmt.Errorf("create api key: %w", err)
+		}
+	}
+	return k, secret, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}
+
+// columns are a key's columns, with its permissions comma-separated (no key
+// holds a comma).
+const columns = `k.id, k.name, k.created_by, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
+	(SELECT string_agg(p.key, ',') FROM api_key_permissions kp JOIN permissions p ON p.id = kp.permission_id WHERE kp.api_key_id = k.id)`
+
+func scan(row sqldb.Scanner) (Key, error) {
+	var k Key
+	var by, perms sql.NullString
+	var used, expires, revoked sql.NullTime
+	if err := row.Scan(&k.ID, &k.Name, &by, &k.CreatedAt, &used, &expires, &revoked, &perms); err != nil {
+		return Key{}, err
+	}
+	k.CreatedBy, k.CreatedAt = by.String, k.CreatedAt.UTC()
+	k.LastUsedAt, k.ExpiresAt, k.RevokedAt = timeOf(used), timeOf(expires), timeOf(revoked)
+	k.Permissions = []string{}
+	if perms.String != "" {
+		k.Permissions = strings.Split(perms.String, ",")
+		slices.Sort(k.Permissions)
+	}
+	return k, nil
+}
+
+func timeOf(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+// List returns up to limit keys, newest first, older than the key beforeID
+// ("" for the first page), revoked ones included.
+func List(ctx context.Context, tx *sqldb.Tx, beforeID string, limit int) ([]Key, error) {
+	out, err := sqldb.All(ctx, tx, scan, `SELECT `+columns+` FROM api_keys k WHERE k.id < $1 ORDER BY k.id DESC LIMIT $2`, sqldb.Before(beforeID), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// Get returns the key with the given id, or ErrNotFound.
+func Get(ctx context.Context, tx *sqldb.Tx, id string) (Key, error) {
+	if _, ok := userd.ParseID(id); !ok {
+		return Key{}, ErrNotFound
+	}
+	k, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM api_keys k WHERE k.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Key{}, ErrNotFound
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("get api key: %w", err)
+	}
+	return k, nil
+}
+
+// Revoke ends a key at once, in every process (its invalidation key), and
+// reports whether it was live. It returns ErrNotFound.
+func Revoke(ctx context.Context, tx *sqldb.Tx, id string) (Key, bool, error) {
+	k, err := Get(ctx, tx, id)
+	if err != nil {
+		return Key{}, false, err
+	}
+	if k.RevokedAt != nil {
+		return k, false, nil
+	}
+	res, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, tx.Now, id)
+	if err != nil {
+		return Key{}, false, fmt.Errorf("revoke api key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return k, false, nil
+	}
+	tx.Invalidate(userd.APIKeyKey(id))
+	now := tx.Now
+	k.RevokedAt = &now
+	return k, true, nil
+}
+
+// Find returns the usable key whose secret hashes to hash: known, not
+// revoked, not expired at tx.Now. It returns ErrUnusable.
+func Find(ctx context.Context, tx *sqldb.Tx, hash []byte) (Key, error) {
+	k, err := scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM api_keys k
+		WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)`, hash, tx.Now))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Key{}, ErrUnusable
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("find api key: %w", err)
+	}
+	return k, nil
+}
+
+// Touch records that the key was used at tx.Now.
+func Touch(ctx context.Context, tx *sqldb.Tx, id string) error {
+	if _, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, tx.Now, id); err != nil {
+		return fmt.Errorf("touch api key: %w", err)
+	}
+	return nil
+}
+
+// Grants are what a key may do: its permissions, never an admin's flag.
+func (k Key) Grants() userd.Grants {
+	return userd.Grants{Permissions: k.Permissions}
+}
+
+// Carrying returns the live keys (not revoked, not expired) that carry the
+// permission key, by id.
+func Carrying(ctx context.Context, tx *sqldb.Tx, permission string) ([]Key, error) {
+	out, err := sqldb.All(ctx, tx, scan, `SELECT `+columns+` FROM api_keys k
+		WHERE k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)
+			AND EXISTS (SELECT 1 FROM api_key_permissions kp JOIN permissions p ON p.id = kp.permission_id WHERE kp.api_key_id = k.id AND p.key = $1)
+		ORDER BY k.id`, permission, tx.Now)
+	if err != nil {
+		return nil, fmt.Errorf("keys carrying %s: %w", permission, err)
+	}
+	return out, nil
+}
