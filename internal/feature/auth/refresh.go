@@ -13,6 +13,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/platform/token"
 )
@@ -68,10 +69,13 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		var id, sessionID, userID string
 		var usedAt sql.NullTime
-		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at
+		// The token, its session, its user and their grants (for the new
+		// access token), in one statement.
+		var gs rbac.GrantScan
+		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at, `+rbac.GrantColumns("s.user_id")+`
 			FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id
 			WHERE r.token_hash = $1 AND `+validSession+` AND u.status = 'active'`,
-			hash, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).Scan(&id, &sessionID, &userID, &usedAt)
+			hash, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).Scan(append([]any{&id, &sessionID, &userID, &usedAt}, gs.Dest()...)...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrInvalidRefresh
 		}
@@ -88,7 +92,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 				if err != nil {
 					return err
 				}
-				out, err = s.renewed(ctx, tx, sg, userID, sessionID, next)
+				out, err = s.renewed(ctx, tx, sg, userID, sessionID, next, &gs)
 				return err
 			}
 			// Another request spent it since we read it: read when.
@@ -97,7 +101,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 			}
 		}
 		if next, ok := s.graceRetry(ctx, tx, id, refresh, usedAt.Time); ok {
-			out, err = s.renewed(ctx, tx, sg, userID, sessionID, next)
+			out, err = s.renewed(ctx, tx, sg, userID, sessionID, next, &gs)
 			return err
 		}
 		reused = true
@@ -136,13 +140,17 @@ func (s *Service) graceRetry(ctx context.Context, tx *sqldb.Tx, id, refresh stri
 	return next, true
 }
 
-// renewed touches the session and signs a new access token to go with the
-// refresh token next.
-func (s *Service) renewed(ctx context.Context, tx *sqldb.Tx, sg signer, userID, sessionID, next string) (Tokens, error) {
+// renewed touches the session and signs a new access token, with the grants
+// that gs read, to go with the refresh token next.
+func (s *Service) renewed(ctx context.Context, tx *sqldb.Tx, sg signer, userID, sessionID, next string, gs *rbac.GrantScan) (Tokens, error) {
 	if _, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now, sessionID); err != nil {
 		return Tokens{}, fmt.Errorf("touch session: %w", err)
 	}
-	access, err := s.accessToken(sg, userID, sessionID, tx.Now)
+	grants, err := gs.Grants(ctx, tx)
+	if err != nil {
+		return Tokens{}, err
+	}
+	access, err := s.accessToken(sg, userID, sessionID, grants, tx.Now)
 	if err != nil {
 		return Tokens{}, err
 	}

@@ -37,11 +37,17 @@ func (s *Service) signer(ctx context.Context) (signer, error) {
 	return signer{kid, key}, nil
 }
 
-// accessToken signs an access token for a session.
-func (s *Service) accessToken(sg signer, userID, sessionID string, now time.Time) (string, error) {
+// accessToken signs an access token for a session, with the user's grants
+// as they are now (read in the transaction that issues it): roles,
+// permissions and admin are for other services, which verify the token with
+// the JWKS alone; userd's own routes read the grants from the database (see
+// Authenticate), so that a role taken away stops at once there, and
+// elsewhere when the token expires.
+func (s *Service) accessToken(sg signer, userID, sessionID string, g userd.Grants, now time.Time) (string, error) {
 	return token.SignAccess(token.Access{
 		Issuer: s.cfg.PublicURL, Audience: s.cfg.PublicURL, Subject: userID, SessionID: sessionID,
 		ID: userd.NewID(now), IssuedAt: now, Expires: now.Add(s.cfg.AccessTTL),
+		Roles: g.Roles, Permissions: g.Permissions, Admin: g.Admin,
 	}, sg.kid, sg.key)
 }
 
@@ -53,11 +59,18 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 		ID: userd.NewID(tx.Now), UserID: u.ID, UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 		CreatedAt: tx.Now, LastSeenAt: tx.Now, ExpiresAt: tx.Now.Add(s.cfg.SessionLifetime),
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
-		sess.ID, sess.UserID, hash, sess.UserAgent, sess.IP, sess.CreatedAt, sess.ExpiresAt)
+	// The insert returns the user's grants, for the access token, without
+	// another round trip.
+	var gs rbac.GrantScan
+	err := tx.QueryRow(ctx, `INSERT INTO sessions (id, user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING `+rbac.GrantColumns("$2"),
+		sess.ID, sess.UserID, hash, sess.UserAgent, sess.IP, sess.CreatedAt, sess.ExpiresAt).Scan(gs.Dest()...)
 	if err != nil {
 		return Login{}, fmt.Errorf("insert session: %w", err)
+	}
+	grants, err := gs.Grants(ctx, tx)
+	if err != nil {
+		return Login{}, err
 	}
 	if err := s.evictOldest(ctx, tx, u.ID); err != nil {
 		return Login{}, err
@@ -66,7 +79,7 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 	if err != nil {
 		return Login{}, err
 	}
-	access, err := s.accessToken(sg, u.ID, sess.ID, tx.Now)
+	access, err := s.accessToken(sg, u.ID, sess.ID, grants, tx.Now)
 	if err != nil {
 		return Login{}, err
 	}
@@ -219,11 +232,12 @@ func (s *Service) touch(ctx context.Context, a userd.Actor) error {
 // verifiedTokens is how many verified access tokens verifyAccess remembers.
 const verifiedTokens = 8192
 
-// verifyAccess checks an access token of userd's own. A token that passed
-// is remembered, by the SHA-256 of its exact bytes, until it expires (with
-// the same minute of leeway), so that a client's every request does not pay
-// for the signature again; tokens that fail are never remembered, so only
-// tokens signed by userd take room.
+// verifyAccess checks an access token of userd's own and returns what it
+// says but its grants. A token that passed is remembered, by the SHA-256 of
+// its exact bytes, until it expires (with the same minute of leeway), so
+// that a client's every request does not pay for the signature again;
+// tokens that fail are never remembered, so only tokens signed by userd
+// take room.
 func (s *Service) verifyAccess(ctx context.Context, raw string) (token.Access, error) {
 	sum := sha256.Sum256([]byte(raw))
 	now := s.DB.Now()
@@ -239,6 +253,9 @@ func (s *Service) verifyAccess(ctx context.Context, raw string) (token.Access, e
 	if err != nil {
 		return token.Access{}, err
 	}
+	// userd's own routes take the caller's grants from the database, not
+	// from the token's claims (see accessToken): they are not remembered.
+	a.Roles, a.Permissions, a.Admin = nil, nil, false
 	s.verified.Add(sum, a)
 	return a, nil
 }

@@ -12,20 +12,32 @@ import (
 )
 
 // Access is what an access token says: who (Subject), through which session
-// (SessionID), from whom (Issuer) to whom (Audience), and for how long.
+// (SessionID), from whom (Issuer) to whom (Audience), for how long, and what
+// the subject could do when it was issued: their role names (Roles), the
+// permission keys those roles carry (Permissions), and whether a role is an
+// administrator's (Admin), which passes every check, even of a permission
+// made after the token.
 type Access struct {
-	Issuer    string
-	Audience  string
-	Subject   string
-	SessionID string
-	ID        string
-	IssuedAt  time.Time
-	Expires   time.Time
+	Issuer      string
+	Audience    string
+	Subject     string
+	SessionID   string
+	ID          string
+	IssuedAt    time.Time
+	Expires     time.Time
+	Roles       []string
+	Permissions []string
+	Admin       bool
 }
 
+// accessClaims is an access token's payload. roles and permissions are
+// always there (an empty array for none); admin only when true.
 type accessClaims struct {
 	jwt.Claims
-	SessionID string `json:"sid"`
+	SessionID   string   `json:"sid"`
+	Roles       []string `json:"roles"`
+	Permissions []string `json:"permissions"`
+	Admin       bool     `json:"admin,omitempty"`
 }
 
 // ErrInvalidJWT is returned by VerifyAccess for a token that is malformed,
@@ -43,7 +55,7 @@ func SignAccess(a Access, kid string, key ed25519.PrivateKey) (string, error) {
 	c := accessClaims{Claims: jwt.Claims{
 		Issuer: a.Issuer, Subject: a.Subject, Audience: jwt.Audience{a.Audience}, ID: a.ID,
 		IssuedAt: jwt.NewNumericDate(a.IssuedAt), NotBefore: jwt.NewNumericDate(a.IssuedAt), Expiry: jwt.NewNumericDate(a.Expires),
-	}, SessionID: a.SessionID}
+	}, SessionID: a.SessionID, Roles: nonNil(a.Roles), Permissions: nonNil(a.Permissions), Admin: a.Admin}
 	s, err := jwt.Signed(signer).Claims(c).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("sign jwt: %w", err)
@@ -51,9 +63,23 @@ func SignAccess(a Access, kid string, key ed25519.PrivateKey) (string, error) {
 	return s, nil
 }
 
+// nonNil returns s, or an empty slice for nil, so that it encodes as [].
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// MaxJWT bounds the length of what LooksLikeJWT accepts. An access token
+// grows with its permissions, an administrator's listing every key there is
+// (a key takes 4/3 of its length and 4 bytes): the bound leaves room for
+// some 500 keys of 20 characters.
+const MaxJWT = 16 << 10
+
 // LooksLikeJWT reports whether s has the three dot-separated parts of a
 // compact JWS, to tell it from an opaque token before any parsing.
-func LooksLikeJWT(s string) bool { return strings.Count(s, ".") == 2 && len(s) < 4096 }
+func LooksLikeJWT(s string) bool { return strings.Count(s, ".") == 2 && len(s) < MaxJWT }
 
 // VerifyAccess checks a JWT signed with EdDSA by the key that publicKey
 // returns for its kid, for the given issuer and audience at time now (with a
@@ -78,5 +104,5 @@ func VerifyAccess(raw, issuer, audience string, now time.Time, publicKey func(ki
 		return Access{}, ErrInvalidJWT
 	}
 	return Access{Issuer: c.Issuer, Audience: audience, Subject: c.Subject, SessionID: c.SessionID, ID: c.ID,
-		IssuedAt: c.IssuedAt.Time(), Expires: c.Expiry.Time()}, nil
+		IssuedAt: c.IssuedAt.Time(), Expires: c.Expiry.Time(), Roles: c.Roles, Permissions: c.Permissions, Admin: c.Admin}, nil
 }

@@ -1,0 +1,98 @@
+package token
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestAccessClaims: roles and permissions are always arrays ([] for none),
+// admin is there only when true, and VerifyAccess reads back what
+// SignAccess wrote.
+func TestAccessClaims(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	key := func(string) (ed25519.PublicKey, bool) { return pub, true }
+	now := time.Now().Truncate(time.Second)
+	base := Access{Issuer: "https://id.example", Audience: "https://id.example", Subject: "u", SessionID: "s", ID: "j",
+		IssuedAt: now, Expires: now.Add(15 * time.Minute)}
+	for _, tt := range []struct {
+		name                     string
+		roles, permissions       []string
+		admin                    bool
+		wantPayload              map[string]string // the grant claims as they are written
+		wantRoles, wantPermitted []string
+	}{
+		{"none", nil, nil, false, map[string]string{"roles": `[]`, "permissions": `[]`}, []string{}, []string{}},
+		{"user", []string{"END_USER"}, []string{"account:read", "account:write"}, false,
+			map[string]string{"roles": `["END_USER"]`, "permissions": `["account:read","account:write"]`}, []string{"END_USER"}, []string{"account:read", "account:write"}},
+		{"admin", []string{"ADMIN"}, []string{"users:read"}, true,
+			map[string]string{"roles": `["ADMIN"]`, "permissions": `["users:read"]`, "admin": `true`}, []string{"ADMIN"}, []string{"users:read"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := base
+			a.Roles, a.Permissions, a.Admin = tt.roles, tt.permissions, tt.admin
+			raw, err := SignAccess(a, "k1", priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload, err := base64.RawURLEncoding.DecodeString(strings.Split(raw, ".")[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var claims map[string]json.RawMessage
+			if err := json.Unmarshal(payload, &claims); err != nil {
+				t.Fatal(err)
+			}
+			grants := map[string]string{}
+			for _, k := range []string{"roles", "permissions", "admin"} {
+				if v, ok := claims[k]; ok {
+					grants[k] = string(v)
+				}
+			}
+			if diff := cmp.Diff(tt.wantPayload, grants); diff != "" {
+				t.Fatalf("grant claims of %s (-want +got):\n%s", payload, diff)
+			}
+			got, err := VerifyAccess(raw, base.Issuer, base.Audience, now, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := a
+			want.Roles, want.Permissions = tt.wantRoles, tt.wantPermitted
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("VerifyAccess (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAccessLarge: a token that lists many permissions (an administrator's
+// lists every key) is still taken for a JWT and verifies.
+func TestAccessLarge(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	now := time.Now()
+	a := Access{Issuer: "i", Audience: "i", Subject: "u", SessionID: "s", IssuedAt: now, Expires: now.Add(time.Minute), Admin: true}
+	for i := range 400 {
+		a.Permissions = append(a.Permissions, fmt.Sprintf("resource_%03d:action", i)) // 19 characters
+	}
+	raw, err := SignAccess(a, "k1", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 4096 || !LooksLikeJWT(raw) {
+		t.Fatalf("a token of %d bytes: LooksLikeJWT = %v", len(raw), LooksLikeJWT(raw))
+	}
+	got, err := VerifyAccess(raw, "i", "i", now, func(string) (ed25519.PublicKey, bool) { return pub, true })
+	if err != nil || len(got.Permissions) != 400 || !got.Admin {
+		t.Fatalf("VerifyAccess = %d permissions, admin %v, %v", len(got.Permissions), got.Admin, err)
+	}
+	if LooksLikeJWT("a." + strings.Repeat("b", MaxJWT) + ".c") {
+		t.Fatal("LooksLikeJWT took a token past MaxJWT")
+	}
+}
