@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/synchronization"
@@ -66,6 +68,7 @@ type serveConfig struct {
 	debugAddr      string
 	argon          password.Params
 	shutdown       time.Duration
+	exclusiveRoles multiFlag // ROLE,ROLE,… each
 }
 
 // multiFlag is a repeatable string flag.
@@ -143,7 +146,35 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address (127.0.0.1:6060) that serves Go's profiles at /debug/pprof/, for go tool pprof; off when empty (env USERD_DEBUG_ADDR)")
 	fs.IntVar(&c.gcPercent, "gc-percent", 100, "how far the heap may grow past what is live before the collector runs, in percent; lower holds less memory for more collector work (GOGC wins) (env USERD_GC_PERCENT)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env USERD_SHUTDOWN_TIMEOUT)")
+	fs.Func("signup-roles", "ROLE,… that a sign-up may choose as the user's one role (its body's role); END_USER when it chooses none; none by default (env USERD_SIGNUP_ROLES)",
+		func(v string) error { c.auth.SignupRoles = roleList(v); return nil })
+	fs.Var(&c.exclusiveRoles, "exclusive-roles", "ROLE,ROLE,… of which a user holds at most one: giving one takes the others; repeatable for separate sets (env USERD_EXCLUSIVE_ROLES, sets separated by ';')")
 	return fs, c
+}
+
+// roleList splits ROLE,… into names, without blanks.
+func roleList(v string) []string {
+	var out []string
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// exclusive reads --exclusive-roles: sets of at least two roles each.
+func (c *serveConfig) exclusive() (rbac.Exclusive, error) {
+	var out rbac.Exclusive
+	for _, v := range c.exclusiveRoles {
+		set := roleList(v)
+		slices.Sort(set)
+		if set = slices.Compact(set); len(set) < 2 {
+			return nil, fmt.Errorf("--exclusive-roles %q: name at least two roles, such as OWNER,AGENT,BROKER", v)
+		}
+		out = append(out, set)
+	}
+	return out, nil
 }
 
 // serveProfiles serves Go's runtime profiles (net/http/pprof) on a loopback
@@ -303,6 +334,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	exclusive, err := c.exclusive()
+	if err != nil {
+		return err
+	}
 	var external auth.ExternalVerifier
 	if c.external.JWKSURL != "" {
 		if external, err = federation.NewExternal(ctx, c.external); err != nil {
@@ -368,6 +403,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	authSvc := auth.New(auth.Deps{External: external, Keyring: keyring, DB: db, Hasher: hasher, Keys: keyStore,
 		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log, Unlink: federation.UnlinkAll}, c.auth)
 	defer authSvc.Close()
+	if err := authSvc.CheckSignupRoles(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("--signup-roles: %w", err)
+	}
+	adm := admin.New(db, hasher, authSvc)
+	if err := adm.SetExclusiveRoles(ctx, exclusive); err != nil {
+		ln.Close()
+		return fmt.Errorf("--exclusive-roles: %w", err)
+	}
 	passkeys, err := c.passkeys(db, log, authSvc)
 	if err != nil {
 		ln.Close()
@@ -386,7 +430,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent)}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
-		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: admin.New(db, hasher, authSvc), Keys: keyStore, Hub: hub,
+		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
 			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social,
 			Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})

@@ -90,9 +90,16 @@ func TestPermissionMatrix(t *testing.T) {
 				t.Errorf("%s GET /v1/me = %d", role, r.Status)
 			}
 		}
-		// Without any role a user is signed in but may do nothing that needs a permission.
+		// Without any role a user is signed in but may do nothing that needs a
+		// permission. The API keeps everyone's last role (409 last_role): the
+		// role goes in the database.
 		loneID, lone := c.signup(map[string]any{"email": "lone@example.com"})
-		c.do("DELETE", "/v1/admin/users/"+loneID+"/roles/END_USER", nil, adminTok)
+		if r := c.do("DELETE", "/v1/admin/users/"+loneID+"/roles/END_USER", nil, adminTok); r.Status != 409 || r.code() != "last_role" {
+			t.Fatalf("taking the last role = %d %q; want 409 last_role", r.Status, r.code())
+		}
+		if _, err := c.db.SQL().Exec(`DELETE FROM user_roles WHERE user_id = $1`, loneID); err != nil {
+			t.Fatal(err)
+		}
 		if r := c.do("GET", "/v1/me", nil, lone); r.Status != 403 {
 			t.Fatalf("GET /v1/me without roles = %d; want 403", r.Status)
 		}

@@ -16,6 +16,7 @@ type signupInput struct {
 		NewUserFields
 		Password     string `json:"password" doc:"At least 8 characters, at most 256 bytes, not a common password; not the email, username or phone number."`
 		ReferralSlug string `json:"referral_slug,omitempty" doc:"The slug of the referral the user came through."`
+		Role         string `json:"role,omitempty" example:"AGENT" doc:"The user's one role, by name, among those that serve's --signup-roles lists; END_USER when absent. Another answers 422 role_not_allowed."`
 	}
 }
 
@@ -73,7 +74,7 @@ func (s *Server) cookie(tok string, expires time.Time) http.Cookie {
 
 func (s *Server) signup(ctx context.Context, in *signupInput) (*loginOutput, error) {
 	b := in.Body
-	l, err := s.auth.Signup(ctx, auth.Signup{Identity: b.identity(), Profile: b.profile(), Password: b.Password, ReferralSlug: b.ReferralSlug}, s.client(ctx))
+	l, err := s.auth.Signup(ctx, auth.Signup{Identity: b.identity(), Profile: b.profile(), Password: b.Password, ReferralSlug: b.ReferralSlug, Role: b.Role}, s.client(ctx))
 	if err != nil {
 		return nil, err
 	}

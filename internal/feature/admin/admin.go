@@ -27,6 +27,21 @@ type Service struct {
 	db     *sqldb.DB
 	hasher *password.Hasher
 	auth   *auth.Service // the fresh-log-in rule and the users' notices; nil refuses changes of email
+	// exclusive are the sets of mutually exclusive roles (see
+	// SetExclusiveRoles); none by default.
+	exclusive rbac.Exclusive
+}
+
+// SetExclusiveRoles makes the roles of each set mutually exclusive: giving
+// one (SetRole) takes the others of its sets, and a new user (CreateUser)
+// gets at most one of each. It returns an error naming a role that does not
+// exist, and then changes nothing. Call it before s serves.
+func (s *Service) SetExclusiveRoles(ctx context.Context, ex rbac.Exclusive) error {
+	if err := s.view(ctx, func(tx *sqldb.Tx) error { return ex.Check(ctx, tx) }); err != nil {
+		return err
+	}
+	s.exclusive = ex
+	return nil
 }
 
 // New returns a Service. authSvc answers for a change of a user's email
@@ -187,6 +202,10 @@ func (s *Service) CreateUser(ctx context.Context, who Who, in NewUser) (UserWith
 	if len(roles) == 0 {
 		roles = []string{rbac.DefaultRole}
 	}
+	if a, b, clash := s.exclusive.Clash(roles); clash {
+		return UserWithGrants{}, userd.Invalid([]userd.FieldError{{Field: "roles", Code: "exclusive_roles",
+			Message: fmt.Sprintf("%s and %s exclude each other: give one of them.", a, b)}})
+	}
 	var out UserWithGrants
 	err := s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
 		for _, r := range in.Roles {
@@ -308,8 +327,11 @@ func (s *Service) DeleteUser(ctx context.Context, who Who, id string) error {
 
 // SetRole gives (on) or takes (off) a role by name, of a user whose grants
 // who covers (see rbac.CheckUser); giving also needs what rbac.CheckGrant
-// says. Doing it twice is not an error. It returns account.ErrNotFound,
-// rbac.ErrRoleNotFound or rbac.ErrInsufficientPrivilege.
+// says. Giving a role of an exclusive set takes the others of the set that
+// the user holds (see rbac.Give; the trail's "replaced" names them); taking
+// the user's last role is refused (rbac.ErrLastRole). Doing it twice is not
+// an error. It returns account.ErrNotFound, rbac.ErrRoleNotFound,
+// rbac.ErrInsufficientPrivilege or rbac.ErrLastRole.
 func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on bool) error {
 	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
 		if err := rbac.CheckUser(ctx, tx, who.grants(), userID); err != nil {
@@ -323,15 +345,24 @@ func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on 
 				return audit.Event{}, err
 			}
 		}
-		change, action := rbac.Assign, audit.AdminRoleAssigned
-		if !on {
-			change, action = rbac.Unassign, audit.AdminRoleRemoved
+		var did bool
+		var took []string
+		var err error
+		action := audit.AdminRoleAssigned
+		if on {
+			did, took, err = rbac.Give(ctx, tx, userID, role, s.exclusive)
+		} else {
+			action = audit.AdminRoleRemoved
+			did, err = rbac.Take(ctx, tx, userID, role)
 		}
-		did, err := change(ctx, tx, userID, role)
 		if err != nil {
 			return audit.Event{}, err
 		}
-		return who.event(action, "user", userID, map[string]any{"role": role, "changed": did}), nil
+		meta := map[string]any{"role": role, "changed": did}
+		if len(took) > 0 {
+			meta["replaced"] = took
+		}
+		return who.event(action, "user", userID, meta), nil
 	})
 }
 
@@ -423,15 +454,25 @@ func (s *Service) UpdateRole(ctx context.Context, who Who, id string, p rbac.Rol
 }
 
 // DeleteRole removes a role (see rbac.Delete) that who may give (see
-// rbac.CheckGrant). It returns what rbac.Delete returns, and
+// rbac.CheckGrant); those it leaves without a role get END_USER (see
+// rbac.KeepOne). It returns what rbac.Delete returns, and
 // rbac.ErrInsufficientPrivilege.
 func (s *Service) DeleteRole(ctx context.Context, who Who, id string) error {
 	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
 		if err := who.mayChange(ctx, tx, id, rbac.RolePatch{}); err != nil {
 			return audit.Event{}, err
 		}
+		// Its holders who hold no other role get END_USER: every user keeps one.
+		kept, err := rbac.KeepOne(ctx, tx, id)
+		if err != nil {
+			return audit.Event{}, err
+		}
 		r, err := rbac.Delete(ctx, tx, id)
-		return who.event(audit.AdminRoleDeleted, "role", id, map[string]any{"name": r.Name}), err
+		meta := map[string]any{"name": r.Name}
+		if kept > 0 {
+			meta["given_default"] = kept
+		}
+		return who.event(audit.AdminRoleDeleted, "role", id, meta), err
 	})
 }
 

@@ -84,6 +84,9 @@ type Config struct {
 	// CachedCallers is how many signed-in callers Authenticate keeps in
 	// memory: DefaultCachedCallers when 0, none when negative.
 	CachedCallers int
+	// SignupRoles are the roles that a sign-up may choose (Signup.Role),
+	// by their names; none when empty (see CheckSignupRoles).
+	SignupRoles []string
 }
 
 func (c *Config) defaults() {
@@ -226,6 +229,9 @@ type Signup struct {
 	account.Profile
 	Password     string
 	ReferralSlug string
+	// Role is the one role the user chooses, one of Config.SignupRoles;
+	// empty gives END_USER.
+	Role string
 }
 
 // sendAsync sends a mail after the request that caused it, so that the

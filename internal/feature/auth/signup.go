@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -45,7 +47,10 @@ func CheckPassword(field, pw string, id account.Identity) []userd.FieldError {
 
 // Signup creates a user and their first session in one transaction, with
 // the event in the audit trail, and sends a verification mail when the user
-// gave an email. It returns a KindInvalid error for bad fields,
+// gave an email. The user gets the role they chose (Signup.Role) as their
+// only role, or END_USER. It returns a KindInvalid error for bad fields
+// (with the code role_not_allowed for a role that Config.SignupRoles does
+// not list),
 // account.ErrEmailTaken, account.ErrUsernameTaken or account.ErrPhoneTaken
 // on a collision, and a rate-limit error past the sign-ups allowed from one
 // address.
@@ -61,10 +66,14 @@ func (s *Service) Signup(ctx context.Context, in Signup, c Client) (Login, error
 }
 
 // register checks a sign-up, hashes its password outside any transaction,
-// then inserts the user, gives them the default role, audits it and opens
-// their session, in one transaction. A verification mail follows the commit.
+// then inserts the user, gives them their role, audits it and opens their
+// session, in one transaction. A verification mail follows the commit.
 func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, error) {
-	if err := userd.Invalid(in.check()); err != nil {
+	fe := in.check()
+	if in.Role != "" && !slices.Contains(s.cfg.SignupRoles, in.Role) {
+		return Login{}, roleNotAllowed(fe)
+	}
+	if err := userd.Invalid(fe); err != nil {
 		return Login{}, err
 	}
 	hash, err := s.Hasher.Hash(ctx, in.Password)
@@ -84,10 +93,13 @@ func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, err
 			return err
 		}
 		ev := audit.Event{UserID: u.ID, Action: audit.Signup, TargetType: "user", TargetID: u.ID, IP: c.IP, UserAgent: c.UserAgent}
+		if in.Role != "" {
+			ev.Metadata = map[string]any{"role": in.Role}
+		}
 		if err := audit.Record(ctx, tx, ev); err != nil {
 			return err
 		}
-		if err := rbac.AssignDefault(ctx, tx, u.ID); err != nil {
+		if err := giveRole(ctx, tx, u.ID, in.Role); err != nil {
 			return err
 		}
 		if in.ReferralSlug != "" {
@@ -115,4 +127,52 @@ func (in *Signup) check() []userd.FieldError {
 	fe := in.Identity.Check()
 	fe = append(fe, in.Profile.Check()...)
 	return append(fe, CheckPassword("password", in.Password, in.Identity)...)
+}
+
+// roleNotAllowed refuses a sign-up's role: a KindInvalid error with the code
+// role_not_allowed whose fields are the role's and the sign-up's other
+// field errors.
+func roleNotAllowed(others []userd.FieldError) error {
+	const msg = "This role cannot be chosen at sign-up."
+	return &userd.Error{Kind: userd.KindInvalid, Code: "role_not_allowed", Message: msg,
+		Fields: append([]userd.FieldError{{Field: "role", Code: "role_not_allowed", Message: msg}}, others...)}
+}
+
+// giveRole gives a new user the role they chose as their only one, or
+// END_USER when they chose none. A chosen role that no longer exists, or
+// that has got the admin flag since serve started, is not allowed.
+func giveRole(ctx context.Context, tx *sqldb.Tx, userID, role string) error {
+	if role == "" {
+		return rbac.AssignDefault(ctx, tx, userID)
+	}
+	r, err := rbac.Named(ctx, tx, role)
+	if errors.Is(err, rbac.ErrRoleNotFound) || (err == nil && r.IsAdmin) {
+		return roleNotAllowed(nil)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = rbac.Assign(ctx, tx, userID, role)
+	return err
+}
+
+// CheckSignupRoles returns an error unless every role of
+// Config.SignupRoles exists and lacks the admin flag (anyone could sign up
+// as an administrator): serve checks it when it starts.
+func (s *Service) CheckSignupRoles(ctx context.Context) error {
+	return s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		for _, name := range s.cfg.SignupRoles {
+			r, err := rbac.Named(ctx, tx, name)
+			if errors.Is(err, rbac.ErrRoleNotFound) {
+				return fmt.Errorf("no role is called %q (roles are named in capitals, such as OWNER)", name)
+			}
+			if err != nil {
+				return err
+			}
+			if r.IsAdmin {
+				return fmt.Errorf("the role %s has the admin flag: whoever signs up with it would be an administrator", name)
+			}
+		}
+		return nil
+	})
 }
