@@ -9,6 +9,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/feature/synchronization"
+	"github.com/userd/userd/internal/feature/vault"
 )
 
 // metaPerm is the operation metadata key that holds what an operation needs:
@@ -131,6 +133,9 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/admin/api-keys", "admin-list-api-keys", "API keys, newest first, revoked ones included; never their secrets", "Administration", admin.APIKeysRead, 0}, s.adminListAPIKeys)
 	add(s, route{"POST", "/v1/admin/api-keys", "admin-create-api-key", "Create an API key for an application back-end: the key is in the answer once", "Administration", admin.APIKeysWrite, http.StatusCreated}, s.adminCreateAPIKey)
 	add(s, route{"DELETE", "/v1/admin/api-keys/{id}", "admin-revoke-api-key", "Revoke an API key: refused at once in every process (204 also when already revoked)", "Administration", admin.APIKeysWrite, http.StatusNoContent}, s.adminRevokeAPIKey)
+	add(s, route{"POST", "/v1/admin/users/{id}/accounts/{account_id}/credentials/{credential_type}/reveal", "admin-reveal-credential", "A user's stored secret in clear, for an application; audited in the owner's trail", "Administration", vault.RevealPermission, 0}, s.adminRevealCredential)
+	add(s, route{"GET", "/v1/admin/users/{id}/synchronizations/{sid}/token", "admin-synchronization-token", "A user's synchronization token in clear, for an application (404 token_not_found without one); audited in the owner's trail", "Administration", synchronization.RevealPermission, 0}, s.adminSyncToken)
+	add(s, route{"POST", "/v1/admin/synchronizations/{sid}/run", "admin-run-synchronization", "Send the synchronization.due webhook now, once (asking again before it went out keeps one); audited in the owner's trail", "Administration", synchronization.RevealPermission, http.StatusAccepted}, s.adminRunSync)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

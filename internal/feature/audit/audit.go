@@ -62,6 +62,10 @@ const (
 	CredentialSaved    = "vault.credential_saved"
 	CredentialDeleted  = "vault.credential_deleted"
 	CredentialRevealed = "vault.credential_revealed"
+
+	// Synchronizations read or run for an application, in the owner's trail.
+	SynchronizationTokenRevealed = "synchronization.token_revealed"
+	SynchronizationRunRequested  = "synchronization.run_requested"
 )
 
 // Event is one entry of the trail. UserID is the user it belongs to ("" for

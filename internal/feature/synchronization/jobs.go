@@ -34,9 +34,9 @@ type event struct {
 
 // Register adds the synchronization jobs' handlers to a runner: each loads
 // the synchronization (gone: the job ends) and delivers its webhook; the
-// daily one then moves to the next day. The "sync due" webhook carries the
-// token, so that the application can sync; it goes only to the configured,
-// signed webhook URL.
+// daily one then moves to the next day, the one RunNow asks for ends. The
+// "sync due" webhook carries the token, so that the application can sync;
+// it goes only to the configured, signed webhook URL.
 func Register(r *jobs.Runner, db *sqldb.DB, ring *seal.Keyring, sender *webhook.Sender) {
 	load := func(ctx context.Context, j jobs.Job) (Sync, string, bool, error) {
 		var p jobPayload
@@ -44,13 +44,10 @@ func Register(r *jobs.Runner, db *sqldb.DB, ring *seal.Keyring, sender *webhook.
 			return Sync{}, "", false, fmt.Errorf("job %s: payload: %w", j.ID, err)
 		}
 		var s Sync
-		var sealed []byte
-		err := db.View(sqldb.AsUser(ctx, p.UserID), func(tx *sqldb.Tx) error {
-			var err error
-			if s, err = Get(ctx, tx, p.UserID, p.SyncID); err != nil {
-				return err
-			}
-			return tx.QueryRow(ctx, `SELECT token FROM synchronizations WHERE user_id = $1 AND id = $2`, p.UserID, p.SyncID).Scan(&sealed)
+		var token string
+		err := db.View(sqldb.AsUser(ctx, p.UserID), func(tx *sqldb.Tx) (err error) {
+			s, token, err = Token(ctx, tx, ring, p.UserID, p.SyncID)
+			return err
 		})
 		if errors.Is(err, ErrNotFound) {
 			return Sync{}, "", false, nil
@@ -58,28 +55,31 @@ func Register(r *jobs.Runner, db *sqldb.DB, ring *seal.Keyring, sender *webhook.
 		if err != nil {
 			return Sync{}, "", false, err
 		}
-		token := ""
-		if sealed != nil {
-			plain, err := ring.Open(sealed, ad(s.ID, s.UserID))
-			if err != nil {
-				return Sync{}, "", false, fmt.Errorf("synchronization %s token: %w", s.ID, err)
-			}
-			token = string(plain)
-		}
 		return s, token, true, nil
 	}
 	msgID := func(j jobs.Job) string { return fmt.Sprintf("msg_%s_%d", j.ID, j.ScheduledAt.Unix()) }
+	due := func(ctx context.Context, j jobs.Job, s Sync, token string) error {
+		ev := event{ID: s.ID, UserID: s.UserID, Service: s.Service, AccountID: s.AccountID, Token: token,
+			TokenExpiresAt: s.TokenExpiresAt, LastSyncedAt: s.LastSyncedAt, DailySyncTime: s.DailySyncTime, TimeZone: s.TimeZone}
+		return sender.Send(ctx, j.ID, msgID(j), j.Attempts, webhook.Event{Type: EventDue, Data: ev})
+	}
 	r.Handle(KindDue, func(ctx context.Context, j jobs.Job) (time.Time, error) {
 		s, token, ok, err := load(ctx, j)
 		if err != nil || !ok || s.DailySyncTime == nil {
 			return time.Time{}, err
 		}
-		ev := event{ID: s.ID, UserID: s.UserID, Service: s.Service, AccountID: s.AccountID, Token: token,
-			TokenExpiresAt: s.TokenExpiresAt, LastSyncedAt: s.LastSyncedAt, DailySyncTime: s.DailySyncTime, TimeZone: s.TimeZone}
-		if err := sender.Send(ctx, j.ID, msgID(j), j.Attempts, webhook.Event{Type: EventDue, Data: ev}); err != nil {
+		if err := due(ctx, j, s, token); err != nil {
 			return time.Time{}, err
 		}
 		return NextRun(*s.DailySyncTime, s.TimeZone, maxTime(db.Now(), j.ScheduledAt)), nil
+	})
+	// A run asked for (RunNow): the same webhook, once, daily time or not.
+	r.Handle(KindRun, func(ctx context.Context, j jobs.Job) (time.Time, error) {
+		s, token, ok, err := load(ctx, j)
+		if err != nil || !ok {
+			return time.Time{}, err
+		}
+		return time.Time{}, due(ctx, j, s, token)
 	})
 	r.Handle(KindExpiring, func(ctx context.Context, j jobs.Job) (time.Time, error) {
 		s, _, ok, err := load(ctx, j)

@@ -66,6 +66,7 @@ var (
 const (
 	KindDue      = "sync.due"
 	KindExpiring = "sync.token_expiring"
+	KindRun      = "sync.run" // one sync.due webhook now, asked for by RunNow
 )
 
 // ExpiryNotice is how long before a token's expiry the application hears of it.
@@ -272,7 +273,7 @@ func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 	if err := tx.ExecOne(ctx, ErrNotFound, `DELETE FROM synchronizations WHERE user_id = $1 AND id = $2`, userID, id); err != nil {
 		return fmt.Errorf("delete synchronization: %w", err)
 	}
-	for _, key := range []string{dueKey(id), expiringKey(id)} {
+	for _, key := range []string{dueKey(id), expiringKey(id), runKey(id)} {
 		if err := jobs.Cancel(ctx, tx, key); err != nil {
 			return err
 		}
@@ -282,6 +283,7 @@ func Delete(ctx context.Context, tx *sqldb.Tx, userID, id string) error {
 
 func dueKey(id string) string      { return "sync:" + id + ":due" }
 func expiringKey(id string) string { return "sync:" + id + ":token_expiring" }
+func runKey(id string) string      { return "sync:" + id + ":run" }
 
 type jobPayload struct {
 	SyncID string `json:"sync_id"`

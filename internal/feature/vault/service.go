@@ -142,3 +142,40 @@ func (s *Service) Reveal(ctx context.Context, a userd.Actor, c userd.Client, acc
 	})
 	return cred, secret, err
 }
+
+// RevealPermission is what a caller needs to read a user's secret for an
+// application (the migrations seed it).
+const RevealPermission = "vault:reveal"
+
+// ErrRevealForbidden refuses RevealFor to a caller without RevealPermission.
+var ErrRevealForbidden = userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+RevealPermission+".")
+
+// RevealFor returns a user's credential with its secret in clear to an
+// application (an API key) or an administrator holding RevealPermission, and
+// audits it in the owner's trail, so that they see who read it: the key as
+// actor, or the person as revealed_by_user_id. No recent log-in is asked:
+// the caller is not the owner. It is cross-user by design; the transaction
+// is scoped to the owner's rows, not the caller's. It returns
+// ErrRevealForbidden, ErrAccountNotFound (a malformed or unknown user or
+// account id too) or ErrCredentialNotFound.
+func (s *Service) RevealFor(ctx context.Context, by userd.Actor, c userd.Client, userID, accountID, typ string) (cred Credential, secret string, err error) {
+	if !by.Grants.Has(RevealPermission) {
+		return Credential{}, "", ErrRevealForbidden
+	}
+	owner, ok := userd.ParseID(userID)
+	if !ok {
+		return Credential{}, "", ErrAccountNotFound
+	}
+	err = s.db.Own(ctx, owner, accountID, ErrAccountNotFound, func(tx *sqldb.Tx, id string) (err error) {
+		if cred, secret, err = Reveal(ctx, tx, s.ring, owner, id, typ); err != nil {
+			return err
+		}
+		e := event(userd.Actor{UserID: owner}, c, audit.CredentialRevealed, cred, id)
+		e.APIKeyID = by.APIKeyID
+		if by.UserID != "" {
+			e.Metadata["revealed_by_user_id"] = by.UserID
+		}
+		return audit.Record(ctx, tx, e)
+	})
+	return cred, secret, err
+}

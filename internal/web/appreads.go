@@ -1,0 +1,67 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/userd/userd"
+)
+
+// What an application's back-end (an API key) or an administrator reads of
+// what a user stored, and the synchronizations it runs: each in the owner's
+// trail, naming the key or the person.
+
+type appRevealInput struct {
+	UserID    string `path:"id" doc:"The owner's id."`
+	AccountID string `path:"account_id" doc:"The owner's credential account's id."`
+	Type      string `path:"credential_type" doc:"Such as api_key, etp_token or thor_token."`
+}
+
+type appRevealOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		Secret    string     `json:"secret" doc:"The secret in clear."`
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+}
+
+func (s *Server) adminRevealCredential(ctx context.Context, in *appRevealInput) (*appRevealOutput, error) {
+	cred, secret, err := s.vault.RevealFor(ctx, userd.ActorFrom(ctx), s.client(ctx), in.UserID, in.AccountID, in.Type)
+	if err != nil {
+		return nil, err
+	}
+	out := &appRevealOutput{CacheControl: "no-store"}
+	out.Body.Secret, out.Body.ExpiresAt = secret, cred.ExpiresAt
+	return out, nil
+}
+
+type appSyncTokenInput struct {
+	UserID string `path:"id" doc:"The owner's id."`
+	SyncID string `path:"sid" doc:"The synchronization's id."`
+}
+
+type appSyncTokenOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		Token          string     `json:"token" doc:"The token in clear."`
+		TokenExpiresAt *time.Time `json:"token_expires_at"`
+	}
+}
+
+func (s *Server) adminSyncToken(ctx context.Context, in *appSyncTokenInput) (*appSyncTokenOutput, error) {
+	sy, token, err := s.syncs.TokenFor(ctx, userd.ActorFrom(ctx), s.client(ctx), in.UserID, in.SyncID)
+	if err != nil {
+		return nil, err
+	}
+	out := &appSyncTokenOutput{CacheControl: "no-store"}
+	out.Body.Token, out.Body.TokenExpiresAt = token, sy.TokenExpiresAt
+	return out, nil
+}
+
+type appSyncRunInput struct {
+	SyncID string `path:"sid" doc:"The synchronization's id."`
+}
+
+func (s *Server) adminRunSync(ctx context.Context, in *appSyncRunInput) (*struct{}, error) {
+	return nil, s.syncs.RunNow(ctx, userd.ActorFrom(ctx), s.client(ctx), in.SyncID)
+}
