@@ -45,7 +45,7 @@ func TestAPIKeysCommand(t *testing.T) {
 			if out, err := cmd("api-keys", "revoke", id); err != nil || out != "revoked "+id+"\n" {
 				t.Fatalf("revoke = %q, %v", out, err)
 			}
-			if list, _ := cmd("api-keys", "list"); !regexp.MustCompile(id + `.*2099-01-01T00:00:00Z\s+\d{4}-`).MatchString(list) || strings.Count(list, "\n") != 2 {
+			if list, _ := cmd("api-keys", "list"); !regexp.MustCompile(id+`.*2099-01-01T00:00:00Z\s+\d{4}-`).MatchString(list) || strings.Count(list, "\n") != 2 {
 				t.Fatalf("list after revoke:\n%s", list)
 			}
 			if _, err := cmd("api-keys", "revoke"); err == nil || !strings.Contains(err.Error(), "usage") {
