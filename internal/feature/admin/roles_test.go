@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,22 +15,6 @@ import (
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
-
-// concurrently runs n calls of fn at once and returns their errors, in order.
-func concurrently(n int, fn func(i int) error) []error {
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
 
 // assigned returns the metadata of adm's role assignments from the n-th on.
 func (b *bench) assigned(from int) []map[string]any {
@@ -141,7 +124,7 @@ func TestExclusiveRolesConcurrent(t *testing.T) {
 			name := fmt.Sprintf("user%d", round)
 			user := b.person(name, name+"@example.com")
 			from := len(b.assigned(0))
-			errs := concurrently(8, func(i int) error { return b.s.SetRole(ctx, adm, user, set[i%len(set)], true) })
+			errs := dbtest.AtOnce(8, func(i int) error { return b.s.SetRole(ctx, adm, user, set[i%len(set)], true) })
 			for i, err := range errs {
 				if err != nil {
 					t.Fatalf("round %d, gift %d: %v", round, i, err)
@@ -248,7 +231,7 @@ func TestLastRoleConcurrent(t *testing.T) {
 			name := fmt.Sprintf("user%d", round)
 			user := b.person(name, name+"@example.com", "OWNER")
 			two := []string{"END_USER", "OWNER"}
-			errs := concurrently(2, func(i int) error { return b.s.SetRole(ctx, adm, user, two[i], false) })
+			errs := dbtest.AtOnce(2, func(i int) error { return b.s.SetRole(ctx, adm, user, two[i], false) })
 			var kept string
 			switch {
 			case errs[0] == nil && errors.Is(errs[1], rbac.ErrLastRole):
@@ -266,7 +249,7 @@ func TestLastRoleConcurrent(t *testing.T) {
 			name, role := fmt.Sprintf("desk%d", round), fmt.Sprintf("DESK%d", round)
 			b.makeRoles(map[string][]string{role: {"account:read"}})
 			user := b.person(name, name+"@example.com", role)
-			errs := concurrently(2, func(i int) error {
+			errs := dbtest.AtOnce(2, func(i int) error {
 				if i == 0 {
 					return b.s.DeleteRole(ctx, adm, b.role[role])
 				}
@@ -289,7 +272,7 @@ func TestLastRoleConcurrent(t *testing.T) {
 			if err := b.s.SetRole(ctx, adm, user, "END_USER", false); err != nil {
 				t.Fatal(err)
 			}
-			errs := concurrently(2, func(i int) error {
+			errs := dbtest.AtOnce(2, func(i int) error {
 				if i == 0 {
 					return b.s.DeleteRole(ctx, adm, b.role[role])
 				}

@@ -44,12 +44,15 @@ type refusal struct {
 }
 
 // refuse runs each refusal as a subtest and checks that it changes nothing.
-func (b *bench) refuse(t *testing.T, rs []refusal) {
+func (b *bench) refuse(t *testing.T, rs []refusal) { b.refuseIn(t, b.world, rs) }
+
+// refuseIn is refuse, with world saying what must not change.
+func (b *bench) refuseIn(t *testing.T, world func() string, rs []refusal) {
 	t.Helper()
 	for _, r := range rs {
 		t.Run(r.name, func(t *testing.T) {
 			b.t = t
-			before := b.world()
+			before := world()
 			err := r.op()
 			if r.err != nil && !errors.Is(err, r.err) {
 				t.Fatalf("err = %v; want %v", err, r.err)
@@ -59,7 +62,7 @@ func (b *bench) refuse(t *testing.T, rs []refusal) {
 					t.Fatalf("field errors %v; want %v", got, r.fields)
 				}
 			}
-			if diff := cmp.Diff(before, b.world()); diff != "" {
+			if diff := cmp.Diff(before, world()); diff != "" {
 				t.Fatalf("a refused operation changed the database (-before +after):\n%s", diff)
 			}
 		})

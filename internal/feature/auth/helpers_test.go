@@ -145,22 +145,6 @@ func count(t *testing.T, db *sqldb.DB, query string, args ...any) int {
 	return n
 }
 
-// at runs n calls of fn at once and returns their errors, in order.
-func at(n int, fn func(i int) error) []error {
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			errs[i] = fn(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-	return errs
-}
-
 // limited reports whether err is a refusal of the rate limits, with a
 // Retry-After within the rule's window.
 func limited(err error, window time.Duration) bool {

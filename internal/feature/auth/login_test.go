@@ -30,7 +30,7 @@ func TestLoginLimitPerAccount(t *testing.T) {
 		rule := auth.DefaultLimits.LoginFailures
 		idents := []string{"ann@example.com", "ANN_K", "+14155550100", " Ann@Example.com "}
 		const n = 60
-		errs := at(n, func(i int) error {
+		errs := dbtest.AtOnce(n, func(i int) error {
 			_, err := s.Login(ctx, idents[i%len(idents)], "wrong password!", client)
 			return err
 		})

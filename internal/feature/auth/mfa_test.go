@@ -63,7 +63,7 @@ func TestMFALimitAcrossChallenges(t *testing.T) {
 		chs := []string{challenge(t, s, "ann@example.com", pw), challenge(t, s, "ann@example.com", pw), challenge(t, s, "ann@example.com", pw), challenge(t, s, "ann@example.com", pw)}
 		rule := auth.DefaultLimits.MFAFailures
 		const n = 20
-		errs := at(n, func(i int) error {
+		errs := dbtest.AtOnce(n, func(i int) error {
 			_, err := s.VerifyMFA(ctx, chs[i%len(chs)], "000000", "", client)
 			return err
 		})

@@ -25,7 +25,7 @@ func TestChangePasswordLimit(t *testing.T) {
 		a := actor(t, s, ann.SessionToken)
 		rule := auth.DefaultLimits.LoginFailures
 		const n = 30
-		errs := at(n, func(int) error {
+		errs := dbtest.AtOnce(n, func(int) error {
 			return s.ChangePassword(as(a), a, "a wrong guess", "a better passphrase", client)
 		})
 		wrong, refused := 0, 0

@@ -28,7 +28,7 @@ func TestRefreshConcurrentSameSuccessor(t *testing.T) {
 		r0 := ann.RefreshToken
 		const n = 8
 		got := make([]auth.Tokens, n)
-		errs := at(n, func(i int) (err error) {
+		errs := dbtest.AtOnce(n, func(i int) (err error) {
 			got[i], err = s.Refresh(ctx, r0, client)
 			return err
 		})

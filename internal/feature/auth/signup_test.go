@@ -22,7 +22,7 @@ func TestSignupConcurrentSameEmail(t *testing.T) {
 		ctx := context.Background()
 		s, box := newService(t, db)
 		const n = 24
-		errs := at(n, func(i int) error {
+		errs := dbtest.AtOnce(n, func(i int) error {
 			email := "race@example.com"
 			if i%2 == 1 {
 				email = "RACE@Example.com"
