@@ -30,6 +30,38 @@ type result struct {
 // latency (no sampling, so percentiles are exact). A non-2xx answer counts
 // as an error.
 func load(ctx context.Context, conns int, d time.Duration, mk request) result {
+	return summarize(loadAll(ctx, conns, d, mk))
+}
+
+// runs is what load measured: every latency, sorted, the errors and the
+// time it took. Runs of one workload add up (see add).
+type runs struct {
+	lat     []time.Duration
+	errors  int64
+	elapsed time.Duration
+}
+
+// add returns the runs of r and o together.
+func (r runs) add(o runs) runs {
+	lat := slices.Concat(r.lat, o.lat)
+	slices.Sort(lat)
+	return runs{lat: lat, errors: r.errors + o.errors, elapsed: r.elapsed + o.elapsed}
+}
+
+// summarize returns the result of runs: requests a second over their time
+// together, and the percentiles of all their latencies.
+func summarize(r runs) result {
+	all := r.lat
+	res := result{Requests: int64(len(all)), Errors: r.errors, RPS: float64(len(all)) / r.elapsed.Seconds()}
+	if len(all) > 0 {
+		res.P50 = all[len(all)*50/100]
+		res.P99 = all[min(len(all)-1, len(all)*99/100)]
+	}
+	return res
+}
+
+// loadAll is load's closed loop, returning every latency.
+func loadAll(ctx context.Context, conns int, d time.Duration, mk request) runs {
 	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -67,12 +99,7 @@ func load(ctx context.Context, conns int, d time.Duration, mk request) result {
 	elapsed := time.Since(start)
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	r := result{Requests: int64(len(all)), Errors: errs.Load(), RPS: float64(len(all)) / elapsed.Seconds()}
-	if len(all) > 0 {
-		r.P50 = all[len(all)*50/100]
-		r.P99 = all[min(len(all)-1, len(all)*99/100)]
-	}
-	return r
+	return runs{lat: all, errors: errs.Load(), elapsed: elapsed}
 }
 
 func get(base, path, bearer string) request {
