@@ -84,7 +84,7 @@ func listAPIKeys(ctx context.Context, svc *admin.Service, stdout io.Writer) erro
 	}
 	before := ""
 	for {
-		page, err := svc.APIKeys(ctx, before, 500)
+		page, err := svc.APIKeys(ctx, admin.Who{System: true}, before, 500)
 		if err != nil {
 			return err
 		}

@@ -281,18 +281,19 @@ type activityInput struct {
 
 // ActivityLog is one entry of the audit trail.
 type ActivityLog struct {
-	ID         string          `json:"id" format:"uuid"`
-	UserID     *string         `json:"user_id" doc:"Who acted, or whose event it is; null when anonymous."`
-	ActorType  string          `json:"actor_type" enum:"user,api_key,anonymous" doc:"What acted: a user (user_id), an application's API key (actor_api_key_id; user_id is then whose event it is, if anyone's), or no one known."`
-	ActorKeyID *string         `json:"actor_api_key_id" doc:"The API key that acted, when one did."`
-	ClientID   *string         `json:"client_id"`
-	Action     string          `json:"action"`
-	TargetType *string         `json:"target_type"`
-	TargetID   *string         `json:"target_id"`
-	IP         *string         `json:"ip"`
-	UserAgent  *string         `json:"user_agent"`
-	Metadata   json.RawMessage `json:"metadata"`
-	CreatedAt  time.Time       `json:"created_at"`
+	ID          string          `json:"id" format:"uuid"`
+	UserID      *string         `json:"user_id" doc:"Whose event it is; null when it is no user's."`
+	ActorType   string          `json:"actor_type" enum:"user,api_key,anonymous" doc:"What acted: a user (actor_user_id), an application's API key (actor_api_key_id), or no one known (a failed log-in of an unknown identifier, the command line). user_id is whose event it is."`
+	ActorUserID *string         `json:"actor_user_id" format:"uuid" doc:"The user who acted: user_id, or another (an administrator reading what the user stored)."`
+	ActorKeyID  *string         `json:"actor_api_key_id" doc:"The API key that acted, when one did."`
+	ClientID    *string         `json:"client_id"`
+	Action      string          `json:"action"`
+	TargetType  *string         `json:"target_type"`
+	TargetID    *string         `json:"target_id"`
+	IP          *string         `json:"ip"`
+	UserAgent   *string         `json:"user_agent"`
+	Metadata    json.RawMessage `json:"metadata"`
+	CreatedAt   time.Time       `json:"created_at"`
 }
 
 type activityOutput struct {
@@ -351,14 +352,16 @@ func (s *Server) adminActivityLogs(ctx context.Context, in *activityInput) (*act
 }
 
 func activityOf(e audit.Entry) ActivityLog {
-	actor := "anonymous"
+	actor, by := "anonymous", ""
 	switch {
 	case e.APIKeyID != "":
 		actor = "api_key"
+	case e.ActorUserID != "":
+		actor, by = "user", e.ActorUserID
 	case e.UserID != "":
-		actor = "user"
+		actor, by = "user", e.UserID
 	}
-	return ActivityLog{ID: e.ID, UserID: optional(e.UserID), ActorType: actor, ActorKeyID: optional(e.APIKeyID), ClientID: optional(e.ClientID), Action: e.Action,
+	return ActivityLog{ID: e.ID, UserID: optional(e.UserID), ActorType: actor, ActorUserID: optional(by), ActorKeyID: optional(e.APIKeyID), ClientID: optional(e.ClientID), Action: e.Action,
 		TargetType: optional(e.TargetType), TargetID: optional(e.TargetID), IP: optional(e.IP),
 		UserAgent: optional(e.UserAgent), Metadata: e.Metadata, CreatedAt: e.CreatedAt}
 }

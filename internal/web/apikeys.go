@@ -9,18 +9,19 @@ import (
 
 // APIKey is an application's API key as it is listed: never its secret.
 type APIKey struct {
-	ID          string     `json:"id" format:"uuid"`
-	Name        string     `json:"name" example:"trading-bot orchestrator"`
-	Permissions []string   `json:"permissions" example:"[\"vault:reveal\"]" doc:"What the key may do: the routes whose permission it carries."`
-	CreatedBy   *string    `json:"created_by" format:"uuid" doc:"The user who made it; null when the command line made it or that user is gone."`
-	CreatedAt   time.Time  `json:"created_at"`
-	LastUsedAt  *time.Time `json:"last_used_at" doc:"When a request last used it (written at most once a minute)."`
-	ExpiresAt   *time.Time `json:"expires_at" doc:"When it stops working; null for never."`
-	RevokedAt   *time.Time `json:"revoked_at" doc:"When it was revoked; a revoked key is refused at once in every process."`
+	ID           string     `json:"id" format:"uuid"`
+	Name         string     `json:"name" example:"trading-bot orchestrator"`
+	Permissions  []string   `json:"permissions" example:"[\"vault:reveal\"]" doc:"What the key may do: the routes whose permission it carries."`
+	CreatedBy    *string    `json:"created_by" format:"uuid" doc:"The user who made it; null when the command line made it or that user is gone."`
+	CreatedByKey *string    `json:"created_by_api_key_id" format:"uuid" doc:"The key that made it, when a key did: revoking that key revoked this one too."`
+	CreatedAt    time.Time  `json:"created_at"`
+	LastUsedAt   *time.Time `json:"last_used_at" doc:"When a request last used it (written at most once a minute)."`
+	ExpiresAt    *time.Time `json:"expires_at" doc:"When it stops working; null for never."`
+	RevokedAt    *time.Time `json:"revoked_at" doc:"When it was revoked, with the keys it made; a revoked key is refused at once in every process."`
 }
 
 func apiKeyOf(k apikey.Key) APIKey {
-	return APIKey{ID: k.ID, Name: k.Name, Permissions: k.Permissions, CreatedBy: optional(k.CreatedBy), CreatedAt: k.CreatedAt,
+	return APIKey{ID: k.ID, Name: k.Name, Permissions: k.Permissions, CreatedBy: optional(k.CreatedBy), CreatedByKey: optional(k.CreatedByKey), CreatedAt: k.CreatedAt,
 		LastUsedAt: k.LastUsedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt}
 }
 
@@ -36,7 +37,7 @@ func (s *Server) adminListAPIKeys(ctx context.Context, in *Paging) (*apiKeysOutp
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.admin.APIKeys(ctx, before, in.Limit+1)
+	list, err := s.admin.APIKeys(ctx, s.who(ctx), before, in.Limit+1)
 	if err != nil {
 		return nil, err
 	}

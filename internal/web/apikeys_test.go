@@ -45,6 +45,9 @@ func TestAPIKeys(t *testing.T) {
 				t.Errorf("GET %s with a key = %d %s, want 403 %s", path, got.Status, got.Raw, want)
 			}
 		}
+		if got := a.do("GET", "/v1/admin/users/"+annID, nil, "", "Cookie", "userd_session="+key); got.Status != http.StatusUnauthorized {
+			t.Errorf("a key in the session cookie = %d %s", got.Status, got.Raw)
+		}
 		if got := a.do("PUT", "/v1/users/"+annID+"/follow", nil, key); got.Status != http.StatusForbidden || got.code() != "user_required" {
 			t.Errorf("a key following = %d %s", got.Status, got.Raw)
 		}
@@ -79,6 +82,9 @@ func TestAPIKeys(t *testing.T) {
 		settle(t, a, b, true, "revoked key", "/v1/admin/users/"+annID, key, func(r response) bool {
 			return r.Status == http.StatusUnauthorized && r.code() == "unauthenticated"
 		})
+		if got := a.do("GET", "/v1/admin/users/"+annID, nil, str(child.Body, "key")); got.Status != http.StatusUnauthorized {
+			t.Fatalf("the key that the revoked key made = %d %s", got.Status, got.Raw)
+		}
 		if got := a.do("DELETE", "/v1/admin/api-keys/"+id, nil, adm); got.Status != http.StatusNoContent {
 			t.Fatalf("revoke again = %d %s", got.Status, got.Raw)
 		}

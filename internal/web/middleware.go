@@ -10,6 +10,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/auth"
 )
 
@@ -34,7 +35,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if needs == optionalUser {
 		// A valid credential makes the caller known; anything else leaves
 		// them anonymous.
-		if tok != "" && (!fromCookie || s.cop.Check(r) == nil) {
+		if tok != "" && (!fromCookie || (s.cop.Check(r) == nil && !strings.HasPrefix(tok, apikey.Prefix))) {
 			if c, err := s.auth.Authenticate(ctx.Context(), tok); err == nil && c.Actor.APIKeyID == "" {
 				ctx = huma.WithContext(ctx, withCaller(ctx.Context(), c))
 			}
@@ -43,6 +44,12 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	if tok == "" {
+		s.fail(ctx, auth.ErrUnauthenticated)
+		return
+	}
+	if fromCookie && strings.HasPrefix(tok, apikey.Prefix) {
+		// A key is an application's bearer credential: a cookie that
+		// carries one was planted, and would make a browser act as it.
 		s.fail(ctx, auth.ErrUnauthenticated)
 		return
 	}

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"slices"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/apikey"
@@ -26,7 +27,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, who Who, n apikey.New) (apik
 	if !g.Has(APIKeysWrite) || !rbac.Covers(g, userd.Grants{Permissions: n.Permissions}) {
 		return apikey.Key{}, "", rbac.ErrInsufficientPrivilege
 	}
-	n.CreatedBy = who.Actor.UserID
+	n.CreatedBy, n.CreatedByKey = who.Actor.UserID, who.Actor.APIKeyID
 	var k apikey.Key
 	var secret string
 	err := s.tx(ctx, func(tx *sqldb.Tx) (_ audit.Event, err error) {
@@ -38,8 +39,12 @@ func (s *Service) CreateAPIKey(ctx context.Context, who Who, n apikey.New) (apik
 	return k, secret, err
 }
 
-// APIKeys lists API keys, newest first, revoked ones included.
-func (s *Service) APIKeys(ctx context.Context, beforeID string, limit int) (out []apikey.Key, err error) {
+// APIKeys lists API keys, newest first, revoked ones included, for who
+// holds APIKeysRead. It returns rbac.ErrInsufficientPrivilege.
+func (s *Service) APIKeys(ctx context.Context, who Who, beforeID string, limit int) (out []apikey.Key, err error) {
+	if !who.grants().Has(APIKeysRead) {
+		return nil, rbac.ErrInsufficientPrivilege
+	}
 	err = s.view(ctx, func(tx *sqldb.Tx) (err error) {
 		out, err = apikey.List(ctx, tx, beforeID, limit)
 		return err
@@ -47,8 +52,9 @@ func (s *Service) APIKeys(ctx context.Context, beforeID string, limit int) (out 
 	return out, err
 }
 
-// RevokeAPIKey ends an API key at once, in every process; revoking a
-// revoked key changes nothing and is not an error. Who revokes holds
+// RevokeAPIKey ends an API key at once, in every process, and every key it
+// made (see apikey.Revoke); revoking a revoked key changes nothing and is
+// not an error. Who revokes holds
 // APIKeysWrite and covers the key's permissions. It returns
 // apikey.ErrNotFound, rbac.ErrInsufficientPrivilege.
 func (s *Service) RevokeAPIKey(ctx context.Context, who Who, id string) error {
@@ -60,10 +66,10 @@ func (s *Service) RevokeAPIKey(ctx context.Context, who Who, id string) error {
 		if g := who.grants(); !g.Has(APIKeysWrite) || !rbac.Covers(g, k.Grants()) {
 			return audit.Event{}, rbac.ErrInsufficientPrivilege
 		}
-		_, changed, err := apikey.Revoke(ctx, tx, id)
+		_, revoked, err := apikey.Revoke(ctx, tx, id)
 		if err != nil {
 			return audit.Event{}, err
 		}
-		return who.event(audit.AdminAPIKeyRevoked, "api_key", id, map[string]any{"name": k.Name, "changed": changed}), nil
+		return who.event(audit.AdminAPIKeyRevoked, "api_key", id, map[string]any{"name": k.Name, "changed": slices.Contains(revoked, id), "revoked": revoked}), nil
 	})
 }

@@ -104,7 +104,7 @@ func TestAPIKeyRules(t *testing.T) {
 			t.Fatalf("a key minting a stronger key: %v", err)
 		}
 		child, childSecret, err := b.s.CreateAPIKey(ctx, asKey, apikey.New{Name: "child", Permissions: []string{"users:read"}})
-		if err != nil || child.CreatedBy != "" {
+		if err != nil || child.CreatedBy != "" || child.CreatedByKey != k.ID {
 			t.Fatalf("a key minting a weaker key: %+v, %v", child, err)
 		}
 
@@ -135,8 +135,8 @@ func TestAPIKeyRules(t *testing.T) {
 		if _, err := b.auth.Authenticate(ctx, expiring); !errors.Is(err, auth.ErrUnauthenticated) {
 			t.Fatalf("an expired key authenticates: %v", err)
 		}
-		if _, err := b.auth.Authenticate(ctx, childSecret); err != nil {
-			t.Fatalf("the child key: %v", err)
+		if _, err := b.auth.Authenticate(ctx, childSecret); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Fatalf("the key that the revoked key made authenticates: %v", err)
 		}
 
 		// An application's permission that a live key carries is in use.

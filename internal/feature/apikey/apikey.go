@@ -30,11 +30,14 @@ type Key struct {
 	ID          string
 	Name        string
 	Permissions []string
-	CreatedBy   string // "" when the command line made it or its maker is gone
-	CreatedAt   time.Time
-	LastUsedAt  *time.Time
-	ExpiresAt   *time.Time
-	RevokedAt   *time.Time
+	CreatedBy   string // "" when the command line or a key made it, or its maker is gone
+	// CreatedByKey is the key that made it, when a key did: revoking that
+	// key revokes this one.
+	CreatedByKey string
+	CreatedAt    time.Time
+	LastUsedAt   *time.Time
+	ExpiresAt    *time.Time
+	RevokedAt    *time.Time
 }
 
 // New is what a new key is made of.
@@ -42,7 +45,9 @@ type New struct {
 	Name        string
 	Permissions []string
 	ExpiresAt   *time.Time
-	CreatedBy   string // the user who makes it; "" for the system
+	CreatedBy   string // the user who makes it; "" for the system or a key
+	// CreatedByKey is the key that makes it, if one does.
+	CreatedByKey string
 }
 
 // Errors that the functions of this package return.
@@ -74,7 +79,7 @@ func (n *New) check(ctx context.Context, tx *sqldb.Tx) error {
 		}
 		for _, key := range n.Permissions {
 			if !slices.ContainsFunc(known, func(p rbac.Permission) bool { return p.Key == key }) {
-				fe = append(fe, userd.FieldError{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)})
+				fe = append(fe, unknownPermission(key).(*userd.Error).Fields...)
 			}
 		}
 		slices.Sort(n.Permissions)
@@ -95,19 +100,33 @@ func Create(ctx context.Context, tx *sqldb.Tx, n New) (Key, string, error) {
 		return Key{}, "", err
 	}
 	secret, hash := token.New(Prefix)
-	k := Key{ID: userd.NewID(tx.Now), Name: n.Name, Permissions: n.Permissions, CreatedBy: n.CreatedBy, CreatedAt: tx.Now, ExpiresAt: utc(n.ExpiresAt)}
-	_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, name, key_hash, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.ID, k.Name, hash, sqldb.Nullable(k.CreatedBy), k.CreatedAt, k.ExpiresAt)
+	k := Key{ID: userd.NewID(tx.Now), Name: n.Name, Permissions: n.Permissions, CreatedBy: n.CreatedBy, CreatedByKey: n.CreatedByKey,
+		CreatedAt: tx.Now, ExpiresAt: utc(n.ExpiresAt)}
+	_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, name, key_hash, created_by, created_by_api_key_id, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.Name, hash, sqldb.Nullable(k.CreatedBy), sqldb.Nullable(k.CreatedByKey), k.CreatedAt, k.ExpiresAt)
 	if err != nil {
 		return Key{}, "", fmt.Errorf("create api key: %w", err)
 	}
 	for _, p := range k.Permissions {
-		_, err := tx.Exec(ctx, `INSERT INTO api_key_permissions (api_key_id, permission_id) SELECT $1, id FROM permissions WHERE key = $2`, k.ID, p)
+		res, err := tx.Exec(ctx, `INSERT INTO api_key_permissions (api_key_id, permission_id) SELECT $1, id FROM permissions WHERE key = $2`, k.ID, p)
+		// A permission deleted since the check (committed, or committing
+		// while the insert waited for it) is one that does not exist.
+		if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
+			return Key{}, "", unknownPermission(p)
+		}
 		if err != nil {
 			return Key{}, "", fmt.Errorf("create api key: %w", err)
 		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return Key{}, "", unknownPermission(p)
+		}
 	}
 	return k, secret, nil
+}
+
+func unknownPermission(key string) error {
+	return userd.Invalid([]userd.FieldError{{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)}})
 }
 
 func utc(t *time.Time) *time.Time {
@@ -120,17 +139,17 @@ func utc(t *time.Time) *time.Time {
 
 // columns are a key's columns, with its permissions comma-separated (no key
 // holds a comma).
-const columns = `k.id, k.name, k.created_by, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
+const columns = `k.id, k.name, k.created_by, k.created_by_api_key_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
 	(SELECT string_agg(p.key, ',') FROM api_key_permissions kp JOIN permissions p ON p.id = kp.permission_id WHERE kp.api_key_id = k.id)`
 
 func scan(row sqldb.Scanner) (Key, error) {
 	var k Key
-	var by, perms sql.NullString
+	var by, byKey, perms sql.NullString
 	var used, expires, revoked sql.NullTime
-	if err := row.Scan(&k.ID, &k.Name, &by, &k.CreatedAt, &used, &expires, &revoked, &perms); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &by, &byKey, &k.CreatedAt, &used, &expires, &revoked, &perms); err != nil {
 		return Key{}, err
 	}
-	k.CreatedBy, k.CreatedAt = by.String, k.CreatedAt.UTC()
+	k.CreatedBy, k.CreatedByKey, k.CreatedAt = by.String, byKey.String, k.CreatedAt.UTC()
 	k.LastUsedAt, k.ExpiresAt, k.RevokedAt = timeOf(used), timeOf(expires), timeOf(revoked)
 	k.Permissions = []string{}
 	if perms.String != "" {
@@ -173,27 +192,33 @@ func Get(ctx context.Context, tx *sqldb.Tx, id string) (Key, error) {
 	return k, nil
 }
 
-// Revoke ends a key at once, in every process (its invalidation key), and
-// reports whether it was live. It returns ErrNotFound.
-func Revoke(ctx context.Context, tx *sqldb.Tx, id string) (Key, bool, error) {
+// Revoke ends a key at once, in every process (their invalidation keys),
+// and with it every live key that it made, and that those made: a key
+// cannot outlive its revocation through keys it minted. It returns the key
+// and the ids of the keys it revoked now (none when the key was revoked
+// already, and its descendants with it), or ErrNotFound.
+func Revoke(ctx context.Context, tx *sqldb.Tx, id string) (Key, []string, error) {
 	k, err := Get(ctx, tx, id)
 	if err != nil {
-		return Key{}, false, err
+		return Key{}, nil, err
 	}
-	if k.RevokedAt != nil {
-		return k, false, nil
-	}
-	res, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, tx.Now, id)
+	ids, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (id string, err error) { return id, row.Scan(&id) },
+		`WITH RECURSIVE family (id) AS (
+			SELECT id FROM api_keys WHERE id = $1
+			UNION SELECT k.id FROM api_keys k JOIN family f ON k.created_by_api_key_id = f.id)
+		UPDATE api_keys SET revoked_at = $2 WHERE id IN (SELECT id FROM family) AND revoked_at IS NULL RETURNING id`, id, tx.Now)
 	if err != nil {
-		return Key{}, false, fmt.Errorf("revoke api key: %w", err)
+		return Key{}, nil, fmt.Errorf("revoke api key: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return k, false, nil
+	for _, r := range ids {
+		tx.Invalidate(userd.APIKeyKey(r))
 	}
-	tx.Invalidate(userd.APIKeyKey(id))
-	now := tx.Now
-	k.RevokedAt = &now
-	return k, true, nil
+	if k.RevokedAt == nil {
+		now := tx.Now
+		k.RevokedAt = &now
+	}
+	slices.Sort(ids)
+	return k, ids, nil
 }
 
 // Find returns the usable key whose secret hashes to hash: known, not

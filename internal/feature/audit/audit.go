@@ -75,13 +75,17 @@ type Event struct {
 	// APIKeyID is the API key that acted; Record takes it from the
 	// context's actor when it is empty, so that everything a key does names
 	// it.
-	APIKeyID   string
-	Action     string
-	TargetType string
-	TargetID   string
-	IP         string
-	UserAgent  string
-	Metadata   map[string]any
+	APIKeyID string
+	// ActorUserID is the user who acted when that is not UserID (an
+	// administrator reading what a user stored); Record takes it from the
+	// context's actor when that is another user.
+	ActorUserID string
+	Action      string
+	TargetType  string
+	TargetID    string
+	IP          string
+	UserAgent   string
+	Metadata    map[string]any
 }
 
 // Record appends e to the trail within tx.
@@ -93,12 +97,19 @@ func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 			return fmt.Errorf("audit %s: metadata: %w", e.Action, err)
 		}
 	}
+	a := userd.ActorFrom(ctx)
 	if e.APIKeyID == "" {
-		e.APIKeyID = userd.ActorFrom(ctx).APIKeyID
+		e.APIKeyID = a.APIKeyID
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, actor_api_key_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID),
+	if e.ActorUserID == "" && a.UserID != e.UserID {
+		e.ActorUserID = a.UserID
+	}
+	if e.ActorUserID == e.UserID {
+		e.ActorUserID = ""
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, actor_api_key_id, actor_user_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), sqldb.Nullable(e.ActorUserID), e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID),
 		sqldb.Nullable(e.IP), sqldb.Nullable(e.UserAgent), string(meta), tx.Now)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
@@ -108,17 +119,19 @@ func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 
 // Entry is a recorded event.
 type Entry struct {
-	ID         string
-	UserID     string
-	APIKeyID   string // the API key that acted, if one did
-	ClientID   string
-	Action     string
-	TargetType string
-	TargetID   string
-	IP         string
-	UserAgent  string
-	Metadata   json.RawMessage
-	CreatedAt  time.Time
+	ID       string
+	UserID   string
+	APIKeyID string // the API key that acted, if one did
+	// ActorUserID is the user who acted, when not UserID.
+	ActorUserID string
+	ClientID    string
+	Action      string
+	TargetType  string
+	TargetID    string
+	IP          string
+	UserAgent   string
+	Metadata    json.RawMessage
+	CreatedAt   time.Time
 }
 
 // Filter narrows List; zero fields do not filter.
@@ -162,7 +175,7 @@ func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit in
 		add("created_at < ?", f.Until.UTC())
 	}
 	args = append(args, limit)
-	rows, err := tx.Query(ctx, `SELECT id, user_id, actor_api_key_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at
+	rows, err := tx.Query(ctx, `SELECT id, user_id, actor_api_key_id, actor_user_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at
 		FROM activity_logs WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list activity: %w", err)
@@ -171,12 +184,12 @@ func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit in
 	out := []Entry{}
 	for rows.Next() {
 		var e Entry
-		var user, key, client, ttype, tid, ip, ua sql.NullString
+		var user, key, actor, client, ttype, tid, ip, ua sql.NullString
 		var meta []byte
-		if err := rows.Scan(&e.ID, &user, &key, &client, &e.Action, &ttype, &tid, &ip, &ua, &meta, &e.CreatedAt); err != nil {
+		if err := rows.Scan(&e.ID, &user, &key, &actor, &client, &e.Action, &ttype, &tid, &ip, &ua, &meta, &e.CreatedAt); err != nil {
 			return nil, fmt.Errorf("list activity: %w", err)
 		}
-		e.UserID, e.APIKeyID, e.ClientID, e.TargetType, e.TargetID, e.IP, e.UserAgent = user.String, key.String, client.String, ttype.String, tid.String, ip.String, ua.String
+		e.UserID, e.APIKeyID, e.ActorUserID, e.ClientID, e.TargetType, e.TargetID, e.IP, e.UserAgent = user.String, key.String, actor.String, client.String, ttype.String, tid.String, ip.String, ua.String
 		e.Metadata, e.CreatedAt = json.RawMessage(meta), e.CreatedAt.UTC()
 		out = append(out, e)
 	}
@@ -184,11 +197,20 @@ func List(ctx context.Context, tx *sqldb.Tx, f Filter, beforeID string, limit in
 }
 
 // ListOwn lists the actor's own trail, newest first, after the entry with id
-// before, in a transaction of their own.
+// before, in a transaction of their own; entries that another acted in
+// (an application's key, an administrator) come without that one's address
+// and user agent.
 func ListOwn(ctx context.Context, db *sqldb.DB, a userd.Actor, before string, limit int) (out []Entry, err error) {
 	err = db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
 		out, err = List(ctx, tx, Filter{UserID: a.UserID}, before, limit)
 		return err
 	})
+	// What someone else did in the user's trail names them, but where they
+	// were is theirs: the user does not see another's address or agent.
+	for i, e := range out {
+		if e.APIKeyID != "" || e.ActorUserID != "" {
+			out[i].IP, out[i].UserAgent = "", ""
+		}
+	}
 	return out, err
 }

@@ -51,7 +51,7 @@ func forApp(by userd.Actor, c userd.Client, action, byKey string, s Sync) audit.
 	if by.UserID != "" {
 		meta[byKey] = by.UserID
 	}
-	return audit.Event{UserID: s.UserID, APIKeyID: by.APIKeyID, Action: action, TargetType: "synchronization", TargetID: s.ID,
+	return audit.Event{UserID: s.UserID, APIKeyID: by.APIKeyID, ActorUserID: by.UserID, Action: action, TargetType: "synchronization", TargetID: s.ID,
 		IP: c.IP, UserAgent: c.UserAgent, Metadata: meta}
 }
 

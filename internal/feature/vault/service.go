@@ -171,7 +171,7 @@ func (s *Service) RevealFor(ctx context.Context, by userd.Actor, c userd.Client,
 			return err
 		}
 		e := event(userd.Actor{UserID: owner}, c, audit.CredentialRevealed, cred, id)
-		e.APIKeyID = by.APIKeyID
+		e.APIKeyID, e.ActorUserID = by.APIKeyID, by.UserID
 		if by.UserID != "" {
 			e.Metadata["revealed_by_user_id"] = by.UserID
 		}
