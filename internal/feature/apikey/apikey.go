@@ -235,9 +235,13 @@ func Find(ctx context.Context, tx *sqldb.Tx, hash []byte) (Key, error) {
 	return k, nil
 }
 
-// Touch records that the key was used at tx.Now.
-func Touch(ctx context.Context, tx *sqldb.Tx, id string) error {
-	if _, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, tx.Now, id); err != nil {
+// Touch records that the key was used at tx.Now, unless another request
+// recorded a use within the last every: the many requests of one back-end
+// that find a key at once write it once.
+func Touch(ctx context.Context, tx *sqldb.Tx, id string, every time.Duration) error {
+	_, err := tx.Exec(ctx, `UPDATE api_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)`,
+		tx.Now, id, tx.Now.Add(-every))
+	if err != nil {
 		return fmt.Errorf("touch api key: %w", err)
 	}
 	return nil

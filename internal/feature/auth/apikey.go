@@ -35,7 +35,7 @@ func (s *Service) authenticateKey(ctx context.Context, hash []byte) (Caller, err
 		return Caller{}, fmt.Errorf("authenticate api key: %w", err)
 	}
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= lastSeenEvery {
-		err := s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return apikey.Touch(ctx, tx, k.ID) })
+		err := s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return apikey.Touch(ctx, tx, k.ID, lastSeenEvery) })
 		if err != nil {
 			return Caller{}, err
 		}
