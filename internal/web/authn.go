@@ -30,7 +30,7 @@ type SessionToken struct {
 // TokenPair is a short-lived access token and the refresh token that
 // renews it.
 type TokenPair struct {
-	AccessToken  string `json:"access_token" doc:"A signed JWT (EdDSA; kid in the header, keys at /.well-known/jwks.json). Send it as 'Authorization: Bearer <token>'. Its claims: sub (the user), sid (the session), and the user's grants when it was issued, for other services to check with the JWKS alone: roles (role names), permissions (permission keys; an administrator's are every key) and, for an administrator only, admin: true (every check passes). A role change shows in the next token; userd's own routes read the grants at each request."`
+	AccessToken  string `json:"access_token" doc:"A signed JWT (EdDSA; kid in the header, keys at /.well-known/jwks.json). Send it as 'Authorization: Bearer <token>'. Its claims: sub (the user), sid (the session), and the user's grants when it was issued, for other services to check with the JWKS alone: roles (role names), permissions (the permission keys that the user's roles carry) and, for an administrator only, admin: true (every check passes, whatever permissions lists: a service checks admin || permissions contains the key). A role change shows in the next token; userd's own routes read the grants at each request."`
 	RefreshToken string `json:"refresh_token" doc:"Trade it at POST /v1/auth/token for a new pair. It works once."`
 	TokenType    string `json:"token_type" example:"Bearer"`
 	ExpiresIn    int    `json:"expires_in" doc:"Seconds until the access token expires."`

@@ -53,13 +53,21 @@ func TestAdminPermissionsHTTP(t *testing.T) {
 			str(errs[0].(map[string]any), "field") != "key" || str(errs[0].(map[string]any), "code") != "invalid_permission_key" {
 			t.Fatalf("a bad key = %d %s", r.Status, r.Raw)
 		}
+		// userd's resources and items:feature are userd's, present or planned.
+		for _, key := range []string{"users:read", "billing:read", "items:feature"} {
+			r = c.do("POST", "/v1/admin/permissions", map[string]any{"key": key}, adm)
+			if errs, _ := r.Body["errors"].([]any); r.Status != 422 || r.code() != "validation_failed" || len(errs) != 1 ||
+				str(errs[0].(map[string]any), "field") != "key" || str(errs[0].(map[string]any), "code") != "reserved_permission" {
+				t.Fatalf("a reserved key %s = %d %s", key, r.Status, r.Raw)
+			}
+		}
 		r = c.do("POST", "/v1/admin/permissions", map[string]any{"key": "items:create", "description": "Create items"}, adm)
 		if want := `{"key":"items:create","description":"Create items","builtin":false}`; r.Status != 201 || string(compact(t, r.Raw)) != want {
 			t.Fatalf("create = %d %s; want 201 %s", r.Status, r.Raw, want)
 		}
 		runScenarios(t, c, []scenario{
 			{"a taken key", "POST", "/v1/admin/permissions", map[string]any{"key": "items:create"}, adm, 409, "permission_exists"},
-			{"a builtin key taken", "POST", "/v1/admin/permissions", map[string]any{"key": "users:read"}, adm, 409, "permission_exists"},
+			{"a builtin key taken", "POST", "/v1/admin/permissions", map[string]any{"key": "users:read"}, adm, 422, "validation_failed"},
 			{"a role with a key not defined", "POST", "/v1/admin/roles", map[string]any{"name": "MAKER", "permissions": []string{"items:delete"}}, adm, 422, "validation_failed"},
 			{"a builtin key deleted", "DELETE", "/v1/admin/permissions/users:read", nil, adm, 409, "permission_builtin"},
 			{"an unknown key deleted", "DELETE", "/v1/admin/permissions/items:delete", nil, adm, 404, "permission_not_found"},
@@ -86,7 +94,8 @@ func TestAdminPermissionsHTTP(t *testing.T) {
 		if me := c.do("GET", "/v1/me", nil, user); strings.Join(toStrings(me.Body["permissions"]), ",") != "account:read,account:write,items:create" {
 			t.Fatalf("GET /v1/me of MAKER's holder: permissions %v", me.Body["permissions"])
 		}
-		if r := c.do("DELETE", "/v1/admin/permissions/items:create", nil, adm); r.Status != 409 || r.code() != "permission_in_use" {
+		if r := c.do("DELETE", "/v1/admin/permissions/items:create", nil, adm); r.Status != 409 || r.code() != "permission_in_use" ||
+			!strings.Contains(str(r.Body, "detail"), "Roles or API keys carry") {
 			t.Fatalf("delete a carried key = %d %s", r.Status, r.Raw)
 		}
 		if r := c.do("DELETE", "/v1/admin/permissions/items:create?force=true", nil, adm); r.Status != 204 {
@@ -117,8 +126,14 @@ func TestPermissionRoutesDocumented(t *testing.T) {
 			Permission string `json:"x-permission"`
 		} `json:"paths"`
 	}
-	if err := json.Unmarshal(c.do("GET", "/openapi.json", nil, "").Raw, &doc); err != nil {
+	raw := c.do("GET", "/openapi.json", nil, "").Raw
+	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
+	}
+	for _, want := range []string{"while roles or live API keys carry it", "422 reserved_permission", "409 too_many_permissions"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("the OpenAPI document does not say %q", want)
+		}
 	}
 	for op, perm := range map[string]string{"get /v1/admin/permissions": "roles:read", "post /v1/admin/permissions": "roles:write",
 		"delete /v1/admin/permissions/{key}": "roles:write"} {

@@ -455,17 +455,24 @@ func (s *Service) UpdateRole(ctx context.Context, who Who, id string, p rbac.Rol
 
 // DeleteRole removes a role (see rbac.Delete) that who may give (see
 // rbac.CheckGrant); those it leaves without a role get END_USER (see
-// rbac.KeepOne). It returns what rbac.Delete returns, and
-// rbac.ErrInsufficientPrivilege.
+// rbac.KeepOne), which who must then be allowed to give as well. It returns
+// what rbac.Delete returns, and rbac.ErrInsufficientPrivilege.
 func (s *Service) DeleteRole(ctx context.Context, who Who, id string) error {
 	return s.tx(ctx, func(tx *sqldb.Tx) (audit.Event, error) {
 		if err := who.mayChange(ctx, tx, id, rbac.RolePatch{}); err != nil {
 			return audit.Event{}, err
 		}
-		// Its holders who hold no other role get END_USER: every user keeps one.
+		// Its holders who hold no other role get END_USER: every user keeps
+		// one. That is a gift of END_USER, which who must be allowed to
+		// make; when they are not, the refusal rolls the gifts back.
 		kept, err := rbac.KeepOne(ctx, tx, id)
 		if err != nil {
 			return audit.Event{}, err
+		}
+		if kept > 0 {
+			if err := who.mayGive(ctx, tx, rbac.DefaultRole); err != nil {
+				return audit.Event{}, err
+			}
 		}
 		r, err := rbac.Delete(ctx, tx, id)
 		meta := map[string]any{"name": r.Name}

@@ -11,8 +11,11 @@ import (
 )
 
 // Permissions lists every permission, userd's own and the application's,
-// by key.
-func (s *Service) Permissions(ctx context.Context) ([]rbac.Permission, error) {
+// by key; who needs rbac.RolesRead. It returns rbac.ErrInsufficientPrivilege.
+func (s *Service) Permissions(ctx context.Context, who Who) ([]rbac.Permission, error) {
+	if !who.grants().Has(rbac.RolesRead) {
+		return nil, rbac.ErrInsufficientPrivilege
+	}
 	var out []rbac.Permission
 	err := s.view(ctx, func(tx *sqldb.Tx) (err error) {
 		out, err = rbac.Permissions(ctx, tx)
@@ -39,9 +42,10 @@ func (s *Service) CreatePermission(ctx context.Context, who Who, key, descriptio
 }
 
 // DeletePermission removes an application's permission. While something
-// carries it (a role), it refuses with rbac.ErrPermissionInUse unless
-// force, which takes it from each: who must then be allowed to change each
-// of those roles (see rbac.CheckGrant). It returns rbac.ErrPermissionNotFound,
+// carries it (a role or a live API key), it refuses with
+// rbac.ErrPermissionInUse unless force, which takes it from each: who must
+// then be allowed to change each of those roles (see rbac.CheckGrant) and
+// keys. It returns rbac.ErrPermissionNotFound,
 // rbac.ErrPermissionBuiltin for one of userd's own, rbac.ErrPermissionInUse
 // and rbac.ErrInsufficientPrivilege. The trail records the key, force, and
 // the names of the roles that lost it.

@@ -78,7 +78,7 @@ func (b *bench) permTrail(actorID string) []string {
 // permissions returns every permission's key, with "*" after a builtin one.
 func (b *bench) permissions() []string {
 	b.t.Helper()
-	ps, err := b.s.Permissions(context.Background())
+	ps, err := b.s.Permissions(context.Background(), admin.Who{System: true})
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -125,7 +125,8 @@ func TestAdminPermissions(t *testing.T) {
 		}
 		bad := []string{"items", "Items:create", "items:Create", "ITEMS:CREATE", "items:", ":create", ":", "1items:create", "items:1create",
 			"_items:create", "items:_create", "items:create:all", "items-x:create", "items.x:create", "items :create", " items:create",
-			"items:create ", "ítems:create", "items:create\n", strings.Repeat("a", 50) + ":" + strings.Repeat("b", 50)}
+			"items:create ", "ítems:create", "items:create\n", strings.Repeat("a", 50) + ":" + strings.Repeat("b", 50),
+			strings.Repeat("a", 32) + ":" + strings.Repeat("b", 32)}
 		var rs []refusal
 		for _, key := range bad {
 			rs = append(rs, refusal{fmt.Sprintf("key %q", key), create(rw, key, ""), []string{"key/invalid_permission_key"}, nil})
@@ -134,21 +135,47 @@ func TestAdminPermissions(t *testing.T) {
 			refusal{"no key", create(rw, "", "x"), []string{"key/required"}, nil},
 			refusal{"a long description", create(rw, "items:create", strings.Repeat("d", 501)), []string{"description/invalid_text"}, nil},
 			refusal{"both wrong", create(rw, "items", strings.Repeat("d", 501)), []string{"key/invalid_permission_key", "description/invalid_text"}, nil},
-			refusal{"a builtin key", create(rw, "users:read", ""), nil, rbac.ErrPermissionExists},
 			refusal{"without roles:write", create(uw, "items:create", ""), nil, rbac.ErrInsufficientPrivilege},
 		)
+		// userd's resources, present and planned, and items:feature are
+		// userd's: every builtin key among them.
+		reserved := []string{"account:read", "users:read", "users:export", "roles:write", "permissions:read", "notifications:send",
+			"activity_logs:purge", "api_keys:write", "vault:reveal", "synchronizations:reveal", "reports:read", "sponsor_ads:write",
+			"billing:read", "collections:read", "webhooks:write", "orgs:create", "oauth_clients:write", "mail:send", "items:feature"}
+		for _, key := range builtin {
+			reserved = append(reserved, strings.TrimSuffix(key, "*"))
+		}
+		for _, key := range slices.Compact(slices.Sorted(slices.Values(reserved))) {
+			rs = append(rs, refusal{fmt.Sprintf("reserved %q", key), create(rw, key, ""), []string{"key/reserved_permission"}, nil})
+		}
 		b.refuseIn(t, b.permWorld, rs)
 
 		p, err := b.s.CreatePermission(ctx, rw, "items:create", "Create items")
 		if want := (rbac.Permission{Key: "items:create", Description: "Create items"}); err != nil || p != want {
 			t.Fatalf("create = %+v, %v; want %+v", p, err, want)
 		}
-		longest := strings.Repeat("a", 49) + ":" + strings.Repeat("b", 50)
+		longest := strings.Repeat("a", 31) + ":" + strings.Repeat("b", 32)
 		if _, err := b.s.CreatePermission(ctx, adm, longest, ""); err != nil {
 			t.Fatalf("create a key of %d characters = %v", len(longest), err)
 		}
 		if got, want := b.permissions(), append([]string{longest, "items:create"}, builtin...); !cmp.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
 			t.Fatalf("permissions %v; want %v", got, want)
+		}
+		// The application's own resources, even beside a reserved name.
+		for _, key := range []string{"items:features", "itemsfeature:read", "user:read", "accounts:read", "mailer:send", "billing_x:read"} {
+			if _, err := b.s.CreatePermission(ctx, b.who("every"), key, ""); err != nil {
+				t.Fatalf("create %s = %v", key, err)
+			}
+			if err := b.s.DeletePermission(ctx, b.who("every"), key, false); err != nil {
+				t.Fatalf("delete %s = %v", key, err)
+			}
+		}
+		// Listing them needs roles:read, as the route does.
+		if _, err := b.s.Permissions(ctx, uw); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
+			t.Fatalf("list without roles:read = %v; want ErrInsufficientPrivilege", err)
+		}
+		if ps, err := b.s.Permissions(ctx, rw); err != nil || len(ps) != len(builtin)+2 {
+			t.Fatalf("list with roles:read = %d permissions, %v; want %d", len(ps), err, len(builtin)+2)
 		}
 
 		createRole := func(w admin.Who, name string, perms ...string) func() error {
@@ -273,5 +300,111 @@ func TestAdminPermissionRace(t *testing.T) {
 		if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM permissions WHERE key = 'items:create' AND NOT builtin`).Scan(&count); err != nil || count != 1 {
 			t.Fatalf("%d rows of items:create, %v; want 1", count, err)
 		}
+	})
+}
+
+// TestPermissionCap: an application defines at most rbac.MaxPermissions
+// permissions (userd's own are not counted): one more is
+// rbac.ErrTooManyPermissions and changes nothing, also when the key is
+// taken; deleting one makes room for one. Eight concurrent creations for
+// the last place: exactly one gets it.
+func TestPermissionCap(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		b := newBench(t, db)
+		b.person("adm", "admin@example.com", rbac.AdminRole)
+		adm := b.who("adm")
+		builtin := len(b.permissions())
+		for i := range rbac.MaxPermissions - 1 {
+			if _, err := b.s.CreatePermission(ctx, adm, fmt.Sprintf("items:action_%03d", i), ""); err != nil {
+				t.Fatalf("permission %d: %v", i, err)
+			}
+		}
+		errs := dbtest.AtOnce(8, func(i int) error {
+			_, err := b.s.CreatePermission(ctx, adm, fmt.Sprintf("racers:r%d", i), "")
+			return err
+		})
+		created := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, rbac.ErrTooManyPermissions):
+				t.Fatalf("a creation for the last place = %v", err)
+			}
+		}
+		if created != 1 {
+			t.Fatalf("%d creations for the last place succeeded (%v); want 1", created, errs)
+		}
+		if got := len(b.permissions()); got != builtin+rbac.MaxPermissions {
+			t.Fatalf("%d permissions; want %d builtin and %d", got, builtin, rbac.MaxPermissions)
+		}
+		create := func(key string) func() error {
+			return func() error { _, err := b.s.CreatePermission(ctx, adm, key, ""); return err }
+		}
+		b.refuseIn(t, b.permWorld, []refusal{
+			{"one more", create("items:one_more"), nil, rbac.ErrTooManyPermissions},
+			{"one more, taken", create("items:action_000"), nil, rbac.ErrTooManyPermissions},
+		})
+		if err := b.s.DeletePermission(ctx, adm, "items:action_000", false); err != nil {
+			t.Fatal(err)
+		}
+		if err := create("items:one_more")(); err != nil {
+			t.Fatalf("a creation after a deletion = %v", err)
+		}
+	})
+}
+
+// TestPermissionDeletedWhileRoleMade: the deletion of a permission races
+// the creation of a role that carries it, round after round. Each round
+// ends in one of two ways: the role carries the permission and the
+// deletion is refused as permission_in_use, or the role is refused (422
+// permissions/unknown_permission) and the permission is gone. Never an
+// internal error, never a role made without the permission.
+func TestPermissionDeletedWhileRoleMade(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		b := newBench(t, db)
+		b.person("adm", "admin@example.com", rbac.AdminRole)
+		adm := b.who("adm")
+		outcomes := map[string]int{}
+		for round := range 30 {
+			key, name := fmt.Sprintf("items:round_%d", round), fmt.Sprintf("ROUND_%d", round)
+			if _, err := b.s.CreatePermission(ctx, adm, key, ""); err != nil {
+				t.Fatal(err)
+			}
+			errs := dbtest.AtOnce(2, func(i int) error {
+				if i == 0 {
+					_, err := b.s.CreateRole(ctx, adm, rbac.RolePatch{Name: &name, Permissions: &[]string{key, "account:read"}})
+					return err
+				}
+				return b.s.DeletePermission(ctx, adm, key, false)
+			})
+			roles, perms, err := b.s.Roles(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(roles, func(r rbac.Role) bool { return r.Name == name })
+			exists := slices.ContainsFunc(perms, func(p rbac.Permission) bool { return p.Key == key })
+			switch {
+			case errs[0] == nil && errors.Is(errs[1], rbac.ErrPermissionInUse):
+				if i < 0 || !slices.Equal(roles[i].Permissions, []string{"account:read", key}) || !exists {
+					t.Fatalf("round %d: the role was made and the deletion refused, but the role is %+v (found %v) and the permission exists %v",
+						round, roles[min(max(i, 0), len(roles)-1)], i >= 0, exists)
+				}
+				outcomes["role made"]++
+			case errs[0] != nil && errs[1] == nil:
+				if got := invalid(t, errs[0]); !slices.Equal(got, []string{"permissions/unknown_permission"}) {
+					t.Fatalf("round %d: the role's refusal has field errors %v", round, got)
+				}
+				if i >= 0 || exists {
+					t.Fatalf("round %d: the role was refused and the permission deleted, but the role exists %v and the permission %v", round, i >= 0, exists)
+				}
+				outcomes["permission deleted"]++
+			default:
+				t.Fatalf("round %d: role %v, deletion %v; want one of the two outcomes", round, errs[0], errs[1])
+			}
+		}
+		t.Logf("outcomes: %v", outcomes)
 	})
 }

@@ -287,3 +287,58 @@ func TestLastRoleConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteRoleGivesDefault: deleting a role gives END_USER to those who
+// held that role alone, which is a gift of END_USER: a caller who may
+// delete the role but not give END_USER (they lack its account:read and
+// account:write) is refused and nothing changes; the same caller deletes a
+// role that leaves nobody without one; an administrator deletes the first.
+func TestDeleteRoleGivesDefault(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		b := newCast(t, db)
+		b.makeRoles(map[string][]string{"DESK": {"users:read"}, "SHELF": {"users:read"}})
+		// keeper holds ROLE_WRITER alone: roles:write without END_USER's
+		// permissions. lone holds DESK alone; pair holds DESK and SHELF
+		// beside END_USER.
+		keeper := b.person("keeper", "keeper@example.com", "ROLE_WRITER")
+		lone := b.person("lone", "lone@example.com", "DESK")
+		b.person("pair", "pair@example.com", "DESK", "SHELF")
+		system(t, b, func(ctx context.Context, tx *sqldb.Tx) error {
+			for _, u := range []string{keeper, lone} {
+				if _, err := rbac.Unassign(ctx, tx, u, rbac.DefaultRole); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if got := b.roles("keeper") + " " + b.roles("lone") + " " + b.roles("pair"); got != "ROLE_WRITER DESK DESK,END_USER,SHELF" {
+			t.Fatalf("roles %s", got)
+		}
+		kw := b.who("keeper")
+		b.refuse(t, []refusal{
+			{"a role whose deletion gives END_USER", func() error { return b.s.DeleteRole(ctx, kw, b.role["DESK"]) }, nil, rbac.ErrInsufficientPrivilege},
+		})
+		if err := b.s.DeleteRole(ctx, kw, b.role["SHELF"]); err != nil {
+			t.Fatalf("a deletion that leaves nobody without a role = %v", err)
+		}
+		if err := b.s.DeleteRole(ctx, b.who("adm"), b.role["DESK"]); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.roles("lone") + " " + b.roles("pair"); got != "END_USER END_USER" {
+			t.Fatalf("after the deletions lone and pair hold %s; want END_USER each", got)
+		}
+		if got, want := b.metadata(keeper, "admin.role_deleted"), []map[string]any{{"name": "SHELF"}}; !cmp.Equal(got, want) {
+			t.Fatalf("keeper's trail %v; want %v", got, want)
+		}
+	})
+}
+
+// system runs fn in a transaction as the system, as an operator would.
+func system(t *testing.T, b *bench, fn func(ctx context.Context, tx *sqldb.Tx) error) {
+	t.Helper()
+	ctx := sqldb.System(context.Background())
+	if err := b.db.Tx(ctx, func(tx *sqldb.Tx) error { return fn(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/platform/token"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
@@ -176,11 +179,11 @@ func TestAccessClaimsAfterRoleChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(want(grantsOf(t, db, ann.User.ID)), claimsOf(t, next.AccessToken)); diff != "" {
+		// ADMIN carries no permission of its own: admin says it passes
+		// every check.
+		yes := true
+		if diff := cmp.Diff(grantClaims{Roles: []string{"ADMIN"}, Permissions: []string{}, Admin: &yes}, claimsOf(t, next.AccessToken)); diff != "" {
 			t.Fatalf("refreshed token's claims (-want +got):\n%s", diff)
-		}
-		if got := claimsOf(t, next.AccessToken); !slices.Equal(got.Roles, []string{"ADMIN"}) || got.Admin == nil || !*got.Admin {
-			t.Fatalf("refreshed token = %+v; want the ADMIN role and admin: true", got)
 		}
 		retry, err := s.Refresh(ctx, ann.RefreshToken, client)
 		if err != nil || retry.RefreshToken != next.RefreshToken {
@@ -204,38 +207,153 @@ func TestAccessClaimsAfterRoleChange(t *testing.T) {
 }
 
 // TestAccessClaimsAdmin: an administrator's token says admin: true (every
-// check passes, even of a permission made after the token) and lists every
-// permission key there is, as GET /v1/me does, so that a service that only
-// looks up a key in permissions decides the same.
+// check passes, even of a permission made after the token) and lists the
+// permission keys that their roles carry, as anyone's does: not every key
+// there is, which would grow with each permission that an application
+// defines (GET /v1/me, userd's own view, still lists every key). The same
+// after a refresh.
 func TestAccessClaimsAdmin(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		s, _ := newService(t, db)
 		boss := signup(t, s, account.Identity{Email: "boss@example.com"})
-		var every []string
 		system(t, db, func(ctx context.Context, tx *sqldb.Tx) error {
 			if _, err := rbac.Assign(ctx, tx, boss.User.ID, rbac.AdminRole); err != nil {
 				return err
 			}
-			ps, err := rbac.Permissions(ctx, tx)
-			for _, p := range ps {
-				every = append(every, p.Key)
-			}
+			_, err := rbac.CreatePermission(ctx, tx, "items:create", "")
 			return err
 		})
+		if g := grantsOf(t, db, boss.User.ID); !g.Admin || !slices.Contains(g.Permissions, "items:create") || !slices.Contains(g.Permissions, "roles:write") {
+			t.Fatalf("userd's own view of the administrator = %+v; want every key", g)
+		}
 		l, err := s.Login(ctx, "boss@example.com", pw, client)
 		if err != nil {
 			t.Fatal(err)
 		}
 		yes := true
-		exact := grantClaims{Roles: []string{"ADMIN", "END_USER"}, Permissions: every, Admin: &yes}
+		exact := grantClaims{Roles: []string{"ADMIN", "END_USER"}, Permissions: []string{"account:read", "account:write"}, Admin: &yes}
 		if diff := cmp.Diff(exact, claimsOf(t, l.AccessToken)); diff != "" {
 			t.Fatalf("administrator's token (-want +got):\n%s", diff)
 		}
-		if !slices.Contains(every, "users:write") || !slices.Contains(every, "roles:write") {
-			t.Fatalf("every permission = %v", every)
+		next, err := s.Refresh(ctx, l.RefreshToken, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(exact, claimsOf(t, next.AccessToken)); diff != "" {
+			t.Fatalf("administrator's refreshed token (-want +got):\n%s", diff)
+		}
+		// An administrator without another role lists none.
+		system(t, db, func(ctx context.Context, tx *sqldb.Tx) error {
+			_, err := rbac.Unassign(ctx, tx, boss.User.ID, rbac.DefaultRole)
+			return err
+		})
+		l, err = s.Login(ctx, "boss@example.com", pw, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(grantClaims{Roles: []string{"ADMIN"}, Permissions: []string{}, Admin: &yes}, claimsOf(t, l.AccessToken)); diff != "" {
+			t.Fatalf("token of an administrator alone (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestAccessTokenBounded: the application defines as many permissions as it
+// may (rbac.MaxPermissions), each as long as it may be
+// (rbac.PermissionKeyMax). An administrator's token stays small, and userd
+// takes it; so does the token of a user whose roles carry every
+// permission there is, beside 100 roles with the longest names, which is
+// below token.MaxJWT (and past the 16 KiB it was). One more permission, or
+// a longer key, is refused.
+func TestAccessTokenBounded(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _ := newService(t, db)
+		boss := signup(t, s, account.Identity{Email: "boss@example.com"})
+		ann := signup(t, s, account.Identity{Email: "ann@example.com"})
+		var roles []string
+		everyKey := 0
+		system(t, db, func(ctx context.Context, tx *sqldb.Tx) error {
+			for i := range rbac.MaxPermissions {
+				key := fmt.Sprintf("r%03d", i) + strings.Repeat("x", rbac.PermissionKeyMax-4-len(":action")) + ":action"
+				if _, err := rbac.CreatePermission(ctx, tx, key, ""); err != nil {
+					return fmt.Errorf("permission %d (%d bytes): %w", i, len(key), err)
+				}
+			}
+			if _, err := rbac.CreatePermission(ctx, tx, "items:one_more", ""); !errors.Is(err, rbac.ErrTooManyPermissions) {
+				return fmt.Errorf("one permission more = %v; want ErrTooManyPermissions", err)
+			}
+			ps, err := rbac.Permissions(ctx, tx)
+			if err != nil {
+				return err
+			}
+			every := []string{}
+			for _, p := range ps {
+				every = append(every, p.Key)
+			}
+			everyKey = len(every)
+			name := "EVERYTHING"
+			if _, err := rbac.Create(ctx, tx, rbac.RolePatch{Name: &name, Permissions: &every}); err != nil {
+				return err
+			}
+			roles = append(roles, name)
+			for i := range 100 {
+				name := fmt.Sprintf("R%03d", i) + strings.Repeat("X", 60)
+				if _, err := rbac.Create(ctx, tx, rbac.RolePatch{Name: &name}); err != nil {
+					return err
+				}
+				roles = append(roles, name)
+			}
+			for _, r := range roles {
+				if _, err := rbac.Assign(ctx, tx, ann.User.ID, r); err != nil {
+					return err
+				}
+			}
+			_, err = rbac.Assign(ctx, tx, boss.User.ID, rbac.AdminRole)
+			return err
+		})
+		tooLong := strings.Repeat("a", 32) + ":" + strings.Repeat("b", rbac.PermissionKeyMax-32)
+		if err := withTx(db, func(ctx context.Context, tx *sqldb.Tx) error {
+			_, err := rbac.CreatePermission(ctx, tx, tooLong, "")
+			return err
+		}); userd.ErrorKind(err) != userd.KindInvalid {
+			t.Fatalf("a key of %d bytes = %v; want KindInvalid", len(tooLong), err)
+		}
+
+		l, err := s.Login(ctx, "boss@example.com", pw, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(l.AccessToken); n > 2048 {
+			t.Fatalf("the administrator's token is %d bytes; want it small", n)
+		}
+		if c, err := s.Authenticate(ctx, l.AccessToken); err != nil || !c.Actor.Grants.Admin {
+			t.Fatalf("the administrator's token = %+v, %v", c.Actor.Grants, err)
+		}
+
+		l, err = s.Login(ctx, "ann@example.com", pw, client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := claimsOf(t, l.AccessToken)
+		if len(got.Permissions) != everyKey ||
+			len(got.Roles) != len(roles)+1 || got.Admin != nil {
+			t.Fatalf("ann's token lists %d permissions and %d roles", len(got.Permissions), len(got.Roles))
+		}
+		if n := len(l.AccessToken); n <= 16<<10 || n >= token.MaxJWT {
+			t.Fatalf("ann's token is %d bytes; want past 16 KiB and below %d", n, token.MaxJWT)
+		}
+		t.Logf("the largest token: %d bytes", len(l.AccessToken))
+		if c, err := s.Authenticate(ctx, l.AccessToken); err != nil || c.Actor.UserID != ann.User.ID {
+			t.Fatalf("ann's token = %v", err)
+		}
+	})
+}
+
+// withTx runs fn in a transaction as the system and returns its error.
+func withTx(db *sqldb.DB, fn func(ctx context.Context, tx *sqldb.Tx) error) error {
+	ctx := sqldb.System(context.Background())
+	return db.Tx(ctx, func(tx *sqldb.Tx) error { return fn(ctx, tx) })
 }
 
 // TestAccessTokenVerifiesWithJWKS: a resource server that knows only the

@@ -141,16 +141,13 @@ func (s *Service) graceRetry(ctx context.Context, tx *sqldb.Tx, id, refresh stri
 }
 
 // renewed touches the session and signs a new access token, with the grants
-// that gs read, to go with the refresh token next.
+// that gs read (as the user's roles carry them: see accessToken), to go with
+// the refresh token next.
 func (s *Service) renewed(ctx context.Context, tx *sqldb.Tx, sg signer, userID, sessionID, next string, gs *rbac.GrantScan) (Tokens, error) {
 	if _, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now, sessionID); err != nil {
 		return Tokens{}, fmt.Errorf("touch session: %w", err)
 	}
-	grants, err := gs.Grants(ctx, tx)
-	if err != nil {
-		return Tokens{}, err
-	}
-	access, err := s.accessToken(sg, userID, sessionID, grants, tx.Now)
+	access, err := s.accessToken(sg, userID, sessionID, gs.Carried(), tx.Now)
 	if err != nil {
 		return Tokens{}, err
 	}

@@ -42,7 +42,10 @@ func (s *Service) signer(ctx context.Context) (signer, error) {
 // permissions and admin are for other services, which verify the token with
 // the JWKS alone; userd's own routes read the grants from the database (see
 // Authenticate), so that a role taken away stops at once there, and
-// elsewhere when the token expires.
+// elsewhere when the token expires. g are the grants as the user's roles
+// carry them (rbac.GrantScan.Carried): an administrator's permissions are
+// not every key there is, which anyone who may define permissions could
+// make too many for a token, and admin says that they pass every check.
 func (s *Service) accessToken(sg signer, userID, sessionID string, g userd.Grants, now time.Time) (string, error) {
 	return token.SignAccess(token.Access{
 		Issuer: s.cfg.PublicURL, Audience: s.cfg.PublicURL, Subject: userID, SessionID: sessionID,
@@ -60,7 +63,7 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 		CreatedAt: tx.Now, LastSeenAt: tx.Now, ExpiresAt: tx.Now.Add(s.cfg.SessionLifetime),
 	}
 	// The insert returns the user's grants, for the access token, without
-	// another round trip.
+	// another round trip (nor one for an administrator: see accessToken).
 	var gs rbac.GrantScan
 	err := tx.QueryRow(ctx, `INSERT INTO sessions (id, user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING `+rbac.GrantColumns("$2"),
@@ -68,10 +71,7 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 	if err != nil {
 		return Login{}, fmt.Errorf("insert session: %w", err)
 	}
-	grants, err := gs.Grants(ctx, tx)
-	if err != nil {
-		return Login{}, err
-	}
+	grants := gs.Carried()
 	if err := s.evictOldest(ctx, tx, u.ID); err != nil {
 		return Login{}, err
 	}

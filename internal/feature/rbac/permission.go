@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -18,8 +20,35 @@ import (
 // PermissionKeyMax bounds.
 var permissionKeyRE = regexp.MustCompile(`^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$`)
 
-// PermissionKeyMax is the longest permission key, in bytes.
-const PermissionKeyMax = 100
+// PermissionKeyMax is the longest permission key, in bytes, and
+// MaxPermissions how many permissions an application may define (userd's
+// own are not counted). Together they bound what an access token's
+// permissions claim may list: a user whose roles carry every application
+// permission lists at most 200 keys of 64 bytes (about 13.4 KB of JSON,
+// 17.9 KB once base64url-encoded) beside userd's own; token.MaxJWT leaves
+// room for that and for a long list of roles (see there).
+const (
+	PermissionKeyMax = 64
+	MaxPermissions   = 200
+)
+
+// reservedResources are userd's resources, those it has and those it
+// plans: an application's permission keys may not name them, so that a
+// permission of userd's to come never meets one of the application's of
+// the same key. reservedKeys are single keys that userd plans in a
+// resource that otherwise stays the application's.
+var (
+	reservedResources = []string{"account", "users", "roles", "permissions", "notifications", "activity_logs", "api_keys", "vault",
+		"synchronizations", "reports", "sponsor_ads", "billing", "collections", "webhooks", "orgs", "oauth_clients", "mail"}
+	reservedKeys = []string{"items:feature"}
+)
+
+// Reserved reports whether key is userd's to define (see
+// reservedResources): every builtin permission's key is.
+func Reserved(key string) bool {
+	resource, _, _ := strings.Cut(key, ":")
+	return slices.Contains(reservedResources, resource) || slices.Contains(reservedKeys, key)
+}
 
 // Errors of the application's permissions.
 var (
@@ -28,7 +57,9 @@ var (
 		Fields: []userd.FieldError{{Field: "key", Code: "taken", Message: "A permission has this key."}}}
 	ErrPermissionBuiltin = userd.Errorf(userd.KindConflict, "permission_builtin", "This permission is userd's own: it cannot be deleted.")
 	ErrPermissionInUse   = userd.Errorf(userd.KindConflict, "permission_in_use",
-		"Roles carry this permission: take it from them first, or delete it with force=true.")
+		"Roles or API keys carry this permission: take it from them first, or delete it with force=true.")
+	ErrTooManyPermissions = userd.Errorf(userd.KindConflict, "too_many_permissions",
+		fmt.Sprintf("An application defines at most %d permissions: delete one first.", MaxPermissions))
 )
 
 // ValidPermissionKey reports whether key has the form of a permission key:
@@ -47,6 +78,10 @@ func checkPermission(key, description string) []userd.FieldError {
 	case !ValidPermissionKey(key):
 		fe = append(fe, userd.FieldError{Field: "key", Code: "invalid_permission_key",
 			Message: fmt.Sprintf("A permission key is resource:action in lower case, each a letter then letters, digits or '_', at most %d characters.", PermissionKeyMax)})
+	case Reserved(key):
+		fe = append(fe, userd.FieldError{Field: "key", Code: "reserved_permission",
+			Message: "This key is userd's: it keeps the resources " + strings.Join(reservedResources, ", ") + " and the key " +
+				strings.Join(reservedKeys, ", ") + " for itself. Choose another."})
 	}
 	if len(description) > 500 {
 		fe = append(fe, userd.FieldError{Field: "description", Code: "invalid_text", Message: "Use at most 500 characters."})
@@ -55,11 +90,25 @@ func checkPermission(key, description string) []userd.FieldError {
 }
 
 // CreatePermission adds an application's permission, which roles may then
-// carry. It returns a KindInvalid error for a bad key or description, and
-// ErrPermissionExists when a permission, builtin or not, has the key.
+// carry. It returns a KindInvalid error for a bad or reserved key (see
+// Reserved) or a bad description, ErrTooManyPermissions when the
+// application has MaxPermissions already, and ErrPermissionExists when a
+// permission has the key.
 func CreatePermission(ctx context.Context, tx *sqldb.Tx, key, description string) (Permission, error) {
 	if err := userd.Invalid(checkPermission(key, description)); err != nil {
 		return Permission{}, err
+	}
+	// Locked: concurrent creations count one after the other, so that
+	// they never pass MaxPermissions together.
+	if err := tx.LockWrites(ctx, "permissions"); err != nil {
+		return Permission{}, err
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM permissions WHERE NOT builtin`).Scan(&n); err != nil {
+		return Permission{}, fmt.Errorf("count permissions: %w", err)
+	}
+	if n >= MaxPermissions {
+		return Permission{}, ErrTooManyPermissions
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO permissions (id, key, description, builtin) VALUES ($1, $2, $3, false)`,
 		userd.NewID(tx.Now), key, description)

@@ -10,8 +10,11 @@ import (
 )
 
 // RolesWrite is the permission to create, change and delete roles, and to
-// give them to users.
-const RolesWrite = "roles:write"
+// give them to users; RolesRead, to read roles and permissions.
+const (
+	RolesWrite = "roles:write"
+	RolesRead  = "roles:read"
+)
 
 // ErrInsufficientPrivilege refuses a change that gives a privilege the
 // caller lacks, or that touches a user or a role holding one (see Covers).

@@ -94,17 +94,29 @@ func (g *GrantScan) Dest() []any { return []any{&g.roles, &g.permissions, &g.adm
 // sorted and each once. An administrator holds every permission, which it
 // reads in tx.
 func (g *GrantScan) Grants(ctx context.Context, tx *sqldb.Tx) (userd.Grants, error) {
-	out := userd.Grants{Roles: list(g.roles), Permissions: list(g.permissions), Admin: g.admin}
+	out := g.Carried()
 	if g.admin {
 		var err error
 		if out.Permissions, err = strings1(ctx, tx, `SELECT key FROM permissions`); err != nil {
 			return out, fmt.Errorf("user grants: %w", err)
 		}
+		slices.Sort(out.Permissions)
 	}
+	return out, nil
+}
+
+// Carried returns the grants as the columns hold them, without reading
+// anything more: the roles, the permission keys that those roles carry
+// (both sorted and each once) and the admin flag. Unlike Grants, it does
+// not give an administrator every key there is: the admin flag says that
+// they pass every check. It is what an access token carries, which thus
+// grows with the user's roles and not with the permissions that exist.
+func (g *GrantScan) Carried() userd.Grants {
+	out := userd.Grants{Roles: list(g.roles), Permissions: list(g.permissions), Admin: g.admin}
 	slices.Sort(out.Roles)
 	slices.Sort(out.Permissions)
 	out.Permissions = slices.Compact(out.Permissions)
-	return out, nil
+	return out
 }
 
 // list splits a comma-separated list; NULL is none.
@@ -301,7 +313,7 @@ func (p *RolePatch) check(ctx context.Context, tx *sqldb.Tx) error {
 		for _, key := range *p.Permissions {
 			i := slices.IndexFunc(known, func(k Permission) bool { return k.Key == key })
 			if i < 0 {
-				fe = append(fe, userd.FieldError{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)})
+				fe = append(fe, unknownPermissionField(key))
 			}
 		}
 	}
@@ -362,18 +374,41 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p RolePatch) (Role, er
 	return Get(ctx, tx, id)
 }
 
+// setPermissions makes the role carry exactly keys (each once, whatever
+// repeats keys holds). A key whose permission is gone since check read it,
+// or goes while the insert waits for its deletion to commit, is the same
+// KindInvalid error as a key that never existed: the role is never made or
+// changed without a permission that it was asked to carry.
 func setPermissions(ctx context.Context, tx *sqldb.Tx, roleID string, keys []string) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM role_permissions WHERE role_id = $1`, roleID); err != nil {
 		return fmt.Errorf("set role permissions: %w", err)
 	}
-	for _, key := range keys {
-		_, err := tx.Exec(ctx, `INSERT INTO role_permissions (role_id, permission_id)
-			SELECT $1, id FROM permissions WHERE key = $2 ON CONFLICT DO NOTHING`, roleID, key)
+	for _, key := range slices.Compact(slices.Sorted(slices.Values(keys))) {
+		res, err := tx.Exec(ctx, `INSERT INTO role_permissions (role_id, permission_id)
+			SELECT $1, id FROM permissions WHERE key = $2`, roleID, key)
+		if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
+			return unknownPermission(key)
+		}
 		if err != nil {
 			return fmt.Errorf("set role permissions: %w", err)
 		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("set role permissions: %w", err)
+		} else if n != 1 {
+			return unknownPermission(key)
+		}
 	}
 	return nil
+}
+
+// unknownPermission is the error of a role's permission that does not
+// exist.
+func unknownPermission(key string) error {
+	return userd.Invalid([]userd.FieldError{unknownPermissionField(key)})
+}
+
+func unknownPermissionField(key string) userd.FieldError {
+	return userd.FieldError{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)}
 }
 
 // Delete removes a role; its assignments go with it. It returns

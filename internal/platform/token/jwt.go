@@ -72,10 +72,14 @@ func nonNil(s []string) []string {
 }
 
 // MaxJWT bounds the length of what LooksLikeJWT accepts. An access token
-// grows with its permissions, an administrator's listing every key there is
-// (a key takes 4/3 of its length and 4 bytes): the bound leaves room for
-// some 500 keys of 20 characters.
-const MaxJWT = 16 << 10
+// grows with the user's roles and the permissions they carry (a key takes
+// 4/3 of its length and 4 bytes), not with the permissions that exist: an
+// administrator's lists what their roles carry, as anyone's. An
+// application defines at most 200 permissions of at most 64 characters
+// (rbac.MaxPermissions, rbac.PermissionKeyMax), some 17.9 KB once encoded,
+// and userd's own add about 0.3 KB: the bound leaves some 13 KB for the
+// other claims and the roles (some 140 names of 64 characters) beside them.
+const MaxJWT = 32 << 10
 
 // LooksLikeJWT reports whether s has the three dot-separated parts of a
 // compact JWS, to tell it from an opaque token before any parsing.

@@ -72,25 +72,40 @@ func TestAccessClaims(t *testing.T) {
 	}
 }
 
-// TestAccessLarge: a token that lists many permissions (an administrator's
-// lists every key) is still taken for a JWT and verifies.
+// TestAccessLarge: the largest token that a user's grants may make is still
+// taken for a JWT and verifies: the 200 application permissions of 64
+// characters (rbac.MaxPermissions, rbac.PermissionKeyMax) with 20 of
+// userd's own, 140 roles of 64 characters (the longest role name), and ids
+// and a public URL of realistic lengths.
 func TestAccessLarge(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	now := time.Now()
-	a := Access{Issuer: "i", Audience: "i", Subject: "u", SessionID: "s", IssuedAt: now, Expires: now.Add(time.Minute), Admin: true}
-	for i := range 400 {
-		a.Permissions = append(a.Permissions, fmt.Sprintf("resource_%03d:action", i)) // 19 characters
+	url := "https://accounts.example-company.com"
+	id := "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+	a := Access{Issuer: url, Audience: url, Subject: id, SessionID: id, ID: id, IssuedAt: now, Expires: now.Add(time.Minute)}
+	for i := range 200 {
+		a.Permissions = append(a.Permissions, fmt.Sprintf("resource_%03d_", i)+strings.Repeat("x", 64-len("resource_000_:action"))+":action")
+	}
+	for i := range 20 {
+		a.Permissions = append(a.Permissions, fmt.Sprintf("synchronizations:reveal_%02d", i))
+	}
+	for i := range 140 {
+		a.Roles = append(a.Roles, fmt.Sprintf("ROLE_%03d_", i)+strings.Repeat("X", 64-len("ROLE_000_")))
+	}
+	if len(a.Permissions[0]) != 64 || len(a.Roles[0]) != 64 {
+		t.Fatalf("a key of %d and a role of %d characters; want 64", len(a.Permissions[0]), len(a.Roles[0]))
 	}
 	raw, err := SignAccess(a, "k1", priv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(raw) < 4096 || !LooksLikeJWT(raw) {
+	if len(raw) < 16<<10 || !LooksLikeJWT(raw) {
 		t.Fatalf("a token of %d bytes: LooksLikeJWT = %v", len(raw), LooksLikeJWT(raw))
 	}
-	got, err := VerifyAccess(raw, "i", "i", now, func(string) (ed25519.PublicKey, bool) { return pub, true })
-	if err != nil || len(got.Permissions) != 400 || !got.Admin {
-		t.Fatalf("VerifyAccess = %d permissions, admin %v, %v", len(got.Permissions), got.Admin, err)
+	t.Logf("the largest token: %d bytes of %d", len(raw), MaxJWT)
+	got, err := VerifyAccess(raw, url, url, now, func(string) (ed25519.PublicKey, bool) { return pub, true })
+	if err != nil || len(got.Permissions) != 220 || len(got.Roles) != 140 {
+		t.Fatalf("VerifyAccess = %d permissions, %d roles, %v", len(got.Permissions), len(got.Roles), err)
 	}
 	if LooksLikeJWT("a." + strings.Repeat("b", MaxJWT) + ".c") {
 		t.Fatal("LooksLikeJWT took a token past MaxJWT")
