@@ -202,6 +202,9 @@ func (s *Service) CreateUser(ctx context.Context, who Who, in NewUser) (UserWith
 	if len(roles) == 0 {
 		roles = []string{rbac.DefaultRole}
 	}
+	if len(roles) > rbac.MaxRolesPerUser {
+		return UserWithGrants{}, userd.Invalid([]userd.FieldError{{Field: "roles", Code: "too_many", Message: rbac.ErrTooManyRoles.Message}})
+	}
 	if a, b, clash := s.exclusive.Clash(roles); clash {
 		return UserWithGrants{}, userd.Invalid([]userd.FieldError{{Field: "roles", Code: "exclusive_roles",
 			Message: fmt.Sprintf("%s and %s exclude each other: give one of them.", a, b)}})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -341,4 +342,43 @@ func system(t *testing.T, b *bench, fn func(ctx context.Context, tx *sqldb.Tx) e
 	if err := b.db.Tx(ctx, func(tx *sqldb.Tx) error { return fn(ctx, tx) }); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRolesPerUserCapped: a user holds at most rbac.MaxRolesPerUser roles,
+// so that their access tokens stay bounded; the gift beyond is refused and
+// changes nothing, and a user is not created with more.
+func TestRolesPerUserCapped(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		b := newBench(t, db)
+		b.person("adm", "admin@example.com", rbac.AdminRole)
+		user := b.person("user", "user@example.com")
+		roles := map[string][]string{}
+		var names []string
+		for i := range rbac.MaxRolesPerUser {
+			name := fmt.Sprintf("EXTRA_%02d", i)
+			roles[name], names = nil, append(names, name)
+		}
+		b.makeRoles(roles)
+		adm := b.who("adm")
+		for _, name := range names[:rbac.MaxRolesPerUser-1] { // END_USER and these: the cap
+			if err := b.s.SetRole(ctx, adm, user, name, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := b.user(user).Grants.Roles
+		if err := b.s.SetRole(ctx, adm, user, names[rbac.MaxRolesPerUser-1], true); !errors.Is(err, rbac.ErrTooManyRoles) {
+			t.Fatalf("a role beyond the cap: %v", err)
+		}
+		if after := b.user(user).Grants.Roles; len(after) != rbac.MaxRolesPerUser || !slices.Equal(after, before) {
+			t.Fatalf("roles after the refused gift: %d %v", len(after), after)
+		}
+		if err := b.s.SetRole(ctx, adm, user, names[0], true); err != nil { // one they hold: not a new one
+			t.Fatalf("giving a role held again: %v", err)
+		}
+		_, err := b.s.CreateUser(ctx, adm, admin.NewUser{Identity: account.Identity{Email: "many@example.com"}, Roles: append(names, rbac.DefaultRole)})
+		if fields := invalid(t, err); !slices.Equal(fields, []string{"roles/too_many"}) {
+			t.Fatalf("a user created with too many roles: %v", fields)
+		}
+	})
 }

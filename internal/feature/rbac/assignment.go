@@ -14,6 +14,13 @@ import (
 // one.
 var ErrLastRole = userd.Errorf(userd.KindConflict, "last_role", "This is the user's last role: give them another before taking it.")
 
+// MaxRolesPerUser bounds the roles one user holds, and so the size of their
+// access tokens, which list the roles and what they carry.
+const MaxRolesPerUser = 20
+
+// ErrTooManyRoles refuses a role beyond MaxRolesPerUser.
+var ErrTooManyRoles = userd.Errorf(userd.KindConflict, "too_many_roles", fmt.Sprintf("A user holds at most %d roles: take one before giving another.", MaxRolesPerUser))
+
 // Exclusive are sets of mutually exclusive roles: a user holds at most one
 // role of each set (see Give). A role may be in several sets.
 type Exclusive [][]string
@@ -82,7 +89,8 @@ func lockUser(ctx context.Context, tx *sqldb.Tx, userID string) error {
 // It locks the user's row first, so that concurrent gifts of rival roles to
 // one user leave them exactly one. It reports whether the user lacked the
 // role and which roles it took from them (sorted), and returns
-// ErrRoleNotFound.
+// ErrRoleNotFound, or ErrTooManyRoles when the user would hold more than
+// MaxRolesPerUser (the transaction must then roll back).
 func Give(ctx context.Context, tx *sqldb.Tx, userID, role string, ex Exclusive) (bool, []string, error) {
 	if err := lockUser(ctx, tx, userID); err != nil {
 		return false, nil, err
@@ -93,7 +101,7 @@ func Give(ctx context.Context, tx *sqldb.Tx, userID, role string, ex Exclusive) 
 	}
 	rivals := ex.Rivals(role)
 	if len(rivals) == 0 {
-		return added, nil, nil
+		return added, nil, capped(ctx, tx, userID, added)
 	}
 	has, err := held(ctx, tx, userID)
 	if err != nil {
@@ -109,7 +117,23 @@ func Give(ctx context.Context, tx *sqldb.Tx, userID, role string, ex Exclusive) 
 		}
 		took = append(took, r)
 	}
-	return added, took, nil
+	return added, took, capped(ctx, tx, userID, added)
+}
+
+// capped returns ErrTooManyRoles when a role was added and the user now
+// holds more than MaxRolesPerUser; the transaction must then roll back.
+func capped(ctx context.Context, tx *sqldb.Tx, userID string, added bool) error {
+	if !added {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM user_roles WHERE user_id = $1`, userID).Scan(&n); err != nil {
+		return fmt.Errorf("count roles: %w", err)
+	}
+	if n > MaxRolesPerUser {
+		return ErrTooManyRoles
+	}
+	return nil
 }
 
 // Take takes a role from a user, as Unassign does, unless it is the last
