@@ -52,11 +52,12 @@ var tiers = map[string]int{
 	"internal/feature/admin": 6,
 	// The edges: HTTP, the clean-up job, the command, the test harness and
 	// the load generator.
-	"internal/janitor":        7,
-	"internal/web":            7,
-	"internal/testkit/dbtest": 8,
-	"cmd/userd":               8,
-	"bench":                   9,
+	"internal/janitor":          7,
+	"internal/web":              7,
+	"internal/testkit/dbtest":   8,
+	"internal/testkit/authtest": 8,
+	"cmd/userd":                 8,
+	"bench":                     9,
 }
 
 // forbidden are imports that the layers would allow but a rule does not:
@@ -67,7 +68,7 @@ var forbidden = map[string][]string{
 }
 
 // harness are the packages that no production package may import.
-var harness = []string{"internal/testkit/dbtest", "bench"}
+var harness = []string{"internal/testkit/dbtest", "internal/testkit/authtest", "bench"}
 
 // TestImportTiers fails when a package imports one of its own layer or a
 // higher one, imports the test harness, or has no layer, and when a package

@@ -9,8 +9,8 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/rbac"
-	"github.com/userd/userd/internal/platform/password"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
@@ -22,7 +22,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 func TestEscalationSystem(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		s := admin.New(db, password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, 0), nil)
+		s := admin.New(db, authtest.Hasher(), nil)
 		root := admin.NewUser{Identity: account.Identity{Email: "root@example.com"}, Roles: []string{rbac.DefaultRole, rbac.AdminRole}}
 		if _, err := s.CreateUser(ctx, admin.Who{}, root); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
 			t.Fatalf("CreateUser as nobody = %v; want ErrInsufficientPrivilege", err)

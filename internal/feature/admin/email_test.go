@@ -15,8 +15,8 @@ import (
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/rbac"
-	"github.com/userd/userd/internal/platform/password"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
@@ -128,7 +128,7 @@ func TestAdminEmailChange(t *testing.T) {
 		}
 
 		// Without a guard nobody changes an email.
-		unguarded := admin.New(db, password.New(cheap, 0), nil)
+		unguarded := admin.New(db, authtest.Hasher(), nil)
 		b.signIn("adm")
 		fresh := b.who("adm")
 		refused("an unguarded change of email", unguarded, fresh, "eve@example.com", auth.ErrReauthenticate)

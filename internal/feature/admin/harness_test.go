@@ -1,32 +1,22 @@
 package admin_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/auth"
-	"github.com/userd/userd/internal/feature/keys"
-	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/mail"
-	"github.com/userd/userd/internal/platform/password"
-	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 )
-
-// cheap keeps password hashing fast in tests; the algorithm is the same.
-var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 // client is where the administrators of these tests act from.
 var client = userd.Client{IP: "192.0.2.10", UserAgent: "admin-test"}
@@ -74,16 +64,9 @@ type bench struct {
 
 func newBench(t *testing.T, db *sqldb.DB) *bench {
 	t.Helper()
-	ring, err := seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
 	b := &bench{t: t, db: db, mail: &mailbox{}, token: map[string]string{}, id: map[string]string{}, role: map[string]string{}}
-	b.auth = auth.New(auth.Deps{DB: db, Keyring: ring, Hasher: password.New(cheap, 0), Limiter: ratelimit.New(db, false), Mailer: b.mail,
-		Keys: keys.New(db, ring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute}),
-		Log:  slog.New(slog.NewTextHandler(io.Discard, nil))}, auth.Config{CachedCallers: -1, PublicURL: "http://userd.test"})
-	t.Cleanup(b.auth.Close)
-	b.s = admin.New(db, password.New(cheap, 0), b.auth)
+	b.auth = authtest.New(t, db, authtest.Options{Mailer: b.mail, Config: auth.Config{CachedCallers: -1}})
+	b.s = admin.New(db, authtest.Hasher(), b.auth)
 	return b
 }
 

@@ -1,11 +1,8 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"regexp"
 	"sync"
 	"testing"
@@ -14,22 +11,14 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/auth"
-	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/mail"
-	"github.com/userd/userd/internal/platform/password"
-	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
-
-// cheap keeps password hashing fast in tests; the algorithm is the same.
-var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
-
-// ring seals the second factors' secrets and the signing keys.
-var ring, _ = seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
 
 // client is where the tests' requests come from.
 var client = auth.Client{IP: "192.0.2.1", UserAgent: "test"}
@@ -43,17 +32,7 @@ const pw = "correct horse battery"
 func newService(t *testing.T, db *sqldb.DB) (*auth.Service, *outbox) {
 	t.Helper()
 	box := &outbox{got: make(chan mail.Message, 100)}
-	s := auth.New(auth.Deps{
-		Keyring: ring,
-		DB:      db,
-		Hasher:  password.New(cheap, 0),
-		Keys:    keys.New(db, ring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute}),
-		Limiter: ratelimit.New(db, true),
-		Mailer:  box,
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, auth.Config{PublicURL: "http://userd.test", RefreshSecret: []byte("test refresh secret")})
-	t.Cleanup(s.Close)
-	return s, box
+	return authtest.New(t, db, authtest.Options{Limits: true, Mailer: box}), box
 }
 
 // outbox is a mail.Sender that keeps the mail it is given.

@@ -3,11 +3,8 @@ package auth_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -15,12 +12,9 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
-	"github.com/userd/userd/internal/feature/keys"
-	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/rbac"
-	"github.com/userd/userd/internal/platform/mail"
-	"github.com/userd/userd/internal/platform/password"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
@@ -28,17 +22,7 @@ import (
 // the given roles, with the rate limits off.
 func withSignupRoles(t *testing.T, db *sqldb.DB, roles ...string) *auth.Service {
 	t.Helper()
-	s := auth.New(auth.Deps{
-		Keyring: ring,
-		DB:      db,
-		Hasher:  password.New(cheap, 0),
-		Keys:    keys.New(db, ring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute}),
-		Limiter: ratelimit.New(db, false),
-		Mailer:  &outbox{got: make(chan mail.Message, 100)},
-		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, auth.Config{PublicURL: "http://userd.test", RefreshSecret: []byte("test refresh secret"), SignupRoles: roles})
-	t.Cleanup(s.Close)
-	return s
+	return authtest.New(t, db, authtest.Options{Config: auth.Config{SignupRoles: roles}})
 }
 
 // rolesOf returns the roles a user holds, comma-separated.

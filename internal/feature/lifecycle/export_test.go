@@ -1,30 +1,23 @@
 package lifecycle_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
-	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/notify"
-	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
-	"github.com/userd/userd/internal/platform/password"
-	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
@@ -32,15 +25,7 @@ import (
 // export reads, and the auth.Service that signs users up.
 func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service) {
 	t.Helper()
-	ring, err := seal.NewKeyring(bytes.Repeat([]byte{7}, seal.KeySize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := auth.New(auth.Deps{Keyring: ring, DB: db, Hasher: password.New(password.Params{Memory: 64, Time: 1, Threads: 1}, 0),
-		Keys:    keys.New(db, ring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute}),
-		Limiter: ratelimit.New(db, false), Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		auth.Config{PublicURL: "http://userd.test", RefreshSecret: []byte("test refresh secret")})
-	t.Cleanup(a.Close)
+	ring, a := authtest.Keyring, authtest.New(t, db, authtest.Options{})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db),
 		Social: social.NewService(db), Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, ring),
 		Vault: vault.NewService(db, ring, a.RequireRecent)}
