@@ -53,6 +53,10 @@ var owners = map[string]string{
 	"api_keys":              "apikey",
 	"api_key_permissions":   "apikey",
 	"webauthn_challenges":   "passkey",
+	"client_profiles":       "engagement",
+	"votes":                 "engagement",
+	"favorites":             "engagement",
+	"item_stats":            "engagement",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

@@ -38,6 +38,7 @@ var tiers = map[string]int{
 	"internal/feature/referral":        3,
 	"internal/feature/apikey":          3,
 	"internal/feature/social":          3,
+	"internal/feature/engagement":      3,
 	"internal/feature/vault":           3,
 	"internal/feature/passkey":         3,
 	"internal/feature/synchronization": 3,

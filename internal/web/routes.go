@@ -115,6 +115,16 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/users/{id}/followers", "followers", "Who follows a user, newest first", "Users", public, 0}, s.followers)
 	add(s, route{"GET", "/v1/users/{id}/following", "following", "Whom a user follows, newest first", "Users", public, 0}, s.following)
 
+	add(s, route{"GET", "/v1/items", "get-items", "Several items' counts (up to 100 slugs, in the order asked; my_vote and favorited_by_me for a signed-in caller)", "Engagement", optionalUser, 0}, s.getItems)
+	add(s, route{"GET", "/v1/items/{item}", "get-item", "An item's votes and favorites (my_vote and favorited_by_me for a signed-in caller)", "Engagement", optionalUser, 0}, s.getItem)
+	add(s, route{"PUT", "/v1/items/{item}/vote", "vote", "Vote an item up (1) or down (-1); changing a vote moves it between the counts", "Engagement", accountWrite, http.StatusNoContent}, s.vote)
+	add(s, route{"DELETE", "/v1/items/{item}/vote", "unvote", "Take a vote back (204 also when there was none)", "Engagement", accountWrite, http.StatusNoContent}, s.unvote)
+	add(s, route{"PUT", "/v1/items/{item}/favorite", "favorite", "Favorite an item (204 also when it is already)", "Engagement", accountWrite, http.StatusNoContent}, s.favorite)
+	add(s, route{"DELETE", "/v1/items/{item}/favorite", "unfavorite", "Stop favoriting an item (204 also when it was not)", "Engagement", accountWrite, http.StatusNoContent}, s.unfavorite)
+	add(s, route{"GET", "/v1/me/favorites", "list-favorites", "The user's favorite items, newest first", "Engagement", accountRead, 0}, s.listFavorites)
+	add(s, route{"GET", "/v1/me/client-profile", "get-client-profile", "The user's client profile (404 client_profile_not_found before their first vote, favorite or PUT)", "Engagement", accountRead, 0}, s.getClientProfile)
+	add(s, route{"PUT", "/v1/me/client-profile", "put-client-profile", "Create or replace the user's client profile", "Engagement", accountWrite, 0}, s.putClientProfile)
+
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
 	add(s, route{"POST", "/v1/admin/users", "admin-create-user", "Create a user with roles", "Administration", usersWrite, http.StatusCreated}, s.adminCreateUser)
 	add(s, route{"GET", "/v1/admin/users/{id}", "admin-get-user", "A user with their roles and permissions", "Administration", usersRead, 0}, s.adminGetUser)

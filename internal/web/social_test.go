@@ -261,10 +261,16 @@ var userColumns = map[string]struct {
 	"authenticators":        {[]string{"user_id"}, "cascade (seed 001)"},
 	"webauthn_challenges":   {[]string{"user_id"}, "cascade"},
 	"api_keys":              {[]string{"created_by"}, "set null: the key stays, made by no one"},
+	"client_profiles":       {[]string{"user_id"}, "cascade (seed 001)"},
+	"favorites":             {[]string{"user_id"}, "cascade (seed 001); the items' counters decremented"},
 }
 
+// profileColumns lists the tables whose rows name a user's client profile
+// (seed 001's votes.userid), not the user: they go with the profile.
+var profileColumns = map[string]string{"votes": "userid"}
+
 // tablesWithoutUsers are the tables that name no user.
-var tablesWithoutUsers = []string{"api_key_permissions", "goose_db_version", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
+var tablesWithoutUsers = []string{"api_key_permissions", "goose_db_version", "item_stats", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "webhook_deliveries"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
@@ -290,7 +296,7 @@ func TestCascadeDeletion(t *testing.T) {
 		rows.Close()
 		sort.Strings(tables)
 		for _, table := range tables {
-			if _, ok := userColumns[table]; !ok && !slices.Contains(tablesWithoutUsers, table) {
+			if _, ok := userColumns[table]; !ok && profileColumns[table] == "" && !slices.Contains(tablesWithoutUsers, table) {
 				t.Errorf("table %s is in neither list: say what deleting a user does to it", table)
 			}
 		}
@@ -308,6 +314,10 @@ func TestCascadeDeletion(t *testing.T) {
 		c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": "s"}, gone)
 		c.do("PUT", "/v1/users/"+friendID+"/follow", nil, gone)
 		c.do("PUT", "/v1/users/"+goneID+"/follow", nil, friend)
+		c.do("PUT", "/v1/items/x/vote", map[string]any{"value": -1}, gone)
+		c.do("PUT", "/v1/items/x/favorite", nil, gone)
+		c.do("PUT", "/v1/items/x/vote", map[string]any{"value": 1}, friend)
+		profileID := str(c.do("GET", "/v1/me/client-profile", nil, gone).Body, "id")
 		registerPasskey(t, c, gone, goneID)
 		c.do("POST", "/v1/auth/passkeys/register/begin", nil, gone) // a ceremony left in flight
 		secret := str(c.do("POST", "/v1/me/mfa/totp", nil, gone).Body, "secret")
@@ -331,6 +341,11 @@ func TestCascadeDeletion(t *testing.T) {
 				t.Errorf("the test left %s empty for the user: it cannot check the rule", table)
 			}
 		}
+		for table, column := range profileColumns {
+			if n := count(t, c.db, table, []string{column}, profileID); n == 0 {
+				t.Errorf("the test left %s empty for the user's client profile: it cannot check the rule", table)
+			}
+		}
 		if r := c.do("DELETE", "/v1/me", nil, gone); r.Status != 204 {
 			t.Fatalf("delete = %d", r.Status)
 		}
@@ -338,6 +353,14 @@ func TestCascadeDeletion(t *testing.T) {
 			if n := count(t, c.db, table, spec.columns, goneID); n != 0 {
 				t.Errorf("%s: %d rows still name the deleted user (rule: %s)", table, n, spec.rule)
 			}
+		}
+		for table, column := range profileColumns {
+			if n := count(t, c.db, table, []string{column}, profileID); n != 0 {
+				t.Errorf("%s: %d rows still name the deleted user's client profile (rule: cascade with it)", table, n)
+			}
+		}
+		if it := c.do("GET", "/v1/items/x", nil, "").Body; it["upvotes"] != float64(1) || it["downvotes"] != float64(0) || it["favorites_count"] != float64(0) {
+			t.Fatalf("the item's counters after the deletion = %v", it)
 		}
 		var keys, kept int
 		c.db.SQL().QueryRow(`SELECT count(*) FROM api_keys WHERE created_by IS NULL`).Scan(&keys)

@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/referral"
@@ -22,10 +23,10 @@ import (
 
 // DeleteUser removes a user in the caller's transaction, which must be
 // allowed to cross users: it locks the user's row (no follow of them can
-// commit meanwhile), takes them out of the follow graph so that every other
-// user's counters stay exact, and deletes the row; the database cascades to
-// and nulls what seed 001's Cascade Delete Summary says. It returns
-// account.ErrNotFound.
+// commit meanwhile), takes them out of the follow graph and their votes and
+// favorites out of the items' counters so that every counter stays exact,
+// and deletes the row; the database cascades to and nulls what seed 001's
+// Cascade Delete Summary says. It returns account.ErrNotFound.
 func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
 	ok, err := tx.LockRow(ctx, "users", "id", id)
 	if err != nil {
@@ -35,6 +36,9 @@ func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
 		return account.ErrNotFound
 	}
 	if err := social.Forget(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := engagement.Forget(ctx, tx, id); err != nil {
 		return err
 	}
 	return account.Delete(ctx, tx, id)

@@ -1,0 +1,199 @@
+package engagement
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// Service serves votes, favorites and client profiles. Votes and favorites
+// are not security events: nothing of them goes to the audit trail.
+type Service struct {
+	db *sqldb.DB
+}
+
+// NewService returns a Service over db.
+func NewService(db *sqldb.DB) *Service { return &Service{db: db} }
+
+// Vote sets the actor's vote on item to value (1 or -1), making their
+// client profile on first use. It returns ErrInvalidItem, ErrInvalidVote and
+// ErrUserGone.
+func (s *Service) Vote(ctx context.Context, a userd.Actor, item string, value int) error {
+	if value != 1 && value != -1 {
+		return ErrInvalidVote
+	}
+	return s.vote(ctx, a, item, value)
+}
+
+// Unvote takes the actor's vote on item back; there being none is not an
+// error.
+func (s *Service) Unvote(ctx context.Context, a userd.Actor, item string) error {
+	return s.vote(ctx, a, item, 0)
+}
+
+func (s *Service) vote(ctx context.Context, a userd.Actor, item string, value int) error {
+	if err := CheckItem(item); err != nil {
+		return err // before any transaction
+	}
+	// System: the item's counters are every voter's rows, not the actor's.
+	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		return Vote(ctx, tx, a.UserID, item, value)
+	})
+}
+
+// SetFavorite marks item a favorite of the actor (on) or not; doing it twice
+// changes nothing. It returns ErrInvalidItem and ErrUserGone.
+func (s *Service) SetFavorite(ctx context.Context, a userd.Actor, item string, on bool) error {
+	if err := CheckItem(item); err != nil {
+		return err
+	}
+	// System: the item's counters are every user's rows, not the actor's.
+	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		return Favorite(ctx, tx, a.UserID, item, on)
+	})
+}
+
+// Items returns the stats of items (up to MaxItems, each a slug), in the
+// order asked, as the viewer (the zero Actor for anyone) sees them; an item
+// asked twice is answered twice. It returns ErrInvalidItem and
+// ErrTooManyItems.
+func (s *Service) Items(ctx context.Context, viewer userd.Actor, items []string) ([]Stats, error) {
+	if len(items) == 0 {
+		return nil, ErrInvalidItem
+	}
+	if len(items) > MaxItems {
+		return nil, ErrTooManyItems
+	}
+	var distinct []string
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if err := CheckItem(it); err != nil {
+			return nil, err
+		}
+		if !seen[it] {
+			seen[it] = true
+			distinct = append(distinct, it)
+		}
+	}
+	var got []Stats
+	// System: counters are public sums of every user's rows; of the viewer's
+	// own rows only their vote and favorite leave.
+	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		got, err = Read(ctx, tx, viewer.UserID, distinct)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	by := make(map[string]Stats, len(got))
+	for _, st := range got {
+		by[st.Item] = st
+	}
+	out := make([]Stats, len(items))
+	for i, it := range items {
+		out[i] = by[it]
+	}
+	return out, nil
+}
+
+// Favorites returns up to limit of the actor's favorites, newest first,
+// after the favorite with id before.
+func (s *Service) Favorites(ctx context.Context, a userd.Actor, before string, limit int) (favs []Fav, err error) {
+	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+		favs, err = Favorites(ctx, tx, a.UserID, before, limit)
+		return err
+	})
+	return favs, err
+}
+
+// Profile is a user's client profile.
+type Profile struct {
+	ID, UserID, Plan, Status             string
+	DisplayName, Country, City, Bio, Web string
+	CreatedAt, UpdatedAt                 time.Time
+}
+
+// ProfileInput is what a user may write of their client profile; the plan
+// is not theirs to choose.
+type ProfileInput struct {
+	Status, DisplayName, Country, City, Bio, Website string
+}
+
+// Statuses are the values of a client profile's status.
+var Statuses = []string{"active", "inactive", "suspended"}
+
+func (in ProfileInput) check() error {
+	var fs []userd.FieldError
+	long := func(field, v string, max int) {
+		if utf8.RuneCountInString(v) > max {
+			fs = append(fs, userd.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("At most %d characters.", max)})
+		} else if !utf8.ValidString(v) || strings.ContainsAny(v, "\x00") {
+			fs = append(fs, userd.FieldError{Field: field, Code: "invalid", Message: "Not valid text."})
+		}
+	}
+	long("display_name", in.DisplayName, 100)
+	long("country", in.Country, 100)
+	long("city", in.City, 100)
+	long("bio", in.Bio, 2000)
+	long("website", in.Website, 2000)
+	if in.Status != "" && in.Status != "active" && in.Status != "inactive" && in.Status != "suspended" {
+		fs = append(fs, userd.FieldError{Field: "status", Code: "invalid_status", Message: "The status is active, inactive or suspended."})
+	}
+	if in.Website != "" {
+		u, err := url.Parse(in.Website)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			fs = append(fs, userd.FieldError{Field: "website", Code: "invalid_url", Message: "The website is an http or https URL."})
+		}
+	}
+	return userd.Invalid(fs)
+}
+
+const profileColumns = `id, user_id, plan, status, display_name, country, city, bio, website, created_at, updated_at`
+
+func scanProfile(row sqldb.Scanner) (Profile, error) {
+	var p Profile
+	err := row.Scan(&p.ID, &p.UserID, &p.Plan, &p.Status, &p.DisplayName, &p.Country, &p.City, &p.Bio, &p.Web, &p.CreatedAt, &p.UpdatedAt)
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return p, err
+}
+
+// Profile returns the actor's client profile, or ErrProfileNotFound.
+func (s *Service) Profile(ctx context.Context, a userd.Actor) (p Profile, err error) {
+	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		p, err = scanProfile(tx.QueryRow(ctx, `SELECT `+profileColumns+` FROM client_profiles WHERE user_id = $1`, a.UserID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrProfileNotFound
+		}
+		return err
+	})
+	return p, err
+}
+
+// PutProfile creates or replaces the actor's client profile (status active
+// when not given). It returns a validation error listing the bad fields.
+func (s *Service) PutProfile(ctx context.Context, a userd.Actor, in ProfileInput) (p Profile, err error) {
+	if err := in.check(); err != nil {
+		return p, err
+	}
+	if in.Status == "" {
+		in.Status = "active"
+	}
+	err = s.db.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		p, err = scanProfile(tx.QueryRow(ctx, `INSERT INTO client_profiles (id, user_id, status, display_name, country, city, bio, website, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
+			ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, display_name = excluded.display_name, country = excluded.country,
+				city = excluded.city, bio = excluded.bio, website = excluded.website, updated_at = excluded.updated_at
+			RETURNING `+profileColumns,
+			userd.NewID(tx.Now), a.UserID, in.Status, in.DisplayName, in.Country, in.City, in.Bio, in.Website, tx.Now))
+		return err
+	})
+	return p, err
+}
