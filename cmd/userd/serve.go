@@ -429,11 +429,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	go runner.Run(ctx)
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
-		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent)}
+		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
+		Engagement: engagement.NewService(db)}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
-			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: engagement.NewService(db),
+			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement,
 			Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)
 

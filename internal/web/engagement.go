@@ -99,7 +99,7 @@ type FavoriteItem struct {
 type favoritesOutput struct {
 	Body struct {
 		Items      []FavoriteItem `json:"items"`
-		NextCursor *string    `json:"next_cursor"`
+		NextCursor *string        `json:"next_cursor"`
 	}
 }
 

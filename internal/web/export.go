@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -13,6 +14,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/referral"
@@ -67,10 +69,14 @@ func (s *Server) writeExport(ctx context.Context, w io.Writer, a userd.Actor) er
 
 // Head writes the object's fields that are not lists, and leaves it open.
 func (x *exportWriter) Head(h lifecycle.Head) error {
+	var profile *ClientProfile // null when they have none
+	if h.ClientProfile != nil {
+		profile = &clientProfileOf(*h.ClientProfile).Body
+	}
 	b, err := json.Marshal(map[string]any{
 		"exported_at": h.At, "user": userOf(h.User), "roles": x.a.Grants.Roles, "permissions": x.a.Grants.Permissions,
 		"dashboard_layout": layoutOf(h.Layout).Body, "referral": map[string]any{"slug": h.Referral.Slug, "referred_count": h.Referral.ReferredCount},
-		"followers_count": h.Followers, "followings_count": h.Followings,
+		"followers_count": h.Followers, "followings_count": h.Followings, "client_profile": profile,
 	})
 	if err != nil {
 		return err
@@ -131,6 +137,23 @@ func (x *exportWriter) Synchronizations(r []synchronization.Sync) error {
 
 // CredentialAccounts writes vault accounts without their secrets.
 func (x *exportWriter) CredentialAccounts(r []vault.Account) error { return put(x, r, accountOf) }
+
+// exportVote is one of the user's votes in their export.
+type exportVote struct {
+	Item      string    `json:"item"`
+	Value     int       `json:"value"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Votes writes the user's votes.
+func (x *exportWriter) Votes(r []engagement.MyVote) error {
+	return put(x, r, func(v engagement.MyVote) exportVote { return exportVote{v.Item, v.Value, v.At} })
+}
+
+// Favorites writes the user's favorites as GET /v1/me/favorites lists them.
+func (x *exportWriter) Favorites(r []engagement.Fav) error {
+	return put(x, r, func(f engagement.Fav) FavoriteItem { return FavoriteItem{Item: f.Item, FavoritedAt: f.At} })
+}
 
 // Activity writes the user's audit trail.
 func (x *exportWriter) Activity(r []audit.Entry) error { return put(x, r, activityOf) }

@@ -122,10 +122,11 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
-		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, o.keyring), Vault: vault.NewService(db, o.keyring, svc.RequireRecent)}
+		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, o.keyring), Vault: vault.NewService(db, o.keyring, svc.RequireRecent),
+		Engagement: engagement.NewService(db)}
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
-		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: engagement.NewService(db),
+		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement,
 		Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc

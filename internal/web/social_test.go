@@ -404,13 +404,16 @@ func TestExport(t *testing.T) {
 		c.do("POST", "/v1/me/synchronizations", map[string]any{"service": "S", "account_id": "1", "token": "tok-never-shown"}, tok)
 		acct := str(c.do("POST", "/v1/me/accounts", map[string]any{"account_name": "a"}, tok).Body, "id")
 		c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": "secret-never-shown"}, tok)
+		c.do("PUT", "/v1/items/liked/vote", map[string]any{"value": -1}, tok)
+		c.do("PUT", "/v1/items/liked/favorite", nil, tok)
+		c.do("PUT", "/v1/items/friends-only/vote", map[string]any{"value": 1}, friend)
 		r := c.do("GET", "/v1/me/export", nil, tok)
 		var doc map[string]any
 		if err := json.Unmarshal(r.Raw, &doc); err != nil || r.Status != 200 {
 			t.Fatalf("export = %d, %v\n%.500s", r.Status, err, r.Raw)
 		}
 		for _, key := range []string{"user", "roles", "sessions", "dashboard_layout", "notifications", "referral", "following",
-			"followers", "synchronizations", "credential_accounts", "activity"} {
+			"followers", "synchronizations", "credential_accounts", "client_profile", "votes", "favorites", "activity"} {
 			if _, ok := doc[key]; !ok {
 				t.Errorf("the export lacks %s", key)
 			}
@@ -418,6 +421,11 @@ func TestExport(t *testing.T) {
 		if len(doc["following"].([]any)) != 1 || len(doc["followers"].([]any)) != 1 || len(doc["sessions"].([]any)) != 1 ||
 			len(doc["credential_accounts"].([]any)) != 1 || len(doc["activity"].([]any)) < 2 {
 			t.Fatalf("export sections: %.2000s", r.Raw)
+		}
+		votes, favs := doc["votes"].([]any), doc["favorites"].([]any)
+		if len(votes) != 1 || votes[0].(map[string]any)["item"] != "liked" || votes[0].(map[string]any)["value"] != float64(-1) ||
+			len(favs) != 1 || favs[0].(map[string]any)["item"] != "liked" || doc["client_profile"].(map[string]any)["status"] != "active" {
+			t.Fatalf("export engagement: votes %v, favorites %v, client profile %v", votes, favs, doc["client_profile"])
 		}
 		for _, secret := range []string{"tok-never-shown", "secret-never-shown", "uds_", "udr_", "password_hash", "$argon2"} {
 			if strings.Contains(string(r.Raw), secret) {

@@ -329,3 +329,27 @@ func Favorites(ctx context.Context, tx *sqldb.Tx, userID, beforeID string, limit
 	}
 	return out, nil
 }
+
+// MyVote is one of a user's votes.
+type MyVote struct {
+	ID    string // the cursor
+	Item  string
+	Value int
+	At    time.Time // when it was last changed
+}
+
+// Votes lists a user's votes, newest first by when they were first cast,
+// before the vote beforeID ("" for the first page).
+func Votes(ctx context.Context, tx *sqldb.Tx, userID, beforeID string, limit int) ([]MyVote, error) {
+	out, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (MyVote, error) {
+		var v MyVote
+		err := row.Scan(&v.ID, &v.Item, &v.Value, &v.At)
+		v.At = v.At.UTC()
+		return v, err
+	}, `SELECT v.id, v.item_id, v.value, v.updated_at FROM votes v JOIN client_profiles c ON c.id = v.userid
+		WHERE c.user_id = $1 AND v.id < $2 ORDER BY v.id DESC LIMIT $3`, userID, sqldb.Before(beforeID), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list votes: %w", err)
+	}
+	return out, nil
+}

@@ -114,6 +114,16 @@ func (s *Service) Favorites(ctx context.Context, a userd.Actor, before string, l
 	return favs, err
 }
 
+// Votes returns up to limit of the actor's votes, newest first, after the
+// vote with id before.
+func (s *Service) Votes(ctx context.Context, a userd.Actor, before string, limit int) (votes []MyVote, err error) {
+	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+		votes, err = Votes(ctx, tx, a.UserID, before, limit)
+		return err
+	})
+	return votes, err
+}
+
 // Profile is a user's client profile.
 type Profile struct {
 	ID, UserID, Plan, Status             string

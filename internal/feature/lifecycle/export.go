@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/referral"
@@ -30,6 +32,7 @@ type Head struct {
 	Layout                layout.Layout
 	Referral              referral.Referral // the zero Referral when they have none
 	Followers, Followings int64
+	ClientProfile         *engagement.Profile // nil when they have none
 }
 
 // Sink receives an export as it is read: the head, then each section's
@@ -44,6 +47,8 @@ type Sink interface {
 	Referred([]referral.Referred) error
 	Synchronizations([]synchronization.Sync) error
 	CredentialAccounts([]vault.Account) error
+	Votes([]engagement.MyVote) error
+	Favorites([]engagement.Fav) error
 	Activity([]audit.Entry) error
 }
 
@@ -101,6 +106,14 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 				func(x vault.Account) string { return x.ID }, sink.CredentialAccounts)
 		},
 		func() error {
+			return each(sink, "votes", func(c string) ([]engagement.MyVote, error) { return d.Engagement.Votes(ctx, a, c, ExportBatch) },
+				func(x engagement.MyVote) string { return x.ID }, sink.Votes)
+		},
+		func() error {
+			return each(sink, "favorites", func(c string) ([]engagement.Fav, error) { return d.Engagement.Favorites(ctx, a, c, ExportBatch) },
+				func(x engagement.Fav) string { return x.ID }, sink.Favorites)
+		},
+		func() error {
 			return each(sink, "activity", func(c string) ([]audit.Entry, error) { return audit.ListOwn(ctx, s.db, a, c, ExportBatch) },
 				func(x audit.Entry) string { return x.ID }, sink.Activity)
 		},
@@ -131,6 +144,13 @@ func (s *Service) head(ctx context.Context, a userd.Actor) (h Head, err error) {
 		return h, fmt.Errorf("export follow counts: %w", err)
 	}
 	h.Followers, h.Followings = p.Followers, p.Followings
+	cp, err := s.deps.Engagement.Profile(ctx, a)
+	switch {
+	case err == nil:
+		h.ClientProfile = &cp
+	case !errors.Is(err, engagement.ErrProfileNotFound):
+		return h, fmt.Errorf("export client profile: %w", err)
+	}
 	return h, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/notify"
@@ -28,7 +29,7 @@ func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service)
 	ring, a := authtest.Keyring, authtest.New(t, db, authtest.Options{})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db),
 		Social: social.NewService(db), Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, ring),
-		Vault: vault.NewService(db, ring, a.RequireRecent)}
+		Vault: vault.NewService(db, ring, a.RequireRecent), Engagement: engagement.NewService(db)}
 	return lifecycle.NewService(db, lifecycle.Deps{Recent: a.RequireRecent, Auth: a, Features: f}), a
 }
 
@@ -73,6 +74,12 @@ func (r *recorder) Synchronizations(v []synchronization.Sync) error {
 func (r *recorder) CredentialAccounts(v []vault.Account) error {
 	return keep(r, v, func(x vault.Account) string { return x.Name })
 }
+func (r *recorder) Votes(v []engagement.MyVote) error {
+	return keep(r, v, func(x engagement.MyVote) string { return x.Item })
+}
+func (r *recorder) Favorites(v []engagement.Fav) error {
+	return keep(r, v, func(x engagement.Fav) string { return x.Item })
+}
 func (r *recorder) Activity(v []audit.Entry) error {
 	return keep(r, v, func(x audit.Entry) string { return x.Action })
 }
@@ -115,14 +122,29 @@ func TestExport(t *testing.T) {
 		if _, err := vault.NewService(db, nil, authSvc.RequireRecent).CreateAccount(ctx, ann, "binance"); err != nil {
 			t.Fatal(err)
 		}
+		eng := engagement.NewService(db)
+		for _, v := range []struct {
+			who  userd.Actor
+			item string
+		}{{ann, "first"}, {ann, "second"}, {bob, "bobs"}} {
+			if err := eng.Vote(ctx, v.who, v.item, 1); err != nil {
+				t.Fatal(err)
+			}
+			if err := eng.SetFavorite(ctx, v.who, v.item, true); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		r := &recorder{rows: map[string][]string{}, batches: map[string]int{}}
 		if err := life.Export(ctx, ann, r); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "activity"}
+		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "votes", "favorites", "activity"}
 		if !slices.Equal(r.sections, want) {
 			t.Fatalf("sections = %v, want %v", r.sections, want)
+		}
+		if r.head.ClientProfile == nil || r.head.ClientProfile.UserID != ann.UserID {
+			t.Errorf("head client profile = %+v", r.head.ClientProfile)
 		}
 		if r.head.User.ID != ann.UserID || r.head.Followers != 1 || r.head.Followings != 1 || r.head.At.IsZero() {
 			t.Errorf("head = user %s, %d followers, %d followings, at %v", r.head.User.ID, r.head.Followers, r.head.Followings, r.head.At)
@@ -137,7 +159,7 @@ func TestExport(t *testing.T) {
 		}
 		checks := map[string][]string{
 			"following": {bob.UserID}, "followers": {bob.UserID}, "credential_accounts": {"binance"},
-			"referred_users": nil, "synchronizations": nil,
+			"referred_users": nil, "synchronizations": nil, "votes": {"second", "first"}, "favorites": {"second", "first"},
 		}
 		for name, rows := range checks {
 			if !slices.Equal(r.rows[name], rows) {

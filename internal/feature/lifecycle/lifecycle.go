@@ -70,6 +70,7 @@ type Features struct {
 	Notifications    *notify.Service
 	Synchronizations *synchronization.Service
 	Vault            *vault.Service
+	Engagement       *engagement.Service
 }
 
 // NewService returns a Service over db and the features of d.
