@@ -221,11 +221,22 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	if err != nil {
 		return nil, err
 	}
+	everyone, err := userIDs(ctx, sdb, tg.runID, 0, users)
+	if err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	engagementRows, err := engagementWorkloads(ctx, tg, sdb, everyone, conns, d, floor)
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("W10: %w", err)
+	}
 	socialRows, err := socialWorkloads(ctx, tg, sdb, users, conns, d, floor)
 	sdb.Close()
 	if err != nil {
 		return nil, err
 	}
+	socialRows = append(socialRows, engagementRows...)
 
 	limit := float64(runtime.NumCPU()) / hash.Seconds()
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t)/float64(time.Millisecond)) }
