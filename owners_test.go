@@ -57,6 +57,7 @@ var owners = map[string]string{
 	"votes":                 "engagement",
 	"favorites":             "engagement",
 	"item_stats":            "engagement",
+	"featured_items":        "engagement",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

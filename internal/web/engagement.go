@@ -18,14 +18,14 @@ type ItemEngagement struct {
 	Score          int64  `json:"score" doc:"upvotes - downvotes."`
 	FavoritesCount int64  `json:"favorites_count"`
 	ViewsCount     int64  `json:"views_count" doc:"Always 0 for now: views are not counted yet."`
-	Featured       bool   `json:"featured" doc:"Always false for now: featured items are not built yet."`
+	Featured       bool   `json:"featured" doc:"Whether the item is on the featured list now (within its featured_from/featured_until window)."`
 	MyVote         *int   `json:"my_vote,omitempty" doc:"The signed-in caller's vote: 1, -1, or 0 for none; absent for an anonymous caller."`
 	FavoritedByMe  *bool  `json:"favorited_by_me,omitempty" doc:"Whether the signed-in caller favorited the item; absent for an anonymous caller."`
 }
 
 func itemOf(st engagement.Stats) ItemEngagement {
 	return ItemEngagement{Item: st.Item, Upvotes: st.Upvotes, Downvotes: st.Downvotes, Score: st.Upvotes - st.Downvotes,
-		FavoritesCount: st.Favorites, MyVote: st.MyVote, FavoritedByMe: st.FavoritedByMe}
+		FavoritesCount: st.Favorites, Featured: st.Featured, MyVote: st.MyVote, FavoritedByMe: st.FavoritedByMe}
 }
 
 type itemInput struct {

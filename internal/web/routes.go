@@ -8,6 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/userd/userd/internal/feature/admin"
+	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
@@ -124,6 +125,7 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/me/favorites", "list-favorites", "The user's favorite items, newest first", "Engagement", accountRead, 0}, s.listFavorites)
 	add(s, route{"GET", "/v1/me/client-profile", "get-client-profile", "The user's client profile (404 client_profile_not_found before their first vote, favorite or PUT)", "Engagement", accountRead, 0}, s.getClientProfile)
 	add(s, route{"PUT", "/v1/me/client-profile", "put-client-profile", "Create or replace the user's client profile", "Engagement", accountWrite, 0}, s.putClientProfile)
+	add(s, route{"GET", "/v1/featured-items", "list-featured-items", "The items featured now (within their window), by position then slug", "Engagement", public, 0}, s.listFeatured)
 
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
 	add(s, route{"POST", "/v1/admin/users", "admin-create-user", "Create a user with roles", "Administration", usersWrite, http.StatusCreated}, s.adminCreateUser)
@@ -146,6 +148,8 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/admin/users/{id}/accounts/{account_id}/credentials/{credential_type}/reveal", "admin-reveal-credential", "A user's stored secret in clear, for an application; audited in the owner's trail", "Administration", vault.RevealPermission, 0}, s.adminRevealCredential)
 	add(s, route{"GET", "/v1/admin/users/{id}/synchronizations/{sid}/token", "admin-synchronization-token", "A user's synchronization token in clear, for an application (404 token_not_found without one); audited in the owner's trail", "Administration", synchronization.RevealPermission, 0}, s.adminSyncToken)
 	add(s, route{"POST", "/v1/admin/synchronizations/{sid}/run", "admin-run-synchronization", "Send the synchronization.due webhook now, once (asking again before it went out keeps one); audited in the owner's trail", "Administration", synchronization.RevealPermission, http.StatusAccepted}, s.adminRunSync)
+	add(s, route{"PUT", "/v1/admin/featured-items/{item}", "admin-feature-item", "Feature an item, or change its position and window (the row is replaced); audited", "Administration", engagement.FeaturePermission, 0}, s.putFeatured)
+	add(s, route{"DELETE", "/v1/admin/featured-items/{item}", "admin-unfeature-item", "Take an item off the featured list (204 also when it was not on it); audited", "Administration", engagement.FeaturePermission, http.StatusNoContent}, s.deleteFeatured)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

@@ -270,7 +270,7 @@ var userColumns = map[string]struct {
 var profileColumns = map[string]string{"votes": "userid"}
 
 // tablesWithoutUsers are the tables that name no user.
-var tablesWithoutUsers = []string{"api_key_permissions", "goose_db_version", "item_stats", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
+var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "item_stats", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "webhook_deliveries"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes

@@ -53,6 +53,8 @@ const (
 	AdminNotificationSent = "admin.notification_sent"
 	AdminAPIKeyCreated    = "admin.api_key_created"
 	AdminAPIKeyRevoked    = "admin.api_key_revoked"
+	AdminItemFeatured     = "admin.item_featured"
+	AdminItemUnfeatured   = "admin.item_unfeatured"
 
 	// The application's permissions, with the administrator as actor.
 	PermissionCreated = "permission.created"

@@ -214,6 +214,7 @@ type Stats struct {
 	Item               string
 	Upvotes, Downvotes int64
 	Favorites          int64
+	Featured           bool  // featured now (see FeaturedNow)
 	MyVote             *int  // nil for an anonymous viewer; 0 when they did not vote
 	FavoritedByMe      *bool // nil for an anonymous viewer
 }
@@ -231,7 +232,8 @@ func placeholders(from, n int) string {
 }
 
 // Read returns the stats of distinct, valid items, in the order given, as
-// viewerID ("" for anyone) sees them.
+// viewerID ("" for anyone) sees them, with whether each is featured at the
+// transaction's clock.
 func Read(ctx context.Context, tx *sqldb.Tx, viewerID string, items []string) ([]Stats, error) {
 	out := make([]Stats, len(items))
 	at := make(map[string]*Stats, len(items))
@@ -261,6 +263,13 @@ func Read(ctx context.Context, tx *sqldb.Tx, viewerID string, items []string) ([
 	}
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("item counters: %w", err)
+	}
+	featured, err := featuredAmong(ctx, tx, items)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Featured = featured[out[i].Item]
 	}
 	if viewerID == "" {
 		return out, nil

@@ -1,0 +1,212 @@
+package engagement
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// FeaturePermission is what a caller needs to feature items and take them
+// off the list (the migrations seed it).
+const FeaturePermission = "items:feature"
+
+// Bounds of a featured item.
+const (
+	MaxPosition   = 1_000_000 // the largest position
+	MaxFeaturedBy = 200       // the longest featured_by, in characters
+	MaxFeatured   = 1000      // the most items one FeaturedNow returns
+)
+
+// ErrFeatureForbidden refuses SetFeatured and Unfeature to a caller without
+// FeaturePermission.
+var ErrFeatureForbidden = userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+FeaturePermission+".")
+
+// Featured is what SetFeatured writes of an item: its position (0 when
+// nil), the window in which it is featured (either end open when nil:
+// featured from From, included, until Until, excluded), and who featured it
+// (the caller's user or API key id when empty).
+type Featured struct {
+	Position    *int
+	From, Until *time.Time
+	By          string
+}
+
+// FeaturedItem is a row of featured_items.
+type FeaturedItem struct {
+	Item                 string
+	Position             int
+	From, Until          *time.Time
+	By                   string
+	CreatedAt, UpdatedAt time.Time
+}
+
+// check returns the field errors of f.
+func (f Featured) check() error {
+	var fs []userd.FieldError
+	if f.Position != nil && (*f.Position < 0 || *f.Position > MaxPosition) {
+		fs = append(fs, userd.FieldError{Field: "position", Code: "out_of_range",
+			Message: fmt.Sprintf("A position is from 0 to %d.", MaxPosition)})
+	}
+	if f.From != nil && f.Until != nil && !f.Until.After(*f.From) {
+		fs = append(fs, userd.FieldError{Field: "featured_until", Code: "before_from", Message: "featured_until comes after featured_from."})
+	}
+	switch {
+	case utf8.RuneCountInString(f.By) > MaxFeaturedBy:
+		fs = append(fs, userd.FieldError{Field: "featured_by", Code: "too_long", Message: fmt.Sprintf("At most %d characters.", MaxFeaturedBy)})
+	case !utf8.ValidString(f.By) || strings.ContainsRune(f.By, 0):
+		fs = append(fs, userd.FieldError{Field: "featured_by", Code: "invalid", Message: "Not valid text."})
+	}
+	return userd.Invalid(fs)
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}
+
+const featuredColumns = `item_slug, position, featured_from, featured_until, featured_by, created_at, updated_at`
+
+func scanFeatured(row sqldb.Scanner) (FeaturedItem, error) {
+	var f FeaturedItem
+	var from, until sql.NullTime
+	var by *string
+	err := row.Scan(&f.Item, &f.Position, &from, &until, &by, &f.CreatedAt, &f.UpdatedAt)
+	if from.Valid {
+		t := from.Time.UTC()
+		f.From = &t
+	}
+	if until.Valid {
+		t := until.Time.UTC()
+		f.Until = &t
+	}
+	if by != nil {
+		f.By = *by
+	}
+	f.CreatedAt, f.UpdatedAt = f.CreatedAt.UTC(), f.UpdatedAt.UTC()
+	return f, err
+}
+
+// SetFeatured features item, or changes how it is featured: the row is
+// replaced by f (see Featured), in a transaction that records
+// audit.AdminItemFeatured with the caller as actor. It returns
+// ErrFeatureForbidden, ErrInvalidItem and a validation error listing the bad
+// fields; on any of them nothing changes.
+func (s *Service) SetFeatured(ctx context.Context, a userd.Actor, c userd.Client, item string, f Featured) (out FeaturedItem, err error) {
+	if !a.Grants.Has(FeaturePermission) {
+		return out, ErrFeatureForbidden
+	}
+	if err := CheckItem(item); err != nil {
+		return out, err
+	}
+	if err := f.check(); err != nil {
+		return out, err
+	}
+	pos := 0
+	if f.Position != nil {
+		pos = *f.Position
+	}
+	if f.By == "" {
+		f.By = a.UserID
+		if f.By == "" {
+			f.By = a.APIKeyID
+		}
+	}
+	from, until := utc(f.From), utc(f.Until)
+	// System: featured items belong to no user.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		out, err = scanFeatured(tx.QueryRow(ctx, `INSERT INTO featured_items (id, item_slug, position, featured_from, featured_until, featured_by, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+			ON CONFLICT (item_slug) DO UPDATE SET position = excluded.position, featured_from = excluded.featured_from,
+				featured_until = excluded.featured_until, featured_by = excluded.featured_by, updated_at = excluded.updated_at
+			RETURNING `+featuredColumns,
+			userd.NewID(tx.Now), item, pos, from, until, sqldb.Nullable(f.By), tx.Now))
+		if err != nil {
+			return fmt.Errorf("feature item: %w", err)
+		}
+		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, APIKeyID: a.APIKeyID, Action: audit.AdminItemFeatured,
+			TargetType: "item", TargetID: item, IP: c.IP, UserAgent: c.UserAgent,
+			Metadata: map[string]any{"position": out.Position, "featured_from": out.From, "featured_until": out.Until, "featured_by": out.By}})
+	})
+	return out, err
+}
+
+// Unfeature takes item off the featured list; an item that was not
+// featured is not an error (the trail says changed: false). It records
+// audit.AdminItemUnfeatured with the caller as actor, and returns
+// ErrFeatureForbidden and ErrInvalidItem.
+func (s *Service) Unfeature(ctx context.Context, a userd.Actor, c userd.Client, item string) error {
+	if !a.Grants.Has(FeaturePermission) {
+		return ErrFeatureForbidden
+	}
+	if err := CheckItem(item); err != nil {
+		return err
+	}
+	// System: featured items belong to no user.
+	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM featured_items WHERE item_slug = $1`, item)
+		if err != nil {
+			return fmt.Errorf("unfeature item: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, APIKeyID: a.APIKeyID, Action: audit.AdminItemUnfeatured,
+			TargetType: "item", TargetID: item, IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"changed": n > 0}})
+	})
+}
+
+// featuredNow is the condition of a row featured at $1.
+const featuredNow = `(featured_from IS NULL OR featured_from <= $1) AND (featured_until IS NULL OR featured_until > $1)`
+
+// FeaturedNow returns up to limit (at most MaxFeatured) items featured at
+// the transaction's clock, by position then slug.
+func (s *Service) FeaturedNow(ctx context.Context, limit int) (out []FeaturedItem, err error) {
+	if limit <= 0 || limit > MaxFeatured {
+		limit = MaxFeatured
+	}
+	// System: featured items belong to no user; the list is public.
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		out, err = sqldb.All(ctx, tx, scanFeatured, `SELECT `+featuredColumns+` FROM featured_items WHERE `+featuredNow+`
+			ORDER BY position, item_slug LIMIT $2`, tx.Now, limit)
+		if err != nil {
+			return fmt.Errorf("featured items: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// featuredAmong returns which of items are featured at the transaction's
+// clock (one look-up of the unique index on item_slug).
+func featuredAmong(ctx context.Context, tx *sqldb.Tx, items []string) (map[string]bool, error) {
+	args := make([]any, 0, len(items)+1)
+	args = append(args, tx.Now)
+	for _, it := range items {
+		args = append(args, it)
+	}
+	rows, err := tx.Query(ctx, `SELECT item_slug FROM featured_items WHERE item_slug IN (`+placeholders(2, len(items))+`) AND `+featuredNow, args...)
+	if err != nil {
+		return nil, fmt.Errorf("featured items: %w", err)
+	}
+	out := make(map[string]bool)
+	for rows.Next() {
+		var it string
+		if err := rows.Scan(&it); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("featured items: %w", err)
+		}
+		out[it] = true
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("featured items: %w", err)
+	}
+	return out, nil
+}
