@@ -23,10 +23,7 @@ func scan(row sqldb.Scanner, extra ...any) (User, error) {
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return User{}, err
 	}
-	if verified.Valid {
-		t := verified.Time.UTC()
-		u.EmailVerifiedAt = &t
-	}
+	u.EmailVerifiedAt = sqldb.TimeOf(verified)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return u, nil
 }

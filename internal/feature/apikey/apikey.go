@@ -101,7 +101,7 @@ func Create(ctx context.Context, tx *sqldb.Tx, n New) (Key, string, error) {
 	}
 	secret, hash := token.New(Prefix)
 	k := Key{ID: userd.NewID(tx.Now), Name: n.Name, Permissions: n.Permissions, CreatedBy: n.CreatedBy, CreatedByKey: n.CreatedByKey,
-		CreatedAt: tx.Now, ExpiresAt: utc(n.ExpiresAt)}
+		CreatedAt: tx.Now, ExpiresAt: sqldb.Stored(n.ExpiresAt)}
 	_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, name, key_hash, created_by, created_by_api_key_id, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		k.ID, k.Name, hash, sqldb.Nullable(k.CreatedBy), sqldb.Nullable(k.CreatedByKey), k.CreatedAt, k.ExpiresAt)
@@ -129,14 +129,6 @@ func unknownPermission(key string) error {
 	return userd.Invalid([]userd.FieldError{{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)}})
 }
 
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC().Truncate(time.Microsecond)
-	return &u
-}
-
 // columns are a key's columns, with its permissions comma-separated (no key
 // holds a comma).
 const columns = `k.id, k.name, k.created_by, k.created_by_api_key_id, k.created_at, k.last_used_at, k.expires_at, k.revoked_at,
@@ -150,21 +142,13 @@ func scan(row sqldb.Scanner) (Key, error) {
 		return Key{}, err
 	}
 	k.CreatedBy, k.CreatedByKey, k.CreatedAt = by.String, byKey.String, k.CreatedAt.UTC()
-	k.LastUsedAt, k.ExpiresAt, k.RevokedAt = timeOf(used), timeOf(expires), timeOf(revoked)
+	k.LastUsedAt, k.ExpiresAt, k.RevokedAt = sqldb.TimeOf(used), sqldb.TimeOf(expires), sqldb.TimeOf(revoked)
 	k.Permissions = []string{}
 	if perms.String != "" {
 		k.Permissions = strings.Split(perms.String, ",")
 		slices.Sort(k.Permissions)
 	}
 	return k, nil
-}
-
-func timeOf(t sql.NullTime) *time.Time {
-	if !t.Valid {
-		return nil
-	}
-	u := t.Time.UTC()
-	return &u
 }
 
 // List returns up to limit keys, newest first, older than the key beforeID

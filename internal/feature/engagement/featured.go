@@ -66,14 +66,6 @@ func (f Featured) check() error {
 	return userd.Invalid(fs)
 }
 
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC().Truncate(time.Microsecond)
-	return &u
-}
-
 const featuredColumns = `item_slug, position, featured_from, featured_until, featured_by, created_at, updated_at`
 
 func scanFeatured(row sqldb.Scanner) (FeaturedItem, error) {
@@ -81,14 +73,7 @@ func scanFeatured(row sqldb.Scanner) (FeaturedItem, error) {
 	var from, until sql.NullTime
 	var by *string
 	err := row.Scan(&f.Item, &f.Position, &from, &until, &by, &f.CreatedAt, &f.UpdatedAt)
-	if from.Valid {
-		t := from.Time.UTC()
-		f.From = &t
-	}
-	if until.Valid {
-		t := until.Time.UTC()
-		f.Until = &t
-	}
+	f.From, f.Until = sqldb.TimeOf(from), sqldb.TimeOf(until)
 	if by != nil {
 		f.By = *by
 	}
@@ -121,7 +106,7 @@ func (s *Service) SetFeatured(ctx context.Context, a userd.Actor, c userd.Client
 			f.By = a.APIKeyID
 		}
 	}
-	from, until := utc(f.From), utc(f.Until)
+	from, until := sqldb.Stored(f.From), sqldb.Stored(f.Until)
 	// System: featured items belong to no user.
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		out, err = scanFeatured(tx.QueryRow(ctx, `INSERT INTO featured_items (id, item_slug, position, featured_from, featured_until, featured_by, created_at, updated_at)

@@ -93,10 +93,7 @@ func scan(row sqldb.Scanner) (Notification, error) {
 		return Notification{}, err
 	}
 	n.Data, n.CreatedAt = json.RawMessage(data), n.CreatedAt.UTC()
-	if read.Valid {
-		t := read.Time.UTC()
-		n.ReadAt = &t
-	}
+	n.ReadAt = sqldb.TimeOf(read)
 	return n, nil
 }
 

@@ -359,10 +359,7 @@ func List(ctx context.Context, tx *sqldb.Tx, userID string) ([]Passkey, error) {
 			p.Transports = strings.Split(transports, ",")
 		}
 		p.CreatedAt = p.CreatedAt.UTC()
-		if last.Valid {
-			t := last.Time.UTC()
-			p.LastUsedAt = &t
-		}
+		p.LastUsedAt = sqldb.TimeOf(last)
 		return p, err
 	}, `SELECT id, name, transports, credential_backed_up, created_at, last_used_at FROM authenticators WHERE user_id = $1 ORDER BY id DESC`, userID)
 }

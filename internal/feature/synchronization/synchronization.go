@@ -139,14 +139,7 @@ func scan(row sqldb.Scanner) (Sync, error) {
 		return Sync{}, err
 	}
 	s.CreatedAt, s.UpdatedAt = s.CreatedAt.UTC(), s.UpdatedAt.UTC()
-	if exp.Valid {
-		t := exp.Time.UTC()
-		s.TokenExpiresAt = &t
-	}
-	if last.Valid {
-		t := last.Time.UTC()
-		s.LastSyncedAt = &t
-	}
+	s.TokenExpiresAt, s.LastSyncedAt = sqldb.TimeOf(exp), sqldb.TimeOf(last)
 	if daily.Valid {
 		s.DailySyncTime = &daily.String
 	}

@@ -207,10 +207,7 @@ func scanCred(row sqldb.Scanner) (Credential, error) {
 		return Credential{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	if exp.Valid {
-		t := exp.Time.UTC()
-		c.ExpiresAt = &t
-	}
+	c.ExpiresAt = sqldb.TimeOf(exp)
 	return c, nil
 }
 

@@ -303,6 +303,26 @@ func Nullable(s string) any {
 	return s
 }
 
+// TimeOf returns a nullable timestamp column as features keep it: in UTC,
+// or nil for NULL.
+func TimeOf(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+// Stored returns an optional time as a timestamp column keeps it: in UTC,
+// to the microsecond that both engines hold (as Now is), or nil.
+func Stored(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}
+
 // Scanner is a row to scan: *sql.Row, *sql.Rows or *Row.
 type Scanner interface{ Scan(dest ...any) error }
 
