@@ -245,31 +245,24 @@ func Read(ctx context.Context, tx *sqldb.Tx, viewerID string, items []string) ([
 		args = append(args, it)
 	}
 	in := placeholders(2, len(items))
-	rows, err := tx.Query(ctx, `SELECT item_slug, COALESCE(SUM(upvotes), 0), COALESCE(SUM(downvotes), 0), COALESCE(SUM(favorites_count), 0)
+	counters, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (c Stats, err error) {
+		return c, row.Scan(&c.Item, &c.Upvotes, &c.Downvotes, &c.Favorites)
+	}, `SELECT item_slug, COALESCE(SUM(upvotes), 0), COALESCE(SUM(downvotes), 0), COALESCE(SUM(favorites_count), 0)
 		FROM item_stats WHERE item_slug IN (`+placeholders(1, len(items))+`) GROUP BY item_slug`, args[1:]...)
 	if err != nil {
 		return nil, fmt.Errorf("item counters: %w", err)
 	}
-	for rows.Next() {
-		var it string
-		var up, down, fav int64
-		if err := rows.Scan(&it, &up, &down, &fav); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("item counters: %w", err)
+	for _, c := range counters {
+		if s := at[c.Item]; s != nil {
+			s.Upvotes, s.Downvotes, s.Favorites = c.Upvotes, c.Downvotes, c.Favorites
 		}
-		if s := at[it]; s != nil {
-			s.Upvotes, s.Downvotes, s.Favorites = up, down, fav
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("item counters: %w", err)
 	}
 	featured, err := featuredAmong(ctx, tx, items)
 	if err != nil {
 		return nil, err
 	}
-	for i := range out {
-		out[i].Featured = featured[out[i].Item]
+	for _, it := range featured {
+		at[it].Featured = true
 	}
 	if viewerID == "" {
 		return out, nil
@@ -277,44 +270,25 @@ func Read(ctx context.Context, tx *sqldb.Tx, viewerID string, items []string) ([
 	for i := range out {
 		out[i].MyVote, out[i].FavoritedByMe = new(int), new(bool)
 	}
-	rows, err = tx.Query(ctx, `SELECT v.item_id, v.value FROM votes v JOIN client_profiles c ON c.id = v.userid
-		WHERE c.user_id = $1 AND v.item_id IN (`+in+`)`, args...)
+	votes, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (v MyVote, err error) { return v, row.Scan(&v.Item, &v.Value) },
+		`SELECT v.item_id, v.value FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1 AND v.item_id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("my votes: %w", err)
 	}
-	for rows.Next() {
-		var it string
-		var v int
-		if err := rows.Scan(&it, &v); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("my votes: %w", err)
-		}
-		if s := at[it]; s != nil {
-			*s.MyVote = v
-		}
+	for _, v := range votes {
+		*at[v.Item].MyVote = v.Value
 	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("my votes: %w", err)
-	}
-	rows, err = tx.Query(ctx, `SELECT item_slug FROM favorites WHERE user_id = $1 AND item_slug IN (`+in+`)`, args...)
+	favorites, err := sqldb.All(ctx, tx, scanSlug, `SELECT item_slug FROM favorites WHERE user_id = $1 AND item_slug IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("my favorites: %w", err)
 	}
-	for rows.Next() {
-		var it string
-		if err := rows.Scan(&it); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("my favorites: %w", err)
-		}
-		if s := at[it]; s != nil {
-			*s.FavoritedByMe = true
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("my favorites: %w", err)
+	for _, it := range favorites {
+		*at[it].FavoritedByMe = true
 	}
 	return out, nil
 }
+
+func scanSlug(row sqldb.Scanner) (slug string, err error) { return slug, row.Scan(&slug) }
 
 // Fav is one of a user's favorites.
 type Fav struct {
