@@ -74,6 +74,14 @@ func held(ctx context.Context, tx *sqldb.Tx, userID string) ([]string, error) {
 	return names, nil
 }
 
+// countRoles returns how many roles a user holds.
+func countRoles(ctx context.Context, tx *sqldb.Tx, userID string) (n int, err error) {
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM user_roles WHERE user_id = $1`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count roles: %w", err)
+	}
+	return n, nil
+}
+
 // lockUser locks the user's row until the transaction ends, so that what is
 // read of their roles after it stays true until it commits: every change of
 // their roles through Give and Take (and CheckUser) waits for it.
@@ -126,9 +134,9 @@ func capped(ctx context.Context, tx *sqldb.Tx, userID string, added bool) error 
 	if !added {
 		return nil
 	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM user_roles WHERE user_id = $1`, userID).Scan(&n); err != nil {
-		return fmt.Errorf("count roles: %w", err)
+	n, err := countRoles(ctx, tx, userID)
+	if err != nil {
+		return err
 	}
 	if n > MaxRolesPerUser {
 		return ErrTooManyRoles
@@ -151,9 +159,9 @@ func Take(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error) 
 	if err != nil || !took {
 		return took, err
 	}
-	var left int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM user_roles WHERE user_id = $1`, userID).Scan(&left); err != nil {
-		return false, fmt.Errorf("remove role: %w", err)
+	left, err := countRoles(ctx, tx, userID)
+	if err != nil {
+		return false, err
 	}
 	if left == 0 {
 		return false, ErrLastRole
