@@ -73,15 +73,11 @@ func (n *New) check(ctx context.Context, tx *sqldb.Tx) error {
 	case len(n.Permissions) > MaxPermissions:
 		fe = append(fe, userd.FieldError{Field: "permissions", Code: "too_many", Message: fmt.Sprintf("A key carries at most %d permissions.", MaxPermissions)})
 	default:
-		known, err := rbac.Permissions(ctx, tx)
+		unknown, err := rbac.Unknown(ctx, tx, n.Permissions)
 		if err != nil {
 			return err
 		}
-		for _, key := range n.Permissions {
-			if !slices.ContainsFunc(known, func(p rbac.Permission) bool { return p.Key == key }) {
-				fe = append(fe, unknownPermission(key).(*userd.Error).Fields...)
-			}
-		}
+		fe = append(fe, unknown...)
 		slices.Sort(n.Permissions)
 		n.Permissions = slices.Compact(n.Permissions)
 	}
@@ -113,20 +109,16 @@ func Create(ctx context.Context, tx *sqldb.Tx, n New) (Key, string, error) {
 		// A permission deleted since the check (committed, or committing
 		// while the insert waited for it) is one that does not exist.
 		if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
-			return Key{}, "", unknownPermission(p)
+			return Key{}, "", rbac.UnknownPermission(p)
 		}
 		if err != nil {
 			return Key{}, "", fmt.Errorf("create api key: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return Key{}, "", unknownPermission(p)
+			return Key{}, "", rbac.UnknownPermission(p)
 		}
 	}
 	return k, secret, nil
-}
-
-func unknownPermission(key string) error {
-	return userd.Invalid([]userd.FieldError{{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)}})
 }
 
 // columns are a key's columns, with its permissions comma-separated (no key

@@ -316,16 +316,11 @@ func (p *RolePatch) check(ctx context.Context, tx *sqldb.Tx) error {
 		fe = append(fe, userd.FieldError{Field: "description", Code: "invalid_text", Message: "Use at most 500 characters."})
 	}
 	if p.Permissions != nil {
-		known, err := Permissions(ctx, tx)
+		unknown, err := Unknown(ctx, tx, *p.Permissions)
 		if err != nil {
 			return err
 		}
-		for _, key := range *p.Permissions {
-			i := slices.IndexFunc(known, func(k Permission) bool { return k.Key == key })
-			if i < 0 {
-				fe = append(fe, unknownPermissionField(key))
-			}
-		}
+		fe = append(fe, unknown...)
 	}
 	return userd.Invalid(fe)
 }
@@ -397,7 +392,7 @@ func setPermissions(ctx context.Context, tx *sqldb.Tx, roleID string, keys []str
 		res, err := tx.Exec(ctx, `INSERT INTO role_permissions (role_id, permission_id)
 			SELECT $1, id FROM permissions WHERE key = $2`, roleID, key)
 		if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
-			return unknownPermission(key)
+			return UnknownPermission(key)
 		}
 		if err != nil {
 			return fmt.Errorf("set role permissions: %w", err)
@@ -405,20 +400,36 @@ func setPermissions(ctx context.Context, tx *sqldb.Tx, roleID string, keys []str
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("set role permissions: %w", err)
 		} else if n != 1 {
-			return unknownPermission(key)
+			return UnknownPermission(key)
 		}
 	}
 	return nil
 }
 
-// unknownPermission is the error of a role's permission that does not
-// exist.
-func unknownPermission(key string) error {
+// UnknownPermission is the error of a permission key, given to a role or
+// an API key, that no permission has (one deleted since it was checked
+// too).
+func UnknownPermission(key string) error {
 	return userd.Invalid([]userd.FieldError{unknownPermissionField(key)})
 }
 
 func unknownPermissionField(key string) userd.FieldError {
 	return userd.FieldError{Field: "permissions", Code: "unknown_permission", Message: fmt.Sprintf("No permission is called %q.", key)}
+}
+
+// Unknown returns a field error for each of keys that no permission has.
+func Unknown(ctx context.Context, tx *sqldb.Tx, keys []string) ([]userd.FieldError, error) {
+	known, err := Permissions(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	var fe []userd.FieldError
+	for _, key := range keys {
+		if !slices.ContainsFunc(known, func(p Permission) bool { return p.Key == key }) {
+			fe = append(fe, unknownPermissionField(key))
+		}
+	}
+	return fe, nil
 }
 
 // Delete removes a role; its assignments go with it. It returns
