@@ -17,15 +17,24 @@ const (
 	APIKeysWrite = "api_keys:write" // create and revoke them
 )
 
+// mayKey returns rbac.ErrInsufficientPrivilege unless w may make, revoke
+// or change an API key that carries g: they hold APIKeysWrite and cover g
+// (no key stronger than its maker, a key included).
+func (w Who) mayKey(g userd.Grants) error {
+	if mine := w.grants(); !mine.Has(APIKeysWrite) || !rbac.Covers(mine, g) {
+		return rbac.ErrInsufficientPrivilege
+	}
+	return nil
+}
+
 // CreateAPIKey makes an API key and returns it with its secret, shown this
 // once. Who makes it holds APIKeysWrite and every permission the key will
 // carry (an API key cannot mint a key stronger than itself); a key made by
 // a user names them as its maker. It returns a KindInvalid error,
 // rbac.ErrInsufficientPrivilege.
 func (s *Service) CreateAPIKey(ctx context.Context, who Who, n apikey.New) (apikey.Key, string, error) {
-	g := who.grants()
-	if !g.Has(APIKeysWrite) || !rbac.Covers(g, userd.Grants{Permissions: n.Permissions}) {
-		return apikey.Key{}, "", rbac.ErrInsufficientPrivilege
+	if err := who.mayKey(userd.Grants{Permissions: n.Permissions}); err != nil {
+		return apikey.Key{}, "", err
 	}
 	n.CreatedBy, n.CreatedByKey = who.Actor.UserID, who.Actor.APIKeyID
 	var k apikey.Key
@@ -63,8 +72,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, who Who, id string) error {
 		if err != nil {
 			return audit.Event{}, err
 		}
-		if g := who.grants(); !g.Has(APIKeysWrite) || !rbac.Covers(g, k.Grants()) {
-			return audit.Event{}, rbac.ErrInsufficientPrivilege
+		if err := who.mayKey(k.Grants()); err != nil {
+			return audit.Event{}, err
 		}
 		_, revoked, err := apikey.Revoke(ctx, tx, id)
 		if err != nil {

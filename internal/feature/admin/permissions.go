@@ -83,8 +83,8 @@ func (s *Service) DeletePermission(ctx context.Context, who Who, key string, for
 			names = append(names, r.Name)
 		}
 		for _, k := range keys {
-			if g := who.grants(); !g.Has(APIKeysWrite) || !rbac.Covers(g, k.Grants()) {
-				return audit.Event{}, rbac.ErrInsufficientPrivilege
+			if err := who.mayKey(k.Grants()); err != nil {
+				return audit.Event{}, err
 			}
 			keyIDs = append(keyIDs, k.ID)
 			tx.Invalidate(userd.APIKeyKey(k.ID))
