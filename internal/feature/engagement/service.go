@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -154,7 +155,7 @@ func (in ProfileInput) check() error {
 	long("city", in.City, 100)
 	long("bio", in.Bio, 2000)
 	long("website", in.Website, 2000)
-	if in.Status != "" && in.Status != "active" && in.Status != "inactive" && in.Status != "suspended" {
+	if in.Status != "" && !slices.Contains(Statuses, in.Status) {
 		fs = append(fs, userd.FieldError{Field: "status", Code: "invalid_status", Message: "The status is active, inactive or suspended."})
 	}
 	if in.Website != "" {
