@@ -98,8 +98,11 @@ func scan(row sqldb.Scanner) (Notification, error) {
 }
 
 // Create stores a checked notification for a user and announces it on
-// Channel when the transaction commits.
+// Channel when the transaction commits. No Data stores an empty object.
 func Create(ctx context.Context, tx *sqldb.Tx, userID string, n New) (Notification, error) {
+	if len(n.Data) == 0 {
+		n.Data = json.RawMessage(`{}`)
+	}
 	id := userd.NewID(tx.Now)
 	_, err := tx.Exec(ctx, `INSERT INTO notifications (id, user_id, type, title, description, data, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, userID, n.Type, n.Title, n.Description, string(n.Data), tx.Now)

@@ -72,19 +72,50 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 		return nil
 	}
 	var hits int
-	var start time.Time
-	var now time.Time
-	err := l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+	var start, now time.Time
+	err := l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		now = tx.Now
-		return tx.QueryRow(ctx, `INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
-			ON CONFLICT (key) DO UPDATE SET
-				hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
-				window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
-			RETURNING hits, window_start`, stored(key), tx.Now, tx.Now.Add(-r.Window)).Scan(&hits, &start)
+		hits, start, err = count(ctx, tx, key, r)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("rate limit: %w", err)
+		return err
 	}
+	return over(hits, start, now, r)
+}
+
+// HitIn counts one hit against key in the caller's transaction and returns
+// an *Error when it goes over the rule: the hit commits with the action it
+// counts, or not at all. It suits actions that are not guesses (a vote, a
+// comment), whose refusal rolls the transaction back; the counter's row is
+// locked until the transaction ends.
+func (l *Limiter) HitIn(ctx context.Context, tx *sqldb.Tx, key string, r Rule) error {
+	if !l.enabled {
+		return nil
+	}
+	hits, start, err := count(ctx, tx, key, r)
+	if err != nil {
+		return err
+	}
+	return over(hits, start, tx.Now, r)
+}
+
+// count adds one hit to key's counter in tx and returns the window's hits
+// and start.
+func count(ctx context.Context, tx *sqldb.Tx, key string, r Rule) (hits int, start time.Time, err error) {
+	err = tx.QueryRow(ctx, `INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
+		ON CONFLICT (key) DO UPDATE SET
+			hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
+			window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
+		RETURNING hits, window_start`, stored(key), tx.Now, tx.Now.Add(-r.Window)).Scan(&hits, &start)
+	if err != nil {
+		return 0, start, fmt.Errorf("rate limit: %w", err)
+	}
+	return hits, start, nil
+}
+
+// over returns an *Error when hits go over the rule at now.
+func over(hits int, start, now time.Time, r Rule) error {
 	if hits > r.Max {
 		return refused(start.Add(r.Window).Sub(now), hits == r.Max+1)
 	}
