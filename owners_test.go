@@ -58,6 +58,16 @@ var owners = map[string]string{
 	"favorites":             "engagement",
 	"item_stats":            "engagement",
 	"featured_items":        "engagement",
+	"comments":              "engagement",
+	"item_views":            "engagement",
+	"item_daily_stats":      "engagement",
+	"item_rankings":         "engagement",
+	"view_keys":             "engagement",
+	"hidden_items":          "engagement",
+	"reports":               "moderation",
+	"report_tallies":        "moderation",
+	"moderation_history":    "moderation",
+	"sponsor_ads":           "sponsor",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

@@ -45,10 +45,13 @@ var tiers = map[string]int{
 	"internal/feature/userimport":      3,
 	// Sign-up and sign-in.
 	"internal/feature/auth": 4,
+	// Sponsor ads, which check item slugs by engagement's rule.
+	"internal/feature/sponsor": 4,
 	// What builds on sign-in: a user's end and export, and log-in through
 	// other identities.
 	"internal/feature/lifecycle":  5,
 	"internal/feature/federation": 5,
+	"internal/feature/moderation": 5,
 	// The administration, which composes them.
 	"internal/feature/admin": 6,
 	// The edges: HTTP, the clean-up job, the command, the test harness and

@@ -231,6 +231,18 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		sdb.Close()
 		return nil, fmt.Errorf("W10: %w", err)
 	}
+	rankingRows, err := rankingsWorkload(ctx, tg, sdb, conns, d)
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("rankings: %w", err)
+	}
+	engagementRows = append(engagementRows, rankingRows...)
+	viewRows, err := viewWorkloads(ctx, tg, sdb, d)
+	if err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	engagementRows = append(engagementRows, viewRows...)
 	socialRows, err := socialWorkloads(ctx, tg, sdb, users, conns, d, floor)
 	sdb.Close()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,12 +28,14 @@ import (
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/sponsor"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/feature/webhook"
@@ -54,6 +57,9 @@ type serveConfig struct {
 	oidcProviders  multiFlag
 	allowRedirects string
 	rateLimits     onOff
+	engagement     engagement.Limits
+	reportLimit    ratelimit.Rule
+	holdThreshold  int
 	mailFrom       string
 	keys           keyConfig
 	auth           auth.Config
@@ -110,8 +116,29 @@ func (o *onOff) Set(v string) error {
 	return nil
 }
 
+// rule is a rate limit as a flag spells it: MAX/WINDOW, such as 10/1m.
+type rule struct{ r *ratelimit.Rule }
+
+func (f rule) String() string {
+	if f.r == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d/%s", f.r.Max, f.r.Window)
+}
+
+func (f rule) Set(v string) error {
+	n, w, ok := strings.Cut(v, "/")
+	max, err := strconv.Atoi(n)
+	window, werr := time.ParseDuration(w)
+	if !ok || err != nil || werr != nil || max < 1 || window <= 0 {
+		return errors.New("want MAX/WINDOW, such as 10/1m")
+	}
+	*f.r = ratelimit.Rule{Max: max, Window: window}
+	return nil
+}
+
 func serveFlags() (*flag.FlagSet, *serveConfig) {
-	c := &serveConfig{rateLimits: true, argon: password.OWASP}
+	c := &serveConfig{rateLimits: true, argon: password.OWASP, engagement: engagement.DefaultLimits, reportLimit: moderation.DefaultReportLimit}
 	fs := newFlagSet("serve")
 	c.db.flags(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (env USERD_ADDR)")
@@ -121,6 +148,10 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; github and google need only NAME,,CLIENT_ID,CLIENT_SECRET (for github, an ISSUER_URL names a GitHub Enterprise Server) (env USERD_OIDC_PROVIDER)")
 	fs.StringVar(&c.allowRedirects, "allowed-redirects", "", "ORIGIN,… that log-in may redirect to (env USERD_ALLOWED_REDIRECTS)")
 	fs.Var(&c.rateLimits, "rate-limits", "on|off: brute-force limits; off only for load tests and test suites (env USERD_RATE_LIMITS)")
+	fs.Var(rule{&c.engagement.Votes}, "vote-limit", "MAX/WINDOW: votes one user may cast, change or take back (env USERD_VOTE_LIMIT)")
+	fs.Var(rule{&c.engagement.Comments}, "comment-limit", "MAX/WINDOW: comments one user may write (env USERD_COMMENT_LIMIT)")
+	fs.Var(rule{&c.reportLimit}, "report-limit", "MAX/WINDOW: reports one user may file (env USERD_REPORT_LIMIT)")
+	fs.IntVar(&c.holdThreshold, "report-hold-threshold", moderation.DefaultHoldThreshold, "content reported by this many distinct users is hidden pending review; 0 holds nothing (env USERD_REPORT_HOLD_THRESHOLD)")
 	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
 	c.keys.flags(fs)
 	fs.DurationVar(&c.auth.SessionLifetime, "session-lifetime", 30*24*time.Hour, "absolute lifetime of a session (env USERD_SESSION_LIFETIME)")
@@ -401,8 +432,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	c.auth.PublicURL = c.publicURL
 	c.auth.RefreshSecret = derive(master, "userd refresh successor")
 	hasher := password.New(c.argon, 0)
+	limiter := ratelimit.New(db, bool(c.rateLimits))
 	authSvc := auth.New(auth.Deps{External: external, Keyring: keyring, DB: db, Hasher: hasher, Keys: keyStore,
-		Limiter: ratelimit.New(db, bool(c.rateLimits)), Mailer: mailer, Log: log, Unlink: federation.UnlinkAll}, c.auth)
+		Limiter: limiter, Mailer: mailer, Log: log, Unlink: federation.UnlinkAll}, c.auth)
 	defer authSvc.Close()
 	if err := authSvc.CheckSignupRoles(ctx); err != nil {
 		ln.Close()
@@ -422,20 +454,22 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go hub.Run(ctx, db)
 	runner := jobs.NewRunner(db, log)
 	synchronization.Register(runner, db, keyring, webhook.New(db, c.webhookURL, hookKey))
+	moderation.Register(runner, db)
 	janitor.Register(runner, db, log)
-	if err := janitor.Schedule(ctx, db); err != nil {
+	if err := errors.Join(janitor.Schedule(ctx, db), janitor.ScheduleRankings(ctx, db)); err != nil {
 		ln.Close()
 		return err
 	}
 	go runner.Run(ctx)
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
-		Engagement: engagement.NewService(db)}
+		Engagement: engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement})}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
-			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement,
-			Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
+			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
+			Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold}),
+			Lifecycle:  lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})

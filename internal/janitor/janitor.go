@@ -1,7 +1,10 @@
-// Package janitor keeps the database small: a recurring job deletes what
-// has expired (rate-limit windows, log-in states, challenges, mailed tokens,
-// ended sessions) and the records kept for a while (finished jobs, webhook
-// deliveries). Each package says what of its own tables has expired.
+// Package janitor runs the recurring upkeep of the database. Its clean-up
+// keeps the database small: an hourly job deletes what has expired
+// (rate-limit windows, log-in states, challenges, mailed tokens, ended
+// sessions) and the records kept for a while (finished jobs, webhook
+// deliveries); each package says what of its own tables has expired. Its
+// rankings job recomputes the items' rankings every
+// engagement.RefreshEvery.
 package janitor
 
 import (
@@ -11,6 +14,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
 	"github.com/userd/userd/internal/feature/mfa"
@@ -26,6 +30,9 @@ const Kind = "janitor.cleanup"
 // Every is how often the clean-up runs.
 const Every = time.Hour
 
+// RankingsKind is the job kind of the rankings' refresh.
+const RankingsKind = "engagement.rankings"
+
 // expirers are the packages' clean-ups, by what they clean.
 var expirers = []struct {
 	name string
@@ -36,7 +43,8 @@ var expirers = []struct {
 	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire},
 }
 
-// Register adds the clean-up's handler to a runner.
+// Register adds the handlers of the clean-up and of the rankings' refresh
+// to a runner.
 func Register(r *jobs.Runner, db *sqldb.DB, log *slog.Logger) {
 	r.Handle(Kind, func(ctx context.Context, j jobs.Job) (time.Time, error) {
 		counts, err := Run(ctx, db)
@@ -46,17 +54,36 @@ func Register(r *jobs.Runner, db *sqldb.DB, log *slog.Logger) {
 		log.Info("janitor", "deleted", counts)
 		return db.Now().Add(Every), nil
 	})
+	r.Handle(RankingsKind, func(ctx context.Context, j jobs.Job) (time.Time, error) {
+		start := time.Now()
+		n, err := engagement.RefreshRankings(ctx, db)
+		if err != nil {
+			return time.Time{}, err
+		}
+		log.Debug("rankings refreshed", "rows", n, "took", time.Since(start))
+		return db.Now().Add(engagement.RefreshEvery), nil
+	})
 }
 
 // Schedule makes sure the clean-up is scheduled (once, whatever the number
 // of processes).
-func Schedule(ctx context.Context, db *sqldb.DB) error {
+func Schedule(ctx context.Context, db *sqldb.DB) error { return schedule(ctx, db, Kind) }
+
+// ScheduleRankings makes sure the rankings' refresh is scheduled (once,
+// whatever the number of processes).
+func ScheduleRankings(ctx context.Context, db *sqldb.DB) error {
+	return schedule(ctx, db, RankingsKind)
+}
+
+// schedule enqueues a recurring job of a kind, under its kind as key, to
+// run now unless it is pending.
+func schedule(ctx context.Context, db *sqldb.DB, kind string) error {
 	return db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE key = $1 AND done_at IS NULL`, Kind).Scan(&n); err != nil || n > 0 {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM jobs WHERE key = $1 AND done_at IS NULL`, kind).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		return jobs.Enqueue(ctx, tx, Kind, Kind, map[string]any{}, tx.Now)
+		return jobs.Enqueue(ctx, tx, kind, kind, map[string]any{}, tx.Now)
 	})
 }
 

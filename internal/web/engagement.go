@@ -12,20 +12,21 @@ import (
 // ItemEngagement is an item's engagement as a caller sees it.
 type ItemEngagement struct {
 	Item           string `json:"item" doc:"The item's slug."`
-	CommentsCount  int64  `json:"comments_count" doc:"Always 0 for now: comments are not built yet."`
+	CommentsCount  int64  `json:"comments_count" doc:"Live comments on the item, replies included; tombstones of deleted comments are not counted."`
 	Upvotes        int64  `json:"upvotes"`
 	Downvotes      int64  `json:"downvotes"`
 	Score          int64  `json:"score" doc:"upvotes - downvotes."`
 	FavoritesCount int64  `json:"favorites_count"`
-	ViewsCount     int64  `json:"views_count" doc:"Always 0 for now: views are not counted yet."`
+	ViewsCount     int64  `json:"views_count" doc:"Views, one per item, viewer and UTC day; a signed-in viewer and the same person viewing anonymously are counted apart."`
 	Featured       bool   `json:"featured" doc:"Whether the item is on the featured list now (within its featured_from/featured_until window)."`
+	Hidden         string `json:"hidden,omitempty" enum:"held,removed" doc:"Set when the item is hidden: held by reports pending review, or removed by a moderator; the application decides what its page does with it."`
 	MyVote         *int   `json:"my_vote,omitempty" doc:"The signed-in caller's vote: 1, -1, or 0 for none; absent for an anonymous caller."`
 	FavoritedByMe  *bool  `json:"favorited_by_me,omitempty" doc:"Whether the signed-in caller favorited the item; absent for an anonymous caller."`
 }
 
 func itemOf(st engagement.Stats) ItemEngagement {
 	return ItemEngagement{Item: st.Item, Upvotes: st.Upvotes, Downvotes: st.Downvotes, Score: st.Upvotes - st.Downvotes,
-		FavoritesCount: st.Favorites, Featured: st.Featured, MyVote: st.MyVote, FavoritedByMe: st.FavoritedByMe}
+		FavoritesCount: st.Favorites, CommentsCount: st.Comments, ViewsCount: st.Views, Featured: st.Featured, Hidden: st.Hidden, MyVote: st.MyVote, FavoritedByMe: st.FavoritedByMe}
 }
 
 type itemInput struct {
@@ -75,19 +76,19 @@ type voteInput struct {
 }
 
 func (s *Server) vote(ctx context.Context, in *voteInput) (*struct{}, error) {
-	return nil, s.items.Vote(ctx, userd.ActorFrom(ctx), in.Item, in.Body.Value)
+	return nil, s.items.Vote(ctx, userd.ActorFrom(ctx), s.client(ctx), in.Item, in.Body.Value)
 }
 
 func (s *Server) unvote(ctx context.Context, in *itemInput) (*struct{}, error) {
-	return nil, s.items.Unvote(ctx, userd.ActorFrom(ctx), in.Item)
+	return nil, s.items.Unvote(ctx, userd.ActorFrom(ctx), s.client(ctx), in.Item)
 }
 
 func (s *Server) favorite(ctx context.Context, in *itemInput) (*struct{}, error) {
-	return nil, s.items.SetFavorite(ctx, userd.ActorFrom(ctx), in.Item, true)
+	return nil, s.items.SetFavorite(ctx, userd.ActorFrom(ctx), s.client(ctx), in.Item, true)
 }
 
 func (s *Server) unfavorite(ctx context.Context, in *itemInput) (*struct{}, error) {
-	return nil, s.items.SetFavorite(ctx, userd.ActorFrom(ctx), in.Item, false)
+	return nil, s.items.SetFavorite(ctx, userd.ActorFrom(ctx), s.client(ctx), in.Item, false)
 }
 
 // FavoriteItem is one of the user's favorite items.
@@ -165,7 +166,7 @@ type putClientProfileInput struct {
 
 func (s *Server) putClientProfile(ctx context.Context, in *putClientProfileInput) (*clientProfileOutput, error) {
 	b := in.Body
-	p, err := s.items.PutProfile(ctx, userd.ActorFrom(ctx), engagement.ProfileInput{Status: b.Status, DisplayName: b.DisplayName,
+	p, err := s.items.PutProfile(ctx, userd.ActorFrom(ctx), s.client(ctx), engagement.ProfileInput{Status: b.Status, DisplayName: b.DisplayName,
 		Country: b.Country, City: b.City, Bio: b.Bio, Website: b.Website})
 	if err != nil {
 		return nil, err

@@ -138,6 +138,10 @@ func (x *exportWriter) Synchronizations(r []synchronization.Sync) error {
 // CredentialAccounts writes vault accounts without their secrets.
 func (x *exportWriter) CredentialAccounts(r []vault.Account) error { return put(x, r, accountOf) }
 
+// Comments writes the user's comments as GET /v1/items/{item}/comments
+// lists them.
+func (x *exportWriter) Comments(r []engagement.Comment) error { return put(x, r, commentOf) }
+
 // exportVote is one of the user's votes in their export.
 type exportVote struct {
 	Item      string    `json:"item"`

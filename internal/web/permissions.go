@@ -29,7 +29,7 @@ func (s *Server) adminListPermissions(ctx context.Context, _ *struct{}) (*permis
 
 type createPermissionInput struct {
 	Body struct {
-		Key         string `json:"key" example:"items:create" doc:"resource:action in lower case, each a letter then letters, digits or '_' (^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$), at most 64 characters; 409 permission_exists when taken; 422 reserved_permission for userd's own resources (account, users, roles, permissions, notifications, activity_logs, api_keys, vault, synchronizations, reports, sponsor_ads, billing, collections, webhooks, orgs, oauth_clients, mail) and for items:feature. An application defines at most 200 permissions: 409 too_many_permissions beyond."`
+		Key         string `json:"key" example:"items:create" doc:"resource:action in lower case, each a letter then letters, digits or '_' (^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$), at most 64 characters; 409 permission_exists when taken; 422 reserved_permission for userd's own resources (account, users, roles, permissions, notifications, activity_logs, api_keys, vault, synchronizations, reports, sponsor_ads, billing, collections, webhooks, orgs, oauth_clients, mail) and for items:feature and comments:moderate. An application defines at most 200 permissions: 409 too_many_permissions beyond."`
 		Description string `json:"description,omitempty" example:"Create items" doc:"What the permission allows; at most 500 characters."`
 	}
 }

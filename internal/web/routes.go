@@ -9,7 +9,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/engagement"
+	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/feature/sponsor"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 )
@@ -118,19 +120,35 @@ func (s *Server) routes() {
 
 	add(s, route{"GET", "/v1/items", "get-items", "Several items' counts (up to 100 slugs, in the order asked; my_vote and favorited_by_me for a signed-in caller)", "Engagement", optionalUser, 0}, s.getItems)
 	add(s, route{"GET", "/v1/items/{item}", "get-item", "An item's votes and favorites (my_vote and favorited_by_me for a signed-in caller)", "Engagement", optionalUser, 0}, s.getItem)
+	add(s, route{"GET", "/v1/items/{item}/comments", "list-comments", "An item's comments (or one comment's replies), newest or oldest first; tombstones of deleted comments that have replies included; hidden comments only for a holder of comments:moderate", "Engagement", optionalUser, 0}, s.listComments)
+	add(s, route{"POST", "/v1/items/{item}/comments", "post-comment", "Comment on an item, or reply to a comment (rate-limited per user: 429)", "Engagement", accountWrite, http.StatusCreated}, s.postComment)
+	add(s, route{"PATCH", "/v1/items/{item}/comments/{id}", "edit-comment", "Change a comment's text: its author, or a holder of comments:moderate (404 for anyone else)", "Engagement", accountWrite, 0}, s.patchComment)
+	add(s, route{"DELETE", "/v1/items/{item}/comments/{id}", "delete-comment", "Delete a comment: its author, or a holder of comments:moderate (404 for anyone else); one with replies stays as a tombstone", "Engagement", accountWrite, http.StatusNoContent}, s.deleteComment)
 	add(s, route{"PUT", "/v1/items/{item}/vote", "vote", "Vote an item up (1) or down (-1); changing a vote moves it between the counts", "Engagement", accountWrite, http.StatusNoContent}, s.vote)
 	add(s, route{"DELETE", "/v1/items/{item}/vote", "unvote", "Take a vote back (204 also when there was none)", "Engagement", accountWrite, http.StatusNoContent}, s.unvote)
 	add(s, route{"PUT", "/v1/items/{item}/favorite", "favorite", "Favorite an item (204 also when it is already)", "Engagement", accountWrite, http.StatusNoContent}, s.favorite)
 	add(s, route{"DELETE", "/v1/items/{item}/favorite", "unfavorite", "Stop favoriting an item (204 also when it was not)", "Engagement", accountWrite, http.StatusNoContent}, s.unfavorite)
+	add(s, route{"POST", "/v1/items/{item}/views", "view-item", "Count a view of an item: once per item, viewer and UTC day (a signed-in caller is their user, anyone else a keyed hash of their anonymous_id or address and user agent)", "Engagement", optionalUser, http.StatusNoContent}, s.view)
 	add(s, route{"GET", "/v1/me/favorites", "list-favorites", "The user's favorite items, newest first", "Engagement", accountRead, 0}, s.listFavorites)
 	add(s, route{"GET", "/v1/me/client-profile", "get-client-profile", "The user's client profile (404 client_profile_not_found before their first vote, favorite or PUT)", "Engagement", accountRead, 0}, s.getClientProfile)
 	add(s, route{"PUT", "/v1/me/client-profile", "put-client-profile", "Create or replace the user's client profile", "Engagement", accountWrite, 0}, s.putClientProfile)
+	add(s, route{"POST", "/v1/reports", "post-report", "Report an item, a comment or a user (one open report per content; rate-limited per reporter)", "Moderation", accountWrite, http.StatusCreated}, s.postReport)
+	add(s, route{"GET", "/v1/me/reports", "list-my-reports", "The user's reports and their outcome, newest first", "Moderation", accountRead, 0}, s.myReports)
+	add(s, route{"GET", "/v1/me/moderation-history", "my-moderation-history", "The warnings and actions taken on the user's account, newest first (without who took them)", "Moderation", accountRead, 0}, s.myHistory)
 	add(s, route{"GET", "/v1/featured-items", "list-featured-items", "The items featured now (within their window), by position then slug", "Engagement", public, 0}, s.listFeatured)
+	add(s, route{"POST", "/v1/me/sponsor-ads", "submit-sponsor-ad", "Submit a sponsor ad for an item: pending until an administrator approves it (409 too_many_pending_ads past 50 waiting); the text is kept as written", "Sponsor ads", accountWrite, http.StatusCreated}, s.submitSponsorAd)
+	add(s, route{"GET", "/v1/me/sponsor-ads", "list-my-sponsor-ads", "The user's sponsor ads, newest first, with their review", "Sponsor ads", accountRead, 0}, s.listMySponsorAds)
+	add(s, route{"GET", "/v1/sponsor-ads/active", "list-active-sponsor-ads", "The approved sponsor ads shown now (starts_at <= now < ends_at), of one item or every item, by starts_at", "Sponsor ads", public, 0}, s.activeSponsorAds)
+	add(s, route{"GET", "/v1/rankings", "get-rankings", "Items ranked by score, views, favorites, comments or trending, over a day, week, month or all time (refreshed every minute)", "Engagement", public, 0}, s.rankings)
 
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
 	add(s, route{"POST", "/v1/admin/users", "admin-create-user", "Create a user with roles", "Administration", usersWrite, http.StatusCreated}, s.adminCreateUser)
 	add(s, route{"GET", "/v1/admin/users/{id}", "admin-get-user", "A user with their roles and permissions", "Administration", usersRead, 0}, s.adminGetUser)
 	add(s, route{"PATCH", "/v1/admin/users/{id}", "admin-update-user", "Change a user: profile, identifiers, beta flag, status (suspend, ban)", "Administration", usersWrite, 0}, s.adminUpdateUser)
+	add(s, route{"GET", "/v1/admin/reports", "admin-list-reports", "The review queue: reports newest first, or (group=content) the reported contents, most reporters first", "Moderation", moderation.ReviewPermission, 0}, s.adminReports)
+	add(s, route{"PATCH", "/v1/admin/reports/{id}", "admin-review-report", "Review a report: its status and note; audited", "Moderation", moderation.ReviewPermission, 0}, s.reviewReport)
+	add(s, route{"POST", "/v1/admin/moderation-actions", "admin-moderate", "Warn, suspend, ban or unban a user, or remove or restore their content, with a line in their moderation history; audited", "Moderation", moderation.ModeratePermission, http.StatusCreated}, s.moderate)
+	add(s, route{"GET", "/v1/admin/users/{id}/moderation-history", "admin-moderation-history", "A user's moderation history, newest first", "Moderation", moderation.ModeratePermission, 0}, s.userHistory)
 	add(s, route{"DELETE", "/v1/admin/users/{id}", "admin-delete-user", "Delete a user and everything they own", "Administration", usersWrite, http.StatusNoContent}, s.adminDeleteUser)
 	add(s, route{"PUT", "/v1/admin/users/{id}/roles/{role}", "admin-assign-role", "Give a user a role (204 also when they have it)", "Administration", rolesWrite, http.StatusNoContent}, s.adminAssignRole)
 	add(s, route{"DELETE", "/v1/admin/users/{id}/roles/{role}", "admin-remove-role", "Take a role from a user (204 also when they lack it)", "Administration", rolesWrite, http.StatusNoContent}, s.adminRemoveRole)
@@ -150,6 +168,8 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/admin/synchronizations/{sid}/run", "admin-run-synchronization", "Send the synchronization.due webhook now, once (asking again before it went out keeps one); audited in the owner's trail", "Administration", synchronization.RevealPermission, http.StatusAccepted}, s.adminRunSync)
 	add(s, route{"PUT", "/v1/admin/featured-items/{item}", "admin-feature-item", "Feature an item, or change its position and window (the row is replaced); audited", "Administration", engagement.FeaturePermission, 0}, s.putFeatured)
 	add(s, route{"DELETE", "/v1/admin/featured-items/{item}", "admin-unfeature-item", "Take an item off the featured list (204 also when it was not on it); audited", "Administration", engagement.FeaturePermission, http.StatusNoContent}, s.deleteFeatured)
+	add(s, route{"GET", "/v1/admin/sponsor-ads", "admin-list-sponsor-ads", "Sponsor ads of every user, newest first (?status=pending: the review queue)", "Administration", sponsor.ReviewPermission, 0}, s.adminListSponsorAds)
+	add(s, route{"PATCH", "/v1/admin/sponsor-ads/{id}", "admin-review-sponsor-ad", "Approve or reject a sponsor ad; reviewing again replaces the decision. The sponsor is notified; audited in the sponsor's trail", "Administration", sponsor.ReviewPermission, 0}, s.reviewSponsorAd)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

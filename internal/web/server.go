@@ -24,10 +24,12 @@ import (
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/sponsor"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 )
@@ -88,33 +90,39 @@ type Services struct {
 	Social *social.Service
 	// Engagement serves votes, favorites and client profiles.
 	Engagement *engagement.Service
+	// Sponsors serves sponsor ads: submission, review and the ads shown now.
+	Sponsors *sponsor.Service
+	// Moderation serves reports, their review and moderators' actions.
+	Moderation *moderation.Service
 }
 
 // Server is the HTTP API.
 type Server struct {
-	cfg       Config
-	db        Database
-	auth      *auth.Service
-	accounts  *account.Service
-	admin     *admin.Service
-	keys      *keys.Store
-	hub       *notify.Hub
-	fed       *federation.Service
-	passkeys  *passkey.Service
-	layouts   *layout.Service
-	referrals *referral.Service
-	vault     *vault.Service
-	syncs     *synchronization.Service
-	lifecycle *lifecycle.Service
-	notices   *notify.Service
-	social    *social.Service
-	items     *engagement.Service
-	done      chan struct{} // closed when the server shuts down: streams end
-	log       *slog.Logger
-	api       huma.API
-	mux       *http.ServeMux
-	cop       *http.CrossOriginProtection
-	memo      memos
+	cfg        Config
+	db         Database
+	auth       *auth.Service
+	accounts   *account.Service
+	admin      *admin.Service
+	keys       *keys.Store
+	hub        *notify.Hub
+	fed        *federation.Service
+	passkeys   *passkey.Service
+	layouts    *layout.Service
+	referrals  *referral.Service
+	vault      *vault.Service
+	syncs      *synchronization.Service
+	lifecycle  *lifecycle.Service
+	notices    *notify.Service
+	social     *social.Service
+	items      *engagement.Service
+	sponsors   *sponsor.Service
+	moderation *moderation.Service
+	done       chan struct{} // closed when the server shuts down: streams end
+	log        *slog.Logger
+	api        huma.API
+	mux        *http.ServeMux
+	cop        *http.CrossOriginProtection
+	memo       memos
 }
 
 func init() {
@@ -129,7 +137,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, sponsors: svc.Sponsors, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

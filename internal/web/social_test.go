@@ -263,15 +263,16 @@ var userColumns = map[string]struct {
 	"api_keys":              {[]string{"created_by"}, "set null: the key stays, made by no one"},
 	"client_profiles":       {[]string{"user_id"}, "cascade (seed 001)"},
 	"favorites":             {[]string{"user_id"}, "cascade (seed 001); the items' counters decremented"},
+	"sponsor_ads":           {[]string{"user_id", "reviewed_by"}, "cascade for the sponsor (seed 001); set null for the reviewer: the ad and its decision stay"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
 // (seed 001's votes.userid), not the user: they go with the profile.
-var profileColumns = map[string]string{"votes": "userid"}
+var profileColumns = map[string]string{"votes": "userid", "comments": "user_id", "reports": "reported_by", "moderation_history": "user_id"}
 
 // tablesWithoutUsers are the tables that name no user.
-var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "item_stats", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
-	"role_permissions", "roles", "signing_keys", "verification_tokens", "webhook_deliveries"}
+var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits", "report_tallies",
+	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
 // them, and checks each table's rule. It fails when the schema has a table
@@ -316,7 +317,18 @@ func TestCascadeDeletion(t *testing.T) {
 		c.do("PUT", "/v1/users/"+goneID+"/follow", nil, friend)
 		c.do("PUT", "/v1/items/x/vote", map[string]any{"value": -1}, gone)
 		c.do("PUT", "/v1/items/x/favorite", nil, gone)
+		ad := map[string]any{"item_slug": "x", "title": "t", "target_url": "https://example.com/", "starts_at": time.Now().UTC().Format(time.RFC3339),
+			"ends_at": time.Now().UTC().Add(time.Hour).Format(time.RFC3339)}
+		c.do("POST", "/v1/me/sponsor-ads", ad, gone)
+		friendAd := str(c.do("POST", "/v1/me/sponsor-ads", ad, friend).Body, "id")
+		c.do("POST", "/v1/admin/roles", map[string]any{"name": "AD_REVIEWER", "permissions": []string{"sponsor_ads:review"}}, adm)
+		c.do("PUT", "/v1/admin/users/"+goneID+"/roles/AD_REVIEWER", nil, adm)
+		c.do("PATCH", "/v1/admin/sponsor-ads/"+friendAd, map[string]any{"status": "approved"}, gone)
 		c.do("PUT", "/v1/items/x/vote", map[string]any{"value": 1}, friend)
+		said := str(c.do("POST", "/v1/items/x/comments", map[string]any{"body": "bye"}, gone).Body, "id")
+		c.do("POST", "/v1/items/x/comments", map[string]any{"body": "see you", "parent_id": said}, friend)
+		c.do("POST", "/v1/reports", map[string]any{"content_type": "user", "content_id": friendID, "reason": "spam"}, gone)
+		c.do("POST", "/v1/admin/moderation-actions", map[string]any{"user_id": goneID, "action": "warn", "reason": "Be nice."}, adm)
 		profileID := str(c.do("GET", "/v1/me/client-profile", nil, gone).Body, "id")
 		registerPasskey(t, c, gone, goneID)
 		c.do("POST", "/v1/auth/passkeys/register/begin", nil, gone) // a ceremony left in flight
@@ -359,8 +371,14 @@ func TestCascadeDeletion(t *testing.T) {
 				t.Errorf("%s: %d rows still name the deleted user's client profile (rule: cascade with it)", table, n)
 			}
 		}
-		if it := c.do("GET", "/v1/items/x", nil, "").Body; it["upvotes"] != float64(1) || it["downvotes"] != float64(0) || it["favorites_count"] != float64(0) {
+		if it := c.do("GET", "/v1/items/x", nil, "").Body; it["upvotes"] != float64(1) || it["downvotes"] != float64(0) || it["favorites_count"] != float64(0) ||
+			it["comments_count"] != float64(1) {
 			t.Fatalf("the item's counters after the deletion = %v", it)
+		}
+		var reviewed int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM sponsor_ads WHERE id = $1 AND status = 'approved' AND reviewed_by IS NULL AND reviewed_at IS NOT NULL`, friendAd).Scan(&reviewed)
+		if reviewed != 1 {
+			t.Fatalf("the ad the deleted user reviewed: %d kept approved with reviewed_by null", reviewed)
 		}
 		var keys, kept int
 		c.db.SQL().QueryRow(`SELECT count(*) FROM api_keys WHERE created_by IS NULL`).Scan(&keys)

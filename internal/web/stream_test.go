@@ -183,7 +183,8 @@ func TestStreamEndsWhenSessionRevoked(t *testing.T) {
 }
 
 // TestStreamEndsWhenUserStops: suspending, banning or deleting a user ends
-// their streams, those opened with an access token too.
+// their streams, those opened with an access token too, whether an
+// administrator changes the user or a moderator acts.
 func TestStreamEndsWhenUserStops(t *testing.T) {
 	engines(t, func(t *testing.T, c *client) {
 		adm := c.admin()
@@ -191,6 +192,8 @@ func TestStreamEndsWhenUserStops(t *testing.T) {
 			{"suspended", "PATCH", `{"status":"suspended"}`},
 			{"banned", "PATCH", `{"status":"banned"}`},
 			{"deleted", "DELETE", ""},
+			{"moderator-suspended", "POST", `{"action":"suspend","reason":"Cool off."}`},
+			{"moderator-banned", "POST", `{"action":"ban","reason":"Spam."}`},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				r := c.do("POST", "/v1/auth/signup", map[string]any{"email": tt.name + "@example.com", "password": "correct horse battery"}, "")
@@ -200,7 +203,11 @@ func TestStreamEndsWhenUserStops(t *testing.T) {
 				if tt.body != "" {
 					body = tt.body
 				}
-				if r := c.do(tt.method, "/v1/admin/users/"+id, body, adm); r.Status >= 300 {
+				path := "/v1/admin/users/" + id
+				if tt.method == "POST" {
+					path, body = "/v1/admin/moderation-actions", `{"user_id":"`+id+`",`+tt.body[1:]
+				}
+				if r := c.do(tt.method, path, body, adm); r.Status >= 300 {
 					t.Fatalf("%s user = %d %s", tt.method, r.Status, r.Raw)
 				}
 				byToken.wantEnded(t, "session_ended")

@@ -65,6 +65,26 @@ const (
 	CredentialDeleted  = "vault.credential_deleted"
 	CredentialRevealed = "vault.credential_revealed"
 
+	// What users do with items, with their client profile as client_id.
+	Voted          = "engagement.voted"
+	VoteWithdrawn  = "engagement.vote_withdrawn"
+	Favorited      = "engagement.favorited"
+	Unfavorited    = "engagement.unfavorited"
+	Commented      = "engagement.commented"
+	CommentEdited  = "engagement.comment_edited"
+	CommentDeleted = "engagement.comment_deleted"
+	ProfileUpdated = "engagement.client_profile_updated"
+
+	// Moderation, with the reporter or the moderator as actor.
+	ReportCreated    = "moderation.report_created"
+	ReportReviewed   = "moderation.report_reviewed"
+	ActionTaken      = "moderation.action_taken"
+	SuspensionLifted = "moderation.suspension_lifted"
+
+	// Sponsor ads, in the sponsor's trail (the reviewer as actor).
+	SponsorAdSubmitted = "sponsor_ad.submitted"
+	SponsorAdReviewed  = "sponsor_ad.reviewed"
+
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"
 	SynchronizationRunRequested  = "synchronization.run_requested"
@@ -82,12 +102,15 @@ type Event struct {
 	// administrator reading what a user stored); Record takes it from the
 	// context's actor when that is another user.
 	ActorUserID string
-	Action      string
-	TargetType  string
-	TargetID    string
-	IP          string
-	UserAgent   string
-	Metadata    map[string]any
+	// ClientID is the user's client profile for what they do with items;
+	// the entry goes with the profile.
+	ClientID   string
+	Action     string
+	TargetType string
+	TargetID   string
+	IP         string
+	UserAgent  string
+	Metadata   map[string]any
 }
 
 // Record appends e to the trail within tx.
@@ -109,9 +132,9 @@ func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 	if e.ActorUserID == e.UserID {
 		e.ActorUserID = ""
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, actor_api_key_id, actor_user_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), sqldb.Nullable(e.ActorUserID), e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID),
+	_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, actor_api_key_id, actor_user_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), sqldb.Nullable(e.ActorUserID), sqldb.Nullable(e.ClientID), e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID),
 		sqldb.Nullable(e.IP), sqldb.Nullable(e.UserAgent), string(meta), tx.Now)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)

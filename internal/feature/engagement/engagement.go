@@ -8,17 +8,19 @@
 package engagement
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math/big"
-	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -40,12 +42,19 @@ var (
 	ErrUserGone = userd.Errorf(userd.KindNotFound, "user_not_found", "No such user.")
 )
 
-var slug = regexp.MustCompile(`^[A-Za-z0-9._~:-]{1,200}$`)
-
-// CheckItem returns ErrInvalidItem unless item is a slug.
+// CheckItem returns ErrInvalidItem unless item is a slug: 1 to 200 of
+// A-Z a-z 0-9 . _ ~ : - (a loop, not a regular expression: a list page
+// checks a hundred at once).
 func CheckItem(item string) error {
-	if !slug.MatchString(item) {
+	if len(item) == 0 || len(item) > 200 {
 		return ErrInvalidItem
+	}
+	for i := range len(item) {
+		switch c := item[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("._~:-", c) >= 0:
+		default:
+			return ErrInvalidItem
+		}
 	}
 	return nil
 }
@@ -55,19 +64,75 @@ func shard() int {
 	return int(n.Int64())
 }
 
-// bump changes one shard of an item's counters.
-func bump(ctx context.Context, tx *sqldb.Tx, item string, up, down, favorites int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO item_stats (item_slug, shard, upvotes, downvotes, favorites_count, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
+// Delta is a change of an item's counters.
+type Delta struct {
+	Up, Down, Favorites, Comments, Views int64
+}
+
+// bump adds d to a shard of the item's counters, on the transaction's UTC
+// day. On PostgreSQL it takes one of the item's shards that no other
+// transaction holds, if any, so that the writers of a hot item do not queue
+// on each other's rows until they commit; otherwise, a random one.
+func bump(ctx context.Context, tx *sqldb.Tx, item string, d Delta) error {
+	day := Day(tx.Now)
+	if tx.WritingWith() {
+		res, err := tx.Exec(ctx, `WITH free AS (SELECT shard FROM item_stats WHERE item_slug = $1 ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED),
+			total AS (UPDATE item_stats SET upvotes = upvotes + $3, downvotes = downvotes + $4, favorites_count = favorites_count + $5,
+				comments_count = comments_count + $6, views_count = views_count + $7, updated_at = $8
+				WHERE item_slug = $1 AND shard = (SELECT shard FROM free) RETURNING shard)
+			`+dailyInto+`SELECT $1, $2, shard, $3, $4, $5, $6, $7 FROM total`+dailyConflict,
+			item, day, d.Up, d.Down, d.Favorites, d.Comments, d.Views, tx.Now)
+		if err != nil {
+			return fmt.Errorf("update item counters: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+	}
+	return add(ctx, tx, item, day, shard(), d)
+}
+
+// The statements of the counters: the all-time shard's upsert, and the
+// daily one's in two parts (the values between them).
+const (
+	totalUpsert = `INSERT INTO item_stats (item_slug, shard, upvotes, downvotes, favorites_count, comments_count, views_count, updated_at)
+		VALUES ($1, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (item_slug, shard) DO UPDATE SET upvotes = item_stats.upvotes + excluded.upvotes,
-			downvotes = item_stats.downvotes + excluded.downvotes,
-			favorites_count = item_stats.favorites_count + excluded.favorites_count, updated_at = excluded.updated_at`,
-		item, shard(), up, down, favorites, tx.Now)
-	if err != nil {
+			downvotes = item_stats.downvotes + excluded.downvotes, favorites_count = item_stats.favorites_count + excluded.favorites_count,
+			comments_count = item_stats.comments_count + excluded.comments_count, views_count = item_stats.views_count + excluded.views_count,
+			updated_at = excluded.updated_at`
+	dailyInto     = `INSERT INTO item_daily_stats (item_slug, day, shard, upvotes, downvotes, favorites_count, comments_count, views_count) `
+	dailyConflict = ` ON CONFLICT (item_slug, day, shard) DO UPDATE SET upvotes = item_daily_stats.upvotes + excluded.upvotes,
+			downvotes = item_daily_stats.downvotes + excluded.downvotes, favorites_count = item_daily_stats.favorites_count + excluded.favorites_count,
+			comments_count = item_daily_stats.comments_count + excluded.comments_count, views_count = item_daily_stats.views_count + excluded.views_count`
+)
+
+// add adds d to one shard of the item's all-time counters and to the same
+// shard of what the UTC day added (item_daily_stats, which period rankings
+// read). The all-time row is locked first, then the day's, in every
+// transaction: PostgreSQL does both in one statement whose daily insert
+// reads what the first returns, so it runs second.
+func add(ctx context.Context, tx *sqldb.Tx, item, day string, n int, d Delta) error {
+	args := []any{item, day, n, d.Up, d.Down, d.Favorites, d.Comments, d.Views, tx.Now}
+	if tx.WritingWith() {
+		_, err := tx.Exec(ctx, `WITH total AS (`+totalUpsert+` RETURNING 1) `+dailyInto+
+			`SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM total`+dailyConflict, args...)
+		if err != nil {
+			return fmt.Errorf("update item counters: %w", err)
+		}
+		return nil
+	}
+	if _, err := tx.Exec(ctx, totalUpsert, args...); err != nil {
 		return fmt.Errorf("update item counters: %w", err)
+	}
+	if _, err := tx.Exec(ctx, dailyInto+`VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`+dailyConflict, args[:8]...); err != nil {
+		return fmt.Errorf("update item daily counters: %w", err)
 	}
 	return nil
 }
+
+// Day is t's UTC day as the DATE columns store it (YYYY-MM-DD).
+func Day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 // counts returns the counter changes of a vote of value v (0: none).
 func counts(v int) (up, down int64) {
@@ -86,34 +151,26 @@ func counts(v int) (up, down int64) {
 // so a deletion never counts a user's votes while one of their changes is in
 // flight. It returns ErrUserGone.
 func claim(ctx context.Context, tx *sqldb.Tx, userID string) (string, error) {
-	_, err := tx.Exec(ctx, `INSERT INTO client_profiles (id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
-		ON CONFLICT (user_id) DO NOTHING`, userd.NewID(tx.Now), userID, tx.Now)
+	// The no-op update locks the row as FOR UPDATE would (SQLite's one
+	// writer needs no row locks), and the statement returns the id either way.
+	var id string
+	err := tx.QueryRow(ctx, `INSERT INTO client_profiles (id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
+		ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id RETURNING id`, userd.NewID(tx.Now), userID, tx.Now).Scan(&id)
 	if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
 		return "", ErrUserGone
 	}
 	if err != nil {
-		return "", fmt.Errorf("make client profile: %w", err)
-	}
-	ok, err := tx.LockRow(ctx, "client_profiles", "user_id", userID)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return "", ErrUserGone
-	}
-	var id string
-	if err := tx.QueryRow(ctx, `SELECT id FROM client_profiles WHERE user_id = $1`, userID).Scan(&id); err != nil {
 		return "", fmt.Errorf("client profile: %w", err)
 	}
 	return id, nil
 }
 
-// Vote sets the user's vote on item to value (1 or -1), or takes it back
-// (0), and moves the item's counters by what changed: a new vote adds one,
-// a changed vote moves one from a counter to the other, the same vote
-// changes nothing. It runs in a transaction that may cross users (the
-// counters are every voter's).
-func Vote(ctx context.Context, tx *sqldb.Tx, userID, item string, value int) error {
+// castVote sets the user's vote on item to value (1 or -1), or takes it
+// back (0), and moves the item's counters by what changed: a new vote adds
+// one, a changed vote moves one from a counter to the other, the same vote
+// changes nothing. A change goes to the user's activity log. It runs in a
+// transaction that may cross users (the counters are every voter's).
+func castVote(ctx context.Context, tx *sqldb.Tx, userID string, c userd.Client, item string, value int) error {
 	if err := CheckItem(item); err != nil {
 		return err
 	}
@@ -124,43 +181,72 @@ func Vote(ctx context.Context, tx *sqldb.Tx, userID, item string, value int) err
 	if err != nil {
 		return err
 	}
-	var old int
-	err = tx.QueryRow(ctx, `SELECT value FROM votes WHERE userid = $1 AND item_id = $2`, profile, item).Scan(&old)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("read vote: %w", err)
+	old, err := setVote(ctx, tx, profile, item, value)
+	if err != nil {
+		return fmt.Errorf("vote: %w", err)
 	}
 	if old == value {
 		return nil
 	}
-	switch {
-	case value == 0:
-		_, err = tx.Exec(ctx, `DELETE FROM votes WHERE userid = $1 AND item_id = $2`, profile, item)
-	case old == 0:
-		_, err = tx.Exec(ctx, `INSERT INTO votes (id, userid, item_id, value, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-			userd.NewID(tx.Now), profile, item, value, tx.Now)
-	default:
-		_, err = tx.Exec(ctx, `UPDATE votes SET value = $3, updated_at = $4 WHERE userid = $1 AND item_id = $2`, profile, item, value, tx.Now)
+	// The log first and the counters last: the counter row stays locked
+	// from its update to the commit, which other voters of the item wait on.
+	if value == 0 {
+		err = record(ctx, tx, userID, profile, c, audit.VoteWithdrawn, item, map[string]any{"was": old})
+	} else {
+		err = record(ctx, tx, userID, profile, c, audit.Voted, item, map[string]any{"value": value, "was": old})
 	}
 	if err != nil {
-		return fmt.Errorf("vote: %w", err)
+		return err
 	}
 	oldUp, oldDown := counts(old)
 	up, down := counts(value)
-	return bump(ctx, tx, item, up-oldUp, down-oldDown, 0)
+	return bump(ctx, tx, item, Delta{Up: up - oldUp, Down: down - oldDown})
 }
 
-// Favorite marks item a favorite of the user (on) or not; doing it twice
-// changes nothing. It moves the item's counter only when the favorite is
-// really made or ended, in a transaction that may cross users.
-func Favorite(ctx context.Context, tx *sqldb.Tx, userID, item string, on bool) error {
+// setVote sets the vote of a client profile, which the transaction has
+// claimed, on item to value (0: none) and returns what it was (0: none).
+func setVote(ctx context.Context, tx *sqldb.Tx, profile, item string, value int) (old int, err error) {
+	if value == 0 {
+		err = tx.QueryRow(ctx, `DELETE FROM votes WHERE userid = $1 AND item_id = $2 RETURNING value`, profile, item).Scan(&old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		return old, err
+	}
+	const upsert = `INSERT INTO votes (id, userid, item_id, value, created_at, updated_at) VALUES ($3, $1, $2, $4, $5, $5)
+		ON CONFLICT (userid, item_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+		WHERE votes.value <> excluded.value`
+	args := []any{profile, item, userd.NewID(tx.Now), value, tx.Now}
+	if tx.WritingWith() {
+		// The WITH's read sees the rows as they were before the statement.
+		err = tx.QueryRow(ctx, `WITH old AS (SELECT value FROM votes WHERE userid = $1 AND item_id = $2), up AS (`+upsert+`)
+			SELECT COALESCE((SELECT value FROM old), 0)`, args...).Scan(&old)
+		return old, err
+	}
+	err = tx.QueryRow(ctx, `SELECT value FROM votes WHERE userid = $1 AND item_id = $2`, profile, item).Scan(&old)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	if old == value {
+		return old, nil
+	}
+	_, err = tx.Exec(ctx, upsert, args...)
+	return old, err
+}
+
+// setFavorite marks item a favorite of the user (on) or not; doing it twice
+// changes nothing. It moves the item's counter and writes the user's
+// activity log only when the favorite is really made or ended, in a
+// transaction that may cross users.
+func setFavorite(ctx context.Context, tx *sqldb.Tx, userID string, c userd.Client, item string, on bool) error {
 	if err := CheckItem(item); err != nil {
 		return err
 	}
-	if _, err := claim(ctx, tx, userID); err != nil {
+	profile, err := claim(ctx, tx, userID)
+	if err != nil {
 		return err
 	}
 	var res sql.Result
-	var err error
 	if on {
 		res, err = tx.Exec(ctx, `INSERT INTO favorites (id, user_id, item_slug, created_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (user_id, item_slug) DO NOTHING`, userd.NewID(tx.Now), userID, item, tx.Now)
@@ -173,35 +259,71 @@ func Favorite(ctx context.Context, tx *sqldb.Tx, userID, item string, on bool) e
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	d := int64(1)
+	d, action := int64(1), audit.Favorited
 	if !on {
-		d = -1
+		d, action = -1, audit.Unfavorited
 	}
-	return bump(ctx, tx, item, 0, 0, d)
+	// The counters last, as castVote's.
+	if err := record(ctx, tx, userID, profile, c, action, item, nil); err != nil {
+		return err
+	}
+	return bump(ctx, tx, item, Delta{Favorites: d})
 }
 
-// Forget takes a user's votes and favorites out of the items' counters
-// before the user is deleted, in the caller's transaction, which must hold
-// the user's row locked (no new client profile or favorite can commit
-// meanwhile) and may cross users. It locks the user's client profile, which
-// waits for any change of theirs in flight (each claims it first) and keeps
-// new ones out. The rows themselves go with the user (ON DELETE CASCADE).
+// Forget takes a user's votes, favorites and live comments out of the
+// items' counters before the user is deleted, in the caller's transaction,
+// which must hold the user's row locked (no new client profile or favorite
+// can commit meanwhile) and may cross users. Each row comes off the day it
+// was last counted on (a vote's last change, a favorite's or comment's
+// making), so the days still add up to the totals. It locks the user's
+// client profile, which waits for any change of theirs in flight (each
+// claims it first) and keeps new ones out. The rows themselves go with the
+// user (ON DELETE CASCADE).
 func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
 	if _, err := tx.LockRow(ctx, "client_profiles", "user_id", userID); err != nil {
 		return err
 	}
-	for _, q := range []string{
-		`INSERT INTO item_stats (item_slug, shard, upvotes, downvotes, favorites_count, updated_at)
-			SELECT v.item_id, 0, -SUM(CASE WHEN v.value = 1 THEN 1 ELSE 0 END), -SUM(CASE WHEN v.value = -1 THEN 1 ELSE 0 END), 0, $2
-			FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1 GROUP BY v.item_id ORDER BY v.item_id
-			ON CONFLICT (item_slug, shard) DO UPDATE SET upvotes = item_stats.upvotes + excluded.upvotes,
-				downvotes = item_stats.downvotes + excluded.downvotes, updated_at = excluded.updated_at`,
-		`INSERT INTO item_stats (item_slug, shard, upvotes, downvotes, favorites_count, updated_at)
-			SELECT item_slug, 0, 0, 0, -count(*), $2 FROM favorites WHERE user_id = $1 GROUP BY item_slug ORDER BY item_slug
-			ON CONFLICT (item_slug, shard) DO UPDATE SET favorites_count = item_stats.favorites_count + excluded.favorites_count,
-				updated_at = excluded.updated_at`,
-	} {
-		if _, err := tx.Exec(ctx, q, userID, tx.Now); err != nil {
+	type key struct{ item, day string }
+	type counted struct {
+		key
+		d Delta
+	}
+	scan := func(row sqldb.Scanner) (c counted, err error) {
+		var value int
+		var at time.Time
+		err = row.Scan(&c.item, &value, &at)
+		c.day = Day(at)
+		switch value {
+		case 1:
+			c.d.Up = -1
+		case -1:
+			c.d.Down = -1
+		case 2:
+			c.d.Favorites = -1
+		case 3:
+			c.d.Comments = -1
+		}
+		return c, err
+	}
+	rows, err := sqldb.All(ctx, tx, scan, `SELECT v.item_id, v.value, v.updated_at FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1
+		UNION ALL SELECT item_slug, 2, created_at FROM favorites WHERE user_id = $1
+		UNION ALL SELECT m.item_id, 3, m.created_at FROM comments m JOIN client_profiles c ON c.id = m.user_id WHERE c.user_id = $1 AND m.deleted_at IS NULL AND m.hidden IS NULL`, userID)
+	if err != nil {
+		return fmt.Errorf("forget engagement: %w", err)
+	}
+	sum := map[key]Delta{}
+	var keys []key
+	for _, r := range rows {
+		d, ok := sum[r.key]
+		if !ok {
+			keys = append(keys, r.key)
+		}
+		sum[r.key] = Delta{Up: d.Up + r.d.Up, Down: d.Down + r.d.Down, Favorites: d.Favorites + r.d.Favorites, Comments: d.Comments + r.d.Comments}
+	}
+	// In one order, so that two deletions do not wait on each other's rows.
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(strings.Compare(a.item, b.item), strings.Compare(a.day, b.day)) })
+	for _, k := range keys {
+		if err := add(ctx, tx, k.item, k.day, 0, sum[k]); err != nil {
 			return fmt.Errorf("forget engagement: %w", err)
 		}
 	}
@@ -214,9 +336,12 @@ type Stats struct {
 	Item               string
 	Upvotes, Downvotes int64
 	Favorites          int64
-	Featured           bool  // featured now (see FeaturedNow)
-	MyVote             *int  // nil for an anonymous viewer; 0 when they did not vote
-	FavoritedByMe      *bool // nil for an anonymous viewer
+	Comments           int64  // live comments (not tombstones), replies included
+	Views              int64  // one per viewer and UTC day
+	Featured           bool   // featured now (see FeaturedNow)
+	Hidden             string // Held by reports or Removed by a moderator; "" when shown
+	MyVote             *int   // nil for an anonymous viewer; 0 when they did not vote
+	FavoritedByMe      *bool  // nil for an anonymous viewer
 }
 
 // placeholders returns "$from, $from+1, ..." for n values.
@@ -233,57 +358,65 @@ func placeholders(from, n int) string {
 
 // Read returns the stats of distinct, valid items, in the order given, as
 // viewerID ("" for anyone) sees them, with whether each is featured at the
-// transaction's clock.
+// transaction's clock. It asks in one statement: the counters, the featured
+// ones and, for a viewer, their votes and favorites, each row tagged with
+// what it tells.
 func Read(ctx context.Context, tx *sqldb.Tx, viewerID string, items []string) ([]Stats, error) {
 	out := make([]Stats, len(items))
 	at := make(map[string]*Stats, len(items))
-	args := make([]any, 0, len(items)+1)
-	args = append(args, viewerID)
+	args := make([]any, 0, len(items)+2)
+	args = append(args, tx.Now) // $1, as featuredNow has it
+	if viewerID != "" {
+		args = append(args, viewerID) // $2
+	}
+	in := placeholders(len(args)+1, len(items))
 	for i, it := range items {
 		out[i].Item = it
 		at[it] = &out[i]
 		args = append(args, it)
 	}
-	in := placeholders(2, len(items))
-	counters, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (c Stats, err error) {
-		return c, row.Scan(&c.Item, &c.Upvotes, &c.Downvotes, &c.Favorites)
-	}, `SELECT item_slug, COALESCE(SUM(upvotes), 0), COALESCE(SUM(downvotes), 0), COALESCE(SUM(favorites_count), 0)
-		FROM item_stats WHERE item_slug IN (`+placeholders(1, len(items))+`) GROUP BY item_slug`, args[1:]...)
-	if err != nil {
-		return nil, fmt.Errorf("item counters: %w", err)
-	}
-	for _, c := range counters {
-		if s := at[c.Item]; s != nil {
-			s.Upvotes, s.Downvotes, s.Favorites = c.Upvotes, c.Downvotes, c.Favorites
+	// The first column tells what a row is: 0 counters, 1 featured, 2 the
+	// viewer's vote (its value in the first number), 3 their favorite, 4
+	// hidden (1 in the first number when removed, 0 when held).
+	q := `SELECT 0, item_slug, COALESCE(SUM(upvotes), 0), COALESCE(SUM(downvotes), 0), COALESCE(SUM(favorites_count), 0),
+			COALESCE(SUM(comments_count), 0), COALESCE(SUM(views_count), 0) FROM item_stats WHERE item_slug IN (` + in + `) GROUP BY item_slug
+		UNION ALL SELECT 1, item_slug, 0, 0, 0, 0, 0 FROM featured_items WHERE item_slug IN (` + in + `) AND ` + featuredNow + `
+		UNION ALL SELECT 4, item_slug, CASE hidden WHEN 'removed' THEN 1 ELSE 0 END, 0, 0, 0, 0 FROM hidden_items WHERE item_slug IN (` + in + `)`
+	if viewerID != "" {
+		q += `
+		UNION ALL SELECT 2, v.item_id, v.value, 0, 0, 0, 0 FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $2 AND v.item_id IN (` + in + `)
+		UNION ALL SELECT 3, item_slug, 0, 0, 0, 0, 0 FROM favorites WHERE user_id = $2 AND item_slug IN (` + in + `)`
+		for i := range out {
+			out[i].MyVote, out[i].FavoritedByMe = new(int), new(bool)
 		}
 	}
-	featured, err := featuredAmong(ctx, tx, items)
+	type fact struct {
+		kind int
+		Stats
+	}
+	facts, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (f fact, err error) {
+		return f, row.Scan(&f.kind, &f.Item, &f.Upvotes, &f.Downvotes, &f.Favorites, &f.Comments, &f.Views)
+	}, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("item stats: %w", err)
 	}
-	for _, it := range featured {
-		at[it].Featured = true
-	}
-	if viewerID == "" {
-		return out, nil
-	}
-	for i := range out {
-		out[i].MyVote, out[i].FavoritedByMe = new(int), new(bool)
-	}
-	votes, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (v MyVote, err error) { return v, row.Scan(&v.Item, &v.Value) },
-		`SELECT v.item_id, v.value FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1 AND v.item_id IN (`+in+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("my votes: %w", err)
-	}
-	for _, v := range votes {
-		*at[v.Item].MyVote = v.Value
-	}
-	favorites, err := sqldb.All(ctx, tx, scanSlug, `SELECT item_slug FROM favorites WHERE user_id = $1 AND item_slug IN (`+in+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("my favorites: %w", err)
-	}
-	for _, it := range favorites {
-		*at[it].FavoritedByMe = true
+	for _, f := range facts {
+		s := at[f.Item]
+		switch f.kind {
+		case 0:
+			s.Upvotes, s.Downvotes, s.Favorites, s.Comments, s.Views = f.Upvotes, f.Downvotes, f.Favorites, f.Comments, f.Views
+		case 1:
+			s.Featured = true
+		case 2:
+			*s.MyVote = int(f.Upvotes)
+		case 3:
+			*s.FavoritedByMe = true
+		case 4:
+			s.Hidden = Held
+			if f.Upvotes == 1 {
+				s.Hidden = Removed
+			}
+		}
 	}
 	return out, nil
 }

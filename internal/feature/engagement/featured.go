@@ -168,18 +168,3 @@ func (s *Service) FeaturedNow(ctx context.Context, limit int) (out []FeaturedIte
 	})
 	return out, err
 }
-
-// featuredAmong returns those of items that are featured at the
-// transaction's clock (one look-up of the unique index on item_slug).
-func featuredAmong(ctx context.Context, tx *sqldb.Tx, items []string) ([]string, error) {
-	args := make([]any, 0, len(items)+1)
-	args = append(args, tx.Now)
-	for _, it := range items {
-		args = append(args, it)
-	}
-	out, err := sqldb.All(ctx, tx, scanSlug, `SELECT item_slug FROM featured_items WHERE item_slug IN (`+placeholders(2, len(items))+`) AND `+featuredNow, args...)
-	if err != nil {
-		return nil, fmt.Errorf("featured items: %w", err)
-	}
-	return out, nil
-}

@@ -65,7 +65,7 @@ func isFeatured(t *testing.T, s *engagement.Service, item string) bool {
 // list and in the item's read.
 func TestFeaturedWindow(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db), newClock(db)
+		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), newClock(db)
 		a := featurer(t, db)
 		from := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
 		until := from.Add(48 * time.Hour)
@@ -121,7 +121,7 @@ func TestFeaturedWindow(t *testing.T) {
 // only what is featured now; an upsert moves an item and keeps one row.
 func TestFeaturedOrder(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db), newClock(db)
+		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), newClock(db)
 		a := featurer(t, db)
 		later := clk.now().Add(time.Hour)
 		for _, c := range []struct {
@@ -190,7 +190,7 @@ func TestFeaturedOrder(t *testing.T) {
 // nothing.
 func TestFeaturedRefused(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db), newClock(db)
+		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), newClock(db)
 		a := featurer(t, db)
 		one := 1
 		if _, err := s.SetFeatured(ctx, a, userd.Client{}, "kept", engagement.Featured{Position: &one, By: "first"}); err != nil {

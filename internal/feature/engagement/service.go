@@ -12,53 +12,96 @@ import (
 	"unicode/utf8"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
-// Service serves votes, favorites and client profiles. Votes and favorites
-// are not security events: nothing of them goes to the audit trail.
+// Service serves client profiles, votes, favorites, comments, views and
+// rankings. What a user does with items goes to their activity log under
+// their client profile.
 type Service struct {
-	db *sqldb.DB
+	db      *sqldb.DB
+	deps    Deps
+	viewing *viewState
+	ranked  *rankingCache
+}
+
+// Deps are what a Service works with.
+type Deps struct {
+	// Keyring seals the daily keys that hash anonymous viewers.
+	Keyring *seal.Keyring
+	// Limiter counts Limits; nil limits nothing.
+	Limiter *ratelimit.Limiter
+	Limits  Limits
+}
+
+// Limits are the rate limits of what one user does with items.
+type Limits struct {
+	Votes    ratelimit.Rule // votes cast, changed or taken back
+	Comments ratelimit.Rule // comments written
+}
+
+// DefaultLimits are the limits unless the operator sets others.
+var DefaultLimits = Limits{
+	Votes:    ratelimit.Rule{Max: 120, Window: time.Minute},
+	Comments: ratelimit.Rule{Max: 10, Window: time.Minute},
 }
 
 // NewService returns a Service over db.
-func NewService(db *sqldb.DB) *Service { return &Service{db: db} }
+func NewService(db *sqldb.DB, d Deps) *Service {
+	return &Service{db: db, deps: d, viewing: &viewState{commits: make(chan struct{}, commitsAtOnce)},
+		ranked: &rankingCache{at: map[string]cachedRanking{}}}
+}
+
+// hit counts one of the user's actions against rule, in tx: a refused
+// action changes nothing, and neither does its hit.
+func (s *Service) hit(ctx context.Context, tx *sqldb.Tx, what, userID string, rule ratelimit.Rule) error {
+	if s.deps.Limiter == nil {
+		return nil
+	}
+	return s.deps.Limiter.HitIn(ctx, tx, what+":"+userID, rule)
+}
 
 // Vote sets the actor's vote on item to value (1 or -1), making their
 // client profile on first use. It returns ErrInvalidItem, ErrInvalidVote and
 // ErrUserGone.
-func (s *Service) Vote(ctx context.Context, a userd.Actor, item string, value int) error {
+func (s *Service) Vote(ctx context.Context, a userd.Actor, c userd.Client, item string, value int) error {
 	if value != 1 && value != -1 {
 		return ErrInvalidVote
 	}
-	return s.vote(ctx, a, item, value)
+	return s.vote(ctx, a, c, item, value)
 }
 
 // Unvote takes the actor's vote on item back; there being none is not an
 // error.
-func (s *Service) Unvote(ctx context.Context, a userd.Actor, item string) error {
-	return s.vote(ctx, a, item, 0)
+func (s *Service) Unvote(ctx context.Context, a userd.Actor, c userd.Client, item string) error {
+	return s.vote(ctx, a, c, item, 0)
 }
 
-func (s *Service) vote(ctx context.Context, a userd.Actor, item string, value int) error {
+func (s *Service) vote(ctx context.Context, a userd.Actor, c userd.Client, item string, value int) error {
 	if err := CheckItem(item); err != nil {
 		return err // before any transaction
 	}
 	// System: the item's counters are every voter's rows, not the actor's.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		return Vote(ctx, tx, a.UserID, item, value)
+		if err := s.hit(ctx, tx, "vote", a.UserID, s.deps.Limits.Votes); err != nil {
+			return err
+		}
+		return castVote(ctx, tx, a.UserID, c, item, value)
 	})
 }
 
 // SetFavorite marks item a favorite of the actor (on) or not; doing it twice
 // changes nothing. It returns ErrInvalidItem and ErrUserGone.
-func (s *Service) SetFavorite(ctx context.Context, a userd.Actor, item string, on bool) error {
+func (s *Service) SetFavorite(ctx context.Context, a userd.Actor, c userd.Client, item string, on bool) error {
 	if err := CheckItem(item); err != nil {
 		return err
 	}
 	// System: the item's counters are every user's rows, not the actor's.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		return Favorite(ctx, tx, a.UserID, item, on)
+		return setFavorite(ctx, tx, a.UserID, c, item, on)
 	})
 }
 
@@ -189,8 +232,9 @@ func (s *Service) Profile(ctx context.Context, a userd.Actor) (p Profile, err er
 }
 
 // PutProfile creates or replaces the actor's client profile (status active
-// when not given). It returns a validation error listing the bad fields.
-func (s *Service) PutProfile(ctx context.Context, a userd.Actor, in ProfileInput) (p Profile, err error) {
+// when not given), and logs it in their activity. It returns a validation
+// error listing the bad fields.
+func (s *Service) PutProfile(ctx context.Context, a userd.Actor, c userd.Client, in ProfileInput) (p Profile, err error) {
 	if err := in.check(); err != nil {
 		return p, err
 	}
@@ -204,7 +248,11 @@ func (s *Service) PutProfile(ctx context.Context, a userd.Actor, in ProfileInput
 				city = excluded.city, bio = excluded.bio, website = excluded.website, updated_at = excluded.updated_at
 			RETURNING `+profileColumns,
 			userd.NewID(tx.Now), a.UserID, in.Status, in.DisplayName, in.Country, in.City, in.Bio, in.Website, tx.Now))
-		return err
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, ClientID: p.ID, Action: audit.ProfileUpdated,
+			TargetType: "client_profile", TargetID: p.ID, IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"status": p.Status}})
 	})
 	return p, err
 }

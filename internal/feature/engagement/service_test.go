@@ -24,20 +24,30 @@ func users(t *testing.T, db *sqldb.DB, n int, prefix string) []userd.Actor {
 	return out
 }
 
-// exact checks that the item's counters equal its rows.
+// exact checks that the item's counters equal its rows, and that its daily
+// counters add up to them.
 func exact(t *testing.T, db *sqldb.DB, s *engagement.Service, item string) engagement.Stats {
 	t.Helper()
-	var up, down, favs int64
+	var up, down, favs, comments int64
 	db.SQL().QueryRow(`SELECT count(*) FROM votes WHERE item_id = $1 AND value = 1`, item).Scan(&up)
 	db.SQL().QueryRow(`SELECT count(*) FROM votes WHERE item_id = $1 AND value = -1`, item).Scan(&down)
 	db.SQL().QueryRow(`SELECT count(*) FROM favorites WHERE item_slug = $1`, item).Scan(&favs)
+	db.SQL().QueryRow(`SELECT count(*) FROM comments WHERE item_id = $1 AND deleted_at IS NULL AND hidden IS NULL`, item).Scan(&comments)
 	got, err := s.Items(context.Background(), userd.Actor{}, []string{item})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := got[0]
-	if st.Upvotes != up || st.Downvotes != down || st.Favorites != favs {
-		t.Fatalf("%s: counters %d up, %d down, %d favorites; rows %d, %d, %d", item, st.Upvotes, st.Downvotes, st.Favorites, up, down, favs)
+	if st.Upvotes != up || st.Downvotes != down || st.Favorites != favs || st.Comments != comments {
+		t.Fatalf("%s: counters %d up, %d down, %d favorites, %d comments; rows %d, %d, %d, %d", item,
+			st.Upvotes, st.Downvotes, st.Favorites, st.Comments, up, down, favs, comments)
+	}
+	var dUp, dDown, dFavs, dComments, dViews int64
+	db.SQL().QueryRow(`SELECT COALESCE(SUM(upvotes), 0), COALESCE(SUM(downvotes), 0), COALESCE(SUM(favorites_count), 0),
+		COALESCE(SUM(comments_count), 0), COALESCE(SUM(views_count), 0) FROM item_daily_stats WHERE item_slug = $1`, item).Scan(&dUp, &dDown, &dFavs, &dComments, &dViews)
+	if dUp != up || dDown != down || dFavs != favs || dComments != comments || dViews != st.Views {
+		t.Fatalf("%s: days add up to %d up, %d down, %d favorites, %d comments, %d views; totals %d, %d, %d, %d, %d", item,
+			dUp, dDown, dFavs, dComments, dViews, up, down, favs, comments, st.Views)
 	}
 	return st
 }
@@ -47,7 +57,7 @@ func exact(t *testing.T, db *sqldb.DB, s *engagement.Service, item string) engag
 // counters equal the rows.
 func TestVoteStorm(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db)
+		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
 		voters := users(t, db, 200, "voter")
 		errs := dbtest.AtOnce(len(voters), func(i int) error {
 			a := voters[i]
@@ -56,19 +66,19 @@ func TestVoteStorm(t *testing.T) {
 				v = -1
 			}
 			for range 2 {
-				if err := s.Vote(ctx, a, "hot-item", v); err != nil {
+				if err := s.Vote(ctx, a, userd.Client{}, "hot-item", v); err != nil {
 					return err
 				}
 			}
 			if i%3 == 0 {
-				if err := s.Vote(ctx, a, "hot-item", -v); err != nil {
+				if err := s.Vote(ctx, a, userd.Client{}, "hot-item", -v); err != nil {
 					return err
 				}
 			}
 			if i%5 == 0 {
-				return s.Unvote(ctx, a, "hot-item")
+				return s.Unvote(ctx, a, userd.Client{}, "hot-item")
 			}
-			return s.SetFavorite(ctx, a, "hot-item", true)
+			return s.SetFavorite(ctx, a, userd.Client{}, "hot-item", true)
 		})
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
@@ -93,13 +103,13 @@ func TestVoteStorm(t *testing.T) {
 // flip and favorite on two items: the counters equal the rows left.
 func TestDeletionInAStorm(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db)
+		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
 		voters := users(t, db, 60, "v")
 		for i, a := range voters[:20] { // the ones to be deleted have voted already
-			if err := s.Vote(ctx, a, "a", 1-2*(i%2)); err != nil {
+			if err := s.Vote(ctx, a, userd.Client{}, "a", 1-2*(i%2)); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.SetFavorite(ctx, a, "b", true); err != nil {
+			if err := s.SetFavorite(ctx, a, userd.Client{}, "b", true); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -114,11 +124,11 @@ func TestDeletionInAStorm(t *testing.T) {
 				var err error
 				switch k {
 				case 0, 2:
-					err = s.Vote(ctx, a, "a", 1-2*((i+k)%2))
+					err = s.Vote(ctx, a, userd.Client{}, "a", 1-2*((i+k)%2))
 				case 1:
-					err = s.SetFavorite(ctx, a, "b", i%2 == 1)
+					err = s.SetFavorite(ctx, a, userd.Client{}, "b", i%2 == 1)
 				case 3:
-					err = s.Vote(ctx, a, "b", 1)
+					err = s.Vote(ctx, a, userd.Client{}, "b", 1)
 				}
 				if errors.Is(err, engagement.ErrUserGone) && i < 10 {
 					return nil // deleted meanwhile
@@ -146,13 +156,13 @@ func TestDeletionInAStorm(t *testing.T) {
 // anything is written; favorites are idempotent.
 func TestBadInputChangesNothing(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db)
+		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
 		a := dbtest.User(t, db, "a@example.com")
 		for _, item := range []string{"", "a b", "a/b", "é", strings.Repeat("x", 201), "a\x00", "a?b", "%41"} {
-			if err := s.Vote(ctx, a, item, 1); !errors.Is(err, engagement.ErrInvalidItem) {
+			if err := s.Vote(ctx, a, userd.Client{}, item, 1); !errors.Is(err, engagement.ErrInvalidItem) {
 				t.Errorf("vote on %q = %v", item, err)
 			}
-			if err := s.SetFavorite(ctx, a, item, true); !errors.Is(err, engagement.ErrInvalidItem) {
+			if err := s.SetFavorite(ctx, a, userd.Client{}, item, true); !errors.Is(err, engagement.ErrInvalidItem) {
 				t.Errorf("favorite %q = %v", item, err)
 			}
 			if _, err := s.Items(ctx, a, []string{"ok", item}); !errors.Is(err, engagement.ErrInvalidItem) {
@@ -160,7 +170,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 		}
 		for _, v := range []int{0, 2, -2, 100} {
-			if err := s.Vote(ctx, a, "ok", v); !errors.Is(err, engagement.ErrInvalidVote) {
+			if err := s.Vote(ctx, a, userd.Client{}, "ok", v); !errors.Is(err, engagement.ErrInvalidVote) {
 				t.Errorf("vote %d = %v", v, err)
 			}
 		}
@@ -178,7 +188,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			t.Fatalf("profile = %v", err)
 		}
 		for range 3 {
-			if err := s.SetFavorite(ctx, a, "x:1.0~beta_2-rc", true); err != nil {
+			if err := s.SetFavorite(ctx, a, userd.Client{}, "x:1.0~beta_2-rc", true); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -186,10 +196,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 			t.Fatalf("favorites = %d", st.Favorites)
 		}
 		for range 2 {
-			if err := s.SetFavorite(ctx, a, "x:1.0~beta_2-rc", false); err != nil {
+			if err := s.SetFavorite(ctx, a, userd.Client{}, "x:1.0~beta_2-rc", false); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Unvote(ctx, a, "never-voted"); err != nil {
+			if err := s.Unvote(ctx, a, userd.Client{}, "never-voted"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -206,14 +216,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 // is validated, then created or replaced.
 func TestFavoritesAndProfile(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db)
+		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
 		a, b := dbtest.User(t, db, "a@example.com"), dbtest.User(t, db, "b@example.com")
 		for i := range 5 {
-			if err := s.SetFavorite(ctx, a, fmt.Sprintf("item-%d", i), true); err != nil {
+			if err := s.SetFavorite(ctx, a, userd.Client{}, fmt.Sprintf("item-%d", i), true); err != nil {
 				t.Fatal(err)
 			}
 		}
-		s.SetFavorite(ctx, b, "item-0", true)
+		s.SetFavorite(ctx, b, userd.Client{}, "item-0", true)
 		var seen []string
 		before := ""
 		for {
@@ -236,20 +246,26 @@ func TestFavoritesAndProfile(t *testing.T) {
 			{Status: "banned"}, {Website: "javascript:alert(1)"}, {Website: "ftp://x"}, {Website: "https://"},
 			{DisplayName: strings.Repeat("x", 101)}, {Bio: strings.Repeat("x", 2001)}, {City: "a\x00"},
 		} {
-			if _, err := s.PutProfile(ctx, a, bad); userd.ErrorOf(err) == nil || userd.ErrorOf(err).Kind != userd.KindInvalid {
+			if _, err := s.PutProfile(ctx, a, userd.Client{}, bad); userd.ErrorOf(err) == nil || userd.ErrorOf(err).Kind != userd.KindInvalid {
 				t.Errorf("put %+v = %v", bad, err)
 			}
 		}
-		p, err := s.PutProfile(ctx, a, engagement.ProfileInput{DisplayName: "Ada", Website: "https://ada.example", Country: "UK"})
+		p, err := s.PutProfile(ctx, a, userd.Client{}, engagement.ProfileInput{DisplayName: "Ada", Website: "https://ada.example", Country: "UK"})
 		if err != nil || p.Status != "active" || p.Plan != "free" || p.DisplayName != "Ada" || p.UserID != a.UserID {
 			t.Fatalf("put = %+v, %v", p, err)
 		}
-		q, err := s.PutProfile(ctx, a, engagement.ProfileInput{Status: "inactive", City: "Paris"})
+		q, err := s.PutProfile(ctx, a, userd.Client{}, engagement.ProfileInput{Status: "inactive", City: "Paris"})
 		if err != nil || q.ID != p.ID || q.DisplayName != "" || q.City != "Paris" || q.Status != "inactive" {
 			t.Fatalf("replace = %+v, %v", q, err)
 		}
 		if got, err := s.Profile(ctx, a); err != nil || got != q {
 			t.Fatalf("profile = %+v, %v; want %+v", got, err, q)
+		}
+		var logged int
+		db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE user_id = $1 AND client_id = $2 AND action = 'engagement.client_profile_updated'`,
+			a.UserID, p.ID).Scan(&logged)
+		if logged != 2 {
+			t.Fatalf("%d profile changes logged; want 2", logged)
 		}
 	})
 }

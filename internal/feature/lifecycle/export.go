@@ -47,6 +47,7 @@ type Sink interface {
 	Referred([]referral.Referred) error
 	Synchronizations([]synchronization.Sync) error
 	CredentialAccounts([]vault.Account) error
+	Comments([]engagement.Comment) error
 	Votes([]engagement.MyVote) error
 	Favorites([]engagement.Fav) error
 	Activity([]audit.Entry) error
@@ -104,6 +105,10 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 		func() error {
 			return each(sink, "credential_accounts", func(c string) ([]vault.Account, error) { return d.Vault.Accounts(ctx, a, c, ExportBatch) },
 				func(x vault.Account) string { return x.ID }, sink.CredentialAccounts)
+		},
+		func() error {
+			return each(sink, "comments", func(c string) ([]engagement.Comment, error) { return d.Engagement.MyComments(ctx, a, c, ExportBatch) },
+				func(x engagement.Comment) string { return x.ID }, sink.Comments)
 		},
 		func() error {
 			return each(sink, "votes", func(c string) ([]engagement.MyVote, error) { return d.Engagement.Votes(ctx, a, c, ExportBatch) },

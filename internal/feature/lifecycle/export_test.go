@@ -29,7 +29,7 @@ func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service)
 	ring, a := authtest.Keyring, authtest.New(t, db, authtest.Options{})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db),
 		Social: social.NewService(db), Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, ring),
-		Vault: vault.NewService(db, ring, a.RequireRecent), Engagement: engagement.NewService(db)}
+		Vault: vault.NewService(db, ring, a.RequireRecent), Engagement: engagement.NewService(db, engagement.Deps{})}
 	return lifecycle.NewService(db, lifecycle.Deps{Recent: a.RequireRecent, Auth: a, Features: f}), a
 }
 
@@ -73,6 +73,9 @@ func (r *recorder) Synchronizations(v []synchronization.Sync) error {
 }
 func (r *recorder) CredentialAccounts(v []vault.Account) error {
 	return keep(r, v, func(x vault.Account) string { return x.Name })
+}
+func (r *recorder) Comments(v []engagement.Comment) error {
+	return keep(r, v, func(x engagement.Comment) string { return x.Body })
 }
 func (r *recorder) Votes(v []engagement.MyVote) error {
 	return keep(r, v, func(x engagement.MyVote) string { return x.Item })
@@ -122,15 +125,18 @@ func TestExport(t *testing.T) {
 		if _, err := vault.NewService(db, nil, authSvc.RequireRecent).CreateAccount(ctx, ann, "binance"); err != nil {
 			t.Fatal(err)
 		}
-		eng := engagement.NewService(db)
+		eng := engagement.NewService(db, engagement.Deps{})
 		for _, v := range []struct {
 			who  userd.Actor
 			item string
 		}{{ann, "first"}, {ann, "second"}, {bob, "bobs"}} {
-			if err := eng.Vote(ctx, v.who, v.item, 1); err != nil {
+			if err := eng.Vote(ctx, v.who, userd.Client{}, v.item, 1); err != nil {
 				t.Fatal(err)
 			}
-			if err := eng.SetFavorite(ctx, v.who, v.item, true); err != nil {
+			if err := eng.SetFavorite(ctx, v.who, userd.Client{}, v.item, true); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := eng.Comment(ctx, v.who, userd.Client{}, v.item, engagement.CommentInput{Body: "on " + v.item}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -139,7 +145,7 @@ func TestExport(t *testing.T) {
 		if err := life.Export(ctx, ann, r); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "votes", "favorites", "activity"}
+		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "activity"}
 		if !slices.Equal(r.sections, want) {
 			t.Fatalf("sections = %v, want %v", r.sections, want)
 		}
@@ -159,7 +165,7 @@ func TestExport(t *testing.T) {
 		}
 		checks := map[string][]string{
 			"following": {bob.UserID}, "followers": {bob.UserID}, "credential_accounts": {"binance"},
-			"referred_users": nil, "synchronizations": nil, "votes": {"second", "first"}, "favorites": {"second", "first"},
+			"referred_users": nil, "synchronizations": nil, "comments": {"on second", "on first"}, "votes": {"second", "first"}, "favorites": {"second", "first"},
 		}
 		for name, rows := range checks {
 			if !slices.Equal(r.rows[name], rows) {

@@ -61,6 +61,13 @@ func TestRLSDownAndUpAgain(t *testing.T) {
 	checkPolicies(t, db)
 }
 
+// profileOwned are the tables whose user_id names a client profile (seed
+// 001's name), not a user. Their rows are written in system-scoped
+// transactions only, and a user's own are read through a join with their
+// client profile, whose row-level security keeps the join to theirs; no
+// policy could compare their user_id with the session's user.
+var profileOwned = []string{"comments", "moderation_history"}
+
 // ownerColumn names the column of the tables whose owner is not in user_id.
 var ownerColumn = map[string]string{"users": "id", "user_follows": "follower_id"}
 
@@ -88,6 +95,9 @@ func checkPolicies(t *testing.T, db *sqldb.DB) []string {
 		var enabled, forced bool
 		if err := rows.Scan(&name, &enabled, &forced); err != nil {
 			t.Fatal(err)
+		}
+		if slices.Contains(profileOwned, name) && !enabled {
+			continue
 		}
 		tables = append(tables, name)
 		if !enabled || !forced {

@@ -30,7 +30,7 @@ type table struct {
 type column struct {
 	Name    string
 	NotNull bool
-	Type    string // text, bytes, time, bool, int
+	Type    string // text, bytes, time, date, bool, int
 }
 
 type index struct {
@@ -58,10 +58,14 @@ func logical(declared string) (string, error) {
 		return "bytes", nil
 	case "timestamp", "timestamp with time zone":
 		return "time", nil
+	case "date":
+		return "date", nil
 	case "boolean":
 		return "bool", nil
 	case "integer", "bigint", "smallint":
 		return "int", nil
+	case "real", "double precision":
+		return "float", nil
 	}
 	return "", fmt.Errorf("no logical type for %q", declared)
 }

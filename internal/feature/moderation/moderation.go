@@ -1,0 +1,105 @@
+// Package moderation owns reports, report_tallies and moderation_history:
+// users report items, comments and users; moderators review the reports and
+// act on users and their content. What a moderator did outlives them (seed
+// 001's SET NULL rules), and a report's tally counts its content's distinct
+// reporters exactly, so that content reported by enough of them is held
+// (hidden) once, pending review.
+package moderation
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// Permissions (the migrations seed them).
+const (
+	// ReviewPermission reads and reviews reports.
+	ReviewPermission = "reports:review"
+	// ModeratePermission acts on users and their content.
+	ModeratePermission = "users:moderate"
+)
+
+// The values of a report's fields.
+var (
+	ContentTypes = []string{"item", "comment", "user"}
+	Reasons      = []string{"spam", "abuse", "harassment", "illegal", "misinformation", "other"}
+	Statuses     = []string{"pending", "reviewed", "resolved", "dismissed"}
+	Actions      = []string{"warn", "suspend", "ban", "unban", "remove_content", "restore_content"}
+)
+
+// open reports whether a report's status keeps it open: a reporter has one
+// open report per content, and the tally counts them.
+func open(status string) bool { return status == "pending" || status == "reviewed" }
+
+// Errors of moderation.
+var (
+	ErrAlreadyReported = userd.Errorf(userd.KindConflict, "already_reported", "You have an open report on this already.")
+	ErrContentNotFound = userd.Errorf(userd.KindNotFound, "content_not_found", "No such content to report.")
+	ErrReportNotFound  = userd.Errorf(userd.KindNotFound, "report_not_found", "No such report.")
+	ErrReportConflict  = userd.Errorf(userd.KindConflict, "report_conflict", "The reporter has another open report on this content.")
+)
+
+// Deps are what a Service works with.
+type Deps struct {
+	// Limiter counts ReportLimit; nil limits nothing.
+	Limiter     *ratelimit.Limiter
+	ReportLimit ratelimit.Rule
+	// HoldThreshold is how many distinct reporters hold content (hide it
+	// pending review); 0 holds nothing.
+	HoldThreshold int
+}
+
+// DefaultReportLimit is how many reports one user may file unless the
+// operator says otherwise.
+var DefaultReportLimit = ratelimit.Rule{Max: 20, Window: time.Hour}
+
+// DefaultHoldThreshold is the default of Deps.HoldThreshold.
+const DefaultHoldThreshold = 5
+
+// Service serves reports, their review, and moderators' actions.
+type Service struct {
+	db   *sqldb.DB
+	deps Deps
+}
+
+// NewService returns a Service over db.
+func NewService(db *sqldb.DB, d Deps) *Service { return &Service{db: db, deps: d} }
+
+// text checks an optional text field of at most max characters.
+func text(fs []userd.FieldError, field, v string, max int) []userd.FieldError {
+	switch {
+	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
+		return append(fs, userd.FieldError{Field: field, Code: "invalid", Message: "Not valid text."})
+	case utf8.RuneCountInString(v) > max:
+		return append(fs, userd.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("At most %d characters.", max)})
+	}
+	return fs
+}
+
+// oneOf checks that v is one of values.
+func oneOf(fs []userd.FieldError, field, v string, values []string) []userd.FieldError {
+	if slices.Contains(values, v) {
+		return fs
+	}
+	return append(fs, userd.FieldError{Field: field, Code: "invalid_" + field,
+		Message: fmt.Sprintf("The %s is one of %s.", strings.ReplaceAll(field, "_", " "), strings.Join(values, ", "))})
+}
+
+// required checks that v is not blank.
+func required(fs []userd.FieldError, field, v string) []userd.FieldError {
+	if strings.TrimSpace(v) == "" {
+		return append(fs, userd.FieldError{Field: field, Code: "required", Message: "Required."})
+	}
+	return fs
+}
+
+// userOrNull is the actor's user id for a reviewed_by or performed_by
+// column, NULL for an API key.
+func userOrNull(a userd.Actor) any { return sqldb.Nullable(a.UserID) }

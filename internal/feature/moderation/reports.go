@@ -1,0 +1,333 @@
+package moderation
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/engagement"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// ReportInput is a new report.
+type ReportInput struct {
+	ContentType, ContentID, Reason, Details string
+}
+
+// Report is a report as a reviewer sees it; its reporter sees it without
+// ReporterUserID and ReviewedBy.
+type Report struct {
+	ID                      string
+	ReporterUserID          string
+	ContentType, ContentID  string
+	Reason, Details, Status string
+	ResolutionNote          string
+	ReviewedBy              string // "" when no user reviewed it, or the reviewer was deleted
+	ReviewedAt              *time.Time
+	CreatedAt, UpdatedAt    time.Time
+}
+
+func (in ReportInput) check() error {
+	var fs []userd.FieldError
+	fs = oneOf(fs, "content_type", in.ContentType, ContentTypes)
+	fs = oneOf(fs, "reason", in.Reason, Reasons)
+	fs = required(fs, "content_id", in.ContentID)
+	fs = text(fs, "details", in.Details, 2000)
+	return userd.Invalid(fs)
+}
+
+const reportColumns = `r.id, c.user_id, r.content_type, r.content_id, r.reason, r.details, r.status, r.resolution_note,
+	r.reviewed_by, r.reviewed_at, r.created_at, r.updated_at
+	FROM reports r JOIN client_profiles c ON c.id = r.reported_by`
+
+func scanReport(row sqldb.Scanner) (Report, error) {
+	var r Report
+	var by sql.NullString
+	var at sql.NullTime
+	err := row.Scan(&r.ID, &r.ReporterUserID, &r.ContentType, &r.ContentID, &r.Reason, &r.Details, &r.Status, &r.ResolutionNote,
+		&by, &at, &r.CreatedAt, &r.UpdatedAt)
+	r.ReviewedBy, r.ReviewedAt = by.String, sqldb.TimeOf(at)
+	r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+	return r, err
+}
+
+// Report files the actor's report on an item, a comment or a user, making
+// their client profile on first use. A reporter has one open report per
+// content (ErrAlreadyReported); a comment or user that does not exist is
+// ErrContentNotFound. The report counts in its content's tally, and the one
+// that brings the tally to the hold threshold holds the content (hides it
+// pending review). It returns a validation error for bad input and a
+// rate-limit error beyond the reporter's limit.
+func (s *Service) Report(ctx context.Context, a userd.Actor, c userd.Client, in ReportInput) (out Report, err error) {
+	if err := in.check(); err != nil {
+		return out, err
+	}
+	if in.ContentID, err = contentID(in.ContentType, in.ContentID); err != nil {
+		return out, err
+	}
+	// System: the tally and the reported content are others' rows.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if s.deps.Limiter != nil {
+			if err := s.deps.Limiter.HitIn(ctx, tx, "report:"+a.UserID, s.deps.ReportLimit); err != nil {
+				return err
+			}
+		}
+		profile, err := engagement.ClaimProfile(ctx, tx, a.UserID)
+		if err != nil {
+			return err
+		}
+		if err := exists(ctx, tx, in.ContentType, in.ContentID); err != nil {
+			return err
+		}
+		id := userd.NewID(tx.Now)
+		_, err = tx.Exec(ctx, `INSERT INTO reports (id, reported_by, content_type, content_id, reason, details, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, id, profile, in.ContentType, in.ContentID, in.Reason, in.Details, tx.Now)
+		if v := sqldb.ViolatedKind(err); v != nil && v.Kind == sqldb.Unique {
+			return ErrAlreadyReported
+		}
+		if err != nil {
+			return fmt.Errorf("file report: %w", err)
+		}
+		reporters, err := tally(ctx, tx, in.ContentType, in.ContentID, 1)
+		if err != nil {
+			return err
+		}
+		if t := s.deps.HoldThreshold; t > 0 && reporters == int64(t) {
+			if err := hold(ctx, tx, in.ContentType, in.ContentID, id); err != nil {
+				return err
+			}
+		}
+		if err := audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.ReportCreated, TargetType: in.ContentType, TargetID: in.ContentID,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"report_id": id, "reason": in.Reason}}); err != nil {
+			return err
+		}
+		out, err = scanReport(tx.QueryRow(ctx, `SELECT `+reportColumns+` WHERE r.id = $1`, id))
+		return err
+	})
+	return out, err
+}
+
+// contentID returns the id of the content as stored: an item's slug, or a
+// comment's or user's id in canonical form.
+func contentID(kind, id string) (string, error) {
+	if kind == "item" {
+		return id, engagement.CheckItem(id)
+	}
+	canonical, ok := userd.ParseID(id)
+	if !ok {
+		return "", ErrContentNotFound
+	}
+	return canonical, nil
+}
+
+// exists returns ErrContentNotFound unless the comment or user exists (an
+// item, the application's, always may be reported). A reported comment is
+// locked until the transaction ends.
+func exists(ctx context.Context, tx *sqldb.Tx, kind, id string) error {
+	var err error
+	switch kind {
+	case "comment":
+		_, err = engagement.LockComment(ctx, tx, id)
+	case "user":
+		_, err = account.Get(ctx, tx, id)
+	}
+	if errors.Is(err, engagement.ErrCommentNotFound) || errors.Is(err, account.ErrNotFound) {
+		return ErrContentNotFound
+	}
+	return err
+}
+
+// tally adds by to the content's count of open reports and returns the new
+// count. Its upsert locks the tally's row until the transaction ends, so
+// concurrent reports of one content count one after another.
+func tally(ctx context.Context, tx *sqldb.Tx, kind, id string, by int64) (n int64, err error) {
+	err = tx.QueryRow(ctx, `INSERT INTO report_tallies (content_type, content_id, open_reports, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (content_type, content_id) DO UPDATE SET open_reports = report_tallies.open_reports + excluded.open_reports,
+			updated_at = excluded.updated_at
+		RETURNING open_reports`, kind, id, by, tx.Now).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("tally reports: %w", err)
+	}
+	return n, nil
+}
+
+// hold hides reported content pending review: a comment (with a line in
+// its author's moderation history) or an item. Users are not held: only a
+// moderator's action suspends or bans.
+func hold(ctx context.Context, tx *sqldb.Tx, kind, id, reportID string) error {
+	switch kind {
+	case "comment":
+		changed, err := engagement.SetCommentHidden(ctx, tx, id, engagement.Held)
+		if err != nil || !changed {
+			return err
+		}
+		m, err := engagement.LockComment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		_, err = write(ctx, tx, m.AuthorUserID, historyRow{Action: HistoryHold, Reason: "Held for review: reported by several users.",
+			ReportID: reportID, ContentType: kind, ContentID: id})
+		return err
+	case "item":
+		_, err := engagement.SetItemHidden(ctx, tx, id, engagement.Held)
+		return err
+	}
+	return nil
+}
+
+// Mine returns up to limit of the actor's reports, newest first, after the
+// report before, with their outcome.
+func (s *Service) Mine(ctx context.Context, a userd.Actor, before string, limit int) (list []Report, err error) {
+	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+		list, err = sqldb.All(ctx, tx, scanReport, `SELECT `+reportColumns+` WHERE c.user_id = $1 AND r.id < $2 ORDER BY r.id DESC LIMIT $3`,
+			a.UserID, sqldb.Before(before), limit)
+		if err != nil {
+			return fmt.Errorf("list my reports: %w", err)
+		}
+		return nil
+	})
+	for i := range list {
+		list[i].ReviewedBy = "" // the reporter is not told who reviewed
+	}
+	return list, err
+}
+
+// ReportFilter narrows the review queue; zero fields do not filter.
+type ReportFilter struct {
+	Status, ContentType, ContentID string
+	Before                         string // the cursor
+	Limit                          int
+}
+
+// Reports lists reports for review, newest first. The route asks for
+// ReviewPermission.
+func (s *Service) Reports(ctx context.Context, f ReportFilter) (list []Report, err error) {
+	where, args := []string{"r.id < $1"}, []any{sqldb.Before(f.Before)}
+	for _, c := range []struct{ column, v string }{{"r.status", f.Status}, {"r.content_type", f.ContentType}, {"r.content_id", f.ContentID}} {
+		if c.v != "" {
+			args = append(args, c.v)
+			where = append(where, fmt.Sprintf("%s = $%d", c.column, len(args)))
+		}
+	}
+	args = append(args, f.Limit)
+	// System: every reporter's rows.
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		list, err = sqldb.All(ctx, tx, scanReport, `SELECT `+reportColumns+` WHERE `+strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
+		if err != nil {
+			return fmt.Errorf("list reports: %w", err)
+		}
+		return nil
+	})
+	return list, err
+}
+
+// Reported is a content's place in the grouped review queue.
+type Reported struct {
+	ContentType, ContentID string
+	OpenReports            int64  // distinct reporters with an open report
+	Hidden                 string // "", engagement.Held or engagement.Removed
+}
+
+// Grouped lists the contents with open reports, most reported first (then
+// by type and id), up to limit.
+func (s *Service) Grouped(ctx context.Context, contentType string, limit int) (list []Reported, err error) {
+	// System: every reporter's rows.
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		list, err = sqldb.All(ctx, tx, func(row sqldb.Scanner) (r Reported, err error) {
+			return r, row.Scan(&r.ContentType, &r.ContentID, &r.OpenReports)
+		}, `SELECT content_type, content_id, open_reports FROM report_tallies WHERE open_reports > 0 AND ($1 = '' OR content_type = $1)
+			ORDER BY open_reports DESC, content_type, content_id LIMIT $2`, contentType, limit)
+		if err != nil {
+			return fmt.Errorf("group reports: %w", err)
+		}
+		for i, r := range list {
+			if list[i].Hidden, err = engagement.HiddenState(ctx, tx, r.ContentType, r.ContentID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return list, err
+}
+
+// ReviewInput is a reviewer's decision on a report.
+type ReviewInput struct {
+	Status         string
+	ResolutionNote *string
+}
+
+// Review sets a report's status (and note), and who reviewed it and when;
+// a report that closes (resolved, dismissed) leaves its content's tally,
+// one that opens again comes back. It returns ErrReportNotFound and
+// ErrReportConflict. The route asks for ReviewPermission.
+func (s *Service) Review(ctx context.Context, a userd.Actor, c userd.Client, id string, in ReviewInput) (out Report, err error) {
+	fs := oneOf(nil, "status", in.Status, Statuses)
+	if in.ResolutionNote != nil {
+		fs = text(fs, "resolution_note", *in.ResolutionNote, 2000)
+	}
+	if err := userd.Invalid(fs); err != nil {
+		return out, err
+	}
+	id, ok := userd.ParseID(id)
+	if !ok {
+		return out, ErrReportNotFound
+	}
+	// System: the reporter's row.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		before, err := review(ctx, tx, a, id, in.Status, in.ResolutionNote)
+		if err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.ReportReviewed, TargetType: "report", TargetID: id,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"from": before.Status, "to": in.Status}}); err != nil {
+			return err
+		}
+		out, err = scanReport(tx.QueryRow(ctx, `SELECT `+reportColumns+` WHERE r.id = $1`, id))
+		return err
+	})
+	return out, err
+}
+
+// review changes a report's status in tx, moving its content's tally, and
+// returns the report as it was.
+func review(ctx context.Context, tx *sqldb.Tx, a userd.Actor, id, status string, note *string) (Report, error) {
+	ok, err := tx.LockRow(ctx, "reports", "id", id)
+	if err != nil {
+		return Report{}, err
+	}
+	if !ok {
+		return Report{}, ErrReportNotFound
+	}
+	before, err := scanReport(tx.QueryRow(ctx, `SELECT `+reportColumns+` WHERE r.id = $1`, id))
+	if err != nil {
+		return before, fmt.Errorf("read report: %w", err)
+	}
+	n := before.ResolutionNote
+	if note != nil {
+		n = *note
+	}
+	_, err = tx.Exec(ctx, `UPDATE reports SET status = $2, resolution_note = $3, reviewed_by = $4, reviewed_at = $5, updated_at = $5 WHERE id = $1`,
+		id, status, n, userOrNull(a), tx.Now)
+	if v := sqldb.ViolatedKind(err); v != nil && v.Kind == sqldb.Unique {
+		return before, ErrReportConflict
+	}
+	if err != nil {
+		return before, fmt.Errorf("review report: %w", err)
+	}
+	if was, is := open(before.Status), open(status); was != is {
+		by := int64(1)
+		if was {
+			by = -1
+		}
+		if _, err := tally(ctx, tx, before.ContentType, before.ContentID, by); err != nil {
+			return before, err
+		}
+	}
+	return before, nil
+}
