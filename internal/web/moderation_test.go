@@ -79,6 +79,17 @@ func TestModerationContract(t *testing.T) {
 		if r := c.do("GET", "/v1/me", nil, bob); r.Status != 401 && r.Status != 403 {
 			t.Fatalf("the suspended user's token still works: %d", r.Status)
 		}
+		lifts := func() (n int) {
+			c.db.SQL().QueryRow(`SELECT count(*) FROM jobs WHERE key = $1 AND done_at IS NULL`, "moderation.lift:"+bobID).Scan(&n)
+			return n
+		}
+		if lifts() != 1 {
+			t.Fatalf("%d pending lifts of the timed suspension; want 1", lifts())
+		}
+		// An administrator who sets the status decides it alone: the lift goes.
+		if r := c.do("PATCH", "/v1/admin/users/"+bobID, map[string]any{"status": "banned"}, adm); r.Status != 200 || lifts() != 0 {
+			t.Fatalf("ban by an administrator = %d; %d pending lifts", r.Status, lifts())
+		}
 		h := c.do("GET", "/v1/admin/users/"+bobID+"/moderation-history", nil, adm)
 		entries := h.Body["entries"].([]any)
 		if h.Status != 200 || len(entries) != 3 || entries[0].(map[string]any)["action"] != "suspend" || entries[0].(map[string]any)["until"] == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/password"
@@ -283,6 +284,9 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 		}
 		if p.Status != nil && *p.Status != before.Status {
 			meta["status"] = map[string]string{"from": string(before.Status), "to": string(u.Status)}
+			if err := moderation.CancelLift(ctx, tx, id); err != nil {
+				return audit.Event{}, err
+			}
 			if u.Status != account.StatusActive {
 				n, err := auth.RevokeAll(ctx, tx, id)
 				if err != nil {

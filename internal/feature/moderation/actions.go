@@ -99,6 +99,13 @@ func write(ctx context.Context, tx *sqldb.Tx, userID string, h historyRow) (stri
 // suspension, cancelled by a ban or an unban.
 func liftKey(userID string) string { return "moderation.lift:" + userID }
 
+// CancelLift cancels the user's pending lift of a timed suspension, in the
+// caller's transaction: an administrator who sets the user's status decides
+// it alone.
+func CancelLift(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	return jobs.Cancel(ctx, tx, liftKey(userID))
+}
+
 // setStatus sets the user's status; any status but active ends their
 // sessions, and with them their tokens' and streams' credentials.
 func setStatus(ctx context.Context, tx *sqldb.Tx, userID string, st account.Status) error {
@@ -189,7 +196,7 @@ func (s *Service) apply(ctx context.Context, tx *sqldb.Tx, in ActionInput) error
 			return err
 		}
 		if in.Until == nil {
-			return jobs.Cancel(ctx, tx, liftKey(in.UserID))
+			return CancelLift(ctx, tx, in.UserID)
 		}
 		return jobs.Enqueue(ctx, tx, LiftKind, liftKey(in.UserID), lift{UserID: in.UserID, Until: in.Until.UTC()}, *in.Until)
 	case "ban", "unban":
@@ -200,7 +207,7 @@ func (s *Service) apply(ctx context.Context, tx *sqldb.Tx, in ActionInput) error
 		if err := setStatus(ctx, tx, in.UserID, st); err != nil {
 			return err
 		}
-		return jobs.Cancel(ctx, tx, liftKey(in.UserID))
+		return CancelLift(ctx, tx, in.UserID)
 	}
 	hidden := engagement.Removed
 	if in.Action == "restore_content" {
