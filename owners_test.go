@@ -65,7 +65,6 @@ var owners = map[string]string{
 	"view_keys":             "engagement",
 	"hidden_items":          "engagement",
 	"reports":               "moderation",
-	"report_tallies":        "moderation",
 	"moderation_history":    "moderation",
 	"sponsor_ads":           "sponsor",
 }

@@ -271,7 +271,7 @@ var userColumns = map[string]struct {
 var profileColumns = map[string]string{"votes": "userid", "comments": "user_id", "reports": "reported_by", "moderation_history": "user_id"}
 
 // tablesWithoutUsers are the tables that name no user.
-var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits", "report_tallies",
+var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes

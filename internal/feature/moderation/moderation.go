@@ -1,9 +1,9 @@
-// Package moderation owns reports, report_tallies and moderation_history:
-// users report items, comments and users; moderators review the reports and
-// act on users and their content. What a moderator did outlives them (seed
-// 001's SET NULL rules), and a report's tally counts its content's distinct
-// reporters exactly, so that content reported by enough of them is held
-// (hidden) once, pending review.
+// Package moderation owns reports and moderation_history: users report
+// items, comments and users; moderators review the reports and act on users
+// and their content. What a moderator did outlives them (seed 001's SET NULL
+// rules). Content reported by enough distinct users is held (hidden) once,
+// pending review: a report counts its content's open reports with the
+// table's writes locked, so exactly one report reaches the threshold.
 package moderation
 
 import (
@@ -34,9 +34,10 @@ var (
 	Actions      = []string{"warn", "suspend", "ban", "unban", "remove_content", "restore_content"}
 )
 
-// open reports whether a report's status keeps it open: a reporter has one
-// open report per content, and the tally counts them.
-func open(status string) bool { return status == "pending" || status == "reviewed" }
+// openStatuses are the statuses of an open report, in SQL: a reporter has
+// one open report per content, and their number is the content's count of
+// distinct reporters.
+const openStatuses = `('pending', 'reviewed')`
 
 // Errors of moderation.
 var (

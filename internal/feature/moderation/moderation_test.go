@@ -123,12 +123,19 @@ func TestReporting(t *testing.T) {
 		if logged != 4 {
 			t.Fatalf("%d reports audited; want 4", logged)
 		}
+		// A deleted reporter's reports go with them, and from the queue.
+		if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return lifecycle.DeleteUser(ctx, tx, ann.UserID) }); err != nil {
+			t.Fatal(err)
+		}
+		if groups, err := s.Grouped(ctx, "", 10); err != nil || len(groups) != 0 {
+			t.Fatalf("groups after the reporter's deletion = %+v, %v", groups, err)
+		}
 	})
 }
 
 // TestHoldRace: twenty reporters race on one comment with a threshold of
 // five: the comment is held exactly once (one history line, one off the
-// item's count), and its tally counts twenty.
+// item's count), and it has twenty open reports.
 func TestHoldRace(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, e := context.Background(), engagement.NewService(db, engagement.Deps{})
@@ -148,7 +155,11 @@ func TestHoldRace(t *testing.T) {
 			t.Fatal(err)
 		}
 		holds := count(t, db, `SELECT count(*) FROM moderation_history WHERE action = 'hold' AND content_id = $1`, m.ID)
-		tally := count(t, db, `SELECT open_reports FROM report_tallies WHERE content_type = 'comment' AND content_id = $1`, m.ID)
+		groups, err := s.Grouped(ctx, "comment", 10)
+		if err != nil || len(groups) != 1 {
+			t.Fatalf("groups = %+v, %v", groups, err)
+		}
+		tally := int(groups[0].OpenReports)
 		hidden := count(t, db, `SELECT count(*) FROM comments WHERE id = $1 AND hidden = 'held'`, m.ID)
 		items, _ := e.Items(ctx, userd.Actor{}, []string{"post"})
 		if holds != 1 || tally != 20 || hidden != 1 || items[0].Comments != 1 {
@@ -220,7 +231,7 @@ func TestActions(t *testing.T) {
 		items, _ := e.Items(ctx, userd.Actor{}, []string{"post"})
 		reports, _ := s.Reports(ctx, moderation.ReportFilter{Limit: 10})
 		if items[0].Comments != 0 || reports[0].Status != "resolved" || reports[0].ReviewedBy != mod.UserID ||
-			count(t, db, `SELECT open_reports FROM report_tallies`) != 0 {
+			count(t, db, `SELECT count(*) FROM reports WHERE status IN ('pending', 'reviewed')`) != 0 {
 			t.Fatalf("after removal: %d comments, report %+v", items[0].Comments, reports[0])
 		}
 		if _, err := act(moderation.ActionInput{UserID: bob.UserID, Action: "restore_content", Reason: "On appeal.", ContentType: "comment", ContentID: m.ID}); err != nil {

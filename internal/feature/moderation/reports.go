@@ -60,9 +60,8 @@ func scanReport(row sqldb.Scanner) (Report, error) {
 // Report files the actor's report on an item, a comment or a user, making
 // their client profile on first use. A reporter has one open report per
 // content (ErrAlreadyReported); a comment or user that does not exist is
-// ErrContentNotFound. The report counts in its content's tally, and the one
-// that brings the tally to the hold threshold holds the content (hides it
-// pending review). It returns a validation error for bad input and a
+// ErrContentNotFound. The report that brings its content's open reports to
+// the hold threshold holds the content (hides it pending review). It returns a validation error for bad input and a
 // rate-limit error beyond the reporter's limit.
 func (s *Service) Report(ctx context.Context, a userd.Actor, c userd.Client, in ReportInput) (out Report, err error) {
 	if err := in.check(); err != nil {
@@ -71,7 +70,7 @@ func (s *Service) Report(ctx context.Context, a userd.Actor, c userd.Client, in 
 	if in.ContentID, err = contentID(in.ContentType, in.ContentID); err != nil {
 		return out, err
 	}
-	// System: the tally and the reported content are others' rows.
+	// System: the reported content and its other reports are others' rows.
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		if s.deps.Limiter != nil {
 			if err := s.deps.Limiter.HitIn(ctx, tx, "report:"+a.UserID, s.deps.ReportLimit); err != nil {
@@ -85,6 +84,11 @@ func (s *Service) Report(ctx context.Context, a userd.Actor, c userd.Client, in 
 		if err := exists(ctx, tx, in.ContentType, in.ContentID); err != nil {
 			return err
 		}
+		// Reports count one after another (they are few: a user's rate-
+		// limited action), so that the count below is exact at commit.
+		if err := tx.LockWrites(ctx, "reports"); err != nil {
+			return err
+		}
 		id := userd.NewID(tx.Now)
 		_, err = tx.Exec(ctx, `INSERT INTO reports (id, reported_by, content_type, content_id, reason, details, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, id, profile, in.ContentType, in.ContentID, in.Reason, in.Details, tx.Now)
@@ -94,9 +98,11 @@ func (s *Service) Report(ctx context.Context, a userd.Actor, c userd.Client, in 
 		if err != nil {
 			return fmt.Errorf("file report: %w", err)
 		}
-		reporters, err := tally(ctx, tx, in.ContentType, in.ContentID, 1)
+		var reporters int64
+		err = tx.QueryRow(ctx, `SELECT count(*) FROM reports WHERE content_type = $1 AND content_id = $2 AND status IN `+openStatuses,
+			in.ContentType, in.ContentID).Scan(&reporters)
 		if err != nil {
-			return err
+			return fmt.Errorf("count reports: %w", err)
 		}
 		if t := s.deps.HoldThreshold; t > 0 && reporters == int64(t) {
 			if err := hold(ctx, tx, in.ContentType, in.ContentID, id); err != nil {
@@ -141,20 +147,6 @@ func exists(ctx context.Context, tx *sqldb.Tx, kind, id string) error {
 		return ErrContentNotFound
 	}
 	return err
-}
-
-// tally adds by to the content's count of open reports and returns the new
-// count. Its upsert locks the tally's row until the transaction ends, so
-// concurrent reports of one content count one after another.
-func tally(ctx context.Context, tx *sqldb.Tx, kind, id string, by int64) (n int64, err error) {
-	err = tx.QueryRow(ctx, `INSERT INTO report_tallies (content_type, content_id, open_reports, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (content_type, content_id) DO UPDATE SET open_reports = report_tallies.open_reports + excluded.open_reports,
-			updated_at = excluded.updated_at
-		RETURNING open_reports`, kind, id, by, tx.Now).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("tally reports: %w", err)
-	}
-	return n, nil
 }
 
 // hold hides reported content pending review: a comment (with a line in
@@ -241,8 +233,8 @@ func (s *Service) Grouped(ctx context.Context, contentType string, limit int) (l
 	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		list, err = sqldb.All(ctx, tx, func(row sqldb.Scanner) (r Reported, err error) {
 			return r, row.Scan(&r.ContentType, &r.ContentID, &r.OpenReports)
-		}, `SELECT content_type, content_id, open_reports FROM report_tallies WHERE open_reports > 0 AND ($1 = '' OR content_type = $1)
-			ORDER BY open_reports DESC, content_type, content_id LIMIT $2`, contentType, limit)
+		}, `SELECT content_type, content_id, count(*) FROM reports WHERE status IN `+openStatuses+` AND ($1 = '' OR content_type = $1)
+			GROUP BY content_type, content_id ORDER BY count(*) DESC, content_type, content_id LIMIT $2`, contentType, limit)
 		if err != nil {
 			return fmt.Errorf("group reports: %w", err)
 		}
@@ -263,8 +255,7 @@ type ReviewInput struct {
 }
 
 // Review sets a report's status (and note), and who reviewed it and when;
-// a report that closes (resolved, dismissed) leaves its content's tally,
-// one that opens again comes back. It returns ErrReportNotFound and
+// resolved and dismissed close it. It returns ErrReportNotFound and
 // ErrReportConflict. The route asks for ReviewPermission.
 func (s *Service) Review(ctx context.Context, a userd.Actor, c userd.Client, id string, in ReviewInput) (out Report, err error) {
 	fs := oneOf(nil, "status", in.Status, Statuses)
@@ -294,8 +285,7 @@ func (s *Service) Review(ctx context.Context, a userd.Actor, c userd.Client, id 
 	return out, err
 }
 
-// review changes a report's status in tx, moving its content's tally, and
-// returns the report as it was.
+// review changes a report's status in tx and returns the report as it was.
 func review(ctx context.Context, tx *sqldb.Tx, a userd.Actor, id, status string, note *string) (Report, error) {
 	ok, err := tx.LockRow(ctx, "reports", "id", id)
 	if err != nil {
@@ -319,15 +309,6 @@ func review(ctx context.Context, tx *sqldb.Tx, a userd.Actor, id, status string,
 	}
 	if err != nil {
 		return before, fmt.Errorf("review report: %w", err)
-	}
-	if was, is := open(before.Status), open(status); was != is {
-		by := int64(1)
-		if was {
-			by = -1
-		}
-		if _, err := tally(ctx, tx, before.ContentType, before.ContentID, by); err != nil {
-			return before, err
-		}
 	}
 	return before, nil
 }

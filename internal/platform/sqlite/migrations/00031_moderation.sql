@@ -7,9 +7,6 @@
 --     outlives its reviewer); indexes on content_type, content_id, status,
 --     reported_by and (content_type, content_id). One open (pending or
 --     reviewed) report per reporter and content: a partial unique index.
---   * report_tallies: per content, how many open reports (one per reporter,
---     so distinct reporters) it has; the upsert that counts a report locks
---     the row, so exactly one report reaches the hold threshold.
 --   * moderation_history keeps seed 001's rules: user_id is the moderated
 --     user's client profile (CASCADE), performed_by the moderator (SET NULL),
 --     report_id the report it resolved (SET NULL).
@@ -43,14 +40,6 @@ CREATE INDEX idx_reports_reported_by ON reports (reported_by, id);
 CREATE INDEX idx_reports_content ON reports (content_type, content_id);
 CREATE INDEX idx_reports_reviewed_by ON reports (reviewed_by);
 CREATE UNIQUE INDEX idx_reports_open ON reports (reported_by, content_type, content_id) WHERE status IN ('pending', 'reviewed');
-CREATE TABLE report_tallies (
-    content_type TEXT NOT NULL,
-    content_id   TEXT NOT NULL,
-    open_reports INTEGER NOT NULL DEFAULT 0,
-    updated_at   TIMESTAMP NOT NULL,
-    CONSTRAINT pk_report_tallies PRIMARY KEY (content_type, content_id)
-);
-CREATE INDEX idx_report_tallies_open ON report_tallies (open_reports, content_type, content_id);
 CREATE TABLE moderation_history (
     id           TEXT PRIMARY KEY,
     user_id      TEXT NOT NULL REFERENCES client_profiles (id) ON DELETE CASCADE,
@@ -87,5 +76,4 @@ DROP TABLE hidden_items;
 ALTER TABLE comments DROP COLUMN hidden_at;
 ALTER TABLE comments DROP COLUMN hidden;
 DROP TABLE moderation_history;
-DROP TABLE report_tallies;
 DROP TABLE reports;
