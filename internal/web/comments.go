@@ -66,11 +66,7 @@ func (s *Server) listComments(ctx context.Context, in *listCommentsInput) (*comm
 		return nil, err
 	}
 	out := &commentsOutput{}
-	list, out.Body.NextCursor = pageOf(list, in.Limit, func(m engagement.Comment) string { return m.ID })
-	out.Body.Comments = make([]ItemComment, 0, len(list))
-	for _, m := range list {
-		out.Body.Comments = append(out.Body.Comments, commentOf(m))
-	}
+	out.Body.Comments, out.Body.NextCursor = mapPage(list, in.Limit, func(m engagement.Comment) string { return m.ID }, commentOf)
 	return out, nil
 }
 

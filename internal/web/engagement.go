@@ -114,11 +114,8 @@ func (s *Server) listFavorites(ctx context.Context, in *Paging) (*favoritesOutpu
 		return nil, err
 	}
 	out := &favoritesOutput{}
-	list, out.Body.NextCursor = pageOf(list, in.Limit, func(f engagement.Fav) string { return f.ID })
-	out.Body.Items = make([]FavoriteItem, 0, len(list))
-	for _, f := range list {
-		out.Body.Items = append(out.Body.Items, FavoriteItem{Item: f.Item, FavoritedAt: f.At})
-	}
+	out.Body.Items, out.Body.NextCursor = mapPage(list, in.Limit, func(f engagement.Fav) string { return f.ID },
+		func(f engagement.Fav) FavoriteItem { return FavoriteItem{Item: f.Item, FavoritedAt: f.At} })
 	return out, nil
 }
 

@@ -51,6 +51,16 @@ func pageOf[T any](items []T, limit int, id func(T) string) ([]T, *string) {
 	return items[:limit], encodeCursor(id(items[limit-1]))
 }
 
+// mapPage is pageOf with each item of the page as out makes it.
+func mapPage[T, O any](items []T, limit int, id func(T) string, out func(T) O) ([]O, *string) {
+	items, next := pageOf(items, limit, id)
+	outs := make([]O, 0, len(items))
+	for _, it := range items {
+		outs = append(outs, out(it))
+	}
+	return outs, next
+}
+
 // encodedPage, embedded in a list answer's body, makes the body encode as
 // the page it holds, encoded once by encodePage: a remembered page then
 // costs no encoding per request. The body's own Items and NextCursor
@@ -81,14 +91,11 @@ var jsonFormat = huma.Format{
 // encodePage encodes a list fetched with limit+1 items as a list answer:
 // the first limit items, each as out makes it, and the next page's cursor.
 func encodePage[T, O any](items []T, limit int, id func(T) string, out func(T) O) (encodedPage, error) {
-	items, next := pageOf(items, limit, id)
-	body := struct {
+	var body struct {
 		Items      []O     `json:"items"`
 		NextCursor *string `json:"next_cursor"`
-	}{Items: make([]O, 0, len(items)), NextCursor: next}
-	for _, it := range items {
-		body.Items = append(body.Items, out(it))
 	}
+	body.Items, body.NextCursor = mapPage(items, limit, id, out)
 	// Encoded as huma encodes every other body.
 	var b bytes.Buffer
 	if err := huma.DefaultJSONFormat.Marshal(&b, body); err != nil {

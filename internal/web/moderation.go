@@ -65,11 +65,8 @@ type reportsOutput struct {
 
 func reportsPage(list []moderation.Report, limit int, reviewer bool) *reportsOutput {
 	out := &reportsOutput{}
-	list, out.Body.NextCursor = pageOf(list, limit, func(r moderation.Report) string { return r.ID })
-	out.Body.Reports = make([]ContentReport, 0, len(list))
-	for _, r := range list {
-		out.Body.Reports = append(out.Body.Reports, reportOf(r, reviewer))
-	}
+	out.Body.Reports, out.Body.NextCursor = mapPage(list, limit, func(r moderation.Report) string { return r.ID },
+		func(r moderation.Report) ContentReport { return reportOf(r, reviewer) })
 	return out
 }
 
@@ -206,11 +203,7 @@ type historyOutput struct {
 
 func historyPage(list []moderation.Entry, limit int) *historyOutput {
 	out := &historyOutput{}
-	list, out.Body.NextCursor = pageOf(list, limit, func(e moderation.Entry) string { return e.ID })
-	out.Body.Entries = make([]ModerationEntry, 0, len(list))
-	for _, e := range list {
-		out.Body.Entries = append(out.Body.Entries, entryOf(e))
-	}
+	out.Body.Entries, out.Body.NextCursor = mapPage(list, limit, func(e moderation.Entry) string { return e.ID }, entryOf)
 	return out
 }
 

@@ -96,13 +96,11 @@ func (s *Server) listMySponsorAds(ctx context.Context, in *Paging) (*sponsorAdsO
 		return nil, err
 	}
 	out := &sponsorAdsOutput{}
-	list, out.Body.NextCursor = pageOf(list, in.Limit, func(a sponsor.Ad) string { return a.ID })
-	out.Body.Items = make([]SponsorAd, 0, len(list))
-	for _, a := range list {
-		out.Body.Items = append(out.Body.Items, sponsorAdOf(a))
-	}
+	out.Body.Items, out.Body.NextCursor = mapPage(list, in.Limit, adID, sponsorAdOf)
 	return out, nil
 }
+
+func adID(a sponsor.Ad) string { return a.ID }
 
 type adminSponsorAdsInput struct {
 	Paging
@@ -126,11 +124,7 @@ func (s *Server) adminListSponsorAds(ctx context.Context, in *adminSponsorAdsInp
 		return nil, err
 	}
 	out := &reviewedSponsorAdsOutput{}
-	list, out.Body.NextCursor = pageOf(list, in.Limit, func(a sponsor.Ad) string { return a.ID })
-	out.Body.Items = make([]ReviewedSponsorAd, 0, len(list))
-	for _, a := range list {
-		out.Body.Items = append(out.Body.Items, reviewedSponsorAdOf(a))
-	}
+	out.Body.Items, out.Body.NextCursor = mapPage(list, in.Limit, adID, reviewedSponsorAdOf)
 	return out, nil
 }
 
