@@ -11,6 +11,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -105,20 +106,22 @@ func (s *Service) Comments(ctx context.Context, viewer userd.Actor, item string,
 	moderator := viewer.Grants.Has(ModeratePermission)
 	// System: comments are public.
 	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		if q.ParentID != "" { // a hidden comment's replies are as hidden as it
+			p, err := find(ctx, tx, item, q.ParentID)
+			if err == nil && p.Hidden != "" && !moderator {
+				err = ErrCommentNotFound
+			}
+			if err != nil {
+				return err
+			}
+		}
 		list, err = sqldb.All(ctx, tx, scanComment, `SELECT `+commentColumns+`
 			WHERE m.item_id = $1 AND `+parent+` AND m.id `+cmp+` $3 AND (m.hidden IS NULL OR $5) ORDER BY m.id `+order+` LIMIT $4`,
 			item, q.ParentID, from, q.Limit, moderator)
 		if err != nil {
 			return fmt.Errorf("list comments: %w", err)
 		}
-		if len(list) > 0 || q.ParentID == "" {
-			return nil
-		}
-		p, err := find(ctx, tx, item, q.ParentID)
-		if err == nil && p.Hidden != "" && !moderator {
-			return ErrCommentNotFound
-		}
-		return err
+		return nil
 	})
 	return list, err
 }
@@ -201,6 +204,7 @@ func (s *Service) Comment(ctx context.Context, a userd.Actor, c userd.Client, it
 type owned struct {
 	ID, ParentID, ProfileID, UserID string
 	Hidden                          bool
+	CreatedAt                       time.Time // the day its count was added on
 }
 
 // lockLive locks a live comment of item and returns it, or
@@ -214,9 +218,9 @@ func lockLive(ctx context.Context, tx *sqldb.Tx, item, id string, moderator bool
 	if !ok {
 		return m, ErrCommentNotFound
 	}
-	err = tx.QueryRow(ctx, `SELECT m.id, COALESCE(CAST(m.parent_id AS TEXT), ''), m.user_id, c.user_id, m.hidden IS NOT NULL
+	err = tx.QueryRow(ctx, `SELECT m.id, COALESCE(CAST(m.parent_id AS TEXT), ''), m.user_id, c.user_id, m.hidden IS NOT NULL, m.created_at
 		FROM comments m JOIN client_profiles c ON c.id = m.user_id
-		WHERE m.id = $1 AND m.item_id = $2 AND m.deleted_at IS NULL`, id, item).Scan(&m.ID, &m.ParentID, &m.ProfileID, &m.UserID, &m.Hidden)
+		WHERE m.id = $1 AND m.item_id = $2 AND m.deleted_at IS NULL`, id, item).Scan(&m.ID, &m.ParentID, &m.ProfileID, &m.UserID, &m.Hidden, &m.CreatedAt)
 	if err == nil && m.Hidden && !moderator {
 		err = sql.ErrNoRows
 	}
@@ -241,23 +245,28 @@ func find(ctx context.Context, tx *sqldb.Tx, item, id string) (Comment, error) {
 	return m, nil
 }
 
-// writable locks a live comment that the actor may change: their own, or
-// anyone's with ModeratePermission. Anyone else's is ErrCommentNotFound, as
-// a missing one is.
-func writable(ctx context.Context, tx *sqldb.Tx, a userd.Actor, item, id string) (owned, error) {
+// writable locks a live comment that the actor may change: their own (a
+// hidden one only to delete it), or with ModeratePermission anyone's whose
+// grants the actor covers (rbac.ErrInsufficientPrivilege otherwise: a
+// moderator does not put words in an administrator's mouth). Anyone else's
+// is ErrCommentNotFound, as a missing one is.
+func writable(ctx context.Context, tx *sqldb.Tx, a userd.Actor, item, id string, deleting bool) (owned, error) {
 	id, ok := userd.ParseID(id)
 	if !ok {
 		return owned{}, ErrCommentNotFound
 	}
 	moderator := a.Grants.Has(ModeratePermission)
-	m, err := lockLive(ctx, tx, item, id, moderator)
+	m, err := lockLive(ctx, tx, item, id, true)
 	if err != nil {
 		return m, err
 	}
-	if m.UserID != a.UserID && !moderator {
+	switch {
+	case m.UserID == a.UserID && (!m.Hidden || deleting || moderator):
+		return m, nil
+	case m.UserID == a.UserID || !moderator:
 		return m, ErrCommentNotFound
 	}
-	return m, nil
+	return m, rbac.CheckUser(ctx, tx, a.Grants, m.UserID)
 }
 
 // EditComment replaces a comment's body; the author may, and so may a
@@ -272,7 +281,7 @@ func (s *Service) EditComment(ctx context.Context, a userd.Actor, c userd.Client
 	}
 	// System: a moderator changes another user's row.
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		m, err := writable(ctx, tx, a, item, id)
+		m, err := writable(ctx, tx, a, item, id, false)
 		if err != nil {
 			return err
 		}
@@ -300,7 +309,7 @@ func (s *Service) DeleteComment(ctx context.Context, a userd.Actor, c userd.Clie
 	// System: a moderator deletes another user's row, and a tombstone is
 	// anyone's.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		m, err := writable(ctx, tx, a, item, id)
+		m, err := writable(ctx, tx, a, item, id, true)
 		if err != nil {
 			return err
 		}
@@ -334,7 +343,8 @@ func (s *Service) DeleteComment(ctx context.Context, a userd.Actor, c userd.Clie
 			}
 		}
 		if !m.Hidden { // a hidden comment is counted no more
-			if err := bump(ctx, tx, item, Delta{Comments: -1}); err != nil {
+			// Off the day it was counted on, as a deletion of its author does.
+			if err := add(ctx, tx, item, Day(m.CreatedAt), shard(), Delta{Comments: -1}); err != nil {
 				return err
 			}
 		}

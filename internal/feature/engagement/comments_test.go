@@ -12,6 +12,7 @@ import (
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
@@ -142,6 +143,18 @@ func TestCommentOwnership(t *testing.T) {
 		db.SQL().QueryRow(`SELECT actor_user_id FROM activity_logs WHERE user_id = $1 AND action = 'engagement.comment_edited' ORDER BY id DESC LIMIT 1`, u[0].UserID).Scan(&actor)
 		if actor != mod.UserID {
 			t.Fatalf("the moderator's edit is logged with actor %q; want %q", actor, mod.UserID)
+		}
+		// A moderator does not put words in an administrator's mouth.
+		boss := dbtest.User(t, db, "boss@example.com")
+		if _, err := db.SQL().Exec(`INSERT INTO user_roles (user_id, role_id, created_at) SELECT $1, id, $2 FROM roles WHERE name = 'ADMIN'`, boss.UserID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		theirs, _ := s.Comment(ctx, boss, userd.Client{}, "item", engagement.CommentInput{Body: "official"})
+		if _, err := s.EditComment(ctx, mod, userd.Client{}, "item", theirs.ID, "forged"); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
+			t.Fatalf("a moderator edits an administrator's comment: %v", err)
+		}
+		if err := s.DeleteComment(ctx, boss, userd.Client{}, "item", theirs.ID); err != nil {
+			t.Fatal(err)
 		}
 		if err := s.DeleteComment(ctx, mod, userd.Client{}, "item", m.ID); err != nil {
 			t.Fatal(err)

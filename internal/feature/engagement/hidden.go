@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -20,7 +21,8 @@ const (
 type CommentRef struct {
 	ID, Item     string
 	AuthorUserID string
-	Hidden       string // "", Held or Removed
+	Hidden       string    // "", Held or Removed
+	CreatedAt    time.Time // the day its count was added on
 }
 
 // LockComment locks a comment that is not deleted (a tombstone is no
@@ -35,8 +37,8 @@ func LockComment(ctx context.Context, tx *sqldb.Tx, id string) (CommentRef, erro
 		return m, ErrCommentNotFound
 	}
 	var hidden sql.NullString
-	err = tx.QueryRow(ctx, `SELECT m.id, m.item_id, c.user_id, m.hidden FROM comments m JOIN client_profiles c ON c.id = m.user_id
-		WHERE m.id = $1 AND m.deleted_at IS NULL`, id).Scan(&m.ID, &m.Item, &m.AuthorUserID, &hidden)
+	err = tx.QueryRow(ctx, `SELECT m.id, m.item_id, c.user_id, m.hidden, m.created_at FROM comments m JOIN client_profiles c ON c.id = m.user_id
+		WHERE m.id = $1 AND m.deleted_at IS NULL`, id).Scan(&m.ID, &m.Item, &m.AuthorUserID, &hidden, &m.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, ErrCommentNotFound
 	}
@@ -49,7 +51,8 @@ func LockComment(ctx context.Context, tx *sqldb.Tx, id string) (CommentRef, erro
 
 // SetCommentHidden hides a comment (Held or Removed) or shows it again
 // (""), in the caller's transaction, and moves its item's comments_count:
-// a hidden comment is not counted. A hold does not replace a removal. It
+// a hidden comment is not counted (on the day it was made, as a deletion of
+// its author counts it off). A hold does not replace a removal. It
 // reports whether anything changed, and returns ErrCommentNotFound.
 func SetCommentHidden(ctx context.Context, tx *sqldb.Tx, id, hidden string) (bool, error) {
 	m, err := LockComment(ctx, tx, id)
@@ -64,9 +67,9 @@ func SetCommentHidden(ctx context.Context, tx *sqldb.Tx, id, hidden string) (boo
 	}
 	switch {
 	case m.Hidden == "":
-		return true, bump(ctx, tx, m.Item, Delta{Comments: -1})
+		return true, add(ctx, tx, m.Item, Day(m.CreatedAt), shard(), Delta{Comments: -1})
 	case hidden == "":
-		return true, bump(ctx, tx, m.Item, Delta{Comments: 1})
+		return true, add(ctx, tx, m.Item, Day(m.CreatedAt), shard(), Delta{Comments: 1})
 	}
 	return true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,7 +31,10 @@ const (
 
 // Errors of actions.
 var (
-	ErrContentMismatch = &userd.Error{Kind: userd.KindInvalid, Code: "validation_failed", Message: "The content is not the user's.",
+	ErrReportMismatch = &userd.Error{Kind: userd.KindInvalid, Code: "validation_failed", Message: "The report is not about this user or content.",
+		Fields: []userd.FieldError{{Field: "report_id", Code: "report_mismatch", Message: "The report is about another user or content."}}}
+	ErrResolveForbidden = userd.Errorf(userd.KindForbidden, "forbidden", "Resolving a report takes the permission reports:review.")
+	ErrContentMismatch  = &userd.Error{Kind: userd.KindInvalid, Code: "validation_failed", Message: "The content is not the user's.",
 		Fields: []userd.FieldError{{Field: "content_id", Code: "not_users_content", Message: "The comment is not the user's."}}}
 )
 
@@ -159,6 +163,9 @@ func (s *Service) Act(ctx context.Context, a userd.Actor, c userd.Client, in Act
 			return err
 		}
 		if in.ReportID != "" {
+			if err := resolves(ctx, tx, a, in); err != nil {
+				return err
+			}
 			if _, err := review(ctx, tx, a, in.ReportID, "resolved", nil); err != nil {
 				return err
 			}
@@ -183,6 +190,36 @@ func (s *Service) Act(ctx context.Context, a userd.Actor, c userd.Client, in Act
 		return err
 	})
 	return out, err
+}
+
+// resolves returns nil when the actor may resolve the action's report with
+// it: they review reports, and the report is about the user, the action's
+// content, or a comment of the user's.
+func resolves(ctx context.Context, tx *sqldb.Tx, a userd.Actor, in ActionInput) error {
+	if !a.Grants.Has(ReviewPermission) {
+		return ErrResolveForbidden
+	}
+	var kind, id string
+	err := tx.QueryRow(ctx, `SELECT content_type, content_id FROM reports WHERE id = $1`, in.ReportID).Scan(&kind, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrReportNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("read report: %w", err)
+	}
+	switch {
+	case kind == "user" && id == in.UserID, kind == in.ContentType && id == in.ContentID:
+		return nil
+	case kind == "comment":
+		m, err := engagement.LockComment(ctx, tx, id)
+		if err == nil && m.AuthorUserID == in.UserID {
+			return nil
+		}
+		if err != nil && !errors.Is(err, engagement.ErrCommentNotFound) {
+			return err
+		}
+	}
+	return ErrReportMismatch
 }
 
 // apply does what the action does to the user or their content.
@@ -250,6 +287,18 @@ func Register(runner *jobs.Runner, db *sqldb.DB) {
 			u, err := account.Get(ctx, tx, p.UserID)
 			if err != nil || u.Status != account.StatusSuspended {
 				return err
+			}
+			// Only the suspension this job was made for: one that came
+			// after it (or a ban, an unban) decides alone.
+			var last string
+			var until sql.NullTime
+			err = tx.QueryRow(ctx, `SELECT h.action, h.until FROM moderation_history h JOIN client_profiles c ON c.id = h.user_id
+				WHERE c.user_id = $1 AND h.action IN ('suspend', 'ban', 'unban', 'suspension_lifted') ORDER BY h.id DESC LIMIT 1`, p.UserID).Scan(&last, &until)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("read moderation history: %w", err)
+			}
+			if last != "suspend" || !until.Valid || !until.Time.Equal(p.Until.Truncate(time.Microsecond)) || until.Time.After(tx.Now) {
+				return nil
 			}
 			if err := setStatus(ctx, tx, p.UserID, account.StatusActive); err != nil {
 				return err

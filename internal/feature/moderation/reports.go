@@ -81,7 +81,7 @@ func (s *Service) Report(ctx context.Context, a userd.Actor, c userd.Client, in 
 		if err != nil {
 			return err
 		}
-		if err := exists(ctx, tx, in.ContentType, in.ContentID); err != nil {
+		if err := exists(ctx, tx, a, in.ContentType, in.ContentID); err != nil {
 			return err
 		}
 		// Reports count one after another (they are few: a user's rate-
@@ -133,13 +133,18 @@ func contentID(kind, id string) (string, error) {
 }
 
 // exists returns ErrContentNotFound unless the comment or user exists (an
-// item, the application's, always may be reported). A reported comment is
-// locked until the transaction ends.
-func exists(ctx context.Context, tx *sqldb.Tx, kind, id string) error {
+// item, the application's, always may be reported); a hidden comment exists
+// only for a moderator, as everywhere. A reported comment is locked until
+// the transaction ends.
+func exists(ctx context.Context, tx *sqldb.Tx, a userd.Actor, kind, id string) error {
 	var err error
 	switch kind {
 	case "comment":
-		_, err = engagement.LockComment(ctx, tx, id)
+		var m engagement.CommentRef
+		m, err = engagement.LockComment(ctx, tx, id)
+		if err == nil && m.Hidden != "" && !a.Grants.Has(engagement.ModeratePermission) {
+			err = engagement.ErrCommentNotFound
+		}
 	case "user":
 		_, err = account.Get(ctx, tx, id)
 	}

@@ -51,7 +51,9 @@ const (
 
 // Errors of the Service.
 var (
-	ErrNotFound        = userd.Errorf(userd.KindNotFound, "sponsor_ad_not_found", "No such sponsor ad.")
+	ErrNotFound = userd.Errorf(userd.KindNotFound, "sponsor_ad_not_found", "No such sponsor ad.")
+	// ErrOwnAd refuses a reviewer's decision on their own ad.
+	ErrOwnAd           = userd.Errorf(userd.KindForbidden, "own_sponsor_ad", "Another reviewer decides on your own ad.")
 	ErrTooManyPending  = userd.Errorf(userd.KindConflict, "too_many_pending_ads", "You have "+strconv.Itoa(MaxPending)+" sponsor ads waiting for review, the most there can be: wait for a decision first.")
 	ErrReviewForbidden = userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+ReviewPermission+".")
 )
@@ -256,6 +258,9 @@ func (s *Service) Review(ctx context.Context, a userd.Actor, c userd.Client, id,
 		if err != nil {
 			return err
 		}
+		if ad.UserID == a.UserID {
+			return ErrOwnAd // rolls the decision back
+		}
 		data, err := json.Marshal(map[string]string{"sponsor_ad_id": ad.ID, "item_slug": ad.Item, "title": ad.Title, "status": ad.Status})
 		if err != nil {
 			return fmt.Errorf("notification data: %w", err)
@@ -285,7 +290,11 @@ func (s *Service) Active(ctx context.Context, item string, limit int) (ads []Ad,
 	}
 	// System: the ads shown are every sponsor's; the list is public.
 	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		q, args := `SELECT `+columns+` FROM sponsor_ads WHERE status = $1 AND ends_at > $2 AND starts_at <= $2`, []any{Approved, tx.Now, limit}
+		// Not while the sponsor is suspended or banned, nor on an item a
+		// moderator hid.
+		q, args := `SELECT `+columns+` FROM sponsor_ads WHERE status = $1 AND ends_at > $2 AND starts_at <= $2
+			AND EXISTS (SELECT 1 FROM users u WHERE u.id = sponsor_ads.user_id AND u.status = 'active')
+			AND NOT EXISTS (SELECT 1 FROM hidden_items h WHERE h.item_slug = sponsor_ads.item_slug)`, []any{Approved, tx.Now, limit}
 		if item != "" {
 			q, args = q+` AND item_slug = $4`, append(args, item)
 		}

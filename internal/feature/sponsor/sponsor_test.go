@@ -247,6 +247,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 				t.Errorf("%s: %v; want validation_failed", c.name, err)
 			}
 		}
+		own := submit(t, s, rev, ok)
+		if _, err := s.Review(ctx, rev, userd.Client{}, own.ID, sponsor.Approved, ""); !errors.Is(err, sponsor.ErrOwnAd) {
+			t.Errorf("review of one's own ad: %v", err)
+		}
+		if _, err := db.SQL().Exec(`DELETE FROM sponsor_ads WHERE id = $1`, own.ID); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := s.List(ctx, ann, "", "", 10); !errors.Is(err, sponsor.ErrReviewForbidden) {
 			t.Errorf("list without the permission: %v", err)
 		}
@@ -417,6 +424,17 @@ func TestDeletion(t *testing.T) {
 		if list, err := s.Active(ctx, "a", 10); err != nil || len(list) != 1 || list[0].ID != a1.ID || list[0].ReviewedBy != "" {
 			t.Fatalf("active after the reviewer's deletion: %+v, %v", list, err)
 		}
+		// Not shown while the sponsor is suspended, nor on a hidden item.
+		db.SQL().Exec(`UPDATE users SET status = 'suspended' WHERE id = $1`, ann.UserID)
+		if list, _ := s.Active(ctx, "a", 10); len(list) != 0 {
+			t.Fatalf("a suspended sponsor's ad is shown: %+v", list)
+		}
+		db.SQL().Exec(`UPDATE users SET status = 'active' WHERE id = $1`, ann.UserID)
+		db.SQL().Exec(`INSERT INTO hidden_items (item_slug, hidden, created_at) VALUES ('a', 'removed', $1)`, time.Now().UTC())
+		if list, _ := s.Active(ctx, "a", 10); len(list) != 0 {
+			t.Fatalf("an ad on a removed item is shown: %+v", list)
+		}
+		db.SQL().Exec(`DELETE FROM hidden_items`)
 		del(ann.UserID)
 		if n := count(t, db, `SELECT count(*) FROM sponsor_ads WHERE id IN ($1, $2) OR user_id = $3`, a1.ID, a2.ID, ann.UserID); n != 0 {
 			t.Fatalf("%d of the deleted sponsor's ads left", n)
