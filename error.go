@@ -2,7 +2,9 @@ package userd
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind classifies an Error by what the caller can do about it. The zero value
@@ -80,6 +82,18 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf is a shorthand for an Error of the given kind, code and message.
 func Errorf(kind Kind, code, message string) *Error {
 	return &Error{Kind: kind, Code: code, Message: message}
+}
+
+// CheckText appends to fs the error of the text field v, if it has one:
+// too_long past max characters, invalid when it is not UTF-8 or holds a NUL.
+func CheckText(fs []FieldError, field, v string, max int) []FieldError {
+	switch {
+	case utf8.RuneCountInString(v) > max:
+		return append(fs, FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("At most %d characters.", max)})
+	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
+		return append(fs, FieldError{Field: field, Code: "invalid", Message: "Not valid text."})
+	}
+	return fs
 }
 
 // Invalid returns a KindInvalid error that lists the given field errors. It

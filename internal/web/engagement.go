@@ -61,10 +61,7 @@ func (s *Server) getItems(ctx context.Context, in *itemsInput) (*itemsOutput, er
 		return nil, err
 	}
 	out := &itemsOutput{}
-	out.Body.Items = make([]ItemEngagement, 0, len(got))
-	for _, st := range got {
-		out.Body.Items = append(out.Body.Items, itemOf(st))
-	}
+	out.Body.Items = mapAll(got, itemOf)
 	return out, nil
 }
 

@@ -37,10 +37,7 @@ func (s *Server) listFeatured(ctx context.Context, in *featuredListInput) (*feat
 		return nil, err
 	}
 	out := &featuredListOutput{}
-	out.Body.Items = make([]FeaturedItem, 0, len(list))
-	for _, f := range list {
-		out.Body.Items = append(out.Body.Items, featuredOf(f))
-	}
+	out.Body.Items = mapAll(list, featuredOf)
 	return out, nil
 }
 

@@ -51,14 +51,20 @@ func pageOf[T any](items []T, limit int, id func(T) string) ([]T, *string) {
 	return items[:limit], encodeCursor(id(items[limit-1]))
 }
 
-// mapPage is pageOf with each item of the page as out makes it.
-func mapPage[T, O any](items []T, limit int, id func(T) string, out func(T) O) ([]O, *string) {
-	items, next := pageOf(items, limit, id)
+// mapAll returns each of items as out makes it (an empty list, not nil,
+// for none: a list answer is [], never null).
+func mapAll[T, O any](items []T, out func(T) O) []O {
 	outs := make([]O, 0, len(items))
 	for _, it := range items {
 		outs = append(outs, out(it))
 	}
-	return outs, next
+	return outs
+}
+
+// mapPage is pageOf with each item of the page as out makes it.
+func mapPage[T, O any](items []T, limit int, id func(T) string, out func(T) O) ([]O, *string) {
+	items, next := pageOf(items, limit, id)
+	return mapAll(items, out), next
 }
 
 // encodedPage, embedded in a list answer's body, makes the body encode as

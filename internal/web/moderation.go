@@ -113,10 +113,9 @@ func (s *Server) adminReports(ctx context.Context, in *adminReportsInput) (*admi
 		if err != nil {
 			return nil, err
 		}
-		out.Body.Contents = make([]ReportedContent, 0, len(list))
-		for _, r := range list {
-			out.Body.Contents = append(out.Body.Contents, ReportedContent{ContentType: r.ContentType, ContentID: r.ContentID, Reporters: r.OpenReports, Hidden: r.Hidden})
-		}
+		out.Body.Contents = mapAll(list, func(r moderation.Reported) ReportedContent {
+			return ReportedContent{ContentType: r.ContentType, ContentID: r.ContentID, Reporters: r.OpenReports, Hidden: r.Hidden}
+		})
 		return out, nil
 	}
 	before, err := decodeCursor(in.Cursor)

@@ -165,9 +165,6 @@ func (s *Server) activeSponsorAds(ctx context.Context, in *activeSponsorAdsInput
 		return nil, err
 	}
 	out := &activeSponsorAdsOutput{}
-	out.Body.Items = make([]ActiveSponsorAd, 0, len(list))
-	for _, a := range list {
-		out.Body.Items = append(out.Body.Items, activeSponsorAdOf(a))
-	}
+	out.Body.Items = mapAll(list, activeSponsorAdOf)
 	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
@@ -54,18 +53,11 @@ type CommentQuery struct {
 // checkBody returns a validation error unless body is 1 to MaxCommentBody
 // characters of text that is not only blank.
 func checkBody(body string) error {
-	field := func(code, msg string) error {
-		return userd.Invalid([]userd.FieldError{{Field: "body", Code: code, Message: msg}})
+	fs := userd.CheckText(nil, "body", body, MaxCommentBody)
+	if len(fs) == 0 && strings.TrimSpace(body) == "" {
+		fs = append(fs, userd.FieldError{Field: "body", Code: "required", Message: "A comment has some text."})
 	}
-	switch {
-	case !utf8.ValidString(body) || strings.ContainsRune(body, 0):
-		return field("invalid", "Not valid text.")
-	case strings.TrimSpace(body) == "":
-		return field("required", "A comment has some text.")
-	case utf8.RuneCountInString(body) > MaxCommentBody:
-		return field("too_long", fmt.Sprintf("At most %d characters.", MaxCommentBody))
-	}
-	return nil
+	return userd.Invalid(fs)
 }
 
 const commentColumns = `m.id, m.item_id, COALESCE(CAST(m.parent_id AS TEXT), ''), CASE WHEN m.deleted_at IS NULL THEN c.user_id END,
@@ -165,7 +157,7 @@ func (s *Service) Comment(ctx context.Context, a userd.Actor, c userd.Client, it
 		if err := s.hit(ctx, tx, "comment", a.UserID, s.deps.Limits.Comments); err != nil {
 			return err
 		}
-		profile, err := claim(ctx, tx, a.UserID)
+		profile, err := ClaimProfile(ctx, tx, a.UserID)
 		if err != nil {
 			return err
 		}

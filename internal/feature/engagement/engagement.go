@@ -145,12 +145,12 @@ func counts(v int) (up, down int64) {
 	return 0, 0
 }
 
-// claim returns the id of the user's client profile, making it on first use,
-// and locks its row until the transaction ends. Every change of a user's
-// votes and favorites claims it first, and a deletion locks it too (Forget),
-// so a deletion never counts a user's votes while one of their changes is in
-// flight. It returns ErrUserGone.
-func claim(ctx context.Context, tx *sqldb.Tx, userID string) (string, error) {
+// ClaimProfile returns the id of the user's client profile, making it on
+// first use, and locks its row until the transaction ends. Every change of
+// a user's votes, favorites and comments takes it first, and a deletion
+// locks it too (Forget), so a deletion never counts a user's votes while one
+// of their changes is in flight. It returns ErrUserGone.
+func ClaimProfile(ctx context.Context, tx *sqldb.Tx, userID string) (string, error) {
 	// The no-op update locks the row as FOR UPDATE would (SQLite's one
 	// writer needs no row locks), and the statement returns the id either way.
 	var id string
@@ -177,7 +177,7 @@ func castVote(ctx context.Context, tx *sqldb.Tx, userID string, c userd.Client, 
 	if value != 1 && value != -1 && value != 0 {
 		return ErrInvalidVote
 	}
-	profile, err := claim(ctx, tx, userID)
+	profile, err := ClaimProfile(ctx, tx, userID)
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func setFavorite(ctx context.Context, tx *sqldb.Tx, userID string, c userd.Clien
 	if err := CheckItem(item); err != nil {
 		return err
 	}
-	profile, err := claim(ctx, tx, userID)
+	profile, err := ClaimProfile(ctx, tx, userID)
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func setFavorite(ctx context.Context, tx *sqldb.Tx, userID string, c userd.Clien
 // was last counted on (a vote's last change, a favorite's or comment's
 // making), so the days still add up to the totals. It locks the user's
 // client profile, which waits for any change of theirs in flight (each
-// claims it first) and keeps new ones out. The rows themselves go with the
+// takes it first) and keeps new ones out. The rows themselves go with the
 // user (ON DELETE CASCADE).
 func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
 	if _, err := tx.LockRow(ctx, "client_profiles", "user_id", userID); err != nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
@@ -57,13 +55,7 @@ func (f Featured) check() error {
 	if f.From != nil && f.Until != nil && !f.Until.After(*f.From) {
 		fs = append(fs, userd.FieldError{Field: "featured_until", Code: "before_from", Message: "featured_until comes after featured_from."})
 	}
-	switch {
-	case utf8.RuneCountInString(f.By) > MaxFeaturedBy:
-		fs = append(fs, userd.FieldError{Field: "featured_by", Code: "too_long", Message: fmt.Sprintf("At most %d characters.", MaxFeaturedBy)})
-	case !utf8.ValidString(f.By) || strings.ContainsRune(f.By, 0):
-		fs = append(fs, userd.FieldError{Field: "featured_by", Code: "invalid", Message: "Not valid text."})
-	}
-	return userd.Invalid(fs)
+	return userd.Invalid(userd.CheckText(fs, "featured_by", f.By, MaxFeaturedBy))
 }
 
 const featuredColumns = `item_slug, position, featured_from, featured_until, featured_by, created_at, updated_at`

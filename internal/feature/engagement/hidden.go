@@ -102,13 +102,6 @@ func SetItemHidden(ctx context.Context, tx *sqldb.Tx, item, hidden string) (bool
 	return n > 0, nil
 }
 
-// ClaimProfile returns the id of the user's client profile, making it on
-// first use, and locks it until the transaction ends (see claim). It
-// returns ErrUserGone.
-func ClaimProfile(ctx context.Context, tx *sqldb.Tx, userID string) (string, error) {
-	return claim(ctx, tx, userID)
-}
-
 // HiddenState returns why a comment or item is hidden (Held, Removed), or
 // "" when it is not (or is no comment).
 func HiddenState(ctx context.Context, tx *sqldb.Tx, kind, id string) (string, error) {

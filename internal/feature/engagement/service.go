@@ -4,12 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
@@ -186,18 +183,11 @@ var Statuses = []string{"active", "inactive", "suspended"}
 
 func (in ProfileInput) check() error {
 	var fs []userd.FieldError
-	long := func(field, v string, max int) {
-		if utf8.RuneCountInString(v) > max {
-			fs = append(fs, userd.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("At most %d characters.", max)})
-		} else if !utf8.ValidString(v) || strings.ContainsAny(v, "\x00") {
-			fs = append(fs, userd.FieldError{Field: field, Code: "invalid", Message: "Not valid text."})
-		}
-	}
-	long("display_name", in.DisplayName, 100)
-	long("country", in.Country, 100)
-	long("city", in.City, 100)
-	long("bio", in.Bio, 2000)
-	long("website", in.Website, 2000)
+	fs = userd.CheckText(fs, "display_name", in.DisplayName, 100)
+	fs = userd.CheckText(fs, "country", in.Country, 100)
+	fs = userd.CheckText(fs, "city", in.City, 100)
+	fs = userd.CheckText(fs, "bio", in.Bio, 2000)
+	fs = userd.CheckText(fs, "website", in.Website, 2000)
 	if in.Status != "" && !slices.Contains(Statuses, in.Status) {
 		fs = append(fs, userd.FieldError{Field: "status", Code: "invalid_status", Message: "The status is active, inactive or suspended."})
 	}

@@ -60,7 +60,7 @@ func (in ActionInput) check(now time.Time) error {
 	var fs []userd.FieldError
 	fs = oneOf(fs, "action", in.Action, Actions)
 	fs = required(fs, "reason", in.Reason)
-	fs = text(fs, "reason", in.Reason, 2000)
+	fs = userd.CheckText(fs, "reason", in.Reason, 2000)
 	content := in.Action == "remove_content" || in.Action == "restore_content"
 	switch {
 	case content && in.ContentType != "comment" && in.ContentType != "item":

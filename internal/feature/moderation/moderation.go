@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/ratelimit"
@@ -72,17 +71,6 @@ type Service struct {
 
 // NewService returns a Service over db.
 func NewService(db *sqldb.DB, d Deps) *Service { return &Service{db: db, deps: d} }
-
-// text checks an optional text field of at most max characters.
-func text(fs []userd.FieldError, field, v string, max int) []userd.FieldError {
-	switch {
-	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
-		return append(fs, userd.FieldError{Field: field, Code: "invalid", Message: "Not valid text."})
-	case utf8.RuneCountInString(v) > max:
-		return append(fs, userd.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("At most %d characters.", max)})
-	}
-	return fs
-}
 
 // oneOf checks that v is one of values.
 func oneOf(fs []userd.FieldError, field, v string, values []string) []userd.FieldError {

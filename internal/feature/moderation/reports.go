@@ -38,7 +38,7 @@ func (in ReportInput) check() error {
 	fs = oneOf(fs, "content_type", in.ContentType, ContentTypes)
 	fs = oneOf(fs, "reason", in.Reason, Reasons)
 	fs = required(fs, "content_id", in.ContentID)
-	fs = text(fs, "details", in.Details, 2000)
+	fs = userd.CheckText(fs, "details", in.Details, 2000)
 	return userd.Invalid(fs)
 }
 
@@ -265,7 +265,7 @@ type ReviewInput struct {
 func (s *Service) Review(ctx context.Context, a userd.Actor, c userd.Client, id string, in ReviewInput) (out Report, err error) {
 	fs := oneOf(nil, "status", in.Status, Statuses)
 	if in.ResolutionNote != nil {
-		fs = text(fs, "resolution_note", *in.ResolutionNote, 2000)
+		fs = userd.CheckText(fs, "resolution_note", *in.ResolutionNote, 2000)
 	}
 	if err := userd.Invalid(fs); err != nil {
 		return out, err

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
@@ -86,8 +85,8 @@ func (n New) check(now time.Time) error {
 	if strings.TrimSpace(n.Title) == "" {
 		fs = append(fs, userd.FieldError{Field: "title", Code: "required", Message: "A title has 1 to 200 characters."})
 	}
-	fs = text(fs, "title", n.Title, MaxTitle)
-	fs = text(fs, "description", n.Description, MaxDescription)
+	fs = userd.CheckText(fs, "title", n.Title, MaxTitle)
+	fs = userd.CheckText(fs, "description", n.Description, MaxDescription)
 	if n.ImageURL != "" && !webURL(n.ImageURL) {
 		fs = append(fs, userd.FieldError{Field: "image_url", Code: "invalid_url", Message: badURL})
 	}
@@ -101,18 +100,6 @@ func (n New) check(now time.Time) error {
 		fs = append(fs, userd.FieldError{Field: "ends_at", Code: "in_the_past", Message: "ends_at is in the future."})
 	}
 	return userd.Invalid(fs)
-}
-
-// text appends to fs the error of a text field that is too long or not
-// text that the databases keep (invalid UTF-8, NUL).
-func text(fs []userd.FieldError, field, v string, max int) []userd.FieldError {
-	switch {
-	case utf8.RuneCountInString(v) > max:
-		return append(fs, userd.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("At most %d characters.", max)})
-	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
-		return append(fs, userd.FieldError{Field: field, Code: "invalid", Message: "Not valid text."})
-	}
-	return fs
 }
 
 // badURL says what an image_url or target_url must be.
@@ -242,7 +229,7 @@ func (s *Service) Review(ctx context.Context, a userd.Actor, c userd.Client, id,
 	if status != Approved && status != Rejected {
 		return ad, userd.Invalid([]userd.FieldError{{Field: "status", Code: "invalid_status", Message: "A decision is approved or rejected."}})
 	}
-	if err := userd.Invalid(text(nil, "review_note", note, MaxReviewNote)); err != nil {
+	if err := userd.Invalid(userd.CheckText(nil, "review_note", note, MaxReviewNote)); err != nil {
 		return ad, err
 	}
 	id, ok := userd.ParseID(id)
