@@ -102,10 +102,15 @@ func encodePage[T, O any](items []T, limit int, id func(T) string, out func(T) O
 		NextCursor *string `json:"next_cursor"`
 	}
 	body.Items, body.NextCursor = mapPage(items, limit, id, out)
-	// Encoded as huma encodes every other body.
+	return encodeBody(body)
+}
+
+// encodeBody encodes an answer's body once, as huma encodes every other
+// body, for an answer to serve again.
+func encodeBody(body any) (encodedPage, error) {
 	var b bytes.Buffer
 	if err := huma.DefaultJSONFormat.Marshal(&b, body); err != nil {
-		return encodedPage{}, fmt.Errorf("encode page: %w", err)
+		return encodedPage{}, fmt.Errorf("encode answer: %w", err)
 	}
 	return encodedPage{b.Bytes()}, nil
 }

@@ -1,14 +1,10 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
-
-	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/userd/userd/internal/feature/engagement"
 )
@@ -54,12 +50,6 @@ func same(a, b engagement.Ranking) bool {
 	return at && a.By == b.By && a.Period == b.Period && slices.Equal(a.Items, b.Items)
 }
 
-// encodedRankings remembers each answer of GET /v1/rankings encoded, by
-// ranking, period and limit (at most 17 × 100 of them), for as long as
-// the ranking stays the same: encoding is most of the cost of an answer
-// that the engagement service has in memory.
-var encodedRankings sync.Map
-
 func (s *Server) rankings(ctx context.Context, in *rankingsInput) (*rankingsOutput, error) {
 	r, err := s.items.Ranking(ctx, in.By, in.Period, in.Limit)
 	if err != nil {
@@ -67,20 +57,17 @@ func (s *Server) rankings(ctx context.Context, in *rankingsInput) (*rankingsOutp
 	}
 	out := &rankingsOutput{}
 	key := fmt.Sprint(in.By, " ", in.Period, " ", in.Limit)
-	if e, ok := encodedRankings.Load(key); ok && same(e.(encodedRanking).of, r) {
+	if e, ok := s.rankingPages.Load(key); ok && same(e.(encodedRanking).of, r) {
 		out.Body.encodedPage = e.(encodedRanking).page
 		return out, nil
 	}
-	body := Rankings{By: r.By, Period: r.Period, ComputedAt: r.ComputedAt, Items: make([]RankedItem, len(r.Items))}
-	for i, it := range r.Items {
-		body.Items[i] = RankedItem{Rank: it.Rank, Item: it.Item, Value: it.Value}
+	out.Body.encodedPage, err = encodeBody(Rankings{By: r.By, Period: r.Period, ComputedAt: r.ComputedAt,
+		Items: mapAll(r.Items, func(it engagement.Ranked) RankedItem {
+			return RankedItem{Rank: it.Rank, Item: it.Item, Value: it.Value}
+		})})
+	if err != nil {
+		return nil, err
 	}
-	// Encoded as huma encodes every other body.
-	var b bytes.Buffer
-	if err := huma.DefaultJSONFormat.Marshal(&b, body); err != nil {
-		return nil, fmt.Errorf("encode ranking: %w", err)
-	}
-	out.Body.encodedPage = encodedPage{b.Bytes()}
-	encodedRankings.Store(key, encodedRanking{of: r, page: out.Body.encodedPage})
+	s.rankingPages.Store(key, encodedRanking{of: r, page: out.Body.encodedPage})
 	return out, nil
 }

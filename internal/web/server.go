@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -117,12 +118,17 @@ type Server struct {
 	items      *engagement.Service
 	sponsors   *sponsor.Service
 	moderation *moderation.Service
-	done       chan struct{} // closed when the server shuts down: streams end
-	log        *slog.Logger
-	api        huma.API
-	mux        *http.ServeMux
-	cop        *http.CrossOriginProtection
-	memo       memos
+	// rankingPages remembers each answer of GET /v1/rankings encoded, by
+	// ranking, period and limit (at most 17 × 100 of them), for as long as
+	// the ranking stays the same: encoding is most of the cost of an answer
+	// that the engagement service has in memory.
+	rankingPages sync.Map
+	done         chan struct{} // closed when the server shuts down: streams end
+	log          *slog.Logger
+	api          huma.API
+	mux          *http.ServeMux
+	cop          *http.CrossOriginProtection
+	memo         memos
 }
 
 func init() {
