@@ -43,6 +43,7 @@ var tiers = map[string]int{
 	"internal/feature/passkey":         3,
 	"internal/feature/synchronization": 3,
 	"internal/feature/userimport":      3,
+	"internal/feature/organization":    3,
 	// Sign-up and sign-in.
 	"internal/feature/auth": 4,
 	// Sponsor ads, which check item slugs by engagement's rule.

@@ -30,6 +30,7 @@ import (
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/rbac"
@@ -60,6 +61,8 @@ type serveConfig struct {
 	engagement     engagement.Limits
 	reportLimit    ratelimit.Rule
 	holdThreshold  int
+	// maxOrgs bounds a user's memberships of organisations.
+	maxOrgs        int
 	mailFrom       string
 	keys           keyConfig
 	auth           auth.Config
@@ -151,6 +154,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(rule{&c.engagement.Votes}, "vote-limit", "MAX/WINDOW: votes one user may cast, change or take back (env USERD_VOTE_LIMIT)")
 	fs.Var(rule{&c.engagement.Comments}, "comment-limit", "MAX/WINDOW: comments one user may write (env USERD_COMMENT_LIMIT)")
 	fs.Var(rule{&c.reportLimit}, "report-limit", "MAX/WINDOW: reports one user may file (env USERD_REPORT_LIMIT)")
+	fs.IntVar(&c.maxOrgs, "max-organizations-per-user", organization.DefaultMaxPerUser, "how many organisations a user may create or join (env USERD_MAX_ORGANIZATIONS_PER_USER)")
 	fs.IntVar(&c.holdThreshold, "report-hold-threshold", moderation.DefaultHoldThreshold, "content reported by this many distinct users is hidden pending review; 0 holds nothing (env USERD_REPORT_HOLD_THRESHOLD)")
 	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
 	c.keys.flags(fs)
@@ -463,13 +467,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
-		Engagement: engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement})}
+		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement}),
+		Organizations: organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync})}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
 			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
-			Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold}),
-			Lifecycle:  lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
+			Moderation:    moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold}),
+			Organizations: f.Organizations,
+			Lifecycle:     lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})

@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/synchronization"
@@ -158,6 +159,9 @@ func (x *exportWriter) Votes(r []engagement.MyVote) error {
 func (x *exportWriter) Favorites(r []engagement.Fav) error {
 	return put(x, r, func(f engagement.Fav) FavoriteItem { return FavoriteItem{Item: f.Item, FavoritedAt: f.At} })
 }
+
+// Organizations writes the user's memberships as GET /v1/orgs lists them.
+func (x *exportWriter) Organizations(r []organization.Org) error { return put(x, r, orgOf) }
 
 // Activity writes the user's audit trail.
 func (x *exportWriter) Activity(r []audit.Entry) error { return put(x, r, activityOf) }

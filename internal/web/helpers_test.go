@@ -23,6 +23,7 @@ import (
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/referral"
@@ -70,6 +71,7 @@ type options struct {
 	external auth.ExternalVerifier
 	rpOrigin string   // passkeys' origin; on localhost
 	allowed  []string // redirect origins
+	maxOrgs  int      // memberships per user; organization.DefaultMaxPerUser when 0
 }
 
 // start serves the API over db on a loopback port for the test's duration,
@@ -126,13 +128,15 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	go hub.Run(o.ctx, db)
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, o.keyring), Vault: vault.NewService(db, o.keyring, svc.RequireRecent),
-		Engagement: engagement.NewService(db, engagement.Deps{Keyring: o.keyring})}
+		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: o.keyring}),
+		Organizations: organization.NewService(db, organization.Deps{MaxPerUser: o.maxOrgs, PublicURL: publicURL, Mail: svc.SendAsync})}
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
 		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
 			HoldThreshold: moderation.DefaultHoldThreshold}),
-		Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
+		Organizations: f.Organizations,
+		Lifecycle:     lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc
 }

@@ -239,31 +239,34 @@ var userColumns = map[string]struct {
 	columns []string
 	rule    string // what deleting the user does to its rows
 }{
-	"users":                 {[]string{"id"}, "deleted"},
-	"sessions":              {[]string{"user_id"}, "cascade"},
-	"refresh_tokens":        {[]string{"user_id"}, "cascade"},
-	"activity_logs":         {[]string{"user_id"}, "cascade (seed 001); the deletion's own entry stays, with no user_id"},
-	"user_roles":            {[]string{"user_id"}, "cascade"},
-	"dashboard_layouts":     {[]string{"user_id"}, "cascade"},
-	"notifications":         {[]string{"user_id"}, "cascade"},
-	"notification_counters": {[]string{"user_id"}, "cascade"},
-	"referrals":             {[]string{"user_id"}, "cascade"},
-	"referred_users":        {[]string{"user_id", "referred_user_id"}, "cascade, on either side"},
-	"synchronizations":      {[]string{"user_id"}, "cascade"},
-	"user_accounts":         {[]string{"user_id"}, "cascade"},
-	"user_credentials":      {[]string{"user_id"}, "cascade (with the account too)"},
-	"user_follows":          {[]string{"follower_id", "following_id"}, "cascade, on either side; others' counters decremented"},
-	"user_follow_stats":     {[]string{"user_id"}, "cascade"},
-	"accounts":              {[]string{"user_id"}, "cascade (seed 001)"},
-	"mfa_totp":              {[]string{"user_id"}, "cascade"},
-	"mfa_recovery_codes":    {[]string{"user_id"}, "cascade"},
-	"mfa_challenges":        {[]string{"user_id"}, "cascade"},
-	"authenticators":        {[]string{"user_id"}, "cascade (seed 001)"},
-	"webauthn_challenges":   {[]string{"user_id"}, "cascade"},
-	"api_keys":              {[]string{"created_by"}, "set null: the key stays, made by no one"},
-	"client_profiles":       {[]string{"user_id"}, "cascade (seed 001)"},
-	"favorites":             {[]string{"user_id"}, "cascade (seed 001); the items' counters decremented"},
-	"sponsor_ads":           {[]string{"user_id", "reviewed_by"}, "cascade for the sponsor (seed 001); set null for the reviewer: the ad and its decision stay"},
+	"users":                    {[]string{"id"}, "deleted"},
+	"sessions":                 {[]string{"user_id"}, "cascade"},
+	"refresh_tokens":           {[]string{"user_id"}, "cascade"},
+	"activity_logs":            {[]string{"user_id"}, "cascade (seed 001); the deletion's own entry stays, with no user_id"},
+	"user_roles":               {[]string{"user_id"}, "cascade"},
+	"dashboard_layouts":        {[]string{"user_id"}, "cascade"},
+	"notifications":            {[]string{"user_id"}, "cascade"},
+	"notification_counters":    {[]string{"user_id"}, "cascade"},
+	"referrals":                {[]string{"user_id"}, "cascade"},
+	"referred_users":           {[]string{"user_id", "referred_user_id"}, "cascade, on either side"},
+	"synchronizations":         {[]string{"user_id"}, "cascade"},
+	"user_accounts":            {[]string{"user_id"}, "cascade"},
+	"user_credentials":         {[]string{"user_id"}, "cascade (with the account too)"},
+	"user_follows":             {[]string{"follower_id", "following_id"}, "cascade, on either side; others' counters decremented"},
+	"user_follow_stats":        {[]string{"user_id"}, "cascade"},
+	"accounts":                 {[]string{"user_id"}, "cascade (seed 001)"},
+	"mfa_totp":                 {[]string{"user_id"}, "cascade"},
+	"mfa_recovery_codes":       {[]string{"user_id"}, "cascade"},
+	"mfa_challenges":           {[]string{"user_id"}, "cascade"},
+	"authenticators":           {[]string{"user_id"}, "cascade (seed 001)"},
+	"webauthn_challenges":      {[]string{"user_id"}, "cascade"},
+	"api_keys":                 {[]string{"created_by"}, "set null: the key stays, made by no one"},
+	"client_profiles":          {[]string{"user_id"}, "cascade (seed 001)"},
+	"favorites":                {[]string{"user_id"}, "cascade (seed 001); the items' counters decremented"},
+	"sponsor_ads":              {[]string{"user_id", "reviewed_by"}, "cascade for the sponsor (seed 001); set null for the reviewer: the ad and its decision stay"},
+	"organizations":            {[]string{"created_by"}, "deleted where the user was the only member; set null elsewhere: the organisation outlives its creator"},
+	"organization_members":     {[]string{"user_id"}, "cascade; an organisation they alone owned passes to its longest-standing admin, else member"},
+	"organization_invitations": {[]string{"invited_by"}, "set null: the invitation stays valid"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
@@ -320,6 +323,8 @@ func TestCascadeDeletion(t *testing.T) {
 		ad := map[string]any{"item_slug": "x", "title": "t", "target_url": "https://example.com/", "starts_at": time.Now().UTC().Format(time.RFC3339),
 			"ends_at": time.Now().UTC().Add(time.Hour).Format(time.RFC3339)}
 		c.do("POST", "/v1/me/sponsor-ads", ad, gone)
+		org := str(c.do("POST", "/v1/orgs", map[string]any{"kind": "business", "name": "Gone Co"}, gone).Body, "id")
+		c.do("POST", "/v1/orgs/"+org+"/invitations", map[string]any{"email": "someone@example.com", "role": "member"}, gone)
 		friendAd := str(c.do("POST", "/v1/me/sponsor-ads", ad, friend).Body, "id")
 		c.do("POST", "/v1/admin/roles", map[string]any{"name": "AD_REVIEWER", "permissions": []string{"sponsor_ads:review"}}, adm)
 		c.do("PUT", "/v1/admin/users/"+goneID+"/roles/AD_REVIEWER", nil, adm)

@@ -85,6 +85,18 @@ const (
 	SponsorAdSubmitted = "sponsor_ad.submitted"
 	SponsorAdReviewed  = "sponsor_ad.reviewed"
 
+	// Organisations: in the acting member's trail, or in the trail of the
+	// member whose membership changed (the acting member as actor).
+	OrganizationCreated              = "organization.created"
+	OrganizationUpdated              = "organization.updated"
+	OrganizationDeleted              = "organization.deleted"
+	OrganizationMemberAdded          = "organization.member_added"
+	OrganizationMemberRemoved        = "organization.member_removed"
+	OrganizationRoleChanged          = "organization.role_changed"
+	OrganizationInvitationSent       = "organization.invitation_sent"
+	OrganizationInvitationAccepted   = "organization.invitation_accepted"
+	OrganizationOwnershipTransferred = "organization.ownership_transferred"
+
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"
 	SynchronizationRunRequested  = "synchronization.run_requested"

@@ -234,6 +234,10 @@ type Signup struct {
 	Role string
 }
 
+// SendAsync sends a mail after the request that caused it, as userd's own
+// mail goes, for features that mail users (organisations' invitations).
+func (s *Service) SendAsync(m mail.Message) { s.sendAsync(m) }
+
 // sendAsync sends a mail after the request that caused it, so that the
 // answer's timing does not depend on it (nor tell whether it was sent).
 func (s *Service) sendAsync(m mail.Message) {

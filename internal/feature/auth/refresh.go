@@ -13,6 +13,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/platform/token"
@@ -69,13 +70,14 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		var id, sessionID, userID string
 		var usedAt sql.NullTime
-		// The token, its session, its user and their grants (for the new
-		// access token), in one statement.
+		// The token, its session, its user, their grants and their active
+		// organisation (for the new access token), in one statement.
 		var gs rbac.GrantScan
-		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at, `+rbac.GrantColumns("s.user_id")+`
+		var oc organization.ClaimScan
+		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at, `+rbac.GrantColumns("s.user_id")+`, `+organization.ClaimColumns("s")+`
 			FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id
 			WHERE r.token_hash = $1 AND `+validSession+` AND u.status = 'active'`,
-			hash, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).Scan(append([]any{&id, &sessionID, &userID, &usedAt}, gs.Dest()...)...)
+			hash, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).Scan(append(append([]any{&id, &sessionID, &userID, &usedAt}, gs.Dest()...), oc.Dest()...)...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrInvalidRefresh
 		}
@@ -92,7 +94,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 				if err != nil {
 					return err
 				}
-				out, err = s.renewed(ctx, tx, sg, userID, sessionID, next, &gs)
+				out, err = s.renewed(ctx, tx, sg, userID, sessionID, next, &gs, &oc)
 				return err
 			}
 			// Another request spent it since we read it: read when.
@@ -101,7 +103,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 			}
 		}
 		if next, ok := s.graceRetry(ctx, tx, id, refresh, usedAt.Time); ok {
-			out, err = s.renewed(ctx, tx, sg, userID, sessionID, next, &gs)
+			out, err = s.renewed(ctx, tx, sg, userID, sessionID, next, &gs, &oc)
 			return err
 		}
 		reused = true
@@ -141,13 +143,14 @@ func (s *Service) graceRetry(ctx context.Context, tx *sqldb.Tx, id, refresh stri
 }
 
 // renewed touches the session and signs a new access token, with the grants
-// that gs read (as the user's roles carry them: see accessToken), to go with
-// the refresh token next.
-func (s *Service) renewed(ctx context.Context, tx *sqldb.Tx, sg signer, userID, sessionID, next string, gs *rbac.GrantScan) (Tokens, error) {
+// that gs read (as the user's roles carry them: see accessToken) and the
+// active organisation's claims that oc read, to go with the refresh token
+// next.
+func (s *Service) renewed(ctx context.Context, tx *sqldb.Tx, sg signer, userID, sessionID, next string, gs *rbac.GrantScan, oc *organization.ClaimScan) (Tokens, error) {
 	if _, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now, sessionID); err != nil {
 		return Tokens{}, fmt.Errorf("touch session: %w", err)
 	}
-	access, err := s.accessToken(sg, userID, sessionID, gs.Carried(), tx.Now)
+	access, err := s.accessToken(sg, userID, sessionID, gs.Carried(), oc.Claims(), tx.Now)
 	if err != nil {
 		return Tokens{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/platform/token"
@@ -46,11 +47,14 @@ func (s *Service) signer(ctx context.Context) (signer, error) {
 // carry them (rbac.GrantScan.Carried): an administrator's permissions are
 // not every key there is, which anyone who may define permissions could
 // make too many for a token, and admin says that they pass every check.
-func (s *Service) accessToken(sg signer, userID, sessionID string, g userd.Grants, now time.Time) (string, error) {
+// org are the claims of the session's active organisation
+// (organization.ClaimColumns), none for a new session.
+func (s *Service) accessToken(sg signer, userID, sessionID string, g userd.Grants, org organization.Claims, now time.Time) (string, error) {
 	return token.SignAccess(token.Access{
 		Issuer: s.cfg.PublicURL, Audience: s.cfg.PublicURL, Subject: userID, SessionID: sessionID,
 		ID: userd.NewID(now), IssuedAt: now, Expires: now.Add(s.cfg.AccessTTL),
 		Roles: g.Roles, Permissions: g.Permissions, Admin: g.Admin,
+		OrgID: org.ID, OrgRole: org.Role, OrgSlug: org.Slug,
 	}, sg.kid, sg.key)
 }
 
@@ -79,11 +83,49 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 	if err != nil {
 		return Login{}, err
 	}
-	access, err := s.accessToken(sg, u.ID, sess.ID, grants, tx.Now)
+	access, err := s.accessToken(sg, u.ID, sess.ID, grants, organization.Claims{}, tx.Now)
 	if err != nil {
 		return Login{}, err
 	}
 	return Login{User: u, Session: sess, Tokens: Tokens{SessionToken: tok, AccessToken: access, RefreshToken: refresh, ExpiresIn: s.cfg.AccessTTL}}, nil
+}
+
+// SetActiveOrganization makes the organisation with id orgID the actor's
+// session's active one ("" for none): the access tokens that the session's
+// refresh tokens issue from then on carry its claims while the user is a
+// member of it. It returns the claims, organization.ErrNotFound when the
+// user is not a member, and ErrUnauthenticated for an actor without a
+// session.
+func (s *Service) SetActiveOrganization(ctx context.Context, a userd.Actor, orgID string) (c organization.Claims, err error) {
+	if a.SessionID == "" {
+		return c, ErrUnauthenticated
+	}
+	var active any
+	if orgID != "" {
+		id, ok := userd.ParseID(orgID)
+		if !ok {
+			return c, organization.ErrNotFound
+		}
+		active = id
+	}
+	err = s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		if active != nil {
+			if _, err := organization.RoleOf(ctx, tx, active.(string), a.UserID); err != nil {
+				return err
+			}
+		}
+		if err := tx.ExecOne(ctx, ErrUnauthenticated, `UPDATE sessions SET active_organization_id = $1 WHERE id = $2 AND user_id = $3`,
+			active, a.SessionID, a.UserID); err != nil {
+			return err
+		}
+		var oc organization.ClaimScan
+		if err := tx.QueryRow(ctx, `SELECT `+organization.ClaimColumns("s")+` FROM sessions s WHERE s.id = $1`, a.SessionID).Scan(oc.Dest()...); err != nil {
+			return fmt.Errorf("read organization claims: %w", err)
+		}
+		c = oc.Claims()
+		return nil
+	})
+	return c, err
 }
 
 // MaxSessions is how many live sessions a user may have: a new one beyond

@@ -13,6 +13,7 @@ import (
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/synchronization"
@@ -50,6 +51,7 @@ type Sink interface {
 	Comments([]engagement.Comment) error
 	Votes([]engagement.MyVote) error
 	Favorites([]engagement.Fav) error
+	Organizations([]organization.Org) error
 	Activity([]audit.Entry) error
 }
 
@@ -117,6 +119,10 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 		func() error {
 			return each(sink, "favorites", func(c string) ([]engagement.Fav, error) { return d.Engagement.Favorites(ctx, a, c, ExportBatch) },
 				func(x engagement.Fav) string { return x.ID }, sink.Favorites)
+		},
+		func() error {
+			return each(sink, "organizations", func(c string) ([]organization.Org, error) { return d.Organizations.Mine(ctx, a, c, ExportBatch) },
+				func(x organization.Org) string { return x.ID }, sink.Organizations)
 		},
 		func() error {
 			return each(sink, "activity", func(c string) ([]audit.Entry, error) { return audit.ListOwn(ctx, s.db, a, c, ExportBatch) },

@@ -13,6 +13,7 @@ import (
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/synchronization"
@@ -29,7 +30,8 @@ func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service)
 	ring, a := authtest.Keyring, authtest.New(t, db, authtest.Options{})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db),
 		Social: social.NewService(db), Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, ring),
-		Vault: vault.NewService(db, ring, a.RequireRecent), Engagement: engagement.NewService(db, engagement.Deps{})}
+		Vault: vault.NewService(db, ring, a.RequireRecent), Engagement: engagement.NewService(db, engagement.Deps{}),
+		Organizations: organization.NewService(db, organization.Deps{})}
 	return lifecycle.NewService(db, lifecycle.Deps{Recent: a.RequireRecent, Auth: a, Features: f}), a
 }
 
@@ -82,6 +84,9 @@ func (r *recorder) Votes(v []engagement.MyVote) error {
 }
 func (r *recorder) Favorites(v []engagement.Fav) error {
 	return keep(r, v, func(x engagement.Fav) string { return x.Item })
+}
+func (r *recorder) Organizations(v []organization.Org) error {
+	return keep(r, v, func(x organization.Org) string { return x.Slug + " " + x.Role })
 }
 func (r *recorder) Activity(v []audit.Entry) error {
 	return keep(r, v, func(x audit.Entry) string { return x.Action })
@@ -140,12 +145,21 @@ func TestExport(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		orgs := organization.NewService(db, organization.Deps{})
+		for _, o := range []struct {
+			who  userd.Actor
+			name string
+		}{{ann, "Ann Co"}, {bob, "Bob Co"}} {
+			if _, err := orgs.Create(ctx, o.who, userd.Client{}, organization.New{Kind: organization.Business, Name: o.name}); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		r := &recorder{rows: map[string][]string{}, batches: map[string]int{}}
 		if err := life.Export(ctx, ann, r); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "activity"}
+		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "organizations", "activity"}
 		if !slices.Equal(r.sections, want) {
 			t.Fatalf("sections = %v, want %v", r.sections, want)
 		}
@@ -166,6 +180,7 @@ func TestExport(t *testing.T) {
 		checks := map[string][]string{
 			"following": {bob.UserID}, "followers": {bob.UserID}, "credential_accounts": {"binance"},
 			"referred_users": nil, "synchronizations": nil, "comments": {"on second", "on first"}, "votes": {"second", "first"}, "favorites": {"second", "first"},
+			"organizations": {"ann-co owner"},
 		}
 		for name, rows := range checks {
 			if !slices.Equal(r.rows[name], rows) {

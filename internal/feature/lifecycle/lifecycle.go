@@ -14,6 +14,7 @@ import (
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/synchronization"
@@ -25,7 +26,9 @@ import (
 // allowed to cross users: it locks the user's row (no follow of them can
 // commit meanwhile), takes them out of the follow graph and their votes and
 // favorites out of the items' counters so that every counter stays exact,
-// and deletes the row; the database cascades to and nulls what seed 001's
+// deletes the organisations where they were the only member and passes on
+// those where they were the only owner (organization.Forget), and deletes
+// the row; the database cascades to and nulls what seed 001's
 // Cascade Delete Summary says. It returns account.ErrNotFound.
 func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
 	ok, err := tx.LockRow(ctx, "users", "id", id)
@@ -39,6 +42,9 @@ func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
 		return err
 	}
 	if err := engagement.Forget(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := organization.Forget(ctx, tx, id); err != nil {
 		return err
 	}
 	return account.Delete(ctx, tx, id)
@@ -71,6 +77,7 @@ type Features struct {
 	Synchronizations *synchronization.Service
 	Vault            *vault.Service
 	Engagement       *engagement.Service
+	Organizations    *organization.Service
 }
 
 // NewService returns a Service over db and the features of d.

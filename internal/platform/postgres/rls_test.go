@@ -71,6 +71,16 @@ var profileOwned = []string{"comments", "moderation_history"}
 // ownerColumn names the column of the tables whose owner is not in user_id.
 var ownerColumn = map[string]string{"users": "id", "user_follows": "follower_id"}
 
+// byMembership are the organisations' tables and the condition of their one
+// userd_app policy, a read: a member sees the organisation and its members,
+// an owner or admin its invitations too (userd_organization_role is the
+// caller's role); every write is the system role's.
+var byMembership = map[string]string{
+	"organizations":            "(userd_organization_role(id) IS NOT NULL)",
+	"organization_members":     "(userd_organization_role(organization_id) IS NOT NULL)",
+	"organization_invitations": "(userd_organization_role(organization_id) = ANY (ARRAY['owner'::text, 'admin'::text]))",
+}
+
 // policy is a row of pg_policies.
 type policy struct {
 	Name, Permissive, Roles, Cmd, Using, WithCheck string
@@ -134,6 +144,15 @@ func checkPolicies(t *testing.T, db *sqldb.DB) []string {
 		}
 	} else {
 		t.Error("activity_logs is not among the users' tables")
+	}
+	for table, using := range byMembership {
+		if _, ok := want[table]; !ok {
+			t.Errorf("%s is not among the users' tables", table)
+		}
+		want[table] = []policy{
+			{table + "_app_read", "PERMISSIVE", "{userd_app}", "SELECT", using, ""},
+			{table + "_system", "PERMISSIVE", "{userd_system}", "ALL", "true", "true"},
+		}
 	}
 
 	got := map[string][]policy{}
@@ -283,6 +302,93 @@ func TestAppRoleCannotWriteOthersOrRewriteHistory(t *testing.T) {
 	db.SQL().QueryRow(`SELECT count(*) FROM activity_logs`).Scan(&n)
 	if n != 2 {
 		t.Fatalf("activity_logs = %d rows; want 2", n)
+	}
+}
+
+// TestOrganizationsByMembership: as userd_app, a user sees the
+// organisations they belong to and their members, and the invitations of
+// those they own or administer; they write none of the three tables, and
+// the role function tells them nothing of another organisation.
+func TestOrganizationsByMembership(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	seedTwo(t, db)
+	const orgX, orgY = "01900000-0000-7000-8000-0000000000e1", "01900000-0000-7000-8000-0000000000e2"
+	for _, stmt := range []string{
+		`INSERT INTO organizations (id, kind, name, slug, created_at, updated_at) VALUES
+			('` + orgX + `', 'business', 'X', 'x-co', now(), now()), ('` + orgY + `', 'team', 'Y', 'y-co', now(), now())`,
+		`INSERT INTO organization_members (organization_id, user_id, role, joined_at) VALUES
+			('` + orgX + `', '` + userA + `', 'owner', now()), ('` + orgX + `', '` + userB + `', 'member', now()), ('` + orgY + `', '` + userB + `', 'owner', now())`,
+		`INSERT INTO organization_invitations (id, organization_id, email, role, token_hash, created_at, expires_at) VALUES
+			('01900000-0000-7000-8000-0000000000f1', '` + orgX + `', 'c@example.com', 'member', '\xf1', now(), now()),
+			('01900000-0000-7000-8000-0000000000f2', '` + orgY + `', 'c@example.com', 'member', '\xf2', now(), now())`,
+	} {
+		if _, err := db.SQL().Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for user, want := range map[string][3]int{userA: {1, 2, 1}, userB: {2, 3, 1}} {
+		ctx := sqldb.AsUser(context.Background(), user)
+		err := db.View(ctx, func(tx *sqldb.Tx) error {
+			var got [3]int
+			for i, table := range []string{"organizations", "organization_members", "organization_invitations"} {
+				if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&got[i]); err != nil {
+					return err
+				}
+			}
+			if got != want {
+				t.Errorf("%s sees %v organisations, members, invitations; want %v", user, got, want)
+			}
+			var role *string
+			if err := tx.QueryRow(ctx, `SELECT userd_organization_role('`+orgY+`')`).Scan(&role); err != nil {
+				return err
+			}
+			if (user == userA) != (role == nil) {
+				t.Errorf("%s's role in Y = %v", user, role)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := sqldb.AsUser(context.Background(), userA)
+	for stmt, want := range map[string]int64{
+		`UPDATE organizations SET name = 'pwned'`:            0,
+		`DELETE FROM organization_members`:                   0,
+		`UPDATE organization_invitations SET role = 'owner'`: 0,
+	} {
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			res, err := tx.Exec(ctx, stmt)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n != want {
+				t.Errorf("%s as A touched %d rows; want %d", stmt, n, want)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, stmt := range map[string]string{
+		"join Y":        `INSERT INTO organization_members (organization_id, user_id, role, joined_at) VALUES ('` + orgY + `', '` + userA + `', 'owner', now())`,
+		"make an org":   `INSERT INTO organizations (id, kind, name, slug, created_at, updated_at) VALUES ('01900000-0000-7000-8000-0000000000e3', 'team', 'Z', 'z-co', now(), now())`,
+		"invite into X": `INSERT INTO organization_invitations (id, organization_id, email, role, token_hash, created_at, expires_at) VALUES ('01900000-0000-7000-8000-0000000000f3', '` + orgX + `', 'd@example.com', 'owner', '\xf3', now(), now())`,
+	} {
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, stmt)
+			return err
+		})
+		if err == nil {
+			t.Errorf("%s as A: allowed", name)
+		}
+	}
+	var members, names int
+	db.SQL().QueryRow(`SELECT count(*) FROM organization_members`).Scan(&members)
+	db.SQL().QueryRow(`SELECT count(*) FROM organizations WHERE name IN ('X', 'Y')`).Scan(&names)
+	if members != 3 || names != 2 {
+		t.Fatalf("after A's statements: %d members, %d organisations as they were; want 3, 2", members, names)
 	}
 }
 

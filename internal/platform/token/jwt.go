@@ -28,6 +28,10 @@ type Access struct {
 	Roles       []string
 	Permissions []string
 	Admin       bool
+	// OrgID, OrgRole and OrgSlug name the session's active organisation
+	// and the user's role in it; empty (and left out of the token) when
+	// there is none.
+	OrgID, OrgRole, OrgSlug string
 }
 
 // accessClaims is an access token's payload. roles and permissions are
@@ -38,6 +42,9 @@ type accessClaims struct {
 	Roles       []string `json:"roles"`
 	Permissions []string `json:"permissions"`
 	Admin       bool     `json:"admin,omitempty"`
+	OrgID       string   `json:"org_id,omitempty"`
+	OrgRole     string   `json:"org_role,omitempty"`
+	OrgSlug     string   `json:"org_slug,omitempty"`
 }
 
 // ErrInvalidJWT is returned by VerifyAccess for a token that is malformed,
@@ -55,7 +62,8 @@ func SignAccess(a Access, kid string, key ed25519.PrivateKey) (string, error) {
 	c := accessClaims{Claims: jwt.Claims{
 		Issuer: a.Issuer, Subject: a.Subject, Audience: jwt.Audience{a.Audience}, ID: a.ID,
 		IssuedAt: jwt.NewNumericDate(a.IssuedAt), NotBefore: jwt.NewNumericDate(a.IssuedAt), Expiry: jwt.NewNumericDate(a.Expires),
-	}, SessionID: a.SessionID, Roles: nonNil(a.Roles), Permissions: nonNil(a.Permissions), Admin: a.Admin}
+	}, SessionID: a.SessionID, Roles: nonNil(a.Roles), Permissions: nonNil(a.Permissions), Admin: a.Admin,
+		OrgID: a.OrgID, OrgRole: a.OrgRole, OrgSlug: a.OrgSlug}
 	s, err := jwt.Signed(signer).Claims(c).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("sign jwt: %w", err)
@@ -108,5 +116,6 @@ func VerifyAccess(raw, issuer, audience string, now time.Time, publicKey func(ki
 		return Access{}, ErrInvalidJWT
 	}
 	return Access{Issuer: c.Issuer, Audience: audience, Subject: c.Subject, SessionID: c.SessionID, ID: c.ID,
-		IssuedAt: c.IssuedAt.Time(), Expires: c.Expiry.Time(), Roles: c.Roles, Permissions: c.Permissions, Admin: c.Admin}, nil
+		IssuedAt: c.IssuedAt.Time(), Expires: c.Expiry.Time(), Roles: c.Roles, Permissions: c.Permissions, Admin: c.Admin,
+		OrgID: c.OrgID, OrgRole: c.OrgRole, OrgSlug: c.OrgSlug}, nil
 }

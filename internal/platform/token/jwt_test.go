@@ -14,8 +14,8 @@ import (
 )
 
 // TestAccessClaims: roles and permissions are always arrays ([] for none),
-// admin is there only when true, and VerifyAccess reads back what
-// SignAccess wrote.
+// admin is there only when true, org_id, org_role and org_slug only for an
+// active organisation, and VerifyAccess reads back what SignAccess wrote.
 func TestAccessClaims(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	key := func(string) (ed25519.PublicKey, bool) { return pub, true }
@@ -26,18 +26,22 @@ func TestAccessClaims(t *testing.T) {
 		name                     string
 		roles, permissions       []string
 		admin                    bool
+		org                      [3]string         // OrgID, OrgRole, OrgSlug
 		wantPayload              map[string]string // the grant claims as they are written
 		wantRoles, wantPermitted []string
 	}{
-		{"none", nil, nil, false, map[string]string{"roles": `[]`, "permissions": `[]`}, []string{}, []string{}},
-		{"user", []string{"END_USER"}, []string{"account:read", "account:write"}, false,
+		{"none", nil, nil, false, [3]string{}, map[string]string{"roles": `[]`, "permissions": `[]`}, []string{}, []string{}},
+		{"user", []string{"END_USER"}, []string{"account:read", "account:write"}, false, [3]string{},
 			map[string]string{"roles": `["END_USER"]`, "permissions": `["account:read","account:write"]`}, []string{"END_USER"}, []string{"account:read", "account:write"}},
-		{"admin", []string{"ADMIN"}, []string{"users:read"}, true,
+		{"admin", []string{"ADMIN"}, []string{"users:read"}, true, [3]string{},
 			map[string]string{"roles": `["ADMIN"]`, "permissions": `["users:read"]`, "admin": `true`}, []string{"ADMIN"}, []string{"users:read"}},
+		{"organisation", nil, nil, false, [3]string{"o1", "admin", "acme"},
+			map[string]string{"roles": `[]`, "permissions": `[]`, "org_id": `"o1"`, "org_role": `"admin"`, "org_slug": `"acme"`}, []string{}, []string{}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			a := base
 			a.Roles, a.Permissions, a.Admin = tt.roles, tt.permissions, tt.admin
+			a.OrgID, a.OrgRole, a.OrgSlug = tt.org[0], tt.org[1], tt.org[2]
 			raw, err := SignAccess(a, "k1", priv)
 			if err != nil {
 				t.Fatal(err)
@@ -51,7 +55,7 @@ func TestAccessClaims(t *testing.T) {
 				t.Fatal(err)
 			}
 			grants := map[string]string{}
-			for _, k := range []string{"roles", "permissions", "admin"} {
+			for _, k := range []string{"roles", "permissions", "admin", "org_id", "org_role", "org_slug"} {
 				if v, ok := claims[k]; ok {
 					grants[k] = string(v)
 				}

@@ -1,0 +1,168 @@
+package organization
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"html"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/audit"
+	mailer "github.com/userd/userd/internal/platform/mail"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/platform/token"
+)
+
+// Invitation is a row of organization_invitations, without its token.
+// InvitedBy is empty once the inviting user is deleted.
+type Invitation struct {
+	ID, OrganizationID, Email, Role, InvitedBy string
+	CreatedAt, ExpiresAt                       time.Time
+	AcceptedAt                                 *time.Time
+}
+
+const invitationColumns = `id, organization_id, email, role, invited_by, created_at, expires_at, accepted_at`
+
+func scanInvitation(row sqldb.Scanner) (Invitation, error) {
+	var i Invitation
+	var by sql.NullString
+	var accepted sql.NullTime
+	err := row.Scan(&i.ID, &i.OrganizationID, &i.Email, &i.Role, &by, &i.CreatedAt, &i.ExpiresAt, &accepted)
+	i.InvitedBy, i.AcceptedAt = by.String, sqldb.TimeOf(accepted)
+	i.CreatedAt, i.ExpiresAt = i.CreatedAt.UTC(), i.ExpiresAt.UTC()
+	return i, err
+}
+
+// Invite invites email into an organisation with role, for InvitationTTL:
+// it stores the token's hash and mails the token in a link to
+// {PublicURL}/accept-invitation?token=… once the transaction, which
+// records audit.OrganizationInvitationSent, commits. Admins invite admins
+// and members, owners anyone. It returns a validation error, ErrNotFound
+// and ErrForbidden.
+func (s *Service) Invite(ctx context.Context, a userd.Actor, c userd.Client, id, email, role string) (inv Invitation, err error) {
+	if err := checkRole(role); err != nil {
+		return inv, err
+	}
+	addr, perr := mail.ParseAddress(email)
+	if perr != nil || addr.Address != email || len(email) > 254 {
+		return inv, userd.Invalid([]userd.FieldError{{Field: "email", Code: "invalid_email", Message: "An email address such as ann@example.com."}})
+	}
+	tok, hash := token.New(InvitationPrefix)
+	err = s.write(ctx, a, id, Invite, func(tx *sqldb.Tx, id, mine string) error {
+		if !mayManage(mine, role) {
+			return ErrForbidden
+		}
+		o, err := get(ctx, tx, id, a.UserID)
+		if err != nil {
+			return err
+		}
+		inv, err = scanInvitation(tx.QueryRow(ctx, `INSERT INTO organization_invitations (id, organization_id, email, role, token_hash, invited_by, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+invitationColumns,
+			userd.NewID(tx.Now), id, email, role, hash, a.UserID, tx.Now, tx.Now.Add(InvitationTTL)))
+		if err != nil {
+			return fmt.Errorf("insert invitation: %w", err)
+		}
+		msg := invitationMail(s.deps.PublicURL, email, o.Name, role, tok)
+		tx.AfterCommit(func() { s.deps.Mail(msg) })
+		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.OrganizationInvitationSent, TargetType: "organization", TargetID: id,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"invitation_id": inv.ID, "email": email, "role": role}})
+	})
+	return inv, err
+}
+
+// invitationMail is the mail that carries an invitation's token, in a link
+// to {publicURL}/accept-invitation?token=….
+func invitationMail(publicURL, to, org, role, tok string) mailer.Message {
+	link := strings.TrimSuffix(publicURL, "/") + "/accept-invitation?token=" + url.QueryEscape(tok)
+	return mailer.Message{To: to, Subject: "You are invited to " + org,
+		Text: "You are invited to join " + org + " as " + role + ".\n\nAccept within 7 days: " + link + "\n",
+		HTML: "<p>You are invited to join " + html.EscapeString(org) + " as " + role + ".</p>\n<p><a href=\"" + html.EscapeString(link) +
+			"\">Accept the invitation</a> within 7 days.</p>\n"}
+}
+
+// Invitations returns up to limit invitations of an organisation (an
+// owner's or an admin's), newest first, after the one with id before,
+// accepted and expired ones included. It returns ErrNotFound and
+// ErrForbidden.
+func (s *Service) Invitations(ctx context.Context, a userd.Actor, id, before string, limit int) (out []Invitation, err error) {
+	err = s.read(ctx, a, id, Invite, func(tx *sqldb.Tx, id, _ string) (err error) {
+		out, err = sqldb.All(ctx, tx, scanInvitation, `SELECT `+invitationColumns+` FROM organization_invitations
+			WHERE organization_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3`, id, sqldb.Before(before), limit)
+		if err != nil {
+			return fmt.Errorf("list invitations: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Revoke deletes an invitation of an organisation (an owner's or an
+// admin's). It returns ErrNotFound, ErrForbidden and ErrInvitationUnknown.
+func (s *Service) Revoke(ctx context.Context, a userd.Actor, id, invitationID string) error {
+	return s.write(ctx, a, id, Invite, func(tx *sqldb.Tx, id, _ string) error {
+		inv, ok := userd.ParseID(invitationID)
+		if !ok {
+			return ErrInvitationUnknown
+		}
+		return tx.ExecOne(ctx, ErrInvitationUnknown, `DELETE FROM organization_invitations WHERE id = $1 AND organization_id = $2`, inv, id)
+	})
+}
+
+// Accept makes the actor a member with the invitation's role, once: the
+// invitation is marked accepted in the same transaction, which records
+// audit.OrganizationInvitationAccepted and audit.OrganizationMemberAdded.
+// The actor's verified email must be the invitation's (letter case aside).
+// It returns ErrInvalidInvitation for an unknown, used or expired token,
+// ErrEmailMismatch, ErrAlreadyMember and ErrLimit; on any of them the
+// invitation stays as it was.
+func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok string) (o Org, err error) {
+	hash, ok := token.Parse(InvitationPrefix, tok)
+	if !ok {
+		return o, ErrInvalidInvitation
+	}
+	// System: the invitation is not the user's until it is accepted.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		// Spending the invitation first puts concurrent acceptances in
+		// line: the second finds it accepted.
+		inv, err := sqldb.One(ctx, tx, ErrInvalidInvitation, "accept invitation", scanInvitation, `UPDATE organization_invitations SET accepted_at = $1
+			WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1 RETURNING `+invitationColumns, tx.Now, hash)
+		if err != nil {
+			return err
+		}
+		u, err := account.Get(ctx, tx, a.UserID)
+		if err != nil {
+			return err
+		}
+		if u.Email == nil || u.EmailVerifiedAt == nil || !strings.EqualFold(*u.Email, inv.Email) {
+			return ErrEmailMismatch
+		}
+		if err := s.checkLimit(ctx, tx, a.UserID); err != nil {
+			return err
+		}
+		if _, err := RoleOf(ctx, tx, inv.OrganizationID, a.UserID); !errors.Is(err, ErrNotFound) {
+			if err == nil {
+				return ErrAlreadyMember
+			}
+			return err
+		}
+		if err := addMember(ctx, tx, inv.OrganizationID, a.UserID, inv.Role); err != nil {
+			return err
+		}
+		meta := map[string]any{"invitation_id": inv.ID, "role": inv.Role}
+		for _, action := range []string{audit.OrganizationInvitationAccepted, audit.OrganizationMemberAdded} {
+			if err := audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: action, TargetType: "organization", TargetID: inv.OrganizationID,
+				IP: c.IP, UserAgent: c.UserAgent, Metadata: meta}); err != nil {
+				return err
+			}
+		}
+		o, err = get(ctx, tx, inv.OrganizationID, a.UserID)
+		return err
+	})
+	return o, err
+}

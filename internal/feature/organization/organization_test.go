@@ -1,0 +1,481 @@
+package organization_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/organization"
+	"github.com/userd/userd/internal/platform/mail"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// clock is a test clock that db.SetClock reads.
+type clock struct{ at atomic.Int64 }
+
+func (c *clock) now() time.Time      { return time.Unix(0, c.at.Load()).UTC() }
+func (c *clock) add(d time.Duration) { c.at.Add(int64(d)) }
+func newClock(db *sqldb.DB) *clock {
+	c := &clock{}
+	c.at.Store(noon.UnixNano())
+	db.SetClock(c.now)
+	return c
+}
+func ctx() context.Context    { return context.Background() }
+func none() userd.Client      { return userd.Client{} }
+func is(err, want error) bool { return errors.Is(err, want) }
+func business(name string) organization.New {
+	return organization.New{Kind: organization.Business, Name: name}
+}
+
+// noon is when every test's clock starts.
+var noon = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// outbox keeps the mail a Service sends.
+type outbox struct {
+	mu   sync.Mutex
+	sent []mail.Message
+}
+
+func (o *outbox) send(m mail.Message) { o.mu.Lock(); o.sent = append(o.sent, m); o.mu.Unlock() }
+
+var tokenOf = regexp.MustCompile(`https://userd\.test/accept-invitation\?token=(udi_[A-Za-z0-9_-]+)\n`)
+
+// last returns the token of the latest mail, checking its link.
+func (o *outbox) last(t *testing.T, to string) string {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.sent) == 0 {
+		t.Fatal("no mail sent")
+	}
+	m := o.sent[len(o.sent)-1]
+	got := tokenOf.FindStringSubmatch(m.Text)
+	if m.To != to || got == nil {
+		t.Fatalf("mail to %s: %q", m.To, m.Text)
+	}
+	return got[1]
+}
+
+func newService(db *sqldb.DB, max int) (*organization.Service, *outbox) {
+	box := &outbox{}
+	return organization.NewService(db, organization.Deps{MaxPerUser: max, PublicURL: "https://userd.test/", Mail: box.send}), box
+}
+
+// verified makes a user whose email is verified.
+func verified(t *testing.T, db *sqldb.DB, email string) userd.Actor {
+	t.Helper()
+	a := dbtest.User(t, db, email)
+	if _, err := db.SQL().Exec(`UPDATE users SET email_verified_at = $1 WHERE id = $2`, noon, a.UserID); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func count(t *testing.T, db *sqldb.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// join makes u a member of org with role, as its owner invites and u
+// accepts.
+func join(t *testing.T, s *organization.Service, box *outbox, owner, u userd.Actor, email, org, role string) {
+	t.Helper()
+	if _, err := s.Invite(ctx(), owner, none(), org, email, role); err != nil {
+		t.Fatalf("invite %s: %v", email, err)
+	}
+	if _, err := s.Accept(ctx(), u, none(), box.last(t, email)); err != nil {
+		t.Fatalf("accept %s: %v", email, err)
+	}
+}
+
+func create(t *testing.T, s *organization.Service, a userd.Actor, n organization.New) organization.Org {
+	t.Helper()
+	o, err := s.Create(ctx(), a, none(), n)
+	if err != nil {
+		t.Fatalf("create %+v: %v", n, err)
+	}
+	return o
+}
+
+// TestCreateAndRules: the creator owns the organisation; slugs are derived,
+// validated and unique; a team belongs to a business its creator
+// administers; each role may do what Rules says and no more; a non-member
+// gets ErrNotFound for everything; deleting a business takes its teams.
+func TestCreateAndRules(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, bob, cat := verified(t, db, "ann@example.com"), verified(t, db, "bob@example.com"), verified(t, db, "cat@example.com")
+		acme := create(t, s, ann, organization.New{Kind: organization.Business, Name: "Acme, Inc.", Metadata: map[string]any{"tier": "gold"}})
+		if acme.Slug != "acme-inc" || acme.Role != organization.RoleOwner || acme.CreatedBy != ann.UserID || acme.Metadata["tier"] != "gold" || acme.ParentID != "" {
+			t.Fatalf("created %+v", acme)
+		}
+		for _, tc := range []struct {
+			name string
+			n    organization.New
+			want string // the code of the error
+		}{
+			{"slug taken", business("Acme Inc"), "slug_taken"},
+			{"bad slug", organization.New{Kind: organization.Business, Name: "X", Slug: "-x-"}, "validation_failed"},
+			{"no name", organization.New{Kind: organization.Team, Slug: "nameless"}, "validation_failed"},
+			{"bad kind", organization.New{Kind: "club", Name: "Club"}, "validation_failed"},
+			{"business with a parent", organization.New{Kind: organization.Business, Name: "Sub", ParentID: acme.ID}, "validation_failed"},
+			{"parent of a stranger", organization.New{Kind: organization.Team, Name: "Sub", ParentID: acme.ID}, "organization_not_found"},
+		} {
+			who := ann
+			if tc.name == "parent of a stranger" {
+				who = bob
+			}
+			_, err := s.Create(ctx(), who, none(), tc.n)
+			var e *userd.Error
+			if !errors.As(err, &e) || e.Code != tc.want {
+				t.Errorf("%s: %v; want %s", tc.name, err, tc.want)
+			}
+		}
+		team := create(t, s, ann, organization.New{Kind: organization.Team, Name: "Road Runners", ParentID: acme.ID})
+		if team.ParentID != acme.ID || team.Slug != "road-runners" {
+			t.Fatalf("team %+v", team)
+		}
+		if _, err := s.Create(ctx(), ann, none(), organization.New{Kind: organization.Team, Name: "Sub team", ParentID: team.ID}); err == nil {
+			t.Fatal("a team of a team was created")
+		}
+		join(t, s, box, ann, bob, "bob@example.com", acme.ID, organization.RoleAdmin)
+		join(t, s, box, ann, cat, "cat@example.com", acme.ID, organization.RoleMember)
+
+		name := "Acme"
+		if _, err := s.Update(ctx(), cat, none(), acme.ID, organization.Profile{Name: &name}); !is(err, organization.ErrForbidden) {
+			t.Errorf("a member renames: %v", err)
+		}
+		if _, err := s.Create(ctx(), cat, none(), organization.New{Kind: organization.Team, Name: "Cats", ParentID: acme.ID}); !is(err, organization.ErrForbidden) {
+			t.Errorf("a member makes a team of the business: %v", err)
+		}
+		if o, err := s.Update(ctx(), bob, none(), acme.ID, organization.Profile{Name: &name}); err != nil || o.Name != "Acme" || o.Slug != "acme-inc" || o.Role != organization.RoleAdmin {
+			t.Errorf("an admin renames: %+v, %v", o, err)
+		}
+		if err := s.Delete(ctx(), bob, none(), acme.ID); !is(err, organization.ErrForbidden) {
+			t.Errorf("an admin deletes: %v", err)
+		}
+		if _, err := s.SetRole(ctx(), bob, none(), acme.ID, ann.UserID, organization.RoleMember); !is(err, organization.ErrForbidden) {
+			t.Errorf("an admin demotes the owner: %v", err)
+		}
+		if _, err := s.SetRole(ctx(), bob, none(), acme.ID, cat.UserID, organization.RoleOwner); !is(err, organization.ErrForbidden) {
+			t.Errorf("an admin makes an owner: %v", err)
+		}
+		if _, err := s.Invite(ctx(), bob, none(), acme.ID, "dan@example.com", organization.RoleOwner); !is(err, organization.ErrForbidden) {
+			t.Errorf("an admin invites an owner: %v", err)
+		}
+		if _, err := s.Invitations(ctx(), cat, acme.ID, "", 10); !is(err, organization.ErrForbidden) {
+			t.Errorf("a member lists invitations: %v", err)
+		}
+		if m, err := s.SetRole(ctx(), bob, none(), acme.ID, cat.UserID, organization.RoleAdmin); err != nil || m.Role != organization.RoleAdmin {
+			t.Errorf("an admin makes an admin: %+v, %v", m, err)
+		}
+		ms, err := s.Members(ctx(), cat, acme.ID, "", 10)
+		if err != nil || len(ms) != 3 {
+			t.Fatalf("members = %+v, %v", ms, err)
+		}
+
+		stranger := verified(t, db, "eve@example.com")
+		checks := map[string]error{
+			"get": func() error { _, err := s.Get(ctx(), stranger, acme.ID); return err }(),
+			"update": func() error {
+				_, err := s.Update(ctx(), stranger, none(), acme.ID, organization.Profile{Name: &name})
+				return err
+			}(),
+			"delete":  s.Delete(ctx(), stranger, none(), acme.ID),
+			"members": func() error { _, err := s.Members(ctx(), stranger, acme.ID, "", 10); return err }(),
+			"set role": func() error {
+				_, err := s.SetRole(ctx(), stranger, none(), acme.ID, cat.UserID, organization.RoleMember)
+				return err
+			}(),
+			"remove": s.Remove(ctx(), stranger, none(), acme.ID, cat.UserID),
+			"invite": func() error {
+				_, err := s.Invite(ctx(), stranger, none(), acme.ID, "x@example.com", organization.RoleMember)
+				return err
+			}(),
+			"invitations": func() error { _, err := s.Invitations(ctx(), stranger, acme.ID, "", 10); return err }(),
+			"revoke":      s.Revoke(ctx(), stranger, acme.ID, acme.ID),
+			"transfer":    func() error { _, err := s.Transfer(ctx(), stranger, none(), acme.ID, cat.UserID); return err }(),
+			"bad id":      func() error { _, err := s.Get(ctx(), ann, "nope"); return err }(),
+		}
+		for name, err := range checks {
+			if !is(err, organization.ErrNotFound) {
+				t.Errorf("a stranger's %s: %v; want ErrNotFound", name, err)
+			}
+		}
+
+		if err := s.Delete(ctx(), ann, none(), acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, `SELECT count(*) FROM organizations`); n != 0 {
+			t.Fatalf("%d organisations after deleting the business; want 0 (its team goes with it)", n)
+		}
+		if n := count(t, db, `SELECT count(*) FROM organization_members`) + count(t, db, `SELECT count(*) FROM organization_invitations`); n != 0 {
+			t.Fatalf("%d members and invitations left", n)
+		}
+		var actions []string
+		rows, err := db.SQL().Query(`SELECT action FROM activity_logs WHERE action LIKE 'organization.%' ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var a string
+			rows.Scan(&a)
+			actions = append(actions, a)
+		}
+		rows.Close()
+		want := []string{"organization.created", "organization.created", "organization.invitation_sent", "organization.invitation_accepted", "organization.member_added",
+			"organization.invitation_sent", "organization.invitation_accepted", "organization.member_added", "organization.updated", "organization.role_changed", "organization.deleted"}
+		if !slices.Equal(actions, want) {
+			t.Fatalf("audit = %v\nwant %v", actions, want)
+		}
+	})
+}
+
+// TestLastOwnerRace: two owners demote and remove themselves at once, in
+// both orders of arrival: exactly one change commits, the other is
+// ErrLastOwner, and one owner is left.
+func TestLastOwnerRace(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, bob := verified(t, db, "ann@example.com"), verified(t, db, "bob@example.com")
+		for round := range 4 {
+			o := create(t, s, ann, business("Round "+string(rune('a'+round))))
+			join(t, s, box, ann, bob, "bob@example.com", o.ID, organization.RoleOwner)
+			errs := dbtest.AtOnce(2, func(i int) error {
+				if i == 0 {
+					_, err := s.SetRole(ctx(), ann, none(), o.ID, ann.UserID, organization.RoleMember)
+					return err
+				}
+				return s.Remove(ctx(), bob, none(), o.ID, bob.UserID)
+			})
+			ok := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case !is(err, organization.ErrLastOwner):
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			owners := count(t, db, `SELECT count(*) FROM organization_members WHERE organization_id = $1 AND role = 'owner'`, o.ID)
+			if ok != 1 || owners != 1 {
+				t.Fatalf("round %d: %d changes committed, %d owners; want 1, 1 (%v)", round, ok, owners, errs)
+			}
+		}
+	})
+}
+
+// TestInvitations: a token works once, also when accepted twice at once;
+// it expires after InvitationTTL; another email, or an unverified one,
+// gets ErrEmailMismatch and leaves the invitation usable; a revoked one is
+// gone.
+func TestInvitations(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		clk := newClock(db)
+		s, box := newService(db, 0)
+		ann, bob, eve := verified(t, db, "ann@example.com"), verified(t, db, "bob@example.com"), verified(t, db, "eve@example.com")
+		unverified := dbtest.User(t, db, "cat@example.com")
+		o := create(t, s, ann, business("Acme"))
+
+		inv, err := s.Invite(ctx(), ann, none(), o.ID, "Bob@Example.com", organization.RoleAdmin)
+		if err != nil || inv.Email != "Bob@Example.com" || inv.Role != organization.RoleAdmin || inv.InvitedBy != ann.UserID ||
+			!inv.ExpiresAt.Equal(noon.Add(organization.InvitationTTL)) || inv.AcceptedAt != nil {
+			t.Fatalf("invite = %+v, %v", inv, err)
+		}
+		tok := box.last(t, "Bob@Example.com")
+		if _, err := s.Accept(ctx(), eve, none(), tok); !is(err, organization.ErrEmailMismatch) {
+			t.Fatalf("another email accepts: %v", err)
+		}
+		errs := dbtest.AtOnce(2, func(int) error { _, err := s.Accept(ctx(), bob, none(), tok); return err })
+		if !(errs[0] == nil && is(errs[1], organization.ErrInvalidInvitation) || errs[1] == nil && is(errs[0], organization.ErrInvalidInvitation)) {
+			t.Fatalf("two acceptances at once = %v; want one nil, one ErrInvalidInvitation", errs)
+		}
+		if got, err := s.Get(ctx(), bob, o.ID); err != nil || got.Role != organization.RoleAdmin {
+			t.Fatalf("bob's membership = %+v, %v", got, err)
+		}
+		if n := count(t, db, `SELECT count(*) FROM organization_invitations WHERE accepted_at IS NOT NULL`); n != 1 {
+			t.Fatalf("%d accepted invitations; want 1", n)
+		}
+
+		if _, err := s.Invite(ctx(), ann, none(), o.ID, "cat@example.com", organization.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		catTok := box.last(t, "cat@example.com")
+		if _, err := s.Accept(ctx(), unverified, none(), catTok); !is(err, organization.ErrEmailMismatch) {
+			t.Fatalf("an unverified email accepts: %v", err)
+		}
+		clk.add(organization.InvitationTTL)
+		if _, err := s.Accept(ctx(), unverified, none(), catTok); !is(err, organization.ErrInvalidInvitation) {
+			t.Fatalf("an expired invitation: %v", err)
+		}
+		for _, bad := range []string{"", "udi_nope", catTok + "x"} {
+			if _, err := s.Accept(ctx(), bob, none(), bad); !is(err, organization.ErrInvalidInvitation) {
+				t.Errorf("token %q: %v", bad, err)
+			}
+		}
+
+		if _, err := s.Invite(ctx(), ann, none(), o.ID, "eve@example.com", organization.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		eveTok := box.last(t, "eve@example.com")
+		list, err := s.Invitations(ctx(), bob, o.ID, "", 10)
+		if err != nil || len(list) != 3 || list[0].Email != "eve@example.com" {
+			t.Fatalf("invitations = %+v, %v", list, err)
+		}
+		if err := s.Revoke(ctx(), bob, o.ID, list[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revoke(ctx(), bob, o.ID, list[0].ID); !is(err, organization.ErrInvitationUnknown) {
+			t.Fatalf("revoke again: %v", err)
+		}
+		if _, err := s.Accept(ctx(), eve, none(), eveTok); !is(err, organization.ErrInvalidInvitation) {
+			t.Fatalf("a revoked invitation: %v", err)
+		}
+		if _, err := s.Invite(ctx(), ann, none(), o.ID, "not an email", organization.RoleMember); err == nil {
+			t.Fatal("a bad email was invited")
+		}
+	})
+}
+
+// TestLimit: a user belongs to at most MaxPerUser organisations, by
+// creation or by invitation.
+func TestLimit(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 2)
+		ann, bob := verified(t, db, "ann@example.com"), verified(t, db, "bob@example.com")
+		create(t, s, ann, business("One"))
+		two := create(t, s, ann, business("Two"))
+		if _, err := s.Create(ctx(), ann, none(), business("Three")); !is(err, organization.ErrLimit) {
+			t.Fatalf("a third organisation: %v", err)
+		}
+		b1 := create(t, s, bob, business("Bee One"))
+		if _, err := s.Invite(ctx(), bob, none(), b1.ID, "ann@example.com", organization.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Accept(ctx(), ann, none(), box.last(t, "ann@example.com")); !is(err, organization.ErrLimit) {
+			t.Fatalf("joining a third: %v", err)
+		}
+		if err := s.Remove(ctx(), ann, none(), two.ID, ann.UserID); !is(err, organization.ErrLastOwner) {
+			t.Fatalf("the only owner leaves: %v", err)
+		}
+		if err := s.Delete(ctx(), ann, none(), two.ID); err != nil {
+			t.Fatal(err)
+		}
+		// The refused acceptance left the invitation usable.
+		if got, err := s.Accept(ctx(), ann, none(), box.last(t, "ann@example.com")); err != nil || got.ID != b1.ID || got.Role != organization.RoleMember {
+			t.Fatalf("joining after a deletion = %+v, %v", got, err)
+		}
+		if n := count(t, db, `SELECT count(*) FROM organization_members WHERE user_id = $1`, ann.UserID); n != 2 {
+			t.Fatalf("ann belongs to %d; want 2", n)
+		}
+	})
+}
+
+// TestDeleteUser: deleting a user deletes the organisations where they were
+// the only member (a team with members of its own stays, without its
+// parent, and passes to its member) and passes those they alone owned to the longest-standing admin,
+// else member, audited in the new owner's trail; an organisation with
+// another owner keeps its owners.
+func TestDeleteUser(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		clk := newClock(db)
+		s, box := newService(db, 0)
+		gone, old, admin1, admin2, other := verified(t, db, "gone@example.com"), verified(t, db, "old@example.com"),
+			verified(t, db, "admin1@example.com"), verified(t, db, "admin2@example.com"), verified(t, db, "other@example.com")
+		alone := create(t, s, gone, business("Alone"))
+		team := create(t, s, gone, organization.New{Kind: organization.Team, Name: "Team", ParentID: alone.ID})
+		join(t, s, box, gone, other, "other@example.com", team.ID, organization.RoleMember)
+		admins := create(t, s, gone, business("Admins"))
+		members := create(t, s, gone, business("Members"))
+		shared := create(t, s, gone, business("Shared"))
+		for _, j := range []struct {
+			who   userd.Actor
+			email string
+			org   string
+			role  string
+		}{
+			{old, "old@example.com", admins.ID, organization.RoleMember},
+			{admin2, "admin2@example.com", admins.ID, organization.RoleAdmin},
+			{admin1, "admin1@example.com", admins.ID, organization.RoleAdmin},
+			{other, "other@example.com", members.ID, organization.RoleMember},
+			{old, "old@example.com", members.ID, organization.RoleMember},
+			{other, "other@example.com", shared.ID, organization.RoleOwner},
+		} {
+			clk.add(time.Minute)
+			join(t, s, box, gone, j.who, j.email, j.org, j.role)
+		}
+		err := db.Tx(sqldb.System(ctx()), func(tx *sqldb.Tx) error { return lifecycle.DeleteUser(ctx(), tx, gone.UserID) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, `SELECT count(*) FROM organizations WHERE id = $1`, alone.ID); n != 0 {
+			t.Fatal("the organisation of one member is still there")
+		}
+		if got, err := s.Get(ctx(), other, team.ID); err != nil || got.ParentID != "" || got.Role != organization.RoleOwner {
+			t.Fatalf("the team with a member of its own = %+v, %v", got, err)
+		}
+		owners := func(org string) []string {
+			var out []string
+			rows, err := db.SQL().Query(`SELECT user_id FROM organization_members WHERE organization_id = $1 AND role = 'owner' ORDER BY user_id`, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				rows.Scan(&id)
+				out = append(out, id)
+			}
+			return out
+		}
+		for org, want := range map[string][]string{admins.ID: {admin2.UserID}, members.ID: {other.UserID}, shared.ID: {other.UserID}} {
+			if got := owners(org); !slices.Equal(got, want) {
+				t.Errorf("owners of %s = %v; want %v", org, got, want)
+			}
+		}
+		if n := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'organization.ownership_transferred'`); n != 3 {
+			t.Fatalf("%d ownership transfers audited; want 3 (the team, admins, members)", n)
+		}
+		if n := count(t, db, `SELECT count(*) FROM organizations WHERE created_by IS NOT NULL`); n != 0 {
+			t.Fatalf("%d organisations still name their deleted creator", n)
+		}
+	})
+}
+
+// TestTransfer: an owner hands ownership to a member and becomes an admin.
+func TestTransfer(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, bob := verified(t, db, "ann@example.com"), verified(t, db, "bob@example.com")
+		o := create(t, s, ann, business("Acme"))
+		join(t, s, box, ann, bob, "bob@example.com", o.ID, organization.RoleMember)
+		if _, err := s.Transfer(ctx(), bob, none(), o.ID, bob.UserID); !is(err, organization.ErrForbidden) {
+			t.Fatalf("a member takes ownership: %v", err)
+		}
+		if _, err := s.Transfer(ctx(), ann, none(), o.ID, ann.UserID); !is(err, organization.ErrMemberNotFound) {
+			t.Fatalf("a transfer to oneself: %v", err)
+		}
+		m, err := s.Transfer(ctx(), ann, none(), o.ID, bob.UserID)
+		if err != nil || m.Role != organization.RoleOwner || m.UserID != bob.UserID {
+			t.Fatalf("transfer = %+v, %v", m, err)
+		}
+		if got, _ := s.Get(ctx(), ann, o.ID); got.Role != organization.RoleAdmin {
+			t.Fatalf("the former owner is %q; want admin", got.Role)
+		}
+	})
+}
