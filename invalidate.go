@@ -22,6 +22,9 @@ func FollowersKey(userID string) string { return "f:" + userID }
 // FollowingKey names the list of the users a user follows.
 func FollowingKey(userID string) string { return "g:" + userID }
 
+// ItemKey names an item's counters, featured window and hidden state.
+func ItemKey(slug string) string { return "i:" + slug }
+
 // EveryKey names everything: a role's permissions changed, which may touch
 // any user.
 const EveryKey = "*"

@@ -73,6 +73,7 @@ type serveConfig struct {
 	webhookURL     string
 	webhookSecret  string
 	cachedPages    int
+	cachedItems    int
 	memoryLimit    int // MiB; 0: none
 	gcPercent      int
 	debugAddr      string
@@ -161,6 +162,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.auth.SessionLifetime, "session-lifetime", 30*24*time.Hour, "absolute lifetime of a session (env USERD_SESSION_LIFETIME)")
 	fs.DurationVar(&c.auth.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "a session unused this long ends (env USERD_SESSION_IDLE_TIMEOUT)")
 	fs.IntVar(&c.auth.CachedCallers, "auth-cache", auth.DefaultCachedCallers, "signed-in callers kept in memory between requests, about 1 KiB each; every change to their session, user or roles drops them in every process; -1 keeps none (env USERD_AUTH_CACHE)")
+	fs.IntVar(&c.cachedItems, "item-cache", engagement.DefaultCachedItems, "items whose counters, featured window and hidden state are kept in memory between requests, about 200 bytes each; every change drops them in every process; -1 keeps none (env USERD_ITEM_CACHE)")
 	fs.IntVar(&c.cachedPages, "page-cache", web.DefaultCachedPages, "pages of lists (notifications' first pages, followers, following) kept in memory between requests, and ten times as many unread counts; every change drops them in every process; -1 keeps none (env USERD_PAGE_CACHE)")
 	fs.DurationVar(&c.auth.AccessTTL, "access-token-ttl", 15*time.Minute, "lifetime of an access token (JWT) (env USERD_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&c.auth.RefreshGrace, "refresh-grace", 10*time.Second, "a refresh token retried within this window gets the same successor (env USERD_REFRESH_GRACE)")
@@ -467,7 +469,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
-		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement}),
+		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),
 		Organizations: organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync})}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,

@@ -41,7 +41,7 @@ func newMemos(s *Server, pages int) memos {
 // check. The watchers come last, so that a stream that checks its
 // credential again does not find it still remembered.
 func (s *Server) Caches() []memo.Fed {
-	return []memo.Fed{s.auth.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs, s.memo.streams}
+	return []memo.Fed{s.auth.Memo(), s.items.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs, s.memo.streams}
 }
 
 // pageKey is a cache key of a list's page.

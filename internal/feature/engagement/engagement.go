@@ -25,7 +25,7 @@ import (
 )
 
 // Shards is how many rows an item's counters are spread over.
-const Shards = 16
+const Shards = 64
 
 // MaxItems is how many items one read may ask for.
 const MaxItems = 100
@@ -76,6 +76,7 @@ type Delta struct {
 func bump(ctx context.Context, tx *sqldb.Tx, item string, d Delta) error {
 	day := Day(tx.Now)
 	if tx.WritingWith() {
+		tx.InvalidateSoon(userd.ItemKey(item))
 		res, err := tx.Exec(ctx, `WITH free AS (SELECT shard FROM item_stats WHERE item_slug = $1 ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED),
 			total AS (UPDATE item_stats SET upvotes = upvotes + $3, downvotes = downvotes + $4, favorites_count = favorites_count + $5,
 				comments_count = comments_count + $6, views_count = views_count + $7, updated_at = $8
@@ -112,7 +113,12 @@ const (
 // read). The all-time row is locked first, then the day's, in every
 // transaction: PostgreSQL does both in one statement whose daily insert
 // reads what the first returns, so it runs second.
+//
+// Every change of the counters drops them from the memory of every process
+// (InvalidateSoon: a hot item's writers would otherwise queue on
+// PostgreSQL's notification lock).
 func add(ctx context.Context, tx *sqldb.Tx, item, day string, n int, d Delta) error {
+	tx.InvalidateSoon(userd.ItemKey(item))
 	args := []any{item, day, n, d.Up, d.Down, d.Favorites, d.Comments, d.Views, tx.Now}
 	if tx.WritingWith() {
 		_, err := tx.Exec(ctx, `WITH total AS (`+totalUpsert+` RETURNING 1) `+dailyInto+
@@ -356,69 +362,103 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-// Read returns the stats of distinct, valid items, in the order given, as
-// viewerID ("" for anyone) sees them, with whether each is featured at the
-// transaction's clock. It asks in one statement: the counters, the featured
-// ones and, for a viewer, their votes and favorites, each row tagged with
-// what it tells.
-func Read(ctx context.Context, tx *sqldb.Tx, viewerID string, items []string) ([]Stats, error) {
-	out := make([]Stats, len(items))
-	at := make(map[string]*Stats, len(items))
-	args := make([]any, 0, len(items)+2)
-	args = append(args, tx.Now) // $1, as featuredNow has it
-	if viewerID != "" {
-		args = append(args, viewerID) // $2
-	}
-	in := placeholders(len(args)+1, len(items))
+// shared is what every viewer of an item sees: its counters, when it is
+// featured, and whether it is hidden; a Service remembers it (see
+// Service.Items).
+type shared struct {
+	up, down, favorites, comments, views int64
+	featured                             bool         // it has a row in featured_items
+	from, until                          sql.NullTime // the row's window
+	hidden                               string       // "", Held or Removed
+}
+
+// stats returns the item's Stats as anyone sees them at now.
+func (sh shared) stats(item string, now time.Time) Stats {
+	return Stats{Item: item, Upvotes: sh.up, Downvotes: sh.down, Favorites: sh.favorites, Comments: sh.comments, Views: sh.views,
+		Featured: sh.featured && (!sh.from.Valid || !sh.from.Time.After(now)) && (!sh.until.Valid || sh.until.Time.After(now)),
+		Hidden:   sh.hidden}
+}
+
+// readShared returns what every viewer sees of distinct, valid items, in
+// the order given: the counters, the featured window and the hidden state,
+// one statement each.
+func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, error) {
+	out := make([]shared, len(items))
+	at := make(map[string]*shared, len(items))
+	args := make([]any, len(items))
 	for i, it := range items {
-		out[i].Item = it
-		at[it] = &out[i]
-		args = append(args, it)
+		at[it], args[i] = &out[i], it
 	}
-	// The first column tells what a row is: 0 counters, 1 featured, 2 the
-	// viewer's vote (its value in the first number), 3 their favorite, 4
-	// hidden (1 in the first number when removed, 0 when held).
-	q := `SELECT 0, item_slug, COALESCE(SUM(upvotes), 0), COALESCE(SUM(downvotes), 0), COALESCE(SUM(favorites_count), 0),
-			COALESCE(SUM(comments_count), 0), COALESCE(SUM(views_count), 0) FROM item_stats WHERE item_slug IN (` + in + `) GROUP BY item_slug
-		UNION ALL SELECT 1, item_slug, 0, 0, 0, 0, 0 FROM featured_items WHERE item_slug IN (` + in + `) AND ` + featuredNow + `
-		UNION ALL SELECT 4, item_slug, CASE hidden WHEN 'removed' THEN 1 ELSE 0 END, 0, 0, 0, 0 FROM hidden_items WHERE item_slug IN (` + in + `)`
-	if viewerID != "" {
-		q += `
-		UNION ALL SELECT 2, v.item_id, v.value, 0, 0, 0, 0 FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $2 AND v.item_id IN (` + in + `)
-		UNION ALL SELECT 3, item_slug, 0, 0, 0, 0, 0 FROM favorites WHERE user_id = $2 AND item_slug IN (` + in + `)`
-		for i := range out {
-			out[i].MyVote, out[i].FavoritedByMe = new(int), new(bool)
+	in := placeholders(1, len(items))
+	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
+		var slug string
+		var c shared
+		if err := row.Scan(&slug, &c.up, &c.down, &c.favorites, &c.comments, &c.views); err != nil {
+			return err
 		}
+		sh := at[slug]
+		sh.up, sh.down, sh.favorites, sh.comments, sh.views = c.up, c.down, c.favorites, c.comments, c.views
+		return nil
+	}, `SELECT item_slug, SUM(upvotes), SUM(downvotes), SUM(favorites_count), SUM(comments_count), SUM(views_count)
+		FROM item_stats WHERE item_slug IN (`+in+`) GROUP BY item_slug`, args...)
+	if err == nil {
+		err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
+			var slug string
+			var from, until sql.NullTime
+			if err := row.Scan(&slug, &from, &until); err != nil {
+				return err
+			}
+			sh := at[slug]
+			sh.featured, sh.from, sh.until = true, from, until
+			return nil
+		}, `SELECT item_slug, featured_from, featured_until FROM featured_items WHERE item_slug IN (`+in+`)`, args...)
 	}
-	type fact struct {
-		kind int
-		Stats
+	if err == nil {
+		err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
+			var slug, hidden string
+			err := row.Scan(&slug, &hidden)
+			at[slug].hidden = hidden
+			return err
+		}, `SELECT item_slug, hidden FROM hidden_items WHERE item_slug IN (`+in+`)`, args...)
 	}
-	facts, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (f fact, err error) {
-		return f, row.Scan(&f.kind, &f.Item, &f.Upvotes, &f.Downvotes, &f.Favorites, &f.Comments, &f.Views)
-	}, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("item stats: %w", err)
 	}
-	for _, f := range facts {
-		s := at[f.Item]
-		switch f.kind {
-		case 0:
-			s.Upvotes, s.Downvotes, s.Favorites, s.Comments, s.Views = f.Upvotes, f.Downvotes, f.Favorites, f.Comments, f.Views
-		case 1:
-			s.Featured = true
-		case 2:
-			*s.MyVote = int(f.Upvotes)
-		case 3:
-			*s.FavoritedByMe = true
-		case 4:
-			s.Hidden = Held
-			if f.Upvotes == 1 {
-				s.Hidden = Removed
-			}
-		}
-	}
 	return out, nil
+}
+
+// readMine sets the viewer's vote and favorite on each of stats, whose
+// items are distinct and valid, in one statement.
+func readMine(ctx context.Context, tx *sqldb.Tx, viewerID string, stats []Stats) error {
+	at := make(map[string]*Stats, len(stats))
+	args := make([]any, 0, len(stats)+1)
+	args = append(args, viewerID)
+	for i := range stats {
+		st := &stats[i]
+		st.MyVote, st.FavoritedByMe = new(int), new(bool)
+		at[st.Item] = st
+		args = append(args, st.Item)
+	}
+	in := placeholders(2, len(stats))
+	// The value of a vote, or 2 for a favorite.
+	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
+		var slug string
+		var value int
+		if err := row.Scan(&slug, &value); err != nil {
+			return err
+		}
+		if value == 2 {
+			*at[slug].FavoritedByMe = true
+		} else {
+			*at[slug].MyVote = value
+		}
+		return nil
+	}, `SELECT v.item_id, v.value FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1 AND v.item_id IN (`+in+`)
+		UNION ALL SELECT item_slug, 2 FROM favorites WHERE user_id = $1 AND item_slug IN (`+in+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("the viewer's votes and favorites: %w", err)
+	}
+	return nil
 }
 
 func scanSlug(row sqldb.Scanner) (slug string, err error) { return slug, row.Scan(&slug) }

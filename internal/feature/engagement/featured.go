@@ -101,6 +101,7 @@ func (s *Service) SetFeatured(ctx context.Context, a userd.Actor, c userd.Client
 	from, until := sqldb.Stored(f.From), sqldb.Stored(f.Until)
 	// System: featured items belong to no user.
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		tx.Invalidate(userd.ItemKey(item))
 		out, err = scanFeatured(tx.QueryRow(ctx, `INSERT INTO featured_items (id, item_slug, position, featured_from, featured_until, featured_by, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
 			ON CONFLICT (item_slug) DO UPDATE SET position = excluded.position, featured_from = excluded.featured_from,
@@ -130,6 +131,7 @@ func (s *Service) Unfeature(ctx context.Context, a userd.Actor, c userd.Client, 
 	}
 	// System: featured items belong to no user.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		tx.Invalidate(userd.ItemKey(item))
 		res, err := tx.Exec(ctx, `DELETE FROM featured_items WHERE item_slug = $1`, item)
 		if err != nil {
 			return fmt.Errorf("unfeature item: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/userd/userd"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -82,6 +83,7 @@ func SetItemHidden(ctx context.Context, tx *sqldb.Tx, item, hidden string) (bool
 	if err := CheckItem(item); err != nil {
 		return false, err
 	}
+	tx.Invalidate(userd.ItemKey(item))
 	var res sql.Result
 	var err error
 	switch hidden {

@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -23,6 +24,7 @@ type Service struct {
 	deps    Deps
 	viewing *viewState
 	ranked  *rankingCache
+	known   *memo.Cache[shared] // by item
 }
 
 // Deps are what a Service works with.
@@ -32,7 +34,18 @@ type Deps struct {
 	// Limiter counts Limits; nil limits nothing.
 	Limiter *ratelimit.Limiter
 	Limits  Limits
+	// CachedItems is how many items' counters the Service remembers
+	// between requests (see Items); less than 1, none.
+	CachedItems int
 }
+
+// DefaultCachedItems is how many items' counters a Service remembers
+// unless configured otherwise.
+const DefaultCachedItems = 10_000
+
+// recheckAfter bounds how long remembered counters are trusted, should an
+// invalidation from another process be lost.
+const recheckAfter = 5 * time.Second
 
 // Limits are the rate limits of what one user does with items.
 type Limits struct {
@@ -49,8 +62,12 @@ var DefaultLimits = Limits{
 // NewService returns a Service over db.
 func NewService(db *sqldb.DB, d Deps) *Service {
 	return &Service{db: db, deps: d, viewing: &viewState{commits: make(chan struct{}, commitsAtOnce)},
-		ranked: &rankingCache{at: map[string]cachedRanking{}}}
+		ranked: &rankingCache{at: map[string]cachedRanking{}}, known: memo.New[shared](db.Now, d.CachedItems, recheckAfter)}
 }
+
+// Memo returns what Items remembers, for memo.Run: without it, it
+// remembers nothing.
+func (s *Service) Memo() memo.Fed { return s.known }
 
 // hit counts one of the user's actions against rule, in tx: a refused
 // action changes nothing, and neither does its hit.
@@ -124,13 +141,7 @@ func (s *Service) Items(ctx context.Context, viewer userd.Actor, items []string)
 			distinct = append(distinct, it)
 		}
 	}
-	var got []Stats
-	// System: counters are public sums of every user's rows; of the viewer's
-	// own rows only their vote and favorite leave.
-	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		got, err = Read(ctx, tx, viewer.UserID, distinct)
-		return err
-	})
+	got, err := s.read(ctx, viewer.UserID, distinct)
 	if err != nil {
 		return nil, err
 	}
@@ -141,6 +152,54 @@ func (s *Service) Items(ctx context.Context, viewer userd.Actor, items []string)
 	out := make([]Stats, len(items))
 	for i, it := range items {
 		out[i] = by[it]
+	}
+	return out, nil
+}
+
+// read returns the stats of distinct, valid items as viewerID ("" for
+// anyone) sees them. What every viewer sees comes from memory when it is
+// there (every change of it invalidates it in every process: see add); the
+// rest, and a signed-in viewer's votes and favorites, from the database,
+// in one read-only transaction.
+func (s *Service) read(ctx context.Context, viewerID string, items []string) ([]Stats, error) {
+	now := s.db.Now()
+	out := make([]Stats, len(items))
+	var missing []int
+	for i, it := range items {
+		if sh, ok := s.known.Get(it); ok {
+			out[i] = sh.stats(it, now)
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 && viewerID == "" {
+		return out, nil
+	}
+	gen := s.known.Generation()
+	// System: counters are public sums of every user's rows; of the viewer's
+	// own rows only their vote and favorite leave.
+	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if len(missing) > 0 {
+			slugs := make([]string, len(missing))
+			for j, i := range missing {
+				slugs[j] = items[i]
+			}
+			got, err := readShared(ctx, tx, slugs)
+			if err != nil {
+				return err
+			}
+			for j, i := range missing {
+				out[i] = got[j].stats(items[i], tx.Now)
+				s.known.Put(items[i], got[j], now, gen, userd.ItemKey(items[i]))
+			}
+		}
+		if viewerID == "" {
+			return nil
+		}
+		return readMine(ctx, tx, viewerID, out)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
@@ -52,13 +54,69 @@ func exact(t *testing.T, db *sqldb.DB, s *engagement.Service, item string) engag
 	return st
 }
 
+// remembering returns a Service that remembers items' counters, fed with
+// invalidations for the test's duration once it listens.
+func remembering(t *testing.T, db *sqldb.DB) *engagement.Service {
+	t.Helper()
+	s := engagement.NewService(db, engagement.Deps{CachedItems: 100})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go memo.Run(ctx, db, s.Memo())
+	// It remembers once a change that announces nothing goes unseen.
+	if _, err := db.SQL().Exec(`INSERT INTO item_stats (item_slug, shard, upvotes, downvotes, favorites_count, comments_count, views_count, updated_at)
+		VALUES ('probe', 0, 1, 0, 0, 0, 0, $1)`, db.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		before, err := s.Items(ctx, userd.Actor{}, []string{"probe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SQL().Exec(`UPDATE item_stats SET upvotes = upvotes + 100 WHERE item_slug = 'probe'`)
+		after, err := s.Items(ctx, userd.Actor{}, []string{"probe"})
+		db.SQL().Exec(`UPDATE item_stats SET upvotes = upvotes - 100 WHERE item_slug = 'probe'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after[0].Upvotes == before[0].Upvotes {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the counters are never remembered")
+		}
+	}
+}
+
+// reading reads items through s until the returned stop is called, so that
+// what s remembers is read and dropped all through a storm.
+func reading(t *testing.T, s *engagement.Service, items ...string) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := s.Items(context.Background(), userd.Actor{}, items); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // TestVoteStorm: 200 users vote on one item at once, a third of them
-// flipping their vote, a fifth taking it back, every one voting twice: the
-// counters equal the rows.
+// flipping their vote, a fifth taking it back, every one voting twice,
+// while the item is read all along: the counters equal the rows, and so do
+// the ones remembered.
 func TestVoteStorm(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
+		ctx, s := context.Background(), remembering(t, db)
 		voters := users(t, db, 200, "voter")
+		stop := reading(t, s, "hot-item", "cold")
 		errs := dbtest.AtOnce(len(voters), func(i int) error {
 			a := voters[i]
 			v := 1
@@ -80,6 +138,7 @@ func TestVoteStorm(t *testing.T) {
 			}
 			return s.SetFavorite(ctx, a, userd.Client{}, "hot-item", true)
 		})
+		stop()
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
@@ -100,10 +159,11 @@ func TestVoteStorm(t *testing.T) {
 }
 
 // TestDeletionInAStorm: users are deleted while they and others vote,
-// flip and favorite on two items: the counters equal the rows left.
+// flip and favorite on two items, read all along: the counters equal the
+// rows left, and so do the ones remembered.
 func TestDeletionInAStorm(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
+		ctx, s := context.Background(), remembering(t, db)
 		voters := users(t, db, 60, "v")
 		for i, a := range voters[:20] { // the ones to be deleted have voted already
 			if err := s.Vote(ctx, a, userd.Client{}, "a", 1-2*(i%2)); err != nil {
@@ -113,6 +173,7 @@ func TestDeletionInAStorm(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		stop := reading(t, s, "a", "b")
 		errs := dbtest.AtOnce(len(voters)+10, func(i int) error {
 			if i >= len(voters) { // ten deletions, of users who keep voting meanwhile
 				return db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
@@ -139,6 +200,7 @@ func TestDeletionInAStorm(t *testing.T) {
 			}
 			return nil
 		})
+		stop()
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
@@ -268,4 +330,39 @@ func TestFavoritesAndProfile(t *testing.T) {
 			t.Fatalf("%d profile changes logged; want 2", logged)
 		}
 	})
+}
+
+// TestRememberedAcrossProcesses: on PostgreSQL, a vote through one process
+// reaches the counters another process remembers.
+func TestRememberedAcrossProcesses(t *testing.T) {
+	url := dbtest.NewPostgresURL(t, true)
+	open := func() *sqldb.DB {
+		db, err := dbtest.OpenAt(context.Background(), "postgres", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	mineDB, theirsDB := open(), open()
+	ctx, mine, theirs := context.Background(), remembering(t, mineDB), engagement.NewService(theirsDB, engagement.Deps{})
+	a := dbtest.User(t, theirsDB, "a@example.com")
+	if got, err := mine.Items(ctx, userd.Actor{}, []string{"far"}); err != nil || got[0].Upvotes != 0 {
+		t.Fatalf("items = %+v, %v", got, err)
+	}
+	if err := theirs.Vote(ctx, a, userd.Client{}, "far", 1); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		got, err := mine.Items(ctx, userd.Actor{}, []string{"far"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].Upvotes == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the other process's vote never reached the remembered counters")
+		}
+	}
 }

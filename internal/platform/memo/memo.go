@@ -4,12 +4,15 @@
 //
 // A value read before an invalidation is never stored after it: Load and
 // Put compare the count of invalidations at the start of the read with the
-// count when they store. While the process may be missing invalidations
+// count when the value's tags were last invalidated (kept per hash bucket
+// of tags, so that a storm of invalidations of other rows does not keep a
+// cache from storing). While the process may be missing invalidations
 // (its listening connection is down) the caches hold nothing.
 package memo
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -19,6 +22,14 @@ import (
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
+// buckets is how many hash buckets of tags a Cache keeps the last
+// invalidation of: tags that share one only cost each other a store.
+const buckets = 1024
+
+var seed = maphash.MakeSeed()
+
+func bucket(tag string) int { return int(maphash.String(seed, tag) % buckets) }
+
 // Cache remembers values of type V under string keys, each with the
 // invalidation keys (tags) that name what it was read from.
 type Cache[V any] struct {
@@ -27,7 +38,9 @@ type Cache[V any] struct {
 
 	mu    sync.Mutex
 	live  bool
-	gen   uint64
+	gen   uint64          // invalidations so far
+	all   uint64          // gen when everything was last dropped
+	last  [buckets]uint64 // gen when a tag of the bucket was last invalidated
 	lru   *simplelru.LRU[string, *entry[V]]
 	index map[string]map[string]struct{} // tag → keys
 }
@@ -77,16 +90,21 @@ func (c *Cache[V]) Get(key string) (V, bool) {
 	return e.v, true
 }
 
-// Put stores v, read at read, under key with its tags, unless an
-// invalidation came after generation gen.
+// Put stores v, read at read, under key with its tags, unless one of the
+// tags was invalidated after generation gen.
 func (c *Cache[V]) Put(key string, v V, read time.Time, gen uint64, tags ...string) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.live || c.gen != gen {
+	if !c.live || c.all > gen {
 		return
+	}
+	for _, t := range tags {
+		if c.last[bucket(t)] > gen {
+			return
+		}
 	}
 	if old, ok := c.lru.Peek(key); ok {
 		c.unindex(key, old)
@@ -128,9 +146,11 @@ func (c *Cache[V]) invalidate(key string) {
 	defer c.mu.Unlock()
 	c.gen++
 	if key == userd.EveryKey {
+		c.all = c.gen
 		c.lru.Purge() // unindex empties c.index
 		return
 	}
+	c.last[bucket(key)] = c.gen
 	for k := range c.index[key] {
 		c.lru.Remove(k) // unindex deletes from c.index
 	}
@@ -145,6 +165,7 @@ func (c *Cache[V]) setLive(live bool) {
 	defer c.mu.Unlock()
 	c.live = live
 	c.gen++
+	c.all = c.gen
 	c.lru.Purge()
 }
 

@@ -2,6 +2,7 @@ package memo
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -109,11 +110,40 @@ func TestInvalidate(t *testing.T) {
 		has(t, c, all, all...)
 
 		gen := c.Generation()
-		invalidate(t, db, userd.UserKey("u9")) // any invalidation, even another user's
+		invalidate(t, db, userd.UserKey("u9"))
 		c.Put("t:c", "u9", db.Now(), gen, userd.UserKey("u9"))
 		if _, ok := c.Get("t:c"); ok {
-			t.Fatal("stored a value read before an invalidation")
+			t.Fatal("stored a value read before an invalidation of its tag")
 		}
+		gen = c.Generation()
+		for i := range 100 { // a storm of other rows' invalidations
+			invalidate(t, db, fmt.Sprint("i:hot-", i))
+		}
+		c.Put("t:d", "u8", db.Now(), gen, userd.UserKey("u8"))
+		if _, ok := c.Get("t:d"); !ok {
+			t.Fatal("others' invalidations kept a value from being stored")
+		}
+		gen = c.Generation()
+		invalidate(t, db, userd.EveryKey)
+		c.Put("t:e", "u7", db.Now(), gen, userd.UserKey("u7"))
+		if _, ok := c.Get("t:e"); ok {
+			t.Fatal("stored a value read before everything was invalidated")
+		}
+	})
+}
+
+// TestInvalidateSoon: keys given to InvalidateSoon drop this process's
+// entries before Tx returns, and reach another process's cache.
+func TestInvalidateSoon(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := fed(t, db, 10)
+		ctx := context.Background()
+		c.Put("a", "1", db.Now(), c.Generation(), "i:a")
+		c.Put("b", "2", db.Now(), c.Generation(), "i:b")
+		if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { tx.InvalidateSoon("i:a"); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		has(t, c, []string{"a", "b"}, "b")
 	})
 }
 
@@ -150,18 +180,36 @@ func TestOtherProcess(t *testing.T) {
 	}
 	mine, theirs := open(), open()
 	c := fed(t, mine, 10)
-	c.Put("a", "1", mine.Now(), c.Generation(), userd.UserKey("u1"))
-	c.Put("b", "2", mine.Now(), c.Generation(), userd.UserKey("u2"))
-	rollBack(t, theirs, userd.UserKey("u2"))
-	invalidate(t, theirs, userd.UserKey("u1"))
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, ok := c.Get("a"); !ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the other process's invalidation never arrived")
+	gone := func(key string) {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if _, ok := c.Get(key); !ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the other process's invalidation of %s never arrived", key)
+			}
 		}
 	}
+	c.Put("a", "1", mine.Now(), c.Generation(), userd.UserKey("u1"))
+	c.Put("b", "2", mine.Now(), c.Generation(), userd.UserKey("u2"))
+	c.Put("c", "3", mine.Now(), c.Generation(), "i:c")
+	rollBack(t, theirs, userd.UserKey("u2"))
+	invalidate(t, theirs, userd.UserKey("u1"))
+	gone("a")
+	if _, ok := c.Get("b"); !ok {
+		t.Fatal("an entry with other tags went too")
+	}
+	// InvalidateSoon's keys, from many commits at once.
+	ctx := context.Background()
+	for _, err := range dbtest.AtOnce(20, func(i int) error {
+		return theirs.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { tx.InvalidateSoon(fmt.Sprint("i:x", i), "i:c"); return nil })
+	}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	gone("c")
 	if _, ok := c.Get("b"); !ok {
 		t.Fatal("an entry with other tags went too")
 	}

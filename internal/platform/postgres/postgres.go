@@ -53,6 +53,10 @@ func (dialect) Notify(_ context.Context, tx *sqldb.Tx, channel, payload string) 
 	return nil
 }
 
+// Shared is true: every process that listens on the database hears a
+// NOTIFY.
+func (dialect) Shared() bool { return true }
+
 // WritingWith is true: PostgreSQL's WITH clauses may insert, update and
 // delete.
 func (dialect) WritingWith() bool { return true }

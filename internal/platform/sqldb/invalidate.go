@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -50,40 +51,151 @@ func (tx *Tx) Invalidate(keys ...string) {
 	tx.invalid = append(tx.invalid, keys...)
 }
 
+// InvalidateSoon says, as Invalidate does, that the rows behind keys change
+// in this transaction, for rows that change too often for each commit to
+// notify on its own: PostgreSQL lets one notifying commit through at a time
+// (it holds a database-wide lock from the notification to the end of the
+// commit's flush), which would queue every writer of a hot counter behind
+// each other. This process's receivers get the keys right after the commit,
+// as Invalidate's; other processes get them in one notification for every
+// transaction that committed while the last one was being sent, before Tx
+// returns. A process that stops between its commit and that notification,
+// or whose notification fails, leaves the others' caches to their age
+// bound.
+func (tx *Tx) InvalidateSoon(keys ...string) {
+	tx.soon = append(tx.soon, keys...)
+}
+
 // maxPayload keeps a notification under PostgreSQL's limit of 8,000 bytes.
 const maxPayload = 7900
 
-// announce hands the transaction's invalidated keys to Notify before its
-// commit (PostgreSQL sends them in the COMMIT's round trip), in payloads
-// under maxPayload, and has them delivered in this process after it.
-func (tx *Tx) announce(ctx context.Context) error {
-	if len(tx.invalid) == 0 {
-		return nil
-	}
+// payloads returns keys in notifications of the invalidation channel, each
+// under maxPayload and starting with the DB's origin.
+func (db *DB) payloads(keys []string) []string {
+	var out []string
 	var b strings.Builder
-	b.WriteString(tx.db.origin)
-	for i, k := range tx.invalid {
-		if b.Len() > len(tx.db.origin) && b.Len()+1+len(k) > maxPayload {
-			if err := tx.Notify(ctx, InvalidateChannel, b.String()); err != nil {
-				return err
-			}
+	for _, k := range keys {
+		if b.Len() > 0 && b.Len()+1+len(k) > maxPayload {
+			out = append(out, b.String())
 			b.Reset()
-			b.WriteString(tx.db.origin)
+		}
+		if b.Len() == 0 {
+			b.WriteString(db.origin)
 		}
 		b.WriteByte(' ')
 		b.WriteString(k)
-		if i == len(tx.invalid)-1 {
-			if err := tx.Notify(ctx, InvalidateChannel, b.String()); err != nil {
-				return err
-			}
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// announce hands the transaction's invalidated keys to Notify before its
+// commit (PostgreSQL sends them in the COMMIT's round trip), and has them
+// and InvalidateSoon's delivered in this process after it.
+func (tx *Tx) announce(ctx context.Context) error {
+	for _, p := range tx.db.payloads(tx.invalid) {
+		if err := tx.Notify(ctx, InvalidateChannel, p); err != nil {
+			return err
 		}
 	}
-	tx.AfterCommit(func() {
-		for _, k := range tx.invalid {
-			tx.db.local.call(k)
-		}
-	})
+	if len(tx.invalid)+len(tx.soon) > 0 {
+		tx.AfterCommit(func() {
+			for _, k := range tx.invalid {
+				tx.db.local.call(k)
+			}
+			for _, k := range tx.soon {
+				tx.db.local.call(k)
+			}
+		})
+	}
 	return nil
+}
+
+// notifier sends InvalidateSoon's keys to other processes from one
+// goroutine, which gathers those of every commit that comes while it
+// sends.
+type notifier struct {
+	once    sync.Once
+	batches chan batch
+	closed  chan struct{}
+	stop    sync.Once
+}
+
+// batch is one transaction's keys, and done, closed once they are sent.
+type batch struct {
+	keys []string
+	done chan struct{}
+}
+
+func newNotifier() notifier {
+	return notifier{batches: make(chan batch, 256), closed: make(chan struct{})}
+}
+
+func (n *notifier) close() { n.stop.Do(func() { close(n.closed) }) }
+
+// sendSoon has keys notified to other processes and waits until they are
+// (or the DB closes). Nothing is sent where notifications reach this
+// process alone: it had the keys at the commit.
+func (db *DB) sendSoon(keys []string) {
+	if len(keys) == 0 || !db.dialect.Shared() {
+		return
+	}
+	n := &db.soon
+	n.once.Do(func() { go db.notifyLoop() })
+	b := batch{keys: keys, done: make(chan struct{})}
+	select {
+	case n.batches <- b:
+	case <-n.closed:
+		return
+	}
+	select {
+	case <-b.done:
+	case <-n.closed:
+	}
+}
+
+// notifyLoop sends the keys of the batches that wait, all at once, in a
+// transaction of its own, until the DB closes.
+func (db *DB) notifyLoop() {
+	n := &db.soon
+	ctx := System(context.Background())
+	for {
+		var waiting []batch
+		select {
+		case b := <-n.batches:
+			waiting = append(waiting, b)
+		case <-n.closed:
+			return
+		}
+		for more := true; more; {
+			select {
+			case b := <-n.batches:
+				waiting = append(waiting, b)
+			default:
+				more = false
+			}
+		}
+		var keys []string
+		for _, b := range waiting {
+			keys = append(keys, b.keys...)
+		}
+		slices.Sort(keys)
+		// A failure leaves the others' caches to their age bound (see
+		// InvalidateSoon): the writes have committed.
+		_ = db.Tx(ctx, func(tx *Tx) error {
+			for _, p := range db.payloads(slices.Compact(keys)) {
+				if err := tx.Notify(ctx, InvalidateChannel, p); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, b := range waiting {
+			close(b.done)
+		}
+	}
 }
 
 // Invalidations calls fn with every key that a transaction of any process

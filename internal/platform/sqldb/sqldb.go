@@ -37,6 +37,9 @@ type Dialect interface {
 	// When connected is not nil, Listen calls connected(true) once it
 	// listens and connected(false) when it stops, before it listens anew.
 	Listen(ctx context.Context, channel string, fn func(payload string), connected func(bool)) error
+	// Shared reports whether Notify reaches other processes (PostgreSQL)
+	// rather than this one alone (SQLite).
+	Shared() bool
 	// Retryable reports whether err is a transient conflict (a deadlock or a
 	// serialization failure) after which the whole transaction may run again.
 	Retryable(err error) bool
@@ -63,11 +66,12 @@ type DB struct {
 	now     func() time.Time
 	local   subscribers // see Invalidations
 	origin  string      // tells this DB's invalidations from other processes'
+	soon    notifier    // see InvalidateSoon
 }
 
 // New returns a DB over the given pools. read may equal write.
 func New(write, read *sql.DB, d Dialect) *DB {
-	return &DB{write: write, read: read, dialect: d, now: time.Now, origin: rand.Text()}
+	return &DB{write: write, read: read, dialect: d, now: time.Now, origin: rand.Text(), soon: newNotifier()}
 }
 
 // SetClock replaces the clock that fixes each transaction's Now. Tests use it
@@ -95,6 +99,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.soon.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -161,6 +166,7 @@ func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn
 	for _, f := range tx.afterCommit {
 		f()
 	}
+	db.sendSoon(tx.soon)
 	return nil
 }
 
@@ -180,6 +186,7 @@ type Tx struct {
 	dialect     Dialect
 	afterCommit []func()
 	invalid     []string // keys for Invalidate
+	soon        []string // keys for InvalidateSoon
 	outbox      *Outbox
 	Now         time.Time
 }
@@ -328,20 +335,31 @@ type Scanner interface{ Scan(dest ...any) error }
 
 // All runs a query in tx and returns every row scanned by scan.
 func All[T any](ctx context.Context, tx *Tx, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := tx.Query(ctx, query, args...)
+	out := []T{}
+	err := Each(ctx, tx, func(row Scanner) error {
+		v, err := scan(row)
+		out = append(out, v)
+		return err
+	}, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+	return out, nil
+}
+
+// Each runs a query in tx and calls fn with each row, until fn fails.
+func Each(ctx context.Context, tx *Tx, fn func(Scanner) error, query string, args ...any) error {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return err
 	}
-	return out, rows.Err()
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // One runs a query in tx for one row and returns it scanned by scan, or

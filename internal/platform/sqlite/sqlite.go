@@ -114,6 +114,9 @@ func (d *dialect) Notify(_ context.Context, tx *sqldb.Tx, channel, payload strin
 // Retryable is false: one writer at a time leaves nothing to retry.
 func (*dialect) Retryable(error) bool { return false }
 
+// Shared is false: a notification reaches the listeners of this process.
+func (*dialect) Shared() bool { return false }
+
 // WritingWith is false: SQLite's WITH clauses only read.
 func (*dialect) WritingWith() bool { return false }
 
