@@ -168,7 +168,9 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 
 // runEngine runs every workload against userd on a fresh database of the
 // engine.
-func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int) ([]row, error) {
+// runEngine measures every workload on engine, or only the floor and the
+// items' workloads (W10–W12 and rankings) when itemsOnly.
+func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int, itemsOnly bool) ([]row, error) {
 	tg, err := startTarget(ctx, engine, bin, tmp, dbURL, users)
 	if err != nil {
 		return nil, err
@@ -182,6 +184,16 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		return nil, err
 	}
 	floor := measure("floor GET /healthz", get(base, "/healthz", ""))
+	floorRow := row{Workload: "floor GET /healthz", Engine: engine, result: floor, Ratio: 1, RatioOf: "floor", Target: "-", Holds: true}
+	if itemsOnly {
+		sdb, err := tg.open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer sdb.Close()
+		rows, err := itemWorkloads(ctx, tg, sdb, users, conns, d, floor)
+		return append([]row{floorRow}, rows...), err
+	}
 	// Each peak below is of its own workloads: the high-water mark is reset
 	// before them.
 	resetPeak(tg.pid)
@@ -221,28 +233,11 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	if err != nil {
 		return nil, err
 	}
-	everyone, err := userIDs(ctx, sdb, tg.runID, 0, users)
+	engagementRows, err := itemWorkloads(ctx, tg, sdb, users, conns, d, floor)
 	if err != nil {
 		sdb.Close()
 		return nil, err
 	}
-	engagementRows, err := engagementWorkloads(ctx, tg, sdb, everyone, conns, d, floor)
-	if err != nil {
-		sdb.Close()
-		return nil, fmt.Errorf("W10: %w", err)
-	}
-	rankingRows, err := rankingsWorkload(ctx, tg, sdb, conns, d)
-	if err != nil {
-		sdb.Close()
-		return nil, fmt.Errorf("rankings: %w", err)
-	}
-	engagementRows = append(engagementRows, rankingRows...)
-	viewRows, err := viewWorkloads(ctx, tg, sdb, d)
-	if err != nil {
-		sdb.Close()
-		return nil, err
-	}
-	engagementRows = append(engagementRows, viewRows...)
 	socialRows, err := socialWorkloads(ctx, tg, sdb, users, conns, d, floor)
 	sdb.Close()
 	if err != nil {
@@ -252,8 +247,9 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 
 	limit := float64(runtime.NumCPU()) / hash.Seconds()
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t)/float64(time.Millisecond)) }
+	floorRow.PeakRSSMB = readRSS
 	return append([]row{
-		{Workload: "floor GET /healthz", Engine: engine, result: floor, Ratio: 1, RatioOf: "floor", Target: "-", Holds: true, PeakRSSMB: readRSS},
+		floorRow,
 		{Workload: "W1 GET /v1/me (session)", Engine: engine, result: w1, Ratio: w1.RPS / floor.RPS, RatioOf: "floor",
 			Target: "≥0.6, p99≤5ms", Holds: w1.RPS >= 0.6*floor.RPS && w1.P99 <= 5*time.Millisecond && w1.Errors == 0, PeakRSSMB: readRSS},
 		{Workload: "W1 at 1 conn (p50)", Engine: engine, result: w1p50, Ratio: w1p50.RPS / floor.RPS, RatioOf: "floor",
@@ -569,4 +565,28 @@ func rlsCompare(ctx context.Context, bin, tmp, dbURL string, users int, d time.D
 		off[i].Ratio, off[i].RatioOf, off[i].Target, off[i].Holds = 1, "RLS off", "-", true
 	}
 	return append(on, off...), nil
+}
+
+// itemWorkloads measures the items' workloads: W10 and W11, the rankings,
+// and W12.
+func itemWorkloads(ctx context.Context, tg *target, sdb *sqldb.DB, users, conns int, d time.Duration, floor result) ([]row, error) {
+	everyone, err := userIDs(ctx, sdb, tg.runID, 0, users)
+	if err != nil {
+		return nil, err
+	}
+	engagementRows, err := engagementWorkloads(ctx, tg, sdb, everyone, conns, d, floor)
+	if err != nil {
+		return nil, fmt.Errorf("W10: %w", err)
+	}
+	rankingRows, err := rankingsWorkload(ctx, tg, sdb, conns, d)
+	if err != nil {
+		return nil, fmt.Errorf("rankings: %w", err)
+	}
+	engagementRows = append(engagementRows, rankingRows...)
+	viewRows, err := viewWorkloads(ctx, tg, sdb, d)
+	if err != nil {
+		return nil, err
+	}
+	engagementRows = append(engagementRows, viewRows...)
+	return engagementRows, nil
 }

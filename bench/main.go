@@ -53,19 +53,24 @@ func main() {
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	dbURL := flag.String("database-url", "", "measure this PostgreSQL instead of a throwaway cluster (its data is added to, not removed)")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
+	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings)`)
 	rls := flag.Bool("rls", false, "only compare GET /v1/me and /v1/me/sessions on PostgreSQL with and without row-level security")
 	flag.StringVar(&profiles, "pprof", "", "save a CPU profile of the server over the middle half of each workload into this folder (go tool pprof FILE)")
 	flag.Parse()
 	if *quick {
 		*users, *duration = 10_000, 3*time.Second
 	}
-	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out, *rls); err != nil {
+	if *only != "" && *only != "items" {
+		fmt.Fprintln(os.Stderr, "bench: -only takes items")
+		os.Exit(2)
+	}
+	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out, *rls, *only == "items"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir string, rls bool) error {
+func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir string, rls, itemsOnly bool) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "userd-bench-")
 	if err != nil {
@@ -90,7 +95,7 @@ func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir 
 		return save(rep, outDir)
 	}
 	for _, engine := range engines {
-		rows, err := runEngine(ctx, engine, bin, tmp, dbURL, users, d, conns)
+		rows, err := runEngine(ctx, engine, bin, tmp, dbURL, users, d, conns, itemsOnly)
 		if err != nil {
 			return fmt.Errorf("%s: %w", engine, err)
 		}
