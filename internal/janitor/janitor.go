@@ -2,7 +2,7 @@
 // keeps the database small: an hourly job deletes what has expired
 // (rate-limit windows, log-in states, challenges, mailed tokens, ended
 // sessions) and the records kept for a while (finished jobs, webhook
-// deliveries); each package says what of its own tables has expired. Its
+// deliveries, lapsed organisation invitations); each package says what of its own tables has expired. Its
 // rankings job recomputes the items' rankings every
 // engagement.RefreshEvery.
 package janitor
@@ -18,6 +18,7 @@ import (
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
 	"github.com/userd/userd/internal/feature/mfa"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/webhook"
@@ -41,6 +42,7 @@ var expirers = []struct {
 	{"rate limits", ratelimit.Expire}, {"log-in states", federation.Expire}, {"mfa challenges", mfa.Expire},
 	{"passkey ceremonies", passkey.Expire}, {"sessions and mailed tokens", auth.Expire},
 	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire},
+	{"organization invitations", organization.Expire},
 }
 
 // Register adds the handlers of the clean-up and of the rankings' refresh

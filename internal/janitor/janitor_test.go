@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/internal/feature/jobs"
+	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/janitor"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -39,6 +40,12 @@ func TestCleanup(t *testing.T) {
 			{`INSERT INTO sessions (id, user_id, token_hash, created_at, last_seen_at, expires_at) VALUES
 				('01900000-0000-7000-8000-0000000000b1', $1, $2, $3, $3, $3), ('01900000-0000-7000-8000-0000000000b2', $1, $4, $5, $5, $5)`,
 				[]any{user, []byte("a"), old, []byte("b"), live}},
+			{`INSERT INTO organizations (id, kind, name, slug, created_at, updated_at) VALUES ('01900000-0000-7000-8000-0000000000c1', 'team', 'T', 'team', $1, $1)`,
+				[]any{now}},
+			{`INSERT INTO organization_invitations (id, organization_id, email, role, token_hash, created_at, expires_at) VALUES
+				('01900000-0000-7000-8000-0000000000d1', '01900000-0000-7000-8000-0000000000c1', 'a@example.com', 'member', $1, $2, $2),
+				('01900000-0000-7000-8000-0000000000d2', '01900000-0000-7000-8000-0000000000c1', 'b@example.com', 'member', $3, $4, $4)`,
+				[]any{[]byte("a"), now.Add(-organization.KeepExpired - time.Hour), []byte("b"), old}},
 		} {
 			if _, err := db.SQL().Exec(s.q, s.args...); err != nil {
 				t.Fatal(err)
@@ -48,12 +55,13 @@ func TestCleanup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, want := range map[string]int64{"rate limits": 1, "log-in states": 1, "mfa challenges": 1, "passkey ceremonies": 1, "sessions and mailed tokens": 2} {
+		for name, want := range map[string]int64{"rate limits": 1, "log-in states": 1, "mfa challenges": 1, "passkey ceremonies": 1, "sessions and mailed tokens": 2,
+			"organization invitations": 1} {
 			if counts[name] != want {
 				t.Errorf("%s: deleted %d; want %d (all: %v)", name, counts[name], want, counts)
 			}
 		}
-		for _, table := range []string{"rate_limits", "oauth_states", "mfa_challenges", "webauthn_challenges", "verification_tokens", "sessions"} {
+		for _, table := range []string{"rate_limits", "oauth_states", "mfa_challenges", "webauthn_challenges", "verification_tokens", "sessions", "organization_invitations"} {
 			var n int
 			db.SQL().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n)
 			if n != 1 {

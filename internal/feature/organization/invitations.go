@@ -166,3 +166,13 @@ func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok
 	})
 	return o, err
 }
+
+// KeepExpired is how long an invitation stays listed after it expired
+// (used or not), so that its inviters see that it lapsed.
+const KeepExpired = 30 * 24 * time.Hour
+
+// Expire deletes the invitations that expired more than KeepExpired before
+// now.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM organization_invitations WHERE expires_at < $1`, now.Add(-KeepExpired))
+}
