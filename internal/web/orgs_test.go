@@ -3,7 +3,10 @@ package web_test
 import (
 	"cmp"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -252,6 +255,51 @@ func FuzzOrgBody(f *testing.F) {
 			if after != before || rec.Header().Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("%d (%s) but organisations went from %d to %d", rec.Code, rec.Body.String(), before, after)
 			}
+		}
+	})
+}
+
+// TestAcceptInvitationPage: the mailed link's page accepts the invitation
+// for the invited user signed in with the session cookie, once; anyone else
+// is asked to sign in.
+func TestAcceptInvitationPage(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		mb := newMailbox(t)
+		c := startWith(t, db, options{mailer: mb.sender()})
+		_, ann, _ := c.signupTokens("ann@example.com")
+		bobID, bob, _ := c.signupTokens("bob@example.com")
+		mb.next()
+		mb.next()
+		org := str(c.do("POST", "/v1/orgs", map[string]any{"kind": "team", "name": "Acme"}, ann).Body, "id")
+		c.do("POST", "/v1/orgs/"+org+"/invitations", map[string]any{"email": "bob@example.com", "role": "admin"}, ann)
+		_, tok := link(t, mb.next())
+		res, err := http.Get(c.url + "/accept-invitation?token=" + url.QueryEscape(tok))
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(page), `value="`+tok+`"`) {
+			t.Fatalf("page = %d\n%s", res.StatusCode, page)
+		}
+		form := url.Values{"token": {tok}}
+		if status, body := c.postForm("/accept-invitation", form, "same-origin"); status != 401 || !strings.Contains(body, "Sign in") {
+			t.Fatalf("signed out = %d\n%s", status, body)
+		}
+		if status, _ := c.postForm("/accept-invitation", form, "cross-site", "Cookie", "userd_session="+bob); status != 403 {
+			t.Fatalf("cross-site = %d", status)
+		}
+		if r := c.do("GET", "/v1/orgs/"+org, nil, bob); r.Status != 404 {
+			t.Fatalf("bob before = %d", r.Status)
+		}
+		if status, body := c.postForm("/accept-invitation", form, "same-origin", "Cookie", "userd_session="+bob); status != 200 || !strings.Contains(body, "member of Acme") {
+			t.Fatalf("accept = %d\n%s", status, body)
+		}
+		if r := c.do("GET", "/v1/orgs/"+org+"/members", nil, bob); r.Status != 200 || !strings.Contains(string(r.Raw), bobID) || !strings.Contains(string(r.Raw), `"admin"`) {
+			t.Fatalf("members = %d %s", r.Status, r.Raw)
+		}
+		if status, _ := c.postForm("/accept-invitation", form, "same-origin", "Cookie", "userd_session="+bob); status != 404 {
+			t.Fatalf("twice = %d", status)
 		}
 	})
 }

@@ -5,8 +5,10 @@ import (
 	"html/template"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/apikey"
 )
 
 // The pages that mailed links open: a form that POSTs the token back, so
@@ -114,4 +116,23 @@ func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.auth.ResetPassword(r.Context(), p.Token, r.PostFormValue("password"), s.clientOf(r))
 	s.pageResult(w, r, p, err, "Your password is changed, and every session is signed out. Sign in with the new password.")
+}
+
+// acceptInvitationPage is where an organisation's invitation mail leads:
+// a signed-in browser (the session cookie) accepts it with the form; anyone
+// else is asked to sign in with the invited address first.
+func (s *Server) acceptInvitationPage(w http.ResponseWriter, r *http.Request) {
+	p := page{Title: "Join an organisation", Button: "Accept the invitation", Form: true}
+	if !s.posted(w, r, &p) {
+		return
+	}
+	tok, fromCookie := credential(r)
+	c, err := s.auth.Authenticate(r.Context(), tok)
+	if !fromCookie || strings.HasPrefix(tok, apikey.Prefix) || err != nil || c.Actor.APIKeyID != "" {
+		s.renderPage(w, http.StatusUnauthorized, page{Title: p.Title, Failed: true,
+			Message: "Sign in with the email address that was invited, then open the link in the mail again."})
+		return
+	}
+	o, err := s.orgs.Accept(withCaller(r.Context(), c), c.Actor, s.clientOf(r), p.Token)
+	s.pageResult(w, r, p, err, "You are now a member of "+o.Name+". You can close this page.")
 }

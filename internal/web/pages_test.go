@@ -12,11 +12,14 @@ import (
 )
 
 // postForm sends a form as a browser on the given site would.
-func (c *client) postForm(path string, form url.Values, fetchSite string) (int, string) {
+func (c *client) postForm(path string, form url.Values, fetchSite string, headers ...string) (int, string) {
 	c.t.Helper()
 	req, _ := http.NewRequest("POST", c.url+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", fetchSite)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)

@@ -185,6 +185,8 @@ func New(cfg Config, svc Services) *Server {
 	s.mux.HandleFunc("POST /verify-email", s.verifyEmailPage)
 	s.mux.HandleFunc("GET /reset-password", s.resetPasswordPage)
 	s.mux.HandleFunc("POST /reset-password", s.resetPasswordPage)
+	s.mux.HandleFunc("GET /accept-invitation", s.acceptInvitationPage)
+	s.mux.HandleFunc("POST /accept-invitation", s.acceptInvitationPage)
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
