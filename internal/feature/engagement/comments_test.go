@@ -285,12 +285,12 @@ func TestCommentsAndDeletion(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
 		u := users(t, db, 40, "d")
-		clk := newClock(db)
+		clk := dbtest.NewClock(db, june)
 		root, err := s.Comment(ctx, u[0], userd.Client{}, "x", engagement.CommentInput{Body: "yesterday"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		clk.set(clk.now().Add(24 * time.Hour))
+		clk.Set(clk.Now().Add(24 * time.Hour))
 		reply, _ := s.Comment(ctx, u[1], userd.Client{}, "x", engagement.CommentInput{Body: "reply", ParentID: root.ID})
 		errs := dbtest.AtOnce(len(u), func(i int) error {
 			if i%8 == 0 { // five deletions, u[0] among them, while the others write

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,17 +15,8 @@ import (
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
-// clock is a test clock that db.SetClock reads.
-type clock struct{ at atomic.Int64 }
-
-func (c *clock) now() time.Time  { return time.Unix(0, c.at.Load()).UTC() }
-func (c *clock) set(t time.Time) { c.at.Store(t.UnixNano()) }
-func newClock(db *sqldb.DB) *clock {
-	c := &clock{}
-	c.set(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
-	db.SetClock(c.now)
-	return c
-}
+// june is when every test clock of the package starts.
+var june = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func featurer(t *testing.T, db *sqldb.DB) userd.Actor {
 	a := dbtest.User(t, db, "editor@example.com")
@@ -65,7 +55,7 @@ func isFeatured(t *testing.T, s *engagement.Service, item string) bool {
 // list and in the item's read.
 func TestFeaturedWindow(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), newClock(db)
+		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), dbtest.NewClock(db, june)
 		a := featurer(t, db)
 		from := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
 		until := from.Add(48 * time.Hour)
@@ -87,7 +77,7 @@ func TestFeaturedWindow(t *testing.T) {
 			{until, false},
 			{until.Add(time.Hour), false},
 		} {
-			clk.set(c.at)
+			clk.Set(c.at)
 			if got := featuredNow(t, s) == "launch"; got != c.want {
 				t.Errorf("at %s: listed %v, want %v", c.at, got, c.want)
 			}
@@ -96,7 +86,7 @@ func TestFeaturedWindow(t *testing.T) {
 			}
 		}
 		// Open ends: no window is always featured; only an end, until then.
-		clk.set(until.Add(time.Hour))
+		clk.Set(until.Add(time.Hour))
 		if _, err := s.SetFeatured(ctx, a, userd.Client{}, "launch", engagement.Featured{}); err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +100,7 @@ func TestFeaturedWindow(t *testing.T) {
 		if !isFeatured(t, s, "launch") {
 			t.Error("an item with only an end to come is not featured")
 		}
-		clk.set(end)
+		clk.Set(end)
 		if isFeatured(t, s, "launch") || featuredNow(t, s) != "" {
 			t.Error("an item past its end is featured")
 		}
@@ -121,9 +111,9 @@ func TestFeaturedWindow(t *testing.T) {
 // only what is featured now; an upsert moves an item and keeps one row.
 func TestFeaturedOrder(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), newClock(db)
+		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), dbtest.NewClock(db, june)
 		a := featurer(t, db)
-		later := clk.now().Add(time.Hour)
+		later := clk.Now().Add(time.Hour)
 		for _, c := range []struct {
 			item string
 			pos  int
@@ -137,7 +127,7 @@ func TestFeaturedOrder(t *testing.T) {
 		if got := featuredNow(t, s); got != "z,c,a,b" {
 			t.Fatalf("featured %s, want z,c,a,b", got)
 		}
-		clk.set(later)
+		clk.Set(later)
 		if got := featuredNow(t, s); got != "soon,z,c,a,b" {
 			t.Fatalf("featured %s, want soon,z,c,a,b", got)
 		}
@@ -190,7 +180,7 @@ func TestFeaturedOrder(t *testing.T) {
 // nothing.
 func TestFeaturedRefused(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), newClock(db)
+		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), dbtest.NewClock(db, june)
 		a := featurer(t, db)
 		one := 1
 		if _, err := s.SetFeatured(ctx, a, userd.Client{}, "kept", engagement.Featured{Position: &one, By: "first"}); err != nil {
@@ -214,7 +204,7 @@ func TestFeaturedRefused(t *testing.T) {
 			return fmt.Sprint(strings.Join(out, ","), "|", n)
 		}
 		before := snapshot()
-		now := clk.now()
+		now := clk.Now()
 		past := now.Add(-time.Hour)
 		neg, big := -1, engagement.MaxPosition+1
 		for name, c := range map[string]struct {

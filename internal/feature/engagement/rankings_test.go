@@ -72,7 +72,7 @@ func ranked(t *testing.T, s *engagement.Service, by, period string, limit int) s
 func TestRankings(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		clock := newClock(db)
+		clock := dbtest.NewClock(db, june)
 		s := engagement.NewService(db, engagement.Deps{})
 		u := users(t, db, 4, "ranker")
 		vote := func(a userd.Actor, item string, v int) {
@@ -86,14 +86,14 @@ func TestRankings(t *testing.T) {
 		}
 
 		// Three weeks ago, c gets three upvotes.
-		clock.set(time.Date(2026, 5, 20, 9, 0, 0, 0, time.UTC))
+		clock.Set(time.Date(2026, 5, 20, 9, 0, 0, 0, time.UTC))
 		for _, a := range u[:3] {
 			vote(a, "c", 1)
 		}
 		// Today (June 10th), one of them turns down, a gets two upvotes and a
 		// favorite, e one upvote.
 		now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
-		clock.set(now)
+		clock.Set(now)
 		vote(u[0], "c", -1)
 		vote(u[1], "a", 1)
 		vote(u[2], "a", 1)
@@ -159,7 +159,7 @@ func TestRankings(t *testing.T) {
 		if err := s.Unvote(ctx, u[3], userd.Client{}, "e"); err != nil {
 			t.Fatal(err)
 		}
-		clock.set(now.Add(24 * time.Hour))
+		clock.Set(now.Add(24 * time.Hour))
 		if got := ranked(t, s, "score", "all", 20); got != "d:3 a:2 c:1 e:1" {
 			t.Errorf("score of all before the refresh = %q", got)
 		}
@@ -168,7 +168,7 @@ func TestRankings(t *testing.T) {
 		if got := ranked(t, s, "score", "all", 20); got != "d:3 a:2 c:1 e:1" {
 			t.Errorf("score of all right after the refresh = %q", got)
 		}
-		clock.set(now.Add(24*time.Hour + engagement.RankingsCacheFor))
+		clock.Set(now.Add(24*time.Hour + engagement.RankingsCacheFor))
 		for _, c := range []struct{ by, period, want string }{
 			{"score", "all", "d:3 a:2 c:1"},
 			{"score", "day", ""}, // nothing yet on the 11th
@@ -192,13 +192,13 @@ func TestRankings(t *testing.T) {
 // before, by half every TrendingHalfLife days.
 func TestRankingsKeepTheTop(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		clock := newClock(db)
+		clock := dbtest.NewClock(db, june)
 		s := engagement.NewService(db, engagement.Deps{})
-		today := engagement.Day(clock.now())
+		today := engagement.Day(clock.Now())
 		for i := range engagement.RankingSize + 1 {
 			counted(t, db, fmt.Sprintf("i%03d", engagement.RankingSize-i), today, engagement.Delta{Views: 1})
 		}
-		counted(t, db, "old", engagement.Day(clock.now().AddDate(0, 0, -3)), engagement.Delta{Up: 4})
+		counted(t, db, "old", engagement.Day(clock.Now().AddDate(0, 0, -3)), engagement.Delta{Up: 4})
 		counted(t, db, "new", today, engagement.Delta{Up: 4})
 		refresh(t, db)
 		got := ranked(t, s, "views", "all", 100)

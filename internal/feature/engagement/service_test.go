@@ -335,16 +335,8 @@ func TestFavoritesAndProfile(t *testing.T) {
 // TestRememberedAcrossProcesses: on PostgreSQL, a vote through one process
 // reaches the counters another process remembers.
 func TestRememberedAcrossProcesses(t *testing.T) {
-	url := dbtest.NewPostgresURL(t, true)
-	open := func() *sqldb.DB {
-		db, err := dbtest.OpenAt(context.Background(), "postgres", url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	mineDB, theirsDB := open(), open()
+	dbs := dbtest.Processes(t, 2)
+	mineDB, theirsDB := dbs[0], dbs[1]
 	ctx, mine, theirs := context.Background(), remembering(t, mineDB), engagement.NewService(theirsDB, engagement.Deps{})
 	a := dbtest.User(t, theirsDB, "a@example.com")
 	if got, err := mine.Items(ctx, userd.Actor{}, []string{"far"}); err != nil || got[0].Upvotes != 0 {

@@ -49,8 +49,8 @@ func views(t *testing.T, db *sqldb.DB, s *engagement.Service, item string, want 
 // again just after midnight.
 func TestViewOncePerViewerAndDay(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, clk := context.Background(), newClock(db)
-		clk.set(time.Date(2026, 6, 1, 23, 59, 59, 0, time.UTC))
+		ctx, clk := context.Background(), dbtest.NewClock(db, june)
+		clk.Set(time.Date(2026, 6, 1, 23, 59, 59, 0, time.UTC))
 		s, other := viewService(db), viewService(db) // two processes on one database
 		u := dbtest.User(t, db, "viewer@example.com")
 		browser := userd.Client{IP: "203.0.113.7", UserAgent: "Browser/1"}
@@ -78,7 +78,7 @@ func TestViewOncePerViewerAndDay(t *testing.T) {
 		}
 		run()
 		views(t, db, s, "post-1", 4) // the user, device-1, Browser/1 and Browser/2 at the address
-		clk.set(time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC))
+		clk.Set(time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC))
 		run()
 		views(t, db, s, "post-1", 8)
 		var days int
@@ -209,7 +209,7 @@ func TestViewStorm(t *testing.T) {
 // anonymous view; making day 3's deletes day 1's and keeps day 2's.
 func TestViewKeyRotation(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, clk, s := context.Background(), newClock(db), viewService(db)
+		ctx, clk, s := context.Background(), dbtest.NewClock(db, june), viewService(db)
 		day := func(d int) time.Time { return time.Date(2026, 6, d, 12, 0, 0, 0, time.UTC) }
 		keys := func() string {
 			var out []string
@@ -224,7 +224,7 @@ func TestViewKeyRotation(t *testing.T) {
 			day  int
 			want string
 		}{{1, "100"}, {2, "110"}, {3, "011"}} {
-			clk.set(day(step.day))
+			clk.Set(day(step.day))
 			for range 2 {
 				if err := s.View(ctx, userd.Actor{}, userd.Client{}, "post-1", ptr("device-1")); err != nil {
 					t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,26 +285,18 @@ func TestActions(t *testing.T) {
 	})
 }
 
-// clock is a test clock that db.SetClock reads.
-type clock struct{ at atomic.Int64 }
-
-func (c *clock) now() time.Time  { return time.Unix(0, c.at.Load()).UTC() }
-func (c *clock) set(t time.Time) { c.at.Store(t.UnixNano()) }
-
 // TestTimedSuspension: a suspension with until is lifted by a job then,
 // with a line in the history that no moderator performed; a ban before
 // then cancels it.
 func TestTimedSuspension(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		clk := &clock{}
-		clk.set(time.Now().UTC().Truncate(time.Second))
-		db.SetClock(clk.now)
+		clk := dbtest.NewClock(db, time.Now().UTC().Truncate(time.Second))
 		s := moderation.NewService(db, moderation.Deps{})
 		runner := jobs.NewRunner(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		moderation.Register(runner, db)
 		mod, bob, ann := moderator(t, db, "mod@example.com"), dbtest.User(t, db, "bob@example.com"), dbtest.User(t, db, "ann@example.com")
-		until := clk.now().Add(time.Hour)
+		until := clk.Now().Add(time.Hour)
 		for _, u := range []userd.Actor{bob, ann} {
 			if _, err := s.Act(ctx, mod, userd.Client{}, moderation.ActionInput{UserID: u.UserID, Action: "suspend", Reason: "A day off.", Until: &until}); err != nil {
 				t.Fatal(err)
@@ -317,7 +308,7 @@ func TestTimedSuspension(t *testing.T) {
 		if n, err := runner.RunDue(ctx); err != nil || n != 0 {
 			t.Fatalf("ran %d jobs early, %v", n, err)
 		}
-		clk.set(until.Add(time.Second))
+		clk.Set(until.Add(time.Second))
 		if n, err := runner.RunDue(ctx); err != nil || n != 1 {
 			t.Fatalf("ran %d jobs, %v; want 1", n, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,17 +19,6 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// clock is a test clock that db.SetClock reads.
-type clock struct{ at atomic.Int64 }
-
-func (c *clock) now() time.Time      { return time.Unix(0, c.at.Load()).UTC() }
-func (c *clock) add(d time.Duration) { c.at.Add(int64(d)) }
-func newClock(db *sqldb.DB) *clock {
-	c := &clock{}
-	c.at.Store(noon.UnixNano())
-	db.SetClock(c.now)
-	return c
-}
 func ctx() context.Context    { return context.Background() }
 func none() userd.Client      { return userd.Client{} }
 func is(err, want error) bool { return errors.Is(err, want) }
@@ -286,7 +274,7 @@ func TestLastOwnerRace(t *testing.T) {
 // gone.
 func TestInvitations(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		clk := newClock(db)
+		clk := dbtest.NewClock(db, noon)
 		s, box := newService(db, 0)
 		ann, bob, eve := verified(t, db, "ann@example.com"), verified(t, db, "bob@example.com"), verified(t, db, "eve@example.com")
 		unverified := dbtest.User(t, db, "cat@example.com")
@@ -319,7 +307,7 @@ func TestInvitations(t *testing.T) {
 		if _, err := s.Accept(ctx(), unverified, none(), catTok); !is(err, organization.ErrEmailMismatch) {
 			t.Fatalf("an unverified email accepts: %v", err)
 		}
-		clk.add(organization.InvitationTTL)
+		clk.Add(organization.InvitationTTL)
 		if _, err := s.Accept(ctx(), unverified, none(), catTok); !is(err, organization.ErrInvalidInvitation) {
 			t.Fatalf("an expired invitation: %v", err)
 		}
@@ -393,7 +381,7 @@ func TestLimit(t *testing.T) {
 // another owner keeps its owners.
 func TestDeleteUser(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		clk := newClock(db)
+		clk := dbtest.NewClock(db, noon)
 		s, box := newService(db, 0)
 		gone, old, admin1, admin2, other := verified(t, db, "gone@example.com"), verified(t, db, "old@example.com"),
 			verified(t, db, "admin1@example.com"), verified(t, db, "admin2@example.com"), verified(t, db, "other@example.com")
@@ -416,7 +404,7 @@ func TestDeleteUser(t *testing.T) {
 			{old, "old@example.com", members.ID, organization.RoleMember},
 			{other, "other@example.com", shared.ID, organization.RoleOwner},
 		} {
-			clk.add(time.Minute)
+			clk.Add(time.Minute)
 			join(t, s, box, gone, j.who, j.email, j.org, j.role)
 		}
 		err := db.Tx(sqldb.System(ctx()), func(tx *sqldb.Tx) error { return lifecycle.DeleteUser(ctx(), tx, gone.UserID) })

@@ -19,21 +19,8 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// clock is a test clock that db.SetClock reads.
-type clock struct{ at atomic.Int64 }
-
-func (c *clock) now() time.Time  { return time.Unix(0, c.at.Load()).UTC() }
-func (c *clock) set(t time.Time) { c.at.Store(t.UnixNano()) }
-
 // noon is when every test's clock starts.
 var noon = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-
-func newClock(db *sqldb.DB) *clock {
-	c := &clock{}
-	c.set(noon)
-	db.SetClock(c.now)
-	return c
-}
 
 func reviewer(t *testing.T, db *sqldb.DB, email string) userd.Actor {
 	a := dbtest.User(t, db, email)
@@ -101,7 +88,7 @@ func trail(t *testing.T, db *sqldb.DB, sponsorID, adID string) []string {
 // and entering the sponsor's trail with the reviewer as actor.
 func TestSubmitAndReview(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), sponsor.NewService(db), newClock(db)
+		ctx, s, clk := context.Background(), sponsor.NewService(db), dbtest.NewClock(db, noon)
 		ann, rev := dbtest.User(t, db, "ann@example.com"), reviewer(t, db, "rev@example.com")
 		n := sponsor.New{Item: "guide:v1", Title: `<b>Best</b> "guide"`, Description: "Read <i>it</i> & more\nnow",
 			ImageURL: "https://cdn.example.com/a.png", Target: "http://example.com/go?x=1&y=<2>",
@@ -120,13 +107,13 @@ func TestSubmitAndReview(t *testing.T) {
 			t.Fatalf("the reviewer's own ads = %+v, %v", others, err)
 		}
 
-		clk.set(noon.Add(time.Minute))
+		clk.Set(noon.Add(time.Minute))
 		approved := review(t, s, rev, got.ID, sponsor.Approved, "")
 		want.Status, want.ReviewedBy, want.ReviewedAt, want.UpdatedAt = sponsor.Approved, rev.UserID, ptr(noon.Add(time.Minute)), noon.Add(time.Minute)
 		if !equal(approved, want) {
 			t.Fatalf("approved %+v\nwant %+v", approved, want)
 		}
-		clk.set(noon.Add(2 * time.Minute))
+		clk.Set(noon.Add(2 * time.Minute))
 		key := userd.Actor{APIKeyID: userd.NewID(noon), Grants: userd.Grants{Permissions: []string{sponsor.ReviewPermission}}}
 		// The ID is uppercase: ids are read in either case.
 		rejected := review(t, s, key, strings.ToUpper(got.ID), sponsor.Rejected, "Not <b>this</b> time")
@@ -182,7 +169,7 @@ func equal(a, b sponsor.Ad) bool {
 func TestBadInputChangesNothing(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, s := context.Background(), sponsor.NewService(db)
-		newClock(db)
+		dbtest.NewClock(db, noon)
 		ann, rev := dbtest.User(t, db, "ann@example.com"), reviewer(t, db, "rev@example.com")
 		ok := ad("a", noon, time.Hour)
 		for _, c := range []struct {
@@ -277,7 +264,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestPendingCap(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, s := context.Background(), sponsor.NewService(db)
-		newClock(db)
+		dbtest.NewClock(db, noon)
 		ann, rev := dbtest.User(t, db, "ann@example.com"), reviewer(t, db, "rev@example.com")
 		var refused atomic.Int32
 		errs := dbtest.AtOnce(sponsor.MaxPending+5, func(int) error {
@@ -338,7 +325,7 @@ func sortedDown(ids []string) bool {
 // all, by starts_at then id; pending and rejected ads are never in it.
 func TestActiveWindow(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), sponsor.NewService(db), newClock(db)
+		ctx, s, clk := context.Background(), sponsor.NewService(db), dbtest.NewClock(db, noon)
 		ann, rev := dbtest.User(t, db, "ann@example.com"), reviewer(t, db, "rev@example.com")
 		names := map[string]string{}
 		put := func(name, item string, start time.Time, d time.Duration, status string) {
@@ -380,7 +367,7 @@ func TestActiveWindow(t *testing.T) {
 			{noon.Add(2*day - time.Microsecond), "a-tomorrow", "", "a-tomorrow"},
 			{noon.Add(2 * day), "", "", ""},
 		} {
-			clk.set(c.at)
+			clk.Set(c.at)
 			if got := active("a"); got != c.a {
 				t.Errorf("at %s, item a: %q; want %q", c.at, got, c.a)
 			}
@@ -391,7 +378,7 @@ func TestActiveWindow(t *testing.T) {
 				t.Errorf("at %s, every item: %q; want %q", c.at, got, c.all)
 			}
 		}
-		clk.set(noon)
+		clk.Set(noon)
 		if list, err := s.Active(ctx, "", 2); err != nil || len(list) != 2 || names[list[0].ID] != "b-now" {
 			t.Fatalf("limited to 2: %v, %v", list, err)
 		}
@@ -403,7 +390,7 @@ func TestActiveWindow(t *testing.T) {
 func TestDeletion(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, s := context.Background(), sponsor.NewService(db)
-		newClock(db)
+		dbtest.NewClock(db, noon)
 		ann, bob, rev := dbtest.User(t, db, "ann@example.com"), dbtest.User(t, db, "bob@example.com"), reviewer(t, db, "rev@example.com")
 		a1 := submit(t, s, ann, ad("a", noon, time.Hour))
 		a2 := submit(t, s, ann, ad("b", noon, time.Hour))

@@ -169,16 +169,8 @@ func TestEviction(t *testing.T) {
 // process's cache through NOTIFY, sent with the COMMIT; its rollback sends
 // nothing.
 func TestOtherProcess(t *testing.T) {
-	url := dbtest.NewPostgresURL(t, true)
-	open := func() *sqldb.DB {
-		db, err := dbtest.OpenAt(context.Background(), "postgres", url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	mine, theirs := open(), open()
+	dbs := dbtest.Processes(t, 2)
+	mine, theirs := dbs[0], dbs[1]
 	c := fed(t, mine, 10)
 	gone := func(key string) {
 		t.Helper()

@@ -169,3 +169,20 @@ func User(t testing.TB, db *sqldb.DB, email string) userd.Actor {
 	}
 	return userd.Actor{UserID: u.ID}
 }
+
+// Processes returns n handles on one freshly migrated PostgreSQL database,
+// as n processes of userd would hold them, closed when the test ends.
+func Processes(t testing.TB, n int) []*sqldb.DB {
+	t.Helper()
+	url := NewPostgresURL(t, true)
+	out := make([]*sqldb.DB, n)
+	for i := range out {
+		db, err := OpenAt(context.Background(), "postgres", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		out[i] = db
+	}
+	return out
+}
