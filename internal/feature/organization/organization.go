@@ -249,15 +249,22 @@ func (s *Service) read(ctx context.Context, a userd.Actor, orgID string, action 
 		return ErrNotFound
 	}
 	return s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
-		role, err := RoleOf(ctx, tx, id, a.UserID)
-		if err != nil {
-			return err
-		}
-		if !may(role, action) {
-			return ErrForbidden
-		}
-		return fn(tx, id, role)
+		return allowed(ctx, tx, id, a, action, fn)
 	})
+}
+
+// allowed runs fn with the actor's role in the organisation id when the
+// role allows action; it returns ErrNotFound for a non-member and
+// ErrForbidden for a role that does not allow it.
+func allowed(ctx context.Context, tx *sqldb.Tx, id string, a userd.Actor, action Action, fn func(tx *sqldb.Tx, id, role string) error) error {
+	role, err := RoleOf(ctx, tx, id, a.UserID)
+	if err != nil {
+		return err
+	}
+	if !may(role, action) {
+		return ErrForbidden
+	}
+	return fn(tx, id, role)
 }
 
 // write is read for a change: the transaction is the system's (a change
@@ -277,14 +284,7 @@ func (s *Service) write(ctx context.Context, a userd.Actor, orgID string, action
 		if !found {
 			return ErrNotFound
 		}
-		role, err := RoleOf(ctx, tx, id, a.UserID)
-		if err != nil {
-			return err
-		}
-		if !may(role, action) {
-			return ErrForbidden
-		}
-		return fn(tx, id, role)
+		return allowed(ctx, tx, id, a, action, fn)
 	})
 }
 
