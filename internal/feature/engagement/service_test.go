@@ -54,17 +54,18 @@ func exact(t *testing.T, db *sqldb.DB, s *engagement.Service, item string) engag
 	return st
 }
 
-// remembering returns a Service that remembers items' counters, fed with
-// invalidations for the test's duration once it listens.
-func remembering(t *testing.T, db *sqldb.DB) *engagement.Service {
+// remembering returns a Service with d that remembers items' counters, fed
+// with invalidations for the test's duration once it listens.
+func remembering(t *testing.T, db *sqldb.DB, d engagement.Deps) *engagement.Service {
 	t.Helper()
-	s := engagement.NewService(db, engagement.Deps{CachedItems: 100})
+	d.CachedItems = 100
+	s := engagement.NewService(db, d)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go memo.Run(ctx, db, s.Memo())
 	// It remembers once a change that announces nothing goes unseen.
 	if _, err := db.SQL().Exec(`INSERT INTO item_stats (item_slug, shard, upvotes, downvotes, favorites_count, comments_count, views_count, updated_at)
-		VALUES ('probe', 0, 1, 0, 0, 0, 0, $1)`, db.Now()); err != nil {
+		VALUES ('probe', 0, 1, 0, 0, 0, 0, $1) ON CONFLICT (item_slug, shard) DO NOTHING`, db.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
@@ -114,7 +115,7 @@ func reading(t *testing.T, s *engagement.Service, items ...string) (stop func())
 // the ones remembered.
 func TestVoteStorm(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), remembering(t, db)
+		ctx, s := context.Background(), remembering(t, db, engagement.Deps{})
 		voters := users(t, db, 200, "voter")
 		stop := reading(t, s, "hot-item", "cold")
 		errs := dbtest.AtOnce(len(voters), func(i int) error {
@@ -163,7 +164,7 @@ func TestVoteStorm(t *testing.T) {
 // rows left, and so do the ones remembered.
 func TestDeletionInAStorm(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), remembering(t, db)
+		ctx, s := context.Background(), remembering(t, db, engagement.Deps{})
 		voters := users(t, db, 60, "v")
 		for i, a := range voters[:20] { // the ones to be deleted have voted already
 			if err := s.Vote(ctx, a, userd.Client{}, "a", 1-2*(i%2)); err != nil {
@@ -337,7 +338,7 @@ func TestFavoritesAndProfile(t *testing.T) {
 func TestRememberedAcrossProcesses(t *testing.T) {
 	dbs := dbtest.Processes(t, 2)
 	mineDB, theirsDB := dbs[0], dbs[1]
-	ctx, mine, theirs := context.Background(), remembering(t, mineDB), engagement.NewService(theirsDB, engagement.Deps{})
+	ctx, mine, theirs := context.Background(), remembering(t, mineDB, engagement.Deps{}), engagement.NewService(theirsDB, engagement.Deps{})
 	a := dbtest.User(t, theirsDB, "a@example.com")
 	if got, err := mine.Items(ctx, userd.Actor{}, []string{"far"}); err != nil || got[0].Upvotes != 0 {
 		t.Fatalf("items = %+v, %v", got, err)

@@ -213,6 +213,7 @@ func countViews(ctx context.Context, tx *sqldb.Tx, added []dayViews) error {
 	var totals, daily []any
 	var tv, dv strings.Builder
 	for _, it := range items {
+		tx.InvalidateSoon(userd.ItemKey(it.item)) // see add
 		shards[it.item] = 1 + shard()%(Shards-1)
 		fmt.Fprintf(&tv, "%s($%d, $%d, $%d, $%d)", comma(len(totals)), len(totals)+1, len(totals)+2, len(totals)+3, len(totals)+4)
 		totals = append(totals, it.item, shards[it.item], it.n, tx.Now)

@@ -21,8 +21,11 @@ import (
 
 var viewRing, _ = seal.NewKeyring(bytes.Repeat([]byte{9}, seal.KeySize))
 
-func viewService(db *sqldb.DB) *engagement.Service {
-	return engagement.NewService(db, engagement.Deps{Keyring: viewRing})
+// viewService returns a Service that hashes anonymous viewers and
+// remembers items' counters, so that each check of them also checks that
+// views drop what it remembers.
+func viewService(t *testing.T, db *sqldb.DB) *engagement.Service {
+	return remembering(t, db, engagement.Deps{Keyring: viewRing})
 }
 
 func ptr(s string) *string { return &s }
@@ -51,7 +54,7 @@ func TestViewOncePerViewerAndDay(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx, clk := context.Background(), dbtest.NewClock(db, june)
 		clk.Set(time.Date(2026, 6, 1, 23, 59, 59, 0, time.UTC))
-		s, other := viewService(db), viewService(db) // two processes on one database
+		s, other := viewService(t, db), viewService(t, db) // two processes on one database
 		u := dbtest.User(t, db, "viewer@example.com")
 		browser := userd.Client{IP: "203.0.113.7", UserAgent: "Browser/1"}
 		steps := []struct {
@@ -95,7 +98,7 @@ func TestViewOncePerViewerAndDay(t *testing.T) {
 // viewers.
 func TestViewSignedInAndAnonymousApart(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), viewService(db)
+		ctx, s := context.Background(), viewService(t, db)
 		u := dbtest.User(t, db, "person@example.com")
 		browser := userd.Client{IP: "203.0.113.7", UserAgent: "Browser/1"}
 		for _, a := range []userd.Actor{u, {}, u, {}} {
@@ -117,7 +120,7 @@ func TestViewSignedInAndAnonymousApart(t *testing.T) {
 // or the anonymous_id.
 func TestViewStoresNoRawIdentity(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), viewService(db)
+		ctx, s := context.Background(), viewService(t, db)
 		c := userd.Client{IP: "203.0.113.7", UserAgent: "Browser/1"}
 		if err := s.View(ctx, userd.Actor{}, c, "post-1", nil); err != nil {
 			t.Fatal(err)
@@ -170,7 +173,7 @@ func TestViewStoresNoRawIdentity(t *testing.T) {
 // rows, which are its distinct viewers.
 func TestViewStorm(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), viewService(db)
+		ctx, s := context.Background(), viewService(t, db)
 		us := users(t, db, 10, "storm")
 		viewer := func(i int) (userd.Actor, string) {
 			if i%4 == 0 {
@@ -209,7 +212,7 @@ func TestViewStorm(t *testing.T) {
 // anonymous view; making day 3's deletes day 1's and keeps day 2's.
 func TestViewKeyRotation(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, clk, s := context.Background(), dbtest.NewClock(db, june), viewService(db)
+		ctx, clk, s := context.Background(), dbtest.NewClock(db, june), viewService(t, db)
 		day := func(d int) time.Time { return time.Date(2026, 6, d, 12, 0, 0, 0, time.UTC) }
 		keys := func() string {
 			var out []string
@@ -246,7 +249,7 @@ func TestViewKeyRotation(t *testing.T) {
 // TestViewInvalid: a bad item or anonymous_id counts nothing.
 func TestViewInvalid(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), viewService(db)
+		ctx, s := context.Background(), viewService(t, db)
 		u := dbtest.User(t, db, "viewer@example.com")
 		for _, c := range []struct {
 			name   string
@@ -278,7 +281,7 @@ func TestViewInvalid(t *testing.T) {
 // fails, every view of it gets the error, and none is counted.
 func TestViewBatchFailsTogether(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), viewService(db)
+		ctx, s := context.Background(), viewService(t, db)
 		if _, err := db.SQL().Exec(`ALTER TABLE item_views RENAME TO item_views_gone`); err != nil {
 			t.Fatal(err)
 		}
