@@ -46,7 +46,7 @@ func page(t *testing.T, s *engagement.Service, item string, q engagement.Comment
 // replies one level deep, and the item's count.
 func TestComments(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
+		ctx, s := context.Background(), remembering(t, db, engagement.Deps{})
 		u := users(t, db, 2, "c")
 		say := func(a userd.Actor, item, body, parent string) engagement.Comment {
 			t.Helper()
@@ -106,7 +106,7 @@ func TestComments(t *testing.T) {
 // deleted (404, as a missing one); a moderator's can.
 func TestCommentOwnership(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
+		ctx, s := context.Background(), remembering(t, db, engagement.Deps{})
 		u := users(t, db, 3, "o")
 		mod := u[2]
 		mod.Grants = userd.Grants{Permissions: []string{engagement.ModeratePermission}}
@@ -170,7 +170,7 @@ func TestCommentOwnership(t *testing.T) {
 // to; its last reply's deletion takes it away.
 func TestTombstones(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
+		ctx, s := context.Background(), remembering(t, db, engagement.Deps{})
 		u := users(t, db, 2, "t")
 		parent, _ := s.Comment(ctx, u[0], userd.Client{}, "i", engagement.CommentInput{Body: "parent"})
 		r1, _ := s.Comment(ctx, u[1], userd.Client{}, "i", engagement.CommentInput{Body: "r1", ParentID: parent.ID})
@@ -218,7 +218,7 @@ func TestTombstones(t *testing.T) {
 // blanks, on a valid item; anything else changes nothing.
 func TestCommentInput(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
+		ctx, s := context.Background(), remembering(t, db, engagement.Deps{})
 		a := users(t, db, 1, "in")[0]
 		for _, body := range []string{"", " \n\t", strings.Repeat("é", engagement.MaxCommentBody+1), "a\x00b", "\xff"} {
 			_, err := s.Comment(ctx, a, userd.Client{}, "i", engagement.CommentInput{Body: body})
@@ -283,7 +283,7 @@ func TestCommentRateLimit(t *testing.T) {
 // leaves the count equal to the live rows.
 func TestCommentsAndDeletion(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
+		ctx, s := context.Background(), remembering(t, db, engagement.Deps{})
 		u := users(t, db, 40, "d")
 		clk := dbtest.NewClock(db, june)
 		root, err := s.Comment(ctx, u[0], userd.Client{}, "x", engagement.CommentInput{Body: "yesterday"})

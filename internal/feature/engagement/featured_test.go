@@ -55,7 +55,7 @@ func isFeatured(t *testing.T, s *engagement.Service, item string) bool {
 // list and in the item's read.
 func TestFeaturedWindow(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), dbtest.NewClock(db, june)
+		ctx, s, clk := context.Background(), remembering(t, db, engagement.Deps{}), dbtest.NewClock(db, june)
 		a := featurer(t, db)
 		from := time.Date(2026, 6, 10, 0, 0, 0, 0, time.UTC)
 		until := from.Add(48 * time.Hour)
@@ -111,7 +111,7 @@ func TestFeaturedWindow(t *testing.T) {
 // only what is featured now; an upsert moves an item and keeps one row.
 func TestFeaturedOrder(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), dbtest.NewClock(db, june)
+		ctx, s, clk := context.Background(), remembering(t, db, engagement.Deps{}), dbtest.NewClock(db, june)
 		a := featurer(t, db)
 		later := clk.Now().Add(time.Hour)
 		for _, c := range []struct {
@@ -180,7 +180,7 @@ func TestFeaturedOrder(t *testing.T) {
 // nothing.
 func TestFeaturedRefused(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx, s, clk := context.Background(), engagement.NewService(db, engagement.Deps{}), dbtest.NewClock(db, june)
+		ctx, s, clk := context.Background(), remembering(t, db, engagement.Deps{}), dbtest.NewClock(db, june)
 		a := featurer(t, db)
 		one := 1
 		if _, err := s.SetFeatured(ctx, a, userd.Client{}, "kept", engagement.Featured{Position: &one, By: "first"}); err != nil {

@@ -73,7 +73,7 @@ func TestRankings(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		clock := dbtest.NewClock(db, june)
-		s := engagement.NewService(db, engagement.Deps{})
+		s := remembering(t, db, engagement.Deps{})
 		u := users(t, db, 4, "ranker")
 		vote := func(a userd.Actor, item string, v int) {
 			t.Helper()
@@ -193,7 +193,7 @@ func TestRankings(t *testing.T) {
 func TestRankingsKeepTheTop(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		clock := dbtest.NewClock(db, june)
-		s := engagement.NewService(db, engagement.Deps{})
+		s := remembering(t, db, engagement.Deps{})
 		today := engagement.Day(clock.Now())
 		for i := range engagement.RankingSize + 1 {
 			counted(t, db, fmt.Sprintf("i%03d", engagement.RankingSize-i), today, engagement.Delta{Views: 1})
@@ -219,7 +219,7 @@ func TestRankingsKeepTheTop(t *testing.T) {
 // period, are refused.
 func TestRankingErrors(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		s := engagement.NewService(db, engagement.Deps{})
+		s := remembering(t, db, engagement.Deps{})
 		for _, c := range []struct {
 			by, period string
 			want       error
