@@ -2,7 +2,7 @@
 // keeps the database small: an hourly job deletes what has expired
 // (rate-limit windows, log-in states, challenges, mailed tokens, ended
 // sessions) and the records kept for a while (finished jobs, webhook
-// deliveries, lapsed organisation invitations); each package says what of its own tables has expired. Its
+// deliveries, lapsed organisation invitations, the views of past days); each package says what of its own tables has expired. Its
 // rankings job recomputes the items' rankings every
 // engagement.RefreshEvery.
 package janitor
@@ -42,7 +42,7 @@ var expirers = []struct {
 	{"rate limits", ratelimit.Expire}, {"log-in states", federation.Expire}, {"mfa challenges", mfa.Expire},
 	{"passkey ceremonies", passkey.Expire}, {"sessions and mailed tokens", auth.Expire},
 	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire},
-	{"organization invitations", organization.Expire},
+	{"organization invitations", organization.Expire}, {"views of past days", engagement.Expire},
 }
 
 // Register adds the handlers of the clean-up and of the rankings' refresh

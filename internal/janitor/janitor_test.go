@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/jobs"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/janitor"
@@ -46,6 +47,8 @@ func TestCleanup(t *testing.T) {
 				('01900000-0000-7000-8000-0000000000d1', '01900000-0000-7000-8000-0000000000c1', 'a@example.com', 'member', $1, $2, $2),
 				('01900000-0000-7000-8000-0000000000d2', '01900000-0000-7000-8000-0000000000c1', 'b@example.com', 'member', $3, $4, $4)`,
 				[]any{[]byte("a"), now.Add(-organization.KeepExpired - time.Hour), []byte("b"), old}},
+			{`INSERT INTO item_views (item_id, viewer_id, viewed_date_utc, created_at) VALUES ('i', 'v', $1, $3), ('i', 'v', $2, $3)`,
+				[]any{engagement.Day(now.AddDate(0, 0, -2)), engagement.Day(now.AddDate(0, 0, -1)), now}},
 		} {
 			if _, err := db.SQL().Exec(s.q, s.args...); err != nil {
 				t.Fatal(err)
@@ -56,12 +59,12 @@ func TestCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, want := range map[string]int64{"rate limits": 1, "log-in states": 1, "mfa challenges": 1, "passkey ceremonies": 1, "sessions and mailed tokens": 2,
-			"organization invitations": 1} {
+			"organization invitations": 1, "views of past days": 1} {
 			if counts[name] != want {
 				t.Errorf("%s: deleted %d; want %d (all: %v)", name, counts[name], want, counts)
 			}
 		}
-		for _, table := range []string{"rate_limits", "oauth_states", "mfa_challenges", "webauthn_challenges", "verification_tokens", "sessions", "organization_invitations"} {
+		for _, table := range []string{"rate_limits", "oauth_states", "mfa_challenges", "webauthn_challenges", "verification_tokens", "sessions", "organization_invitations", "item_views"} {
 			var n int
 			db.SQL().QueryRow(`SELECT count(*) FROM ` + table).Scan(&n)
 			if n != 1 {

@@ -233,6 +233,13 @@ func countViews(ctx context.Context, tx *sqldb.Tx, added []dayViews) error {
 	return nil
 }
 
+// Expire deletes the views of the days before yesterday: a view's row only
+// keeps its viewer from counting twice on its day (the counters keep the
+// count), so a signed-in viewer's user id stays no longer than that.
+func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM item_views WHERE viewed_date_utc < $1`, Day(now.AddDate(0, 0, -1)))
+}
+
 // comma is what goes before a row of VALUES: nothing before the first.
 func comma(args int) string {
 	if args == 0 {
