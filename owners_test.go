@@ -67,6 +67,12 @@ var owners = map[string]string{
 	"reports":               "moderation",
 	"moderation_history":    "moderation",
 	"sponsor_ads":           "sponsor",
+	"payment_providers":     "billing",
+	"payment_accounts":      "billing",
+	"subscriptions":         "billing",
+	"subscription_history":  "billing",
+	"billing_events":        "billing",
+	"plan_roles":            "billing",
 }
 
 // writes finds the statements that change a table, in SQL that Go code
