@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -40,7 +41,7 @@ var expirers = []struct {
 }{
 	{"rate limits", ratelimit.Expire}, {"log-in states", federation.Expire}, {"mfa challenges", mfa.Expire},
 	{"passkey ceremonies", passkey.Expire}, {"sessions and mailed tokens", auth.Expire},
-	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire},
+	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire}, {"ended subscriptions", billing.Expire},
 }
 
 // Register adds the handlers of the clean-up and of the rankings' refresh

@@ -14,6 +14,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/notify"
@@ -157,6 +158,24 @@ func (x *exportWriter) Votes(r []engagement.MyVote) error {
 // Favorites writes the user's favorites as GET /v1/me/favorites lists them.
 func (x *exportWriter) Favorites(r []engagement.Fav) error {
 	return put(x, r, func(f engagement.Fav) FavoriteItem { return FavoriteItem{Item: f.Item, FavoritedAt: f.At} })
+}
+
+// Subscriptions writes the user's subscriptions with their history, as
+// GET /v1/me/subscriptions lists them.
+func (x *exportWriter) Subscriptions(r []billing.Subscription) error {
+	return put(x, r, subscriptionOf)
+}
+
+// PaymentAccount is a customer the user is at a payment provider.
+type PaymentAccount struct {
+	Provider   string    `json:"provider"`
+	CustomerID string    `json:"customer_id"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// PaymentAccounts writes the user's payment accounts.
+func (x *exportWriter) PaymentAccounts(r []billing.Account) error {
+	return put(x, r, func(a billing.Account) PaymentAccount { return PaymentAccount{a.Provider, a.Customer, a.CreatedAt} })
 }
 
 // Activity writes the user's audit trail.

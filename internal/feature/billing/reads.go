@@ -58,14 +58,10 @@ func (s *Service) Organization(ctx context.Context, orgID string) (sub Subscript
 	return sub, err
 }
 
-// Export returns what an export holds of the actor's billing: their
-// subscriptions with their history, and their payment accounts (no
-// secrets: the providers' are not the user's).
-func (s *Service) Export(ctx context.Context, a userd.Actor) (subs []Subscription, accounts []Account, err error) {
+// Accounts returns the actor's payment accounts: the customers they are at
+// the providers (no secrets: the providers' are not the user's).
+func (s *Service) Accounts(ctx context.Context, a userd.Actor) (accounts []Account, err error) {
 	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
-		if subs, err = withHistory(ctx, tx, `user_id`, a.UserID); err != nil {
-			return err
-		}
 		accounts, err = sqldb.All(ctx, tx, scanAccount, `SELECT `+accountColumns+` FROM payment_accounts a
 			JOIN payment_providers p ON p.id = a.provider_id WHERE a.user_id = $1 ORDER BY a.id`, a.UserID)
 		if err != nil {
@@ -73,7 +69,7 @@ func (s *Service) Export(ctx context.Context, a userd.Actor) (subs []Subscriptio
 		}
 		return nil
 	})
-	return subs, accounts, err
+	return accounts, err
 }
 
 // withHistory returns the subscriptions whose owner column (user_id or

@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
@@ -71,6 +72,7 @@ type Features struct {
 	Synchronizations *synchronization.Service
 	Vault            *vault.Service
 	Engagement       *engagement.Service
+	Billing          *billing.Service
 }
 
 // NewService returns a Service over db and the features of d.
