@@ -396,6 +396,17 @@ func TestPlansGrantRoles(t *testing.T) {
 		check("ann after the grace", ann, []string{"END_USER"}, nil)
 		deliver(t, s, c, event("evt_4", "invoice.paid", noon.Add(time.Hour+billing.DefaultGrace), map[string]any{"customer": "cus_ann", "subscription": "sub_ann"}))
 		check("ann paid", ann, []string{"END_USER", "PRO", "SUPPORT"}, []string{"PRO", "SUPPORT"})
+		// Given by hand while the plan gives it too: hers beyond the plan.
+		err = db.Tx(sys, func(tx *sqldb.Tx) error {
+			_, err := rbac.Assign(sys, tx, ann, "SUPPORT")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("ann given SUPPORT by hand", ann, []string{"END_USER", "PRO", "SUPPORT"}, []string{"PRO"})
+		deliver(t, s, c, event("evt_6", "customer.subscription.deleted", c.now(), sub("sub_ann", "cus_ann", "canceled", "pro")))
+		check("ann canceled", ann, []string{"END_USER", "SUPPORT"}, nil)
 
 		// Bob's cancellation takes the plan's role, not his own.
 		deliver(t, s, c, event("evt_5", "customer.subscription.deleted", c.now(), sub("sub_bob", "cus_bob", "canceled", "pro")))
@@ -425,6 +436,23 @@ func TestPlansGrantRoles(t *testing.T) {
 		list, err := s.List(ctx, admin, billing.Filter{Provider: billing.Manual, Status: billing.Canceled}, "", 10)
 		if err != nil || len(list) != 1 || list[0].ID != g.ID {
 			t.Fatalf("admin list = %+v, %v", list, err)
+		}
+	})
+}
+
+// FuzzVerifyStripe: no header or body makes the check panic or pass
+// without the secret's signature, and a signed body passes.
+func FuzzVerifyStripe(f *testing.F) {
+	f.Add("t=1780315200,v1=00", []byte(`{}`))
+	f.Add(billing.SignStripe([]byte(`{"id":"evt_1"}`), []byte(secret), noon), []byte(`{"id":"evt_1"}`))
+	f.Add("t=,v1=,v1,=,,", []byte(nil))
+	f.Fuzz(func(t *testing.T, header string, body []byte) {
+		_, v1, _ := strings.Cut(billing.SignStripe(body, []byte(secret), noon), ",")
+		if billing.VerifyStripe(header, body, []byte(secret), noon) == nil && !strings.Contains(strings.ToLower(header), v1) {
+			t.Fatalf("%q passed for %q", header, body)
+		}
+		if err := billing.VerifyStripe(billing.SignStripe(body, []byte(secret), noon), body, []byte(secret), noon); err != nil {
+			t.Fatalf("a signed body failed: %v", err)
 		}
 	})
 }
