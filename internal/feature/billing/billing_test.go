@@ -456,3 +456,56 @@ func FuzzVerifyStripe(f *testing.F) {
 		}
 	})
 }
+
+// TestOrganizationSubscription: a checkout that names an organisation links
+// the customer to it; its subscription is recorded for it (no user's, no
+// roles given), read by Organization, and its owners hear of a failed
+// payment.
+func TestOrganizationSubscription(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ctx := context.Background()
+		ann, bob := user(t, db, "ann@example.com"), user(t, db, "bob@example.com")
+		const org, other = "01900000-0000-7000-8000-0000000000f1", "01900000-0000-7000-8000-0000000000f2"
+		for _, q := range []string{
+			`INSERT INTO organizations (id, kind, name, slug, created_at, updated_at) VALUES ('` + org + `', 'business', 'Acme', 'acme', $1, $1), ('` + other + `', 'team', 'Other', 'other', $1, $1)`,
+			`INSERT INTO organization_members (organization_id, user_id, role, joined_at) VALUES ('` + org + `', '` + ann + `', 'owner', $1), ('` + org + `', '` + bob + `', 'member', $1)`,
+		} {
+			if _, err := db.SQL().Exec(q, noon); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "team", []string{"END_USER"}); err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, s, c, event("evt_link", "checkout.session.completed", noon, map[string]any{"customer": "cus_org", "metadata": map[string]any{"userd_organization_id": org}}))
+		deliver(t, s, c, event("evt_1", "customer.subscription.created", noon, sub("sub_org", "cus_org", "active", "team")))
+		deliver(t, s, c, event("evt_2", "invoice.payment_failed", noon.Add(time.Minute), map[string]any{"customer": "cus_org", "subscription": "sub_org"}))
+		got, err := s.Organization(ctx, org)
+		if err != nil || got.OrganizationID != org || got.UserID != "" || got.Status != billing.PastDue || got.Plan != "team" || !got.Entitled || len(got.History) != 2 {
+			t.Fatalf("organisation's subscription = %+v, %v", got, err)
+		}
+		if _, err := s.Organization(ctx, other); !errors.Is(err, billing.ErrNoSubscription) {
+			t.Fatalf("other organisation = %v", err)
+		}
+		if _, err := s.Mine(ctx, userd.Actor{UserID: ann}); !errors.Is(err, billing.ErrNoSubscription) {
+			t.Fatalf("ann's own = %v", err)
+		}
+		if n := count(t, db, `SELECT count(*) FROM notifications WHERE type = 'billing.payment_failed' AND user_id = $1`, ann); n != 1 {
+			t.Fatalf("the owner heard %d times; want 1", n)
+		}
+		if n := count(t, db, `SELECT count(*) FROM notifications WHERE type = 'billing.payment_failed'`); n != 1 {
+			t.Fatalf("%d notices; want the owner's 1", n)
+		}
+		if _, byPlan := roles(t, db, bob); len(byPlan) != 0 {
+			t.Fatalf("a member holds %q by plan", byPlan)
+		}
+		g, err := s.Grant(ctx, admin, userd.Client{}, billing.Grant{OrganizationID: other, Plan: "comp", EndsAt: noon.Add(time.Hour)})
+		if err != nil || g.OrganizationID != other {
+			t.Fatalf("grant to an organisation = %+v, %v", g, err)
+		}
+		if _, err := s.Grant(ctx, admin, userd.Client{}, billing.Grant{OrganizationID: "01900000-0000-7000-8000-0000000000f3", Plan: "comp", EndsAt: noon.Add(time.Hour)}); !errors.Is(err, billing.ErrOrganizationNotFound) {
+			t.Fatalf("grant to no organisation = %v", err)
+		}
+	})
+}

@@ -271,7 +271,7 @@ func (s *Service) existing(ctx context.Context, tx *sqldb.Tx, o owner) (owner, s
 // past_due; a paid invoice makes a past_due or unpaid one active again.
 func (s *Service) invoice(ctx context.Context, tx *sqldb.Tx, o owner, provider, subID string, paid bool, at time.Time, eventID string) (bool, string, error) {
 	if !paid {
-		if err := s.tell(ctx, tx, o.user, "billing.payment_failed", "A payment failed",
+		if err := s.tell(ctx, tx, o, "billing.payment_failed", "A payment failed",
 			"Your last payment did not go through: update your payment method to keep your plan.", subID); err != nil {
 			return false, "", err
 		}

@@ -100,7 +100,7 @@ func (s *Service) put(ctx context.Context, tx *sqldb.Tx, o owner, c change) (boo
 		return false, "", err
 	}
 	if st.Status == Canceled && old.Status != Canceled {
-		if err := s.tell(ctx, tx, o.user, "billing.subscription_canceled", "Your subscription ended",
+		if err := s.tell(ctx, tx, o, "billing.subscription_canceled", "Your subscription ended",
 			"Your "+st.Plan+" subscription is canceled.", c.subscriptionID); err != nil {
 			return false, "", err
 		}
@@ -126,18 +126,29 @@ func (s *Service) locked(ctx context.Context, tx *sqldb.Tx, provider, subID stri
 	return sub, err == nil, err
 }
 
-// tell notifies a user about their subscription; an organisation's
-// subscription notifies no one.
-func (s *Service) tell(ctx context.Context, tx *sqldb.Tx, userID, kind, title, text, subID string) error {
-	if userID == "" {
-		return nil
+// tell notifies the owner of a subscription: the user, or the
+// organisation's owners.
+func (s *Service) tell(ctx context.Context, tx *sqldb.Tx, o owner, kind, title, text, subID string) error {
+	users := []string{o.user}
+	if o.user == "" {
+		var err error
+		users, err = sqldb.All(ctx, tx, scanName, `SELECT user_id FROM organization_members WHERE organization_id = $1 AND role = 'owner' ORDER BY user_id`, o.org)
+		if err != nil {
+			return fmt.Errorf("organisation's owners: %w", err)
+		}
 	}
-	data, err := json.Marshal(map[string]string{"subscription_id": subID})
+	about := map[string]string{"subscription_id": subID}
+	if o.org != "" {
+		about["organization_id"] = o.org
+	}
+	data, err := json.Marshal(about)
 	if err != nil {
 		return fmt.Errorf("notification data: %w", err)
 	}
-	if _, err := notify.Create(ctx, tx, userID, notify.New{Type: kind, Title: title, Description: text, Data: data}); err != nil {
-		return fmt.Errorf("tell the subscriber: %w", err)
+	for _, u := range users {
+		if _, err := notify.Create(ctx, tx, u, notify.New{Type: kind, Title: title, Description: text, Data: data}); err != nil {
+			return fmt.Errorf("tell the subscriber: %w", err)
+		}
 	}
 	return nil
 }
