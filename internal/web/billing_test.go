@@ -81,7 +81,7 @@ func TestBillingWebhook(t *testing.T) {
 				t.Fatalf("%s = %d %s", name, r.Status, r.Raw)
 			}
 		}
-		if r := c.do("PUT", "/v1/admin/plans/pro", map[string]any{"roles": []string{"PRO"}}, adm); r.Status != 200 || !slices.Equal(strs(r.Body["roles"]), []string{"PRO"}) {
+		if r := c.do("PUT", "/v1/admin/plans/pro", map[string]any{"roles": []string{"PRO"}}, adm); r.Status != 200 || !slices.Equal(toStrings(r.Body["roles"]), []string{"PRO"}) {
 			t.Fatalf("plan roles = %d %s", r.Status, r.Raw)
 		}
 
@@ -108,7 +108,7 @@ func TestBillingWebhook(t *testing.T) {
 		if roles := tokenRoles(t, c, str(next.Body, "access_token")); !slices.Equal(roles, []string{"END_USER", "PRO"}) {
 			t.Fatalf("access token roles = %v", roles)
 		}
-		if me := c.do("GET", "/v1/me", nil, ann); !slices.Equal(strs(me.Body["roles"]), []string{"END_USER", "PRO"}) {
+		if me := c.do("GET", "/v1/me", nil, ann); !slices.Equal(toStrings(me.Body["roles"]), []string{"END_USER", "PRO"}) {
 			t.Fatalf("me = %s", me.Raw)
 		}
 
@@ -121,7 +121,7 @@ func TestBillingWebhook(t *testing.T) {
 		if roles := tokenRoles(t, c, str(next.Body, "access_token")); !slices.Equal(roles, []string{"END_USER"}) {
 			t.Fatalf("access token roles after the cancellation = %v", roles)
 		}
-		if me := c.do("GET", "/v1/me", nil, ann); !slices.Equal(strs(me.Body["roles"]), []string{"END_USER"}) {
+		if me := c.do("GET", "/v1/me", nil, ann); !slices.Equal(toStrings(me.Body["roles"]), []string{"END_USER"}) {
 			t.Fatalf("me after the cancellation = %s", me.Raw)
 		}
 		r = c.do("GET", "/v1/me/subscriptions", nil, ann)
@@ -144,7 +144,7 @@ func TestBillingWebhook(t *testing.T) {
 		if r.Status != http.StatusCreated || str(r.Body, "payment_provider") != "manual" || str(r.Body, "status") != "active" || r.Body["entitled"] != true {
 			t.Fatalf("grant = %d %s", r.Status, r.Raw)
 		}
-		if me := c.do("GET", "/v1/me", nil, ann); !slices.Equal(strs(me.Body["roles"]), []string{"END_USER", "PRO"}) {
+		if me := c.do("GET", "/v1/me", nil, ann); !slices.Equal(toStrings(me.Body["roles"]), []string{"END_USER", "PRO"}) {
 			t.Fatalf("me with the comp plan = %s", me.Raw)
 		}
 		r = c.do("GET", "/v1/admin/subscriptions?provider=stripe&status=canceled", nil, adm)
@@ -165,13 +165,4 @@ func TestBillingWebhook(t *testing.T) {
 			t.Fatalf("export = %s", r.Raw)
 		}
 	})
-}
-
-// strs returns a JSON list of strings.
-func strs(v any) []string {
-	var out []string
-	for _, x := range v.([]any) {
-		out = append(out, x.(string))
-	}
-	return out
 }
