@@ -176,6 +176,15 @@ type owner struct{ user, org string }
 
 func (o owner) none() bool { return o.user == "" && o.org == "" }
 
+// about adds an organisation's id to an audit entry's metadata m (a user's
+// entry is in their trail).
+func (o owner) about(m map[string]any) map[string]any {
+	if o.org != "" {
+		m["organization_id"] = o.org
+	}
+	return m
+}
+
 // customerOwner returns the owner of a provider's customer, none when the
 // customer is not linked yet.
 func (s *Service) customerOwner(ctx context.Context, tx *sqldb.Tx, provider, customer string) (o owner, err error) {
@@ -211,7 +220,7 @@ func (s *Service) link(ctx context.Context, tx *sqldb.Tx, provider, id string, c
 		return false, "the customer, or the owner's account at this provider, is linked already", nil
 	}
 	if err := audit.Record(ctx, tx, audit.Event{UserID: o.user, Action: audit.BillingCustomerLinked, TargetType: "payment_account", TargetID: cs.Customer,
-		Metadata: map[string]any{"provider": provider, "organization_id": o.org}}); err != nil {
+		Metadata: o.about(map[string]any{"provider": provider})}); err != nil {
 		return false, "", err
 	}
 	waiting, err := sqldb.All(ctx, tx, scanEvent, `SELECT `+eventColumns+` FROM billing_events

@@ -94,8 +94,8 @@ func (s *Service) put(ctx context.Context, tx *sqldb.Tx, o owner, c change) (boo
 		}
 	}
 	err = audit.Record(ctx, tx, audit.Event{UserID: o.user, Action: audit.BillingSubscriptionChanged, TargetType: "subscription", TargetID: id,
-		IP: c.client.IP, UserAgent: c.client.UserAgent, Metadata: map[string]any{"provider": c.provider, "subscription_id": c.subscriptionID,
-			"organization_id": o.org, "from_status": old.Status, "status": st.Status, "from_plan": old.Plan, "plan": st.Plan, "event_id": c.eventID}})
+		IP: c.client.IP, UserAgent: c.client.UserAgent, Metadata: o.about(map[string]any{"provider": c.provider, "subscription_id": c.subscriptionID,
+			"from_status": old.Status, "status": st.Status, "from_plan": old.Plan, "plan": st.Plan, "event_id": c.eventID})})
 	if err != nil {
 		return false, "", err
 	}
