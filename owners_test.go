@@ -70,6 +70,12 @@ var owners = map[string]string{
 	"organizations":            "organization",
 	"organization_members":     "organization",
 	"organization_invitations": "organization",
+	"payment_providers":        "billing",
+	"payment_accounts":         "billing",
+	"subscriptions":            "billing",
+	"subscription_history":     "billing",
+	"billing_events":           "billing",
+	"plan_roles":               "billing",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

@@ -44,6 +44,8 @@ var tiers = map[string]int{
 	"internal/feature/synchronization": 3,
 	"internal/feature/userimport":      3,
 	"internal/feature/organization":    3,
+	// Billing, which gives and takes the roles of plans.
+	"internal/feature/billing": 3,
 	// Sign-up and sign-in.
 	"internal/feature/auth": 4,
 	// Sponsor ads, which check item slugs by engagement's rule.

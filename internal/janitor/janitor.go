@@ -1,8 +1,10 @@
 // Package janitor runs the recurring upkeep of the database. Its clean-up
-// keeps the database small: an hourly job deletes what has expired
-// (rate-limit windows, log-in states, challenges, mailed tokens, ended
-// sessions) and the records kept for a while (finished jobs, webhook
-// deliveries, lapsed organisation invitations, the views of past days); each package says what of its own tables has expired. Its
+// keeps the database small and the records true: an hourly job deletes what
+// has expired (rate-limit windows, log-in states, challenges, mailed
+// tokens, ended sessions, the views of past days), ends what runs out
+// (manual subscriptions, past_due grace periods) and deletes the records
+// kept for a while (finished jobs, webhook deliveries, lapsed organisation
+// invitations); each package says what of its own tables has expired. Its
 // rankings job recomputes the items' rankings every
 // engagement.RefreshEvery.
 package janitor
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -41,7 +44,7 @@ var expirers = []struct {
 }{
 	{"rate limits", ratelimit.Expire}, {"log-in states", federation.Expire}, {"mfa challenges", mfa.Expire},
 	{"passkey ceremonies", passkey.Expire}, {"sessions and mailed tokens", auth.Expire},
-	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire},
+	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire}, {"ended subscriptions", billing.Expire},
 	{"organization invitations", organization.Expire}, {"views of past days", engagement.Expire},
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/notify"
@@ -162,6 +163,24 @@ func (x *exportWriter) Favorites(r []engagement.Fav) error {
 
 // Organizations writes the user's memberships as GET /v1/orgs lists them.
 func (x *exportWriter) Organizations(r []organization.Org) error { return put(x, r, orgOf) }
+
+// Subscriptions writes the user's subscriptions with their history, as
+// GET /v1/me/subscriptions lists them.
+func (x *exportWriter) Subscriptions(r []billing.Subscription) error {
+	return put(x, r, subscriptionOf)
+}
+
+// PaymentAccount is a customer the user is at a payment provider.
+type PaymentAccount struct {
+	Provider   string    `json:"provider"`
+	CustomerID string    `json:"customer_id"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// PaymentAccounts writes the user's payment accounts.
+func (x *exportWriter) PaymentAccounts(r []billing.Account) error {
+	return put(x, r, func(a billing.Account) PaymentAccount { return PaymentAccount{a.Provider, a.Customer, a.CreatedAt} })
+}
 
 // Activity writes the user's audit trail.
 func (x *exportWriter) Activity(r []audit.Entry) error { return put(x, r, activityOf) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/userd/userd/internal/feature/admin"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/rbac"
@@ -185,6 +186,15 @@ func (s *Server) routes() {
 	add(s, route{"DELETE", "/v1/admin/featured-items/{item}", "admin-unfeature-item", "Take an item off the featured list (204 also when it was not on it); audited", "Administration", engagement.FeaturePermission, http.StatusNoContent}, s.deleteFeatured)
 	add(s, route{"GET", "/v1/admin/sponsor-ads", "admin-list-sponsor-ads", "Sponsor ads of every user, newest first (?status=pending: the review queue)", "Administration", sponsor.ReviewPermission, 0}, s.adminListSponsorAds)
 	add(s, route{"PATCH", "/v1/admin/sponsor-ads/{id}", "admin-review-sponsor-ad", "Approve or reject a sponsor ad; reviewing again replaces the decision. The sponsor is notified; audited in the sponsor's trail", "Administration", sponsor.ReviewPermission, 0}, s.reviewSponsorAd)
+	add(s, route{"POST", "/v1/billing/webhooks/{provider}", "billing-webhook", "A payment provider's signed event (Stripe's Stripe-Signature; 400 invalid_signature): recorded and applied once, a replay answers 200 and changes nothing", "Billing", public, 0}, s.billingWebhook)
+	add(s, route{"GET", "/v1/me/subscription", "my-subscription", "The user's individual subscription: the one that grants its plan's roles, else the latest (404 no_subscription)", "Billing", accountRead, 0}, s.mySubscription)
+	add(s, route{"GET", "/v1/me/subscriptions", "my-subscriptions", "Every subscription of the user, newest first, each with its history", "Billing", accountRead, 0}, s.mySubscriptions)
+	add(s, route{"GET", "/v1/admin/subscriptions", "admin-list-subscriptions", "Subscriptions of every user and organisation, newest first, by status, plan and provider", "Billing", billing.ReadPermission, 0}, s.adminSubscriptions)
+	add(s, route{"POST", "/v1/admin/subscriptions", "admin-grant-subscription", "Grant a plan by hand (provider manual) until ends_at; its roles come at once and go at its end; audited", "Billing", billing.WritePermission, http.StatusCreated}, s.grantSubscription)
+	add(s, route{"GET", "/v1/admin/billing-events", "admin-list-billing-events", "The providers' events as received, newest first (?applied=false: those that changed nothing or wait for their customer's link)", "Billing", billing.ReadPermission, 0}, s.billingEvents)
+	add(s, route{"PUT", "/v1/admin/plans/{plan}", "admin-set-plan-roles", "Set the roles a plan grants; its subscribers get or lose them at once; audited", "Billing", billing.WritePermission, 0}, s.putPlanRoles)
+	add(s, route{"GET", "/v1/admin/payment-providers", "admin-list-payment-providers", "The payment providers, without their secrets", "Billing", billing.ReadPermission, 0}, s.paymentProviders)
+	add(s, route{"PUT", "/v1/admin/payment-providers/{name}", "admin-put-payment-provider", "Make or change a payment provider: its webhook secret (write-only, sealed) and whether it is enabled; audited", "Billing", billing.WritePermission, 0}, s.putPaymentProvider)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

@@ -267,6 +267,8 @@ var userColumns = map[string]struct {
 	"organizations":            {[]string{"created_by"}, "deleted where the user was the only member; set null elsewhere: the organisation outlives its creator"},
 	"organization_members":     {[]string{"user_id"}, "cascade; an organisation they alone owned passes to its longest-standing admin, else member"},
 	"organization_invitations": {[]string{"invited_by"}, "set null: the invitation stays valid"},
+	"subscriptions":            {[]string{"user_id"}, "cascade (seed 001), and their history with them"},
+	"payment_accounts":         {[]string{"user_id"}, "cascade (seed 001); the provider stays"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
@@ -275,7 +277,8 @@ var profileColumns = map[string]string{"votes": "userid", "comments": "user_id",
 
 // tablesWithoutUsers are the tables that name no user.
 var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
-	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries"}
+	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries",
+	"payment_providers", "subscription_history", "billing_events", "plan_roles"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
 // them, and checks each table's rule. It fails when the schema has a table
@@ -353,6 +356,11 @@ func TestCascadeDeletion(t *testing.T) {
 			userd.NewID(time.Now()), []byte("a hash of thirty-two bytes......"), goneID, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
+		c.do("POST", "/v1/admin/subscriptions", map[string]any{"user_id": goneID, "plan": "comp", "ends_at": time.Now().UTC().Add(time.Hour).Format(time.RFC3339)}, adm)
+		if _, err := c.db.SQL().Exec(`INSERT INTO payment_accounts (id, user_id, provider_id, customer_id, created_at) SELECT $1, $2, id, 'cus_gone', $3 FROM payment_providers WHERE name = 'stripe'`,
+			userd.NewID(time.Now()), goneID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
 		for table, spec := range userColumns {
 			if n := count(t, c.db, table, spec.columns, goneID); n == 0 {
 				t.Errorf("the test left %s empty for the user: it cannot check the rule", table)
@@ -384,6 +392,12 @@ func TestCascadeDeletion(t *testing.T) {
 		c.db.SQL().QueryRow(`SELECT count(*) FROM sponsor_ads WHERE id = $1 AND status = 'approved' AND reviewed_by IS NULL AND reviewed_at IS NOT NULL`, friendAd).Scan(&reviewed)
 		if reviewed != 1 {
 			t.Fatalf("the ad the deleted user reviewed: %d kept approved with reviewed_by null", reviewed)
+		}
+		var history, providers int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM subscription_history`).Scan(&history)
+		c.db.SQL().QueryRow(`SELECT count(*) FROM payment_providers WHERE name IN ('stripe', 'manual')`).Scan(&providers)
+		if history != 0 || providers != 2 {
+			t.Fatalf("after the deletion: %d lines of subscription history (want 0), %d of the 2 payment providers", history, providers)
 		}
 		var keys, kept int
 		c.db.SQL().QueryRow(`SELECT count(*) FROM api_keys WHERE created_by IS NULL`).Scan(&keys)

@@ -96,6 +96,15 @@ const (
 	OrganizationInvitationSent       = "organization.invitation_sent"
 	OrganizationInvitationAccepted   = "organization.invitation_accepted"
 	OrganizationOwnershipTransferred = "organization.ownership_transferred"
+	// Billing: a subscription's change in its owner's trail (an
+	// administrator as actor for a manual grant), a customer linked to its
+	// owner, a provider's event refused for its signature (in no user's
+	// trail), and what administrators set.
+	BillingSubscriptionChanged = "billing.subscription_changed"
+	BillingCustomerLinked      = "billing.customer_linked"
+	BillingEventRejected       = "billing.event_rejected"
+	BillingPlanRolesSet        = "billing.plan_roles_set"
+	BillingProviderUpdated     = "billing.provider_updated"
 
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"

@@ -10,6 +10,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
@@ -52,6 +53,8 @@ type Sink interface {
 	Votes([]engagement.MyVote) error
 	Favorites([]engagement.Fav) error
 	Organizations([]organization.Org) error
+	Subscriptions([]billing.Subscription) error
+	PaymentAccounts([]billing.Account) error
 	Activity([]audit.Entry) error
 }
 
@@ -91,14 +94,8 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 				func(x social.Edge) string { return x.FollowID }, sink.Follows)
 		},
 		func() error {
-			// A referral brings few enough users to read at once: the
-			// first read is the whole section.
-			return each(sink, "referred_users", func(c string) ([]referral.Referred, error) {
-				if c != "" {
-					return nil, nil
-				}
-				return d.Referrals.Referred(ctx, a, 1<<20)
-			}, func(referral.Referred) string { return "all" }, sink.Referred)
+			// A referral brings few enough users to read at once.
+			return whole(sink, "referred_users", func() ([]referral.Referred, error) { return d.Referrals.Referred(ctx, a, 1<<20) }, sink.Referred)
 		},
 		func() error {
 			return each(sink, "synchronizations", func(c string) ([]synchronization.Sync, error) { return d.Synchronizations.List(ctx, a, c, ExportBatch) },
@@ -123,6 +120,13 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 		func() error {
 			return each(sink, "organizations", func(c string) ([]organization.Org, error) { return d.Organizations.Mine(ctx, a, c, ExportBatch) },
 				func(x organization.Org) string { return x.ID }, sink.Organizations)
+		},
+		func() error {
+			// A user has few subscriptions and payment accounts.
+			return whole(sink, "subscriptions", func() ([]billing.Subscription, error) { return d.Billing.MineAll(ctx, a) }, sink.Subscriptions)
+		},
+		func() error {
+			return whole(sink, "payment_accounts", func() ([]billing.Account, error) { return d.Billing.Accounts(ctx, a) }, sink.PaymentAccounts)
 		},
 		func() error {
 			return each(sink, "activity", func(c string) ([]audit.Entry, error) { return audit.ListOwn(ctx, s.db, a, c, ExportBatch) },
@@ -188,4 +192,15 @@ func each[T any](sink Sink, name string, read func(cursor string) ([]T, error), 
 		}
 		cursor = id(rows[len(rows)-1])
 	}
+}
+
+// whole opens a section of sink whose rows are few enough to read at once:
+// the first read is the whole section.
+func whole[T any](sink Sink, name string, read func() ([]T, error), put func([]T) error) error {
+	return each(sink, name, func(cursor string) ([]T, error) {
+		if cursor != "" {
+			return nil, nil
+		}
+		return read()
+	}, func(T) string { return "all" }, put)
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
@@ -31,7 +33,8 @@ func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service)
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db),
 		Social: social.NewService(db), Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, ring),
 		Vault: vault.NewService(db, ring, a.RequireRecent), Engagement: engagement.NewService(db, engagement.Deps{}),
-		Organizations: organization.NewService(db, organization.Deps{})}
+		Organizations: organization.NewService(db, organization.Deps{}),
+		Billing:       billing.NewService(db, billing.Deps{Keyring: ring, Grace: billing.DefaultGrace})}
 	return lifecycle.NewService(db, lifecycle.Deps{Recent: a.RequireRecent, Auth: a, Features: f}), a
 }
 
@@ -87,6 +90,12 @@ func (r *recorder) Favorites(v []engagement.Fav) error {
 }
 func (r *recorder) Organizations(v []organization.Org) error {
 	return keep(r, v, func(x organization.Org) string { return x.Slug + " " + x.Role })
+}
+func (r *recorder) Subscriptions(v []billing.Subscription) error {
+	return keep(r, v, func(x billing.Subscription) string { return x.Plan + ":" + x.Status + ":" + x.History[0].Status })
+}
+func (r *recorder) PaymentAccounts(v []billing.Account) error {
+	return keep(r, v, func(x billing.Account) string { return x.Provider + ":" + x.Customer })
 }
 func (r *recorder) Activity(v []audit.Entry) error {
 	return keep(r, v, func(x audit.Entry) string { return x.Action })
@@ -155,11 +164,24 @@ func TestExport(t *testing.T) {
 			}
 		}
 
+		bill := billing.NewService(db, billing.Deps{})
+		billingAdmin := userd.Actor{Grants: userd.Grants{Permissions: []string{billing.WritePermission}}}
+		for _, who := range []userd.Actor{ann, bob} {
+			if _, err := bill.Grant(ctx, billingAdmin, userd.Client{}, billing.Grant{UserID: who.UserID, Plan: "comp", EndsAt: db.Now().Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.SQL().Exec(`INSERT INTO payment_accounts (id, user_id, provider_id, customer_id, created_at) VALUES ($1, $2, $3, 'cus_ann', $4), ($5, $6, $3, 'cus_bob', $4)`,
+			userd.NewID(db.Now()), ann.UserID, "00000000-0000-7000-8002-000000000001", db.Now(), userd.NewID(db.Now()), bob.UserID); err != nil {
+			t.Fatal(err)
+		}
+
 		r := &recorder{rows: map[string][]string{}, batches: map[string]int{}}
 		if err := life.Export(ctx, ann, r); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "organizations", "activity"}
+		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "organizations",
+			"subscriptions", "payment_accounts", "activity"}
 		if !slices.Equal(r.sections, want) {
 			t.Fatalf("sections = %v, want %v", r.sections, want)
 		}
@@ -181,6 +203,7 @@ func TestExport(t *testing.T) {
 			"following": {bob.UserID}, "followers": {bob.UserID}, "credential_accounts": {"binance"},
 			"referred_users": nil, "synchronizations": nil, "comments": {"on second", "on first"}, "votes": {"second", "first"}, "favorites": {"second", "first"},
 			"organizations": {"ann-co owner"},
+			"subscriptions": {"comp:active:active"}, "payment_accounts": {"stripe:cus_ann"},
 		}
 		for name, rows := range checks {
 			if !slices.Equal(r.rows[name], rows) {

@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
@@ -78,6 +79,7 @@ type Features struct {
 	Vault            *vault.Service
 	Engagement       *engagement.Service
 	Organizations    *organization.Service
+	Billing          *billing.Service
 }
 
 // NewService returns a Service over db and the features of d.

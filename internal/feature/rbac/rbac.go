@@ -169,7 +169,9 @@ func roleID(ctx context.Context, tx *sqldb.Tx, name string) (string, error) {
 }
 
 // Assign gives a user a role by name; assigning a role twice is not an
-// error. It reports whether the user did not have it, and returns
+// error. A role the user held only because a plan grants it (see
+// AssignByPlan) is theirs by hand from then on: a plan's end no longer takes
+// it. It reports whether the user did not have it, and returns
 // ErrRoleNotFound.
 func Assign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error) {
 	id, err := roleID(ctx, tx, role)
@@ -182,8 +184,75 @@ func Assign(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error
 		return false, fmt.Errorf("assign role: %w", err)
 	}
 	n, _ := res.RowsAffected()
+	if n == 0 {
+		if _, err := tx.Exec(ctx, `UPDATE user_roles SET by_plan = false WHERE user_id = $1 AND role_id = $2 AND by_plan`, userID, id); err != nil {
+			return false, fmt.Errorf("assign role: %w", err)
+		}
+	}
 	tx.Invalidate(userd.UserKey(userID))
 	return n == 1, nil
+}
+
+// AssignByPlan gives a user a role by name because a plan they subscribe to
+// grants it: the role is marked as the plan's, unless they hold it already
+// (by hand or by another plan), which it leaves as it is. It reports
+// whether the user did not have it, and returns ErrRoleNotFound. Unlike
+// Give, it neither takes rival roles nor counts the user's roles: a
+// provider's event must not fail for them.
+func AssignByPlan(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error) {
+	id, err := roleID(ctx, tx, role)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.Exec(ctx, `INSERT INTO user_roles (user_id, role_id, created_at, by_plan) VALUES ($1, $2, $3, true)
+		ON CONFLICT (user_id, role_id) DO NOTHING`, userID, id, tx.Now)
+	if err != nil {
+		return false, fmt.Errorf("assign role by plan: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	tx.Invalidate(userd.UserKey(userID))
+	return n == 1, nil
+}
+
+// UnassignByPlan takes from a user a role that they hold only because a
+// plan granted it (see AssignByPlan); a role given by hand stays. When it
+// took their last role, they get DefaultRole, as every user holds one. It
+// reports whether it took the role, and returns ErrRoleNotFound.
+func UnassignByPlan(ctx context.Context, tx *sqldb.Tx, userID, role string) (bool, error) {
+	id, err := roleID(ctx, tx, role)
+	if err != nil {
+		return false, err
+	}
+	if err := lockUser(ctx, tx, userID); err != nil {
+		return false, err
+	}
+	res, err := tx.Exec(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2 AND by_plan`, userID, id)
+	if err != nil {
+		return false, fmt.Errorf("remove role by plan: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	tx.Invalidate(userd.UserKey(userID))
+	left, err := countRoles(ctx, tx, userID)
+	if err != nil {
+		return false, err
+	}
+	if left == 0 {
+		return true, AssignDefault(ctx, tx, userID)
+	}
+	return true, nil
+}
+
+// HeldByPlan returns the names of the roles a user holds only because a
+// plan grants them, sorted.
+func HeldByPlan(ctx context.Context, tx *sqldb.Tx, userID string) ([]string, error) {
+	names, err := strings1(ctx, tx, `SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+		WHERE ur.user_id = $1 AND ur.by_plan ORDER BY r.name`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("roles held by plan: %w", err)
+	}
+	return names, nil
 }
 
 // Unassign takes a role from a user; taking one they lack is not an error.

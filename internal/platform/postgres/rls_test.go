@@ -211,6 +211,10 @@ func seedTwo(t *testing.T, db *sqldb.DB) {
 			('01900000-0000-7000-8000-0000000000a2', '` + userA + `', 'auth.login', now()),
 			('01900000-0000-7000-8000-0000000000b2', '` + userB + `', 'auth.login', now())`,
 		`INSERT INTO user_roles (user_id, role_id, created_at) SELECT id, '00000000-0000-7000-8000-000000000001', now() FROM users`,
+		`INSERT INTO subscriptions (id, user_id, payment_provider, subscription_id, plan, status, created_at, updated_at)
+			SELECT id, id, 'stripe', 'sub_' || email, 'pro', 'active', now(), now() FROM users`,
+		`INSERT INTO payment_accounts (id, user_id, provider_id, customer_id, created_at)
+			SELECT id, id, '00000000-0000-7000-8002-000000000001', 'cus_' || email, now() FROM users`,
 	} {
 		if _, err := db.SQL().Exec(stmt); err != nil {
 			t.Fatal(err)
@@ -225,7 +229,7 @@ func TestUnscopedQueriesSeeOnlyOwnRows(t *testing.T) {
 	seedTwo(t, db)
 	ctx := sqldb.AsUser(context.Background(), userA)
 	err := db.Tx(ctx, func(tx *sqldb.Tx) error {
-		for table, want := range map[string]int{"users": 1, "sessions": 1, "activity_logs": 1, "user_roles": 1, "refresh_tokens": 0} {
+		for table, want := range map[string]int{"users": 1, "sessions": 1, "activity_logs": 1, "user_roles": 1, "refresh_tokens": 0, "subscriptions": 1, "payment_accounts": 1} {
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 				return err

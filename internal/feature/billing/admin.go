@@ -1,0 +1,241 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// ErrOrganizationNotFound answers a grant to an organisation that does not
+// exist.
+var ErrOrganizationNotFound = userd.Errorf(userd.KindNotFound, "organization_not_found", "No such organization.")
+
+// planRE is a plan's name: what a provider calls a price (a lookup key or
+// an id) or what an administrator calls a comp plan.
+var planRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$`)
+
+// providerRE is a provider's name.
+var providerRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{1,31}$`)
+
+func checkPlan(fs []userd.FieldError, plan string) []userd.FieldError {
+	if planRE.MatchString(plan) {
+		return fs
+	}
+	return append(fs, userd.FieldError{Field: "plan", Code: "invalid_plan", Message: "A plan is 1 to 100 letters, digits and _ . : - (starting with a letter or digit)."})
+}
+
+// Grant is a subscription that an administrator grants by hand (provider
+// manual): a comp plan for a user or an organisation, active until EndsAt.
+type Grant struct {
+	UserID, OrganizationID, Plan string
+	EndsAt                       time.Time
+	Metadata                     map[string]string
+}
+
+// Grant records a manual subscription, active from now until g.EndsAt,
+// audited in the owner's trail with the actor; the owner holds the plan's
+// roles until it ends (see Expire). It returns ErrWriteForbidden, a
+// validation error, account.ErrNotFound and ErrOrganizationNotFound.
+func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Grant) (sub Subscription, err error) {
+	if !a.Grants.Has(WritePermission) {
+		return sub, ErrWriteForbidden
+	}
+	fs := checkPlan(nil, g.Plan)
+	if (g.UserID == "") == (g.OrganizationID == "") {
+		fs = append(fs, userd.FieldError{Field: "user_id", Code: "one_owner", Message: "Give user_id or organization_id, not both."})
+	}
+	if !g.EndsAt.After(s.db.Now()) {
+		fs = append(fs, userd.FieldError{Field: "ends_at", Code: "in_the_past", Message: "ends_at is in the future."})
+	}
+	if err := userd.Invalid(fs); err != nil {
+		return sub, err
+	}
+	// System: the subscription is another user's.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		o, note, err := s.existing(ctx, tx, owner{user: g.UserID, org: g.OrganizationID})
+		switch {
+		case err != nil:
+			return err
+		case note != "" && g.UserID != "":
+			return account.ErrNotFound
+		case note != "":
+			return ErrOrganizationNotFound
+		}
+		id := userd.NewID(tx.Now)
+		end := g.EndsAt
+		st := State{Plan: g.Plan, Status: Active, Quantity: 1, PeriodStart: &tx.Now, PeriodEnd: &end, Metadata: g.Metadata}
+		if _, _, err := s.put(ctx, tx, o, change{provider: Manual, subscriptionID: id, state: st, at: tx.Now, client: c}); err != nil {
+			return err
+		}
+		sub, _, err = s.locked(ctx, tx, Manual, id)
+		return err
+	})
+	return sub, err
+}
+
+// SetPlanRoles makes the roles that a plan grants exactly roles (none
+// stops it granting any), and gives or takes them at once from every user
+// with a subscription on the plan, audited as audit.BillingPlanRolesSet.
+// It returns the roles sorted, ErrWriteForbidden and a validation error
+// (for a bad plan or a role that does not exist).
+func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Client, plan string, roles []string) ([]string, error) {
+	if !a.Grants.Has(WritePermission) {
+		return nil, ErrWriteForbidden
+	}
+	if err := userd.Invalid(checkPlan(nil, plan)); err != nil {
+		return nil, err
+	}
+	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
+	// System: the plan's subscribers are other users.
+	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM plan_roles WHERE plan = $1`, plan); err != nil {
+			return fmt.Errorf("clear plan roles: %w", err)
+		}
+		for _, name := range roles {
+			r, err := rbac.Named(ctx, tx, name)
+			if errors.Is(err, rbac.ErrRoleNotFound) {
+				return userd.Invalid([]userd.FieldError{{Field: "roles", Code: "role_not_found", Message: "No role is called " + name + "."}})
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO plan_roles (plan, role_id, created_at) VALUES ($1, $2, $3)`, plan, r.ID, tx.Now); err != nil {
+				return fmt.Errorf("set plan roles: %w", err)
+			}
+		}
+		users, err := sqldb.All(ctx, tx, scanName, `SELECT DISTINCT user_id FROM subscriptions WHERE plan = $1 AND user_id IS NOT NULL ORDER BY user_id`, plan)
+		if err != nil {
+			return fmt.Errorf("plan's subscribers: %w", err)
+		}
+		for _, u := range users {
+			if err := s.entitle(ctx, tx, owner{user: u}); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: audit.BillingPlanRolesSet, TargetType: "plan", TargetID: plan,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"roles": roles, "subscribers": len(users)}})
+	})
+	return roles, err
+}
+
+// Filter narrows List; empty fields do not filter.
+type Filter struct{ Status, Plan, Provider string }
+
+// List returns up to limit subscriptions of every owner, newest first,
+// after the one with id before. It returns ErrReadForbidden.
+func (s *Service) List(ctx context.Context, a userd.Actor, f Filter, before string, limit int) (subs []Subscription, err error) {
+	if !a.Grants.Has(ReadPermission) {
+		return nil, ErrReadForbidden
+	}
+	where, args := []string{"id < $1"}, []any{sqldb.Before(before), limit}
+	for column, v := range map[string]string{"status": f.Status, "plan": f.Plan, "payment_provider": f.Provider} {
+		if v != "" {
+			args = append(args, v)
+			where = append(where, fmt.Sprintf("%s = $%d", column, len(args)))
+		}
+	}
+	// System: every owner's subscriptions.
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		subs, err = sqldb.All(ctx, tx, scanSub, `SELECT `+subColumns+` FROM subscriptions WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT $2`, args...)
+		if err != nil {
+			return fmt.Errorf("list subscriptions: %w", err)
+		}
+		return nil
+	})
+	return subs, err
+}
+
+// Events returns up to limit of the providers' events, newest first, after
+// the one with id before; applied filters on whether they were applied
+// when not nil. It returns ErrReadForbidden.
+func (s *Service) Events(ctx context.Context, a userd.Actor, applied *bool, before string, limit int) (events []Event, err error) {
+	if !a.Grants.Has(ReadPermission) {
+		return nil, ErrReadForbidden
+	}
+	q, args := `SELECT `+eventColumns+` FROM billing_events WHERE id < $1`, []any{sqldb.Before(before), limit}
+	if applied != nil {
+		q, args = q+` AND applied = $3`, append(args, *applied)
+	}
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		events, err = sqldb.All(ctx, tx, scanEvent, q+` ORDER BY id DESC LIMIT $2`, args...)
+		if err != nil {
+			return fmt.Errorf("list billing events: %w", err)
+		}
+		return nil
+	})
+	return events, err
+}
+
+// Providers lists the payment providers by name, without their secrets.
+// It returns ErrReadForbidden.
+func (s *Service) Providers(ctx context.Context, a userd.Actor) (ps []Provider, err error) {
+	if !a.Grants.Has(ReadPermission) {
+		return nil, ErrReadForbidden
+	}
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		ps, err = sqldb.All(ctx, tx, scanProvider, `SELECT `+providerColumns+` FROM payment_providers ORDER BY name`)
+		if err != nil {
+			return fmt.Errorf("list payment providers: %w", err)
+		}
+		return nil
+	})
+	return ps, err
+}
+
+// SetProvider makes or changes a payment provider: its webhook secret
+// when secret is not nil (sealed; "" removes it) and whether it is enabled
+// when enabled is not nil, audited as audit.BillingProviderUpdated
+// (without the secret). It returns ErrWriteForbidden and a validation
+// error for a bad name.
+func (s *Service) SetProvider(ctx context.Context, a userd.Actor, c userd.Client, name string, secret *string, enabled *bool) (p Provider, err error) {
+	if !a.Grants.Has(WritePermission) {
+		return p, ErrWriteForbidden
+	}
+	if !providerRE.MatchString(name) {
+		return p, userd.Invalid([]userd.FieldError{{Field: "name", Code: "invalid_name", Message: "A provider's name is 2 to 32 lower-case letters, digits, _ and -."}})
+	}
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		var id string
+		err := tx.QueryRow(ctx, `SELECT id FROM payment_providers WHERE name = $1`, name).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			id = userd.NewID(tx.Now)
+			_, err = tx.Exec(ctx, `INSERT INTO payment_providers (id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)`, id, name, tx.Now)
+		}
+		if err != nil {
+			return fmt.Errorf("find payment provider: %w", err)
+		}
+		if secret != nil {
+			var sealed []byte
+			if *secret != "" {
+				sealed = s.deps.Keyring.Seal([]byte(*secret), secretAD(id, ""))
+			}
+			if _, err := tx.Exec(ctx, `UPDATE payment_providers SET webhook_secret = $1 WHERE id = $2`, sealed, id); err != nil {
+				return fmt.Errorf("set webhook secret: %w", err)
+			}
+		}
+		if enabled != nil {
+			if _, err := tx.Exec(ctx, `UPDATE payment_providers SET enabled = $1 WHERE id = $2`, *enabled, id); err != nil {
+				return fmt.Errorf("enable payment provider: %w", err)
+			}
+		}
+		p, err = sqldb.One(ctx, tx, ErrProviderNotFound, "payment provider", scanProvider,
+			`UPDATE payment_providers SET updated_at = $1 WHERE id = $2 RETURNING `+providerColumns, tx.Now, id)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{Action: audit.BillingProviderUpdated, TargetType: "payment_provider", TargetID: name,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"secret_set": secret != nil, "has_secret": p.HasSecret, "enabled": p.Enabled}})
+	})
+	return p, err
+}
