@@ -92,6 +92,14 @@ func (s *Server) mySubscription(ctx context.Context, _ *struct{}) (*subscription
 	return &subscriptionOutput{Body: subscriptionOf(sub)}, nil
 }
 
+func (s *Server) orgSubscription(ctx context.Context, in *OrgPath) (*subscriptionOutput, error) {
+	sub, err := s.billing.OrganizationFor(ctx, userd.ActorFrom(ctx), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &subscriptionOutput{Body: subscriptionOf(sub)}, nil
+}
+
 type subscriptionsOutput struct {
 	Body struct {
 		Subscriptions []Subscription `json:"subscriptions"`

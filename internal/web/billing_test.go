@@ -166,3 +166,42 @@ func TestBillingWebhook(t *testing.T) {
 		}
 	})
 }
+
+// TestOrgSubscription: an organisation's subscription answers its owners and
+// admins whole, its members without the provider's ids, metadata and
+// history, and anyone else 404.
+func TestOrgSubscription(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		_, ann, _ := c.signupTokens("ann@example.com")
+		bobID, bob, _ := c.signupTokens("bob@example.com")
+		_, eve, _ := c.signupTokens("eve@example.com")
+		org := str(c.do("POST", "/v1/orgs", map[string]any{"kind": "business", "name": "Acme"}, ann).Body, "id")
+		if r := c.do("GET", "/v1/orgs/"+org+"/subscription", nil, ann); r.Status != 404 || r.code() != "no_subscription" {
+			t.Fatalf("before a grant = %d %s", r.Status, r.Raw)
+		}
+		if _, err := c.db.SQL().Exec(`INSERT INTO organization_members (organization_id, user_id, role, joined_at) VALUES ($1, $2, 'member', $3)`,
+			org, bobID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		ends := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
+		if r := c.do("POST", "/v1/admin/subscriptions", map[string]any{"organization_id": org, "plan": "team", "ends_at": ends}, adm); r.Status != 201 {
+			t.Fatalf("grant = %d %s", r.Status, r.Raw)
+		}
+		r := c.do("GET", "/v1/orgs/"+org+"/subscription", nil, ann)
+		if r.Status != 200 || r.Body["plan"] != "team" || r.Body["status"] != "active" || r.Body["subscription_id"] == "" ||
+			len(r.Body["history"].([]any)) != 1 {
+			t.Fatalf("owner reads = %d %s", r.Status, r.Raw)
+		}
+		r = c.do("GET", "/v1/orgs/"+org+"/subscription", nil, bob)
+		if r.Status != 200 || r.Body["plan"] != "team" || r.Body["entitled"] != true || r.Body["subscription_id"] != "" ||
+			r.Body["history"] != nil || r.Body["metadata"] != nil {
+			t.Fatalf("member reads = %d %s", r.Status, r.Raw)
+		}
+		for _, id := range []string{org, "01900000-0000-7000-8000-000000000000", "nope"} {
+			if r := c.do("GET", "/v1/orgs/"+id+"/subscription", nil, eve); r.Status != 404 || r.code() != "organization_not_found" {
+				t.Fatalf("stranger reads %s = %d %s", id, r.Status, r.Raw)
+			}
+		}
+	})
+}

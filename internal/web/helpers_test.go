@@ -127,11 +127,12 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	}
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
+	orgs := organization.NewService(db, organization.Deps{MaxPerUser: o.maxOrgs, PublicURL: publicURL, Mail: svc.SendAsync})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, o.keyring), Vault: vault.NewService(db, o.keyring, svc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: o.keyring, CachedItems: engagement.DefaultCachedItems}),
-		Organizations: organization.NewService(db, organization.Deps{MaxPerUser: o.maxOrgs, PublicURL: publicURL, Mail: svc.SendAsync}),
-		Billing:       billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace})}
+		Organizations: orgs,
+		Billing:       billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace, OrgAccess: orgs.BillingAccess})}
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
 		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),

@@ -15,6 +15,7 @@
 package billing
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -141,6 +142,10 @@ type Deps struct {
 	// StripeSecret, when set, is the stripe provider's webhook secret
 	// (--stripe-webhook-secret), in place of the stored one.
 	StripeSecret string
+	// OrgAccess says whether the actor is a member of an organisation who
+	// may read its billing details (organization.Service.BillingAccess),
+	// and returns the error that answers anyone else.
+	OrgAccess func(ctx context.Context, a userd.Actor, orgID string) (details bool, err error)
 }
 
 // Service serves billing: provider events, reads, manual grants, plans'

@@ -58,6 +58,24 @@ func (s *Service) Organization(ctx context.Context, orgID string) (sub Subscript
 	return sub, err
 }
 
+// OrganizationFor returns an organisation's subscription (see
+// Organization) as the actor, a member, may see it: the plan and its state;
+// the provider's ids, the metadata and the history only for those that
+// Deps.OrgAccess allows the details. It returns Deps.OrgAccess's error for
+// anyone else, and ErrNoSubscription.
+func (s *Service) OrganizationFor(ctx context.Context, a userd.Actor, orgID string) (Subscription, error) {
+	details, err := s.deps.OrgAccess(ctx, a, orgID)
+	if err != nil {
+		return Subscription{}, err
+	}
+	sub, err := s.Organization(ctx, orgID)
+	if err != nil || details {
+		return sub, err
+	}
+	sub.SubscriptionID, sub.Customer, sub.Metadata, sub.EventAt, sub.History = "", "", nil, nil, nil
+	return sub, nil
+}
+
 // Accounts returns the actor's payment accounts: the customers they are at
 // the providers (no secrets: the providers' are not the user's).
 func (s *Service) Accounts(ctx context.Context, a userd.Actor) (accounts []Account, err error) {

@@ -62,13 +62,14 @@ const (
 	Invite        Action = "invite"         // list, send and revoke invitations
 	Delete        Action = "delete"         // the organisation, with its teams
 	Transfer      Action = "transfer"       // hand ownership to another member
+	ReadBilling   Action = "read_billing"   // the provider's ids, metadata and history of its subscription
 )
 
 // Rules is who may do what: a role's actions. Anyone may leave (remove
 // themself), within the last-owner rule.
 var Rules = map[string][]Action{
-	RoleOwner:  {Read, EditProfile, ManageMembers, ManageOwners, Invite, Delete, Transfer},
-	RoleAdmin:  {Read, EditProfile, ManageMembers, Invite},
+	RoleOwner:  {Read, EditProfile, ManageMembers, ManageOwners, Invite, Delete, Transfer, ReadBilling},
+	RoleAdmin:  {Read, EditProfile, ManageMembers, Invite, ReadBilling},
 	RoleMember: {Read},
 }
 
