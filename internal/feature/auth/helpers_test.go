@@ -114,16 +114,6 @@ func signup(t *testing.T, s *auth.Service, id account.Identity) auth.Login {
 	return l
 }
 
-// count runs a SELECT count(*) and returns its number.
-func count(t *testing.T, db *sqldb.DB, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.SQL().QueryRow(query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 // limited reports whether err is a refusal of the rate limits, with a
 // Retry-After within the rule's window.
 func limited(err error, window time.Duration) bool {

@@ -51,8 +51,8 @@ func TestLoginLimitPerAccount(t *testing.T) {
 		if _, err := s.Login(ctx, "ann_k", pw, client); !limited(err, rule.Window) {
 			t.Fatalf("the right password past the limit = %v; want a rate-limit error", err)
 		}
-		failed := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND user_id = $2`, audit.LoginFailed, ann.User.ID)
-		reached := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND target_id = $2`, audit.RateLimited, ann.User.ID)
+		failed := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND user_id = $2`, audit.LoginFailed, ann.User.ID)
+		reached := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND target_id = $2`, audit.RateLimited, ann.User.ID)
 		if failed != rule.Max || reached != 1 {
 			t.Fatalf("audited %d failed log-ins and %d limits reached; want %d and 1", failed, reached, rule.Max)
 		}
@@ -87,7 +87,7 @@ func TestLoginLimitUnknownIdentifier(t *testing.T) {
 				t.Fatalf("past the limit = %v; want a rate-limit error", err)
 			}
 		}
-		if n := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND user_id IS NULL`, audit.RateLimited); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND user_id IS NULL`, audit.RateLimited); n != 1 {
 			t.Fatalf("limits reached audited %d times; want 1", n)
 		}
 		if _, err := s.Login(ctx, "ghost2@example.com", "wrong password!", client); !errors.Is(err, auth.ErrInvalidCredentials) {

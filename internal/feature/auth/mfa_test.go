@@ -81,8 +81,8 @@ func TestMFALimitAcrossChallenges(t *testing.T) {
 		if wrong != rule.Max || refused != n-rule.Max {
 			t.Fatalf("%d wrong codes checked, %d refused; want %d and %d", wrong, refused, rule.Max, n-rule.Max)
 		}
-		failed := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND user_id = $2`, audit.LoginFailed, ann.User.ID)
-		reached := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND target_id = $2`, audit.RateLimited, ann.User.ID)
+		failed := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND user_id = $2`, audit.LoginFailed, ann.User.ID)
+		reached := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND target_id = $2`, audit.RateLimited, ann.User.ID)
 		if failed != rule.Max || reached != 1 {
 			t.Fatalf("audited %d failed second factors and %d limits reached; want %d and 1", failed, reached, rule.Max)
 		}
@@ -96,10 +96,10 @@ func TestMFALimitAcrossChallenges(t *testing.T) {
 		if err := s.DisableTOTP(as(a), a, code(), "", client); !limited(err, rule.Window) {
 			t.Fatalf("disabling past the limit = %v; want a rate-limit error", err)
 		}
-		if on := count(t, db, `SELECT count(*) FROM mfa_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL`, ann.User.ID); on != 1 {
+		if on := dbtest.Count(t, db, `SELECT count(*) FROM mfa_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL`, ann.User.ID); on != 1 {
 			t.Fatal("the second factor was disabled past the limit")
 		}
-		if k := count(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, ann.User.ID); k != 1 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, ann.User.ID); k != 1 {
 			t.Fatalf("sessions = %d; want the sign-up's only", k)
 		}
 		clk.advance(rule.Window + time.Second)

@@ -71,7 +71,7 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		}
 		a := actor(t, s, ann.SessionToken)
 		notices := func() int {
-			return count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = $2`, ann.User.ID, auth.NoticePasswordChanged.Type)
+			return dbtest.Count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = $2`, ann.User.ID, auth.NoticePasswordChanged.Type)
 		}
 		if err := s.ChangePassword(as(a), a, "nope nope nope", "a better passphrase", client); userd.ErrorKind(err) != userd.KindInvalid {
 			t.Fatalf("a wrong current password = %v", err)

@@ -74,7 +74,7 @@ func TestResetReclaimsUnverifiedAccount(t *testing.T) {
 			}
 		}
 		for _, table := range []string{"sessions", "refresh_tokens", "mfa_totp", "mfa_recovery_codes"} {
-			if k := count(t, db, `SELECT count(*) FROM `+table+` WHERE user_id = $1`, id); k != 0 {
+			if k := dbtest.Count(t, db, `SELECT count(*) FROM `+table+` WHERE user_id = $1`, id); k != 0 {
 				t.Errorf("%s of the user after the reset = %d; want 0", table, k)
 			}
 		}
@@ -117,10 +117,10 @@ func TestResetKeepsVerifiedAccount(t *testing.T) {
 		if _, err := s.Authenticate(ctx, ann.SessionToken); !errors.Is(err, auth.ErrUnauthenticated) {
 			t.Fatalf("the session after a reset = %v; want it ended", err)
 		}
-		if k := count(t, db, `SELECT count(*) FROM mfa_totp WHERE user_id = $1`, ann.User.ID); k != 1 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM mfa_totp WHERE user_id = $1`, ann.User.ID); k != 1 {
 			t.Fatalf("second factors after the reset = %d; want 1", k)
 		}
-		if k := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.AccountReclaimed); k != 0 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.AccountReclaimed); k != 0 {
 			t.Fatalf("%d reclaims audited; want none", k)
 		}
 		challenge(t, s, "ann@example.com", "a brand new secret")
@@ -162,13 +162,13 @@ func TestReclaim(t *testing.T) {
 		if unlinked != 1 || meta["sessions_revoked"] != int64(3) || meta["provider_links_removed"] != int64(2) || meta["passkeys_removed"] != int64(0) {
 			t.Fatalf("unlinked %d times; meta %v", unlinked, meta)
 		}
-		if k := count(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, ann.User.ID); k != 0 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, ann.User.ID); k != 0 {
 			t.Fatalf("sessions = %d; want 0", k)
 		}
-		if k := count(t, db, `SELECT count(*) FROM mfa_totp WHERE user_id = $1`, ann.User.ID); k != 0 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM mfa_totp WHERE user_id = $1`, ann.User.ID); k != 0 {
 			t.Fatalf("second factors = %d; want 0", k)
 		}
-		if k := count(t, db, `SELECT count(*) FROM users WHERE id = $1 AND password_hash IS NULL AND auth_user_id IS NULL AND email_verified_at IS NOT NULL`, ann.User.ID); k != 1 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM users WHERE id = $1 AND password_hash IS NULL AND auth_user_id IS NULL AND email_verified_at IS NOT NULL`, ann.User.ID); k != 1 {
 			t.Fatal("the user keeps a password or a subject, or their email is not verified")
 		}
 		if _, err := s.Login(ctx, "ann@example.com", pw, client); !errors.Is(err, auth.ErrInvalidCredentials) {

@@ -42,7 +42,7 @@ func TestRefreshConcurrentSameSuccessor(t *testing.T) {
 			t.Fatalf("successor %q of %q", succ, r0)
 		}
 		tokens := func() int {
-			return count(t, db, `SELECT count(*) FROM refresh_tokens WHERE session_id = $1`, ann.Session.ID)
+			return dbtest.Count(t, db, `SELECT count(*) FROM refresh_tokens WHERE session_id = $1`, ann.Session.ID)
 		}
 		if k := tokens(); k != 2 {
 			t.Fatalf("refresh tokens = %d; want 2 (the spent one and one successor)", k)
@@ -54,7 +54,7 @@ func TestRefreshConcurrentSameSuccessor(t *testing.T) {
 		if k := tokens(); k != 3 {
 			t.Fatalf("refresh tokens = %d; want 3", k)
 		}
-		if k := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.RefreshReuse); k != 0 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.RefreshReuse); k != 0 {
 			t.Fatalf("%d reuses audited; want none", k)
 		}
 		if _, err := s.Authenticate(ctx, ann.SessionToken); err != nil {
@@ -98,10 +98,10 @@ func TestRefreshReuseRevokesFamily(t *testing.T) {
 			if _, err := s.Authenticate(ctx, l.SessionToken); !errors.Is(err, auth.ErrUnauthenticated) {
 				t.Fatalf("%s: the session after reuse = %v; want it ended", name, err)
 			}
-			if k := count(t, db, `SELECT count(*) FROM refresh_tokens WHERE session_id = $1`, l.Session.ID); k != 0 {
+			if k := dbtest.Count(t, db, `SELECT count(*) FROM refresh_tokens WHERE session_id = $1`, l.Session.ID); k != 0 {
 				t.Fatalf("%s: %d refresh tokens left of the session", name, k)
 			}
-			if k := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND target_id = $2`, audit.RefreshReuse, l.Session.ID); k != 1 {
+			if k := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1 AND target_id = $2`, audit.RefreshReuse, l.Session.ID); k != 1 {
 				t.Fatalf("%s: reuse audited %d times; want 1", name, k)
 			}
 		}
@@ -137,7 +137,7 @@ func TestRefreshReuseRevokesFamily(t *testing.T) {
 		if _, err := s.Refresh(ctx, other.RefreshToken, client); err != nil {
 			t.Fatalf("the other session's refresh = %v", err)
 		}
-		if k := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.RefreshReuse); k != 2 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.RefreshReuse); k != 2 {
 			t.Fatalf("reuses audited %d times; want 2", k)
 		}
 	})

@@ -25,7 +25,7 @@ func TestSessionCap(t *testing.T) {
 		first := signup(t, s, account.Identity{Email: "ann@example.com"})
 		bob := signup(t, s, account.Identity{Email: "bob@example.com"})
 		annID := first.User.ID
-		sessions := func() int { return count(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, annID) }
+		sessions := func() int { return dbtest.Count(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, annID) }
 		tokens := []string{first.SessionToken}
 		for range auth.MaxSessions - 1 {
 			l, err := s.SignIn(ctx, annID, client, "test")
@@ -111,7 +111,7 @@ func TestRequireRecent(t *testing.T) {
 		if err := s.DisableTOTP(as(stale), stale, "123456", "", client); !errors.Is(err, auth.ErrReauthenticate) {
 			t.Errorf("disable with a stale log-in = %v", err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM mfa_totp`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM mfa_totp`); n != 0 {
 			t.Fatalf("a stale session made %d enrolments", n)
 		}
 		l, err := s.Login(ctx, "ann@example.com", pw, client)
@@ -122,7 +122,7 @@ func TestRequireRecent(t *testing.T) {
 		if _, err := s.EnrollTOTP(as(fresh), fresh); err != nil {
 			t.Fatalf("enrol after a new log-in = %v", err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM mfa_totp WHERE user_id = $1`, ann.User.ID); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM mfa_totp WHERE user_id = $1`, ann.User.ID); n != 1 {
 			t.Fatalf("enrolments after a new log-in = %d; want 1", n)
 		}
 	})

@@ -48,14 +48,14 @@ func TestSignupConcurrentSameEmail(t *testing.T) {
 			t.Fatalf("created %d, taken %d; want 1 and %d", created, taken, n-1)
 		}
 		for table, want := range map[string]int{"users": 1, "sessions": 1, "refresh_tokens": 1, "verification_tokens": 1} {
-			if k := count(t, db, `SELECT count(*) FROM `+table); k != want {
+			if k := dbtest.Count(t, db, `SELECT count(*) FROM `+table); k != want {
 				t.Errorf("%s = %d; want %d", table, k, want)
 			}
 		}
-		if k := count(t, db, `SELECT count(*) FROM users WHERE email = 'race@example.com'`); k != 1 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM users WHERE email = 'race@example.com'`); k != 1 {
 			t.Errorf("users with the email in lower case = %d; want 1", k)
 		}
-		if k := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.Signup); k != 1 {
+		if k := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.Signup); k != 1 {
 			t.Errorf("sign-ups audited = %d; want 1", k)
 		}
 		s.Close()

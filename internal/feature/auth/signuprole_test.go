@@ -45,7 +45,7 @@ func written(t *testing.T, db *sqldb.DB) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	for _, table := range []string{"users", "user_roles", "sessions", "refresh_tokens", "verification_tokens", "activity_logs"} {
-		out[table] = count(t, db, `SELECT count(*) FROM `+table)
+		out[table] = dbtest.Count(t, db, `SELECT count(*) FROM `+table)
 	}
 	return out
 }

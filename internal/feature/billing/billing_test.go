@@ -80,15 +80,6 @@ func deliver(t *testing.T, s *billing.Service, c *clock, body []byte) billing.Re
 	return r
 }
 
-func count(t *testing.T, db *sqldb.DB, q string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.SQL().QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return n
-}
-
 // roles returns a user's roles, and those they hold by plan.
 func roles(t *testing.T, db *sqldb.DB, userID string) (all, byPlan []string) {
 	t.Helper()
@@ -210,10 +201,10 @@ func TestEventsApplyOnceInOrder(t *testing.T) {
 		if !slices.Equal(events, want) {
 			t.Fatalf("events = %+v", events)
 		}
-		if n := count(t, db, `SELECT count(*) FROM activity_logs WHERE user_id = $1 AND action = 'billing.subscription_changed'`, ann); n != 2 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE user_id = $1 AND action = 'billing.subscription_changed'`, ann); n != 2 {
 			t.Fatalf("%d changes audited; want 2", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = 'billing.subscription_canceled'`, ann); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = 'billing.subscription_canceled'`, ann); n != 1 {
 			t.Fatalf("%d cancellation notices; want 1", n)
 		}
 
@@ -224,10 +215,10 @@ func TestEventsApplyOnceInOrder(t *testing.T) {
 				t.Fatalf("bad signature = %v", err)
 			}
 		}
-		if n := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND user_id IS NULL AND ip = '203.0.113.9'`); n != 2 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND user_id IS NULL AND ip = '203.0.113.9'`); n != 2 {
 			t.Fatalf("%d rejections audited; want 2", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM billing_events`); n != 5 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM billing_events`); n != 5 {
 			t.Fatalf("%d events recorded; want 5", n)
 		}
 		if _, err := s.Receive(context.Background(), userd.Client{}, billing.Manual, "", body); !errors.Is(err, billing.ErrProviderNotFound) {
@@ -265,7 +256,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 			`SELECT count(*) FROM subscription_history`:                                        1,
 			`SELECT count(*) FROM activity_logs WHERE action = 'billing.subscription_changed'`: 1,
 		} {
-			if n := count(t, db, q); n != want {
+			if n := dbtest.Count(t, db, q); n != want {
 				t.Errorf("%s = %d; want %d", q, n, want)
 			}
 		}
@@ -284,7 +275,7 @@ func TestUnknownCustomerThenLink(t *testing.T) {
 		if r := deliver(t, s, c, event("evt_1", "customer.subscription.created", noon, sub("sub_1", "cus_new", "trialing", "pro"))); r.Applied {
 			t.Fatalf("unknown customer = %+v", r)
 		}
-		if n := count(t, db, `SELECT count(*) FROM billing_events WHERE NOT applied AND error IS NULL AND customer_id = 'cus_new'`); n != 2 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM billing_events WHERE NOT applied AND error IS NULL AND customer_id = 'cus_new'`); n != 2 {
 			t.Fatalf("%d events waiting; want 2", n)
 		}
 		if _, err := s.Mine(context.Background(), userd.Actor{UserID: ann}); !errors.Is(err, billing.ErrNoSubscription) {
@@ -298,7 +289,7 @@ func TestUnknownCustomerThenLink(t *testing.T) {
 			got[0].History[0].Status != billing.Trialing || got[0].History[1].Status != billing.Active || got[0].History[1].EventID != "evt_2" {
 			t.Fatalf("after the link = %+v, %v", got, err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM billing_events WHERE applied`); n != 3 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM billing_events WHERE applied`); n != 3 {
 			t.Fatalf("%d events applied; want 3", n)
 		}
 		accounts, err := s.Accounts(context.Background(), userd.Actor{UserID: ann})
@@ -370,7 +361,7 @@ func TestPlansGrantRoles(t *testing.T) {
 		c.set(noon.Add(time.Hour))
 		deliver(t, s, c, event("evt_3", "invoice.payment_failed", noon.Add(time.Hour), map[string]any{"customer": "cus_ann", "subscription": "sub_ann"}))
 		check("ann past_due", ann, []string{"END_USER", "PRO", "SUPPORT"}, []string{"PRO", "SUPPORT"})
-		if n := count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = 'billing.payment_failed'`, ann); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = 'billing.payment_failed'`, ann); n != 1 {
 			t.Fatalf("%d payment_failed notices; want 1", n)
 		}
 		expire := func() int64 {
@@ -491,10 +482,10 @@ func TestOrganizationSubscription(t *testing.T) {
 		if _, err := s.Mine(ctx, userd.Actor{UserID: ann}); !errors.Is(err, billing.ErrNoSubscription) {
 			t.Fatalf("ann's own = %v", err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM notifications WHERE type = 'billing.payment_failed' AND user_id = $1`, ann); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM notifications WHERE type = 'billing.payment_failed' AND user_id = $1`, ann); n != 1 {
 			t.Fatalf("the owner heard %d times; want 1", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM notifications WHERE type = 'billing.payment_failed'`); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM notifications WHERE type = 'billing.payment_failed'`); n != 1 {
 			t.Fatalf("%d notices; want the owner's 1", n)
 		}
 		if _, byPlan := roles(t, db, bob); len(byPlan) != 0 {

@@ -31,15 +31,6 @@ func moderator(t *testing.T, db *sqldb.DB, email string) userd.Actor {
 	return a
 }
 
-func count(t *testing.T, db *sqldb.DB, q string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.SQL().QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 func comment(t *testing.T, e *engagement.Service, a userd.Actor, item, body string) engagement.Comment {
 	t.Helper()
 	m, err := e.Comment(context.Background(), a, userd.Client{}, item, engagement.CommentInput{Body: body})
@@ -78,7 +69,7 @@ func TestReporting(t *testing.T) {
 				t.Fatalf("report %+v: %v", in, err)
 			}
 		}
-		if n := count(t, db, `SELECT count(*) FROM reports`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM reports`); n != 0 {
 			t.Fatalf("%d reports after refusals", n)
 		}
 		r, err := s.Report(ctx, ann, userd.Client{IP: "192.0.2.7"}, moderation.ReportInput{ContentType: "comment", ContentID: m.ID, Reason: "spam", Details: "<b>ads</b>"})
@@ -160,13 +151,13 @@ func TestHoldRace(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		holds := count(t, db, `SELECT count(*) FROM moderation_history WHERE action = 'hold' AND content_id = $1`, m.ID)
+		holds := dbtest.Count(t, db, `SELECT count(*) FROM moderation_history WHERE action = 'hold' AND content_id = $1`, m.ID)
 		groups, err := s.Grouped(ctx, "comment", 10)
 		if err != nil || len(groups) != 1 {
 			t.Fatalf("groups = %+v, %v", groups, err)
 		}
 		tally := int(groups[0].OpenReports)
-		hidden := count(t, db, `SELECT count(*) FROM comments WHERE id = $1 AND hidden = 'held'`, m.ID)
+		hidden := dbtest.Count(t, db, `SELECT count(*) FROM comments WHERE id = $1 AND hidden = 'held'`, m.ID)
 		items, _ := e.Items(ctx, userd.Actor{}, []string{"post"})
 		if holds != 1 || filed != 5 || tally != 5 || hidden != 1 || items[0].Comments != 1 {
 			t.Fatalf("%d holds, %d filed, %d open, hidden %d, comments_count %d; want 1, 5, 5, 1, 1", holds, filed, tally, hidden, items[0].Comments)
@@ -223,7 +214,7 @@ func TestActions(t *testing.T) {
 		if _, err := act(moderation.ActionInput{UserID: ann.UserID, Action: "remove_content", Reason: "x", ContentType: "comment", ContentID: m.ID}); !errors.Is(err, moderation.ErrContentMismatch) {
 			t.Fatalf("remove another's comment under ann: %v", err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM moderation_history`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM moderation_history`); n != 0 {
 			t.Fatalf("%d history lines after refusals", n)
 		}
 		onlyActs := dbtest.User(t, db, "acts@example.com")
@@ -238,7 +229,7 @@ func TestActions(t *testing.T) {
 		if err != nil || w.Action != "warn" || w.PerformedBy != mod.UserID || w.UserID != bob.UserID {
 			t.Fatalf("warn = %+v, %v", w, err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = 'moderation.warning' AND description = 'Be civil.'`, bob.UserID); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = 'moderation.warning' AND description = 'Be civil.'`, bob.UserID); n != 1 {
 			t.Fatalf("%d warnings notified", n)
 		}
 		rm, err := act(moderation.ActionInput{UserID: bob.UserID, Action: "remove_content", Reason: "Abuse.", ReportID: r.ID, ContentType: "comment", ContentID: m.ID})
@@ -248,7 +239,7 @@ func TestActions(t *testing.T) {
 		items, _ := e.Items(ctx, userd.Actor{}, []string{"post"})
 		reports, _ := s.Reports(ctx, moderation.ReportFilter{Limit: 10})
 		if items[0].Comments != 0 || reports[0].Status != "resolved" || reports[0].ReviewedBy != mod.UserID ||
-			count(t, db, `SELECT count(*) FROM reports WHERE status IN ('pending', 'reviewed')`) != 0 {
+			dbtest.Count(t, db, `SELECT count(*) FROM reports WHERE status IN ('pending', 'reviewed')`) != 0 {
 			t.Fatalf("after removal: %d comments, report %+v", items[0].Comments, reports[0])
 		}
 		if _, err := act(moderation.ActionInput{UserID: bob.UserID, Action: "restore_content", Reason: "On appeal.", ContentType: "comment", ContentID: m.ID}); err != nil {
@@ -262,7 +253,7 @@ func TestActions(t *testing.T) {
 		}
 		var st string
 		db.SQL().QueryRow(`SELECT status FROM users WHERE id = $1`, bob.UserID).Scan(&st)
-		if st != "suspended" || count(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, bob.UserID) != 0 {
+		if st != "suspended" || dbtest.Count(t, db, `SELECT count(*) FROM sessions WHERE user_id = $1`, bob.UserID) != 0 {
 			t.Fatalf("suspended: status %s, sessions left", st)
 		}
 		// An administrator is beyond a moderator who is not one.
@@ -323,7 +314,7 @@ func TestTimedSuspension(t *testing.T) {
 		if len(hist) != 2 || hist[0].Action != "suspension_lifted" || hist[0].PerformedBy != "" {
 			t.Fatalf("bob's history = %+v", hist)
 		}
-		if n := count(t, db, `SELECT count(*) FROM activity_logs WHERE user_id = $1 AND action = 'moderation.suspension_lifted'`, bob.UserID); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE user_id = $1 AND action = 'moderation.suspension_lifted'`, bob.UserID); n != 1 {
 			t.Fatalf("%d lifts audited", n)
 		}
 	})
@@ -350,16 +341,16 @@ func TestHistoryOutlivesModerator(t *testing.T) {
 			}
 		}
 		del(mod)
-		if count(t, db, `SELECT count(*) FROM reports WHERE reviewed_by IS NULL AND status = 'resolved'`) != 1 ||
-			count(t, db, `SELECT count(*) FROM moderation_history WHERE performed_by IS NULL AND report_id = $1`, r.ID) != 1 {
+		if dbtest.Count(t, db, `SELECT count(*) FROM reports WHERE reviewed_by IS NULL AND status = 'resolved'`) != 1 ||
+			dbtest.Count(t, db, `SELECT count(*) FROM moderation_history WHERE performed_by IS NULL AND report_id = $1`, r.ID) != 1 {
 			t.Fatal("the moderator's deletion took their work with it")
 		}
 		del(ann)
-		if count(t, db, `SELECT count(*) FROM reports`) != 0 || count(t, db, `SELECT count(*) FROM moderation_history WHERE report_id IS NULL`) != 1 {
+		if dbtest.Count(t, db, `SELECT count(*) FROM reports`) != 0 || dbtest.Count(t, db, `SELECT count(*) FROM moderation_history WHERE report_id IS NULL`) != 1 {
 			t.Fatal("the reporter's deletion: reports left, or the history lost")
 		}
 		del(bob)
-		if n := count(t, db, `SELECT count(*) FROM moderation_history`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM moderation_history`); n != 0 {
 			t.Fatalf("%d history lines left after the user's deletion", n)
 		}
 	})

@@ -51,15 +51,6 @@ func review(t *testing.T, s *sponsor.Service, a userd.Actor, id, status, note st
 	return got
 }
 
-func count(t *testing.T, db *sqldb.DB, q string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.SQL().QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // trail returns the actions, actors and metadata of the entries about an ad
 // in its sponsor's trail, oldest first.
 func trail(t *testing.T, db *sqldb.DB, sponsorID, adID string) []string {
@@ -141,7 +132,7 @@ func TestSubmitAndReview(t *testing.T) {
 		if got := trail(t, db, ann.UserID, got.ID); strings.Join(got, "\n") != strings.Join(wantTrail, "\n") {
 			t.Fatalf("trail:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantTrail, "\n"))
 		}
-		if n := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'sponsor_ad.reviewed' AND actor_api_key_id = $1`, key.APIKeyID); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'sponsor_ad.reviewed' AND actor_api_key_id = $1`, key.APIKeyID); n != 1 {
 			t.Fatalf("%d reviews name the API key", n)
 		}
 
@@ -206,7 +197,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		// The longest of each is fine.
 		long := ok
 		long.Title, long.Description, long.Target = strings.Repeat("é", 200), strings.Repeat("x", 2000), "https://example.com/"+strings.Repeat("x", 1980)
-		if n := count(t, db, `SELECT count(*) FROM sponsor_ads`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM sponsor_ads`); n != 0 {
 			t.Fatalf("%d ads after bad submissions", n)
 		}
 		first := submit(t, s, ann, long)
@@ -250,10 +241,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if _, err := s.Active(ctx, "a/b", 10); !errors.Is(err, engagement.ErrInvalidItem) {
 			t.Errorf("active with a bad slug: %v", err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM sponsor_ads WHERE status = 'pending' AND reviewed_at IS NULL`); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM sponsor_ads WHERE status = 'pending' AND reviewed_at IS NULL`); n != 1 {
 			t.Fatalf("%d untouched pending ads after bad reviews; want 1", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM notifications`) + count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'sponsor_ad.reviewed'`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM notifications`) + dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'sponsor_ad.reviewed'`); n != 0 {
 			t.Fatalf("%d notifications and reviews after bad reviews", n)
 		}
 	})
@@ -278,7 +269,7 @@ func TestPendingCap(t *testing.T) {
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM sponsor_ads WHERE user_id = $1`, ann.UserID); n != sponsor.MaxPending || refused.Load() != 5 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM sponsor_ads WHERE user_id = $1`, ann.UserID); n != sponsor.MaxPending || refused.Load() != 5 {
 			t.Fatalf("%d ads stored, %d refused; want %d, 5", n, refused.Load(), sponsor.MaxPending)
 		}
 		mine, err := s.Mine(ctx, ann, "", 1)
@@ -405,7 +396,7 @@ func TestDeletion(t *testing.T) {
 		}
 		del(rev.UserID)
 		q := `SELECT count(*) FROM sponsor_ads WHERE reviewed_by IS NULL AND reviewed_at IS NOT NULL AND (id = $1 AND status = 'approved' AND review_note = 'ok' OR id = $2 AND status = 'rejected' AND review_note = 'no')`
-		if n := count(t, db, q, a1.ID, b1.ID); n != 2 {
+		if n := dbtest.Count(t, db, q, a1.ID, b1.ID); n != 2 {
 			t.Fatalf("%d reviewed ads kept with reviewed_by null; want 2", n)
 		}
 		if list, err := s.Active(ctx, "a", 10); err != nil || len(list) != 1 || list[0].ID != a1.ID || list[0].ReviewedBy != "" {
@@ -423,10 +414,10 @@ func TestDeletion(t *testing.T) {
 		}
 		db.SQL().Exec(`DELETE FROM hidden_items`)
 		del(ann.UserID)
-		if n := count(t, db, `SELECT count(*) FROM sponsor_ads WHERE id IN ($1, $2) OR user_id = $3`, a1.ID, a2.ID, ann.UserID); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM sponsor_ads WHERE id IN ($1, $2) OR user_id = $3`, a1.ID, a2.ID, ann.UserID); n != 0 {
 			t.Fatalf("%d of the deleted sponsor's ads left", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM sponsor_ads WHERE id = $1`, b1.ID); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM sponsor_ads WHERE id = $1`, b1.ID); n != 1 {
 			t.Fatalf("another sponsor's ad: %d rows", n)
 		}
 	})

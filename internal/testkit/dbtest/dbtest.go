@@ -186,3 +186,14 @@ func Processes(t testing.TB, n int) []*sqldb.DB {
 	}
 	return out
 }
+
+// Count returns the number that a query of one integer answers, read
+// outside any transaction's scope.
+func Count(t testing.TB, db *sqldb.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.SQL().QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
