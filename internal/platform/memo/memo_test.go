@@ -116,8 +116,11 @@ func TestInvalidate(t *testing.T) {
 			t.Fatal("stored a value read before an invalidation of its tag")
 		}
 		gen = c.Generation()
-		for i := range 100 { // a storm of other rows' invalidations
-			invalidate(t, db, fmt.Sprint("i:hot-", i))
+		for i, n := 0, 0; n < 100; i++ { // a storm of other rows' invalidations, in other buckets
+			if k := fmt.Sprint("i:hot-", i); bucket(k) != bucket(userd.UserKey("u8")) {
+				invalidate(t, db, k)
+				n++
+			}
 		}
 		c.Put("t:d", "u8", db.Now(), gen, userd.UserKey("u8"))
 		if _, ok := c.Get("t:d"); !ok {
