@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -464,6 +465,61 @@ func TestTransfer(t *testing.T) {
 		}
 		if got, _ := s.Get(ctx(), ann, o.ID); got.Role != organization.RoleAdmin {
 			t.Fatalf("the former owner is %q; want admin", got.Role)
+		}
+	})
+}
+
+// deleteUser deletes a user as lifecycle.Service.DeleteSelf does.
+func deleteUser(db *sqldb.DB, a userd.Actor) error {
+	return db.Tx(sqldb.System(ctx()), func(tx *sqldb.Tx) error { return lifecycle.DeleteUser(ctx(), tx, a.UserID) })
+}
+
+// orphans counts the organisations without a member or without an owner.
+func orphans(t *testing.T, db *sqldb.DB) int {
+	t.Helper()
+	return count(t, db, `SELECT count(*) FROM organizations o
+		WHERE NOT EXISTS (SELECT 1 FROM organization_members m WHERE m.organization_id = o.id AND m.role = 'owner')`)
+}
+
+// TestForgetRace: an owner's deletion meets, at once, their only other
+// member leaving, that member's own deletion, or a transfer of ownership
+// to a member who deletes their account: every deletion commits and no
+// organisation is left without members or without an owner.
+func TestForgetRace(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		for round := range 3 {
+			for _, race := range []string{"leave", "delete both", "transfer"} {
+				name := race + " " + string(rune('a'+round))
+				ann, bob := verified(t, db, "ann."+strings.ReplaceAll(name, " ", ".")+"@example.com"), verified(t, db, "bob."+strings.ReplaceAll(name, " ", ".")+"@example.com")
+				o := create(t, s, ann, business(name))
+				bobEmail := "bob." + strings.ReplaceAll(name, " ", ".") + "@example.com"
+				join(t, s, box, ann, bob, bobEmail, o.ID, organization.RoleAdmin)
+				errs := dbtest.AtOnce(2, func(i int) error {
+					switch {
+					case i == 0 && race == "transfer":
+						_, err := s.Transfer(ctx(), ann, none(), o.ID, bob.UserID)
+						return err
+					case i == 0:
+						return deleteUser(db, ann)
+					case race == "leave":
+						return s.Remove(ctx(), bob, none(), o.ID, bob.UserID)
+					default:
+						return deleteUser(db, bob)
+					}
+				})
+				for i, err := range errs {
+					// Bob leaves after he became the owner (ErrLastOwner) or
+					// after the organisation went (ErrNotFound); the transfer
+					// comes after his deletion (ErrMemberNotFound).
+					if err != nil && (i == 0 && race != "transfer" || !is(err, organization.ErrLastOwner) && !is(err, organization.ErrNotFound) && !is(err, organization.ErrMemberNotFound)) {
+						t.Fatalf("%s: call %d: %v", name, i, err)
+					}
+				}
+				if n := orphans(t, db); n != 0 {
+					t.Fatalf("%s: %d organisations without an owner (%v)", name, n, errs)
+				}
+			}
 		}
 	})
 }
