@@ -117,8 +117,11 @@ func (s *Service) Revoke(ctx context.Context, a userd.Actor, id, invitationID st
 // Accept makes the actor a member with the invitation's role, once: the
 // invitation is marked accepted in the same transaction, which records
 // audit.OrganizationInvitationAccepted and audit.OrganizationMemberAdded.
-// The actor's verified email must be the invitation's (letter case aside).
-// It returns ErrInvalidInvitation for an unknown, used or expired token,
+// The actor's verified email must be the invitation's (letter case aside),
+// and its inviter must still be a member whose role may invite with its
+// role: an invitation of an owner removed or demoted since, or of a deleted
+// user, no longer works. It returns ErrInvalidInvitation for an unknown,
+// used or expired token and for such an invitation,
 // ErrEmailMismatch, ErrAlreadyMember and ErrLimit; on any of them the
 // invitation stays as it was.
 func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok string) (o Org, err error) {
@@ -133,6 +136,9 @@ func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok
 		inv, err := sqldb.One(ctx, tx, ErrInvalidInvitation, "accept invitation", scanInvitation, `UPDATE organization_invitations SET accepted_at = $1
 			WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1 RETURNING `+invitationColumns, tx.Now, hash)
 		if err != nil {
+			return err
+		}
+		if err := stillInvites(ctx, tx, inv); err != nil {
 			return err
 		}
 		u, err := account.Get(ctx, tx, a.UserID)
@@ -165,6 +171,19 @@ func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok
 		return err
 	})
 	return o, err
+}
+
+// stillInvites returns ErrInvalidInvitation unless the invitation's inviter
+// is still a member of its organisation with a role that may give its role.
+func stillInvites(ctx context.Context, tx *sqldb.Tx, inv Invitation) error {
+	if inv.InvitedBy == "" {
+		return ErrInvalidInvitation
+	}
+	role, err := RoleOf(ctx, tx, inv.OrganizationID, inv.InvitedBy)
+	if errors.Is(err, ErrNotFound) || err == nil && !(may(role, Invite) && mayManage(role, inv.Role)) {
+		return ErrInvalidInvitation
+	}
+	return err
 }
 
 // KeepExpired is how long an invitation stays listed after it expired

@@ -523,3 +523,54 @@ func TestForgetRace(t *testing.T) {
 		}
 	})
 }
+
+// TestInvitationOfFormerInviter: an invitation no longer works once its
+// inviter may no longer give its role: an owner removed, an admin demoted,
+// an inviter deleted. The invitation of an inviter who still may works.
+func TestInvitationOfFormerInviter(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, mal, bob, eve := verified(t, db, "ann@example.com"), verified(t, db, "mal@example.com"), verified(t, db, "bob@example.com"), verified(t, db, "eve@example.com")
+		alt, cat, dan := verified(t, db, "alt@example.com"), verified(t, db, "cat@example.com"), verified(t, db, "dan@example.com")
+		o := create(t, s, ann, business("Acme"))
+		join(t, s, box, ann, mal, "mal@example.com", o.ID, organization.RoleOwner)
+		join(t, s, box, ann, bob, "bob@example.com", o.ID, organization.RoleAdmin)
+		join(t, s, box, ann, eve, "eve@example.com", o.ID, organization.RoleAdmin)
+		invite := func(by userd.Actor, email, role string) string {
+			t.Helper()
+			if _, err := s.Invite(ctx(), by, none(), o.ID, email, role); err != nil {
+				t.Fatalf("invite %s: %v", email, err)
+			}
+			return box.last(t, email)
+		}
+		altTok := invite(mal, "alt@example.com", organization.RoleOwner)
+		catTok := invite(bob, "cat@example.com", organization.RoleMember)
+		danTok := invite(eve, "dan@example.com", organization.RoleMember)
+		if err := s.Remove(ctx(), ann, none(), o.ID, mal.UserID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetRole(ctx(), ann, none(), o.ID, bob.UserID, organization.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		if err := deleteUser(db, eve); err != nil {
+			t.Fatal(err)
+		}
+		for who, acc := range map[string]struct {
+			a   userd.Actor
+			tok string
+		}{"the removed owner's": {alt, altTok}, "the demoted admin's": {cat, catTok}, "the deleted admin's": {dan, danTok}} {
+			if _, err := s.Accept(ctx(), acc.a, none(), acc.tok); !is(err, organization.ErrInvalidInvitation) {
+				t.Errorf("%s invitation: %v; want ErrInvalidInvitation", who, err)
+			}
+		}
+		if _, err := s.SetRole(ctx(), ann, none(), o.ID, bob.UserID, organization.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Accept(ctx(), cat, none(), catTok); err != nil || got.Role != organization.RoleMember {
+			t.Fatalf("the invitation of an admin again = %+v, %v", got, err)
+		}
+		if n := count(t, db, `SELECT count(*) FROM organization_members WHERE organization_id = $1`, o.ID); n != 3 {
+			t.Fatalf("%d members; want 3 (ann, bob and cat)", n)
+		}
+	})
+}
