@@ -102,15 +102,16 @@ func (s *Service) Invitations(ctx context.Context, a userd.Actor, id, before str
 	return out, err
 }
 
-// Revoke deletes an invitation of an organisation (an owner's or an
-// admin's). It returns ErrNotFound, ErrForbidden and ErrInvitationUnknown.
+// Revoke deletes a pending invitation of an organisation (an owner's or an
+// admin's). It returns ErrNotFound, ErrForbidden, and ErrInvitationUnknown
+// also for an accepted one, which stays listed as its member's record.
 func (s *Service) Revoke(ctx context.Context, a userd.Actor, id, invitationID string) error {
 	return s.write(ctx, a, id, Invite, func(tx *sqldb.Tx, id, _ string) error {
 		inv, ok := userd.ParseID(invitationID)
 		if !ok {
 			return ErrInvitationUnknown
 		}
-		return tx.ExecOne(ctx, ErrInvitationUnknown, `DELETE FROM organization_invitations WHERE id = $1 AND organization_id = $2`, inv, id)
+		return tx.ExecOne(ctx, ErrInvitationUnknown, `DELETE FROM organization_invitations WHERE id = $1 AND organization_id = $2 AND accepted_at IS NULL`, inv, id)
 	})
 }
 
@@ -131,8 +132,22 @@ func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok
 	}
 	// System: the invitation is not the user's until it is accepted.
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		// Spending the invitation first puts concurrent acceptances in
-		// line: the second finds it accepted.
+		// The organisation's row first, as every change of its membership
+		// and its invitations takes it first (a revocation, a deletion):
+		// then spending the invitation puts concurrent acceptances in line,
+		// and the second finds it accepted.
+		orgID, err := sqldb.One(ctx, tx, ErrInvalidInvitation, "find invitation", scanID,
+			`SELECT organization_id FROM organization_invitations WHERE token_hash = $1`, hash)
+		if err != nil {
+			return err
+		}
+		found, err := tx.LockRow(ctx, "organizations", "id", orgID)
+		if err != nil {
+			return fmt.Errorf("lock organization: %w", err)
+		}
+		if !found {
+			return ErrInvalidInvitation
+		}
 		inv, err := sqldb.One(ctx, tx, ErrInvalidInvitation, "accept invitation", scanInvitation, `UPDATE organization_invitations SET accepted_at = $1
 			WHERE token_hash = $2 AND accepted_at IS NULL AND expires_at > $1 RETURNING `+invitationColumns, tx.Now, hash)
 		if err != nil {

@@ -574,3 +574,46 @@ func TestInvitationOfFormerInviter(t *testing.T) {
 		}
 	})
 }
+
+// TestAcceptRace: an invitation accepted while it is revoked, or while its
+// organisation is deleted: one of the two wins, the other sees what the
+// first did, and a revocation never erases an accepted invitation.
+func TestAcceptRace(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann := verified(t, db, "ann@example.com")
+		for round := range 4 {
+			for _, race := range []string{"revoke", "delete"} {
+				name := race + " " + string(rune('a'+round))
+				email := "bob." + strings.ReplaceAll(name, " ", ".") + "@example.com"
+				bob := verified(t, db, email)
+				o := create(t, s, ann, business(name))
+				inv, err := s.Invite(ctx(), ann, none(), o.ID, email, organization.RoleMember)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok := box.last(t, email)
+				errs := dbtest.AtOnce(2, func(i int) error {
+					switch {
+					case i == 0:
+						_, err := s.Accept(ctx(), bob, none(), tok)
+						return err
+					case race == "revoke":
+						return s.Revoke(ctx(), ann, o.ID, inv.ID)
+					default:
+						return s.Delete(ctx(), ann, none(), o.ID)
+					}
+				})
+				accepted := count(t, db, `SELECT count(*) FROM organization_invitations WHERE id = $1 AND accepted_at IS NOT NULL`, inv.ID)
+				member := count(t, db, `SELECT count(*) FROM organization_members WHERE user_id = $1`, bob.UserID)
+				switch {
+				case errs[0] == nil && race == "revoke" && is(errs[1], organization.ErrInvitationUnknown) && accepted == 1 && member == 1:
+				case errs[0] == nil && race == "delete" && errs[1] == nil && member == 0:
+				case is(errs[0], organization.ErrInvalidInvitation) && errs[1] == nil && accepted == 0 && member == 0:
+				default:
+					t.Fatalf("%s: accept %v, %s %v; %d accepted, %d memberships", name, errs[0], race, errs[1], accepted, member)
+				}
+			}
+		}
+	})
+}
