@@ -269,11 +269,21 @@ func allowed(ctx context.Context, tx *sqldb.Tx, id string, a userd.Actor, action
 
 // write is read for a change: the transaction is the system's (a change
 // touches other members' rows) and holds the organisation's row locked, so
-// that changes of membership happen one after the other.
+// that changes of membership happen one after the other. A non-member is
+// turned away (ErrNotFound) by a read of their own membership before that,
+// so that they never wait on, nor hold up, the organisation's lock; the
+// role is read again under the lock.
 func (s *Service) write(ctx context.Context, a userd.Actor, orgID string, action Action, fn func(tx *sqldb.Tx, id, role string) error) error {
 	id, ok := userd.ParseID(orgID)
 	if !ok {
 		return ErrNotFound
+	}
+	err := s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		_, err := RoleOf(ctx, tx, id, a.UserID)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	// System: the organisation's other members' rows; the rules are checked here.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {

@@ -617,3 +617,50 @@ func TestAcceptRace(t *testing.T) {
 		}
 	})
 }
+
+// TestStrangerSkipsLock: while a change holds an organisation's row, a
+// non-member's change of it answers ErrNotFound at once: it never waits on
+// the lock (nor, on SQLite, on the one writer).
+func TestStrangerSkipsLock(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newService(db, 0)
+		ann, eve := verified(t, db, "ann@example.com"), verified(t, db, "eve@example.com")
+		o := create(t, s, ann, business("Acme"))
+		held, release, holder := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			holder <- db.Tx(sqldb.System(ctx()), func(tx *sqldb.Tx) error {
+				_, err := tx.LockRow(ctx(), "organizations", "id", o.ID)
+				close(held)
+				<-release
+				return err
+			})
+		}()
+		<-held
+		waits := db.SQL().Stats().WaitCount
+		done := make(chan error, 1)
+		go func() { done <- s.Remove(ctx(), eve, none(), o.ID, ann.UserID) }()
+		var err error
+	wait:
+		for {
+			select {
+			case err = <-done:
+				break wait
+			default:
+			}
+			// The stranger waits for the one writer (SQLite) or on a lock
+			// (PostgreSQL).
+			if db.SQL().Stats().WaitCount > waits || db.Engine() == "postgres" &&
+				count(t, db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0 {
+				close(release)
+				t.Fatalf("a stranger's change waits on the organisation's lock (then: %v)", <-done)
+			}
+		}
+		close(release)
+		if !is(err, organization.ErrNotFound) {
+			t.Fatalf("a stranger's change: %v; want ErrNotFound", err)
+		}
+		if err := <-holder; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
