@@ -95,6 +95,7 @@ const (
 	OrganizationRoleChanged          = "organization.role_changed"
 	OrganizationInvitationSent       = "organization.invitation_sent"
 	OrganizationInvitationAccepted   = "organization.invitation_accepted"
+	OrganizationInvitationRevoked    = "organization.invitation_revoked"
 	OrganizationOwnershipTransferred = "organization.ownership_transferred"
 
 	// Synchronizations read or run for an application, in the owner's trail.

@@ -103,15 +103,23 @@ func (s *Service) Invitations(ctx context.Context, a userd.Actor, id, before str
 }
 
 // Revoke deletes a pending invitation of an organisation (an owner's or an
-// admin's). It returns ErrNotFound, ErrForbidden, and ErrInvitationUnknown
-// also for an accepted one, which stays listed as its member's record.
-func (s *Service) Revoke(ctx context.Context, a userd.Actor, id, invitationID string) error {
+// admin's), in a transaction that records
+// audit.OrganizationInvitationRevoked. It returns ErrNotFound,
+// ErrForbidden, and ErrInvitationUnknown also for an accepted invitation,
+// which stays listed as its member's record.
+func (s *Service) Revoke(ctx context.Context, a userd.Actor, c userd.Client, id, invitationID string) error {
 	return s.write(ctx, a, id, Invite, func(tx *sqldb.Tx, id, _ string) error {
-		inv, ok := userd.ParseID(invitationID)
+		invID, ok := userd.ParseID(invitationID)
 		if !ok {
 			return ErrInvitationUnknown
 		}
-		return tx.ExecOne(ctx, ErrInvitationUnknown, `DELETE FROM organization_invitations WHERE id = $1 AND organization_id = $2 AND accepted_at IS NULL`, inv, id)
+		inv, err := sqldb.One(ctx, tx, ErrInvitationUnknown, "revoke invitation", scanInvitation, `DELETE FROM organization_invitations
+			WHERE id = $1 AND organization_id = $2 AND accepted_at IS NULL RETURNING `+invitationColumns, invID, id)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.OrganizationInvitationRevoked, TargetType: "organization", TargetID: id,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"invitation_id": inv.ID, "email": inv.Email, "role": inv.Role}})
 	})
 }
 

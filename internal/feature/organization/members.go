@@ -132,7 +132,8 @@ func (s *Service) Remove(ctx context.Context, a userd.Actor, c userd.Client, id,
 
 // Transfer hands an owner's ownership to another member: they become an
 // owner, the actor an admin, in a transaction that records
-// audit.OrganizationOwnershipTransferred in the new owner's trail. It
+// audit.OrganizationOwnershipTransferred in the new owner's trail and
+// audit.OrganizationRoleChanged in the actor's. It
 // returns ErrNotFound, ErrForbidden, and ErrMemberNotFound (also for the
 // actor themself).
 func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, id, userID string) (m Member, err error) {
@@ -155,6 +156,10 @@ func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, i
 			return err
 		}
 		m.Role = RoleOwner
+		if err := audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.OrganizationRoleChanged, TargetType: "organization", TargetID: id,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"from": RoleOwner, "to": RoleAdmin, "reason": "ownership_transferred"}}); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{UserID: m.UserID, ActorUserID: a.UserID, Action: audit.OrganizationOwnershipTransferred,
 			TargetType: "organization", TargetID: id, IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"from": a.UserID}})
 	})
@@ -164,8 +169,8 @@ func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, i
 // Forget takes a user out of their organisations before their deletion, in
 // the caller's system-scoped transaction, which holds the user's row locked
 // (lifecycle.DeleteUser): an organisation where they are the only member is
-// deleted (its teams that have members of their own stay, without a
-// parent); one where they are the only owner passes to its
+// deleted, recorded as audit.OrganizationDeleted in no one's trail (its
+// teams that have members of their own stay, without a parent); one where they are the only owner passes to its
 // longest-standing admin, else its longest-standing member, recorded as
 // audit.OrganizationOwnershipTransferred in the new owner's trail. Their
 // memberships themselves go with the user's row.
@@ -189,8 +194,15 @@ func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
 		WHERE parent_id IN (`+alone+`) AND id NOT IN (`+alone+`)`, userID, tx.Now); err != nil {
 		return fmt.Errorf("detach teams: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM organizations WHERE id IN (`+alone+`)`, userID); err != nil {
-		return fmt.Errorf("delete organizations of one member: %w", err)
+	// Teams first, so that each organisation is deleted, and recorded, once.
+	lone, err := sqldb.All(ctx, tx, scanID, `SELECT id FROM organizations WHERE id IN (`+alone+`) ORDER BY parent_id IS NULL, id`, userID)
+	if err != nil {
+		return fmt.Errorf("list organizations of one member: %w", err)
+	}
+	for _, id := range lone {
+		if err := deleteOrg(ctx, tx, id, audit.Event{Metadata: map[string]any{"reason": "last_member_deleted"}}); err != nil {
+			return err
+		}
 	}
 	owned, err := sqldb.All(ctx, tx, scanID, `SELECT organization_id FROM organization_members WHERE user_id = $1 AND role = $2 ORDER BY organization_id`, userID, RoleOwner)
 	if err != nil {

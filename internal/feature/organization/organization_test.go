@@ -104,7 +104,8 @@ func create(t *testing.T, s *organization.Service, a userd.Actor, n organization
 // TestCreateAndRules: the creator owns the organisation; slugs are derived,
 // validated and unique; a team belongs to a business its creator
 // administers; each role may do what Rules says and no more; a non-member
-// gets ErrNotFound for everything; deleting a business takes its teams.
+// gets ErrNotFound for everything; deleting a business takes its teams,
+// each audited.
 func TestCreateAndRules(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, box := newService(db, 0)
@@ -197,7 +198,7 @@ func TestCreateAndRules(t *testing.T) {
 				return err
 			}(),
 			"invitations": func() error { _, err := s.Invitations(ctx(), stranger, acme.ID, "", 10); return err }(),
-			"revoke":      s.Revoke(ctx(), stranger, acme.ID, acme.ID),
+			"revoke":      s.Revoke(ctx(), stranger, none(), acme.ID, acme.ID),
 			"transfer":    func() error { _, err := s.Transfer(ctx(), stranger, none(), acme.ID, cat.UserID); return err }(),
 			"bad id":      func() error { _, err := s.Get(ctx(), ann, "nope"); return err }(),
 		}
@@ -228,7 +229,7 @@ func TestCreateAndRules(t *testing.T) {
 		}
 		rows.Close()
 		want := []string{"organization.created", "organization.created", "organization.invitation_sent", "organization.invitation_accepted", "organization.member_added",
-			"organization.invitation_sent", "organization.invitation_accepted", "organization.member_added", "organization.updated", "organization.role_changed", "organization.deleted"}
+			"organization.invitation_sent", "organization.invitation_accepted", "organization.member_added", "organization.updated", "organization.role_changed", "organization.deleted", "organization.deleted"}
 		if !slices.Equal(actions, want) {
 			t.Fatalf("audit = %v\nwant %v", actions, want)
 		}
@@ -326,10 +327,10 @@ func TestInvitations(t *testing.T) {
 		if err != nil || len(list) != 3 || list[0].Email != "eve@example.com" {
 			t.Fatalf("invitations = %+v, %v", list, err)
 		}
-		if err := s.Revoke(ctx(), bob, o.ID, list[0].ID); err != nil {
+		if err := s.Revoke(ctx(), bob, none(), o.ID, list[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Revoke(ctx(), bob, o.ID, list[0].ID); !is(err, organization.ErrInvitationUnknown) {
+		if err := s.Revoke(ctx(), bob, none(), o.ID, list[0].ID); !is(err, organization.ErrInvitationUnknown) {
 			t.Fatalf("revoke again: %v", err)
 		}
 		if _, err := s.Accept(ctx(), eve, none(), eveTok); !is(err, organization.ErrInvalidInvitation) {
@@ -599,7 +600,7 @@ func TestAcceptRace(t *testing.T) {
 						_, err := s.Accept(ctx(), bob, none(), tok)
 						return err
 					case race == "revoke":
-						return s.Revoke(ctx(), ann, o.ID, inv.ID)
+						return s.Revoke(ctx(), ann, none(), o.ID, inv.ID)
 					default:
 						return s.Delete(ctx(), ann, none(), o.ID)
 					}
@@ -661,6 +662,55 @@ func TestStrangerSkipsLock(t *testing.T) {
 		}
 		if err := <-holder; err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestAuditTrail: a revocation is recorded in the revoker's trail, a
+// transfer's demotion in the former owner's, and each deleted organisation
+// once: a business's team with it, and those deleted with their last
+// member in no one's trail.
+func TestAuditTrail(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, bob, cat := verified(t, db, "ann@example.com"), verified(t, db, "bob@example.com"), verified(t, db, "cat@example.com")
+		o := create(t, s, ann, business("Acme"))
+		join(t, s, box, ann, bob, "bob@example.com", o.ID, organization.RoleMember)
+		inv, err := s.Invite(ctx(), ann, none(), o.ID, "eve@example.com", organization.RoleMember)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revoke(ctx(), ann, none(), o.ID, inv.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Transfer(ctx(), ann, none(), o.ID, bob.UserID); err != nil {
+			t.Fatal(err)
+		}
+		bees := create(t, s, bob, business("Bees"))
+		team := create(t, s, bob, organization.New{Kind: organization.Team, Name: "Drones", ParentID: bees.ID})
+		if err := s.Delete(ctx(), bob, none(), bees.ID); err != nil {
+			t.Fatal(err)
+		}
+		lone := create(t, s, cat, business("Lone"))
+		loneTeam := create(t, s, cat, organization.New{Kind: organization.Team, Name: "Lone team", ParentID: lone.ID})
+		if err := deleteUser(db, cat); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []struct {
+			user, action, target string
+			n                    int
+		}{
+			{ann.UserID, "organization.invitation_revoked", o.ID, 1},
+			{ann.UserID, "organization.role_changed", o.ID, 1},
+			{bob.UserID, "organization.deleted", bees.ID, 1},
+			{bob.UserID, "organization.deleted", team.ID, 1},
+			{"", "organization.deleted", lone.ID, 1},
+			{"", "organization.deleted", loneTeam.ID, 1},
+		} {
+			if n := count(t, db, `SELECT count(*) FROM activity_logs WHERE coalesce(CAST(user_id AS TEXT), '') = $1 AND action = $2 AND CAST(target_id AS TEXT) = $3`,
+				want.user, want.action, want.target); n != want.n {
+				t.Errorf("%d %s of %s in the trail of %q; want %d", n, want.action, want.target, want.user, want.n)
+			}
 		}
 	})
 }
