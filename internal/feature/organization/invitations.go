@@ -43,8 +43,10 @@ func scanInvitation(row sqldb.Scanner) (Invitation, error) {
 // it stores the token's hash and mails the token in a link to
 // {PublicURL}/accept-invitation?token=… once the transaction, which
 // records audit.OrganizationInvitationSent, commits. Admins invite admins
-// and members, owners anyone. It returns a validation error, ErrNotFound
-// and ErrForbidden.
+// and members, owners anyone. A user sends at most InvitationLimit
+// invitations, and an organisation has at most MaxPendingInvitations
+// pending. It returns a validation error, ErrNotFound, ErrForbidden,
+// ErrTooManyInvitations and a *ratelimit.Error.
 func (s *Service) Invite(ctx context.Context, a userd.Actor, c userd.Client, id, email, role string) (inv Invitation, err error) {
 	if err := checkRole(role); err != nil {
 		return inv, err
@@ -62,6 +64,9 @@ func (s *Service) Invite(ctx context.Context, a userd.Actor, c userd.Client, id,
 		if err != nil {
 			return err
 		}
+		if err := s.checkInvitations(ctx, tx, a, id); err != nil {
+			return err
+		}
 		inv, err = scanInvitation(tx.QueryRow(ctx, `INSERT INTO organization_invitations (id, organization_id, email, role, token_hash, invited_by, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING `+invitationColumns,
 			userd.NewID(tx.Now), id, email, role, hash, a.UserID, tx.Now, tx.Now.Add(InvitationTTL)))
@@ -76,11 +81,34 @@ func (s *Service) Invite(ctx context.Context, a userd.Actor, c userd.Client, id,
 	return inv, err
 }
 
+// checkInvitations counts an invitation against the actor's
+// InvitationLimit, and returns ErrTooManyInvitations when the organisation,
+// whose row the caller holds locked, has MaxPendingInvitations pending.
+func (s *Service) checkInvitations(ctx context.Context, tx *sqldb.Tx, a userd.Actor, orgID string) error {
+	var pending int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM organization_invitations WHERE organization_id = $1 AND accepted_at IS NULL AND expires_at > $2`,
+		orgID, tx.Now).Scan(&pending); err != nil {
+		return fmt.Errorf("count pending invitations: %w", err)
+	}
+	if pending >= MaxPendingInvitations {
+		return ErrTooManyInvitations
+	}
+	if s.deps.Limiter == nil {
+		return nil
+	}
+	return s.deps.Limiter.HitIn(ctx, tx, "invitation:"+a.UserID, InvitationLimit)
+}
+
 // invitationMail is the mail that carries an invitation's token, in a link
-// to {publicURL}/accept-invitation?token=….
+// to {publicURL}/accept-invitation?token=…. Its subject names the site, not
+// the organisation, whose name is its members' choice.
 func invitationMail(publicURL, to, org, role, tok string) mailer.Message {
+	site := publicURL
+	if u, err := url.Parse(publicURL); err == nil && u.Host != "" {
+		site = u.Host
+	}
 	link := strings.TrimSuffix(publicURL, "/") + "/accept-invitation?token=" + url.QueryEscape(tok)
-	return mailer.Message{To: to, Subject: "You are invited to " + org,
+	return mailer.Message{To: to, Subject: "You are invited to join an organisation on " + site,
 		Text: "You are invited to join " + org + " as " + role + ".\n\nAccept within 7 days: " + link + "\n",
 		HTML: "<p>You are invited to join " + html.EscapeString(org) + " as " + role + ".</p>\n<p><a href=\"" + html.EscapeString(link) +
 			"\">Accept the invitation</a> within 7 days.</p>\n"}

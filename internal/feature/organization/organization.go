@@ -30,6 +30,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -86,7 +87,14 @@ const (
 	InvitationTTL = 7 * 24 * time.Hour
 	// InvitationPrefix starts every invitation token.
 	InvitationPrefix = "udi_"
+	// MaxPendingInvitations bounds an organisation's invitations that may
+	// still be accepted.
+	MaxPendingInvitations = 100
 )
+
+// InvitationLimit is how many invitations one user may send, whatever the
+// organisations: each mails an address of the inviter's choosing.
+var InvitationLimit = ratelimit.Rule{Max: 20, Window: time.Hour}
 
 // Errors of the Service.
 var (
@@ -101,6 +109,9 @@ var (
 	ErrSlugTaken         = userd.Errorf(userd.KindConflict, "slug_taken", "Another organization has this slug.")
 	ErrAlreadyMember     = userd.Errorf(userd.KindConflict, "already_member", "You are a member of the organization already.")
 	ErrLimit             = userd.Errorf(userd.KindConflict, "organization_limit", "You belong to as many organizations as a user may.")
+	// ErrTooManyInvitations answers an invitation to an organisation that
+	// has MaxPendingInvitations pending.
+	ErrTooManyInvitations = userd.Errorf(userd.KindConflict, "too_many_invitations", "The organization has as many pending invitations as it may: revoke some first.")
 )
 
 // Org is an organisation as a member sees it: Role and JoinedAt are the
@@ -129,6 +140,8 @@ type Deps struct {
 	// Mail sends a mail after the request (auth.Service.SendAsync); nil
 	// sends nothing.
 	Mail func(mail.Message)
+	// Limiter counts InvitationLimit; nil limits nothing.
+	Limiter *ratelimit.Limiter
 }
 
 // Service serves organisations, their members and invitations.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/organization"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -58,7 +60,8 @@ func (o *outbox) last(t *testing.T, to string) string {
 
 func newService(db *sqldb.DB, max int) (*organization.Service, *outbox) {
 	box := &outbox{}
-	return organization.NewService(db, organization.Deps{MaxPerUser: max, PublicURL: "https://userd.test/", Mail: box.send}), box
+	return organization.NewService(db, organization.Deps{MaxPerUser: max, PublicURL: "https://userd.test/", Mail: box.send,
+		Limiter: ratelimit.New(db, true)}), box
 }
 
 // verified makes a user whose email is verified.
@@ -711,6 +714,56 @@ func TestAuditTrail(t *testing.T) {
 				want.user, want.action, want.target); n != want.n {
 				t.Errorf("%d %s of %s in the trail of %q; want %d", n, want.action, want.target, want.user, want.n)
 			}
+		}
+	})
+}
+
+// TestInvitationLimits: a user sends at most InvitationLimit invitations a
+// window (429), an organisation has at most MaxPendingInvitations pending
+// (409 until one is revoked), and the mail's subject names the site, not
+// the organisation.
+func TestInvitationLimits(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		clk := dbtest.NewClock(db, noon)
+		s, box := newService(db, 0)
+		ann := verified(t, db, "ann@example.com")
+		o := create(t, s, ann, business("Click here: https://evil.example"))
+		invite := func(i int) (organization.Invitation, error) {
+			return s.Invite(ctx(), ann, none(), o.ID, "x"+strconv.Itoa(i)+"@example.com", organization.RoleMember)
+		}
+		sent := 0
+		for sent < organization.MaxPendingInvitations {
+			for range organization.InvitationLimit.Max {
+				if _, err := invite(sent); err != nil {
+					t.Fatalf("invitation %d: %v", sent, err)
+				}
+				sent++
+			}
+			var e *ratelimit.Error
+			if _, err := invite(sent); sent < organization.MaxPendingInvitations && !errors.As(err, &e) {
+				t.Fatalf("invitation %d, over the limit: %v", sent, err)
+			}
+			clk.Add(organization.InvitationLimit.Window)
+		}
+		last, err := invite(sent)
+		if !is(err, organization.ErrTooManyInvitations) {
+			t.Fatalf("invitation %d, over the pending cap: %v", sent, err)
+		}
+		list, err := s.Invitations(ctx(), ann, o.ID, "", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revoke(ctx(), ann, none(), o.ID, list[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if last, err = invite(sent); err != nil {
+			t.Fatalf("an invitation after a revocation: %v", err)
+		}
+		box.mu.Lock()
+		m := box.sent[len(box.sent)-1]
+		box.mu.Unlock()
+		if m.Subject != "You are invited to join an organisation on userd.test" || !strings.Contains(m.Text, o.Name) || m.To != last.Email {
+			t.Fatalf("mail %q to %s:\n%s", m.Subject, m.To, m.Text)
 		}
 	})
 }
