@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
@@ -154,7 +155,8 @@ func (s *Service) Revoke(ctx context.Context, a userd.Actor, c userd.Client, id,
 // Accept makes the actor a member with the invitation's role, once: the
 // invitation is marked accepted in the same transaction, which records
 // audit.OrganizationInvitationAccepted and audit.OrganizationMemberAdded.
-// The actor's verified email must be the invitation's (letter case aside),
+// The actor's verified email must be the invitation's (ASCII letter case
+// aside),
 // and its inviter must still be a member whose role may invite with its
 // role: an invitation of an owner removed or demoted since, or of a deleted
 // user, no longer works. It returns ErrInvalidInvitation for an unknown,
@@ -196,7 +198,7 @@ func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok
 		if err != nil {
 			return err
 		}
-		if u.Email == nil || u.EmailVerifiedAt == nil || !strings.EqualFold(*u.Email, inv.Email) {
+		if u.Email == nil || u.EmailVerifiedAt == nil || !sameEmail(*u.Email, inv.Email) {
 			return ErrEmailMismatch
 		}
 		if err := s.checkLimit(ctx, tx, a.UserID); err != nil {
@@ -222,6 +224,18 @@ func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok
 		return err
 	})
 	return o, err
+}
+
+// sameEmail reports whether two addresses are one: equal, or equal once
+// lower-cased when both are ASCII. Unicode's case folding would match
+// other letters (ſ is s, the Kelvin sign is k).
+func sameEmail(a, b string) bool {
+	return a == b || ascii(a) && ascii(b) && strings.ToLower(a) == strings.ToLower(b)
+}
+
+// ascii reports whether s has only ASCII characters.
+func ascii(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r > unicode.MaxASCII })
 }
 
 // stillInvites returns ErrInvalidInvitation unless the invitation's inviter

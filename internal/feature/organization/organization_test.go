@@ -767,3 +767,32 @@ func TestInvitationLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestEmailMatchIsASCII: an invitation's address matches a verified one
+// letter case aside in ASCII only: Unicode's folding (ſ for s, the Kelvin sign for k)
+// does not make another address the invited one.
+func TestEmailMatchIsASCII(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, sam, kim := verified(t, db, "ann@example.com"), verified(t, db, "sam@example.com"), verified(t, db, "kim@example.com")
+		o := create(t, s, ann, business("Acme"))
+		for _, tc := range []struct {
+			invited string
+			who     userd.Actor
+		}{{"ſam@example.com", sam}, {"\u212aim@example.com", kim}} {
+			if _, err := s.Invite(ctx(), ann, none(), o.ID, tc.invited, organization.RoleMember); err != nil {
+				t.Fatalf("invite %s: %v", tc.invited, err)
+			}
+			if _, err := s.Accept(ctx(), tc.who, none(), box.last(t, tc.invited)); !is(err, organization.ErrEmailMismatch) {
+				t.Errorf("invited %s: %v; want ErrEmailMismatch", tc.invited, err)
+			}
+		}
+		q := `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = $1`
+		if db.Engine() == "postgres" {
+			q = `SELECT count(*) FROM pg_indexes WHERE indexname = $1`
+		}
+		if n := count(t, db, q, "idx_organization_invitations_expires_at"); n != 1 {
+			t.Errorf("%d indexes on the invitations' expires_at; want 1 (the hourly clean-up reads it)", n)
+		}
+	})
+}
