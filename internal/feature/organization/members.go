@@ -133,9 +133,9 @@ func (s *Service) Remove(ctx context.Context, a userd.Actor, c userd.Client, id,
 // Transfer hands an owner's ownership to another member: they become an
 // owner, the actor an admin, in a transaction that records
 // audit.OrganizationOwnershipTransferred in the new owner's trail and
-// audit.OrganizationRoleChanged in the actor's. It
-// returns ErrNotFound, ErrForbidden, and ErrMemberNotFound (also for the
-// actor themself).
+// audit.OrganizationRoleChanged in the actor's. It returns ErrNotFound,
+// ErrForbidden, ErrMemberNotFound (also for the actor themself, and for a
+// member deleted meanwhile) and ErrLastOwner.
 func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, id, userID string) (m Member, err error) {
 	err = s.write(ctx, a, id, Transfer, func(tx *sqldb.Tx, id, _ string) error {
 		if m, err = member(ctx, tx, id, userID); err != nil {
@@ -149,8 +149,12 @@ func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, i
 		if err != nil {
 			return fmt.Errorf("transfer ownership: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 2 {
-			return errors.Join(ErrMemberNotFound, err) // the new owner left meanwhile
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("transfer ownership: %w", err)
+		}
+		if n != 2 {
+			return ErrMemberNotFound // the new owner left meanwhile
 		}
 		if err := keepsOwner(ctx, tx, id); err != nil {
 			return err
