@@ -233,7 +233,7 @@ type invitationIDInput struct {
 }
 
 func (s *Server) revokeInvitation(ctx context.Context, in *invitationIDInput) (*struct{}, error) {
-	return nil, s.orgs.Revoke(ctx, userd.ActorFrom(ctx), in.ID, in.InvitationID)
+	return nil, s.orgs.Revoke(ctx, userd.ActorFrom(ctx), s.client(ctx), in.ID, in.InvitationID)
 }
 
 type acceptInput struct {

@@ -260,8 +260,8 @@ func FuzzOrgBody(f *testing.F) {
 }
 
 // TestAcceptInvitationPage: the mailed link's page accepts the invitation
-// for the invited user signed in with the session cookie, once; anyone else
-// is asked to sign in.
+// for the invited user signed in with the session cookie, once, when they
+// hold account:write; anyone else is asked to sign in.
 func TestAcceptInvitationPage(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		mb := newMailbox(t)
@@ -300,6 +300,23 @@ func TestAcceptInvitationPage(t *testing.T) {
 		}
 		if status, _ := c.postForm("/accept-invitation", form, "same-origin", "Cookie", "userd_session="+bob); status != 404 {
 			t.Fatalf("twice = %d", status)
+		}
+
+		// Without account:write (here without any role), as on the API's
+		// route: 403.
+		catID, cat, _ := c.signupTokens("cat@example.com")
+		mb.next()
+		if _, err := db.SQL().Exec(`DELETE FROM user_roles WHERE user_id = $1`, catID); err != nil {
+			t.Fatal(err)
+		}
+		c.do("POST", "/v1/orgs/"+org+"/invitations", map[string]any{"email": "cat@example.com", "role": "member"}, ann)
+		_, catTok := link(t, mb.next())
+		if status, body := c.postForm("/accept-invitation", url.Values{"token": {catTok}}, "same-origin", "Cookie", "userd_session="+cat); status != 403 || !strings.Contains(body, "account:write") {
+			t.Fatalf("without account:write = %d\n%s", status, body)
+		}
+		var n int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM organization_members WHERE user_id = $1`, catID).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("cat belongs to %d organisations (%v); want 0", n, err)
 		}
 	})
 }

@@ -120,7 +120,8 @@ func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 
 // acceptInvitationPage is where an organisation's invitation mail leads:
 // a signed-in browser (the session cookie) accepts it with the form; anyone
-// else is asked to sign in with the invited address first.
+// else is asked to sign in with the invited address first. Like the API's
+// route, it needs the permission account:write (403 without).
 func (s *Server) acceptInvitationPage(w http.ResponseWriter, r *http.Request) {
 	p := page{Title: "Join an organisation", Button: "Accept the invitation", Form: true}
 	if !s.posted(w, r, &p) {
@@ -131,6 +132,10 @@ func (s *Server) acceptInvitationPage(w http.ResponseWriter, r *http.Request) {
 	if !fromCookie || strings.HasPrefix(tok, apikey.Prefix) || err != nil || c.Actor.APIKeyID != "" {
 		s.renderPage(w, http.StatusUnauthorized, page{Title: p.Title, Failed: true,
 			Message: "Sign in with the email address that was invited, then open the link in the mail again."})
+		return
+	}
+	if err := permit(accountWrite, c.Actor.Grants); err != nil {
+		s.pageResult(w, r, p, err, "")
 		return
 	}
 	o, err := s.orgs.Accept(withCaller(r.Context(), c), c.Actor, s.clientOf(r), p.Token)

@@ -95,6 +95,7 @@ const (
 	OrganizationRoleChanged          = "organization.role_changed"
 	OrganizationInvitationSent       = "organization.invitation_sent"
 	OrganizationInvitationAccepted   = "organization.invitation_accepted"
+	OrganizationInvitationRevoked    = "organization.invitation_revoked"
 	OrganizationOwnershipTransferred = "organization.ownership_transferred"
 	// Billing: a subscription's change in its owner's trail (an
 	// administrator as actor for a manual grant), a customer linked to its

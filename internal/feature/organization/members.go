@@ -132,9 +132,10 @@ func (s *Service) Remove(ctx context.Context, a userd.Actor, c userd.Client, id,
 
 // Transfer hands an owner's ownership to another member: they become an
 // owner, the actor an admin, in a transaction that records
-// audit.OrganizationOwnershipTransferred in the new owner's trail. It
-// returns ErrNotFound, ErrForbidden, and ErrMemberNotFound (also for the
-// actor themself).
+// audit.OrganizationOwnershipTransferred in the new owner's trail and
+// audit.OrganizationRoleChanged in the actor's. It returns ErrNotFound,
+// ErrForbidden, ErrMemberNotFound (also for the actor themself, and for a
+// member deleted meanwhile) and ErrLastOwner.
 func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, id, userID string) (m Member, err error) {
 	err = s.write(ctx, a, id, Transfer, func(tx *sqldb.Tx, id, _ string) error {
 		if m, err = member(ctx, tx, id, userID); err != nil {
@@ -143,12 +144,26 @@ func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, i
 		if m.UserID == a.UserID {
 			return ErrMemberNotFound
 		}
-		_, err := tx.Exec(ctx, `UPDATE organization_members SET role = CASE user_id WHEN $1 THEN $2 ELSE $3 END
+		res, err := tx.Exec(ctx, `UPDATE organization_members SET role = CASE user_id WHEN $1 THEN $2 ELSE $3 END
 			WHERE organization_id = $4 AND user_id IN ($1, $5)`, m.UserID, RoleOwner, RoleAdmin, id, a.UserID)
 		if err != nil {
 			return fmt.Errorf("transfer ownership: %w", err)
 		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("transfer ownership: %w", err)
+		}
+		if n != 2 {
+			return ErrMemberNotFound // the new owner left meanwhile
+		}
+		if err := keepsOwner(ctx, tx, id); err != nil {
+			return err
+		}
 		m.Role = RoleOwner
+		if err := audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.OrganizationRoleChanged, TargetType: "organization", TargetID: id,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"from": RoleOwner, "to": RoleAdmin, "reason": "ownership_transferred"}}); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{UserID: m.UserID, ActorUserID: a.UserID, Action: audit.OrganizationOwnershipTransferred,
 			TargetType: "organization", TargetID: id, IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"from": a.UserID}})
 	})
@@ -156,24 +171,44 @@ func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, i
 }
 
 // Forget takes a user out of their organisations before their deletion, in
-// the caller's system-scoped transaction: an organisation where they are
-// the only member is deleted (its teams that have members of their own
-// stay, without a parent); one where they are the only owner passes to its
+// the caller's system-scoped transaction, which holds the user's row locked
+// (lifecycle.DeleteUser): an organisation where they are the only member is
+// deleted, recorded as audit.OrganizationDeleted in no one's trail (its
+// teams that have members of their own stay, without a parent); one where they are the only owner passes to its
 // longest-standing admin, else its longest-standing member, recorded as
 // audit.OrganizationOwnershipTransferred in the new owner's trail. Their
 // memberships themselves go with the user's row.
+//
+// It first locks every organisation the user belongs to, in the order of
+// their ids, so that what it reads of them stays true: a member leaving or
+// being deleted at the same time waits, or has left already.
 func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	ids, err := sqldb.All(ctx, tx, scanID, `SELECT organization_id FROM organization_members WHERE user_id = $1 ORDER BY organization_id`, userID)
+	if err != nil {
+		return fmt.Errorf("list memberships: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := tx.LockRow(ctx, "organizations", "id", id); err != nil {
+			return fmt.Errorf("lock organization: %w", err)
+		}
+	}
 	const alone = `SELECT m.organization_id FROM organization_members m WHERE m.user_id = $1
 		AND NOT EXISTS (SELECT 1 FROM organization_members o WHERE o.organization_id = m.organization_id AND o.user_id <> $1)`
 	if _, err := tx.Exec(ctx, `UPDATE organizations SET parent_id = NULL, updated_at = $2
 		WHERE parent_id IN (`+alone+`) AND id NOT IN (`+alone+`)`, userID, tx.Now); err != nil {
 		return fmt.Errorf("detach teams: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM organizations WHERE id IN (`+alone+`)`, userID); err != nil {
-		return fmt.Errorf("delete organizations of one member: %w", err)
+	// Teams first, so that each organisation is deleted, and recorded, once.
+	lone, err := sqldb.All(ctx, tx, scanID, `SELECT id FROM organizations WHERE id IN (`+alone+`) ORDER BY parent_id IS NULL, id`, userID)
+	if err != nil {
+		return fmt.Errorf("list organizations of one member: %w", err)
 	}
-	owned, err := sqldb.All(ctx, tx, func(r sqldb.Scanner) (id string, err error) { return id, r.Scan(&id) },
-		`SELECT organization_id FROM organization_members WHERE user_id = $1 AND role = $2 ORDER BY organization_id`, userID, RoleOwner)
+	for _, id := range lone {
+		if err := deleteOrg(ctx, tx, id, audit.Event{Metadata: map[string]any{"reason": "last_member_deleted"}}); err != nil {
+			return err
+		}
+	}
+	owned, err := sqldb.All(ctx, tx, scanID, `SELECT organization_id FROM organization_members WHERE user_id = $1 AND role = $2 ORDER BY organization_id`, userID, RoleOwner)
 	if err != nil {
 		return fmt.Errorf("list owned organizations: %w", err)
 	}
@@ -185,12 +220,14 @@ func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
 	return nil
 }
 
+// scanID scans an id.
+func scanID(r sqldb.Scanner) (id string, err error) { return id, r.Scan(&id) }
+
 // succeed makes the longest-standing admin, else member, of an
-// organisation its owner when the leaving owner is its only one.
+// organisation its owner when the leaving owner is its only one. Forget
+// holds the organisation's row locked and deleted it if it had no other
+// member.
 func succeed(ctx context.Context, tx *sqldb.Tx, orgID, leaving string) error {
-	if _, err := tx.LockRow(ctx, "organizations", "id", orgID); err != nil {
-		return fmt.Errorf("lock organization: %w", err)
-	}
 	var others int
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM organization_members WHERE organization_id = $1 AND role = $2 AND user_id <> $3`,
 		orgID, RoleOwner, leaving).Scan(&others); err != nil {
@@ -201,18 +238,20 @@ func succeed(ctx context.Context, tx *sqldb.Tx, orgID, leaving string) error {
 	}
 	next, err := sqldb.One(ctx, tx, errNoSuccessor, "choose successor", scanMember, `SELECT `+memberColumns+` FROM organization_members
 		WHERE organization_id = $1 AND user_id <> $2 ORDER BY CASE role WHEN $3 THEN 0 ELSE 1 END, joined_at, user_id LIMIT 1`, orgID, leaving, RoleAdmin)
-	if errors.Is(err, errNoSuccessor) {
-		return nil // the organisation went with Forget's first step
-	}
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE organization_members SET role = $1 WHERE organization_id = $2 AND user_id = $3`, RoleOwner, orgID, next.UserID); err != nil {
+	if err := tx.ExecOne(ctx, errNoSuccessor, `UPDATE organization_members SET role = $1 WHERE organization_id = $2 AND user_id = $3`,
+		RoleOwner, orgID, next.UserID); err != nil {
 		return fmt.Errorf("promote successor: %w", err)
+	}
+	if err := keepsOwner(ctx, tx, orgID); err != nil {
+		return err
 	}
 	return audit.Record(ctx, tx, audit.Event{UserID: next.UserID, Action: audit.OrganizationOwnershipTransferred, TargetType: "organization", TargetID: orgID,
 		Metadata: map[string]any{"from": leaving, "reason": "owner_deleted", "previous_role": next.Role}})
 }
 
-// errNoSuccessor says that an organisation has no member to succeed its owner.
+// errNoSuccessor says that an organisation that Forget did not delete has
+// no member left to succeed its owner: its lock failed to keep them.
 var errNoSuccessor = errors.New("organization: no successor")

@@ -30,6 +30,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -87,7 +88,14 @@ const (
 	InvitationTTL = 7 * 24 * time.Hour
 	// InvitationPrefix starts every invitation token.
 	InvitationPrefix = "udi_"
+	// MaxPendingInvitations bounds an organisation's invitations that may
+	// still be accepted.
+	MaxPendingInvitations = 100
 )
+
+// InvitationLimit is how many invitations one user may send, whatever the
+// organisations: each mails an address of the inviter's choosing.
+var InvitationLimit = ratelimit.Rule{Max: 20, Window: time.Hour}
 
 // Errors of the Service.
 var (
@@ -102,6 +110,9 @@ var (
 	ErrSlugTaken         = userd.Errorf(userd.KindConflict, "slug_taken", "Another organization has this slug.")
 	ErrAlreadyMember     = userd.Errorf(userd.KindConflict, "already_member", "You are a member of the organization already.")
 	ErrLimit             = userd.Errorf(userd.KindConflict, "organization_limit", "You belong to as many organizations as a user may.")
+	// ErrTooManyInvitations answers an invitation to an organisation that
+	// has MaxPendingInvitations pending.
+	ErrTooManyInvitations = userd.Errorf(userd.KindConflict, "too_many_invitations", "The organization has as many pending invitations as it may: revoke some first.")
 )
 
 // Org is an organisation as a member sees it: Role and JoinedAt are the
@@ -130,6 +141,8 @@ type Deps struct {
 	// Mail sends a mail after the request (auth.Service.SendAsync); nil
 	// sends nothing.
 	Mail func(mail.Message)
+	// Limiter counts InvitationLimit; nil limits nothing.
+	Limiter *ratelimit.Limiter
 }
 
 // Service serves organisations, their members and invitations.
@@ -270,11 +283,21 @@ func allowed(ctx context.Context, tx *sqldb.Tx, id string, a userd.Actor, action
 
 // write is read for a change: the transaction is the system's (a change
 // touches other members' rows) and holds the organisation's row locked, so
-// that changes of membership happen one after the other.
+// that changes of membership happen one after the other. A non-member is
+// turned away (ErrNotFound) by a read of their own membership before that,
+// so that they never wait on, nor hold up, the organisation's lock; the
+// role is read again under the lock.
 func (s *Service) write(ctx context.Context, a userd.Actor, orgID string, action Action, fn func(tx *sqldb.Tx, id, role string) error) error {
 	id, ok := userd.ParseID(orgID)
 	if !ok {
 		return ErrNotFound
+	}
+	err := s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		_, err := RoleOf(ctx, tx, id, a.UserID)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	// System: the organisation's other members' rows; the rules are checked here.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/organization"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -57,7 +60,8 @@ func (o *outbox) last(t *testing.T, to string) string {
 
 func newService(db *sqldb.DB, max int) (*organization.Service, *outbox) {
 	box := &outbox{}
-	return organization.NewService(db, organization.Deps{MaxPerUser: max, PublicURL: "https://userd.test/", Mail: box.send}), box
+	return organization.NewService(db, organization.Deps{MaxPerUser: max, PublicURL: "https://userd.test/", Mail: box.send,
+		Limiter: ratelimit.New(db, true)}), box
 }
 
 // verified makes a user whose email is verified.
@@ -68,15 +72,6 @@ func verified(t *testing.T, db *sqldb.DB, email string) userd.Actor {
 		t.Fatal(err)
 	}
 	return a
-}
-
-func count(t *testing.T, db *sqldb.DB, q string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := db.SQL().QueryRow(q, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }
 
 // join makes u a member of org with role, as its owner invites and u
@@ -103,7 +98,8 @@ func create(t *testing.T, s *organization.Service, a userd.Actor, n organization
 // TestCreateAndRules: the creator owns the organisation; slugs are derived,
 // validated and unique; a team belongs to a business its creator
 // administers; each role may do what Rules says and no more; a non-member
-// gets ErrNotFound for everything; deleting a business takes its teams.
+// gets ErrNotFound for everything; deleting a business takes its teams,
+// each audited.
 func TestCreateAndRules(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, box := newService(db, 0)
@@ -196,7 +192,7 @@ func TestCreateAndRules(t *testing.T) {
 				return err
 			}(),
 			"invitations": func() error { _, err := s.Invitations(ctx(), stranger, acme.ID, "", 10); return err }(),
-			"revoke":      s.Revoke(ctx(), stranger, acme.ID, acme.ID),
+			"revoke":      s.Revoke(ctx(), stranger, none(), acme.ID, acme.ID),
 			"transfer":    func() error { _, err := s.Transfer(ctx(), stranger, none(), acme.ID, cat.UserID); return err }(),
 			"bad id":      func() error { _, err := s.Get(ctx(), ann, "nope"); return err }(),
 		}
@@ -209,10 +205,10 @@ func TestCreateAndRules(t *testing.T) {
 		if err := s.Delete(ctx(), ann, none(), acme.ID); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM organizations`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM organizations`); n != 0 {
 			t.Fatalf("%d organisations after deleting the business; want 0 (its team goes with it)", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM organization_members`) + count(t, db, `SELECT count(*) FROM organization_invitations`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM organization_members`) + dbtest.Count(t, db, `SELECT count(*) FROM organization_invitations`); n != 0 {
 			t.Fatalf("%d members and invitations left", n)
 		}
 		var actions []string
@@ -227,7 +223,7 @@ func TestCreateAndRules(t *testing.T) {
 		}
 		rows.Close()
 		want := []string{"organization.created", "organization.created", "organization.invitation_sent", "organization.invitation_accepted", "organization.member_added",
-			"organization.invitation_sent", "organization.invitation_accepted", "organization.member_added", "organization.updated", "organization.role_changed", "organization.deleted"}
+			"organization.invitation_sent", "organization.invitation_accepted", "organization.member_added", "organization.updated", "organization.role_changed", "organization.deleted", "organization.deleted"}
 		if !slices.Equal(actions, want) {
 			t.Fatalf("audit = %v\nwant %v", actions, want)
 		}
@@ -260,7 +256,7 @@ func TestLastOwnerRace(t *testing.T) {
 					t.Fatalf("round %d: %v", round, err)
 				}
 			}
-			owners := count(t, db, `SELECT count(*) FROM organization_members WHERE organization_id = $1 AND role = 'owner'`, o.ID)
+			owners := dbtest.Count(t, db, `SELECT count(*) FROM organization_members WHERE organization_id = $1 AND role = 'owner'`, o.ID)
 			if ok != 1 || owners != 1 {
 				t.Fatalf("round %d: %d changes committed, %d owners; want 1, 1 (%v)", round, ok, owners, errs)
 			}
@@ -296,7 +292,7 @@ func TestInvitations(t *testing.T) {
 		if got, err := s.Get(ctx(), bob, o.ID); err != nil || got.Role != organization.RoleAdmin {
 			t.Fatalf("bob's membership = %+v, %v", got, err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM organization_invitations WHERE accepted_at IS NOT NULL`); n != 1 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM organization_invitations WHERE accepted_at IS NOT NULL`); n != 1 {
 			t.Fatalf("%d accepted invitations; want 1", n)
 		}
 
@@ -325,10 +321,10 @@ func TestInvitations(t *testing.T) {
 		if err != nil || len(list) != 3 || list[0].Email != "eve@example.com" {
 			t.Fatalf("invitations = %+v, %v", list, err)
 		}
-		if err := s.Revoke(ctx(), bob, o.ID, list[0].ID); err != nil {
+		if err := s.Revoke(ctx(), bob, none(), o.ID, list[0].ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Revoke(ctx(), bob, o.ID, list[0].ID); !is(err, organization.ErrInvitationUnknown) {
+		if err := s.Revoke(ctx(), bob, none(), o.ID, list[0].ID); !is(err, organization.ErrInvitationUnknown) {
 			t.Fatalf("revoke again: %v", err)
 		}
 		if _, err := s.Accept(ctx(), eve, none(), eveTok); !is(err, organization.ErrInvalidInvitation) {
@@ -368,7 +364,7 @@ func TestLimit(t *testing.T) {
 		if got, err := s.Accept(ctx(), ann, none(), box.last(t, "ann@example.com")); err != nil || got.ID != b1.ID || got.Role != organization.RoleMember {
 			t.Fatalf("joining after a deletion = %+v, %v", got, err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM organization_members WHERE user_id = $1`, ann.UserID); n != 2 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM organization_members WHERE user_id = $1`, ann.UserID); n != 2 {
 			t.Fatalf("ann belongs to %d; want 2", n)
 		}
 	})
@@ -411,7 +407,7 @@ func TestDeleteUser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := count(t, db, `SELECT count(*) FROM organizations WHERE id = $1`, alone.ID); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM organizations WHERE id = $1`, alone.ID); n != 0 {
 			t.Fatal("the organisation of one member is still there")
 		}
 		if got, err := s.Get(ctx(), other, team.ID); err != nil || got.ParentID != "" || got.Role != organization.RoleOwner {
@@ -436,10 +432,10 @@ func TestDeleteUser(t *testing.T) {
 				t.Errorf("owners of %s = %v; want %v", org, got, want)
 			}
 		}
-		if n := count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'organization.ownership_transferred'`); n != 3 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'organization.ownership_transferred'`); n != 3 {
 			t.Fatalf("%d ownership transfers audited; want 3 (the team, admins, members)", n)
 		}
-		if n := count(t, db, `SELECT count(*) FROM organizations WHERE created_by IS NOT NULL`); n != 0 {
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM organizations WHERE created_by IS NOT NULL`); n != 0 {
 			t.Fatalf("%d organisations still name their deleted creator", n)
 		}
 	})
@@ -464,6 +460,330 @@ func TestTransfer(t *testing.T) {
 		}
 		if got, _ := s.Get(ctx(), ann, o.ID); got.Role != organization.RoleAdmin {
 			t.Fatalf("the former owner is %q; want admin", got.Role)
+		}
+	})
+}
+
+// deleteUser deletes a user as lifecycle.Service.DeleteSelf does.
+func deleteUser(db *sqldb.DB, a userd.Actor) error {
+	return db.Tx(sqldb.System(ctx()), func(tx *sqldb.Tx) error { return lifecycle.DeleteUser(ctx(), tx, a.UserID) })
+}
+
+// orphans counts the organisations without a member or without an owner.
+func orphans(t *testing.T, db *sqldb.DB) int {
+	t.Helper()
+	return dbtest.Count(t, db, `SELECT count(*) FROM organizations o
+		WHERE NOT EXISTS (SELECT 1 FROM organization_members m WHERE m.organization_id = o.id AND m.role = 'owner')`)
+}
+
+// TestForgetRace: an owner's deletion meets, at once, their only other
+// member leaving, that member's own deletion, or a transfer of ownership
+// to a member who deletes their account: every deletion commits and no
+// organisation is left without members or without an owner.
+func TestForgetRace(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		for round := range 3 {
+			for _, race := range []string{"leave", "delete both", "transfer"} {
+				name := race + " " + string(rune('a'+round))
+				ann, bob := verified(t, db, "ann."+strings.ReplaceAll(name, " ", ".")+"@example.com"), verified(t, db, "bob."+strings.ReplaceAll(name, " ", ".")+"@example.com")
+				o := create(t, s, ann, business(name))
+				bobEmail := "bob." + strings.ReplaceAll(name, " ", ".") + "@example.com"
+				join(t, s, box, ann, bob, bobEmail, o.ID, organization.RoleAdmin)
+				errs := dbtest.AtOnce(2, func(i int) error {
+					switch {
+					case i == 0 && race == "transfer":
+						_, err := s.Transfer(ctx(), ann, none(), o.ID, bob.UserID)
+						return err
+					case i == 0:
+						return deleteUser(db, ann)
+					case race == "leave":
+						return s.Remove(ctx(), bob, none(), o.ID, bob.UserID)
+					default:
+						return deleteUser(db, bob)
+					}
+				})
+				for i, err := range errs {
+					// Bob leaves after he became the owner (ErrLastOwner) or
+					// after the organisation went (ErrNotFound); the transfer
+					// comes after his deletion (ErrMemberNotFound).
+					if err != nil && (i == 0 && race != "transfer" || !is(err, organization.ErrLastOwner) && !is(err, organization.ErrNotFound) && !is(err, organization.ErrMemberNotFound)) {
+						t.Fatalf("%s: call %d: %v", name, i, err)
+					}
+				}
+				if n := orphans(t, db); n != 0 {
+					t.Fatalf("%s: %d organisations without an owner (%v)", name, n, errs)
+				}
+			}
+		}
+	})
+}
+
+// TestInvitationOfFormerInviter: an invitation no longer works once its
+// inviter may no longer give its role: an owner removed, an admin demoted,
+// an inviter deleted. The invitation of an inviter who still may works.
+func TestInvitationOfFormerInviter(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, mal, bob, eve := verified(t, db, "ann@example.com"), verified(t, db, "mal@example.com"), verified(t, db, "bob@example.com"), verified(t, db, "eve@example.com")
+		alt, cat, dan := verified(t, db, "alt@example.com"), verified(t, db, "cat@example.com"), verified(t, db, "dan@example.com")
+		o := create(t, s, ann, business("Acme"))
+		join(t, s, box, ann, mal, "mal@example.com", o.ID, organization.RoleOwner)
+		join(t, s, box, ann, bob, "bob@example.com", o.ID, organization.RoleAdmin)
+		join(t, s, box, ann, eve, "eve@example.com", o.ID, organization.RoleAdmin)
+		invite := func(by userd.Actor, email, role string) string {
+			t.Helper()
+			if _, err := s.Invite(ctx(), by, none(), o.ID, email, role); err != nil {
+				t.Fatalf("invite %s: %v", email, err)
+			}
+			return box.last(t, email)
+		}
+		altTok := invite(mal, "alt@example.com", organization.RoleOwner)
+		catTok := invite(bob, "cat@example.com", organization.RoleMember)
+		danTok := invite(eve, "dan@example.com", organization.RoleMember)
+		if err := s.Remove(ctx(), ann, none(), o.ID, mal.UserID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetRole(ctx(), ann, none(), o.ID, bob.UserID, organization.RoleMember); err != nil {
+			t.Fatal(err)
+		}
+		if err := deleteUser(db, eve); err != nil {
+			t.Fatal(err)
+		}
+		for who, acc := range map[string]struct {
+			a   userd.Actor
+			tok string
+		}{"the removed owner's": {alt, altTok}, "the demoted admin's": {cat, catTok}, "the deleted admin's": {dan, danTok}} {
+			if _, err := s.Accept(ctx(), acc.a, none(), acc.tok); !is(err, organization.ErrInvalidInvitation) {
+				t.Errorf("%s invitation: %v; want ErrInvalidInvitation", who, err)
+			}
+		}
+		if _, err := s.SetRole(ctx(), ann, none(), o.ID, bob.UserID, organization.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Accept(ctx(), cat, none(), catTok); err != nil || got.Role != organization.RoleMember {
+			t.Fatalf("the invitation of an admin again = %+v, %v", got, err)
+		}
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM organization_members WHERE organization_id = $1`, o.ID); n != 3 {
+			t.Fatalf("%d members; want 3 (ann, bob and cat)", n)
+		}
+	})
+}
+
+// TestAcceptRace: an invitation accepted while it is revoked, or while its
+// organisation is deleted: one of the two wins, the other sees what the
+// first did, and a revocation never erases an accepted invitation.
+func TestAcceptRace(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann := verified(t, db, "ann@example.com")
+		for round := range 4 {
+			for _, race := range []string{"revoke", "delete"} {
+				name := race + " " + string(rune('a'+round))
+				email := "bob." + strings.ReplaceAll(name, " ", ".") + "@example.com"
+				bob := verified(t, db, email)
+				o := create(t, s, ann, business(name))
+				inv, err := s.Invite(ctx(), ann, none(), o.ID, email, organization.RoleMember)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok := box.last(t, email)
+				errs := dbtest.AtOnce(2, func(i int) error {
+					switch {
+					case i == 0:
+						_, err := s.Accept(ctx(), bob, none(), tok)
+						return err
+					case race == "revoke":
+						return s.Revoke(ctx(), ann, none(), o.ID, inv.ID)
+					default:
+						return s.Delete(ctx(), ann, none(), o.ID)
+					}
+				})
+				accepted := dbtest.Count(t, db, `SELECT count(*) FROM organization_invitations WHERE id = $1 AND accepted_at IS NOT NULL`, inv.ID)
+				member := dbtest.Count(t, db, `SELECT count(*) FROM organization_members WHERE user_id = $1`, bob.UserID)
+				switch {
+				case errs[0] == nil && race == "revoke" && is(errs[1], organization.ErrInvitationUnknown) && accepted == 1 && member == 1:
+				case errs[0] == nil && race == "delete" && errs[1] == nil && member == 0:
+				case is(errs[0], organization.ErrInvalidInvitation) && errs[1] == nil && accepted == 0 && member == 0:
+				default:
+					t.Fatalf("%s: accept %v, %s %v; %d accepted, %d memberships", name, errs[0], race, errs[1], accepted, member)
+				}
+			}
+		}
+	})
+}
+
+// TestStrangerSkipsLock: while a change holds an organisation's row, a
+// non-member's change of it answers ErrNotFound at once: it never waits on
+// the lock (nor, on SQLite, on the one writer).
+func TestStrangerSkipsLock(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, _ := newService(db, 0)
+		ann, eve := verified(t, db, "ann@example.com"), verified(t, db, "eve@example.com")
+		o := create(t, s, ann, business("Acme"))
+		held, release, holder := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			holder <- db.Tx(sqldb.System(ctx()), func(tx *sqldb.Tx) error {
+				_, err := tx.LockRow(ctx(), "organizations", "id", o.ID)
+				close(held)
+				<-release
+				return err
+			})
+		}()
+		<-held
+		waits := db.SQL().Stats().WaitCount
+		done := make(chan error, 1)
+		go func() { done <- s.Remove(ctx(), eve, none(), o.ID, ann.UserID) }()
+		var err error
+	wait:
+		for {
+			select {
+			case err = <-done:
+				break wait
+			default:
+			}
+			// The stranger waits for the one writer (SQLite) or on a lock
+			// (PostgreSQL).
+			if db.SQL().Stats().WaitCount > waits || db.Engine() == "postgres" &&
+				dbtest.Count(t, db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0 {
+				close(release)
+				t.Fatalf("a stranger's change waits on the organisation's lock (then: %v)", <-done)
+			}
+		}
+		close(release)
+		if !is(err, organization.ErrNotFound) {
+			t.Fatalf("a stranger's change: %v; want ErrNotFound", err)
+		}
+		if err := <-holder; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestAuditTrail: a revocation is recorded in the revoker's trail, a
+// transfer's demotion in the former owner's, and each deleted organisation
+// once: a business's team with it, and those deleted with their last
+// member in no one's trail.
+func TestAuditTrail(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, bob, cat := verified(t, db, "ann@example.com"), verified(t, db, "bob@example.com"), verified(t, db, "cat@example.com")
+		o := create(t, s, ann, business("Acme"))
+		join(t, s, box, ann, bob, "bob@example.com", o.ID, organization.RoleMember)
+		inv, err := s.Invite(ctx(), ann, none(), o.ID, "eve@example.com", organization.RoleMember)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revoke(ctx(), ann, none(), o.ID, inv.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Transfer(ctx(), ann, none(), o.ID, bob.UserID); err != nil {
+			t.Fatal(err)
+		}
+		bees := create(t, s, bob, business("Bees"))
+		team := create(t, s, bob, organization.New{Kind: organization.Team, Name: "Drones", ParentID: bees.ID})
+		if err := s.Delete(ctx(), bob, none(), bees.ID); err != nil {
+			t.Fatal(err)
+		}
+		lone := create(t, s, cat, business("Lone"))
+		loneTeam := create(t, s, cat, organization.New{Kind: organization.Team, Name: "Lone team", ParentID: lone.ID})
+		if err := deleteUser(db, cat); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []struct {
+			user, action, target string
+			n                    int
+		}{
+			{ann.UserID, "organization.invitation_revoked", o.ID, 1},
+			{ann.UserID, "organization.role_changed", o.ID, 1},
+			{bob.UserID, "organization.deleted", bees.ID, 1},
+			{bob.UserID, "organization.deleted", team.ID, 1},
+			{"", "organization.deleted", lone.ID, 1},
+			{"", "organization.deleted", loneTeam.ID, 1},
+		} {
+			if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE coalesce(CAST(user_id AS TEXT), '') = $1 AND action = $2 AND CAST(target_id AS TEXT) = $3`,
+				want.user, want.action, want.target); n != want.n {
+				t.Errorf("%d %s of %s in the trail of %q; want %d", n, want.action, want.target, want.user, want.n)
+			}
+		}
+	})
+}
+
+// TestInvitationLimits: a user sends at most InvitationLimit invitations a
+// window (429), an organisation has at most MaxPendingInvitations pending
+// (409 until one is revoked), and the mail's subject names the site, not
+// the organisation.
+func TestInvitationLimits(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		clk := dbtest.NewClock(db, noon)
+		s, box := newService(db, 0)
+		ann := verified(t, db, "ann@example.com")
+		o := create(t, s, ann, business("Click here: https://evil.example"))
+		invite := func(i int) (organization.Invitation, error) {
+			return s.Invite(ctx(), ann, none(), o.ID, "x"+strconv.Itoa(i)+"@example.com", organization.RoleMember)
+		}
+		sent := 0
+		for sent < organization.MaxPendingInvitations {
+			for range organization.InvitationLimit.Max {
+				if _, err := invite(sent); err != nil {
+					t.Fatalf("invitation %d: %v", sent, err)
+				}
+				sent++
+			}
+			var e *ratelimit.Error
+			if _, err := invite(sent); sent < organization.MaxPendingInvitations && !errors.As(err, &e) {
+				t.Fatalf("invitation %d, over the limit: %v", sent, err)
+			}
+			clk.Add(organization.InvitationLimit.Window)
+		}
+		last, err := invite(sent)
+		if !is(err, organization.ErrTooManyInvitations) {
+			t.Fatalf("invitation %d, over the pending cap: %v", sent, err)
+		}
+		list, err := s.Invitations(ctx(), ann, o.ID, "", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Revoke(ctx(), ann, none(), o.ID, list[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if last, err = invite(sent); err != nil {
+			t.Fatalf("an invitation after a revocation: %v", err)
+		}
+		box.mu.Lock()
+		m := box.sent[len(box.sent)-1]
+		box.mu.Unlock()
+		if m.Subject != "You are invited to join an organisation on userd.test" || !strings.Contains(m.Text, o.Name) || m.To != last.Email {
+			t.Fatalf("mail %q to %s:\n%s", m.Subject, m.To, m.Text)
+		}
+	})
+}
+
+// TestEmailMatchIsASCII: an invitation's address matches a verified one
+// letter case aside in ASCII only: Unicode's folding (ſ for s, the Kelvin sign for k)
+// does not make another address the invited one.
+func TestEmailMatchIsASCII(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, box := newService(db, 0)
+		ann, sam, kim := verified(t, db, "ann@example.com"), verified(t, db, "sam@example.com"), verified(t, db, "kim@example.com")
+		o := create(t, s, ann, business("Acme"))
+		for _, tc := range []struct {
+			invited string
+			who     userd.Actor
+		}{{"ſam@example.com", sam}, {"\u212aim@example.com", kim}} {
+			if _, err := s.Invite(ctx(), ann, none(), o.ID, tc.invited, organization.RoleMember); err != nil {
+				t.Fatalf("invite %s: %v", tc.invited, err)
+			}
+			if _, err := s.Accept(ctx(), tc.who, none(), box.last(t, tc.invited)); !is(err, organization.ErrEmailMismatch) {
+				t.Errorf("invited %s: %v; want ErrEmailMismatch", tc.invited, err)
+			}
+		}
+		q := `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = $1`
+		if db.Engine() == "postgres" {
+			q = `SELECT count(*) FROM pg_indexes WHERE indexname = $1`
+		}
+		if n := dbtest.Count(t, db, q, "idx_organization_invitations_expires_at"); n != 1 {
+			t.Errorf("%d indexes on the invitations' expires_at; want 1 (the hourly clean-up reads it)", n)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package organization
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/userd/userd"
@@ -158,13 +159,36 @@ func (s *Service) Update(ctx context.Context, a userd.Actor, c userd.Client, id 
 
 // Delete deletes an organisation (an owner's) with its members, its
 // invitations and its teams, in a transaction that records
-// audit.OrganizationDeleted. It returns ErrNotFound and ErrForbidden.
+// audit.OrganizationDeleted for it and for each of its teams. It returns
+// ErrNotFound and ErrForbidden.
 func (s *Service) Delete(ctx context.Context, a userd.Actor, c userd.Client, id string) error {
 	return s.write(ctx, a, id, Delete, func(tx *sqldb.Tx, id, _ string) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM organizations WHERE id = $1`, id); err != nil {
-			return fmt.Errorf("delete organization: %w", err)
-		}
-		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.OrganizationDeleted, TargetType: "organization", TargetID: id,
-			IP: c.IP, UserAgent: c.UserAgent})
+		return deleteOrg(ctx, tx, id, audit.Event{UserID: a.UserID, IP: c.IP, UserAgent: c.UserAgent})
 	})
+}
+
+// deleteOrg deletes an organisation with its teams and records
+// audit.OrganizationDeleted for each, as e says (a team's entry names its
+// business as parent_id).
+func deleteOrg(ctx context.Context, tx *sqldb.Tx, id string, e audit.Event) error {
+	teams, err := sqldb.All(ctx, tx, scanID, `SELECT id FROM organizations WHERE parent_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return fmt.Errorf("list teams: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM organizations WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete organization: %w", err)
+	}
+	e.Action, e.TargetType, e.TargetID = audit.OrganizationDeleted, "organization", id
+	if err := audit.Record(ctx, tx, e); err != nil {
+		return err
+	}
+	meta := e.Metadata
+	for _, team := range teams {
+		e.TargetID, e.Metadata = team, map[string]any{"parent_id": id}
+		maps.Copy(e.Metadata, meta)
+		if err := audit.Record(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -312,9 +312,15 @@ func TestAppRoleCannotWriteOthersOrRewriteHistory(t *testing.T) {
 // TestOrganizationsByMembership: as userd_app, a user sees the
 // organisations they belong to and their members, and the invitations of
 // those they own or administer; they write none of the three tables, and
-// the role function tells them nothing of another organisation.
+// the role function tells them nothing of another organisation, and only
+// userd's roles may call it.
 func TestOrganizationsByMembership(t *testing.T) {
 	db := dbtest.Open(t, "postgres")
+	var public, app bool
+	if err := db.SQL().QueryRow(`SELECT has_function_privilege('public', 'userd_organization_role(uuid)', 'EXECUTE'),
+		has_function_privilege('userd_app', 'userd_organization_role(uuid)', 'EXECUTE')`).Scan(&public, &app); err != nil || public || !app {
+		t.Fatalf("EXECUTE of userd_organization_role: PUBLIC %v, userd_app %v (%v); want false, true", public, app, err)
+	}
 	seedTwo(t, db)
 	const orgX, orgY = "01900000-0000-7000-8000-0000000000e1", "01900000-0000-7000-8000-0000000000e2"
 	for _, stmt := range []string{
