@@ -63,26 +63,27 @@ type serveConfig struct {
 	reportLimit    ratelimit.Rule
 	holdThreshold  int
 	// maxOrgs bounds a user's memberships of organisations.
-	maxOrgs        int
-	stripeSecret   string
-	pastDueGrace   time.Duration
-	mailFrom       string
-	keys           keyConfig
-	auth           auth.Config
-	keyRotation    time.Duration
-	external       federation.ExternalConfig
-	rpID           string
-	rpOrigins      string
-	webhookURL     string
-	webhookSecret  string
-	cachedPages    int
-	cachedItems    int
-	memoryLimit    int // MiB; 0: none
-	gcPercent      int
-	debugAddr      string
-	argon          password.Params
-	shutdown       time.Duration
-	exclusiveRoles multiFlag // ROLE,ROLE,… each
+	maxOrgs         int
+	invitationLimit ratelimit.Rule
+	stripeSecret    string
+	pastDueGrace    time.Duration
+	mailFrom        string
+	keys            keyConfig
+	auth            auth.Config
+	keyRotation     time.Duration
+	external        federation.ExternalConfig
+	rpID            string
+	rpOrigins       string
+	webhookURL      string
+	webhookSecret   string
+	cachedPages     int
+	cachedItems     int
+	memoryLimit     int // MiB; 0: none
+	gcPercent       int
+	debugAddr       string
+	argon           password.Params
+	shutdown        time.Duration
+	exclusiveRoles  multiFlag // ROLE,ROLE,… each
 }
 
 // multiFlag is a repeatable string flag.
@@ -145,7 +146,8 @@ func (f rule) Set(v string) error {
 }
 
 func serveFlags() (*flag.FlagSet, *serveConfig) {
-	c := &serveConfig{rateLimits: true, argon: password.OWASP, engagement: engagement.DefaultLimits, reportLimit: moderation.DefaultReportLimit}
+	c := &serveConfig{rateLimits: true, argon: password.OWASP, engagement: engagement.DefaultLimits, reportLimit: moderation.DefaultReportLimit,
+		invitationLimit: organization.DefaultInvitationLimit}
 	fs := newFlagSet("serve")
 	c.db.flags(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (env USERD_ADDR)")
@@ -157,6 +159,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(&c.rateLimits, "rate-limits", "on|off: brute-force limits; off only for load tests and test suites (env USERD_RATE_LIMITS)")
 	fs.Var(rule{&c.engagement.Votes}, "vote-limit", "MAX/WINDOW: votes one user may cast, change or take back (env USERD_VOTE_LIMIT)")
 	fs.Var(rule{&c.engagement.Comments}, "comment-limit", "MAX/WINDOW: comments one user may write (env USERD_COMMENT_LIMIT)")
+	fs.Var(rule{&c.invitationLimit}, "invitation-limit", "MAX/WINDOW: organisation invitations one user may send (env USERD_INVITATION_LIMIT)")
 	fs.Var(rule{&c.reportLimit}, "report-limit", "MAX/WINDOW: reports one user may file (env USERD_REPORT_LIMIT)")
 	fs.IntVar(&c.maxOrgs, "max-organizations-per-user", organization.DefaultMaxPerUser, "how many organisations a user may create or join (env USERD_MAX_ORGANIZATIONS_PER_USER)")
 	fs.IntVar(&c.holdThreshold, "report-hold-threshold", moderation.DefaultHoldThreshold, "content reported by this many distinct users is hidden pending review; 0 holds nothing (env USERD_REPORT_HOLD_THRESHOLD)")
@@ -472,7 +475,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	go runner.Run(ctx)
-	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter})
+	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
+		Invitations: c.invitationLimit})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),

@@ -44,7 +44,7 @@ func scanInvitation(row sqldb.Scanner) (Invitation, error) {
 // it stores the token's hash and mails the token in a link to
 // {PublicURL}/accept-invitation?token=… once the transaction, which
 // records audit.OrganizationInvitationSent, commits. Admins invite admins
-// and members, owners anyone. A user sends at most InvitationLimit
+// and members, owners anyone. A user sends at most Deps.Invitations
 // invitations, and an organisation has at most MaxPendingInvitations
 // pending. It returns a validation error, ErrNotFound, ErrForbidden,
 // ErrTooManyInvitations and a *ratelimit.Error.
@@ -83,7 +83,7 @@ func (s *Service) Invite(ctx context.Context, a userd.Actor, c userd.Client, id,
 }
 
 // checkInvitations counts an invitation against the actor's
-// InvitationLimit, and returns ErrTooManyInvitations when the organisation,
+// Deps.Invitations, and returns ErrTooManyInvitations when the organisation,
 // whose row the caller holds locked, has MaxPendingInvitations pending.
 func (s *Service) checkInvitations(ctx context.Context, tx *sqldb.Tx, a userd.Actor, orgID string) error {
 	var pending int
@@ -97,7 +97,7 @@ func (s *Service) checkInvitations(ctx context.Context, tx *sqldb.Tx, a userd.Ac
 	if s.deps.Limiter == nil {
 		return nil
 	}
-	return s.deps.Limiter.HitIn(ctx, tx, "invitation:"+a.UserID, InvitationLimit)
+	return s.deps.Limiter.HitIn(ctx, tx, "invitation:"+a.UserID, s.deps.Invitations)
 }
 
 // invitationMail is the mail that carries an invitation's token, in a link

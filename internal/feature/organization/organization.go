@@ -93,9 +93,10 @@ const (
 	MaxPendingInvitations = 100
 )
 
-// InvitationLimit is how many invitations one user may send, whatever the
-// organisations: each mails an address of the inviter's choosing.
-var InvitationLimit = ratelimit.Rule{Max: 20, Window: time.Hour}
+// DefaultInvitationLimit is how many invitations one user may send,
+// whatever the organisations, unless the operator sets another limit: each
+// mails an address of the inviter's choosing.
+var DefaultInvitationLimit = ratelimit.Rule{Max: 20, Window: time.Hour}
 
 // Errors of the Service.
 var (
@@ -141,8 +142,11 @@ type Deps struct {
 	// Mail sends a mail after the request (auth.Service.SendAsync); nil
 	// sends nothing.
 	Mail func(mail.Message)
-	// Limiter counts InvitationLimit; nil limits nothing.
+	// Limiter counts Invitations; nil limits nothing.
 	Limiter *ratelimit.Limiter
+	// Invitations is how many invitations one user may send
+	// (DefaultInvitationLimit when zero).
+	Invitations ratelimit.Rule
 }
 
 // Service serves organisations, their members and invitations.
@@ -158,6 +162,9 @@ func NewService(db *sqldb.DB, d Deps) *Service {
 	}
 	if d.Mail == nil {
 		d.Mail = func(mail.Message) {}
+	}
+	if d.Invitations.Max == 0 {
+		d.Invitations = DefaultInvitationLimit
 	}
 	return &Service{db: db, deps: d}
 }

@@ -709,7 +709,7 @@ func TestAuditTrail(t *testing.T) {
 	})
 }
 
-// TestInvitationLimits: a user sends at most InvitationLimit invitations a
+// TestInvitationLimits: a user sends at most DefaultInvitationLimit invitations a
 // window (429), an organisation has at most MaxPendingInvitations pending
 // (409 until one is revoked), and the mail's subject names the site, not
 // the organisation.
@@ -724,7 +724,7 @@ func TestInvitationLimits(t *testing.T) {
 		}
 		sent := 0
 		for sent < organization.MaxPendingInvitations {
-			for range organization.InvitationLimit.Max {
+			for range organization.DefaultInvitationLimit.Max {
 				if _, err := invite(sent); err != nil {
 					t.Fatalf("invitation %d: %v", sent, err)
 				}
@@ -734,7 +734,7 @@ func TestInvitationLimits(t *testing.T) {
 			if _, err := invite(sent); sent < organization.MaxPendingInvitations && !errors.As(err, &e) {
 				t.Fatalf("invitation %d, over the limit: %v", sent, err)
 			}
-			clk.Add(organization.InvitationLimit.Window)
+			clk.Add(organization.DefaultInvitationLimit.Window)
 		}
 		last, err := invite(sent)
 		if !is(err, organization.ErrTooManyInvitations) {
