@@ -242,21 +242,12 @@ func TestUnscopedQueriesSeeOnlyOwnRows(t *testing.T) {
 		if err := tx.QueryRow(ctx, `SELECT email FROM users`).Scan(&email); err != nil || email != "a@example.com" {
 			t.Errorf("A read %q, %v", email, err)
 		}
-		for stmt, want := range map[string]int64{
+		return touches(t, ctx, tx, map[string]int64{
 			`UPDATE users SET first_name = 'pwned'`: 1,
 			`DELETE FROM sessions`:                  1,
 			`UPDATE sessions SET user_id = '` + userA + `' WHERE user_id = '` + userB + `'`: 0,
 			`DELETE FROM user_roles WHERE user_id = '` + userB + `'`:                        0,
-		} {
-			res, err := tx.Exec(ctx, stmt)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n != want {
-				t.Errorf("%s as A touched %d rows; want %d", stmt, n, want)
-			}
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -362,24 +353,15 @@ func TestOrganizationsByMembership(t *testing.T) {
 		}
 	}
 	ctx := sqldb.AsUser(context.Background(), userA)
-	for stmt, want := range map[string]int64{
-		`UPDATE organizations SET name = 'pwned'`:            0,
-		`DELETE FROM organization_members`:                   0,
-		`UPDATE organization_invitations SET role = 'owner'`: 0,
-	} {
-		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
-			res, err := tx.Exec(ctx, stmt)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n != want {
-				t.Errorf("%s as A touched %d rows; want %d", stmt, n, want)
-			}
-			return nil
+	err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+		return touches(t, ctx, tx, map[string]int64{
+			`UPDATE organizations SET name = 'pwned'`:            0,
+			`DELETE FROM organization_members`:                   0,
+			`UPDATE organization_invitations SET role = 'owner'`: 0,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for name, stmt := range map[string]string{
 		"join Y":        `INSERT INTO organization_members (organization_id, user_id, role, joined_at) VALUES ('` + orgY + `', '` + userA + `', 'owner', now())`,
@@ -417,4 +399,20 @@ func TestNoScopeFailsClosed(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Fatalf("users seen with an empty user = %d, %v; want 0", n, err)
 	}
+}
+
+// touches runs each statement in tx as user A and fails the test when one
+// changes another number of rows than it maps to.
+func touches(t *testing.T, ctx context.Context, tx *sqldb.Tx, stmts map[string]int64) error {
+	t.Helper()
+	for stmt, want := range stmts {
+		res, err := tx.Exec(ctx, stmt)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != want {
+			t.Errorf("%s as A touched %d rows; want %d", stmt, n, want)
+		}
+	}
+	return nil
 }
