@@ -45,8 +45,11 @@ type Grant struct {
 
 // Grant records a manual subscription, active from now until g.EndsAt,
 // audited in the owner's trail with the actor; the owner holds the plan's
-// roles until it ends (see Expire). It returns ErrWriteForbidden, a
-// validation error, account.ErrNotFound and ErrOrganizationNotFound.
+// roles until it ends (see Expire). As for a role given by hand, the actor
+// must cover the roles that the plan grants and the user it goes to (see
+// rbac.Covers and rbac.CheckUser). It returns ErrWriteForbidden,
+// rbac.ErrInsufficientPrivilege, a validation error, account.ErrNotFound
+// and ErrOrganizationNotFound.
 func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Grant) (sub Subscription, err error) {
 	if !a.Grants.Has(WritePermission) {
 		return sub, ErrWriteForbidden
@@ -72,6 +75,9 @@ func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Gr
 		case note != "":
 			return ErrOrganizationNotFound
 		}
+		if err := mayGrant(ctx, tx, a.Grants, g.Plan, g.UserID); err != nil {
+			return err
+		}
 		id := userd.NewID(tx.Now)
 		end := g.EndsAt
 		st := State{Plan: g.Plan, Status: Active, Quantity: 1, PeriodStart: &tx.Now, PeriodEnd: &end, Metadata: g.Metadata}
@@ -84,11 +90,50 @@ func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Gr
 	return sub, err
 }
 
+// mayGrant returns rbac.ErrInsufficientPrivilege unless caller covers
+// every role that plan grants and, for a user's subscription, the user
+// (rbac.CheckUser, which locks their row).
+func mayGrant(ctx context.Context, tx *sqldb.Tx, caller userd.Grants, plan, userID string) error {
+	roles, err := planRoles(ctx, tx, plan)
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		if !rbac.Covers(caller, userd.Grants{Permissions: r.Permissions, Admin: r.IsAdmin}) {
+			return rbac.ErrInsufficientPrivilege
+		}
+	}
+	if userID == "" {
+		return nil
+	}
+	return rbac.CheckUser(ctx, tx, caller, userID)
+}
+
+// planRoles returns the roles that a plan grants.
+func planRoles(ctx context.Context, tx *sqldb.Tx, plan string) ([]rbac.Role, error) {
+	names, err := sqldb.All(ctx, tx, scanName, `SELECT r.name FROM plan_roles pr JOIN roles r ON r.id = pr.role_id WHERE pr.plan = $1 ORDER BY r.name`, plan)
+	if err != nil {
+		return nil, fmt.Errorf("plan roles: %w", err)
+	}
+	roles := make([]rbac.Role, 0, len(names))
+	for _, name := range names {
+		r, err := rbac.Named(ctx, tx, name)
+		if err != nil {
+			return nil, err
+		}
+		roles = append(roles, r)
+	}
+	return roles, nil
+}
+
 // SetPlanRoles makes the roles that a plan grants exactly roles (none
 // stops it granting any), and gives or takes them at once from every user
 // with a subscription on the plan, audited as audit.BillingPlanRolesSet.
-// It returns the roles sorted, ErrWriteForbidden and a validation error
-// (for a bad plan or a role that does not exist).
+// As for giving a role by hand, the actor must be allowed to give every
+// role that the plan grants, before and after (rbac.CheckGrant). It
+// returns the roles sorted, ErrWriteForbidden,
+// rbac.ErrInsufficientPrivilege and a validation error (for a bad plan or
+// a role that does not exist).
 func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Client, plan string, roles []string) ([]string, error) {
 	if !a.Grants.Has(WritePermission) {
 		return nil, ErrWriteForbidden
@@ -99,6 +144,15 @@ func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Clien
 	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
 	// System: the plan's subscribers are other users.
 	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		old, err := planRoles(ctx, tx, plan)
+		if err != nil {
+			return err
+		}
+		for _, r := range old {
+			if err := rbac.CheckGrant(a.Grants, r); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM plan_roles WHERE plan = $1`, plan); err != nil {
 			return fmt.Errorf("clear plan roles: %w", err)
 		}
@@ -108,6 +162,9 @@ func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Clien
 				return userd.Invalid([]userd.FieldError{{Field: "roles", Code: "role_not_found", Message: "No role is called " + name + "."}})
 			}
 			if err != nil {
+				return err
+			}
+			if err := rbac.CheckGrant(a.Grants, r); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO plan_roles (plan, role_id, created_at) VALUES ($1, $2, $3)`, plan, r.ID, tx.Now); err != nil {
@@ -196,11 +253,16 @@ func (s *Service) Providers(ctx context.Context, a userd.Actor) (ps []Provider, 
 // SetProvider makes or changes a payment provider: its webhook secret
 // when secret is not nil (sealed; "" removes it) and whether it is enabled
 // when enabled is not nil, audited as audit.BillingProviderUpdated
-// (without the secret). It returns ErrWriteForbidden and a validation
-// error for a bad name.
+// (without the secret). Setting the secret needs an administrator: whoever
+// holds it can forge the provider's events, and so any plan's roles. It
+// returns ErrWriteForbidden, rbac.ErrInsufficientPrivilege and a
+// validation error for a bad name.
 func (s *Service) SetProvider(ctx context.Context, a userd.Actor, c userd.Client, name string, secret *string, enabled *bool) (p Provider, err error) {
 	if !a.Grants.Has(WritePermission) {
 		return p, ErrWriteForbidden
+	}
+	if secret != nil && !a.Grants.Admin {
+		return p, rbac.ErrInsufficientPrivilege
 	}
 	if !providerRE.MatchString(name) {
 		return p, userd.Invalid([]userd.FieldError{{Field: "name", Code: "invalid_name", Message: "A provider's name is 2 to 32 lower-case letters, digits, _ and -."}})

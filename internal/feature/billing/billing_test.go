@@ -38,8 +38,11 @@ func newService(db *sqldb.DB) (*billing.Service, *clock) {
 	return billing.NewService(db, billing.Deps{Grace: billing.DefaultGrace, StripeSecret: secret}), c
 }
 
-// admin holds both billing permissions.
-var admin = userd.Actor{Grants: userd.Grants{Permissions: []string{billing.ReadPermission, billing.WritePermission}}}
+// admin is an administrator.
+var admin = userd.Actor{Grants: userd.Grants{Admin: true}}
+
+// clerk holds both billing permissions and roles:write, and nothing else.
+var clerk = userd.Actor{Grants: userd.Grants{Permissions: []string{billing.ReadPermission, billing.WritePermission, rbac.RolesWrite}}}
 
 // user makes a user who holds END_USER, as sign-up leaves them.
 func user(t *testing.T, db *sqldb.DB, email string) string {
@@ -497,6 +500,88 @@ func TestOrganizationSubscription(t *testing.T) {
 		}
 		if _, err := s.Grant(ctx, admin, userd.Client{}, billing.Grant{OrganizationID: "01900000-0000-7000-8000-0000000000f3", Plan: "comp", EndsAt: noon.Add(time.Hour)}); !errors.Is(err, billing.ErrOrganizationNotFound) {
 			t.Fatalf("grant to no organisation = %v", err)
+		}
+	})
+}
+
+// TestNoEscalation: billing:write alone gives no privilege its holder
+// lacks: a plan cannot be made to grant (or stop granting) a role they may
+// not give, a comp plan cannot go to a user they do not cover nor grant a
+// role they do not cover, and only an administrator sets a webhook secret.
+func TestNoEscalation(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ctx := context.Background()
+		sys := sqldb.System(ctx)
+		self, boss := user(t, db, "self@example.com"), user(t, db, "boss@example.com")
+		err := db.Tx(sys, func(tx *sqldb.Tx) error {
+			name := "PRO"
+			if _, err := rbac.Create(sys, tx, rbac.RolePatch{Name: &name}); err != nil {
+				return err
+			}
+			_, err := rbac.Assign(sys, tx, boss, rbac.AdminRole)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The clerk is self, with END_USER's permissions too.
+		all, _ := roles(t, db, self)
+		me := clerk
+		me.UserID = self
+		err = db.View(sys, func(tx *sqldb.Tx) error {
+			g, err := rbac.Grants(sys, tx, self)
+			me.Grants.Permissions = append(me.Grants.Permissions, g.Permissions...)
+			return err
+		})
+		if err != nil || !slices.Equal(all, []string{"END_USER"}) {
+			t.Fatal(err, all)
+		}
+		end := c.now().Add(24 * time.Hour)
+		for name, err := range map[string]error{
+			"plan grants ADMIN": func() error { _, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", []string{rbac.AdminRole}); return err }(),
+			"no roles:write": func() error {
+				_, err := s.SetPlanRoles(ctx, userd.Actor{Grants: userd.Grants{Permissions: []string{billing.WritePermission}}}, userd.Client{}, "comp", []string{"PRO"})
+				return err
+			}(),
+			"secret": func() error { v := "whsec_mine"; _, err := s.SetProvider(ctx, me, userd.Client{}, billing.Stripe, &v, nil); return err }(),
+			"grant to an admin": func() error {
+				_, err := s.Grant(ctx, me, userd.Client{}, billing.Grant{UserID: boss, Plan: "plain", EndsAt: end})
+				return err
+			}(),
+		} {
+			if !errors.Is(err, rbac.ErrInsufficientPrivilege) {
+				t.Errorf("%s = %v; want insufficient_privilege", name, err)
+			}
+		}
+		// A plan that an administrator made grant ADMIN: the clerk neither
+		// grants it nor changes it.
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "comp", []string{rbac.AdminRole}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Grant(ctx, me, userd.Client{}, billing.Grant{UserID: self, Plan: "comp", EndsAt: end}); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
+			t.Fatalf("comp plan granting ADMIN = %v", err)
+		}
+		if _, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", nil); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
+			t.Fatalf("clearing a plan granting ADMIN = %v", err)
+		}
+		if all, _ := roles(t, db, self); !slices.Equal(all, []string{"END_USER"}) {
+			t.Fatalf("self holds %q", all)
+		}
+		// What the clerk may do: a plan of a role without permissions, to
+		// themselves; enabling a provider without touching its secret.
+		if _, err := s.SetPlanRoles(ctx, me, userd.Client{}, "pro", []string{"PRO"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Grant(ctx, me, userd.Client{}, billing.Grant{UserID: self, Plan: "pro", EndsAt: end}); err != nil {
+			t.Fatal(err)
+		}
+		on := true
+		if _, err := s.SetProvider(ctx, me, userd.Client{}, billing.Stripe, nil, &on); err != nil {
+			t.Fatal(err)
+		}
+		if all, _ := roles(t, db, self); !slices.Equal(all, []string{"END_USER", "PRO"}) {
+			t.Fatalf("self holds %q", all)
 		}
 	})
 }
