@@ -539,12 +539,19 @@ func TestNoEscalation(t *testing.T) {
 		}
 		end := c.now().Add(24 * time.Hour)
 		for name, err := range map[string]error{
-			"plan grants ADMIN": func() error { _, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", []string{rbac.AdminRole}); return err }(),
+			"plan grants ADMIN": func() error {
+				_, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", []string{rbac.AdminRole})
+				return err
+			}(),
 			"no roles:write": func() error {
 				_, err := s.SetPlanRoles(ctx, userd.Actor{Grants: userd.Grants{Permissions: []string{billing.WritePermission}}}, userd.Client{}, "comp", []string{"PRO"})
 				return err
 			}(),
-			"secret": func() error { v := "whsec_mine"; _, err := s.SetProvider(ctx, me, userd.Client{}, billing.Stripe, &v, nil); return err }(),
+			"secret": func() error {
+				v := "whsec_mine"
+				_, err := s.SetProvider(ctx, me, userd.Client{}, billing.Stripe, &v, nil)
+				return err
+			}(),
 			"grant to an admin": func() error {
 				_, err := s.Grant(ctx, me, userd.Client{}, billing.Grant{UserID: boss, Plan: "plain", EndsAt: end})
 				return err
