@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -589,6 +590,38 @@ func TestNoEscalation(t *testing.T) {
 		}
 		if all, _ := roles(t, db, self); !slices.Equal(all, []string{"END_USER", "PRO"}) {
 			t.Fatalf("self holds %q", all)
+		}
+	})
+}
+
+// TestLinkRacesItsEvents: a checkout and the subscription of its customer
+// delivered at once, round after round: the subscription is applied every
+// time, whichever transaction commits first.
+func TestLinkRacesItsEvents(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		const rounds = 20
+		for i := range rounds {
+			id := user(t, db, fmt.Sprintf("u%d@example.com", i))
+			customer, subID := fmt.Sprintf("cus_%d", i), fmt.Sprintf("sub_%d", i)
+			bodies := [][]byte{
+				event("evt_link_"+customer, "checkout.session.completed", noon, checkout(customer, id)),
+				event("evt_sub_"+customer, "customer.subscription.created", noon, sub(subID, customer, "active", "pro")),
+			}
+			errs := dbtest.AtOnce(2, func(j int) error {
+				_, err := s.Receive(context.Background(), userd.Client{}, billing.Stripe, billing.SignStripe(bodies[j], []byte(secret), c.now()), bodies[j])
+				return err
+			})
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Mine(context.Background(), userd.Actor{UserID: id})
+			if err != nil || got.Status != billing.Active || got.SubscriptionID != subID {
+				t.Fatalf("round %d: subscription = %+v, %v", i, got, err)
+			}
+		}
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM billing_events WHERE NOT applied`); n != 0 {
+			t.Fatalf("%d events left waiting", n)
 		}
 	})
 }

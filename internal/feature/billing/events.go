@@ -186,8 +186,25 @@ func (o owner) about(m map[string]any) map[string]any {
 }
 
 // customerOwner returns the owner of a provider's customer, none when the
-// customer is not linked yet.
-func (s *Service) customerOwner(ctx context.Context, tx *sqldb.Tx, provider, customer string) (o owner, err error) {
+// customer is not linked yet. Before it answers none, it takes the lock of
+// links (see lockLinks) and looks again: a checkout that links the
+// customer meanwhile either committed before (the link is seen) or waits
+// until this transaction has recorded the event as waiting and committed
+// (the checkout then applies it).
+func (s *Service) customerOwner(ctx context.Context, tx *sqldb.Tx, provider, customer string) (owner, error) {
+	o, err := linkedTo(ctx, tx, provider, customer)
+	if err != nil || !o.none() {
+		return o, err
+	}
+	if err := lockLinks(ctx, tx, provider); err != nil {
+		return o, err
+	}
+	return linkedTo(ctx, tx, provider, customer)
+}
+
+// linkedTo returns the owner of a provider's customer, none when the
+// customer is not linked.
+func linkedTo(ctx context.Context, tx *sqldb.Tx, provider, customer string) (o owner, err error) {
 	var user, org sql.NullString
 	err = tx.QueryRow(ctx, `SELECT a.user_id, a.organization_id FROM payment_accounts a JOIN payment_providers p ON p.id = a.provider_id
 		WHERE p.name = $1 AND a.customer_id = $2`, provider, customer).Scan(&user, &org)
@@ -200,6 +217,19 @@ func (s *Service) customerOwner(ctx context.Context, tx *sqldb.Tx, provider, cus
 	return owner{user.String, org.String}, nil
 }
 
+// lockLinks takes, until the transaction ends, the lock that serialises a
+// provider's new links with the events that find their customer unlinked:
+// the provider's row. Only a checkout and an event of a customer not
+// linked yet take it, so the events of linked customers never wait for it.
+// Without it, on PostgreSQL, an event recorded as waiting by a transaction
+// that a checkout cannot see yet would never be applied.
+func lockLinks(ctx context.Context, tx *sqldb.Tx, provider string) error {
+	if _, err := tx.LockRow(ctx, "payment_providers", "name", provider); err != nil {
+		return fmt.Errorf("lock the links of %s: %w", provider, err)
+	}
+	return nil
+}
+
 // link links a checkout's customer to the user or organisation that the
 // session names (client_reference_id, or metadata userd_user_id or
 // userd_organization_id), then applies the events that waited for it, in
@@ -209,6 +239,11 @@ func (s *Service) link(ctx context.Context, tx *sqldb.Tx, provider, id string, c
 	o, note, err := s.named(ctx, tx, cs)
 	if err != nil || note != "" {
 		return false, note, err
+	}
+	// The waiting events are read below with the lock held: every event
+	// that found the customer unlinked has committed by then.
+	if err := lockLinks(ctx, tx, provider); err != nil {
+		return false, "", err
 	}
 	res, err := tx.Exec(ctx, `INSERT INTO payment_accounts (id, user_id, organization_id, provider_id, customer_id, created_at)
 		SELECT $1, $2, $3, id, $4, $5 FROM payment_providers WHERE name = $6 ON CONFLICT DO NOTHING`,
