@@ -625,3 +625,44 @@ func TestLinkRacesItsEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestSameSecond: Stripe's times are whole seconds, so events of one
+// second arrive in any order: a created event does not overwrite the
+// update that came first, a deleted subscription is not brought back, and
+// an event of the same second does not move a subscription back to
+// incomplete.
+func TestSameSecond(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		if _, err := s.SetPlanRoles(context.Background(), admin, userd.Client{}, "pro", []string{"END_USER"}); err != nil {
+			t.Fatal(err)
+		}
+		for i, tt := range []struct {
+			name       string
+			types      []string
+			statuses   []string
+			wantStatus string
+			entitled   bool
+		}{
+			{"updated then created", []string{"customer.subscription.updated", "customer.subscription.created"}, []string{"active", "incomplete"}, billing.Active, true},
+			{"deleted then updated", []string{"customer.subscription.deleted", "customer.subscription.updated"}, []string{"canceled", "active"}, billing.Canceled, false},
+			{"active then incomplete", []string{"customer.subscription.updated", "customer.subscription.updated"}, []string{"active", "incomplete"}, billing.Active, true},
+			{"expired then active, later", []string{"customer.subscription.updated", "customer.subscription.updated"}, []string{"incomplete_expired", "active"}, billing.IncompleteExpired, false},
+		} {
+			id := user(t, db, fmt.Sprintf("u%d@example.com", i))
+			customer, subID := fmt.Sprintf("cus_%d", i), fmt.Sprintf("sub_%d", i)
+			deliver(t, s, c, event("evt_link_"+customer, "checkout.session.completed", noon, checkout(customer, id)))
+			for j, typ := range tt.types {
+				at := noon
+				if tt.name == "expired then active, later" {
+					at = noon.Add(time.Duration(j) * time.Second)
+				}
+				deliver(t, s, c, event(fmt.Sprintf("evt_%d_%d", i, j), typ, at, sub(subID, customer, tt.statuses[j], "pro")))
+			}
+			got, err := s.Mine(context.Background(), userd.Actor{UserID: id})
+			if err != nil || got.Status != tt.wantStatus || got.Entitled != tt.entitled {
+				t.Errorf("%s: status %s, entitled %v, %v; want %s, %v", tt.name, got.Status, got.Entitled, err, tt.wantStatus, tt.entitled)
+			}
+		}
+	})
+}

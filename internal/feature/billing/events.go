@@ -26,6 +26,9 @@ type Receipt struct {
 const (
 	noteIgnored    = "ignored: userd does not apply this type of event"
 	noteSuperseded = "superseded: older than the last event applied to the subscription"
+	noteExists     = "superseded: the subscription exists already, which a created event never changes"
+	noteFinal      = "superseded: the subscription has ended (canceled and incomplete_expired are final)"
+	noteBackwards  = "superseded: of the same second as the last event applied, and it would move the subscription back to incomplete"
 )
 
 // Receive takes a provider's event: it checks the signature with the
@@ -149,7 +152,8 @@ func (s *Service) apply(ctx context.Context, tx *sqldb.Tx, provider, id string, 
 		if ev.Type == "customer.subscription.deleted" {
 			st.Status = Canceled
 		}
-		return s.put(ctx, tx, o, change{provider: provider, subscriptionID: sub.ID, customer: sub.Customer, state: st, at: at, eventID: ev.ID})
+		return s.put(ctx, tx, o, change{provider: provider, subscriptionID: sub.ID, customer: sub.Customer, state: st, at: at, eventID: ev.ID,
+			create: ev.Type == "customer.subscription.created"})
 	case "checkout.session.completed":
 		var cs stripeCheckout
 		if err := json.Unmarshal(ev.Data.Object, &cs); err != nil || cs.Customer == "" {

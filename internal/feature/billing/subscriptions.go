@@ -23,6 +23,34 @@ type change struct {
 	at                                 time.Time // the provider's time of the event; now for userd's own changes
 	eventID                            string    // "" for userd's own changes
 	client                             userd.Client
+	// create is true for a provider's customer.subscription.created: it
+	// makes the subscription and never changes one that exists.
+	create bool
+}
+
+// final reports whether a status is one that a subscription never leaves.
+func final(status string) bool { return status == Canceled || status == IncompleteExpired }
+
+// stale returns why a change must not apply to the subscription old, ""
+// when it may. Stripe's times are whole seconds, so two events of one
+// second are told apart by what they would do: a created event never
+// overwrites, a final status is never left, and an event of the same
+// second as the last applied does not move the subscription back to
+// incomplete.
+func stale(old Subscription, c change) string {
+	switch {
+	case c.create:
+		return noteExists
+	case old.EventAt == nil:
+		return ""
+	case c.at.Before(*old.EventAt):
+		return noteSuperseded
+	case final(old.Status) && c.state.Status != old.Status:
+		return noteFinal
+	case c.at.Equal(*old.EventAt) && c.state.Status == Incomplete && old.Status != Incomplete:
+		return noteBackwards
+	}
+	return ""
 }
 
 // put writes a subscription's new state unless an event applied before is
@@ -42,8 +70,8 @@ func (s *Service) put(ctx context.Context, tx *sqldb.Tx, o owner, c change) (boo
 	if err != nil {
 		return false, "", err
 	}
-	if found && old.EventAt != nil && c.at.Before(*old.EventAt) {
-		return false, noteSuperseded, nil
+	if note := stale(old, c); found && note != "" {
+		return false, note, nil
 	}
 	if st.Metadata == nil {
 		st.Metadata = map[string]string{}
