@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -59,6 +60,11 @@ var Statuses = []string{Trialing, Active, PastDue, Canceled, Unpaid, Incomplete,
 // DefaultGrace is how long a past_due subscription keeps its plan's roles
 // unless the operator says otherwise.
 const DefaultGrace = 3 * 24 * time.Hour
+
+// DefaultDeliveries bounds the deliveries to a provider's webhook from one
+// address unless the operator says otherwise: well above what a provider
+// sends, low enough that forged deliveries cannot flood the database.
+var DefaultDeliveries = ratelimit.Rule{Max: 600, Window: time.Minute}
 
 // Errors of the Service.
 var (
@@ -139,6 +145,11 @@ type Deps struct {
 	Keyring *seal.Keyring
 	// Grace is how long a past_due subscription keeps its plan's roles.
 	Grace time.Duration
+	// Limiter counts the deliveries to the webhooks, by address (required).
+	Limiter *ratelimit.Limiter
+	// Deliveries bounds the deliveries from one address; a rejected
+	// signature is audited once per address in its window.
+	Deliveries ratelimit.Rule
 	// StripeSecret, when set, is the stripe provider's webhook secret
 	// (--stripe-webhook-secret), in place of the stored one.
 	StripeSecret string

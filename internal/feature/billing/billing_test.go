@@ -13,6 +13,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -36,7 +37,8 @@ func newService(db *sqldb.DB) (*billing.Service, *clock) {
 	c := &clock{}
 	c.set(noon)
 	db.SetClock(c.now)
-	return billing.NewService(db, billing.Deps{Grace: billing.DefaultGrace, StripeSecret: secret}), c
+	return billing.NewService(db, billing.Deps{Grace: billing.DefaultGrace, StripeSecret: secret,
+		Limiter: ratelimit.New(db, true), Deliveries: billing.DefaultDeliveries}), c
 }
 
 // admin is an administrator.
@@ -219,8 +221,8 @@ func TestEventsApplyOnceInOrder(t *testing.T) {
 				t.Fatalf("bad signature = %v", err)
 			}
 		}
-		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND user_id IS NULL AND ip = '203.0.113.9'`); n != 2 {
-			t.Fatalf("%d rejections audited; want 2", n)
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND user_id IS NULL AND ip = '203.0.113.9'`); n != 1 {
+			t.Fatalf("%d rejections audited; want the address's first", n)
 		}
 		if n := dbtest.Count(t, db, `SELECT count(*) FROM billing_events`); n != 5 {
 			t.Fatalf("%d events recorded; want 5", n)
@@ -662,6 +664,44 @@ func TestSameSecond(t *testing.T) {
 			got, err := s.Mine(context.Background(), userd.Actor{UserID: id})
 			if err != nil || got.Status != tt.wantStatus || got.Entitled != tt.entitled {
 				t.Errorf("%s: status %s, entitled %v, %v; want %s, %v", tt.name, got.Status, got.Entitled, err, tt.wantStatus, tt.entitled)
+			}
+		}
+	})
+}
+
+// TestForgedFlood: forged deliveries from one address are audited once per
+// window and refused with rate_limited beyond the limit, before their
+// signature is checked; another address is not held back, and a new
+// window audits again.
+func TestForgedFlood(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := &clock{}
+		c.set(noon)
+		db.SetClock(c.now)
+		s := billing.NewService(db, billing.Deps{Grace: billing.DefaultGrace, StripeSecret: secret,
+			Limiter: ratelimit.New(db, true), Deliveries: ratelimit.Rule{Max: 5, Window: time.Minute}})
+		body := event("evt_1", "customer.subscription.updated", noon, sub("sub_1", "cus_1", "active", "pro"))
+		forged := billing.SignStripe(body, []byte("whsec_forged"), noon)
+		send := func(ip string) error {
+			_, err := s.Receive(context.Background(), userd.Client{IP: ip}, billing.Stripe, forged, body)
+			return err
+		}
+		for i := range 8 {
+			err := send("198.51.100.1")
+			if want := i < 5; errors.Is(err, billing.ErrInvalidSignature) != want || (!want && userd.ErrorKind(err) != userd.KindRateLimited) {
+				t.Fatalf("delivery %d = %v", i, err)
+			}
+		}
+		if err := send("198.51.100.2"); !errors.Is(err, billing.ErrInvalidSignature) {
+			t.Fatalf("another address = %v", err)
+		}
+		c.set(noon.Add(time.Minute))
+		if err := send("198.51.100.1"); !errors.Is(err, billing.ErrInvalidSignature) {
+			t.Fatalf("next window = %v", err)
+		}
+		for ip, want := range map[string]int{"198.51.100.1": 2, "198.51.100.2": 1} {
+			if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND ip = $1`, ip); n != want {
+				t.Errorf("%s: %d rejections audited; want %d", ip, n, want)
 			}
 		}
 	})

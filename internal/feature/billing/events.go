@@ -10,6 +10,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -33,21 +34,23 @@ const (
 
 // Receive takes a provider's event: it checks the signature with the
 // provider's webhook secret, records the event once and applies it in the
-// same transaction (see the package's documentation). A bad signature is
-// recorded in the trail as audit.BillingEventRejected and returns
-// ErrInvalidSignature; it returns ErrProviderNotFound for a provider that
-// does not exist, is disabled, or takes no events (only stripe does), and
-// ErrBadEvent for a signed body that is not an event.
+// same transaction (see the package's documentation). Deliveries from one
+// address beyond Deps.Deliveries return the limiter's *ratelimit.Error
+// before anything else. A bad signature returns ErrInvalidSignature; the
+// first of an address in Deps.Deliveries' window is recorded in the trail
+// as audit.BillingEventRejected. It returns ErrProviderNotFound for a
+// provider that does not exist, is disabled, or takes no events (only
+// stripe does), and ErrBadEvent for a signed body that is not an event.
 func (s *Service) Receive(ctx context.Context, c userd.Client, provider, signature string, body []byte) (r Receipt, err error) {
+	if err := s.deps.Limiter.Hit(ctx, "billing-webhook:ip:"+c.IP, s.deps.Deliveries); err != nil {
+		return r, err
+	}
 	secret, err := s.secret(ctx, provider)
 	if err != nil {
 		return r, err
 	}
 	if err := VerifyStripe(signature, body, secret, s.db.Now()); err != nil {
-		return r, errors.Join(err, s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-			return audit.Record(ctx, tx, audit.Event{Action: audit.BillingEventRejected, TargetType: "payment_provider", TargetID: provider,
-				IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"signature": signature != ""}})
-		}))
+		return r, errors.Join(err, s.rejected(ctx, c, provider, map[string]any{"signature": signature != ""}))
 	}
 	var ev stripeEvent
 	if json.Unmarshal(body, &ev) != nil || ev.ID == "" || ev.Type == "" || ev.Created <= 0 {
@@ -71,6 +74,24 @@ func (s *Service) Receive(ctx context.Context, c userd.Client, provider, signatu
 		return err
 	})
 	return r, err
+}
+
+// rejected records a rejected delivery from c's address in the trail
+// (audit.BillingEventRejected), unless one was recorded in the window of
+// Deps.Deliveries: forged deliveries cannot flood the trail.
+func (s *Service) rejected(ctx context.Context, c userd.Client, provider string, meta map[string]any) error {
+	var limited *ratelimit.Error
+	err := s.deps.Limiter.Hit(ctx, "billing-rejected:ip:"+c.IP, ratelimit.Rule{Max: 1, Window: s.deps.Deliveries.Window})
+	if errors.As(err, &limited) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		return audit.Record(ctx, tx, audit.Event{Action: audit.BillingEventRejected, TargetType: "payment_provider", TargetID: provider,
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: meta})
+	})
 }
 
 // secret returns the webhook secret of an enabled provider that takes
