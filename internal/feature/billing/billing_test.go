@@ -706,3 +706,62 @@ func TestForgedFlood(t *testing.T) {
 		}
 	})
 }
+
+// TestRoleChangesAudited: every change of the roles that plans give is in
+// the user's trail, the end of a grace period (the janitor) as much as a
+// plan's new roles.
+func TestRoleChangesAudited(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ctx := context.Background()
+		sys := sqldb.System(ctx)
+		err := db.Tx(sys, func(tx *sqldb.Tx) error {
+			name := "PRO"
+			_, err := rbac.Create(sys, tx, rbac.RolePatch{Name: &name})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann := user(t, db, "ann@example.com")
+		deliver(t, s, c, event("evt_a", "checkout.session.completed", noon, checkout("cus_ann", ann)))
+		deliver(t, s, c, event("evt_1", "customer.subscription.created", noon, sub("sub_ann", "cus_ann", "active", "pro")))
+		changes := func() []string {
+			t.Helper()
+			var out []string
+			rows, err := db.SQL().Query(`SELECT metadata FROM activity_logs WHERE user_id = $1 AND action = 'billing.roles_changed' ORDER BY id`, ann)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var m string
+				rows.Scan(&m)
+				out = append(out, m)
+			}
+			return out
+		}
+		if got := changes(); len(got) != 0 {
+			t.Fatalf("changes before the plan's roles = %q", got)
+		}
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "pro", []string{"PRO"}); err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, s, c, event("evt_2", "invoice.payment_failed", noon, map[string]any{"customer": "cus_ann", "subscription": "sub_ann"}))
+		c.set(noon.Add(billing.DefaultGrace))
+		err = db.Tx(sys, func(tx *sqldb.Tx) error {
+			_, err := billing.Expire(sys, tx, tx.Now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := changes()
+		for i, m := range got {
+			got[i] = strings.ReplaceAll(m, " ", "") // PostgreSQL's jsonb spaces its text
+		}
+		if len(got) != 2 || !strings.Contains(got[0], `"given":["PRO"]`) || !strings.Contains(got[1], `"taken":["PRO"]`) {
+			t.Fatalf("changes = %q", got)
+		}
+	})
+}

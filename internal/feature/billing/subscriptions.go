@@ -197,7 +197,8 @@ func entitled(sub Subscription, now time.Time) bool {
 // entitle marks which of an owner's subscriptions grant their plans' roles
 // now and, for a user, makes the roles they hold by plan exactly those of
 // their entitled subscriptions' plans (see rbac.AssignByPlan), which drops
-// their cached grants.
+// their cached grants; a change of their roles is in their trail
+// (audit.BillingRolesChanged: the roles given and taken).
 func (s *Service) entitle(ctx context.Context, tx *sqldb.Tx, o owner) error {
 	column, id := "user_id", o.user
 	if o.user == "" {
@@ -226,21 +227,34 @@ func (s *Service) entitle(ctx context.Context, tx *sqldb.Tx, o owner) error {
 	if err != nil {
 		return err
 	}
+	given, taken := []string{}, []string{}
 	for _, role := range want {
 		if !slices.Contains(held, role) {
-			if _, err := rbac.AssignByPlan(ctx, tx, o.user, role); err != nil {
+			did, err := rbac.AssignByPlan(ctx, tx, o.user, role)
+			if err != nil {
 				return err
+			}
+			if did {
+				given = append(given, role)
 			}
 		}
 	}
 	for _, role := range held {
 		if !slices.Contains(want, role) {
-			if _, err := rbac.UnassignByPlan(ctx, tx, o.user, role); err != nil {
+			did, err := rbac.UnassignByPlan(ctx, tx, o.user, role)
+			if err != nil {
 				return err
+			}
+			if did {
+				taken = append(taken, role)
 			}
 		}
 	}
-	return nil
+	if len(given) == 0 && len(taken) == 0 {
+		return nil
+	}
+	return audit.Record(ctx, tx, audit.Event{UserID: o.user, Action: audit.BillingRolesChanged, TargetType: "user", TargetID: o.user,
+		Metadata: map[string]any{"given": given, "taken": taken}})
 }
 
 func scanName(row sqldb.Scanner) (name string, err error) {
