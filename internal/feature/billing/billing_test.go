@@ -765,3 +765,33 @@ func TestRoleChangesAudited(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleFailureTellsNobody: a failed payment older than the last event
+// applied to its subscription, or of a subscription userd does not know,
+// changes nothing and tells nobody; a newer one tells the owner.
+func TestStaleFailureTellsNobody(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ann := user(t, db, "ann@example.com")
+		deliver(t, s, c, event("evt_a", "checkout.session.completed", noon, checkout("cus_ann", ann)))
+		deliver(t, s, c, event("evt_1", "customer.subscription.updated", noon.Add(time.Minute), sub("sub_ann", "cus_ann", "active", "pro")))
+		failed := func(id, subID string, at time.Time) billing.Receipt {
+			return deliver(t, s, c, event(id, "invoice.payment_failed", at, map[string]any{"customer": "cus_ann", "subscription": subID}))
+		}
+		notices := func() int {
+			return dbtest.Count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = 'billing.payment_failed'`, ann)
+		}
+		if r := failed("evt_old", "sub_ann", noon); r.Applied || notices() != 0 {
+			t.Fatalf("older failure = %+v, %d notices", r, notices())
+		}
+		if r := failed("evt_other", "sub_other", noon.Add(2*time.Minute)); r.Applied || notices() != 0 {
+			t.Fatalf("failure of an unknown subscription = %+v, %d notices", r, notices())
+		}
+		if r := failed("evt_new", "sub_ann", noon.Add(2*time.Minute)); !r.Applied || notices() != 1 {
+			t.Fatalf("newer failure = %+v, %d notices", r, notices())
+		}
+		if r := failed("evt_retry", "sub_ann", noon.Add(3*time.Minute)); !r.Applied || notices() != 2 {
+			t.Fatalf("retry failed again = %+v, %d notices", r, notices())
+		}
+	})
+}

@@ -336,28 +336,21 @@ func (s *Service) existing(ctx context.Context, tx *sqldb.Tx, o owner) (owner, s
 }
 
 // invoice applies an invoice's outcome to its subscription: a failed
-// payment tells the owner and makes an active or trialing subscription
-// past_due; a paid invoice makes a past_due or unpaid one active again.
+// payment makes an active or trialing subscription past_due; a paid invoice
+// makes a past_due or unpaid one active again. The owner hears of a failed
+// payment when the event applies: it changed the subscription, or the
+// subscription, not ended, was failing already (a retry failed again); an
+// event older than the last applied, or of a subscription userd does not
+// know, tells nobody.
 func (s *Service) invoice(ctx context.Context, tx *sqldb.Tx, o owner, provider, subID string, paid bool, at time.Time, eventID string) (bool, string, error) {
-	if !paid {
-		if err := s.tell(ctx, tx, o, "billing.payment_failed", "A payment failed",
-			"Your last payment did not go through: update your payment method to keep your plan.", subID); err != nil {
-			return false, "", err
-		}
-	}
-	// A failed payment's notice is a change of its own.
-	unchanged := func(note string) (bool, string, error) {
-		if paid {
-			return false, note, nil
-		}
-		return true, "", nil
-	}
 	old, found, err := s.locked(ctx, tx, provider, subID)
-	if err != nil {
+	switch {
+	case err != nil:
 		return false, "", err
-	}
-	if !found {
-		return unchanged("no such subscription")
+	case !found:
+		return false, "no such subscription", nil
+	case old.EventAt != nil && at.Before(*old.EventAt):
+		return false, noteSuperseded, nil
 	}
 	st := old.State
 	switch {
@@ -365,8 +358,20 @@ func (s *Service) invoice(ctx context.Context, tx *sqldb.Tx, o owner, provider, 
 		st.Status = Active
 	case !paid && (st.Status == Active || st.Status == Trialing):
 		st.Status = PastDue
+	case paid || final(st.Status):
+		return false, "nothing to change: the subscription is " + st.Status, nil
 	default:
-		return unchanged("nothing to change: the subscription is " + st.Status)
+		return true, "", s.failed(ctx, tx, o, subID)
 	}
-	return s.put(ctx, tx, o, change{provider: provider, subscriptionID: subID, customer: old.Customer, state: st, at: at, eventID: eventID})
+	applied, note, err := s.put(ctx, tx, o, change{provider: provider, subscriptionID: subID, customer: old.Customer, state: st, at: at, eventID: eventID})
+	if err != nil || !applied || paid {
+		return applied, note, err
+	}
+	return true, "", s.failed(ctx, tx, o, subID)
+}
+
+// failed tells the owner of a subscription that a payment failed.
+func (s *Service) failed(ctx context.Context, tx *sqldb.Tx, o owner, subID string) error {
+	return s.tell(ctx, tx, o, "billing.payment_failed", "A payment failed",
+		"Your last payment did not go through: update your payment method to keep your plan.", subID)
 }
