@@ -795,3 +795,20 @@ func TestStaleFailureTellsNobody(t *testing.T) {
 		}
 	})
 }
+
+// TestGraceFromTheProvidersTime: a past_due event delivered late starts
+// the grace period when the provider says, not when it arrived.
+func TestGraceFromTheProvidersTime(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ann := user(t, db, "ann@example.com")
+		deliver(t, s, c, event("evt_a", "checkout.session.completed", noon, checkout("cus_ann", ann)))
+		deliver(t, s, c, event("evt_1", "customer.subscription.created", noon, sub("sub_ann", "cus_ann", "active", "pro")))
+		c.set(noon.Add(48 * time.Hour))
+		deliver(t, s, c, event("evt_2", "customer.subscription.updated", noon.Add(time.Hour), sub("sub_ann", "cus_ann", "past_due", "pro")))
+		got, err := s.Mine(context.Background(), userd.Actor{UserID: ann})
+		if err != nil || got.GraceUntil == nil || !got.GraceUntil.Equal(noon.Add(time.Hour+billing.DefaultGrace)) {
+			t.Fatalf("grace until %v, %v; want %v", got.GraceUntil, err, noon.Add(time.Hour+billing.DefaultGrace))
+		}
+	})
+}

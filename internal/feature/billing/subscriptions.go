@@ -86,7 +86,13 @@ func (s *Service) put(ctx context.Context, tx *sqldb.Tx, o owner, c change) (boo
 	case found && old.Status == PastDue && old.GraceUntil != nil:
 		grace = old.GraceUntil
 	default:
-		g := tx.Now.Add(s.deps.Grace)
+		// From when the provider says it became past_due: a delivery
+		// retried for days does not lengthen the grace.
+		g := tx.Now
+		if c.at.Before(g) {
+			g = c.at.UTC().Truncate(time.Microsecond)
+		}
+		g = g.Add(s.deps.Grace)
 		grace = &g
 	}
 	at := c.at.UTC().Truncate(time.Microsecond)
