@@ -307,6 +307,12 @@ func TestUnknownCustomerThenLink(t *testing.T) {
 		if r := deliver(t, s, c, event("evt_4", "checkout.session.completed", noon.Add(3*time.Second), checkout("cus_new", bob))); r.Applied {
 			t.Fatalf("relink = %+v", r)
 		}
+		// Nor is a checkout that names no one silent.
+		deliver(t, s, c, event("evt_5", "checkout.session.completed", noon.Add(4*time.Second), checkout("cus_other", "01900000-0000-7000-8000-000000000000")))
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND target_type = 'payment_account'
+			AND target_id IN ('cus_new', 'cus_other')`); n != 2 {
+			t.Fatalf("%d refused links audited; want 2", n)
+		}
 	})
 }
 

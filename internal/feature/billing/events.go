@@ -180,7 +180,7 @@ func (s *Service) apply(ctx context.Context, tx *sqldb.Tx, provider, id string, 
 		if err := json.Unmarshal(ev.Data.Object, &cs); err != nil || cs.Customer == "" {
 			return false, "no customer to link", nil
 		}
-		return s.link(ctx, tx, provider, id, cs)
+		return s.link(ctx, tx, provider, id, cs, ev.ID)
 	case "invoice.paid", "invoice.payment_failed":
 		var inv stripeInvoice
 		if err := json.Unmarshal(ev.Data.Object, &inv); err != nil || inv.Customer == "" {
@@ -259,11 +259,16 @@ func lockLinks(ctx context.Context, tx *sqldb.Tx, provider string) error {
 // session names (client_reference_id, or metadata userd_user_id or
 // userd_organization_id), then applies the events that waited for it, in
 // the provider's order. A customer linked already, or an owner that has
-// another customer at the provider, is left as it is.
-func (s *Service) link(ctx context.Context, tx *sqldb.Tx, provider, id string, cs stripeCheckout) (bool, string, error) {
+// another customer at the provider, is left as it is: the first link wins.
+// A link refused is in the trail (audit.BillingEventRejected, with the
+// reason), for whoever watches for a checkout that names someone else.
+func (s *Service) link(ctx context.Context, tx *sqldb.Tx, provider, id string, cs stripeCheckout, eventID string) (bool, string, error) {
 	o, note, err := s.named(ctx, tx, cs)
-	if err != nil || note != "" {
-		return false, note, err
+	if err != nil {
+		return false, "", err
+	}
+	if note != "" {
+		return false, note, linkRefused(ctx, tx, provider, eventID, cs, note)
 	}
 	// The waiting events are read below with the lock held: every event
 	// that found the customer unlinked has committed by then.
@@ -277,7 +282,8 @@ func (s *Service) link(ctx context.Context, tx *sqldb.Tx, provider, id string, c
 		return false, "", fmt.Errorf("link customer: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return false, "the customer, or the owner's account at this provider, is linked already", nil
+		const note = "the customer, or the owner's account at this provider, is linked already"
+		return false, note, linkRefused(ctx, tx, provider, eventID, cs, note)
 	}
 	if err := audit.Record(ctx, tx, audit.Event{UserID: o.user, Action: audit.BillingCustomerLinked, TargetType: "payment_account", TargetID: cs.Customer,
 		Metadata: o.about(map[string]any{"provider": provider})}); err != nil {
@@ -298,6 +304,14 @@ func (s *Service) link(ctx context.Context, tx *sqldb.Tx, provider, id string, c
 		}
 	}
 	return true, "", nil
+}
+
+// linkRefused records in the trail a checkout whose link was refused, and
+// why.
+func linkRefused(ctx context.Context, tx *sqldb.Tx, provider, eventID string, cs stripeCheckout, reason string) error {
+	return audit.Record(ctx, tx, audit.Event{Action: audit.BillingEventRejected, TargetType: "payment_account", TargetID: cs.Customer,
+		Metadata: map[string]any{"provider": provider, "event_id": eventID, "reason": reason, "client_reference_id": cs.ClientReferenceID,
+			"userd_user_id": cs.Metadata["userd_user_id"], "userd_organization_id": cs.Metadata["userd_organization_id"]}})
 }
 
 // named returns the owner that a checkout session names, or why it names
