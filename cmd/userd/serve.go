@@ -480,7 +480,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),
 		Organizations: orgs,
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
-			Limiter: limiter, Deliveries: c.webhookLimit})}
+			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive})}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,

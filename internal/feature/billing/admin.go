@@ -48,8 +48,8 @@ type Grant struct {
 // roles until it ends (see Expire). As for a role given by hand, the actor
 // must cover the roles that the plan grants and the user it goes to (see
 // rbac.Covers and rbac.CheckUser). It returns ErrWriteForbidden,
-// rbac.ErrInsufficientPrivilege, a validation error, account.ErrNotFound
-// and ErrOrganizationNotFound.
+// rbac.ErrInsufficientPrivilege, a validation error (ends_at past or more
+// than MaxGrant away), account.ErrNotFound and ErrOrganizationNotFound.
 func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Grant) (sub Subscription, err error) {
 	if !a.Grants.Has(WritePermission) {
 		return sub, ErrWriteForbidden
@@ -58,8 +58,11 @@ func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Gr
 	if (g.UserID == "") == (g.OrganizationID == "") {
 		fs = append(fs, userd.FieldError{Field: "user_id", Code: "one_owner", Message: "Give user_id or organization_id, not both."})
 	}
-	if !g.EndsAt.After(s.db.Now()) {
+	switch now := s.db.Now(); {
+	case !g.EndsAt.After(now):
 		fs = append(fs, userd.FieldError{Field: "ends_at", Code: "in_the_past", Message: "ends_at is in the future."})
+	case g.EndsAt.After(now.Add(MaxGrant)):
+		fs = append(fs, userd.FieldError{Field: "ends_at", Code: "too_far", Message: "A manual grant lasts at most 5 years."})
 	}
 	if err := userd.Invalid(fs); err != nil {
 		return sub, err
@@ -85,6 +88,48 @@ func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Gr
 			return err
 		}
 		sub, _, err = s.locked(ctx, tx, Manual, id)
+		return err
+	})
+	return sub, err
+}
+
+// ErrNotManual refuses to end by hand a subscription that a provider
+// keeps.
+var ErrNotManual = userd.Errorf(userd.KindConflict, "not_manual", "Only a manual grant ends here: a provider's subscription ends at the provider.")
+
+// EndGrant cancels a manual subscription now, by its id: its plan's roles
+// go at once, audited in the owner's trail; ending one that has ended
+// changes nothing. As for Grant, the actor must cover the plan's roles and
+// the user. It returns ErrWriteForbidden, ErrNoSubscription, ErrNotManual
+// and rbac.ErrInsufficientPrivilege.
+func (s *Service) EndGrant(ctx context.Context, a userd.Actor, c userd.Client, id string) (sub Subscription, err error) {
+	if !a.Grants.Has(WritePermission) {
+		return sub, ErrWriteForbidden
+	}
+	if _, ok := userd.ParseID(id); !ok {
+		return sub, ErrNoSubscription
+	}
+	// System: the subscription is another user's.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		old, err := sqldb.One(ctx, tx, ErrNoSubscription, "read subscription", scanSub, `SELECT `+subColumns+` FROM subscriptions WHERE id = $1`, id)
+		switch {
+		case err != nil:
+			return err
+		case old.Provider != Manual:
+			return ErrNotManual
+		}
+		if err := mayGrant(ctx, tx, a.Grants, old.Plan, old.UserID); err != nil {
+			return err
+		}
+		if !final(old.Status) {
+			st := old.State
+			st.Status, st.CanceledAt = Canceled, &tx.Now
+			o := owner{old.UserID, old.OrganizationID}
+			if _, _, err := s.put(ctx, tx, o, change{provider: Manual, subscriptionID: old.SubscriptionID, state: st, at: tx.Now, client: c}); err != nil {
+				return err
+			}
+		}
+		sub, _, err = s.locked(ctx, tx, Manual, old.SubscriptionID)
 		return err
 	})
 	return sub, err
@@ -132,16 +177,24 @@ func planRoles(ctx context.Context, tx *sqldb.Tx, plan string) ([]rbac.Role, err
 // As for giving a role by hand, the actor must be allowed to give every
 // role that the plan grants, before and after (rbac.CheckGrant). It
 // returns the roles sorted, ErrWriteForbidden,
-// rbac.ErrInsufficientPrivilege and a validation error (for a bad plan or
-// a role that does not exist).
+// rbac.ErrInsufficientPrivilege and a validation error (for a bad plan, a
+// role that does not exist, more roles than rbac.MaxRolesPerUser or two
+// that Deps.Exclusive sets apart).
 func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Client, plan string, roles []string) ([]string, error) {
 	if !a.Grants.Has(WritePermission) {
 		return nil, ErrWriteForbidden
 	}
-	if err := userd.Invalid(checkPlan(nil, plan)); err != nil {
+	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
+	fs := checkPlan(nil, plan)
+	if len(roles) > rbac.MaxRolesPerUser {
+		fs = append(fs, userd.FieldError{Field: "roles", Code: "too_many", Message: rbac.ErrTooManyRoles.Message})
+	}
+	if a, b, clash := s.deps.Exclusive.Clash(roles); clash {
+		fs = append(fs, userd.FieldError{Field: "roles", Code: "exclusive_roles", Message: fmt.Sprintf("%s and %s exclude each other: a plan grants one of them.", a, b)})
+	}
+	if err := userd.Invalid(fs); err != nil {
 		return nil, err
 	}
-	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
 	// System: the plan's subscribers are other users.
 	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		old, err := planRoles(ctx, tx, plan)

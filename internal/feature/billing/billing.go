@@ -23,6 +23,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -60,6 +61,9 @@ var Statuses = []string{Trialing, Active, PastDue, Canceled, Unpaid, Incomplete,
 // DefaultGrace is how long a past_due subscription keeps its plan's roles
 // unless the operator says otherwise.
 const DefaultGrace = 3 * 24 * time.Hour
+
+// MaxGrant is how long a manual grant may last.
+const MaxGrant = 5 * 365 * 24 * time.Hour
 
 // DefaultDeliveries bounds the deliveries to a provider's webhook from one
 // address unless the operator says otherwise: well above what a provider
@@ -153,6 +157,9 @@ type Deps struct {
 	// StripeSecret, when set, is the stripe provider's webhook secret
 	// (--stripe-webhook-secret), in place of the stored one.
 	StripeSecret string
+	// Exclusive are the sets of mutually exclusive roles
+	// (--exclusive-roles): a plan grants at most one role of each.
+	Exclusive rbac.Exclusive
 	// OrgAccess says whether the actor is a member of an organisation who
 	// may read its billing details (organization.Service.BillingAccess),
 	// and returns the error that answers anyone else.

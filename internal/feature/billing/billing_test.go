@@ -818,3 +818,74 @@ func TestGraceFromTheProvidersTime(t *testing.T) {
 		}
 	})
 }
+
+// TestGrantLimits: a manual grant lasts at most MaxGrant and ends by hand,
+// its roles with it; a plan grants no more roles than a user may hold, nor
+// two that exclude each other.
+func TestGrantLimits(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ctx := context.Background()
+		sys := sqldb.System(ctx)
+		err := db.Tx(sys, func(tx *sqldb.Tx) error {
+			for _, name := range []string{"PRO", "GOLD"} {
+				if _, err := rbac.Create(sys, tx, rbac.RolePatch{Name: &name}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann := user(t, db, "ann@example.com")
+		if _, err := s.Grant(ctx, admin, userd.Client{}, billing.Grant{UserID: ann, Plan: "pro", EndsAt: c.now().Add(billing.MaxGrant + time.Hour)}); userd.ErrorKind(err) != userd.KindInvalid {
+			t.Fatalf("grant beyond MaxGrant = %v", err)
+		}
+		many := make([]string, rbac.MaxRolesPerUser+1)
+		for i := range many {
+			many[i] = fmt.Sprintf("ROLE_%d", i)
+		}
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "pro", many); userd.ErrorKind(err) != userd.KindInvalid {
+			t.Fatalf("too many roles = %v", err)
+		}
+		exclusive := billing.NewService(db, billing.Deps{Exclusive: rbac.Exclusive{{"PRO", "GOLD"}}})
+		if _, err := exclusive.SetPlanRoles(ctx, admin, userd.Client{}, "pro", []string{"GOLD", "PRO"}); userd.ErrorKind(err) != userd.KindInvalid {
+			t.Fatalf("exclusive roles = %v", err)
+		}
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "pro", []string{"PRO"}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := s.Grant(ctx, admin, userd.Client{}, billing.Grant{UserID: ann, Plan: "pro", EndsAt: c.now().Add(billing.MaxGrant)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all, _ := roles(t, db, ann); !slices.Equal(all, []string{"END_USER", "PRO"}) {
+			t.Fatalf("granted: %q", all)
+		}
+		if _, err := s.EndGrant(ctx, userd.Actor{}, userd.Client{}, g.ID); !errors.Is(err, billing.ErrWriteForbidden) {
+			t.Fatalf("end without permission = %v", err)
+		}
+		for range 2 {
+			ended, err := s.EndGrant(ctx, admin, userd.Client{}, g.ID)
+			if err != nil || ended.Status != billing.Canceled || ended.Entitled {
+				t.Fatalf("end = %+v, %v", ended, err)
+			}
+		}
+		if all, _ := roles(t, db, ann); !slices.Equal(all, []string{"END_USER"}) {
+			t.Fatalf("ended: %q", all)
+		}
+		deliver(t, s, c, event("evt_a", "checkout.session.completed", noon, checkout("cus_ann", ann)))
+		deliver(t, s, c, event("evt_1", "customer.subscription.created", noon, sub("sub_ann", "cus_ann", "active", "pro")))
+		mine, err := s.Mine(ctx, userd.Actor{UserID: ann})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.EndGrant(ctx, admin, userd.Client{}, mine.ID); !errors.Is(err, billing.ErrNotManual) {
+			t.Fatalf("end a provider's subscription = %v", err)
+		}
+		if _, err := s.EndGrant(ctx, admin, userd.Client{}, "01900000-0000-7000-8000-000000000000"); !errors.Is(err, billing.ErrNoSubscription) {
+			t.Fatalf("end no subscription = %v", err)
+		}
+	})
+}
