@@ -244,3 +244,17 @@ func scanEvent(row sqldb.Scanner) (Event, error) {
 	e.EventAt, e.ReceivedAt = e.EventAt.UTC(), e.ReceivedAt.UTC()
 	return e, err
 }
+
+// Forget deletes, in the caller's transaction (which must cross users),
+// the providers' events about a user's customers, whose payloads name
+// them: lifecycle.DeleteUser calls it before the user's row goes, while
+// their payment accounts still say which customers were theirs (the
+// database then cascades to those accounts and the subscriptions).
+func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	_, err := tx.Exec(ctx, `DELETE FROM billing_events WHERE (provider, customer_id) IN
+		(SELECT p.name, a.customer_id FROM payment_accounts a JOIN payment_providers p ON p.id = a.provider_id WHERE a.user_id = $1)`, userID)
+	if err != nil {
+		return fmt.Errorf("forget billing events: %w", err)
+	}
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -886,6 +887,33 @@ func TestGrantLimits(t *testing.T) {
 		}
 		if _, err := s.EndGrant(ctx, admin, userd.Client{}, "01900000-0000-7000-8000-000000000000"); !errors.Is(err, billing.ErrNoSubscription) {
 			t.Fatalf("end no subscription = %v", err)
+		}
+	})
+}
+
+// TestDeletionForgetsEvents: deleting a user deletes the providers' events
+// about their customer, not another user's, nor the provider.
+func TestDeletionForgetsEvents(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ann, bob := user(t, db, "ann@example.com"), user(t, db, "bob@example.com")
+		for _, u := range []struct{ id, customer string }{{ann, "cus_ann"}, {bob, "cus_bob"}} {
+			deliver(t, s, c, event("evt_link_"+u.customer, "checkout.session.completed", noon, checkout(u.customer, u.id)))
+			deliver(t, s, c, event("evt_sub_"+u.customer, "customer.subscription.created", noon, sub("sub_"+u.customer, u.customer, "active", "pro")))
+		}
+		sys := sqldb.System(context.Background())
+		if err := db.Tx(sys, func(tx *sqldb.Tx) error { return lifecycle.DeleteUser(sys, tx, ann) }); err != nil {
+			t.Fatal(err)
+		}
+		for q, want := range map[string]int{
+			`SELECT count(*) FROM billing_events WHERE customer_id = 'cus_ann' OR payload LIKE '%cus_ann%'`: 0,
+			`SELECT count(*) FROM billing_events WHERE customer_id = 'cus_bob'`:                             2,
+			`SELECT count(*) FROM payment_accounts`:                                                         1,
+			`SELECT count(*) FROM payment_providers WHERE name = 'stripe'`:                                  1,
+		} {
+			if n := dbtest.Count(t, db, q); n != want {
+				t.Errorf("%s = %d; want %d", q, n, want)
+			}
 		}
 	})
 }
