@@ -67,6 +67,7 @@ type serveConfig struct {
 	invitationLimit ratelimit.Rule
 	stripeSecret    string
 	pastDueGrace    time.Duration
+	webhookLimit    ratelimit.Rule
 	mailFrom        string
 	keys            keyConfig
 	auth            auth.Config
@@ -147,7 +148,7 @@ func (f rule) Set(v string) error {
 
 func serveFlags() (*flag.FlagSet, *serveConfig) {
 	c := &serveConfig{rateLimits: true, argon: password.OWASP, engagement: engagement.DefaultLimits, reportLimit: moderation.DefaultReportLimit,
-		invitationLimit: organization.DefaultInvitationLimit}
+		invitationLimit: organization.DefaultInvitationLimit, webhookLimit: billing.DefaultDeliveries}
 	fs := newFlagSet("serve")
 	c.db.flags(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (env USERD_ADDR)")
@@ -164,6 +165,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.IntVar(&c.maxOrgs, "max-organizations-per-user", organization.DefaultMaxPerUser, "how many organisations a user may create or join (env USERD_MAX_ORGANIZATIONS_PER_USER)")
 	fs.IntVar(&c.holdThreshold, "report-hold-threshold", moderation.DefaultHoldThreshold, "content reported by this many distinct users is hidden pending review; 0 holds nothing (env USERD_REPORT_HOLD_THRESHOLD)")
 	fs.StringVar(&c.stripeSecret, "stripe-webhook-secret", "", "whsec_… signing secret of the Stripe webhook endpoint that sends to /v1/billing/webhooks/stripe; wins over the one set by PUT /v1/admin/payment-providers/stripe (env USERD_STRIPE_WEBHOOK_SECRET)")
+	fs.Var(rule{&c.webhookLimit}, "billing-webhook-limit", "MAX/WINDOW: deliveries to the billing webhooks from one address; a rejected signature is audited once per address and window (env USERD_BILLING_WEBHOOK_LIMIT)")
 	fs.DurationVar(&c.pastDueGrace, "past-due-grace", billing.DefaultGrace, "how long a past_due subscription keeps its plan's roles (env USERD_PAST_DUE_GRACE)")
 	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
 	c.keys.flags(fs)
@@ -481,7 +483,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),
 		Organizations: orgs,
-		Billing:       billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess})}
+		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
+			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive})}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,

@@ -149,7 +149,7 @@ type grantInput struct {
 		UserID         string            `json:"user_id,omitempty" doc:"The user to grant the plan to (or organization_id)."`
 		OrganizationID string            `json:"organization_id,omitempty" doc:"The organisation to grant the plan to (or user_id)."`
 		Plan           string            `json:"plan" doc:"The comp plan: 1 to 100 of A-Z a-z 0-9 _ . : -"`
-		EndsAt         time.Time         `json:"ends_at" doc:"When the grant ends (in the future); the plan's roles go then."`
+		EndsAt         time.Time         `json:"ends_at" doc:"When the grant ends (in the future, at most 5 years away); the plan's roles go then."`
 		Metadata       map[string]string `json:"metadata,omitempty"`
 	}
 }
@@ -158,6 +158,18 @@ func (s *Server) grantSubscription(ctx context.Context, in *grantInput) (*subscr
 	b := in.Body
 	sub, err := s.billing.Grant(ctx, userd.ActorFrom(ctx), s.client(ctx), billing.Grant{UserID: b.UserID, OrganizationID: b.OrganizationID, Plan: b.Plan,
 		EndsAt: b.EndsAt, Metadata: b.Metadata})
+	if err != nil {
+		return nil, err
+	}
+	return &subscriptionOutput{Body: subscriptionOf(sub)}, nil
+}
+
+type subscriptionPath struct {
+	ID string `path:"id" doc:"The subscription's userd id."`
+}
+
+func (s *Server) endSubscription(ctx context.Context, in *subscriptionPath) (*subscriptionOutput, error) {
+	sub, err := s.billing.EndGrant(ctx, userd.ActorFrom(ctx), s.client(ctx), in.ID)
 	if err != nil {
 		return nil, err
 	}

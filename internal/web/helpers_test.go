@@ -132,7 +132,8 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, o.keyring), Vault: vault.NewService(db, o.keyring, svc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: o.keyring, CachedItems: engagement.DefaultCachedItems}),
 		Organizations: orgs,
-		Billing:       billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace, OrgAccess: orgs.BillingAccess})}
+		Billing: billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace, OrgAccess: orgs.BillingAccess,
+			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries})}
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
 		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),

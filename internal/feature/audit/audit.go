@@ -100,7 +100,10 @@ const (
 	// Billing: a subscription's change in its owner's trail (an
 	// administrator as actor for a manual grant), a customer linked to its
 	// owner, a provider's event refused for its signature (in no user's
-	// trail), and what administrators set.
+	// trail), the roles a user's plans gave or took (whatever changed them:
+	// an event, a grace period's end, a plan's roles), and what
+	// administrators set.
+	BillingRolesChanged        = "billing.roles_changed"
 	BillingSubscriptionChanged = "billing.subscription_changed"
 	BillingCustomerLinked      = "billing.customer_linked"
 	BillingEventRejected       = "billing.event_rejected"

@@ -45,8 +45,11 @@ type Grant struct {
 
 // Grant records a manual subscription, active from now until g.EndsAt,
 // audited in the owner's trail with the actor; the owner holds the plan's
-// roles until it ends (see Expire). It returns ErrWriteForbidden, a
-// validation error, account.ErrNotFound and ErrOrganizationNotFound.
+// roles until it ends (see Expire). As for a role given by hand, the actor
+// must cover the roles that the plan grants and the user it goes to (see
+// rbac.Covers and rbac.CheckUser). It returns ErrWriteForbidden,
+// rbac.ErrInsufficientPrivilege, a validation error (ends_at past or more
+// than MaxGrant away), account.ErrNotFound and ErrOrganizationNotFound.
 func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Grant) (sub Subscription, err error) {
 	if !a.Grants.Has(WritePermission) {
 		return sub, ErrWriteForbidden
@@ -55,8 +58,11 @@ func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Gr
 	if (g.UserID == "") == (g.OrganizationID == "") {
 		fs = append(fs, userd.FieldError{Field: "user_id", Code: "one_owner", Message: "Give user_id or organization_id, not both."})
 	}
-	if !g.EndsAt.After(s.db.Now()) {
+	switch now := s.db.Now(); {
+	case !g.EndsAt.After(now):
 		fs = append(fs, userd.FieldError{Field: "ends_at", Code: "in_the_past", Message: "ends_at is in the future."})
+	case g.EndsAt.After(now.Add(MaxGrant)):
+		fs = append(fs, userd.FieldError{Field: "ends_at", Code: "too_far", Message: "A manual grant lasts at most 5 years."})
 	}
 	if err := userd.Invalid(fs); err != nil {
 		return sub, err
@@ -72,6 +78,9 @@ func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Gr
 		case note != "":
 			return ErrOrganizationNotFound
 		}
+		if err := mayGrant(ctx, tx, a.Grants, g.Plan, g.UserID); err != nil {
+			return err
+		}
 		id := userd.NewID(tx.Now)
 		end := g.EndsAt
 		st := State{Plan: g.Plan, Status: Active, Quantity: 1, PeriodStart: &tx.Now, PeriodEnd: &end, Metadata: g.Metadata}
@@ -84,21 +93,119 @@ func (s *Service) Grant(ctx context.Context, a userd.Actor, c userd.Client, g Gr
 	return sub, err
 }
 
+// ErrNotManual refuses to end by hand a subscription that a provider
+// keeps.
+var ErrNotManual = userd.Errorf(userd.KindConflict, "not_manual", "Only a manual grant ends here: a provider's subscription ends at the provider.")
+
+// EndGrant cancels a manual subscription now, by its id: its plan's roles
+// go at once, audited in the owner's trail; ending one that has ended
+// changes nothing. As for Grant, the actor must cover the plan's roles and
+// the user. It returns ErrWriteForbidden, ErrNoSubscription, ErrNotManual
+// and rbac.ErrInsufficientPrivilege.
+func (s *Service) EndGrant(ctx context.Context, a userd.Actor, c userd.Client, id string) (sub Subscription, err error) {
+	if !a.Grants.Has(WritePermission) {
+		return sub, ErrWriteForbidden
+	}
+	if _, ok := userd.ParseID(id); !ok {
+		return sub, ErrNoSubscription
+	}
+	// System: the subscription is another user's.
+	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		old, err := sqldb.One(ctx, tx, ErrNoSubscription, "read subscription", scanSub, `SELECT `+subColumns+` FROM subscriptions WHERE id = $1`, id)
+		switch {
+		case err != nil:
+			return err
+		case old.Provider != Manual:
+			return ErrNotManual
+		}
+		if err := mayGrant(ctx, tx, a.Grants, old.Plan, old.UserID); err != nil {
+			return err
+		}
+		if !final(old.Status) {
+			st := old.State
+			st.Status, st.CanceledAt = Canceled, &tx.Now
+			o := owner{old.UserID, old.OrganizationID}
+			if _, _, err := s.put(ctx, tx, o, change{provider: Manual, subscriptionID: old.SubscriptionID, state: st, at: tx.Now, client: c}); err != nil {
+				return err
+			}
+		}
+		sub, _, err = s.locked(ctx, tx, Manual, old.SubscriptionID)
+		return err
+	})
+	return sub, err
+}
+
+// mayGrant returns rbac.ErrInsufficientPrivilege unless caller covers
+// every role that plan grants and, for a user's subscription, the user
+// (rbac.CheckUser, which locks their row).
+func mayGrant(ctx context.Context, tx *sqldb.Tx, caller userd.Grants, plan, userID string) error {
+	roles, err := planRoles(ctx, tx, plan)
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		if !rbac.Covers(caller, userd.Grants{Permissions: r.Permissions, Admin: r.IsAdmin}) {
+			return rbac.ErrInsufficientPrivilege
+		}
+	}
+	if userID == "" {
+		return nil
+	}
+	return rbac.CheckUser(ctx, tx, caller, userID)
+}
+
+// planRoles returns the roles that a plan grants.
+func planRoles(ctx context.Context, tx *sqldb.Tx, plan string) ([]rbac.Role, error) {
+	names, err := sqldb.All(ctx, tx, scanName, `SELECT r.name FROM plan_roles pr JOIN roles r ON r.id = pr.role_id WHERE pr.plan = $1 ORDER BY r.name`, plan)
+	if err != nil {
+		return nil, fmt.Errorf("plan roles: %w", err)
+	}
+	roles := make([]rbac.Role, 0, len(names))
+	for _, name := range names {
+		r, err := rbac.Named(ctx, tx, name)
+		if err != nil {
+			return nil, err
+		}
+		roles = append(roles, r)
+	}
+	return roles, nil
+}
+
 // SetPlanRoles makes the roles that a plan grants exactly roles (none
 // stops it granting any), and gives or takes them at once from every user
 // with a subscription on the plan, audited as audit.BillingPlanRolesSet.
-// It returns the roles sorted, ErrWriteForbidden and a validation error
-// (for a bad plan or a role that does not exist).
+// As for giving a role by hand, the actor must be allowed to give every
+// role that the plan grants, before and after (rbac.CheckGrant). It
+// returns the roles sorted, ErrWriteForbidden,
+// rbac.ErrInsufficientPrivilege and a validation error (for a bad plan, a
+// role that does not exist, more roles than rbac.MaxRolesPerUser or two
+// that Deps.Exclusive sets apart).
 func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Client, plan string, roles []string) ([]string, error) {
 	if !a.Grants.Has(WritePermission) {
 		return nil, ErrWriteForbidden
 	}
-	if err := userd.Invalid(checkPlan(nil, plan)); err != nil {
+	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
+	fs := checkPlan(nil, plan)
+	if len(roles) > rbac.MaxRolesPerUser {
+		fs = append(fs, userd.FieldError{Field: "roles", Code: "too_many", Message: rbac.ErrTooManyRoles.Message})
+	}
+	if a, b, clash := s.deps.Exclusive.Clash(roles); clash {
+		fs = append(fs, userd.FieldError{Field: "roles", Code: "exclusive_roles", Message: fmt.Sprintf("%s and %s exclude each other: a plan grants one of them.", a, b)})
+	}
+	if err := userd.Invalid(fs); err != nil {
 		return nil, err
 	}
-	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
 	// System: the plan's subscribers are other users.
 	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		old, err := planRoles(ctx, tx, plan)
+		if err != nil {
+			return err
+		}
+		for _, r := range old {
+			if err := rbac.CheckGrant(a.Grants, r); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM plan_roles WHERE plan = $1`, plan); err != nil {
 			return fmt.Errorf("clear plan roles: %w", err)
 		}
@@ -108,6 +215,9 @@ func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Clien
 				return userd.Invalid([]userd.FieldError{{Field: "roles", Code: "role_not_found", Message: "No role is called " + name + "."}})
 			}
 			if err != nil {
+				return err
+			}
+			if err := rbac.CheckGrant(a.Grants, r); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO plan_roles (plan, role_id, created_at) VALUES ($1, $2, $3)`, plan, r.ID, tx.Now); err != nil {
@@ -196,11 +306,16 @@ func (s *Service) Providers(ctx context.Context, a userd.Actor) (ps []Provider, 
 // SetProvider makes or changes a payment provider: its webhook secret
 // when secret is not nil (sealed; "" removes it) and whether it is enabled
 // when enabled is not nil, audited as audit.BillingProviderUpdated
-// (without the secret). It returns ErrWriteForbidden and a validation
-// error for a bad name.
+// (without the secret). Setting the secret needs an administrator: whoever
+// holds it can forge the provider's events, and so any plan's roles. It
+// returns ErrWriteForbidden, rbac.ErrInsufficientPrivilege and a
+// validation error for a bad name.
 func (s *Service) SetProvider(ctx context.Context, a userd.Actor, c userd.Client, name string, secret *string, enabled *bool) (p Provider, err error) {
 	if !a.Grants.Has(WritePermission) {
 		return p, ErrWriteForbidden
+	}
+	if secret != nil && !a.Grants.Admin {
+		return p, rbac.ErrInsufficientPrivilege
 	}
 	if !providerRE.MatchString(name) {
 		return p, userd.Invalid([]userd.FieldError{{Field: "name", Code: "invalid_name", Message: "A provider's name is 2 to 32 lower-case letters, digits, _ and -."}})

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -59,6 +61,14 @@ var Statuses = []string{Trialing, Active, PastDue, Canceled, Unpaid, Incomplete,
 // DefaultGrace is how long a past_due subscription keeps its plan's roles
 // unless the operator says otherwise.
 const DefaultGrace = 3 * 24 * time.Hour
+
+// MaxGrant is how long a manual grant may last.
+const MaxGrant = 5 * 365 * 24 * time.Hour
+
+// DefaultDeliveries bounds the deliveries to a provider's webhook from one
+// address unless the operator says otherwise: well above what a provider
+// sends, low enough that forged deliveries cannot flood the database.
+var DefaultDeliveries = ratelimit.Rule{Max: 600, Window: time.Minute}
 
 // Errors of the Service.
 var (
@@ -139,9 +149,17 @@ type Deps struct {
 	Keyring *seal.Keyring
 	// Grace is how long a past_due subscription keeps its plan's roles.
 	Grace time.Duration
+	// Limiter counts the deliveries to the webhooks, by address (required).
+	Limiter *ratelimit.Limiter
+	// Deliveries bounds the deliveries from one address; a rejected
+	// signature is audited once per address in its window.
+	Deliveries ratelimit.Rule
 	// StripeSecret, when set, is the stripe provider's webhook secret
 	// (--stripe-webhook-secret), in place of the stored one.
 	StripeSecret string
+	// Exclusive are the sets of mutually exclusive roles
+	// (--exclusive-roles): a plan grants at most one role of each.
+	Exclusive rbac.Exclusive
 	// OrgAccess says whether the actor is a member of an organisation who
 	// may read its billing details (organization.Service.BillingAccess),
 	// and returns the error that answers anyone else.
@@ -225,4 +243,18 @@ func scanEvent(row sqldb.Scanner) (Event, error) {
 	e.Customer, e.Error, e.Payload, e.AppliedAt = customer.String, msg.String, json.RawMessage(payload), sqldb.TimeOf(applied)
 	e.EventAt, e.ReceivedAt = e.EventAt.UTC(), e.ReceivedAt.UTC()
 	return e, err
+}
+
+// Forget deletes, in the caller's transaction (which must cross users),
+// the providers' events about a user's customers, whose payloads name
+// them: lifecycle.DeleteUser calls it before the user's row goes, while
+// their payment accounts still say which customers were theirs (the
+// database then cascades to those accounts and the subscriptions).
+func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	_, err := tx.Exec(ctx, `DELETE FROM billing_events WHERE (provider, customer_id) IN
+		(SELECT p.name, a.customer_id FROM payment_accounts a JOIN payment_providers p ON p.id = a.provider_id WHERE a.user_id = $1)`, userID)
+	if err != nil {
+		return fmt.Errorf("forget billing events: %w", err)
+	}
+	return nil
 }

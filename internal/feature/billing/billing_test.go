@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -35,11 +38,15 @@ func newService(db *sqldb.DB) (*billing.Service, *clock) {
 	c := &clock{}
 	c.set(noon)
 	db.SetClock(c.now)
-	return billing.NewService(db, billing.Deps{Grace: billing.DefaultGrace, StripeSecret: secret}), c
+	return billing.NewService(db, billing.Deps{Grace: billing.DefaultGrace, StripeSecret: secret,
+		Limiter: ratelimit.New(db, true), Deliveries: billing.DefaultDeliveries}), c
 }
 
-// admin holds both billing permissions.
-var admin = userd.Actor{Grants: userd.Grants{Permissions: []string{billing.ReadPermission, billing.WritePermission}}}
+// admin is an administrator.
+var admin = userd.Actor{Grants: userd.Grants{Admin: true}}
+
+// clerk holds both billing permissions and roles:write, and nothing else.
+var clerk = userd.Actor{Grants: userd.Grants{Permissions: []string{billing.ReadPermission, billing.WritePermission, rbac.RolesWrite}}}
 
 // user makes a user who holds END_USER, as sign-up leaves them.
 func user(t *testing.T, db *sqldb.DB, email string) string {
@@ -215,8 +222,8 @@ func TestEventsApplyOnceInOrder(t *testing.T) {
 				t.Fatalf("bad signature = %v", err)
 			}
 		}
-		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND user_id IS NULL AND ip = '203.0.113.9'`); n != 2 {
-			t.Fatalf("%d rejections audited; want 2", n)
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND user_id IS NULL AND ip = '203.0.113.9'`); n != 1 {
+			t.Fatalf("%d rejections audited; want the address's first", n)
 		}
 		if n := dbtest.Count(t, db, `SELECT count(*) FROM billing_events`); n != 5 {
 			t.Fatalf("%d events recorded; want 5", n)
@@ -300,6 +307,12 @@ func TestUnknownCustomerThenLink(t *testing.T) {
 		bob := user(t, db, "bob@example.com")
 		if r := deliver(t, s, c, event("evt_4", "checkout.session.completed", noon.Add(3*time.Second), checkout("cus_new", bob))); r.Applied {
 			t.Fatalf("relink = %+v", r)
+		}
+		// Nor is a checkout that names no one silent.
+		deliver(t, s, c, event("evt_5", "checkout.session.completed", noon.Add(4*time.Second), checkout("cus_other", "01900000-0000-7000-8000-000000000000")))
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND target_type = 'payment_account'
+			AND target_id IN ('cus_new', 'cus_other')`); n != 2 {
+			t.Fatalf("%d refused links audited; want 2", n)
 		}
 	})
 }
@@ -497,6 +510,410 @@ func TestOrganizationSubscription(t *testing.T) {
 		}
 		if _, err := s.Grant(ctx, admin, userd.Client{}, billing.Grant{OrganizationID: "01900000-0000-7000-8000-0000000000f3", Plan: "comp", EndsAt: noon.Add(time.Hour)}); !errors.Is(err, billing.ErrOrganizationNotFound) {
 			t.Fatalf("grant to no organisation = %v", err)
+		}
+	})
+}
+
+// TestNoEscalation: billing:write alone gives no privilege its holder
+// lacks: a plan cannot be made to grant (or stop granting) a role they may
+// not give, a comp plan cannot go to a user they do not cover nor grant a
+// role they do not cover, and only an administrator sets a webhook secret.
+func TestNoEscalation(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ctx := context.Background()
+		sys := sqldb.System(ctx)
+		self, boss := user(t, db, "self@example.com"), user(t, db, "boss@example.com")
+		err := db.Tx(sys, func(tx *sqldb.Tx) error {
+			name := "PRO"
+			if _, err := rbac.Create(sys, tx, rbac.RolePatch{Name: &name}); err != nil {
+				return err
+			}
+			_, err := rbac.Assign(sys, tx, boss, rbac.AdminRole)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The clerk is self, with END_USER's permissions too.
+		all, _ := roles(t, db, self)
+		me := clerk
+		me.UserID = self
+		err = db.View(sys, func(tx *sqldb.Tx) error {
+			g, err := rbac.Grants(sys, tx, self)
+			me.Grants.Permissions = append(me.Grants.Permissions, g.Permissions...)
+			return err
+		})
+		if err != nil || !slices.Equal(all, []string{"END_USER"}) {
+			t.Fatal(err, all)
+		}
+		end := c.now().Add(24 * time.Hour)
+		for name, err := range map[string]error{
+			"plan grants ADMIN": func() error {
+				_, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", []string{rbac.AdminRole})
+				return err
+			}(),
+			"no roles:write": func() error {
+				_, err := s.SetPlanRoles(ctx, userd.Actor{Grants: userd.Grants{Permissions: []string{billing.WritePermission}}}, userd.Client{}, "comp", []string{"PRO"})
+				return err
+			}(),
+			"secret": func() error {
+				v := "whsec_mine"
+				_, err := s.SetProvider(ctx, me, userd.Client{}, billing.Stripe, &v, nil)
+				return err
+			}(),
+			"grant to an admin": func() error {
+				_, err := s.Grant(ctx, me, userd.Client{}, billing.Grant{UserID: boss, Plan: "plain", EndsAt: end})
+				return err
+			}(),
+		} {
+			if !errors.Is(err, rbac.ErrInsufficientPrivilege) {
+				t.Errorf("%s = %v; want insufficient_privilege", name, err)
+			}
+		}
+		// A plan that an administrator made grant ADMIN: the clerk neither
+		// grants it nor changes it.
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "comp", []string{rbac.AdminRole}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Grant(ctx, me, userd.Client{}, billing.Grant{UserID: self, Plan: "comp", EndsAt: end}); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
+			t.Fatalf("comp plan granting ADMIN = %v", err)
+		}
+		if _, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", nil); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
+			t.Fatalf("clearing a plan granting ADMIN = %v", err)
+		}
+		if all, _ := roles(t, db, self); !slices.Equal(all, []string{"END_USER"}) {
+			t.Fatalf("self holds %q", all)
+		}
+		// What the clerk may do: a plan of a role without permissions, to
+		// themselves; enabling a provider without touching its secret.
+		if _, err := s.SetPlanRoles(ctx, me, userd.Client{}, "pro", []string{"PRO"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Grant(ctx, me, userd.Client{}, billing.Grant{UserID: self, Plan: "pro", EndsAt: end}); err != nil {
+			t.Fatal(err)
+		}
+		on := true
+		if _, err := s.SetProvider(ctx, me, userd.Client{}, billing.Stripe, nil, &on); err != nil {
+			t.Fatal(err)
+		}
+		if all, _ := roles(t, db, self); !slices.Equal(all, []string{"END_USER", "PRO"}) {
+			t.Fatalf("self holds %q", all)
+		}
+	})
+}
+
+// TestLinkRacesItsEvents: a checkout and the subscription of its customer
+// delivered at once, round after round: the subscription is applied every
+// time, whichever transaction commits first.
+func TestLinkRacesItsEvents(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		const rounds = 20
+		for i := range rounds {
+			id := user(t, db, fmt.Sprintf("u%d@example.com", i))
+			customer, subID := fmt.Sprintf("cus_%d", i), fmt.Sprintf("sub_%d", i)
+			bodies := [][]byte{
+				event("evt_link_"+customer, "checkout.session.completed", noon, checkout(customer, id)),
+				event("evt_sub_"+customer, "customer.subscription.created", noon, sub(subID, customer, "active", "pro")),
+			}
+			errs := dbtest.AtOnce(2, func(j int) error {
+				_, err := s.Receive(context.Background(), userd.Client{}, billing.Stripe, billing.SignStripe(bodies[j], []byte(secret), c.now()), bodies[j])
+				return err
+			})
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Mine(context.Background(), userd.Actor{UserID: id})
+			if err != nil || got.Status != billing.Active || got.SubscriptionID != subID {
+				t.Fatalf("round %d: subscription = %+v, %v", i, got, err)
+			}
+		}
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM billing_events WHERE NOT applied`); n != 0 {
+			t.Fatalf("%d events left waiting", n)
+		}
+	})
+}
+
+// TestSameSecond: Stripe's times are whole seconds, so events of one
+// second arrive in any order: a created event does not overwrite the
+// update that came first, a deleted subscription is not brought back, and
+// an event of the same second does not move a subscription back to
+// incomplete.
+func TestSameSecond(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		if _, err := s.SetPlanRoles(context.Background(), admin, userd.Client{}, "pro", []string{"END_USER"}); err != nil {
+			t.Fatal(err)
+		}
+		for i, tt := range []struct {
+			name       string
+			types      []string
+			statuses   []string
+			wantStatus string
+			entitled   bool
+		}{
+			{"updated then created", []string{"customer.subscription.updated", "customer.subscription.created"}, []string{"active", "incomplete"}, billing.Active, true},
+			{"deleted then updated", []string{"customer.subscription.deleted", "customer.subscription.updated"}, []string{"canceled", "active"}, billing.Canceled, false},
+			{"active then incomplete", []string{"customer.subscription.updated", "customer.subscription.updated"}, []string{"active", "incomplete"}, billing.Active, true},
+			{"expired then active, later", []string{"customer.subscription.updated", "customer.subscription.updated"}, []string{"incomplete_expired", "active"}, billing.IncompleteExpired, false},
+		} {
+			id := user(t, db, fmt.Sprintf("u%d@example.com", i))
+			customer, subID := fmt.Sprintf("cus_%d", i), fmt.Sprintf("sub_%d", i)
+			deliver(t, s, c, event("evt_link_"+customer, "checkout.session.completed", noon, checkout(customer, id)))
+			for j, typ := range tt.types {
+				at := noon
+				if tt.name == "expired then active, later" {
+					at = noon.Add(time.Duration(j) * time.Second)
+				}
+				deliver(t, s, c, event(fmt.Sprintf("evt_%d_%d", i, j), typ, at, sub(subID, customer, tt.statuses[j], "pro")))
+			}
+			got, err := s.Mine(context.Background(), userd.Actor{UserID: id})
+			if err != nil || got.Status != tt.wantStatus || got.Entitled != tt.entitled {
+				t.Errorf("%s: status %s, entitled %v, %v; want %s, %v", tt.name, got.Status, got.Entitled, err, tt.wantStatus, tt.entitled)
+			}
+		}
+	})
+}
+
+// TestForgedFlood: forged deliveries from one address are audited once per
+// window and refused with rate_limited beyond the limit, before their
+// signature is checked; another address is not held back, and a new
+// window audits again.
+func TestForgedFlood(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := &clock{}
+		c.set(noon)
+		db.SetClock(c.now)
+		s := billing.NewService(db, billing.Deps{Grace: billing.DefaultGrace, StripeSecret: secret,
+			Limiter: ratelimit.New(db, true), Deliveries: ratelimit.Rule{Max: 5, Window: time.Minute}})
+		body := event("evt_1", "customer.subscription.updated", noon, sub("sub_1", "cus_1", "active", "pro"))
+		forged := billing.SignStripe(body, []byte("whsec_forged"), noon)
+		send := func(ip string) error {
+			_, err := s.Receive(context.Background(), userd.Client{IP: ip}, billing.Stripe, forged, body)
+			return err
+		}
+		for i := range 8 {
+			err := send("198.51.100.1")
+			if want := i < 5; errors.Is(err, billing.ErrInvalidSignature) != want || (!want && userd.ErrorKind(err) != userd.KindRateLimited) {
+				t.Fatalf("delivery %d = %v", i, err)
+			}
+		}
+		if err := send("198.51.100.2"); !errors.Is(err, billing.ErrInvalidSignature) {
+			t.Fatalf("another address = %v", err)
+		}
+		c.set(noon.Add(time.Minute))
+		if err := send("198.51.100.1"); !errors.Is(err, billing.ErrInvalidSignature) {
+			t.Fatalf("next window = %v", err)
+		}
+		for ip, want := range map[string]int{"198.51.100.1": 2, "198.51.100.2": 1} {
+			if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'billing.event_rejected' AND ip = $1`, ip); n != want {
+				t.Errorf("%s: %d rejections audited; want %d", ip, n, want)
+			}
+		}
+	})
+}
+
+// TestRoleChangesAudited: every change of the roles that plans give is in
+// the user's trail, the end of a grace period (the janitor) as much as a
+// plan's new roles.
+func TestRoleChangesAudited(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ctx := context.Background()
+		sys := sqldb.System(ctx)
+		err := db.Tx(sys, func(tx *sqldb.Tx) error {
+			name := "PRO"
+			_, err := rbac.Create(sys, tx, rbac.RolePatch{Name: &name})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann := user(t, db, "ann@example.com")
+		deliver(t, s, c, event("evt_a", "checkout.session.completed", noon, checkout("cus_ann", ann)))
+		deliver(t, s, c, event("evt_1", "customer.subscription.created", noon, sub("sub_ann", "cus_ann", "active", "pro")))
+		changes := func() []string {
+			t.Helper()
+			var out []string
+			rows, err := db.SQL().Query(`SELECT metadata FROM activity_logs WHERE user_id = $1 AND action = 'billing.roles_changed' ORDER BY id`, ann)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var m string
+				rows.Scan(&m)
+				out = append(out, m)
+			}
+			return out
+		}
+		if got := changes(); len(got) != 0 {
+			t.Fatalf("changes before the plan's roles = %q", got)
+		}
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "pro", []string{"PRO"}); err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, s, c, event("evt_2", "invoice.payment_failed", noon, map[string]any{"customer": "cus_ann", "subscription": "sub_ann"}))
+		c.set(noon.Add(billing.DefaultGrace))
+		err = db.Tx(sys, func(tx *sqldb.Tx) error {
+			_, err := billing.Expire(sys, tx, tx.Now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := changes()
+		for i, m := range got {
+			got[i] = strings.ReplaceAll(m, " ", "") // PostgreSQL's jsonb spaces its text
+		}
+		if len(got) != 2 || !strings.Contains(got[0], `"given":["PRO"]`) || !strings.Contains(got[1], `"taken":["PRO"]`) {
+			t.Fatalf("changes = %q", got)
+		}
+	})
+}
+
+// TestStaleFailureTellsNobody: a failed payment older than the last event
+// applied to its subscription, or of a subscription userd does not know,
+// changes nothing and tells nobody; a newer one tells the owner.
+func TestStaleFailureTellsNobody(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ann := user(t, db, "ann@example.com")
+		deliver(t, s, c, event("evt_a", "checkout.session.completed", noon, checkout("cus_ann", ann)))
+		deliver(t, s, c, event("evt_1", "customer.subscription.updated", noon.Add(time.Minute), sub("sub_ann", "cus_ann", "active", "pro")))
+		failed := func(id, subID string, at time.Time) billing.Receipt {
+			return deliver(t, s, c, event(id, "invoice.payment_failed", at, map[string]any{"customer": "cus_ann", "subscription": subID}))
+		}
+		notices := func() int {
+			return dbtest.Count(t, db, `SELECT count(*) FROM notifications WHERE user_id = $1 AND type = 'billing.payment_failed'`, ann)
+		}
+		if r := failed("evt_old", "sub_ann", noon); r.Applied || notices() != 0 {
+			t.Fatalf("older failure = %+v, %d notices", r, notices())
+		}
+		if r := failed("evt_other", "sub_other", noon.Add(2*time.Minute)); r.Applied || notices() != 0 {
+			t.Fatalf("failure of an unknown subscription = %+v, %d notices", r, notices())
+		}
+		if r := failed("evt_new", "sub_ann", noon.Add(2*time.Minute)); !r.Applied || notices() != 1 {
+			t.Fatalf("newer failure = %+v, %d notices", r, notices())
+		}
+		if r := failed("evt_retry", "sub_ann", noon.Add(3*time.Minute)); !r.Applied || notices() != 2 {
+			t.Fatalf("retry failed again = %+v, %d notices", r, notices())
+		}
+	})
+}
+
+// TestGraceFromTheProvidersTime: a past_due event delivered late starts
+// the grace period when the provider says, not when it arrived.
+func TestGraceFromTheProvidersTime(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ann := user(t, db, "ann@example.com")
+		deliver(t, s, c, event("evt_a", "checkout.session.completed", noon, checkout("cus_ann", ann)))
+		deliver(t, s, c, event("evt_1", "customer.subscription.created", noon, sub("sub_ann", "cus_ann", "active", "pro")))
+		c.set(noon.Add(48 * time.Hour))
+		deliver(t, s, c, event("evt_2", "customer.subscription.updated", noon.Add(time.Hour), sub("sub_ann", "cus_ann", "past_due", "pro")))
+		got, err := s.Mine(context.Background(), userd.Actor{UserID: ann})
+		if err != nil || got.GraceUntil == nil || !got.GraceUntil.Equal(noon.Add(time.Hour+billing.DefaultGrace)) {
+			t.Fatalf("grace until %v, %v; want %v", got.GraceUntil, err, noon.Add(time.Hour+billing.DefaultGrace))
+		}
+	})
+}
+
+// TestGrantLimits: a manual grant lasts at most MaxGrant and ends by hand,
+// its roles with it; a plan grants no more roles than a user may hold, nor
+// two that exclude each other.
+func TestGrantLimits(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ctx := context.Background()
+		sys := sqldb.System(ctx)
+		err := db.Tx(sys, func(tx *sqldb.Tx) error {
+			for _, name := range []string{"PRO", "GOLD"} {
+				if _, err := rbac.Create(sys, tx, rbac.RolePatch{Name: &name}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann := user(t, db, "ann@example.com")
+		if _, err := s.Grant(ctx, admin, userd.Client{}, billing.Grant{UserID: ann, Plan: "pro", EndsAt: c.now().Add(billing.MaxGrant + time.Hour)}); userd.ErrorKind(err) != userd.KindInvalid {
+			t.Fatalf("grant beyond MaxGrant = %v", err)
+		}
+		many := make([]string, rbac.MaxRolesPerUser+1)
+		for i := range many {
+			many[i] = fmt.Sprintf("ROLE_%d", i)
+		}
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "pro", many); userd.ErrorKind(err) != userd.KindInvalid {
+			t.Fatalf("too many roles = %v", err)
+		}
+		exclusive := billing.NewService(db, billing.Deps{Exclusive: rbac.Exclusive{{"PRO", "GOLD"}}})
+		if _, err := exclusive.SetPlanRoles(ctx, admin, userd.Client{}, "pro", []string{"GOLD", "PRO"}); userd.ErrorKind(err) != userd.KindInvalid {
+			t.Fatalf("exclusive roles = %v", err)
+		}
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "pro", []string{"PRO"}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := s.Grant(ctx, admin, userd.Client{}, billing.Grant{UserID: ann, Plan: "pro", EndsAt: c.now().Add(billing.MaxGrant)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all, _ := roles(t, db, ann); !slices.Equal(all, []string{"END_USER", "PRO"}) {
+			t.Fatalf("granted: %q", all)
+		}
+		if _, err := s.EndGrant(ctx, userd.Actor{}, userd.Client{}, g.ID); !errors.Is(err, billing.ErrWriteForbidden) {
+			t.Fatalf("end without permission = %v", err)
+		}
+		for range 2 {
+			ended, err := s.EndGrant(ctx, admin, userd.Client{}, g.ID)
+			if err != nil || ended.Status != billing.Canceled || ended.Entitled {
+				t.Fatalf("end = %+v, %v", ended, err)
+			}
+		}
+		if all, _ := roles(t, db, ann); !slices.Equal(all, []string{"END_USER"}) {
+			t.Fatalf("ended: %q", all)
+		}
+		deliver(t, s, c, event("evt_a", "checkout.session.completed", noon, checkout("cus_ann", ann)))
+		deliver(t, s, c, event("evt_1", "customer.subscription.created", noon, sub("sub_ann", "cus_ann", "active", "pro")))
+		mine, err := s.Mine(ctx, userd.Actor{UserID: ann})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.EndGrant(ctx, admin, userd.Client{}, mine.ID); !errors.Is(err, billing.ErrNotManual) {
+			t.Fatalf("end a provider's subscription = %v", err)
+		}
+		if _, err := s.EndGrant(ctx, admin, userd.Client{}, "01900000-0000-7000-8000-000000000000"); !errors.Is(err, billing.ErrNoSubscription) {
+			t.Fatalf("end no subscription = %v", err)
+		}
+	})
+}
+
+// TestDeletionForgetsEvents: deleting a user deletes the providers' events
+// about their customer, not another user's, nor the provider.
+func TestDeletionForgetsEvents(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s, c := newService(db)
+		ann, bob := user(t, db, "ann@example.com"), user(t, db, "bob@example.com")
+		for _, u := range []struct{ id, customer string }{{ann, "cus_ann"}, {bob, "cus_bob"}} {
+			deliver(t, s, c, event("evt_link_"+u.customer, "checkout.session.completed", noon, checkout(u.customer, u.id)))
+			deliver(t, s, c, event("evt_sub_"+u.customer, "customer.subscription.created", noon, sub("sub_"+u.customer, u.customer, "active", "pro")))
+		}
+		sys := sqldb.System(context.Background())
+		if err := db.Tx(sys, func(tx *sqldb.Tx) error { return lifecycle.DeleteUser(sys, tx, ann) }); err != nil {
+			t.Fatal(err)
+		}
+		for q, want := range map[string]int{
+			`SELECT count(*) FROM billing_events WHERE customer_id = 'cus_ann' OR payload LIKE '%cus_ann%'`: 0,
+			`SELECT count(*) FROM billing_events WHERE customer_id = 'cus_bob'`:                             2,
+			`SELECT count(*) FROM payment_accounts`:                                                         1,
+			`SELECT count(*) FROM payment_providers WHERE name = 'stripe'`:                                  1,
+		} {
+			if n := dbtest.Count(t, db, q); n != want {
+				t.Errorf("%s = %d; want %d", q, n, want)
+			}
 		}
 	})
 }

@@ -23,7 +23,9 @@ func (s *Service) Mine(ctx context.Context, a userd.Actor) (sub Subscription, er
 // MineAll returns every subscription of the actor, newest first, each with
 // its history (oldest first).
 func (s *Service) MineAll(ctx context.Context, a userd.Actor) (subs []Subscription, err error) {
-	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+	// System: subscription_history is closed to a user's transactions;
+	// withHistory filters on the actor's user_id.
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		subs, err = withHistory(ctx, tx, `user_id`, a.UserID)
 		return err
 	})
@@ -79,7 +81,9 @@ func (s *Service) OrganizationFor(ctx context.Context, a userd.Actor, orgID stri
 // Accounts returns the actor's payment accounts: the customers they are at
 // the providers (no secrets: the providers' are not the user's).
 func (s *Service) Accounts(ctx context.Context, a userd.Actor) (accounts []Account, err error) {
-	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) (err error) {
+	// System: payment_providers is closed to a user's transactions; the
+	// query filters on the actor's user_id.
+	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		accounts, err = sqldb.All(ctx, tx, scanAccount, `SELECT `+accountColumns+` FROM payment_accounts a
 			JOIN payment_providers p ON p.id = a.provider_id WHERE a.user_id = $1 ORDER BY a.id`, a.UserID)
 		if err != nil {

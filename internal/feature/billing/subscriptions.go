@@ -23,6 +23,34 @@ type change struct {
 	at                                 time.Time // the provider's time of the event; now for userd's own changes
 	eventID                            string    // "" for userd's own changes
 	client                             userd.Client
+	// create is true for a provider's customer.subscription.created: it
+	// makes the subscription and never changes one that exists.
+	create bool
+}
+
+// final reports whether a status is one that a subscription never leaves.
+func final(status string) bool { return status == Canceled || status == IncompleteExpired }
+
+// stale returns why a change must not apply to the subscription old, ""
+// when it may. Stripe's times are whole seconds, so two events of one
+// second are told apart by what they would do: a created event never
+// overwrites, a final status is never left, and an event of the same
+// second as the last applied does not move the subscription back to
+// incomplete.
+func stale(old Subscription, c change) string {
+	switch {
+	case c.create:
+		return noteExists
+	case old.EventAt == nil:
+		return ""
+	case c.at.Before(*old.EventAt):
+		return noteSuperseded
+	case final(old.Status) && c.state.Status != old.Status:
+		return noteFinal
+	case c.at.Equal(*old.EventAt) && c.state.Status == Incomplete && old.Status != Incomplete:
+		return noteBackwards
+	}
+	return ""
 }
 
 // put writes a subscription's new state unless an event applied before is
@@ -42,8 +70,8 @@ func (s *Service) put(ctx context.Context, tx *sqldb.Tx, o owner, c change) (boo
 	if err != nil {
 		return false, "", err
 	}
-	if found && old.EventAt != nil && c.at.Before(*old.EventAt) {
-		return false, noteSuperseded, nil
+	if note := stale(old, c); found && note != "" {
+		return false, note, nil
 	}
 	if st.Metadata == nil {
 		st.Metadata = map[string]string{}
@@ -58,7 +86,13 @@ func (s *Service) put(ctx context.Context, tx *sqldb.Tx, o owner, c change) (boo
 	case found && old.Status == PastDue && old.GraceUntil != nil:
 		grace = old.GraceUntil
 	default:
-		g := tx.Now.Add(s.deps.Grace)
+		// From when the provider says it became past_due: a delivery
+		// retried for days does not lengthen the grace.
+		g := tx.Now
+		if c.at.Before(g) {
+			g = c.at.UTC().Truncate(time.Microsecond)
+		}
+		g = g.Add(s.deps.Grace)
 		grace = &g
 	}
 	at := c.at.UTC().Truncate(time.Microsecond)
@@ -169,7 +203,8 @@ func entitled(sub Subscription, now time.Time) bool {
 // entitle marks which of an owner's subscriptions grant their plans' roles
 // now and, for a user, makes the roles they hold by plan exactly those of
 // their entitled subscriptions' plans (see rbac.AssignByPlan), which drops
-// their cached grants.
+// their cached grants; a change of their roles is in their trail
+// (audit.BillingRolesChanged: the roles given and taken).
 func (s *Service) entitle(ctx context.Context, tx *sqldb.Tx, o owner) error {
 	column, id := "user_id", o.user
 	if o.user == "" {
@@ -198,21 +233,34 @@ func (s *Service) entitle(ctx context.Context, tx *sqldb.Tx, o owner) error {
 	if err != nil {
 		return err
 	}
+	given, taken := []string{}, []string{}
 	for _, role := range want {
 		if !slices.Contains(held, role) {
-			if _, err := rbac.AssignByPlan(ctx, tx, o.user, role); err != nil {
+			did, err := rbac.AssignByPlan(ctx, tx, o.user, role)
+			if err != nil {
 				return err
+			}
+			if did {
+				given = append(given, role)
 			}
 		}
 	}
 	for _, role := range held {
 		if !slices.Contains(want, role) {
-			if _, err := rbac.UnassignByPlan(ctx, tx, o.user, role); err != nil {
+			did, err := rbac.UnassignByPlan(ctx, tx, o.user, role)
+			if err != nil {
 				return err
+			}
+			if did {
+				taken = append(taken, role)
 			}
 		}
 	}
-	return nil
+	if len(given) == 0 && len(taken) == 0 {
+		return nil
+	}
+	return audit.Record(ctx, tx, audit.Event{UserID: o.user, Action: audit.BillingRolesChanged, TargetType: "user", TargetID: o.user,
+		Metadata: map[string]any{"given": given, "taken": taken}})
 }
 
 func scanName(row sqldb.Scanner) (name string, err error) {

@@ -165,7 +165,7 @@ func TestExport(t *testing.T) {
 		}
 
 		bill := billing.NewService(db, billing.Deps{})
-		billingAdmin := userd.Actor{Grants: userd.Grants{Permissions: []string{billing.WritePermission}}}
+		billingAdmin := userd.Actor{Grants: userd.Grants{Admin: true}} // covers the users it grants to (rbac.CheckUser)
 		for _, who := range []userd.Actor{ann, bob} {
 			if _, err := bill.Grant(ctx, billingAdmin, userd.Client{}, billing.Grant{UserID: who.UserID, Plan: "comp", EndsAt: db.Now().Add(time.Hour)}); err != nil {
 				t.Fatal(err)

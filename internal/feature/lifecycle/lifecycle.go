@@ -28,7 +28,8 @@ import (
 // commit meanwhile), takes them out of the follow graph and their votes and
 // favorites out of the items' counters so that every counter stays exact,
 // deletes the organisations where they were the only member and passes on
-// those where they were the only owner (organization.Forget), and deletes
+// those where they were the only owner (organization.Forget), deletes the
+// providers' events about their customers (billing.Forget), and deletes
 // the row; the database cascades to and nulls what seed 001's
 // Cascade Delete Summary says. It returns account.ErrNotFound.
 func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
@@ -46,6 +47,9 @@ func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
 		return err
 	}
 	if err := organization.Forget(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := billing.Forget(ctx, tx, id); err != nil {
 		return err
 	}
 	return account.Delete(ctx, tx, id)

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -415,4 +416,46 @@ func touches(t *testing.T, ctx context.Context, tx *sqldb.Tx, stmts map[string]i
 		}
 	}
 	return nil
+}
+
+// TestBillingClosedToApp: a user's transaction reads none of billing's
+// tables that row-level security does not cover, and changes neither its
+// own subscriptions nor its own payment accounts; it still reads those.
+func TestBillingClosedToApp(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	seedTwo(t, db)
+	ctx := sqldb.AsUser(context.Background(), userA)
+	for _, stmt := range []string{
+		`SELECT count(*) FROM payment_providers`,
+		`SELECT count(*) FROM billing_events`,
+		`SELECT count(*) FROM plan_roles`,
+		`SELECT count(*) FROM subscription_history`,
+		`UPDATE payment_providers SET enabled = false`,
+		`INSERT INTO plan_roles (plan, role_id, created_at) VALUES ('pro', '00000000-0000-7000-8000-000000000002', now())`,
+		`UPDATE subscriptions SET status = 'active', plan = 'enterprise'`,
+		`DELETE FROM subscriptions`,
+		`UPDATE payment_accounts SET customer_id = 'cus_other'`,
+		`INSERT INTO payment_accounts (id, user_id, provider_id, customer_id, created_at)
+			VALUES ('01900000-0000-7000-8000-0000000000d1', '` + userA + `', '00000000-0000-7000-8002-000000000002', 'cus_x', now())`,
+	} {
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, stmt)
+			return err
+		})
+		if err == nil {
+			t.Errorf("%s as userd_app: allowed", stmt)
+		}
+	}
+	err := db.View(ctx, func(tx *sqldb.Tx) error {
+		var n int
+		for _, table := range []string{"subscriptions", "payment_accounts"} {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+table).Scan(&n); err != nil || n != 1 {
+				return fmt.Errorf("%s: %d rows, %v", table, n, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
