@@ -178,7 +178,7 @@ func Revoke(ctx context.Context, tx *sqldb.Tx, id string) (Key, []string, error)
 	if err != nil {
 		return Key{}, nil, err
 	}
-	ids, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (id string, err error) { return id, row.Scan(&id) },
+	ids, err := sqldb.All(ctx, tx, sqldb.ScanString,
 		`WITH RECURSIVE family (id) AS (
 			SELECT id FROM api_keys WHERE id = $1
 			UNION SELECT k.id FROM api_keys k JOIN family f ON k.created_by_api_key_id = f.id)

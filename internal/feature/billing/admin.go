@@ -156,7 +156,7 @@ func mayGrant(ctx context.Context, tx *sqldb.Tx, caller userd.Grants, plan, user
 
 // planRoles returns the roles that a plan grants.
 func planRoles(ctx context.Context, tx *sqldb.Tx, plan string) ([]rbac.Role, error) {
-	names, err := sqldb.All(ctx, tx, scanName, `SELECT r.name FROM plan_roles pr JOIN roles r ON r.id = pr.role_id WHERE pr.plan = $1 ORDER BY r.name`, plan)
+	names, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT r.name FROM plan_roles pr JOIN roles r ON r.id = pr.role_id WHERE pr.plan = $1 ORDER BY r.name`, plan)
 	if err != nil {
 		return nil, fmt.Errorf("plan roles: %w", err)
 	}
@@ -224,7 +224,7 @@ func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Clien
 				return fmt.Errorf("set plan roles: %w", err)
 			}
 		}
-		users, err := sqldb.All(ctx, tx, scanName, `SELECT DISTINCT user_id FROM subscriptions WHERE plan = $1 AND user_id IS NOT NULL ORDER BY user_id`, plan)
+		users, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT DISTINCT user_id FROM subscriptions WHERE plan = $1 AND user_id IS NOT NULL ORDER BY user_id`, plan)
 		if err != nil {
 			return fmt.Errorf("plan's subscribers: %w", err)
 		}

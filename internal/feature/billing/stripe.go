@@ -44,10 +44,7 @@ func VerifyStripe(header string, body, secret []byte, now time.Time) error {
 	if d := now.Sub(time.Unix(ts, 0)); d > Tolerance || d < -Tolerance {
 		return ErrInvalidSignature
 	}
-	mac := hmac.New(sha256.New, secret)
-	mac.Write([]byte(strconv.FormatInt(ts, 10) + "."))
-	mac.Write(body)
-	want := mac.Sum(nil)
+	want := stripeMAC(ts, body, secret)
 	for _, sig := range sigs {
 		if hmac.Equal(sig, want) {
 			return nil
@@ -59,10 +56,17 @@ func VerifyStripe(header string, body, secret []byte, now time.Time) error {
 // SignStripe returns a Stripe-Signature header for body at t, as Stripe
 // signs its deliveries: what a test or a tool sends to userd.
 func SignStripe(body, secret []byte, t time.Time) string {
+	return fmt.Sprintf("t=%d,v1=%s", t.Unix(), hex.EncodeToString(stripeMAC(t.Unix(), body, secret)))
+}
+
+// stripeMAC is the HMAC-SHA256, keyed with secret, of "TIMESTAMP.BODY":
+// what a v1 signature holds.
+func stripeMAC(ts int64, body, secret []byte) []byte {
 	mac := hmac.New(sha256.New, secret)
-	fmt.Fprintf(mac, "%d.", t.Unix())
+	mac.Write(strconv.AppendInt(nil, ts, 10))
+	mac.Write([]byte{'.'})
 	mac.Write(body)
-	return fmt.Sprintf("t=%d,v1=%s", t.Unix(), hex.EncodeToString(mac.Sum(nil)))
+	return mac.Sum(nil)
 }
 
 // stripeEvent is what userd reads of a Stripe event.

@@ -166,7 +166,7 @@ func (s *Service) tell(ctx context.Context, tx *sqldb.Tx, o owner, kind, title, 
 	users := []string{o.user}
 	if o.user == "" {
 		var err error
-		users, err = sqldb.All(ctx, tx, scanName, `SELECT user_id FROM organization_members WHERE organization_id = $1 AND role = 'owner' ORDER BY user_id`, o.org)
+		users, err = sqldb.All(ctx, tx, sqldb.ScanString, `SELECT user_id FROM organization_members WHERE organization_id = $1 AND role = 'owner' ORDER BY user_id`, o.org)
 		if err != nil {
 			return fmt.Errorf("organisation's owners: %w", err)
 		}
@@ -224,7 +224,7 @@ func (s *Service) entitle(ctx context.Context, tx *sqldb.Tx, o owner) error {
 	if o.user == "" {
 		return nil
 	}
-	want, err := sqldb.All(ctx, tx, scanName, `SELECT DISTINCT r.name FROM subscriptions s JOIN plan_roles pr ON pr.plan = s.plan
+	want, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT DISTINCT r.name FROM subscriptions s JOIN plan_roles pr ON pr.plan = s.plan
 		JOIN roles r ON r.id = pr.role_id WHERE s.user_id = $1 AND s.entitled ORDER BY r.name`, o.user)
 	if err != nil {
 		return fmt.Errorf("roles of plans: %w", err)
@@ -261,11 +261,6 @@ func (s *Service) entitle(ctx context.Context, tx *sqldb.Tx, o owner) error {
 	}
 	return audit.Record(ctx, tx, audit.Event{UserID: o.user, Action: audit.BillingRolesChanged, TargetType: "user", TargetID: o.user,
 		Metadata: map[string]any{"given": given, "taken": taken}})
-}
-
-func scanName(row sqldb.Scanner) (name string, err error) {
-	err = row.Scan(&name)
-	return name, err
 }
 
 // Expire ends what time ends, for the janitor: a manual subscription whose

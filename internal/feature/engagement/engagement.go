@@ -461,8 +461,6 @@ func readMine(ctx context.Context, tx *sqldb.Tx, viewerID string, stats []Stats)
 	return nil
 }
 
-func scanSlug(row sqldb.Scanner) (slug string, err error) { return slug, row.Scan(&slug) }
-
 // Fav is one of a user's favorites.
 type Fav struct {
 	ID   string // the cursor

@@ -164,7 +164,7 @@ func insertViews(ctx context.Context, tx *sqldb.Tx, views []view) error {
 			fmt.Fprintf(&values, "%s($%d, $%d, $1, $2)", comma(len(args)-2), len(args)+1, len(args)+2)
 			args = append(args, v.item, v.viewer)
 		}
-		inserted, err := sqldb.All(ctx, tx, scanSlug, `INSERT INTO item_views (item_id, viewer_id, viewed_date_utc, created_at)
+		inserted, err := sqldb.All(ctx, tx, sqldb.ScanString, `INSERT INTO item_views (item_id, viewer_id, viewed_date_utc, created_at)
 			VALUES `+values.String()+` ON CONFLICT (item_id, viewer_id, viewed_date_utc) DO NOTHING RETURNING item_id`, args...)
 		if err != nil {
 			return fmt.Errorf("insert views: %w", err)

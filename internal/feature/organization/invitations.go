@@ -174,7 +174,7 @@ func (s *Service) Accept(ctx context.Context, a userd.Actor, c userd.Client, tok
 		// and its invitations takes it first (a revocation, a deletion):
 		// then spending the invitation puts concurrent acceptances in line,
 		// and the second finds it accepted.
-		orgID, err := sqldb.One(ctx, tx, ErrInvalidInvitation, "find invitation", scanID,
+		orgID, err := sqldb.One(ctx, tx, ErrInvalidInvitation, "find invitation", sqldb.ScanString,
 			`SELECT organization_id FROM organization_invitations WHERE token_hash = $1`, hash)
 		if err != nil {
 			return err

@@ -183,7 +183,7 @@ func (s *Service) Transfer(ctx context.Context, a userd.Actor, c userd.Client, i
 // their ids, so that what it reads of them stays true: a member leaving or
 // being deleted at the same time waits, or has left already.
 func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
-	ids, err := sqldb.All(ctx, tx, scanID, `SELECT organization_id FROM organization_members WHERE user_id = $1 ORDER BY organization_id`, userID)
+	ids, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT organization_id FROM organization_members WHERE user_id = $1 ORDER BY organization_id`, userID)
 	if err != nil {
 		return fmt.Errorf("list memberships: %w", err)
 	}
@@ -199,7 +199,7 @@ func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
 		return fmt.Errorf("detach teams: %w", err)
 	}
 	// Teams first, so that each organisation is deleted, and recorded, once.
-	lone, err := sqldb.All(ctx, tx, scanID, `SELECT id FROM organizations WHERE id IN (`+alone+`) ORDER BY parent_id IS NULL, id`, userID)
+	lone, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT id FROM organizations WHERE id IN (`+alone+`) ORDER BY parent_id IS NULL, id`, userID)
 	if err != nil {
 		return fmt.Errorf("list organizations of one member: %w", err)
 	}
@@ -208,7 +208,7 @@ func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
 			return err
 		}
 	}
-	owned, err := sqldb.All(ctx, tx, scanID, `SELECT organization_id FROM organization_members WHERE user_id = $1 AND role = $2 ORDER BY organization_id`, userID, RoleOwner)
+	owned, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT organization_id FROM organization_members WHERE user_id = $1 AND role = $2 ORDER BY organization_id`, userID, RoleOwner)
 	if err != nil {
 		return fmt.Errorf("list owned organizations: %w", err)
 	}
@@ -219,9 +219,6 @@ func Forget(ctx context.Context, tx *sqldb.Tx, userID string) error {
 	}
 	return nil
 }
-
-// scanID scans an id.
-func scanID(r sqldb.Scanner) (id string, err error) { return id, r.Scan(&id) }
 
 // succeed makes the longest-standing admin, else member, of an
 // organisation its owner when the leaving owner is its only one. Forget

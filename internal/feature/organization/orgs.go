@@ -171,7 +171,7 @@ func (s *Service) Delete(ctx context.Context, a userd.Actor, c userd.Client, id 
 // audit.OrganizationDeleted for each, as e says (a team's entry names its
 // business as parent_id).
 func deleteOrg(ctx context.Context, tx *sqldb.Tx, id string, e audit.Event) error {
-	teams, err := sqldb.All(ctx, tx, scanID, `SELECT id FROM organizations WHERE parent_id = $1 ORDER BY id`, id)
+	teams, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT id FROM organizations WHERE parent_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return fmt.Errorf("list teams: %w", err)
 	}

@@ -139,20 +139,7 @@ func list(s sql.NullString) []string {
 
 // strings1 returns the first column of every row.
 func strings1(ctx context.Context, tx *sqldb.Tx, q string, args ...any) ([]string, error) {
-	rows, err := tx.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return sqldb.All(ctx, tx, sqldb.ScanString, q, args...)
 }
 
 // roleID returns the id of the role with the given name, or ErrRoleNotFound.

@@ -333,6 +333,9 @@ func Stored(t *time.Time) *time.Time {
 // Scanner is a row to scan: *sql.Row, *sql.Rows or *Row.
 type Scanner interface{ Scan(dest ...any) error }
 
+// ScanString scans a row of one text column, for All and One.
+func ScanString(row Scanner) (s string, err error) { return s, row.Scan(&s) }
+
 // All runs a query in tx and returns every row scanned by scan.
 func All[T any](ctx context.Context, tx *Tx, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
 	out := []T{}
