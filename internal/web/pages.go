@@ -9,6 +9,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/apikey"
+	"github.com/userd/userd/internal/feature/auth"
 )
 
 // The pages that mailed links open: a form that POSTs the token back, so
@@ -127,9 +128,15 @@ func (s *Server) acceptInvitationPage(w http.ResponseWriter, r *http.Request) {
 	if !s.posted(w, r, &p) {
 		return
 	}
+	// Only a browser's session: a cookie that carries an API key was
+	// planted, and is not authenticated at all.
+	var c auth.Caller
 	tok, fromCookie := credential(r)
-	c, err := s.auth.Authenticate(r.Context(), tok)
-	if !fromCookie || strings.HasPrefix(tok, apikey.Prefix) || err != nil || c.Actor.APIKeyID != "" {
+	var err error = auth.ErrUnauthenticated
+	if fromCookie && !strings.HasPrefix(tok, apikey.Prefix) {
+		c, err = s.auth.Authenticate(r.Context(), tok)
+	}
+	if err != nil || c.Actor.APIKeyID != "" {
 		s.renderPage(w, http.StatusUnauthorized, page{Title: p.Title, Failed: true,
 			Message: "Sign in with the email address that was invited, then open the link in the mail again."})
 		return
