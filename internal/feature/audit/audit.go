@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -140,14 +141,12 @@ type Event struct {
 
 // Record appends e to the trail within tx.
 func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
-	meta := []byte("{}")
-	if len(e.Metadata) > 0 {
-		var err error
-		if meta, err = json.Marshal(e.Metadata); err != nil {
-			return fmt.Errorf("audit %s: metadata: %w", e.Action, err)
-		}
-	}
-	a := userd.ActorFrom(ctx)
+	return RecordAll(ctx, tx, []Event{Completed(userd.ActorFrom(ctx), e)})
+}
+
+// Completed returns e as Record completes it from a context whose actor is
+// a, for RecordAll.
+func Completed(a userd.Actor, e Event) Event {
 	if e.APIKeyID == "" {
 		e.APIKeyID = a.APIKeyID
 	}
@@ -157,15 +156,39 @@ func Record(ctx context.Context, tx *sqldb.Tx, e Event) error {
 	if e.ActorUserID == e.UserID {
 		e.ActorUserID = ""
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, actor_api_key_id, actor_user_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), sqldb.Nullable(e.ActorUserID), sqldb.Nullable(e.ClientID), e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID),
-		sqldb.Nullable(e.IP), sqldb.Nullable(e.UserAgent), string(meta), tx.Now)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
+	return e
+}
+
+// RecordAll appends events to the trail within tx, a statement per
+// eventsAtOnce, as they are: each Completed by its own actor, not by the
+// context's (events that many callers share a transaction for).
+func RecordAll(ctx context.Context, tx *sqldb.Tx, events []Event) error {
+	const cols = 12
+	for chunk := range slices.Chunk(events, eventsAtOnce) {
+		args := make([]any, 0, cols*len(chunk))
+		for _, e := range chunk {
+			meta := []byte("{}")
+			if len(e.Metadata) > 0 {
+				var err error
+				if meta, err = json.Marshal(e.Metadata); err != nil {
+					return fmt.Errorf("audit %s: metadata: %w", e.Action, err)
+				}
+			}
+			args = append(args, userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), sqldb.Nullable(e.ActorUserID), sqldb.Nullable(e.ClientID),
+				e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID), sqldb.Nullable(e.IP), sqldb.Nullable(e.UserAgent), string(meta), tx.Now)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, actor_api_key_id, actor_user_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
+			VALUES `+sqldb.Values(1, len(chunk), cols), args...)
+		if err != nil {
+			return fmt.Errorf("audit %s: %w", chunk[0].Action, err)
+		}
 	}
 	return nil
 }
+
+// eventsAtOnce is how many events RecordAll writes a statement: SQLite
+// binds parameters in quadratic time.
+const eventsAtOnce = 50
 
 // Entry is a recorded event.
 type Entry struct {

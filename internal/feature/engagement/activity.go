@@ -18,6 +18,11 @@ func record(ctx context.Context, tx *sqldb.Tx, userID, profileID string, c userd
 // user's behalf (a moderator's): the entry is the user's and names by as
 // its actor.
 func recordBy(ctx context.Context, tx *sqldb.Tx, by userd.Actor, userID, profileID string, c userd.Client, action, item string, meta map[string]any) error {
-	return audit.Record(ctx, tx, audit.Event{UserID: userID, ActorUserID: by.UserID, APIKeyID: by.APIKeyID, ClientID: profileID,
-		Action: action, TargetType: "item", TargetID: item, IP: c.IP, UserAgent: c.UserAgent, Metadata: meta})
+	return audit.Record(ctx, tx, itemEvent(by, userID, profileID, c, action, item, meta))
+}
+
+// itemEvent is the activity log entry of recordBy.
+func itemEvent(by userd.Actor, userID, profileID string, c userd.Client, action, item string, meta map[string]any) audit.Event {
+	return audit.Event{UserID: userID, ActorUserID: by.UserID, APIKeyID: by.APIKeyID, ClientID: profileID,
+		Action: action, TargetType: "item", TargetID: item, IP: c.IP, UserAgent: c.UserAgent, Metadata: meta}
 }

@@ -157,86 +157,57 @@ func counts(v int) (up, down int64) {
 // locks it too (Forget), so a deletion never counts a user's votes while one
 // of their changes is in flight. It returns ErrUserGone.
 func ClaimProfile(ctx context.Context, tx *sqldb.Tx, userID string) (string, error) {
-	// The no-op update locks the row as FOR UPDATE would (SQLite's one
-	// writer needs no row locks), and the statement returns the id either way.
-	var id string
-	err := tx.QueryRow(ctx, `INSERT INTO client_profiles (id, user_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
-		ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id RETURNING id`, userd.NewID(tx.Now), userID, tx.Now).Scan(&id)
-	if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
-		return "", ErrUserGone
-	}
-	if err != nil {
-		return "", fmt.Errorf("client profile: %w", err)
-	}
-	return id, nil
+	ids, err := claimProfiles(ctx, tx, []string{userID})
+	return ids[userID], err
 }
 
-// castVote sets the user's vote on item to value (1 or -1), or takes it
-// back (0), and moves the item's counters by what changed: a new vote adds
-// one, a changed vote moves one from a counter to the other, the same vote
-// changes nothing. A change goes to the user's activity log. It runs in a
-// transaction that may cross users (the counters are every voter's).
-func castVote(ctx context.Context, tx *sqldb.Tx, userID string, c userd.Client, item string, value int) error {
-	if err := CheckItem(item); err != nil {
+// claimProfiles is ClaimProfile for distinct users, sorted (the order their
+// rows are locked in), in one statement: it returns their profiles' ids by
+// user, or ErrUserGone when any of them is gone.
+func claimProfiles(ctx context.Context, tx *sqldb.Tx, userIDs []string) (map[string]string, error) {
+	// The no-op update locks a row as FOR UPDATE would (SQLite's one
+	// writer needs no row locks), and the statement returns the id either way.
+	args := make([]any, 0, 1+2*len(userIDs))
+	args = append(args, tx.Now)
+	var values strings.Builder
+	for i, u := range userIDs {
+		fmt.Fprintf(&values, "%s($%d, $%d, $1, $1)", comma(i), len(args)+1, len(args)+2)
+		args = append(args, userd.NewID(tx.Now), u)
+	}
+	ids := make(map[string]string, len(userIDs))
+	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
+		var id, user string
+		err := row.Scan(&id, &user)
+		ids[user] = id
 		return err
-	}
-	if value != 1 && value != -1 && value != 0 {
-		return ErrInvalidVote
-	}
-	profile, err := ClaimProfile(ctx, tx, userID)
-	if err != nil {
-		return err
-	}
-	old, err := setVote(ctx, tx, profile, item, value)
-	if err != nil {
-		return fmt.Errorf("vote: %w", err)
-	}
-	if old == value {
-		return nil
-	}
-	// The log first and the counters last: the counter row stays locked
-	// from its update to the commit, which other voters of the item wait on.
-	if value == 0 {
-		err = record(ctx, tx, userID, profile, c, audit.VoteWithdrawn, item, map[string]any{"was": old})
-	} else {
-		err = record(ctx, tx, userID, profile, c, audit.Voted, item, map[string]any{"value": value, "was": old})
+	}, `INSERT INTO client_profiles (id, user_id, created_at, updated_at) VALUES `+values.String()+`
+		ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id RETURNING id, user_id`, args...)
+	if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
+		return nil, ErrUserGone
 	}
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("client profile: %w", err)
 	}
-	oldUp, oldDown := counts(old)
-	up, down := counts(value)
-	return bump(ctx, tx, item, Delta{Up: up - oldUp, Down: down - oldDown})
+	return ids, nil
 }
 
 // setVote sets the vote of a client profile, which the transaction has
-// claimed, on item to value (0: none) and returns what it was (0: none).
+// claimed, on item to value (0: none) and returns what it was (0: none),
+// in SQLite (see setVotes).
 func setVote(ctx context.Context, tx *sqldb.Tx, profile, item string, value int) (old int, err error) {
-	if value == 0 {
-		err = tx.QueryRow(ctx, `DELETE FROM votes WHERE userid = $1 AND item_id = $2 RETURNING value`, profile, item).Scan(&old)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
-		}
-		return old, err
-	}
-	const upsert = `INSERT INTO votes (id, userid, item_id, value, created_at, updated_at) VALUES ($3, $1, $2, $4, $5, $5)
-		ON CONFLICT (userid, item_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-		WHERE votes.value <> excluded.value`
-	args := []any{profile, item, userd.NewID(tx.Now), value, tx.Now}
-	if tx.WritingWith() {
-		// The WITH's read sees the rows as they were before the statement.
-		err = tx.QueryRow(ctx, `WITH old AS (SELECT value FROM votes WHERE userid = $1 AND item_id = $2), up AS (`+upsert+`)
-			SELECT COALESCE((SELECT value FROM old), 0)`, args...).Scan(&old)
-		return old, err
-	}
 	err = tx.QueryRow(ctx, `SELECT value FROM votes WHERE userid = $1 AND item_id = $2`, profile, item).Scan(&old)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	if old == value {
+	switch {
+	case old == value:
 		return old, nil
+	case value == 0:
+		_, err = tx.Exec(ctx, `DELETE FROM votes WHERE userid = $1 AND item_id = $2`, profile, item)
+	default:
+		_, err = tx.Exec(ctx, `INSERT INTO votes (id, userid, item_id, value, created_at, updated_at) VALUES ($3, $1, $2, $4, $5, $5)
+			ON CONFLICT (userid, item_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, profile, item, userd.NewID(tx.Now), value, tx.Now)
 	}
-	_, err = tx.Exec(ctx, upsert, args...)
 	return old, err
 }
 
@@ -269,7 +240,7 @@ func setFavorite(ctx context.Context, tx *sqldb.Tx, userID string, c userd.Clien
 	if !on {
 		d, action = -1, audit.Unfavorited
 	}
-	// The counters last, as castVote's.
+	// The counters last, as castVotes's.
 	if err := record(ctx, tx, userID, profile, c, action, item, nil); err != nil {
 		return err
 	}

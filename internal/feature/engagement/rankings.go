@@ -276,14 +276,12 @@ func RefreshRankings(ctx context.Context, db *sqldb.DB) (int, error) {
 			return fmt.Errorf("clear rankings: %w", err)
 		}
 		for chunk := range slices.Chunk(rows, batch) {
-			values := make([]string, len(chunk))
 			args := make([]any, 0, columns*len(chunk))
-			for i, r := range chunk {
-				values[i] = "(" + placeholders(1+columns*i, columns) + ")"
+			for _, r := range chunk {
 				args = append(args, r.ranking, r.period, r.Rank, r.Item, r.Value, at)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO item_rankings (ranking, period, position, item_slug, value, computed_at) VALUES `+
-				strings.Join(values, ", "), args...); err != nil {
+				sqldb.Values(1, len(chunk), columns), args...); err != nil {
 				return fmt.Errorf("write rankings: %w", err)
 			}
 		}

@@ -23,6 +23,7 @@ type Service struct {
 	db      *sqldb.DB
 	deps    Deps
 	viewing *viewState
+	voting  *batcher[*ballot]
 	ranked  *rankingCache
 	known   *memo.Cache[shared] // by item
 }
@@ -61,7 +62,8 @@ var DefaultLimits = Limits{
 
 // NewService returns a Service over db.
 func NewService(db *sqldb.DB, d Deps) *Service {
-	return &Service{db: db, deps: d, viewing: &viewState{commits: make(chan struct{}, commitsAtOnce)},
+	return &Service{db: db, deps: d, viewing: &viewState{batches: newBatcher[view](maxBatch, commitsAtOnce)},
+		voting: newBatcher[*ballot](maxVotes, votesAtOnce),
 		ranked: &rankingCache{at: map[string]cachedRanking{}}, known: memo.New[shared](db.Now, d.CachedItems, recheckAfter)}
 }
 
@@ -92,19 +94,6 @@ func (s *Service) Vote(ctx context.Context, a userd.Actor, c userd.Client, item 
 // error.
 func (s *Service) Unvote(ctx context.Context, a userd.Actor, c userd.Client, item string) error {
 	return s.vote(ctx, a, c, item, 0)
-}
-
-func (s *Service) vote(ctx context.Context, a userd.Actor, c userd.Client, item string, value int) error {
-	if err := CheckItem(item); err != nil {
-		return err // before any transaction
-	}
-	// System: the item's counters are every voter's rows, not the actor's.
-	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		if err := s.hit(ctx, tx, "vote", a.UserID, s.deps.Limits.Votes); err != nil {
-			return err
-		}
-		return castVote(ctx, tx, a.UserID, c, item, value)
-	})
 }
 
 // SetFavorite marks item a favorite of the actor (on) or not; doing it twice

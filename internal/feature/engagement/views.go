@@ -90,62 +90,31 @@ func validAnonymousID(id string) bool {
 type view struct{ item, viewer, day string }
 
 // viewState is what a Service keeps in memory for views: the day's key and
-// the batch that is gathering.
+// the batches of views.
 type viewState struct {
 	keyMu sync.Mutex
 	day   string // the day of key
 	key   []byte
 
-	mu      sync.Mutex
-	open    *viewBatch    // the batch that views join; nil when none
-	commits chan struct{} // a slot per batch committing
+	batches *batcher[view]
 }
 
-// viewBatch is views that commit in one transaction.
-type viewBatch struct {
-	views []view
-	done  chan struct{} // closed once the batch committed or failed
-	err   error
-}
-
-// add puts v in the open batch and waits for the batch to commit. The
-// view that opens a batch leads it: it waits for a free commit slot while
-// other views join, closes the batch and commits it for everyone.
+// add counts v in the batch it joins, once the batch commits.
 func (st *viewState) add(ctx context.Context, db *sqldb.DB, v view) error {
-	st.mu.Lock()
-	b := st.open
-	if b == nil || len(b.views) == maxBatch {
-		b = &viewBatch{done: make(chan struct{})}
-		st.open = b
-	}
-	b.views = append(b.views, v)
-	lead := len(b.views) == 1
-	st.mu.Unlock()
-	if !lead {
-		<-b.done
-		return b.err
-	}
-	st.commits <- struct{}{}
-	st.mu.Lock()
-	if st.open == b {
-		st.open = nil
-	}
-	st.mu.Unlock()
-	// Rows are written and counters locked in one order (day, item,
-	// viewer; then item, day), so that batches and votes never wait on each
-	// other in a circle.
-	views := b.views
-	slices.SortFunc(views, func(a, b view) int {
-		return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.item, b.item), strings.Compare(a.viewer, b.viewer))
-	})
-	views = slices.Compact(views)
 	// The batch is everyone's: the leader's caller going away does not
-	// stop it. System: the rows are no user's, the counters every viewer's.
+	// stop it.
 	ctx = context.WithoutCancel(ctx)
-	b.err = db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return insertViews(ctx, tx, views) })
-	<-st.commits
-	close(b.done)
-	return b.err
+	return st.batches.add(v, func(views []view) error {
+		// Rows are written and counters locked in one order (day, item,
+		// viewer; then item, day), so that batches and votes never wait on
+		// each other in a circle.
+		slices.SortFunc(views, func(a, b view) int {
+			return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.item, b.item), strings.Compare(a.viewer, b.viewer))
+		})
+		views = slices.Compact(views)
+		// System: the rows are no user's, the counters every viewer's.
+		return db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return insertViews(ctx, tx, views) })
+	})
 }
 
 // insertViews inserts the views that are new, in the order of views

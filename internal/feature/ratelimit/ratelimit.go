@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +100,56 @@ func (l *Limiter) HitIn(ctx context.Context, tx *sqldb.Tx, key string, r Rule) e
 		return err
 	}
 	return over(hits, start, tx.Now, r)
+}
+
+// HitAll counts a hit against each of keys (a key named twice, twice) in
+// the caller's transaction, in one statement, and returns for each its
+// *Error when it goes over the rule, or nil. The hits commit with the
+// transaction, the refused ones too: it suits actions of many users that
+// share a transaction, where a refusal must not roll the others back.
+func (l *Limiter) HitAll(ctx context.Context, tx *sqldb.Tx, keys []string, r Rule) ([]error, error) {
+	refusals := make([]error, len(keys))
+	if !l.enabled || len(keys) == 0 {
+		return refusals, nil
+	}
+	// Each stored key once, with its number of hits, in one order, which is
+	// the order its row is locked in.
+	hits := map[string]int{}
+	for _, k := range keys {
+		hits[stored(k)]++
+	}
+	distinct := slices.Sorted(maps.Keys(hits))
+	args := []any{tx.Now.Add(-r.Window)}
+	for _, k := range distinct {
+		args = append(args, k, tx.Now, hits[k])
+	}
+	type window struct {
+		hits  int
+		start time.Time
+	}
+	windows := map[string]window{}
+	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
+		var k string
+		var w window
+		err := row.Scan(&k, &w.hits, &w.start)
+		windows[k] = w
+		return err
+	}, `INSERT INTO rate_limits (key, window_start, hits) VALUES `+sqldb.Values(2, len(distinct), 3)+`
+		ON CONFLICT (key) DO UPDATE SET
+			hits = CASE WHEN rate_limits.window_start <= $1 THEN excluded.hits ELSE rate_limits.hits + excluded.hits END,
+			window_start = CASE WHEN rate_limits.window_start <= $1 THEN excluded.window_start ELSE rate_limits.window_start END
+		RETURNING key, hits, window_start`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("rate limits: %w", err)
+	}
+	// A key's hits take the window's last places, in the order of keys.
+	for i, k := range keys {
+		s := stored(k)
+		w := windows[s]
+		refusals[i] = over(w.hits-hits[s]+1, w.start, tx.Now, r)
+		hits[s]--
+	}
+	return refusals, nil
 }
 
 // count adds one hit to key's counter in tx and returns the window's hits

@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +80,56 @@ func TestKeysHaveAFixedSize(t *testing.T) {
 		}
 		if !strings.HasPrefix(key, "login:") || len(key) != len("login:")+43 {
 			t.Fatalf("stored key %q (%d bytes)", key[:min(len(key), 80)], len(key))
+		}
+	})
+}
+
+// TestHitAllCountsEachKey: hits of several keys in one statement take
+// their window's places in order: a key named four times against a Max of
+// two passes twice, then is refused, the first refusal marked (a key's own, in
+// every key); a key
+// whose window has passed starts a new one.
+func TestHitAllCountsEachKey(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		clock := dbtest.NewClock(db, time.Now())
+		l := ratelimit.New(db, true)
+		two := ratelimit.Rule{Max: 2, Window: time.Minute}
+		if err := l.Hit(ctx, "vote:b", two); err != nil {
+			t.Fatal(err)
+		}
+		var refusals []error
+		err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+			refusals, err = l.HitAll(ctx, tx, []string{"vote:a", "vote:b", "vote:a", "vote:a", "vote:b", "vote:a"}, two)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, r := range refusals {
+			var rl *ratelimit.Error
+			switch {
+			case r == nil:
+				got += "."
+			case errors.As(r, &rl) && rl.First:
+				got += "F"
+			case errors.As(r, &rl):
+				got += "x"
+			default:
+				t.Fatal(r)
+			}
+		}
+		if want := "...FFx"; got != want {
+			t.Fatalf("refusals %q; want %q (b had one hit before)", got, want)
+		}
+		clock.Add(time.Minute)
+		err = db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+			refusals, err = l.HitAll(ctx, tx, []string{"vote:a", "vote:a"}, two)
+			return err
+		})
+		if err != nil || refusals[0] != nil || refusals[1] != nil {
+			t.Fatalf("a new window: %v, %v", refusals, err)
 		}
 	})
 }

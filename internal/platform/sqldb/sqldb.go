@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -290,6 +292,27 @@ func (r *Row) Scan(dest ...any) error {
 		return r.tx.classify(err)
 	}
 	return nil
+}
+
+// Values returns rows of cols parameters each, numbered on from $first,
+// for a statement's VALUES: Values(1, 2, 2) is "($1, $2), ($3, $4)".
+func Values(first, rows, cols int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(first + r*cols + c))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // Before returns the cursor of a keyset page of ids in descending order:

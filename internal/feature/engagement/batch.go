@@ -1,0 +1,56 @@
+package engagement
+
+import "sync"
+
+// batcher makes concurrent calls share transactions: the first call of a
+// batch leads it; the batch gathers calls while the batches before it
+// commit (up to atOnce at a time), then the leader commits them all at once.
+// Every call returns once its batch committed, with the batch's error.
+type batcher[T any] struct {
+	max     int // the most values of one batch
+	mu      sync.Mutex
+	open    *batch[T]     // the batch that calls join; nil when none
+	commits chan struct{} // a slot per batch committing
+}
+
+// batch is values that commit in one transaction.
+type batch[T any] struct {
+	values []T
+	done   chan struct{} // closed once the batch committed or failed
+	err    error
+}
+
+// newBatcher returns a batcher of batches of up to max values, atOnce of
+// them committing at a time.
+func newBatcher[T any](max, atOnce int) *batcher[T] {
+	return &batcher[T]{max: max, commits: make(chan struct{}, atOnce)}
+}
+
+// add puts v in the open batch and waits for the batch to commit. The call
+// that opens a batch leads it: it waits for a free commit slot while other
+// calls join, closes the batch and runs commit on every value of it.
+func (b *batcher[T]) add(v T, commit func([]T) error) error {
+	b.mu.Lock()
+	ba := b.open
+	if ba == nil || len(ba.values) == b.max {
+		ba = &batch[T]{done: make(chan struct{})}
+		b.open = ba
+	}
+	ba.values = append(ba.values, v)
+	lead := len(ba.values) == 1
+	b.mu.Unlock()
+	if !lead {
+		<-ba.done
+		return ba.err
+	}
+	b.commits <- struct{}{}
+	b.mu.Lock()
+	if b.open == ba {
+		b.open = nil
+	}
+	b.mu.Unlock()
+	ba.err = commit(ba.values)
+	<-b.commits
+	close(ba.done)
+	return ba.err
+}
