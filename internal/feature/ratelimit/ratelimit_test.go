@@ -86,9 +86,8 @@ func TestKeysHaveAFixedSize(t *testing.T) {
 
 // TestHitAllCountsEachKey: hits of several keys in one statement take
 // their window's places in order: a key named four times against a Max of
-// two passes twice, then is refused, the first refusal marked (a key's own, in
-// every key); a key
-// whose window has passed starts a new one.
+// two passes twice, then is refused, each key's first refusal marked; a
+// key whose window has passed starts a new one.
 func TestHitAllCountsEachKey(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
