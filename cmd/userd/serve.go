@@ -484,15 +484,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),
 		Organizations: orgs,
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
-			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive})}
+			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
+		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
 			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
-			Moderation:    moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold}),
-			Organizations: f.Organizations,
-			Billing:       f.Billing,
-			Lifecycle:     lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
+			Moderation: f.Moderation, Organizations: f.Organizations,
+			Billing:   f.Billing,
+			Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})

@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
@@ -181,6 +182,16 @@ type PaymentAccount struct {
 func (x *exportWriter) PaymentAccounts(r []billing.Account) error {
 	return put(x, r, func(a billing.Account) PaymentAccount { return PaymentAccount{a.Provider, a.Customer, a.CreatedAt} })
 }
+
+// Reports writes the reports the user filed, as GET /v1/me/reports lists
+// them.
+func (x *exportWriter) Reports(r []moderation.Report) error {
+	return put(x, r, func(r moderation.Report) ContentReport { return reportOf(r, false) })
+}
+
+// ModerationHistory writes the moderation of the user, as GET
+// /v1/me/moderation-history lists it.
+func (x *exportWriter) ModerationHistory(r []moderation.Entry) error { return put(x, r, entryOf) }
 
 // Activity writes the user's audit trail.
 func (x *exportWriter) Activity(r []audit.Entry) error { return put(x, r, activityOf) }

@@ -133,15 +133,15 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: o.keyring, CachedItems: engagement.DefaultCachedItems}),
 		Organizations: orgs,
 		Billing: billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace, OrgAccess: orgs.BillingAccess,
-			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries})}
+			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries}),
+		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
+			HoldThreshold: moderation.DefaultHoldThreshold})}
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
 		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
-		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
-			HoldThreshold: moderation.DefaultHoldThreshold}),
-		Organizations: f.Organizations,
-		Billing:       f.Billing,
-		Lifecycle:     lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
+		Moderation: f.Moderation, Organizations: f.Organizations,
+		Billing:   f.Billing,
+		Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
+	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
@@ -55,6 +56,8 @@ type Sink interface {
 	Organizations([]organization.Org) error
 	Subscriptions([]billing.Subscription) error
 	PaymentAccounts([]billing.Account) error
+	Reports([]moderation.Report) error
+	ModerationHistory([]moderation.Entry) error
 	Activity([]audit.Entry) error
 }
 
@@ -127,6 +130,15 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 		},
 		func() error {
 			return whole(sink, "payment_accounts", func() ([]billing.Account, error) { return d.Billing.Accounts(ctx, a) }, sink.PaymentAccounts)
+		},
+		func() error {
+			return each(sink, "reports", func(c string) ([]moderation.Report, error) { return d.Moderation.Mine(ctx, a, c, ExportBatch) },
+				func(x moderation.Report) string { return x.ID }, sink.Reports)
+		},
+		func() error {
+			return each(sink, "moderation_history", func(c string) ([]moderation.Entry, error) {
+				return d.Moderation.History(ctx, me, true, c, ExportBatch)
+			}, func(x moderation.Entry) string { return x.ID }, sink.ModerationHistory)
 		},
 		func() error {
 			return each(sink, "activity", func(c string) ([]audit.Entry, error) { return audit.ListOwn(ctx, s.db, a, c, ExportBatch) },

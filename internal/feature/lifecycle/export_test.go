@@ -14,6 +14,7 @@ import (
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
@@ -34,7 +35,8 @@ func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service)
 		Social: social.NewService(db), Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, ring),
 		Vault: vault.NewService(db, ring, a.RequireRecent), Engagement: engagement.NewService(db, engagement.Deps{}),
 		Organizations: organization.NewService(db, organization.Deps{}),
-		Billing:       billing.NewService(db, billing.Deps{Keyring: ring, Grace: billing.DefaultGrace})}
+		Billing:       billing.NewService(db, billing.Deps{Keyring: ring, Grace: billing.DefaultGrace}),
+		Moderation:    moderation.NewService(db, moderation.Deps{})}
 	return lifecycle.NewService(db, lifecycle.Deps{Recent: a.RequireRecent, Auth: a, Features: f}), a
 }
 
@@ -96,6 +98,12 @@ func (r *recorder) Subscriptions(v []billing.Subscription) error {
 }
 func (r *recorder) PaymentAccounts(v []billing.Account) error {
 	return keep(r, v, func(x billing.Account) string { return x.Provider + ":" + x.Customer })
+}
+func (r *recorder) Reports(v []moderation.Report) error {
+	return keep(r, v, func(x moderation.Report) string { return x.ContentType + ":" + x.Reason })
+}
+func (r *recorder) ModerationHistory(v []moderation.Entry) error {
+	return keep(r, v, func(x moderation.Entry) string { return x.Action + ":" + x.Reason })
 }
 func (r *recorder) Activity(v []audit.Entry) error {
 	return keep(r, v, func(x audit.Entry) string { return x.Action })
@@ -176,12 +184,28 @@ func TestExport(t *testing.T) {
 			t.Fatal(err)
 		}
 
+		mod := moderation.NewService(db, moderation.Deps{})
+		for _, rep := range []struct {
+			by    userd.Actor
+			about string
+		}{{ann, bob.UserID}, {bob, ann.UserID}} {
+			if _, err := mod.Report(ctx, rep.by, userd.Client{}, moderation.ReportInput{ContentType: "user", ContentID: rep.about, Reason: "spam"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		moderator := userd.Actor{Grants: userd.Grants{Admin: true}} // covers the users it acts on
+		for _, who := range []userd.Actor{ann, bob} {
+			if _, err := mod.Act(ctx, moderator, userd.Client{}, moderation.ActionInput{UserID: who.UserID, Action: "warn", Reason: "be kind"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
 		r := &recorder{rows: map[string][]string{}, batches: map[string]int{}}
 		if err := life.Export(ctx, ann, r); err != nil {
 			t.Fatal(err)
 		}
 		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "organizations",
-			"subscriptions", "payment_accounts", "activity"}
+			"subscriptions", "payment_accounts", "reports", "moderation_history", "activity"}
 		if !slices.Equal(r.sections, want) {
 			t.Fatalf("sections = %v, want %v", r.sections, want)
 		}
@@ -196,14 +220,15 @@ func TestExport(t *testing.T) {
 		for _, id := range n {
 			seen[id] = true
 		}
-		if len(n) != notes || len(seen) != notes || r.batches["notifications"] != 2 {
-			t.Errorf("notifications: %d rows, %d distinct, %d batches; want %d, %d, 2", len(n), len(seen), r.batches["notifications"], notes, notes)
+		if len(n) != notes+1 || len(seen) != notes+1 || r.batches["notifications"] != 2 { // and the warning's
+			t.Errorf("notifications: %d rows, %d distinct, %d batches; want %d, %d, 2", len(n), len(seen), r.batches["notifications"], notes+1, notes+1)
 		}
 		checks := map[string][]string{
 			"following": {bob.UserID}, "followers": {bob.UserID}, "credential_accounts": {"binance"},
 			"referred_users": nil, "synchronizations": nil, "comments": {"on second", "on first"}, "votes": {"second", "first"}, "favorites": {"second", "first"},
 			"organizations": {"ann-co owner"},
 			"subscriptions": {"comp:active:active"}, "payment_accounts": {"stripe:cus_ann"},
+			"reports": {"user:spam"}, "moderation_history": {"warn:be kind"},
 		}
 		for name, rows := range checks {
 			if !slices.Equal(r.rows[name], rows) {

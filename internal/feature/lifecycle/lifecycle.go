@@ -14,6 +14,7 @@ import (
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
+	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
@@ -84,6 +85,7 @@ type Features struct {
 	Engagement       *engagement.Service
 	Organizations    *organization.Service
 	Billing          *billing.Service
+	Moderation       *moderation.Service
 }
 
 // NewService returns a Service over db and the features of d.
