@@ -160,6 +160,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(&c.rateLimits, "rate-limits", "on|off: brute-force limits; off only for load tests and test suites (env USERD_RATE_LIMITS)")
 	fs.Var(rule{&c.engagement.Votes}, "vote-limit", "MAX/WINDOW: votes one user may cast, change or take back (env USERD_VOTE_LIMIT)")
 	fs.Var(rule{&c.engagement.Comments}, "comment-limit", "MAX/WINDOW: comments one user may write (env USERD_COMMENT_LIMIT)")
+	fs.Var(rule{&c.engagement.Views}, "view-limit", "MAX/WINDOW: item views one user, or one address when anonymous, may send (env USERD_VIEW_LIMIT)")
 	fs.Var(rule{&c.invitationLimit}, "invitation-limit", "MAX/WINDOW: organisation invitations one user may send (env USERD_INVITATION_LIMIT)")
 	fs.Var(rule{&c.reportLimit}, "report-limit", "MAX/WINDOW: reports one user may file (env USERD_REPORT_LIMIT)")
 	fs.IntVar(&c.maxOrgs, "max-organizations-per-user", organization.DefaultMaxPerUser, "how many organisations a user may create or join (env USERD_MAX_ORGANIZATIONS_PER_USER)")

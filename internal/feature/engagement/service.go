@@ -52,17 +52,19 @@ const recheckAfter = 5 * time.Second
 type Limits struct {
 	Votes    ratelimit.Rule // votes cast, changed or taken back
 	Comments ratelimit.Rule // comments written
+	Views    ratelimit.Rule // views sent, by a user or, anonymous, from an address
 }
 
 // DefaultLimits are the limits unless the operator sets others.
 var DefaultLimits = Limits{
 	Votes:    ratelimit.Rule{Max: 120, Window: time.Minute},
 	Comments: ratelimit.Rule{Max: 10, Window: time.Minute},
+	Views:    ratelimit.Rule{Max: 600, Window: time.Minute},
 }
 
 // NewService returns a Service over db.
 func NewService(db *sqldb.DB, d Deps) *Service {
-	return &Service{db: db, deps: d, viewing: &viewState{batches: newBatcher[view](maxBatch, commitsAtOnce)},
+	return &Service{db: db, deps: d, viewing: &viewState{batches: newBatcher[*viewing](maxBatch, commitsAtOnce)},
 		voting: newBatcher[*ballot](maxVotes, votesAtOnce),
 		ranked: &rankingCache{at: map[string]cachedRanking{}}, known: memo.New[shared](db.Now, d.CachedItems, recheckAfter)}
 }

@@ -60,8 +60,9 @@ func (s *Service) View(ctx context.Context, a userd.Actor, c userd.Client, item 
 	if anonymousID != nil && !validAnonymousID(*anonymousID) {
 		return ErrInvalidAnonymousID
 	}
-	v := view{item: item, viewer: a.UserID, day: Day(s.db.Now())}
+	v := &viewing{view: view{item: item, viewer: a.UserID, day: Day(s.db.Now())}, limit: "view:" + a.UserID}
 	if v.viewer == "" {
+		v.limit = "view:" + c.IP
 		key, err := s.viewKey(ctx, v.day)
 		if err != nil {
 			return err
@@ -76,7 +77,7 @@ func (s *Service) View(ctx context.Context, a userd.Actor, c userd.Client, item 
 		mac.Write([]byte(subject))
 		v.viewer = "a:" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 	}
-	return s.viewing.add(ctx, s.db, v)
+	return s.countView(ctx, v)
 }
 
 func validAnonymousID(id string) bool {
@@ -89,6 +90,13 @@ func validAnonymousID(id string) bool {
 // view is one row of item_views.
 type view struct{ item, viewer, day string }
 
+// viewing is one View call of a batch.
+type viewing struct {
+	view
+	limit string // the rate limit's key: the viewer's user id, or their address
+	err   error  // the view's own refusal
+}
+
 // viewState is what a Service keeps in memory for views: the day's key and
 // the batches of views.
 type viewState struct {
@@ -96,25 +104,55 @@ type viewState struct {
 	day   string // the day of key
 	key   []byte
 
-	batches *batcher[view]
+	batches *batcher[*viewing]
 }
 
-// add counts v in the batch it joins, once the batch commits.
-func (st *viewState) add(ctx context.Context, db *sqldb.DB, v view) error {
+// countView counts v in the batch it joins, once the batch commits, unless
+// its limit refuses it.
+func (s *Service) countView(ctx context.Context, v *viewing) error {
 	// The batch is everyone's: the leader's caller going away does not
 	// stop it.
 	ctx = context.WithoutCancel(ctx)
-	return st.batches.add(v, func(views []view) error {
-		// Rows are written and counters locked in one order (day, item,
-		// viewer; then item, day), so that batches and votes never wait on
-		// each other in a circle.
-		slices.SortFunc(views, func(a, b view) int {
-			return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.item, b.item), strings.Compare(a.viewer, b.viewer))
-		})
-		views = slices.Compact(views)
+	err := s.viewing.batches.add(v, func(batch []*viewing) error {
 		// System: the rows are no user's, the counters every viewer's.
-		return db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return insertViews(ctx, tx, views) })
+		return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return s.commitViews(ctx, tx, batch) })
 	})
+	if err != nil {
+		return err
+	}
+	return v.err
+}
+
+// commitViews counts the views of a batch against their limits and inserts
+// those that pass.
+func (s *Service) commitViews(ctx context.Context, tx *sqldb.Tx, batch []*viewing) error {
+	views := make([]view, 0, len(batch))
+	keys := make([]string, len(batch))
+	for i, v := range batch {
+		keys[i] = v.limit
+	}
+	var refusals []error
+	if s.deps.Limiter != nil {
+		var err error
+		if refusals, err = s.deps.Limiter.HitAll(ctx, tx, keys, s.deps.Limits.Views); err != nil {
+			return err
+		}
+	}
+	for i, v := range batch {
+		if v.err = nil; refusals != nil {
+			v.err = refusals[i]
+		}
+		if v.err == nil {
+			views = append(views, v.view)
+		}
+	}
+	// Rows are written and counters locked in one order (day, item,
+	// viewer; then item, day), so that batches and votes never wait on each
+	// other in a circle.
+	slices.SortFunc(views, func(a, b view) int {
+		return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.item, b.item), strings.Compare(a.viewer, b.viewer))
+	})
+	return insertViews(ctx, tx, slices.Compact(views))
 }
 
 // insertViews inserts the views that are new, in the order of views

@@ -14,6 +14,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/engagement"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -298,5 +299,44 @@ func TestViewBatchFailsTogether(t *testing.T) {
 		if counted != 0 {
 			t.Fatalf("views_count %d; want 0", counted)
 		}
+	})
+}
+
+// TestViewLimit: views share transactions yet each viewer keeps their own
+// limit: of five anonymous views at once from one address (each with its
+// own anonymous_id), three count and two are refused, while another
+// address and a signed-in viewer from the first address count apart.
+func TestViewLimit(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := engagement.NewService(db, engagement.Deps{Keyring: viewRing, Limiter: ratelimit.New(db, true),
+			Limits: engagement.Limits{Views: ratelimit.Rule{Max: 3, Window: time.Hour}}})
+		u := dbtest.User(t, db, "limited@example.com")
+		crowd := userd.Client{IP: "198.51.100.1"}
+		errs := dbtest.AtOnce(9, func(i int) error {
+			switch {
+			case i < 5:
+				return s.View(ctx, userd.Actor{}, crowd, "item", ptr(fmt.Sprint("visitor-", i)))
+			case i < 7:
+				return s.View(ctx, userd.Actor{}, userd.Client{IP: "198.51.100.2"}, "item", ptr(fmt.Sprint("visitor-", i)))
+			}
+			return s.View(ctx, u, crowd, fmt.Sprint("item-", i), nil)
+		})
+		refused := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+			case i < 5 && userd.ErrorKind(err) == userd.KindRateLimited:
+				refused++
+			default:
+				t.Fatalf("view %d: %v", i, err)
+			}
+		}
+		if refused != 2 {
+			t.Fatalf("%d views refused; want 2", refused)
+		}
+		views(t, db, s, "item", 5)
+		views(t, db, s, "item-7", 1)
+		views(t, db, s, "item-8", 1)
 	})
 }
