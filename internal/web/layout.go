@@ -76,11 +76,33 @@ func ifMatchVersion(h string) (int, error) {
 }
 
 func (s *Server) putLayout(ctx context.Context, in *putLayoutInput) (*layoutOutput, error) {
-	version, err := ifMatchVersion(in.IfMatch)
+	return writeLayout(in.IfMatch, func(version int) (layout.Layout, error) {
+		return s.layouts.Replace(ctx, userd.ActorFrom(ctx), in.Body.Desktop, in.Body.Mobile, version)
+	})
+}
+
+type patchLayoutInput struct {
+	IfMatch string `header:"If-Match" doc:"The ETag of the layout this write changes (\"0\" before the first write); a stale one answers 412. Without it, the patch applies to whatever is stored."`
+	Body    struct {
+		Desktop json.RawMessage `json:"desktop,omitempty" doc:"A JSON array of widget objects; absent keeps the stored one, null empties it."`
+		Mobile  json.RawMessage `json:"mobile,omitempty" doc:"A JSON array of widget objects; absent keeps the stored one, null empties it."`
+	}
+}
+
+func (s *Server) patchLayout(ctx context.Context, in *patchLayoutInput) (*layoutOutput, error) {
+	return writeLayout(in.IfMatch, func(version int) (layout.Layout, error) {
+		return s.layouts.Patch(ctx, userd.ActorFrom(ctx), in.Body.Desktop, in.Body.Mobile, version)
+	})
+}
+
+// writeLayout makes a write of the layout over the version that the
+// If-Match header ifMatch names.
+func writeLayout(ifMatch string, write func(version int) (layout.Layout, error)) (*layoutOutput, error) {
+	version, err := ifMatchVersion(ifMatch)
 	if err != nil {
 		return nil, err
 	}
-	l, err := s.layouts.Replace(ctx, userd.ActorFrom(ctx), in.Body.Desktop, in.Body.Mobile, version)
+	l, err := write(version)
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"patch /v1/admin/users/{id}", "delete /v1/admin/users/{id}", "put /v1/admin/users/{id}/roles/{role}",
 		"delete /v1/admin/users/{id}/roles/{role}", "get /v1/admin/roles", "post /v1/admin/roles", "patch /v1/admin/roles/{id}",
 		"delete /v1/admin/roles/{id}", "get /v1/admin/activity-logs", "post /v1/admin/notifications",
-		"get /v1/me/dashboard-layout", "put /v1/me/dashboard-layout", "get /v1/me/notifications", "get /v1/me/notifications/unread-count",
+		"get /v1/me/dashboard-layout", "put /v1/me/dashboard-layout", "patch /v1/me/dashboard-layout", "get /v1/me/notifications", "get /v1/me/notifications/unread-count",
 		"post /v1/me/notifications/{id}/read", "post /v1/me/notifications/read-all", "delete /v1/me/notifications/{id}",
 		"get /v1/me/notifications/stream", "get /v1/me/referral", "put /v1/me/referral", "get /v1/me/synchronizations",
 		"post /v1/me/synchronizations", "get /v1/me/synchronizations/{id}", "patch /v1/me/synchronizations/{id}",

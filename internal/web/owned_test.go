@@ -54,6 +54,23 @@ func TestDashboardLayout(t *testing.T) {
 		if r := put(tok, "", map[string]any{"mobile": []any{map[string]any{"id": "m"}}}); r.Status != 200 || r.Header.Get("ETag") != `"2"` || !strings.Contains(string(r.Raw), `"desktop":[]`) {
 			t.Fatalf("unconditional put = %d %s", r.Status, r.Raw)
 		}
+		// PATCH changes one layout and keeps the other.
+		patch := func(ifMatch string, body any) response {
+			return c.do("PATCH", "/v1/me/dashboard-layout", body, tok, "If-Match", ifMatch)
+		}
+		r = patch(`"2"`, map[string]any{"desktop": []any{map[string]any{"id": "d"}}})
+		if r.Status != 200 || r.Header.Get("ETag") != `"3"` || !strings.Contains(string(r.Raw), `"desktop":[{"id":"d"}],"mobile":[{"id":"m"}]`) {
+			t.Fatalf("patch = %d %s %s", r.Status, r.Header.Get("ETag"), r.Raw)
+		}
+		if r := patch(`"2"`, map[string]any{"mobile": []any{}}); r.Status != 412 {
+			t.Fatalf("stale patch = %d %s", r.Status, r.Raw)
+		}
+		if r := patch("", map[string]any{}); r.Status != 422 || r.code() != "validation_failed" {
+			t.Fatalf("empty patch = %d %s", r.Status, r.Raw)
+		}
+		if r := patch("", map[string]any{"mobile": nil}); r.Status != 200 || r.Header.Get("ETag") != `"4"` || !strings.Contains(string(r.Raw), `"desktop":[{"id":"d"}],"mobile":[]`) {
+			t.Fatalf("patch emptying mobile = %d %s", r.Status, r.Raw)
+		}
 	})
 }
 

@@ -84,6 +84,7 @@ func (s *Server) routes() {
 
 	add(s, route{"GET", "/v1/me/dashboard-layout", "get-dashboard-layout", "The user's dashboard layout, with its ETag", "Current user", accountRead, 0}, s.getLayout)
 	add(s, route{"PUT", "/v1/me/dashboard-layout", "put-dashboard-layout", "Replace the dashboard layout; If-Match makes it conditional (412 when stale)", "Current user", accountWrite, 0}, s.putLayout)
+	add(s, route{"PATCH", "/v1/me/dashboard-layout", "patch-dashboard-layout", "Change the desktop or the mobile layout and keep the other; If-Match makes it conditional (412 when stale)", "Current user", accountWrite, 0}, s.patchLayout)
 
 	add(s, route{"GET", "/v1/me/notifications", "list-notifications", "The user's notifications, newest first (?unread=true for unread ones)", "Current user", accountRead, 0}, s.listNotifications)
 	add(s, route{"GET", "/v1/me/notifications/unread-count", "unread-count", "How many notifications are unread", "Current user", accountRead, 0}, s.unreadCount)

@@ -99,3 +99,59 @@ func TestReplaceRefusesBadLayouts(t *testing.T) {
 		}
 	})
 }
+
+// TestPatch: a patch changes one layout and keeps the other; null empties
+// one; a patch of nothing or of a bad layout is refused and changes
+// nothing; one over a stale version is ErrStale; two patches at once, one
+// of each layout, both land.
+func TestPatch(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx, s := context.Background(), layout.NewService(db)
+		ann := dbtest.User(t, db, "ann@example.com")
+		got := func(want string) {
+			t.Helper()
+			l, err := s.Mine(ctx, ann)
+			if err != nil || string(l.Desktop)+" "+string(l.Mobile) != want {
+				t.Fatalf("layout = %s %s, %v; want %s", l.Desktop, l.Mobile, err, want)
+			}
+		}
+		if l, err := s.Patch(ctx, ann, json.RawMessage(`[{"id":"d"}]`), nil, 0); err != nil || l.Version != 1 {
+			t.Fatalf("first patch = %+v, %v", l, err)
+		}
+		if l, err := s.Patch(ctx, ann, nil, json.RawMessage(`[{"id":"m"}]`), -1); err != nil || l.Version != 2 {
+			t.Fatalf("second patch = %+v, %v", l, err)
+		}
+		got(`[{"id":"d"}] [{"id":"m"}]`)
+		for _, bad := range []struct {
+			desktop, mobile json.RawMessage
+			version         int
+			kind            userd.Kind
+		}{{nil, nil, -1, userd.KindInvalid}, {json.RawMessage(`{"id":1}`), nil, -1, userd.KindInvalid},
+			{nil, json.RawMessage(`[{"x":"` + strings.Repeat("y", layout.MaxBytes) + `"}]`), -1, userd.KindInvalid},
+			{json.RawMessage(`[]`), nil, 1, userd.KindPreconditionFailed}} {
+			if _, err := s.Patch(ctx, ann, bad.desktop, bad.mobile, bad.version); userd.ErrorKind(err) != bad.kind {
+				t.Fatalf("patch %s %.20s over %d = %v; want %v", bad.desktop, bad.mobile, bad.version, err, bad.kind)
+			}
+		}
+		got(`[{"id":"d"}] [{"id":"m"}]`)
+		if _, err := s.Patch(ctx, ann, json.RawMessage(`null`), nil, 2); err != nil {
+			t.Fatal(err)
+		}
+		got(`[] [{"id":"m"}]`)
+		errs := dbtest.AtOnce(2, func(i int) error {
+			d, m := json.RawMessage(`[{"id":"d2"}]`), json.RawMessage(nil)
+			if i == 1 {
+				d, m = nil, json.RawMessage(`[{"id":"m2"}]`)
+			}
+			_, err := s.Patch(ctx, ann, d, m, -1)
+			return err
+		})
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		got(`[{"id":"d2"}] [{"id":"m2"}]`)
+		if l, _ := s.Mine(ctx, ann); l.Version != 5 {
+			t.Fatalf("version %d after five writes", l.Version)
+		}
+	})
+}
