@@ -78,6 +78,7 @@ type serveConfig struct {
 	webhookURL      string
 	webhookSecret   string
 	cachedPages     int
+	publicAuthID    bool
 	cachedItems     int
 	memoryLimit     int // MiB; 0: none
 	gcPercent       int
@@ -174,6 +175,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.auth.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "a session unused this long ends (env USERD_SESSION_IDLE_TIMEOUT)")
 	fs.IntVar(&c.auth.CachedCallers, "auth-cache", auth.DefaultCachedCallers, "signed-in callers kept in memory between requests, about 1 KiB each; every change to their session, user or roles drops them in every process; -1 keeps none (env USERD_AUTH_CACHE)")
 	fs.IntVar(&c.cachedItems, "item-cache", engagement.DefaultCachedItems, "items whose counters, featured window and hidden state are kept in memory between requests, about 200 bytes each; every change drops them in every process; -1 keeps none (env USERD_ITEM_CACHE)")
+	fs.BoolVar(&c.publicAuthID, "public-auth-user-id", true, "show users' auth_user_id (their subject at an external identity provider) in public profiles and follow lists, so that its clients can match them (env USERD_PUBLIC_AUTH_USER_ID)")
 	fs.IntVar(&c.cachedPages, "page-cache", web.DefaultCachedPages, "pages of lists (notifications' first pages, followers, following) kept in memory between requests, and ten times as many unread counts; every change drops them in every process; -1 keeps none (env USERD_PAGE_CACHE)")
 	fs.DurationVar(&c.auth.AccessTTL, "access-token-ttl", 15*time.Minute, "lifetime of an access token (JWT) (env USERD_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&c.auth.RefreshGrace, "refresh-grace", 10*time.Second, "a refresh token retried within this window gets the same successor (env USERD_REFRESH_GRACE)")
@@ -487,7 +489,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
-	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
+	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages,
+		HideAuthUserID: !c.publicAuthID, Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
 			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),

@@ -126,7 +126,7 @@ func (x *exportWriter) Notifications(r []notify.Notification) error {
 }
 
 // Follows writes follow edges as the follow lists show them.
-func (x *exportWriter) Follows(r []social.Edge) error { return put(x, r, edgeOf) }
+func (x *exportWriter) Follows(r []social.Edge) error { return put(x, r, x.s.edgeOf) }
 
 // Referred writes the users a referral brought.
 func (x *exportWriter) Referred(r []referral.Referred) error {

@@ -28,10 +28,10 @@ type referralOutput struct {
 // recentReferred is how many of the users a referral brought it shows.
 const recentReferred = 100
 
-func referralOf(o referral.Overview) *referralOutput {
+func (s *Server) referralOf(o referral.Overview) *referralOutput {
 	out := &referralOutput{Body: Referral{Slug: o.Slug, ReferredCount: o.ReferredCount, ReferredUsers: []ReferredUser{}}}
 	for _, x := range o.Recent {
-		out.Body.ReferredUsers = append(out.Body.ReferredUsers, ReferredUser{cardOf(x.Card), x.At})
+		out.Body.ReferredUsers = append(out.Body.ReferredUsers, ReferredUser{cardOf(x.Card, s.cfg.HideAuthUserID), x.At})
 	}
 	return out
 }
@@ -41,7 +41,7 @@ func (s *Server) getReferral(ctx context.Context, _ *struct{}) (*referralOutput,
 	if err != nil {
 		return nil, err
 	}
-	return referralOf(o), nil
+	return s.referralOf(o), nil
 }
 
 type putReferralInput struct {
@@ -55,5 +55,5 @@ func (s *Server) putReferral(ctx context.Context, in *putReferralInput) (*referr
 	if err != nil {
 		return nil, err
 	}
-	return referralOf(o), nil
+	return s.referralOf(o), nil
 }

@@ -49,7 +49,10 @@ type Config struct {
 	// times as many unread counts: DefaultCachedPages when 0, none when
 	// negative.
 	CachedPages int
-	Logger      *slog.Logger
+	// HideAuthUserID leaves users' auth_user_id out of public profiles and
+	// lists (--public-auth-user-id=false).
+	HideAuthUserID bool
+	Logger         *slog.Logger
 }
 
 // Database is what the API asks of the database itself (sqldb.DB is one).

@@ -89,12 +89,14 @@ func TestFollows(t *testing.T) {
 		if p := c.do("GET", "/v1/users/"+annID, nil, ann); p.Body["followed_by_me"] != false || p.Body["followings_count"] != float64(2) {
 			t.Fatalf("ann's view of herself = %s", p.Raw)
 		}
-		if p := c.do("GET", "/v1/users/us-east-1:3f1b2c7e-cognito-sub", nil, ""); str(p.Body, "id") != cognito.ID || p.Body["followers_count"] != float64(1) {
+		if p := c.do("GET", "/v1/users/us-east-1:3f1b2c7e-cognito-sub", nil, ""); str(p.Body, "id") != cognito.ID || p.Body["followers_count"] != float64(1) ||
+			str(p.Body, "auth_user_id") != "us-east-1:3f1b2c7e-cognito-sub" {
 			t.Fatalf("profile by auth_user_id = %s", p.Raw)
 		}
 		r := c.do("GET", "/v1/users/"+annID+"/following", nil, "")
 		items := r.Body["items"].([]any)
-		if len(items) != 2 || str(items[0].(map[string]any), "id") != cognito.ID || str(items[1].(map[string]any), "username") != "bob" {
+		if len(items) != 2 || str(items[0].(map[string]any), "id") != cognito.ID || str(items[1].(map[string]any), "username") != "bob" ||
+			str(items[0].(map[string]any), "auth_user_id") != "us-east-1:3f1b2c7e-cognito-sub" || items[1].(map[string]any)["auth_user_id"] != nil {
 			t.Fatalf("following = %s", r.Raw)
 		}
 		for range 2 {
@@ -468,6 +470,35 @@ func TestExport(t *testing.T) {
 			if strings.Contains(string(r.Raw), secret) {
 				t.Errorf("the export holds %q", secret)
 			}
+		}
+	})
+}
+
+// TestAuthUserIDHidden: with --public-auth-user-id=false, profiles and
+// follow lists show no auth_user_id, yet the user is still found by it.
+func TestAuthUserIDHidden(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{hideAuth: true})
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		ctx := sqldb.System(context.Background())
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := account.Insert(ctx, tx, account.New{AuthUserID: "cognito-sub-1", Identity: account.Identity{Username: "ext"}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := c.do("PUT", "/v1/users/cognito-sub-1/follow", nil, ann); r.Status != 204 {
+			t.Fatalf("follow by auth_user_id = %d %s", r.Status, r.Raw)
+		}
+		p := c.do("GET", "/v1/users/cognito-sub-1", nil, "")
+		if v, ok := p.Body["auth_user_id"]; p.Status != 200 || !ok || v != nil {
+			t.Fatalf("profile = %d %s", p.Status, p.Raw)
+		}
+		r := c.do("GET", "/v1/users/"+annID+"/following", nil, "")
+		items, _ := r.Body["items"].([]any)
+		if len(items) != 1 || items[0].(map[string]any)["auth_user_id"] != nil || strings.Contains(string(r.Raw), "cognito-sub-1") {
+			t.Fatalf("following = %s", r.Raw)
 		}
 	})
 }

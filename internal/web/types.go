@@ -39,15 +39,20 @@ func userOf(u account.User) User {
 
 // UserCard is how a user appears in another user's lists.
 type UserCard struct {
-	ID        string  `json:"id" format:"uuid"`
-	Username  *string `json:"username"`
-	FirstName *string `json:"first_name"`
-	LastName  *string `json:"last_name"`
-	AvatarURL *string `json:"avatar_url"`
+	ID         string  `json:"id" format:"uuid"`
+	Username   *string `json:"username"`
+	FirstName  *string `json:"first_name"`
+	LastName   *string `json:"last_name"`
+	AvatarURL  *string `json:"avatar_url"`
+	AuthUserID *string `json:"auth_user_id" doc:"The user's subject at an external identity provider, by which its clients know them; null when they have none or the server hides it (--public-auth-user-id=false)."`
 }
 
-func cardOf(c account.Card) UserCard {
-	return UserCard{ID: c.UserID, Username: c.Username, FirstName: c.FirstName, LastName: c.LastName, AvatarURL: c.AvatarURL}
+// cardOf is how c appears in lists; hide leaves out their auth_user_id.
+func cardOf(c account.Card, hide bool) UserCard {
+	if hide {
+		c.AuthUserID = nil
+	}
+	return UserCard{ID: c.UserID, Username: c.Username, FirstName: c.FirstName, LastName: c.LastName, AvatarURL: c.AvatarURL, AuthUserID: c.AuthUserID}
 }
 
 // PublicUser is what anyone may see of a user.
@@ -60,15 +65,20 @@ type PublicUser struct {
 	Country   *string   `json:"country"`
 	City      *string   `json:"city"`
 	CreatedAt time.Time `json:"created_at"`
+	// AuthUserID: see UserCard.
+	AuthUserID *string `json:"auth_user_id" doc:"The user's subject at an external identity provider, by which its clients know them; null when they have none or the server hides it (--public-auth-user-id=false)."`
 
 	FollowersCount  int64 `json:"followers_count"`
 	FollowingsCount int64 `json:"followings_count"`
 	FollowedByMe    *bool `json:"followed_by_me" doc:"Whether the signed-in caller follows this user; null for an anonymous caller."`
 }
 
-func publicUserOf(u account.User) PublicUser {
+// publicUserOf is what anyone may see of u; hide leaves out their
+// auth_user_id.
+func publicUserOf(u account.User, hide bool) PublicUser {
+	c := cardOf(account.Card{AuthUserID: u.AuthUserID}, hide)
 	return PublicUser{ID: u.ID, Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
-		AvatarURL: u.AvatarURL, Country: u.Country, City: u.City, CreatedAt: u.CreatedAt}
+		AvatarURL: u.AvatarURL, Country: u.Country, City: u.City, CreatedAt: u.CreatedAt, AuthUserID: c.AuthUserID}
 }
 
 // NewUserFields are the fields of a new user, in sign-up and in the

@@ -22,7 +22,7 @@ func (s *Server) getUser(ctx context.Context, in *getUserInput) (*publicUserOutp
 	if err != nil {
 		return nil, err
 	}
-	out := publicUserOf(p.User)
+	out := publicUserOf(p.User, s.cfg.HideAuthUserID)
 	out.FollowersCount, out.FollowingsCount, out.FollowedByMe = p.Followers, p.Followings, p.FollowedByViewer
 	return &publicUserOutput{Body: out}, nil
 }
@@ -102,7 +102,7 @@ func (s *Server) followList(ctx context.Context, in *followListInput, side strin
 		for _, e := range edges {
 			tags = append(tags, userd.UserKey(e.UserID))
 		}
-		page, err = encodePage(edges, in.Limit, func(e social.Edge) string { return e.FollowID }, edgeOf)
+		page, err = encodePage(edges, in.Limit, func(e social.Edge) string { return e.FollowID }, s.edgeOf)
 		return page, tags, err
 	})
 	if err != nil {
@@ -113,6 +113,6 @@ func (s *Server) followList(ctx context.Context, in *followListInput, side strin
 	return out, nil
 }
 
-func edgeOf(e social.Edge) FollowEdge {
-	return FollowEdge{cardOf(e.Card), e.At}
+func (s *Server) edgeOf(e social.Edge) FollowEdge {
+	return FollowEdge{cardOf(e.Card, s.cfg.HideAuthUserID), e.At}
 }

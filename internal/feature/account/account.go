@@ -10,13 +10,24 @@ import (
 )
 
 // Card is how a user appears in another user's lists (followers, referred
-// users): the public fields that name them.
+// users): the public fields that name them, and their subject at an
+// external identity provider, by which its clients know them.
 type Card struct {
-	UserID    string
-	Username  *string
-	FirstName *string
-	LastName  *string
-	AvatarURL *string
+	UserID     string
+	Username   *string
+	FirstName  *string
+	LastName   *string
+	AvatarURL  *string
+	AuthUserID *string
+}
+
+// CardColumns are the columns of a Card, of the users table aliased u, in
+// the order of Card.Dest.
+const CardColumns = `u.id, u.username, u.first_name, u.last_name, u.avatar_url, u.auth_user_id`
+
+// Dest is where a Scan puts CardColumns.
+func (c *Card) Dest() []any {
+	return []any{&c.UserID, &c.Username, &c.FirstName, &c.LastName, &c.AvatarURL, &c.AuthUserID}
 }
 
 // Status is a user's standing.

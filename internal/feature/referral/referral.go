@@ -132,10 +132,10 @@ func referred(ctx context.Context, tx *sqldb.Tx, id, userID string) (int, error)
 func ReferredUsers(ctx context.Context, tx *sqldb.Tx, referrerID string, limit int) ([]Referred, error) {
 	out, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (Referred, error) {
 		var x Referred
-		err := row.Scan(&x.UserID, &x.Username, &x.FirstName, &x.LastName, &x.AvatarURL, &x.At)
+		err := row.Scan(append(x.Card.Dest(), &x.At)...)
 		x.At = x.At.UTC()
 		return x, err
-	}, `SELECT u.id, u.username, u.first_name, u.last_name, u.avatar_url, ru.created_at
+	}, `SELECT `+account.CardColumns+`, ru.created_at
 		FROM referred_users ru JOIN users u ON u.id = ru.referred_user_id
 		WHERE ru.user_id = $1 ORDER BY ru.created_at DESC, u.id DESC LIMIT $2`, referrerID, limit)
 	if err != nil {

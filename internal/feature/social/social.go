@@ -202,10 +202,10 @@ func edges(ctx context.Context, tx *sqldb.Tx, side, other, userID, beforeID stri
 	beforeID = sqldb.Before(beforeID)
 	out, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (Edge, error) {
 		var e Edge
-		err := row.Scan(&e.FollowID, &e.UserID, &e.Username, &e.FirstName, &e.LastName, &e.AvatarURL, &e.At)
+		err := row.Scan(append(append([]any{&e.FollowID}, e.Card.Dest()...), &e.At)...)
 		e.At = e.At.UTC()
 		return e, err
-	}, `SELECT f.id, u.id, u.username, u.first_name, u.last_name, u.avatar_url, f.created_at
+	}, `SELECT f.id, `+account.CardColumns+`, f.created_at
 		FROM user_follows f JOIN users u ON u.id = f.`+other+`
 		WHERE f.`+side+` = $1 AND f.id < $2 ORDER BY f.id DESC LIMIT $3`, userID, beforeID, limit)
 	if err != nil {
