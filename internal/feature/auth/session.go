@@ -40,7 +40,8 @@ func (s *Service) signer(ctx context.Context) (signer, error) {
 }
 
 // accessToken signs an access token for a session, with the user's grants
-// as they are now (read in the transaction that issues it): roles,
+// as they are now (read in the transaction that issues it, with the roles
+// of the session's active organisation's plans: billing.MemberRoles): roles,
 // permissions and admin are for other services, which verify the token with
 // the JWKS alone; userd's own routes read the grants from the database (see
 // Authenticate), so that a role taken away stops at once there, and
