@@ -19,7 +19,8 @@ import (
 // session names it. Past due within the grace keeps them, the grace's end
 // (the clean-up) takes them, and so do a cancellation, a plan that stops
 // granting them, a removal from the organisation and a role made an
-// administrator's, which no plan gives to a user either.
+// administrator's, which no plan gives to a user either. A role held both
+// by the user and through the organisation counts once.
 func TestMemberRoles(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, c := newService(db)
@@ -119,6 +120,9 @@ func TestMemberRoles(t *testing.T) {
 		}
 		if all, byPlan := roles(t, db, ann); !slices.Equal(all, []string{"END_USER", "PRO_FEATURES"}) || !slices.Equal(byPlan, []string{"PRO_FEATURES"}) {
 			t.Fatalf("ann's own plan: %q, by plan %q", all, byPlan)
+		}
+		if g := sessionGrants(t, db, annAcme); !slices.Equal(g.Roles, []string{"END_USER", "PRO_FEATURES"}) || !slices.Equal(g.Permissions, []string{"account:read", "account:write", "pro:export"}) {
+			t.Fatalf("ann's session, holding the role twice over: %+v", g)
 		}
 		err = db.Tx(sys, func(tx *sqldb.Tx) error {
 			yes := true
