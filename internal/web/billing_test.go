@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
 // stripeEvent is a Stripe event's body.
@@ -219,10 +221,12 @@ func TestOrgSubscription(t *testing.T) {
 // shows on the next request of a session whose caller is cached: past_due
 // keeps the role, the grace's end (the clean-up) takes it, a payment gives
 // it back, the signed cancellation takes it, and so does the member's
-// removal, and so does a change of the plan's roles. No plan grants an
-// administrator's role.
+// removal, and so does a change of the plan's roles; accepting an
+// invitation back gives it again. No plan grants an administrator's role.
 func TestOrgPlanRoles(t *testing.T) {
-	engines(t, func(t *testing.T, c *client) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		mb := newMailbox(t)
+		c := startWith(t, db, options{mailer: mb.sender()})
 		clk := withClock(c.db)
 		adm := c.admin()
 		const secret = "whsec_org_plans"
@@ -247,10 +251,10 @@ func TestOrgPlanRoles(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := clk.now()
-		link := stripeEvent("evt_link", "checkout.session.completed", map[string]any{"id": "cs_1", "customer": "cus_acme", "metadata": map[string]any{"userd_organization_id": acme}})
+		linked := stripeEvent("evt_link", "checkout.session.completed", map[string]any{"id": "cs_1", "customer": "cus_acme", "metadata": map[string]any{"userd_organization_id": acme}})
 		created := stripeEvent("evt_sub", "customer.subscription.created", map[string]any{"id": "sub_acme", "customer": "cus_acme", "status": "active",
 			"items": map[string]any{"data": []any{map[string]any{"quantity": 1, "price": map[string]any{"id": "price_1", "lookup_key": "pro"}}}}})
-		for _, ev := range [][]byte{link, created} {
+		for _, ev := range [][]byte{linked, created} {
 			if r := c.deliver(ev, secret, now); r.Status != 200 || r.Body["applied"] != true {
 				t.Fatalf("deliver = %d %s", r.Status, r.Raw)
 			}
@@ -355,5 +359,20 @@ func TestOrgPlanRoles(t *testing.T) {
 			t.Fatalf("remove bob = %d %s", r.Status, r.Raw)
 		}
 		holds("bob removed", false)
+
+		// Bob comes back: the session that still names acme holds the role
+		// again from his acceptance on.
+		if r := c.do("POST", "/v1/orgs/"+acme+"/invitations", map[string]any{"email": "bob@example.com", "role": "member"}, ann); r.Status != http.StatusCreated {
+			t.Fatalf("invite bob = %d %s", r.Status, r.Raw)
+		}
+		for {
+			if base, tok := link(t, mb.next()); strings.HasSuffix(base, "/accept-invitation") {
+				if r := c.do("POST", "/v1/invitations/accept", map[string]any{"token": tok}, bob); r.Status != 200 {
+					t.Fatalf("accept = %d %s", r.Status, r.Raw)
+				}
+				break
+			}
+		}
+		holds("bob back", true)
 	})
 }
