@@ -96,9 +96,9 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 // session's active one ("" for none): the access tokens that the session's
 // refresh tokens issue from then on carry its claims while the user is a
 // member of it, and the session's requests hold the roles of its plans
-// (billing.MemberRoles) from the answer on. It returns the claims, organization.ErrNotFound when the
-// user is not a member, and ErrUnauthenticated for an actor without a
-// session.
+// (billing.MemberRoles) from the answer on. It returns the claims,
+// organization.ErrNotFound when the user is not a member, and
+// ErrUnauthenticated for an actor without a session.
 func (s *Service) SetActiveOrganization(ctx context.Context, a userd.Actor, orgID string) (c organization.Claims, err error) {
 	if a.SessionID == "" {
 		return c, ErrUnauthenticated
@@ -122,7 +122,6 @@ func (s *Service) SetActiveOrganization(ctx context.Context, a userd.Actor, orgI
 			return err
 		}
 		tx.Invalidate(userd.SessionKey(a.SessionID)) // its grants follow the organisation's plans
-
 		var oc organization.ClaimScan
 		if err := tx.QueryRow(ctx, `SELECT `+organization.ClaimColumns("s")+` FROM sessions s WHERE s.id = $1`, a.SessionID).Scan(oc.Dest()...); err != nil {
 			return fmt.Errorf("read organization claims: %w", err)

@@ -107,10 +107,9 @@ func (s *Service) SetRole(ctx context.Context, a userd.Actor, c userd.Client, id
 
 // Remove takes a member out of an organisation, in a transaction that
 // records audit.OrganizationMemberRemoved in the member's trail; they lose
-// the roles of its plans at once. Anyone may
-// remove themself (leave); an admin removes admins and members, an owner
-// anyone. It returns ErrNotFound, ErrMemberNotFound, ErrForbidden and
-// ErrLastOwner.
+// the roles of its plans at once. Anyone may remove themself (leave); an
+// admin removes admins and members, an owner anyone. It returns
+// ErrNotFound, ErrMemberNotFound, ErrForbidden and ErrLastOwner.
 func (s *Service) Remove(ctx context.Context, a userd.Actor, c userd.Client, id, userID string) error {
 	return s.write(ctx, a, id, Read, func(tx *sqldb.Tx, id, mine string) error {
 		m, err := member(ctx, tx, id, userID)
