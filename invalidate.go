@@ -10,6 +10,11 @@ func UserKey(id string) string { return "u:" + id }
 // SessionKey names one session.
 func SessionKey(id string) string { return "s:" + id }
 
+// OrgKey names an organisation: its subscriptions' entitlements, its plans'
+// roles and its members, which give roles to every session that has it
+// active.
+func OrgKey(id string) string { return "o:" + id }
+
 // APIKeyKey names one API key: its revocation.
 func APIKeyKey(id string) string { return "k:" + id }
 

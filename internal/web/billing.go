@@ -228,7 +228,7 @@ func (s *Server) billingEvents(ctx context.Context, in *billingEventsInput) (*bi
 type planRolesInput struct {
 	Plan string `path:"plan" doc:"The plan: 1 to 100 of A-Z a-z 0-9 _ . : -"`
 	Body struct {
-		Roles []string `json:"roles" doc:"The roles the plan grants (none: it grants none)."`
+		Roles []string `json:"roles" doc:"The roles the plan grants (none: it grants none), to its subscribers and to the members of subscribed organisations in the sessions that have the organisation active; never an administrator's role."`
 	}
 }
 

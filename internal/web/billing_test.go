@@ -2,13 +2,18 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
 // stripeEvent is a Stripe event's body.
@@ -206,5 +211,168 @@ func TestOrgSubscription(t *testing.T) {
 				t.Fatalf("stranger reads %s = %d %s", id, r.Status, r.Raw)
 			}
 		}
+	})
+}
+
+// TestOrgPlanRoles: the members of an organisation on plan pro hold its
+// role (and its permission) in a session that has it active — in GET
+// /v1/me, on a route that needs the permission, and in the next access
+// token — and not with another organisation or none active. Each change
+// shows on the next request of a session whose caller is cached: past_due
+// keeps the role, the grace's end (the clean-up) takes it, a payment gives
+// it back, the signed cancellation takes it, and so does the member's
+// removal, and so does a change of the plan's roles; accepting an
+// invitation back gives it again. No plan grants an administrator's role.
+func TestOrgPlanRoles(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		mb := newMailbox(t)
+		c := startWith(t, db, options{mailer: mb.sender()})
+		clk := withClock(c.db)
+		adm := c.admin()
+		const secret = "whsec_org_plans"
+		if r := c.do("PUT", "/v1/admin/payment-providers/stripe", map[string]any{"webhook_secret": secret}, adm); r.Status != 200 {
+			t.Fatalf("set secret = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("POST", "/v1/admin/roles", map[string]any{"name": "PRO_FEATURES", "permissions": []string{"roles:read"}}, adm); r.Status != http.StatusCreated {
+			t.Fatalf("create role = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("PUT", "/v1/admin/plans/pro", map[string]any{"roles": []string{"ADMIN"}}, adm); r.Status != 422 || !bytes.Contains(r.Raw, []byte(`"admin_role"`)) {
+			t.Fatalf("a plan granting ADMIN = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("PUT", "/v1/admin/plans/pro", map[string]any{"roles": []string{"PRO_FEATURES"}}, adm); r.Status != 200 {
+			t.Fatalf("plan roles = %d %s", r.Status, r.Raw)
+		}
+		_, ann, _ := c.signupTokens("ann@example.com")
+		bobID, bob, refresh := c.signupTokens("bob@example.com")
+		acme := str(c.do("POST", "/v1/orgs", map[string]any{"kind": "business", "name": "Acme"}, ann).Body, "id")
+		side := str(c.do("POST", "/v1/orgs", map[string]any{"kind": "business", "name": "Side"}, bob).Body, "id")
+		if _, err := c.db.SQL().Exec(`INSERT INTO organization_members (organization_id, user_id, role, joined_at) VALUES ($1, $2, 'member', $3)`,
+			acme, bobID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
+		now := clk.now()
+		linked := stripeEvent("evt_link", "checkout.session.completed", map[string]any{"id": "cs_1", "customer": "cus_acme", "metadata": map[string]any{"userd_organization_id": acme}})
+		created := stripeEvent("evt_sub", "customer.subscription.created", map[string]any{"id": "sub_acme", "customer": "cus_acme", "status": "active",
+			"items": map[string]any{"data": []any{map[string]any{"quantity": 1, "price": map[string]any{"id": "price_1", "lookup_key": "pro"}}}}})
+		for _, ev := range [][]byte{linked, created} {
+			if r := c.deliver(ev, secret, now); r.Status != 200 || r.Body["applied"] != true {
+				t.Fatalf("deliver = %d %s", r.Status, r.Raw)
+			}
+		}
+		// holds checks what bob's session holds, through GET /v1/me and a
+		// route that needs roles:read, with the session token and with a
+		// new access token, whose roles it checks too.
+		holds := func(step string, want bool) {
+			t.Helper()
+			roles := []string{"END_USER"}
+			if want {
+				roles = []string{"END_USER", "PRO_FEATURES"}
+			}
+			next := c.do("POST", "/v1/auth/token", map[string]any{"refresh_token": refresh}, "")
+			if next.Status != 200 {
+				t.Fatalf("%s: refresh = %d %s", step, next.Status, next.Raw)
+			}
+			refresh = str(next.Body, "refresh_token")
+			access := str(next.Body, "access_token")
+			if got := tokenRoles(t, c, access); !slices.Equal(got, roles) {
+				t.Fatalf("%s: access token roles = %v; want %v", step, got, roles)
+			}
+			for _, tok := range []string{bob, access} {
+				me := c.do("GET", "/v1/me", nil, tok)
+				if !slices.Equal(toStrings(me.Body["roles"]), roles) || slices.Contains(toStrings(me.Body["permissions"]), "roles:read") != want {
+					t.Fatalf("%s: me = %s; want roles %v", step, me.Raw, roles)
+				}
+				status := http.StatusForbidden
+				if want {
+					status = http.StatusOK
+				}
+				if r := c.do("GET", "/v1/admin/roles", nil, tok); r.Status != status {
+					t.Fatalf("%s: roles:read route = %d; want %d", step, r.Status, status)
+				}
+			}
+		}
+		activate := func(org any) {
+			t.Helper()
+			if r := c.do("PUT", "/v1/me/active-organization", map[string]any{"organization_id": org}, bob); r.Status != 200 {
+				t.Fatalf("activate %v = %d %s", org, r.Status, r.Raw)
+			}
+		}
+		holds("no organisation active", false)
+		activate(acme)
+		holds("acme active", true)
+		activate(side)
+		holds("side active", false)
+		activate(nil)
+		holds("none active", false)
+		activate(acme)
+		holds("acme active again", true)
+		for _, roles := range [][]string{{}, {"PRO_FEATURES"}} {
+			if r := c.do("PUT", "/v1/admin/plans/pro", map[string]any{"roles": roles}, adm); r.Status != 200 {
+				t.Fatalf("plan roles %v = %d %s", roles, r.Status, r.Raw)
+			}
+			holds(fmt.Sprintf("the plan grants %v", roles), len(roles) > 0)
+		}
+		if me := c.do("GET", "/v1/me", nil, ann); !slices.Equal(toStrings(me.Body["roles"]), []string{"END_USER"}) {
+			t.Fatalf("ann, without acme active = %s", me.Raw)
+		}
+
+		failed := stripeEvent("evt_failed", "invoice.payment_failed", map[string]any{"id": "in_1", "customer": "cus_acme", "subscription": "sub_acme"})
+		if r := c.deliver(failed, secret, now); r.Status != 200 || r.Body["applied"] != true {
+			t.Fatalf("payment failed = %d %s", r.Status, r.Raw)
+		}
+		holds("past_due within the grace", true)
+		// The clean-up, a day before the grace's end and a minute after.
+		expire := func() {
+			t.Helper()
+			ctx := sqldb.System(context.Background())
+			if err := c.db.Tx(ctx, func(tx *sqldb.Tx) error { _, err := billing.Expire(ctx, tx, tx.Now); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.advance(billing.DefaultGrace - 24*time.Hour)
+		expire()
+		holds("the clean-up within the grace", true)
+		clk.advance(24*time.Hour + time.Minute)
+		holds("after the grace, before the clean-up", true)
+		expire()
+		holds("the clean-up after the grace", false)
+		paid := stripeEvent("evt_paid", "invoice.paid", map[string]any{"id": "in_2", "customer": "cus_acme", "subscription": "sub_acme"})
+		now = clk.now()
+		if r := c.deliver(paid, secret, now); r.Status != 200 || r.Body["applied"] != true {
+			t.Fatalf("paid = %d %s", r.Status, r.Raw)
+		}
+		holds("paid", true)
+
+		deleted := stripeEvent("evt_del", "customer.subscription.deleted", map[string]any{"id": "sub_acme", "customer": "cus_acme", "status": "canceled",
+			"canceled_at": now.Unix(), "items": map[string]any{"data": []any{map[string]any{"price": map[string]any{"id": "price_1", "lookup_key": "pro"}}}}})
+		if r := c.deliver(deleted, secret, now); r.Status != 200 || r.Body["applied"] != true {
+			t.Fatalf("deleted = %d %s", r.Status, r.Raw)
+		}
+		holds("canceled", false)
+
+		r := c.do("POST", "/v1/admin/subscriptions", map[string]any{"organization_id": acme, "plan": "pro", "ends_at": now.Add(24 * time.Hour).UTC().Format(time.RFC3339)}, adm)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("grant = %d %s", r.Status, r.Raw)
+		}
+		holds("a manual grant", true)
+		if r := c.do("DELETE", "/v1/orgs/"+acme+"/members/"+bobID, nil, ann); r.Status != http.StatusNoContent {
+			t.Fatalf("remove bob = %d %s", r.Status, r.Raw)
+		}
+		holds("bob removed", false)
+
+		// Bob comes back: the session that still names acme holds the role
+		// again from his acceptance on.
+		if r := c.do("POST", "/v1/orgs/"+acme+"/invitations", map[string]any{"email": "bob@example.com", "role": "member"}, ann); r.Status != http.StatusCreated {
+			t.Fatalf("invite bob = %d %s", r.Status, r.Raw)
+		}
+		for {
+			if base, tok := link(t, mb.next()); strings.HasSuffix(base, "/accept-invitation") {
+				if r := c.do("POST", "/v1/invitations/accept", map[string]any{"token": tok}, bob); r.Status != 200 {
+					t.Fatalf("accept = %d %s", r.Status, r.Raw)
+				}
+				break
+			}
+		}
+		holds("bob back", true)
 	})
 }

@@ -11,7 +11,7 @@ import (
 // UserWithRoles is a user with what they may do.
 type UserWithRoles struct {
 	User
-	Roles       []string `json:"roles" doc:"Names of the user's roles."`
+	Roles       []string `json:"roles" doc:"Names of the user's roles, with those that the session's active organisation's plans give its members."`
 	Permissions []string `json:"permissions" doc:"Effective permission keys: every key when a role is an admin role."`
 }
 

@@ -69,7 +69,7 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/auth/mfa/verify", "mfa-verify", "Finish a log-in that answered mfa_required, with a TOTP code or a recovery code", "Authentication", public, 0}, s.verifyMFA)
 	add(s, route{"GET", "/.well-known/jwks.json", "jwks", "Public keys that verify access tokens", "Service", public, 0}, s.jwks)
 
-	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user, with their roles and effective permissions", "Current user", accountRead, 0}, s.getMe)
+	add(s, route{"GET", "/v1/me", "get-me", "The signed-in user, with their roles and effective permissions (with those of the session's active organisation's plans)", "Current user", accountRead, 0}, s.getMe)
 	add(s, route{"PATCH", "/v1/me", "update-me", "Change the signed-in user's profile", "Current user", accountWrite, 0}, s.updateMe)
 	add(s, route{"DELETE", "/v1/me", "delete-me", "Delete the signed-in user and everything they own", "Current user", accountWrite, http.StatusNoContent}, s.deleteMe)
 	add(s, route{"POST", "/v1/me/password", "change-password", "Change the password; ends every other session", "Current user", accountWrite, http.StatusNoContent}, s.changePassword)
@@ -156,7 +156,7 @@ func (s *Server) routes() {
 	add(s, route{"DELETE", "/v1/orgs/{id}/invitations/{inv_id}", "revoke-organization-invitation", "Revoke a pending invitation: owners and admins (404 invitation_not_found for an accepted one)", "Organizations", accountWrite, http.StatusNoContent}, s.revokeInvitation)
 	add(s, route{"POST", "/v1/invitations/accept", "accept-organization-invitation", "Accept an invitation with its token: answers the membership (404 invalid_invitation, 403 invitation_email_mismatch, 409 already_member, organization_limit)", "Organizations", accountWrite, 0}, s.acceptInvitation)
 	add(s, route{"POST", "/v1/orgs/{id}/transfer", "transfer-organization", "Make another member an owner; the caller, an owner, becomes an admin", "Organizations", accountWrite, 0}, s.transferOrg)
-	add(s, route{"PUT", "/v1/me/active-organization", "put-active-organization", "Choose the session's active organisation (null for none): access tokens then carry org_id, org_role and org_slug", "Organizations", accountWrite, 0}, s.putActiveOrg)
+	add(s, route{"PUT", "/v1/me/active-organization", "put-active-organization", "Choose the session's active organisation (null for none): access tokens then carry org_id, org_role and org_slug, and the session holds the roles of the organisation's plans", "Organizations", accountWrite, 0}, s.putActiveOrg)
 
 	add(s, route{"GET", "/v1/admin/users", "admin-list-users", "Find users, newest first", "Administration", usersRead, 0}, s.adminListUsers)
 	add(s, route{"POST", "/v1/admin/users", "admin-create-user", "Create a user with roles", "Administration", usersWrite, http.StatusCreated}, s.adminCreateUser)
@@ -195,7 +195,7 @@ func (s *Server) routes() {
 	add(s, route{"POST", "/v1/admin/subscriptions", "admin-grant-subscription", "Grant a plan by hand (provider manual) until ends_at; its roles come at once and go at its end; audited", "Billing", billing.WritePermission, http.StatusCreated}, s.grantSubscription)
 	add(s, route{"DELETE", "/v1/admin/subscriptions/{id}", "admin-end-subscription", "End a manual grant now (409 not_manual for a provider's subscription); its roles go at once; audited", "Billing", billing.WritePermission, 0}, s.endSubscription)
 	add(s, route{"GET", "/v1/admin/billing-events", "admin-list-billing-events", "The providers' events as received, newest first (?applied=false: those that changed nothing or wait for their customer's link)", "Billing", billing.ReadPermission, 0}, s.billingEvents)
-	add(s, route{"PUT", "/v1/admin/plans/{plan}", "admin-set-plan-roles", "Set the roles a plan grants; its subscribers get or lose them at once; audited", "Billing", billing.WritePermission, 0}, s.putPlanRoles)
+	add(s, route{"PUT", "/v1/admin/plans/{plan}", "admin-set-plan-roles", "Set the roles a plan grants (never an administrator's role: 422 admin_role); its subscribers, and the members of subscribed organisations, get or lose them at once; audited", "Billing", billing.WritePermission, 0}, s.putPlanRoles)
 	add(s, route{"GET", "/v1/admin/payment-providers", "admin-list-payment-providers", "The payment providers, without their secrets", "Billing", billing.ReadPermission, 0}, s.paymentProviders)
 	add(s, route{"PUT", "/v1/admin/payment-providers/{name}", "admin-put-payment-provider", "Make or change a payment provider: its webhook secret (write-only, sealed) and whether it is enabled; audited", "Billing", billing.WritePermission, 0}, s.putPaymentProvider)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -70,11 +71,12 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		var id, sessionID, userID string
 		var usedAt sql.NullTime
-		// The token, its session, its user, their grants and their active
+		// The token, its session, its user, their grants (with those of
+		// the session's active organisation's plans) and their active
 		// organisation (for the new access token), in one statement.
 		var gs rbac.GrantScan
 		var oc organization.ClaimScan
-		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at, `+rbac.GrantColumns("s.user_id")+`, `+organization.ClaimColumns("s")+`
+		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at, `+rbac.GrantColumns("s.user_id", billing.MemberRoles("s"))+`, `+organization.ClaimColumns("s")+`
 			FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id
 			WHERE r.token_hash = $1 AND `+validSession+` AND u.status = 'active'`,
 			hash, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).Scan(append(append([]any{&id, &sessionID, &userID, &usedAt}, gs.Dest()...), oc.Dest()...)...)

@@ -13,6 +13,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -39,7 +40,8 @@ func (s *Service) signer(ctx context.Context) (signer, error) {
 }
 
 // accessToken signs an access token for a session, with the user's grants
-// as they are now (read in the transaction that issues it): roles,
+// as they are now (read in the transaction that issues it, with the roles
+// of the session's active organisation's plans: billing.MemberRoles): roles,
 // permissions and admin are for other services, which verify the token with
 // the JWKS alone; userd's own routes read the grants from the database (see
 // Authenticate), so that a role taken away stops at once there, and
@@ -93,9 +95,10 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 // SetActiveOrganization makes the organisation with id orgID the actor's
 // session's active one ("" for none): the access tokens that the session's
 // refresh tokens issue from then on carry its claims while the user is a
-// member of it. It returns the claims, organization.ErrNotFound when the
-// user is not a member, and ErrUnauthenticated for an actor without a
-// session.
+// member of it, and the session's requests hold the roles of its plans
+// (billing.MemberRoles) from the answer on. It returns the claims,
+// organization.ErrNotFound when the user is not a member, and
+// ErrUnauthenticated for an actor without a session.
 func (s *Service) SetActiveOrganization(ctx context.Context, a userd.Actor, orgID string) (c organization.Claims, err error) {
 	if a.SessionID == "" {
 		return c, ErrUnauthenticated
@@ -118,6 +121,7 @@ func (s *Service) SetActiveOrganization(ctx context.Context, a userd.Actor, orgI
 			active, a.SessionID, a.UserID); err != nil {
 			return err
 		}
+		tx.Invalidate(userd.SessionKey(a.SessionID)) // its grants follow the organisation's plans
 		var oc organization.ClaimScan
 		if err := tx.QueryRow(ctx, `SELECT `+organization.ClaimColumns("s")+` FROM sessions s WHERE s.id = $1`, a.SessionID).Scan(oc.Dest()...); err != nil {
 			return fmt.Errorf("read organization claims: %w", err)
@@ -188,9 +192,13 @@ type cached struct {
 // malformed, unknown, expired or revoked credential, and ErrSuspended or
 // ErrBanned when the user may not act.
 //
-// What it read is remembered until a change to the session,
-// the user or their roles invalidates it, in this process at the change's
-// commit and in others when the database's notification arrives.
+// A session's grants are its user's roles and those that its active
+// organisation's plans give its members (billing.MemberRoles).
+//
+// What it read is remembered until a change to the session, the user,
+// their roles or what the session's active organisation gives
+// (userd.OrgKey) invalidates it, in this process at the change's commit
+// and in others when the database's notification arrives.
 func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error) {
 	where, key := "", any(nil)
 	var ckey string
@@ -225,14 +233,17 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 	gen := s.callers.Generation()
 	var e cached
 	a := &e.Actor
+	var org sql.NullString // the session's active organisation
 	// System: the credential finds its session before the user is known.
 	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		now = tx.Now
-		// The session, its user and their grants, in one statement.
+		// The session, its user and their grants (with those of its active
+		// organisation's plans), in one statement.
 		var gs rbac.GrantScan
 		e.User, err = account.GetVia(ctx, tx, `SELECT s.id AS session_id, s.user_id, s.created_at AS session_created_at,
-			s.last_seen_at, s.expires_at, `+rbac.GrantColumns("s.user_id")+` FROM sessions s WHERE `+where+` AND `+validSession,
-			append([]any{&a.SessionID, &a.UserID, &a.AuthTime, &e.lastSeen, &e.expires}, gs.Dest()...),
+			s.last_seen_at, s.expires_at, s.active_organization_id, `+rbac.GrantColumns("s.user_id", billing.MemberRoles("s"))+`
+			FROM sessions s WHERE `+where+` AND `+validSession,
+			append([]any{&a.SessionID, &a.UserID, &a.AuthTime, &e.lastSeen, &e.expires, &org}, gs.Dest()...),
 			key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle))
 		if err != nil {
 			return err
@@ -255,7 +266,11 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		}
 		e.lastSeen = now
 	}
-	s.callers.Put(ckey, e, now, gen, userd.UserKey(a.UserID), userd.SessionKey(a.SessionID))
+	tags := []string{userd.UserKey(a.UserID), userd.SessionKey(a.SessionID)}
+	if org.Valid {
+		tags = append(tags, userd.OrgKey(org.String))
+	}
+	s.callers.Put(ckey, e, now, gen, tags...)
 	return e.Caller, nil
 }
 

@@ -173,13 +173,17 @@ func planRoles(ctx context.Context, tx *sqldb.Tx, plan string) ([]rbac.Role, err
 
 // SetPlanRoles makes the roles that a plan grants exactly roles (none
 // stops it granting any), and gives or takes them at once from every user
-// with a subscription on the plan, audited as audit.BillingPlanRolesSet.
-// As for giving a role by hand, the actor must be allowed to give every
-// role that the plan grants, before and after (rbac.CheckGrant). It
-// returns the roles sorted, ErrWriteForbidden,
-// rbac.ErrInsufficientPrivilege and a validation error (for a bad plan, a
-// role that does not exist, more roles than rbac.MaxRolesPerUser or two
-// that Deps.Exclusive sets apart).
+// with a subscription on the plan and from the members of every
+// organisation with an entitled one (whose sessions with it active forget
+// their cached grants), audited as audit.BillingPlanRolesSet. As for
+// giving a role by hand, the actor must be allowed to give every role that
+// the plan grants, before and after (rbac.CheckGrant). A plan never grants
+// an administrator's role: a plan's roles go to whoever pays, and an
+// organisation's to whomever its owners let in. It returns the roles
+// sorted, ErrWriteForbidden, rbac.ErrInsufficientPrivilege and a
+// validation error (for a bad plan, a role that does not exist or is an
+// administrator's, more roles than rbac.MaxRolesPerUser or two that
+// Deps.Exclusive sets apart).
 func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Client, plan string, roles []string) ([]string, error) {
 	if !a.Grants.Has(WritePermission) {
 		return nil, ErrWriteForbidden
@@ -217,6 +221,9 @@ func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Clien
 			if err != nil {
 				return err
 			}
+			if r.IsAdmin {
+				return userd.Invalid([]userd.FieldError{{Field: "roles", Code: "admin_role", Message: name + " is an administrator's role, which no plan grants."}})
+			}
 			if err := rbac.CheckGrant(a.Grants, r); err != nil {
 				return err
 			}
@@ -233,8 +240,16 @@ func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Clien
 				return err
 			}
 		}
+		orgs, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT DISTINCT organization_id FROM subscriptions
+			WHERE plan = $1 AND organization_id IS NOT NULL AND entitled ORDER BY organization_id`, plan)
+		if err != nil {
+			return fmt.Errorf("plan's organisations: %w", err)
+		}
+		for _, o := range orgs {
+			tx.Invalidate(userd.OrgKey(o))
+		}
 		return audit.Record(ctx, tx, audit.Event{Action: audit.BillingPlanRolesSet, TargetType: "plan", TargetID: plan,
-			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"roles": roles, "subscribers": len(users)}})
+			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"roles": roles, "subscribers": len(users), "organizations": len(orgs)}})
 	})
 	return roles, err
 }

@@ -518,6 +518,7 @@ func TestOrganizationSubscription(t *testing.T) {
 // lacks: a plan cannot be made to grant (or stop granting) a role they may
 // not give, a comp plan cannot go to a user they do not cover nor grant a
 // role they do not cover, and only an administrator sets a webhook secret.
+// No plan grants an administrator's role, whoever sets it.
 func TestNoEscalation(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s, c := newService(db)
@@ -525,7 +526,10 @@ func TestNoEscalation(t *testing.T) {
 		sys := sqldb.System(ctx)
 		self, boss := user(t, db, "self@example.com"), user(t, db, "boss@example.com")
 		err := db.Tx(sys, func(tx *sqldb.Tx) error {
-			name := "PRO"
+			name, staff, perms := "PRO", "STAFF", []string{"users:write"}
+			if _, err := rbac.Create(sys, tx, rbac.RolePatch{Name: &staff, Permissions: &perms}); err != nil {
+				return err
+			}
 			if _, err := rbac.Create(sys, tx, rbac.RolePatch{Name: &name}); err != nil {
 				return err
 			}
@@ -549,8 +553,8 @@ func TestNoEscalation(t *testing.T) {
 		}
 		end := c.now().Add(24 * time.Hour)
 		for name, err := range map[string]error{
-			"plan grants ADMIN": func() error {
-				_, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", []string{rbac.AdminRole})
+			"plan grants STAFF": func() error {
+				_, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", []string{"STAFF"})
 				return err
 			}(),
 			"no roles:write": func() error {
@@ -571,16 +575,21 @@ func TestNoEscalation(t *testing.T) {
 				t.Errorf("%s = %v; want insufficient_privilege", name, err)
 			}
 		}
-		// A plan that an administrator made grant ADMIN: the clerk neither
-		// grants it nor changes it.
-		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "comp", []string{rbac.AdminRole}); err != nil {
+		// No plan grants ADMIN, not even by an administrator's hand.
+		_, err = s.SetPlanRoles(ctx, admin, userd.Client{}, "comp", []string{rbac.AdminRole})
+		if e := userd.ErrorOf(err); e == nil || e.Kind != userd.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Code != "admin_role" {
+			t.Fatalf("a plan granting ADMIN = %v", err)
+		}
+		// A plan that an administrator made grant a permission the clerk
+		// lacks: the clerk neither grants it nor changes it.
+		if _, err := s.SetPlanRoles(ctx, admin, userd.Client{}, "comp", []string{"STAFF"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Grant(ctx, me, userd.Client{}, billing.Grant{UserID: self, Plan: "comp", EndsAt: end}); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
-			t.Fatalf("comp plan granting ADMIN = %v", err)
+			t.Fatalf("comp plan granting STAFF = %v", err)
 		}
 		if _, err := s.SetPlanRoles(ctx, me, userd.Client{}, "comp", nil); !errors.Is(err, rbac.ErrInsufficientPrivilege) {
-			t.Fatalf("clearing a plan granting ADMIN = %v", err)
+			t.Fatalf("clearing a plan granting STAFF = %v", err)
 		}
 		if all, _ := roles(t, db, self); !slices.Equal(all, []string{"END_USER"}) {
 			t.Fatalf("self holds %q", all)

@@ -202,9 +202,12 @@ func entitled(sub Subscription, now time.Time) bool {
 
 // entitle marks which of an owner's subscriptions grant their plans' roles
 // now and, for a user, makes the roles they hold by plan exactly those of
-// their entitled subscriptions' plans (see rbac.AssignByPlan), which drops
-// their cached grants; a change of their roles is in their trail
-// (audit.BillingRolesChanged: the roles given and taken).
+// their entitled subscriptions' plans but administrators' roles (see
+// rbac.AssignByPlan), which drops their cached grants; a change of their
+// roles is in their trail (audit.BillingRolesChanged: the roles given and
+// taken). For an organisation, it drops the cached grants of every session
+// that has it active (userd.OrgKey), whose members hold its plans' roles
+// there (see MemberRoles).
 func (s *Service) entitle(ctx context.Context, tx *sqldb.Tx, o owner) error {
 	column, id := "user_id", o.user
 	if o.user == "" {
@@ -222,10 +225,13 @@ func (s *Service) entitle(ctx context.Context, tx *sqldb.Tx, o owner) error {
 		}
 	}
 	if o.user == "" {
+		// Its members hold its plans' roles through their sessions (see
+		// MemberRoles): what remembers them forgets.
+		tx.Invalidate(userd.OrgKey(o.org))
 		return nil
 	}
 	want, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT DISTINCT r.name FROM subscriptions s JOIN plan_roles pr ON pr.plan = s.plan
-		JOIN roles r ON r.id = pr.role_id WHERE s.user_id = $1 AND s.entitled ORDER BY r.name`, o.user)
+		JOIN roles r ON r.id = pr.role_id WHERE s.user_id = $1 AND s.entitled AND NOT r.is_admin ORDER BY r.name`, o.user)
 	if err != nil {
 		return fmt.Errorf("roles of plans: %w", err)
 	}

@@ -106,10 +106,10 @@ func (s *Service) SetRole(ctx context.Context, a userd.Actor, c userd.Client, id
 }
 
 // Remove takes a member out of an organisation, in a transaction that
-// records audit.OrganizationMemberRemoved in the member's trail. Anyone may
-// remove themself (leave); an admin removes admins and members, an owner
-// anyone. It returns ErrNotFound, ErrMemberNotFound, ErrForbidden and
-// ErrLastOwner.
+// records audit.OrganizationMemberRemoved in the member's trail; they lose
+// the roles of its plans at once. Anyone may remove themself (leave); an
+// admin removes admins and members, an owner anyone. It returns
+// ErrNotFound, ErrMemberNotFound, ErrForbidden and ErrLastOwner.
 func (s *Service) Remove(ctx context.Context, a userd.Actor, c userd.Client, id, userID string) error {
 	return s.write(ctx, a, id, Read, func(tx *sqldb.Tx, id, mine string) error {
 		m, err := member(ctx, tx, id, userID)
@@ -122,6 +122,7 @@ func (s *Service) Remove(ctx context.Context, a userd.Actor, c userd.Client, id,
 		if _, err := tx.Exec(ctx, `DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2`, id, m.UserID); err != nil {
 			return fmt.Errorf("remove member: %w", err)
 		}
+		forgetGrants(tx, id)
 		if err := keepsOwner(ctx, tx, id); err != nil {
 			return err
 		}

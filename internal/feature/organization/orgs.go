@@ -86,14 +86,23 @@ func (s *Service) checkParent(ctx context.Context, tx *sqldb.Tx, a userd.Actor, 
 	return nil
 }
 
-// addMember inserts a membership.
+// addMember inserts a membership. A session of the user's may have the
+// organisation active from an earlier membership: its grants are forgotten
+// (see forgetGrants).
 func addMember(ctx context.Context, tx *sqldb.Tx, orgID, userID, role string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO organization_members (organization_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)`, orgID, userID, role, tx.Now)
 	if err != nil {
 		return fmt.Errorf("insert member: %w", err)
 	}
+	forgetGrants(tx, orgID)
 	return nil
 }
+
+// forgetGrants drops, at the commit, the cached grants of every session
+// that has the organisation active: its members hold there the roles of its
+// plans (billing.MemberRoles), which a change of its membership gives or
+// takes.
+func forgetGrants(tx *sqldb.Tx, orgID string) { tx.Invalidate(userd.OrgKey(orgID)) }
 
 // Mine returns up to limit of the organisations the actor belongs to, newest
 // first, after the one with id before ("" for the first page), each with the
@@ -177,6 +186,9 @@ func deleteOrg(ctx context.Context, tx *sqldb.Tx, id string, e audit.Event) erro
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM organizations WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("delete organization: %w", err)
+	}
+	for _, org := range append(teams, id) {
+		forgetGrants(tx, org)
 	}
 	e.Action, e.TargetType, e.TargetID = audit.OrganizationDeleted, "organization", id
 	if err := audit.Record(ctx, tx, e); err != nil {

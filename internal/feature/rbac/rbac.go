@@ -81,14 +81,20 @@ func Grants(ctx context.Context, tx *sqldb.Tx, userID string) (userd.Grants, err
 // user and their grants: grant_roles and grant_permissions, their role names
 // and their roles' permission keys (comma-separated, NULL for none; neither
 // holds a comma), and grant_admin, whether a role is an administrator's.
-// A GrantScan reads them.
-func GrantColumns(userID string) string {
-	return `(SELECT string_agg(r.name, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-			WHERE ur.user_id = ` + userID + `) AS grant_roles,
-		(SELECT string_agg(p.key, ',') FROM user_roles ur JOIN role_permissions rp ON rp.role_id = ur.role_id
-			JOIN permissions p ON p.id = rp.permission_id WHERE ur.user_id = ` + userID + `) AS grant_permissions,
-		EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id
-			WHERE ur.user_id = ` + userID + ` AND r.is_admin) AS grant_admin`
+// The roles are those of user_roles and, each once, those whose ids the SQL
+// queries more select (roles that the user holds elsewhere than in
+// user_roles, such as billing.MemberRoles: those of a session's active
+// organisation's plans). A GrantScan reads them.
+func GrantColumns(userID string, more ...string) string {
+	held := `(SELECT ur.role_id FROM user_roles ur WHERE ur.user_id = ` + userID
+	for _, q := range more {
+		held += ` UNION ` + q
+	}
+	held += `) h`
+	return `(SELECT string_agg(r.name, ',') FROM ` + held + ` JOIN roles r ON r.id = h.role_id) AS grant_roles,
+		(SELECT string_agg(p.key, ',') FROM ` + held + ` JOIN role_permissions rp ON rp.role_id = h.role_id
+			JOIN permissions p ON p.id = rp.permission_id) AS grant_permissions,
+		EXISTS (SELECT 1 FROM ` + held + ` JOIN roles r ON r.id = h.role_id WHERE r.is_admin) AS grant_admin`
 }
 
 // GrantScan receives the columns of GrantColumns.
@@ -407,7 +413,9 @@ func Create(ctx context.Context, tx *sqldb.Tx, p RolePatch) (Role, error) {
 	return Get(ctx, tx, id)
 }
 
-// Update changes a role. It returns what Create returns, and
+// Update changes a role. A role made an administrator's is taken from the
+// users who held it only by plan (see AssignByPlan): no plan grants an
+// administrator's role. It returns what Create returns, and
 // ErrRoleNotFound.
 func Update(ctx context.Context, tx *sqldb.Tx, id string, p RolePatch) (Role, error) {
 	if err := p.check(ctx, tx); err != nil {
@@ -417,6 +425,7 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p RolePatch) (Role, er
 	if err != nil {
 		return Role{}, err
 	}
+	wasAdmin := r.IsAdmin
 	r = p.Apply(r)
 	_, err = tx.Exec(ctx, `UPDATE roles SET name = $1, description = $2, is_admin = $3, updated_at = $4 WHERE id = $5`,
 		r.Name, r.Description, r.IsAdmin, tx.Now, id)
@@ -427,12 +436,26 @@ func Update(ctx context.Context, tx *sqldb.Tx, id string, p RolePatch) (Role, er
 		return Role{}, fmt.Errorf("update role: %w", err)
 	}
 	tx.Invalidate(userd.EveryKey)
+	if r.IsAdmin && !wasAdmin {
+		if err := dropByPlan(ctx, tx, id); err != nil {
+			return Role{}, err
+		}
+	}
 	if p.Permissions != nil {
 		if err := setPermissions(ctx, tx, id, *p.Permissions); err != nil {
 			return Role{}, err
 		}
 	}
 	return Get(ctx, tx, id)
+}
+
+// dropByPlan takes a role from the users who hold it only by plan, and
+// gives DefaultRole to those left without a role.
+func dropByPlan(ctx context.Context, tx *sqldb.Tx, roleID string) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM user_roles WHERE role_id = $1 AND by_plan`, roleID); err != nil {
+		return fmt.Errorf("take role held by plan: %w", err)
+	}
+	return AssignDefaultToRoleless(ctx, tx)
 }
 
 // setPermissions makes the role carry exactly keys (each once, whatever
