@@ -50,21 +50,22 @@ var tiers = map[string]int{
 	"internal/feature/auth": 4,
 	// Sponsor ads, which check item slugs by engagement's rule.
 	"internal/feature/sponsor": 4,
-	// What builds on sign-in: a user's end and export, and log-in through
-	// other identities.
-	"internal/feature/lifecycle":  5,
+	// What builds on sign-in: log-in through other identities, and
+	// moderation.
 	"internal/feature/federation": 5,
 	"internal/feature/moderation": 5,
+	// A user's end and export, which read every feature's rows.
+	"internal/feature/lifecycle": 6,
 	// The administration, which composes them.
-	"internal/feature/admin": 6,
+	"internal/feature/admin": 7,
 	// The edges: HTTP, the clean-up job, the command, the test harness and
 	// the load generator.
-	"internal/janitor":          7,
-	"internal/web":              7,
-	"internal/testkit/dbtest":   8,
-	"internal/testkit/authtest": 8,
-	"cmd/userd":                 8,
-	"bench":                     9,
+	"internal/janitor":          8,
+	"internal/web":              8,
+	"internal/testkit/dbtest":   9,
+	"internal/testkit/authtest": 9,
+	"cmd/userd":                 9,
+	"bench":                     10,
 }
 
 // forbidden are imports that the layers would allow but a rule does not:

@@ -65,8 +65,8 @@ func (s *Service) commitVotes(ballots []*ballot) error {
 		first = append(first, b)
 	}
 	// System: the item's counters are every voter's rows, not the actor's.
-	ctx := sqldb.System(ballots[0].ctx)
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error { return s.castVotes(ctx, tx, first) })
+	ctx := ballots[0].ctx
+	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return s.castVotes(ctx, tx, first) })
 	if err != nil {
 		later = ballots
 	}
