@@ -76,10 +76,13 @@ func TestMe(t *testing.T) {
 		if r.Status != 200 || r.Body["username"] != "annie" {
 			t.Fatalf("public profile = %d %s", r.Status, r.Raw)
 		}
-		for _, private := range []string{"email", "phone_number", "auth_user_id", "status", "is_beta"} {
+		for _, private := range []string{"email", "phone_number", "status", "is_beta"} {
 			if _, ok := r.Body[private]; ok {
 				t.Errorf("public profile shows %s", private)
 			}
+		}
+		if v, ok := r.Body["auth_user_id"]; !ok || v != nil { // public when set (issue 21); she has none
+			t.Errorf("public profile's auth_user_id = %v, %v", v, ok)
 		}
 		// Delete: the user and their sessions go; the token stops working.
 		_, other := c.signup(map[string]any{"email": "bob@example.com"})
