@@ -28,7 +28,9 @@ func journal(t *testing.T) map[string]collection.Declaration {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var f struct{ Collections map[string]collection.Declaration }
+	var f struct {
+		Collections map[string]collection.Declaration
+	}
 	if err := json.Unmarshal(raw, &f); err != nil {
 		t.Fatal(err)
 	}

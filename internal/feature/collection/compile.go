@@ -115,7 +115,9 @@ func indexName(name, owner, k string, fields []string, kinds map[string]sqldb.JS
 // is wrong.
 func compile(name string, d Declaration) (*compiled, []userd.FieldError) {
 	var fs []userd.FieldError
-	bad := func(field, code, msg string) { fs = append(fs, userd.FieldError{Field: field, Code: code, Message: msg}) }
+	bad := func(field, code, msg string) {
+		fs = append(fs, userd.FieldError{Field: field, Code: code, Message: msg})
+	}
 	if !namePattern.MatchString(name) || Reserved(name) {
 		bad("name", "invalid_name", "A collection's name is 1 to 63 lower-case letters, digits and underscores, starting with a letter, and not one of userd's tables.")
 	}
