@@ -50,6 +50,8 @@ var tiers = map[string]int{
 	"internal/feature/auth": 4,
 	// Sponsor ads, which check item slugs by engagement's rule.
 	"internal/feature/sponsor": 4,
+	// Collections, whose organisations' records follow membership.
+	"internal/feature/collection": 4,
 	// What builds on sign-in: a user's end and export, and log-in through
 	// other identities.
 	"internal/feature/lifecycle":  5,

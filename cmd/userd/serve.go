@@ -23,6 +23,7 @@ import (
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -63,7 +64,9 @@ type serveConfig struct {
 	reportLimit    ratelimit.Rule
 	holdThreshold  int
 	// maxOrgs bounds a user's memberships of organisations.
-	maxOrgs         int
+	maxOrgs int
+	// maxRecordBytes bounds a collection record's data.
+	maxRecordBytes  int
 	invitationLimit ratelimit.Rule
 	stripeSecret    string
 	pastDueGrace    time.Duration
@@ -162,6 +165,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(rule{&c.engagement.Comments}, "comment-limit", "MAX/WINDOW: comments one user may write (env USERD_COMMENT_LIMIT)")
 	fs.Var(rule{&c.invitationLimit}, "invitation-limit", "MAX/WINDOW: organisation invitations one user may send (env USERD_INVITATION_LIMIT)")
 	fs.Var(rule{&c.reportLimit}, "report-limit", "MAX/WINDOW: reports one user may file (env USERD_REPORT_LIMIT)")
+	fs.IntVar(&c.maxRecordBytes, "max-record-bytes", collection.DefaultMaxRecordBytes, "the largest data of a collection's record, in bytes of JSON (env USERD_MAX_RECORD_BYTES)")
 	fs.IntVar(&c.maxOrgs, "max-organizations-per-user", organization.DefaultMaxPerUser, "how many organisations a user may create or join (env USERD_MAX_ORGANIZATIONS_PER_USER)")
 	fs.IntVar(&c.holdThreshold, "report-hold-threshold", moderation.DefaultHoldThreshold, "content reported by this many distinct users is hidden pending review; 0 holds nothing (env USERD_REPORT_HOLD_THRESHOLD)")
 	fs.StringVar(&c.stripeSecret, "stripe-webhook-secret", "", "whsec_… signing secret of the Stripe webhook endpoint that sends to /v1/billing/webhooks/stripe; wins over the one set by PUT /v1/admin/payment-providers/stripe (env USERD_STRIPE_WEBHOOK_SECRET)")
@@ -479,10 +483,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
 		Invitations: c.invitationLimit})
+	collections := collection.NewService(db, collection.Deps{MaxRecordBytes: c.maxRecordBytes})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),
 		Organizations: orgs,
+		Collections:   collections,
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive})}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages, Logger: log},
@@ -492,6 +498,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Moderation:    moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold}),
 			Organizations: f.Organizations,
 			Billing:       f.Billing,
+			Collections:   f.Collections,
 			Lifecycle:     lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)
 

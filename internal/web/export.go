@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/notify"
@@ -180,6 +181,17 @@ type PaymentAccount struct {
 // PaymentAccounts writes the user's payment accounts.
 func (x *exportWriter) PaymentAccounts(r []billing.Account) error {
 	return put(x, r, func(a billing.Account) PaymentAccount { return PaymentAccount{a.Provider, a.Customer, a.CreatedAt} })
+}
+
+// ExportedRecord is a record of a collection in an export.
+type ExportedRecord struct {
+	Collection string `json:"collection"`
+	CollectionRecord
+}
+
+// CollectionRecords writes the user's records of every collection.
+func (x *exportWriter) CollectionRecords(r []collection.Record) error {
+	return put(x, r, func(c collection.Record) ExportedRecord { return ExportedRecord{c.Collection, recordOf(c)} })
 }
 
 // Activity writes the user's audit trail.

@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -128,10 +129,12 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	hub := notify.NewHub()
 	go hub.Run(o.ctx, db)
 	orgs := organization.NewService(db, organization.Deps{MaxPerUser: o.maxOrgs, PublicURL: publicURL, Mail: svc.SendAsync, Limiter: ratelimit.New(db, o.limits)})
+	collections := collection.NewService(db, collection.Deps{})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, o.keyring), Vault: vault.NewService(db, o.keyring, svc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: o.keyring, CachedItems: engagement.DefaultCachedItems}),
 		Organizations: orgs,
+		Collections:   collections,
 		Billing: billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace, OrgAccess: orgs.BillingAccess,
 			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries})}
 	api := web.New(web.Config{Version: "test", PublicURL: publicURL, Logger: log}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
@@ -141,6 +144,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 			HoldThreshold: moderation.DefaultHoldThreshold}),
 		Organizations: f.Organizations,
 		Billing:       f.Billing,
+		Collections:   f.Collections,
 		Lifecycle:     lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc

@@ -471,3 +471,24 @@ func (d *deletion) apply(ctx context.Context, tx *sqldb.Tx, p pointer, rid strin
 	}
 	return update(ctx, tx, p.from, rid, raw)
 }
+
+// Mine returns up to limit of the actor's records of every collection, by
+// collection and id, after cursor (COLLECTION/ID of the last record of the
+// previous batch; "" for the first): what an export reads.
+func (s *Service) Mine(ctx context.Context, a userd.Actor, cursor string, limit int) (rs []Record, err error) {
+	name, id, _ := strings.Cut(cursor, "/")
+	if id, ok := userd.ParseID(id); ok {
+		cursor = id
+	} else {
+		name, cursor = "", noID
+	}
+	err = s.db.View(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		rs, err = sqldb.All(ctx, tx, scanRecord, `SELECT `+recordColumns+` FROM collection_records
+			WHERE user_id = $1 AND (collection > $2 OR (collection = $2 AND id > $3)) ORDER BY collection, id LIMIT $4`, a.UserID, name, cursor, limit)
+		if err != nil {
+			return fmt.Errorf("read records: %w", err)
+		}
+		return nil
+	})
+	return rs, err
+}

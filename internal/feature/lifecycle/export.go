@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
@@ -55,6 +56,7 @@ type Sink interface {
 	Organizations([]organization.Org) error
 	Subscriptions([]billing.Subscription) error
 	PaymentAccounts([]billing.Account) error
+	CollectionRecords([]collection.Record) error
 	Activity([]audit.Entry) error
 }
 
@@ -127,6 +129,10 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 		},
 		func() error {
 			return whole(sink, "payment_accounts", func() ([]billing.Account, error) { return d.Billing.Accounts(ctx, a) }, sink.PaymentAccounts)
+		},
+		func() error {
+			return each(sink, "collection_records", func(c string) ([]collection.Record, error) { return d.Collections.Mine(ctx, a, c, ExportBatch) },
+				func(x collection.Record) string { return x.Collection + "/" + x.ID }, sink.CollectionRecords)
 		},
 		func() error {
 			return each(sink, "activity", func(c string) ([]audit.Entry, error) { return audit.ListOwn(ctx, s.db, a, c, ExportBatch) },

@@ -12,6 +12,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/notify"
@@ -84,6 +85,7 @@ type Features struct {
 	Engagement       *engagement.Service
 	Organizations    *organization.Service
 	Billing          *billing.Service
+	Collections      *collection.Service
 }
 
 // NewService returns a Service over db and the features of d.
