@@ -96,6 +96,11 @@ func TestCollectionsContract(t *testing.T) {
 				t.Errorf("%s: %d %s, want %d %s", tc.name, r.Status, r.Raw, tc.wantStatus, tc.wantCode)
 			}
 		}
+		strict := file.Collections["trading_accounts"]
+		strict["schema"].(map[string]any)["required"] = []string{"number", "broker", "currency", "prop_firm", "starting_balance"}
+		if r := c.do("PUT", "/v1/admin/collections/trading_accounts", strict, adm); r.Status != 409 || r.code() != "records_invalid" || r.Body["count"] != float64(2) {
+			t.Fatalf("a required field that records lack = %d %s", r.Status, r.Raw)
+		}
 		got := c.do("GET", me+"trading_accounts/records/"+acctID, nil, ann)
 		if data, _ := got.Body["data"].(map[string]any); got.Header.Get("ETag") != `"3"` || data["prop_firm"] != "FTMO" || data["currency"] != "GBP" {
 			t.Fatalf("after the writes: %s %s", got.Header.Get("ETag"), got.Raw)
