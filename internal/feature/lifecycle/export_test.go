@@ -101,7 +101,9 @@ func (r *recorder) PaymentAccounts(v []billing.Account) error {
 	return keep(r, v, func(x billing.Account) string { return x.Provider + ":" + x.Customer })
 }
 func (r *recorder) CollectionRecords(v []collection.Record) error {
-	return keep(r, v, func(x collection.Record) string { return x.Collection + ":" + strings.ReplaceAll(string(x.Data), " ", "") })
+	return keep(r, v, func(x collection.Record) string {
+		return x.Collection + ":" + strings.ReplaceAll(string(x.Data), " ", "")
+	})
 }
 func (r *recorder) Activity(v []audit.Entry) error {
 	return keep(r, v, func(x audit.Entry) string { return x.Action })
