@@ -78,6 +78,7 @@ var owners = map[string]string{
 	"plan_roles":               "billing",
 	"collections":              "collection",
 	"collection_records":       "collection",
+	"collection_changes":       "collection",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

@@ -470,8 +470,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	hub := notify.NewHub()
+	hub, changeHub := notify.NewHub(), notify.NewHub()
 	go hub.Run(ctx, db)
+	go changeHub.RunOn(ctx, db, collection.Channel)
 	runner := jobs.NewRunner(db, log)
 	synchronization.Register(runner, db, keyring, webhook.New(db, c.webhookURL, hookKey))
 	moderation.Register(runner, db)
@@ -499,6 +500,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Organizations: f.Organizations,
 			Billing:       f.Billing,
 			Collections:   f.Collections,
+			ChangeHub:     changeHub,
 			Lifecycle:     lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)
 

@@ -3,7 +3,11 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"reflect"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/collection"
@@ -321,4 +325,55 @@ func (s *Server) deleteOrgRecord(ctx context.Context, in *deleteOrgRecordInput) 
 		return nil, err
 	}
 	return nil, s.collections.Delete(ctx, userd.ActorFrom(ctx), in.OrgID, in.Name, in.ID, v)
+}
+
+// RecordEvent is an event of the collections' stream: a user's record
+// created, changed or deleted.
+type RecordEvent struct {
+	Collection string          `json:"collection"`
+	ID         string          `json:"id" doc:"The record's id."`
+	Version    int             `json:"version" doc:"The record's version after the change (its last, for a deletion)."`
+	Data       json.RawMessage `json:"data" doc:"The record's data after the change; null for a deletion."`
+	At         time.Time       `json:"at"`
+}
+
+// changes is the feed of the collections' stream.
+type changes struct{ svc *collection.Service }
+
+func eventOf(c collection.Change) event {
+	return event{c.ID, c.Type, RecordEvent{Collection: c.Collection, ID: c.RecordID, Version: c.Version, Data: c.Data, At: c.At}}
+}
+
+func (f changes) after(ctx context.Context, a userd.Actor, last string) ([]event, error) {
+	cs, err := f.svc.ChangesAfter(ctx, a, last, backlogBatch)
+	return mapAll(cs, eventOf), err
+}
+
+func (f changes) get(ctx context.Context, a userd.Actor, id string) (event, bool, error) {
+	c, err := f.svc.GetChange(ctx, a, id)
+	if errors.Is(err, collection.ErrChangeNotFound) {
+		return event{}, false, nil
+	}
+	return eventOf(c), err == nil, err
+}
+
+// collectionStream serves GET /v1/me/collections/stream: Server-Sent
+// Events, one per creation ("record.created"), change ("record.updated")
+// and deletion ("record.deleted") of the user's records as it is committed
+// in any userd process, with the change's id as the event id;
+// Last-Event-ID resumes. It ends with its credential, as the notification
+// stream does.
+func (s *Server) collectionStream(ctx context.Context, in *streamInput) (*huma.StreamResponse, error) {
+	return s.eventStream(ctx, in.LastEventID, s.changeHub, changes{s.collections})
+}
+
+// recordStream documents the collections' stream's answer.
+func recordStream(s *Server) *huma.Response {
+	return &huma.Response{
+		Description: "An event stream: `event: record.created`, `record.updated` or `record.deleted`, `id:` the change's id, `data:` the record's collection, id, version and data (null for a deletion) as JSON; comments as heartbeats. " +
+			"It ends as the notification stream does, with `event: end` when its credential ends; changes are kept a week for Last-Event-ID to resume from. " +
+			"A user may hold 20 streams open at once: the next is 429 `too_many_streams`.",
+		Content: map[string]*huma.MediaType{"text/event-stream": {
+			Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[RecordEvent](), true, "")}},
+	}
 }

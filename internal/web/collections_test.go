@@ -1,8 +1,11 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,4 +125,80 @@ func TestCollectionsContract(t *testing.T) {
 			t.Fatalf("orders after their account went = %s", r.Raw)
 		}
 	})
+}
+
+// recordStream opens the collections' stream with tok, after last when
+// it is not empty, or fails.
+func recordStream(t *testing.T, url, tok, last string) *stream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", url+"/v1/me/collections/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if last != "" {
+		req.Header.Set("Last-Event-ID", last)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("stream = %v %v", res, err)
+	}
+	return &stream{events: readEvents(res.Body), close: cancel}
+}
+
+// wantRecord fails unless the stream's next event is of the given type,
+// for the record id at version, with data holding want ("" for null).
+func (s *stream) wantRecord(t *testing.T, typ, id string, version int, want string) string {
+	t.Helper()
+	ev := nextEvent(t, s.events)
+	var got struct {
+		Collection, ID string
+		Version        int
+		Data           json.RawMessage
+	}
+	json.Unmarshal([]byte(ev.data), &got)
+	data := strings.ReplaceAll(string(got.Data), " ", "")
+	if ev.event != typ || got.Collection != "tags" || got.ID != id || got.Version != version || (want == "" && data != "null") || !strings.Contains(data, want) {
+		t.Fatalf("event = %+v; want %s of %s v%d with %s", ev, typ, id, version, want)
+	}
+	return ev.id
+}
+
+// TestCollectionStream: a user's stream gets each creation, change and
+// deletion of their records, from another process too on PostgreSQL, and
+// never another user's; Last-Event-ID resumes after an event.
+func TestCollectionStream(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) { collectionStream(t, engine) })
+	}
+}
+
+// collectionStream is TestCollectionStream on one engine.
+func collectionStream(t *testing.T, engine string) {
+	var a, b *client
+	switch engine {
+	case "sqlite":
+		a = start(t, dbtest.Open(t, engine))
+		b = a // one process per SQLite file
+	case "postgres":
+		url := dbtest.NewPostgresURL(t, true)
+		a, b = start(t, mustOpen(t, engine, url)), start(t, mustOpen(t, engine, url))
+	}
+	adm := a.admin()
+	_, ann := a.signup(map[string]any{"email": "ann@example.com"})
+	_, bob := a.signup(map[string]any{"email": "bob@example.com"})
+	tags := map[string]any{"owner": "user", "schema": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}}}}
+	if r := a.do("PUT", "/v1/admin/collections/tags", tags, adm); r.Status != 200 {
+		t.Fatalf("declare = %d %s", r.Status, r.Raw)
+	}
+	s := recordStream(t, b.url, ann, "")
+	a.do("POST", "/v1/me/collections/tags/records", map[string]any{"data": map[string]any{"name": "bob's"}}, bob)
+	id := str(a.do("POST", "/v1/me/collections/tags/records", map[string]any{"data": map[string]any{"name": "a"}}, ann).Body, "id")
+	a.do("PATCH", "/v1/me/collections/tags/records/"+id, `{"name":"b"}`, ann, "Content-Type", "application/merge-patch+json")
+	a.do("DELETE", "/v1/me/collections/tags/records/"+id, nil, ann)
+	first := s.wantRecord(t, "record.created", id, 1, `"name":"a"`)
+	s.wantRecord(t, "record.updated", id, 2, `"name":"b"`)
+	s.wantRecord(t, "record.deleted", id, 2, "")
+	again := recordStream(t, b.url, ann, first)
+	again.wantRecord(t, "record.updated", id, 2, `"name":"b"`)
+	again.wantRecord(t, "record.deleted", id, 2, "")
 }

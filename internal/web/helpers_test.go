@@ -126,8 +126,9 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	if err != nil {
 		panic(err) // only for a bad origin, which tests do not give
 	}
-	hub := notify.NewHub()
+	hub, changeHub := notify.NewHub(), notify.NewHub()
 	go hub.Run(o.ctx, db)
+	go changeHub.RunOn(o.ctx, db, collection.Channel)
 	orgs := organization.NewService(db, organization.Deps{MaxPerUser: o.maxOrgs, PublicURL: publicURL, Mail: svc.SendAsync, Limiter: ratelimit.New(db, o.limits)})
 	collections := collection.NewService(db, collection.Deps{})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
@@ -145,6 +146,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Organizations: f.Organizations,
 		Billing:       f.Billing,
 		Collections:   f.Collections,
+		ChangeHub:     changeHub,
 		Lifecycle:     lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc

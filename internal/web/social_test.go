@@ -270,6 +270,7 @@ var userColumns = map[string]struct {
 	"subscriptions":            {[]string{"user_id"}, "cascade (seed 001), and their history with them"},
 	"payment_accounts":         {[]string{"user_id"}, "cascade (seed 001); the provider stays"},
 	"collection_records":       {[]string{"user_id"}, "cascade, in every collection (an organisation's go with the organisation)"},
+	"collection_changes":       {[]string{"user_id"}, "cascade: the stream's events of their records"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile

@@ -369,3 +369,33 @@ func TestFind(t *testing.T) {
 		}
 	})
 }
+
+// TestReservedNames: every table of the schema is a name no collection
+// may take.
+func TestReservedNames(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		q := `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+		if db.Engine() == "postgres" {
+			q = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
+		}
+		rows, err := db.SQL().Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if !collection.Reserved(name) {
+				t.Errorf("table %s is not reserved", name)
+			}
+		}
+		if n < 50 {
+			t.Fatalf("only %d tables", n)
+		}
+	})
+}

@@ -35,7 +35,7 @@ var (
 // reserved are userd's own tables, which no collection may be named after
 // (TestReservedNames checks the list against the schema).
 var reserved = []string{"accounts", "activity_logs", "api_key_permissions", "api_keys", "authenticators", "billing_events", "client_profiles",
-	"collection_records", "collections", "comments", "dashboard_layouts", "favorites", "featured_items", "goose_db_version", "hidden_items",
+	"collection_changes", "collection_records", "collections", "comments", "dashboard_layouts", "favorites", "featured_items", "goose_db_version", "hidden_items",
 	"item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "mfa_challenges", "mfa_recovery_codes", "mfa_totp",
 	"moderation_history", "notification_counters", "notifications", "oauth_states", "organization_invitations", "organization_members",
 	"organizations", "password_reset_tokens", "payment_accounts", "payment_providers", "permissions", "plan_roles", "rate_limits",

@@ -226,7 +226,7 @@ func (s *Service) Create(ctx context.Context, a userd.Actor, orgID, name string,
 			return c.written(err, "insert record")
 		}
 		r = Record{ID: id, Collection: c.name, Data: raw, Version: 1, CreatedAt: tx.Now, UpdatedAt: tx.Now}
-		return nil
+		return changed(ctx, tx, c, o, RecordCreated, id, 1, raw)
 	})
 	return r, err
 }
@@ -346,7 +346,7 @@ func (s *Service) change(ctx context.Context, a userd.Actor, orgID, name, id str
 		if err != nil {
 			return err
 		}
-		if err := update(ctx, tx, c, old.ID, raw); err != nil {
+		if err := update(ctx, tx, c, o, old.ID, old.Version+1, raw); err != nil {
 			return err
 		}
 		r = old
@@ -356,13 +356,14 @@ func (s *Service) change(ctx context.Context, a userd.Actor, orgID, name, id str
 	return r, err
 }
 
-// update stores a record's new data and moves its version on.
-func update(ctx context.Context, tx *sqldb.Tx, c *compiled, id string, raw []byte) error {
-	_, err := tx.Exec(ctx, `UPDATE collection_records SET data = $2, version = version + 1, updated_at = $3 WHERE id = $1`, id, string(raw), tx.Now)
+// update stores a record's new data as its version (the one after the
+// version read under the record's lock), and records the change.
+func update(ctx context.Context, tx *sqldb.Tx, c *compiled, o owner, id string, version int, raw []byte) error {
+	_, err := tx.Exec(ctx, `UPDATE collection_records SET data = $2, version = $3, updated_at = $4 WHERE id = $1`, id, string(raw), version, tx.Now)
 	if err != nil {
 		return c.written(err, "update record")
 	}
-	return nil
+	return changed(ctx, tx, c, o, RecordUpdated, id, version, raw)
 }
 
 // mergePatch applies an RFC 7396 merge patch to target.
@@ -441,10 +442,11 @@ func (d *deletion) remove(ctx context.Context, tx *sqldb.Tx, c *compiled, id str
 			}
 		}
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM collection_records WHERE id = $1`, id); err != nil {
+	var version int
+	if err := tx.QueryRow(ctx, `DELETE FROM collection_records WHERE id = $1 RETURNING version`, id).Scan(&version); err != nil {
 		return fmt.Errorf("delete record: %w", err)
 	}
-	return nil
+	return changed(ctx, tx, c, d.o, RecordDeleted, id, version, nil)
 }
 
 // apply applies p's rule to record rid, which points at a deleted record.
@@ -469,7 +471,7 @@ func (d *deletion) apply(ctx context.Context, tx *sqldb.Tx, p pointer, rid strin
 	if err != nil {
 		return fmt.Errorf("encode record: %w", err)
 	}
-	return update(ctx, tx, p.from, rid, raw)
+	return update(ctx, tx, p.from, d.o, rid, r.Version+1, raw)
 }
 
 // Mine returns up to limit of the actor's records of every collection, by
