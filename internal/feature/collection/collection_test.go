@@ -399,3 +399,34 @@ func TestReservedNames(t *testing.T) {
 		}
 	})
 }
+
+// FuzzRecordsQuery: whatever the filter, the sort and the cursor, a list
+// answers a page or a validation error, never another error.
+func FuzzRecordsQuery(f *testing.F) {
+	f.Add("n:gte:1", "-n", "")
+	f.Add("name:eq:a:b", "name", "eyJ2IjoxLCJpZCI6IngifQ")
+	f.Add("n:lt:NaN", "x", "!!")
+	f.Add("flag:eq:true", "-flag", "eyJ2IjoiYSIsImlkIjoiMDE5MDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDBhIn0")
+	db := dbtest.Open(f, "sqlite")
+	s := collection.NewService(db, collection.Deps{})
+	d := collection.Declaration{Owner: "user", Schema: obj(`{"n":{"type":"number"},"name":{"type":"string"},"flag":{"type":"boolean"}}`),
+		Indexes: [][]string{{"n"}, {"name"}, {"flag"}}}
+	if _, err := s.Declare(ctx(), operator, userd.Client{}, "things", d); err != nil {
+		f.Fatal(err)
+	}
+	ann := dbtest.User(f, db, "ann@example.com")
+	for _, data := range []string{`{"n":1,"name":"a","flag":true}`, `{"n":2.5,"name":"b"}`, `{"flag":false}`} {
+		if _, err := s.Create(ctx(), ann, "", "things", []byte(data)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, where, sort, cursor string) {
+		p, err := s.Records(ctx(), ann, "", "things", collection.Query{Where: []string{where}, Sort: sort, Cursor: cursor, Limit: 1})
+		if err != nil && userd.ErrorKind(err) != userd.KindInvalid {
+			t.Fatalf("where %q sort %q cursor %q: %v", where, sort, cursor, err)
+		}
+		if err == nil && len(p.Records) > 1 {
+			t.Fatalf("%d records on a page of 1", len(p.Records))
+		}
+	})
+}
