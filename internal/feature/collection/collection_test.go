@@ -130,6 +130,11 @@ func TestJournalRecords(t *testing.T) {
 		if got := strings.Join(fields, " "); !strings.Contains(got, "/broker:required") || !strings.Contains(got, "/currency:pattern") {
 			t.Fatalf("fields = %s", got)
 		}
+		// Formats are asserted.
+		if _, err := s.Create(ctx(), ann, "", "orders", []byte(`{"account_id":"`+acct+`","symbol":"X","side":"buy","quantity":1,"price":1,"executed_at":"yesterday"}`)); code(err) != "validation_failed" ||
+			userd.ErrorOf(err).Fields[0].Field != "/executed_at" || userd.ErrorOf(err).Fields[0].Code != "format" {
+			t.Fatalf("a bad date-time = %v", err)
+		}
 		// A unique key holds per owner; another user may reuse it.
 		if _, err := s.Create(ctx(), ann, "", "trading_accounts", []byte(`{"number":"1","broker":"IC","currency":"EUR"}`)); code(err) != "unique_violation" {
 			t.Fatalf("duplicate = %v", err)

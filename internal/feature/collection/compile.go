@@ -259,6 +259,7 @@ func compileSchema(schema map[string]any) (*jsonschema.Schema, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat() // a record's date-time, email… is checked, not only described
 	c.UseLoader(noLoader{})
 	const url = "urn:userd:collection"
 	if err := c.AddResource(url, doc); err != nil {
