@@ -104,7 +104,11 @@ func (s *Service) GetChange(ctx context.Context, a userd.Actor, id string) (c Ch
 	return c, err
 }
 
-// Expire deletes the changes older than ChangesKept: the clean-up's.
+// Expire deletes the changes older than ChangesKept: the clean-up's. It
+// finds them by their ids, below the least UUIDv7 of the cut-off's
+// millisecond.
 func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
-	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM collection_changes WHERE at < $1`, now.Add(-ChangesKept))
+	ms := now.Add(-ChangesKept).UnixMilli()
+	below := fmt.Sprintf("%08x-%04x-7000-8000-000000000000", ms>>16, ms&0xffff)
+	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM collection_changes WHERE id < $1`, below)
 }

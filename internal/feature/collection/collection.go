@@ -134,9 +134,10 @@ func (s *Service) load(ctx context.Context, tx *sqldb.Tx, name string) (*compile
 	if !namePattern.MatchString(name) {
 		return nil, ErrNotFound
 	}
-	var raw []byte
+	// The declaration's time first: the declaration itself only when it
+	// changed since this process compiled it.
 	var updated time.Time
-	err := tx.QueryRow(ctx, `SELECT declaration, updated_at FROM collections WHERE name = $1`, name).Scan(&raw, &updated)
+	err := tx.QueryRow(ctx, `SELECT updated_at FROM collections WHERE name = $1`, name).Scan(&updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -145,6 +146,10 @@ func (s *Service) load(ctx context.Context, tx *sqldb.Tx, name string) (*compile
 	}
 	if c, ok := s.compiled.Load(name); ok && c.(*compiled).updated.Equal(updated) {
 		return c.(*compiled), nil
+	}
+	var raw []byte
+	if err := tx.QueryRow(ctx, `SELECT declaration FROM collections WHERE name = $1`, name).Scan(&raw); err != nil {
+		return nil, fmt.Errorf("read collection %s: %w", name, err)
 	}
 	var d Declaration
 	if err := json.Unmarshal(raw, &d); err != nil {

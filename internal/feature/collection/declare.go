@@ -239,7 +239,7 @@ func (s *Service) verify(ctx context.Context, tx *sqldb.Tx, c *compiled) error {
 			return fmt.Errorf("read records of %s: %w", c.name, err)
 		}
 		for _, r := range rows {
-			fs, err := s.checkRecord(ctx, tx, c, r.own, r.data)
+			fs, err := s.checkRecord(ctx, tx, c, nil, r.own, r.data)
 			if err != nil {
 				return err
 			}

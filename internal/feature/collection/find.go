@@ -81,7 +81,7 @@ func (s *Service) Records(ctx context.Context, a userd.Actor, orgID, name string
 	if q.Limit <= 0 || q.Limit > MaxLimit {
 		q.Limit = DefaultLimit
 	}
-	err = s.access(ctx, a, orgID, name, false, func(tx *sqldb.Tx, c *compiled, o owner) error {
+	err = s.access(ctx, a, orgID, name, find, func(tx *sqldb.Tx, c *compiled, o owner) error {
 		sqlText, args, field, err := c.query(tx, o, q)
 		if err != nil {
 			return err

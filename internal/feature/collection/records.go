@@ -108,12 +108,31 @@ func (s *Service) parse(data []byte) (any, error) {
 	return doc, nil
 }
 
-// checkRecord validates doc for c's owner o: the schema, then each
-// relation's record, locked until tx ends so that it stays while doc
-// points at it. Relation ids are made canonical in doc.
-func (s *Service) checkRecord(ctx context.Context, tx *sqldb.Tx, c *compiled, o owner, doc any) ([]userd.FieldError, error) {
-	if fs := c.check(doc); len(fs) > 0 {
-		return fs, nil
+// precheck validates doc against the collection's schema as this process
+// last read it, before the write's transaction, so that the transaction
+// (which on SQLite holds the one writer's lock) does not: it returns that
+// declaration when doc holds to it, and nil otherwise (the transaction
+// then decides, on the declaration it reads).
+func (s *Service) precheck(name string, doc any) *compiled {
+	v, ok := s.compiled.Load(name)
+	if !ok {
+		return nil
+	}
+	if c := v.(*compiled); len(c.check(doc)) == 0 {
+		return c
+	}
+	return nil
+}
+
+// checkRecord validates doc for c's owner o: the schema (unless doc was
+// found valid for c before: checked), then each relation's record, locked
+// until tx ends so that it stays while doc points at it. Relation ids are
+// made canonical in doc.
+func (s *Service) checkRecord(ctx context.Context, tx *sqldb.Tx, c, checked *compiled, o owner, doc any) ([]userd.FieldError, error) {
+	if c != checked {
+		if fs := c.check(doc); len(fs) > 0 {
+			return fs, nil
+		}
 	}
 	m := doc.(map[string]any)
 	var fs []userd.FieldError
@@ -149,19 +168,39 @@ func (s *Service) checkRecord(ctx context.Context, tx *sqldb.Tx, c *compiled, o 
 	return fs, nil
 }
 
+// The ways of access.
+const (
+	read  = iota // in the actor's scope
+	write        // in the actor's scope for their own records
+	find         // a read whose statements compare JSON fields (see search)
+	sweep        // a write whose statements compare JSON fields
+)
+
+// search is the scope of the statements that compare JSON fields (find and
+// sweep): the system's, with the owner filter that every query of this
+// package has. PostgreSQL does not call the JSON operators leakproof, so
+// under row-level security it would evaluate them only after the policy,
+// row by row, never as an index condition: a filter on an indexed field
+// would read every record of the owner.
+func search(ctx context.Context) context.Context { return sqldb.System(ctx) }
+
 // access runs fn in a transaction of the right scope for the actor's
 // records (orgID "") or an organisation's, once the collection's owner is
 // of that kind and, for an organisation, the actor's role allows it:
 // members read; admins and owners write, members too when the declaration
 // says so. It returns ErrNotFound, organization.ErrNotFound for a
 // non-member and ErrOrgRole.
-func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string, write bool, fn func(tx *sqldb.Tx, c *compiled, o owner) error) error {
-	run := s.db.View
+func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string, way int, fn func(tx *sqldb.Tx, c *compiled, o owner) error) error {
+	run, write := s.db.View, way == write || way == sweep
 	if write {
 		run = s.db.Tx
 	}
 	if orgID == "" {
-		return run(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+		scope := sqldb.AsUser(ctx, a.UserID)
+		if way == find || way == sweep {
+			scope = search(ctx)
+		}
+		return run(scope, func(tx *sqldb.Tx) error {
 			c, err := s.load(ctx, tx, name)
 			if err != nil {
 				return err
@@ -177,10 +216,13 @@ func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string,
 		return organization.ErrNotFound
 	}
 	scope := sqldb.AsUser(ctx, a.UserID)
-	if write {
+	switch {
+	case write:
 		// System: the organisation's row is locked to count its records;
 		// the member's role is checked here.
 		scope = sqldb.System(ctx)
+	case way == find:
+		scope = search(ctx)
 	}
 	return run(scope, func(tx *sqldb.Tx) error {
 		role, err := organization.RoleOf(ctx, tx, org, a.UserID)
@@ -211,11 +253,12 @@ func (s *Service) Create(ctx context.Context, a userd.Actor, orgID, name string,
 	if err != nil {
 		return r, err
 	}
-	err = s.access(ctx, a, orgID, name, true, func(tx *sqldb.Tx, c *compiled, o owner) error {
+	checked := s.precheck(name, doc)
+	err = s.access(ctx, a, orgID, name, write, func(tx *sqldb.Tx, c *compiled, o owner) error {
 		if err := s.checkLimit(ctx, tx, c, o); err != nil {
 			return err
 		}
-		raw, err := s.valid(ctx, tx, c, o, doc)
+		raw, err := s.valid(ctx, tx, c, checked, o, doc)
 		if err != nil {
 			return err
 		}
@@ -232,8 +275,8 @@ func (s *Service) Create(ctx context.Context, a userd.Actor, orgID, name string,
 }
 
 // valid checks doc (checkRecord) and returns it as stored JSON.
-func (s *Service) valid(ctx context.Context, tx *sqldb.Tx, c *compiled, o owner, doc any) ([]byte, error) {
-	fs, err := s.checkRecord(ctx, tx, c, o, doc)
+func (s *Service) valid(ctx context.Context, tx *sqldb.Tx, c, checked *compiled, o owner, doc any) ([]byte, error) {
+	fs, err := s.checkRecord(ctx, tx, c, checked, o, doc)
 	if err != nil {
 		return nil, err
 	}
@@ -289,7 +332,7 @@ func mine(ctx context.Context, tx *sqldb.Tx, c *compiled, o owner, id string, lo
 // Get returns one record. It returns the errors of access and
 // ErrRecordNotFound.
 func (s *Service) Get(ctx context.Context, a userd.Actor, orgID, name, id string) (r Record, err error) {
-	err = s.access(ctx, a, orgID, name, false, func(tx *sqldb.Tx, c *compiled, o owner) error {
+	err = s.access(ctx, a, orgID, name, read, func(tx *sqldb.Tx, c *compiled, o owner) error {
 		r, err = mine(ctx, tx, c, o, id, false)
 		return err
 	})
@@ -304,7 +347,7 @@ func (s *Service) Replace(ctx context.Context, a userd.Actor, orgID, name, id st
 	if err != nil {
 		return Record{}, err
 	}
-	return s.change(ctx, a, orgID, name, id, ifMatch, func(any) (any, error) { return doc, nil })
+	return s.change(ctx, a, orgID, name, id, ifMatch, s.precheck(name, doc), func(any) (any, error) { return doc, nil })
 }
 
 // Patch applies a JSON Merge Patch (RFC 7396) to a record's data; see
@@ -314,7 +357,7 @@ func (s *Service) Patch(ctx context.Context, a userd.Actor, orgID, name, id stri
 	if err != nil {
 		return Record{}, err
 	}
-	return s.change(ctx, a, orgID, name, id, ifMatch, func(old any) (any, error) {
+	return s.change(ctx, a, orgID, name, id, ifMatch, nil, func(old any) (any, error) {
 		doc := mergePatch(old, p)
 		raw, err := json.Marshal(doc)
 		if err != nil {
@@ -324,9 +367,10 @@ func (s *Service) Patch(ctx context.Context, a userd.Actor, orgID, name, id stri
 	})
 }
 
-// change writes the data that edit makes of a record's.
-func (s *Service) change(ctx context.Context, a userd.Actor, orgID, name, id string, ifMatch int, edit func(old any) (any, error)) (r Record, err error) {
-	err = s.access(ctx, a, orgID, name, true, func(tx *sqldb.Tx, c *compiled, o owner) error {
+// change writes the data that edit makes of a record's; checked is the
+// declaration that the data was found valid for before (precheck).
+func (s *Service) change(ctx context.Context, a userd.Actor, orgID, name, id string, ifMatch int, checked *compiled, edit func(old any) (any, error)) (r Record, err error) {
+	err = s.access(ctx, a, orgID, name, write, func(tx *sqldb.Tx, c *compiled, o owner) error {
 		old, err := mine(ctx, tx, c, o, id, true)
 		if err != nil {
 			return err
@@ -342,7 +386,7 @@ func (s *Service) change(ctx context.Context, a userd.Actor, orgID, name, id str
 		if err != nil {
 			return err
 		}
-		raw, err := s.valid(ctx, tx, c, o, doc)
+		raw, err := s.valid(ctx, tx, c, checked, o, doc)
 		if err != nil {
 			return err
 		}
@@ -392,7 +436,7 @@ func mergePatch(target, patch any) any {
 // field, restrict refuses (ErrRestricted). It returns the errors of
 // access, ErrRecordNotFound and ErrStale.
 func (s *Service) Delete(ctx context.Context, a userd.Actor, orgID, name, id string, ifMatch int) error {
-	return s.access(ctx, a, orgID, name, true, func(tx *sqldb.Tx, c *compiled, o owner) error {
+	return s.access(ctx, a, orgID, name, sweep, func(tx *sqldb.Tx, c *compiled, o owner) error {
 		r, err := mine(ctx, tx, c, o, id, true)
 		if err != nil {
 			return err
