@@ -10,7 +10,7 @@
 --     collection (CASCADE: a collection deleted by force takes its records),
 --     its one owner, user_id or organization_id (CASCADE: a user's or an
 --     organisation's deletion takes their records), and a version for
---     If-Match. The owners' indexes are partial: a record is in one.
+--     If-Match.
 --   * the declared unique keys and indexes are not here: the collection
 --     package creates each as a partial expression index on
 --     collection_records (WHERE collection = 'NAME') when it is declared,
@@ -40,8 +40,8 @@ CREATE TABLE collection_records (
     updated_at      TIMESTAMP NOT NULL,
     CONSTRAINT chk_collection_records_owner CHECK ((user_id IS NULL) <> (organization_id IS NULL))
 );
-CREATE INDEX idx_collection_records_user_id ON collection_records (user_id, collection, id) WHERE user_id IS NOT NULL;
-CREATE INDEX idx_collection_records_organization_id ON collection_records (organization_id, collection, id) WHERE organization_id IS NOT NULL;
+CREATE INDEX idx_collection_records_user_id ON collection_records (user_id, collection, id);
+CREATE INDEX idx_collection_records_organization_id ON collection_records (organization_id, collection, id);
 CREATE INDEX idx_collection_records_collection ON collection_records (collection, id);
 
 INSERT INTO permissions (id, key, description) VALUES
