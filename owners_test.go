@@ -76,6 +76,9 @@ var owners = map[string]string{
 	"subscription_history":     "billing",
 	"billing_events":           "billing",
 	"plan_roles":               "billing",
+	"collections":              "collection",
+	"collection_records":       "collection",
+	"collection_changes":       "collection",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

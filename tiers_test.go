@@ -50,6 +50,8 @@ var tiers = map[string]int{
 	"internal/feature/auth": 4,
 	// Sponsor ads, which check item slugs by engagement's rule.
 	"internal/feature/sponsor": 4,
+	// Collections, whose organisations' records follow membership.
+	"internal/feature/collection": 4,
 	// What builds on sign-in: log-in through other identities, and
 	// moderation.
 	"internal/feature/federation": 5,

@@ -53,16 +53,19 @@ func main() {
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	dbURL := flag.String("database-url", "", "measure this PostgreSQL instead of a throwaway cluster (its data is added to, not removed)")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
-	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings)`)
+	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13, W14)`)
 	rls := flag.Bool("rls", false, "only compare GET /v1/me and /v1/me/sessions on PostgreSQL with and without row-level security")
 	flag.StringVar(&profiles, "pprof", "", "save a CPU profile of the server over the middle half of each workload into this folder (go tool pprof FILE)")
 	flag.Parse()
 	if *quick {
 		*users, *duration = 10_000, 3*time.Second
 	}
-	if *only != "" && *only != "items" {
-		fmt.Fprintln(os.Stderr, "bench: -only takes items")
+	if *only != "" && *only != "items" && *only != "collections" {
+		fmt.Fprintln(os.Stderr, "bench: -only takes items or collections")
 		os.Exit(2)
+	}
+	if *only == "collections" {
+		runOnly = collectionWorkloads
 	}
 	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out, *rls, *only == "items"); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -95,7 +98,12 @@ func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir 
 		return save(rep, outDir)
 	}
 	for _, engine := range engines {
-		rows, err := runEngine(ctx, engine, bin, tmp, dbURL, users, d, conns, itemsOnly)
+		var rows []row
+		if runOnly != nil {
+			rows, err = runOnly(ctx, engine, bin, tmp, dbURL, users, d, conns)
+		} else {
+			rows, err = runEngine(ctx, engine, bin, tmp, dbURL, users, d, conns, itemsOnly)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", engine, err)
 		}
@@ -104,6 +112,9 @@ func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir 
 	printTable(rep)
 	return save(rep, outDir)
 }
+
+// runOnly, when set by -only, replaces runEngine.
+var runOnly func(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int) ([]row, error)
 
 func printTable(rep report) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)

@@ -29,6 +29,7 @@ var commands = []command{
 	{"migrate", "up|down|status [flags]", "apply, roll back one, or list migrations", migrate},
 	{"users", "create|list|import|delete", "create, list, import or delete users", users},
 	{"api-keys", "create|list|revoke", "create, list or revoke the API keys of application back-ends", apiKeys},
+	{"collections", "apply FILE [flags]", "declare the collections of a JSON file (the same file again changes nothing)", collectionsCmd},
 	{"keys", "rotate [flags]", "re-seal every secret under the master key, and start a new signing key", keysCmd},
 	{"version", "", "print the version", func(_ context.Context, _ []string, out io.Writer) error {
 		_, err := fmt.Fprintln(out, "userd", version)

@@ -23,6 +23,7 @@ import (
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -63,7 +64,9 @@ type serveConfig struct {
 	reportLimit    ratelimit.Rule
 	holdThreshold  int
 	// maxOrgs bounds a user's memberships of organisations.
-	maxOrgs         int
+	maxOrgs int
+	// maxRecordBytes bounds a collection record's data.
+	maxRecordBytes  int
 	invitationLimit ratelimit.Rule
 	stripeSecret    string
 	pastDueGrace    time.Duration
@@ -164,6 +167,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(rule{&c.engagement.Views}, "view-limit", "MAX/WINDOW: item views one user, or one address when anonymous, may send (env USERD_VIEW_LIMIT)")
 	fs.Var(rule{&c.invitationLimit}, "invitation-limit", "MAX/WINDOW: organisation invitations one user may send (env USERD_INVITATION_LIMIT)")
 	fs.Var(rule{&c.reportLimit}, "report-limit", "MAX/WINDOW: reports one user may file (env USERD_REPORT_LIMIT)")
+	fs.IntVar(&c.maxRecordBytes, "max-record-bytes", collection.DefaultMaxRecordBytes, "the largest data of a collection's record, in bytes of JSON (env USERD_MAX_RECORD_BYTES)")
 	fs.IntVar(&c.maxOrgs, "max-organizations-per-user", organization.DefaultMaxPerUser, "how many organisations a user may create or join (env USERD_MAX_ORGANIZATIONS_PER_USER)")
 	fs.IntVar(&c.holdThreshold, "report-hold-threshold", moderation.DefaultHoldThreshold, "content reported by this many distinct users is hidden pending review; 0 holds nothing (env USERD_REPORT_HOLD_THRESHOLD)")
 	fs.StringVar(&c.stripeSecret, "stripe-webhook-secret", "", "whsec_… signing secret of the Stripe webhook endpoint that sends to /v1/billing/webhooks/stripe; wins over the one set by PUT /v1/admin/payment-providers/stripe (env USERD_STRIPE_WEBHOOK_SECRET)")
@@ -469,8 +473,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	hub := notify.NewHub()
+	hub, changeHub := notify.NewHub(), notify.NewHub()
 	go hub.Run(ctx, db)
+	go changeHub.RunOn(ctx, db, collection.Channel)
 	runner := jobs.NewRunner(db, log)
 	synchronization.Register(runner, db, keyring, webhook.New(db, c.webhookURL, hookKey))
 	moderation.Register(runner, db)
@@ -482,10 +487,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	go runner.Run(ctx)
 	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
 		Invitations: c.invitationLimit})
+	collections := collection.NewService(db, collection.Deps{MaxRecordBytes: c.maxRecordBytes})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),
 		Organizations: orgs,
+		Collections:   collections,
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
@@ -495,8 +502,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
 			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
 			Moderation: f.Moderation, Organizations: f.Organizations,
-			Billing:   f.Billing,
-			Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
+			Billing:     f.Billing,
+			Collections: f.Collections,
+			ChangeHub:   changeHub,
+			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)
 
 	srv := web.HTTPServer(api, web.Timeouts{})

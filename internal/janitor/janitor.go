@@ -4,7 +4,7 @@
 // tokens, ended sessions, the views of past days), ends what runs out
 // (manual subscriptions, past_due grace periods) and deletes the records
 // kept for a while (finished jobs, webhook deliveries, lapsed organisation
-// invitations); each package says what of its own tables has expired. Its
+// invitations, collections' changes); each package says what of its own tables has expired. Its
 // rankings job recomputes the items' rankings every
 // engagement.RefreshEvery.
 package janitor
@@ -17,6 +17,7 @@ import (
 
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -46,6 +47,7 @@ var expirers = []struct {
 	{"passkey ceremonies", passkey.Expire}, {"sessions and mailed tokens", auth.Expire},
 	{"webhook deliveries", webhook.Expire}, {"finished jobs", jobs.Expire}, {"ended subscriptions", billing.Expire},
 	{"organization invitations", organization.Expire}, {"views of past days", engagement.Expire},
+	{"collection changes", collection.Expire},
 }
 
 // Register adds the handlers of the clean-up and of the rankings' refresh

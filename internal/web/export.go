@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
@@ -192,6 +193,17 @@ func (x *exportWriter) Reports(r []moderation.Report) error {
 // ModerationHistory writes the moderation of the user, as GET
 // /v1/me/moderation-history lists it.
 func (x *exportWriter) ModerationHistory(r []moderation.Entry) error { return put(x, r, entryOf) }
+
+// ExportedRecord is a record of a collection in an export.
+type ExportedRecord struct {
+	Collection string `json:"collection"`
+	CollectionRecord
+}
+
+// CollectionRecords writes the user's records of every collection.
+func (x *exportWriter) CollectionRecords(r []collection.Record) error {
+	return put(x, r, func(c collection.Record) ExportedRecord { return ExportedRecord{c.Collection, recordOf(c)} })
+}
 
 // Activity writes the user's audit trail.
 func (x *exportWriter) Activity(r []audit.Entry) error { return put(x, r, activityOf) }

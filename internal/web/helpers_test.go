@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -126,13 +127,16 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	if err != nil {
 		panic(err) // only for a bad origin, which tests do not give
 	}
-	hub := notify.NewHub()
+	hub, changeHub := notify.NewHub(), notify.NewHub()
 	go hub.Run(o.ctx, db)
+	go changeHub.RunOn(o.ctx, db, collection.Channel)
 	orgs := organization.NewService(db, organization.Deps{MaxPerUser: o.maxOrgs, PublicURL: publicURL, Mail: svc.SendAsync, Limiter: ratelimit.New(db, o.limits)})
+	collections := collection.NewService(db, collection.Deps{})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, o.keyring), Vault: vault.NewService(db, o.keyring, svc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: o.keyring, CachedItems: engagement.DefaultCachedItems}),
 		Organizations: orgs,
+		Collections:   collections,
 		Billing: billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace, OrgAccess: orgs.BillingAccess,
 			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
@@ -141,8 +145,10 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
 		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
 		Moderation: f.Moderation, Organizations: f.Organizations,
-		Billing:   f.Billing,
-		Lifecycle: lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
+		Billing:     f.Billing,
+		Collections: f.Collections,
+		ChangeHub:   changeHub,
+		Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)
 	return api, svc
 }

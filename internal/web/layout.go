@@ -38,7 +38,7 @@ type layoutOutput struct {
 }
 
 func layoutOf(l layout.Layout) *layoutOutput {
-	out := &layoutOutput{ETag: `"` + strconv.Itoa(l.Version) + `"`, Body: DashboardLayout{Desktop: Widgets(l.Desktop), Mobile: Widgets(l.Mobile)}}
+	out := &layoutOutput{ETag: etag(l.Version), Body: DashboardLayout{Desktop: Widgets(l.Desktop), Mobile: Widgets(l.Mobile)}}
 	if !l.UpdatedAt.IsZero() {
 		out.Body.UpdatedAt = &l.UpdatedAt
 	}
@@ -62,18 +62,21 @@ type putLayoutInput struct {
 }
 
 // ifMatchVersion reads an If-Match header: -1 for none (or *), the version
-// for "N", and ErrStale for anything else, which can match no version.
-func ifMatchVersion(h string) (int, error) {
+// for "N", and stale for anything else, which can match no version.
+func ifMatchVersion(h string, stale error) (int, error) {
 	h = strings.TrimSpace(h)
 	if h == "" || h == "*" {
 		return -1, nil
 	}
 	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
 	if err != nil || v < 0 {
-		return 0, layout.ErrStale
+		return 0, stale
 	}
 	return v, nil
 }
+
+// etag is the entity tag of a version.
+func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
 
 func (s *Server) putLayout(ctx context.Context, in *putLayoutInput) (*layoutOutput, error) {
 	return writeLayout(in.IfMatch, func(version int) (layout.Layout, error) {
@@ -98,7 +101,7 @@ func (s *Server) patchLayout(ctx context.Context, in *patchLayoutInput) (*layout
 // writeLayout makes a write of the layout over the version that the
 // If-Match header ifMatch names.
 func writeLayout(ifMatch string, write func(version int) (layout.Layout, error)) (*layoutOutput, error) {
-	version, err := ifMatchVersion(ifMatch)
+	version, err := ifMatchVersion(ifMatch, layout.ErrStale)
 	if err != nil {
 		return nil, err
 	}

@@ -198,11 +198,17 @@ type streamInput struct {
 // in others), at its access token's expiry, and otherwise at the next
 // heartbeat that finds the credential refused.
 func (s *Server) stream(ctx context.Context, in *streamInput) (*huma.StreamResponse, error) {
+	return s.eventStream(ctx, in.LastEventID, s.hub, notices{s.notices})
+}
+
+// eventStream serves a stream of f's events, announced by hub, after the
+// event lastEventID (an id, or "" for the new events only).
+func (s *Server) eventStream(ctx context.Context, lastEventID string, hub *notify.Hub, f feed) (*huma.StreamResponse, error) {
 	last := ""
-	if in.LastEventID != "" {
-		id, ok := userd.ParseID(in.LastEventID)
+	if lastEventID != "" {
+		id, ok := userd.ParseID(lastEventID)
 		if !ok {
-			return nil, userd.Invalid([]userd.FieldError{{Field: "Last-Event-ID", Code: "invalid_id", Message: "Last-Event-ID is the id of a notification."}})
+			return nil, userd.Invalid([]userd.FieldError{{Field: "Last-Event-ID", Code: "invalid_id", Message: "Last-Event-ID is the id of the last event received."}})
 		}
 		last = id
 	}
@@ -210,13 +216,13 @@ func (s *Server) stream(ctx context.Context, in *streamInput) (*huma.StreamRespo
 		r, w := humago.Unwrap(hctx)
 		tok, _ := credential(r) // the one the request was authenticated with
 		needs, _ := hctx.Operation().Metadata[metaPerm].(string)
-		g, err := s.openStream(ctx, tok, needs)
+		g, err := s.openStream(ctx, hub, tok, needs)
 		if err != nil {
 			s.fail(hctx, err)
 			return
 		}
 		defer g.stop()
-		s.serveStream(ctx, w, g, last)
+		s.serveStream(ctx, w, g, f, last)
 	}}, nil
 }
 
@@ -233,13 +239,14 @@ type streamGuard struct {
 	expired <-chan time.Time // at the access token's expiry; nil for others
 }
 
-// openStream subscribes the caller to their notifications and watches their
-// session and user, then checks the credential again: a revocation between
-// the request's authentication and the watch is seen too. It returns
+// openStream subscribes the caller to the announcements of hub (their
+// notifications, their records' changes) and watches their session and
+// user, then checks the credential again: a revocation between the
+// request's authentication and the watch is seen too. It returns
 // notify.ErrTooManyStreams, or why the credential no longer holds.
-func (s *Server) openStream(ctx context.Context, tok, needs string) (*streamGuard, error) {
+func (s *Server) openStream(ctx context.Context, hub *notify.Hub, tok, needs string) (*streamGuard, error) {
 	a := userd.ActorFrom(ctx)
-	sub, err := s.hub.Subscribe(a.UserID)
+	sub, err := hub.Subscribe(a.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +300,7 @@ func (g *streamGuard) pending(ctx context.Context) error {
 }
 
 // serveStream writes the stream until it must end, and says why.
-func (s *Server) serveStream(ctx context.Context, w http.ResponseWriter, g *streamGuard, last string) {
+func (s *Server) serveStream(ctx context.Context, w http.ResponseWriter, g *streamGuard, f feed, last string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -302,19 +309,19 @@ func (s *Server) serveStream(ctx context.Context, w http.ResponseWriter, g *stre
 	ew := eventWriter{w: w, rc: http.NewResponseController(w)}
 	err := ew.write(": stream open\nretry: 3000\n\n")
 	if err == nil {
-		err = s.pump(ctx, ew, g, last)
+		err = s.pump(ctx, ew, g, f, last)
 	}
 	if err != nil {
 		s.endStream(ctx, ew, err)
 	}
 }
 
-// pump sends the notifications after last, then each new one, and a
+// pump sends the events of f after last, then each new one, and a
 // heartbeat when idle, until the stream must end: it returns why, or nil
 // when the server shuts down or the subscription was cut off for lagging
 // (the client resumes from the last id it got).
-func (s *Server) pump(ctx context.Context, ew eventWriter, g *streamGuard, last string) error {
-	sent, err := s.sendBacklog(ctx, ew, g, last)
+func (s *Server) pump(ctx context.Context, ew eventWriter, g *streamGuard, f feed, last string) error {
+	sent, err := sendBacklog(ctx, ew, g, f, last)
 	if err != nil {
 		return err
 	}
@@ -327,7 +334,7 @@ func (s *Server) pump(ctx context.Context, ew eventWriter, g *streamGuard, last 
 				return nil
 			}
 			if !sent[id] { // else already sent from the backlog
-				err = s.sendNew(ctx, ew, g, id)
+				err = sendNew(ctx, ew, g, f, id)
 			}
 		case <-g.watch.C():
 			err = g.check(ctx)
@@ -348,48 +355,79 @@ func (s *Server) pump(ctx context.Context, ew eventWriter, g *streamGuard, last 
 	}
 }
 
-// sendBacklog sends the user's notifications after last, and returns their
-// ids, not to send twice.
-func (s *Server) sendBacklog(ctx context.Context, ew eventWriter, g *streamGuard, last string) (map[string]bool, error) {
+// feed is what a stream sends: a user's events after an id (up to
+// backlogBatch, oldest first), and one event by the id that a hub
+// announced.
+type feed interface {
+	after(ctx context.Context, a userd.Actor, last string) ([]event, error)
+	// get reports false for an event that is gone since.
+	get(ctx context.Context, a userd.Actor, id string) (event, bool, error)
+}
+
+// event is one event of a stream: its id, its name and its data, as JSON.
+type event struct {
+	id, name string
+	data     any
+}
+
+// notices is the feed of the notification stream.
+type notices struct{ svc *notify.Service }
+
+func (f notices) after(ctx context.Context, a userd.Actor, last string) ([]event, error) {
+	ns, err := f.svc.After(ctx, a, last, backlogBatch)
+	return mapAll(ns, func(n notify.Notification) event { return event{n.ID, "notification", notificationOf(n)} }), err
+}
+
+func (f notices) get(ctx context.Context, a userd.Actor, id string) (event, bool, error) {
+	n, err := f.svc.Get(ctx, a, id)
+	if errors.Is(err, notify.ErrNotFound) {
+		return event{}, false, nil
+	}
+	return event{n.ID, "notification", notificationOf(n)}, err == nil, err
+}
+
+// sendBacklog sends the user's events after last, and returns their ids,
+// not to send twice.
+func sendBacklog(ctx context.Context, ew eventWriter, g *streamGuard, f feed, last string) (map[string]bool, error) {
 	sent := map[string]bool{}
 	for last != "" {
-		backlog, err := s.notices.After(ctx, userd.Actor{UserID: g.userID}, last, backlogBatch)
+		backlog, err := f.after(ctx, userd.Actor{UserID: g.userID}, last)
 		if err != nil {
 			return nil, fmt.Errorf("stream backlog: %w", err)
 		}
-		for _, n := range backlog {
-			if err := g.send(ctx, ew, n); err != nil {
+		for _, e := range backlog {
+			if err := g.send(ctx, ew, e); err != nil {
 				return nil, err
 			}
-			sent[n.ID] = true
+			sent[e.id] = true
 		}
 		last = ""
 		if len(backlog) == backlogBatch {
-			last = backlog[len(backlog)-1].ID
+			last = backlog[len(backlog)-1].id
 		}
 	}
 	return sent, nil
 }
 
-// sendNew sends the user's new notification id, unless it was deleted since.
-func (s *Server) sendNew(ctx context.Context, ew eventWriter, g *streamGuard, id string) error {
-	n, err := s.notices.Get(ctx, userd.Actor{UserID: g.userID}, id)
-	if errors.Is(err, notify.ErrNotFound) {
+// sendNew sends the user's new event id, unless it is gone since.
+func sendNew(ctx context.Context, ew eventWriter, g *streamGuard, f feed, id string) error {
+	e, ok, err := f.get(ctx, userd.Actor{UserID: g.userID}, id)
+	if err != nil {
+		return fmt.Errorf("stream event: %w", err)
+	}
+	if !ok {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("stream notification: %w", err)
-	}
-	return g.send(ctx, ew, n)
+	return g.send(ctx, ew, e)
 }
 
-// send writes a notification, unless the stream must end first.
-func (g *streamGuard) send(ctx context.Context, ew eventWriter, n notify.Notification) error {
+// send writes an event, unless the stream must end first.
+func (g *streamGuard) send(ctx context.Context, ew eventWriter, e event) error {
 	if err := g.pending(ctx); err != nil {
 		return err
 	}
-	b, _ := json.Marshal(notificationOf(n))
-	return ew.write("id: %s\nevent: notification\ndata: %s\n\n", n.ID, b)
+	b, _ := json.Marshal(e.data)
+	return ew.write("id: %s\nevent: %s\ndata: %s\n\n", e.id, e.name, b)
 }
 
 // endStream ends a stream for err: with an "end" event when its credential
@@ -401,7 +439,7 @@ func (s *Server) endStream(ctx context.Context, ew eventWriter, err error) {
 	case errors.Is(err, errTokenExpired):
 		ew.end(endTokenExpired)
 	case userd.ErrorKind(err) == userd.KindInternal:
-		s.log.ErrorContext(ctx, "notification stream", "err", err)
+		s.log.ErrorContext(ctx, "event stream", "err", err)
 	default:
 		ew.end(endSessionEnded)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/ratelimit"
 )
 
@@ -30,6 +31,9 @@ type Problem struct {
 	// MFAToken is set with code mfa_required: POST it to /v1/auth/mfa/verify
 	// with the second factor.
 	MFAToken string `json:"mfa_token,omitempty" doc:"With mfa_required: the challenge that POST /v1/auth/mfa/verify completes."`
+	// Count is set with records_invalid: how many records a declaration
+	// would break (errors holds a sample).
+	Count int `json:"count,omitempty" doc:"With records_invalid: how many records the new declaration would break; errors holds a sample."`
 
 	headers http.Header
 }
@@ -95,6 +99,10 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 	var second *auth.MFARequired
 	if errors.As(err, &second) {
 		p.MFAToken = second.Token
+	}
+	var inv *collection.InvalidRecords
+	if errors.As(err, &inv) {
+		p.Count = inv.Count
 	}
 	var rl *ratelimit.Error
 	switch {

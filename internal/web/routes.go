@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/rbac"
@@ -198,6 +199,22 @@ func (s *Server) routes() {
 	add(s, route{"PUT", "/v1/admin/plans/{plan}", "admin-set-plan-roles", "Set the roles a plan grants (never an administrator's role: 422 admin_role); its subscribers, and the members of subscribed organisations, get or lose them at once; audited", "Billing", billing.WritePermission, 0}, s.putPlanRoles)
 	add(s, route{"GET", "/v1/admin/payment-providers", "admin-list-payment-providers", "The payment providers, without their secrets", "Billing", billing.ReadPermission, 0}, s.paymentProviders)
 	add(s, route{"PUT", "/v1/admin/payment-providers/{name}", "admin-put-payment-provider", "Make or change a payment provider: its webhook secret (write-only, sealed) and whether it is enabled; audited", "Billing", billing.WritePermission, 0}, s.putPaymentProvider)
+	add(s, route{"GET", "/v1/admin/collections", "admin-list-collections", "Every declared collection, by name", "Collections", collection.WritePermission, 0}, s.listCollections)
+	add(s, route{"PUT", "/v1/admin/collections/{name}", "admin-put-collection", "Declare a collection or change its declaration (409 records_invalid, with a count and a sample, when existing records would break it); its unique keys, indexes and relations become indexes at once; audited", "Collections", collection.WritePermission, 0}, s.putCollection)
+	add(s, route{"DELETE", "/v1/admin/collections/{name}", "admin-delete-collection", "Delete a collection: only when it has no records (409 collection_not_empty) unless ?force=true, and no other collection's relation points at it (409 collection_referenced); audited", "Collections", collection.WritePermission, http.StatusNoContent}, s.deleteCollection)
+	add(s, route{"GET", "/v1/me/collections/{name}/records", "list-my-records", "The user's records of a collection, newest first, or filtered and sorted on indexed fields (?where=field:op:value, ?sort=-field)", "Collections", accountRead, 0}, s.myRecords)
+	add(s, route{"POST", "/v1/me/collections/{name}/records", "create-my-record", "Add a record: 422 with one error per failing JSON pointer, 409 unique_violation naming the key, 409 record_limit", "Collections", accountWrite, http.StatusCreated}, s.createMyRecord)
+	add(s, route{"GET", "/v1/me/collections/{name}/records/{id}", "get-my-record", "One of the user's records, with its ETag", "Collections", accountRead, 0}, s.getMyRecord)
+	add(s, route{"PUT", "/v1/me/collections/{name}/records/{id}", "put-my-record", "Replace a record's data; If-Match makes it conditional (412 when stale)", "Collections", accountWrite, 0}, s.putMyRecord)
+	add(s, route{"PATCH", "/v1/me/collections/{name}/records/{id}", "patch-my-record", "Change a record's data by a JSON Merge Patch (RFC 7396); If-Match makes it conditional", "Collections", accountWrite, 0}, s.patchMyRecord)
+	add(s, route{"DELETE", "/v1/me/collections/{name}/records/{id}", "delete-my-record", "Delete a record, applying the relations' rules to the records that point at it (409 restricted)", "Collections", accountWrite, http.StatusNoContent}, s.deleteMyRecord)
+	addStream(s, route{"GET", "/v1/me/collections/stream", "collection-stream", "Server-Sent Events: each creation, change and deletion of the user's records as it is committed; Last-Event-ID resumes", "Collections", accountRead, 0}, s.collectionStream, recordStream)
+	add(s, route{"GET", "/v1/orgs/{org_id}/collections/{name}/records", "list-organization-records", "An organisation's records of a collection, for its members; as for the user's own", "Collections", accountRead, 0}, s.orgRecords)
+	add(s, route{"POST", "/v1/orgs/{org_id}/collections/{name}/records", "create-organization-record", "Add a record to an organisation's collection: admins and owners, and members when the declaration says members_write (403 organization_role_required)", "Collections", accountWrite, http.StatusCreated}, s.createOrgRecord)
+	add(s, route{"GET", "/v1/orgs/{org_id}/collections/{name}/records/{id}", "get-organization-record", "One of an organisation's records, with its ETag", "Collections", accountRead, 0}, s.getOrgRecord)
+	add(s, route{"PUT", "/v1/orgs/{org_id}/collections/{name}/records/{id}", "put-organization-record", "Replace an organisation's record's data; If-Match makes it conditional", "Collections", accountWrite, 0}, s.putOrgRecord)
+	add(s, route{"PATCH", "/v1/orgs/{org_id}/collections/{name}/records/{id}", "patch-organization-record", "Change an organisation's record by a JSON Merge Patch; If-Match makes it conditional", "Collections", accountWrite, 0}, s.patchOrgRecord)
+	add(s, route{"DELETE", "/v1/orgs/{org_id}/collections/{name}/records/{id}", "delete-organization-record", "Delete an organisation's record, applying the relations' rules", "Collections", accountWrite, http.StatusNoContent}, s.deleteOrgRecord)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

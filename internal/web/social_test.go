@@ -271,6 +271,8 @@ var userColumns = map[string]struct {
 	"organization_invitations": {[]string{"invited_by"}, "set null: the invitation stays valid"},
 	"subscriptions":            {[]string{"user_id"}, "cascade (seed 001), and their history with them"},
 	"payment_accounts":         {[]string{"user_id"}, "cascade (seed 001); the provider stays"},
+	"collection_records":       {[]string{"user_id"}, "cascade, in every collection (an organisation's go with the organisation)"},
+	"collection_changes":       {[]string{"user_id"}, "cascade: the stream's events of their records"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
@@ -280,7 +282,7 @@ var profileColumns = map[string]string{"votes": "userid", "comments": "user_id",
 // tablesWithoutUsers are the tables that name no user.
 var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries",
-	"payment_providers", "subscription_history", "billing_events", "plan_roles"}
+	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
 // them, and checks each table's rule. It fails when the schema has a table
@@ -362,6 +364,13 @@ func TestCascadeDeletion(t *testing.T) {
 		if _, err := c.db.SQL().Exec(`INSERT INTO payment_accounts (id, user_id, provider_id, customer_id, created_at) SELECT $1, $2, id, 'cus_gone', $3 FROM payment_providers WHERE name = 'stripe'`,
 			userd.NewID(time.Now()), goneID, time.Now().UTC()); err != nil {
 			t.Fatal(err)
+		}
+		tags := map[string]any{"owner": "user", "schema": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}}}}
+		if r := c.do("PUT", "/v1/admin/collections/tags", tags, adm); r.Status != 200 {
+			t.Fatalf("declare = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("POST", "/v1/me/collections/tags/records", map[string]any{"data": map[string]any{"name": "mine"}}, gone); r.Status != 201 {
+			t.Fatalf("record = %d %s", r.Status, r.Raw)
 		}
 		for table, spec := range userColumns {
 			if n := count(t, c.db, table, spec.columns, goneID); n == 0 {

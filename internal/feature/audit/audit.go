@@ -110,6 +110,10 @@ const (
 	BillingEventRejected       = "billing.event_rejected"
 	BillingPlanRolesSet        = "billing.plan_roles_set"
 	BillingProviderUpdated     = "billing.provider_updated"
+	// Collections: a declaration made or changed, a collection deleted (in
+	// no user's trail; the administrator as actor).
+	CollectionDeclared = "collection.declared"
+	CollectionDeleted  = "collection.deleted"
 
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"

@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/moderation"
@@ -58,6 +59,7 @@ type Sink interface {
 	PaymentAccounts([]billing.Account) error
 	Reports([]moderation.Report) error
 	ModerationHistory([]moderation.Entry) error
+	CollectionRecords([]collection.Record) error
 	Activity([]audit.Entry) error
 }
 
@@ -130,6 +132,10 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 		},
 		func() error {
 			return whole(sink, "payment_accounts", func() ([]billing.Account, error) { return d.Billing.Accounts(ctx, a) }, sink.PaymentAccounts)
+		},
+		func() error {
+			return each(sink, "collection_records", func(c string) ([]collection.Record, error) { return d.Collections.Mine(ctx, a, c, ExportBatch) },
+				func(x collection.Record) string { return x.Collection + "/" + x.ID }, sink.CollectionRecords)
 		},
 		func() error {
 			return each(sink, "reports", func(c string) ([]moderation.Report, error) { return d.Moderation.Mine(ctx, a, c, ExportBatch) },

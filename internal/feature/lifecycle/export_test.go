@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
@@ -36,7 +38,8 @@ func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service)
 		Vault: vault.NewService(db, ring, a.RequireRecent), Engagement: engagement.NewService(db, engagement.Deps{}),
 		Organizations: organization.NewService(db, organization.Deps{}),
 		Billing:       billing.NewService(db, billing.Deps{Keyring: ring, Grace: billing.DefaultGrace}),
-		Moderation:    moderation.NewService(db, moderation.Deps{})}
+		Moderation:    moderation.NewService(db, moderation.Deps{}),
+		Collections:   collection.NewService(db, collection.Deps{})}
 	return lifecycle.NewService(db, lifecycle.Deps{Recent: a.RequireRecent, Auth: a, Features: f}), a
 }
 
@@ -104,6 +107,11 @@ func (r *recorder) Reports(v []moderation.Report) error {
 }
 func (r *recorder) ModerationHistory(v []moderation.Entry) error {
 	return keep(r, v, func(x moderation.Entry) string { return x.Action + ":" + x.Reason })
+}
+func (r *recorder) CollectionRecords(v []collection.Record) error {
+	return keep(r, v, func(x collection.Record) string {
+		return x.Collection + ":" + strings.ReplaceAll(string(x.Data), " ", "")
+	})
 }
 func (r *recorder) Activity(v []audit.Entry) error {
 	return keep(r, v, func(x audit.Entry) string { return x.Action })
@@ -199,13 +207,27 @@ func TestExport(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		cols := collection.NewService(db, collection.Deps{})
+		operator := userd.Actor{Grants: userd.Grants{Permissions: []string{collection.WritePermission}}}
+		schema := map[string]any{"type": "object", "properties": map[string]any{"n": map[string]any{"type": "integer"}}}
+		if _, err := cols.Apply(ctx, operator, userd.Client{}, map[string]collection.Declaration{"tags": {Owner: "user", Schema: schema}, "posts": {Owner: "user", Schema: schema}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			who        userd.Actor
+			name, data string
+		}{{ann, "tags", `{"n":1}`}, {ann, "posts", `{"n":2}`}, {bob, "tags", `{"n":3}`}, {ann, "tags", `{"n":4}`}} {
+			if _, err := cols.Create(ctx, c.who, "", c.name, []byte(c.data)); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		r := &recorder{rows: map[string][]string{}, batches: map[string]int{}}
 		if err := life.Export(ctx, ann, r); err != nil {
 			t.Fatal(err)
 		}
 		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "organizations",
-			"subscriptions", "payment_accounts", "reports", "moderation_history", "activity"}
+			"subscriptions", "payment_accounts", "collection_records", "reports", "moderation_history", "activity"}
 		if !slices.Equal(r.sections, want) {
 			t.Fatalf("sections = %v, want %v", r.sections, want)
 		}
@@ -229,6 +251,7 @@ func TestExport(t *testing.T) {
 			"organizations": {"ann-co owner"},
 			"subscriptions": {"comp:active:active"}, "payment_accounts": {"stripe:cus_ann"},
 			"reports": {"user:spam"}, "moderation_history": {"warn:be kind"},
+			"collection_records": {`posts:{"n":2}`, `tags:{"n":1}`, `tags:{"n":4}`},
 		}
 		for name, rows := range checks {
 			if !slices.Equal(r.rows[name], rows) {

@@ -12,6 +12,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/moderation"
@@ -86,6 +87,7 @@ type Features struct {
 	Organizations    *organization.Service
 	Billing          *billing.Service
 	Moderation       *moderation.Service
+	Collections      *collection.Service
 }
 
 // NewService returns a Service over db and the features of d.

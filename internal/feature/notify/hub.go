@@ -9,8 +9,9 @@ import (
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
-// Hub fans the announcements of new notifications out to the streams that
-// this process holds open, per user, at most MaxPerUser of them for one
+// Hub fans the announcements of new notifications (or, fed by RunOn,
+// another channel's) out to the streams that this process holds open, per
+// user, at most MaxPerUser of them for one
 // user.
 type Hub struct {
 	mu   sync.Mutex
@@ -37,18 +38,22 @@ const MaxPerUser = 20
 // ErrTooManyStreams is returned by Subscribe when the user already holds
 // MaxPerUser subscriptions.
 var ErrTooManyStreams = userd.Errorf(userd.KindRateLimited, "too_many_streams",
-	"This account has too many notification streams open; close one first.")
+	"This account has too many streams of this kind open; close one first.")
 
 // NewHub returns an empty Hub.
 func NewHub() *Hub { return &Hub{subs: map[string]map[*Subscription]struct{}{}} }
 
-// Run feeds the hub from the database's announcements until ctx ends.
-func (h *Hub) Run(ctx context.Context, db *sqldb.DB) error {
-	return db.Listen(ctx, Channel, h.deliver)
+// Run feeds the hub from the database's announcements of notifications
+// until ctx ends.
+func (h *Hub) Run(ctx context.Context, db *sqldb.DB) error { return h.RunOn(ctx, db, Channel) }
+
+// RunOn feeds the hub from the announcements "USER_ID:ID" of another
+// channel (a collection's changes) until ctx ends.
+func (h *Hub) RunOn(ctx context.Context, db *sqldb.DB, channel string) error {
+	return db.Listen(ctx, channel, h.deliver)
 }
 
-// deliver hands an announcement "user_id:notification_id" to the user's
-// subscribers.
+// deliver hands an announcement "user_id:id" to the user's subscribers.
 func (h *Hub) deliver(payload string) {
 	userID, id, ok := strings.Cut(payload, ":")
 	if !ok {

@@ -61,6 +61,19 @@ func (dialect) Shared() bool { return true }
 // delete.
 func (dialect) WritingWith() bool { return true }
 
+// JSONField reads a key of a jsonb column as text, cast to numeric or
+// boolean for those kinds.
+func (dialect) JSONField(column, key string, kind sqldb.JSONKind) string {
+	text := "(" + column + "->>'" + key + "')"
+	switch kind {
+	case sqldb.JSONNumber:
+		return "(" + text + "::numeric)"
+	case sqldb.JSONBool:
+		return "(" + text + "::boolean)"
+	}
+	return text
+}
+
 // Retryable is true for a deadlock (40P01) and a serialization failure
 // (40001).
 func (dialect) Retryable(err error) bool {

@@ -82,6 +82,14 @@ var byMembership = map[string]string{
 	"organization_invitations": "(userd_organization_role(organization_id) = ANY (ARRAY['owner'::text, 'admin'::text]))",
 }
 
+// byOwnerOrMember are the tables whose rows a user or an organisation owns,
+// and the condition of their one userd_app policy, for every command: the
+// user's own rows and their organisations' (the collection package checks
+// the member's role before it writes).
+var byOwnerOrMember = map[string]string{
+	"collection_records": "((user_id = (NULLIF(current_setting('userd.user_id'::text, true), ''::text))::uuid) OR (userd_organization_role(organization_id) IS NOT NULL))",
+}
+
 // policy is a row of pg_policies.
 type policy struct {
 	Name, Permissive, Roles, Cmd, Using, WithCheck string
@@ -152,6 +160,16 @@ func checkPolicies(t *testing.T, db *sqldb.DB) []string {
 		}
 		want[table] = []policy{
 			{table + "_app_read", "PERMISSIVE", "{userd_app}", "SELECT", using, ""},
+			{table + "_system", "PERMISSIVE", "{userd_system}", "ALL", "true", "true"},
+		}
+	}
+
+	for table, cond := range byOwnerOrMember {
+		if _, ok := want[table]; !ok {
+			t.Errorf("%s is not among the users' tables", table)
+		}
+		want[table] = []policy{
+			{table + "_app", "PERMISSIVE", "{userd_app}", "ALL", cond, cond},
 			{table + "_system", "PERMISSIVE", "{userd_system}", "ALL", "true", "true"},
 		}
 	}
@@ -457,5 +475,70 @@ func TestBillingClosedToApp(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCollectionRecordsByOwner: as userd_app, a user reads and writes their
+// own records and those of the organisations they belong to, never
+// another user's or another organisation's, and neither declares
+// collections nor changes their indexes.
+func TestCollectionRecordsByOwner(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	seedTwo(t, db)
+	const orgX, orgY = "01900000-0000-7000-8000-0000000000e1", "01900000-0000-7000-8000-0000000000e2"
+	record := func(id, user, org string) string {
+		return `('` + id + `', 'notes', ` + user + `, ` + org + `, '{"n": 1}', 1, now(), now())`
+	}
+	for _, stmt := range []string{
+		`INSERT INTO organizations (id, kind, name, slug, created_at, updated_at) VALUES
+			('` + orgX + `', 'business', 'X', 'x-co', now(), now()), ('` + orgY + `', 'team', 'Y', 'y-co', now(), now())`,
+		`INSERT INTO organization_members (organization_id, user_id, role, joined_at) VALUES
+			('` + orgX + `', '` + userA + `', 'owner', now()), ('` + orgX + `', '` + userB + `', 'member', now()), ('` + orgY + `', '` + userB + `', 'owner', now())`,
+		`INSERT INTO collections (name, owner, declaration, created_at, updated_at) VALUES ('notes', 'user', '{}', now(), now())`,
+		`INSERT INTO collection_records (id, collection, user_id, organization_id, data, version, created_at, updated_at) VALUES ` +
+			record("01900000-0000-7000-8000-0000000000c1", "'"+userA+"'", "NULL") + `, ` + record("01900000-0000-7000-8000-0000000000c2", "'"+userB+"'", "NULL") + `, ` +
+			record("01900000-0000-7000-8000-0000000000c3", "NULL", "'"+orgX+"'") + `, ` + record("01900000-0000-7000-8000-0000000000c4", "NULL", "'"+orgY+"'"),
+	} {
+		if _, err := db.SQL().Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := sqldb.AsUser(context.Background(), userA)
+	err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM collection_records`).Scan(&n); err != nil || n != 2 {
+			return fmt.Errorf("A sees %d records, %v; want 2", n, err)
+		}
+		return touches(t, ctx, tx, map[string]int64{
+			`UPDATE collection_records SET version = version + 1`:                                                             2,
+			`UPDATE collection_records SET user_id = '` + userA + `', organization_id = NULL WHERE user_id = '` + userB + `'`: 0,
+			`DELETE FROM collection_records WHERE organization_id = '` + orgY + `'`:                                           0,
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, stmt := range map[string]string{
+		"a record for B":       `INSERT INTO collection_records (id, collection, user_id, organization_id, data, version, created_at, updated_at) VALUES ` + record("01900000-0000-7000-8000-0000000000c5", "'"+userB+"'", "NULL"),
+		"a record for Y":       `INSERT INTO collection_records (id, collection, user_id, organization_id, data, version, created_at, updated_at) VALUES ` + record("01900000-0000-7000-8000-0000000000c6", "NULL", "'"+orgY+"'"),
+		"give own record to B": `UPDATE collection_records SET user_id = '` + userB + `' WHERE user_id = '` + userA + `'`,
+		"move X's record to Y": `UPDATE collection_records SET organization_id = '` + orgY + `' WHERE organization_id = '` + orgX + `'`,
+		"declare a collection": `INSERT INTO collections (name, owner, declaration, created_at, updated_at) VALUES ('mine', 'user', '{}', now(), now())`,
+		"change a declaration": `UPDATE collections SET owner = 'organization'`,
+		"index the records":    `CREATE INDEX pwned ON collection_records ((data->>'n'))`,
+		"drop the owner index": `DROP INDEX idx_collection_records_user_id`,
+	} {
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, stmt)
+			return err
+		})
+		if err == nil {
+			t.Errorf("%s as A: allowed", name)
+		}
+	}
+	var others int
+	db.SQL().QueryRow(`SELECT count(*) FROM collection_records WHERE version = 1 AND (user_id = $1 OR organization_id = $2)`, userB, orgY).Scan(&others)
+	if others != 2 {
+		t.Fatalf("B's and Y's records after A's statements: %d unchanged; want 2", others)
 	}
 }

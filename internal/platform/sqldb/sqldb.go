@@ -56,7 +56,22 @@ type Dialect interface {
 	// delete (PostgreSQL's data-modifying statements), so that one
 	// statement does what would otherwise take two round trips.
 	WritingWith() bool
+	// JSONField returns the expression that reads the top-level key of the
+	// JSON object in column as kind: the same text for an index and for the
+	// queries that must use it. column and key must be identifiers that the
+	// caller validated; the expression interpolates them.
+	JSONField(column, key string, kind JSONKind) string
 }
+
+// JSONKind is the SQL type that JSONField reads a JSON value as.
+type JSONKind int
+
+// The kinds of JSONField.
+const (
+	JSONText   JSONKind = iota // a string
+	JSONNumber                 // an integer or a number
+	JSONBool                   // true or false
+)
 
 // DB is a database handle. Writes go through Tx and reads through View; on
 // SQLite they use separate pools (one writer, many readers), on PostgreSQL the
@@ -248,6 +263,12 @@ func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string
 // Dialect): a feature may then save a round trip by writing one statement
 // where the other engine takes two.
 func (tx *Tx) WritingWith() bool { return tx.dialect.WritingWith() }
+
+// JSONField returns the engine's expression of a JSON object's key read as
+// kind (see Dialect.JSONField).
+func (tx *Tx) JSONField(column, key string, kind JSONKind) string {
+	return tx.dialect.JSONField(column, key, kind)
+}
 
 // Exec runs a statement. A constraint violation comes back as a
 // *ConstraintError.

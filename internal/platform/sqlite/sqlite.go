@@ -120,6 +120,12 @@ func (*dialect) Shared() bool { return false }
 // WritingWith is false: SQLite's WITH clauses only read.
 func (*dialect) WritingWith() bool { return false }
 
+// JSONField reads a key with json_extract, which returns SQLite's own
+// types: text, integer or real, and 1 or 0 for true and false.
+func (*dialect) JSONField(column, key string, _ sqldb.JSONKind) string {
+	return "json_extract(" + column + ", '$." + key + "')"
+}
+
 // LockRow only checks that the row exists: a SQLite write transaction holds
 // the database's one write lock from its start.
 func (*dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id string) (bool, error) {

@@ -1,0 +1,196 @@
+package collection
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// operators are the comparisons of a filter, by name.
+var operators = map[string]string{"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+// Page sizes.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// Query narrows and orders Records. Each filter is FIELD:OP:VALUE, OP one
+// of eq, ne, gt, gte, lt and lte, FIELD one that a unique key, an index or
+// a relation of the declaration names. Sort is FIELD (ascending) or -FIELD
+// (descending) of those fields, listing only the records that have it;
+// empty for newest first.
+type Query struct {
+	Where  []string
+	Sort   string
+	Cursor string
+	Limit  int
+}
+
+// Page is a page of records; Next is the cursor of the next page, "" at the
+// end.
+type Page struct {
+	Records []Record
+	Next    string
+}
+
+// cursor is where a page ends: the last record's sort value and id.
+type cursor struct {
+	V  any    `json:"v"`
+	ID string `json:"id"`
+}
+
+// badQuery is the error of a filter, a sort or a cursor.
+func badQuery(field, code, msg string) error {
+	return userd.Invalid([]userd.FieldError{{Field: field, Code: code, Message: msg}})
+}
+
+// value reads a filter's or a cursor's value as kind k.
+func value(k sqldb.JSONKind, v any) (any, bool) {
+	s, isText := v.(string)
+	switch k {
+	case sqldb.JSONNumber:
+		if f, ok := v.(float64); ok {
+			return f, true
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return f, isText && err == nil
+	case sqldb.JSONBool:
+		if b, ok := v.(bool); ok {
+			return b, true
+		}
+		b, err := strconv.ParseBool(s)
+		return b, isText && err == nil
+	}
+	return s, isText
+}
+
+// Records returns a page of the owner's records of a collection (see
+// Query). It returns the errors of access and a validation error for a
+// filter on a field that no index names, an unknown operator, a value of
+// the wrong type, or a bad cursor.
+func (s *Service) Records(ctx context.Context, a userd.Actor, orgID, name string, q Query) (p Page, err error) {
+	if q.Limit <= 0 || q.Limit > MaxLimit {
+		q.Limit = DefaultLimit
+	}
+	err = s.access(ctx, a, orgID, name, find, func(tx *sqldb.Tx, c *compiled, o owner) error {
+		sqlText, args, field, err := c.query(tx, o, q)
+		if err != nil {
+			return err
+		}
+		rs, err := sqldb.All(ctx, tx, scanRecord, sqlText, args...)
+		if err != nil {
+			return fmt.Errorf("list records: %w", err)
+		}
+		p.Records = rs
+		if len(rs) > q.Limit {
+			p.Records = rs[:q.Limit]
+			p.Next, err = c.next(p.Records[q.Limit-1], field)
+		}
+		return err
+	})
+	return p, err
+}
+
+// query builds the statement of a page of Records: the owner, the
+// filters, the sort and the cursor, each on exactly the expressions that
+// the collection's indexes hold.
+func (c *compiled) query(tx *sqldb.Tx, o owner, q Query) (string, []any, string, error) {
+	// The collection's name is a validated identifier, written out so that
+	// the planner matches the partial indexes.
+	conds := []string{"collection = '" + c.name + "'", c.owner() + " = $1"}
+	args := []any{o.id()}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	for _, w := range q.Where {
+		parts := strings.SplitN(w, ":", 3)
+		if len(parts) != 3 {
+			return "", nil, "", badQuery("where", "invalid_filter", "A filter is FIELD:OP:VALUE.")
+		}
+		k, ok := c.kinds[parts[0]]
+		if !ok {
+			return "", nil, "", badQuery("where", "not_indexed", parts[0]+" is not a field that a unique key, an index or a relation names.")
+		}
+		op, ok := operators[parts[1]]
+		if !ok {
+			return "", nil, "", badQuery("where", "invalid_operator", "An operator is eq, ne, gt, gte, lt or lte.")
+		}
+		v, ok := value(k, parts[2])
+		if !ok {
+			return "", nil, "", badQuery("where", "invalid_value", "The value of "+parts[0]+" is not of its type.")
+		}
+		conds = append(conds, tx.JSONField("data", parts[0], k)+" "+op+" "+arg(v))
+	}
+	field, desc := strings.TrimPrefix(q.Sort, "-"), strings.HasPrefix(q.Sort, "-")
+	k, ok := c.kinds[field]
+	if field != "" && !ok {
+		return "", nil, "", badQuery("sort", "not_indexed", field+" is not a field that a unique key, an index or a relation names.")
+	}
+	var cur cursor
+	if q.Cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err == nil {
+			err = json.Unmarshal(raw, &cur)
+		}
+		id, ok := userd.ParseID(cur.ID)
+		if err != nil || !ok {
+			return "", nil, "", badQuery("cursor", "invalid_cursor", "The cursor is not one that this list gave.")
+		}
+		cur.ID = id
+	}
+	order := "id DESC"
+	if field == "" {
+		if q.Cursor != "" {
+			conds = append(conds, "id < "+arg(cur.ID))
+		}
+	} else {
+		expr, dir, cmp := tx.JSONField("data", field, k), " ASC", " > "
+		if desc {
+			dir, cmp = " DESC", " < "
+		}
+		conds = append(conds, expr+" IS NOT NULL")
+		if q.Cursor != "" {
+			v, ok := value(k, cur.V)
+			if !ok {
+				return "", nil, "", badQuery("cursor", "invalid_cursor", "The cursor is not one that this list gave.")
+			}
+			conds = append(conds, "("+expr+", id)"+cmp+"("+arg(v)+", "+arg(cur.ID)+")")
+		}
+		order = expr + dir + ", id" + dir
+	}
+	return `SELECT ` + recordColumns + ` FROM collection_records WHERE ` + strings.Join(conds, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ` + strconv.Itoa(q.Limit+1), args, field, nil
+}
+
+// next is the cursor after r in a list sorted on field ("" for newest
+// first).
+func (c *compiled) next(r Record, field string) (string, error) {
+	cur := cursor{ID: r.ID}
+	if field != "" {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Data))
+		if err != nil {
+			return "", fmt.Errorf("read record data: %w", err)
+		}
+		cur.V = doc.(map[string]any)[field]
+		if n, ok := cur.V.(json.Number); ok {
+			if cur.V, err = n.Float64(); err != nil {
+				return "", fmt.Errorf("record's %s: %w", field, err)
+			}
+		}
+	}
+	raw, err := json.Marshal(cur)
+	if err != nil {
+		return "", fmt.Errorf("encode cursor: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(raw), nil
+}
