@@ -131,7 +131,7 @@ func (x *exportWriter) Follows(r []social.Edge) error { return put(x, r, x.s.edg
 
 // Referred writes the users a referral brought.
 func (x *exportWriter) Referred(r []referral.Referred) error {
-	return put(x, r, func(v referral.Referred) referral.Referred { return v })
+	return put(x, r, x.s.referredOf)
 }
 
 // Synchronizations writes synchronizations without their tokens.

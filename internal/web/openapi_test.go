@@ -37,7 +37,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"delete /v1/admin/roles/{id}", "get /v1/admin/activity-logs", "post /v1/admin/notifications",
 		"get /v1/me/dashboard-layout", "put /v1/me/dashboard-layout", "patch /v1/me/dashboard-layout", "get /v1/me/notifications", "get /v1/me/notifications/unread-count",
 		"post /v1/me/notifications/{id}/read", "post /v1/me/notifications/read-all", "delete /v1/me/notifications/{id}",
-		"get /v1/me/notifications/stream", "get /v1/me/referral", "put /v1/me/referral", "get /v1/me/synchronizations",
+		"get /v1/me/notifications/stream", "get /v1/me/referral", "get /v1/me/referral/referred-users", "put /v1/me/referral", "get /v1/me/synchronizations",
 		"post /v1/me/synchronizations", "get /v1/me/synchronizations/{id}", "patch /v1/me/synchronizations/{id}",
 		"delete /v1/me/synchronizations/{id}", "post /v1/me/synchronizations/{id}/complete", "get /v1/me/accounts",
 		"post /v1/me/accounts", "get /v1/me/accounts/{id}", "patch /v1/me/accounts/{id}", "delete /v1/me/accounts/{id}",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -400,10 +401,40 @@ func TestReferrals(t *testing.T) {
 		if r := c.do("PUT", "/v1/me/referral", map[string]any{"slug": "ANN-TRADES"}, bob); r.Status != 409 || r.code() != "slug_taken" {
 			t.Fatalf("taken slug = %d %s", r.Status, r.Raw)
 		}
-		// A referred user who leaves is no longer counted.
-		c.do("DELETE", "/v1/me", nil, bob)
-		if r := c.do("GET", "/v1/me/referral", nil, ann); r.Body["referred_count"] != float64(1) {
-			t.Fatalf("count after a referred user left = %v", r.Body["referred_count"])
+		// A referred user who leaves is still counted (seed 000 tracks every
+		// successful referral), with null fields.
+		if r := c.do("DELETE", "/v1/me", nil, bob); r.Status != 204 {
+			t.Fatalf("bob's deletion = %d %s", r.Status, r.Raw)
+		}
+		r = c.do("GET", "/v1/me/referral", nil, ann)
+		users = r.Body["referred_users"].([]any)
+		if r.Body["referred_count"] != float64(2) || len(users) != 2 || users[1].(map[string]any)["id"] != nil || users[1].(map[string]any)["username"] != nil {
+			t.Fatalf("referral after a referred user left = %s", r.Raw)
+		}
+		// Pages go through every referred user.
+		for range 3 {
+			c.signup(map[string]any{"email": fmt.Sprintf("r%d@example.com", len(users)), "referral_slug": "ann-trades"})
+			users = append(users, nil)
+		}
+		var seen []string
+		cursor := ""
+		for page := 0; page < 4; page++ {
+			r := c.do("GET", "/v1/me/referral/referred-users?limit=2&cursor="+cursor, nil, ann)
+			items, _ := r.Body["items"].([]any)
+			if r.Status != 200 || len(items) == 0 {
+				t.Fatalf("page %d = %d %s", page, r.Status, r.Raw)
+			}
+			for _, it := range items {
+				id, _ := it.(map[string]any)["id"].(string)
+				seen = append(seen, id+"@"+str(it.(map[string]any), "referred_at"))
+			}
+			if r.Body["next_cursor"] == nil {
+				break
+			}
+			cursor = str(r.Body, "next_cursor")
+		}
+		if len(seen) != 5 || len(slices.Compact(slices.Sorted(slices.Values(seen)))) != 5 || !strings.HasPrefix(seen[4], "@") {
+			t.Fatalf("pages = %v; want 5 distinct, the oldest (bob, deleted, without id) last", seen)
 		}
 	})
 }

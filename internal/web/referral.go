@@ -15,10 +15,21 @@ type Referral struct {
 	ReferredUsers []ReferredUser `json:"referred_users" doc:"The 100 most recent."`
 }
 
-// ReferredUser is a user who signed up through the referral.
+// ReferredUser is a user who signed up through the referral. Once they
+// delete their account the referral still counts, with null fields.
 type ReferredUser struct {
 	UserCard
+	ID         *string   `json:"id" format:"uuid" doc:"The user's id; null once they deleted their account (the referral still counts)."`
 	ReferredAt time.Time `json:"referred_at"`
+}
+
+// referredOf is how x appears in the referrer's lists.
+func (s *Server) referredOf(x referral.Referred) ReferredUser {
+	r := ReferredUser{UserCard: cardOf(x.Card, s.cfg.HideAuthUserID), ReferredAt: x.At}
+	if x.UserID != "" {
+		r.ID = &x.UserID
+	}
+	return r
 }
 
 type referralOutput struct {
@@ -31,7 +42,7 @@ const recentReferred = 100
 func (s *Server) referralOf(o referral.Overview) *referralOutput {
 	out := &referralOutput{Body: Referral{Slug: o.Slug, ReferredCount: o.ReferredCount, ReferredUsers: []ReferredUser{}}}
 	for _, x := range o.Recent {
-		out.Body.ReferredUsers = append(out.Body.ReferredUsers, ReferredUser{cardOf(x.Card, s.cfg.HideAuthUserID), x.At})
+		out.Body.ReferredUsers = append(out.Body.ReferredUsers, s.referredOf(x))
 	}
 	return out
 }
@@ -56,4 +67,27 @@ func (s *Server) putReferral(ctx context.Context, in *putReferralInput) (*referr
 		return nil, err
 	}
 	return s.referralOf(o), nil
+}
+
+type referredOutput struct {
+	Body struct {
+		Items      []ReferredUser `json:"items"`
+		NextCursor *string        `json:"next_cursor"`
+	}
+}
+
+// referredUsers pages through every user the caller's referral brought,
+// newest first.
+func (s *Server) referredUsers(ctx context.Context, in *Paging) (*referredOutput, error) {
+	before, err := decodeCursor(in.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.referrals.Referred(ctx, userd.ActorFrom(ctx), before, in.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	out := &referredOutput{}
+	out.Body.Items, out.Body.NextCursor = mapPage(list, in.Limit, func(x referral.Referred) string { return x.ID }, s.referredOf)
+	return out, nil
 }

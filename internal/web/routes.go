@@ -97,6 +97,7 @@ func (s *Server) routes() {
 
 	add(s, route{"GET", "/v1/me/referral", "get-referral", "The user's referral (made on first use) and who signed up through it", "Current user", accountRead, 0}, s.getReferral)
 	add(s, route{"PUT", "/v1/me/referral", "put-referral", "Choose the referral's slug (409 when taken)", "Current user", accountWrite, 0}, s.putReferral)
+	add(s, route{"GET", "/v1/me/referral/referred-users", "list-referred-users", "Every user who signed up through the referral, newest first, in pages; one who deleted their account since still counts, with null fields", "Current user", accountRead, 0}, s.referredUsers)
 
 	add(s, route{"GET", "/v1/me/synchronizations", "list-synchronizations", "The user's synchronizations, newest first", "Synchronizations", accountRead, 0}, s.listSyncs)
 	add(s, route{"POST", "/v1/me/synchronizations", "create-synchronization", "Link an external platform account (409 when linked already, or past 100 synchronizations)", "Synchronizations", accountWrite, http.StatusCreated}, s.createSync)

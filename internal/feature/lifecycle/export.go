@@ -99,8 +99,8 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 				func(x social.Edge) string { return x.FollowID }, sink.Follows)
 		},
 		func() error {
-			// A referral brings few enough users to read at once.
-			return whole(sink, "referred_users", func() ([]referral.Referred, error) { return d.Referrals.Referred(ctx, a, 1<<20) }, sink.Referred)
+			return each(sink, "referred_users", func(c string) ([]referral.Referred, error) { return d.Referrals.Referred(ctx, a, c, ExportBatch) },
+				func(x referral.Referred) string { return x.ID }, sink.Referred)
 		},
 		func() error {
 			return each(sink, "synchronizations", func(c string) ([]synchronization.Sync, error) { return d.Synchronizations.List(ctx, a, c, ExportBatch) },

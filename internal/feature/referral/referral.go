@@ -24,8 +24,11 @@ type Referral struct {
 	ReferredCount int
 }
 
-// Referred is a user who signed up through a referral.
+// Referred is a user who signed up through a referral: the row's id, when,
+// and the user's card, whose UserID is "" once they deleted their account
+// (the referral still counts).
 type Referred struct {
+	ID string
 	account.Card
 	At time.Time
 }
@@ -126,18 +129,21 @@ func referred(ctx context.Context, tx *sqldb.Tx, id, userID string) (int, error)
 }
 
 // ReferredUsers returns up to limit of the users who signed up through the
-// referrer's referral, newest first, with their public fields. Their rows
-// are other users', so it runs in a transaction that may cross users; the
-// referrer filter is its wall.
-func ReferredUsers(ctx context.Context, tx *sqldb.Tx, referrerID string, limit int) ([]Referred, error) {
+// referrer's referral, newest first, after the one whose row is beforeID
+// ("" for the first page), with their public fields; those who deleted
+// their account since come with an empty card. Their rows are other
+// users', so it runs in a transaction that may cross users; the referrer
+// filter is its wall.
+func ReferredUsers(ctx context.Context, tx *sqldb.Tx, referrerID, beforeID string, limit int) ([]Referred, error) {
 	out, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) (Referred, error) {
 		var x Referred
-		err := row.Scan(append(x.Card.Dest(), &x.At)...)
-		x.At = x.At.UTC()
+		var id sql.NullString
+		err := row.Scan(&x.ID, &id, &x.Username, &x.FirstName, &x.LastName, &x.AvatarURL, &x.AuthUserID, &x.At)
+		x.UserID, x.At = id.String, x.At.UTC()
 		return x, err
-	}, `SELECT `+account.CardColumns+`, ru.created_at
-		FROM referred_users ru JOIN users u ON u.id = ru.referred_user_id
-		WHERE ru.user_id = $1 ORDER BY ru.created_at DESC, u.id DESC LIMIT $2`, referrerID, limit)
+	}, `SELECT ru.id, u.id, u.username, u.first_name, u.last_name, u.avatar_url, u.auth_user_id, ru.created_at
+		FROM referred_users ru LEFT JOIN users u ON u.id = ru.referred_user_id
+		WHERE ru.user_id = $1 AND ru.id < $2 ORDER BY ru.id DESC LIMIT $3`, referrerID, sqldb.Before(beforeID), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list referred: %w", err)
 	}
@@ -174,8 +180,8 @@ func Record(ctx context.Context, tx *sqldb.Tx, slug, newUserID string) error {
 	if err != nil {
 		return fmt.Errorf("find referral: %w", err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO referred_users (referral_id, user_id, referred_user_id, created_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (referred_user_id) DO NOTHING`, id, referrer, newUserID, tx.Now)
+	_, err = tx.Exec(ctx, `INSERT INTO referred_users (id, referral_id, user_id, referred_user_id, created_at) VALUES ($5, $1, $2, $3, $4)
+		ON CONFLICT (referred_user_id) DO NOTHING`, id, referrer, newUserID, tx.Now, userd.NewID(tx.Now))
 	if err != nil {
 		return fmt.Errorf("record referral: %w", err)
 	}

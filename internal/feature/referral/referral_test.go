@@ -3,6 +3,7 @@ package referral_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/userd/userd"
@@ -61,6 +62,63 @@ func TestMineAndChoose(t *testing.T) {
 		o, err := s.Mine(ctx, ann, 1)
 		if err != nil || o.ReferredCount != 2 || len(o.Recent) != 1 || *o.Recent[0].Username != "dave" {
 			t.Fatalf("after two sign-ups = %+v, %v", o, err)
+		}
+	})
+}
+
+// TestReferralsOutliveTheReferred: a referred user's deletion keeps their
+// referral row, nulled, so the count stays (seed 000 tracks every
+// successful referral); pages go through every row, newest first, without
+// repeats; the referrer's deletion takes their rows.
+func TestReferralsOutliveTheReferred(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx, s := context.Background(), referral.NewService(db)
+		ann := newUser(t, db, "ann", "")
+		if _, err := s.Choose(ctx, ann, "ann-invites", 10); err != nil {
+			t.Fatal(err)
+		}
+		var referred []userd.Actor
+		for _, name := range []string{"carol", "dave", "erin", "frank", "gina"} {
+			referred = append(referred, newUser(t, db, name, "ann-invites"))
+		}
+		gone := referred[1] // dave
+		if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return account.Delete(ctx, tx, gone.UserID) }); err != nil {
+			t.Fatal(err)
+		}
+		o, err := s.Mine(ctx, ann, 10)
+		if err != nil || o.ReferredCount != 5 || len(o.Recent) != 5 {
+			t.Fatalf("after a referred user's deletion = %+v, %v", o, err)
+		}
+		var names []string
+		before := ""
+		for page := 0; ; page++ {
+			list, err := s.Referred(ctx, ann, before, 2)
+			if err != nil || page > 3 {
+				t.Fatalf("page %d: %v", page, err)
+			}
+			for _, x := range list {
+				switch {
+				case x.UserID == "" && x.Username == nil:
+					names = append(names, "(deleted)")
+				case x.Username != nil && x.UserID != "":
+					names = append(names, *x.Username)
+				default:
+					t.Fatalf("referred %+v", x)
+				}
+			}
+			if len(list) < 2 {
+				break
+			}
+			before = list[len(list)-1].ID
+		}
+		if got := strings.Join(names, " "); got != "gina frank erin (deleted) carol" {
+			t.Fatalf("pages = %s", got)
+		}
+		if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return account.Delete(ctx, tx, ann.UserID) }); err != nil {
+			t.Fatal(err)
+		}
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM referred_users`); n != 0 {
+			t.Fatalf("%d rows left after the referrer's deletion", n)
 		}
 	})
 }

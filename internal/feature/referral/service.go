@@ -34,7 +34,7 @@ func (s *Service) Mine(ctx context.Context, a userd.Actor, recent int) (Overview
 	if err != nil {
 		return Overview{}, err
 	}
-	o.Recent, err = s.Referred(ctx, a, recent)
+	o.Recent, err = s.Referred(ctx, a, "", recent)
 	return o, err
 }
 
@@ -65,11 +65,12 @@ func (s *Service) Find(ctx context.Context, a userd.Actor) (r Referral, ok bool,
 }
 
 // Referred returns up to limit of the users the actor's referral brought,
-// newest first, with their public fields.
-func (s *Service) Referred(ctx context.Context, a userd.Actor, limit int) (out []Referred, err error) {
+// newest first, after the row before ("" for the first page), with their
+// public fields (see ReferredUsers).
+func (s *Service) Referred(ctx context.Context, a userd.Actor, before string, limit int) (out []Referred, err error) {
 	// System: the referred users' rows are theirs; only public fields leave.
 	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		out, err = ReferredUsers(ctx, tx, a.UserID, limit)
+		out, err = ReferredUsers(ctx, tx, a.UserID, before, limit)
 		return err
 	})
 	return out, err
