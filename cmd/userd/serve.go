@@ -188,6 +188,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.external.JWKSURL, "external-jwks-url", "", "accept bearer JWTs of an outside identity provider whose keys are at this URL; their sub is the user's auth_user_id (env USERD_EXTERNAL_JWKS_URL)")
 	fs.StringVar(&c.external.Issuer, "external-issuer", "", "the iss those tokens must carry (env USERD_EXTERNAL_ISSUER)")
 	fs.StringVar(&c.external.Audience, "external-audience", "", "the aud those tokens must carry, when set (env USERD_EXTERNAL_AUDIENCE)")
+	fs.StringVar(&c.external.ReferralClaim, "external-referral-claim", "", "the claim of those tokens that holds the slug of the referral a new user came through, recorded by their first request (env USERD_EXTERNAL_REFERRAL_CLAIM)")
 	fs.StringVar(&c.rpID, "webauthn-rp-id", "", "the passkeys' relying party id, a domain such as example.com (default the host of --public-url) (env USERD_WEBAUTHN_RP_ID)")
 	fs.StringVar(&c.rpOrigins, "webauthn-origins", "", "ORIGIN,… of the pages that use passkeys (default the origin of --public-url) (env USERD_WEBAUTHN_ORIGINS)")
 	fs.StringVar(&c.webhookURL, "webhook-url", "", "URL that receives the application's webhooks (synchronization.due, synchronization.token_expiring); https unless on loopback (env USERD_WEBHOOK_URL)")

@@ -142,3 +142,39 @@ func TestExternalIdentity(t *testing.T) {
 		}
 	})
 }
+
+// TestExternalReferral: with --external-referral-claim, a new subject's
+// first request records the referral its token names, once; an unknown
+// slug loses the referral but not the request.
+func TestExternalReferral(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		p := newIDP(t)
+		ext, err := federation.NewExternal(context.Background(), federation.ExternalConfig{JWKSURL: p.srv.URL, Issuer: "https://idp.test/",
+			ReferralClaim: "custom:referral"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := startWith(t, db, options{external: ext})
+		_, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		if r := c.do("PUT", "/v1/me/referral", map[string]any{"slug": "ann-invites"}, ann); r.Status != 200 {
+			t.Fatalf("choose slug = %d %s", r.Status, r.Raw)
+		}
+		now := time.Now()
+		token := func(sub, slug string) string {
+			return p.token(t, "k1", nil, map[string]any{"iss": "https://idp.test/", "sub": sub, "custom:referral": slug,
+				"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+		}
+		bob := str(c.do("GET", "/v1/me", nil, token("cognito-bob", "Ann-Invites")).Body, "id")
+		if r := c.do("GET", "/v1/me", nil, token("cognito-bob", "ann-invites")); r.Status != 200 || str(r.Body, "id") != bob {
+			t.Fatalf("second request = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("GET", "/v1/me", nil, token("cognito-carol", "nobody-here")); r.Status != 200 {
+			t.Fatalf("a token with an unknown referral = %d %s", r.Status, r.Raw)
+		}
+		r := c.do("GET", "/v1/me/referral", nil, ann)
+		users, _ := r.Body["referred_users"].([]any)
+		if bob == "" || r.Body["referred_count"] != float64(1) || len(users) != 1 || str(users[0].(map[string]any), "id") != bob {
+			t.Fatalf("referral = %s", r.Raw)
+		}
+	})
+}

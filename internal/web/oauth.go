@@ -39,6 +39,7 @@ func (s *Server) secure() bool { return strings.HasPrefix(s.cfg.PublicURL, "http
 type oauthStartInput struct {
 	Provider    string `path:"provider" doc:"A provider configured with --oidc-provider."`
 	RedirectTo  string `query:"redirect_to" doc:"Where the callback sends the browser when it is done: a URL on an origin of --allowed-redirects."`
+	Referral    string `query:"referral" doc:"The slug of the referral the user came through (422 unknown_referral when none has it), recorded if the log-in makes a new user."`
 	Binding     string `cookie:"userd_oauth" doc:"Over http: set by an earlier start in this browser, and reused, so that log-ins in two tabs both finish."`
 	HostBinding string `cookie:"__Host-userd_oauth" doc:"Over https: as userd_oauth."`
 }
@@ -53,7 +54,7 @@ func (s *Server) oauthStart(ctx context.Context, in *oauthStartInput) (*redirect
 	if s.fed == nil {
 		return nil, federation.ErrUnknownProvider
 	}
-	to, b, err := s.fed.Start(ctx, in.Provider, in.RedirectTo, s.binding(in.Binding, in.HostBinding))
+	to, b, err := s.fed.Start(ctx, in.Provider, in.RedirectTo, in.Referral, s.binding(in.Binding, in.HostBinding))
 	if err != nil {
 		return nil, err
 	}

@@ -298,3 +298,45 @@ func TestOIDCLinksOnlyVerifiedAccounts(t *testing.T) {
 		}
 	})
 }
+
+// TestOIDCReferral: a log-in started with ?referral= records the referral
+// when it makes the user, in the same transaction; an unknown slug is
+// refused before the browser leaves; a user who already exists is not
+// referred by logging in.
+func TestOIDCReferral(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c, m := startOIDC(t, db, options{})
+		_, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		if r := c.do("PUT", "/v1/me/referral", map[string]any{"slug": "ann-invites"}, ann); r.Status != 200 {
+			t.Fatalf("choose slug = %d %s", r.Status, r.Raw)
+		}
+		login := func(user *mockoidc.MockUser, referral string) string {
+			t.Helper()
+			m.QueueUser(user)
+			res := get3xx(t, c.url+"/v1/auth/oauth/mock/start?referral="+url.QueryEscape(referral))
+			if res.StatusCode != 302 {
+				t.Fatalf("start = %d", res.StatusCode)
+			}
+			res, err := noRedirects.Get(get3xx(t, res.Header.Get("Location")).Header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := decode(t, res)
+			if res.StatusCode != 200 {
+				t.Fatalf("callback = %d %s", res.StatusCode, r.Raw)
+			}
+			return str(r.Body["user"].(map[string]any), "id")
+		}
+		carol := login(&mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true}, "ANN-INVITES")
+		login(&mockoidc.MockUser{Subject: "sub-carol", Email: "carol@example.com", EmailVerified: true}, "ann-invites") // again: no new referral
+		r := c.do("GET", "/v1/me/referral", nil, ann)
+		users, _ := r.Body["referred_users"].([]any)
+		if r.Body["referred_count"] != float64(1) || len(users) != 1 || str(users[0].(map[string]any), "id") != carol {
+			t.Fatalf("referral after an OIDC sign-up = %s", r.Raw)
+		}
+		res := get3xx(t, c.url+"/v1/auth/oauth/mock/start?referral=nobody-here")
+		if res.StatusCode != 422 {
+			t.Fatalf("unknown referral at start = %d", res.StatusCode)
+		}
+	})
+}

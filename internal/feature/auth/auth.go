@@ -121,6 +121,9 @@ type ExternalClaims struct {
 	Email    string
 	IssuedAt time.Time
 	AuthTime time.Time
+	// Referral is the slug of the referral the user came through, from the
+	// claim --external-referral-claim names; the first request records it.
+	Referral string
 }
 
 // ExternalVerifier checks bearer JWTs of an outside identity provider.

@@ -9,14 +9,15 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
 // authenticateExternal turns an outside provider's token into an actor: its
 // sub is the user's auth_user_id, and the first request makes the user
 // (is_first_connection stays true until the application clears it), with
-// the email claim when no other user has it. Concurrent first requests make
-// one user.
+// the email claim when no other user has it and the referral its claim
+// names. Concurrent first requests make one user.
 func (s *Service) authenticateExternal(ctx context.Context, raw string) (Caller, error) {
 	c, err := s.External.Verify(ctx, raw)
 	if err != nil {
@@ -72,6 +73,10 @@ func (s *Service) externalUser(ctx context.Context, c ExternalClaims) (account.U
 			return err
 		}
 		if err := rbac.AssignDefault(ctx, tx, made.ID); err != nil {
+			return err
+		}
+		// An unknown slug loses the referral, not the user's first request.
+		if err := referral.Record(ctx, tx, c.Referral, made.ID); err != nil && !errors.Is(err, referral.ErrUnknownSlug) {
 			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{UserID: made.ID, Action: audit.Signup, TargetType: "user", TargetID: made.ID,

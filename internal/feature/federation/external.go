@@ -17,12 +17,16 @@ import (
 // audience when one is set, within exp and nbf, with the algorithm the key
 // is for.
 type External struct {
-	verifier *oidc.IDTokenVerifier
+	verifier      *oidc.IDTokenVerifier
+	referralClaim string // see ExternalConfig.ReferralClaim
 }
 
 // ExternalConfig configures External mode.
 type ExternalConfig struct {
 	JWKSURL, Issuer, Audience string
+	// ReferralClaim names the claim that holds the slug of the referral a
+	// new user came through ("" for none).
+	ReferralClaim string
 }
 
 // NewExternal returns a verifier for the configured provider.
@@ -39,7 +43,7 @@ func NewExternal(ctx context.Context, c ExternalConfig) (*External, error) {
 		SkipClientIDCheck:    c.Audience == "",
 		SupportedSigningAlgs: []string{oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA},
 	})
-	return &External{verifier: v}, nil
+	return &External{verifier: v, referralClaim: c.ReferralClaim}, nil
 }
 
 // Verify checks a token and returns its claims.
@@ -57,6 +61,12 @@ func (e *External) Verify(ctx context.Context, raw string) (auth.ExternalClaims,
 		return auth.ExternalClaims{}, fmt.Errorf("external token: no usable sub")
 	}
 	out := auth.ExternalClaims{Subject: t.Subject, Email: c.Email, IssuedAt: t.IssuedAt}
+	if e.referralClaim != "" {
+		var all map[string]any
+		if t.Claims(&all) == nil {
+			out.Referral, _ = all[e.referralClaim].(string)
+		}
+	}
 	if c.AuthTime > 0 {
 		out.AuthTime = time.Unix(c.AuthTime, 0).UTC()
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/platform/token"
@@ -168,14 +169,24 @@ const BindingPrefix = "udb_"
 // verifier, bound to the browser by binding (the value of its binding
 // cookie; a new one is made when it has none), and returns the provider's
 // URL to send the browser to and the binding to set as the cookie. It
-// returns ErrUnknownProvider or a KindInvalid error for redirectTo.
-func (s *Service) Start(ctx context.Context, name, redirectTo, binding string) (string, string, error) {
+// returns ErrUnknownProvider, a KindInvalid error for redirectTo, and
+// referral.ErrUnknownSlug for a referral (the slug of the referral the user
+// came through; "" for none) that names none: the callback records it if
+// the log-in makes a new user.
+func (s *Service) Start(ctx context.Context, name, redirectTo, ref, binding string) (string, string, error) {
 	if err := s.checkRedirect(redirectTo); err != nil {
 		return "", "", err
 	}
 	l, err := s.provider(ctx, name)
 	if err != nil {
 		return "", "", err
+	}
+	if ref != "" {
+		// System: a referral's slug is public; its row is its owner's.
+		err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error { return referral.Check(ctx, tx, ref) })
+		if err != nil {
+			return "", "", err
+		}
 	}
 	browser, ok := token.Parse(BindingPrefix, binding)
 	if !ok {
@@ -184,9 +195,9 @@ func (s *Service) Start(ctx context.Context, name, redirectTo, binding string) (
 	state, hash := token.New("st_")
 	nonce, verifier := rand.Text(), oauth2.GenerateVerifier()
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO oauth_states (state_hash, provider, nonce, verifier, redirect_to, browser_hash, expires_at, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, hash, name, nonce, s.ring.Seal([]byte(verifier), stateAD(hash)),
-			sqldb.Nullable(redirectTo), browser, tx.Now.Add(stateTTL), tx.Now)
+		_, err := tx.Exec(ctx, `INSERT INTO oauth_states (state_hash, provider, nonce, verifier, redirect_to, browser_hash, expires_at, created_at, referral_slug)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, hash, name, nonce, s.ring.Seal([]byte(verifier), stateAD(hash)),
+			sqldb.Nullable(redirectTo), browser, tx.Now.Add(stateTTL), tx.Now, sqldb.Nullable(ref))
 		return err
 	})
 	if err != nil {
@@ -254,6 +265,9 @@ type Identity struct {
 	EmailVerified            bool
 	FirstName, LastName      string
 	AvatarURL                string
+	// Referral is the slug of the referral the log-in started with ("" for
+	// none), recorded when it makes a new user.
+	Referral string
 }
 
 // Callback finishes a log-in: it uses the state once, only in the browser
@@ -276,10 +290,10 @@ func (s *Service) Callback(ctx context.Context, name, state, binding, code, prov
 	}
 	var nonce, redirectTo string
 	var sealed []byte
-	var redirect sql.NullString
+	var redirect, ref sql.NullString
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		err := tx.QueryRow(ctx, `DELETE FROM oauth_states WHERE state_hash = $1 AND provider = $2 AND expires_at > $3 AND browser_hash = $4
-			RETURNING nonce, verifier, redirect_to`, hash, name, tx.Now, browser).Scan(&nonce, &sealed, &redirect)
+			RETURNING nonce, verifier, redirect_to, referral_slug`, hash, name, tx.Now, browser).Scan(&nonce, &sealed, &redirect, &ref)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrInvalidState
 		}
@@ -305,7 +319,7 @@ func (s *Service) Callback(ctx context.Context, name, state, binding, code, prov
 		if err != nil {
 			return "", redirectTo, err
 		}
-		id.Provider = name
+		id.Provider, id.Referral = name, ref.String
 		userID, err := s.link(ctx, id, tok, ip, userAgent)
 		return userID, redirectTo, err
 	}
@@ -326,7 +340,7 @@ func (s *Service) Callback(ctx context.Context, name, state, binding, code, prov
 	}
 	id := Identity{Provider: name, Subject: idt.Subject, Email: account.NormalizeEmail(claims.Email),
 		EmailVerified: claims.EmailVerified == true || claims.EmailVerified == "true",
-		FirstName:     claims.GivenName, LastName: claims.FamilyName, AvatarURL: claims.Picture}
+		FirstName:     claims.GivenName, LastName: claims.FamilyName, AvatarURL: claims.Picture, Referral: ref.String}
 	userID, err := s.link(ctx, id, tok, ip, userAgent)
 	return userID, redirectTo, err
 }
@@ -433,6 +447,11 @@ func (s *Service) userFor(ctx context.Context, tx *sqldb.Tx, id Identity, meta m
 		}
 	}
 	if err := rbac.AssignDefault(ctx, tx, u.ID); err != nil {
+		return "", "", err
+	}
+	// A referral whose slug changed since the log-in started is lost, not
+	// the log-in.
+	if err := referral.Record(ctx, tx, id.Referral, u.ID); err != nil && !errors.Is(err, referral.ErrUnknownSlug) {
 		return "", "", err
 	}
 	if err := audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.Signup, TargetType: "user", TargetID: u.ID,

@@ -167,11 +167,27 @@ func SetSlug(ctx context.Context, tx *sqldb.Tx, userID, slug string) error {
 	return nil
 }
 
+// Check returns ErrUnknownSlug when no referral has slug (in any case).
+func Check(ctx context.Context, tx *sqldb.Tx, slug string) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM referrals WHERE slug = $1`, strings.ToLower(strings.TrimSpace(slug))).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrUnknownSlug
+	}
+	if err != nil {
+		return fmt.Errorf("find referral: %w", err)
+	}
+	return nil
+}
+
 // Record notes that newUserID signed up through the referral with the given
-// slug; it must run in a transaction that may cross users. It returns
-// ErrUnknownSlug for a slug that no referral has, or that is the new user's
-// own.
+// slug ("" records nothing); it must run in a transaction that may cross
+// users. It returns ErrUnknownSlug for a slug that no referral has, or that
+// is the new user's own.
 func Record(ctx context.Context, tx *sqldb.Tx, slug, newUserID string) error {
+	if slug == "" {
+		return nil
+	}
 	var id, referrer string
 	err := tx.QueryRow(ctx, `SELECT id, user_id FROM referrals WHERE slug = $1`, strings.ToLower(strings.TrimSpace(slug))).Scan(&id, &referrer)
 	if errors.Is(err, sql.ErrNoRows) || referrer == newUserID {
