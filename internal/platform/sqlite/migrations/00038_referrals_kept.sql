@@ -10,7 +10,10 @@
 --   * SQLite changes a column's constraints by copying the table.
 
 -- +goose Up
-CREATE TABLE referred_users_new (
+DROP INDEX idx_referred_users_referred_user_id;
+DROP INDEX idx_referred_users_user_id;
+ALTER TABLE referred_users RENAME TO referred_users_before;
+CREATE TABLE referred_users (
     id               TEXT PRIMARY KEY,
     referral_id      TEXT NOT NULL REFERENCES referrals (id) ON DELETE CASCADE,
     user_id          TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -18,18 +21,20 @@ CREATE TABLE referred_users_new (
     created_at       TIMESTAMP NOT NULL,
     CONSTRAINT chk_referred_users_self CHECK (user_id <> referred_user_id)
 );
-INSERT INTO referred_users_new (id, referral_id, user_id, referred_user_id, created_at)
+INSERT INTO referred_users (id, referral_id, user_id, referred_user_id, created_at)
     SELECT substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || substr(r, 1, 3) || '-8' || substr(r, 4, 3) || '-' || substr(r, 7, 12),
         referral_id, user_id, referred_user_id, created_at
     FROM (SELECT *, printf('%012x', CAST(round((julianday(created_at) - 2440587.5) * 86400000) AS INTEGER)) AS h,
-        lower(hex(randomblob(9))) AS r FROM referred_users);
-DROP TABLE referred_users;
-ALTER TABLE referred_users_new RENAME TO referred_users;
+        lower(hex(randomblob(9))) AS r FROM referred_users_before);
+DROP TABLE referred_users_before;
 CREATE UNIQUE INDEX idx_referred_users_referred_user_id ON referred_users (referred_user_id);
 CREATE INDEX idx_referred_users_user_id ON referred_users (user_id, id);
 
 -- +goose Down
-CREATE TABLE referred_users_old (
+DROP INDEX idx_referred_users_referred_user_id;
+DROP INDEX idx_referred_users_user_id;
+ALTER TABLE referred_users RENAME TO referred_users_after;
+CREATE TABLE referred_users (
     referral_id      TEXT NOT NULL REFERENCES referrals (id) ON DELETE CASCADE,
     user_id          TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     referred_user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -37,8 +42,7 @@ CREATE TABLE referred_users_old (
     CONSTRAINT pk_referred_users PRIMARY KEY (referral_id, referred_user_id),
     CONSTRAINT chk_referred_users_self CHECK (user_id <> referred_user_id)
 );
-INSERT INTO referred_users_old SELECT referral_id, user_id, referred_user_id, created_at FROM referred_users WHERE referred_user_id IS NOT NULL;
-DROP TABLE referred_users;
-ALTER TABLE referred_users_old RENAME TO referred_users;
+INSERT INTO referred_users SELECT referral_id, user_id, referred_user_id, created_at FROM referred_users_after WHERE referred_user_id IS NOT NULL;
+DROP TABLE referred_users_after;
 CREATE UNIQUE INDEX idx_referred_users_referred_user_id ON referred_users (referred_user_id);
 CREATE INDEX idx_referred_users_user_id ON referred_users (user_id, created_at);
