@@ -2,6 +2,7 @@ package collection
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -79,8 +80,20 @@ type index struct {
 	fields []string
 }
 
-// create returns the statement that makes the index.
-func (c *compiled) create(tx *sqldb.Tx, ix index) string {
+// create makes the index. On PostgreSQL the function
+// userd_collection_create_index makes it (migration 00036): it checks every
+// name and kind and runs as the table's owner, a role of its own, so that
+// no role userd's transactions run as may change the table itself.
+func (c *compiled) create(ctx context.Context, tx *sqldb.Tx, ix index) error {
+	if tx.Engine() == "postgres" {
+		kinds := make([]string, len(ix.fields))
+		for i, f := range ix.fields {
+			kinds[i] = map[sqldb.JSONKind]string{sqldb.JSONText: "text", sqldb.JSONNumber: "numeric", sqldb.JSONBool: "boolean"}[c.kinds[f]]
+		}
+		_, err := tx.Exec(ctx, `SELECT userd_collection_create_index($1, $2, $3, $4, $5, $6)`,
+			ix.name, ix.kind, c.name, c.owner(), strings.Join(ix.fields, ","), strings.Join(kinds, ","))
+		return err
+	}
 	cols := []string{c.owner()}
 	for _, f := range ix.fields {
 		cols = append(cols, tx.JSONField("data", f, c.kinds[f]))
@@ -92,7 +105,21 @@ func (c *compiled) create(tx *sqldb.Tx, ix index) string {
 	if ix.kind == uniqueKey {
 		unique = "UNIQUE "
 	}
-	return "CREATE " + unique + "INDEX " + ix.name + " ON collection_records (" + strings.Join(cols, ", ") + ") WHERE collection = '" + c.name + "'"
+	_, err := tx.Exec(ctx, "CREATE "+unique+"INDEX "+ix.name+" ON collection_records ("+strings.Join(cols, ", ")+") WHERE collection = '"+c.name+"'")
+	return err
+}
+
+// dropIndex drops an index of a collection, on PostgreSQL through the
+// function userd_collection_drop_index, which drops only those (see create).
+func dropIndex(ctx context.Context, tx *sqldb.Tx, name string) error {
+	q := `DROP INDEX ` + name
+	if tx.Engine() == "postgres" {
+		q = `SELECT userd_collection_drop_index('` + name + `')`
+	}
+	if _, err := tx.Exec(ctx, q); err != nil {
+		return fmt.Errorf("drop index %s: %w", name, err)
+	}
+	return nil
 }
 
 // indexName names an index by its collection, kind and fields (with their

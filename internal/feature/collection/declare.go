@@ -206,8 +206,8 @@ func reindex(ctx context.Context, tx *sqldb.Tx, old, c *compiled) error {
 	}
 	for _, ix := range had {
 		if !named(c.indexes, ix.name) {
-			if _, err := tx.Exec(ctx, `DROP INDEX `+ix.name); err != nil {
-				return fmt.Errorf("drop index %s: %w", ix.name, err)
+			if err := dropIndex(ctx, tx, ix.name); err != nil {
+				return err
 			}
 		}
 	}
@@ -215,7 +215,7 @@ func reindex(ctx context.Context, tx *sqldb.Tx, old, c *compiled) error {
 		if named(had, ix.name) {
 			continue
 		}
-		if _, err := tx.Exec(ctx, c.create(tx, ix)); err != nil {
+		if err := c.create(ctx, tx, ix); err != nil {
 			if sqldb.ViolatedKind(err) != nil {
 				return &InvalidRecords{Err: &userd.Error{Kind: userd.KindConflict, Code: "records_invalid",
 					Message: "Records of one owner share a value of the new unique key (" + strings.Join(ix.fields, ", ") + "): change them first."}}
@@ -325,8 +325,8 @@ func (s *Service) Drop(ctx context.Context, a userd.Actor, cl userd.Client, name
 			return ErrNotEmpty
 		}
 		for _, ix := range c.indexes {
-			if _, err := tx.Exec(ctx, `DROP INDEX `+ix.name); err != nil {
-				return fmt.Errorf("drop index %s: %w", ix.name, err)
+			if err := dropIndex(ctx, tx, ix.name); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM collections WHERE name = $1`, name); err != nil {

@@ -542,3 +542,58 @@ func TestCollectionRecordsByOwner(t *testing.T) {
 		t.Fatalf("B's and Y's records after A's statements: %d unchanged; want 2", others)
 	}
 }
+
+// TestCollectionIndexesOnlyThroughTheirFunctions: the system role, which
+// declares collections, makes and drops their indexes only through
+// userd_collection_create_index and userd_collection_drop_index, which
+// refuse anything but a collection's index of validated names; it can
+// neither change collection_records itself (its policies, triggers, row
+// security) nor create objects in the schema public.
+func TestCollectionIndexesOnlyThroughTheirFunctions(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	if _, err := db.SQL().Exec(`INSERT INTO collections (name, owner, declaration, created_at, updated_at) VALUES ('notes', 'user', '{}', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	ctx := sqldb.System(context.Background())
+	run := func(stmt string) error {
+		return db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, stmt)
+			return err
+		})
+	}
+	const ix = "ci_notes_0123456789ab"
+	if err := run(`SELECT userd_collection_create_index('` + ix + `', 'i', 'notes', 'user_id', 'n,t', 'numeric,text')`); err != nil {
+		t.Fatalf("a collection's index through the function: %v", err)
+	}
+	var def string
+	db.SQL().QueryRow(`SELECT indexdef FROM pg_indexes WHERE indexname = $1`, ix).Scan(&def)
+	if !strings.Contains(def, `((data ->> 'n'::text))::numeric`) || !strings.Contains(def, "WHERE (collection = 'notes'::text)") {
+		t.Fatalf("index = %q", def)
+	}
+	for name, stmt := range map[string]string{
+		"a field that is SQL":     `SELECT userd_collection_create_index('ci_notes_0123456789ac', 'i', 'notes', 'user_id', 'n''))); DROP TABLE users; --', 'text')`,
+		"a collection not there":  `SELECT userd_collection_create_index('ci_other_0123456789ac', 'i', 'other', 'user_id', 'n', 'text')`,
+		"a name not a collection": `SELECT userd_collection_create_index('pwned', 'i', 'notes', 'user_id', 'n', 'text')`,
+		"an unknown kind":         `SELECT userd_collection_create_index('ci_notes_0123456789ad', 'i', 'notes', 'user_id', 'n', 'money')`,
+		"the wrong owner column":  `SELECT userd_collection_create_index('ci_notes_0123456789ae', 'i', 'notes', 'organization_id', 'n', 'text')`,
+		"drop another index":      `SELECT userd_collection_drop_index('idx_collection_records_user_id')`,
+		"create an index":         `CREATE INDEX pwned ON collection_records ((data->>'n'))`,
+		"drop an index":           `DROP INDEX ` + ix,
+		"turn row security off":   `ALTER TABLE collection_records NO FORCE ROW LEVEL SECURITY`,
+		"change a policy":         `ALTER POLICY collection_records_app ON collection_records USING (true)`,
+		"create a function":       `CREATE FUNCTION public.planted() RETURNS int LANGUAGE sql AS 'SELECT 1'`,
+		"create a table":          `CREATE TABLE public.planted (x int)`,
+	} {
+		if err := run(stmt); err == nil {
+			t.Errorf("%s as the system role: allowed", name)
+		}
+	}
+	if err := run(`SELECT userd_collection_drop_index('` + ix + `')`); err != nil {
+		t.Fatalf("a collection's index dropped through the function: %v", err)
+	}
+	var left int
+	db.SQL().QueryRow(`SELECT count(*) FROM pg_indexes WHERE indexname = $1`, ix).Scan(&left)
+	if left != 0 {
+		t.Fatal("the index is still there")
+	}
+}

@@ -264,6 +264,9 @@ func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string
 // where the other engine takes two.
 func (tx *Tx) WritingWith() bool { return tx.dialect.WritingWith() }
 
+// Engine is the transaction's engine, as DB.Engine.
+func (tx *Tx) Engine() string { return tx.dialect.Name() }
+
 // JSONField returns the engine's expression of a JSON object's key read as
 // kind (see Dialect.JSONField).
 func (tx *Tx) JSONField(column, key string, kind JSONKind) string {
