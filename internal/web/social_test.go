@@ -250,7 +250,7 @@ var userColumns = map[string]struct {
 	"notifications":            {[]string{"user_id"}, "cascade"},
 	"notification_counters":    {[]string{"user_id"}, "cascade"},
 	"referrals":                {[]string{"user_id"}, "cascade"},
-	"referred_users":           {[]string{"user_id", "referred_user_id"}, "cascade, on either side"},
+	"referred_users":           {[]string{"user_id", "referred_user_id"}, "cascade with the referrer; the referred user's id set null (the referral stays counted)"},
 	"synchronizations":         {[]string{"user_id"}, "cascade"},
 	"user_accounts":            {[]string{"user_id"}, "cascade"},
 	"user_credentials":         {[]string{"user_id"}, "cascade (with the account too)"},
@@ -422,8 +422,15 @@ func TestCascadeDeletion(t *testing.T) {
 		if p := c.do("GET", "/v1/users/"+friendID, nil, ""); p.Body["followers_count"] != float64(0) || p.Body["followings_count"] != float64(0) {
 			t.Fatalf("the friend's counters after the deletion = %s", p.Raw)
 		}
-		if r := c.do("GET", "/v1/me/referral", nil, friend); r.Body["referred_count"] != float64(0) {
+		// The referral stays counted (seed 000 tracks every successful
+		// referral), without the user.
+		if r := c.do("GET", "/v1/me/referral", nil, friend); r.Body["referred_count"] != float64(1) {
 			t.Fatalf("the referrer's count after the deletion = %v", r.Body["referred_count"])
+		}
+		var named int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM referred_users WHERE referred_user_id IS NULL`).Scan(&named)
+		if named != 1 {
+			t.Fatalf("%d referral rows nulled; want the deleted user's", named)
 		}
 		checkCounters(t, c.db)
 	})

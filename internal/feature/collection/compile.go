@@ -80,43 +80,24 @@ type index struct {
 	fields []string
 }
 
-// create makes the index. On PostgreSQL the function
-// userd_collection_create_index makes it (migration 00036): it checks every
-// name and kind and runs as the table's owner, a role of its own, so that
-// no role userd's transactions run as may change the table itself.
+// create makes the index (on PostgreSQL through a function that checks
+// it: see sqldb.Dialect.CollectionIndex).
 func (c *compiled) create(ctx context.Context, tx *sqldb.Tx, ix index) error {
-	if tx.Engine() == "postgres" {
-		kinds := make([]string, len(ix.fields))
-		for i, f := range ix.fields {
-			kinds[i] = map[sqldb.JSONKind]string{sqldb.JSONText: "text", sqldb.JSONNumber: "numeric", sqldb.JSONBool: "boolean"}[c.kinds[f]]
-		}
-		_, err := tx.Exec(ctx, `SELECT userd_collection_create_index($1, $2, $3, $4, $5, $6)`,
-			ix.name, ix.kind, c.name, c.owner(), strings.Join(ix.fields, ","), strings.Join(kinds, ","))
-		return err
-	}
-	cols := []string{c.owner()}
-	for _, f := range ix.fields {
-		cols = append(cols, tx.JSONField("data", f, c.kinds[f]))
-	}
-	if ix.kind == plainKey {
-		cols = append(cols, "id")
-	}
-	unique := ""
-	if ix.kind == uniqueKey {
-		unique = "UNIQUE "
-	}
-	_, err := tx.Exec(ctx, "CREATE "+unique+"INDEX "+ix.name+" ON collection_records ("+strings.Join(cols, ", ")+") WHERE collection = '"+c.name+"'")
-	return err
+	return tx.CollectionIndex(ctx, c.index(ix), false)
 }
 
-// dropIndex drops an index of a collection, on PostgreSQL through the
-// function userd_collection_drop_index, which drops only those (see create).
-func dropIndex(ctx context.Context, tx *sqldb.Tx, name string) error {
-	q := `DROP INDEX ` + name
-	if tx.Engine() == "postgres" {
-		q = `SELECT userd_collection_drop_index('` + name + `')`
+// index is ix as the dialect makes it.
+func (c *compiled) index(ix index) sqldb.CollectionIndex {
+	kinds := make([]sqldb.JSONKind, len(ix.fields))
+	for i, f := range ix.fields {
+		kinds[i] = c.kinds[f]
 	}
-	if _, err := tx.Exec(ctx, q); err != nil {
+	return sqldb.CollectionIndex{Name: ix.name, Kind: ix.kind, Collection: c.name, Owner: c.owner(), Fields: ix.fields, Kinds: kinds}
+}
+
+// dropIndex drops an index of a collection (see create).
+func dropIndex(ctx context.Context, tx *sqldb.Tx, name string) error {
+	if err := tx.CollectionIndex(ctx, sqldb.CollectionIndex{Name: name}, true); err != nil {
 		return fmt.Errorf("drop index %s: %w", name, err)
 	}
 	return nil

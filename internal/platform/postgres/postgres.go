@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,22 @@ func (dialect) Shared() bool { return true }
 // WritingWith is true: PostgreSQL's WITH clauses may insert, update and
 // delete.
 func (dialect) WritingWith() bool { return true }
+
+// CollectionIndex calls the functions of migration 00036, which check every
+// name and kind, build the statement and run it as the table's owner, a
+// role of its own: no role userd's transactions run as may change the
+// table itself.
+func (dialect) CollectionIndex(ix sqldb.CollectionIndex, drop bool) (string, []any) {
+	if drop {
+		return `SELECT userd_collection_drop_index($1)`, []any{ix.Name}
+	}
+	kinds := make([]string, len(ix.Kinds))
+	for i, k := range ix.Kinds {
+		kinds[i] = map[sqldb.JSONKind]string{sqldb.JSONText: "text", sqldb.JSONNumber: "numeric", sqldb.JSONBool: "boolean"}[k]
+	}
+	return `SELECT userd_collection_create_index($1, $2, $3, $4, $5, $6)`,
+		[]any{ix.Name, ix.Kind, ix.Collection, ix.Owner, strings.Join(ix.Fields, ","), strings.Join(kinds, ",")}
+}
 
 // JSONField reads a key of a jsonb column as text, cast to numeric or
 // boolean for those kinds.

@@ -61,6 +61,34 @@ type Dialect interface {
 	// queries that must use it. column and key must be identifiers that the
 	// caller validated; the expression interpolates them.
 	JSONField(column, key string, kind JSONKind) string
+	// CollectionIndex returns the statement, with its arguments, that makes
+	// ix (drop false) or drops it.
+	CollectionIndex(ix CollectionIndex, drop bool) (string, []any)
+}
+
+// CollectionIndex is a partial expression index of collection_records on
+// the records of one collection: its owner column, then its fields read
+// as their kinds (see JSONField), then id when it serves pages. Its maker
+// validates every name.
+type CollectionIndex struct {
+	Name       string
+	Kind       string // "u" a unique key, "i" an index for pages (ends with id), "r" a relation's
+	Collection string
+	Owner      string // "user_id" or "organization_id"
+	Fields     []string
+	Kinds      []JSONKind
+}
+
+// Columns returns the index's columns as dialect d reads them.
+func (ix CollectionIndex) Columns(d Dialect) string {
+	cols := []string{ix.Owner}
+	for i, f := range ix.Fields {
+		cols = append(cols, d.JSONField("data", f, ix.Kinds[i]))
+	}
+	if ix.Kind == "i" {
+		cols = append(cols, "id")
+	}
+	return strings.Join(cols, ", ")
 }
 
 // JSONKind is the SQL type that JSONField reads a JSON value as.
@@ -264,8 +292,13 @@ func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string
 // where the other engine takes two.
 func (tx *Tx) WritingWith() bool { return tx.dialect.WritingWith() }
 
-// Engine is the transaction's engine, as DB.Engine.
-func (tx *Tx) Engine() string { return tx.dialect.Name() }
+// CollectionIndex makes ix (drop false) or drops it (see
+// Dialect.CollectionIndex).
+func (tx *Tx) CollectionIndex(ctx context.Context, ix CollectionIndex, drop bool) error {
+	q, args := tx.dialect.CollectionIndex(ix, drop)
+	_, err := tx.Exec(ctx, q, args...)
+	return err
+}
 
 // JSONField returns the engine's expression of a JSON object's key read as
 // kind (see Dialect.JSONField).

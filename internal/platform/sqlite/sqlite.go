@@ -126,6 +126,18 @@ func (*dialect) JSONField(column, key string, _ sqldb.JSONKind) string {
 	return "json_extract(" + column + ", '$." + key + "')"
 }
 
+// CollectionIndex makes or drops the index itself.
+func (d *dialect) CollectionIndex(ix sqldb.CollectionIndex, drop bool) (string, []any) {
+	if drop {
+		return `DROP INDEX ` + ix.Name, nil
+	}
+	unique := ""
+	if ix.Kind == "u" {
+		unique = "UNIQUE "
+	}
+	return "CREATE " + unique + "INDEX " + ix.Name + " ON collection_records (" + ix.Columns(d) + ") WHERE collection = '" + ix.Collection + "'", nil
+}
+
 // LockRow only checks that the row exists: a SQLite write transaction holds
 // the database's one write lock from its start.
 func (*dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id string) (bool, error) {
