@@ -346,7 +346,7 @@ COMMENT ON TABLE collections IS 'The collections an operator declares (collectio
 COMMENT ON COLUMN collections.name IS 'The collection''s validated identifier.';
 COMMENT ON COLUMN collections.owner IS 'user or organization: who owns the collection''s records.';
 COMMENT ON COLUMN collections.declaration IS 'JSON object: owner, schema (a JSON Schema), unique and indexes (arrays of field lists), relations (by field), max_records_per_owner, members_write. Each unique key and index is a partial expression index on collection_records.';
-COMMENT ON TABLE collection_records IS 'The records of every collection (collection package), each owned by exactly one user or organisation; owned by userd_system so that declaring a collection can create its indexes.';
+COMMENT ON TABLE collection_records IS 'The records of every collection (collection package), each owned by exactly one user or organisation; owned by userd_collection_ddl, whose two SECURITY DEFINER functions (userd_collection_create_index, userd_collection_drop_index) alone make and drop the declared indexes.';
 COMMENT ON COLUMN collection_records.collection IS 'The collection''s name; a collection deleted by force takes its records (CASCADE).';
 COMMENT ON COLUMN collection_records.user_id IS 'The owning user; NULL for an organisation''s record.';
 COMMENT ON COLUMN collection_records.organization_id IS 'The owning organisation; NULL for a user''s record.';
