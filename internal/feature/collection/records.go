@@ -434,7 +434,7 @@ func mergePatch(target, patch any) any {
 // and applies each relation's rule to the records that point at it, in the
 // same transaction: cascade deletes them (and so on), set_null removes the
 // field, restrict refuses (ErrRestricted). It returns the errors of
-// access, ErrRecordNotFound and ErrStale.
+// access, ErrRecordNotFound, ErrStale and ErrTooManyDependents.
 func (s *Service) Delete(ctx context.Context, a userd.Actor, orgID, name, id string, ifMatch int) error {
 	return s.access(ctx, a, orgID, name, sweep, func(tx *sqldb.Tx, c *compiled, o owner) error {
 		r, err := mine(ctx, tx, c, o, id, true)
@@ -444,8 +444,22 @@ func (s *Service) Delete(ctx context.Context, a userd.Actor, orgID, name, id str
 		if ifMatch >= 0 && ifMatch != r.Version {
 			return ErrStale
 		}
-		d := &deletion{s: s, o: o, seen: map[string]bool{}, pointing: map[string][]pointer{}}
-		return d.remove(ctx, tx, c, r.ID)
+		d := &deletion{s: s, o: o, seen: map[string]bool{}, touched: map[string]bool{}, pointing: map[string][]pointer{}}
+		if err := d.touch(r.ID); err != nil {
+			return err
+		}
+		d.seen[r.ID] = true
+		// A work-list rather than recursion: a chain of cascades is as long
+		// as MaxCascade, whatever the goroutine's stack.
+		queue := []doomed{{c, r.ID}}
+		for len(queue) > 0 {
+			next, err := d.remove(ctx, tx, queue[0])
+			if err != nil {
+				return err
+			}
+			queue = append(queue[1:], next...)
+		}
+		return nil
 	})
 }
 
@@ -453,54 +467,78 @@ func (s *Service) Delete(ctx context.Context, a userd.Actor, orgID, name, id str
 type deletion struct {
 	s        *Service
 	o        owner
-	seen     map[string]bool      // the records deleted so far
+	seen     map[string]bool      // the records deleted or queued for deletion
+	touched  map[string]bool      // the records deleted or changed, at most MaxCascade
 	pointing map[string][]pointer // by collection, read once
 }
 
-// remove deletes record id of c after applying the rules of the relations
-// that point at c.
-func (d *deletion) remove(ctx context.Context, tx *sqldb.Tx, c *compiled, id string) error {
-	d.seen[id] = true
-	ps, ok := d.pointing[c.name]
+// doomed is a record that a deletion removes.
+type doomed struct {
+	c  *compiled
+	id string
+}
+
+// touch counts record id as deleted or changed, and returns
+// ErrTooManyDependents past MaxCascade.
+func (d *deletion) touch(id string) error {
+	d.touched[id] = true
+	if len(d.touched) > MaxCascade {
+		return ErrTooManyDependents
+	}
+	return nil
+}
+
+// remove applies the rules of the relations that point at r's collection
+// to the records that point at r, then deletes r. It returns the records
+// that a cascade deletes next.
+func (d *deletion) remove(ctx context.Context, tx *sqldb.Tx, r doomed) ([]doomed, error) {
+	ps, ok := d.pointing[r.c.name]
 	if !ok {
 		var err error
-		if ps, err = d.s.pointing(ctx, tx, c.name); err != nil {
-			return err
+		if ps, err = d.s.pointing(ctx, tx, r.c.name); err != nil {
+			return nil, err
 		}
-		d.pointing[c.name] = ps
+		d.pointing[r.c.name] = ps
 	}
+	var next []doomed
 	for _, p := range ps {
 		// The collection's name is a validated identifier, written out so
 		// that the planner uses the relation's partial index.
 		ids, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT id FROM collection_records WHERE collection = '`+p.from.name+`' AND `+
-			p.from.owner()+` = $1 AND `+tx.JSONField("data", p.field, sqldb.JSONText)+` = $2`, d.o.id(), id)
+			p.from.owner()+` = $1 AND `+tx.JSONField("data", p.field, sqldb.JSONText)+` = $2`, d.o.id(), r.id)
 		if err != nil {
-			return fmt.Errorf("read records pointing at %s: %w", id, err)
+			return nil, fmt.Errorf("read records pointing at %s: %w", r.id, err)
 		}
 		for _, rid := range ids {
 			if d.seen[rid] {
 				continue
 			}
-			if err := d.apply(ctx, tx, p, rid); err != nil {
-				return err
+			if p.rule == Restrict {
+				return nil, ErrRestricted
+			}
+			if err := d.touch(rid); err != nil {
+				return nil, err
+			}
+			if p.rule == Cascade {
+				d.seen[rid] = true
+				next = append(next, doomed{p.from, rid})
+				continue
+			}
+			if err := d.setNull(ctx, tx, p, rid); err != nil {
+				return nil, err
 			}
 		}
 	}
 	var version int
-	if err := tx.QueryRow(ctx, `DELETE FROM collection_records WHERE id = $1 RETURNING version`, id).Scan(&version); err != nil {
-		return fmt.Errorf("delete record: %w", err)
+	if err := tx.QueryRow(ctx, `DELETE FROM collection_records WHERE id = $1 RETURNING version`, r.id).Scan(&version); err != nil {
+		return nil, fmt.Errorf("delete record: %w", err)
 	}
-	return changed(ctx, tx, c, d.o, RecordDeleted, id, version, nil)
+	return next, changed(ctx, tx, r.c, d.o, RecordDeleted, r.id, version, nil)
 }
 
-// apply applies p's rule to record rid, which points at a deleted record.
-func (d *deletion) apply(ctx context.Context, tx *sqldb.Tx, p pointer, rid string) error {
-	switch p.rule {
-	case Restrict:
-		return ErrRestricted
-	case Cascade:
-		return d.remove(ctx, tx, p.from, rid)
-	}
+// setNull removes p's field from record rid, which points at a deleted
+// record.
+func (d *deletion) setNull(ctx context.Context, tx *sqldb.Tx, p pointer, rid string) error {
 	r, err := mine(ctx, tx, p.from, d.o, rid, true)
 	if err != nil {
 		return err

@@ -1,0 +1,119 @@
+package collection_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/collection"
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+// declareTasks declares tasks, whose parent is another task: deleting a
+// task deletes its children (cascade).
+func declareTasks(t *testing.T, s *collection.Service) {
+	t.Helper()
+	if _, err := s.Declare(ctx(), operator, userd.Client{}, "tasks", collection.Declaration{Owner: "user",
+		Schema:    obj(`{"parent":{"type":"string"},"t":{"type":"string"}}`),
+		Relations: map[string]collection.Relation{"parent": {Collection: "tasks", OnDelete: collection.Cascade}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// chain stores n tasks of a, each the parent of the next, straight into
+// the table (the service would take a transaction each), and returns
+// their ids from the head.
+func chain(t *testing.T, db *sqldb.DB, a userd.Actor, n int) []string {
+	t.Helper()
+	now := time.Now().UTC()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = userd.NewID(now)
+	}
+	const batch = 500
+	for from := 0; from < n; from += batch {
+		var rows []string
+		var args []any
+		for i := from; i < min(from+batch, n); i++ {
+			data := `{}`
+			if i > 0 {
+				data = `{"parent":"` + ids[i-1] + `"}`
+			}
+			k := len(args)
+			rows = append(rows, fmt.Sprintf("($%d, 'tasks', $%d, $%d, 1, $%d, $%d)", k+1, k+2, k+3, k+4, k+4))
+			args = append(args, ids[i], a.UserID, data, now)
+		}
+		if _, err := db.SQL().Exec(`INSERT INTO collection_records (id, collection, user_id, data, version, created_at, updated_at) VALUES `+
+			strings.Join(rows, ", "), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if db.Engine() == "postgres" {
+		// As autovacuum would: the planner then looks up each record's
+		// children through the relation's index.
+		if _, err := db.SQL().Exec(`ANALYZE collection_records`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// changes counts the user's changes of a type.
+func changes(t *testing.T, db *sqldb.DB, a userd.Actor, typ string) int {
+	t.Helper()
+	return dbtest.Count(t, db, `SELECT count(*) FROM collection_changes WHERE user_id = $1 AND type = $2`, a.UserID, typ)
+}
+
+func TestCascadeBound(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := collection.NewService(db, collection.Deps{})
+		declareTasks(t, s)
+		ann := dbtest.User(t, db, "ann@example.com")
+		ids := chain(t, db, ann, collection.MaxCascade+1)
+		// One record too many: refused, nothing changed.
+		err := s.Delete(ctx(), ann, "", "tasks", ids[0], -1)
+		if e := userd.ErrorOf(err); e == nil || e.Kind != userd.KindConflict || e.Code != "too_many_dependents" ||
+			e.Message != "This deletion would remove or change more than 10000 records: delete their dependents first." {
+			t.Fatalf("deleting a chain of %d = %v", len(ids), err)
+		}
+		if n, d := count(t, db, "tasks"), changes(t, db, ann, collection.RecordDeleted); n != collection.MaxCascade+1 || d != 0 {
+			t.Fatalf("after the refusal: %d tasks, %d deletions", n, d)
+		}
+		// The tail has no dependents; then the chain is MaxCascade long, and
+		// goes, walked without recursion.
+		if err := s.Delete(ctx(), ann, "", "tasks", ids[len(ids)-1], -1); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx(), ann, "", "tasks", ids[0], -1); err != nil {
+			t.Fatal(err)
+		}
+		if n, d := count(t, db, "tasks"), changes(t, db, ann, collection.RecordDeleted); n != 0 || d != collection.MaxCascade+1 {
+			t.Fatalf("after the deletion: %d tasks, %d deletions", n, d)
+		}
+	})
+}
+
+func TestCascadeCycle(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := collection.NewService(db, collection.Deps{})
+		declareTasks(t, s)
+		ann, bob := dbtest.User(t, db, "ann@example.com"), dbtest.User(t, db, "bob@example.com")
+		a := create(t, s, ann, "tasks", `{}`)
+		b := create(t, s, ann, "tasks", `{"parent":"`+a+`"}`)
+		c := create(t, s, ann, "tasks", `{"parent":"`+b+`"}`)
+		create(t, s, ann, "tasks", `{"t":"alone"}`)
+		create(t, s, bob, "tasks", `{}`)
+		if _, err := s.Patch(ctx(), ann, "", "tasks", a, 1, []byte(`{"parent":"`+c+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx(), ann, "", "tasks", b, -1); err != nil {
+			t.Fatal(err)
+		}
+		if n, d := count(t, db, "tasks"), changes(t, db, ann, collection.RecordDeleted); n != 2 || d != 3 {
+			t.Fatalf("after deleting a cycle: %d tasks, %d deletions", n, d)
+		}
+	})
+}
