@@ -95,11 +95,17 @@ func (c *compiled) written(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// tooLarge is the error of data past MaxRecordBytes, as given or as
+// stored.
+func (s *Service) tooLarge() error {
+	return userd.Invalid([]userd.FieldError{{Field: "data", Code: "too_large", Message: fmt.Sprintf("A record's data is at most %d bytes of JSON.", s.deps.MaxRecordBytes)}})
+}
+
 // parse reads a record's data: a JSON object of at most MaxRecordBytes.
 // It returns the document as the validator reads it.
 func (s *Service) parse(data []byte) (any, error) {
 	if len(data) > s.deps.MaxRecordBytes {
-		return nil, userd.Invalid([]userd.FieldError{{Field: "data", Code: "too_large", Message: fmt.Sprintf("A record's data is at most %d bytes of JSON.", s.deps.MaxRecordBytes)}})
+		return nil, s.tooLarge()
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if _, ok := doc.(map[string]any); err != nil || !ok {
@@ -274,7 +280,8 @@ func (s *Service) Create(ctx context.Context, a userd.Actor, orgID, name string,
 	return r, err
 }
 
-// valid checks doc (checkRecord) and returns it as stored JSON.
+// valid checks doc (checkRecord) and returns it as stored JSON, of at most
+// MaxRecordBytes.
 func (s *Service) valid(ctx context.Context, tx *sqldb.Tx, c, checked *compiled, o owner, doc any) ([]byte, error) {
 	fs, err := s.checkRecord(ctx, tx, c, checked, o, doc)
 	if err != nil {
@@ -283,11 +290,27 @@ func (s *Service) valid(ctx context.Context, tx *sqldb.Tx, c, checked *compiled,
 	if err := userd.Invalid(fs); err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(doc)
+	raw, err := encode(doc)
 	if err != nil {
-		return nil, fmt.Errorf("encode record: %w", err)
+		return nil, err
+	}
+	if len(raw) > s.deps.MaxRecordBytes {
+		return nil, s.tooLarge()
 	}
 	return raw, nil
+}
+
+// encode writes a record's data as it is stored: without json.Marshal's
+// escapes of <, > and &, which would make it up to 6 times longer than
+// what was given.
+func encode(doc any) ([]byte, error) {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // checkLimit returns ErrLimit when the owner has as many records of c as
@@ -358,12 +381,7 @@ func (s *Service) Patch(ctx context.Context, a userd.Actor, orgID, name, id stri
 		return Record{}, err
 	}
 	return s.change(ctx, a, orgID, name, id, ifMatch, nil, func(old any) (any, error) {
-		doc := mergePatch(old, p)
-		raw, err := json.Marshal(doc)
-		if err != nil {
-			return nil, fmt.Errorf("encode patched record: %w", err)
-		}
-		return s.parse(raw)
+		return mergePatch(old, p), nil
 	})
 }
 
@@ -549,9 +567,9 @@ func (d *deletion) setNull(ctx context.Context, tx *sqldb.Tx, p pointer, rid str
 		return fmt.Errorf("read record data: %v", err)
 	}
 	delete(m, p.field)
-	raw, err := json.Marshal(m)
+	raw, err := encode(m)
 	if err != nil {
-		return fmt.Errorf("encode record: %w", err)
+		return err
 	}
 	return update(ctx, tx, p.from, d.o, rid, r.Version+1, raw)
 }

@@ -117,3 +117,47 @@ func TestCascadeCycle(t *testing.T) {
 		}
 	})
 }
+
+// TestStoredSize: data is stored as given, <, > and & unescaped, and the
+// bound is on what is stored.
+func TestStoredSize(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := collection.NewService(db, collection.Deps{})
+		declareTasks(t, s)
+		ann := dbtest.User(t, db, "ann@example.com")
+		in := `{"t":"` + strings.Repeat("<&>", (collection.DefaultMaxRecordBytes-8)/3) + `"}`
+		r, err := s.Create(ctx(), ann, "", "tasks", []byte(in))
+		if err != nil || string(r.Data) != in {
+			t.Fatalf("create %d bytes of <&> = %d bytes, %v", len(in), len(r.Data), err)
+		}
+		want := len(in)
+		if db.Engine() == "postgres" {
+			want++ // jsonb's text has a space after the colon
+		}
+		if stored := dbtest.Count(t, db, `SELECT length(CAST(data AS TEXT)) FROM collection_records WHERE id = $1`, r.ID); stored != want {
+			t.Fatalf("stored %d bytes of %d", stored, len(in))
+		}
+		// A merge patch that changes nothing keeps it within the bound.
+		if r, err = s.Patch(ctx(), ann, "", "tasks", r.ID, 1, []byte(`{"x":null}`)); err != nil || r.Version != 2 || string(r.Data) != in {
+			t.Fatalf("empty patch = v%d, %v", r.Version, err)
+		}
+		// U+2028 is 3 bytes given and 6 stored (\u2028): the stored size
+		// counts, on every write.
+		wide := `{"t":"` + strings.Repeat("\u2028", (collection.DefaultMaxRecordBytes-8)/3) + `"}`
+		tooLarge := func(what string, err error) {
+			t.Helper()
+			if e := userd.ErrorOf(err); e == nil || e.Kind != userd.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Field != "data" || e.Fields[0].Code != "too_large" {
+				t.Fatalf("%s = %v", what, err)
+			}
+		}
+		_, err = s.Create(ctx(), ann, "", "tasks", []byte(wide))
+		tooLarge("create", err)
+		_, err = s.Replace(ctx(), ann, "", "tasks", r.ID, -1, []byte(wide))
+		tooLarge("replace", err)
+		_, err = s.Patch(ctx(), ann, "", "tasks", r.ID, -1, []byte(wide))
+		tooLarge("patch", err)
+		if got, _ := s.Get(ctx(), ann, "", "tasks", r.ID); got.Version != 2 || count(t, db, "tasks") != 1 {
+			t.Fatalf("after the refusals: v%d, %d tasks", got.Version, count(t, db, "tasks"))
+		}
+	})
+}
