@@ -24,9 +24,12 @@ const (
 	MaxLimit     = 100
 )
 
+// MaxFilters bounds a Query's filters (too_many_filters).
+const MaxFilters = 8
+
 // Query narrows and orders Records. Each filter is FIELD:OP:VALUE, OP one
 // of eq, ne, gt, gte, lt and lte, FIELD one that a unique key, an index or
-// a relation of the declaration names. Sort is FIELD (ascending) or -FIELD
+// a relation of the declaration names; at most MaxFilters. Sort is FIELD (ascending) or -FIELD
 // (descending) of those fields, listing only the records that have it;
 // empty for newest first.
 type Query struct {
@@ -96,7 +99,7 @@ func placeholder(k sqldb.JSONKind, n string) string {
 // Records returns a page of the owner's records of a collection (see
 // Query). It returns the errors of access and a validation error for a
 // filter on a field that no index names, an unknown operator, a value of
-// the wrong type, or a bad cursor.
+// the wrong type, more than MaxFilters filters, or a bad cursor.
 func (s *Service) Records(ctx context.Context, a userd.Actor, orgID, name string, q Query) (p Page, err error) {
 	if q.Limit <= 0 || q.Limit > MaxLimit {
 		q.Limit = DefaultLimit
@@ -131,6 +134,9 @@ func (c *compiled) query(tx *sqldb.Tx, o owner, q Query) (string, []any, string,
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
+	}
+	if len(q.Where) > MaxFilters {
+		return "", nil, "", badQuery("where", "too_many_filters", fmt.Sprintf("A list takes at most %d filters.", MaxFilters))
 	}
 	for _, w := range q.Where {
 		parts := strings.SplitN(w, ":", 3)

@@ -82,3 +82,27 @@ func TestExactNumbers(t *testing.T) {
 		}
 	})
 }
+
+// TestFilterBound: a list takes at most MaxFilters filters.
+func TestFilterBound(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := collection.NewService(db, collection.Deps{})
+		declareNumbers(t, s)
+		ann := dbtest.User(t, db, "ann@example.com")
+		for i := range 10 {
+			create(t, s, ann, "numbers", `{"n":`+strconv.Itoa(i)+`}`)
+		}
+		var where []string
+		for i := range collection.MaxFilters {
+			where = append(where, "n:ne:"+strconv.Itoa(i))
+		}
+		if p, err := s.Records(ctx(), ann, "", "numbers", collection.Query{Where: where}); err != nil || len(p.Records) != 2 {
+			t.Fatalf("%d filters: %d records, %v", len(where), len(p.Records), err)
+		}
+		_, err := s.Records(ctx(), ann, "", "numbers", collection.Query{Where: append(where, "n:ne:8")})
+		if e := userd.ErrorOf(err); e == nil || e.Kind != userd.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Field != "where" ||
+			e.Fields[0].Code != "too_many_filters" || e.Fields[0].Message != "A list takes at most 8 filters." {
+			t.Fatalf("%d filters = %v", len(where)+1, err)
+		}
+	})
+}
