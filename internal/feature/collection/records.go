@@ -287,7 +287,7 @@ func (s *Service) valid(ctx context.Context, tx *sqldb.Tx, c, checked *compiled,
 	if err != nil {
 		return nil, err
 	}
-	if err := userd.Invalid(fs); err != nil {
+	if err := invalid(fs); err != nil {
 		return nil, err
 	}
 	raw, err := encode(doc)

@@ -2,6 +2,7 @@ package collection_test
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +159,38 @@ func TestStoredSize(t *testing.T) {
 		tooLarge("patch", err)
 		if got, _ := s.Get(ctx(), ann, "", "tasks", r.ID); got.Version != 2 || count(t, db, "tasks") != 1 {
 			t.Fatalf("after the refusals: v%d, %d tasks", got.Version, count(t, db, "tasks"))
+		}
+	})
+}
+
+// TestFieldErrorBound: a validation error lists at most MaxFieldErrors
+// fields, and says how many more there were.
+func TestFieldErrorBound(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := collection.NewService(db, collection.Deps{})
+		if _, err := s.Declare(ctx(), operator, userd.Client{}, "lists", collection.Declaration{Owner: "user",
+			Schema: obj(`{"w":{"type":"array","items":{"type":"string"}}}`)}); err != nil {
+			t.Fatal(err)
+		}
+		ann := dbtest.User(t, db, "ann@example.com")
+		for _, c := range []struct {
+			items  int
+			fields int
+			msg    string
+		}{
+			{collection.MaxFieldErrors, collection.MaxFieldErrors, "Some fields are invalid."},
+			{30001, collection.MaxFieldErrors, "Some fields are invalid: 100 fields are listed, and 29901 more are invalid."},
+		} {
+			_, err := s.Create(ctx(), ann, "", "lists", []byte(`{"w":[1`+strings.Repeat(",1", c.items-1)+`]}`))
+			e := userd.ErrorOf(err)
+			if e == nil || e.Kind != userd.KindInvalid || e.Code != "validation_failed" || len(e.Fields) != c.fields || e.Message != c.msg {
+				t.Fatalf("%d bad items = %v", c.items, err)
+			}
+			for i, f := range e.Fields {
+				if f.Field != "/w/"+strconv.Itoa(i) || f.Code != "type" {
+					t.Fatalf("field %d = %+v", i, f)
+				}
+			}
 		}
 	})
 }
