@@ -451,8 +451,9 @@ func mergePatch(target, patch any) any {
 // Delete deletes a record when ifMatch is its version (any when negative),
 // and applies each relation's rule to the records that point at it, in the
 // same transaction: cascade deletes them (and so on), set_null removes the
-// field, restrict refuses (ErrRestricted). It returns the errors of
-// access, ErrRecordNotFound, ErrStale and ErrTooManyDependents.
+// field, restrict refuses (ErrRestricted; so does set_null when the
+// record would then break its schema). It returns the errors of access,
+// ErrRecordNotFound, ErrStale and ErrTooManyDependents.
 func (s *Service) Delete(ctx context.Context, a userd.Actor, orgID, name, id string, ifMatch int) error {
 	return s.access(ctx, a, orgID, name, sweep, func(tx *sqldb.Tx, c *compiled, o owner) error {
 		r, err := mine(ctx, tx, c, o, id, true)
@@ -555,7 +556,9 @@ func (d *deletion) remove(ctx context.Context, tx *sqldb.Tx, r doomed) ([]doomed
 }
 
 // setNull removes p's field from record rid, which points at a deleted
-// record.
+// record. It refuses (restricted, wrapping ErrRestricted) when the record
+// would then break its schema: the field may be required otherwise than
+// by the schema's top-level required, which the declaration checks.
 func (d *deletion) setNull(ctx context.Context, tx *sqldb.Tx, p pointer, rid string) error {
 	r, err := mine(ctx, tx, p.from, d.o, rid, true)
 	if err != nil {
@@ -567,6 +570,11 @@ func (d *deletion) setNull(ctx context.Context, tx *sqldb.Tx, p pointer, rid str
 		return fmt.Errorf("read record data: %v", err)
 	}
 	delete(m, p.field)
+	if len(p.from.check(m)) > 0 {
+		return &userd.Error{Kind: userd.KindConflict, Code: "restricted", Err: ErrRestricted,
+			Message: "Record " + rid + " of " + p.from.name + " points at this record through the set_null relation " + p.from.name + "." + p.field +
+				", and would break its collection's schema without it: change or delete it first."}
+	}
 	raw, err := encode(m)
 	if err != nil {
 		return err

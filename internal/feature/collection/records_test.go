@@ -1,6 +1,7 @@
 package collection_test
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -190,6 +191,47 @@ func TestFieldErrorBound(t *testing.T) {
 				if f.Field != "/w/"+strconv.Itoa(i) || f.Code != "type" {
 					t.Fatalf("field %d = %+v", i, f)
 				}
+			}
+		}
+	})
+}
+
+// TestSetNullSchema: set_null refuses the deletion when a pointing record
+// would break its schema without the field.
+func TestSetNullSchema(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := collection.NewService(db, collection.Deps{})
+		accts := obj(`{"g":{"type":"string"},"n":{"type":"string"}}`)
+		accts["allOf"] = []any{map[string]any{"if": map[string]any{"required": []any{"n"}}, "then": map[string]any{"required": []any{"g"}}}}
+		if _, err := s.Apply(ctx(), operator, userd.Client{}, map[string]collection.Declaration{
+			"groups": {Owner: "user", Schema: obj(`{"n":{"type":"string"}}`)},
+			"accts":  {Owner: "user", Schema: accts, Relations: map[string]collection.Relation{"g": {Collection: "groups", OnDelete: collection.SetNull}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ann := dbtest.User(t, db, "ann@example.com")
+		g := create(t, s, ann, "groups", `{}`)
+		free := create(t, s, ann, "accts", `{"g":"`+g+`"}`)
+		bound := create(t, s, ann, "accts", `{"g":"`+g+`","n":"x"}`)
+		err := s.Delete(ctx(), ann, "", "groups", g, -1)
+		if e := userd.ErrorOf(err); !errors.Is(err, collection.ErrRestricted) || e.Kind != userd.KindConflict || e.Code != "restricted" ||
+			e.Message != "Record "+bound+" of accts points at this record through the set_null relation accts.g, and would break its collection's schema without it: change or delete it first." {
+			t.Fatalf("delete the group = %v", err)
+		}
+		for _, id := range []string{free, bound} {
+			if r, err := s.Get(ctx(), ann, "", "accts", id); err != nil || r.Version != 1 {
+				t.Fatalf("after the refusal: %s v%d %v", id, r.Version, err)
+			}
+		}
+		if _, err := s.Patch(ctx(), ann, "", "accts", bound, 1, []byte(`{"n":null}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx(), ann, "", "groups", g, -1); err != nil {
+			t.Fatal(err)
+		}
+		for id, version := range map[string]int{free: 2, bound: 3} {
+			if r, err := s.Get(ctx(), ann, "", "accts", id); err != nil || string(r.Data) != `{}` || r.Version != version {
+				t.Fatalf("after set_null: %s %s v%d %v", id, r.Data, r.Version, err)
 			}
 		}
 	})
