@@ -268,6 +268,25 @@ func compileSchema(schema map[string]any) (*jsonschema.Schema, error) {
 	return c.Compile(url)
 }
 
+// MaxIndexedBytes bounds a string that a unique key, an index or a
+// relation holds: PostgreSQL refuses a btree entry of more than about
+// 2,700 bytes, and an index is no place for long text.
+const MaxIndexedBytes = 1000
+
+// tooLong returns an error for each string of an indexed field of data
+// longer than MaxIndexedBytes.
+func (c *compiled) tooLong(data any) []userd.FieldError {
+	m, _ := data.(map[string]any)
+	var fs []userd.FieldError
+	for _, f := range sortedKeys(c.kinds) {
+		if v, ok := m[f].(string); ok && c.kinds[f] == sqldb.JSONText && len(v) > MaxIndexedBytes {
+			fs = append(fs, userd.FieldError{Field: "/" + escape(f), Code: "too_long",
+				Message: fmt.Sprintf("A field that a unique key, an index or a relation names holds at most %d bytes of text.", MaxIndexedBytes)})
+		}
+	}
+	return fs
+}
+
 // MaxFieldErrors bounds the field errors of a record's validation error;
 // its message says how many more there were.
 const MaxFieldErrors = 100

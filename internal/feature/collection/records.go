@@ -252,8 +252,8 @@ func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string,
 // Create adds a record to the collection for the actor (orgID "") or an
 // organisation. It returns the errors of access, a validation error (one
 // field per failing JSON pointer, relation_not_found for a relation that
-// names no record of the owner, too_large), ErrLimit and a unique_violation
-// conflict.
+// names no record of the owner, too_long for an indexed string past
+// MaxIndexedBytes, too_large), ErrLimit and a unique_violation conflict.
 func (s *Service) Create(ctx context.Context, a userd.Actor, orgID, name string, data []byte) (r Record, err error) {
 	doc, err := s.parse(data)
 	if err != nil {
@@ -280,12 +280,15 @@ func (s *Service) Create(ctx context.Context, a userd.Actor, orgID, name string,
 	return r, err
 }
 
-// valid checks doc (checkRecord) and returns it as stored JSON, of at most
-// MaxRecordBytes.
+// valid checks doc (checkRecord, then the length of its indexed strings)
+// and returns it as stored JSON, of at most MaxRecordBytes.
 func (s *Service) valid(ctx context.Context, tx *sqldb.Tx, c, checked *compiled, o owner, doc any) ([]byte, error) {
 	fs, err := s.checkRecord(ctx, tx, c, checked, o, doc)
 	if err != nil {
 		return nil, err
+	}
+	if len(fs) == 0 {
+		fs = c.tooLong(doc)
 	}
 	if err := invalid(fs); err != nil {
 		return nil, err

@@ -236,3 +236,43 @@ func TestSetNullSchema(t *testing.T) {
 		}
 	})
 }
+
+// TestIndexedLength: a string that an index holds is at most
+// MaxIndexedBytes long, on every write; other strings are not bounded so.
+func TestIndexedLength(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := collection.NewService(db, collection.Deps{})
+		if _, err := s.Declare(ctx(), operator, userd.Client{}, "notes", collection.Declaration{Owner: "user",
+			Schema: obj(`{"t":{"type":"string"},"u":{"type":"string"},"free":{"type":"string"}}`), Indexes: [][]string{{"t"}}, Unique: [][]string{{"u"}}}); err != nil {
+			t.Fatal(err)
+		}
+		ann := dbtest.User(t, db, "ann@example.com")
+		long := strings.Repeat("é", collection.MaxIndexedBytes/2) // exactly the bound, in bytes
+		r, err := s.Create(ctx(), ann, "", "notes", []byte(`{"t":"`+long+`","u":"`+long+`","free":"`+long+long+long+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tooLong := func(what string, err error, fields ...string) {
+			t.Helper()
+			e := userd.ErrorOf(err)
+			if e == nil || e.Kind != userd.KindInvalid || len(e.Fields) != len(fields) {
+				t.Fatalf("%s = %v", what, err)
+			}
+			for i, f := range e.Fields {
+				if f.Field != fields[i] || f.Code != "too_long" ||
+					f.Message != "A field that a unique key, an index or a relation names holds at most 1000 bytes of text." {
+					t.Fatalf("%s: field %d = %+v", what, i, f)
+				}
+			}
+		}
+		_, err = s.Create(ctx(), ann, "", "notes", []byte(`{"t":"`+long+`x","u":"`+long+`x"}`))
+		tooLong("create", err, "/t", "/u")
+		_, err = s.Replace(ctx(), ann, "", "notes", r.ID, -1, []byte(`{"t":"x`+long+`"}`))
+		tooLong("replace", err, "/t")
+		_, err = s.Patch(ctx(), ann, "", "notes", r.ID, -1, []byte(`{"u":"x`+long+`"}`))
+		tooLong("patch", err, "/u")
+		if got, err := s.Get(ctx(), ann, "", "notes", r.ID); err != nil || got.Version != 1 || count(t, db, "notes") != 1 {
+			t.Fatalf("after the refusals: v%d, %d notes, %v", got.Version, count(t, db, "notes"), err)
+		}
+	})
+}
