@@ -29,9 +29,9 @@ const MaxFilters = 8
 
 // Query narrows and orders Records. Each filter is FIELD:OP:VALUE, OP one
 // of eq, ne, gt, gte, lt and lte, FIELD one that a unique key, an index or
-// a relation of the declaration names; at most MaxFilters. Sort is FIELD (ascending) or -FIELD
-// (descending) of those fields, listing only the records that have it;
-// empty for newest first.
+// a relation of the declaration names; at most MaxFilters. Sort is FIELD
+// (ascending) or -FIELD (descending) of those fields, listing only the
+// records that have it; empty for newest first.
 type Query struct {
 	Where  []string
 	Sort   string
