@@ -133,7 +133,7 @@ type MyRecordsPath struct {
 
 type RecordsQuery struct {
 	Paging
-	Where []string `query:"where,explode" doc:"FIELD:OP:VALUE, OP one of eq, ne, gt, gte, lt, lte, on a field that a unique key, an index or a relation names; repeatable (all must hold)."`
+	Where []string `query:"where,explode" doc:"FIELD:OP:VALUE, OP one of eq, ne, gt, gte, lt, lte, on a field that a unique key, an index or a relation names; repeatable (all must hold), at most 8 times (422 too_many_filters)."`
 	Sort  string   `query:"sort" doc:"FIELD or -FIELD (descending) of those fields, listing the records that have it; newest first when absent."`
 }
 

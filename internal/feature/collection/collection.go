@@ -60,19 +60,25 @@ const (
 	// MaxKeys bounds a declaration's unique keys, indexes and relations,
 	// each.
 	MaxKeys = 16
+	// MaxCascade bounds the records that one deletion removes or changes
+	// through relations, the record itself included
+	// (ErrTooManyDependents).
+	MaxCascade = 10_000
 )
 
 // Errors of the Service.
 var (
-	ErrForbidden      = userd.Errorf(userd.KindForbidden, "permission_required", "Changing collections needs the permission collections:write.")
-	ErrNotFound       = userd.Errorf(userd.KindNotFound, "collection_not_found", "No such collection.")
-	ErrRecordNotFound = userd.Errorf(userd.KindNotFound, "record_not_found", "No such record.")
-	ErrStale          = userd.Errorf(userd.KindPreconditionFailed, "version_mismatch", "The record changed since that version: read it again.")
-	ErrNotEmpty       = userd.Errorf(userd.KindConflict, "collection_not_empty", "The collection has records: delete them first, or delete with force=true.")
-	ErrReferenced     = userd.Errorf(userd.KindConflict, "collection_referenced", "Another collection's relation points at this one: change that declaration first.")
-	ErrRestricted     = userd.Errorf(userd.KindConflict, "restricted", "Other records point at this record through a relation whose rule is restrict: delete or change them first.")
-	ErrLimit          = userd.Errorf(userd.KindConflict, "record_limit", "The owner has as many records of this collection as the declaration allows.")
-	ErrOrgRole        = userd.Errorf(userd.KindForbidden, "organization_role_required", "Your role in the organization does not allow writing these records.")
+	ErrForbidden         = userd.Errorf(userd.KindForbidden, "permission_required", "Changing collections needs the permission collections:write.")
+	ErrNotFound          = userd.Errorf(userd.KindNotFound, "collection_not_found", "No such collection.")
+	ErrRecordNotFound    = userd.Errorf(userd.KindNotFound, "record_not_found", "No such record.")
+	ErrStale             = userd.Errorf(userd.KindPreconditionFailed, "version_mismatch", "The record changed since that version: read it again.")
+	ErrNotEmpty          = userd.Errorf(userd.KindConflict, "collection_not_empty", "The collection has records: delete them first, or delete with force=true.")
+	ErrReferenced        = userd.Errorf(userd.KindConflict, "collection_referenced", "Another collection's relation points at this one: change that declaration first.")
+	ErrRestricted        = userd.Errorf(userd.KindConflict, "restricted", "Other records point at this record through a relation whose rule is restrict: delete or change them first.")
+	ErrTooManyDependents = userd.Errorf(userd.KindConflict, "too_many_dependents",
+		fmt.Sprintf("This deletion would remove or change more than %d records: delete their dependents first.", MaxCascade))
+	ErrLimit   = userd.Errorf(userd.KindConflict, "record_limit", "The owner has as many records of this collection as the declaration allows.")
+	ErrOrgRole = userd.Errorf(userd.KindForbidden, "organization_role_required", "Your role in the organization does not allow writing these records.")
 )
 
 // Relation says that a field holds the id of a record of another

@@ -276,8 +276,37 @@ func compileSchema(schema map[string]any) (*jsonschema.Schema, error) {
 	return c.Compile(url)
 }
 
+// MaxIndexedBytes bounds a string that a unique key, an index or a
+// relation holds: PostgreSQL refuses a btree entry of more than about
+// 2,700 bytes, and an index is no place for long text.
+const MaxIndexedBytes = 1000
+
+// tooLong returns an error for each string of an indexed field of data
+// longer than MaxIndexedBytes.
+func (c *compiled) tooLong(data any) []userd.FieldError {
+	m, _ := data.(map[string]any)
+	var fs []userd.FieldError
+	for _, f := range sortedKeys(c.kinds) {
+		if v, ok := m[f].(string); ok && c.kinds[f] == sqldb.JSONText && len(v) > MaxIndexedBytes {
+			fs = append(fs, userd.FieldError{Field: "/" + escape(f), Code: "too_long",
+				Message: fmt.Sprintf("A field that a unique key, an index or a relation names holds at most %d bytes of text.", MaxIndexedBytes)})
+		}
+	}
+	return fs
+}
+
+// MaxFieldErrors bounds the field errors of a record's validation error;
+// its message says how many more there were.
+const MaxFieldErrors = 100
+
+// tooManyErrors is the code of the field error that check adds after
+// MaxFieldErrors others, counting the rest (see invalid).
+const tooManyErrors = "too_many_errors"
+
 // check validates a record's data (as jsonschema.UnmarshalJSON reads it):
-// one field error per failing JSON pointer, the first reason of each.
+// one field error per failing JSON pointer, the first reason of each, for
+// the first MaxFieldErrors pointers; then one of code too_many_errors that
+// counts the others.
 func (c *compiled) check(data any) []userd.FieldError {
 	err := c.schema.Validate(data)
 	var ve *jsonschema.ValidationError
@@ -285,11 +314,16 @@ func (c *compiled) check(data any) []userd.FieldError {
 		return nil
 	}
 	var fs []userd.FieldError
-	seen := map[string]bool{}
-	add := func(ptr, code, msg string) {
-		if !seen[ptr] {
+	seen, more := map[string]bool{}, 0
+	add := func(ptr, code string, msg func() string) {
+		switch {
+		case seen[ptr]:
+		case len(fs) == MaxFieldErrors:
 			seen[ptr] = true
-			fs = append(fs, userd.FieldError{Field: ptr, Code: code, Message: msg})
+			more++
+		default:
+			seen[ptr] = true
+			fs = append(fs, userd.FieldError{Field: ptr, Code: code, Message: msg()})
 		}
 	}
 	var walk func(e *jsonschema.ValidationError)
@@ -303,7 +337,7 @@ func (c *compiled) check(data any) []userd.FieldError {
 		ptr := jsonPointer(e.InstanceLocation)
 		if r, ok := e.ErrorKind.(*kind.Required); ok {
 			for _, m := range r.Missing {
-				add(ptr+"/"+escape(m), "required", "Required.")
+				add(ptr+"/"+escape(m), "required", func() string { return "Required." })
 			}
 			return
 		}
@@ -311,10 +345,24 @@ func (c *compiled) check(data any) []userd.FieldError {
 		if kp := e.ErrorKind.KeywordPath(); len(kp) > 0 {
 			code = kp[len(kp)-1]
 		}
-		add(ptr, code, e.ErrorKind.LocalizedString(printer))
+		add(ptr, code, func() string { return e.ErrorKind.LocalizedString(printer) })
 	}
 	walk(ve)
+	if more > 0 {
+		fs = append(fs, userd.FieldError{Field: "data", Code: tooManyErrors,
+			Message: fmt.Sprintf("%d fields are listed, and %d more are invalid.", MaxFieldErrors, more)})
+	}
 	return fs
+}
+
+// invalid is the validation error of a record's field errors, with at most
+// MaxFieldErrors of them: check's count of the others becomes its message.
+func invalid(fs []userd.FieldError) error {
+	if len(fs) <= MaxFieldErrors {
+		return userd.Invalid(fs)
+	}
+	return &userd.Error{Kind: userd.KindInvalid, Code: "validation_failed", Fields: fs[:MaxFieldErrors],
+		Message: "Some fields are invalid: " + fs[MaxFieldErrors].Message}
 }
 
 // jsonPointer is the JSON pointer of an instance location.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -23,11 +24,14 @@ const (
 	MaxLimit     = 100
 )
 
+// MaxFilters bounds a Query's filters (too_many_filters).
+const MaxFilters = 8
+
 // Query narrows and orders Records. Each filter is FIELD:OP:VALUE, OP one
 // of eq, ne, gt, gte, lt and lte, FIELD one that a unique key, an index or
-// a relation of the declaration names. Sort is FIELD (ascending) or -FIELD
-// (descending) of those fields, listing only the records that have it;
-// empty for newest first.
+// a relation of the declaration names; at most MaxFilters. Sort is FIELD
+// (ascending) or -FIELD (descending) of those fields, listing only the
+// records that have it; empty for newest first.
 type Query struct {
 	Where  []string
 	Sort   string
@@ -42,7 +46,8 @@ type Page struct {
 	Next    string
 }
 
-// cursor is where a page ends: the last record's sort value and id.
+// cursor is where a page ends: the last record's sort value (a number as
+// its JSON text) and id.
 type cursor struct {
 	V  any    `json:"v"`
 	ID string `json:"id"`
@@ -53,16 +58,23 @@ func badQuery(field, code, msg string) error {
 	return userd.Invalid([]userd.FieldError{{Field: field, Code: code, Message: msg}})
 }
 
-// value reads a filter's or a cursor's value as kind k.
+// number is a JSON number's text, as a filter or a cursor carries it.
+var number = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// value reads a filter's or a cursor's value as kind k. A number stays the
+// text of a JSON number (json.Number in a cursor), bound for the statement
+// to read exactly (see placeholder): through float64, 2^53 + 1 would be
+// 2^53.
 func value(k sqldb.JSONKind, v any) (any, bool) {
 	s, isText := v.(string)
 	switch k {
 	case sqldb.JSONNumber:
-		if f, ok := v.(float64); ok {
-			return f, true
+		if n, ok := v.(json.Number); ok {
+			s, isText = string(n), true
 		}
-		f, err := strconv.ParseFloat(s, 64)
-		return f, isText && err == nil
+		// Within float64's range: PostgreSQL's numeric has a narrower one.
+		_, err := strconv.ParseFloat(s, 64)
+		return s, isText && number.MatchString(s) && err == nil
 	case sqldb.JSONBool:
 		if b, ok := v.(bool); ok {
 			return b, true
@@ -73,10 +85,21 @@ func value(k sqldb.JSONKind, v any) (any, bool) {
 	return s, isText
 }
 
+// placeholder is the statement's text for bound value n of kind k: a
+// number's text is cast to NUMERIC by the database, exactly (PostgreSQL's
+// numeric; SQLite's integer when it is one, else real), as the indexed
+// expression reads the field.
+func placeholder(k sqldb.JSONKind, n string) string {
+	if k == sqldb.JSONNumber {
+		return "CAST(" + n + " AS NUMERIC)"
+	}
+	return n
+}
+
 // Records returns a page of the owner's records of a collection (see
 // Query). It returns the errors of access and a validation error for a
 // filter on a field that no index names, an unknown operator, a value of
-// the wrong type, or a bad cursor.
+// the wrong type, more than MaxFilters filters, or a bad cursor.
 func (s *Service) Records(ctx context.Context, a userd.Actor, orgID, name string, q Query) (p Page, err error) {
 	if q.Limit <= 0 || q.Limit > MaxLimit {
 		q.Limit = DefaultLimit
@@ -112,6 +135,9 @@ func (c *compiled) query(tx *sqldb.Tx, o owner, q Query) (string, []any, string,
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	if len(q.Where) > MaxFilters {
+		return "", nil, "", badQuery("where", "too_many_filters", fmt.Sprintf("A list takes at most %d filters.", MaxFilters))
+	}
 	for _, w := range q.Where {
 		parts := strings.SplitN(w, ":", 3)
 		if len(parts) != 3 {
@@ -129,7 +155,7 @@ func (c *compiled) query(tx *sqldb.Tx, o owner, q Query) (string, []any, string,
 		if !ok {
 			return "", nil, "", badQuery("where", "invalid_value", "The value of "+parts[0]+" is not of its type.")
 		}
-		conds = append(conds, tx.JSONField("data", parts[0], k)+" "+op+" "+arg(v))
+		conds = append(conds, tx.JSONField("data", parts[0], k)+" "+op+" "+placeholder(k, arg(v)))
 	}
 	field, desc := strings.TrimPrefix(q.Sort, "-"), strings.HasPrefix(q.Sort, "-")
 	k, ok := c.kinds[field]
@@ -140,7 +166,9 @@ func (c *compiled) query(tx *sqldb.Tx, o owner, q Query) (string, []any, string,
 	if q.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
 		if err == nil {
-			err = json.Unmarshal(raw, &cur)
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.UseNumber()
+			err = dec.Decode(&cur)
 		}
 		id, ok := userd.ParseID(cur.ID)
 		if err != nil || !ok {
@@ -164,7 +192,7 @@ func (c *compiled) query(tx *sqldb.Tx, o owner, q Query) (string, []any, string,
 			if !ok {
 				return "", nil, "", badQuery("cursor", "invalid_cursor", "The cursor is not one that this list gave.")
 			}
-			conds = append(conds, "("+expr+", id)"+cmp+"("+arg(v)+", "+arg(cur.ID)+")")
+			conds = append(conds, "("+expr+", id)"+cmp+"("+placeholder(k, arg(v))+", "+arg(cur.ID)+")")
 		}
 		order = expr + dir + ", id" + dir
 	}
@@ -181,12 +209,7 @@ func (c *compiled) next(r Record, field string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("read record data: %w", err)
 		}
-		cur.V = doc.(map[string]any)[field]
-		if n, ok := cur.V.(json.Number); ok {
-			if cur.V, err = n.Float64(); err != nil {
-				return "", fmt.Errorf("record's %s: %w", field, err)
-			}
-		}
+		cur.V = doc.(map[string]any)[field] // a number as json.Number: its text
 	}
 	raw, err := json.Marshal(cur)
 	if err != nil {

@@ -95,11 +95,17 @@ func (c *compiled) written(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// tooLarge is the error of data past MaxRecordBytes, as given or as
+// stored.
+func (s *Service) tooLarge() error {
+	return userd.Invalid([]userd.FieldError{{Field: "data", Code: "too_large", Message: fmt.Sprintf("A record's data is at most %d bytes of JSON.", s.deps.MaxRecordBytes)}})
+}
+
 // parse reads a record's data: a JSON object of at most MaxRecordBytes.
 // It returns the document as the validator reads it.
 func (s *Service) parse(data []byte) (any, error) {
 	if len(data) > s.deps.MaxRecordBytes {
-		return nil, userd.Invalid([]userd.FieldError{{Field: "data", Code: "too_large", Message: fmt.Sprintf("A record's data is at most %d bytes of JSON.", s.deps.MaxRecordBytes)}})
+		return nil, s.tooLarge()
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if _, ok := doc.(map[string]any); err != nil || !ok {
@@ -246,8 +252,8 @@ func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string,
 // Create adds a record to the collection for the actor (orgID "") or an
 // organisation. It returns the errors of access, a validation error (one
 // field per failing JSON pointer, relation_not_found for a relation that
-// names no record of the owner, too_large), ErrLimit and a unique_violation
-// conflict.
+// names no record of the owner, too_long for an indexed string past
+// MaxIndexedBytes, too_large), ErrLimit and a unique_violation conflict.
 func (s *Service) Create(ctx context.Context, a userd.Actor, orgID, name string, data []byte) (r Record, err error) {
 	doc, err := s.parse(data)
 	if err != nil {
@@ -274,20 +280,40 @@ func (s *Service) Create(ctx context.Context, a userd.Actor, orgID, name string,
 	return r, err
 }
 
-// valid checks doc (checkRecord) and returns it as stored JSON.
+// valid checks doc (checkRecord, then the length of its indexed strings)
+// and returns it as stored JSON, of at most MaxRecordBytes.
 func (s *Service) valid(ctx context.Context, tx *sqldb.Tx, c, checked *compiled, o owner, doc any) ([]byte, error) {
 	fs, err := s.checkRecord(ctx, tx, c, checked, o, doc)
 	if err != nil {
 		return nil, err
 	}
-	if err := userd.Invalid(fs); err != nil {
+	if len(fs) == 0 {
+		fs = c.tooLong(doc)
+	}
+	if err := invalid(fs); err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(doc)
+	raw, err := encode(doc)
 	if err != nil {
-		return nil, fmt.Errorf("encode record: %w", err)
+		return nil, err
+	}
+	if len(raw) > s.deps.MaxRecordBytes {
+		return nil, s.tooLarge()
 	}
 	return raw, nil
+}
+
+// encode writes a record's data as it is stored: without json.Marshal's
+// escapes of <, > and &, which would make it up to 6 times longer than
+// what was given.
+func encode(doc any) ([]byte, error) {
+	var b bytes.Buffer
+	e := json.NewEncoder(&b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // checkLimit returns ErrLimit when the owner has as many records of c as
@@ -358,12 +384,7 @@ func (s *Service) Patch(ctx context.Context, a userd.Actor, orgID, name, id stri
 		return Record{}, err
 	}
 	return s.change(ctx, a, orgID, name, id, ifMatch, nil, func(old any) (any, error) {
-		doc := mergePatch(old, p)
-		raw, err := json.Marshal(doc)
-		if err != nil {
-			return nil, fmt.Errorf("encode patched record: %w", err)
-		}
-		return s.parse(raw)
+		return mergePatch(old, p), nil
 	})
 }
 
@@ -433,8 +454,9 @@ func mergePatch(target, patch any) any {
 // Delete deletes a record when ifMatch is its version (any when negative),
 // and applies each relation's rule to the records that point at it, in the
 // same transaction: cascade deletes them (and so on), set_null removes the
-// field, restrict refuses (ErrRestricted). It returns the errors of
-// access, ErrRecordNotFound and ErrStale.
+// field, restrict refuses (ErrRestricted; so does set_null when the
+// record would then break its schema). It returns the errors of access,
+// ErrRecordNotFound, ErrStale and ErrTooManyDependents.
 func (s *Service) Delete(ctx context.Context, a userd.Actor, orgID, name, id string, ifMatch int) error {
 	return s.access(ctx, a, orgID, name, sweep, func(tx *sqldb.Tx, c *compiled, o owner) error {
 		r, err := mine(ctx, tx, c, o, id, true)
@@ -444,8 +466,22 @@ func (s *Service) Delete(ctx context.Context, a userd.Actor, orgID, name, id str
 		if ifMatch >= 0 && ifMatch != r.Version {
 			return ErrStale
 		}
-		d := &deletion{s: s, o: o, seen: map[string]bool{}, pointing: map[string][]pointer{}}
-		return d.remove(ctx, tx, c, r.ID)
+		d := &deletion{s: s, o: o, seen: map[string]bool{}, touched: map[string]bool{}, pointing: map[string][]pointer{}}
+		if err := d.touch(r.ID); err != nil {
+			return err
+		}
+		d.seen[r.ID] = true
+		// A work-list rather than recursion: a chain of cascades is as long
+		// as MaxCascade, whatever the goroutine's stack.
+		queue := []doomed{{c, r.ID}}
+		for len(queue) > 0 {
+			next, err := d.remove(ctx, tx, queue[0])
+			if err != nil {
+				return err
+			}
+			queue = append(queue[1:], next...)
+		}
+		return nil
 	})
 }
 
@@ -453,54 +489,80 @@ func (s *Service) Delete(ctx context.Context, a userd.Actor, orgID, name, id str
 type deletion struct {
 	s        *Service
 	o        owner
-	seen     map[string]bool      // the records deleted so far
+	seen     map[string]bool      // the records deleted or queued for deletion
+	touched  map[string]bool      // the records deleted or changed, at most MaxCascade
 	pointing map[string][]pointer // by collection, read once
 }
 
-// remove deletes record id of c after applying the rules of the relations
-// that point at c.
-func (d *deletion) remove(ctx context.Context, tx *sqldb.Tx, c *compiled, id string) error {
-	d.seen[id] = true
-	ps, ok := d.pointing[c.name]
+// doomed is a record that a deletion removes.
+type doomed struct {
+	c  *compiled
+	id string
+}
+
+// touch counts record id as deleted or changed, and returns
+// ErrTooManyDependents past MaxCascade.
+func (d *deletion) touch(id string) error {
+	d.touched[id] = true
+	if len(d.touched) > MaxCascade {
+		return ErrTooManyDependents
+	}
+	return nil
+}
+
+// remove applies the rules of the relations that point at r's collection
+// to the records that point at r, then deletes r. It returns the records
+// that a cascade deletes next.
+func (d *deletion) remove(ctx context.Context, tx *sqldb.Tx, r doomed) ([]doomed, error) {
+	ps, ok := d.pointing[r.c.name]
 	if !ok {
 		var err error
-		if ps, err = d.s.pointing(ctx, tx, c.name); err != nil {
-			return err
+		if ps, err = d.s.pointing(ctx, tx, r.c.name); err != nil {
+			return nil, err
 		}
-		d.pointing[c.name] = ps
+		d.pointing[r.c.name] = ps
 	}
+	var next []doomed
 	for _, p := range ps {
 		// The collection's name is a validated identifier, written out so
 		// that the planner uses the relation's partial index.
 		ids, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT id FROM collection_records WHERE collection = '`+p.from.name+`' AND `+
-			p.from.owner()+` = $1 AND `+tx.JSONField("data", p.field, sqldb.JSONText)+` = $2`, d.o.id(), id)
+			p.from.owner()+` = $1 AND `+tx.JSONField("data", p.field, sqldb.JSONText)+` = $2`, d.o.id(), r.id)
 		if err != nil {
-			return fmt.Errorf("read records pointing at %s: %w", id, err)
+			return nil, fmt.Errorf("read records pointing at %s: %w", r.id, err)
 		}
 		for _, rid := range ids {
 			if d.seen[rid] {
 				continue
 			}
-			if err := d.apply(ctx, tx, p, rid); err != nil {
-				return err
+			if p.rule == Restrict {
+				return nil, ErrRestricted
+			}
+			if err := d.touch(rid); err != nil {
+				return nil, err
+			}
+			if p.rule == Cascade {
+				d.seen[rid] = true
+				next = append(next, doomed{p.from, rid})
+				continue
+			}
+			if err := d.setNull(ctx, tx, p, rid); err != nil {
+				return nil, err
 			}
 		}
 	}
 	var version int
-	if err := tx.QueryRow(ctx, `DELETE FROM collection_records WHERE id = $1 RETURNING version`, id).Scan(&version); err != nil {
-		return fmt.Errorf("delete record: %w", err)
+	if err := tx.QueryRow(ctx, `DELETE FROM collection_records WHERE id = $1 RETURNING version`, r.id).Scan(&version); err != nil {
+		return nil, fmt.Errorf("delete record: %w", err)
 	}
-	return changed(ctx, tx, c, d.o, RecordDeleted, id, version, nil)
+	return next, changed(ctx, tx, r.c, d.o, RecordDeleted, r.id, version, nil)
 }
 
-// apply applies p's rule to record rid, which points at a deleted record.
-func (d *deletion) apply(ctx context.Context, tx *sqldb.Tx, p pointer, rid string) error {
-	switch p.rule {
-	case Restrict:
-		return ErrRestricted
-	case Cascade:
-		return d.remove(ctx, tx, p.from, rid)
-	}
+// setNull removes p's field from record rid, which points at a deleted
+// record. It refuses (restricted, wrapping ErrRestricted) when the record
+// would then break its schema: the field may be required otherwise than
+// by the schema's top-level required, which the declaration checks.
+func (d *deletion) setNull(ctx context.Context, tx *sqldb.Tx, p pointer, rid string) error {
 	r, err := mine(ctx, tx, p.from, d.o, rid, true)
 	if err != nil {
 		return err
@@ -511,9 +573,14 @@ func (d *deletion) apply(ctx context.Context, tx *sqldb.Tx, p pointer, rid strin
 		return fmt.Errorf("read record data: %v", err)
 	}
 	delete(m, p.field)
-	raw, err := json.Marshal(m)
+	if len(p.from.check(m)) > 0 {
+		return &userd.Error{Kind: userd.KindConflict, Code: "restricted", Err: ErrRestricted,
+			Message: "Record " + rid + " of " + p.from.name + " points at this record through the set_null relation " + p.from.name + "." + p.field +
+				", and would break its collection's schema without it: change or delete it first."}
+	}
+	raw, err := encode(m)
 	if err != nil {
-		return fmt.Errorf("encode record: %w", err)
+		return err
 	}
 	return update(ctx, tx, p.from, d.o, rid, r.Version+1, raw)
 }
