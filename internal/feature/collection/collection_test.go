@@ -465,3 +465,50 @@ func TestExpireChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestDeclarationWaitsForWriters: a record write that is under way when a
+// stricter declaration comes never commits a record the new declaration
+// forbids: either the write lands first and the declaration is refused
+// for it (records_invalid), or the declaration lands first and the write
+// is checked against it. PostgreSQL only: SQLite's one writer already
+// serialises them.
+func TestDeclarationWaitsForWriters(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	s := collection.NewService(db, collection.Deps{})
+	loose := collection.Declaration{Owner: "user", Schema: obj(`{"t":{"type":"string"}}`, "t"), MaxRecordsPerOwner: 100}
+	if _, err := s.Declare(ctx(), operator, userd.Client{}, "notes", loose); err != nil {
+		t.Fatal(err)
+	}
+	ann := dbtest.User(t, db, "ann@example.com")
+	// A transaction that holds ann's row keeps her write waiting after it
+	// read the declaration (the write locks its owner to count records).
+	hold, err := db.SQL().Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(`SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, ann.UserID); err != nil {
+		t.Fatal(err)
+	}
+	wrote, declared := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := s.Create(ctx(), ann, "", "notes", []byte(`{"t":"much too long"}`))
+		wrote <- err
+	}()
+	time.Sleep(300 * time.Millisecond) // the write reads the declaration, then waits
+	strict := loose
+	strict.Schema = obj(`{"t":{"type":"string","maxLength":3}}`, "t")
+	go func() {
+		_, err := s.Declare(ctx(), operator, userd.Client{}, "notes", strict)
+		declared <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	hold.Rollback()
+	werr, derr := <-wrote, <-declared
+	stored := count(t, db, "notes")
+	switch {
+	case werr == nil && code(derr) == "records_invalid" && stored == 1:
+	case derr == nil && werr != nil && stored == 0:
+	default:
+		t.Fatalf("write %v, declaration %v, %d records stored: a record the declaration forbids may be there", werr, derr, stored)
+	}
+}

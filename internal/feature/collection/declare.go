@@ -144,6 +144,12 @@ func (s *Service) declare(ctx context.Context, tx *sqldb.Tx, cl userd.Client, c 
 	if err != nil {
 		return Applied{}, fmt.Errorf("collection %s: %w", c.name, err)
 	}
+	// Writers of its records hold the lock from before they read the
+	// declaration until they commit: this one is checked against what they
+	// wrote, and they see it.
+	if err := tx.LockName(ctx, declarationLock(c.name), false); err != nil {
+		return Applied{}, err
+	}
 	old, err := s.load(ctx, tx, c.name)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -305,6 +311,9 @@ func (s *Service) Drop(ctx context.Context, a userd.Actor, cl userd.Client, name
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		if err := tx.LockWrites(ctx, "collections"); err != nil {
 			return fmt.Errorf("lock collections: %w", err)
+		}
+		if err := tx.LockName(ctx, declarationLock(name), false); err != nil {
+			return err
 		}
 		c, err := s.load(ctx, tx, name)
 		if err != nil {

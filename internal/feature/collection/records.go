@@ -207,7 +207,7 @@ func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string,
 			scope = search(ctx)
 		}
 		return run(scope, func(tx *sqldb.Tx) error {
-			c, err := s.load(ctx, tx, name)
+			c, err := s.loadFor(ctx, tx, name, write)
 			if err != nil {
 				return err
 			}
@@ -235,7 +235,7 @@ func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string,
 		if err != nil {
 			return err
 		}
-		c, err := s.load(ctx, tx, name)
+		c, err := s.loadFor(ctx, tx, name, write)
 		if err != nil {
 			return err
 		}
@@ -248,6 +248,24 @@ func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string,
 		return fn(tx, c, owner{org: org})
 	})
 }
+
+// loadFor loads the collection's declaration for a transaction that
+// writes its records (write) or reads them. A writer holds the
+// collection's shared lock (see declarationLock) from before it reads the
+// declaration until it commits, so that no declaration changes between
+// its checks and its commit.
+func (s *Service) loadFor(ctx context.Context, tx *sqldb.Tx, name string, write bool) (*compiled, error) {
+	if write {
+		if err := tx.LockName(ctx, declarationLock(name), true); err != nil {
+			return nil, err
+		}
+	}
+	return s.load(ctx, tx, name)
+}
+
+// declarationLock names the lock that a change of the collection's
+// declaration takes alone and its records' writers together.
+func declarationLock(name string) string { return "userd.collection:" + name }
 
 // Create adds a record to the collection for the actor (orgID "") or an
 // organisation. It returns the errors of access, a validation error (one

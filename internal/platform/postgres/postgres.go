@@ -109,6 +109,17 @@ func (dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id st
 	return err == nil, err
 }
 
+// LockName takes a transaction's advisory lock on the name's hash (two
+// names that share it only wait on each other).
+func (dialect) LockName(ctx context.Context, tx *sqldb.Tx, name string, shared bool) error {
+	q := `SELECT pg_advisory_xact_lock(hashtext($1))`
+	if shared {
+		q = `SELECT pg_advisory_xact_lock_shared(hashtext($1))`
+	}
+	_, err := tx.Exec(ctx, q, name)
+	return err
+}
+
 // LockWrites takes SHARE ROW EXCLUSIVE, which conflicts with itself and
 // with inserts, updates and deletes, not with reads.
 func (dialect) LockWrites(ctx context.Context, tx *sqldb.Tx, table string) error {

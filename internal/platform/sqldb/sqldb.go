@@ -52,6 +52,9 @@ type Dialect interface {
 	// LockWrites keeps every other transaction from writing table, and from
 	// taking this lock, until tx ends; reads go on.
 	LockWrites(ctx context.Context, tx *Tx, table string) error
+	// LockName takes a lock on name until tx ends: shared ones go together,
+	// an exclusive one waits for every other and keeps them waiting.
+	LockName(ctx context.Context, tx *Tx, name string, shared bool) error
 	// WritingWith reports whether a WITH clause may insert, update or
 	// delete (PostgreSQL's data-modifying statements), so that one
 	// statement does what would otherwise take two round trips.
@@ -252,6 +255,15 @@ func (tx *Tx) LockRow(ctx context.Context, table, idColumn, id string) (bool, er
 func (tx *Tx) LockWrites(ctx context.Context, table string) error {
 	if err := tx.dialect.LockWrites(ctx, tx, table); err != nil {
 		return fmt.Errorf("lock %s: %w", table, err)
+	}
+	return nil
+}
+
+// LockName takes a lock on name until the transaction ends (see
+// Dialect.LockName).
+func (tx *Tx) LockName(ctx context.Context, name string, shared bool) error {
+	if err := tx.dialect.LockName(ctx, tx, name, shared); err != nil {
+		return fmt.Errorf("lock %s: %w", name, err)
 	}
 	return nil
 }

@@ -138,6 +138,10 @@ func (d *dialect) CollectionIndex(ix sqldb.CollectionIndex, drop bool) (string, 
 	return "CREATE " + unique + "INDEX " + ix.Name + " ON collection_records (" + ix.Columns(d) + ") WHERE collection = '" + ix.Collection + "'", nil
 }
 
+// LockName takes nothing: a SQLite write transaction holds the database's
+// one write lock from its start.
+func (*dialect) LockName(context.Context, *sqldb.Tx, string, bool) error { return nil }
+
 // LockRow only checks that the row exists: a SQLite write transaction holds
 // the database's one write lock from its start.
 func (*dialect) LockRow(ctx context.Context, tx *sqldb.Tx, table, idColumn, id string) (bool, error) {
