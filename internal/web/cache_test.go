@@ -115,14 +115,8 @@ func TestCallerCacheInvalidation(t *testing.T) {
 func twoProcesses(t *testing.T, body func(t *testing.T, a, b *client)) {
 	for _, engine := range dbtest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			switch engine {
-			case "sqlite":
-				a := start(t, dbtest.Open(t, engine))
-				body(t, a, a)
-			case "postgres":
-				url := dbtest.NewPostgresURL(t, true)
-				body(t, start(t, mustOpen(t, engine, url)), start(t, mustOpen(t, engine, url)))
-			}
+			a, b := processes(t, engine)
+			body(t, a, b)
 		})
 	}
 }

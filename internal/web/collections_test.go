@@ -174,15 +174,7 @@ func TestCollectionStream(t *testing.T) {
 
 // collectionStream is TestCollectionStream on one engine.
 func collectionStream(t *testing.T, engine string) {
-	var a, b *client
-	switch engine {
-	case "sqlite":
-		a = start(t, dbtest.Open(t, engine))
-		b = a // one process per SQLite file
-	case "postgres":
-		url := dbtest.NewPostgresURL(t, true)
-		a, b = start(t, mustOpen(t, engine, url)), start(t, mustOpen(t, engine, url))
-	}
+	a, b := processes(t, engine)
 	adm := a.admin()
 	_, ann := a.signup(map[string]any{"email": "ann@example.com"})
 	_, bob := a.signup(map[string]any{"email": "bob@example.com"})

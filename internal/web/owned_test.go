@@ -293,15 +293,7 @@ func nextEvent(t *testing.T, events <-chan sseEvent) sseEvent {
 func TestNotificationStream(t *testing.T) {
 	for _, engine := range dbtest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			var a, b *client
-			switch engine {
-			case "sqlite":
-				a = start(t, dbtest.Open(t, engine))
-				b = a // one process per SQLite file
-			case "postgres":
-				url := dbtest.NewPostgresURL(t, true)
-				a, b = start(t, mustOpen(t, engine, url)), start(t, mustOpen(t, engine, url))
-			}
+			a, b := processes(t, engine)
 			adm := a.admin()
 			annID, ann := a.signup(map[string]any{"email": "ann@example.com"})
 			_, bob := a.signup(map[string]any{"email": "bob@example.com"})
@@ -437,4 +429,16 @@ func TestReferrals(t *testing.T) {
 			t.Fatalf("pages = %v; want 5 distinct, the oldest (bob, deleted, without id) last", seen)
 		}
 	})
+}
+
+// processes starts two servers on one database of the engine, as two
+// userd processes: on SQLite, one (a process per file).
+func processes(t *testing.T, engine string) (a, b *client) {
+	t.Helper()
+	if engine == "sqlite" {
+		a = start(t, dbtest.Open(t, engine))
+		return a, a
+	}
+	url := dbtest.NewPostgresURL(t, true)
+	return start(t, mustOpen(t, engine, url)), start(t, mustOpen(t, engine, url))
 }
