@@ -73,17 +73,15 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 	if !l.enabled {
 		return nil
 	}
-	var hits int
-	var start, now time.Time
+	var refusal error
 	err := l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		now = tx.Now
-		hits, start, err = count(ctx, tx, key, r)
-		return err
+		refusal, err = l.hitOne(ctx, tx, key, r)
+		return err // the hit commits, refused or not
 	})
 	if err != nil {
 		return err
 	}
-	return over(hits, start, now, r)
+	return refusal
 }
 
 // HitIn counts one hit against key in the caller's transaction and returns
@@ -92,14 +90,20 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 // comment), whose refusal rolls the transaction back; the counter's row is
 // locked until the transaction ends.
 func (l *Limiter) HitIn(ctx context.Context, tx *sqldb.Tx, key string, r Rule) error {
-	if !l.enabled {
-		return nil
-	}
-	hits, start, err := count(ctx, tx, key, r)
+	refusal, err := l.hitOne(ctx, tx, key, r)
 	if err != nil {
 		return err
 	}
-	return over(hits, start, tx.Now, r)
+	return refusal
+}
+
+// hitOne is HitAll of key alone: its refusal, and the error of counting it.
+func (l *Limiter) hitOne(ctx context.Context, tx *sqldb.Tx, key string, r Rule) (refusal, err error) {
+	refusals, err := l.HitAll(ctx, tx, []string{key}, r)
+	if err != nil {
+		return nil, err
+	}
+	return refusals[0], nil
 }
 
 // HitAll counts a hit against each of keys (a key named twice, twice) in
@@ -150,20 +154,6 @@ func (l *Limiter) HitAll(ctx context.Context, tx *sqldb.Tx, keys []string, r Rul
 		hits[s]--
 	}
 	return refusals, nil
-}
-
-// count adds one hit to key's counter in tx and returns the window's hits
-// and start.
-func count(ctx context.Context, tx *sqldb.Tx, key string, r Rule) (hits int, start time.Time, err error) {
-	err = tx.QueryRow(ctx, `INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1)
-		ON CONFLICT (key) DO UPDATE SET
-			hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END,
-			window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END
-		RETURNING hits, window_start`, stored(key), tx.Now, tx.Now.Add(-r.Window)).Scan(&hits, &start)
-	if err != nil {
-		return 0, start, fmt.Errorf("rate limit: %w", err)
-	}
-	return hits, start, nil
 }
 
 // over returns an *Error when hits go over the rule at now.
