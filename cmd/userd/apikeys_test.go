@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,13 +14,7 @@ import (
 func TestAPIKeysCommand(t *testing.T) {
 	for _, engine := range dbtest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			ctx := context.Background()
-			db := dbArgs(t, engine)
-			cmd := func(args ...string) (string, error) {
-				var out bytes.Buffer
-				err := run(ctx, append(args, db...), &out)
-				return out.String(), err
-			}
+			cmd := runner(t, engine)
 			if _, err := cmd("api-keys", "create", "--name", "bot", "--permission", "users:fly"); err == nil || !strings.Contains(err.Error(), "unknown_permission") {
 				t.Fatalf("an unknown permission: %v", err)
 			}

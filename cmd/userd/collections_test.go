@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,13 +14,7 @@ import (
 func TestCollectionsApply(t *testing.T) {
 	for _, engine := range dbtest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			ctx := context.Background()
-			db := dbArgs(t, engine)
-			cmd := func(args ...string) (string, error) {
-				var out bytes.Buffer
-				err := run(ctx, append(args, db...), &out)
-				return out.String(), err
-			}
+			cmd := runner(t, engine)
 			file := "../../examples/collections/trading-journal.json"
 			out, err := cmd("collections", "apply", file)
 			if err != nil || out != "created account_groups\ncreated mood_entries\ncreated orders\ncreated posts\ncreated tags\ncreated trading_accounts\n" {

@@ -96,6 +96,17 @@ func dbArgs(t *testing.T, engine string) []string {
 	return append(data, "--database-url", dbtest.NewPostgresURL(t, false))
 }
 
+// runner returns a runner of userd's commands on a fresh database of the
+// engine (see dbArgs): what a command printed, and its error.
+func runner(t *testing.T, engine string) func(args ...string) (string, error) {
+	db := dbArgs(t, engine)
+	return func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append(args, db...), &out)
+		return out.String(), err
+	}
+}
+
 // TestMigrateAndUsersCommands runs the operator commands on both engines.
 func TestMigrateAndUsersCommands(t *testing.T) {
 	for _, engine := range dbtest.Engines {
