@@ -56,6 +56,9 @@ var tiers = map[string]int{
 	// moderation.
 	"internal/feature/federation": 5,
 	"internal/feature/moderation": 5,
+	// The CRM tables and the seed, which makes users with passwords
+	// checked as sign-up checks them.
+	"internal/feature/crm": 5,
 	// A user's end and export, which read every feature's rows.
 	"internal/feature/lifecycle": 6,
 	// The administration, which composes them.

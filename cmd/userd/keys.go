@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/crm"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/mfa"
@@ -114,7 +115,7 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed, mfa.Sealed, engagement.Sealed, billing.Sealed} {
+	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed, mfa.Sealed, engagement.Sealed, billing.Sealed, crm.Sealed} {
 		total, err := db.CountSealed(ctx, col)
 		if err != nil {
 			return err

@@ -24,6 +24,7 @@ import (
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/collection"
+	"github.com/userd/userd/internal/feature/crm"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -505,6 +506,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Moderation: f.Moderation, Organizations: f.Organizations,
 			Billing:     f.Billing,
 			Collections: f.Collections,
+			CRM:         crm.NewService(db, crm.Deps{Keyring: keyring}),
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)

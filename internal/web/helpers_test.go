@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/collection"
+	"github.com/userd/userd/internal/feature/crm"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
@@ -147,6 +148,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Moderation: f.Moderation, Organizations: f.Organizations,
 		Billing:     f.Billing,
 		Collections: f.Collections,
+		CRM:         crm.NewService(db, crm.Deps{Keyring: o.keyring}),
 		ChangeHub:   changeHub,
 		Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)

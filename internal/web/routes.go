@@ -10,6 +10,7 @@ import (
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/collection"
+	"github.com/userd/userd/internal/feature/crm"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/rbac"
@@ -216,6 +217,20 @@ func (s *Server) routes() {
 	add(s, route{"PUT", "/v1/orgs/{org_id}/collections/{name}/records/{id}", "put-organization-record", "Replace an organisation's record's data; If-Match makes it conditional", "Collections", accountWrite, 0}, s.putOrgRecord)
 	add(s, route{"PATCH", "/v1/orgs/{org_id}/collections/{name}/records/{id}", "patch-organization-record", "Change an organisation's record by a JSON Merge Patch; If-Match makes it conditional", "Collections", accountWrite, 0}, s.patchOrgRecord)
 	add(s, route{"DELETE", "/v1/orgs/{org_id}/collections/{name}/records/{id}", "delete-organization-record", "Delete an organisation's record, applying the relations' rules", "Collections", accountWrite, http.StatusNoContent}, s.deleteOrgRecord)
+	add(s, route{"GET", "/v1/admin/companies", "admin-list-companies", "Companies, newest first (?q= searches names and domains)", "CRM", crm.CompaniesWrite, 0}, s.listCompanies)
+	add(s, route{"POST", "/v1/admin/companies", "admin-create-company", "Create a company (409 domain_taken when another has its domain, in any case); audited", "CRM", crm.CompaniesWrite, http.StatusCreated}, s.createCompany)
+	add(s, route{"GET", "/v1/admin/companies/{id}", "admin-get-company", "A company", "CRM", crm.CompaniesWrite, 0}, s.getCompany)
+	add(s, route{"PATCH", "/v1/admin/companies/{id}", "admin-update-company", "Change a company's name, domain or metadata (409 domain_taken); audited", "CRM", crm.CompaniesWrite, 0}, s.patchCompany)
+	add(s, route{"DELETE", "/v1/admin/companies/{id}", "admin-delete-company", "Delete a company; its client profiles belong to none; audited", "CRM", crm.CompaniesWrite, http.StatusNoContent}, s.deleteCompany)
+	add(s, route{"GET", "/v1/admin/users/{id}/client-profile", "admin-get-client-profile", "A user's client profile with its company (404 client_profile_not_found)", "CRM", usersRead, 0}, s.adminClientProfile)
+	add(s, route{"PUT", "/v1/admin/users/{id}/company", "admin-set-user-company", "Link the user's client profile (made on first use) to a company, or unlink it with null; audited in the user's trail", "CRM", crm.CompaniesWrite, 0}, s.putUserCompany)
+	add(s, route{"GET", "/v1/admin/integration-mappings", "admin-list-integration-mappings", "Integration mappings, newest first: ?ever_id=&object_type= finds a userd object's, ?external_system=&external_id= the reverse", "CRM", crm.IntegrationsWrite, 0}, s.listMappings)
+	add(s, route{"POST", "/v1/admin/integration-mappings", "admin-upsert-integration-mapping", "Upsert the mapping of (ever_id, object_type): 201 when made, 200 when its external id and system changed; audited", "CRM", crm.IntegrationsWrite, http.StatusCreated}, s.upsertMapping)
+	add(s, route{"DELETE", "/v1/admin/integration-mappings/{id}", "admin-delete-integration-mapping", "Delete an integration mapping; audited", "CRM", crm.IntegrationsWrite, http.StatusNoContent}, s.deleteMapping)
+	add(s, route{"GET", "/v1/admin/twenty-crm-config", "admin-get-twenty-crm-config", "The Twenty CRM connection, never its API key (404 twenty_crm_not_configured)", "CRM", crm.CRMWrite, 0}, s.getTwenty)
+	add(s, route{"PUT", "/v1/admin/twenty-crm-config", "admin-put-twenty-crm-config", "Make or change the Twenty CRM connection: the API key is write-only and sealed; absent, the stored one stays; audited without it", "CRM", crm.CRMWrite, 0}, s.putTwenty)
+	add(s, route{"GET", "/v1/admin/seed-status", "admin-get-seed-status", "Whether the demonstration data was loaded (userd seed FILE), when, by whom, from what", "CRM", crm.SeedWrite, 0}, s.getSeedStatus)
+	add(s, route{"PUT", "/v1/admin/seed-status", "admin-put-seed-status", "Mark the database seeded, or clear the mark so that userd seed may run again; audited", "CRM", crm.SeedWrite, 0}, s.putSeedStatus)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/collection"
+	"github.com/userd/userd/internal/feature/crm"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/keys"
@@ -107,6 +108,9 @@ type Services struct {
 	Billing *billing.Service
 	// Collections serves declared collections and their records.
 	Collections *collection.Service
+	// CRM serves companies, integration mappings, the Twenty CRM
+	// connection and the seed's status.
+	CRM *crm.Service
 	// ChangeHub announces the changes of users' records to their streams
 	// (fed from collection.Channel).
 	ChangeHub *notify.Hub
@@ -136,6 +140,7 @@ type Server struct {
 	orgs        *organization.Service
 	billing     *billing.Service
 	collections *collection.Service
+	crm         *crm.Service
 	changeHub   *notify.Hub
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
@@ -162,7 +167,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, changeHub: svc.ChangeHub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, crm: svc.CRM, changeHub: svc.ChangeHub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
@@ -184,6 +189,7 @@ func New(cfg Config, svc Services) *Server {
 		{Name: "Synchronizations", Description: "Links to external platforms with sealed tokens; daily sync and token expiry webhooks."},
 		{Name: "Credentials vault", Description: "Named accounts and their API credentials, sealed at rest; revealed only on purpose."},
 		{Name: "Administration", Description: "Users, roles and the audit trail, for holders of the permissions each names."},
+		{Name: "CRM", Description: "Companies and client profiles' companies, mappings of userd's objects to an external CRM's, the Twenty CRM connection, and the demonstration seed's status."},
 		{Name: "Collections", Description: "Records of the kinds an operator declares (owned by a user or an organisation, validated by a JSON Schema), with unique keys, relations, filters and exports."},
 	}
 	if cfg.PublicURL != "" {

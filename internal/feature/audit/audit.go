@@ -114,6 +114,19 @@ const (
 	// no user's trail; the administrator as actor).
 	CollectionDeclared = "collection.declared"
 	CollectionDeleted  = "collection.deleted"
+	// CRM: companies, a client profile's company, integration mappings,
+	// the Twenty connection and the seed (in no user's trail; the
+	// administrator, or no one for the command line, as actor).
+	CRMCompanyCreated      = "crm.company_created"
+	CRMCompanyUpdated      = "crm.company_updated"
+	CRMCompanyDeleted      = "crm.company_deleted"
+	CRMProfileCompanySet   = "crm.client_profile_company_set"
+	CRMMappingUpserted     = "crm.integration_mapping_upserted"
+	CRMMappingDeleted      = "crm.integration_mapping_deleted"
+	CRMTwentyConfigUpdated = "crm.twenty_config_updated"
+	CRMSeedApplied         = "crm.seed_applied"
+	CRMSeedStatusMarked    = "crm.seed_status_marked"
+	CRMSeedStatusCleared   = "crm.seed_status_cleared"
 
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"
