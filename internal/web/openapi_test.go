@@ -48,6 +48,10 @@ func TestOpenAPIDocument(t *testing.T) {
 		"post /v1/me/mfa/totp", "post /v1/me/mfa/totp/confirm", "delete /v1/me/mfa/totp", "post /v1/auth/passkeys/register/begin",
 		"post /v1/auth/passkeys/register/finish", "post /v1/auth/passkeys/login/begin", "post /v1/auth/passkeys/login/finish",
 		"get /v1/me/passkeys", "delete /v1/me/passkeys/{id}",
+		"get /v1/admin/companies", "post /v1/admin/companies", "get /v1/admin/companies/{id}", "patch /v1/admin/companies/{id}",
+		"delete /v1/admin/companies/{id}", "get /v1/admin/users/{id}/client-profile", "put /v1/admin/users/{id}/company",
+		"get /v1/admin/integration-mappings", "post /v1/admin/integration-mappings", "delete /v1/admin/integration-mappings/{id}",
+		"get /v1/admin/twenty-crm-config", "put /v1/admin/twenty-crm-config", "get /v1/admin/seed-status", "put /v1/admin/seed-status",
 	} {
 		method, path, _ := strings.Cut(op, " ")
 		if _, ok := doc.Paths[path][method]; !ok {

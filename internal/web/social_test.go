@@ -273,6 +273,7 @@ var userColumns = map[string]struct {
 	"payment_accounts":         {[]string{"user_id"}, "cascade (seed 001); the provider stays"},
 	"collection_records":       {[]string{"user_id"}, "cascade, in every collection (an organisation's go with the organisation)"},
 	"collection_changes":       {[]string{"user_id"}, "cascade: the stream's events of their records"},
+	"twenty_crm_config":        {[]string{"updated_by"}, "set null: the connection stays, last changed by no one"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
@@ -282,7 +283,8 @@ var profileColumns = map[string]string{"votes": "userid", "comments": "user_id",
 // tablesWithoutUsers are the tables that name no user.
 var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries",
-	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections"}
+	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections",
+	"companies", "integration_mappings", "seed_status"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
 // them, and checks each table's rule. It fails when the schema has a table
@@ -360,6 +362,10 @@ func TestCascadeDeletion(t *testing.T) {
 			userd.NewID(time.Now()), []byte("a hash of thirty-two bytes......"), goneID, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := c.db.SQL().Exec(`INSERT INTO twenty_crm_config (id, base_url, created_at, updated_at, updated_by) VALUES ($1, 'https://crm.example', $2, $2, $3)`,
+			userd.NewID(time.Now()), time.Now().UTC(), goneID); err != nil {
+			t.Fatal(err)
+		}
 		c.do("POST", "/v1/admin/subscriptions", map[string]any{"user_id": goneID, "plan": "comp", "ends_at": time.Now().UTC().Add(time.Hour).Format(time.RFC3339)}, adm)
 		if _, err := c.db.SQL().Exec(`INSERT INTO payment_accounts (id, user_id, provider_id, customer_id, created_at) SELECT $1, $2, id, 'cus_gone', $3 FROM payment_providers WHERE name = 'stripe'`,
 			userd.NewID(time.Now()), goneID, time.Now().UTC()); err != nil {
@@ -410,8 +416,12 @@ func TestCascadeDeletion(t *testing.T) {
 		if history != 0 || providers != 2 {
 			t.Fatalf("after the deletion: %d lines of subscription history (want 0), %d of the 2 payment providers", history, providers)
 		}
-		var keys, kept int
+		var keys, kept, crmConfig int
 		c.db.SQL().QueryRow(`SELECT count(*) FROM api_keys WHERE created_by IS NULL`).Scan(&keys)
+		c.db.SQL().QueryRow(`SELECT count(*) FROM twenty_crm_config WHERE updated_by IS NULL`).Scan(&crmConfig)
+		if crmConfig != 1 {
+			t.Fatalf("the Twenty connection the deleted user changed: %d left without its changer", crmConfig)
+		}
 		c.db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'user.deleted' AND target_id = $1 AND user_id IS NULL`, goneID).Scan(&kept)
 		if keys != 1 {
 			t.Fatalf("the key the deleted user made: %d left without a maker", keys)
