@@ -18,6 +18,7 @@ test: vet
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 20s ./internal/platform/token
 	$(GO) test -run '^$$' -fuzz FuzzSignupBody -fuzztime 20s ./internal/web
+	$(GO) test -run '^$$' -fuzz FuzzCheckObject -fuzztime 20s ./internal/feature/crm
 
 run:
 	$(GO) run ./cmd/userd

@@ -108,7 +108,8 @@ func TestVault(t *testing.T) {
 	})
 }
 
-// TestNoSecretInClear stores a secret and looks for it in every byte of the
+// TestNoSecretInClear stores a secret (a vault credential, the Twenty CRM
+// API key) and looks for it in every byte of the
 // database: the SQLite files, and every table's rows on PostgreSQL.
 func TestNoSecretInClear(t *testing.T) {
 	for _, engine := range dbtest.Engines {
@@ -127,6 +128,9 @@ func TestNoSecretInClear(t *testing.T) {
 			acct := str(c.do("POST", "/v1/me/accounts", map[string]any{"account_name": "A"}, tok).Body, "id")
 			if r := c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": apiSecret}, tok); r.Status != 200 {
 				t.Fatalf("put = %d", r.Status)
+			}
+			if r := c.do("PUT", "/v1/admin/twenty-crm-config", map[string]any{"base_url": "https://crm.example", "api_key": apiSecret}, c.admin()); r.Status != 200 {
+				t.Fatalf("put the Twenty CRM key = %d %s", r.Status, r.Raw)
 			}
 			if engine == "sqlite" {
 				files, _ := filepath.Glob(path + "*")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -119,7 +120,7 @@ func (s *Service) PutTwenty(ctx context.Context, a userd.Actor, cl userd.Client,
 			return err
 		}
 		old, err := sqldb.One(ctx, tx, ErrTwentyNotConfigured, "read twenty_crm_config", scanTwenty, `SELECT `+twentyColumns+` FROM twenty_crm_config`)
-		creating := err == ErrTwentyNotConfigured
+		creating := errors.Is(err, ErrTwentyNotConfigured)
 		switch {
 		case creating && p.BaseURL == nil:
 			return userd.Invalid([]userd.FieldError{{Field: "base_url", Code: "required", Message: "The connection needs a base_url."}})
