@@ -38,17 +38,12 @@ const (
 	usersRead = "users:read"
 )
 
-// forbidden returns the error that answers an actor without permission.
-func forbidden(permission string) error {
-	return userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+permission+".")
-}
-
-// need returns forbidden(permission) unless a holds it.
+// need returns a forbidden error unless a holds permission.
 func need(a userd.Actor, permission string) error {
 	if a.Grants.Has(permission) {
 		return nil
 	}
-	return forbidden(permission)
+	return userd.Errorf(userd.KindForbidden, "forbidden", "This needs the permission "+permission+".")
 }
 
 // MaxJSON bounds a company's metadata and the Twenty sync options, encoded.
