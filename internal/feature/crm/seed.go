@@ -143,14 +143,16 @@ type SeedUser struct {
 }
 
 // Seed loads the demonstration data once, in one transaction, and records
-// it in seed_status (audited as audit.CRMSeedApplied): roles, then users
-// (passwords hashed as for any user, each with rbac.DefaultRole and their
-// roles), companies, the users' companies and the integration mappings. A
-// database seeded before (or marked seeded) changes nothing: Seed returns
-// its status and ErrAlreadySeeded. Any error leaves nothing behind, not
-// even a status. It returns validation errors whose fields name the
-// record (users[2].email), and the errors of what it makes
-// (rbac.ErrRoleNameTaken, account's collisions, ErrDomainTaken).
+// it in seed_status (audited as audit.CRMSeedApplied). It is the
+// operator's, at the command line, and checks no permission. It makes the
+// roles, the companies, the users (passwords hashed as for any user, each
+// with rbac.DefaultRole and their roles, their client profiles linked to
+// their companies) and the integration mappings. A database seeded before
+// (or marked seeded) changes nothing: Seed returns its status and
+// ErrAlreadySeeded. Any error leaves nothing behind, not even a status. It
+// returns validation errors whose fields name the record (users[2].email),
+// and the errors of what it makes (rbac.ErrRoleNameTaken, account's
+// collisions, ErrDomainTaken).
 func (s *Service) Seed(ctx context.Context, d Seed) (st SeedStatus, err error) {
 	hashes, metas, err := s.checkSeed(ctx, d)
 	if err != nil {
