@@ -79,6 +79,7 @@ var owners = map[string]string{
 	"collections":              "collection",
 	"collection_records":       "collection",
 	"collection_changes":       "collection",
+	"newsletter_subscriptions": "newsletter",
 }
 
 // writes finds the statements that change a table, in SQL that Go code
