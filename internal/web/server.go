@@ -28,6 +28,7 @@ import (
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
@@ -107,6 +108,8 @@ type Services struct {
 	Billing *billing.Service
 	// Collections serves declared collections and their records.
 	Collections *collection.Service
+	// Newsletter serves the newsletter's subscriptions.
+	Newsletter *newsletter.Service
 	// ChangeHub announces the changes of users' records to their streams
 	// (fed from collection.Channel).
 	ChangeHub *notify.Hub
@@ -137,6 +140,7 @@ type Server struct {
 	billing     *billing.Service
 	collections *collection.Service
 	changeHub   *notify.Hub
+	newsletter  *newsletter.Service
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
 	// the ranking stays the same: encoding is most of the cost of an answer
@@ -162,7 +166,7 @@ func New(cfg Config, svc Services) *Server {
 	if cfg.CachedPages == 0 {
 		cfg.CachedPages = DefaultCachedPages
 	}
-	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, changeHub: svc.ChangeHub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, changeHub: svc.ChangeHub, newsletter: svc.Newsletter, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
@@ -184,6 +188,7 @@ func New(cfg Config, svc Services) *Server {
 		{Name: "Synchronizations", Description: "Links to external platforms with sealed tokens; daily sync and token expiry webhooks."},
 		{Name: "Credentials vault", Description: "Named accounts and their API credentials, sealed at rest; revealed only on purpose."},
 		{Name: "Administration", Description: "Users, roles and the audit trail, for holders of the permissions each names."},
+		{Name: "Newsletter", Description: "Double opt-in subscriptions to the newsletter, one-click unsubscription (RFC 8058), and the subscribers' list and CSV for the administration."},
 		{Name: "Collections", Description: "Records of the kinds an operator declares (owned by a user or an organisation, validated by a JSON Schema), with unique keys, relations, filters and exports."},
 	}
 	if cfg.PublicURL != "" {
@@ -203,6 +208,10 @@ func New(cfg Config, svc Services) *Server {
 	s.mux.HandleFunc("POST /reset-password", s.resetPasswordPage)
 	s.mux.HandleFunc("GET /accept-invitation", s.acceptInvitationPage)
 	s.mux.HandleFunc("POST /accept-invitation", s.acceptInvitationPage)
+	s.mux.HandleFunc("GET "+newsletter.ConfirmPage, s.confirmNewsletterPage)
+	s.mux.HandleFunc("POST "+newsletter.ConfirmPage, s.confirmNewsletterPage)
+	s.mux.HandleFunc("GET "+newsletter.UnsubscribePage, s.unsubscribeNewsletterPage)
+	s.mux.HandleFunc("POST "+newsletter.UnsubscribePage, s.unsubscribeNewsletterPage)
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
