@@ -181,9 +181,9 @@ func TestNewsletterAnswers(t *testing.T) {
 		runScenarios(t, c, []scenario{
 			{"subscribe: bad email", "POST", "/v1/newsletter/subscribe", map[string]any{"email": "not an email"}, "", 422, "validation_failed"},
 			{"subscribe: no email", "POST", "/v1/newsletter/subscribe", map[string]any{}, "", 422, "validation_failed"},
-			{"confirm: unknown", "POST", "/v1/newsletter/confirm", map[string]any{"token": "udnc_"+strings.Repeat("A", 43)}, "", 404, "invalid_token"},
+			{"confirm: unknown", "POST", "/v1/newsletter/confirm", map[string]any{"token": "udnc_" + strings.Repeat("A", 43)}, "", 404, "invalid_token"},
 			{"confirm: garbage", "POST", "/v1/newsletter/confirm", map[string]any{"token": "x"}, "", 404, "invalid_token"},
-			{"unsubscribe: unknown", "POST", "/v1/newsletter/unsubscribe", map[string]any{"token": "udnu_"+strings.Repeat("A", 43)}, "", 404, "invalid_token"},
+			{"unsubscribe: unknown", "POST", "/v1/newsletter/unsubscribe", map[string]any{"token": "udnu_" + strings.Repeat("A", 43)}, "", 404, "invalid_token"},
 			{"unsubscribe: no token", "POST", "/v1/newsletter/unsubscribe", map[string]any{}, "", 404, "invalid_token"},
 			{"unsubscribe: bad json", "POST", "/v1/newsletter/unsubscribe", `{"token":`, "", 400, "malformed_json"},
 			{"unsubscribe: unknown field", "POST", "/v1/newsletter/unsubscribe", map[string]any{"token": unsub, "email": "x"}, "", 400, "malformed_json"},
