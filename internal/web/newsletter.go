@@ -129,7 +129,7 @@ func documentOneClick(s *Server, path string) {
 	form := &huma.MediaType{Schema: &huma.Schema{Type: "object", Properties: map[string]*huma.Schema{
 		"List-Unsubscribe": {Type: "string", Enum: []any{"One-Click"}, Description: "As RFC 8058's one-click POST sends it; the token is the URL's."}}}}
 	op.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
-		"application/json":                  {Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[unsubscribeBody](), true, "UnsubscribeNewsletterRequest")},
+		"application/json":                  {Schema: s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[unsubscribeBody](), true, "")},
 		"application/x-www-form-urlencoded": form,
 		"multipart/form-data":               form,
 	}}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -301,4 +302,45 @@ func TestNewsletterInExport(t *testing.T) {
 			t.Fatal("the deleted user's subscription stays")
 		}
 	})
+}
+
+// TestNewsletterDocumented: the OpenAPI document describes the newsletter's
+// routes, the unsubscribe URL's JSON and form bodies, and the subscribers'
+// JSON and CSV answers.
+func TestNewsletterDocumented(t *testing.T) {
+	c := start(t, dbtest.Open(t, "sqlite"))
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Content map[string]json.RawMessage `json:"content"`
+			} `json:"requestBody"`
+			Responses map[string]struct {
+				Content map[string]json.RawMessage `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(c.do("GET", "/openapi.json", nil, "").Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for path, methods := range map[string][]string{"/v1/newsletter/subscribe": {"post"}, "/v1/newsletter/confirm": {"post"},
+		"/v1/newsletter/unsubscribe": {"post"}, "/v1/admin/newsletter-subscribers": {"get"}, "/v1/admin/newsletter-subscribers/{id}": {"delete"}} {
+		for _, m := range methods {
+			if _, ok := doc.Paths[path][m]; !ok {
+				t.Errorf("the document lacks %s %s", m, path)
+			}
+		}
+	}
+	body := doc.Paths["/v1/newsletter/unsubscribe"]["post"].RequestBody.Content
+	for ct, want := range map[string]string{"application/json": "UnsubscribeBody", "application/x-www-form-urlencoded": "One-Click", "multipart/form-data": "One-Click"} {
+		if !strings.Contains(string(body[ct]), want) {
+			t.Errorf("the unsubscribe body %s = %s", ct, body[ct])
+		}
+	}
+	if len(body) != 3 {
+		t.Errorf("the unsubscribe bodies = %v", body)
+	}
+	answer := doc.Paths["/v1/admin/newsletter-subscribers"]["get"].Responses["200"].Content
+	if _, ok := answer["text/csv"]; !ok || !strings.Contains(string(answer["application/json"]), "NewsletterSubscribers") {
+		t.Errorf("the subscribers' answer = %v", answer)
+	}
 }
