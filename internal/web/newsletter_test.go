@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -343,4 +344,34 @@ func TestNewsletterDocumented(t *testing.T) {
 	if _, ok := answer["text/csv"]; !ok || !strings.Contains(string(answer["application/json"]), "NewsletterSubscribers") {
 		t.Errorf("the subscribers' answer = %v", answer)
 	}
+}
+
+// FuzzUnsubscribeBody: whatever body, JSON or form, the unsubscribe URL
+// answers a JSON object, never a 5xx, and unsubscribes no one without the
+// token.
+func FuzzUnsubscribeBody(f *testing.F) {
+	for _, seed := range []string{`{"token":"udnu_x"}`, `{"token":1}`, `{"token":"` + "udnu_" + strings.Repeat("A", 43) + `"}`, `{}`, `{`, `null`, `[]`, `""`,
+		"List-Unsubscribe=One-Click", "%zz", ""} {
+		f.Add(seed, true)
+		f.Add(seed, false)
+	}
+	db := dbtest.Open(f, "sqlite")
+	h, svc := newHandler(db, "http://userd.test", options{ctx: f.Context()})
+	f.Cleanup(svc.Close)
+	f.Fuzz(func(t *testing.T, body string, asJSON bool) {
+		req := httptest.NewRequest("POST", "/v1/newsletter/unsubscribe?token=udnu_"+strings.Repeat("B", 43), strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if asJSON {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code >= 500 {
+			t.Fatalf("body %q: %d %q", body, rec.Code, rec.Body.String())
+		}
+		if rec.Code == http.StatusOK {
+			t.Fatalf("body %q unsubscribed without a token: %s", body, rec.Body.String())
+		}
+	})
 }
