@@ -72,28 +72,29 @@ type serveConfig struct {
 	stripeSecret    string
 	pastDueGrace    time.Duration
 	webhookLimit    ratelimit.Rule
+	mailFrom        string
+	keys            keyConfig
+	auth            auth.Config
+	keyRotation     time.Duration
+	external        federation.ExternalConfig
+	rpID            string
+	rpOrigins       string
+	webhookURL      string
+	webhookSecret   string
+	cachedPages     int
+	publicAuthID    bool
+	cachedItems     int
+	memoryLimit     int // MiB; 0: none
+	gcPercent       int
+	debugAddr       string
+	argon           password.Params
+	shutdown        time.Duration
+	exclusiveRoles  multiFlag // ROLE,ROLE,… each
+
 	// newsletter are the limits of subscriptions to the newsletter, and
 	// newsletterTTL the life of their confirmation links.
-	newsletter     newsletter.Limits
-	newsletterTTL  time.Duration
-	mailFrom       string
-	keys           keyConfig
-	auth           auth.Config
-	keyRotation    time.Duration
-	external       federation.ExternalConfig
-	rpID           string
-	rpOrigins      string
-	webhookURL     string
-	webhookSecret  string
-	cachedPages    int
-	publicAuthID   bool
-	cachedItems    int
-	memoryLimit    int // MiB; 0: none
-	gcPercent      int
-	debugAddr      string
-	argon          password.Params
-	shutdown       time.Duration
-	exclusiveRoles multiFlag // ROLE,ROLE,… each
+	newsletter    newsletter.Limits
+	newsletterTTL time.Duration
 }
 
 // multiFlag is a repeatable string flag.
