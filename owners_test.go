@@ -80,10 +80,11 @@ var owners = map[string]string{
 	"collection_records":       "collection",
 	"collection_changes":       "collection",
 	// The CRM tables (issue 21, item 5).
-	"companies":            "crm",
-	"integration_mappings": "crm",
-	"twenty_crm_config":    "crm",
-	"seed_status":          "crm",
+	"companies":                "crm",
+	"integration_mappings":     "crm",
+	"twenty_crm_config":        "crm",
+	"seed_status":              "crm",
+	"newsletter_subscriptions": "newsletter",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

@@ -32,6 +32,7 @@ import (
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
@@ -90,6 +91,11 @@ type serveConfig struct {
 	argon           password.Params
 	shutdown        time.Duration
 	exclusiveRoles  multiFlag // ROLE,ROLE,… each
+
+	// newsletter are the limits of subscriptions to the newsletter, and
+	// newsletterTTL the life of their confirmation links.
+	newsletter    newsletter.Limits
+	newsletterTTL time.Duration
 }
 
 // multiFlag is a repeatable string flag.
@@ -153,7 +159,7 @@ func (f rule) Set(v string) error {
 
 func serveFlags() (*flag.FlagSet, *serveConfig) {
 	c := &serveConfig{rateLimits: true, argon: password.OWASP, engagement: engagement.DefaultLimits, reportLimit: moderation.DefaultReportLimit,
-		invitationLimit: organization.DefaultInvitationLimit, webhookLimit: billing.DefaultDeliveries}
+		invitationLimit: organization.DefaultInvitationLimit, webhookLimit: billing.DefaultDeliveries, newsletter: newsletter.DefaultLimits}
 	fs := newFlagSet("serve")
 	c.db.flags(fs)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (env USERD_ADDR)")
@@ -173,6 +179,9 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.IntVar(&c.holdThreshold, "report-hold-threshold", moderation.DefaultHoldThreshold, "content reported by this many distinct users is hidden pending review; 0 holds nothing (env USERD_REPORT_HOLD_THRESHOLD)")
 	fs.StringVar(&c.stripeSecret, "stripe-webhook-secret", "", "whsec_… signing secret of the Stripe webhook endpoint that sends to /v1/billing/webhooks/stripe; wins over the one set by PUT /v1/admin/payment-providers/stripe (env USERD_STRIPE_WEBHOOK_SECRET)")
 	fs.Var(rule{&c.webhookLimit}, "billing-webhook-limit", "MAX/WINDOW: deliveries to the billing webhooks from one address; a rejected signature is audited once per address and window (env USERD_BILLING_WEBHOOK_LIMIT)")
+	fs.Var(rule{&c.newsletter.PerIP}, "newsletter-ip-limit", "MAX/WINDOW: newsletter subscriptions asked from one address (env USERD_NEWSLETTER_IP_LIMIT)")
+	fs.Var(rule{&c.newsletter.PerEmail}, "newsletter-email-limit", "MAX/WINDOW: newsletter subscriptions asked for one email, each of which mails it (env USERD_NEWSLETTER_EMAIL_LIMIT)")
+	fs.DurationVar(&c.newsletterTTL, "newsletter-confirm-ttl", newsletter.DefaultConfirmTTL, "lifetime of a newsletter subscription's confirmation link (env USERD_NEWSLETTER_CONFIRM_TTL)")
 	fs.DurationVar(&c.pastDueGrace, "past-due-grace", billing.DefaultGrace, "how long a past_due subscription keeps its plan's roles (env USERD_PAST_DUE_GRACE)")
 	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
 	c.keys.flags(fs)
@@ -490,11 +499,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
 		Invitations: c.invitationLimit})
 	collections := collection.NewService(db, collection.Deps{MaxRecordBytes: c.maxRecordBytes})
+	letters := newsletter.NewService(db, newsletter.Deps{Keyring: keyring, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
+		Limits: c.newsletter, ConfirmTTL: c.newsletterTTL})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),
 		Organizations: orgs,
 		Collections:   collections,
+		Newsletter:    letters,
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
@@ -507,6 +519,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Billing:     f.Billing,
 			Collections: f.Collections,
 			CRM:         crm.NewService(db, crm.Deps{Keyring: keyring}),
+			Newsletter:  f.Newsletter,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)

@@ -15,10 +15,13 @@ import (
 // send a body without a CORS preflight only as a form, as text/plain or with
 // no type at all (a Blob), and huma would read the last as JSON: none of them
 // reaches a handler. A request without a body passes, so that huma answers
-// body_required where a body is needed.
+// body_required where a body is needed; so does a form sent to an operation
+// that takes one (addForms), whose handler must be safe to call from
+// another site.
 func (s *Server) requireJSON(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
-	if ctx.Operation().RequestBody == nil || r.ContentLength == 0 || isJSON(r.Header.Get("Content-Type")) {
+	forms, _ := ctx.Operation().Metadata[metaForms].(bool)
+	if ctx.Operation().RequestBody == nil || r.ContentLength == 0 || isJSON(r.Header.Get("Content-Type")) || (forms && isForm(r.Header.Get("Content-Type"))) {
 		next(ctx)
 		return
 	}
@@ -33,6 +36,13 @@ func isJSON(contentType string) bool {
 		return false
 	}
 	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// isForm reports whether a Content-Type names a form:
+// application/x-www-form-urlencoded or multipart/form-data.
+func isForm(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data")
 }
 
 // documentJSONOnly adds the 415 answer of requireJSON to the OpenAPI

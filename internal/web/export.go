@@ -77,10 +77,16 @@ func (x *exportWriter) Head(h lifecycle.Head) error {
 	if h.ClientProfile != nil {
 		profile = &clientProfileOf(*h.ClientProfile).Body
 	}
+	var subscription *NewsletterSubscriber // null when none
+	if h.Newsletter != nil {
+		sub := newsletterSubscriberOf(*h.Newsletter)
+		subscription = &sub
+	}
 	b, err := json.Marshal(map[string]any{
 		"exported_at": h.At, "user": userOf(h.User), "roles": x.a.Grants.Roles, "permissions": x.a.Grants.Permissions,
 		"dashboard_layout": layoutOf(h.Layout).Body, "referral": map[string]any{"slug": h.Referral.Slug, "referred_count": h.Referral.ReferredCount},
 		"followers_count": h.Followers, "followings_count": h.Followings, "client_profile": profile,
+		"newsletter_subscription": subscription,
 	})
 	if err != nil {
 		return err

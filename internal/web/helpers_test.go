@@ -25,6 +25,7 @@ import (
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
@@ -138,6 +139,8 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: o.keyring, CachedItems: engagement.DefaultCachedItems}),
 		Organizations: orgs,
 		Collections:   collections,
+		Newsletter: newsletter.NewService(db, newsletter.Deps{Keyring: o.keyring, PublicURL: publicURL, Mail: svc.SendAsync,
+			Limiter: ratelimit.New(db, o.limits)}),
 		Billing: billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace, OrgAccess: orgs.BillingAccess,
 			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
@@ -149,6 +152,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Billing:     f.Billing,
 		Collections: f.Collections,
 		CRM:         crm.NewService(db, crm.Deps{Keyring: o.keyring}),
+		Newsletter:  f.Newsletter,
 		ChangeHub:   changeHub,
 		Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)

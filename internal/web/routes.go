@@ -13,6 +13,7 @@ import (
 	"github.com/userd/userd/internal/feature/crm"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/feature/sponsor"
 	"github.com/userd/userd/internal/feature/synchronization"
@@ -22,6 +23,10 @@ import (
 // metaPerm is the operation metadata key that holds what an operation needs:
 // public, anyUser or a permission key.
 const metaPerm = "userd-permission"
+
+// metaForms is the operation metadata key that marks an operation that
+// takes a form body as well as JSON (see addForms).
+const metaForms = "userd-forms"
 
 // What an operation needs, besides permission keys such as "users:read".
 const (
@@ -231,6 +236,12 @@ func (s *Server) routes() {
 	add(s, route{"PUT", "/v1/admin/twenty-crm-config", "admin-put-twenty-crm-config", "Make or change the Twenty CRM connection: the API key is write-only and sealed; absent, the stored one stays; audited without it", "CRM", crm.CRMWrite, 0}, s.putTwenty)
 	add(s, route{"GET", "/v1/admin/seed-status", "admin-get-seed-status", "Whether the demonstration data was loaded (userd seed FILE), when, by whom, from what", "CRM", crm.SeedWrite, 0}, s.getSeedStatus)
 	add(s, route{"PUT", "/v1/admin/seed-status", "admin-put-seed-status", "Mark the database seeded, or clear the mark so that userd seed may run again; audited", "CRM", crm.SeedWrite, 0}, s.putSeedStatus)
+	add(s, route{"POST", "/v1/newsletter/subscribe", "newsletter-subscribe", "Ask for the newsletter: 202 with the same body whatever the address's state; a new, pending or unsubscribed address gets a double opt-in mail, a confirmed one nothing (rate-limited per address and per email: 429)", "Newsletter", public, http.StatusAccepted}, s.subscribeNewsletter)
+	add(s, route{"POST", "/v1/newsletter/confirm", "newsletter-confirm", "Confirm a subscription with the token of its mail (404 invalid_token when unknown, used or expired); audited", "Newsletter", public, 0}, s.confirmNewsletter)
+	addForms(s, route{"POST", newsletter.OneClickPath, "newsletter-unsubscribe", "Unsubscribe with the token of the List-Unsubscribe URL: a JSON body {token}, or a one-click POST (RFC 8058) of List-Unsubscribe=One-Click as a form to the URL; again changes nothing (404 invalid_token when unknown); audited", "Newsletter", public, 0}, s.unsubscribeNewsletter)
+	documentOneClick(s, newsletter.OneClickPath)
+	addStream(s, route{"GET", "/v1/admin/newsletter-subscribers", "admin-list-newsletter-subscribers", "Newsletter subscribers, newest first, with their unsubscribe URLs (?status=); ?format=csv: every confirmed subscriber as CSV, audited", "Newsletter", newsletter.ReadPermission, 0}, s.adminSubscribers, subscribersDoc)
+	add(s, route{"DELETE", "/v1/admin/newsletter-subscribers/{id}", "admin-delete-newsletter-subscriber", "Erase a subscriber, whatever their status; audited without the email", "Newsletter", newsletter.WritePermission, http.StatusNoContent}, s.deleteSubscriber)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 
@@ -268,13 +279,28 @@ func addStream[I any](s *Server, r route, h func(context.Context, *I) (*huma.Str
 // add registers one operation. Handlers return errors from the services;
 // add turns them into problem documents, so no handler chooses a status.
 func add[I, O any](s *Server, r route, h func(context.Context, *I) (*O, error)) {
-	huma.Register(s.api, operation(r), func(ctx context.Context, in *I) (*O, error) {
+	huma.Register(s.api, operation(r), problems(s, h))
+}
+
+// addForms registers an operation like add that takes a form body
+// (application/x-www-form-urlencoded or multipart/form-data) as well as
+// JSON, which requireJSON lets through: its input reads the body raw
+// (RawBody) and its handler decodes it.
+func addForms[I, O any](s *Server, r route, h func(context.Context, *I) (*O, error)) {
+	op := operation(r)
+	op.Metadata[metaForms] = true
+	huma.Register(s.api, op, problems(s, h))
+}
+
+// problems returns h with its errors turned into problem documents.
+func problems[I, O any](s *Server, h func(context.Context, *I) (*O, error)) func(context.Context, *I) (*O, error) {
+	return func(ctx context.Context, in *I) (*O, error) {
 		out, err := h(ctx, in)
 		if err != nil {
 			return nil, problemOf(ctx, s.log, err)
 		}
 		return out, nil
-	})
+	}
 }
 
 // operation makes the huma operation of a route: its permission in the

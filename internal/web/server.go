@@ -29,6 +29,7 @@ import (
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
@@ -111,6 +112,8 @@ type Services struct {
 	// CRM serves companies, integration mappings, the Twenty CRM
 	// connection and the seed's status.
 	CRM *crm.Service
+	// Newsletter serves the newsletter's subscriptions.
+	Newsletter *newsletter.Service
 	// ChangeHub announces the changes of users' records to their streams
 	// (fed from collection.Channel).
 	ChangeHub *notify.Hub
@@ -142,6 +145,7 @@ type Server struct {
 	collections *collection.Service
 	crm         *crm.Service
 	changeHub   *notify.Hub
+	newsletter  *newsletter.Service
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
 	// the ranking stays the same: encoding is most of the cost of an answer
@@ -168,6 +172,7 @@ func New(cfg Config, svc Services) *Server {
 		cfg.CachedPages = DefaultCachedPages
 	}
 	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, crm: svc.CRM, changeHub: svc.ChangeHub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s.newsletter = svc.Newsletter
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
@@ -190,6 +195,7 @@ func New(cfg Config, svc Services) *Server {
 		{Name: "Credentials vault", Description: "Named accounts and their API credentials, sealed at rest; revealed only on purpose."},
 		{Name: "Administration", Description: "Users, roles and the audit trail, for holders of the permissions each names."},
 		{Name: "CRM", Description: "Companies and client profiles' companies, mappings of userd's objects to an external CRM's, the Twenty CRM connection, and the demonstration seed's status."},
+		{Name: "Newsletter", Description: "Double opt-in subscriptions to the newsletter, one-click unsubscription (RFC 8058), and the subscribers' list and CSV for the administration."},
 		{Name: "Collections", Description: "Records of the kinds an operator declares (owned by a user or an organisation, validated by a JSON Schema), with unique keys, relations, filters and exports."},
 	}
 	if cfg.PublicURL != "" {
@@ -209,6 +215,10 @@ func New(cfg Config, svc Services) *Server {
 	s.mux.HandleFunc("POST /reset-password", s.resetPasswordPage)
 	s.mux.HandleFunc("GET /accept-invitation", s.acceptInvitationPage)
 	s.mux.HandleFunc("POST /accept-invitation", s.acceptInvitationPage)
+	s.mux.HandleFunc("GET "+newsletter.ConfirmPage, s.confirmNewsletterPage)
+	s.mux.HandleFunc("POST "+newsletter.ConfirmPage, s.confirmNewsletterPage)
+	s.mux.HandleFunc("GET "+newsletter.UnsubscribePage, s.unsubscribeNewsletterPage)
+	s.mux.HandleFunc("POST "+newsletter.UnsubscribePage, s.unsubscribeNewsletterPage)
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }

@@ -284,7 +284,8 @@ var profileColumns = map[string]string{"votes": "userid", "comments": "user_id",
 var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries",
 	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections",
-	"companies", "integration_mappings", "seed_status"}
+	"companies", "integration_mappings", "seed_status",
+	"newsletter_subscriptions"} // the subscription of the user's verified email goes with them (TestNewsletterFollowsTheUser)
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
 // them, and checks each table's rule. It fails when the schema has a table

@@ -92,6 +92,25 @@ func NormalizeEmail(s string) string {
 	return foldEmail(s)
 }
 
+// CheckEmail returns email in the form of NormalizeEmail, or a validation
+// error on the field email: required when it is empty, invalid_email when
+// the rules of a user's email refuse it. It is for other features that
+// keep addresses (the newsletter's), so that one address is spelt one way
+// everywhere.
+func CheckEmail(email string) (string, error) {
+	if len(email) > 1024 { // no address is this long: spare the normalisation
+		return "", userd.Invalid([]userd.FieldError{{Field: "email", Code: "invalid_email", Message: errEmailShape.Error()}})
+	}
+	stored := NormalizeEmail(email)
+	if stored == "" {
+		return "", userd.Invalid([]userd.FieldError{{Field: "email", Code: "required", Message: "Give an email address."}})
+	}
+	if fe := checkEmail(nil, stored); len(fe) > 0 {
+		return "", userd.Invalid(fe)
+	}
+	return stored, nil
+}
+
 // foldEmail trims, NFKC-normalises and lower-cases an email: the first steps
 // of its normalisation.
 func foldEmail(s string) string { return strings.ToLower(norm.NFKC.String(strings.TrimSpace(s))) }

@@ -127,6 +127,13 @@ const (
 	CRMSeedApplied         = "crm.seed_applied"
 	CRMSeedStatusMarked    = "crm.seed_status_marked"
 	CRMSeedStatusCleared   = "crm.seed_status_cleared"
+	// The newsletter, in no user's trail: a subscription confirmed or
+	// unsubscribed by its subscriber, a subscriber deleted and the
+	// subscribers exported (the administrator as actor).
+	NewsletterConfirmed         = "newsletter.confirmed"
+	NewsletterUnsubscribed      = "newsletter.unsubscribed"
+	NewsletterSubscriberDeleted = "newsletter.subscriber_deleted"
+	NewsletterExported          = "newsletter.exported"
 
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"

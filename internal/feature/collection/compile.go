@@ -38,7 +38,7 @@ var (
 var reserved = []string{"accounts", "activity_logs", "api_key_permissions", "api_keys", "authenticators", "billing_events", "client_profiles",
 	"collection_changes", "collection_records", "collections", "comments", "dashboard_layouts", "favorites", "featured_items", "goose_db_version", "hidden_items",
 	"item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "mfa_challenges", "mfa_recovery_codes", "mfa_totp",
-	"moderation_history", "notification_counters", "notifications", "oauth_states", "organization_invitations", "organization_members",
+	"moderation_history", "newsletter_subscriptions", "notification_counters", "notifications", "oauth_states", "organization_invitations", "organization_members",
 	"organizations", "password_reset_tokens", "payment_accounts", "payment_providers", "permissions", "plan_roles", "rate_limits",
 	"referrals", "referred_users", "refresh_tokens", "reports", "role_permissions", "roles", "sessions", "signing_keys", "sponsor_ads",
 	"subscription_history", "subscriptions", "synchronizations", "user_accounts", "user_credentials", "user_follow_stats", "user_follows",

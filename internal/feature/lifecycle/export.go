@@ -15,6 +15,7 @@ import (
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
@@ -37,6 +38,9 @@ type Head struct {
 	Referral              referral.Referral // the zero Referral when they have none
 	Followers, Followings int64
 	ClientProfile         *engagement.Profile // nil when they have none
+	// Newsletter is the newsletter subscription of the user's email, when
+	// it is verified; nil when there is none.
+	Newsletter *newsletter.Subscription
 }
 
 // Sink receives an export as it is read: the head, then each section's
@@ -183,6 +187,11 @@ func (s *Service) head(ctx context.Context, a userd.Actor) (h Head, err error) {
 		h.ClientProfile = &cp
 	case !errors.Is(err, engagement.ErrProfileNotFound):
 		return h, fmt.Errorf("export client profile: %w", err)
+	}
+	if u := h.User; u.Email != nil && u.EmailVerifiedAt != nil && s.deps.Newsletter != nil {
+		if h.Newsletter, err = s.deps.Newsletter.Find(ctx, *u.Email); err != nil {
+			return h, fmt.Errorf("export newsletter subscription: %w", err)
+		}
 	}
 	return h, nil
 }

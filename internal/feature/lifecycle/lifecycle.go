@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
@@ -31,8 +32,9 @@ import (
 // favorites out of the items' counters so that every counter stays exact,
 // deletes the organisations where they were the only member and passes on
 // those where they were the only owner (organization.Forget), deletes the
-// providers' events about their customers (billing.Forget), and deletes
-// the row; the database cascades to and nulls what seed 001's
+// providers' events about their customers (billing.Forget) and the
+// newsletter subscription of their verified email (newsletter.Forget), and
+// deletes the row; the database cascades to and nulls what seed 001's
 // Cascade Delete Summary says. It returns account.ErrNotFound.
 func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
 	ok, err := tx.LockRow(ctx, "users", "id", id)
@@ -52,6 +54,9 @@ func DeleteUser(ctx context.Context, tx *sqldb.Tx, id string) error {
 		return err
 	}
 	if err := billing.Forget(ctx, tx, id); err != nil {
+		return err
+	}
+	if err := newsletter.Forget(ctx, tx, id); err != nil {
 		return err
 	}
 	return account.Delete(ctx, tx, id)
@@ -88,6 +93,9 @@ type Features struct {
 	Billing          *billing.Service
 	Moderation       *moderation.Service
 	Collections      *collection.Service
+	// Newsletter finds the subscription of the user's verified email; nil
+	// leaves it out of the export.
+	Newsletter *newsletter.Service
 }
 
 // NewService returns a Service over db and the features of d.

@@ -13,12 +13,14 @@ import (
 	gomail "github.com/wneessen/go-mail"
 )
 
-// Message is one mail with a plain-text and an HTML body.
+// Message is one mail with a plain-text and an HTML body. Headers are
+// further header fields by name, such as List-Unsubscribe; nil for none.
 type Message struct {
 	To      string
 	Subject string
 	Text    string
 	HTML    string
+	Headers map[string]string
 }
 
 // Sender sends mail.
@@ -113,6 +115,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail to %q: %w", m.To, err)
 	}
 	msg.Subject(m.Subject)
+	for name, value := range m.Headers {
+		msg.SetGenHeader(gomail.Header(name), value)
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 	if m.HTML != "" {
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
