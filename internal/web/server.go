@@ -203,6 +203,7 @@ func New(cfg Config, svc Services) *Server {
 	s.mux.HandleFunc("POST /reset-password", s.resetPasswordPage)
 	s.mux.HandleFunc("GET /accept-invitation", s.acceptInvitationPage)
 	s.mux.HandleFunc("POST /accept-invitation", s.acceptInvitationPage)
+	s.consoleRoutes()
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }

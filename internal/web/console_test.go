@@ -1,0 +1,306 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/userd/userd/internal/feature/rbac"
+)
+
+// consoleCSP is the console pages' content security policy, exactly.
+const consoleCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
+// browser is a test's console visitor: a cookie of its own, no redirects
+// followed.
+type browser struct {
+	c      *client
+	cookie *http.Cookie
+	csrf   string
+}
+
+// page is a console answer.
+type page struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (b *browser) send(method, path string, form url.Values, headers ...string) page {
+	b.c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, b.c.url+path, body)
+	if err != nil {
+		b.c.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", b.c.url)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	if b.cookie != nil {
+		req.AddCookie(b.cookie)
+	}
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := cl.Do(req)
+	if err != nil {
+		b.c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	for _, ck := range res.Cookies() {
+		if ck.Name == "userd_console" {
+			b.cookie = ck
+			if ck.MaxAge < 0 {
+				b.cookie = nil
+			}
+		}
+	}
+	if m := csrfField.FindStringSubmatch(string(raw)); m != nil {
+		b.csrf = m[1]
+	}
+	return page{Status: res.StatusCode, Header: res.Header, Body: string(raw)}
+}
+
+func (b *browser) get(path string) page { return b.send("GET", path, nil) }
+
+// post sends a form with the CSRF token of the last page.
+func (b *browser) post(path string, form url.Values) page {
+	if form.Get("csrf") == "" {
+		form.Set("csrf", b.csrf)
+	}
+	return b.send("POST", path, form)
+}
+
+// login signs in with a password; it returns the answer to the form.
+func (b *browser) login(ident string) page {
+	return b.send("POST", "/admin/login", url.Values{"identifier": {ident}, "password": {"correct horse battery"}})
+}
+
+// signedIn returns a browser signed in to the console as ident, whom it
+// checks got in.
+func signedIn(t *testing.T, c *client, ident string) *browser {
+	t.Helper()
+	b := &browser{c: c}
+	if p := b.login(ident); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/admin" || b.cookie == nil {
+		t.Fatalf("console log-in of %s = %d %s", ident, p.Status, p.Body)
+	}
+	if p := b.get("/admin"); p.Status != 200 {
+		t.Fatalf("overview = %d %s", p.Status, p.Body)
+	}
+	return b
+}
+
+// TestConsoleSignIn: the log-in page's headers, the cookie's attributes, a
+// wrong password, a user without an administration permission (refused,
+// their new session ended), and signing out.
+func TestConsoleSignIn(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adminID, _ := c.signup(map[string]any{"email": "root@example.com"})
+		c.grant(adminID, rbac.AdminRole)
+		_, userTok := c.signup(map[string]any{"email": "ann@example.com"})
+
+		b := &browser{c: c}
+		if p := b.get("/admin"); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/admin/login" {
+			t.Fatalf("overview signed out = %d %v", p.Status, p.Header)
+		}
+		for _, path := range []string{"/admin/login", "/admin/static/console.css", "/admin/static/console.js"} {
+			p := b.get(path)
+			if p.Status != 200 || p.Header.Get("Content-Security-Policy") != consoleCSP || p.Header.Get("X-Content-Type-Options") != "nosniff" ||
+				p.Header.Get("Referrer-Policy") != "no-referrer" {
+				t.Fatalf("GET %s = %d %v", path, p.Status, p.Header)
+			}
+		}
+		if p := b.get("/admin/login"); p.Header.Get("Cache-Control") != "no-store" || strings.Contains(p.Body, "style=") || strings.Contains(p.Body, "<script>") {
+			t.Fatalf("log-in page: %v %s", p.Header, p.Body)
+		}
+		p := b.send("POST", "/admin/login", url.Values{"identifier": {"root@example.com"}, "password": {"wrong password"}})
+		if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, `role="alert"`) || b.cookie != nil {
+			t.Fatalf("wrong password = %d %s", p.Status, p.Body)
+		}
+		// Someone else's site cannot post the log-in form.
+		if p := b.send("POST", "/admin/login", url.Values{"identifier": {"root@example.com"}, "password": {"correct horse battery"}},
+			"Sec-Fetch-Site", "cross-site"); p.Status != http.StatusForbidden || b.cookie != nil {
+			t.Fatalf("cross-site log-in = %d", p.Status)
+		}
+
+		// A user without an administration permission is refused, and the
+		// session the password opened is ended: only the sign-up's is left.
+		p = b.login("ann@example.com")
+		if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "holds no administration permission") || b.cookie != nil {
+			t.Fatalf("non-admin = %d %s", p.Status, p.Body)
+		}
+		if r := c.do("GET", "/v1/me/sessions", nil, userTok); len(r.Body["items"].([]any)) != 1 {
+			t.Fatalf("non-admin's sessions after the refusal: %s", r.Raw)
+		}
+
+		p = b.login("root@example.com")
+		ck := b.cookie
+		if p.Status != http.StatusSeeOther || ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Path != "/admin" || ck.Secure ||
+			!strings.HasPrefix(ck.Value, "uds_") {
+			t.Fatalf("admin log-in = %d, cookie %+v", p.Status, ck)
+		}
+		if raw := p.Header.Get("Set-Cookie"); !strings.Contains(raw, "SameSite=Strict") || !strings.Contains(raw, "HttpOnly") {
+			t.Fatalf("Set-Cookie = %q", raw)
+		}
+		// The console's token is a session of the API's.
+		if r := c.do("GET", "/v1/me", nil, ck.Value); r.Status != 200 || str(r.Body, "id") != adminID {
+			t.Fatalf("the console's session on the API = %d %s", r.Status, r.Raw)
+		}
+		p = b.get("/admin")
+		if p.Status != 200 || p.Header.Get("Content-Security-Policy") != consoleCSP || p.Header.Get("Cache-Control") != "no-store" ||
+			!strings.Contains(p.Body, `href="/admin/audit"`) || !strings.Contains(p.Body, "root@example.com") {
+			t.Fatalf("overview = %d %v %s", p.Status, p.Header, p.Body)
+		}
+		// Signing out needs the form's token, and ends the session.
+		if p := b.post("/admin/logout", url.Values{"csrf": {"forged"}}); p.Status != http.StatusForbidden {
+			t.Fatalf("log-out without the token = %d", p.Status)
+		}
+		if p := b.post("/admin/logout", url.Values{}); p.Status != 200 || b.cookie != nil {
+			t.Fatalf("log-out = %d %s", p.Status, p.Body)
+		}
+		if r := c.do("GET", "/v1/me", nil, ck.Value); r.Status != http.StatusUnauthorized {
+			t.Fatalf("the session after log-out = %d", r.Status)
+		}
+		b.cookie = ck
+		if p := b.get("/admin/users"); p.Status != http.StatusSeeOther {
+			t.Fatalf("an ended session's cookie = %d", p.Status)
+		}
+	})
+}
+
+// TestConsoleSecondFactor: an administrator with TOTP gives a code after
+// the password; a wrong code is refused and keeps the challenge.
+func TestConsoleSecondFactor(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		clk := withClock(c.db)
+		id, tok := c.signup(map[string]any{"email": "root@example.com"})
+		c.grant(id, rbac.AdminRole)
+		secret := str(c.do("POST", "/v1/me/mfa/totp", nil, tok).Body, "secret")
+		code := func() string { s, _ := totp.GenerateCode(secret, clk.now()); return s }
+		if r := c.do("POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": code()}, tok); r.Status != 200 {
+			t.Fatalf("confirm = %d %s", r.Status, r.Raw)
+		}
+		clk.advance(30 * time.Second)
+		b := &browser{c: c}
+		p := b.login("root@example.com")
+		m := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(p.Body)
+		if p.Status != 200 || m == nil || b.cookie != nil {
+			t.Fatalf("password step = %d %s", p.Status, p.Body)
+		}
+		p = b.send("POST", "/admin/login/mfa", url.Values{"challenge": {m[1]}, "code": {"000000"}})
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, m[1]) || b.cookie != nil {
+			t.Fatalf("wrong code = %d %s", p.Status, p.Body)
+		}
+		p = b.send("POST", "/admin/login/mfa", url.Values{"challenge": {m[1]}, "code": {code()}})
+		if p.Status != http.StatusSeeOther || b.cookie == nil {
+			t.Fatalf("code = %d %s", p.Status, p.Body)
+		}
+		if p := b.get("/admin/users"); p.Status != 200 {
+			t.Fatalf("users after the second factor = %d", p.Status)
+		}
+	})
+}
+
+// TestConsoleCSRF: a write needs the session's token from a page, and the
+// same origin.
+func TestConsoleCSRF(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adminID, adm := c.signup(map[string]any{"email": "root@example.com"})
+		c.grant(adminID, rbac.AdminRole)
+		ann, _ := c.signup(map[string]any{"email": "ann@example.com"})
+		b := signedIn(t, c, "root@example.com")
+		b.get("/admin/users/" + ann)
+		give := url.Values{"op": {"give"}, "role": {"OWNER"}}
+		other := signedIn(t, c, "root@example.com") // another session: b's token is not its own
+		for name, p := range map[string]page{
+			"no token":      b.send("POST", "/admin/users/"+ann+"/roles", give),
+			"wrong token":   b.send("POST", "/admin/users/"+ann+"/roles", url.Values{"op": {"give"}, "role": {"OWNER"}, "csrf": {b.csrf + "x"}}),
+			"cross-site":    b.send("POST", "/admin/users/"+ann+"/roles", url.Values{"op": {"give"}, "role": {"OWNER"}, "csrf": {b.csrf}}, "Sec-Fetch-Site", "cross-site"),
+			"other session": other.send("POST", "/admin/users/"+ann+"/roles", url.Values{"op": {"give"}, "role": {"OWNER"}, "csrf": {b.csrf}}),
+		} {
+			if p.Status != http.StatusForbidden {
+				t.Errorf("%s = %d %s", name, p.Status, p.Body)
+			}
+		}
+		if roles := rolesOf(t, c, adm, ann); roles != "END_USER" {
+			t.Fatalf("roles after refused writes = %s", roles)
+		}
+		if p := b.post("/admin/users/"+ann+"/roles", give); p.Status != http.StatusSeeOther {
+			t.Fatalf("give = %d %s", p.Status, p.Body)
+		}
+		if roles := rolesOf(t, c, adm, ann); roles != "END_USER,OWNER" {
+			t.Fatalf("roles = %s", roles)
+		}
+	})
+}
+
+// rolesOf reads a user's roles through the API, as an administrator.
+func rolesOf(t *testing.T, c *client, adm, id string) string {
+	t.Helper()
+	r := c.do("GET", "/v1/admin/users/"+id, nil, adm)
+	if r.Status != 200 {
+		t.Fatalf("get user = %d %s", r.Status, r.Raw)
+	}
+	return strings.Join(toStrings(r.Body["roles"]), ",")
+}
+
+// TestConsoleNarrowAdmin: an administrator who may only read users sees
+// the users' pages without any action, no audit log, and a forged write is
+// refused.
+func TestConsoleNarrowAdmin(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		r := c.do("POST", "/v1/admin/roles", map[string]any{"name": "READER", "permissions": []string{"users:read"}}, adm)
+		if r.Status != 201 {
+			t.Fatalf("create READER = %d %s", r.Status, r.Raw)
+		}
+		id, _ := c.signup(map[string]any{"email": "reader@example.com"})
+		c.grant(id, "READER")
+		ann, _ := c.signup(map[string]any{"email": "ann@example.com"})
+		b := signedIn(t, c, "reader@example.com")
+		p := b.get("/admin/users?q=ann")
+		if p.Status != 200 || !strings.Contains(p.Body, "/admin/users/"+ann) || strings.Contains(p.Body, `href="/admin/audit"`) {
+			t.Fatalf("users = %d %s", p.Status, p.Body)
+		}
+		p = b.get("/admin/users/" + ann)
+		if p.Status != 200 || !strings.Contains(p.Body, "ann@example.com") {
+			t.Fatalf("user = %d %s", p.Status, p.Body)
+		}
+		for _, action := range []string{"/roles", "/moderate", "/delete", "Recent activity"} {
+			if strings.Contains(p.Body, action) {
+				t.Errorf("the page offers %s", action)
+			}
+		}
+		if p := b.get("/admin/audit"); p.Status != http.StatusForbidden {
+			t.Errorf("audit = %d", p.Status)
+		}
+		for path, form := range map[string]url.Values{
+			"/roles":    {"op": {"give"}, "role": {"ADMIN"}},
+			"/moderate": {"action": {"ban"}, "reason": {"forged"}},
+			"/delete":   {"confirm": {"ann@example.com"}},
+		} {
+			if p := b.post("/admin/users/"+ann+path, form); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "This needs the permission") {
+				t.Errorf("forged %s = %d %s", path, p.Status, p.Body)
+			}
+		}
+		if r := c.do("GET", "/v1/admin/users/"+ann, nil, adm); r.Status != 200 || str(r.Body, "status") != "active" || rolesOf(t, c, adm, ann) != "END_USER" {
+			t.Fatalf("ann after forged writes: %s", r.Raw)
+		}
+	})
+}
