@@ -10,10 +10,10 @@ import (
 
 // chartDay is a day of the overview's chart: its counts and their bars.
 type chartDay struct {
-	Day                   string
-	Label                 bool // the day's date is written under it
-	Signups, Logins       int
-	X, SignupY, SignupH   int
+	Day                    string
+	Label                  bool // the day's date is written under it
+	Signups, Logins        int
+	X, SignupY, SignupH    int
 	LoginX, LoginY, LoginH int
 }
 
