@@ -304,3 +304,111 @@ func TestConsoleNarrowAdmin(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleUserActions: suspend (the user's sessions end at once, the
+// history keeps the reason and the day), restore, and delete with the typed
+// confirmation, each checked through the API.
+func TestConsoleUserActions(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		ann, annTok := c.signup(map[string]any{"email": "ann@example.com", "username": "ann"})
+		b := signedIn(t, c, "admin@example.com")
+		p := b.get("/admin/users?q=ANN")
+		if p.Status != 200 || strings.Count(p.Body, `href="/admin/users/0`) != 1 || !strings.Contains(p.Body, "/admin/users/"+ann) {
+			t.Fatalf("search = %d %s", p.Status, p.Body)
+		}
+		b.get("/admin/users/" + ann)
+		until := time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)
+		p = b.post("/admin/users/"+ann+"/moderate", url.Values{"action": {"suspend"}, "reason": {"spam links"}, "until": {until}})
+		if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/admin/users/"+ann+"?done=suspend" {
+			t.Fatalf("suspend = %d %s", p.Status, p.Body)
+		}
+		if r := c.do("GET", "/v1/me", nil, annTok); r.Status != http.StatusUnauthorized {
+			t.Fatalf("the suspended user's session = %d %s", r.Status, r.Raw)
+		}
+		r := c.do("GET", "/v1/admin/users/"+ann+"/moderation-history", nil, adm)
+		items, _ := r.Body["entries"].([]any)
+		if len(items) != 1 || str(items[0].(map[string]any), "reason") != "spam links" || !strings.HasPrefix(str(items[0].(map[string]any), "until"), until) {
+			t.Fatalf("history = %s", r.Raw)
+		}
+		p = b.get("/admin/users/" + ann + "?done=suspend")
+		if !strings.Contains(p.Body, `<dd id="status">suspended</dd>`) || !strings.Contains(p.Body, "spam links") || !strings.Contains(p.Body, "signed out everywhere") {
+			t.Fatalf("user page after the suspension: %s", p.Body)
+		}
+		if p := b.post("/admin/users/"+ann+"/moderate", url.Values{"action": {"suspend"}, "reason": {""}}); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("suspend without a reason = %d", p.Status)
+		}
+		if p := b.post("/admin/users/"+ann+"/moderate", url.Values{"action": {"unban"}, "reason": {"appeal upheld"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("restore = %d %s", p.Status, p.Body)
+		}
+		if r := c.do("GET", "/v1/admin/users/"+ann, nil, adm); str(r.Body, "status") != "active" {
+			t.Fatalf("after the restore: %s", r.Raw)
+		}
+		if p := b.post("/admin/users/"+ann+"/roles", url.Values{"op": {"give"}, "role": {"OWNER"}}); p.Status != http.StatusSeeOther || rolesOf(t, c, adm, ann) != "END_USER,OWNER" {
+			t.Fatalf("give = %d", p.Status)
+		}
+		if p := b.post("/admin/users/"+ann+"/roles", url.Values{"op": {"take"}, "role": {"OWNER"}}); p.Status != http.StatusSeeOther || rolesOf(t, c, adm, ann) != "END_USER" {
+			t.Fatalf("take = %d", p.Status)
+		}
+		if p := b.post("/admin/users/"+ann+"/delete", url.Values{"confirm": {"ann"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "Type the user") {
+			t.Fatalf("delete with the username for the email = %d %s", p.Status, p.Body)
+		}
+		if p := b.post("/admin/users/"+ann+"/delete", url.Values{"confirm": {"ann@example.com"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("delete = %d %s", p.Status, p.Body)
+		}
+		if r := c.do("GET", "/v1/admin/users/"+ann, nil, adm); r.Status != http.StatusNotFound {
+			t.Fatalf("the deleted user = %d", r.Status)
+		}
+		if p := b.get("/admin/users/" + ann); p.Status != http.StatusNotFound || !strings.Contains(p.Body, `role="alert"`) {
+			t.Fatalf("the deleted user's page = %d", p.Status)
+		}
+		if p := b.get("/admin/users/not-an-id"); p.Status != http.StatusNotFound {
+			t.Fatalf("a malformed id = %d", p.Status)
+		}
+	})
+}
+
+// TestConsoleOverviewAndAudit: the overview's counts and chart, per UTC day
+// on both engines, and the audit log's filters.
+func TestConsoleOverviewAndAudit(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		clk := withClock(c.db)
+		clk.advance(-40 * 24 * time.Hour)
+		c.signup(map[string]any{"email": "old@example.com"}) // before the chart
+		clk.advance(38 * 24 * time.Hour)
+		c.signup(map[string]any{"email": "bob@example.com"}) // two days ago
+		clk.advance(2 * 24 * time.Hour)
+		c.admin()
+		b := &browser{c: c}
+		b.send("POST", "/admin/login", url.Values{"identifier": {"admin@example.com"}, "password": {"wrong"}})
+		b = signedIn(t, c, "admin@example.com")
+		p := b.get("/admin")
+		today, before := clk.now().UTC(), clk.now().UTC().AddDate(0, 0, -2)
+		for _, want := range []string{
+			"<strong>3</strong> users", "<strong>3</strong> live sessions", "<strong>1</strong> failed log-ins",
+			`<title id="svg-title">`, `<desc id="svg-desc">Over the last 30 days: 2 sign-ups and 1 log-ins`,
+			"<td>" + today.Format(time.DateOnly) + `</td><td class="num">1</td><td class="num">1</td>`,
+			"<td>" + before.Format(time.DateOnly) + `</td><td class="num">1</td><td class="num">0</td>`,
+		} {
+			if !strings.Contains(p.Body, want) {
+				t.Errorf("the overview lacks %s", want)
+			}
+		}
+		if n := strings.Count(p.Body, `<rect class="signups"`); n != 30 {
+			t.Errorf("%d days of bars", n)
+		}
+		p = b.get("/admin/audit?action=auth.&since=" + today.Format(time.DateOnly) + "&until=" + today.Format(time.DateOnly))
+		if p.Status != 200 || strings.Count(p.Body, "<td>auth.login</td>") != 1 || strings.Count(p.Body, "<td>auth.login_failed</td>") != 1 ||
+			strings.Count(p.Body, "<td>auth.signup</td>") != 1 || strings.Count(p.Body, "<tr><td>") != 4 { // bob's sign-up was two days ago
+			t.Fatalf("audit filtered = %d %s", p.Status, p.Body)
+		}
+		p = b.get("/admin/audit?actor=nobody&since=yesterday")
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "Give a user id.") || !strings.Contains(p.Body, `value="nobody"`) {
+			t.Fatalf("bad filters = %d %s", p.Status, p.Body)
+		}
+		p = b.get("/admin/settings")
+		if p.Status != 200 || !strings.Contains(p.Body, "<dd>test</dd>") {
+			t.Fatalf("settings = %d %s", p.Status, p.Body)
+		}
+	})
+}
