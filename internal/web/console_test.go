@@ -2,10 +2,14 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -411,4 +415,79 @@ func TestConsoleOverviewAndAudit(t *testing.T) {
 			t.Fatalf("settings = %d %s", p.Status, p.Body)
 		}
 	})
+}
+
+// TestConsoleInBrowser drives Debian's Chromium through the console
+// (testdata/console_browser.cjs): sign in, find a user with the live
+// search, suspend them, give them a role, read the audit log and the
+// settings, sign out, and sign in again as an administrator with TOTP. Every
+// page is checked by axe-core (no serious or critical violation), must not
+// answer 500 or show an unexpected error, and is screenshot: into
+// USERD_CONSOLE_SHOTS when set (SQLite's run; the README's docs/console),
+// else into a temporary folder.
+func TestConsoleInBrowser(t *testing.T) {
+	node, modules := nodeWithBrowser(t)
+	engines(t, func(t *testing.T, c *client) {
+		clk := withClock(c.db)
+		adminID, _ := c.signup(map[string]any{"email": "root@example.com", "first_name": "Rita", "last_name": "Root"})
+		c.grant(adminID, rbac.AdminRole)
+		mfaID, mfaTok := c.signup(map[string]any{"email": "mia@example.com"})
+		c.grant(mfaID, rbac.AdminRole)
+		secret := str(c.do("POST", "/v1/me/mfa/totp", nil, mfaTok).Body, "secret")
+		code := func() string { s, _ := totp.GenerateCode(secret, clk.now()); return s }
+		if r := c.do("POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": code()}, mfaTok); r.Status != 200 {
+			t.Fatalf("confirm = %d %s", r.Status, r.Raw)
+		}
+		clk.advance(30 * time.Second) // the browser's code is the next one
+		userID, userTok := c.signup(map[string]any{"email": "ann.lee@example.com", "username": "annlee", "first_name": "Ann", "last_name": "Lee"})
+		for _, e := range []string{"bob@example.com", "carol@example.com"} {
+			c.signup(map[string]any{"email": e})
+		}
+		shots := t.TempDir()
+		if dir := os.Getenv("USERD_CONSOLE_SHOTS"); dir != "" && strings.HasSuffix(t.Name(), "sqlite") {
+			shots = dir
+		}
+		plan := map[string]string{"admin": "root@example.com", "password": "correct horse battery", "user": userID, "user_email": "ann.lee@example.com",
+			"until": clk.now().UTC().AddDate(0, 0, 7).Format(time.DateOnly), "role": "OWNER", "mfa_admin": "mia@example.com", "secret": secret,
+			"skew": strconv.Itoa(int(clk.now().Sub(time.Now()).Seconds()))}
+		out := runNode(t, node, modules, string(mustMarshal(t, plan)), "testdata/console_browser.cjs", c.url, shots)
+		var res struct {
+			Pages []struct {
+				Name string `json:"name"`
+			} `json:"pages"`
+			Failures []string `json:"failures"`
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			t.Fatalf("browser said %s: %v", out, err)
+		}
+		for _, f := range res.Failures {
+			t.Error(f)
+		}
+		if len(res.Pages) != 11 {
+			t.Errorf("the browser checked %d pages: %s", len(res.Pages), out)
+		}
+		for _, p := range res.Pages {
+			if _, err := os.Stat(filepath.Join(shots, p.Name+".png")); err != nil {
+				t.Errorf("no screenshot of %s: %v", p.Name, err)
+			}
+		}
+		// What the browser did, through the API.
+		if r := c.do("GET", "/v1/me", nil, userTok); r.Status != http.StatusUnauthorized {
+			t.Errorf("the suspended user's session = %d", r.Status)
+		}
+		adm := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "root@example.com", "password": "correct horse battery"}, "")
+		tok := str(adm.Body["session"].(map[string]any), "token")
+		if r := c.do("GET", "/v1/admin/users/"+userID, nil, tok); str(r.Body, "status") != "suspended" || strings.Join(toStrings(r.Body["roles"]), ",") != "END_USER,OWNER" {
+			t.Errorf("the user after the browser: %s", r.Raw)
+		}
+	})
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
