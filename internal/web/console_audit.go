@@ -56,7 +56,8 @@ func (f auditFilter) filter() (audit.Filter, error) {
 func (s *Server) consoleAudit(w http.ResponseWriter, r *http.Request, v *consoleView) {
 	v.Title = "Audit log"
 	q := r.URL.Query()
-	p := auditPage{F: auditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), Since: q.Get("since"), Until: q.Get("until")}}
+	p := auditPage{F: auditFilter{Actor: q.Get("actor"), Target: q.Get("target"), Since: q.Get("since"), Until: q.Get("until")}}
+	p.F.Action = q.Get("action") // typed by the administrator: a filter, which audit.List checks
 	v.Data = p
 	f, err := p.F.filter()
 	var before string
