@@ -12,33 +12,40 @@ import (
 )
 
 // browserHint says how to get what the browser test needs.
-const browserHint = "the passkey browser test needs Chromium and playwright-core: apt-get install -y chromium && " +
-	"npm install --prefix .ci/node playwright-core@1.64.1 (bash .ci/run does both)"
+const browserHint = "the browser tests need Chromium, playwright-core and @axe-core/playwright: apt-get install -y chromium && " +
+	"npm ci --prefix .ci/node (bash .ci/run does both)"
 
-// TestPasskeysInBrowser drives a real browser, Debian's Chromium through
-// playwright-core with a DevTools virtual authenticator, through both
-// ceremonies on the page userd serves at /passkeys, on localhost.
-func TestPasskeysInBrowser(t *testing.T) {
+// nodeWithBrowser returns node and the node_modules folder that hold
+// playwright-core (and axe-core), and fails the test when they or Chromium
+// are missing.
+func nodeWithBrowser(t *testing.T) (node, modules string) {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal(browserHint)
 	}
-	modules := os.Getenv("USERD_NODE_MODULES")
+	modules = os.Getenv("USERD_NODE_MODULES")
 	if modules == "" {
 		modules, _ = filepath.Abs("../../.ci/node/node_modules")
 	}
-	if _, err := os.Stat(filepath.Join(modules, "playwright-core")); err != nil {
-		t.Fatal(browserHint)
+	for _, m := range []string{"playwright-core", "@axe-core/playwright"} {
+		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
+			t.Fatal(browserHint)
+		}
 	}
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil && os.Getenv("CHROMIUM") == "" {
 		t.Fatal(browserHint)
 	}
-	db := dbtest.Open(t, "sqlite")
-	c := startWith(t, db, options{rpOrigin: "auto"})
-	userID, tok := c.signup(map[string]any{"email": "ann@example.com"})
-	base := strings.Replace(c.url, "127.0.0.1", "localhost", 1)
-	cmd := exec.Command(node, "testdata/passkeys_browser.cjs", base, tok)
+	return node, modules
+}
+
+// runNode runs a script of testdata with node, stdin as its input, and
+// returns what it printed; it fails the test when the script fails.
+func runNode(t *testing.T, node, modules, stdin string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(node, args...)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""
@@ -47,6 +54,19 @@ func TestPasskeysInBrowser(t *testing.T) {
 		}
 		t.Fatalf("browser: %v\n%s", err, stderr)
 	}
+	return out
+}
+
+// TestPasskeysInBrowser drives a real browser, Debian's Chromium through
+// playwright-core with a DevTools virtual authenticator, through both
+// ceremonies on the page userd serves at /passkeys, on localhost.
+func TestPasskeysInBrowser(t *testing.T) {
+	node, modules := nodeWithBrowser(t)
+	db := dbtest.Open(t, "sqlite")
+	c := startWith(t, db, options{rpOrigin: "auto"})
+	userID, tok := c.signup(map[string]any{"email": "ann@example.com"})
+	base := strings.Replace(c.url, "127.0.0.1", "localhost", 1)
+	out := runNode(t, node, modules, "", "testdata/passkeys_browser.cjs", base, tok)
 	var res struct {
 		Registered map[string]any `json:"registered"`
 		Login      struct {

@@ -219,6 +219,7 @@ func New(cfg Config, svc Services) *Server {
 	s.mux.HandleFunc("POST "+newsletter.ConfirmPage, s.confirmNewsletterPage)
 	s.mux.HandleFunc("GET "+newsletter.UnsubscribePage, s.unsubscribeNewsletterPage)
 	s.mux.HandleFunc("POST "+newsletter.UnsubscribePage, s.unsubscribeNewsletterPage)
+	s.consoleRoutes()
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }
