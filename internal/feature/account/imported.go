@@ -74,7 +74,7 @@ const importColumns = `id, email, username, phone_number, auth_user_id, password
 // importRowsAtOnce is how many users InsertImported writes a statement: 20
 // parameters each, few enough for SQLite, which binds them in quadratic
 // time.
-const importRowsAtOnce = 50
+const importRowsAtOnce = 10
 
 // InsertImported creates the checked users of ms that collide with no
 // stored user on a unique field (the others are left alone), a statement

@@ -19,7 +19,7 @@ type Assignment struct {
 }
 
 // assignmentsAtOnce is how many assignments AssignAll writes a statement.
-const assignmentsAtOnce = 300
+const assignmentsAtOnce = 100
 
 // AssignAll gives users roles, a statement per assignmentsAtOnce
 // assignments: the bulk path of Assign for new users, who hold no role

@@ -2,6 +2,7 @@ package userimport
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -207,6 +208,9 @@ func jsonReader(br *bufio.Reader) func() (Record, error) {
 			if len(strings.TrimSpace(sc.Text())) == 0 {
 				continue
 			}
+			if rec, ok := quick(sc.Bytes(), line); ok {
+				return rec, nil
+			}
 			rec := fresh(line)
 			var fields map[string]json.RawMessage
 			if err := json.Unmarshal(sc.Bytes(), &fields); err != nil {
@@ -224,6 +228,57 @@ func jsonReader(br *bufio.Reader) func() (Record, error) {
 		}
 		return Record{}, io.EOF
 	}
+}
+
+// known is a JSON line of known fields, each of its type.
+type known struct {
+	LegacyID          string   `json:"legacy_id"`
+	Email             string   `json:"email"`
+	Username          string   `json:"username"`
+	PhoneNumber       string   `json:"phone_number"`
+	AuthUserID        string   `json:"auth_user_id"`
+	PasswordHash      string   `json:"password_hash"`
+	FirstName         string   `json:"first_name"`
+	LastName          string   `json:"last_name"`
+	AvatarURL         string   `json:"avatar_url"`
+	Country           string   `json:"country"`
+	City              string   `json:"city"`
+	Zipcode           string   `json:"zipcode"`
+	Language          string   `json:"language"`
+	IsBeta            bool     `json:"is_beta"`
+	IsFirstConnection *bool    `json:"is_first_connection"`
+	Status            string   `json:"status"`
+	EmailVerifiedAt   string   `json:"email_verified_at"`
+	CreatedAt         string   `json:"created_at"`
+	Roles             []string `json:"roles"`
+}
+
+// quick reads a JSON line whose fields are all known and of their types:
+// the common case, in one decoding. It reports false for any other line,
+// which the field-by-field path reads and explains.
+func quick(b []byte, line int) (Record, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var k known
+	if dec.Decode(&k) != nil || dec.More() {
+		return Record{}, false
+	}
+	rec := fresh(line)
+	u := &rec.User
+	u.LegacyID, u.Email, u.Username, u.PhoneNumber, u.AuthUserID, u.PasswordHash = k.LegacyID, k.Email, k.Username, k.PhoneNumber, k.AuthUserID, k.PasswordHash
+	u.FirstName, u.LastName, u.AvatarURL, u.Country, u.City, u.Zipcode, u.Language = k.FirstName, k.LastName, k.AvatarURL, k.Country, k.City, k.Zipcode, k.Language
+	u.IsBeta, u.Status, rec.Roles = k.IsBeta, account.Status(strings.TrimSpace(k.Status)), k.Roles
+	if k.IsFirstConnection != nil {
+		u.IsFirstConnection = *k.IsFirstConnection
+	}
+	for _, t := range []struct {
+		name, v string
+	}{{"email_verified_at", k.EmailVerifiedAt}, {"created_at", k.CreatedAt}} {
+		if t.v != "" && set(&rec, t.name, csvValue(t.v)) != nil {
+			return Record{}, false
+		}
+	}
+	return rec, true
 }
 
 func sortedKeys(m map[string]json.RawMessage) []string {

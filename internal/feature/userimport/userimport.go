@@ -12,9 +12,12 @@ import (
 	"hash/maphash"
 	"io"
 	"slices"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/password"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -133,9 +136,30 @@ func checkFile(f io.Reader, o Options, roles []string, sum *Summary) (map[int]bo
 	bad := map[int]bool{}
 	seed := maphash.MakeSeed()
 	seen := map[uint64]int32{} // a hash of each unique value, to its line
+	chunk := make([]read, 0, batchSize)
+	reasons := make([]string, batchSize)
+	flush := func() {
+		each(chunk, func(i int) {
+			reasons[i] = chunk[i].reason
+			if reasons[i] == "" {
+				reasons[i] = check(&chunk[i].Record, roles)
+			}
+		})
+		for i, rec := range chunk {
+			if reasons[i] == "" {
+				reasons[i] = duplicate(rec.User, seed, seen, rec.Line)
+			}
+			if reasons[i] != "" {
+				bad[rec.Line] = true
+				sum.skip(rec.Line, reasons[i])
+			}
+		}
+		chunk = chunk[:0]
+	}
 	for {
 		rec, err := next()
 		if errors.Is(err, io.EOF) {
+			flush()
 			return bad, nil
 		}
 		if err != nil && !errors.Is(err, errMalformed) {
@@ -145,27 +169,47 @@ func checkFile(f io.Reader, o Options, roles []string, sum *Summary) (map[int]bo
 		for _, name := range rec.Unknown {
 			sum.Unknown[name]++
 		}
-		reason := ""
+		r := read{Record: rec}
 		if err != nil {
-			reason = err.Error()
-		} else {
-			reason = check(&rec, roles)
+			r.reason = err.Error()
 		}
-		if reason == "" {
-			for _, k := range rec.User.Keys() {
-				h := maphash.String(seed, k)
-				if first, ok := seen[h]; ok {
-					reason = fmt.Sprintf("duplicate %s (of line %d)", k[:strings.IndexByte(k, ':')], first)
-					break
-				}
-				seen[h] = int32(rec.Line)
-			}
-		}
-		if reason != "" {
-			bad[rec.Line] = true
-			sum.skip(rec.Line, reason)
+		if chunk = append(chunk, r); len(chunk) == batchSize {
+			flush()
 		}
 	}
+}
+
+// read is a record with why it could not be read, if it could not.
+type read struct {
+	Record
+	reason string
+}
+
+// duplicate returns why a user has a unique value of an earlier record's,
+// or "", and remembers theirs.
+func duplicate(u account.Imported, seed maphash.Seed, seen map[uint64]int32, line int) string {
+	for _, k := range u.Keys() {
+		h := maphash.String(seed, k)
+		if first, ok := seen[h]; ok {
+			return fmt.Sprintf("duplicate %s (of line %d)", k[:strings.IndexByte(k, ':')], first)
+		}
+		seen[h] = int32(line)
+	}
+	return ""
+}
+
+// each runs fn for every index of s, spread over the machine's cores.
+func each[T any](s []T, fn func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(s); i += workers {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // prepare normalises a record's user and returns why it fails, or "".

@@ -29,6 +29,9 @@ func importFile(ctx context.Context, db *sqldb.DB, r io.Reader, bad map[int]bool
 		readErr = readBatches(ctx, next, bad, batches)
 	}()
 	for batch := range batches {
+		if len(batch) == 0 {
+			continue
+		}
 		if err := writeBatch(ctx, db, batch, sum); err != nil {
 			cancel()
 			for range batches {
@@ -39,10 +42,27 @@ func importFile(ctx context.Context, db *sqldb.DB, r io.Reader, bad map[int]bool
 	return readErr
 }
 
-// readBatches sends the checked records that are not bad in batches of
-// batchSize.
+// readBatches sends the prepared records that are not bad in batches of
+// up to batchSize.
 func readBatches(ctx context.Context, next func() (Record, error), bad map[int]bool, out chan<- []Record) error {
 	batch := make([]Record, 0, batchSize)
+	send := func() error {
+		ok := make([]bool, len(batch))
+		each(batch, func(i int) { ok[i] = prepare(&batch[i]) == "" }) // the first pass counted the others
+		kept := batch[:0]
+		for i, rec := range batch {
+			if ok[i] {
+				kept = append(kept, rec)
+			}
+		}
+		select {
+		case out <- kept:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batch = make([]Record, 0, batchSize)
+		return nil
+	}
 	for {
 		rec, err := next()
 		if errors.Is(err, io.EOF) {
@@ -54,22 +74,16 @@ func readBatches(ctx context.Context, next func() (Record, error), bad map[int]b
 		if err != nil {
 			return err
 		}
-		if prepare(&rec) != "" {
-			continue // the first pass counted it
-		}
 		if batch = append(batch, rec); len(batch) == batchSize {
-			select {
-			case out <- batch:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := send(); err != nil {
+				return err
 			}
-			batch = make([]Record, 0, batchSize)
 		}
 	}
-	if len(batch) > 0 {
-		out <- batch
+	if len(batch) == 0 {
+		return nil
 	}
-	return nil
+	return send()
 }
 
 // writeBatch creates the users of a batch with their roles and one audit
