@@ -48,9 +48,7 @@ type User struct {
 	Username          *string
 	PhoneNumber       *string
 	AuthUserID        *string
-	// LegacyID is the id the user had in the system they were imported
-	// from (userd users import); unique.
-	LegacyID          *string
+	LegacyID          *string // the id in the system the user was imported from (userd users import); unique
 	FirstName         *string
 	LastName          *string
 	AvatarURL         *string

@@ -20,7 +20,7 @@ const followsBatch = 2000
 
 // follow is one line of a follows file.
 type follow struct {
-	Line                 int
+	Line                int
 	Follower, Following string
 }
 

@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"slices"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -237,4 +237,3 @@ func check(r *Record, roles []string) string {
 	}
 	return ""
 }
-
