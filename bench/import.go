@@ -78,7 +78,7 @@ func importWorkloads(ctx context.Context, engine, bin, tmp, dbURL string, users 
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdout = os.Stderr // the summary; the progress bars go nowhere
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("users import: %w", err)

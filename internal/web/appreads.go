@@ -12,7 +12,7 @@ import (
 // trail, naming the key or the person.
 
 type appRevealInput struct {
-	UserID    string `path:"id" doc:"The owner's id."`
+	UserID    string `path:"id" doc:"The owner's id, or the legacy id they were imported with."`
 	AccountID string `path:"account_id" doc:"The owner's credential account's id."`
 	Type      string `path:"credential_type" doc:"Such as api_key, etp_token or thor_token."`
 }
@@ -26,7 +26,11 @@ type appRevealOutput struct {
 }
 
 func (s *Server) adminRevealCredential(ctx context.Context, in *appRevealInput) (*appRevealOutput, error) {
-	cred, secret, err := s.vault.RevealFor(ctx, userd.ActorFrom(ctx), s.client(ctx), in.UserID, in.AccountID, in.Type)
+	owner, err := s.userID(ctx, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	cred, secret, err := s.vault.RevealFor(ctx, userd.ActorFrom(ctx), s.client(ctx), owner, in.AccountID, in.Type)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +40,7 @@ func (s *Server) adminRevealCredential(ctx context.Context, in *appRevealInput) 
 }
 
 type appSyncTokenInput struct {
-	UserID string `path:"id" doc:"The owner's id."`
+	UserID string `path:"id" doc:"The owner's id, or the legacy id they were imported with."`
 	SyncID string `path:"sid" doc:"The synchronization's id."`
 }
 
@@ -49,7 +53,11 @@ type appSyncTokenOutput struct {
 }
 
 func (s *Server) adminSyncToken(ctx context.Context, in *appSyncTokenInput) (*appSyncTokenOutput, error) {
-	sy, token, err := s.syncs.TokenFor(ctx, userd.ActorFrom(ctx), s.client(ctx), in.UserID, in.SyncID)
+	owner, err := s.userID(ctx, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	sy, token, err := s.syncs.TokenFor(ctx, userd.ActorFrom(ctx), s.client(ctx), owner, in.SyncID)
 	if err != nil {
 		return nil, err
 	}
