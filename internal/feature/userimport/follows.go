@@ -171,7 +171,7 @@ func followReader(r io.Reader) (func() (follow, error), error) {
 		if errors.Is(err, io.EOF) {
 			return follow{}, io.EOF
 		}
-		line, _ := cr.FieldPos(0)
+		line := csvLine(cr, err)
 		if err != nil || len(row) != 2 {
 			return follow{Line: line}, fmt.Errorf("%w: not a CSV row of 2 cells", errMalformed)
 		}

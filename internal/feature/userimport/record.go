@@ -307,7 +307,7 @@ func csvReader(br *bufio.Reader) (func() (Record, error), error) {
 		if errors.Is(err, io.EOF) {
 			return Record{}, io.EOF
 		}
-		line, _ := cr.FieldPos(0)
+		line := csvLine(cr, err)
 		rec := fresh(line)
 		if err != nil || len(row) != len(header) {
 			return rec, fmt.Errorf("%w: not a CSV row of %d cells", errMalformed, len(header))
@@ -319,4 +319,16 @@ func csvReader(br *bufio.Reader) (func() (Record, error), error) {
 		}
 		return rec, nil
 	}, nil
+}
+
+// csvLine returns the line of the row that cr read last with err.
+func csvLine(cr *csv.Reader, err error) int {
+	if perr := (*csv.ParseError)(nil); errors.As(err, &perr) {
+		return perr.StartLine
+	}
+	if err != nil {
+		return 0
+	}
+	line, _ := cr.FieldPos(0)
+	return line
 }
