@@ -42,7 +42,6 @@ var tiers = map[string]int{
 	"internal/feature/vault":           3,
 	"internal/feature/passkey":         3,
 	"internal/feature/synchronization": 3,
-	"internal/feature/userimport":      3,
 	"internal/feature/organization":    3,
 	"internal/feature/newsletter":      3,
 	// Billing, which gives and takes the roles of plans.
@@ -53,6 +52,8 @@ var tiers = map[string]int{
 	"internal/feature/sponsor": 4,
 	// Collections, whose organisations' records follow membership.
 	"internal/feature/collection": 4,
+	// Imports of users and of their follows (social's counters).
+	"internal/feature/userimport": 4,
 	// What builds on sign-in: log-in through other identities, and
 	// moderation.
 	"internal/feature/federation": 5,

@@ -53,7 +53,7 @@ func main() {
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	dbURL := flag.String("database-url", "", "measure this PostgreSQL instead of a throwaway cluster (its data is added to, not removed)")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
-	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13: creation and a filtered page); "billing": only W14, provider events`)
+	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13: creation and a filtered page); "billing": only W14, provider events; "import": only W15, users import`)
 	rls := flag.Bool("rls", false, "only compare GET /v1/me and /v1/me/sessions on PostgreSQL with and without row-level security")
 	flag.StringVar(&profiles, "pprof", "", "save a CPU profile of the server over the middle half of each workload into this folder (go tool pprof FILE)")
 	flag.Parse()
@@ -66,8 +66,10 @@ func main() {
 		runOnly = collectionWorkloads
 	case "billing":
 		runOnly = billingWorkloads
+	case "import":
+		runOnly = importWorkloads
 	default:
-		fmt.Fprintln(os.Stderr, "bench: -only takes items, collections or billing")
+		fmt.Fprintln(os.Stderr, "bench: -only takes items, collections, billing or import")
 		os.Exit(2)
 	}
 	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out, *rls, *only == "items"); err != nil {

@@ -28,6 +28,7 @@ var commands = []command{
 	{"serve", "[flags]", "run the HTTP API (the default when no command is given)", serve},
 	{"migrate", "up|down|status [flags]", "apply, roll back one, or list migrations", migrate},
 	{"users", "create|list|import|delete", "create, list, import or delete users", users},
+	{"follows", "import FILE", "import follows by userd id, legacy id, email or auth_user_id; recount their users' counters", follows},
 	{"api-keys", "create|list|revoke", "create, list or revoke the API keys of application back-ends", apiKeys},
 	{"collections", "apply FILE [flags]", "declare the collections of a JSON file (the same file again changes nothing)", collectionsCmd},
 	{"seed", "FILE [flags]", "load demonstration data from a JSON file once (a second run changes nothing)", seedCmd},

@@ -177,7 +177,7 @@ func TestMigrateAndUsersCommands(t *testing.T) {
 			if out := cmd("users", "import", file); !strings.Contains(out, "read 2, imported 1, skipped 1") || !strings.Contains(out, "line 3: invalid_email") {
 				t.Fatalf("import:\n%s", out)
 			}
-			if out := cmd("users", "import", file); !strings.Contains(out, "imported 0") || !strings.Contains(out, "skipped 1: already_exists") {
+			if out := cmd("users", "import", file); !strings.Contains(out, "imported 0") || !strings.Contains(out, "skipped 1: already_imported (email)") {
 				t.Fatalf("import again:\n%s", out)
 			}
 			var out bytes.Buffer

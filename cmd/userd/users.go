@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/rbac"
@@ -36,7 +36,12 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var in admin.NewUser
 	var roles multiFlag
+	var opts userimport.Options
 	db, err := openWith(ctx, "users "+verb, args[1:], func(fs *flag.FlagSet) {
+		if verb == "import" {
+			fs.BoolVar(&opts.DryRun, "dry-run", false, "check the whole file and report each failing line; write nothing")
+			fs.BoolVar(&opts.IgnoreUnknown, "ignore-unknown", false, "ignore fields userd does not know instead of refusing the file")
+		}
 		if verb != "create" {
 			return
 		}
@@ -57,13 +62,14 @@ func users(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	switch verb {
 	case "import":
-		return importUsers(ctx, db, file, stdout)
+		return importUsers(ctx, db, file, opts, stdout)
 	case "delete":
-		id, ok := userd.ParseID(file)
-		if !ok {
-			return account.ErrNotFound
+		svc := admin.New(db, nil, nil)
+		id, err := svc.UserID(ctx, file)
+		if err != nil {
+			return err
 		}
-		if err := admin.New(db, nil, nil).DeleteUser(ctx, admin.Who{System: true}, id); err != nil {
+		if err := svc.DeleteUser(ctx, admin.Who{System: true}, id); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "deleted", id)
@@ -111,8 +117,9 @@ func deref(s *string) string {
 	return *s
 }
 
-// importUsers imports a file with a progress bar and prints the summary.
-func importUsers(ctx context.Context, db *sqldb.DB, file string, stdout io.Writer) error {
+// importUsers imports a file with a progress bar for each pass and prints
+// the summary; unknown fields are an error unless opts.IgnoreUnknown.
+func importUsers(ctx context.Context, db *sqldb.DB, file string, opts userimport.Options, stdout io.Writer) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
@@ -122,15 +129,40 @@ func importUsers(ctx context.Context, db *sqldb.DB, file string, stdout io.Write
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	bar := progressbar.NewOptions64(fi.Size(), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowBytes(true),
-		progressbar.OptionSetDescription("importing "+filepath.Base(file)), progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish())
-	sum, err := userimport.Import(ctx, db, io.TeeReader(f, bar), nil)
-	bar.Finish()
+	var bar *progressbar.ProgressBar
+	opts.Progress = func(pass string, r io.Reader) io.Reader {
+		if bar != nil {
+			bar.Finish()
+		}
+		bar = progressbar.NewOptions64(fi.Size(), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription(pass+" "+filepath.Base(file)), progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish())
+		return io.TeeReader(r, bar)
+	}
+	start := time.Now()
+	sum, err := userimport.Import(ctx, db, f, opts)
+	if bar != nil {
+		bar.Finish()
+	}
+	for _, name := range sum.UnknownFields() {
+		fmt.Fprintf(stdout, "unknown field %q in %d records\n", name, sum.Unknown[name])
+	}
+	if errors.Is(err, userimport.ErrUnknownFields) {
+		return fmt.Errorf("%w (known: %s; --ignore-unknown imports the file without them)", err, strings.Join(userimport.Fields, ", "))
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "read %d, imported %d, skipped %d\n", sum.Read, sum.Imported, sum.Read-sum.Imported)
+	skipped := sum.Read - sum.Imported
+	switch {
+	case opts.DryRun:
+		failing := sumOf(sum.Skipped)
+		fmt.Fprintf(stdout, "dry run: read %d, valid %d, failing %d; nothing written\n", sum.Read, sum.Read-failing, failing)
+	default:
+		elapsed := time.Since(start)
+		fmt.Fprintf(stdout, "read %d, imported %d, skipped %d in %s (%.0f users/s)\n", sum.Read, sum.Imported, skipped,
+			elapsed.Round(time.Millisecond), float64(sum.Imported)/elapsed.Seconds())
+	}
 	for _, reason := range sum.Reasons() {
 		fmt.Fprintf(stdout, "  skipped %d: %s\n", sum.Skipped[reason], reason)
 	}
@@ -138,4 +170,12 @@ func importUsers(ctx context.Context, db *sqldb.DB, file string, stdout io.Write
 		fmt.Fprintf(stdout, "  e.g. %s\n", ex)
 	}
 	return nil
+}
+
+func sumOf(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -19,7 +19,7 @@ func (s *Server) who(ctx context.Context) admin.Who {
 func withRoles(u admin.UserWithGrants) *meOutput { return meOf(u.User, u.Grants) }
 
 type adminUsersInput struct {
-	Q string `query:"q" doc:"Finds users whose email, username, phone number, first or last name contains it, without regard to case."`
+	Q string `query:"q" doc:"Finds users whose email, username, phone number, first or last name contains it, without regard to case, or whose legacy_id is it exactly."`
 	Paging
 }
 
@@ -69,20 +69,17 @@ func (s *Server) adminCreateUser(ctx context.Context, in *adminCreateUserInput) 
 }
 
 type userIDInput struct {
-	ID string `path:"id" doc:"The user's id."`
+	ID string `path:"id" doc:"The user's id, or the legacy id they were imported with."`
 }
 
-// userID reads a user id from a path; a malformed one names no user.
-func userID(raw string) (string, error) {
-	id, ok := userd.ParseID(raw)
-	if !ok {
-		return "", account.ErrNotFound
-	}
-	return id, nil
+// userID reads a user's id from a path: a userd id, or a legacy id (see
+// admin.Service.UserID).
+func (s *Server) userID(ctx context.Context, raw string) (string, error) {
+	return s.admin.UserID(ctx, raw)
 }
 
 func (s *Server) adminGetUser(ctx context.Context, in *userIDInput) (*meOutput, error) {
-	id, err := userID(in.ID)
+	id, err := s.userID(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +102,7 @@ type adminUpdateUserInput struct {
 }
 
 func (s *Server) adminUpdateUser(ctx context.Context, in *adminUpdateUserInput) (*meOutput, error) {
-	id, err := userID(in.ID)
+	id, err := s.userID(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +121,7 @@ func (s *Server) adminUpdateUser(ctx context.Context, in *adminUpdateUserInput) 
 }
 
 func (s *Server) adminDeleteUser(ctx context.Context, in *userIDInput) (*struct{}, error) {
-	id, err := userID(in.ID)
+	id, err := s.userID(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +129,7 @@ func (s *Server) adminDeleteUser(ctx context.Context, in *userIDInput) (*struct{
 }
 
 type userRoleInput struct {
-	ID   string `path:"id" doc:"The user's id."`
+	ID   string `path:"id" doc:"The user's id, or the legacy id they were imported with."`
 	Role string `path:"role" doc:"The role's name, such as ADMIN."`
 }
 
@@ -145,7 +142,7 @@ func (s *Server) adminRemoveRole(ctx context.Context, in *userRoleInput) (*struc
 }
 
 func (s *Server) setRole(ctx context.Context, in *userRoleInput, on bool) error {
-	id, err := userID(in.ID)
+	id, err := s.userID(ctx, in.ID)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 // trail, naming the key or the person.
 
 type appRevealInput struct {
-	UserID    string `path:"id" doc:"The owner's id."`
+	UserID    string `path:"id" doc:"The owner's id, or the legacy id they were imported with."`
 	AccountID string `path:"account_id" doc:"The owner's credential account's id."`
 	Type      string `path:"credential_type" doc:"Such as api_key, etp_token or thor_token."`
 }
@@ -26,7 +26,8 @@ type appRevealOutput struct {
 }
 
 func (s *Server) adminRevealCredential(ctx context.Context, in *appRevealInput) (*appRevealOutput, error) {
-	cred, secret, err := s.vault.RevealFor(ctx, userd.ActorFrom(ctx), s.client(ctx), in.UserID, in.AccountID, in.Type)
+	owner := s.ownerID(ctx, in.UserID)
+	cred, secret, err := s.vault.RevealFor(ctx, userd.ActorFrom(ctx), s.client(ctx), owner, in.AccountID, in.Type)
 	if err != nil {
 		return nil, err
 	}
@@ -35,8 +36,18 @@ func (s *Server) adminRevealCredential(ctx context.Context, in *appRevealInput) 
 	return out, nil
 }
 
+// ownerID is the id of the owner that a path names (see userID); a
+// reference that names nobody stays as it is, so that the feature answers
+// with the not-found of what was asked for.
+func (s *Server) ownerID(ctx context.Context, raw string) string {
+	if id, err := s.userID(ctx, raw); err == nil {
+		return id
+	}
+	return raw
+}
+
 type appSyncTokenInput struct {
-	UserID string `path:"id" doc:"The owner's id."`
+	UserID string `path:"id" doc:"The owner's id, or the legacy id they were imported with."`
 	SyncID string `path:"sid" doc:"The synchronization's id."`
 }
 
@@ -49,7 +60,8 @@ type appSyncTokenOutput struct {
 }
 
 func (s *Server) adminSyncToken(ctx context.Context, in *appSyncTokenInput) (*appSyncTokenOutput, error) {
-	sy, token, err := s.syncs.TokenFor(ctx, userd.ActorFrom(ctx), s.client(ctx), in.UserID, in.SyncID)
+	owner := s.ownerID(ctx, in.UserID)
+	sy, token, err := s.syncs.TokenFor(ctx, userd.ActorFrom(ctx), s.client(ctx), owner, in.SyncID)
 	if err != nil {
 		return nil, err
 	}

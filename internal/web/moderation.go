@@ -216,7 +216,11 @@ func (s *Server) userHistory(ctx context.Context, in *userHistoryInput) (*histor
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.moderation.History(ctx, in.ID, false, before, in.Limit+1)
+	id, err := s.userID(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.moderation.History(ctx, id, false, before, in.Limit+1)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ type User struct {
 	Username          *string    `json:"username"`
 	PhoneNumber       *string    `json:"phone_number" doc:"E.164, such as +14155550100."`
 	AuthUserID        *string    `json:"auth_user_id" doc:"The subject at an external identity provider."`
+	LegacyID          *string    `json:"legacy_id" doc:"The id the user had in the system they were imported from (userd users import); unique, and accepted wherever a user id is."`
 	FirstName         *string    `json:"first_name"`
 	LastName          *string    `json:"last_name"`
 	AvatarURL         *string    `json:"avatar_url"`
@@ -30,7 +31,7 @@ type User struct {
 
 func userOf(u account.User) User {
 	return User{
-		ID: u.ID, Email: u.Email, Username: u.Username, PhoneNumber: u.PhoneNumber, AuthUserID: u.AuthUserID,
+		ID: u.ID, Email: u.Email, Username: u.Username, PhoneNumber: u.PhoneNumber, AuthUserID: u.AuthUserID, LegacyID: u.LegacyID,
 		FirstName: u.FirstName, LastName: u.LastName, AvatarURL: u.AvatarURL, Country: u.Country, City: u.City,
 		Zipcode: u.Zipcode, Language: u.Language, IsFirstConnection: u.IsFirstConnection, IsBeta: u.IsBeta,
 		Status: string(u.Status), EmailVerifiedAt: u.EmailVerifiedAt, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,

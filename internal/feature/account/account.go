@@ -48,6 +48,7 @@ type User struct {
 	Username          *string
 	PhoneNumber       *string
 	AuthUserID        *string
+	LegacyID          *string // the id in the system the user was imported from (userd users import); unique
 	FirstName         *string
 	LastName          *string
 	AvatarURL         *string
@@ -74,6 +75,8 @@ var (
 		Fields: []userd.FieldError{{Field: "phone_number", Code: "taken", Message: "This phone number is already registered."}}}
 	ErrAuthUserIDTaken = &userd.Error{Kind: userd.KindConflict, Code: "auth_user_id_taken", Message: "This external id belongs to another user.",
 		Fields: []userd.FieldError{{Field: "auth_user_id", Code: "taken", Message: "This external id belongs to another user."}}}
+	ErrLegacyIDTaken = &userd.Error{Kind: userd.KindConflict, Code: "legacy_id_taken", Message: "This legacy id belongs to another user.",
+		Fields: []userd.FieldError{{Field: "legacy_id", Code: "taken", Message: "This legacy id belongs to another user."}}}
 )
 
 // uniqueErrors maps the users table's unique indexes to their errors.
@@ -82,4 +85,5 @@ var uniqueErrors = map[string]error{
 	"idx_users_username":     ErrUsernameTaken,
 	"idx_users_phone_number": ErrPhoneTaken,
 	"idx_users_auth_user_id": ErrAuthUserIDTaken,
+	"idx_users_legacy_id":    ErrLegacyIDTaken,
 }

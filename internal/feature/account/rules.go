@@ -202,8 +202,11 @@ func ipDomain(domain string) bool {
 // oneScript reports whether the letters of s, leaving aside the characters
 // of the Common and Inherited scripts that go with any script (digits,
 // punctuation, combining marks), are of one script or of one of
-// scriptMixes.
+// scriptMixes. ASCII is Latin and Common alone: it passes at once.
 func oneScript(s string) bool {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) {
+		return true
+	}
 	letters := strings.Map(func(r rune) rune {
 		if unicode.In(r, unicode.Common, unicode.Inherited) {
 			return -1

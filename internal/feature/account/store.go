@@ -13,13 +13,13 @@ import (
 
 // columns lists the users columns that scan reads, in its order.
 const columns = `id, email, username, phone_number, auth_user_id, first_name, last_name, avatar_url,
-	country, city, zipcode, language, is_first_connection, is_beta, status, email_verified_at, created_at, updated_at`
+	country, city, zipcode, language, is_first_connection, is_beta, status, email_verified_at, created_at, updated_at, legacy_id`
 
 func scan(row sqldb.Scanner, extra ...any) (User, error) {
 	var u User
 	var verified sql.NullTime
 	dest := []any{&u.ID, &u.Email, &u.Username, &u.PhoneNumber, &u.AuthUserID, &u.FirstName, &u.LastName, &u.AvatarURL,
-		&u.Country, &u.City, &u.Zipcode, &u.Language, &u.IsFirstConnection, &u.IsBeta, &u.Status, &verified, &u.CreatedAt, &u.UpdatedAt}
+		&u.Country, &u.City, &u.Zipcode, &u.Language, &u.IsFirstConnection, &u.IsBeta, &u.Status, &verified, &u.CreatedAt, &u.UpdatedAt, &u.LegacyID}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return User{}, err
 	}
@@ -350,24 +350,25 @@ func InsertBatch(ctx context.Context, tx *sqldb.Tx, news []New) error {
 
 // Search returns up to limit users, newest first, whose email, username,
 // phone number or names contain q (without regard to case; "" matches
-// everyone), created before the user beforeID ("" for the first page).
+// everyone) or whose legacy id is q exactly, created before the user
+// beforeID ("" for the first page).
 func Search(ctx context.Context, tx *sqldb.Tx, q, beforeID string, limit int) ([]User, error) {
 	beforeID = sqldb.Before(beforeID)
 	pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
 	out, err := sqldb.All(ctx, tx, scanUser, `SELECT `+columns+` FROM users
 		WHERE id < $1 AND ($2 = '%%' OR lower(email) LIKE $2 ESCAPE '\' OR lower(username) LIKE $2 ESCAPE '\'
-			OR phone_number LIKE $2 ESCAPE '\' OR lower(first_name) LIKE $2 ESCAPE '\' OR lower(last_name) LIKE $2 ESCAPE '\')
-		ORDER BY id DESC LIMIT $3`, beforeID, pattern, limit)
+			OR phone_number LIKE $2 ESCAPE '\' OR lower(first_name) LIKE $2 ESCAPE '\' OR lower(last_name) LIKE $2 ESCAPE '\' OR legacy_id = $4)
+		ORDER BY id DESC LIMIT $3`, beforeID, pattern, limit, strings.TrimSpace(q))
 	if err != nil {
 		return nil, fmt.Errorf("search users: %w", err)
 	}
 	return out, nil
 }
 
-// Resolve finds the user a reference names: a userd id, or else the
-// auth_user_id of an external identity provider (so that users known only by
-// their provider's subject can be followed and looked up). It returns
-// ErrNotFound.
+// Resolve finds the user a reference names: a userd id, or else a legacy
+// id (see ByLegacyID), or else the auth_user_id of an external identity
+// provider (so that users known only by their provider's subject can be
+// followed and looked up). It returns ErrNotFound.
 func Resolve(ctx context.Context, tx *sqldb.Tx, ref string) (User, error) {
 	if id, ok := userd.ParseID(ref); ok {
 		u, err := Get(ctx, tx, id)
@@ -375,7 +376,20 @@ func Resolve(ctx context.Context, tx *sqldb.Tx, ref string) (User, error) {
 			return u, err
 		}
 	}
+	u, err := ByLegacyID(ctx, tx, ref)
+	if !errors.Is(err, ErrNotFound) {
+		return u, err
+	}
 	return ByAuthUserID(ctx, tx, ref)
+}
+
+// ByLegacyID returns the user imported with the given legacy id, or
+// ErrNotFound.
+func ByLegacyID(ctx context.Context, tx *sqldb.Tx, legacyID string) (User, error) {
+	if legacyID == "" || len(legacyID) > MaxLegacyID {
+		return User{}, ErrNotFound
+	}
+	return sqldb.One(ctx, tx, ErrNotFound, "find user by legacy_id", scanUser, `SELECT `+columns+` FROM users WHERE legacy_id = $1`, legacyID)
 }
 
 // ByAuthUserID returns the user with the given external id, or ErrNotFound.

@@ -150,6 +150,23 @@ func (s *Service) ListUsers(ctx context.Context, q, beforeID string, limit int) 
 	return out, err
 }
 
+// UserID returns the id of the user that ref names: a userd id as it is
+// (without a look-up; a legacy id shaped as a UUID is read as a userd id),
+// or else the id of the user imported with ref as legacy id. It returns
+// account.ErrNotFound.
+func (s *Service) UserID(ctx context.Context, ref string) (string, error) {
+	if id, ok := userd.ParseID(ref); ok {
+		return id, nil
+	}
+	var id string
+	err := s.view(ctx, func(tx *sqldb.Tx) error {
+		u, err := account.ByLegacyID(ctx, tx, ref)
+		id = u.ID
+		return err
+	})
+	return id, err
+}
+
 // GetUser returns a user with their roles, or account.ErrNotFound.
 func (s *Service) GetUser(ctx context.Context, id string) (UserWithGrants, error) {
 	var out UserWithGrants

@@ -40,7 +40,9 @@ const (
 	AccountLinked          = "auth.account_linked"
 	AccountReclaimed       = "auth.unverified_account_reclaimed"
 	UserDeleted            = "user.deleted"
-	UserImported           = "user.imported"
+	// UserImported is one batch of a users import, in no user's trail:
+	// its metadata counts the users created and names the file's lines.
+	UserImported = "user.imported"
 
 	// What administrators do, with the administrator as actor.
 	AdminUserCreated      = "admin.user_created"

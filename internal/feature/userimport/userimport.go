@@ -1,69 +1,85 @@
-// Package userimport brings users from another system into userd: JSON
-// lines or CSV with the fields email, username, phone_number, first_name,
-// last_name and password_hash. Hashes stay as they are (bcrypt, argon2,
+// Package userimport brings users and their follows from another system
+// into userd: JSON lines or CSV with every field of a user, their legacy id
+// and their roles (see Fields). Hashes stay as they are (bcrypt, argon2,
 // Django's prefixed forms) and are replaced by argon2id at each user's next
 // log-in. A re-run skips the users it already brought in.
 package userimport
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
-	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/password"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
-// Record is one user to import. Line is where it starts in the file.
-type Record struct {
-	Email        string `json:"email"`
-	Username     string `json:"username"`
-	PhoneNumber  string `json:"phone_number"`
-	FirstName    string `json:"first_name"`
-	LastName     string `json:"last_name"`
-	PasswordHash string `json:"password_hash"`
-	Line         int    `json:"-"`
+// Options are the choices of an import.
+type Options struct {
+	// DryRun checks the whole file and writes nothing.
+	DryRun bool
+	// IgnoreUnknown imports a file with fields userd does not know,
+	// ignoring them; without it such a file imports nothing.
+	IgnoreUnknown bool
+	// Progress, when set, wraps the reader of each pass over the file:
+	// "checking" and then "importing".
+	Progress func(pass string, r io.Reader) io.Reader
 }
 
+// ErrUnknownFields is the error of a file with fields userd does not know,
+// imported without Options.IgnoreUnknown; Summary.Unknown names them.
+var ErrUnknownFields = userd.Errorf(userd.KindInvalid, "unknown_fields", "The file has fields that userd does not know; nothing was imported.")
+
 // Summary tells what an import did: how many records it read and imported,
-// and how many it skipped for each reason, with a few examples.
+// how many it skipped for each reason, with a few examples, and the
+// unknown fields it saw with how many records had each.
 type Summary struct {
 	Read     int
 	Imported int
 	Skipped  map[string]int
-	Examples []string // "line 12: invalid_email", the first few
+	Examples []string // "line 12: invalid_email (email)", the first few
+	Unknown  map[string]int
 }
 
-const (
-	batchSize   = 500
-	maxExamples = 20
-)
+// maxExamples is how many skipped lines a Summary names.
+const maxExamples = 100
 
-func (s *Summary) skip(r Record, reason string) {
+// batchSize is how many users an import writes a transaction.
+const batchSize = 2000
+
+func (s *Summary) skip(line int, reason string) {
 	s.Skipped[reason]++
 	if len(s.Examples) < maxExamples {
-		s.Examples = append(s.Examples, fmt.Sprintf("line %d: %s", r.Line, reason))
+		s.Examples = append(s.Examples, fmt.Sprintf("line %d: %s", line, reason))
 	}
 }
 
 // Reasons lists the skip reasons of a summary, most frequent first.
 func (s *Summary) Reasons() []string {
+	return byCount(s.Skipped)
+}
+
+// UnknownFields lists the unknown fields of a summary, most frequent first.
+func (s *Summary) UnknownFields() []string {
+	return byCount(s.Unknown)
+}
+
+func byCount(m map[string]int) []string {
 	var out []string
-	for r := range s.Skipped {
-		out = append(out, r)
+	for k := range m {
+		out = append(out, k)
 	}
 	slices.SortFunc(out, func(a, b string) int {
-		if d := s.Skipped[b] - s.Skipped[a]; d != 0 {
+		if d := m[b] - m[a]; d != 0 {
 			return d
 		}
 		return strings.Compare(a, b)
@@ -71,216 +87,153 @@ func (s *Summary) Reasons() []string {
 	return out
 }
 
-// Import reads records from r (JSON lines when the first character is '{',
-// CSV with a header otherwise) and creates the users it can, in batches.
-// done is called with the count of records read after each batch.
-func Import(ctx context.Context, db *sqldb.DB, r io.Reader, done func(read int)) (Summary, error) {
-	sum := Summary{Skipped: map[string]int{}}
-	next, err := reader(r)
-	if err != nil {
+// Import reads the users of f in two passes. The first checks every
+// record: its fields, its password hash's format, its roles, and that no
+// earlier record has its legacy id, email, username, phone number or
+// auth_user_id; it returns ErrUnknownFields, before writing anything, when
+// the file has unknown fields and o.IgnoreUnknown is false. Unless
+// o.DryRun, the second creates the users of the records that passed, in
+// batches of batchSize, each in one transaction with their roles (END_USER
+// and the record's) and one audit entry; a user who collides with a stored
+// one on a unique field is skipped, as already imported. A record that
+// fails is skipped with its reason.
+func Import(ctx context.Context, db *sqldb.DB, f io.ReadSeeker, o Options) (Summary, error) {
+	sum := Summary{Skipped: map[string]int{}, Unknown: map[string]int{}}
+	var roles []string
+	if err := db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		roles, err = rbac.Names(ctx, tx)
+		return err
+	}); err != nil {
+		return sum, fmt.Errorf("import: %w", err)
+	}
+	bad, err := checkFile(f, o, roles, &sum)
+	if err != nil || o.DryRun {
 		return sum, err
 	}
-	var batch []Record
-	flush := func() error {
-		if err := importBatch(ctx, db, batch, &sum); err != nil {
-			return err
+	if len(sum.Unknown) > 0 && !o.IgnoreUnknown {
+		return sum, ErrUnknownFields
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return sum, fmt.Errorf("import: rewind: %w", err)
+	}
+	return sum, importFile(ctx, db, wrap(o, "importing", f), bad, &sum)
+}
+
+func wrap(o Options, pass string, r io.Reader) io.Reader {
+	if o.Progress == nil {
+		return r
+	}
+	return o.Progress(pass, r)
+}
+
+// checkFile reads every record of f, counts the unknown fields and the
+// records that fail, and returns the lines of those.
+func checkFile(f io.Reader, o Options, roles []string, sum *Summary) (map[int]bool, error) {
+	next, err := reader(wrap(o, "checking", f))
+	if err != nil {
+		return nil, err
+	}
+	bad := map[int]bool{}
+	seed := maphash.MakeSeed()
+	seen := map[uint64]int32{} // a hash of each unique value, to its line
+	chunk := make([]read, 0, batchSize)
+	reasons := make([]string, batchSize)
+	flush := func() {
+		each(chunk, func(i int) {
+			reasons[i] = chunk[i].reason
+			if reasons[i] == "" {
+				reasons[i] = check(&chunk[i].Record, roles)
+			}
+		})
+		for i, rec := range chunk {
+			if reasons[i] == "" {
+				reasons[i] = duplicate(rec.User, seed, seen, rec.Line)
+			}
+			if reasons[i] != "" {
+				bad[rec.Line] = true
+				sum.skip(rec.Line, reasons[i])
+			}
 		}
-		batch = batch[:0]
-		if done != nil {
-			done(sum.Read)
-		}
-		return nil
+		chunk = chunk[:0]
 	}
 	for {
 		rec, err := next()
 		if errors.Is(err, io.EOF) {
-			break
+			flush()
+			return bad, nil
+		}
+		if err != nil && !errors.Is(err, errMalformed) {
+			return nil, err
 		}
 		sum.Read++
+		for _, name := range rec.Unknown {
+			sum.Unknown[name]++
+		}
+		r := read{Record: rec}
 		if err != nil {
-			sum.skip(rec, "malformed_record")
-			continue
+			r.reason = err.Error()
 		}
-		batch = append(batch, rec)
-		if len(batch) == batchSize {
-			if err := flush(); err != nil {
-				return sum, err
-			}
+		if chunk = append(chunk, r); len(chunk) == batchSize {
+			flush()
 		}
 	}
-	return sum, flush()
 }
 
-// reader returns a function that yields records until io.EOF.
-func reader(r io.Reader) (func() (Record, error), error) {
-	br := bufio.NewReaderSize(r, 1<<16)
-	first, err := br.Peek(1)
-	if errors.Is(err, io.EOF) {
-		return func() (Record, error) { return Record{}, io.EOF }, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read import file: %w", err)
-	}
-	if first[0] == '{' {
-		sc := bufio.NewScanner(br)
-		sc.Buffer(make([]byte, 1<<16), 1<<20)
-		line := 0
-		return func() (Record, error) {
-			for sc.Scan() {
-				line++
-				if strings.TrimSpace(sc.Text()) == "" {
-					continue
-				}
-				dec := json.NewDecoder(strings.NewReader(sc.Text()))
-				dec.DisallowUnknownFields()
-				rec := Record{}
-				err := dec.Decode(&rec)
-				rec.Line = line
-				return rec, err
-			}
-			if err := sc.Err(); err != nil {
-				return Record{Line: line + 1}, err
-			}
-			return Record{}, io.EOF
-		}, nil
-	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("read CSV header: %w", err)
-	}
-	known := map[string]bool{"email": true, "username": true, "phone_number": true, "first_name": true, "last_name": true, "password_hash": true}
-	for _, h := range header {
-		if !known[strings.TrimSpace(h)] {
-			return nil, fmt.Errorf("CSV header: unknown column %q (known: email, username, phone_number, first_name, last_name, password_hash)", h)
-		}
-	}
-	return func() (Record, error) {
-		row, err := cr.Read()
-		line, _ := cr.FieldPos(0)
-		if errors.Is(err, io.EOF) {
-			return Record{}, io.EOF
-		}
-		rec := Record{Line: line}
-		if err != nil || len(row) != len(header) {
-			return rec, fmt.Errorf("line %d: malformed CSV row", line)
-		}
-		for i, h := range header {
-			switch v := row[i]; strings.TrimSpace(h) {
-			case "email":
-				rec.Email = v
-			case "username":
-				rec.Username = v
-			case "phone_number":
-				rec.PhoneNumber = v
-			case "first_name":
-				rec.FirstName = v
-			case "last_name":
-				rec.LastName = v
-			case "password_hash":
-				rec.PasswordHash = v
-			}
-		}
-		return rec, nil
-	}, nil
+// read is a record with why it could not be read, if it could not.
+type read struct {
+	Record
+	reason string
 }
 
-// check validates a record and returns the account to create, or the
-// reason to skip it.
-func check(r Record) (account.New, string) {
-	n := account.New{
-		Identity:     account.Identity{Email: r.Email, Username: r.Username, PhoneNumber: r.PhoneNumber},
-		Profile:      account.Profile{FirstName: r.FirstName, LastName: r.LastName},
-		PasswordHash: strings.TrimSpace(r.PasswordHash),
+// duplicate returns why a user has a unique value of an earlier record's,
+// or "", and remembers theirs.
+func duplicate(u account.Imported, seed maphash.Seed, seen map[uint64]int32, line int) string {
+	for _, k := range u.Keys() {
+		h := maphash.String(seed, k)
+		if first, ok := seen[h]; ok {
+			return fmt.Sprintf("duplicate %s (of line %d)", k[:strings.IndexByte(k, ':')], first)
+		}
+		seen[h] = int32(line)
 	}
-	if fe := append(n.Identity.Check(), n.Profile.Check()...); len(fe) > 0 {
-		return n, fe[0].Code + " (" + fe[0].Field + ")"
-	}
-	if n.PasswordHash != "" && !password.Recognize(n.PasswordHash) {
-		return n, "unsupported_password_hash"
-	}
-	return n, ""
+	return ""
 }
 
-// importBatch imports a batch in one transaction; when another writer makes
-// it collide, it imports the batch again one record at a time.
-func importBatch(ctx context.Context, db *sqldb.DB, batch []Record, sum *Summary) error {
-	news := make([]account.New, len(batch))
-	valid := make([]bool, len(batch))
-	for i, r := range batch {
-		n, reason := check(r)
-		if reason != "" {
-			sum.skip(r, reason)
-			continue
-		}
-		news[i], valid[i] = n, true
-	}
-	var imported int
-	var skipped []int
-	err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		imported, skipped = 0, skipped[:0]
-		for i := range batch {
-			if !valid[i] {
-				continue
+// each runs fn for every index of s, spread over the machine's cores.
+func each[T any](s []T, fn func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(s); i += workers {
+				fn(i)
 			}
-			ok, err := insert(ctx, tx, news[i])
-			if err != nil {
-				return err
-			}
-			if ok {
-				imported++
-			} else {
-				skipped = append(skipped, i)
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		sum.Imported += imported
-		for _, i := range skipped {
-			sum.skip(batch[i], "already_exists")
-		}
-		return nil
-	}
-	if userd.ErrorKind(err) != userd.KindConflict {
-		return fmt.Errorf("import batch: %w", err)
-	}
-	for i := range batch {
-		if !valid[i] {
-			continue
-		}
-		var ok bool
-		err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-			ok, err = insert(ctx, tx, news[i])
-			return err
 		})
-		switch {
-		case userd.ErrorKind(err) == userd.KindConflict || (err == nil && !ok):
-			sum.skip(batch[i], "already_exists")
-		case err != nil:
-			return fmt.Errorf("import line %d: %w", batch[i].Line, err)
-		default:
-			sum.Imported++
-		}
 	}
-	return nil
+	wg.Wait()
 }
 
-// insert creates the user unless one with the same email, username or
-// phone number exists, and reports whether it did.
-func insert(ctx context.Context, tx *sqldb.Tx, n account.New) (bool, error) {
-	exists, err := account.Exists(ctx, tx, n.Identity)
-	if err != nil || exists {
-		return false, err
+// prepare normalises a record's user and returns why it fails, or "".
+func prepare(r *Record) string {
+	if fe := r.User.Check(); len(fe) > 0 {
+		return fe[0].Code + " (" + fe[0].Field + ")"
 	}
-	u, err := account.Insert(ctx, tx, n)
-	if err != nil {
-		return false, err
+	r.User.PasswordHash = strings.TrimSpace(r.User.PasswordHash)
+	if r.User.PasswordHash != "" && !password.Recognize(r.User.PasswordHash) {
+		return "unsupported_password_hash"
 	}
-	if err := rbac.AssignDefault(ctx, tx, u.ID); err != nil {
-		return false, err
+	return ""
+}
+
+// check prepares a record and returns why it fails, or "": its user's
+// fields, or a role not among roles.
+func check(r *Record, roles []string) string {
+	if reason := prepare(r); reason != "" {
+		return reason
 	}
-	return true, audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.UserImported, TargetType: "user", TargetID: u.ID,
-		Metadata: map[string]any{"password_hash": n.PasswordHash != ""}})
+	for _, role := range r.Roles {
+		if !slices.Contains(roles, role) {
+			return "unknown_role (" + role + ")"
+		}
+	}
+	return ""
 }
