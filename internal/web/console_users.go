@@ -69,7 +69,7 @@ type userPage struct {
 // (activity_logs:read), with the forms of the actions the administrator
 // holds.
 func (s *Server) consoleUser(w http.ResponseWriter, r *http.Request, v *consoleView) {
-	id, err := userID(r.PathValue("id"))
+	id, err := s.userID(r.Context(), r.PathValue("id"))
 	var p userPage
 	if err == nil {
 		p.UserWithGrants, err = s.admin.GetUser(r.Context(), id)
@@ -128,7 +128,7 @@ func done(w http.ResponseWriter, r *http.Request, action string) {
 // /v1/admin/users/{id}/roles/{role} do.
 func (s *Server) consoleSetRole(w http.ResponseWriter, r *http.Request, v *consoleView) {
 	op := r.PostFormValue("op")
-	id, err := userID(r.PathValue("id"))
+	id, err := s.userID(r.Context(), r.PathValue("id"))
 	if err == nil {
 		err = s.admin.SetRole(r.Context(), v.who(), id, r.PostFormValue("role"), op == "give")
 	}
@@ -165,7 +165,7 @@ func (s *Server) consoleModerate(w http.ResponseWriter, r *http.Request, v *cons
 // consoleDeleteUser deletes a user, as DELETE /v1/admin/users/{id} does,
 // once the administrator typed the user's confirmation word.
 func (s *Server) consoleDeleteUser(w http.ResponseWriter, r *http.Request, v *consoleView) {
-	id, err := userID(r.PathValue("id"))
+	id, err := s.userID(r.Context(), r.PathValue("id"))
 	var u admin.UserWithGrants
 	if err == nil {
 		u, err = s.admin.GetUser(r.Context(), id)
