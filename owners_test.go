@@ -79,6 +79,8 @@ var owners = map[string]string{
 	"collections":              "collection",
 	"collection_records":       "collection",
 	"collection_changes":       "collection",
+	"surveys":                  "survey",
+	"survey_responses":         "survey",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

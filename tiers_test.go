@@ -52,6 +52,8 @@ var tiers = map[string]int{
 	"internal/feature/sponsor": 4,
 	// Collections, whose organisations' records follow membership.
 	"internal/feature/collection": 4,
+	// Surveys, whose anonymous ids follow engagement's rule.
+	"internal/feature/survey": 4,
 	// What builds on sign-in: log-in through other identities, and
 	// moderation.
 	"internal/feature/federation": 5,

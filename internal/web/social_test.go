@@ -273,6 +273,7 @@ var userColumns = map[string]struct {
 	"payment_accounts":         {[]string{"user_id"}, "cascade (seed 001); the provider stays"},
 	"collection_records":       {[]string{"user_id"}, "cascade, in every collection (an organisation's go with the organisation)"},
 	"collection_changes":       {[]string{"user_id"}, "cascade: the stream's events of their records"},
+	"survey_responses":         {[]string{"user_id"}, "cascade: their responses leave the surveys' results"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
@@ -282,7 +283,8 @@ var profileColumns = map[string]string{"votes": "userid", "comments": "user_id",
 // tablesWithoutUsers are the tables that name no user.
 var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries",
-	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections"}
+	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections",
+	"surveys"}
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
 // them, and checks each table's rule. It fails when the schema has a table
