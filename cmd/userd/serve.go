@@ -39,6 +39,7 @@ import (
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/sponsor"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/feature/webhook"
@@ -89,6 +90,9 @@ type serveConfig struct {
 	argon           password.Params
 	shutdown        time.Duration
 	exclusiveRoles  multiFlag // ROLE,ROLE,… each
+
+	// surveyLimit bounds the anonymous survey responses of one address.
+	surveyLimit ratelimit.Rule
 }
 
 // multiFlag is a repeatable string flag.
@@ -174,6 +178,8 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.Var(rule{&c.webhookLimit}, "billing-webhook-limit", "MAX/WINDOW: deliveries to the billing webhooks from one address; a rejected signature is audited once per address and window (env USERD_BILLING_WEBHOOK_LIMIT)")
 	fs.DurationVar(&c.pastDueGrace, "past-due-grace", billing.DefaultGrace, "how long a past_due subscription keeps its plan's roles (env USERD_PAST_DUE_GRACE)")
 	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
+	c.surveyLimit = survey.DefaultResponseLimit
+	fs.Var(rule{&c.surveyLimit}, "survey-response-limit", "MAX/WINDOW: anonymous survey responses one address may send (env USERD_SURVEY_RESPONSE_LIMIT)")
 	c.keys.flags(fs)
 	fs.DurationVar(&c.auth.SessionLifetime, "session-lifetime", 30*24*time.Hour, "absolute lifetime of a session (env USERD_SESSION_LIFETIME)")
 	fs.DurationVar(&c.auth.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "a session unused this long ends (env USERD_SESSION_IDLE_TIMEOUT)")
@@ -494,6 +500,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: keyring, Limiter: limiter, Limits: c.engagement, CachedItems: c.cachedItems}),
 		Organizations: orgs,
 		Collections:   collections,
+		Surveys: survey.NewService(db, survey.Deps{Key: derive(master, "userd survey respondent"), Limiter: limiter,
+			ResponseLimit: c.surveyLimit}),
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
@@ -505,6 +513,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Moderation: f.Moderation, Organizations: f.Organizations,
 			Billing:     f.Billing,
 			Collections: f.Collections,
+			Surveys:     f.Surveys,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)

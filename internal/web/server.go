@@ -34,6 +34,7 @@ import (
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/sponsor"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 )
@@ -110,6 +111,8 @@ type Services struct {
 	// ChangeHub announces the changes of users' records to their streams
 	// (fed from collection.Channel).
 	ChangeHub *notify.Hub
+	// Surveys serves surveys, their responses and results.
+	Surveys *survey.Service
 }
 
 // Server is the HTTP API.
@@ -137,6 +140,7 @@ type Server struct {
 	billing     *billing.Service
 	collections *collection.Service
 	changeHub   *notify.Hub
+	surveys     *survey.Service
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
 	// the ranking stays the same: encoding is most of the cost of an answer
@@ -163,6 +167,7 @@ func New(cfg Config, svc Services) *Server {
 		cfg.CachedPages = DefaultCachedPages
 	}
 	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, changeHub: svc.ChangeHub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	s.surveys = svc.Surveys
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

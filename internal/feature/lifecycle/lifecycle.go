@@ -20,6 +20,7 @@ import (
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -88,6 +89,7 @@ type Features struct {
 	Billing          *billing.Service
 	Moderation       *moderation.Service
 	Collections      *collection.Service
+	Surveys          *survey.Service
 }
 
 // NewService returns a Service over db and the features of d.
