@@ -290,8 +290,8 @@ func TestAnonymousResponses(t *testing.T) {
 			t.Fatalf("respondent hashes = %q", hashes)
 		}
 		var raw int
-		db.SQL().QueryRow(`SELECT count(*) FROM survey_responses WHERE respondent_hash LIKE $1 OR answers LIKE $1`, "%"+id+"%").Scan(&raw)
-		if raw != 0 {
+		err = db.SQL().QueryRow(`SELECT count(*) FROM survey_responses WHERE respondent_hash LIKE $1 OR CAST(answers AS TEXT) LIKE $1`, "%"+id+"%").Scan(&raw)
+		if err != nil || raw != 0 {
 			t.Fatalf("%d rows hold the anonymous id in clear", raw)
 		}
 		// The address 192.0.2.1 has used 3 of its 4; its fifth is refused.
