@@ -39,7 +39,8 @@ const (
 // resource that otherwise stays the application's.
 var (
 	reservedResources = []string{"account", "users", "roles", "permissions", "notifications", "activity_logs", "api_keys", "vault",
-		"synchronizations", "reports", "sponsor_ads", "billing", "collections", "webhooks", "orgs", "oauth_clients", "mail"}
+		"synchronizations", "reports", "sponsor_ads", "billing", "collections", "webhooks", "orgs", "oauth_clients", "mail",
+		"surveys"}
 	reservedKeys = []string{"items:feature", "comments:moderate"}
 )
 
