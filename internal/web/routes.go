@@ -226,6 +226,7 @@ func (s *Server) routes() {
 	add(s, route{"DELETE", "/v1/admin/surveys/{slug}", "admin-delete-survey", "Delete a survey and its responses; audited", "Surveys", survey.WritePermission, http.StatusNoContent}, s.deleteSurvey)
 	add(s, route{"GET", "/v1/admin/surveys/{slug}/results", "admin-survey-results", "A survey's results: its count of responses and, per question, counts per option, the distribution and average of ratings and numbers, the count of text answers", "Surveys", survey.ReadPermission, 0}, s.surveyResults)
 	add(s, route{"GET", "/v1/admin/surveys/{slug}/responses", "admin-survey-responses", "A survey's responses, newest first, in pages", "Surveys", survey.ReadPermission, 0}, s.surveyResponses)
+	addStream(s, route{"GET", "/v1/admin/surveys/{slug}/responses.csv", "admin-survey-responses-csv", "Every response to a survey, oldest first, as CSV streamed as it is read (one column per question)", "Surveys", survey.ReadPermission, 0}, s.surveyCSV, csvResponses)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

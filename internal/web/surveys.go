@@ -2,7 +2,15 @@ package web
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/survey"
@@ -266,3 +274,73 @@ func (s *Server) surveyResponses(ctx context.Context, in *surveyResponsesInput) 
 }
 
 func responseID(r survey.Response) string { return r.ID }
+
+// surveyCSV serves GET /v1/admin/surveys/{slug}/responses.csv: every
+// response to a survey, oldest first, as CSV written as it is read: id,
+// user_id (empty for an anonymous response), created_at, then one column
+// per question, named by its id.
+func (s *Server) surveyCSV(ctx context.Context, in *surveySlugInput) (*huma.StreamResponse, error) {
+	a := userd.ActorFrom(ctx)
+	m, err := s.surveys.Get(ctx, a, in.Slug)
+	if err != nil {
+		return nil, err
+	}
+	return &huma.StreamResponse{Body: func(hctx huma.Context) {
+		_, w := humago.Unwrap(hctx)
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="survey-`+m.Slug+`.csv"`)
+		w.WriteHeader(http.StatusOK)
+		cw := csv.NewWriter(w)
+		head := []string{"id", "user_id", "created_at"}
+		for _, q := range m.Questions {
+			head = append(head, q.ID)
+		}
+		err := cw.Write(head)
+		if err == nil {
+			err = s.surveys.EachResponse(ctx, a, m.Slug, func(r survey.Response) error {
+				row := []string{r.ID, r.UserID, r.CreatedAt.Format(time.RFC3339Nano)}
+				for _, q := range m.Questions {
+					row = append(row, csvCell(r.Answers[q.ID]))
+				}
+				return cw.Write(row)
+			})
+		}
+		cw.Flush()
+		if err == nil {
+			err = cw.Error()
+		}
+		if err != nil {
+			s.log.ErrorContext(ctx, "survey responses as CSV", "err", err)
+		}
+	}}, nil
+}
+
+// csvCell writes an answer as a cell: a string as it is, but for one that a
+// spreadsheet would take for a formula (it starts with = + - @, a tab or a
+// carriage return), which gets a leading '; a number in the shortest form
+// that reads back the same; distinct options as a JSON array; nothing for
+// no answer.
+func csvCell(v any) string {
+	switch v := v.(type) {
+	case string:
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			return "'" + v
+		}
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case nil:
+		return ""
+	}
+	b, _ := json.Marshal(v) // an array of strings, as stored
+	return string(b)
+}
+
+// csvResponses documents the CSV of a survey's responses.
+func csvResponses(*Server) *huma.Response {
+	return &huma.Response{
+		Description: "CSV (RFC 4180) with a header row: id, user_id (empty for an anonymous response), created_at, then one column per question named by its id. " +
+			"A choice is its option, several options a JSON array, a number in its shortest form; a text that starts with = + - @ gets a leading ' so that spreadsheets do not run it.",
+		Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: "string"}}},
+	}
+}

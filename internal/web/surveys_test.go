@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strings"
@@ -225,6 +227,46 @@ func TestAnonymousSurveyResponses(t *testing.T) {
 		_, ann := c.signup(map[string]any{"email": "ann@example.com"})
 		if r := c.do("POST", "/v1/surveys/open-to-all/responses", body("ignored"), ann); r.Status != 201 || r.Body["user_id"] == nil {
 			t.Fatalf("signed-in response past the address's limit = %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+// TestSurveyResponsesCSV: the CSV has a header of the questions' ids and a
+// row per response, oldest first, with formulas defused; it needs
+// surveys:read.
+func TestSurveyResponsesCSV(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		if r := c.do("POST", "/v1/admin/surveys", aSurvey("sheet", "open", true), adm); r.Status != 201 {
+			t.Fatalf("create = %d %s", r.Status, r.Raw)
+		}
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		if r := c.do("POST", "/v1/surveys/sheet/responses", answer(map[string]any{"color": "red", "pets": []any{"dog", "cat"}, "why": "=HYPERLINK(1)", "stars": 4, "age": 2.5}), ann); r.Status != 201 {
+			t.Fatalf("respond = %d %s", r.Status, r.Raw)
+		}
+		c.do("POST", "/v1/surveys/sheet/responses", map[string]any{"answers": map[string]any{"color": "blue", "stars": 1, "why": "a, \"b\""}, "anonymous_id": "anon-1"}, "")
+		if r := c.do("GET", "/v1/admin/surveys/sheet/responses.csv", nil, ann); r.Status != 403 {
+			t.Fatalf("csv as a user = %d", r.Status)
+		}
+		if r := c.do("GET", "/v1/admin/surveys/nothing/responses.csv", nil, adm); r.Status != 404 || r.code() != "survey_not_found" {
+			t.Fatalf("csv of no survey = %d %s", r.Status, r.Raw)
+		}
+		r := c.do("GET", "/v1/admin/surveys/sheet/responses.csv", nil, adm)
+		rows, err := csv.NewReader(bytes.NewReader(r.Raw)).ReadAll()
+		if err != nil || r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") || len(rows) != 3 {
+			t.Fatalf("csv = %d %s, %v\n%s", r.Status, r.Header.Get("Content-Type"), err, r.Raw)
+		}
+		var cells [][]string
+		for _, row := range rows {
+			cells = append(cells, append(row[1:2:2], row[3:]...)) // user_id and the answers
+		}
+		want := [][]string{
+			{"user_id", "color", "pets", "why", "stars", "age"},
+			{annID, "red", `["dog","cat"]`, "'=HYPERLINK(1)", "4", "2.5"},
+			{"", "blue", "", `a, "b"`, "1", ""},
+		}
+		if !cmp.Equal(cells, want) || rows[0][0] != "id" || rows[0][2] != "created_at" {
+			t.Fatalf("csv rows:\n%s", cmp.Diff(want, cells))
 		}
 	})
 }
