@@ -85,6 +85,8 @@ var owners = map[string]string{
 	"twenty_crm_config":        "crm",
 	"seed_status":              "crm",
 	"newsletter_subscriptions": "newsletter",
+	"surveys":                  "survey",
+	"survey_responses":         "survey",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

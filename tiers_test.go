@@ -54,6 +54,8 @@ var tiers = map[string]int{
 	"internal/feature/collection": 4,
 	// Imports of users and of their follows (social's counters).
 	"internal/feature/userimport": 4,
+	// Surveys, whose anonymous ids follow engagement's rule.
+	"internal/feature/survey": 4,
 	// What builds on sign-in: log-in through other identities, and
 	// moderation.
 	"internal/feature/federation": 5,

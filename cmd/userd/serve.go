@@ -41,6 +41,7 @@ import (
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/sponsor"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/feature/webhook"
@@ -96,6 +97,8 @@ type serveConfig struct {
 	// newsletterTTL the life of their confirmation links.
 	newsletter    newsletter.Limits
 	newsletterTTL time.Duration
+	// surveyLimit bounds the anonymous survey responses of one address.
+	surveyLimit ratelimit.Rule
 }
 
 // multiFlag is a repeatable string flag.
@@ -184,6 +187,8 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.newsletterTTL, "newsletter-confirm-ttl", newsletter.DefaultConfirmTTL, "lifetime of a newsletter subscription's confirmation link (env USERD_NEWSLETTER_CONFIRM_TTL)")
 	fs.DurationVar(&c.pastDueGrace, "past-due-grace", billing.DefaultGrace, "how long a past_due subscription keeps its plan's roles (env USERD_PAST_DUE_GRACE)")
 	fs.StringVar(&c.mailFrom, "mail-from", "userd <no-reply@localhost>", "sender of userd's mail (env USERD_MAIL_FROM)")
+	c.surveyLimit = survey.DefaultResponseLimit
+	fs.Var(rule{&c.surveyLimit}, "survey-response-limit", "MAX/WINDOW: anonymous survey responses one address may send (env USERD_SURVEY_RESPONSE_LIMIT)")
 	c.keys.flags(fs)
 	fs.DurationVar(&c.auth.SessionLifetime, "session-lifetime", 30*24*time.Hour, "absolute lifetime of a session (env USERD_SESSION_LIFETIME)")
 	fs.DurationVar(&c.auth.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "a session unused this long ends (env USERD_SESSION_IDLE_TIMEOUT)")
@@ -507,6 +512,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Organizations: orgs,
 		Collections:   collections,
 		Newsletter:    letters,
+		Surveys: survey.NewService(db, survey.Deps{Key: derive(master, "userd survey respondent"), Limiter: limiter,
+			ResponseLimit: c.surveyLimit}),
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
@@ -520,6 +527,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Collections: f.Collections,
 			CRM:         crm.NewService(db, crm.Deps{Keyring: keyring}),
 			Newsletter:  f.Newsletter,
+			Surveys:     f.Surveys,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	go memo.Run(ctx, db, api.Caches()...)

@@ -23,6 +23,7 @@ import (
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 )
@@ -210,6 +211,10 @@ type ExportedRecord struct {
 func (x *exportWriter) CollectionRecords(r []collection.Record) error {
 	return put(x, r, func(c collection.Record) ExportedRecord { return ExportedRecord{c.Collection, recordOf(c)} })
 }
+
+// SurveyResponses writes the user's survey responses, each with its
+// survey's slug.
+func (x *exportWriter) SurveyResponses(r []survey.Response) error { return put(x, r, surveyResponseOf) }
 
 // Activity writes the user's audit trail.
 func (x *exportWriter) Activity(r []audit.Entry) error { return put(x, r, activityOf) }

@@ -33,6 +33,7 @@ import (
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/sponsor"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/feature/webhook"
@@ -141,6 +142,8 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Collections:   collections,
 		Newsletter: newsletter.NewService(db, newsletter.Deps{Keyring: o.keyring, PublicURL: publicURL, Mail: svc.SendAsync,
 			Limiter: ratelimit.New(db, o.limits)}),
+		Surveys: survey.NewService(db, survey.Deps{Key: []byte("test survey key"), Limiter: ratelimit.New(db, o.limits),
+			ResponseLimit: survey.DefaultResponseLimit}),
 		Billing: billing.NewService(db, billing.Deps{Keyring: o.keyring, Grace: billing.DefaultGrace, OrgAccess: orgs.BillingAccess,
 			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
@@ -153,6 +156,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Collections: f.Collections,
 		CRM:         crm.NewService(db, crm.Deps{Keyring: o.keyring}),
 		Newsletter:  f.Newsletter,
+		Surveys:     f.Surveys,
 		ChangeHub:   changeHub,
 		Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)

@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/feature/sponsor"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 )
@@ -242,6 +243,16 @@ func (s *Server) routes() {
 	documentOneClick(s, newsletter.OneClickPath)
 	addStream(s, route{"GET", "/v1/admin/newsletter-subscribers", "admin-list-newsletter-subscribers", "Newsletter subscribers, newest first, with their unsubscribe URLs (?status=); ?format=csv: every confirmed subscriber as CSV, audited", "Newsletter", newsletter.ReadPermission, 0}, s.adminSubscribers, subscribersDoc)
 	add(s, route{"DELETE", "/v1/admin/newsletter-subscribers/{id}", "admin-delete-newsletter-subscriber", "Erase a subscriber, whatever their status; audited without the email", "Newsletter", newsletter.WritePermission, http.StatusNoContent}, s.deleteSubscriber)
+	add(s, route{"GET", "/v1/surveys/{slug}", "get-survey", "An open survey's questions (404 survey_not_found for a draft, closed or unknown one), with answered_by_me for a signed-in caller", "Surveys", optionalUser, 0}, s.getSurvey)
+	add(s, route{"POST", "/v1/surveys/{slug}/responses", "respond-to-survey", "Answer an open survey: once per signed-in user, or, where the survey allows it, once per anonymous_id (stored only as a keyed hash; rate-limited per address). 422 with one error per failing question, 409 already_answered, 409 survey_closed, 401 for an anonymous response to a survey that does not allow them", "Surveys", optionalUser, http.StatusCreated}, s.respondToSurvey)
+	add(s, route{"GET", "/v1/admin/surveys", "admin-list-surveys", "Every survey, whatever its status, newest first, with its count of responses", "Surveys", survey.ReadPermission, 0}, s.listSurveys)
+	add(s, route{"POST", "/v1/admin/surveys", "admin-create-survey", "Create a survey (draft unless status says otherwise; 409 slug_taken); audited", "Surveys", survey.WritePermission, http.StatusCreated}, s.createSurvey)
+	add(s, route{"GET", "/v1/admin/surveys/{slug}", "admin-get-survey", "A survey, whatever its status, with its count of responses", "Surveys", survey.ReadPermission, 0}, s.adminGetSurvey)
+	add(s, route{"PATCH", "/v1/admin/surveys/{slug}", "admin-update-survey", "Change a survey: slug, title, description, status, allow_anonymous, questions (once it has responses, questions and options may only be added: 409 survey_answered); audited", "Surveys", survey.WritePermission, 0}, s.patchSurvey)
+	add(s, route{"DELETE", "/v1/admin/surveys/{slug}", "admin-delete-survey", "Delete a survey and its responses; audited", "Surveys", survey.WritePermission, http.StatusNoContent}, s.deleteSurvey)
+	add(s, route{"GET", "/v1/admin/surveys/{slug}/results", "admin-survey-results", "A survey's results: its count of responses and, per question, counts per option, the distribution and average of ratings and numbers, the count of text answers", "Surveys", survey.ReadPermission, 0}, s.surveyResults)
+	add(s, route{"GET", "/v1/admin/surveys/{slug}/responses", "admin-survey-responses", "A survey's responses, newest first, in pages", "Surveys", survey.ReadPermission, 0}, s.surveyResponses)
+	addStream(s, route{"GET", "/v1/admin/surveys/{slug}/responses.csv", "admin-survey-responses-csv", "Every response to a survey, oldest first, as CSV streamed as it is read (one column per question)", "Surveys", survey.ReadPermission, 0}, s.surveyCSV, csvResponses)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

@@ -36,6 +36,7 @@ import (
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
 	"github.com/userd/userd/internal/feature/sponsor"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 )
@@ -117,6 +118,8 @@ type Services struct {
 	// ChangeHub announces the changes of users' records to their streams
 	// (fed from collection.Channel).
 	ChangeHub *notify.Hub
+	// Surveys serves surveys, their responses and results.
+	Surveys *survey.Service
 }
 
 // Server is the HTTP API.
@@ -146,6 +149,7 @@ type Server struct {
 	crm         *crm.Service
 	changeHub   *notify.Hub
 	newsletter  *newsletter.Service
+	surveys     *survey.Service
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
 	// the ranking stays the same: encoding is most of the cost of an answer
@@ -173,6 +177,7 @@ func New(cfg Config, svc Services) *Server {
 	}
 	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, crm: svc.CRM, changeHub: svc.ChangeHub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.newsletter = svc.Newsletter
+	s.surveys = svc.Surveys
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

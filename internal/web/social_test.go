@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/pquerna/otp/totp"
 
 	"github.com/userd/userd"
@@ -274,6 +275,7 @@ var userColumns = map[string]struct {
 	"collection_records":       {[]string{"user_id"}, "cascade, in every collection (an organisation's go with the organisation)"},
 	"collection_changes":       {[]string{"user_id"}, "cascade: the stream's events of their records"},
 	"twenty_crm_config":        {[]string{"updated_by"}, "set null: the connection stays, last changed by no one"},
+	"survey_responses":         {[]string{"user_id"}, "cascade: their responses leave the surveys' results"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
@@ -284,7 +286,7 @@ var profileColumns = map[string]string{"votes": "userid", "comments": "user_id",
 var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goose_db_version", "hidden_items", "item_daily_stats", "item_rankings", "item_stats", "item_views", "jobs", "oauth_states", "password_reset_tokens", "permissions", "rate_limits",
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries",
 	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections",
-	"companies", "integration_mappings", "seed_status",
+	"companies", "integration_mappings", "seed_status", "surveys",
 	"newsletter_subscriptions"} // the subscription of the user's verified email goes with them (TestNewsletterFollowsTheUser)
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
@@ -379,6 +381,14 @@ func TestCascadeDeletion(t *testing.T) {
 		if r := c.do("POST", "/v1/me/collections/tags/records", map[string]any{"data": map[string]any{"name": "mine"}}, gone); r.Status != 201 {
 			t.Fatalf("record = %d %s", r.Status, r.Raw)
 		}
+		if r := c.do("POST", "/v1/admin/surveys", aSurvey("farewell", "open", true), adm); r.Status != 201 {
+			t.Fatalf("survey = %d %s", r.Status, r.Raw)
+		}
+		for _, tok := range []string{gone, friend} {
+			if r := c.do("POST", "/v1/surveys/farewell/responses", answer(map[string]any{"color": "red", "stars": 5}), tok); r.Status != 201 {
+				t.Fatalf("survey response = %d %s", r.Status, r.Raw)
+			}
+		}
 		for table, spec := range userColumns {
 			if n := count(t, c.db, table, spec.columns, goneID); n == 0 {
 				t.Errorf("the test left %s empty for the user: it cannot check the rule", table)
@@ -410,6 +420,9 @@ func TestCascadeDeletion(t *testing.T) {
 		c.db.SQL().QueryRow(`SELECT count(*) FROM sponsor_ads WHERE id = $1 AND status = 'approved' AND reviewed_by IS NULL AND reviewed_at IS NOT NULL`, friendAd).Scan(&reviewed)
 		if reviewed != 1 {
 			t.Fatalf("the ad the deleted user reviewed: %d kept approved with reviewed_by null", reviewed)
+		}
+		if r := c.do("GET", "/v1/admin/surveys/farewell/results", nil, adm); r.Body["responses_count"] != float64(1) {
+			t.Fatalf("the survey's results after the deletion = %s", r.Raw)
 		}
 		var history, providers int
 		c.db.SQL().QueryRow(`SELECT count(*) FROM subscription_history`).Scan(&history)
@@ -473,6 +486,9 @@ func TestExport(t *testing.T) {
 		c.do("PUT", "/v1/items/liked/vote", map[string]any{"value": -1}, tok)
 		c.do("PUT", "/v1/items/liked/favorite", nil, tok)
 		c.do("PUT", "/v1/items/friends-only/vote", map[string]any{"value": 1}, friend)
+		c.do("POST", "/v1/admin/surveys", aSurvey("exported", "open", false), c.admin())
+		c.do("POST", "/v1/surveys/exported/responses", answer(map[string]any{"color": "green", "stars": 2}), tok)
+		c.do("POST", "/v1/surveys/exported/responses", answer(map[string]any{"color": "red", "stars": 5}), friend)
 		r := c.do("GET", "/v1/me/export", nil, tok)
 		var doc map[string]any
 		if err := json.Unmarshal(r.Raw, &doc); err != nil || r.Status != 200 {
@@ -492,6 +508,11 @@ func TestExport(t *testing.T) {
 		if len(votes) != 1 || votes[0].(map[string]any)["item"] != "liked" || votes[0].(map[string]any)["value"] != float64(-1) ||
 			len(favs) != 1 || favs[0].(map[string]any)["item"] != "liked" || doc["client_profile"].(map[string]any)["status"] != "active" {
 			t.Fatalf("export engagement: votes %v, favorites %v, client profile %v", votes, favs, doc["client_profile"])
+		}
+		responses := doc["survey_responses"].([]any)
+		if len(responses) != 1 || responses[0].(map[string]any)["survey"] != "exported" ||
+			!cmp.Equal(responses[0].(map[string]any)["answers"], map[string]any{"color": "green", "stars": 2.0}) {
+			t.Fatalf("export survey responses: %v", responses)
 		}
 		for _, secret := range []string{"tok-never-shown", "secret-never-shown", "uds_", "udr_", "password_hash", "$argon2"} {
 			if strings.Contains(string(r.Raw), secret) {

@@ -137,6 +137,12 @@ const (
 	NewsletterSubscriberDeleted = "newsletter.subscriber_deleted"
 	NewsletterExported          = "newsletter.exported"
 
+	// Surveys: created, changed, deleted (in no user's trail; the
+	// administrator as actor).
+	SurveyCreated = "survey.created"
+	SurveyUpdated = "survey.updated"
+	SurveyDeleted = "survey.deleted"
+
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"
 	SynchronizationRunRequested  = "synchronization.run_requested"

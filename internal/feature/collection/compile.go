@@ -43,7 +43,8 @@ var reserved = []string{"accounts", "activity_logs", "api_key_permissions", "api
 	"referrals", "referred_users", "refresh_tokens", "reports", "role_permissions", "roles", "sessions", "signing_keys", "sponsor_ads",
 	"subscription_history", "subscriptions", "synchronizations", "user_accounts", "user_credentials", "user_follow_stats", "user_follows",
 	"user_roles", "users", "verification_tokens", "view_keys", "votes", "webauthn_challenges", "webhook_deliveries",
-	"companies", "integration_mappings", "twenty_crm_config", "seed_status"}
+	"companies", "integration_mappings", "twenty_crm_config", "seed_status",
+	"surveys", "survey_responses"}
 
 // Reserved reports whether name is one of userd's own tables.
 func Reserved(name string) bool { return slices.Contains(reserved, name) }

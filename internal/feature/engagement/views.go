@@ -57,7 +57,7 @@ func (s *Service) View(ctx context.Context, a userd.Actor, c userd.Client, item 
 	if err := CheckItem(item); err != nil {
 		return err
 	}
-	if anonymousID != nil && !validAnonymousID(*anonymousID) {
+	if anonymousID != nil && !ValidAnonymousID(*anonymousID) {
 		return ErrInvalidAnonymousID
 	}
 	v := &viewing{view: view{item: item, viewer: a.UserID, day: Day(s.db.Now())}, limit: "view:" + a.UserID}
@@ -80,7 +80,9 @@ func (s *Service) View(ctx context.Context, a userd.Actor, c userd.Client, item 
 	return s.countView(ctx, v)
 }
 
-func validAnonymousID(id string) bool {
+// ValidAnonymousID reports whether id is an anonymous id: 1 to 200
+// printable characters.
+func ValidAnonymousID(id string) bool {
 	if id == "" || !utf8.ValidString(id) || utf8.RuneCountInString(id) > maxAnonymousID {
 		return false
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -64,6 +65,7 @@ type Sink interface {
 	Reports([]moderation.Report) error
 	ModerationHistory([]moderation.Entry) error
 	CollectionRecords([]collection.Record) error
+	SurveyResponses([]survey.Response) error
 	Activity([]audit.Entry) error
 }
 
@@ -140,6 +142,10 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
 		func() error {
 			return each(sink, "collection_records", func(c string) ([]collection.Record, error) { return d.Collections.Mine(ctx, a, c, ExportBatch) },
 				func(x collection.Record) string { return x.Collection + "/" + x.ID }, sink.CollectionRecords)
+		},
+		func() error {
+			return each(sink, "survey_responses", func(c string) ([]survey.Response, error) { return d.Surveys.Mine(ctx, a, c, ExportBatch) },
+				func(x survey.Response) string { return x.ID }, sink.SurveyResponses)
 		},
 		func() error {
 			return each(sink, "reports", func(c string) ([]moderation.Report, error) { return d.Moderation.Mine(ctx, a, c, ExportBatch) },

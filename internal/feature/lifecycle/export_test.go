@@ -21,6 +21,7 @@ import (
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -39,7 +40,8 @@ func newExporter(t *testing.T, db *sqldb.DB) (*lifecycle.Service, *auth.Service)
 		Organizations: organization.NewService(db, organization.Deps{}),
 		Billing:       billing.NewService(db, billing.Deps{Keyring: ring, Grace: billing.DefaultGrace}),
 		Moderation:    moderation.NewService(db, moderation.Deps{}),
-		Collections:   collection.NewService(db, collection.Deps{})}
+		Collections:   collection.NewService(db, collection.Deps{}),
+		Surveys:       survey.NewService(db, survey.Deps{})}
 	return lifecycle.NewService(db, lifecycle.Deps{Recent: a.RequireRecent, Auth: a, Features: f}), a
 }
 
@@ -112,6 +114,9 @@ func (r *recorder) CollectionRecords(v []collection.Record) error {
 	return keep(r, v, func(x collection.Record) string {
 		return x.Collection + ":" + strings.ReplaceAll(string(x.Data), " ", "")
 	})
+}
+func (r *recorder) SurveyResponses(v []survey.Response) error {
+	return keep(r, v, func(x survey.Response) string { return x.SurveySlug + ":" + x.Answers["q"].(string) })
 }
 func (r *recorder) Activity(v []audit.Entry) error {
 	return keep(r, v, func(x audit.Entry) string { return x.Action })
@@ -222,12 +227,29 @@ func TestExport(t *testing.T) {
 			}
 		}
 
+		surveys := survey.NewService(db, survey.Deps{})
+		surveyor := userd.Actor{Grants: userd.Grants{Permissions: []string{survey.WritePermission}}}
+		for _, slug := range []string{"first", "second"} {
+			n := survey.New{Slug: slug, Title: slug, Status: survey.Open, Questions: []survey.Question{{ID: "q", Type: survey.Text, Label: "Why?"}}}
+			if _, err := surveys.Create(ctx, surveyor, userd.Client{}, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, s := range []struct {
+			who          userd.Actor
+			slug, answer string
+		}{{ann, "first", "a1"}, {bob, "first", "b1"}, {ann, "second", "a2"}} {
+			if _, err := surveys.Respond(ctx, s.who, userd.Client{}, s.slug, nil, map[string]any{"q": s.answer}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
 		r := &recorder{rows: map[string][]string{}, batches: map[string]int{}}
 		if err := life.Export(ctx, ann, r); err != nil {
 			t.Fatal(err)
 		}
 		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "organizations",
-			"subscriptions", "payment_accounts", "collection_records", "reports", "moderation_history", "activity"}
+			"subscriptions", "payment_accounts", "collection_records", "survey_responses", "reports", "moderation_history", "activity"}
 		if !slices.Equal(r.sections, want) {
 			t.Fatalf("sections = %v, want %v", r.sections, want)
 		}
@@ -252,6 +274,7 @@ func TestExport(t *testing.T) {
 			"subscriptions": {"comp:active:active"}, "payment_accounts": {"stripe:cus_ann"},
 			"reports": {"user:spam"}, "moderation_history": {"warn:be kind"},
 			"collection_records": {`posts:{"n":2}`, `tags:{"n":1}`, `tags:{"n":4}`},
+			"survey_responses":   {"second:a2", "first:a1"},
 		}
 		for name, rows := range checks {
 			if !slices.Equal(r.rows[name], rows) {

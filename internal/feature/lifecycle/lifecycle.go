@@ -21,6 +21,7 @@ import (
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
+	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -96,6 +97,7 @@ type Features struct {
 	// Newsletter finds the subscription of the user's verified email; nil
 	// leaves it out of the export.
 	Newsletter *newsletter.Service
+	Surveys    *survey.Service
 }
 
 // NewService returns a Service over db and the features of d.

@@ -40,7 +40,7 @@ const (
 var (
 	reservedResources = []string{"account", "users", "roles", "permissions", "notifications", "activity_logs", "api_keys", "vault",
 		"synchronizations", "reports", "sponsor_ads", "billing", "collections", "webhooks", "orgs", "oauth_clients", "mail",
-		"companies", "integrations", "crm", "seed", "newsletter"}
+		"companies", "integrations", "crm", "seed", "newsletter", "surveys"}
 	reservedKeys = []string{"items:feature", "comments:moderate"}
 )
 

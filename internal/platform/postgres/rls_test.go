@@ -597,3 +597,69 @@ func TestCollectionIndexesOnlyThroughTheirFunctions(t *testing.T) {
 		t.Fatal("the index is still there")
 	}
 }
+
+// TestSurveyResponsesByOwner: as userd_app, a user reads and changes their
+// own survey responses only, never another user's or an anonymous one,
+// cannot write one for someone else or as anonymous, and reads surveys
+// without writing them.
+func TestSurveyResponsesByOwner(t *testing.T) {
+	db := dbtest.Open(t, "postgres")
+	seedTwo(t, db)
+	const survey = "01900000-0000-7000-8000-0000000000d5"
+	response := func(id, user, hash string) string {
+		return `('` + id + `', '` + survey + `', ` + user + `, ` + hash + `, '{"q": "yes"}', now())`
+	}
+	for _, stmt := range []string{
+		`INSERT INTO surveys (id, slug, title, questions, status, created_at, updated_at) VALUES ('` + survey + `', 's', 'S', '[]', 'open', now(), now())`,
+		`INSERT INTO survey_responses (id, survey_id, user_id, respondent_hash, answers, created_at) VALUES ` +
+			response("01900000-0000-7000-8000-0000000000d6", "'"+userA+"'", "NULL") + `, ` +
+			response("01900000-0000-7000-8000-0000000000d7", "'"+userB+"'", "NULL") + `, ` +
+			response("01900000-0000-7000-8000-0000000000d8", "NULL", "'hash-of-someone'"),
+	} {
+		if _, err := db.SQL().Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := sqldb.AsUser(context.Background(), userA)
+	err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var responses, surveys int
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM survey_responses), (SELECT count(*) FROM surveys)`).Scan(&responses, &surveys); err != nil {
+			return err
+		}
+		if responses != 1 || surveys != 1 {
+			return fmt.Errorf("A sees %d responses and %d surveys; want 1 and 1", responses, surveys)
+		}
+		return touches(t, ctx, tx, map[string]int64{
+			`UPDATE survey_responses SET answers = '{"q": "no"}'`:                         1,
+			`DELETE FROM survey_responses WHERE user_id = '` + userB + `'`:                0,
+			`DELETE FROM survey_responses WHERE user_id IS NULL`:                          0,
+			`UPDATE survey_responses SET user_id = '` + userA + `' WHERE user_id IS NULL`: 0,
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, stmt := range map[string]string{
+		"a response for B":            `INSERT INTO survey_responses (id, survey_id, user_id, respondent_hash, answers, created_at) VALUES ` + response("01900000-0000-7000-8000-0000000000d9", "'"+userB+"'", "NULL"),
+		"an anonymous response":       `INSERT INTO survey_responses (id, survey_id, user_id, respondent_hash, answers, created_at) VALUES ` + response("01900000-0000-7000-8000-0000000000da", "NULL", "'forged'"),
+		"give own response to B":      `UPDATE survey_responses SET user_id = '` + userB + `' WHERE user_id = '` + userA + `'`,
+		"make own response anonymous": `UPDATE survey_responses SET user_id = NULL, respondent_hash = 'x' WHERE user_id = '` + userA + `'`,
+		"open a survey":               `INSERT INTO surveys (id, slug, title, questions, created_at, updated_at) VALUES ('01900000-0000-7000-8000-0000000000db', 't', 'T', '[]', now(), now())`,
+		"change a survey":             `UPDATE surveys SET status = 'closed'`,
+		"delete a survey":             `DELETE FROM surveys`,
+	} {
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, stmt)
+			return err
+		})
+		if err == nil {
+			t.Errorf("%s as A: allowed", name)
+		}
+	}
+	var untouched, open int
+	db.SQL().QueryRow(`SELECT count(*) FROM survey_responses WHERE answers = '{"q": "yes"}' AND (user_id = $1 OR user_id IS NULL)`, userB).Scan(&untouched)
+	db.SQL().QueryRow(`SELECT count(*) FROM surveys WHERE status = 'open'`).Scan(&open)
+	if untouched != 2 || open != 1 {
+		t.Fatalf("after A's statements: %d of B's and the anonymous response unchanged (want 2), %d surveys open (want 1)", untouched, open)
+	}
+}
