@@ -313,25 +313,8 @@ func (s *Server) adminActivityLogs(ctx context.Context, in *activityInput) (*act
 		return nil, err
 	}
 	f := audit.Filter{Action: in.Action, TargetType: in.TargetType, TargetID: in.Target}
-	var fe []userd.FieldError
-	if in.Actor != "" {
-		id, ok := userd.ParseID(in.Actor)
-		if !ok {
-			fe = append(fe, userd.FieldError{Field: "actor", Code: "invalid_id", Message: "Give a user id."})
-		}
-		f.UserID = id
-	}
-	for _, t := range []struct {
-		name, v string
-		dst     *time.Time
-	}{{"since", in.Since, &f.Since}, {"until", in.Until, &f.Until}} {
-		if t.v == "" {
-			continue
-		}
-		if *t.dst, err = time.Parse(time.RFC3339Nano, t.v); err != nil {
-			fe = append(fe, userd.FieldError{Field: t.name, Code: "invalid_time", Message: "Give an RFC 3339 time, such as 2026-01-02T15:04:05Z."})
-		}
-	}
+	fe := auditBounds(&f, in.Actor, in.Since, in.Until, func(v string) (time.Time, error) { return time.Parse(time.RFC3339Nano, v) },
+		userd.FieldError{Code: "invalid_time", Message: "Give an RFC 3339 time, such as 2026-01-02T15:04:05Z."})
 	if err := userd.Invalid(fe); err != nil {
 		return nil, err
 	}
@@ -346,6 +329,35 @@ func (s *Server) adminActivityLogs(ctx context.Context, in *activityInput) (*act
 		out.Body.Items = append(out.Body.Items, activityOf(e))
 	}
 	return out, nil
+}
+
+// auditBounds reads an audit filter's actor (a user id) into f, and its
+// since and until bounds with parse (an empty one stays unset), and returns
+// the field errors of those that do not read, each bad with its field.
+func auditBounds(f *audit.Filter, actor, since, until string, parse func(string) (time.Time, error), bad userd.FieldError) []userd.FieldError {
+	var fe []userd.FieldError
+	if actor != "" {
+		id, ok := userd.ParseID(actor)
+		if !ok {
+			fe = append(fe, userd.FieldError{Field: "actor", Code: "invalid_id", Message: "Give a user id."})
+		}
+		f.UserID = id
+	}
+	for _, b := range []struct {
+		name, v string
+		dst     *time.Time
+	}{{"since", since, &f.Since}, {"until", until, &f.Until}} {
+		if b.v == "" {
+			continue
+		}
+		t, err := parse(b.v)
+		if err != nil {
+			bad.Field = b.name
+			fe = append(fe, bad)
+		}
+		*b.dst = t
+	}
+	return fe
 }
 
 func activityOf(e audit.Entry) ActivityLog {

@@ -26,27 +26,10 @@ type auditPage struct {
 // day included).
 func (f auditFilter) filter() (audit.Filter, error) {
 	out := audit.Filter{Action: f.Action, TargetID: f.Target}
-	var fe []userd.FieldError
-	if f.Actor != "" {
-		id, ok := userd.ParseID(f.Actor)
-		if !ok {
-			fe = append(fe, userd.FieldError{Field: "actor", Code: "invalid_id", Message: "Give a user id."})
-		}
-		out.UserID = id
-	}
-	for _, d := range []struct {
-		name, v string
-		dst     *time.Time
-		add     int
-	}{{"since", f.Since, &out.Since, 0}, {"until", f.Until, &out.Until, 1}} {
-		if d.v == "" {
-			continue
-		}
-		t, err := time.Parse(time.DateOnly, d.v)
-		if err != nil {
-			fe = append(fe, userd.FieldError{Field: d.name, Code: "invalid_day", Message: "Give a day, such as 2026-01-31."})
-		}
-		*d.dst = t.AddDate(0, 0, d.add)
+	fe := auditBounds(&out, f.Actor, f.Since, f.Until, func(v string) (time.Time, error) { return time.Parse(time.DateOnly, v) },
+		userd.FieldError{Code: "invalid_day", Message: "Give a day, such as 2026-01-31."})
+	if !out.Until.IsZero() {
+		out.Until = out.Until.AddDate(0, 0, 1) // the until day included
 	}
 	return out, userd.Invalid(fe)
 }
