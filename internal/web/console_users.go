@@ -145,7 +145,12 @@ func (s *Server) consoleSetRole(w http.ResponseWriter, r *http.Request, v *conso
 // consoleModerate warns, suspends (until a day, or for good), bans or
 // restores a user, as POST /v1/admin/moderation-actions does.
 func (s *Server) consoleModerate(w http.ResponseWriter, r *http.Request, v *consoleView) {
-	in := moderation.ActionInput{UserID: r.PathValue("id"), Reason: r.PostFormValue("reason")}
+	id, err := s.userID(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.consoleFail(w, r, v, "Status", err)
+		return
+	}
+	in := moderation.ActionInput{UserID: id, Reason: r.PostFormValue("reason")}
 	in.Action = r.PostFormValue("action") // a moderation action, not an audit one
 	if day := r.PostFormValue("until"); day != "" {
 		t, err := time.Parse("2006-01-02", day)
