@@ -86,7 +86,7 @@ func (s *Server) consoleSignedIn(w http.ResponseWriter, r *http.Request, v *cons
 		}
 	}
 	if err != nil {
-		if errors.Is(err, mfa.ErrChallenge) || errors.Is(err, errConsoleRefused) || isRateLimited(err) {
+		if errors.Is(err, mfa.ErrChallenge) || errors.Is(err, errConsoleRefused) || userd.ErrorKind(err) == userd.KindRateLimited {
 			v.Data = consoleLoginForm{} // a new attempt starts with the password
 		}
 		s.renderError(w, r, v, "login", err)
@@ -106,10 +106,4 @@ func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request, v *consol
 	v = s.loginView(r)
 	v.Notice = "You are signed out."
 	s.render(w, http.StatusOK, "login", v)
-}
-
-// isRateLimited reports whether err is a limit's refusal.
-func isRateLimited(err error) bool {
-	e := userd.ErrorOf(err)
-	return e != nil && e.Kind == userd.KindRateLimited
 }
