@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -107,7 +108,7 @@ func (s *Server) unsubscribeNewsletter(ctx context.Context, in *unsubscribeInput
 	tok := in.Token
 	if isJSON(in.ContentType) {
 		var b unsubscribeBody
-		dec := json.NewDecoder(strings.NewReader(string(in.RawBody)))
+		dec := json.NewDecoder(bytes.NewReader(in.RawBody))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&b); err != nil {
 			return nil, errUnsubscribeBody

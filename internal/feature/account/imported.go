@@ -33,12 +33,10 @@ type Imported struct {
 // returns the field errors of its values: theirs, and invalid_text
 // (legacy_id, auth_user_id) and invalid_status.
 func (m *Imported) Check() []userd.FieldError {
-	id := m.Identity
-	fe := id.Check()
+	fe := m.Identity.Check()
 	if len(fe) == 1 && fe[0].Code == "required" && m.AuthUserID != "" {
 		fe = nil // a user known only by their provider's subject
 	}
-	m.Identity = id
 	fe = append(fe, m.Profile.Check()...)
 	m.LegacyID, m.AuthUserID = strings.TrimSpace(m.LegacyID), strings.TrimSpace(m.AuthUserID)
 	fe = checkText(fe, "legacy_id", m.LegacyID, MaxLegacyID)

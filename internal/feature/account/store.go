@@ -354,7 +354,7 @@ func InsertBatch(ctx context.Context, tx *sqldb.Tx, news []New) error {
 // beforeID ("" for the first page).
 func Search(ctx context.Context, tx *sqldb.Tx, q, beforeID string, limit int) ([]User, error) {
 	beforeID = sqldb.Before(beforeID)
-	pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
+	pattern := sqldb.Contains(q)
 	out, err := sqldb.All(ctx, tx, scanUser, `SELECT `+columns+` FROM users
 		WHERE id < $1 AND ($2 = '%%' OR lower(email) LIKE $2 ESCAPE '\' OR lower(username) LIKE $2 ESCAPE '\'
 			OR phone_number LIKE $2 ESCAPE '\' OR lower(first_name) LIKE $2 ESCAPE '\' OR lower(last_name) LIKE $2 ESCAPE '\' OR legacy_id = $4)

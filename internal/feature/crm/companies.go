@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -106,21 +107,19 @@ func domainTaken(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// readCompany reads the company with id, or ErrCompanyNotFound.
+func readCompany(ctx context.Context, tx *sqldb.Tx, id string) (Company, error) {
+	return sqldb.One(ctx, tx, ErrCompanyNotFound, "read company", scanCompany, `SELECT `+companyColumns+` FROM companies WHERE id = $1`, id)
+}
+
 // insertCompany makes a company from a checked patch.
 func insertCompany(ctx context.Context, tx *sqldb.Tx, p CompanyPatch, meta string) (Company, error) {
 	c, err := sqldb.One(ctx, tx, nil, "insert company", scanCompany, `INSERT INTO companies (id, name, domain, metadata, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $5) RETURNING `+companyColumns, userd.NewID(tx.Now), *p.Name, sqldb.Nullable(deref(p.Domain)), meta, tx.Now)
+		VALUES ($1, $2, $3, $4, $5, $5) RETURNING `+companyColumns, userd.NewID(tx.Now), *p.Name, sqldb.Nullable(account.Deref(p.Domain)), meta, tx.Now)
 	if err != nil {
 		return c, domainTaken(err, "insert company")
 	}
 	return c, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // CreateCompany makes a company, audited as audit.CRMCompanyCreated. It
@@ -155,7 +154,7 @@ func (s *Service) Companies(ctx context.Context, a userd.Actor, q, before string
 	if err := need(a, CompaniesWrite); err != nil {
 		return nil, err
 	}
-	pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
+	pattern := sqldb.Contains(q)
 	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		cs, err = sqldb.All(ctx, tx, scanCompany, `SELECT `+companyColumns+` FROM companies
 			WHERE id < $1 AND ($2 = '%%' OR lower(name) LIKE $2 ESCAPE '\' OR domain LIKE $2 ESCAPE '\')
@@ -178,7 +177,7 @@ func (s *Service) Company(ctx context.Context, a userd.Actor, id string) (c Comp
 		return c, ErrCompanyNotFound
 	}
 	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		c, err = sqldb.One(ctx, tx, ErrCompanyNotFound, "read company", scanCompany, `SELECT `+companyColumns+` FROM companies WHERE id = $1`, id)
+		c, err = readCompany(ctx, tx, id)
 		return err
 	})
 	return c, err
@@ -198,7 +197,7 @@ func (s *Service) UpdateCompany(ctx context.Context, a userd.Actor, cl userd.Cli
 		return c, ErrCompanyNotFound
 	}
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		old, err := sqldb.One(ctx, tx, ErrCompanyNotFound, "read company", scanCompany, `SELECT `+companyColumns+` FROM companies WHERE id = $1`, id)
+		old, err := readCompany(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -274,7 +273,7 @@ func withCompany(ctx context.Context, tx *sqldb.Tx, profile engagement.Profile, 
 	if id == "" {
 		return p, nil
 	}
-	c, err := sqldb.One(ctx, tx, ErrCompanyNotFound, "read company", scanCompany, `SELECT `+companyColumns+` FROM companies WHERE id = $1`, id)
+	c, err := readCompany(ctx, tx, id)
 	p.Company = &c
 	return p, err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -71,7 +72,7 @@ func (s *Service) Export(ctx context.Context, a userd.Actor, c userd.Client, put
 	if err != nil {
 		return fmt.Errorf("export newsletter subscriptions: %w", err)
 	}
-	after := "00000000-0000-0000-0000-000000000000" // before every id
+	after := account.FirstID // before every id
 	for {
 		var batch []Subscription
 		// System: a subscription belongs to no user.

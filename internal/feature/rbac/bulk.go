@@ -26,6 +26,9 @@ const assignmentsAtOnce = 100
 // yet and so are in no cache. Assigning a role twice is not an error. It returns ErrRoleNotFound
 // when a role does not exist.
 func AssignAll(ctx context.Context, tx *sqldb.Tx, as []Assignment) error {
+	if len(as) == 0 {
+		return nil
+	}
 	ids := map[string]string{}
 	rows, err := sqldb.All(ctx, tx, func(row sqldb.Scanner) ([2]string, error) {
 		var r [2]string
@@ -38,21 +41,15 @@ func AssignAll(ctx context.Context, tx *sqldb.Tx, as []Assignment) error {
 		ids[r[0]] = r[1]
 	}
 	for chunk := range slices.Chunk(as, assignmentsAtOnce) {
-		args := make([]any, 0, 2*len(chunk)+1)
-		args = append(args, tx.Now)
-		var values []byte
-		for i, a := range chunk {
+		args := make([]any, 0, 3*len(chunk))
+		for _, a := range chunk {
 			id, ok := ids[a.Role]
 			if !ok {
 				return ErrRoleNotFound
 			}
-			if i > 0 {
-				values = append(values, ", "...)
-			}
-			values = fmt.Appendf(values, "($%d, $%d, $1)", len(args)+1, len(args)+2)
-			args = append(args, a.UserID, id)
+			args = append(args, a.UserID, id, tx.Now)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO user_roles (user_id, role_id, created_at) VALUES `+string(values)+`
+		if _, err := tx.Exec(ctx, `INSERT INTO user_roles (user_id, role_id, created_at) VALUES `+sqldb.Values(1, len(chunk), 3)+`
 			ON CONFLICT (user_id, role_id) DO NOTHING`, args...); err != nil {
 			return fmt.Errorf("assign roles: %w", err)
 		}

@@ -31,16 +31,11 @@ func FollowPairs(ctx context.Context, tx *sqldb.Tx, pairs []Pair) (int, error) {
 	}
 	stored := 0
 	for chunk := range slices.Chunk(pairs, pairsAtOnce) {
-		args := []any{tx.Now}
-		var values []byte
-		for i, p := range chunk {
-			if i > 0 {
-				values = append(values, ", "...)
-			}
-			values = fmt.Appendf(values, "($%d, $%d, $%d, $1)", len(args)+1, len(args)+2, len(args)+3)
-			args = append(args, userd.NewID(tx.Now), p.Follower, p.Following)
+		args := make([]any, 0, 4*len(chunk))
+		for _, p := range chunk {
+			args = append(args, userd.NewID(tx.Now), p.Follower, p.Following, tx.Now)
 		}
-		res, err := tx.Exec(ctx, `INSERT INTO user_follows (id, follower_id, following_id, created_at) VALUES `+string(values)+`
+		res, err := tx.Exec(ctx, `INSERT INTO user_follows (id, follower_id, following_id, created_at) VALUES `+sqldb.Values(1, len(chunk), 4)+`
 			ON CONFLICT (follower_id, following_id) DO NOTHING`, args...)
 		if err != nil {
 			return stored, followErr(fmt.Errorf("follow pairs: %w", err))

@@ -384,6 +384,13 @@ func Values(first, rows, cols int) string {
 	return b.String()
 }
 
+// Contains returns the LIKE pattern (with ESCAPE '\\') of the values that
+// contain q, trimmed and lower-cased, with its \\, % and _ escaped: compare
+// it with a lower-cased column.
+func Contains(q string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q))) + "%"
+}
+
 // Before returns the cursor of a keyset page of ids in descending order:
 // beforeID itself, or for the first page ("") an id above every UUID.
 func Before(beforeID string) string {
