@@ -76,9 +76,6 @@ func (s *Service) Memo() memo.Fed { return s.known }
 // hit counts one of the user's actions against rule, in tx: a refused
 // action changes nothing, and neither does its hit.
 func (s *Service) hit(ctx context.Context, tx *sqldb.Tx, what, userID string, rule ratelimit.Rule) error {
-	if s.deps.Limiter == nil {
-		return nil
-	}
 	return s.deps.Limiter.HitIn(ctx, tx, what+":"+userID, rule)
 }
 

@@ -159,14 +159,6 @@ func (s *Service) link(path, tok string) string {
 	return s.deps.PublicURL + path + "?token=" + url.QueryEscape(tok)
 }
 
-// hit counts a request against key by rule, unless there is no Limiter.
-func (s *Service) hit(ctx context.Context, key string, r ratelimit.Rule) error {
-	if s.deps.Limiter == nil {
-		return nil
-	}
-	return s.deps.Limiter.Hit(ctx, key, r)
-}
-
 // Subscribe asks for the newsletter for email. A new address, or one that
 // is pending or unsubscribed, becomes pending with a new confirmation token
 // (any earlier one stops working), and gets the double opt-in mail after
@@ -177,14 +169,14 @@ func (s *Service) hit(ctx context.Context, key string, r ratelimit.Rule) error {
 // invalid_email) and a rate-limit error past Limits, from one address or
 // for one email.
 func (s *Service) Subscribe(ctx context.Context, c userd.Client, email string) error {
-	if err := s.hit(ctx, "newsletter:ip:"+c.IP, s.deps.Limits.PerIP); err != nil {
+	if err := s.deps.Limiter.Hit(ctx, "newsletter:ip:"+c.IP, s.deps.Limits.PerIP); err != nil {
 		return err
 	}
 	email, err := account.CheckEmail(email)
 	if err != nil {
 		return err
 	}
-	if err := s.hit(ctx, "newsletter:email:"+email, s.deps.Limits.PerEmail); err != nil {
+	if err := s.deps.Limiter.Hit(ctx, "newsletter:email:"+email, s.deps.Limits.PerEmail); err != nil {
 		return err
 	}
 	confirm, confirmHash := token.New(ConfirmPrefix)

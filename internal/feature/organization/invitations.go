@@ -94,9 +94,6 @@ func (s *Service) checkInvitations(ctx context.Context, tx *sqldb.Tx, a userd.Ac
 	if pending >= MaxPendingInvitations {
 		return ErrTooManyInvitations
 	}
-	if s.deps.Limiter == nil {
-		return nil
-	}
 	return s.deps.Limiter.HitIn(ctx, tx, "invitation:"+a.UserID, s.deps.Invitations)
 }
 

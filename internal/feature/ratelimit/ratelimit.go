@@ -70,7 +70,7 @@ func stored(key string) string {
 // that it reserves an attempt before the attempt is checked: of N
 // concurrent hits, exactly the first Max pass.
 func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
-	if !l.enabled {
+	if !l.on() {
 		return nil
 	}
 	var refusal error
@@ -113,7 +113,7 @@ func (l *Limiter) hitOne(ctx context.Context, tx *sqldb.Tx, key string, r Rule) 
 // share a transaction, where a refusal must not roll the others back.
 func (l *Limiter) HitAll(ctx context.Context, tx *sqldb.Tx, keys []string, r Rule) ([]error, error) {
 	refusals := make([]error, len(keys))
-	if !l.enabled || len(keys) == 0 {
+	if !l.on() || len(keys) == 0 {
 		return refusals, nil
 	}
 	// Each stored key once, with its number of hits, in one order, which is
@@ -175,9 +175,13 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 	return l.change(ctx, "reset", `DELETE FROM rate_limits WHERE key = $1`, key)
 }
 
+// on reports whether the Limiter counts: a nil one, like one that is off,
+// refuses nothing.
+func (l *Limiter) on() bool { return l != nil && l.enabled }
+
 // change runs one statement on key's counter, unless the Limiter is off.
 func (l *Limiter) change(ctx context.Context, what, q, key string) error {
-	if !l.enabled {
+	if !l.on() {
 		return nil
 	}
 	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {

@@ -155,7 +155,7 @@ func (s *Service) Published(ctx context.Context, a userd.Actor, slug string) (sv
 // ErrInvalidAnonymousID, ErrAlreadyAnswered, the limiter's refusal, and a
 // validation error with one entry per failing question (answers.ID).
 func (s *Service) Respond(ctx context.Context, a userd.Actor, c userd.Client, slug string, anonymousID *string, answers map[string]any) (r Response, err error) {
-	if a.UserID == "" && s.deps.Limiter != nil {
+	if a.UserID == "" {
 		if err := s.deps.Limiter.Hit(ctx, "survey:"+c.IP, s.deps.ResponseLimit); err != nil {
 			return r, err
 		}
