@@ -41,7 +41,7 @@ const (
 // per day, drawn here as SVG with a table of the same numbers.
 func (s *Server) consoleOverview(w http.ResponseWriter, r *http.Request, v *consoleView) {
 	v.Title = "Overview"
-	o, err := s.admin.Overview(r.Context())
+	o, err := s.admin.Overview(r.Context(), v.Can(usersRead), v.Can(logsRead))
 	if err != nil {
 		s.consoleFail(w, r, v, v.Title, err)
 		return

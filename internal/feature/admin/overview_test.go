@@ -55,7 +55,7 @@ func TestOverview(t *testing.T) {
 		if err := hook.Send(ctx, userd.NewID(now), userd.NewID(now), 1, webhook.Event{Type: "test"}); err == nil {
 			t.Fatal("a 502 delivery succeeded")
 		}
-		o, err := b.s.Overview(ctx)
+		o, err := b.s.Overview(ctx, true, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,6 +65,10 @@ func TestOverview(t *testing.T) {
 		}
 		if len(o.Signups) != admin.OverviewDays || o.Signups[admin.OverviewDays-1] != 2 || !o.From.Equal(now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1-admin.OverviewDays)) {
 			t.Fatalf("chart from %v: %v", o.From, o.Signups)
+		}
+		// A reader who may see neither users nor logs gets neither read.
+		if o, err = b.s.Overview(ctx, false, false); err != nil || o.Users != 0 || o.LiveSessions != 0 || o.Signups != nil || o.Logins != nil || o.JobsWaiting != 2 {
+			t.Fatalf("overview without users and logs = %+v, %v", o, err)
 		}
 	})
 }
