@@ -296,7 +296,7 @@ func (s *Server) surveyCSV(ctx context.Context, in *surveySlugInput) (*huma.Stre
 		}
 		err := cw.Write(head)
 		if err == nil {
-			err = s.surveys.EachResponse(ctx, a, m.Slug, func(r survey.Response) error {
+			err = s.surveys.EachResponse(ctx, a, m.Survey, func(r survey.Response) error {
 				row := []string{r.ID, r.UserID, r.CreatedAt.Format(time.RFC3339Nano)}
 				for _, q := range m.Questions {
 					row = append(row, answerCell(r.Answers[q.ID]))

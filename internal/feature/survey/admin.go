@@ -242,18 +242,14 @@ func (s *Service) Responses(ctx context.Context, a userd.Actor, slug, before str
 	return rs, err
 }
 
-// EachResponse calls fn with every response to the survey with slug, oldest
-// first, read in one transaction. It returns ErrReadForbidden,
-// ErrNotFound, and fn's first error.
-func (s *Service) EachResponse(ctx context.Context, a userd.Actor, slug string, fn func(Response) error) error {
+// EachResponse calls fn with every response to sv, a survey that Get
+// read, oldest first, read in one transaction. It returns
+// ErrReadForbidden and fn's first error.
+func (s *Service) EachResponse(ctx context.Context, a userd.Actor, sv Survey, fn func(Response) error) error {
 	if !a.Grants.Has(ReadPermission) {
 		return ErrReadForbidden
 	}
 	return s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		sv, err := find(ctx, tx, slug)
-		if err != nil {
-			return err
-		}
 		return sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 			r, err := scanResponse(row)
 			if err != nil {
