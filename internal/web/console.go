@@ -25,21 +25,17 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/auth"
-	"github.com/userd/userd/internal/feature/billing"
-	"github.com/userd/userd/internal/feature/collection"
-	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/moderation"
-	"github.com/userd/userd/internal/feature/sponsor"
-	"github.com/userd/userd/internal/feature/synchronization"
-	"github.com/userd/userd/internal/feature/vault"
 )
 
 // consoleCookie carries the console's session token.
@@ -48,13 +44,6 @@ const consoleCookie = "userd_console"
 // consolePolicy is the console pages' content security policy: its own
 // script and stylesheet, forms to itself, no frames and no base.
 const consolePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-
-// consolePermissions are the permissions of the /v1/admin routes: holding
-// one (or an admin role) lets a user into the console.
-var consolePermissions = []string{usersRead, usersWrite, rolesRead, rolesWrite, logsRead, notificationsSend,
-	admin.APIKeysRead, admin.APIKeysWrite, moderation.ReviewPermission, moderation.ModeratePermission,
-	billing.ReadPermission, billing.WritePermission, collection.WritePermission, engagement.FeaturePermission,
-	sponsor.ReviewPermission, vault.RevealPermission, synchronization.RevealPermission}
 
 // notificationsSend is the permission of POST /v1/admin/notifications.
 const notificationsSend = "notifications:send"
@@ -79,6 +68,7 @@ var consoleNav = []navItem{
 
 // consoleRoutes registers the console's pages and actions.
 func (s *Server) consoleRoutes() {
+	s.consolePerms = adminPermissions(s.api.OpenAPI())
 	s.mux.HandleFunc("GET /admin/static/console.css", consoleStatic("console.css", "text/css; charset=utf-8"))
 	s.mux.HandleFunc("GET /admin/static/console.js", consoleStatic("console.js", "text/javascript; charset=utf-8"))
 	s.mux.HandleFunc("GET /admin/login", s.consoleLoginPage)
@@ -162,10 +152,11 @@ type consoleView struct {
 	Version string
 	Data    any
 
-	grants userd.Grants
-	token  string // the console session's token
-	caller auth.Caller
-	client auth.Client
+	grants  userd.Grants
+	entered bool   // the administrator passed the console's door (mayConsole)
+	token   string // the console session's token
+	caller  auth.Caller
+	client  auth.Client
 }
 
 // Can reports whether the signed-in administrator holds a permission (or,
@@ -173,19 +164,36 @@ type consoleView struct {
 // allows; the routes refuse the rest anyway.
 func (v *consoleView) Can(perm string) bool {
 	if perm == consoleArea {
-		return mayConsole(v.grants)
+		return v.entered
 	}
 	return v.grants.Has(perm)
 }
 
-// mayConsole reports whether grants let a user into the console.
-func mayConsole(g userd.Grants) bool {
-	for _, p := range consolePermissions {
-		if g.Has(p) {
-			return true
+// mayConsole reports whether grants let a user into the console: they
+// hold a permission of some /v1/admin route (or an admin role).
+func (s *Server) mayConsole(g userd.Grants) bool {
+	return slices.ContainsFunc(s.consolePerms, g.Has)
+}
+
+// adminPermissions are the permissions that guard the /v1/admin routes of
+// an API, each once.
+func adminPermissions(doc *huma.OpenAPI) []string {
+	var out []string
+	for path, item := range doc.Paths {
+		if !strings.HasPrefix(path, "/v1/admin/") {
+			continue
+		}
+		for _, op := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if op == nil {
+				continue
+			}
+			if p, _ := op.Metadata[metaPerm].(string); p != "" && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
 		}
 	}
-	return false
+	slices.Sort(out)
+	return out
 }
 
 // who is the administrator acting, for the admin service.
@@ -208,7 +216,7 @@ func (s *Server) console(needs string, h consoleHandler) http.HandlerFunc {
 		} else {
 			err = auth.ErrUnauthenticated
 		}
-		if err == nil && (v.caller.Actor.APIKeyID != "" || !mayConsole(v.caller.Actor.Grants)) {
+		if err == nil && (v.caller.Actor.APIKeyID != "" || !s.mayConsole(v.caller.Actor.Grants)) {
 			err = errConsoleRefused
 		}
 		if err != nil {
@@ -219,7 +227,7 @@ func (s *Server) console(needs string, h consoleHandler) http.HandlerFunc {
 			s.consoleFail(w, r, v, "Sign in", err)
 			return
 		}
-		v.grants = v.caller.Actor.Grants
+		v.grants, v.entered = v.caller.Actor.Grants, true
 		v.CSRF = csrfToken(v.token)
 		v.Me = account.Deref(v.caller.User.Email)
 		if v.Me == "" {

@@ -78,7 +78,7 @@ func (s *Server) consoleMFA(w http.ResponseWriter, r *http.Request) {
 func (s *Server) consoleSignedIn(w http.ResponseWriter, r *http.Request, v *consoleView, l auth.Login, err error) {
 	if err == nil {
 		var c auth.Caller
-		if c, err = s.auth.Authenticate(r.Context(), l.SessionToken); err == nil && !mayConsole(c.Actor.Grants) {
+		if c, err = s.auth.Authenticate(r.Context(), l.SessionToken); err == nil && !s.mayConsole(c.Actor.Grants) {
 			err = errConsoleRefused
 			if end := s.auth.Logout(r.Context(), c.Actor, v.client); end != nil {
 				err = end

@@ -306,6 +306,20 @@ func TestConsoleNarrowAdmin(t *testing.T) {
 		if r := c.do("GET", "/v1/admin/users/"+ann, nil, adm); r.Status != 200 || str(r.Body, "status") != "active" || rolesOf(t, c, adm, ann) != "END_USER" {
 			t.Fatalf("ann after forged writes: %s", r.Raw)
 		}
+		// Any permission of a /v1/admin route opens the console: here the
+		// newsletter's alone, which shows the overview and no users.
+		if r := c.do("POST", "/v1/admin/roles", map[string]any{"name": "EDITOR", "permissions": []string{"newsletter:read"}}, adm); r.Status != 201 {
+			t.Fatalf("create EDITOR = %d %s", r.Status, r.Raw)
+		}
+		ed, _ := c.signup(map[string]any{"email": "editor@example.com"})
+		c.grant(ed, "EDITOR")
+		e := signedIn(t, c, "editor@example.com")
+		if p := e.get("/admin"); p.Status != 200 || strings.Contains(p.Body, `href="/admin/users"`) {
+			t.Errorf("the editor's overview = %d %s", p.Status, p.Body)
+		}
+		if p := e.get("/admin/users"); p.Status != http.StatusForbidden {
+			t.Errorf("the editor's users = %d", p.Status)
+		}
 	})
 }
 
@@ -426,7 +440,6 @@ func TestConsoleOverviewAndAudit(t *testing.T) {
 // USERD_CONSOLE_SHOTS when set (SQLite's run; the README's docs/console),
 // else into a temporary folder.
 func TestConsoleInBrowser(t *testing.T) {
-	node, modules := nodeWithBrowser(t)
 	engines(t, func(t *testing.T, c *client) {
 		clk := withClock(c.db)
 		adminID, _ := c.signup(map[string]any{"email": "root@example.com", "first_name": "Rita", "last_name": "Root"})
@@ -443,33 +456,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		for _, e := range []string{"bob@example.com", "carol@example.com"} {
 			c.signup(map[string]any{"email": e})
 		}
-		shots := t.TempDir()
-		if dir := os.Getenv("USERD_CONSOLE_SHOTS"); dir != "" && strings.HasSuffix(t.Name(), "sqlite") {
-			shots = dir
-		}
 		plan := map[string]string{"admin": "root@example.com", "password": "correct horse battery", "user": userID, "user_email": "ann.lee@example.com",
 			"until": clk.now().UTC().AddDate(0, 0, 7).Format(time.DateOnly), "role": "OWNER", "mfa_admin": "mia@example.com", "secret": secret,
 			"skew": strconv.Itoa(int(clk.now().Sub(time.Now()).Seconds()))}
-		out := runNode(t, node, modules, string(mustMarshal(t, plan)), "testdata/console_browser.cjs", c.url, shots)
-		var res struct {
-			Pages []struct {
-				Name string `json:"name"`
-			} `json:"pages"`
-			Failures []string `json:"failures"`
-		}
-		if err := json.Unmarshal(out, &res); err != nil {
-			t.Fatalf("browser said %s: %v", out, err)
-		}
-		for _, f := range res.Failures {
-			t.Error(f)
-		}
-		if len(res.Pages) != 11 {
-			t.Errorf("the browser checked %d pages: %s", len(res.Pages), out)
-		}
-		for _, p := range res.Pages {
-			if _, err := os.Stat(filepath.Join(shots, p.Name+".png")); err != nil {
-				t.Errorf("no screenshot of %s: %v", p.Name, err)
-			}
+		if pages := consoleInBrowser(t, c, "console_browser.cjs", plan); len(pages) != 11 {
+			t.Errorf("the browser checked %d pages: %v", len(pages), pages)
 		}
 		// What the browser did, through the API.
 		if r := c.do("GET", "/v1/me", nil, userTok); r.Status != http.StatusUnauthorized {
@@ -481,6 +472,41 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("the user after the browser: %s", r.Raw)
 		}
 	})
+}
+
+// consoleInBrowser runs a console script of testdata (one that uses
+// console_lib.cjs) against c with plan, fails the test for each failure it
+// reports and for each page it checked without a screenshot, and returns
+// the names of those pages. Screenshots go into USERD_CONSOLE_SHOTS when set
+// (on SQLite: the README's docs/console), else into a temporary folder.
+func consoleInBrowser(t *testing.T, c *client, script string, plan map[string]string) []string {
+	t.Helper()
+	node, modules := nodeWithBrowser(t)
+	shots := t.TempDir()
+	if dir := os.Getenv("USERD_CONSOLE_SHOTS"); dir != "" && strings.HasSuffix(t.Name(), "sqlite") {
+		shots = dir
+	}
+	out := runNode(t, node, modules, string(mustMarshal(t, plan)), "testdata/"+script, c.url, shots)
+	var res struct {
+		Pages []struct {
+			Name string `json:"name"`
+		} `json:"pages"`
+		Failures []string `json:"failures"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("browser said %s: %v", out, err)
+	}
+	for _, f := range res.Failures {
+		t.Error(f)
+	}
+	var names []string
+	for _, p := range res.Pages {
+		if _, err := os.Stat(filepath.Join(shots, p.Name+".png")); err != nil {
+			t.Errorf("no screenshot of %s: %v", p.Name, err)
+		}
+		names = append(names, p.Name)
+	}
+	return names
 }
 
 func mustMarshal(t *testing.T, v any) []byte {

@@ -161,6 +161,7 @@ type Server struct {
 	mux          *http.ServeMux
 	cop          *http.CrossOriginProtection
 	memo         memos
+	consolePerms []string // the permissions of the /v1/admin routes: any one lets its holder into the console
 }
 
 func init() {
