@@ -48,7 +48,7 @@ func engagementWorkloads(ctx context.Context, tg *target, db *sqldb.DB, ids []st
 			return result{}, err
 		}
 		defer tg.profile(name, 4*time.Second)()
-		return loadN(ctx, 64, int64(len(tokens)), mk), nil
+		return tg.metered(func() result { return loadN(ctx, 64, int64(len(tokens)), mk) }), nil
 	}
 	resetPeak(tg.pid)
 	storm, err := profiled("W10 vote storm", vote(false))

@@ -63,6 +63,7 @@ type target struct {
 	debug         string // the server's --debug-addr, with -pprof
 	base, session string
 	pid           int
+	dbPID         int // the PostgreSQL server the harness started; 0 for none
 	runID         string
 	dbURL         string // PostgreSQL only
 	sqlitePath    string // SQLite only
@@ -116,6 +117,10 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 			return nil, err
 		}
 		cleanups = append(cleanups, func() { c.Stop() })
+		if t.dbPID, err = c.PID(); err != nil {
+			t.stop()
+			return nil, err
+		}
 		if err = c.CreateDatabase("bench", false); err != nil {
 			t.stop()
 			return nil, err
@@ -455,7 +460,7 @@ func settle(ctx context.Context, db *sqldb.DB) error {
 // with a profile under -pprof, and prints its result.
 func (t *target) measure(ctx context.Context, name string, conns int, d time.Duration, mk request) result {
 	defer t.profile(name, d)()
-	r := load(ctx, conns, d, mk)
+	r := t.metered(func() result { return load(ctx, conns, d, mk) })
 	fmt.Fprintf(os.Stderr, "  %-24s %s\n", name, r)
 	return r
 }

@@ -23,6 +23,11 @@ type result struct {
 	RPS      float64       `json:"rps"`
 	P50      time.Duration `json:"p50_ns"`
 	P99      time.Duration `json:"p99_ns"`
+	// ServerCPU and DBCPU are the processor time that the server and its
+	// database (PostgreSQL started by the harness; SQLite's is the
+	// server's) spent on each request (see metered).
+	ServerCPU time.Duration `json:"server_cpu_per_request_ns,omitempty"`
+	DBCPU     time.Duration `json:"db_cpu_per_request_ns,omitempty"`
 }
 
 // load runs a closed loop of conns connections for d, each sending the next
@@ -130,7 +135,11 @@ func post(base, path string, body func(i int64) string) request {
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("%.0f req/s, p50 %s, p99 %s, %d errors", r.RPS, r.P50, r.P99, r.Errors)
+	s := fmt.Sprintf("%.0f req/s, p50 %s, p99 %s, %d errors", r.RPS, r.P50, r.P99, r.Errors)
+	if r.ServerCPU > 0 || r.DBCPU > 0 {
+		s += fmt.Sprintf(", cpu/req server %s + db %s", r.ServerCPU.Round(time.Microsecond), r.DBCPU.Round(time.Microsecond))
+	}
+	return s
 }
 
 func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }

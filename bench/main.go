@@ -123,14 +123,18 @@ var runOnly func(ctx context.Context, engine, bin, tmp, dbURL string, users int,
 
 func printTable(rep report) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tengine\treq/s\tp50\tp99\terrors\tratio\tof\ttarget\tholds?\tpeak RSS\t")
+	fmt.Fprintln(tw, "workload\tengine\treq/s\tp50\tp99\terrors\tratio\tof\ttarget\tholds?\tpeak RSS\tcpu/req srv+db\t")
 	for _, r := range rep.Rows {
 		holds := "yes"
 		if !r.Holds {
 			holds = "NO"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f MB\t\n", r.Workload, r.Engine, r.RPS,
-			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors, r.Ratio, r.RatioOf, r.Target, holds, r.PeakRSSMB)
+		cpu := "-"
+		if r.ServerCPU > 0 || r.DBCPU > 0 {
+			cpu = fmt.Sprintf("%s+%s", r.ServerCPU.Round(time.Microsecond), r.DBCPU.Round(time.Microsecond))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f MB\t%s\t\n", r.Workload, r.Engine, r.RPS,
+			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors, r.Ratio, r.RatioOf, r.Target, holds, r.PeakRSSMB, cpu)
 	}
 	tw.Flush()
 	fmt.Printf("\n%s; %d users; %s per workload at %d connections; %s\n", rep.Machine, rep.Users, rep.Duration, rep.Conns, rep.Command)

@@ -103,6 +103,17 @@ func (c *PGCluster) URL(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
 }
 
+// PID returns the process id of the cluster's server (the postmaster,
+// whose children serve the connections).
+func (c *PGCluster) PID() (int, error) {
+	b, err := os.ReadFile(filepath.Join(c.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return 0, fmt.Errorf("postmaster.pid: %w", err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	return strconv.Atoi(strings.TrimSpace(first))
+}
+
 // Stop stops the cluster at once and removes its folder.
 func (c *PGCluster) Stop() error {
 	if c.admin != nil {
