@@ -17,6 +17,7 @@ var tiers = map[string]int{
 	"internal/platform/mail":                     0,
 	"internal/platform/seal":                     0,
 	"internal/platform/token":                    0,
+	"internal/platform/batch":                    0,
 	// The database and hashing.
 	"internal/platform/sqldb":    1,
 	"internal/platform/password": 1,

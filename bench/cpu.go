@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -89,12 +92,55 @@ func (t *target) cpu() cpu {
 // the server and the database spent on each request: unlike requests a
 // second, it hardly moves when other work shares the machine.
 func (t *target) metered(run func() result) result {
+	t.statements("SELECT pg_stat_statements_reset()")
 	before := t.cpu()
 	r := run()
 	after := t.cpu()
+	t.statements(`SELECT calls, round(total_exec_time::numeric, 1), round(total_plan_time::numeric, 1), left(regexp_replace(query, '\s+', ' ', 'g'), 160)
+		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`)
 	if n := r.Requests; n > 0 {
 		r.ServerCPU = (after.server - before.server) / time.Duration(n)
 		r.DBCPU = (after.db - before.db) / time.Duration(n)
 	}
 	return r
+}
+
+// statements is -statements: the harness's PostgreSQL keeps
+// pg_stat_statements, which metered prints for each workload.
+var statements bool
+
+// statements runs q (a reset or a report of pg_stat_statements) on the
+// target's PostgreSQL under -statements, and prints its rows.
+func (t *target) statements(q string) {
+	if !statements || t.dbPID == 0 {
+		return
+	}
+	ctx := context.Background()
+	db, err := sql.Open("pgx", t.dbURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: statements:", err)
+		return
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: statements:", err)
+		return
+	}
+	rows, err := db.QueryContext(ctx, q)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: statements:", err)
+		return
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err == nil && len(cols) > 1 {
+			fmt.Fprintf(os.Stderr, "    %8v calls %10v ms exec %8v ms plan  %v\n", vals...)
+		}
+	}
 }

@@ -113,7 +113,11 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 		// A 1M-user data set is 1 GB on disk: the cluster keeps half of it
 		// in its buffers, as a server sized for it would. Durable as users
 		// run it: the test clusters' fsync=off and its kin are undone.
-		if c, err = dbtest.StartPG("shared_buffers=512MB", "fsync=on", "synchronous_commit=on", "full_page_writes=on"); err != nil {
+		settings := []string{"shared_buffers=512MB", "fsync=on", "synchronous_commit=on", "full_page_writes=on"}
+		if statements {
+			settings = append(settings, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track_planning=on")
+		}
+		if c, err = dbtest.StartPG(settings...); err != nil {
 			return nil, err
 		}
 		cleanups = append(cleanups, func() { c.Stop() })

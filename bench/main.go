@@ -55,6 +55,7 @@ func main() {
 	out := flag.String("out", "bench/results", "folder for the JSON results")
 	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13: creation and a filtered page); "billing": only W14, provider events; "import": only W15, users import`)
 	rls := flag.Bool("rls", false, "only compare GET /v1/me and /v1/me/sessions on PostgreSQL with and without row-level security")
+	flag.BoolVar(&statements, "statements", false, "on the PostgreSQL the harness starts, print the statements that took the most of each workload's time (pg_stat_statements)")
 	flag.StringVar(&profiles, "pprof", "", "save a CPU profile of the server over the middle half of each workload into this folder (go tool pprof FILE)")
 	flag.Parse()
 	if *quick {

@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/platform/batch"
 	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -23,7 +24,7 @@ type Service struct {
 	db      *sqldb.DB
 	deps    Deps
 	viewing *viewState
-	voting  *batcher[*ballot]
+	voting  *batch.Batcher[*ballot]
 	ranked  *rankingCache
 	known   *memo.Cache[shared] // by item
 }
@@ -64,8 +65,8 @@ var DefaultLimits = Limits{
 
 // NewService returns a Service over db.
 func NewService(db *sqldb.DB, d Deps) *Service {
-	return &Service{db: db, deps: d, viewing: &viewState{batches: newBatcher[*viewing](maxBatch, commitsAtOnce)},
-		voting: newBatcher[*ballot](maxVotes, votesAtOnce),
+	return &Service{db: db, deps: d, viewing: &viewState{batches: batch.New[*viewing](maxBatch, commitsAtOnce)},
+		voting: batch.New[*ballot](maxVotes, votesAtOnce),
 		ranked: &rankingCache{at: map[string]cachedRanking{}}, known: memo.New[shared](db.Now, d.CachedItems, recheckAfter)}
 }
 

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/batch"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -106,7 +107,7 @@ type viewState struct {
 	day   string // the day of key
 	key   []byte
 
-	batches *batcher[*viewing]
+	batches *batch.Batcher[*viewing]
 }
 
 // countView counts v in the batch it joins, once the batch commits, unless
@@ -115,7 +116,7 @@ func (s *Service) countView(ctx context.Context, v *viewing) error {
 	// The batch is everyone's: the leader's caller going away does not
 	// stop it.
 	ctx = context.WithoutCancel(ctx)
-	err := s.viewing.batches.add(v, func(batch []*viewing) error {
+	err := s.viewing.batches.Add(v, func(batch []*viewing) error {
 		// System: the rows are no user's, the counters every viewer's.
 		return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return s.commitViews(ctx, tx, batch) })
 	})

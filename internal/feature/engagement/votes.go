@@ -14,7 +14,7 @@ import (
 )
 
 // Votes arrive in storms on one hot item, so concurrent votes share
-// transactions as views do (see batcher): a batch claims its voters'
+// transactions as views do (see batch.Batcher): a batch claims its voters'
 // profiles, sets their votes and writes their activity log in a statement
 // each, and moves each item's counters once. A voter's rate limit, the
 // only error of one vote that a batch meets, refuses that vote alone; any
@@ -43,7 +43,7 @@ func (s *Service) vote(ctx context.Context, a userd.Actor, c userd.Client, item 
 		return err // before any transaction
 	}
 	b := &ballot{ctx: context.WithoutCancel(ctx), userID: a.UserID, client: c, item: item, value: value}
-	if err := s.voting.add(b, s.commitVotes); err != nil {
+	if err := s.voting.Add(b, s.commitVotes); err != nil {
 		return err
 	}
 	return b.err

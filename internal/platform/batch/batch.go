@@ -1,12 +1,15 @@
-package engagement
+// Package batch makes concurrent calls share one unit of work (a
+// transaction, a statement): under load, many callers pay for one round
+// trip; alone, a call goes at once.
+package batch
 
 import "sync"
 
-// batcher makes concurrent calls share transactions: the first call of a
+// Batcher makes concurrent calls share transactions: the first call of a
 // batch leads it; the batch gathers calls while the batches before it
 // commit (up to atOnce at a time), then the leader commits them all at once.
 // Every call returns once its batch committed, with the batch's error.
-type batcher[T any] struct {
+type Batcher[T any] struct {
 	max     int // the most values of one batch
 	mu      sync.Mutex
 	open    *batch[T]     // the batch that calls join; nil when none
@@ -20,16 +23,16 @@ type batch[T any] struct {
 	err    error
 }
 
-// newBatcher returns a batcher of batches of up to max values, atOnce of
-// them committing at a time.
-func newBatcher[T any](max, atOnce int) *batcher[T] {
-	return &batcher[T]{max: max, commits: make(chan struct{}, atOnce)}
+// New returns a Batcher of batches of up to max values, atOnce of them
+// committing at a time.
+func New[T any](max, atOnce int) *Batcher[T] {
+	return &Batcher[T]{max: max, commits: make(chan struct{}, atOnce)}
 }
 
-// add puts v in the open batch and waits for the batch to commit. The call
+// Add puts v in the open batch and waits for the batch to commit. The call
 // that opens a batch leads it: it waits for a free commit slot while other
 // calls join, closes the batch and runs commit on every value of it.
-func (b *batcher[T]) add(v T, commit func([]T) error) error {
+func (b *Batcher[T]) Add(v T, commit func([]T) error) error {
 	b.mu.Lock()
 	ba := b.open
 	if ba == nil || len(ba.values) == b.max {
