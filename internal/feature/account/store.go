@@ -79,7 +79,25 @@ func Get(ctx context.Context, tx *sqldb.Tx, id string) (User, error) {
 // finds no user.
 func GetVia(ctx context.Context, tx *sqldb.Tx, via string, extra []any, args ...any) (User, error) {
 	return sqldb.One(ctx, tx, ErrNotFound, "get user", func(row sqldb.Scanner) (User, error) { return scan(row, extra...) },
-		`SELECT `+columns+`, v.* FROM users JOIN (`+via+`) v ON v.user_id = users.id`, args...)
+		viaQuery(via), args...)
+}
+
+// EachVia calls fn with each user that a query finds, in one statement, as
+// GetVia does for one: the query's own columns of each row are in extra
+// when fn runs.
+func EachVia(ctx context.Context, tx *sqldb.Tx, via string, extra []any, fn func(User) error, args ...any) error {
+	return sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
+		u, err := scan(row, extra...)
+		if err != nil {
+			return err
+		}
+		return fn(u)
+	}, viaQuery(via), args...)
+}
+
+// viaQuery is the statement of GetVia and EachVia.
+func viaQuery(via string) string {
+	return `SELECT ` + columns + `, v.* FROM users JOIN (` + via + `) v ON v.user_id = users.id`
 }
 
 // Kind of identifier that FindForLogin looks up.

@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/platform/batch"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/password"
@@ -154,6 +155,7 @@ type Service struct {
 	mail     sync.WaitGroup
 	verified *lru.Cache[[sha256.Size]byte, token.Access] // see verifyAccess
 	callers  *memo.Cache[cached]                         // see Authenticate
+	lookups  *batch.Batcher[*lookup]                     // Authenticate's reads, shared (see readSessions)
 }
 
 // New returns a Service.
@@ -169,7 +171,8 @@ func New(d Deps, cfg Config) *Service {
 	if err != nil {
 		panic(err) // only for a size < 1
 	}
-	return &Service{Deps: d, cfg: cfg, verified: verified, callers: memo.New[cached](d.DB.Now, cfg.CachedCallers, recheckAfter)}
+	return &Service{Deps: d, cfg: cfg, verified: verified, callers: memo.New[cached](d.DB.Now, cfg.CachedCallers, recheckAfter),
+		lookups: batch.New[*lookup](maxLookups, lookupsAtOnce)}
 }
 
 // Memo returns what Authenticate remembers, for memo.Run: without it,

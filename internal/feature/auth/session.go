@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/audit"
-	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -200,13 +198,14 @@ type cached struct {
 // (userd.OrgKey) invalidates it, in this process at the change's commit
 // and in others when the database's notification arrives.
 func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error) {
-	where, key := "", any(nil)
+	var hash []byte // the session token's, or
+	var id string   // the session's, from an access token
 	var ckey string
-	if hash, ok := token.Parse(apikey.Prefix, cred); ok {
-		return s.authenticateKey(ctx, hash)
+	if h, ok := token.Parse(apikey.Prefix, cred); ok {
+		return s.authenticateKey(ctx, h)
 	}
-	if hash, ok := token.Parse(token.SessionPrefix, cred); ok {
-		where, key, ckey = "s.token_hash = $1", hash, "t:"+string(hash)
+	if h, ok := token.Parse(token.SessionPrefix, cred); ok {
+		hash, ckey = h, "t:"+string(h)
 	} else if token.LooksLikeJWT(cred) {
 		claims, err := s.verifyAccess(ctx, cred)
 		if err != nil && s.External != nil {
@@ -215,11 +214,11 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		if err != nil {
 			return Caller{}, ErrUnauthenticated
 		}
-		id, ok := userd.ParseID(claims.SessionID)
+		sid, ok := userd.ParseID(claims.SessionID)
 		if !ok {
 			return Caller{}, ErrUnauthenticated
 		}
-		where, key, ckey = "s.id = $1", id, "j:"+id
+		id, ckey = sid, "j:"+sid
 	} else {
 		return Caller{}, ErrUnauthenticated
 	}
@@ -231,32 +230,14 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		return e.Caller, nil
 	}
 	gen := s.callers.Generation()
-	var e cached
-	a := &e.Actor
-	var org sql.NullString // the session's active organisation
-	// System: the credential finds its session before the user is known.
-	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		now = tx.Now
-		// The session, its user and their grants (with those of its active
-		// organisation's plans), in one statement.
-		var gs rbac.GrantScan
-		e.User, err = account.GetVia(ctx, tx, `SELECT s.id AS session_id, s.user_id, s.created_at AS session_created_at,
-			s.last_seen_at, s.expires_at, s.active_organization_id, `+rbac.GrantColumns("s.user_id", billing.MemberRoles("s"))+`
-			FROM sessions s WHERE `+where+` AND `+validSession,
-			append([]any{&a.SessionID, &a.UserID, &a.AuthTime, &e.lastSeen, &e.expires, &org}, gs.Dest()...),
-			key, tx.Now, tx.Now.Add(-s.cfg.SessionIdle))
-		if err != nil {
-			return err
-		}
-		a.Grants, err = gs.Grants(ctx, tx)
-		return err
-	})
-	if errors.Is(err, account.ErrNotFound) {
-		return Caller{}, ErrUnauthenticated
-	}
-	if err != nil {
+	l := &lookup{hash: hash, id: id}
+	if err := s.lookups.Add(l, func(ls []*lookup) error { return s.readSessions(ctx, ls) }); err != nil {
 		return Caller{}, fmt.Errorf("authenticate: %w", err)
 	}
+	if !l.found {
+		return Caller{}, ErrUnauthenticated
+	}
+	e, org, now := l.e, l.org, l.now
 	if err := statusErr(e.User.Status); err != nil {
 		return Caller{}, err
 	}
@@ -266,7 +247,7 @@ func (s *Service) Authenticate(ctx context.Context, cred string) (Caller, error)
 		}
 		e.lastSeen = now
 	}
-	tags := []string{userd.UserKey(a.UserID), userd.SessionKey(a.SessionID)}
+	tags := []string{userd.UserKey(e.Actor.UserID), userd.SessionKey(e.Actor.SessionID)}
 	if org.Valid {
 		tags = append(tags, userd.OrgKey(org.String))
 	}

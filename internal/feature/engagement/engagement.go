@@ -321,18 +321,6 @@ type Stats struct {
 	FavoritedByMe      *bool  // nil for an anonymous viewer
 }
 
-// placeholders returns "$from, $from+1, ..." for n values.
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", from+i)
-	}
-	return b.String()
-}
-
 // shared is what every viewer of an item sees: its counters, when it is
 // featured, and whether it is hidden; a Service remembers it (see
 // Service.Items).
@@ -360,7 +348,7 @@ func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, er
 	for i, it := range items {
 		at[it], args[i] = &out[i], it
 	}
-	in := placeholders(1, len(items))
+	in := sqldb.Values(1, 1, len(items)) // "($1, $2, …)"
 	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 		var slug string
 		var c shared
@@ -371,7 +359,7 @@ func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, er
 		sh.up, sh.down, sh.favorites, sh.comments, sh.views = c.up, c.down, c.favorites, c.comments, c.views
 		return nil
 	}, `SELECT item_slug, SUM(upvotes), SUM(downvotes), SUM(favorites_count), SUM(comments_count), SUM(views_count)
-		FROM item_stats WHERE item_slug IN (`+in+`) GROUP BY item_slug`, args...)
+		FROM item_stats WHERE item_slug IN `+in+` GROUP BY item_slug`, args...)
 	if err == nil {
 		err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 			var slug string
@@ -382,7 +370,7 @@ func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, er
 			sh := at[slug]
 			sh.featured, sh.from, sh.until = true, from, until
 			return nil
-		}, `SELECT item_slug, featured_from, featured_until FROM featured_items WHERE item_slug IN (`+in+`)`, args...)
+		}, `SELECT item_slug, featured_from, featured_until FROM featured_items WHERE item_slug IN `+in+``, args...)
 	}
 	if err == nil {
 		err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
@@ -390,7 +378,7 @@ func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, er
 			err := row.Scan(&slug, &hidden)
 			at[slug].hidden = hidden
 			return err
-		}, `SELECT item_slug, hidden FROM hidden_items WHERE item_slug IN (`+in+`)`, args...)
+		}, `SELECT item_slug, hidden FROM hidden_items WHERE item_slug IN `+in+``, args...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("item stats: %w", err)
@@ -410,7 +398,7 @@ func readMine(ctx context.Context, tx *sqldb.Tx, viewerID string, stats []Stats)
 		at[st.Item] = st
 		args = append(args, st.Item)
 	}
-	in := placeholders(2, len(stats))
+	in := sqldb.Values(2, 1, len(stats))
 	// The value of a vote, or 2 for a favorite.
 	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 		var slug string
@@ -424,8 +412,8 @@ func readMine(ctx context.Context, tx *sqldb.Tx, viewerID string, stats []Stats)
 			*at[slug].MyVote = value
 		}
 		return nil
-	}, `SELECT v.item_id, v.value FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1 AND v.item_id IN (`+in+`)
-		UNION ALL SELECT item_slug, 2 FROM favorites WHERE user_id = $1 AND item_slug IN (`+in+`)`, args...)
+	}, `SELECT v.item_id, v.value FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1 AND v.item_id IN `+in+`
+		UNION ALL SELECT item_slug, 2 FROM favorites WHERE user_id = $1 AND item_slug IN `+in+``, args...)
 	if err != nil {
 		return fmt.Errorf("the viewer's votes and favorites: %w", err)
 	}
