@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,17 +52,40 @@ type itemsInput struct {
 
 type itemsOutput struct {
 	Body struct {
+		encodedPage
 		Items []ItemEngagement `json:"items"`
 	}
 }
 
+// getItems answers a signed-in caller with their votes and favorites, and
+// anyone else with the answer every anonymous caller gets, which is kept
+// encoded (by the slugs as asked) until one of its items changes or, when
+// a featured window opens or closes sooner than the cache's own bound, not
+// kept at all.
 func (s *Server) getItems(ctx context.Context, in *itemsInput) (*itemsOutput, error) {
-	got, err := s.items.Items(ctx, userd.ActorFrom(ctx), strings.Split(in.Slugs, ","))
+	a := userd.ActorFrom(ctx)
+	out := &itemsOutput{}
+	if a.UserID == "" {
+		if page, ok := s.memo.items.Get(in.Slugs); ok {
+			out.Body.encodedPage = page
+			return out, nil
+		}
+	}
+	gen, at := s.memo.items.Generation(), s.db.Now()
+	got, err := s.items.Items(ctx, a, strings.Split(in.Slugs, ","))
 	if err != nil {
 		return nil, err
 	}
-	out := &itemsOutput{}
-	out.Body.Items = mapAll(got, itemOf)
+	var body struct {
+		Items []ItemEngagement `json:"items"`
+	}
+	body.Items = mapAll(got, itemOf)
+	if out.Body.encodedPage, err = encodeBody(body); err != nil {
+		return nil, err
+	}
+	if a.UserID == "" && !slices.ContainsFunc(got, func(st engagement.Stats) bool { return !st.Turns.IsZero() && st.Turns.Before(at.Add(recheckAfter)) }) {
+		s.memo.items.Put(in.Slugs, out.Body.encodedPage, at, gen, mapAll(got, func(st engagement.Stats) string { return userd.ItemKey(st.Item) })...)
+	}
 	return out, nil
 }
 

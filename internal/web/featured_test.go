@@ -113,3 +113,59 @@ func TestFeaturedItems(t *testing.T) {
 		}
 	})
 }
+
+// TestItemsAnswerKept: the anonymous answer of GET /v1/items?slugs= is
+// kept, yet a vote, a view, a featuring and a featured window that opens
+// between two reads all show at the next read; a signed-in caller's answer
+// carries their own vote.
+func TestItemsAnswerKept(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		clk := withClock(c.db)
+		adm := c.admin()
+		_, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		items := func(bearer string) []map[string]any {
+			t.Helper()
+			r := c.do("GET", "/v1/items?slugs=a,b,a", nil, bearer)
+			list, _ := r.Body["items"].([]any)
+			if r.Status != http.StatusOK || len(list) != 3 {
+				t.Fatalf("GET /v1/items = %d %s", r.Status, r.Raw)
+			}
+			var out []map[string]any
+			for _, it := range list {
+				out = append(out, it.(map[string]any))
+			}
+			return out
+		}
+		if got := items(""); got[0]["upvotes"] != float64(0) || got[1]["featured"] != false || got[0]["my_vote"] != nil {
+			t.Fatalf("first read = %v", got)
+		}
+		if r := c.do("PUT", "/v1/items/a/vote", map[string]any{"value": 1}, ann); r.Status != http.StatusNoContent {
+			t.Fatalf("vote = %d %s", r.Status, r.Raw)
+		}
+		if got := items(""); got[0]["upvotes"] != float64(1) || got[2]["score"] != float64(1) {
+			t.Errorf("after a vote = %v", got)
+		}
+		if got := items(ann); got[0]["my_vote"] != float64(1) || got[1]["my_vote"] != float64(0) {
+			t.Errorf("ann's answer = %v", got)
+		}
+		if r := c.do("POST", "/v1/items/b/views", map[string]any{"anonymous_id": "visitor-1"}, ""); r.Status != http.StatusNoContent {
+			t.Fatalf("view = %d %s", r.Status, r.Raw)
+		}
+		if got := items(""); got[1]["views_count"] != float64(1) {
+			t.Errorf("after a view = %v", got)
+		}
+		// b is featured from 3 s on: within the cache's bound, so the
+		// answer that says "not yet" is not kept.
+		from := clk.now().Add(3 * time.Second).UTC().Format(time.RFC3339Nano)
+		if r := c.do("PUT", "/v1/admin/featured-items/b", map[string]any{"featured_from": from}, adm); r.Status != http.StatusOK {
+			t.Fatalf("feature = %d %s", r.Status, r.Raw)
+		}
+		if got := items(""); got[1]["featured"] != false {
+			t.Errorf("before the window = %v", got)
+		}
+		clk.advance(4 * time.Second)
+		if got := items(""); got[1]["featured"] != true {
+			t.Errorf("within the window = %v", got)
+		}
+	})
+}

@@ -22,6 +22,7 @@ type memos struct {
 	notifications *memo.Cache[encodedPage] // first pages, by user, filter and limit
 	follows       *memo.Cache[encodedPage] // pages, by user, side, cursor and limit
 	refs          *memo.Cache[string]      // user ids, by id or auth_user_id
+	items         *memo.Cache[encodedPage] // anonymous answers of GET /v1/items, by the slugs asked
 	streams       *memo.Watchers           // the sessions and users of open streams
 }
 
@@ -31,6 +32,7 @@ func newMemos(s *Server, pages int) memos {
 		notifications: memo.New[encodedPage](s.db.Now, pages, recheckAfter),
 		follows:       memo.New[encodedPage](s.db.Now, pages, recheckAfter),
 		refs:          memo.New[string](s.db.Now, 10*pages, recheckAfter),
+		items:         memo.New[encodedPage](s.db.Now, pages, recheckAfter),
 		streams:       memo.NewWatchers(),
 	}
 }
@@ -41,7 +43,7 @@ func newMemos(s *Server, pages int) memos {
 // check. The watchers come last, so that a stream that checks its
 // credential again does not find it still remembered.
 func (s *Server) Caches() []memo.Fed {
-	return []memo.Fed{s.auth.Memo(), s.items.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs, s.memo.streams}
+	return []memo.Fed{s.auth.Memo(), s.items.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs, s.memo.items, s.memo.streams}
 }
 
 // pageKey is a cache key of a list's page.

@@ -319,6 +319,9 @@ type Stats struct {
 	Hidden             string // Held by reports or Removed by a moderator; "" when shown
 	MyVote             *int   // nil for an anonymous viewer; 0 when they did not vote
 	FavoritedByMe      *bool  // nil for an anonymous viewer
+	// Turns is when Featured next changes by itself, as its featured
+	// window opens or closes; zero when it never does.
+	Turns time.Time
 }
 
 // shared is what every viewer of an item sees: its counters, when it is
@@ -333,9 +336,17 @@ type shared struct {
 
 // stats returns the item's Stats as anyone sees them at now.
 func (sh shared) stats(item string, now time.Time) Stats {
-	return Stats{Item: item, Upvotes: sh.up, Downvotes: sh.down, Favorites: sh.favorites, Comments: sh.comments, Views: sh.views,
+	st := Stats{Item: item, Upvotes: sh.up, Downvotes: sh.down, Favorites: sh.favorites, Comments: sh.comments, Views: sh.views,
 		Featured: sh.featured && (!sh.from.Valid || !sh.from.Time.After(now)) && (!sh.until.Valid || sh.until.Time.After(now)),
 		Hidden:   sh.hidden}
+	switch {
+	case !sh.featured:
+	case sh.from.Valid && sh.from.Time.After(now):
+		st.Turns = sh.from.Time
+	case sh.until.Valid && sh.until.Time.After(now):
+		st.Turns = sh.until.Time
+	}
+	return st
 }
 
 // readShared returns what every viewer sees of distinct, valid items, in
