@@ -70,12 +70,20 @@ type Sink interface {
 }
 
 // Export reads everything userd holds about the actor into sink, section by
-// section and each section in batches of ExportBatch rows. Secrets and
+// section and each section in batches of ExportBatch rows, all in one
+// read-only transaction (see sqldb.DB.Snapshot). Secrets and
 // tokens are not read: a vault account comes without its credentials'
 // values, a synchronization without its token, a session without its
 // tokens.
 func (s *Service) Export(ctx context.Context, a userd.Actor, sink Sink) error {
-	ctx = sqldb.AsUser(ctx, a.UserID) // the user's own rows, whoever asks
+	// The user's own rows, whoever asks; every section read in one
+	// snapshot, so that the document is one state of the account however
+	// long writing it takes.
+	return s.db.Snapshot(sqldb.AsUser(ctx, a.UserID), func(ctx context.Context) error { return s.export(ctx, a, sink) })
+}
+
+// export is Export within its snapshot.
+func (s *Service) export(ctx context.Context, a userd.Actor, sink Sink) error {
 	h, err := s.head(ctx, a)
 	if err != nil {
 		return err

@@ -289,3 +289,68 @@ func TestExport(t *testing.T) {
 		}
 	})
 }
+
+// midway is a recorder that runs a write once it has the head: what the
+// write adds must not reach the sections after it.
+type midway struct {
+	*recorder
+	write func()
+}
+
+func (m midway) Head(h lifecycle.Head) error {
+	m.write()
+	return m.recorder.Head(h)
+}
+
+// TestExportOneSnapshot: a notification, a follow and a session added while
+// an export is being written (after its head) are not in that export, and
+// are in the next: the export is one state of the account.
+func TestExportOneSnapshot(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		life, authSvc := newExporter(t, db)
+		var ids []userd.Actor
+		for _, email := range []string{"ann@example.com", "bob@example.com"} {
+			l, err := authSvc.Signup(ctx, auth.Signup{Identity: account.Identity{Email: email}, Password: "correct horse battery"}, auth.Client{IP: "192.0.2.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, userd.Actor{UserID: l.User.ID, SessionID: l.Session.ID})
+		}
+		ann, bob := ids[0], ids[1]
+		note := func() {
+			err := db.Tx(sqldb.AsUser(ctx, ann.UserID), func(tx *sqldb.Tx) error {
+				return notify.InsertBatch(ctx, tx, ann.UserID, []notify.New{{Type: "info", Title: "note"}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		note()
+		export := func(write func()) *recorder {
+			r := &recorder{rows: map[string][]string{}, batches: map[string]int{}}
+			if err := life.Export(ctx, ann, midway{r, write}); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		counts := func(r *recorder) [3]int {
+			return [3]int{len(r.rows["notifications"]), len(r.rows["followers"]), len(r.rows["sessions"])}
+		}
+		during := export(func() {
+			note()
+			if err := social.NewService(db).SetFollow(ctx, bob, ann.UserID, true); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := authSvc.SignIn(ctx, ann.UserID, auth.Client{}, "password"); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if got := counts(during); got != [3]int{1, 0, 1} {
+			t.Errorf("notifications, followers, sessions of the export that saw writes midway = %v, want [1 0 1]", got)
+		}
+		if got := counts(export(func() {})); got != [3]int{2, 1, 2} {
+			t.Errorf("the next export = %v, want [2 1 2]", got)
+		}
+	})
+}

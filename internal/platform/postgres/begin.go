@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -37,10 +38,10 @@ func (c scopedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 	if err != nil {
 		return c.Conn.BeginTx(ctx, opts)
 	}
-	if opts.Isolation != driver.IsolationLevel(0) {
-		return nil, errors.New("postgres: a scoped transaction takes the default isolation level")
+	if opts.Isolation != driver.IsolationLevel(0) && opts.Isolation != driver.IsolationLevel(sql.LevelRepeatableRead) {
+		return nil, errors.New("postgres: a scoped transaction takes the default isolation level or REPEATABLE READ")
 	}
-	q, err := beginScope(s, opts.ReadOnly)
+	q, err := beginScope(s, opts.ReadOnly, opts.Isolation == driver.IsolationLevel(sql.LevelRepeatableRead))
 	if err != nil {
 		return nil, err
 	}
@@ -54,22 +55,49 @@ func (c scopedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 // beginScope returns the statements that begin a transaction in scope s, as
 // one simple-protocol query: its values are literals, which only a role
 // name of ours and a UUID can be.
-func beginScope(s sqldb.Scope, readOnly bool) (string, error) {
-	role := AppRole
-	if s.System {
-		role = SystemRole
+func beginScope(s sqldb.Scope, readOnly, repeatable bool) (string, error) {
+	role, err := roleOf(s)
+	if err != nil {
+		return "", err
 	}
+	begin := "BEGIN"
+	if repeatable {
+		begin += " ISOLATION LEVEL REPEATABLE READ"
+	}
+	if readOnly {
+		begin += " READ ONLY"
+	}
+	return begin + "; SELECT set_config('role', '" + role + "', true), set_config('userd.user_id', '" + s.UserID + "', true)", nil
+}
+
+// roleOf returns the role of scope s, after checking that its user is an
+// id.
+func roleOf(s sqldb.Scope) (string, error) {
 	if s.UserID != "" {
 		if _, ok := userd.ParseID(s.UserID); !ok {
 			return "", fmt.Errorf("postgres: scope user %q is not an id", s.UserID)
 		}
 	}
-	begin := "BEGIN"
-	if readOnly {
-		begin = "BEGIN READ ONLY"
+	if s.System {
+		return SystemRole, nil
 	}
-	return begin + "; SELECT set_config('role', '" + role + "', true), set_config('userd.user_id', '" + s.UserID + "', true)", nil
+	return AppRole, nil
 }
+
+// EnterScope makes tx's later statements run in scope s: its role, and the
+// user that the row-level security policies compare user_id with.
+func (dialect) EnterScope(ctx context.Context, tx *sqldb.Tx, s sqldb.Scope) error {
+	role, err := roleOf(s)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `SELECT set_config('role', $1, true), set_config('userd.user_id', $2, true)`, role, s.UserID)
+	return err
+}
+
+// SnapshotIsolation is REPEATABLE READ: every statement of the transaction
+// reads the state its first one saw.
+func (dialect) SnapshotIsolation() sql.IsolationLevel { return sql.LevelRepeatableRead }
 
 // pgxTx is a pgx transaction as database/sql drives it.
 type pgxTx struct {

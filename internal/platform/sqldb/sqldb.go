@@ -67,6 +67,13 @@ type Dialect interface {
 	// CollectionIndex returns the statement, with its arguments, that makes
 	// ix (drop false) or drops it.
 	CollectionIndex(ix CollectionIndex, drop bool) (string, []any)
+	// SnapshotIsolation is the isolation level at which a read-only
+	// transaction reads one state of the database throughout (see
+	// DB.Snapshot).
+	SnapshotIsolation() sql.IsolationLevel
+	// EnterScope makes tx's later statements run in scope s, for a
+	// transaction that serves several scopes (see DB.Snapshot).
+	EnterScope(ctx context.Context, tx *Tx, s Scope) error
 }
 
 // CollectionIndex is a partial expression index of collection_records on
@@ -182,6 +189,12 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 }
 
 func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) (err error) {
+	if snap, ok := ctx.Value(snapshotKey{db}).(*snapshot); ok {
+		if pool == db.write && opts == nil {
+			return ErrInSnapshot
+		}
+		return snap.view(ctx, fn)
+	}
 	// The scope travels in ctx to the driver's BEGIN (PostgreSQL's enters
 	// it there; SQLite's store filters on user_id itself).
 	if _, err := ScopeOf(ctx); err != nil {

@@ -86,6 +86,14 @@ func create(path string) error {
 	return f.Close()
 }
 
+// EnterScope does nothing: SQLite has no roles, and the stores filter on
+// user_id themselves.
+func (d *dialect) EnterScope(context.Context, *sqldb.Tx, sqldb.Scope) error { return nil }
+
+// SnapshotIsolation is the default: in WAL mode, a read transaction reads
+// the state of its first read until it ends.
+func (d *dialect) SnapshotIsolation() sql.IsolationLevel { return sql.LevelDefault }
+
 type dialect struct {
 	read    *sql.DB
 	indexes sync.Map // "table.col, table.col" → unique index name
