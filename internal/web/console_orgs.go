@@ -39,7 +39,7 @@ func (s *Server) consoleOrgs(w http.ResponseWriter, r *http.Request, v *consoleV
 // orgPage is an organisation's page.
 type orgPage struct {
 	organization.Detail
-	Members       []organization.Person
+	People        []organization.Person
 	Next          string                 // the cursor of the next members
 	Subscriptions []billing.Subscription // with billing:read
 }
@@ -67,7 +67,7 @@ func (s *Server) consoleOrg(w http.ResponseWriter, r *http.Request, v *consoleVi
 		return
 	}
 	var next *string
-	if p.Members, next = pageOf(members, consolePage, func(m organization.Person) string { return m.UserID }); next != nil {
+	if p.People, next = pageOf(members, consolePage, func(m organization.Person) string { return m.UserID }); next != nil {
 		p.Next = *next
 	}
 	v.Title, v.Data = "Organisation "+p.Name, p
