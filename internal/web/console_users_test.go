@@ -158,3 +158,41 @@ func TestConsoleOrgs(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleUsersInBrowser drives Chromium through a user's page
+// (testdata/console_users_browser.cjs): their two sessions and TOTP shown,
+// one session ended, then all, and their organisation's page with its
+// members; checked through the API afterwards. Screenshots are named
+// users-* and orgs-*.
+func TestConsoleUsersInBrowser(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		clk := withClock(c.db)
+		adm := c.admin()
+		ann, first := c.signup(map[string]any{"email": "ann.lee@example.com", "first_name": "Ann", "last_name": "Lee"})
+		second := c.sessionOf("ann.lee@example.com")
+		secret := str(c.do("POST", "/v1/me/mfa/totp", nil, first).Body, "secret")
+		code, _ := totp.GenerateCode(secret, clk.now())
+		if r := c.do("POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": code}, first); r.Status != 200 {
+			t.Fatalf("confirm = %d %s", r.Status, r.Raw)
+		}
+		org := str(c.do("POST", "/v1/orgs", map[string]any{"kind": "business", "name": "Lee Logistics"}, first).Body, "id")
+		bob, _ := c.signup(map[string]any{"email": "bob@example.com"})
+		join(t, c.db, org, bob, "member")
+		c.do("POST", "/v1/orgs/"+org+"/invitations", map[string]any{"email": "cat@example.com", "role": "admin"}, first)
+		c.do("POST", "/v1/admin/subscriptions", map[string]any{"organization_id": org, "plan": "team",
+			"ends_at": time.Now().Add(30 * 24 * time.Hour).UTC().Format(time.RFC3339)}, adm)
+		plan := map[string]string{"admin": "admin@example.com", "password": "correct horse battery", "user": ann,
+			"org": org, "org_name": "Lee Logistics", "member_email": "bob@example.com"}
+		if pages := consoleInBrowser(t, c, "console_users_browser.cjs", plan); len(pages) != 5 {
+			t.Errorf("the browser checked %d pages: %v", len(pages), pages)
+		}
+		for _, tok := range []string{first, second} {
+			if r := c.do("GET", "/v1/me", nil, tok); r.Status != http.StatusUnauthorized {
+				t.Errorf("the user's session after the browser = %d", r.Status)
+			}
+		}
+		if r := c.do("GET", "/v1/admin/users/"+ann+"/sessions", nil, adm); len(r.Body["items"].([]any)) != 0 {
+			t.Errorf("the user's sessions after the browser: %s", r.Raw)
+		}
+	})
+}
