@@ -9,25 +9,25 @@ import (
 
 // orgsPage is the organisations' search page.
 type orgsPage struct {
-	Q, Next string
-	Orgs    []organization.Summary
+	Q, UserID, Next string
+	Orgs            []organization.Summary
 }
 
-// consoleOrgs finds organisations by name or slug as GET /v1/admin/orgs
-// does, a page at a time.
+// consoleOrgs finds organisations by name or slug, or those of the user
+// the query's user_id names, as GET /v1/admin/orgs does, a page at a time.
 func (s *Server) consoleOrgs(w http.ResponseWriter, r *http.Request, v *consoleView) {
 	v.Title = "Organisations"
 	q := r.URL.Query()
 	before, err := decodeCursor(q.Get("cursor"))
 	var list []organization.Summary
 	if err == nil {
-		list, err = s.orgs.Search(r.Context(), q.Get("q"), "", before, consolePage+1)
+		list, err = s.orgs.Search(r.Context(), q.Get("q"), q.Get("user_id"), before, consolePage+1)
 	}
 	if err != nil {
 		s.orgFail(w, r, v, err)
 		return
 	}
-	p := orgsPage{Q: q.Get("q")}
+	p := orgsPage{Q: q.Get("q"), UserID: q.Get("user_id")}
 	var next *string
 	if p.Orgs, next = pageOf(list, consolePage, func(o organization.Summary) string { return o.ID }); next != nil {
 		p.Next = *next

@@ -74,6 +74,7 @@ type userPage struct {
 	MySession     string // the console's own session, which the list marks
 	Factors       admin.Factors
 	Orgs          []organization.Summary
+	MoreOrgs      bool                   // they belong to more than Orgs
 	Subscriptions []billing.Subscription // with billing:read
 	Client        *crm.ClientProfile     // nil without one
 }
@@ -136,9 +137,12 @@ func (s *Server) userAccess(r *http.Request, v *consoleView, id string, p *userP
 	if p.Factors, err = s.admin.Factors(ctx, id); err != nil {
 		return err
 	}
-	if p.Orgs, err = s.orgs.Search(ctx, "", id, "", consolePage); err != nil {
+	orgs, err := s.orgs.Search(ctx, "", id, "", consolePage+1)
+	if err != nil {
 		return err
 	}
+	p.Orgs, next = pageOf(orgs, consolePage, func(o organization.Summary) string { return o.ID })
+	p.MoreOrgs = next != nil
 	if v.Can(billing.ReadPermission) {
 		if p.Subscriptions, err = s.billing.List(ctx, v.caller.Actor, billing.Filter{UserID: id}, "", consolePage); err != nil {
 			return err

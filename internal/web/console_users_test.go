@@ -130,6 +130,11 @@ func TestConsoleOrgs(t *testing.T) {
 		if !strings.Contains(p.Body, `<a href="/admin/orgs/`+acme+`">Acme Inc</a></td><td>acme-inc</td><td>business</td><td class="num">2</td>`) || strings.Contains(p.Body, "Bolt") {
 			t.Fatalf("orgs?q=acme: %s", p.Body)
 		}
+		p = b.get("/admin/orgs?user_id=" + bobID)
+		if strings.Count(p.Body, `<a href="/admin/orgs/0`) != 2 || !strings.Contains(p.Body, `<td class="num">2</td><td>member</td>`) ||
+			!strings.Contains(p.Body, `<td class="num">1</td><td>owner</td>`) {
+			t.Fatalf("bob's organisations: %s", p.Body)
+		}
 		p = b.get("/admin/orgs/" + acme)
 		for _, want := range []string{"<h1>Organisation Acme Inc</h1>", `<dd id="members-count">2</dd>`,
 			`<a href="/admin/users/` + annID + `">ann@example.com</a></td><td></td><td>owner</td>`,
