@@ -161,14 +161,14 @@ func (s *Server) userAccess(r *http.Request, v *consoleView, id string, p *userP
 // userNotices are the messages shown after an action, by its name in the
 // redirect's query (never text from the request).
 var userNotices = map[string]string{
-	"session":  "The session is ended: its tokens are refused from now on.",
-	"sessions": "Every session of the user is ended: they are signed out everywhere.",
-	"give":     "The role is given.",
-	"take":     "The role is taken.",
-	"suspend":  "The user is suspended and signed out everywhere.",
-	"ban":      "The user is banned and signed out everywhere.",
-	"unban":    "The user is active again.",
-	"warn":     "The user is warned.",
+	"give":    "The role is given.",
+	"take":    "The role is taken.",
+	"suspend": "The user is suspended and signed out everywhere.",
+	"ban":     "The user is banned and signed out everywhere.",
+	"unban":   "The user is active again.",
+	"warn":    "The user is warned.",
+	"session": "The session is ended: its tokens are refused from now on.",
+	"endall":  "Every session of the user is ended: they are signed out everywhere.",
 }
 
 // confirmWord is what an administrator types to delete a user: their email,
@@ -268,5 +268,5 @@ func (s *Server) consoleEndSessions(w http.ResponseWriter, r *http.Request, v *c
 		done(w, r, "session")
 		return
 	}
-	done(w, r, "sessions")
+	done(w, r, "endall")
 }

@@ -85,13 +85,13 @@ func TestConsoleUserAccess(t *testing.T) {
 		if p := b.post("/admin/users/"+ann+"/sessions", url.Values{"session": {ids[0][1]}}); p.Status != http.StatusNotFound {
 			t.Fatalf("end it again = %d", p.Status)
 		}
-		if p := b.post("/admin/users/"+ann+"/sessions", url.Values{}); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/admin/users/"+ann+"?done=sessions" {
+		if p := b.post("/admin/users/"+ann+"/sessions", url.Values{}); p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/admin/users/"+ann+"?done=endall" {
 			t.Fatalf("end all = %d %s", p.Status, p.Body)
 		}
 		if r := c.do("GET", "/v1/me", nil, first); r.Status != http.StatusUnauthorized {
 			t.Fatalf("the last session after end all = %d", r.Status)
 		}
-		p = b.get("/admin/users/" + ann + "?done=sessions")
+		p = b.get("/admin/users/" + ann + "?done=endall")
 		if !strings.Contains(p.Body, "No live session.") || strings.Contains(p.Body, ">End all sessions</button>") {
 			t.Fatalf("after ending all: %s", p.Body)
 		}
