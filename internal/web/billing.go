@@ -121,6 +121,8 @@ type adminSubscriptionsInput struct {
 	Status   string `query:"status" enum:"trialing,active,past_due,canceled,unpaid,incomplete,incomplete_expired,paused" doc:"Only subscriptions of this status."`
 	Plan     string `query:"plan" doc:"Only subscriptions to this plan."`
 	Provider string `query:"provider" doc:"Only subscriptions with this provider."`
+	UserID   string `query:"user_id" doc:"Only this user's subscriptions."`
+	OrgID    string `query:"organization_id" doc:"Only this organisation's subscriptions."`
 }
 
 type subscriptionPageOutput struct {
@@ -135,7 +137,8 @@ func (s *Server) adminSubscriptions(ctx context.Context, in *adminSubscriptionsI
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.billing.List(ctx, userd.ActorFrom(ctx), billing.Filter{Status: in.Status, Plan: in.Plan, Provider: in.Provider}, before, in.Limit+1)
+	list, err := s.billing.List(ctx, userd.ActorFrom(ctx), billing.Filter{Status: in.Status, Plan: in.Plan, Provider: in.Provider,
+		UserID: in.UserID, OrganizationID: in.OrgID}, before, in.Limit+1)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,7 @@ var consoleNav = []navItem{
 	{Path: "/admin/users", Label: "Users", Needs: usersRead},
 	{Path: "/admin/audit", Label: "Audit log", Needs: logsRead},
 	{Path: "/admin/settings", Label: "Settings", Needs: consoleArea},
+	{Path: "/admin/orgs", Label: "Organisations", Needs: usersRead},
 }
 
 // consoleRoutes registers the console's pages and actions.
@@ -84,6 +85,9 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /admin/users/{id}/delete", s.console(usersWrite, s.consoleDeleteUser))
 	s.mux.HandleFunc("GET /admin/audit", s.console(logsRead, s.consoleAudit))
 	s.mux.HandleFunc("/admin/", s.console(consoleArea, s.consoleNotFound))
+	s.mux.HandleFunc("POST /admin/users/{id}/sessions", s.console(usersWrite, s.consoleEndSessions))
+	s.mux.HandleFunc("GET /admin/orgs", s.console(usersRead, s.consoleOrgs))
+	s.mux.HandleFunc("GET /admin/orgs/{id}", s.console(usersRead, s.consoleOrg))
 }
 
 //go:embed console

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -9,7 +10,12 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/billing"
+	"github.com/userd/userd/internal/feature/crm"
+	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/organization"
 )
 
 // Errors of the users' forms.
@@ -62,6 +68,15 @@ type userPage struct {
 	History     []moderation.Entry
 	Activity    []audit.Entry
 	ConfirmWord string // what to type to delete them
+
+	Sessions      []auth.Session
+	SessionsNext  string // the cursor of their next sessions
+	MySession     string // the console's own session, which the list marks
+	Factors       admin.Factors
+	Orgs          []organization.Summary
+	MoreOrgs      bool                   // they belong to more than Orgs
+	Subscriptions []billing.Subscription // with billing:read
+	Client        *crm.ClientProfile     // nil without one
 }
 
 // consoleUser shows a user: their profile and roles (users:read), their
@@ -87,6 +102,9 @@ func (s *Server) consoleUser(w http.ResponseWriter, r *http.Request, v *consoleV
 	if err == nil && v.Can(logsRead) {
 		p.Activity, err = s.admin.ActivityLogs(r.Context(), audit.Filter{UserID: id}, "", 10)
 	}
+	if err == nil {
+		err = s.userAccess(r, v, id, &p)
+	}
 	if err != nil {
 		s.consoleFail(w, r, v, "User", err)
 		return
@@ -95,6 +113,49 @@ func (s *Server) consoleUser(w http.ResponseWriter, r *http.Request, v *consoleV
 	v.Title, v.Data = "User "+p.ConfirmWord, p
 	v.Notice = userNotices[r.URL.Query().Get("done")]
 	s.render(w, http.StatusOK, "user", v)
+}
+
+// userAccess reads how a user gets in and what they belong to, each as its
+// /v1/admin route does: their sessions (a page after the query's
+// "sessions" cursor), second factor and passkeys, organisations and client
+// profile (users:read), and subscriptions (billing:read).
+func (s *Server) userAccess(r *http.Request, v *consoleView, id string, p *userPage) error {
+	ctx := r.Context()
+	after, err := decodeCursor(r.URL.Query().Get("sessions"))
+	if err != nil {
+		return err
+	}
+	sessions, err := s.admin.Sessions(ctx, id, after, consolePage+1)
+	if err != nil {
+		return err
+	}
+	var next *string
+	if p.Sessions, next = pageOf(sessions, consolePage, func(se auth.Session) string { return se.ID }); next != nil {
+		p.SessionsNext = *next
+	}
+	p.MySession = v.caller.Actor.SessionID
+	if p.Factors, err = s.admin.Factors(ctx, id); err != nil {
+		return err
+	}
+	orgs, err := s.orgs.Search(ctx, "", id, "", consolePage+1)
+	if err != nil {
+		return err
+	}
+	p.Orgs, next = pageOf(orgs, consolePage, func(o organization.Summary) string { return o.ID })
+	p.MoreOrgs = next != nil
+	if v.Can(billing.ReadPermission) {
+		if p.Subscriptions, err = s.billing.List(ctx, v.caller.Actor, billing.Filter{UserID: id}, "", consolePage); err != nil {
+			return err
+		}
+	}
+	cp, err := s.crm.ClientProfile(ctx, v.caller.Actor, id)
+	switch {
+	case err == nil:
+		p.Client = &cp
+	case !errors.Is(err, engagement.ErrProfileNotFound):
+		return err
+	}
+	return nil
 }
 
 // userNotices are the messages shown after an action, by its name in the
@@ -106,6 +167,8 @@ var userNotices = map[string]string{
 	"ban":     "The user is banned and signed out everywhere.",
 	"unban":   "The user is active again.",
 	"warn":    "The user is warned.",
+	"session": "The session is ended: its tokens are refused from now on.",
+	"endall":  "Every session of the user is ended: they are signed out everywhere.",
 }
 
 // confirmWord is what an administrator types to delete a user: their email,
@@ -186,4 +249,24 @@ func (s *Server) consoleDeleteUser(w http.ResponseWriter, r *http.Request, v *co
 		return
 	}
 	http.Redirect(w, r, "/admin/users?deleted=1", http.StatusSeeOther)
+}
+
+// consoleEndSessions ends one session of a user (the form's "session"), or
+// all of them (none named), as DELETE /v1/admin/users/{id}/sessions/{session_id}
+// and DELETE /v1/admin/users/{id}/sessions do.
+func (s *Server) consoleEndSessions(w http.ResponseWriter, r *http.Request, v *consoleView) {
+	one := r.PostFormValue("session")
+	id, err := s.userID(r.Context(), r.PathValue("id"))
+	if err == nil {
+		_, err = s.admin.EndSessions(r.Context(), v.who(), id, one)
+	}
+	if err != nil {
+		s.consoleFail(w, r, v, "Sessions", err)
+		return
+	}
+	if one != "" {
+		done(w, r, "session")
+		return
+	}
+	done(w, r, "endall")
 }

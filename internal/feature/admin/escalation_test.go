@@ -77,6 +77,13 @@ func (b *bench) remove(person string) op {
 	return func(ctx context.Context, w admin.Who) error { return b.s.DeleteUser(ctx, w, b.id[person]) }
 }
 
+func (b *bench) endSessions(person string) op {
+	return func(ctx context.Context, w admin.Who) error {
+		_, err := b.s.EndSessions(ctx, w, b.id[person], "")
+		return err
+	}
+}
+
 func (b *bench) setRole(person, role string, on bool) op {
 	return func(ctx context.Context, w admin.Who) error { return b.s.SetRole(ctx, w, b.id[person], role, on) }
 }
@@ -168,6 +175,8 @@ func TestEscalationRefused(t *testing.T) {
 			{"users:write suspends an admin", "uw", b.update("boss", suspended), ip},
 			{"users:write bans an admin", "uw", b.update("boss", banned), ip},
 			{"users:write deletes an admin", "uw", b.remove("boss"), ip},
+			{"users:write ends an admin's sessions", "uw", b.endSessions("boss"), ip},
+			{"users:write ends the sessions of a holder of a permission it lacks", "uw", b.endSessions("peer"), ip},
 			{"users:write changes a holder of a permission it lacks", "uw", b.update("peer", evil), ip},
 			{"users:write bans a holder of a permission it lacks", "uw", b.update("peer", banned), ip},
 			{"users:write deletes a holder of a permission it lacks", "uw", b.remove("peer"), ip},
@@ -213,6 +222,7 @@ func TestEscalationRefused(t *testing.T) {
 			{"every permission changes an admin's email", "every", b.update("boss", evil), ip},
 			{"every permission bans an admin", "every", b.update("boss", banned), ip},
 			{"every permission deletes an admin", "every", b.remove("boss"), ip},
+			{"every permission ends an admin's sessions", "every", b.endSessions("boss"), ip},
 			{"every permission takes ADMIN", "every", b.setRole("boss", "ADMIN", false), ip},
 			{"every permission creates an admin role", "every", b.createRole("CHIEFS", true), ip},
 			{"every permission flags a role admin", "every", b.updateRole("AUDITOR", rbac.RolePatch{IsAdmin: ptr(true)}), ip},
@@ -222,6 +232,7 @@ func TestEscalationRefused(t *testing.T) {
 			// Nobody: no session, no grants, not the system.
 			{"nobody gives a role", "", b.setRole("plain", "OWNER", true), ip},
 			{"nobody changes an end user", "", b.update("plain", account.Patch{FirstName: ptr("P")}), ip},
+			{"nobody ends an end user's sessions", "", b.endSessions("plain"), ip},
 		})
 
 		boss := b.user(b.id["boss"])

@@ -58,6 +58,9 @@ const (
 	AdminAPIKeyRevoked    = "admin.api_key_revoked"
 	AdminItemFeatured     = "admin.item_featured"
 	AdminItemUnfeatured   = "admin.item_unfeatured"
+	// AdminSessionsEnded is an administrator ending one session of a user
+	// (its session_id in the metadata) or all of them (their count).
+	AdminSessionsEnded = "admin.sessions_ended"
 
 	// The application's permissions, with the administrator as actor.
 	PermissionCreated = "permission.created"

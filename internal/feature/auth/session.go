@@ -338,16 +338,30 @@ func (s *Service) RevokeSession(ctx context.Context, a userd.Actor, sessionID st
 
 func (s *Service) revoke(ctx context.Context, a userd.Actor, sessionID, action string, c Client) error {
 	return s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, a.UserID)
-		if err != nil {
-			return fmt.Errorf("delete session: %w", err)
+		if err := RevokeOne(ctx, tx, a.UserID, sessionID); err != nil {
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrSessionNotFound
-		}
-		tx.Invalidate(userd.SessionKey(sessionID))
 		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: action, TargetType: "session", TargetID: sessionID, IP: c.IP, UserAgent: c.UserAgent})
 	})
+}
+
+// RevokeOne ends one session of a user, with its refresh tokens, in the
+// caller's transaction. It returns ErrSessionNotFound when the session is
+// not the user's, or not a session id at all.
+func RevokeOne(ctx context.Context, tx *sqldb.Tx, userID, sessionID string) error {
+	id, ok := userd.ParseID(sessionID)
+	if !ok {
+		return ErrSessionNotFound
+	}
+	res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, id, userID)
+	if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrSessionNotFound
+	}
+	tx.Invalidate(userd.SessionKey(id))
+	return nil
 }
 
 // RevokeAll ends every session of a user, in the caller's transaction, and

@@ -254,8 +254,9 @@ func (s *Service) SetPlanRoles(ctx context.Context, a userd.Actor, c userd.Clien
 	return roles, err
 }
 
-// Filter narrows List; empty fields do not filter.
-type Filter struct{ Status, Plan, Provider string }
+// Filter narrows List; empty fields do not filter. UserID and
+// OrganizationID name the subscriptions' owner.
+type Filter struct{ Status, Plan, Provider, UserID, OrganizationID string }
 
 // List returns up to limit subscriptions of every owner, newest first,
 // after the one with id before. It returns ErrReadForbidden.
@@ -263,8 +264,14 @@ func (s *Service) List(ctx context.Context, a userd.Actor, f Filter, before stri
 	if !a.Grants.Has(ReadPermission) {
 		return nil, ErrReadForbidden
 	}
+	for _, id := range []string{f.UserID, f.OrganizationID} {
+		if _, ok := userd.ParseID(id); id != "" && !ok {
+			return []Subscription{}, nil // no owner has this id
+		}
+	}
 	where, args := []string{"id < $1"}, []any{sqldb.Before(before), limit}
-	for column, v := range map[string]string{"status": f.Status, "plan": f.Plan, "payment_provider": f.Provider} {
+	for column, v := range map[string]string{"status": f.Status, "plan": f.Plan, "payment_provider": f.Provider,
+		"user_id": f.UserID, "organization_id": f.OrganizationID} {
 		if v != "" {
 			args = append(args, v)
 			where = append(where, fmt.Sprintf("%s = $%d", column, len(args)))

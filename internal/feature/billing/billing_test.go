@@ -441,6 +441,14 @@ func TestPlansGrantRoles(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].ID != g.ID {
 			t.Fatalf("admin list = %+v, %v", list, err)
 		}
+		// By owner: bob's two (the provider's and the grant), ann's one,
+		// none for an id that names no one.
+		for owner, want := range map[billing.Filter]int{{UserID: bob}: 2, {UserID: ann, Plan: "pro"}: 1, {UserID: "nope"}: 0,
+			{OrganizationID: "00000000-0000-7000-8000-000000000000"}: 0, {UserID: bob, Provider: billing.Manual}: 1} {
+			if list, err := s.List(ctx, admin, owner, "", 10); err != nil || len(list) != want {
+				t.Errorf("admin list %+v = %d, %v; want %d", owner, len(list), err, want)
+			}
+		}
 	})
 }
 

@@ -54,6 +54,29 @@ func Enabled(ctx context.Context, tx *sqldb.Tx, userID string) (bool, error) {
 	return n > 0, err
 }
 
+// State is a user's second factor as an administrator sees it: whether
+// TOTP is enabled, and how many of its recovery codes are left unused.
+type State struct {
+	Enabled      bool
+	RecoveryLeft int
+}
+
+// StateOf reads a user's second factor (see State).
+func StateOf(ctx context.Context, tx *sqldb.Tx, userID string) (State, error) {
+	on, err := Enabled(ctx, tx, userID)
+	if err != nil {
+		return State{}, fmt.Errorf("read second factor: %w", err)
+	}
+	st := State{Enabled: on}
+	if on {
+		err = tx.QueryRow(ctx, `SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL`, userID).Scan(&st.RecoveryLeft)
+		if err != nil {
+			return State{}, fmt.Errorf("count recovery codes: %w", err)
+		}
+	}
+	return st, nil
+}
+
 // want returns ErrAlreadyEnabled or ErrNotEnabled unless the user's second
 // factor is in the wanted state.
 func want(ctx context.Context, tx *sqldb.Tx, userID string, enabled bool) error {

@@ -169,23 +169,34 @@ func NewService(db *sqldb.DB, d Deps) *Service {
 	return &Service{db: db, deps: d}
 }
 
+// ownColumns are the organisation's own columns of an Org, read from
+// organizations o.
+const ownColumns = `o.id, o.kind, o.name, o.slug, o.parent_id, o.created_by, o.metadata, o.created_at, o.updated_at`
+
 // orgColumns are the columns of an Org, read from organizations o joined
 // with the member's row m.
-const orgColumns = `o.id, o.kind, o.name, o.slug, o.parent_id, o.created_by, o.metadata, o.created_at, o.updated_at, m.role, m.joined_at`
+const orgColumns = ownColumns + `, m.role, m.joined_at`
 
 func scanOrg(row sqldb.Scanner) (Org, error) {
 	var o Org
+	err := scanOrgInto(row, &o, &o.Role, &o.JoinedAt)
+	return o, err
+}
+
+// scanOrgInto scans ownColumns into o, then the columns that follow them
+// into more.
+func scanOrgInto(row sqldb.Scanner, o *Org, more ...any) error {
 	var parent, by sql.NullString
 	var meta []byte
-	if err := row.Scan(&o.ID, &o.Kind, &o.Name, &o.Slug, &parent, &by, &meta, &o.CreatedAt, &o.UpdatedAt, &o.Role, &o.JoinedAt); err != nil {
-		return o, err
+	if err := row.Scan(append([]any{&o.ID, &o.Kind, &o.Name, &o.Slug, &parent, &by, &meta, &o.CreatedAt, &o.UpdatedAt}, more...)...); err != nil {
+		return err
 	}
 	o.ParentID, o.CreatedBy = parent.String, by.String
 	o.CreatedAt, o.UpdatedAt, o.JoinedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC(), o.JoinedAt.UTC()
 	if err := json.Unmarshal(meta, &o.Metadata); err != nil {
-		return o, fmt.Errorf("organization metadata: %w", err)
+		return fmt.Errorf("organization metadata: %w", err)
 	}
-	return o, nil
+	return nil
 }
 
 // slugPattern is a slug: 3 to 50 lower-case letters, digits and inner
