@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/userd/userd/internal/feature/rbac"
 )
 
 // reportsOf reads the reports of a status through the API, by id.
@@ -377,6 +379,59 @@ func TestConsoleContentNarrow(t *testing.T) {
 		}
 		if r := c.do("GET", "/v1/admin/subscriptions", nil, adm); len(r.Body["subscriptions"].([]any)) != 0 {
 			t.Fatalf("subscriptions after the forged grant: %s", r.Raw)
+		}
+	})
+}
+
+// TestConsoleContentInBrowser drives Chromium through the content pages
+// (testdata/console_content_browser.cjs): the moderation queue with two
+// reports on one comment, a review, a sponsor ad approved, an item
+// featured, billing and collections; then checks what it did through the
+// API. Screenshots are named content-*.
+func TestConsoleContentInBrowser(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adminID, adm := c.signup(map[string]any{"email": "root@example.com", "first_name": "Rita", "last_name": "Root"})
+		c.grant(adminID, rbac.AdminRole)
+		bobID, bob := c.signup(map[string]any{"email": "bob@example.com"})
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		_, cat := c.signup(map[string]any{"email": "cat@example.com"})
+		said := str(c.do("POST", "/v1/items/launch-notes/comments", map[string]any{"body": "Cheap pills at example.net"}, bob).Body, "id")
+		report := str(c.do("POST", "/v1/reports", map[string]any{"content_type": "comment", "content_id": said, "reason": "spam", "details": "A link to a shop"}, ann).Body, "id")
+		c.do("POST", "/v1/reports", map[string]any{"content_type": "comment", "content_id": said, "reason": "abuse"}, cat)
+		c.do("POST", "/v1/reports", map[string]any{"content_type": "user", "content_id": bobID, "reason": "harassment"}, cat)
+		now := time.Now().UTC()
+		ad := str(c.do("POST", "/v1/me/sponsor-ads", map[string]any{"item_slug": "launch-notes", "title": "Ann's course", "description": "Learn the basics",
+			"target_url": "https://example.com/course", "starts_at": now.Format(time.RFC3339), "ends_at": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)}, ann).Body, "id")
+		if r := c.do("PUT", "/v1/admin/featured-items/guide", map[string]any{"position": 2}, adm); r.Status != 200 {
+			t.Fatalf("feature = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("POST", "/v1/admin/subscriptions", map[string]any{"user_id": annID, "plan": "comp", "ends_at": now.AddDate(0, 1, 0)}, adm); r.Status != 201 {
+			t.Fatalf("grant = %d %s", r.Status, r.Raw)
+		}
+		tags := map[string]any{"owner": "user", "schema": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"},
+			"color": map[string]any{"type": "string"}}, "required": []string{"name"}}, "unique": [][]string{{"name"}}}
+		if r := c.do("PUT", "/v1/admin/collections/tags", tags, adm); r.Status != 200 {
+			t.Fatalf("declare = %d %s", r.Status, r.Raw)
+		}
+		for _, name := range []string{"work", "home"} {
+			c.do("POST", "/v1/me/collections/tags/records", map[string]any{"data": map[string]any{"name": name, "color": "blue"}}, ann)
+		}
+		plan := map[string]string{"admin": "root@example.com", "password": "correct horse battery", "comment": said, "report": report, "ad": ad,
+			"item": "spring-sale", "collection": "tags", "owner": "ann@example.com"}
+		if pages := consoleInBrowser(t, c, "console_content_browser.cjs", plan); len(pages) != 8 {
+			t.Errorf("the browser checked %d pages: %v", len(pages), pages)
+		}
+		// What the browser did, through the API.
+		if got := reportsOf(t, c, adm, "reviewed")[report]; str(got, "resolution_note") != "Checking the links" {
+			t.Errorf("the reviewed report: %v", got)
+		}
+		r := c.do("GET", "/v1/admin/sponsor-ads?status=approved", nil, adm)
+		if items := r.Body["items"].([]any); len(items) != 1 || str(items[0].(map[string]any), "id") != ad || str(items[0].(map[string]any), "review_note") != "Welcome aboard" {
+			t.Errorf("the approved ad: %s", r.Raw)
+		}
+		r = c.do("GET", "/v1/featured-items", nil, "")
+		if items := r.Body["items"].([]any); len(items) != 2 || str(items[0].(map[string]any), "item") != "spring-sale" {
+			t.Errorf("the featured items: %s", r.Raw)
 		}
 	})
 }
