@@ -145,17 +145,32 @@ type recordsOutput struct {
 }
 
 func (s *Server) records(ctx context.Context, orgID, name string, in RecordsQuery) (*recordsOutput, error) {
-	p, err := s.collections.Records(ctx, userd.ActorFrom(ctx), orgID, name, collection.Query{Where: in.Where, Sort: in.Sort, Cursor: in.Cursor, Limit: in.Limit})
+	return recordsOf(s.collections.Records(ctx, userd.ActorFrom(ctx), orgID, name, in.query()))
+}
+
+// query is the collection's query of a list's parameters.
+func (in RecordsQuery) query() collection.Query {
+	return collection.Query{Where: in.Where, Sort: in.Sort, Cursor: in.Cursor, Limit: in.Limit}
+}
+
+func recordsOf(p collection.Page, err error) (*recordsOutput, error) {
 	if err != nil {
 		return nil, err
 	}
 	out := &recordsOutput{}
 	out.Body.Items = mapAll(p.Records, recordOf)
-	if out.Body.Items == nil {
-		out.Body.Items = []CollectionRecord{}
-	}
 	out.Body.NextCursor = optional(p.Next)
 	return out, nil
+}
+
+type adminRecordsInput struct {
+	MyRecordsPath
+	Owner string `query:"owner" required:"true" doc:"Whose records: a user's id (or the legacy id they were imported with) for a collection of users, an organisation's id for one of organisations (404 owner_not_found for what is neither)."`
+	RecordsQuery
+}
+
+func (s *Server) adminRecords(ctx context.Context, in *adminRecordsInput) (*recordsOutput, error) {
+	return recordsOf(s.collections.RecordsOf(ctx, userd.ActorFrom(ctx), s.client(ctx), in.Name, s.ownerID(ctx, in.Owner), in.query()))
 }
 
 type myRecordsInput struct {

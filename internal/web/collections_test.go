@@ -19,7 +19,7 @@ func TestCollectionsContract(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		c := startWith(t, db, options{})
 		adm := c.admin()
-		_, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com"})
 		bobID, bob := c.signup(map[string]any{"email": "bob@example.com"})
 		_, cat := c.signup(map[string]any{"email": "cat@example.com"})
 		raw, err := os.ReadFile("../../examples/collections/trading-journal.json")
@@ -90,6 +90,10 @@ func TestCollectionsContract(t *testing.T) {
 			{"non-member reads", "GET", "/v1/orgs/" + org + "/collections/playbooks/records", nil, cat, nil, 404, "organization_not_found"},
 			{"owner writes", "POST", "/v1/orgs/" + org + "/collections/playbooks/records", map[string]any{"data": map[string]any{"title": "Breakout"}}, ann, nil, 201, ""},
 			{"owner writes the same key", "POST", "/v1/orgs/" + org + "/collections/playbooks/records", map[string]any{"data": map[string]any{"title": "Breakout"}}, ann, nil, 409, "unique_violation"},
+			{"an organisation's records, for an administrator", "GET", "/v1/admin/collections/playbooks/records?owner=" + org, nil, adm, nil, 200, ""},
+			{"a user's records, without the permission", "GET", "/v1/admin/collections/orders/records?owner=" + annID, nil, bob, nil, 403, "forbidden"},
+			{"the records of no owner", "GET", "/v1/admin/collections/orders/records?owner=nobody", nil, adm, nil, 404, "owner_not_found"},
+			{"records without an owner", "GET", "/v1/admin/collections/orders/records", nil, adm, nil, 422, "validation_failed"},
 			{"delete a collection with records", "DELETE", "/v1/admin/collections/playbooks", nil, adm, nil, 409, "collection_not_empty"},
 			{"delete a collection that others point at", "DELETE", "/v1/admin/collections/trading_accounts?force=true", nil, adm, nil, 409, "collection_referenced"},
 			{"delete by force", "DELETE", "/v1/admin/collections/playbooks?force=true", nil, adm, nil, 204, ""},
@@ -117,6 +121,16 @@ func TestCollectionsContract(t *testing.T) {
 		items2, _ := next.Body["items"].([]any)
 		if len(items2) != 1 || items2[0].(map[string]any)["data"].(map[string]any)["executed_at"] != "2026-06-01T11:00:00Z" || next.Body["next_cursor"] != nil {
 			t.Fatalf("second page = %s", next.Raw)
+		}
+		// An administrator reads ann's orders as she does, a page at a time.
+		admin := "/v1/admin/collections/orders/records?owner=" + annID + "&sort=-executed_at&limit=2"
+		first := c.do("GET", admin, nil, adm)
+		if items, _ := first.Body["items"].([]any); first.Status != 200 || len(items) != 2 || first.Body["next_cursor"] == nil {
+			t.Fatalf("an administrator's page = %d %s", first.Status, first.Raw)
+		}
+		rest := c.do("GET", admin+"&cursor="+str(first.Body, "next_cursor"), nil, adm)
+		if items, _ := rest.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["data"].(map[string]any)["executed_at"] != "2026-06-01T10:00:00Z" {
+			t.Fatalf("an administrator's second page = %s", rest.Raw)
 		}
 		if r := c.do("DELETE", me+"trading_accounts/records/"+acctID, nil, ann); r.Status != 204 {
 			t.Fatalf("delete = %d %s", r.Status, r.Raw)

@@ -62,9 +62,14 @@ type navItem struct {
 var consoleNav = []navItem{
 	{Path: "/admin", Label: "Overview", Needs: consoleArea},
 	{Path: "/admin/users", Label: "Users", Needs: usersRead},
+	{Path: "/admin/orgs", Label: "Organisations", Needs: usersRead},
+	{Path: "/admin/reports", Label: "Moderation queue", Needs: reportsReview},
+	{Path: "/admin/sponsor-ads", Label: "Sponsor ads", Needs: adsReview},
+	{Path: "/admin/featured", Label: "Featured items", Needs: itemsFeature},
+	{Path: "/admin/billing", Label: "Billing", Needs: billingRead},
+	{Path: "/admin/collections", Label: "Collections", Needs: collectionsWrite},
 	{Path: "/admin/audit", Label: "Audit log", Needs: logsRead},
 	{Path: "/admin/settings", Label: "Settings", Needs: consoleArea},
-	{Path: "/admin/orgs", Label: "Organisations", Needs: usersRead},
 }
 
 // consoleRoutes registers the console's pages and actions.
@@ -84,10 +89,23 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /admin/users/{id}/moderate", s.console(moderation.ModeratePermission, s.consoleModerate))
 	s.mux.HandleFunc("POST /admin/users/{id}/delete", s.console(usersWrite, s.consoleDeleteUser))
 	s.mux.HandleFunc("GET /admin/audit", s.console(logsRead, s.consoleAudit))
-	s.mux.HandleFunc("/admin/", s.console(consoleArea, s.consoleNotFound))
 	s.mux.HandleFunc("POST /admin/users/{id}/sessions", s.console(usersWrite, s.consoleEndSessions))
 	s.mux.HandleFunc("GET /admin/orgs", s.console(usersRead, s.consoleOrgs))
 	s.mux.HandleFunc("GET /admin/orgs/{id}", s.console(usersRead, s.consoleOrg))
+	s.mux.HandleFunc("GET /admin/reports", s.console(reportsReview, s.consoleReports))
+	s.mux.HandleFunc("POST /admin/reports/{report}/review", s.console(reportsReview, s.consoleReviewReport))
+	s.mux.HandleFunc("POST /admin/reports/act", s.console(moderation.ModeratePermission, s.consoleActOnContent))
+	s.mux.HandleFunc("GET /admin/sponsor-ads", s.console(adsReview, s.consoleSponsorAds))
+	s.mux.HandleFunc("POST /admin/sponsor-ads/{ad}/review", s.console(adsReview, s.consoleReviewAd))
+	s.mux.HandleFunc("GET /admin/featured", s.console(itemsFeature, s.consoleFeatured))
+	s.mux.HandleFunc("POST /admin/featured", s.console(itemsFeature, s.consoleFeature))
+	s.mux.HandleFunc("POST /admin/featured/remove", s.console(itemsFeature, s.consoleUnfeature))
+	s.mux.HandleFunc("GET /admin/billing", s.console(billingRead, s.consoleBilling))
+	s.mux.HandleFunc("POST /admin/billing/grant", s.console(billingWrite, s.consoleGrant))
+	s.mux.HandleFunc("POST /admin/billing/{sub}/end", s.console(billingWrite, s.consoleEndGrant))
+	s.mux.HandleFunc("GET /admin/billing/events", s.console(billingRead, s.consoleBillingEvents))
+	s.mux.HandleFunc("GET /admin/collections", s.console(collectionsWrite, s.consoleCollections))
+	s.mux.HandleFunc("/admin/", s.console(consoleArea, s.consoleNotFound))
 }
 
 //go:embed console

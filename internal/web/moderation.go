@@ -109,7 +109,7 @@ type adminReportsOutput struct {
 func (s *Server) adminReports(ctx context.Context, in *adminReportsInput) (*adminReportsOutput, error) {
 	out := &adminReportsOutput{}
 	if in.Group == "content" {
-		list, err := s.moderation.Grouped(ctx, in.ContentType, in.Limit)
+		list, err := s.moderation.Grouped(ctx, in.ContentType, in.Limit, 0)
 		if err != nil {
 			return nil, err
 		}

@@ -115,10 +115,12 @@ const (
 	BillingEventRejected       = "billing.event_rejected"
 	BillingPlanRolesSet        = "billing.plan_roles_set"
 	BillingProviderUpdated     = "billing.provider_updated"
-	// Collections: a declaration made or changed, a collection deleted (in
-	// no user's trail; the administrator as actor).
-	CollectionDeclared = "collection.declared"
-	CollectionDeleted  = "collection.deleted"
+	// Collections: a declaration made or changed, a collection deleted, an
+	// owner's records read by an administrator (in no user's trail; the
+	// administrator as actor).
+	CollectionDeclared    = "collection.declared"
+	CollectionDeleted     = "collection.deleted"
+	CollectionRecordsRead = "collection.records_read"
 	// CRM: companies, a client profile's company, integration mappings,
 	// the Twenty connection and the seed (in no user's trail; the
 	// administrator, or no one for the command line, as actor).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -101,25 +102,68 @@ func placeholder(k sqldb.JSONKind, n string) string {
 // filter on a field that no index names, an unknown operator, a value of
 // the wrong type, more than MaxFilters filters, or a bad cursor.
 func (s *Service) Records(ctx context.Context, a userd.Actor, orgID, name string, q Query) (p Page, err error) {
-	if q.Limit <= 0 || q.Limit > MaxLimit {
-		q.Limit = DefaultLimit
+	err = s.access(ctx, a, orgID, name, find, func(tx *sqldb.Tx, c *compiled, o owner) (err error) {
+		p, err = c.page(ctx, tx, o, q)
+		return err
+	})
+	return p, err
+}
+
+// ErrOwnerNotFound refuses RecordsOf an owner id that is no id.
+var ErrOwnerNotFound = userd.Errorf(userd.KindNotFound, "owner_not_found", "No such owner: give a user's id for a collection of users, an organisation's for one of organisations.")
+
+// RecordsOf returns a page of one owner's records of a collection (see
+// Query), whoever they are: a user's, ownerID being their id, when users
+// own the collection's records, else an organisation's. It is an
+// administrator's read of what others stored, audited
+// (collection.records_read, the owner as target, in no user's trail). It
+// returns ErrForbidden without WritePermission, ErrNotFound,
+// ErrOwnerNotFound, and the validation errors of Records.
+func (s *Service) RecordsOf(ctx context.Context, a userd.Actor, cl userd.Client, name, ownerID string, q Query) (p Page, err error) {
+	if !a.Grants.Has(WritePermission) {
+		return p, ErrForbidden
 	}
-	err = s.access(ctx, a, orgID, name, find, func(tx *sqldb.Tx, c *compiled, o owner) error {
-		sqlText, args, field, err := c.query(tx, o, q)
+	id, ok := userd.ParseID(ownerID)
+	if !ok {
+		return p, ErrOwnerNotFound
+	}
+	// System: another owner's records, audited.
+	err = s.db.Tx(search(ctx), func(tx *sqldb.Tx) error {
+		c, err := s.load(ctx, tx, name)
 		if err != nil {
 			return err
 		}
-		rs, err := sqldb.All(ctx, tx, scanRecord, sqlText, args...)
-		if err != nil {
-			return fmt.Errorf("list records: %w", err)
+		o := owner{user: id}
+		if c.decl.Owner == OwnerOrganization {
+			o = owner{org: id}
 		}
-		p.Records = rs
-		if len(rs) > q.Limit {
-			p.Records = rs[:q.Limit]
-			p.Next, err = c.next(p.Records[q.Limit-1], field)
+		if p, err = c.page(ctx, tx, o, q); err != nil {
+			return err
 		}
-		return err
+		return audit.Record(ctx, tx, audit.Event{ActorUserID: a.UserID, APIKeyID: a.APIKeyID, Action: audit.CollectionRecordsRead, TargetType: c.decl.Owner, TargetID: id,
+			IP: cl.IP, UserAgent: cl.UserAgent, Metadata: map[string]any{"collection": name, "records": len(p.Records)}})
 	})
+	return p, err
+}
+
+// page reads a page of the owner's records in tx.
+func (c *compiled) page(ctx context.Context, tx *sqldb.Tx, o owner, q Query) (p Page, err error) {
+	if q.Limit <= 0 || q.Limit > MaxLimit {
+		q.Limit = DefaultLimit
+	}
+	sqlText, args, field, err := c.query(tx, o, q)
+	if err != nil {
+		return p, err
+	}
+	rs, err := sqldb.All(ctx, tx, scanRecord, sqlText, args...)
+	if err != nil {
+		return p, fmt.Errorf("list records: %w", err)
+	}
+	p.Records = rs
+	if len(rs) > q.Limit {
+		p.Records = rs[:q.Limit]
+		p.Next, err = c.next(p.Records[q.Limit-1], field)
+	}
 	return p, err
 }
 

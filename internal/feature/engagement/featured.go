@@ -142,19 +142,39 @@ func (s *Service) Unfeature(ctx context.Context, a userd.Actor, c userd.Client, 
 	})
 }
 
-// featuredNow is the condition of a row featured at $1.
-const featuredNow = `(featured_from IS NULL OR featured_from <= $1) AND (featured_until IS NULL OR featured_until > $1)`
+// featuredNow is the condition of a row featured at $2.
+const featuredNow = `WHERE (featured_from IS NULL OR featured_from <= $2) AND (featured_until IS NULL OR featured_until > $2)`
 
 // FeaturedNow returns up to limit (at most MaxFeatured) items featured at
 // the transaction's clock, by position then slug.
-func (s *Service) FeaturedNow(ctx context.Context, limit int) (out []FeaturedItem, err error) {
+func (s *Service) FeaturedNow(ctx context.Context, limit int) ([]FeaturedItem, error) {
+	return s.featured(ctx, true, limit)
+}
+
+// AllFeatured returns up to limit (at most MaxFeatured) rows of the featured
+// list, by position then slug, whether their window is open, past or to
+// come: what an administrator manages. It returns ErrFeatureForbidden.
+func (s *Service) AllFeatured(ctx context.Context, a userd.Actor, limit int) ([]FeaturedItem, error) {
+	if !a.Grants.Has(FeaturePermission) {
+		return nil, ErrFeatureForbidden
+	}
+	return s.featured(ctx, false, limit)
+}
+
+// featured returns up to limit (at most MaxFeatured) rows of featured_items,
+// only those featured now when now, by position then slug.
+func (s *Service) featured(ctx context.Context, now bool, limit int) (out []FeaturedItem, err error) {
 	if limit <= 0 || limit > MaxFeatured {
 		limit = MaxFeatured
 	}
 	// System: featured items belong to no user; the list is public.
 	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		out, err = sqldb.All(ctx, tx, scanFeatured, `SELECT `+featuredColumns+` FROM featured_items WHERE `+featuredNow+`
-			ORDER BY position, item_slug LIMIT $2`, tx.Now, limit)
+		where, args := "", []any{limit}
+		if now {
+			where, args = featuredNow, append(args, tx.Now)
+		}
+		out, err = sqldb.All(ctx, tx, scanFeatured, `SELECT `+featuredColumns+` FROM featured_items `+where+`
+			ORDER BY position, item_slug LIMIT $1`, args...)
 		if err != nil {
 			return fmt.Errorf("featured items: %w", err)
 		}

@@ -244,3 +244,39 @@ func TestFeaturedRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestAllFeatured: an administrator's list holds every row, past, present
+// and to come, by position then slug, where FeaturedNow holds only the
+// present; it needs the permission.
+func TestAllFeatured(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx, s := context.Background(), engagement.NewService(db, engagement.Deps{})
+		now := dbtest.NewClock(db, june).Now()
+		a := featurer(t, db)
+		past, future := now.Add(-time.Hour), now.Add(time.Hour)
+		one, two := 1, 2
+		for item, f := range map[string]engagement.Featured{
+			"ended":  {Until: &past},
+			"soon":   {From: &future, Position: &one},
+			"live":   {Position: &two},
+			"always": {Position: &one},
+		} {
+			if _, err := s.SetFeatured(ctx, a, userd.Client{}, item, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all, err := s.AllFeatured(ctx, a, 0)
+		if err != nil || slugs(all) != "ended,always,soon,live" || !all[2].From.Equal(future) || all[2].By != a.UserID {
+			t.Fatalf("all = %+v, %v", all, err)
+		}
+		if got := featuredNow(t, s); got != "always,live" {
+			t.Fatalf("now = %s", got)
+		}
+		if all, err := s.AllFeatured(ctx, a, 2); err != nil || slugs(all) != "ended,always" {
+			t.Fatalf("two = %+v, %v", all, err)
+		}
+		if _, err := s.AllFeatured(ctx, userd.Actor{UserID: a.UserID}, 10); !errors.Is(err, engagement.ErrFeatureForbidden) {
+			t.Fatalf("without the permission: %v", err)
+		}
+	})
+}

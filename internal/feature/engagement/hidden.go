@@ -123,3 +123,15 @@ func HiddenState(ctx context.Context, tx *sqldb.Tx, kind, id string) (string, er
 	}
 	return hidden, nil
 }
+
+// CommentAuthor returns the id of a comment's author, or "" when there is
+// no such comment (or it is deleted).
+func CommentAuthor(ctx context.Context, tx *sqldb.Tx, id string) (string, error) {
+	var author string
+	err := tx.QueryRow(ctx, `SELECT c.user_id FROM comments m JOIN client_profiles c ON c.id = m.user_id
+		WHERE m.id = $1 AND m.deleted_at IS NULL`, id).Scan(&author)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("read comment's author: %w", err)
+	}
+	return author, nil
+}

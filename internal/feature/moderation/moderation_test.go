@@ -104,7 +104,7 @@ func TestReporting(t *testing.T) {
 		if err != nil || len(all) != 1 || all[0].ReviewedBy != mod.UserID {
 			t.Fatalf("resolved reports = %+v, %v", all, err)
 		}
-		groups, err := s.Grouped(ctx, "", 10)
+		groups, err := s.Grouped(ctx, "", 10, 0)
 		if err != nil || len(groups) != 3 || groups[0].OpenReports != 1 {
 			t.Fatalf("groups = %+v, %v", groups, err)
 		}
@@ -117,8 +117,67 @@ func TestReporting(t *testing.T) {
 		if err := db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return lifecycle.DeleteUser(ctx, tx, ann.UserID) }); err != nil {
 			t.Fatal(err)
 		}
-		if groups, err := s.Grouped(ctx, "", 10); err != nil || len(groups) != 0 {
+		if groups, err := s.Grouped(ctx, "", 10, 0); err != nil || len(groups) != 0 {
 			t.Fatalf("groups after the reporter's deletion = %+v, %v", groups, err)
+		}
+	})
+}
+
+// TestGroupedQueue: the grouped queue names whom an action acts on (a
+// comment's author, the reported user, nobody for an item) and carries
+// each content's newest open reports, as many as asked for; closed reports
+// are not among them.
+func TestGroupedQueue(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx, s, e := context.Background(), moderation.NewService(db, moderation.Deps{}), engagement.NewService(db, engagement.Deps{})
+		ann, bob, cat, mod := dbtest.User(t, db, "ann@example.com"), dbtest.User(t, db, "bob@example.com"), dbtest.User(t, db, "cat@example.com"),
+			moderator(t, db, "mod@example.com")
+		m := comment(t, e, bob, "post", "spam spam")
+		file := func(a userd.Actor, kind, id, reason string) moderation.Report {
+			t.Helper()
+			r, err := s.Report(ctx, a, userd.Client{}, moderation.ReportInput{ContentType: kind, ContentID: id, Reason: reason})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		file(ann, "comment", m.ID, "spam")
+		last := file(cat, "comment", m.ID, "abuse")
+		closed := file(ann, "user", bob.UserID, "harassment")
+		open := file(cat, "user", bob.UserID, "abuse")
+		item := file(ann, "item", "guide", "misinformation")
+		if _, err := s.Review(ctx, mod, userd.Client{}, closed.ID, moderation.ReviewInput{Status: "dismissed"}); err != nil {
+			t.Fatal(err)
+		}
+		groups, err := s.Grouped(ctx, "", 10, 1)
+		if err != nil || len(groups) != 3 {
+			t.Fatalf("groups = %+v, %v", groups, err)
+		}
+		type got struct {
+			kind, author string
+			open         int64
+			reports      []string
+		}
+		for i, want := range []got{
+			{"comment", bob.UserID, 2, []string{last.ID}},
+			{"item", "", 1, []string{item.ID}},
+			{"user", bob.UserID, 1, []string{open.ID}},
+		} {
+			g := groups[i]
+			var ids []string
+			for _, r := range g.Reports {
+				ids = append(ids, r.ID)
+			}
+			if g.ContentType != want.kind || g.AuthorUserID != want.author || g.OpenReports != want.open || fmt.Sprint(ids) != fmt.Sprint(want.reports) {
+				t.Errorf("group %d = %+v; want %+v", i, g, want)
+			}
+		}
+		if groups[1].ContentID != "guide" || groups[1].Reports[0].ReporterUserID != ann.UserID {
+			t.Errorf("the item's group = %+v", groups[1])
+		}
+		all, err := s.Grouped(ctx, "comment", 10, 10)
+		if err != nil || len(all) != 1 || len(all[0].Reports) != 2 || all[0].Reports[1].Reason != "spam" {
+			t.Fatalf("the comment's group with every report = %+v, %v", all, err)
 		}
 	})
 }
@@ -152,7 +211,7 @@ func TestHoldRace(t *testing.T) {
 			}
 		}
 		holds := dbtest.Count(t, db, `SELECT count(*) FROM moderation_history WHERE action = 'hold' AND content_id = $1`, m.ID)
-		groups, err := s.Grouped(ctx, "comment", 10)
+		groups, err := s.Grouped(ctx, "comment", 10, 0)
 		if err != nil || len(groups) != 1 {
 			t.Fatalf("groups = %+v, %v", groups, err)
 		}

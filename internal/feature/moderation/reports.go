@@ -229,11 +229,18 @@ type Reported struct {
 	ContentType, ContentID string
 	OpenReports            int64  // distinct reporters with an open report
 	Hidden                 string // "", engagement.Held or engagement.Removed
+	// AuthorUserID is whom an action on the content acts on: a comment's
+	// author, the reported user; "" for an item (it has no author) or a
+	// comment that is gone.
+	AuthorUserID string
+	// Reports are its newest open reports, as many as Grouped was asked for.
+	Reports []Report
 }
 
 // Grouped lists the contents with open reports, most reported first (then
-// by type and id), up to limit.
-func (s *Service) Grouped(ctx context.Context, contentType string, limit int) (list []Reported, err error) {
+// by type and id), up to limit, each with up to reports of its open
+// reports, newest first. The route asks for ReviewPermission.
+func (s *Service) Grouped(ctx context.Context, contentType string, limit, reports int) (list []Reported, err error) {
 	// System: every reporter's rows.
 	err = s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
 		list, err = sqldb.All(ctx, tx, func(row sqldb.Scanner) (r Reported, err error) {
@@ -243,14 +250,40 @@ func (s *Service) Grouped(ctx context.Context, contentType string, limit int) (l
 		if err != nil {
 			return fmt.Errorf("group reports: %w", err)
 		}
-		for i, r := range list {
-			if list[i].Hidden, err = engagement.HiddenState(ctx, tx, r.ContentType, r.ContentID); err != nil {
+		for i := range list {
+			if err := reported(ctx, tx, &list[i], reports); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return list, err
+}
+
+// reported reads what the queue shows of a reported content besides its
+// count: whether it is hidden, its author, and up to n of its open
+// reports.
+func reported(ctx context.Context, tx *sqldb.Tx, r *Reported, n int) (err error) {
+	if r.Hidden, err = engagement.HiddenState(ctx, tx, r.ContentType, r.ContentID); err != nil {
+		return err
+	}
+	switch r.ContentType {
+	case "user":
+		r.AuthorUserID = r.ContentID
+	case "comment":
+		if r.AuthorUserID, err = engagement.CommentAuthor(ctx, tx, r.ContentID); err != nil {
+			return err
+		}
+	}
+	if n <= 0 {
+		return nil
+	}
+	r.Reports, err = sqldb.All(ctx, tx, scanReport, `SELECT `+reportColumns+` WHERE r.status IN `+openStatuses+`
+		AND r.content_type = $1 AND r.content_id = $2 ORDER BY r.id DESC LIMIT $3`, r.ContentType, r.ContentID, n)
+	if err != nil {
+		return fmt.Errorf("list reports of a content: %w", err)
+	}
+	return nil
 }
 
 // ReviewInput is a reviewer's decision on a report.
