@@ -112,7 +112,7 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := db.MigrateUp(ctx); err != nil {
 		return err
 	}
-	ring, _, err := kc.keyring(dataDir.String(), newLogger(os.Stderr))
+	ring, _, err := kc.keyring(dataDir.String(), newLogger(os.Stderr, "text"))
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,12 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\n`userd COMMAND --help` lists the flags of the other commands.")
 }
 
-func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+// newLogger returns the logger of a command, writing lines of format
+// (text or json) to w.
+func newLogger(w io.Writer, format string) *slog.Logger {
+	o := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
+	}
+	return slog.New(slog.NewTextHandler(w, o))
 }

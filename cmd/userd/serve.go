@@ -60,6 +60,7 @@ type serveConfig struct {
 	publicURL      string
 	smtpURL        string
 	trustedProxies string
+	logFormat      string
 	oidcProviders  multiFlag
 	allowRedirects string
 	rateLimits     onOff
@@ -168,6 +169,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on (env USERD_ADDR)")
 	fs.StringVar(&c.publicURL, "public-url", "", "URL that clients reach userd at, for links in mail and OAuth redirects; https makes cookies Secure (default http://ADDR) (env USERD_PUBLIC_URL)")
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "smtp://[user:pass@]host[:port] (STARTTLS required, unless ?tls=opportunistic or on loopback) or smtps://… (TLS from the start) for outgoing mail; mail goes to the log when unset (env USERD_SMTP_URL)")
+	fs.StringVar(&c.logFormat, "log-format", "text", "the log's lines: text (key=value) or json, one line per event and per request (env USERD_LOG_FORMAT)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "CIDR,… of proxies whose X-Forwarded-For is believed for the client address; none by default (env USERD_TRUSTED_PROXIES)")
 	fs.Var(&c.oidcProviders, "oidc-provider", "NAME,ISSUER_URL,CLIENT_ID,CLIENT_SECRET of an OpenID Connect provider, repeatable; github and google need only NAME,,CLIENT_ID,CLIENT_SECRET (for github, an ISSUER_URL names a GitHub Enterprise Server) (env USERD_OIDC_PROVIDER)")
 	fs.StringVar(&c.allowRedirects, "allowed-redirects", "", "ORIGIN,… that log-in may redirect to (env USERD_ALLOWED_REDIRECTS)")
@@ -381,7 +383,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
-	log := newLogger(os.Stderr)
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
+	}
+	log := newLogger(os.Stderr, c.logFormat)
 	tuneMemory(c.memoryLimit, c.gcPercent)
 	proxies, err := parseCIDRs(c.trustedProxies)
 	if err != nil {

@@ -74,10 +74,11 @@ type options struct {
 	hookKey  []byte
 	oidc     []federation.Provider
 	external auth.ExternalVerifier
-	rpOrigin string   // passkeys' origin; on localhost
-	allowed  []string // redirect origins
-	maxOrgs  int      // memberships per user; organization.DefaultMaxPerUser when 0
-	hideAuth bool     // --public-auth-user-id=false
+	rpOrigin string    // passkeys' origin; on localhost
+	allowed  []string  // redirect origins
+	maxOrgs  int       // memberships per user; organization.DefaultMaxPerUser when 0
+	hideAuth bool      // --public-auth-user-id=false
+	log      io.Writer // receives the server's log as JSON lines; discarded when nil
 }
 
 // start serves the API over db on a loopback port for the test's duration,
@@ -111,6 +112,9 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 // newHandler builds the API as serve does, with test settings.
 func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.Service) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if o.log != nil {
+		log = slog.New(slog.NewJSONHandler(o.log, nil))
+	}
 	if o.keyring == nil {
 		o.keyring = testKeyring
 	}

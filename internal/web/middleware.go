@@ -99,6 +99,7 @@ type callerKey struct{}
 // withCaller returns a copy of ctx that carries the caller, and their actor
 // for userd.ActorFrom.
 func withCaller(ctx context.Context, c auth.Caller) context.Context {
+	noteCaller(ctx, c.Actor)
 	return context.WithValue(userd.WithActor(ctx, c.Actor), callerKey{}, c.User)
 }
 
