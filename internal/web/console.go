@@ -64,6 +64,9 @@ var consoleNav = []navItem{
 	{Path: "/admin/users", Label: "Users", Needs: usersRead},
 	{Path: "/admin/audit", Label: "Audit log", Needs: logsRead},
 	{Path: "/admin/settings", Label: "Settings", Needs: consoleArea},
+	{Path: "/admin/roles", Label: "Roles", Needs: rolesRead},
+	{Path: "/admin/api-keys", Label: "API keys", Needs: admin.APIKeysRead},
+	{Path: "/admin/notifications", Label: "Notifications", Needs: notificationsSend},
 }
 
 // consoleRoutes registers the console's pages and actions.
@@ -84,6 +87,19 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /admin/users/{id}/delete", s.console(usersWrite, s.consoleDeleteUser))
 	s.mux.HandleFunc("GET /admin/audit", s.console(logsRead, s.consoleAudit))
 	s.mux.HandleFunc("/admin/", s.console(consoleArea, s.consoleNotFound))
+	s.mux.HandleFunc("GET /admin/roles", s.console(rolesRead, s.consoleRoles))
+	s.mux.HandleFunc("GET /admin/roles/new", s.console(rolesWrite, s.consoleNewRole))
+	s.mux.HandleFunc("POST /admin/roles", s.console(rolesWrite, s.consoleCreateRole))
+	s.mux.HandleFunc("GET /admin/roles/{role}", s.console(rolesRead, s.consoleRole))
+	s.mux.HandleFunc("POST /admin/roles/{role}", s.console(rolesWrite, s.consoleUpdateRole))
+	s.mux.HandleFunc("POST /admin/roles/{role}/delete", s.console(rolesWrite, s.consoleDeleteRole))
+	s.mux.HandleFunc("POST /admin/permissions", s.console(rolesWrite, s.consoleCreatePermission))
+	s.mux.HandleFunc("POST /admin/permissions/{key}/delete", s.console(rolesWrite, s.consoleDeletePermission))
+	s.mux.HandleFunc("GET /admin/api-keys", s.console(admin.APIKeysRead, s.consoleAPIKeys))
+	s.mux.HandleFunc("POST /admin/api-keys", s.console(admin.APIKeysWrite, s.consoleCreateAPIKey))
+	s.mux.HandleFunc("POST /admin/api-keys/{key}/revoke", s.console(admin.APIKeysWrite, s.consoleRevokeAPIKey))
+	s.mux.HandleFunc("GET /admin/notifications", s.console(notificationsSend, s.consoleCompose))
+	s.mux.HandleFunc("POST /admin/notifications", s.console(notificationsSend, s.consoleSend))
 }
 
 //go:embed console
