@@ -388,3 +388,40 @@ func TestConsoleAccessNarrow(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleAccessInBrowser drives Debian's Chromium through the roles, API
+// keys, notifications and settings (testdata/console_access_browser.cjs):
+// it creates a role with two permissions, creates an API key (shown once:
+// a reload does not show it again), revokes it (the API refuses it with
+// 401 from then on), sends a notification to a role's holders, and reads
+// the settings; every page passes axe-core and is screenshot with the
+// prefix access-. What it did is checked here through the API.
+func TestConsoleAccessInBrowser(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		ann, annTok := c.signup(map[string]any{"email": "ann@example.com"})
+		_, bobTok := c.signup(map[string]any{"email": "bob@example.com"})
+		if r := c.do("POST", "/v1/admin/roles", map[string]any{"name": "CREW", "description": "The crew", "permissions": []string{"account:read"}}, adm); r.Status != 201 {
+			t.Fatalf("create CREW = %d %s", r.Status, r.Raw)
+		}
+		c.grant(ann, "CREW")
+		plan := map[string]string{"admin": "admin@example.com", "password": "correct horse battery", "new_role": "SUPPORT", "perms": "users:read,api_keys:read",
+			"notify_role": "CREW", "holders": "1", "title": "Crew meeting at noon"}
+		if pages := consoleInBrowser(t, c, "console_access_browser.cjs", plan); len(pages) != 11 {
+			t.Errorf("the browser checked %d pages: %v", len(pages), pages)
+		}
+		if ro := apiRole(t, c, adm, "SUPPORT"); ro == nil || strings.Join(toStrings(ro["permissions"]), ",") != "api_keys:read,users:read" {
+			t.Errorf("SUPPORT after the browser: %v", ro)
+		}
+		r := c.do("GET", "/v1/admin/api-keys", nil, adm)
+		if items := r.Body["items"].([]any); len(items) != 1 || str(items[0].(map[string]any), "name") != "browser test key" || items[0].(map[string]any)["revoked_at"] == nil {
+			t.Errorf("the keys after the browser: %s", r.Raw)
+		}
+		if got := notificationTitles(t, c, annTok); !slices.Equal(got, []string{"Crew meeting at noon"}) {
+			t.Errorf("the holder's notifications: %v", got)
+		}
+		if got := notificationTitles(t, c, bobTok); len(got) != 0 {
+			t.Errorf("a non-holder's notifications: %v", got)
+		}
+	})
+}

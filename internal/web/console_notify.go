@@ -32,6 +32,9 @@ func (s *Server) consoleCompose(w http.ResponseWriter, r *http.Request, v *conso
 	p := composePage{F: composeForm{To: "one", Type: "console.message"}}
 	if n, err := strconv.Atoi(r.URL.Query().Get("sent")); err == nil {
 		v.Notice = fmt.Sprintf("Sent: %d users got the notification.", n)
+		if n == 1 {
+			v.Notice = "Sent: 1 user got the notification."
+		}
 	}
 	s.renderCompose(w, r, v, p, nil)
 }

@@ -50,14 +50,17 @@ type settingsPage struct {
 // since says how long ago t was, in days (or hours, or minutes, when
 // fewer).
 func since(now, t time.Time) string {
+	n, unit := int(now.Sub(t)/time.Minute), "minute"
 	switch d := now.Sub(t); {
 	case d >= 48*time.Hour:
-		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+		n, unit = int(d/(24*time.Hour)), "day"
 	case d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", int(d/time.Hour))
-	default:
-		return fmt.Sprintf("%d minutes", int(d/time.Minute))
+		n, unit = int(d/time.Hour), "hour"
 	}
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
 }
 
 // consoleSettings shows what this process runs with, without secrets: its
