@@ -523,7 +523,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
 	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages,
-		HideAuthUserID: !c.publicAuthID, Logger: log},
+		HideAuthUserID: !c.publicAuthID, Flags: shownFlags(fs), MasterKey: c.keys.describe(c.db.dataDir, keyring), Logger: log},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
 			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),

@@ -70,6 +70,9 @@ var consoleNav = []navItem{
 	{Path: "/admin/collections", Label: "Collections", Needs: collectionsWrite},
 	{Path: "/admin/audit", Label: "Audit log", Needs: logsRead},
 	{Path: "/admin/settings", Label: "Settings", Needs: consoleArea},
+	{Path: "/admin/roles", Label: "Roles", Needs: rolesRead},
+	{Path: "/admin/api-keys", Label: "API keys", Needs: admin.APIKeysRead},
+	{Path: "/admin/notifications", Label: "Notifications", Needs: notificationsSend},
 }
 
 // consoleRoutes registers the console's pages and actions.
@@ -106,6 +109,19 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /admin/billing/events", s.console(billingRead, s.consoleBillingEvents))
 	s.mux.HandleFunc("GET /admin/collections", s.console(collectionsWrite, s.consoleCollections))
 	s.mux.HandleFunc("/admin/", s.console(consoleArea, s.consoleNotFound))
+	s.mux.HandleFunc("GET /admin/roles", s.console(rolesRead, s.consoleRoles))
+	s.mux.HandleFunc("GET /admin/roles/new", s.console(rolesWrite, s.consoleNewRole))
+	s.mux.HandleFunc("POST /admin/roles", s.console(rolesWrite, s.consoleCreateRole))
+	s.mux.HandleFunc("GET /admin/roles/{role}", s.console(rolesRead, s.consoleRole))
+	s.mux.HandleFunc("POST /admin/roles/{role}", s.console(rolesWrite, s.consoleUpdateRole))
+	s.mux.HandleFunc("POST /admin/roles/{role}/delete", s.console(rolesWrite, s.consoleDeleteRole))
+	s.mux.HandleFunc("POST /admin/permissions", s.console(rolesWrite, s.consoleCreatePermission))
+	s.mux.HandleFunc("POST /admin/permissions/{key}/delete", s.console(rolesWrite, s.consoleDeletePermission))
+	s.mux.HandleFunc("GET /admin/api-keys", s.console(admin.APIKeysRead, s.consoleAPIKeys))
+	s.mux.HandleFunc("POST /admin/api-keys", s.console(admin.APIKeysWrite, s.consoleCreateAPIKey))
+	s.mux.HandleFunc("POST /admin/api-keys/{key}/revoke", s.console(admin.APIKeysWrite, s.consoleRevokeAPIKey))
+	s.mux.HandleFunc("GET /admin/notifications", s.console(notificationsSend, s.consoleCompose))
+	s.mux.HandleFunc("POST /admin/notifications", s.console(notificationsSend, s.consoleSend))
 }
 
 //go:embed console
@@ -323,7 +339,12 @@ func (s *Server) render(w http.ResponseWriter, status int, page string, v *conso
 // status and message (a bare message for an internal error, which
 // problemOf logs).
 func (s *Server) consoleFail(w http.ResponseWriter, r *http.Request, v *consoleView, title string, err error) {
-	v.Title, v.Data = title, backTo(r)
+	s.failBack(w, r, v, title, backTo(r), err)
+}
+
+// failBack renders err on a page of its own that links back to back.
+func (s *Server) failBack(w http.ResponseWriter, r *http.Request, v *consoleView, title, back string, err error) {
+	v.Title, v.Data = title, back
 	s.renderError(w, r, v, "message", err)
 }
 

@@ -64,12 +64,6 @@ func backToList(w http.ResponseWriter, r *http.Request, path, action string) {
 	http.Redirect(w, r, path+"?"+q.Encode(), http.StatusSeeOther)
 }
 
-// failBack renders err on a page of its own that links back to a list.
-func (s *Server) failBack(w http.ResponseWriter, r *http.Request, v *consoleView, title, back string, err error) {
-	v.Title, v.Data = title, back
-	s.renderError(w, r, v, "message", err)
-}
-
 // contentNotices are the messages shown after an action, by its name in the
 // redirect's query (never text from the request).
 var contentNotices = map[string]string{

@@ -24,7 +24,7 @@ func (s *Server) consoleOrgs(w http.ResponseWriter, r *http.Request, v *consoleV
 		list, err = s.orgs.Search(r.Context(), q.Get("q"), q.Get("user_id"), before, consolePage+1)
 	}
 	if err != nil {
-		s.orgFail(w, r, v, err)
+		s.failBack(w, r, v, "Organisations", "/admin/orgs", err)
 		return
 	}
 	p := orgsPage{Q: q.Get("q"), UserID: q.Get("user_id")}
@@ -63,7 +63,7 @@ func (s *Server) consoleOrg(w http.ResponseWriter, r *http.Request, v *consoleVi
 		p.Subscriptions, err = s.billing.List(r.Context(), v.caller.Actor, billing.Filter{OrganizationID: id}, "", consolePage)
 	}
 	if err != nil {
-		s.orgFail(w, r, v, err)
+		s.failBack(w, r, v, "Organisations", "/admin/orgs", err)
 		return
 	}
 	var next *string
@@ -72,11 +72,4 @@ func (s *Server) consoleOrg(w http.ResponseWriter, r *http.Request, v *consoleVi
 	}
 	v.Title, v.Data = "Organisation "+p.Name, p
 	s.render(w, http.StatusOK, "org", v)
-}
-
-// orgFail renders an error of the organisations' pages, with a link back
-// to their list.
-func (s *Server) orgFail(w http.ResponseWriter, r *http.Request, v *consoleView, err error) {
-	v.Title, v.Data = "Organisations", "/admin/orgs"
-	s.renderError(w, r, v, "message", err)
 }

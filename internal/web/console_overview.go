@@ -71,25 +71,3 @@ func overviewOf(o admin.Overview) overviewPage {
 	p.Summary = fmt.Sprintf("Over the last %d days: %d sign-ups and %d log-ins; the busiest day had %d.", len(o.Signups), sum[0], sum[1], p.Max)
 	return p
 }
-
-// setting is a line of the settings page.
-type setting struct{ Name, Value string }
-
-// consoleSettings shows what this process runs with, without secrets.
-func (s *Server) consoleSettings(w http.ResponseWriter, r *http.Request, v *consoleView) {
-	v.Title = "Settings"
-	cached := fmt.Sprint(s.cfg.CachedPages)
-	if s.cfg.CachedPages < 0 {
-		cached = "none"
-	}
-	v.Data = []setting{
-		{"Version", s.cfg.Version},
-		{"Public URL", s.cfg.PublicURL},
-		{"Cookies Secure", fmt.Sprint(s.secure())},
-		{"Trusted proxies", fmt.Sprint(len(s.cfg.TrustedProxies))},
-		{"Cached list pages", cached},
-		{"Public auth_user_id", fmt.Sprint(!s.cfg.HideAuthUserID)},
-		{"OpenID Connect log-in", fmt.Sprint(s.fed != nil)},
-	}
-	s.render(w, http.StatusOK, "settings", v)
-}

@@ -56,7 +56,12 @@ type Config struct {
 	// HideAuthUserID leaves users' auth_user_id out of public profiles and
 	// lists (--public-auth-user-id=false).
 	HideAuthUserID bool
-	Logger         *slog.Logger
+	// Flags are the process's settings, each with its effective value and
+	// secrets hidden, and MasterKey what may be said of the master key: the
+	// console's settings page shows them.
+	Flags     []Flag
+	MasterKey MasterKey
+	Logger    *slog.Logger
 }
 
 // Database is what the API asks of the database itself (sqldb.DB is one).
@@ -67,6 +72,11 @@ type Database interface {
 	Ping(context.Context) error
 	// MigrationsPending reports whether migrations wait to be applied.
 	MigrationsPending(context.Context) (bool, error)
+	// Engine names the engine ("sqlite" or "postgres"); ServerVersion is its
+	// version, and MigrationVersion the latest migration applied.
+	Engine() string
+	ServerVersion(context.Context) (string, error)
+	MigrationVersion(context.Context) (int64, error)
 }
 
 // Services are what the API serves.

@@ -410,6 +410,15 @@ func ByLegacyID(ctx context.Context, tx *sqldb.Tx, legacyID string) (User, error
 	return sqldb.One(ctx, tx, ErrNotFound, "find user by legacy_id", scanUser, `SELECT `+columns+` FROM users WHERE legacy_id = $1`, legacyID)
 }
 
+// ByEmail returns the user whose email is email, compared in its stored
+// form (see NormalizeEmail), or ErrNotFound.
+func ByEmail(ctx context.Context, tx *sqldb.Tx, email string) (User, error) {
+	if len(email) > 1024 { // no address is this long: spare the normalisation
+		return User{}, ErrNotFound
+	}
+	return sqldb.One(ctx, tx, ErrNotFound, "find user by email", scanUser, `SELECT `+columns+` FROM users WHERE email = $1`, NormalizeEmail(email))
+}
+
 // ByAuthUserID returns the user with the given external id, or ErrNotFound.
 func ByAuthUserID(ctx context.Context, tx *sqldb.Tx, sub string) (User, error) {
 	if sub == "" || len(sub) > 255 {

@@ -390,15 +390,18 @@ func (s *Service) SetRole(ctx context.Context, who Who, userID, role string, on 
 	})
 }
 
-// Notify sends one notification to each of up to 1000 users. It returns a
-// KindInvalid error for a bad notification or an unknown user id.
+// MaxRecipients is how many users one call of Notify reaches at most.
+const MaxRecipients = 1000
+
+// Notify sends one notification to each of up to MaxRecipients users. It
+// returns a KindInvalid error for a bad notification or an unknown user id.
 func (s *Service) Notify(ctx context.Context, who Who, userIDs []string, n notify.New) ([]notify.Notification, error) {
 	fe := n.Check()
 	switch {
 	case len(userIDs) == 0:
 		fe = append(fe, userd.FieldError{Field: "user_ids", Code: "required", Message: "Name at least one recipient in user_id or user_ids."})
-	case len(userIDs) > 1000:
-		fe = append(fe, userd.FieldError{Field: "user_ids", Code: "too_many", Message: "Send to at most 1000 users at once."})
+	case len(userIDs) > MaxRecipients:
+		fe = append(fe, userd.FieldError{Field: "user_ids", Code: "too_many", Message: fmt.Sprintf("Send to at most %d users at once.", MaxRecipients)})
 	}
 	seen := map[string]bool{}
 	var ids []string

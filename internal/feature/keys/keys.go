@@ -258,3 +258,31 @@ func (s *Store) JWKS(ctx context.Context) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Age is when a published signing key was made and until when it signs.
+type Age struct {
+	ID        string
+	CreatedAt time.Time
+	// Until is when a newer key took over signing from it or, for the key
+	// that signs now (Signs), when a newer one is due to (RotateEvery after
+	// it was made, at the first token signed from then on).
+	Until time.Time
+	Signs bool
+}
+
+// Ages returns the published signing keys (those of JWKS), newest first:
+// the first signs, the others only verify the tokens they signed.
+func (s *Store) Ages(ctx context.Context) ([]Age, error) {
+	keys, err := s.current(ctx, cacheFor)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Age, len(keys))
+	for i, k := range keys {
+		out[i] = Age{ID: k.ID, CreatedAt: k.CreatedAt, Until: k.CreatedAt.Add(s.cfg.RotateEvery), Signs: i == 0}
+		if i > 0 {
+			out[i].Until = keys[i-1].CreatedAt
+		}
+	}
+	return out, nil
+}

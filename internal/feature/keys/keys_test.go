@@ -311,3 +311,37 @@ func TestKeysFirstUseWaitsForAnother(t *testing.T) {
 		}
 	})
 }
+
+// TestKeysAges: the published keys, newest first, with when each was made
+// and until when it signs: the older until the newer was made, the newest
+// until RotateEvery after it was.
+func TestKeysAges(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		ring := keyring(t, 7)
+		if got, err := keys.New(db, ring, cfg).Ages(ctx); err != nil || len(got) != 0 {
+			t.Fatalf("Ages of no key = %v, %v", got, err)
+		}
+		at(db, -25*time.Hour)
+		k1, err := keys.New(db, ring, cfg).Rotate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at(db, 0)
+		k2, err := keys.New(db, ring, cfg).Rotate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := keys.New(db, ring, cfg).Ages(ctx)
+		want := []keys.Age{{ID: k2.ID, CreatedAt: k2.CreatedAt, Until: k2.CreatedAt.Add(cfg.RotateEvery), Signs: true},
+			{ID: k1.ID, CreatedAt: k1.CreatedAt, Until: k2.CreatedAt}}
+		if err != nil || len(got) != 2 {
+			t.Fatalf("Ages = %v, %v", got, err)
+		}
+		for i := range want {
+			if got[i].ID != want[i].ID || !got[i].CreatedAt.Equal(want[i].CreatedAt) || !got[i].Until.Equal(want[i].Until) || got[i].Signs != want[i].Signs {
+				t.Errorf("Ages[%d] = %+v; want %+v", i, got[i], want[i])
+			}
+		}
+	})
+}

@@ -171,6 +171,8 @@ func (d dialect) listenOnce(ctx context.Context, channel string, fn func(string)
 
 func (dialect) Name() string { return "postgres" }
 
+func (dialect) VersionQuery() string { return "SHOW server_version" }
+
 // Roles that transactions run as: row-level security policies name them.
 const (
 	AppRole    = "userd_app"    // one user's rows: userd.user_id says whose

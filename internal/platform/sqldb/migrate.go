@@ -101,6 +101,20 @@ func (db *DB) MigrationsPending(ctx context.Context) (bool, error) {
 	return pending, nil
 }
 
+// MigrationVersion returns the version of the latest migration applied,
+// 0 when none is.
+func (db *DB) MigrationVersion(ctx context.Context) (int64, error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, err
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migration version: %w", err)
+	}
+	return v, nil
+}
+
 // describe turns "00001_users.sql" into "users".
 func describe(file string) string {
 	name := strings.TrimSuffix(path.Base(file), path.Ext(file))

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -136,4 +137,26 @@ func TestConcurrentMigrateOnce(t *testing.T) {
 	if rows != len(files) || distinct != len(files) {
 		t.Fatalf("history has %d rows, %d versions; want %d each", rows, distinct, len(files))
 	}
+}
+
+// TestVersions: the engine's version as its server gives it, and the
+// latest migration applied.
+func TestVersions(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		st, err := db.MigrationStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := db.MigrationVersion(ctx); err != nil || v != st[len(st)-1].Version {
+			t.Fatalf("MigrationVersion = %d, %v; want %d", v, err, st[len(st)-1].Version)
+		}
+		v, err := db.ServerVersion(ctx)
+		if err != nil || !regexp.MustCompile(`^\d+\.\d+`).MatchString(v) {
+			t.Fatalf("ServerVersion = %q, %v", v, err)
+		}
+		if db.Engine() == "sqlite" && !strings.HasPrefix(v, "3.") {
+			t.Fatalf("SQLite's version = %q", v)
+		}
+	})
 }

@@ -74,6 +74,10 @@ type Dialect interface {
 	// EnterScope makes tx's later statements run in scope s, for a
 	// transaction that serves several scopes (see DB.Snapshot).
 	EnterScope(ctx context.Context, tx *Tx, s Scope) error
+	// VersionQuery is the statement whose one row and column is the
+	// engine's version: PostgreSQL's server_version, SQLite's
+	// sqlite_version().
+	VersionQuery() string
 }
 
 // CollectionIndex is a partial expression index of collection_records on
@@ -150,6 +154,16 @@ func (db *DB) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping %s: %w", db.dialect.Name(), err)
 	}
 	return nil
+}
+
+// ServerVersion returns the version of the engine that serves the
+// database, such as "16.4" or "3.46.0".
+func (db *DB) ServerVersion(ctx context.Context) (string, error) {
+	var v string
+	if err := db.read.QueryRowContext(ctx, db.dialect.VersionQuery()).Scan(&v); err != nil {
+		return "", fmt.Errorf("%s version: %w", db.dialect.Name(), err)
+	}
+	return v, nil
 }
 
 // Close closes both pools.

@@ -191,6 +191,8 @@ func (d *dialect) Listen(ctx context.Context, channel string, fn func(string), c
 
 func (*dialect) Name() string { return "sqlite" }
 
+func (*dialect) VersionQuery() string { return "SELECT sqlite_version()" }
+
 func (*dialect) Migrations() (fs.FS, goose.Dialect, lock.SessionLocker) {
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {

@@ -25,3 +25,6 @@ document.addEventListener("DOMContentLoaded", () => {
     }, 300);
   });
 });
+// A key shown once: reloading loads the list again instead of sending the
+// form a second time (which would make another key).
+if (document.querySelector("[data-shown-once]")) history.replaceState(null, "", location.href);
