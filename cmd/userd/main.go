@@ -33,6 +33,7 @@ var commands = []command{
 	{"collections", "apply FILE [flags]", "declare the collections of a JSON file (the same file again changes nothing)", collectionsCmd},
 	{"seed", "FILE [flags]", "load demonstration data from a JSON file once (a second run changes nothing)", seedCmd},
 	{"keys", "rotate [flags]", "re-seal every secret under the master key, and start a new signing key", keysCmd},
+	{"healthcheck", "[--addr ADDR]", "exit 0 when the serve at ADDR answers GET /readyz with 200 (a container's HEALTHCHECK)", healthcheck},
 	{"version", "", "print the version", func(_ context.Context, _ []string, out io.Writer) error {
 		_, err := fmt.Fprintln(out, "userd", version)
 		return err
