@@ -39,7 +39,7 @@ type lookup struct {
 // whose session is gone, expired or idle is left not found.
 func (s *Service) readSessions(ctx context.Context, ls []*lookup) error {
 	// The batch is every caller's: the leader's going away does not end it.
-	ctx = sqldb.System(context.WithoutCancel(ctx))
+	ctx = context.WithoutCancel(ctx)
 	byHash := map[string][]*lookup{}
 	byID := map[string][]*lookup{}
 	var hashes, ids []any
@@ -57,7 +57,7 @@ func (s *Service) readSessions(ctx context.Context, ls []*lookup) error {
 		}
 	}
 	// System: a credential finds its session before its user is known.
-	err := s.DB.View(ctx, func(tx *sqldb.Tx) error {
+	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		for _, by := range []struct {
 			column string
 			keys   []any
