@@ -271,10 +271,9 @@ func serveProfiles(addr string) (stop func() error, err error) {
 }
 
 // tuneMemory sets the collector's pace and the soft memory limit (MiB, 0
-// for none) unless GOGC and GOMEMLIMIT already did. Password hashes do not
-// move the heap (each hashing slot keeps its argon2id memory while log-ins
-// come), so Go's default pace of 100 suits userd; 50 held 4 MB less under
-// GET /v1/me and served it 5-20% slower in the harness.
+// for none) unless GOGC and GOMEMLIMIT already did. Go's default pace of 100
+// suits userd: 50 held 4 MB less under GET /v1/me and served it 5-20% slower
+// in the harness.
 func tuneMemory(limitMiB, gcPercent int) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
