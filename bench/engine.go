@@ -215,15 +215,8 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	if err != nil {
 		return nil, fmt.Errorf("W9: %w", err)
 	}
-	// The hash limit, measured now, in the conditions the log-ins meet.
-	hash, ceiling := hashCost()
-	fmt.Fprintf(os.Stderr, "  argon2id (OWASP: 19 MiB, t=2, p=1): %s a hash on one core; %d cores at once: %.0f/s (%.2f of %d × one core)\n",
-		hash.Round(time.Millisecond/10), runtime.NumCPU(), ceiling, ceiling*hash.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
-	resetPeak(tg.pid)
-	w3 := measure("W3 POST /v1/auth/login", post(base, "/v1/auth/login", func(i int64) string {
-		return fmt.Sprintf(`{"identifier":"u%d-%s@bench.test","password":%q}`, i%int64(users), runID, benchPassword)
-	}))
-	loginRSS := peakRSS(tg.pid)
+	limit, ceiling := hashLimit()
+	w3, m1Login := loginRows(ctx, tg, users, conns, d, limit, ceiling)
 	resetPeak(tg.pid)
 	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
 		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
@@ -254,7 +247,6 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	}
 	socialRows = append(socialRows, engagementRows...)
 
-	limit := float64(runtime.NumCPU()) / hash.Seconds()
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t)/float64(time.Millisecond)) }
 	floorRow.PeakRSSMB = readRSS
 	return append([]row{
@@ -266,8 +258,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		{Workload: "W2 GET /v1/me (JWT)", Engine: engine, result: w2, Ratio: w2.RPS / floor.RPS, RatioOf: "floor",
 			Target: "≥0.6", Holds: w2.RPS >= 0.6*floor.RPS && w2.Errors == 0, PeakRSSMB: readRSS},
 		keyRows[0], keyRows[1],
-		{Workload: "W3 POST /v1/auth/login", Engine: engine, result: w3, Ratio: w3.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s; %.2f of %.0f/s at once", limit, w3.RPS/ceiling, ceiling),
-			Target: "≥0.95", Holds: w3.RPS >= 0.95*limit && w3.Errors == 0, PeakRSSMB: loginRSS},
+		w3,
 		{Workload: "W7 unread count (100k)", Engine: engine, result: w7a, Ratio: w7a.RPS / floor.RPS, RatioOf: "floor",
 			Target: "p99≤5ms", Holds: w7a.P99 <= 5*time.Millisecond && w7a.Errors == 0, PeakRSSMB: listRSS},
 		{Workload: "W7 first page (100k)", Engine: engine, result: w7b, Ratio: w7b.RPS / floor.RPS, RatioOf: "floor",
@@ -277,7 +268,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		{Workload: "W4 POST /v1/auth/signup", Engine: engine, result: w4, Ratio: w4.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s; %.2f of %.0f/s at once", limit, w4.RPS/ceiling, ceiling),
 			Target: "≥0.9", Holds: w4.RPS >= 0.9*limit && w4.Errors == 0, PeakRSSMB: signupRSS},
 		{Workload: "M1 peak RSS under W1, W2", Engine: engine, Ratio: readRSS / 64, RatioOf: "64 MB", Target: "≤64MB", Holds: readRSS <= 64, PeakRSSMB: readRSS},
-		{Workload: "M1 peak RSS under W3", Engine: engine, Ratio: loginRSS / 128, RatioOf: "128 MB", Target: "≤128MB", Holds: loginRSS <= 128, PeakRSSMB: loginRSS},
+		m1Login,
 	}, socialRows...), nil
 }
 

@@ -53,7 +53,7 @@ func main() {
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	dbURL := flag.String("database-url", "", "measure this PostgreSQL instead of a throwaway cluster (its data is added to, not removed)")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
-	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13: creation and a filtered page); "billing": only W14, provider events; "import": only W15, users import`)
+	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13: creation and a filtered page); "billing": only W14, provider events; "import": only W15, users import; "login": only W3, log-in, and M1 under it`)
 	rls := flag.Bool("rls", false, "only compare GET /v1/me and /v1/me/sessions on PostgreSQL with and without row-level security")
 	flag.BoolVar(&statements, "statements", false, "on the PostgreSQL the harness starts, print the statements that took the most of each workload's time (pg_stat_statements)")
 	flag.StringVar(&profiles, "pprof", "", "save a CPU profile of the server over the middle half of each workload into this folder (go tool pprof FILE)")
@@ -69,8 +69,10 @@ func main() {
 		runOnly = billingWorkloads
 	case "import":
 		runOnly = importWorkloads
+	case "login":
+		runOnly = loginWorkloads
 	default:
-		fmt.Fprintln(os.Stderr, "bench: -only takes items, collections, billing or import")
+		fmt.Fprintln(os.Stderr, "bench: -only takes items, collections, billing, import or login")
 		os.Exit(2)
 	}
 	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out, *rls, *only == "items"); err != nil {

@@ -213,9 +213,9 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.auth.ReauthMaxAge, "reauthentication-max-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret, add or remove a second factor or a passkey, or delete the account (env USERD_REAUTHENTICATION_MAX_AGE)")
 	fs.DurationVar(&c.auth.ReauthMaxAge, "reveal-max-auth-age", 5*time.Minute, "the former name of --reauthentication-max-age (env USERD_REVEAL_MAX_AUTH_AGE)")
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
-	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 19456, OWASP's minimum) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
-	fs.Func("argon2-time", "argon2id passes (default 2) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
-	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds, 0 for none; leave the argon2id memory of every core (19 MiB each by default) plus 48 MiB, or the collector runs without pause (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
+	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 7168: with 5 passes, equivalent by OWASP's table to 19456 with 2) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
+	fs.Func("argon2-time", "argon2id passes (default 5) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
+	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds, 0 for none; leave the argon2id memory of every core (7 MiB each by default) plus 48 MiB, or the collector runs without pause (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address (127.0.0.1:6060) that serves Go's profiles at /debug/pprof/, for go tool pprof; off when empty (env USERD_DEBUG_ADDR)")
 	fs.IntVar(&c.gcPercent, "gc-percent", 100, "how far the heap may grow past what is live before the collector runs, in percent; lower holds less memory for more collector work (GOGC wins) (env USERD_GC_PERCENT)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env USERD_SHUTDOWN_TIMEOUT)")
@@ -273,10 +273,9 @@ func serveProfiles(addr string) (stop func() error, err error) {
 }
 
 // tuneMemory sets the collector's pace and the soft memory limit (MiB, 0
-// for none) unless GOGC and GOMEMLIMIT already did. Password hashes do not
-// move the heap (each hashing slot keeps its argon2id memory while log-ins
-// come), so Go's default pace of 100 suits userd; 50 held 4 MB less under
-// GET /v1/me and served it 5-20% slower in the harness.
+// for none) unless GOGC and GOMEMLIMIT already did. Go's default pace of 100
+// suits userd: 50 held 4 MB less under GET /v1/me and served it 5-20% slower
+// in the harness.
 func tuneMemory(limitMiB, gcPercent int) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
