@@ -12,12 +12,11 @@ import (
 // every package may use). A new package must be given its layer here.
 var tiers = map[string]int{
 	// Vocabulary and leaves that know nothing of userd.
-	"": 0,
-	"internal/platform/password/internal/argon2": 0,
-	"internal/platform/mail":                     0,
-	"internal/platform/seal":                     0,
-	"internal/platform/token":                    0,
-	"internal/platform/batch":                    0,
+	"":                        0,
+	"internal/platform/mail":  0,
+	"internal/platform/seal":  0,
+	"internal/platform/token": 0,
+	"internal/platform/batch": 0,
 	// The database and hashing.
 	"internal/platform/sqldb":    1,
 	"internal/platform/password": 1,
