@@ -74,3 +74,25 @@ func TestConsolePasskey(t *testing.T) {
 		}
 	})
 }
+
+// TestConsolePasskeyInBrowser drives Debian's Chromium with a DevTools
+// virtual authenticator (testdata/console_passkey_browser.cjs): an
+// administrator registers a passkey on the /passkeys page, then signs in
+// at /admin/login with "Sign in with a passkey" and lands on the overview.
+// Pages pass axe-core and are screenshot with the prefix passkey-. It runs
+// on localhost, which WebAuthn takes as a secure context, with the
+// passkeys' origin the server's own.
+func TestConsolePasskeyInBrowser(t *testing.T) {
+	enginesWith(t, options{rpOrigin: "auto"}, func(t *testing.T, c *client) {
+		c.url = strings.Replace(c.url, "127.0.0.1", "localhost", 1)
+		adm := c.admin()
+		plan := map[string]string{"admin": "admin@example.com", "token": adm}
+		if pages := consoleInBrowser(t, c, "console_passkey_browser.cjs", plan); len(pages) != 2 {
+			t.Errorf("the browser checked %d pages: %v", len(pages), pages)
+		}
+		r := c.do("GET", "/v1/me/passkeys", nil, adm)
+		if items := r.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["last_used_at"] == nil {
+			t.Errorf("the administrator's passkeys after the browser: %s", r.Raw)
+		}
+	})
+}
