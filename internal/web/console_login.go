@@ -80,11 +80,11 @@ func (s *Server) consoleMFA(w http.ResponseWriter, r *http.Request) {
 	s.consoleSignedIn(w, r, v, l, err)
 }
 
-// consolePasskey signs in with a passkey: the form console.js posts with
-// the ceremony's id (from POST /v1/auth/passkeys/login/begin) and the
-// browser's assertion as JSON goes through the API's log-in with a
-// passkey, then the console's door like a password. A credential that is
-// not a WebAuthn response is refused like one that proves no one (401).
+// consolePasskey signs in with a passkey. console.js posts the ceremony's
+// id (from POST /v1/auth/passkeys/login/begin) and the browser's assertion
+// as JSON; they go through the API's log-in with a passkey, then through
+// the console's door as a password's log-in does. A credential that is not
+// a WebAuthn response is refused like one that proves no one (401).
 func (s *Server) consolePasskey(w http.ResponseWriter, r *http.Request) {
 	v := s.loginView(r)
 	if !s.loginForm(w, r, v) {
