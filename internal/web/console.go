@@ -83,6 +83,7 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /admin/login", s.consoleLoginPage)
 	s.mux.HandleFunc("POST /admin/login", s.consoleLogin)
 	s.mux.HandleFunc("POST /admin/login/mfa", s.consoleMFA)
+	s.mux.HandleFunc("POST /admin/login/passkey", s.consolePasskey)
 	s.mux.HandleFunc("POST /admin/logout", s.console(consoleArea, s.consoleLogout))
 	s.mux.HandleFunc("GET /admin", s.console(consoleArea, s.consoleOverview))
 	s.mux.HandleFunc("GET /admin/settings", s.console(consoleArea, s.consoleSettings))

@@ -8,17 +8,25 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/mfa"
+	"github.com/userd/userd/internal/feature/passkey"
 )
 
-// consoleLoginForm is what the log-in page shows: the password form, or
-// the second factor's form with its challenge.
+// consoleLoginForm is what the log-in page shows: the password form (and
+// the passkey's button when passkeys are configured), or the second
+// factor's form with its challenge.
 type consoleLoginForm struct {
 	Identifier, Challenge string
+	Passkey               bool
+}
+
+// passwordForm is the log-in page's first step, its identifier filled in.
+func (s *Server) passwordForm(ident string) consoleLoginForm {
+	return consoleLoginForm{Identifier: ident, Passkey: s.passkeys.Enabled()}
 }
 
 // loginView is the view of the log-in pages, which have no session yet.
 func (s *Server) loginView(r *http.Request) *consoleView {
-	return &consoleView{Title: "Sign in", Version: s.cfg.Version, client: s.clientOf(r), Data: consoleLoginForm{}}
+	return &consoleView{Title: "Sign in", Version: s.cfg.Version, client: s.clientOf(r), Data: s.passwordForm("")}
 }
 
 func (s *Server) consoleLoginPage(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +64,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusOK, "login", v)
 		return
 	}
-	v.Data = consoleLoginForm{Identifier: ident}
+	v.Data = s.passwordForm(ident)
 	s.consoleSignedIn(w, r, v, l, err)
 }
 
@@ -69,6 +77,23 @@ func (s *Server) consoleMFA(w http.ResponseWriter, r *http.Request) {
 	ch := r.PostFormValue("challenge")
 	l, err := s.auth.VerifyMFA(r.Context(), ch, r.PostFormValue("code"), r.PostFormValue("recovery"), v.client)
 	v.Data = consoleLoginForm{Challenge: ch}
+	s.consoleSignedIn(w, r, v, l, err)
+}
+
+// consolePasskey signs in with a passkey. console.js posts the ceremony's
+// id (from POST /v1/auth/passkeys/login/begin) and the browser's assertion
+// as JSON; they go through the API's log-in with a passkey, then through
+// the console's door as a password's log-in does. A credential that is not
+// a WebAuthn response is refused like one that proves no one (401).
+func (s *Server) consolePasskey(w http.ResponseWriter, r *http.Request) {
+	v := s.loginView(r)
+	if !s.loginForm(w, r, v) {
+		return
+	}
+	l, err := s.passkeySignIn(r.Context(), r.PostFormValue("challenge_id"), []byte(r.PostFormValue("credential")), v.client)
+	if errors.Is(err, passkey.ErrMalformed) {
+		err = passkey.ErrRefused
+	}
 	s.consoleSignedIn(w, r, v, l, err)
 }
 
@@ -87,7 +112,7 @@ func (s *Server) consoleSignedIn(w http.ResponseWriter, r *http.Request, v *cons
 	}
 	if err != nil {
 		if errors.Is(err, mfa.ErrChallenge) || errors.Is(err, errConsoleRefused) || userd.ErrorKind(err) == userd.KindRateLimited {
-			v.Data = consoleLoginForm{} // a new attempt starts with the password
+			v.Data = s.passwordForm("") // a new attempt starts with the password
 		}
 		s.renderError(w, r, v, "login", err)
 		return

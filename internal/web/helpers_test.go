@@ -240,7 +240,13 @@ func (c *client) signup(body map[string]any) (id, token string) {
 
 // engines runs body on both engines, each with its own server.
 func engines(t *testing.T, body func(t *testing.T, c *client)) {
-	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) { body(t, start(t, db)) })
+	enginesWith(t, options{}, body)
+}
+
+// enginesWith runs body on both engines, each with its own server built
+// with o.
+func enginesWith(t *testing.T, o options, body func(t *testing.T, c *client)) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) { body(t, startWith(t, db, o)) })
 }
 
 // scenario is one line of an API table: a request and the answer it must get.

@@ -8,6 +8,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/passkey"
 )
 
@@ -91,15 +92,22 @@ type passkeyLoginInput struct {
 }
 
 func (s *Server) passkeyLoginFinish(ctx context.Context, in *passkeyLoginInput) (*loginOutput, error) {
-	userID, err := s.passkeys.FinishLogin(ctx, in.Body.ChallengeID, in.Body.Credential)
-	if err != nil {
-		return nil, err
-	}
-	l, err := s.auth.SignIn(ctx, userID, s.client(ctx), "passkey")
+	l, err := s.passkeySignIn(ctx, in.Body.ChallengeID, in.Body.Credential, s.client(ctx))
 	if err != nil {
 		return nil, err
 	}
 	return s.loginOutput(l), nil
+}
+
+// passkeySignIn checks the assertion of a log-in ceremony and opens a
+// session for the user it proves (a log-in by the method "passkey"): the
+// API's log-in with a passkey and the console's.
+func (s *Server) passkeySignIn(ctx context.Context, ceremony string, credential []byte, c auth.Client) (auth.Login, error) {
+	userID, err := s.passkeys.FinishLogin(ctx, ceremony, credential)
+	if err != nil {
+		return auth.Login{}, err
+	}
+	return s.auth.SignIn(ctx, userID, c, "passkey")
 }
 
 type passkeysOutput struct {

@@ -70,8 +70,9 @@ func registerPasskey(t *testing.T, c *client, tok, userID string) (virtualwebaut
 	return auth, cred
 }
 
-// loginPasskey runs the log-in ceremony.
-func loginPasskey(t *testing.T, c *client, auth virtualwebauthn.Authenticator, cred virtualwebauthn.Credential) response {
+// passkeyAssertion begins a log-in ceremony and answers it with the
+// virtual authenticator: the ceremony's id and the assertion as JSON.
+func passkeyAssertion(t *testing.T, c *client, auth virtualwebauthn.Authenticator, cred virtualwebauthn.Credential) (string, json.RawMessage) {
 	t.Helper()
 	r := c.do("POST", "/v1/auth/passkeys/login/begin", nil, "")
 	opts, _ := json.Marshal(r.Body["options"])
@@ -79,8 +80,14 @@ func loginPasskey(t *testing.T, c *client, auth virtualwebauthn.Authenticator, c
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := virtualwebauthn.CreateAssertionResponse(rp, auth, cred, *parsed)
-	return c.do("POST", "/v1/auth/passkeys/login/finish", map[string]any{"challenge_id": str(r.Body, "challenge_id"), "credential": json.RawMessage(resp)}, "")
+	return str(r.Body, "challenge_id"), json.RawMessage(virtualwebauthn.CreateAssertionResponse(rp, auth, cred, *parsed))
+}
+
+// loginPasskey runs the log-in ceremony.
+func loginPasskey(t *testing.T, c *client, auth virtualwebauthn.Authenticator, cred virtualwebauthn.Credential) response {
+	t.Helper()
+	id, resp := passkeyAssertion(t, c, auth, cred)
+	return c.do("POST", "/v1/auth/passkeys/login/finish", map[string]any{"challenge_id": id, "credential": resp}, "")
 }
 
 // TestPasskeys: registration and log-in ceremonies against go-webauthn,

@@ -67,9 +67,13 @@ type Guard interface {
 // party (see New).
 var ErrDisabled = userd.Errorf(userd.KindNotFound, "passkeys_disabled", "Passkeys are not configured on this server.")
 
+// Enabled reports whether the Service has a relying party, so that its
+// ceremonies can run.
+func (s *Service) Enabled() bool { return s.wa != nil }
+
 // ceremonies returns ErrDisabled unless the Service has a relying party.
 func (s *Service) ceremonies() error {
-	if s.wa == nil {
+	if !s.Enabled() {
 		return ErrDisabled
 	}
 	return nil
