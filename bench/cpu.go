@@ -92,7 +92,7 @@ func (t *target) cpu() cpu {
 // the server and the database spent on each request: unlike requests a
 // second, it hardly moves when other work shares the machine.
 func (t *target) metered(run func() result) result {
-	t.statements("SELECT pg_stat_statements_reset()")
+	t.statements("SELECT 0, 0, 0, '' FROM (SELECT pg_stat_statements_reset()) r")
 	before := t.cpu()
 	r := run()
 	after := t.cpu()
@@ -109,8 +109,9 @@ func (t *target) metered(run func() result) result {
 // pg_stat_statements, which metered prints for each workload.
 var statements bool
 
-// statements runs q (a reset or a report of pg_stat_statements) on the
-// target's PostgreSQL under -statements, and prints its rows.
+// statements runs q (a reset or a report of pg_stat_statements: calls,
+// execution and planning milliseconds, the statement) on the target's
+// PostgreSQL under -statements, and prints its rows.
 func (t *target) statements(q string) {
 	if !statements || t.dbPID == 0 {
 		return
@@ -132,15 +133,12 @@ func (t *target) statements(q string) {
 		return
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err == nil && len(cols) > 1 {
-			fmt.Fprintf(os.Stderr, "    %8v calls %10v ms exec %8v ms plan  %v\n", vals...)
+		var calls int64
+		var exec, plan float64
+		var query string
+		if rows.Scan(&calls, &exec, &plan, &query) == nil && query != "" {
+			fmt.Fprintf(os.Stderr, "    %8d calls %10.1f ms exec %8.1f ms plan  %s\n", calls, exec, plan, query)
 		}
 	}
 }
