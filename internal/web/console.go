@@ -63,16 +63,16 @@ var consoleNav = []navItem{
 	{Path: "/admin", Label: "Overview", Needs: consoleArea},
 	{Path: "/admin/users", Label: "Users", Needs: usersRead},
 	{Path: "/admin/orgs", Label: "Organisations", Needs: usersRead},
+	{Path: "/admin/roles", Label: "Roles", Needs: rolesRead},
+	{Path: "/admin/api-keys", Label: "API keys", Needs: admin.APIKeysRead},
 	{Path: "/admin/reports", Label: "Moderation queue", Needs: reportsReview},
 	{Path: "/admin/sponsor-ads", Label: "Sponsor ads", Needs: adsReview},
 	{Path: "/admin/featured", Label: "Featured items", Needs: itemsFeature},
 	{Path: "/admin/billing", Label: "Billing", Needs: billingRead},
 	{Path: "/admin/collections", Label: "Collections", Needs: collectionsWrite},
+	{Path: "/admin/notifications", Label: "Notifications", Needs: notificationsSend},
 	{Path: "/admin/audit", Label: "Audit log", Needs: logsRead},
 	{Path: "/admin/settings", Label: "Settings", Needs: consoleArea},
-	{Path: "/admin/roles", Label: "Roles", Needs: rolesRead},
-	{Path: "/admin/api-keys", Label: "API keys", Needs: admin.APIKeysRead},
-	{Path: "/admin/notifications", Label: "Notifications", Needs: notificationsSend},
 }
 
 // consoleRoutes registers the console's pages and actions.
