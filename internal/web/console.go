@@ -18,6 +18,7 @@ package web
 // policy without 'unsafe-inline' (consolePolicy).
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"embed"
@@ -329,11 +330,17 @@ func (s *Server) render(w http.ResponseWriter, status int, page string, v *conso
 	consoleHeaders(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
 	v.Status = status
-	if err := consolePages[page].ExecuteTemplate(w, "layout", v); err != nil {
+	// Into memory first: a template that fails half-way answers 500, not
+	// a page cut short under the status it would have had.
+	var b bytes.Buffer
+	if err := consolePages[page].ExecuteTemplate(&b, "layout", v); err != nil {
 		s.log.Error("render console page", "page", page, "err", err)
+		http.Error(w, "The page could not be shown; the error is in the server's log.", http.StatusInternalServerError)
+		return
 	}
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
 }
 
 // consoleFail renders an error on a page of its own with a link back: its
