@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,11 +75,12 @@ type options struct {
 	hookKey  []byte
 	oidc     []federation.Provider
 	external auth.ExternalVerifier
-	rpOrigin string    // passkeys' origin; on localhost
-	allowed  []string  // redirect origins
-	maxOrgs  int       // memberships per user; organization.DefaultMaxPerUser when 0
-	hideAuth bool      // --public-auth-user-id=false
-	log      io.Writer // receives the server's log as JSON lines; discarded when nil
+	rpOrigin string       // passkeys' origin; on localhost
+	allowed  []string     // redirect origins
+	maxOrgs  int          // memberships per user; organization.DefaultMaxPerUser when 0
+	hideAuth bool         // --public-auth-user-id=false
+	log      io.Writer    // receives the server's log as JSON lines; discarded when nil
+	proxies  []*net.IPNet // --trusted-proxies
 }
 
 // start serves the API over db on a loopback port for the test's duration,
@@ -152,7 +154,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
 			HoldThreshold: moderation.DefaultHoldThreshold})}
-	api := web.New(web.Config{Version: "test", PublicURL: publicURL, HideAuthUserID: o.hideAuth, Logger: log}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
+	api := web.New(web.Config{Version: "test", PublicURL: publicURL, HideAuthUserID: o.hideAuth, Logger: log, TrustedProxies: o.proxies}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
 		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
 		Moderation: f.Moderation, Organizations: f.Organizations,

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -134,6 +135,29 @@ func TestRequestLog(t *testing.T) {
 				}
 				if strings.Contains(all, s) {
 					t.Errorf("the log holds a secret: %.12s…", s)
+				}
+			}
+		})
+	}
+}
+
+// TestRequestLogProxy: behind a trusted proxy, the proxy's X-Request-Id is
+// the request's (echoed and logged) unless it is too long or not printable,
+// and the client is the forwarded address.
+func TestRequestLogProxy(t *testing.T) {
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			c := startWith(t, dbtest.Open(t, engine), options{log: logs, proxies: []*net.IPNet{loopback}})
+			for in, want := range map[string]string{"edge-7f3a": "edge-7f3a", strings.Repeat("x", 129): "", "has space": ""} {
+				r := c.do("GET", "/healthz", nil, "", "X-Request-Id", in, "X-Forwarded-For", "198.51.100.7")
+				got := r.Header.Get("X-Request-Id")
+				if (want != "" && got != want) || (want == "" && (got == in || got == "")) {
+					t.Errorf("X-Request-Id %.20q answered %q", in, got)
+				}
+				if !strings.Contains(logs.String(), `"request_id":"`+got+`"`) || !strings.Contains(logs.String(), `"client":"198.51.100.7"`) {
+					t.Errorf("no line for %q from the forwarded client in %s", got, logs.String())
 				}
 			}
 		})
