@@ -323,7 +323,7 @@ func parseCIDRs(list string) ([]*net.IPNet, error) {
 // party unless --webauthn-rp-id says otherwise. An IP address cannot be a
 // relying party id, so on one (the default 127.0.0.1) passkeys stay off
 // until a domain is configured.
-func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger, guard passkey.Guard) (*passkey.Service, error) {
+func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger, guard passkey.Guard, limiter *ratelimit.Limiter) (*passkey.Service, error) {
 	u, _ := url.Parse(c.publicURL)
 	rpID := c.rpID
 	if rpID == "" {
@@ -331,7 +331,7 @@ func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger, guard passkey.Gua
 	}
 	if net.ParseIP(rpID) != nil {
 		log.Info("passkeys are off: a relying party id must be a domain; set --public-url or --webauthn-rp-id", "host", rpID)
-		return passkey.New(db, "", nil, guard)
+		return passkey.New(db, "", nil, guard, limiter)
 	}
 	origins, err := parseOrigins(c.rpOrigins)
 	if err != nil {
@@ -340,7 +340,7 @@ func (c *serveConfig) passkeys(db *sqldb.DB, log *slog.Logger, guard passkey.Gua
 	if len(origins) == 0 {
 		origins = []string{u.Scheme + "://" + u.Host}
 	}
-	return passkey.New(db, rpID, origins, guard)
+	return passkey.New(db, rpID, origins, guard, limiter)
 }
 
 // parseOrigins reads --allowed-redirects: ORIGIN,… as scheme://host[:port].
@@ -488,7 +488,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return fmt.Errorf("--exclusive-roles: %w", err)
 	}
-	passkeys, err := c.passkeys(db, log, authSvc)
+	passkeys, err := c.passkeys(db, log, authSvc, limiter)
 	if err != nil {
 		ln.Close()
 		return err

@@ -132,7 +132,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	if o.rpOrigin != "" {
 		rpID = "localhost"
 	}
-	pk, err := passkey.New(db, rpID, []string{o.rpOrigin}, svc)
+	pk, err := passkey.New(db, rpID, []string{o.rpOrigin}, svc, ratelimit.New(db, o.limits))
 	if err != nil {
 		panic(err) // only for a bad origin, which tests do not give
 	}

@@ -75,7 +75,7 @@ type assertionOutput struct {
 }
 
 func (s *Server) passkeyLoginBegin(ctx context.Context, _ *struct{}) (*assertionOutput, error) {
-	id, opts, err := s.passkeys.BeginLogin(ctx)
+	id, opts, err := s.passkeys.BeginLogin(ctx, s.client(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,14 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
@@ -156,6 +159,34 @@ func TestPasskeys(t *testing.T) {
 		cred.Counter = 10
 		if r := loginPasskey(t, c, auth, cred); r.Status != 401 {
 			t.Fatalf("a deleted passkey's log-in = %d", r.Status)
+		}
+	})
+}
+
+// TestPasskeyLoginBeginLimit: one address may begin passkey.LoginsPerIP
+// passwordless log-ins in its window; the next is 429 and stores no
+// ceremony, and another address (through a trusted proxy) still may.
+func TestPasskeyLoginBeginLimit(t *testing.T) {
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	enginesWith(t, options{limits: true, rpOrigin: "auto", proxies: []*net.IPNet{loopback}}, func(t *testing.T, c *client) {
+		begin := func(ip string) response {
+			return c.do("POST", "/v1/auth/passkeys/login/begin", map[string]any{}, "", "X-Forwarded-For", ip)
+		}
+		for i := range passkey.LoginsPerIP.Max {
+			if r := begin("198.51.100.1"); r.Status != http.StatusOK {
+				t.Fatalf("begin %d = %d %s", i+1, r.Status, r.Raw)
+			}
+		}
+		if r := begin("198.51.100.1"); r.Status != http.StatusTooManyRequests || r.code() != "rate_limited" || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("begin past the limit = %d %s", r.Status, r.Raw)
+		}
+		var n int
+		c.db.SQL().QueryRow(`SELECT count(*) FROM webauthn_challenges WHERE kind = 'login'`).Scan(&n)
+		if n != passkey.LoginsPerIP.Max {
+			t.Errorf("%d ceremonies stored, want %d", n, passkey.LoginsPerIP.Max)
+		}
+		if r := begin("198.51.100.2"); r.Status != http.StatusOK {
+			t.Errorf("another address = %d %s", r.Status, r.Raw)
 		}
 	})
 }

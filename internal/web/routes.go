@@ -72,7 +72,7 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/auth/oauth/{provider}/callback", "oauth-callback", "Finish an OpenID Connect log-in: sets the session cookie, then 302 to redirect_to, or 200 with the log-in body", "Authentication", public, 0}, s.oauthCallback)
 	add(s, route{"POST", "/v1/auth/passkeys/register/begin", "passkey-register-begin", "Start registering a passkey for the signed-in user", "Authentication", accountWrite, 0}, s.passkeyRegisterBegin)
 	add(s, route{"POST", "/v1/auth/passkeys/register/finish", "passkey-register-finish", "Finish registering a passkey with the browser's credential", "Authentication", accountWrite, http.StatusCreated}, s.passkeyRegisterFinish)
-	add(s, route{"POST", "/v1/auth/passkeys/login/begin", "passkey-login-begin", "Start a log-in with a passkey (no user name needed)", "Authentication", public, 0}, s.passkeyLoginBegin)
+	add(s, route{"POST", "/v1/auth/passkeys/login/begin", "passkey-login-begin", "Start a log-in with a passkey (no user name needed); 429 rate_limited past 100 from one address in 15 minutes", "Authentication", public, 0}, s.passkeyLoginBegin)
 	add(s, route{"POST", "/v1/auth/passkeys/login/finish", "passkey-login-finish", "Finish a log-in with the browser's assertion", "Authentication", public, 0}, s.passkeyLoginFinish)
 	add(s, route{"POST", "/v1/auth/mfa/verify", "mfa-verify", "Finish a log-in that answered mfa_required, with a TOTP code or a recovery code", "Authentication", public, 0}, s.verifyMFA)
 	add(s, route{"GET", "/.well-known/jwks.json", "jwks", "Public keys that verify access tokens", "Service", public, 0}, s.jwks)

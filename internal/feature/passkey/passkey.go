@@ -20,6 +20,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/platform/token"
 )
@@ -50,10 +51,16 @@ type Passkey struct {
 
 // Service runs the ceremonies and keeps the users' passkeys.
 type Service struct {
-	db    *sqldb.DB
-	wa    *webauthn.WebAuthn
-	guard Guard
+	db      *sqldb.DB
+	wa      *webauthn.WebAuthn
+	guard   Guard
+	limiter *ratelimit.Limiter // counts BeginLogin per address (LoginsPerIP); nil counts nothing
 }
+
+// LoginsPerIP bounds the passwordless log-ins that one address may begin:
+// each stores a ceremony until it is used or expires, and no one is known
+// yet to hold to account. As many as password log-in attempts.
+var LoginsPerIP = ratelimit.Rule{Max: 100, Window: 15 * time.Minute}
 
 // Guard is what a change to a user's passkeys answers to (auth.Service is
 // one): the actor's recent log-in, since a passkey added by a stolen
@@ -90,16 +97,16 @@ var (
 // New returns a Service for a relying party: rpID is the domain (such as
 // example.com or localhost), origins the pages' origins; guard checks and
 // tells of every change to a user's passkeys.
-func New(db *sqldb.DB, rpID string, origins []string, guard Guard) (*Service, error) {
+func New(db *sqldb.DB, rpID string, origins []string, guard Guard, limiter *ratelimit.Limiter) (*Service, error) {
 	if rpID == "" { // no relying party: the passkeys that exist can be listed and removed
-		return &Service{db: db, guard: guard}, nil
+		return &Service{db: db, guard: guard, limiter: limiter}, nil
 	}
 	wa, err := webauthn.New(&webauthn.Config{RPID: rpID, RPDisplayName: "userd", RPOrigins: origins,
 		AuthenticatorSelection: protocol.AuthenticatorSelection{ResidentKey: protocol.ResidentKeyRequirementRequired, UserVerification: protocol.VerificationPreferred}})
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)
 	}
-	return &Service{db: db, wa: wa, guard: guard}, nil
+	return &Service{db: db, wa: wa, guard: guard, limiter: limiter}, nil
 }
 
 // user adapts a userd user and their credentials to webauthn.User.
@@ -287,9 +294,10 @@ func (s *Service) FinishRegistration(ctx context.Context, a userd.Actor, c userd
 }
 
 // BeginLogin starts a log-in without a user name (a discoverable
-// credential) and returns the ceremony's id and the options for
-// navigator.credentials.get.
-func (s *Service) BeginLogin(ctx context.Context) (string, *protocol.CredentialAssertion, error) {
+// credential) from client c and returns the ceremony's id and the options
+// for navigator.credentials.get. Past LoginsPerIP from c's address it
+// returns the limiter's refusal and stores nothing.
+func (s *Service) BeginLogin(ctx context.Context, c userd.Client) (string, *protocol.CredentialAssertion, error) {
 	if err := s.ceremonies(); err != nil {
 		return "", nil, err
 	}
@@ -300,6 +308,9 @@ func (s *Service) BeginLogin(ctx context.Context) (string, *protocol.CredentialA
 	var id string
 	// System: no user is known yet.
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		if err := s.limiter.HitIn(ctx, tx, "passkey-login:"+c.IP, LoginsPerIP); err != nil {
+			return err
+		}
 		id, err = save(ctx, tx, "", "login", sd)
 		return err
 	})
