@@ -292,7 +292,7 @@ func (s *Server) surveyCSV(ctx context.Context, in *surveySlugInput) (*huma.Stre
 		cw := csv.NewWriter(w)
 		head := []string{"id", "user_id", "created_at"}
 		for _, q := range m.Questions {
-			head = append(head, q.ID)
+			head = append(head, csvCell(q.ID)) // an id may start with -
 		}
 		err := cw.Write(head)
 		if err == nil {
@@ -334,7 +334,7 @@ func answerCell(v any) string {
 func csvResponses(*Server) *huma.Response {
 	return &huma.Response{
 		Description: "CSV (RFC 4180) with a header row: id, user_id (empty for an anonymous response), created_at, then one column per question named by its id. " +
-			"A choice is its option, several options a JSON array, a number in its shortest form; a text that starts with = + - @ gets a leading ' so that spreadsheets do not run it.",
+			"A choice is its option, several options a JSON array, a number in its shortest form; a text (and a question id) that starts with = + - @ gets a leading ' so that spreadsheets do not run it.",
 		Content: map[string]*huma.MediaType{"text/csv": {Schema: &huma.Schema{Type: "string"}}},
 	}
 }

@@ -268,5 +268,15 @@ func TestSurveyResponsesCSV(t *testing.T) {
 		if !cmp.Equal(cells, want) || rows[0][0] != "id" || rows[0][2] != "created_at" {
 			t.Fatalf("csv rows:\n%s", cmp.Diff(want, cells))
 		}
+		// A question id may start with "-" (-A1 is a formula to a spreadsheet): its header cell is defused too.
+		dash := map[string]any{"slug": "dash", "title": "Dash", "status": "open", "questions": []any{
+			map[string]any{"id": "-A1", "type": "text", "label": "Cell?"}}}
+		if r := c.do("POST", "/v1/admin/surveys", dash, adm); r.Status != 201 {
+			t.Fatalf("create dash = %d %s", r.Status, r.Raw)
+		}
+		r = c.do("GET", "/v1/admin/surveys/dash/responses.csv", nil, adm)
+		if rows, err := csv.NewReader(bytes.NewReader(r.Raw)).ReadAll(); err != nil || len(rows) != 1 || rows[0][3] != "'-A1" {
+			t.Fatalf("dash csv = %d %s", r.Status, r.Raw)
+		}
 	})
 }
