@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/admin"
@@ -103,14 +102,14 @@ func (s *Server) consoleAPIKeys(w http.ResponseWriter, r *http.Request, v *conso
 // no-store).
 func (s *Server) consoleCreateAPIKey(w http.ResponseWriter, r *http.Request, v *consoleView) {
 	n := apikey.New{Name: r.PostFormValue("name"), Permissions: r.PostForm["permissions"]}
-	if day := r.PostFormValue("expires"); day != "" {
-		t, err := time.Parse(time.DateOnly, day)
-		if err != nil {
-			s.failBack(w, r, v, "Create an API key", "/admin/api-keys", errBadDay)
-			return
-		}
-		t = t.AddDate(0, 0, 1) // it works through the day given
-		n.ExpiresAt = &t
+	day, err := formDay(r, "expires")
+	if err != nil {
+		s.failBack(w, r, v, "Create an API key", "/admin/api-keys", err)
+		return
+	}
+	if day != nil {
+		end := day.AddDate(0, 0, 1) // it works through the day given
+		n.ExpiresAt = &end
 	}
 	k, secret, err := s.admin.CreateAPIKey(r.Context(), v.who(), n)
 	if err != nil {

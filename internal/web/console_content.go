@@ -159,13 +159,9 @@ func (s *Server) consoleActOnContent(w http.ResponseWriter, r *http.Request, v *
 		s.failBack(w, r, v, "Moderation", "/admin/reports", err)
 		return
 	}
-	if day := r.PostFormValue("until"); day != "" {
-		t, err := time.Parse(time.DateOnly, day)
-		if err != nil {
-			s.failBack(w, r, v, "Moderation", "/admin/reports", errBadDay)
-			return
-		}
-		in.Until = &t
+	if in.Until, err = formDay(r, "until"); err != nil {
+		s.failBack(w, r, v, "Moderation", "/admin/reports", err)
+		return
 	}
 	if _, err := s.moderation.Act(r.Context(), v.caller.Actor, v.client, in); err != nil {
 		s.failBack(w, r, v, "Moderation", "/admin/reports", err)

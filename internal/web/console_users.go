@@ -205,6 +205,20 @@ func (s *Server) consoleSetRole(w http.ResponseWriter, r *http.Request, v *conso
 	done(w, r, op)
 }
 
+// formDay reads an optional day (2026-01-31) of a form: nil when the field
+// is empty, errBadDay when it is not a day.
+func formDay(r *http.Request, field string) (*time.Time, error) {
+	day := r.PostFormValue(field)
+	if day == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return nil, errBadDay
+	}
+	return &t, nil
+}
+
 // consoleModerate warns, suspends (until a day, or for good), bans or
 // restores a user, as POST /v1/admin/moderation-actions does.
 func (s *Server) consoleModerate(w http.ResponseWriter, r *http.Request, v *consoleView) {
@@ -215,13 +229,9 @@ func (s *Server) consoleModerate(w http.ResponseWriter, r *http.Request, v *cons
 	}
 	in := moderation.ActionInput{UserID: id, Reason: r.PostFormValue("reason")}
 	in.Action = r.PostFormValue("action") // a moderation action, not an audit one
-	if day := r.PostFormValue("until"); day != "" {
-		t, err := time.Parse("2006-01-02", day)
-		if err != nil {
-			s.consoleFail(w, r, v, "Status", errBadDay)
-			return
-		}
-		in.Until = &t
+	if in.Until, err = formDay(r, "until"); err != nil {
+		s.consoleFail(w, r, v, "Status", err)
+		return
 	}
 	if _, err := s.moderation.Act(r.Context(), v.caller.Actor, v.client, in); err != nil {
 		s.consoleFail(w, r, v, "Status", err)
