@@ -204,7 +204,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 
 func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) (err error) {
 	if snap, ok := ctx.Value(snapshotKey{db}).(*snapshot); ok {
-		if pool == db.write && opts == nil {
+		if opts == nil { // a Tx: the snapshot only reads
 			return ErrInSnapshot
 		}
 		return snap.view(ctx, fn)
