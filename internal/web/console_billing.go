@@ -5,14 +5,12 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/billing"
 	"github.com/userd/userd/internal/feature/collection"
 )
@@ -78,7 +76,7 @@ func (s *Server) consoleGrant(w http.ResponseWriter, r *http.Request, v *console
 	g := billing.Grant{OrganizationID: r.PostFormValue("organization_id"), Plan: r.PostFormValue("plan")}
 	var err error
 	if ref := r.PostFormValue("user"); ref != "" {
-		g.UserID, err = s.userRef(r.Context(), ref)
+		g.UserID, err = s.admin.UserRef(r.Context(), ref)
 	}
 	if err == nil {
 		if g.EndsAt, err = time.Parse(time.DateOnly, r.PostFormValue("ends_at")); err != nil {
@@ -165,26 +163,6 @@ func pretty(raw []byte) string {
 	return out.String()
 }
 
-// userRef is the id of the user that an administrator typed: a userd id, a
-// legacy id (see userID) or an email address. It returns
-// account.ErrNotFound.
-func (s *Server) userRef(ctx context.Context, ref string) (string, error) {
-	id, err := s.userID(ctx, ref)
-	if err == nil || !strings.Contains(ref, "@") {
-		return id, err
-	}
-	users, err := s.admin.ListUsers(ctx, ref, "", consolePage)
-	if err != nil {
-		return "", err
-	}
-	for _, u := range users {
-		if strings.EqualFold(account.Deref(u.Email), strings.TrimSpace(ref)) {
-			return u.ID, nil
-		}
-	}
-	return "", account.ErrNotFound
-}
-
 // declarationView is a collection as the collections' page shows it.
 type declarationView struct {
 	collection.Collection
@@ -235,7 +213,7 @@ func (s *Server) consoleCollections(w http.ResponseWriter, r *http.Request, v *c
 	}
 	owner := p.Owner
 	if p.OwnerKind == collection.OwnerUser {
-		owner, err = s.userRef(r.Context(), p.Owner)
+		owner, err = s.admin.UserRef(r.Context(), p.Owner)
 	}
 	var page collection.Page
 	if err == nil {

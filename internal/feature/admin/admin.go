@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
@@ -161,6 +162,22 @@ func (s *Service) UserID(ctx context.Context, ref string) (string, error) {
 	var id string
 	err := s.view(ctx, func(tx *sqldb.Tx) error {
 		u, err := account.ByLegacyID(ctx, tx, ref)
+		id = u.ID
+		return err
+	})
+	return id, err
+}
+
+// UserRef returns the id of the user that an administrator typed: a userd
+// id or a legacy id (see UserID), else, for a ref with an @, the user of
+// that email address. It returns account.ErrNotFound.
+func (s *Service) UserRef(ctx context.Context, ref string) (string, error) {
+	id, err := s.UserID(ctx, ref)
+	if err == nil || !errors.Is(err, account.ErrNotFound) || !strings.Contains(ref, "@") {
+		return id, err
+	}
+	err = s.view(ctx, func(tx *sqldb.Tx) error {
+		u, err := account.ByEmail(ctx, tx, ref)
 		id = u.ID
 		return err
 	})
