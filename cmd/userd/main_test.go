@@ -19,7 +19,13 @@ import (
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(asUserd) != "" { // the test binary run as userd (see startUserd)
+		main()
+		os.Exit(0)
+	}
+	dbtest.Main(m)
+}
 
 // TestHelpListsEveryFlag checks that `userd --help` names the commands and
 // every serve flag of the contract.
