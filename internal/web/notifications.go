@@ -357,7 +357,7 @@ func (s *Server) pump(ctx context.Context, ew eventWriter, g *streamGuard, f fee
 			// The client reconnects after a spread-out wait, to a process
 			// that serves (behind a balancer, another one), and resumes
 			// from the last id it got.
-			ew.write(fmt.Sprintf(": shutting down\nretry: %d\n\n", shutdownRetry+rand.N(shutdownRetry)))
+			ew.write(": shutting down\nretry: %d\n\n", shutdownRetry+rand.N(shutdownRetry))
 			return nil
 		}
 		if err != nil {
