@@ -78,6 +78,8 @@ var tiers = map[string]int{
 	"internal/testkit/authtest": 9,
 	"cmd/userd":                 9,
 	"bench":                     10,
+	// The example service of an application, on the Go client.
+	"examples/go": 10,
 }
 
 // forbidden are imports that the layers would allow but a rule does not:

@@ -47,7 +47,7 @@ func program(t *testing.T, pkg string) string {
 	v, _ := builds.LoadOrStore(pkg, &build{})
 	b := v.(*build)
 	b.once.Do(func() {
-		b.path = filepath.Join(binDir, filepath.Base(pkg))
+		b.path = filepath.Join(binDir, strings.ReplaceAll(strings.TrimPrefix(pkg, "./"), "/", "-"))
 		cmd := exec.Command("go", "build", "-o", b.path, pkg)
 		cmd.Dir = moduleRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
