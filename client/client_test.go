@@ -19,6 +19,7 @@ import (
 // VerifyAccessToken: accepted as issued, refused once tampered with or
 // past their expiry.
 func TestGoClient(t *testing.T) {
+	t.Parallel()
 	srv := startUserd(t)
 	ctx := context.Background()
 	anon, err := client.NewClientWithResponses(srv.url)

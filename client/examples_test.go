@@ -24,6 +24,7 @@ import (
 // it webhooks: it accepts an access token and refuses forged ones, and
 // accepts userd's synchronization.due webhook and refuses forged deliveries.
 func TestGoExample(t *testing.T) {
+	t.Parallel()
 	secret := newSecret()
 	exampleAddr := freeAddr(t)
 	base := "http://" + exampleAddr
@@ -109,6 +110,7 @@ func TestGoExample(t *testing.T) {
 // TestNodeExample runs examples/node's tests (node --test) against a real
 // userd that sends the example webhooks.
 func TestNodeExample(t *testing.T) {
+	t.Parallel()
 	nodeTests(t, "examples/node")
 }
 

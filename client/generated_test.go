@@ -27,6 +27,7 @@ var tsModules = filepath.Join(moduleRoot, "clients", "typescript", "node_modules
 // (openapi-typescript of clients/typescript's package-lock.json; skipped
 // when its node_modules are not installed). With -update it writes them.
 func TestGeneratedClients(t *testing.T) {
+	t.Parallel()
 	srv := startUserd(t)
 	resp, err := http.Get(srv.url + "/openapi.json")
 	if err != nil {

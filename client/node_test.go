@@ -51,6 +51,7 @@ func nodeTests(t *testing.T, dir string, nodeArgs ...string) {
 // layer against the generated types, and its tests) and runs its tests
 // (clients/typescript/test) against real userd processes.
 func TestTypeScriptClient(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(moduleRoot, "clients", "typescript")
 	tsc := filepath.Join(dir, "node_modules", "typescript", "bin", "tsc")
 	if _, err := os.Stat(tsc); err != nil {
