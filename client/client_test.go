@@ -181,5 +181,6 @@ func tampered(t *testing.T, tok string) map[string]string {
 		"HS256":            enc(strings.Replace(header, `"EdDSA"`, `"HS256"`, 1)) + "." + parts[1] + "." + parts[2],
 		"unknown kid":      enc(strings.Replace(header, kid, "not-"+kid, 1)) + "." + parts[1] + "." + parts[2],
 		"not a JWT":        "uds_not-a-jwt",
+		"over 32 KiB":      parts[0] + "." + parts[1] + strings.Repeat("A", 32<<10) + "." + parts[2],
 	}
 }

@@ -1,6 +1,7 @@
 // Starts a real userd for node tests (this client's and examples/node's):
 // the binary of $USERD_BIN, or one built from this repository with `go build`.
 import { execFile, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -21,6 +22,7 @@ async function binary() {
   if (process.env.USERD_BIN) return process.env.USERD_BIN;
   built ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), "userd-bin-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
     const bin = join(dir, "userd");
     await run("go", ["build", "-o", bin, "./cmd/userd"], { cwd: repo });
     return bin;
