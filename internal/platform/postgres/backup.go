@@ -218,7 +218,7 @@ func ownedByUserd(ctx context.Context, bin, src string) ([]ownedObject, error) {
 	var owned []ownedObject
 	for line := range strings.Lines(string(out)) {
 		m := tocLine.FindStringSubmatch(strings.TrimSpace(line))
-		if m == nil || (m[4] != AppRole && m[4] != SystemRole && m[4] != ddlRole) {
+		if m == nil || m[2] == "DATA" || (m[4] != AppRole && m[4] != SystemRole && m[4] != ddlRole) { // "TABLE DATA" is a table's rows
 			continue
 		}
 		owned = append(owned, ownedObject{kind: m[1], name: pgx.Identifier{m[2]}.Sanitize() + "." + quoteName(m[1], m[3]), owner: m[4]})
