@@ -317,3 +317,144 @@ func checkOwners(t *testing.T, db *sqldb.DB) {
 		t.Fatalf("collection_records is owned by %s and its index function by %s; want userd_collection_ddl", table, fn)
 	}
 }
+
+// backupOf backs the source up into a new file of dir and returns its
+// path.
+func backupOf(t *testing.T, src source, dir string) string {
+	t.Helper()
+	file := filepath.Join(dir, src.db.Engine()+".backup")
+	if err := run(context.Background(), append([]string{"backup", file, "--quiet"}, src.args...), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// TestBackupRefusesToOverwrite: an existing FILE stays as it is unless
+// --force, which replaces it with a backup; the master key of the data
+// folder is not in it.
+func TestBackupRefusesToOverwrite(t *testing.T) {
+	ctx := context.Background()
+	src := newSource(t, "sqlite")
+	key := "c2VjcmV0LW1hc3Rlci1rZXktb2YtdGhpcy10ZXN0LTAxMjM0NTY3ODk="
+	if err := os.WriteFile(filepath.Join(src.args[1], "master.key"), []byte(key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "userd.backup")
+	if err := os.WriteFile(file, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := run(ctx, append([]string{"backup", file}, src.args...), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("backup over a file = %v; want a refusal naming --force", err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "keep me" {
+		t.Fatalf("the refused backup changed the file to %q", b)
+	}
+	if err := run(ctx, append([]string{"backup", "--force", file}, src.args...), &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(file)
+	if kind, err := backupKind(file); kind != "sqlite" || err != nil {
+		t.Fatalf("the forced backup is %q, %v; want a SQLite database", kind, err)
+	}
+	if bytes.Contains(b, []byte(key)) {
+		t.Fatal("the backup holds the master key")
+	}
+	if st, _ := os.Stat(file); st.Mode().Perm() != 0o600 {
+		t.Fatalf("the forced backup has mode %v; want 0600", st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(file))
+	if len(entries) != 1 {
+		t.Fatalf("the backup's folder holds %d files; want the backup alone (no temporary file left)", len(entries))
+	}
+}
+
+// TestRestoreRefusesANonEmptyTarget: a data folder with a database, or a
+// database with tables, is refused and left as it was; so is a backup of
+// the other engine, and a file that is no backup.
+func TestRestoreRefusesANonEmptyTarget(t *testing.T) {
+	ctx := context.Background()
+	files, dir := map[string]string{}, t.TempDir()
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			src := newSource(t, engine)
+			if _, err := makeUser(src.db, "before@restore.test"); err != nil {
+				t.Fatal(err)
+			}
+			file := backupOf(t, src, dir)
+			files[engine] = file
+			target := newSource(t, engine) // migrated: tables, and a database file
+			if _, err := makeUser(target.db, "target@restore.test"); err != nil {
+				t.Fatal(err)
+			}
+			before := tableCounts(t, target.db)
+			err := run(ctx, append([]string{"restore", file}, target.args...), &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), "restore refused") {
+				t.Fatalf("restore into a database with tables = %v; want a refusal", err)
+			}
+			if diff := tableCounts(t, target.db); fmt.Sprint(diff) != fmt.Sprint(before) {
+				t.Fatalf("the refused restore changed the target: %v, then %v", before, diff)
+			}
+			if n := dbtest.Count(t, target.db, `SELECT count(*) FROM users WHERE email = 'before@restore.test'`); n != 0 {
+				t.Fatal("the refused restore wrote a row of the backup")
+			}
+		})
+	}
+	if len(files) != 2 {
+		return
+	}
+	for _, tc := range []struct{ file, engine, want string }{
+		{files["sqlite"], "postgres", "is a sqlite backup and the target is postgres"},
+		{files["postgres"], "sqlite", "is a postgres backup and the target is sqlite"},
+	} {
+		err := run(ctx, append([]string{"restore", tc.file}, emptyTarget(t, tc.engine)...), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("restore of a backup of the other engine = %v; want %q", err, tc.want)
+		}
+	}
+	junk := filepath.Join(t.TempDir(), "junk")
+	os.WriteFile(junk, []byte("not a backup at all"), 0o600)
+	if err := run(ctx, append([]string{"restore", junk}, emptyTarget(t, "sqlite")...), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "not a userd backup") {
+		t.Errorf("restore of a file that is no backup = %v; want a refusal", err)
+	}
+}
+
+// TestBackupWithoutPgDump: without pg_dump (or pg_restore) on PATH, the
+// error names the program and the Debian package that has it, and leaves
+// no file behind.
+func TestBackupWithoutPgDump(t *testing.T) {
+	ctx := context.Background()
+	src := newSource(t, "postgres")
+	file := backupOf(t, src, t.TempDir()) // with PATH as it is
+	t.Setenv("PATH", "")
+	out := filepath.Join(t.TempDir(), "userd.backup")
+	err := run(ctx, append([]string{"backup", out}, src.args...), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") || !strings.Contains(err.Error(), "postgresql-client") {
+		t.Fatalf("backup without pg_dump = %v; want an error naming pg_dump and postgresql-client", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+		t.Fatalf("the failed backup left %d files", len(entries))
+	}
+	err = run(ctx, append([]string{"restore", file}, emptyTarget(t, "postgres")...), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "pg_restore") || !strings.Contains(err.Error(), "postgresql-client") {
+		t.Fatalf("restore without pg_restore = %v; want an error naming pg_restore and postgresql-client", err)
+	}
+}
+
+// TestRestoreOfAnOlderSchema: a backup made before the latest migration
+// restores, and the command says to run `userd migrate up`.
+func TestRestoreOfAnOlderSchema(t *testing.T) {
+	ctx := context.Background()
+	src := newSource(t, "sqlite")
+	if _, err := src.db.MigrateDown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	file := backupOf(t, src, t.TempDir())
+	var out bytes.Buffer
+	if err := run(ctx, append([]string{"restore", file}, emptyTarget(t, "sqlite")...), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "run `userd migrate up`") {
+		t.Fatalf("restore of an older schema said %q; want it to say to run userd migrate up", out.String())
+	}
+}
