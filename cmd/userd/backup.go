@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -51,7 +52,7 @@ func progressTo(quiet bool, what string) sqldb.Progress {
 	return func(done, total int64) {
 		if bar == nil {
 			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription(what),
-				progressbar.OptionShowBytes(true), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100_000_000))
+				progressbar.OptionShowBytes(true), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
 		}
 		if total != bar.GetMax64() {
 			bar.ChangeMax64(total)
@@ -118,6 +119,9 @@ func backupTo(ctx context.Context, db *sqldb.DB, file string, force bool, progre
 	}
 	if size, err = syncFile(tmp.Name()); err != nil {
 		return 0, err
+	}
+	if progress != nil { // ends a bar whose total was unknown (pg_dump's)
+		progress(size, size)
 	}
 	if force {
 		err = os.Rename(tmp.Name(), file)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -261,40 +262,33 @@ func runTool(cmd *exec.Cmd) error {
 // libpqEnv turns a postgres:// URL into the environment variables that
 // PostgreSQL's client programs read (PGHOST, PGPORT, PGUSER, PGPASSWORD,
 // PGDATABASE, PGSSLMODE…), so that no secret is on a command line that
-// other users of the machine see. Query parameters that only pgx knows
+// other users of the machine see. pgx reads the URL as it does when userd
+// connects (several hosts, sockets, defaults); of the other query
+// parameters, those that libpq knows go on and those that only pgx knows
 // are left out.
 func libpqEnv(dbURL string) ([]string, error) {
-	u, err := url.Parse(dbURL)
+	cfg, err := pgconn.ParseConfig(dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("database URL: %w", err)
 	}
-	vars := map[string]string{}
-	if u.Host != "" {
-		var hosts, ports []string
-		for h := range strings.SplitSeq(u.Host, ",") {
-			host, port, found := strings.Cut(h, ":")
-			if strings.HasPrefix(h, "[") { // [::1]:5432
-				host, port, found = strings.Cut(strings.TrimPrefix(h, "["), "]:")
-				host = strings.TrimSuffix(host, "]")
-			}
-			hosts = append(hosts, host)
-			if found {
-				ports = append(ports, port)
-			}
-		}
-		vars["PGHOST"] = strings.Join(hosts, ",")
-		vars["PGPORT"] = strings.Join(ports, ",")
-	}
-	if u.User != nil {
-		vars["PGUSER"] = u.User.Username()
-		if pw, ok := u.User.Password(); ok {
-			vars["PGPASSWORD"] = pw
+	hosts, ports := []string{cfg.Host}, []string{strconv.Itoa(int(cfg.Port))}
+	for _, f := range cfg.Fallbacks { // a host once per TLS mode tried: once here
+		h, p := f.Host, strconv.Itoa(int(f.Port))
+		if h != hosts[len(hosts)-1] || p != ports[len(ports)-1] {
+			hosts, ports = append(hosts, h), append(ports, p)
 		}
 	}
-	vars["PGDATABASE"] = strings.TrimPrefix(u.Path, "/")
-	for param, v := range u.Query() {
-		if name, ok := libpqParams[param]; ok && len(v) > 0 {
-			vars[name] = v[len(v)-1]
+	vars := map[string]string{"PGHOST": strings.Join(hosts, ","), "PGPORT": strings.Join(ports, ","),
+		"PGUSER": cfg.User, "PGPASSWORD": cfg.Password, "PGDATABASE": cfg.Database}
+	if _, query, ok := strings.Cut(dbURL, "?"); ok {
+		params, err := url.ParseQuery(query)
+		if err != nil {
+			return nil, fmt.Errorf("database URL: %w", err)
+		}
+		for param, v := range params {
+			if name, ok := libpqParams[param]; ok && len(v) > 0 {
+				vars[name] = v[len(v)-1]
+			}
 		}
 	}
 	var env []string
@@ -306,13 +300,13 @@ func libpqEnv(dbURL string) ([]string, error) {
 	return env, nil
 }
 
-// libpqParams maps the URL parameters that libpq knows to its variables.
+// libpqParams maps the URL parameters that libpq knows, beyond those of
+// the connection itself, to its variables.
 var libpqParams = map[string]string{
-	"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE",
 	"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY",
 	"sslpassword": "PGSSLPASSWORD", "sslnegotiation": "PGSSLNEGOTIATION", "connect_timeout": "PGCONNECT_TIMEOUT",
 	"application_name": "PGAPPNAME", "options": "PGOPTIONS", "target_session_attrs": "PGTARGETSESSIONATTRS",
-	"krbsrvname": "PGKRBSRVNAME", "gssencmode": "PGGSSENCMODE", "service": "PGSERVICE", "passfile": "PGPASSFILE",
+	"krbsrvname": "PGKRBSRVNAME", "gssencmode": "PGGSSENCMODE",
 }
 
 // countingWriter writes to w and tells progress how many bytes it has
