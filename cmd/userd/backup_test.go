@@ -458,3 +458,34 @@ func TestRestoreOfAnOlderSchema(t *testing.T) {
 		t.Fatalf("restore of an older schema said %q; want it to say to run userd migrate up", out.String())
 	}
 }
+
+// TestBackupChecksPgDumpAndRole: a pg_dump older than the server, or a
+// role that row-level security hides rows from, is refused with what to
+// do, before anything is dumped.
+func TestBackupChecksPgDumpAndRole(t *testing.T) {
+	ctx := context.Background()
+	src := newSource(t, "postgres")
+	out := filepath.Join(t.TempDir(), "userd.backup")
+
+	plain := strings.Replace(src.args[3], "postgres@", "backup_plain@", 1)
+	if _, err := dbtest.Cluster(t).AdminDB().Exec(`CREATE ROLE backup_plain LOGIN`); err != nil {
+		t.Fatal(err)
+	}
+	err := run(ctx, []string{"backup", out, "--database-url", plain}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "BYPASSRLS") {
+		t.Fatalf("backup as a role without BYPASSRLS = %v; want an error naming BYPASSRLS", err)
+	}
+
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "pg_dump"), []byte("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	err = run(ctx, append([]string{"backup", out}, src.args...), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "pg_dump is version 9, older than the server's") {
+		t.Fatalf("backup with an old pg_dump = %v; want an error saying it is older than the server", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("a refused backup wrote its file")
+	}
+}
