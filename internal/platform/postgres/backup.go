@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -60,7 +59,7 @@ func (d dialect) Backup(ctx context.Context, path string, progress sqldb.Progres
 	progress(0, -1)
 	cmd := exec.CommandContext(ctx, bin, "--format=custom", "--no-password")
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout = &countingWriter{w: out, progress: progress}
+	cmd.Stdout = progress.Writer(out)
 	if err := runTool(cmd); err != nil {
 		return err
 	}
@@ -151,12 +150,9 @@ func Restore(ctx context.Context, dbURL, src string, progress sqldb.Progress) er
 	if err := prepareTarget(ctx, conn); err != nil {
 		return err
 	}
-	if progress == nil {
-		progress = func(int64, int64) {}
-	}
 	cmd := exec.CommandContext(ctx, bin, "--no-owner", "--exit-on-error", "--single-transaction", "--no-password", "--dbname="+conn.Config().Database)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = &countingReader{r: in, total: st.Size(), progress: progress}
+	cmd.Stdin = progress.Reader(in, st.Size())
 	if err := runTool(cmd); err != nil {
 		return err
 	}
@@ -307,35 +303,4 @@ var libpqParams = map[string]string{
 	"sslpassword": "PGSSLPASSWORD", "sslnegotiation": "PGSSLNEGOTIATION", "connect_timeout": "PGCONNECT_TIMEOUT",
 	"application_name": "PGAPPNAME", "options": "PGOPTIONS", "target_session_attrs": "PGTARGETSESSIONATTRS",
 	"krbsrvname": "PGKRBSRVNAME", "gssencmode": "PGGSSENCMODE",
-}
-
-// countingWriter writes to w and tells progress how many bytes it has
-// written.
-type countingWriter struct {
-	w        io.Writer
-	done     int64
-	progress sqldb.Progress
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.done += int64(n)
-	c.progress(c.done, -1)
-	return n, err
-}
-
-// countingReader reads from r and tells progress how many bytes it has
-// read.
-type countingReader struct {
-	r        io.Reader
-	done     int64
-	total    int64
-	progress sqldb.Progress
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.done += int64(n)
-	c.progress(c.done, c.total)
-	return n, err
 }

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"fmt"
+	"io"
 )
 
 // Progress hears how far a long copy has got: done of total bytes, total
@@ -25,4 +26,50 @@ func (db *DB) Backup(ctx context.Context, path string, progress Progress) error 
 		return fmt.Errorf("back up %s: %w", db.dialect.Name(), err)
 	}
 	return nil
+}
+
+// Reader returns a reader of r that tells p how many of total bytes
+// (-1 when unknown) it has read; r itself when p is nil.
+func (p Progress) Reader(r io.Reader, total int64) io.Reader {
+	if p == nil {
+		return r
+	}
+	return &counting{r: r, total: total, progress: p}
+}
+
+// Writer returns a writer to w that tells p how many bytes it has
+// written, of a total unknown; w itself when p is nil.
+func (p Progress) Writer(w io.Writer) io.Writer {
+	if p == nil {
+		return w
+	}
+	return &counting{w: w, total: -1, progress: p}
+}
+
+// counting reads from r or writes to w, and tells progress how many bytes
+// went through.
+type counting struct {
+	r           io.Reader
+	w           io.Writer
+	done, total int64
+	progress    Progress
+}
+
+func (c *counting) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.add(n)
+	return n, err
+}
+
+func (c *counting) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.add(n)
+	return n, err
+}
+
+func (c *counting) add(n int) {
+	if n > 0 {
+		c.done += int64(n)
+		c.progress(c.done, c.total)
+	}
 }

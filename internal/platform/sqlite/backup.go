@@ -122,7 +122,7 @@ func Restore(ctx context.Context, src, path string, progress sqldb.Progress) (er
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dirOf(path), ".restore-*.db")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".restore-*.db")
 	if err != nil {
 		return fmt.Errorf("temporary file: %w", err)
 	}
@@ -131,10 +131,7 @@ func Restore(ctx context.Context, src, path string, progress sqldb.Progress) (er
 			os.Remove(tmp.Name())
 		}
 	}()
-	if progress == nil {
-		progress = func(int64, int64) {}
-	}
-	_, err = io.Copy(tmp, &counting{r: in, total: st.Size(), progress: progress})
+	_, err = io.Copy(tmp, progress.Reader(in, st.Size()))
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -153,7 +150,7 @@ func Restore(ctx context.Context, src, path string, progress sqldb.Progress) (er
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("rename into place: %w", err)
 	}
-	return syncDir(dirOf(path))
+	return syncDir(filepath.Dir(path))
 }
 
 // vacant returns ErrNotEmpty when a database, or its write-ahead log, is
@@ -188,24 +185,6 @@ func check(ctx context.Context, path string) error {
 	}
 	return nil
 }
-
-// counting reads from r and tells progress how many bytes it has read.
-type counting struct {
-	r        io.Reader
-	done     int64
-	total    int64
-	progress sqldb.Progress
-}
-
-func (c *counting) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.done += int64(n)
-	c.progress(c.done, c.total)
-	return n, err
-}
-
-// dirOf returns the folder of path.
-func dirOf(path string) string { return filepath.Dir(path) }
 
 // syncDir makes a rename in dir durable.
 func syncDir(dir string) error {
