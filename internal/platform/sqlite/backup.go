@@ -171,7 +171,7 @@ func vacant(path string) error {
 // check opens the database at path alone (no other connection knows it
 // yet) and runs SQLite's quick_check on it.
 func check(ctx context.Context, path string) error {
-	db, err := sql.Open("sqlite", "file:"+path)
+	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		return fmt.Errorf("open the copy: %w", err)
 	}
