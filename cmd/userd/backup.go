@@ -71,7 +71,7 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("backup")
 	var dbc dbConfig
 	dbc.flags(fs)
-	force := fs.Bool("force", false, "replace FILE when it exists (env USERD_FORCE)")
+	force := fs.Bool("force", false, "replace FILE when it exists (only on the command line: no variable gives it)")
 	quiet := fs.Bool("quiet", false, "no progress bar on stderr (there is none either when stderr is not a terminal) (env USERD_QUIET)")
 	file, err := fileArgs(fs, args, backupUsage)
 	if err != nil {
