@@ -355,3 +355,21 @@ func TestDataFolderIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestOneRunFlagsIgnoreTheEnvironment: USERD_FORCE left in the environment
+// does not make a backup replace a file; the command line does.
+func TestOneRunFlagsIgnoreTheEnvironment(t *testing.T) {
+	t.Setenv("USERD_FORCE", "true")
+	t.Setenv("USERD_QUIET", "true")
+	fs := newFlagSet("backup")
+	force, quiet := fs.Bool("force", false, ""), fs.Bool("quiet", false, "")
+	if err := parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if *force || !*quiet {
+		t.Fatalf("force %v, quiet %v; want false from the environment, true", *force, *quiet)
+	}
+	if err := parse(fs, []string{"--force"}); err != nil || !*force {
+		t.Fatalf("--force on the command line = %v, %v", *force, err)
+	}
+}
