@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -15,4 +17,55 @@ func Pending(ctx context.Context, tx *sqldb.Tx) (waiting, failing int, err error
 		return 0, 0, fmt.Errorf("count jobs: %w", err)
 	}
 	return waiting, failing, nil
+}
+
+// KindCounts are the jobs of one kind by state, as the jobs table holds
+// them.
+type KindCounts struct {
+	Kind string
+	// Waiting jobs are not done and not leased: due, retrying or
+	// scheduled later.
+	Waiting int
+	// Running jobs are leased by a worker now.
+	Running int
+	// Retrying jobs are waiting ones whose last attempt failed.
+	Retrying int
+	// Failed jobs ended with their last attempt failed (cancelled ones
+	// aside); they are kept for Retention.
+	Failed int
+}
+
+// Counts returns the jobs of each kind by state, and how long the oldest
+// due job that no worker holds has been due (zero when none is), at the
+// transaction's time, in one statement.
+func Counts(ctx context.Context, tx *sqldb.Tx) (kinds []KindCounts, oldestDue time.Duration, err error) {
+	var oldest *time.Time
+	err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
+		var k KindCounts
+		var due sql.NullTime
+		if err := row.Scan(&k.Kind, &k.Waiting, &k.Running, &k.Retrying, &k.Failed, &due); err != nil {
+			return err
+		}
+		kinds = append(kinds, k)
+		if due.Valid {
+			oldest = &due.Time // the same on every row
+		}
+		return nil
+	}, `SELECT c.kind, c.waiting, c.running, c.retrying, c.failed, o.run_at FROM (
+			SELECT kind,
+				COUNT(CASE WHEN done_at IS NULL AND (locked_until IS NULL OR locked_until < $1) THEN 1 END) AS waiting,
+				COUNT(CASE WHEN done_at IS NULL AND locked_until >= $1 THEN 1 END) AS running,
+				COUNT(CASE WHEN done_at IS NULL AND (locked_until IS NULL OR locked_until < $1) AND last_error IS NOT NULL THEN 1 END) AS retrying,
+				COUNT(CASE WHEN done_at IS NOT NULL AND last_error IS NOT NULL AND last_error <> $2 THEN 1 END) AS failed
+			FROM jobs GROUP BY kind) c
+		LEFT JOIN (SELECT run_at FROM jobs WHERE done_at IS NULL AND run_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
+			ORDER BY run_at LIMIT 1) o ON TRUE
+		ORDER BY c.kind`, tx.Now, cancelled)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count jobs by kind: %w", err)
+	}
+	if oldest != nil {
+		oldestDue = max(tx.Now.Sub(*oldest), 0)
+	}
+	return kinds, oldestDue, nil
 }
