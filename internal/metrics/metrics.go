@@ -139,9 +139,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.src
 	if s.Auth != nil {
 		n := s.Auth.Counts()
-		for i, name := range auth.OutcomeNames {
-			ch <- counter(loginsDesc, n.Logins[i], name)
-			ch <- counter(signupsDesc, n.Signups[i], name)
+		for name, v := range n.Logins {
+			ch <- counter(loginsDesc, v, name)
+		}
+		for name, v := range n.Signups {
+			ch <- counter(signupsDesc, v, name)
 		}
 	}
 	if s.Hasher != nil {

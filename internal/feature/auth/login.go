@@ -25,7 +25,7 @@ import (
 // re-hashed.
 func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (Login, error) {
 	l, err := s.login(ctx, identifier, pw, c)
-	s.tally.logins[outcome(err)].Add(1)
+	s.countLogin(err)
 	return l, err
 }
 

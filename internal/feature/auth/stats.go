@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/userd/userd"
@@ -22,7 +23,7 @@ func (s *Service) LiveSessions(ctx context.Context, tx *sqldb.Tx) (n int, err er
 	return n, nil
 }
 
-// The outcomes of a log-in or a sign-up, as OutcomeNames names them.
+// The outcomes of a log-in or a sign-up, as outcomeNames names them.
 const (
 	outSuccess            = iota // signed in, or signed up and in
 	outInvalidCredentials        // log-in: a wrong identifier or password
@@ -35,14 +36,23 @@ const (
 	outcomes
 )
 
-// OutcomeNames names the outcomes: Counts' arrays are indexed by them.
-var OutcomeNames = [outcomes]string{outSuccess: "success", outInvalidCredentials: "invalid_credentials", outSecondFactor: "second_factor_required",
+var outcomeNames = [outcomes]string{outSuccess: "success", outInvalidCredentials: "invalid_credentials", outSecondFactor: "second_factor_required",
 	outRefused: "refused", outInvalid: "invalid", outTaken: "taken", outRateLimited: "rate_limited", outFailed: "error"}
 
+// The outcomes that a log-in and a sign-up may have.
+var (
+	loginOutcomes  = []int{outSuccess, outInvalidCredentials, outSecondFactor, outRefused, outRateLimited, outFailed}
+	signupOutcomes = []int{outSuccess, outInvalid, outTaken, outRateLimited, outFailed}
+)
+
 // Counts are how many log-ins (with a password) and sign-ups a Service saw
-// since it was made, by outcome (see OutcomeNames).
+// since it was made, by outcome: log-ins' are success,
+// invalid_credentials, second_factor_required, refused (a suspended or
+// banned account), rate_limited and error; sign-ups' are success, invalid
+// (a field breaks a rule), taken (the email, username or phone number),
+// rate_limited and error.
 type Counts struct {
-	Logins, Signups [outcomes]uint64
+	Logins, Signups map[string]uint64
 }
 
 // tally counts log-ins and sign-ups by outcome.
@@ -52,34 +62,48 @@ type tally struct {
 
 // Counts returns how many log-ins and sign-ups the Service saw, by outcome.
 func (s *Service) Counts() Counts {
-	var c Counts
-	for i := range outcomes {
-		c.Logins[i] = s.tally.logins[i].Load()
-		c.Signups[i] = s.tally.signups[i].Load()
+	read := func(n *[outcomes]atomic.Uint64, kinds []int) map[string]uint64 {
+		out := make(map[string]uint64, len(kinds))
+		for _, k := range kinds {
+			out[outcomeNames[k]] = n[k].Load()
+		}
+		return out
 	}
-	return c
+	return Counts{Logins: read(&s.tally.logins, loginOutcomes), Signups: read(&s.tally.signups, signupOutcomes)}
 }
 
-// outcome classifies the error of a log-in or sign-up.
-func outcome(err error) int {
+// countLogin counts a log-in by the error it returns.
+func (s *Service) countLogin(err error) { s.tally.logins[outcome(err, loginOutcomes)].Add(1) }
+
+// countSignup counts a sign-up by the error it returns.
+func (s *Service) countSignup(err error) { s.tally.signups[outcome(err, signupOutcomes)].Add(1) }
+
+// outcome classifies the error of a log-in or sign-up among those it may
+// have: any other is an error.
+func outcome(err error, may []int) int {
+	out := outFailed
 	var second *MFARequired
 	switch {
 	case err == nil:
-		return outSuccess
+		out = outSuccess
 	case errors.Is(err, ErrInvalidCredentials):
-		return outInvalidCredentials
+		out = outInvalidCredentials
 	case errors.As(err, &second):
-		return outSecondFactor
+		out = outSecondFactor
+	default:
+		switch userd.ErrorKind(err) {
+		case userd.KindForbidden:
+			out = outRefused
+		case userd.KindInvalid:
+			out = outInvalid
+		case userd.KindConflict:
+			out = outTaken
+		case userd.KindRateLimited:
+			out = outRateLimited
+		}
 	}
-	switch userd.ErrorKind(err) {
-	case userd.KindForbidden:
-		return outRefused
-	case userd.KindInvalid:
-		return outInvalid
-	case userd.KindConflict:
-		return outTaken
-	case userd.KindRateLimited:
-		return outRateLimited
+	if !slices.Contains(may, out) {
+		return outFailed
 	}
-	return outFailed
+	return out
 }
