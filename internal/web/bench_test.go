@@ -9,11 +9,12 @@ import (
 )
 
 // BenchmarkGetMe: one client's GET /v1/me with a session token, over
-// loopback HTTP, on each engine — W1 at one connection, for profiling.
+// loopback HTTP, on each engine — W1 at one connection, for profiling. The
+// server counts and times each request for /metrics, as serve's does.
 func BenchmarkGetMe(b *testing.B) {
 	for _, engine := range dbtest.Engines {
 		b.Run(engine, func(b *testing.B) {
-			c := start(b, dbtest.Open(b, engine))
+			c := startWith(b, dbtest.Open(b, engine), options{metrics: true})
 			_, tok := c.signup(map[string]any{"email": "ann@example.com"})
 			req, _ := http.NewRequest("GET", c.url+"/v1/me", nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
