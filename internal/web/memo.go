@@ -51,6 +51,7 @@ func (s *Server) Caches() []memo.Fed {
 func (s *Server) CacheStats() map[string]memo.Stats {
 	return map[string]memo.Stats{
 		"auth_callers":       s.auth.MemoStats(),
+		"access_tokens":      s.auth.VerifiedStats(),
 		"items":              s.items.MemoStats(),
 		"unread_counts":      s.memo.unread.Stats(),
 		"notification_pages": s.memo.notifications.Stats(),

@@ -126,6 +126,13 @@ func TestMetrics(t *testing.T) {
 				t.Fatalf("GET /v1/me = %d", r.Status)
 			}
 		}
+		access := r.Body["access_token"].(string)
+		secrets = append(secrets, access)
+		for range 2 {
+			if r := c.do("GET", "/v1/me", nil, access); r.Status != http.StatusOK {
+				t.Fatalf("GET /v1/me with an access token = %d", r.Status)
+			}
+		}
 		if r := c.do("GET", "/v1/users/"+userID, nil, ""); r.Status != http.StatusOK {
 			t.Fatalf("GET /v1/users/{id} = %d %s", r.Status, r.Raw)
 		}
@@ -182,12 +189,14 @@ func TestMetrics(t *testing.T) {
 			{"userd_logins_total", []string{"outcome", "invalid_credentials"}, 1},
 			{"userd_logins_total", []string{"outcome", "success"}, 1},
 			{"userd_logins_total", []string{"outcome", "rate_limited"}, 0},
-			{"userd_http_requests_total", []string{"method", "GET", "route", "/v1/me", "status", "200"}, 3},
+			{"userd_http_requests_total", []string{"method", "GET", "route", "/v1/me", "status", "200"}, 5},
 			{"userd_http_requests_total", []string{"method", "POST", "route", "/v1/auth/signup", "status", "201"}, 1},
 			{"userd_http_requests_total", []string{"method", "POST", "route", "/v1/auth/signup", "status", "409"}, 1},
 			{"userd_http_requests_total", []string{"method", "GET", "route", "/v1/users/{id}", "status", "200"}, 1},
 			{"userd_http_requests_total", []string{"method", "GET", "route", "/", "status", "404"}, 1},
-			{"userd_http_request_duration_seconds", []string{"method", "GET", "route", "/v1/me"}, 3},
+			{"userd_http_request_duration_seconds", []string{"method", "GET", "route", "/v1/me"}, 5},
+			{"userd_cache_misses_total", []string{"cache", "access_tokens"}, 1},
+			{"userd_cache_hits_total", []string{"cache", "access_tokens"}, 1},
 			{"userd_mail_deliveries_total", []string{"outcome", "sent"}, 1},
 			{"userd_mail_deliveries_total", []string{"outcome", "failed"}, 0},
 			{"userd_webhook_deliveries_total", []string{"outcome", "delivered"}, 1},

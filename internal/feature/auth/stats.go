@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -55,9 +56,18 @@ type Counts struct {
 	Logins, Signups map[string]uint64
 }
 
-// tally counts log-ins and sign-ups by outcome.
+// tally counts log-ins and sign-ups by outcome, and the reads of the
+// access tokens verified.
 type tally struct {
-	logins, signups [outcomes]atomic.Uint64
+	logins, signups              [outcomes]atomic.Uint64
+	verifiedHits, verifiedMisses atomic.Uint64
+}
+
+// VerifiedStats returns the counts of the access tokens that Authenticate
+// remembers as verified: an entry is never invalidated (a token's session
+// is checked at each use), only evicted or expired.
+func (s *Service) VerifiedStats() memo.Stats {
+	return memo.Stats{Hits: s.tally.verifiedHits.Load(), Misses: s.tally.verifiedMisses.Load(), Entries: s.verified.Len()}
 }
 
 // Counts returns how many log-ins and sign-ups the Service saw, by outcome.
