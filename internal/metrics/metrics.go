@@ -87,6 +87,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 // The metrics that collector reads at each scrape.
 var (
 	loginsDesc  = desc("userd_logins_total", "Log-ins with a password, by outcome.", "outcome")
+	secondsDesc = desc("userd_second_factor_logins_total", "Second factors (a TOTP or recovery code) given to finish a log-in, by outcome.", "outcome")
 	signupsDesc = desc("userd_signups_total", "Sign-ups, by outcome.", "outcome")
 
 	hashRunningDesc = desc("userd_password_hashes_running", "Password hashes and verifications running now.")
@@ -126,7 +127,7 @@ type collector struct{ src Sources }
 
 // Describe sends the descriptions of every metric collector may send.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{loginsDesc, signupsDesc, hashRunningDesc, hashQueuedDesc,
+	for _, d := range []*prometheus.Desc{loginsDesc, secondsDesc, signupsDesc, hashRunningDesc, hashQueuedDesc,
 		dbOpenDesc, dbInUseDesc, dbIdleDesc, dbMaxDesc, dbWaitsDesc, dbWaitedDesc, dbRetriesDesc, listenDesc,
 		jobsWaitingDesc, jobsRunningDesc, jobsRetryingDesc, jobsFailedDesc, jobsOldestDesc,
 		webhooksDesc, mailDesc, cacheHitsDesc, cacheMissesDesc, cacheInvalidatedDesc, cacheEntriesDesc, streamsDesc} {
@@ -141,6 +142,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		n := s.Auth.Counts()
 		for name, v := range n.Logins {
 			ch <- counter(loginsDesc, v, name)
+		}
+		for name, v := range n.SecondFactors {
+			ch <- counter(secondsDesc, v, name)
 		}
 		for name, v := range n.Signups {
 			ch <- counter(signupsDesc, v, name)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -312,4 +313,43 @@ func waitFor(t *testing.T, c *client, name string, want float64, labels ...strin
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestMetricsSecondFactor: a log-in that asks for a second factor, a wrong
+// code and a recovery code that finishes it, each counted once.
+func TestMetricsSecondFactor(t *testing.T) {
+	enginesWith(t, options{metrics: true}, func(t *testing.T, c *client) {
+		clk := withClock(c.db)
+		_, tok := c.signup(map[string]any{"email": "ann@example.com"})
+		secret := str(c.do("POST", "/v1/me/mfa/totp", nil, tok).Body, "secret")
+		code, _ := totp.GenerateCode(secret, clk.now())
+		codes := toStrings(c.do("POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": code}, tok).Body["recovery_codes"])
+		if len(codes) != 10 {
+			t.Fatalf("recovery codes: %v", codes)
+		}
+		clk.advance(30 * time.Second)
+		before := c.scrapeMetrics()
+		login := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "ann@example.com", "password": "correct horse battery"}, "")
+		challenge := str(login.Body, "mfa_token")
+		if r := c.do("POST", "/v1/auth/mfa/verify", map[string]any{"mfa_token": challenge, "code": "000000"}, ""); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("a wrong code = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("POST", "/v1/auth/mfa/verify", map[string]any{"mfa_token": challenge, "recovery_code": codes[0]}, ""); r.Status != http.StatusOK {
+			t.Fatalf("recovery = %d %s", r.Status, r.Raw)
+		}
+		after := c.scrapeMetrics()
+		for _, tt := range []struct {
+			name, outcome string
+			want          float64
+		}{
+			{"userd_logins_total", "second_factor_required", 1},
+			{"userd_logins_total", "success", 0},
+			{"userd_second_factor_logins_total", "invalid_code", 1},
+			{"userd_second_factor_logins_total", "success", 1},
+		} {
+			if got := moved(before, after, tt.name, "outcome", tt.outcome); got != tt.want {
+				t.Errorf("%s{outcome=%s} moved by %v; want %v", tt.name, tt.outcome, got, tt.want)
+			}
+		}
+	})
 }

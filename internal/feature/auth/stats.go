@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/mfa"
 	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -32,34 +33,40 @@ const (
 	outRefused                   // log-in: the account is suspended or banned
 	outInvalid                   // sign-up: a field breaks a rule
 	outTaken                     // sign-up: the email, username or phone number is taken
+	outInvalidCode               // second factor: a wrong, expired or used code
+	outInvalidChallenge          // second factor: an unknown, spent or expired challenge
 	outRateLimited               // past a brute-force limit
 	outFailed                    // anything else: an error
 	outcomes
 )
 
 var outcomeNames = [outcomes]string{outSuccess: "success", outInvalidCredentials: "invalid_credentials", outSecondFactor: "second_factor_required",
-	outRefused: "refused", outInvalid: "invalid", outTaken: "taken", outRateLimited: "rate_limited", outFailed: "error"}
+	outRefused: "refused", outInvalid: "invalid", outTaken: "taken", outInvalidCode: "invalid_code", outInvalidChallenge: "invalid_challenge",
+	outRateLimited: "rate_limited", outFailed: "error"}
 
-// The outcomes that a log-in and a sign-up may have.
+// The outcomes that a log-in, its second factor and a sign-up may have.
 var (
 	loginOutcomes  = []int{outSuccess, outInvalidCredentials, outSecondFactor, outRefused, outRateLimited, outFailed}
+	secondOutcomes = []int{outSuccess, outInvalidCode, outInvalidChallenge, outRefused, outRateLimited, outFailed}
 	signupOutcomes = []int{outSuccess, outInvalid, outTaken, outRateLimited, outFailed}
 )
 
-// Counts are how many log-ins (with a password) and sign-ups a Service saw
-// since it was made, by outcome: log-ins' are success,
-// invalid_credentials, second_factor_required, refused (a suspended or
-// banned account), rate_limited and error; sign-ups' are success, invalid
-// (a field breaks a rule), taken (the email, username or phone number),
-// rate_limited and error.
+// Counts are how many log-ins (with a password), second factors given to
+// finish one (VerifyMFA) and sign-ups a Service saw since it was made, by
+// outcome. Log-ins' are success, invalid_credentials,
+// second_factor_required, refused (a suspended or banned account),
+// rate_limited and error; second factors' are success, invalid_code,
+// invalid_challenge, refused, rate_limited and error; sign-ups' are
+// success, invalid (a field breaks a rule), taken (the email, username or
+// phone number), rate_limited and error.
 type Counts struct {
-	Logins, Signups map[string]uint64
+	Logins, SecondFactors, Signups map[string]uint64
 }
 
 // tally counts log-ins and sign-ups by outcome, and the reads of the
 // access tokens verified.
 type tally struct {
-	logins, signups              [outcomes]atomic.Uint64
+	logins, seconds, signups     [outcomes]atomic.Uint64
 	verifiedHits, verifiedMisses atomic.Uint64
 }
 
@@ -79,11 +86,16 @@ func (s *Service) Counts() Counts {
 		}
 		return out
 	}
-	return Counts{Logins: read(&s.tally.logins, loginOutcomes), Signups: read(&s.tally.signups, signupOutcomes)}
+	return Counts{Logins: read(&s.tally.logins, loginOutcomes), SecondFactors: read(&s.tally.seconds, secondOutcomes),
+		Signups: read(&s.tally.signups, signupOutcomes)}
 }
 
 // countLogin counts a log-in by the error it returns.
 func (s *Service) countLogin(err error) { s.tally.logins[outcome(err, loginOutcomes)].Add(1) }
+
+// countSecond counts a second factor given to finish a log-in by the error
+// it returns.
+func (s *Service) countSecond(err error) { s.tally.seconds[outcome(err, secondOutcomes)].Add(1) }
 
 // countSignup counts a sign-up by the error it returns.
 func (s *Service) countSignup(err error) { s.tally.signups[outcome(err, signupOutcomes)].Add(1) }
@@ -100,6 +112,10 @@ func outcome(err error, may []int) int {
 		out = outInvalidCredentials
 	case errors.As(err, &second):
 		out = outSecondFactor
+	case errors.Is(err, mfa.ErrInvalidCode):
+		out = outInvalidCode
+	case errors.Is(err, mfa.ErrChallenge):
+		out = outInvalidChallenge
 	default:
 		switch userd.ErrorKind(err) {
 		case userd.KindForbidden:
