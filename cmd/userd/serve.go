@@ -444,13 +444,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("--webhook-secret: %w", err)
 		}
 	}
-	var smtp mail.Sender = mail.Log{Logger: log}
+	var sender mail.Sender = mail.Log{Logger: log}
 	if c.smtpURL != "" {
-		if smtp, err = mail.NewSMTP(c.smtpURL, c.mailFrom); err != nil {
+		if sender, err = mail.NewSMTP(c.smtpURL, c.mailFrom); err != nil {
 			return err
 		}
 	}
-	mailer := mail.Count(smtp)
+	mailer := mail.Count(sender) // counted for /metrics
 
 	db, err := c.db.open(ctx)
 	if err != nil {

@@ -37,19 +37,17 @@ type KindCounts struct {
 
 // Counts returns the jobs of each kind by state, and how long the oldest
 // due job that no worker holds has been due (zero when none is), at the
-// transaction's time, in one statement.
+// transaction's time, in one statement: for metrics, read at each scrape.
+// It reads every row that the table keeps (finished ones for Retention),
+// and the oldest due job through idx_jobs_due.
 func Counts(ctx context.Context, tx *sqldb.Tx) (kinds []KindCounts, oldestDue time.Duration, err error) {
-	var oldest *time.Time
+	var oldest sql.NullTime // the same on every row
 	err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 		var k KindCounts
-		var due sql.NullTime
-		if err := row.Scan(&k.Kind, &k.Waiting, &k.Running, &k.Retrying, &k.Failed, &due); err != nil {
+		if err := row.Scan(&k.Kind, &k.Waiting, &k.Running, &k.Retrying, &k.Failed, &oldest); err != nil {
 			return err
 		}
 		kinds = append(kinds, k)
-		if due.Valid {
-			oldest = &due.Time // the same on every row
-		}
 		return nil
 	}, `SELECT c.kind, c.waiting, c.running, c.retrying, c.failed, o.run_at FROM (
 			SELECT kind,
@@ -64,8 +62,8 @@ func Counts(ctx context.Context, tx *sqldb.Tx) (kinds []KindCounts, oldestDue ti
 	if err != nil {
 		return nil, 0, fmt.Errorf("count jobs by kind: %w", err)
 	}
-	if oldest != nil {
-		oldestDue = max(tx.Now.Sub(*oldest), 0)
+	if oldest.Valid {
+		oldestDue = max(tx.Now.Sub(oldest.Time), 0)
 	}
 	return kinds, oldestDue, nil
 }

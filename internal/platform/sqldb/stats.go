@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"database/sql"
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -45,11 +46,7 @@ func (db *DB) Listening() map[string]int {
 	}
 	db.counts.mu.Lock()
 	defer db.counts.mu.Unlock()
-	out := make(map[string]int, len(db.counts.listening))
-	for ch, n := range db.counts.listening {
-		out[ch] = n
-	}
-	return out
+	return maps.Clone(db.counts.listening)
 }
 
 // tracked returns the connected callback for a dialect's Listen on
