@@ -32,3 +32,25 @@ func BenchmarkGetMe(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHealthz: GET /healthz as BenchmarkGetMe sends GET /v1/me, the
+// floor W1 is measured against (performance.md: W1 at least 0.6 of it).
+func BenchmarkHealthz(b *testing.B) {
+	for _, engine := range dbtest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			c := startWith(b, dbtest.Open(b, engine), options{metrics: true})
+			req, _ := http.NewRequest("GET", c.url+"/healthz", nil)
+			for b.Loop() {
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					b.Fatalf("GET /healthz = %d", res.StatusCode)
+				}
+			}
+		})
+	}
+}
