@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,5 +49,37 @@ func BenchmarkObserveRequest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.ObserveRequest("GET", "GET /v1/me", 200, time.Millisecond)
+	}
+}
+
+// TestObserveRequestConcurrently: requests on several routes at once are
+// each counted once, while their series are being made.
+func TestObserveRequestConcurrently(t *testing.T) {
+	m := New(Sources{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				m.ObserveRequest("GET", fmt.Sprintf("GET /v1/route-%d", (g+i)%10), 200+i%3, time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	fams, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	series := 0
+	for _, f := range fams {
+		if f.GetName() == "userd_http_requests_total" {
+			for _, s := range f.Metric {
+				total += s.Counter.GetValue()
+				series++
+			}
+		}
+	}
+	if total != 8*500 || series != 30 || len(*m.requests.seen.Load()) != 30 {
+		t.Fatalf("%v requests in %d series (%d kept); want 4000 in 30", total, series, len(*m.requests.seen.Load()))
 	}
 }
