@@ -65,7 +65,7 @@ func New(src Sources) *Metrics {
 }
 
 // Handler serves the metrics in the Prometheus text format (or the
-// format the scraper asks for). A source that fails leaves its metrics out
+// protobuf format, when the scraper asks for it). A source that fails leaves its metrics out
 // of the page, which is still served.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
