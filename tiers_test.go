@@ -17,6 +17,9 @@ var tiers = map[string]int{
 	"internal/platform/seal":  0,
 	"internal/platform/token": 0,
 	"internal/platform/batch": 0,
+	// The Go client of the HTTP API, for applications: it imports nothing
+	// of userd.
+	"client": 0,
 	// The database and hashing.
 	"internal/platform/sqldb":    1,
 	"internal/platform/password": 1,
@@ -76,6 +79,8 @@ var tiers = map[string]int{
 	"internal/testkit/authtest": 9,
 	"cmd/userd":                 9,
 	"bench":                     10,
+	// The example service of an application, on the Go client.
+	"examples/go": 10,
 }
 
 // forbidden are imports that the layers would allow but a rule does not:

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/userd/userd"
@@ -275,7 +276,8 @@ func serveProfiles(addr string) (stop func() error, err error) {
 	return srv.Close, nil
 }
 
-// serveMetrics serves h at /metrics on addr until stop.
+// serveMetrics serves h at /metrics on addr until stop, which lets a
+// scrape in progress finish (it reads the database, which closes after).
 func serveMetrics(addr string, h http.Handler) (stop func() error, err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -285,7 +287,11 @@ func serveMetrics(addr string, h http.Handler) (stop func() error, err error) {
 	mux.Handle("GET /metrics", h)
 	srv := web.HTTPServer(mux, web.Timeouts{})
 	go srv.Serve(ln)
-	return srv.Close, nil
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(ctx)
+	}, nil
 }
 
 // tuneMemory sets the collector's pace and the soft memory limit (MiB, 0
@@ -457,6 +463,16 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	// What runs beside the HTTP server (the job runner, the hubs, the
+	// caches' invalidations) ends before the database closes: background
+	// goes on until the requests in flight are done, and the job in hand
+	// has the shutdown's time to finish.
+	var behind sync.WaitGroup
+	defer behind.Wait()
+	ctx, stopJobs := context.WithCancel(ctx) // also on an early return
+	defer stopJobs()
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
 	applied, err := db.MigrateUp(ctx)
 	if err != nil {
 		return err
@@ -511,8 +527,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	hub, changeHub := notify.NewHub(), notify.NewHub()
-	go hub.Run(ctx, db)
-	go changeHub.RunOn(ctx, db, collection.Channel)
+	behind.Go(func() { hub.Run(background, db) })
+	behind.Go(func() { changeHub.RunOn(background, db, collection.Channel) })
 	runner := jobs.NewRunner(db, log)
 	hooks := webhook.New(db, c.webhookURL, hookKey)
 	synchronization.Register(runner, db, keyring, hooks)
@@ -522,7 +538,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	go runner.Run(ctx)
+	behind.Go(func() { runner.Run(ctx, c.shutdown) })
 	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
 		Invitations: c.invitationLimit})
 	collections := collection.NewService(db, collection.Deps{MaxRecordBytes: c.maxRecordBytes})
@@ -560,7 +576,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Surveys:     f.Surveys,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
-	go memo.Run(ctx, db, api.Caches()...)
+	behind.Go(func() { memo.Run(background, db, api.Caches()...) })
 	if c.metricsAddr != "" {
 		stop, err := serveMetrics(c.metricsAddr, meter.Handler())
 		if err != nil {
@@ -582,12 +598,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests", "timeout", c.shutdown)
+	log.Info("shutting down: finishing in-flight requests and the job in hand", "timeout", c.shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	stopBackground()
+	behind.Wait()
 	log.Info("stopped")
 	return nil
 }
