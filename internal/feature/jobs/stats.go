@@ -38,8 +38,9 @@ type KindCounts struct {
 // Counts returns the jobs of each kind by state, and how long the oldest
 // due job that no worker holds has been due (zero when none is), at the
 // transaction's time, in one statement: for metrics, read at each scrape.
-// It reads every row that the table keeps (finished ones for Retention),
-// and the oldest due job through idx_jobs_due.
+// It reads the jobs not done (through idx_jobs_due) and the failed ones
+// (idx_jobs_failed), never the finished jobs that the table keeps for
+// Retention. A kind with neither is left out.
 func Counts(ctx context.Context, tx *sqldb.Tx) (kinds []KindCounts, oldestDue time.Duration, err error) {
 	var oldest sql.NullTime // the same on every row
 	err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
@@ -49,16 +50,23 @@ func Counts(ctx context.Context, tx *sqldb.Tx) (kinds []KindCounts, oldestDue ti
 		}
 		kinds = append(kinds, k)
 		return nil
-	}, `SELECT c.kind, c.waiting, c.running, c.retrying, c.failed, o.run_at FROM (
-			SELECT kind,
-				COUNT(CASE WHEN done_at IS NULL AND (locked_until IS NULL OR locked_until < $1) THEN 1 END) AS waiting,
-				COUNT(CASE WHEN done_at IS NULL AND locked_until >= $1 THEN 1 END) AS running,
-				COUNT(CASE WHEN done_at IS NULL AND (locked_until IS NULL OR locked_until < $1) AND last_error IS NOT NULL THEN 1 END) AS retrying,
-				COUNT(CASE WHEN done_at IS NOT NULL AND last_error IS NOT NULL AND last_error <> $2 THEN 1 END) AS failed
-			FROM jobs GROUP BY kind) c
+	}, `SELECT k.kind, k.waiting, k.running, k.retrying, k.failed, o.run_at FROM (
+			SELECT kind, CAST(SUM(waiting) AS INTEGER) AS waiting, CAST(SUM(running) AS INTEGER) AS running,
+				CAST(SUM(retrying) AS INTEGER) AS retrying, CAST(SUM(failed) AS INTEGER) AS failed
+			FROM (
+				SELECT kind,
+					COUNT(CASE WHEN locked_until IS NULL OR locked_until < $1 THEN 1 END) AS waiting,
+					COUNT(CASE WHEN locked_until >= $1 THEN 1 END) AS running,
+					COUNT(CASE WHEN (locked_until IS NULL OR locked_until < $1) AND last_error IS NOT NULL THEN 1 END) AS retrying,
+					0 AS failed
+				FROM jobs WHERE done_at IS NULL GROUP BY kind
+				UNION ALL
+				SELECT kind, 0, 0, 0, COUNT(*) FROM jobs
+				WHERE done_at IS NOT NULL AND last_error IS NOT NULL AND last_error <> $2 GROUP BY kind
+			) u GROUP BY kind) k
 		LEFT JOIN (SELECT run_at FROM jobs WHERE done_at IS NULL AND run_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
 			ORDER BY run_at LIMIT 1) o ON TRUE
-		ORDER BY c.kind`, tx.Now, cancelled)
+		ORDER BY k.kind`, tx.Now, cancelled)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count jobs by kind: %w", err)
 	}

@@ -66,8 +66,7 @@ func TestCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []jobs.KindCounts{
-			{Kind: "done"},
+		want := []jobs.KindCounts{ // done: finished well, so left out
 			{Kind: "give-up", Failed: 1},
 			{Kind: "held", Running: 1},
 			{Kind: "retry", Waiting: 1, Retrying: 1},
