@@ -70,9 +70,10 @@ var tiers = map[string]int{
 	"internal/feature/lifecycle": 6,
 	// The administration, which composes them.
 	"internal/feature/admin": 7,
-	// The edges: HTTP, the clean-up job, the command, the test harness and
-	// the load generator.
+	// The edges: HTTP, the clean-up job, the metrics, the command, the test
+	// harness and the load generator.
 	"internal/janitor":          8,
+	"internal/metrics":          8,
 	"internal/web":              8,
 	"internal/testkit/dbtest":   9,
 	"internal/testkit/authtest": 9,

@@ -38,6 +38,7 @@ import (
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/feature/webhook"
+	"github.com/userd/userd/internal/metrics"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/password"
@@ -62,6 +63,8 @@ type client struct {
 	db   *sqldb.DB
 	auth *auth.Service
 	jobs *jobs.Runner // run due jobs with c.jobs.RunDue
+	// hooks sends the webhooks of c.jobs' handlers.
+	hooks *webhook.Sender
 }
 
 // options change the services a test server runs with.
@@ -81,6 +84,8 @@ type options struct {
 	hideAuth bool         // --public-auth-user-id=false
 	log      io.Writer    // receives the server's log as JSON lines; discarded when nil
 	proxies  []*net.IPNet // --trusted-proxies
+	metrics  bool         // serve /metrics, as serve does without --metrics-addr
+	hooks    *webhook.Sender
 }
 
 // start serves the API over db on a loopback port for the test's duration,
@@ -99,6 +104,8 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	if o.keyring == nil {
 		o.keyring = testKeyring
 	}
+	c.hooks = webhook.New(db, o.webhook, o.hookKey)
+	o.hooks = c.hooks
 	h, svc := newHandler(db, c.url, o)
 	srv.Config.Handler = h
 	srv.Config.RegisterOnShutdown(h.Shutdown)
@@ -106,7 +113,7 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	t.Cleanup(func() { h.Shutdown(); srv.Close(); svc.Close(); cancel() })
 	c.auth = svc
 	c.jobs = jobs.NewRunner(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	synchronization.Register(c.jobs, db, o.keyring, webhook.New(db, o.webhook, o.hookKey))
+	synchronization.Register(c.jobs, db, o.keyring, c.hooks)
 	moderation.Register(c.jobs, db)
 	return c
 }
@@ -123,7 +130,13 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	ks := keys.New(db, o.keyring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute})
 	o.auth.PublicURL = publicURL
 	o.auth.RefreshSecret = []byte("test refresh secret")
-	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: o.mailer, Log: log, Unlink: federation.UnlinkAll}, o.auth)
+	var mailer mail.Sender = mail.Log{Logger: log}
+	if o.mailer != nil {
+		mailer = o.mailer
+	}
+	counted := mail.Count(mailer)
+	hasher := password.New(cheap, 0)
+	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: hasher, Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: counted, Log: log, Unlink: federation.UnlinkAll}, o.auth)
 	adm := admin.New(db, password.New(cheap, 0), svc)
 	if o.rpOrigin == "auto" { // the page's own origin, on localhost
 		o.rpOrigin = strings.Replace(publicURL, "127.0.0.1", "localhost", 1)
@@ -154,7 +167,14 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
 			HoldThreshold: moderation.DefaultHoldThreshold})}
-	api := web.New(web.Config{Version: "test", PublicURL: publicURL, HideAuthUserID: o.hideAuth, Logger: log, TrustedProxies: o.proxies}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
+	cfg := web.Config{Version: "test", PublicURL: publicURL, HideAuthUserID: o.hideAuth, Logger: log, TrustedProxies: o.proxies}
+	var api *web.Server
+	if o.metrics {
+		m := metrics.New(metrics.Sources{DB: db, Hasher: hasher, Auth: svc, Mail: counted, Webhooks: o.hooks,
+			Streams: map[string]*notify.Hub{"notifications": hub, "changes": changeHub}, Caches: func() map[string]memo.Stats { return api.CacheStats() }, Log: log})
+		cfg.Requests, cfg.Metrics = m, m.Handler()
+	}
+	api = web.New(cfg, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
 		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
 		Moderation: f.Moderation, Organizations: f.Organizations,
