@@ -87,6 +87,9 @@ var owners = map[string]string{
 	"newsletter_subscriptions": "newsletter",
 	"surveys":                  "survey",
 	"survey_responses":         "survey",
+	// Webhooks (issue 24): endpoints and deliveries, and the outbox.
+	"webhook_endpoints": "webhook",
+	"webhook_events":    "outbox",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

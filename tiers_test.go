@@ -28,59 +28,64 @@ var tiers = map[string]int{
 	"internal/platform/postgres": 2,
 	"internal/platform/memo":     2,
 	"internal/feature/account":   2,
-	"internal/feature/audit":     2,
 	"internal/feature/jobs":      2,
 	"internal/feature/keys":      2,
 	"internal/feature/layout":    2,
 	"internal/feature/notify":    2,
 	"internal/feature/ratelimit": 2,
 	"internal/feature/rbac":      2,
-	"internal/feature/webhook":   2,
 	"internal/feature/mfa":       2,
+	// The outbox of webhook events, which schedules their delivery jobs.
+	"internal/feature/outbox": 3,
+	// The audit trail, which writes the webhook events that what it
+	// records makes to the outbox in the same transaction.
+	"internal/feature/audit": 4,
+	// Webhook endpoints and the delivery of the outbox's events, audited.
+	"internal/feature/webhook": 5,
 	// Features that use other features' functions.
-	"internal/feature/referral":        3,
-	"internal/feature/apikey":          3,
-	"internal/feature/social":          3,
-	"internal/feature/engagement":      3,
-	"internal/feature/vault":           3,
-	"internal/feature/passkey":         3,
-	"internal/feature/synchronization": 3,
-	"internal/feature/organization":    3,
-	"internal/feature/newsletter":      3,
+	"internal/feature/referral":        6,
+	"internal/feature/apikey":          6,
+	"internal/feature/social":          6,
+	"internal/feature/engagement":      6,
+	"internal/feature/vault":           6,
+	"internal/feature/passkey":         6,
+	"internal/feature/synchronization": 6,
+	"internal/feature/organization":    6,
+	"internal/feature/newsletter":      6,
 	// Billing, which gives and takes the roles of plans.
-	"internal/feature/billing": 3,
+	"internal/feature/billing": 6,
 	// Sign-up and sign-in.
-	"internal/feature/auth": 4,
+	"internal/feature/auth": 7,
 	// Sponsor ads, which check item slugs by engagement's rule.
-	"internal/feature/sponsor": 4,
+	"internal/feature/sponsor": 7,
 	// Collections, whose organisations' records follow membership.
-	"internal/feature/collection": 4,
+	"internal/feature/collection": 7,
 	// Imports of users and of their follows (social's counters).
-	"internal/feature/userimport": 4,
+	"internal/feature/userimport": 7,
 	// Surveys, whose anonymous ids follow engagement's rule.
-	"internal/feature/survey": 4,
+	"internal/feature/survey": 7,
 	// What builds on sign-in: log-in through other identities, and
 	// moderation.
-	"internal/feature/federation": 5,
-	"internal/feature/moderation": 5,
+	"internal/feature/federation": 8,
+	"internal/feature/moderation": 8,
 	// The CRM tables and the seed, which makes users with passwords
 	// checked as sign-up checks them.
-	"internal/feature/crm": 5,
+	"internal/feature/crm": 8,
 	// A user's end and export, which read every feature's rows.
-	"internal/feature/lifecycle": 6,
+	"internal/feature/lifecycle": 9,
 	// The administration, which composes them.
-	"internal/feature/admin": 7,
+	"internal/feature/admin": 10,
 	// The edges: HTTP, the clean-up job, the metrics, the command, the test
 	// harness and the load generator.
-	"internal/janitor":          8,
-	"internal/metrics":          8,
-	"internal/web":              8,
-	"internal/testkit/dbtest":   9,
-	"internal/testkit/authtest": 9,
-	"cmd/userd":                 9,
-	"bench":                     10,
+	"internal/janitor":          11,
+	"internal/metrics":          11,
+	"internal/web":              11,
+	"internal/testkit/dbtest":   12,
+	"internal/testkit/authtest": 12,
+	"cmd/userd":                 12,
+	"bench":                     13,
 	// The example service of an application, on the Go client.
-	"examples/go": 10,
+	"examples/go": 13,
 }
 
 // forbidden are imports that the layers would allow but a rule does not:

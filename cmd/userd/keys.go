@@ -22,6 +22,7 @@ import (
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
+	"github.com/userd/userd/internal/feature/webhook"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -116,7 +117,7 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed, mfa.Sealed, engagement.Sealed, billing.Sealed, crm.Sealed, newsletter.Sealed} {
+	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed, mfa.Sealed, engagement.Sealed, billing.Sealed, crm.Sealed, newsletter.Sealed, webhook.Sealed, webhook.SealedPrevious} {
 		total, err := db.CountSealed(ctx, col)
 		if err != nil {
 			return err

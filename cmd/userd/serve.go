@@ -36,6 +36,7 @@ import (
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
 	"github.com/userd/userd/internal/feature/organization"
+	"github.com/userd/userd/internal/feature/outbox"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/feature/rbac"
@@ -96,6 +97,9 @@ type serveConfig struct {
 	argon           password.Params
 	shutdown        time.Duration
 	exclusiveRoles  multiFlag // ROLE,ROLE,… each
+	// webhookDisableAfter is how long an endpoint fails with no success
+	// before it is disabled.
+	webhookDisableAfter time.Duration
 
 	// newsletter are the limits of subscriptions to the newsletter, and
 	// newsletterTTL the life of their confirmation links.
@@ -211,7 +215,8 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.external.ReferralClaim, "external-referral-claim", "", "the claim of those tokens that holds the slug of the referral a new user came through, recorded by their first request (env USERD_EXTERNAL_REFERRAL_CLAIM)")
 	fs.StringVar(&c.rpID, "webauthn-rp-id", "", "the passkeys' relying party id, a domain such as example.com (default the host of --public-url) (env USERD_WEBAUTHN_RP_ID)")
 	fs.StringVar(&c.rpOrigins, "webauthn-origins", "", "ORIGIN,… of the pages that use passkeys (default the origin of --public-url) (env USERD_WEBAUTHN_ORIGINS)")
-	fs.StringVar(&c.webhookURL, "webhook-url", "", "URL that receives the application's webhooks (synchronization.due, synchronization.token_expiring); https unless on loopback (env USERD_WEBHOOK_URL)")
+	fs.StringVar(&c.webhookURL, "webhook-url", "", "URL that receives every webhook event of the catalogue, and the only one that receives synchronization.due and synchronization.token_expiring; https unless on loopback; endpoints are also managed at /v1/admin/webhook-endpoints (env USERD_WEBHOOK_URL)")
+	fs.DurationVar(&c.webhookDisableAfter, "webhook-disable-after", webhook.DefaultDisableAfter, "how long a webhook endpoint fails, with no success, before it is disabled and its creator told (env USERD_WEBHOOK_DISABLE_AFTER)")
 	fs.StringVar(&c.webhookSecret, "webhook-secret", "", "whsec_… key that signs webhooks (Standard Webhooks); needed with --webhook-url (env USERD_WEBHOOK_SECRET)")
 	fs.DurationVar(&c.auth.ReauthMaxAge, "reauthentication-max-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret, add or remove a second factor or a passkey, or delete the account (env USERD_REAUTHENTICATION_MAX_AGE)")
 	fs.DurationVar(&c.auth.ReauthMaxAge, "reveal-max-auth-age", 5*time.Minute, "the former name of --reauthentication-max-age (env USERD_REVEAL_MAX_AUTH_AGE)")
@@ -381,21 +386,6 @@ func parseOrigins(list string) ([]string, error) {
 	return out, nil
 }
 
-// checkWebhookURL refuses a webhook URL that would carry tokens in clear over
-// a network.
-func checkWebhookURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return fmt.Errorf("--webhook-url must be an http(s) URL")
-	}
-	if u.Scheme == "http" {
-		if !userd.Loopback(u.Hostname()) {
-			return fmt.Errorf("--webhook-url must be https unless it is on loopback: webhooks carry tokens")
-		}
-	}
-	return nil
-}
-
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, c := serveFlags()
 	if err := parse(fs, args); err != nil {
@@ -443,8 +433,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var hookKey []byte
 	if c.webhookURL != "" {
-		if err := checkWebhookURL(c.webhookURL); err != nil {
-			return err
+		if err := webhook.CheckURL(c.webhookURL); err != nil {
+			return fmt.Errorf("--webhook-url: %w", err)
 		}
 		if hookKey, err = webhook.ParseSecret(c.webhookSecret); err != nil {
 			return fmt.Errorf("--webhook-secret: %w", err)
@@ -530,8 +520,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	behind.Go(func() { hub.Run(background, db) })
 	behind.Go(func() { changeHub.RunOn(background, db, collection.Channel) })
 	runner := jobs.NewRunner(db, log)
-	hooks := webhook.New(db, c.webhookURL, hookKey)
-	synchronization.Register(runner, db, keyring, hooks)
+	configured := webhook.New(db, c.webhookURL, hookKey)
+	synchronization.Register(runner, db, keyring, configured)
+	outbox.SetConfigured(c.webhookURL != "")
+	hooks := webhook.NewService(db, webhook.Deps{Keyring: keyring, Configured: configured, DisableAfter: c.webhookDisableAfter})
+	hooks.Register(runner)
 	moderation.Register(runner, db)
 	janitor.Register(runner, db, log)
 	if err := errors.Join(janitor.Schedule(ctx, db), janitor.ScheduleRankings(ctx, db)); err != nil {
@@ -556,7 +549,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
 	var api *web.Server
-	meter := metrics.New(metrics.Sources{DB: db, Hasher: hasher, Auth: authSvc, Mail: mailer, Webhooks: hooks,
+	meter := metrics.New(metrics.Sources{DB: db, Hasher: hasher, Auth: authSvc, Mail: mailer, Webhooks: configured,
 		Streams: map[string]*notify.Hub{"notifications": hub, "changes": changeHub}, Caches: func() map[string]memo.Stats { return api.CacheStats() }, Log: log})
 	var onAPI http.Handler // /metrics on the API's address, unless --metrics-addr moves it
 	if c.metricsAddr == "" {
@@ -574,6 +567,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			CRM:         crm.NewService(db, crm.Deps{Keyring: keyring}),
 			Newsletter:  f.Newsletter,
 			Surveys:     f.Surveys,
+			Webhooks:    hooks,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	behind.Go(func() { memo.Run(background, db, api.Caches()...) })

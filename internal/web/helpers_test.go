@@ -114,6 +114,7 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	c.auth = svc
 	c.jobs = jobs.NewRunner(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	synchronization.Register(c.jobs, db, o.keyring, c.hooks)
+	webhook.NewService(db, webhook.Deps{Keyring: o.keyring, Configured: c.hooks}).Register(c.jobs)
 	moderation.Register(c.jobs, db)
 	return c
 }
@@ -183,6 +184,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		CRM:         crm.NewService(db, crm.Deps{Keyring: o.keyring}),
 		Newsletter:  f.Newsletter,
 		Surveys:     f.Surveys,
+		Webhooks:    webhook.NewService(db, webhook.Deps{Keyring: o.keyring, Configured: o.hooks}),
 		ChangeHub:   changeHub,
 		Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)

@@ -20,6 +20,7 @@ import (
 	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
+	"github.com/userd/userd/internal/feature/webhook"
 )
 
 // metaPerm is the operation metadata key that holds what an operation needs:
@@ -237,6 +238,15 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/admin/companies/{id}", "admin-get-company", "A company", "CRM", crm.CompaniesWrite, 0}, s.getCompany)
 	add(s, route{"PATCH", "/v1/admin/companies/{id}", "admin-update-company", "Change a company's name, domain or metadata (409 domain_taken); audited", "CRM", crm.CompaniesWrite, 0}, s.patchCompany)
 	add(s, route{"DELETE", "/v1/admin/companies/{id}", "admin-delete-company", "Delete a company; its client profiles belong to none; audited", "CRM", crm.CompaniesWrite, http.StatusNoContent}, s.deleteCompany)
+	add(s, route{"GET", "/v1/admin/webhook-endpoints", "admin-list-webhook-endpoints", "The webhook endpoints, newest first, without their secrets; and the one --webhook-url defines, read-only", "Webhooks", webhook.ReadPermission, 0}, s.listWebhookEndpoints)
+	add(s, route{"POST", "/v1/admin/webhook-endpoints", "admin-create-webhook-endpoint", "Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited", "Webhooks", webhook.WritePermission, http.StatusCreated}, s.createWebhookEndpoint)
+	add(s, route{"GET", "/v1/admin/webhook-endpoints/{id}", "admin-get-webhook-endpoint", "A webhook endpoint, without its secret", "Webhooks", webhook.ReadPermission, 0}, s.getWebhookEndpoint)
+	add(s, route{"PATCH", "/v1/admin/webhook-endpoints/{id}", "admin-update-webhook-endpoint", "Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited", "Webhooks", webhook.WritePermission, 0}, s.patchWebhookEndpoint)
+	add(s, route{"DELETE", "/v1/admin/webhook-endpoints/{id}", "admin-delete-webhook-endpoint", "Delete a webhook endpoint: its pending deliveries end, their record stays; audited", "Webhooks", webhook.WritePermission, http.StatusNoContent}, s.deleteWebhookEndpoint)
+	add(s, route{"POST", "/v1/admin/webhook-endpoints/{id}/rotate-secret", "admin-rotate-webhook-secret", "Give an endpoint a new secret, answered here only; the old one also signs for 24 hours (two signatures in webhook-signature); audited", "Webhooks", webhook.WritePermission, 0}, s.rotateWebhookSecret)
+	add(s, route{"POST", "/v1/admin/webhook-endpoints/{id}/test", "admin-test-webhook-endpoint", "Send a webhook.test event to the endpoint now, once, and answer how it went; recorded in the deliveries; audited", "Webhooks", webhook.WritePermission, 0}, s.testWebhookEndpoint)
+	add(s, route{"GET", "/v1/admin/webhook-deliveries", "admin-list-webhook-deliveries", "Webhook delivery attempts, newest first (?endpoint= one endpoint's, ?status=succeeded|failed), kept 30 days", "Webhooks", webhook.ReadPermission, 0}, s.listWebhookDeliveries)
+	add(s, route{"POST", "/v1/admin/webhook-deliveries/{id}/retry", "admin-retry-webhook-delivery", "Deliver the attempt's event again, now, to the same endpoint with the same webhook-id (409 not_retryable for a synchronization or test event, an expired event or a deleted endpoint); audited", "Webhooks", webhook.WritePermission, http.StatusAccepted}, s.retryWebhookDelivery)
 	add(s, route{"GET", "/v1/admin/users/{id}/client-profile", "admin-get-client-profile", "A user's client profile with its company (404 client_profile_not_found)", "CRM", usersRead, 0}, s.adminClientProfile)
 	add(s, route{"PUT", "/v1/admin/users/{id}/company", "admin-set-user-company", "Link the user's client profile (made on first use) to a company, or unlink it with null; audited in the user's trail", "CRM", crm.CompaniesWrite, 0}, s.putUserCompany)
 	add(s, route{"GET", "/v1/admin/integration-mappings", "admin-list-integration-mappings", "Integration mappings, newest first: ?ever_id=&object_type= finds a userd object's, ?external_system=&external_id= the reverse", "CRM", crm.IntegrationsWrite, 0}, s.listMappings)

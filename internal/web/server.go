@@ -39,6 +39,7 @@ import (
 	"github.com/userd/userd/internal/feature/survey"
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
+	"github.com/userd/userd/internal/feature/webhook"
 )
 
 // Config holds the web layer's settings.
@@ -142,6 +143,8 @@ type Services struct {
 	ChangeHub *notify.Hub
 	// Surveys serves surveys, their responses and results.
 	Surveys *survey.Service
+	// Webhooks serves webhook endpoints and deliveries.
+	Webhooks *webhook.Service
 }
 
 // Server is the HTTP API.
@@ -172,6 +175,7 @@ type Server struct {
 	changeHub   *notify.Hub
 	newsletter  *newsletter.Service
 	surveys     *survey.Service
+	webhooks    *webhook.Service
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
 	// the ranking stays the same: encoding is most of the cost of an answer
@@ -201,6 +205,7 @@ func New(cfg Config, svc Services) *Server {
 	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, crm: svc.CRM, changeHub: svc.ChangeHub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.newsletter = svc.Newsletter
 	s.surveys = svc.Surveys
+	s.webhooks = svc.Webhooks
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
@@ -224,6 +229,7 @@ func New(cfg Config, svc Services) *Server {
 		{Name: "Administration", Description: "Users, roles and the audit trail, for holders of the permissions each names."},
 		{Name: "CRM", Description: "Companies and client profiles' companies, mappings of userd's objects to an external CRM's, the Twenty CRM connection, and the demonstration seed's status."},
 		{Name: "Newsletter", Description: "Double opt-in subscriptions to the newsletter, one-click unsubscription (RFC 8058), and the subscribers' list and CSV for the administration."},
+		{Name: "Webhooks", Description: "Endpoints that receive the catalogue's events (see the document's webhooks section), signed as Standard Webhooks, and the record of each delivery."},
 		{Name: "Collections", Description: "Records of the kinds an operator declares (owned by a user or an organisation, validated by a JSON Schema), with unique keys, relations, filters and exports."},
 	}
 	if cfg.PublicURL != "" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/outbox"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -148,6 +149,18 @@ const (
 	SurveyUpdated = "survey.updated"
 	SurveyDeleted = "survey.deleted"
 
+	// Webhook endpoints made, changed, deleted, their secret rotated, a
+	// test event sent, a delivery retried (in no user's trail; the
+	// administrator as actor), and an endpoint disabled after days of
+	// failures (no actor).
+	WebhookEndpointCreated  = "webhook.endpoint_created"
+	WebhookEndpointUpdated  = "webhook.endpoint_updated"
+	WebhookEndpointDeleted  = "webhook.endpoint_deleted"
+	WebhookSecretRotated    = "webhook.secret_rotated"
+	WebhookEndpointTested   = "webhook.endpoint_tested"
+	WebhookEndpointDisabled = "webhook.endpoint_disabled"
+	WebhookDeliveryRetried  = "webhook.delivery_retried"
+
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"
 	SynchronizationRunRequested  = "synchronization.run_requested"
@@ -198,8 +211,13 @@ func Completed(a userd.Actor, e Event) Event {
 
 // RecordAll appends events to the trail within tx, a statement per
 // eventsAtOnce, as they are: each Completed by its own actor, not by the
-// context's (events that many callers share a transaction for).
+// context's (events that many callers share a transaction for). The
+// webhook events of the catalogue that they make go to the outbox in the
+// same transaction.
 func RecordAll(ctx context.Context, tx *sqldb.Tx, events []Event) error {
+	if err := outbox.EmitAll(ctx, tx, webhookEvents(events)); err != nil {
+		return fmt.Errorf("audit %s: %w", events[0].Action, err)
+	}
 	const cols = 12
 	for chunk := range slices.Chunk(events, eventsAtOnce) {
 		args := make([]any, 0, cols*len(chunk))

@@ -11,9 +11,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -99,60 +101,109 @@ func (s *Sender) Send(ctx context.Context, jobID, msgID string, attempt int, ev 
 	}
 	if s.url == "" {
 		s.counts[skipped].Add(1)
-		return s.record(ctx, jobID, msgID, ev.Type, attempt, 0, "skipped: no --webhook-url", 0)
+		return s.record(ctx, attemptRecord{jobID: jobID, msgID: msgID, typ: ev.Type, url: s.url, attempt: attempt, failure: "skipped: no --webhook-url"})
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("webhook %s: %w", ev.Type, err)
+	o := post(ctx, s.client, s.url, [][]byte{s.key}, msgID, now.Unix(), body)
+	s.count(o)
+	if err := s.record(ctx, attemptRecord{jobID: jobID, msgID: msgID, typ: ev.Type, url: s.url, attempt: attempt, outcome: o}); err != nil {
+		return err
 	}
-	ts := now.Unix()
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "userd-webhooks")
-	req.Header.Set("webhook-id", msgID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	req.Header.Set("webhook-signature", Sign(s.key, msgID, ts, body))
-	start := time.Now()
-	res, err := s.client.Do(req)
-	took := time.Since(start)
-	status, failure := 0, ""
-	if err != nil {
-		failure = err.Error()
-	} else {
-		io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
-		res.Body.Close()
-		status = res.StatusCode
-		if status < 200 || status > 299 {
-			failure = "answered " + res.Status
-		}
-	}
-	if failure != "" {
-		s.counts[failed].Add(1)
-	} else {
-		s.counts[delivered].Add(1)
-	}
-	if rerr := s.record(ctx, jobID, msgID, ev.Type, attempt, status, failure, took); rerr != nil {
-		return rerr
-	}
-	if failure != "" {
-		return fmt.Errorf("webhook %s to %s: %s", ev.Type, s.url, failure)
+	if o.Failure != "" {
+		return fmt.Errorf("webhook %s to %s: %s", ev.Type, s.url, o.Failure)
 	}
 	return nil
 }
 
-func (s *Sender) record(ctx context.Context, jobID, msgID, typ string, attempt, status int, failure string, took time.Duration) error {
-	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		var code any
-		if status != 0 {
-			code = status
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, job_id, message_id, event_type, url, attempt, status_code, error, duration_ms, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			userd.NewID(tx.Now), jobID, msgID, typ, s.url, attempt, code, sqldb.Nullable(failure), took.Milliseconds(), tx.Now)
-		if err != nil {
-			return fmt.Errorf("record webhook delivery: %w", err)
-		}
-		return nil
-	})
+// count adds an attempt's outcome to the Sender's counts.
+func (s *Sender) count(o Outcome) {
+	if o.Failure != "" {
+		s.counts[failed].Add(1)
+	} else {
+		s.counts[delivered].Add(1)
+	}
+}
+
+// Outcome is how one attempt at a delivery ended.
+type Outcome struct {
+	StatusCode int           // the HTTP status answered; 0 for none
+	Failure    string        // why it failed; "" for a 2xx answer
+	Took       time.Duration // from the request to the answer
+}
+
+// SignAll returns the webhook-signature header value for a message signed
+// by every key, space-separated, as Standard Webhooks allows while a secret
+// is rotated.
+func SignAll(keys [][]byte, id string, ts int64, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		sigs[i] = Sign(k, id, ts, body)
+	}
+	return strings.Join(sigs, " ")
+}
+
+// post sends a signed message once: the Standard Webhooks headers, one
+// signature per key.
+func post(ctx context.Context, client *http.Client, url string, keys [][]byte, msgID string, ts int64, body []byte) Outcome {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return Outcome{Failure: err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "userd-webhooks")
+	req.Header.Set("webhook-id", msgID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", SignAll(keys, msgID, ts, body))
+	start := time.Now()
+	res, err := client.Do(req)
+	o := Outcome{Took: time.Since(start)}
+	if err != nil {
+		o.Failure = err.Error()
+		return o
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	res.Body.Close()
+	o.StatusCode = res.StatusCode
+	if o.StatusCode < 200 || o.StatusCode > 299 {
+		o.Failure = "answered " + res.Status
+	}
+	return o
+}
+
+// attemptRecord is a row of webhook_deliveries.
+type attemptRecord struct {
+	jobID, msgID, typ, url, endpointID string
+	attempt                            int
+	outcome                            Outcome
+	failure                            string // a failure without an attempt (skipped)
+}
+
+func (s *Sender) record(ctx context.Context, r attemptRecord) error {
+	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return insertAttempt(ctx, tx, r) })
+}
+
+func insertAttempt(ctx context.Context, tx *sqldb.Tx, r attemptRecord) error {
+	var code any
+	if r.outcome.StatusCode != 0 {
+		code = r.outcome.StatusCode
+	}
+	failure := r.outcome.Failure
+	if r.failure != "" {
+		failure = r.failure
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO webhook_deliveries (id, job_id, message_id, event_type, url, endpoint_id, attempt, status_code, error, duration_ms, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		userd.NewID(tx.Now), r.jobID, r.msgID, r.typ, r.url, sqldb.Nullable(r.endpointID), r.attempt, code, sqldb.Nullable(truncate(failure, 1000)), r.outcome.Took.Milliseconds(), tx.Now)
+	if err != nil {
+		return fmt.Errorf("record webhook delivery: %w", err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // Retention is how long the record of a delivery is kept.
@@ -161,4 +212,17 @@ const Retention = 30 * 24 * time.Hour
 // Expire deletes delivery records older than Retention.
 func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
 	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM webhook_deliveries WHERE created_at < $1`, now.Add(-Retention))
+}
+
+// CheckURL refuses a webhook URL that would carry events in clear over a
+// network: an http(s) URL with a host, https unless the host is loopback.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return errors.New("a webhook URL is an http(s) URL")
+	}
+	if u.Scheme == "http" && !userd.Loopback(u.Hostname()) {
+		return errors.New("a webhook URL is https unless it is on loopback: webhooks carry user data and tokens")
+	}
+	return nil
 }

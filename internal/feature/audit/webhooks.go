@@ -1,0 +1,64 @@
+package audit
+
+import "github.com/userd/userd/internal/feature/outbox"
+
+// webhookTypes maps the actions of the trail to the webhook events of the
+// catalogue they make, written to the outbox in the same transaction as the
+// trail (see RecordAll).
+var webhookTypes = map[string][]string{
+	Signup:                     {outbox.UserCreated},
+	AccountCreated:             {outbox.UserCreated},
+	AdminUserCreated:           {outbox.UserCreated},
+	AdminUserUpdated:           {outbox.UserUpdated},
+	UserDeleted:                {outbox.UserDeleted},
+	AdminUserDeleted:           {outbox.UserDeleted},
+	EmailVerified:              {outbox.UserEmailVerified},
+	SuspensionLifted:           {outbox.UserReactivated},
+	Login:                      {outbox.SessionCreated},
+	Logout:                     {outbox.SessionRevoked},
+	SessionRevoked:             {outbox.SessionRevoked},
+	AdminSessionsEnded:         {outbox.SessionRevoked},
+	AdminRoleAssigned:          {outbox.RoleAssigned},
+	AdminRoleRemoved:           {outbox.RoleRemoved},
+	OrganizationCreated:        {outbox.OrganizationCreated},
+	OrganizationMemberAdded:    {outbox.OrganizationMemberAdded},
+	OrganizationMemberRemoved:  {outbox.OrganizationMemberGone},
+	BillingSubscriptionChanged: {outbox.SubscriptionChanged},
+	ReportCreated:              {outbox.ReportCreated},
+	ActionTaken:                {outbox.ModerationActionTaken},
+}
+
+// moderationTypes are the user.* events a moderation action makes besides
+// moderation.action_taken, by its details.action.
+var moderationTypes = map[string]string{"suspend": outbox.UserSuspended, "ban": outbox.UserBanned, "unban": outbox.UserReactivated}
+
+// webhookEvents returns the catalogue's events that completed trail events
+// make.
+func webhookEvents(events []Event) []outbox.New {
+	var out []outbox.New
+	for _, e := range events {
+		types := webhookTypes[e.Action]
+		if len(types) == 0 {
+			continue
+		}
+		if e.Action == ActionTaken {
+			if action, _ := e.Metadata["action"].(string); moderationTypes[action] != "" {
+				types = append(types[:1:1], moderationTypes[action])
+			}
+		}
+		data := outbox.Data{Version: outbox.Version, UserID: e.UserID, Details: e.Metadata}
+		if data.Details == nil {
+			data.Details = map[string]any{}
+		}
+		if e.ActorUserID != "" || e.APIKeyID != "" {
+			data.Actor = &outbox.Actor{UserID: e.ActorUserID, APIKeyID: e.APIKeyID}
+		}
+		if e.TargetType != "" {
+			data.Target = &outbox.Ref{Type: e.TargetType, ID: e.TargetID}
+		}
+		for _, t := range types {
+			out = append(out, outbox.New{Type: t, Data: data})
+		}
+	}
+	return out
+}
