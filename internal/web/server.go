@@ -240,6 +240,7 @@ func New(cfg Config, svc Services) *Server {
 	s.api.UseMiddleware(apiHeaders, s.requireJSON)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
+	documentWebhooks(s.api)
 	s.mux.HandleFunc("GET /docs", s.docs)
 	s.mux.HandleFunc("GET /passkeys", static("passkeys.html", "text/html; charset=utf-8", passkeysPolicy))
 	s.mux.HandleFunc("GET /passkeys.js", static("passkeys.js", "text/javascript; charset=utf-8", passkeysPolicy))

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/userd/userd/internal/feature/webhook"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -237,6 +239,173 @@ func TestWebhookDelivery(t *testing.T) {
 		c.signup(map[string]any{"email": "bob@example.com"})
 		if after := dbtest.Count(t, db, `SELECT count(*) FROM webhook_events`); after != before {
 			t.Fatalf("events %d → %d with no endpoint enabled", before, after)
+		}
+	})
+}
+
+// TestWebhookCatalogue: an endpoint of every type receives an event for
+// each action of the catalogue, its data as the served document's
+// webhooks section describes it.
+func TestWebhookCatalogue(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		rc, url := newHookReceiver(t)
+		_, secret := c.makeEndpoint(adm, url)
+		rc.know(secret)
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		login := c.do("POST", "/v1/auth/login", map[string]any{"identifier": "ann@example.com", "password": "correct horse battery"}, "")
+		if login.Status != 200 {
+			t.Fatalf("login = %d %s", login.Status, login.Raw)
+		}
+		if r := c.do("PUT", "/v1/admin/users/"+annID+"/roles/OWNER", nil, adm); r.Status/100 != 2 {
+			t.Fatalf("assign = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("DELETE", "/v1/admin/users/"+annID+"/roles/OWNER", nil, adm); r.Status/100 != 2 {
+			t.Fatalf("remove = %d %s", r.Status, r.Raw)
+		}
+		if r := c.do("POST", "/v1/auth/logout", nil, ann); r.Status != http.StatusNoContent {
+			t.Fatalf("logout = %d", r.Status)
+		}
+		if r := c.do("DELETE", "/v1/admin/users/"+annID, nil, adm); r.Status != http.StatusNoContent {
+			t.Fatalf("delete = %d %s", r.Status, r.Raw)
+		}
+		c.jobs.RunDue(context.Background())
+		schemas := webhookSchemas(t, c)
+		want := map[string]func(d map[string]any) bool{
+			"user.created": func(d map[string]any) bool { return d["user_id"] == annID },
+			"session.created": func(d map[string]any) bool {
+				return d["user_id"] == annID && d["target"].(map[string]any)["type"] == "session"
+			},
+			"role.assigned": func(d map[string]any) bool {
+				return d["user_id"] == annID && d["actor"].(map[string]any)["user_id"] != nil
+			},
+			"role.removed":    func(d map[string]any) bool { return d["user_id"] == annID },
+			"session.revoked": func(d map[string]any) bool { return d["user_id"] == annID },
+			"user.deleted":    func(d map[string]any) bool { return d["target"].(map[string]any)["id"] == annID },
+		}
+		for typ, ok := range want {
+			got := rc.ofType(typ)
+			if len(got) == 0 {
+				t.Errorf("no %s event", typ)
+				continue
+			}
+			m := got[len(got)-1]
+			if m.Valid != 1 || m.Event.Data["version"] != float64(1) || !ok(m.Event.Data) {
+				t.Errorf("%s: %+v", typ, m)
+			}
+			raw, _ := json.Marshal(m.Event)
+			var v any
+			json.Unmarshal(raw, &v)
+			if err := schemas(typ).Validate(v); err != nil {
+				t.Errorf("%s does not match its schema: %v", typ, err)
+			}
+		}
+		if strings.Contains(string(mustMarshal(t, rc.messages())), "correct horse") {
+			t.Fatal("an event carries a password")
+		}
+	})
+}
+
+// webhookSchemas compiles the request body schemas of the served
+// document's webhooks section, by type.
+func webhookSchemas(t *testing.T, c *client) func(typ string) *jsonschema.Schema {
+	r := c.do("GET", "/openapi.json", nil, "")
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(string(r.Raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp := jsonschema.NewCompiler()
+	if err := comp.AddResource("https://userd.test/openapi.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	return func(typ string) *jsonschema.Schema {
+		s, err := comp.Compile("https://userd.test/openapi.json#/webhooks/" + strings.ReplaceAll(typ, "/", "~1") + "/post/requestBody/content/application~1json/schema")
+		if err != nil {
+			t.Fatalf("schema of %s: %v", typ, err)
+		}
+		return s
+	}
+}
+
+// TestWebhookRotationAndTest: after a rotation both secrets sign for 24
+// hours, then only the new one; the test route answers the outcome.
+func TestWebhookRotationAndTest(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		clk := withClock(db)
+		c := start(t, db)
+		adm := c.admin()
+		rc, url := newHookReceiver(t)
+		id, old := c.makeEndpoint(adm, url)
+		rc.know(old)
+		r := c.do("POST", "/v1/admin/webhook-endpoints/"+id+"/test", nil, adm)
+		if r.Status != 200 || r.Body["delivered"] != true || r.Body["status_code"] != float64(204) {
+			t.Fatalf("test = %d %s", r.Status, r.Raw)
+		}
+		r = c.do("POST", "/v1/admin/webhook-endpoints/"+id+"/rotate-secret", nil, adm)
+		next := str(r.Body, "secret")
+		rc.know(next)
+		c.do("POST", "/v1/admin/webhook-endpoints/"+id+"/test", nil, adm)
+		clk.advance(24*time.Hour + time.Minute)
+		c.do("POST", "/v1/admin/webhook-endpoints/"+id+"/test", nil, adm)
+		got := rc.ofType("webhook.test")
+		if len(got) != 3 {
+			t.Fatalf("%d test messages; want 3", len(got))
+		}
+		if len(got[0].Signatures) != 1 || got[0].Valid != 1 || len(got[1].Signatures) != 2 || got[1].Valid != 2 || len(got[2].Signatures) != 1 || got[2].Valid != 1 {
+			t.Fatalf("signatures before, during and after the overlap: %+v", got)
+		}
+		delete(rc.keys, old)
+		c.do("POST", "/v1/admin/webhook-endpoints/"+id+"/test", nil, adm)
+		if last := rc.ofType("webhook.test")[3]; last.Valid != 1 {
+			t.Fatal("the new secret does not sign after the overlap")
+		}
+		rc.fail = 1
+		if r := c.do("POST", "/v1/admin/webhook-endpoints/"+id+"/test", nil, adm); r.Status != 200 || r.Body["delivered"] != false || r.Body["status_code"] != float64(500) {
+			t.Fatalf("failed test = %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+// TestWebhookEndpointDisabled: an endpoint that has answered nothing but
+// failures for three days is disabled, audited, and its creator told; no
+// event goes to it any more until it is enabled again.
+func TestWebhookEndpointDisabled(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		clk := withClock(db)
+		c := start(t, db)
+		adm := c.admin()
+		rc, url := newHookReceiver(t)
+		id, secret := c.makeEndpoint(adm, url, "user.created")
+		rc.know(secret)
+		rc.fail = 1 << 30
+		ctx := context.Background()
+		c.signup(map[string]any{"email": "ann@example.com"})
+		c.jobs.RunDue(ctx)
+		for range 12 { // six-hour steps: past the longest backoff
+			clk.advance(6*time.Hour + time.Minute)
+			c.signup(map[string]any{"email": "u" + strconv.Itoa(len(rc.messages())) + "@example.com"})
+			c.jobs.RunDue(ctx)
+		}
+		r := c.do("GET", "/v1/admin/webhook-endpoints/"+id, nil, adm)
+		if r.Body["enabled"] != false || !strings.Contains(str(r.Body, "disabled_reason"), "failed") || r.Body["failing_since"] == nil {
+			t.Fatalf("endpoint after 3 days of failures: %s", r.Raw)
+		}
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = 'webhook.endpoint_disabled' AND target_id = $1`, id); n != 1 {
+			t.Fatalf("%d audit entries of the disabling", n)
+		}
+		if r := c.do("GET", "/v1/me/notifications", nil, adm); !strings.Contains(string(r.Raw), "webhook.endpoint_disabled") {
+			t.Fatalf("the creator was not told: %s", r.Raw)
+		}
+		n := len(rc.messages())
+		c.signup(map[string]any{"email": "late@example.com"})
+		clk.advance(7 * time.Hour)
+		c.jobs.RunDue(ctx)
+		if len(rc.messages()) != n {
+			t.Fatal("a disabled endpoint still receives events")
+		}
+		r = c.do("PATCH", "/v1/admin/webhook-endpoints/"+id, map[string]any{"enabled": true}, adm)
+		if r.Body["enabled"] != true || r.Body["failing_since"] != nil || r.Body["disabled_reason"] != nil {
+			t.Fatalf("enabled again: %s", r.Raw)
 		}
 	})
 }

@@ -46,12 +46,22 @@ func webhookEvents(events []Event) []outbox.New {
 				types = append(types[:1:1], moderationTypes[action])
 			}
 		}
-		data := outbox.Data{Version: outbox.Version, UserID: e.UserID, Details: e.Metadata}
+		// The event is about its trail's user, or about the user an
+		// administrator acted on (whose trail it is not): the trail's user
+		// is then who acted.
+		subject, actor := e.UserID, e.ActorUserID
+		if e.TargetType == "user" && e.TargetID != "" && e.TargetID != e.UserID {
+			subject = e.TargetID
+			if actor == "" {
+				actor = e.UserID
+			}
+		}
+		data := outbox.Data{Version: outbox.Version, UserID: subject, Details: e.Metadata}
 		if data.Details == nil {
 			data.Details = map[string]any{}
 		}
-		if e.ActorUserID != "" || e.APIKeyID != "" {
-			data.Actor = &outbox.Actor{UserID: e.ActorUserID, APIKeyID: e.APIKeyID}
+		if actor != "" || e.APIKeyID != "" {
+			data.Actor = &outbox.Actor{UserID: actor, APIKeyID: e.APIKeyID}
 		}
 		if e.TargetType != "" {
 			data.Target = &outbox.Ref{Type: e.TargetType, ID: e.TargetID}

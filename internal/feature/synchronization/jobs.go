@@ -19,17 +19,17 @@ const (
 	EventExpiring = "synchronization.token_expiring"
 )
 
-// event is the data of a synchronization webhook.
-type event struct {
-	ID             string     `json:"id"`
-	UserID         string     `json:"user_id"`
+// WebhookData is the data of a synchronization webhook.
+type WebhookData struct {
+	ID             string     `json:"id" doc:"The synchronization's id."`
+	UserID         string     `json:"user_id" doc:"Its owner."`
 	Service        string     `json:"service"`
 	AccountID      string     `json:"account_id"`
-	Token          string     `json:"token,omitempty"`
+	Token          string     `json:"token,omitempty" doc:"The platform token, in synchronization.due only."`
 	TokenExpiresAt *time.Time `json:"token_expires_at"`
 	LastSyncedAt   *time.Time `json:"last_synced_at"`
-	DailySyncTime  *string    `json:"daily_sync_time"`
-	TimeZone       string     `json:"time_zone"`
+	DailySyncTime  *string    `json:"daily_sync_time" doc:"HH:MM in time_zone; null for none."`
+	TimeZone       string     `json:"time_zone" doc:"An IANA time zone."`
 }
 
 // Register adds the synchronization jobs' handlers to a runner: each loads
@@ -59,7 +59,7 @@ func Register(r *jobs.Runner, db *sqldb.DB, ring *seal.Keyring, sender *webhook.
 	}
 	msgID := func(j jobs.Job) string { return fmt.Sprintf("msg_%s_%d", j.ID, j.ScheduledAt.Unix()) }
 	due := func(ctx context.Context, j jobs.Job, s Sync, token string) error {
-		ev := event{ID: s.ID, UserID: s.UserID, Service: s.Service, AccountID: s.AccountID, Token: token,
+		ev := WebhookData{ID: s.ID, UserID: s.UserID, Service: s.Service, AccountID: s.AccountID, Token: token,
 			TokenExpiresAt: s.TokenExpiresAt, LastSyncedAt: s.LastSyncedAt, DailySyncTime: s.DailySyncTime, TimeZone: s.TimeZone}
 		return sender.Send(ctx, j.ID, msgID(j), j.Attempts, webhook.Event{Type: EventDue, Data: ev})
 	}
@@ -86,7 +86,7 @@ func Register(r *jobs.Runner, db *sqldb.DB, ring *seal.Keyring, sender *webhook.
 		if err != nil || !ok {
 			return time.Time{}, err
 		}
-		ev := event{ID: s.ID, UserID: s.UserID, Service: s.Service, AccountID: s.AccountID,
+		ev := WebhookData{ID: s.ID, UserID: s.UserID, Service: s.Service, AccountID: s.AccountID,
 			TokenExpiresAt: s.TokenExpiresAt, LastSyncedAt: s.LastSyncedAt, DailySyncTime: s.DailySyncTime, TimeZone: s.TimeZone}
 		return time.Time{}, sender.Send(ctx, j.ID, msgID(j), j.Attempts, webhook.Event{Type: EventExpiring, Data: ev})
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/outbox"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -121,6 +122,18 @@ func writeBatch(ctx context.Context, db *sqldb.DB, batch []Record, sum *Summary)
 		}
 		if made == 0 {
 			return nil
+		}
+		// user.created for each user made: the trail has one entry per
+		// batch, the webhooks one event per user.
+		var events []outbox.New
+		for _, id := range ids {
+			if id != "" {
+				events = append(events, outbox.New{Type: outbox.UserCreated, Data: outbox.Data{Version: outbox.Version, UserID: id,
+					Target: &outbox.Ref{Type: "user", ID: id}, Details: map[string]any{"imported": true}}})
+			}
+		}
+		if err := outbox.EmitAll(ctx, tx, events); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Event{Action: audit.UserImported, TargetType: "import",
 			Metadata: map[string]any{"imported": made, "first_line": batch[0].Line, "last_line": batch[len(batch)-1].Line}})
