@@ -987,6 +987,24 @@ func (e AdminListSubscriptionsParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for AdminListWebhookDeliveriesParamsStatus.
+const (
+	Failed    AdminListWebhookDeliveriesParamsStatus = "failed"
+	Succeeded AdminListWebhookDeliveriesParamsStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the AdminListWebhookDeliveriesParamsStatus enum.
+func (e AdminListWebhookDeliveriesParamsStatus) Valid() bool {
+	switch e {
+	case Failed:
+		return true
+	case Succeeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListCommentsParamsOrder.
 const (
 	Newest ListCommentsParamsOrder = "newest"
@@ -1080,6 +1098,306 @@ func (e GetRankingsParamsPeriod) Valid() bool {
 	case Month:
 		return true
 	case Week:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookModerationActionTakenJSONBodyType.
+const (
+	ModerationActionTaken WebhookModerationActionTakenJSONBodyType = "moderation.action_taken"
+)
+
+// Valid indicates whether the value is a known member of the WebhookModerationActionTakenJSONBodyType enum.
+func (e WebhookModerationActionTakenJSONBodyType) Valid() bool {
+	switch e {
+	case ModerationActionTaken:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookOrganizationCreatedJSONBodyType.
+const (
+	OrganizationCreated WebhookOrganizationCreatedJSONBodyType = "organization.created"
+)
+
+// Valid indicates whether the value is a known member of the WebhookOrganizationCreatedJSONBodyType enum.
+func (e WebhookOrganizationCreatedJSONBodyType) Valid() bool {
+	switch e {
+	case OrganizationCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookOrganizationMemberAddedJSONBodyType.
+const (
+	OrganizationMemberAdded WebhookOrganizationMemberAddedJSONBodyType = "organization.member_added"
+)
+
+// Valid indicates whether the value is a known member of the WebhookOrganizationMemberAddedJSONBodyType enum.
+func (e WebhookOrganizationMemberAddedJSONBodyType) Valid() bool {
+	switch e {
+	case OrganizationMemberAdded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookOrganizationMemberRemovedJSONBodyType.
+const (
+	OrganizationMemberRemoved WebhookOrganizationMemberRemovedJSONBodyType = "organization.member_removed"
+)
+
+// Valid indicates whether the value is a known member of the WebhookOrganizationMemberRemovedJSONBodyType enum.
+func (e WebhookOrganizationMemberRemovedJSONBodyType) Valid() bool {
+	switch e {
+	case OrganizationMemberRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookReportCreatedJSONBodyType.
+const (
+	ReportCreated WebhookReportCreatedJSONBodyType = "report.created"
+)
+
+// Valid indicates whether the value is a known member of the WebhookReportCreatedJSONBodyType enum.
+func (e WebhookReportCreatedJSONBodyType) Valid() bool {
+	switch e {
+	case ReportCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookRoleAssignedJSONBodyType.
+const (
+	RoleAssigned WebhookRoleAssignedJSONBodyType = "role.assigned"
+)
+
+// Valid indicates whether the value is a known member of the WebhookRoleAssignedJSONBodyType enum.
+func (e WebhookRoleAssignedJSONBodyType) Valid() bool {
+	switch e {
+	case RoleAssigned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookRoleRemovedJSONBodyType.
+const (
+	RoleRemoved WebhookRoleRemovedJSONBodyType = "role.removed"
+)
+
+// Valid indicates whether the value is a known member of the WebhookRoleRemovedJSONBodyType enum.
+func (e WebhookRoleRemovedJSONBodyType) Valid() bool {
+	switch e {
+	case RoleRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSessionCreatedJSONBodyType.
+const (
+	SessionCreated WebhookSessionCreatedJSONBodyType = "session.created"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSessionCreatedJSONBodyType enum.
+func (e WebhookSessionCreatedJSONBodyType) Valid() bool {
+	switch e {
+	case SessionCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSessionRevokedJSONBodyType.
+const (
+	SessionRevoked WebhookSessionRevokedJSONBodyType = "session.revoked"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSessionRevokedJSONBodyType enum.
+func (e WebhookSessionRevokedJSONBodyType) Valid() bool {
+	switch e {
+	case SessionRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSubscriptionChangedJSONBodyType.
+const (
+	SubscriptionChanged WebhookSubscriptionChangedJSONBodyType = "subscription.changed"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSubscriptionChangedJSONBodyType enum.
+func (e WebhookSubscriptionChangedJSONBodyType) Valid() bool {
+	switch e {
+	case SubscriptionChanged:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSynchronizationDueJSONBodyType.
+const (
+	SynchronizationDue WebhookSynchronizationDueJSONBodyType = "synchronization.due"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSynchronizationDueJSONBodyType enum.
+func (e WebhookSynchronizationDueJSONBodyType) Valid() bool {
+	switch e {
+	case SynchronizationDue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookSynchronizationTokenExpiringJSONBodyType.
+const (
+	SynchronizationTokenExpiring WebhookSynchronizationTokenExpiringJSONBodyType = "synchronization.token_expiring"
+)
+
+// Valid indicates whether the value is a known member of the WebhookSynchronizationTokenExpiringJSONBodyType enum.
+func (e WebhookSynchronizationTokenExpiringJSONBodyType) Valid() bool {
+	switch e {
+	case SynchronizationTokenExpiring:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookUserBannedJSONBodyType.
+const (
+	UserBanned WebhookUserBannedJSONBodyType = "user.banned"
+)
+
+// Valid indicates whether the value is a known member of the WebhookUserBannedJSONBodyType enum.
+func (e WebhookUserBannedJSONBodyType) Valid() bool {
+	switch e {
+	case UserBanned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookUserCreatedJSONBodyType.
+const (
+	UserCreated WebhookUserCreatedJSONBodyType = "user.created"
+)
+
+// Valid indicates whether the value is a known member of the WebhookUserCreatedJSONBodyType enum.
+func (e WebhookUserCreatedJSONBodyType) Valid() bool {
+	switch e {
+	case UserCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookUserDeletedJSONBodyType.
+const (
+	UserDeleted WebhookUserDeletedJSONBodyType = "user.deleted"
+)
+
+// Valid indicates whether the value is a known member of the WebhookUserDeletedJSONBodyType enum.
+func (e WebhookUserDeletedJSONBodyType) Valid() bool {
+	switch e {
+	case UserDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookUserEmailVerifiedJSONBodyType.
+const (
+	UserEmailVerified WebhookUserEmailVerifiedJSONBodyType = "user.email_verified"
+)
+
+// Valid indicates whether the value is a known member of the WebhookUserEmailVerifiedJSONBodyType enum.
+func (e WebhookUserEmailVerifiedJSONBodyType) Valid() bool {
+	switch e {
+	case UserEmailVerified:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookUserReactivatedJSONBodyType.
+const (
+	UserReactivated WebhookUserReactivatedJSONBodyType = "user.reactivated"
+)
+
+// Valid indicates whether the value is a known member of the WebhookUserReactivatedJSONBodyType enum.
+func (e WebhookUserReactivatedJSONBodyType) Valid() bool {
+	switch e {
+	case UserReactivated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookUserSuspendedJSONBodyType.
+const (
+	UserSuspended WebhookUserSuspendedJSONBodyType = "user.suspended"
+)
+
+// Valid indicates whether the value is a known member of the WebhookUserSuspendedJSONBodyType enum.
+func (e WebhookUserSuspendedJSONBodyType) Valid() bool {
+	switch e {
+	case UserSuspended:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookUserUpdatedJSONBodyType.
+const (
+	UserUpdated WebhookUserUpdatedJSONBodyType = "user.updated"
+)
+
+// Valid indicates whether the value is a known member of the WebhookUserUpdatedJSONBodyType enum.
+func (e WebhookUserUpdatedJSONBodyType) Valid() bool {
+	switch e {
+	case UserUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookWebhookTestJSONBodyType.
+const (
+	WebhookTest WebhookWebhookTestJSONBodyType = "webhook.test"
+)
+
+// Valid indicates whether the value is a known member of the WebhookWebhookTestJSONBodyType enum.
+func (e WebhookWebhookTestJSONBodyType) Valid() bool {
+	switch e {
+	case WebhookTest:
 		return true
 	default:
 		return false
@@ -1923,10 +2241,73 @@ type DashboardLayout struct {
 	UpdatedAt *time.Time `json:"updated_at"`
 }
 
+// DeliveriesOutputBody defines model for DeliveriesOutputBody.
+type DeliveriesOutputBody struct {
+	Items      *[]WebhookDelivery `json:"items"`
+	NextCursor *string            `json:"next_cursor"`
+}
+
 // EndSessionsOutputBody defines model for EndSessionsOutputBody.
 type EndSessionsOutputBody struct {
 	// Count How many sessions ended.
 	Count int64 `json:"count"`
+}
+
+// EndpointInputBody defines model for EndpointInputBody.
+type EndpointInputBody struct {
+	// Description At most 500 characters.
+	Description *string `json:"description,omitempty"`
+
+	// Enabled true when absent.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// EventTypes Types of the catalogue (422 unknown_event_type); absent or [] for all.
+	EventTypes *[]string `json:"event_types,omitempty"`
+
+	// Url https URL (http only on loopback), at most 2000 characters (422 invalid_url).
+	Url string `json:"url"`
+}
+
+// EndpointsOutputBody defines model for EndpointsOutputBody.
+type EndpointsOutputBody struct {
+	// ConfiguredUrl The endpoint --webhook-url defines (every type, and the synchronization webhooks), read-only; null when none. Its deliveries have endpoint_id null.
+	ConfiguredUrl *string            `json:"configured_url"`
+	Items         *[]WebhookEndpoint `json:"items"`
+}
+
+// EventActor defines model for EventActor.
+type EventActor struct {
+	// ApiKeyId The API key that acted.
+	ApiKeyId *string `json:"api_key_id,omitempty"`
+
+	// UserId The user who acted.
+	UserId *string `json:"user_id,omitempty"`
+}
+
+// EventData defines model for EventData.
+type EventData struct {
+	// Actor Who acted, when not the user themselves: an administrator, a moderator or an API key.
+	Actor *EventActor `json:"actor,omitempty"`
+
+	// Details The event's own fields, as the catalogue documents them for its type; {} when none.
+	Details map[string]interface{} `json:"details"`
+
+	// Target What was acted on (a user, a session, a role, an organization, a subscription, a report).
+	Target *EventRef `json:"target,omitempty"`
+
+	// UserId The user the event is about (absent for none).
+	UserId *string `json:"user_id,omitempty"`
+
+	// Version The version of this data object; 1. Bumped only by a change that could break a receiver.
+	Version int64 `json:"version"`
+}
+
+// EventRef defines model for EventRef.
+type EventRef struct {
+	Id string `json:"id"`
+
+	// Type user, session, role, organization, subscription, report...
+	Type string `json:"type"`
 }
 
 // Factors defines model for Factors.
@@ -2456,6 +2837,21 @@ type PatchCompanyInputBody struct {
 
 	// Name 1 to 200 characters.
 	Name *string `json:"name,omitempty"`
+}
+
+// PatchEndpointInputBody defines model for PatchEndpointInputBody.
+type PatchEndpointInputBody struct {
+	// Description At most 500 characters.
+	Description *string `json:"description,omitempty"`
+
+	// Enabled true enables a disabled endpoint again and forgets its failures.
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// EventTypes Types of the catalogue; [] for all.
+	EventTypes *[]string `json:"event_types,omitempty"`
+
+	// Url https URL (http only on loopback) (422 invalid_url).
+	Url *string `json:"url,omitempty"`
 }
 
 // PatchLayoutInputBody defines model for PatchLayoutInputBody.
@@ -3462,6 +3858,22 @@ type SyncsOutputBody struct {
 	NextCursor *string            `json:"next_cursor"`
 }
 
+// TestOutputBody defines model for TestOutputBody.
+type TestOutputBody struct {
+	// Delivered Whether the endpoint answered 2xx.
+	Delivered  bool  `json:"delivered"`
+	DurationMs int64 `json:"duration_ms"`
+
+	// Error Why it failed; null on success.
+	Error *string `json:"error"`
+
+	// MessageId The webhook-id of the test event.
+	MessageId string `json:"message_id"`
+
+	// StatusCode The HTTP status answered; null for none (a network error).
+	StatusCode *int64 `json:"status_code"`
+}
+
 // TokenPair defines model for TokenPair.
 type TokenPair struct {
 	// AccessToken A signed JWT (EdDSA; kid in the header, keys at /.well-known/jwks.json). Send it as 'Authorization: Bearer <token>'. Its claims: sub (the user), sid (the session), and the user's grants when it was issued, for other services to check with the JWKS alone: roles (role names), permissions (the permission keys that the user's roles carry) and, for an administrator only, admin: true (every check passes, whatever permissions lists: a service checks admin || permissions contains the key). A role change shows in the next token; userd's own routes read the grants at each request.
@@ -3646,6 +4058,111 @@ type VoteInputBody struct {
 
 // VoteInputBodyValue 1 for an upvote, -1 for a downvote.
 type VoteInputBodyValue int64
+
+// WebhookData defines model for WebhookData.
+type WebhookData struct {
+	AccountId string `json:"account_id"`
+
+	// DailySyncTime HH:MM in time_zone; null for none.
+	DailySyncTime *string `json:"daily_sync_time"`
+
+	// Id The synchronization's id.
+	Id           string     `json:"id"`
+	LastSyncedAt *time.Time `json:"last_synced_at"`
+	Service      string     `json:"service"`
+
+	// TimeZone An IANA time zone.
+	TimeZone string `json:"time_zone"`
+
+	// Token The platform token, in synchronization.due only.
+	Token          *string    `json:"token,omitempty"`
+	TokenExpiresAt *time.Time `json:"token_expires_at"`
+
+	// UserId Its owner.
+	UserId string `json:"user_id"`
+}
+
+// WebhookDelivery defines model for WebhookDelivery.
+type WebhookDelivery struct {
+	// Attempt 1 for the first attempt.
+	Attempt    int64     `json:"attempt"`
+	CreatedAt  time.Time `json:"created_at"`
+	DurationMs int64     `json:"duration_ms"`
+
+	// EndpointId The endpoint; null for the one --webhook-url defines.
+	EndpointId *string `json:"endpoint_id"`
+
+	// Error Why the attempt failed; null for a success.
+	Error     *string `json:"error"`
+	EventType string  `json:"event_type"`
+	Id        string  `json:"id"`
+
+	// MessageId The webhook-id: the same on every attempt at one event (the event's id).
+	MessageId string `json:"message_id"`
+
+	// StatusCode The HTTP status answered; null for none.
+	StatusCode *int64 `json:"status_code"`
+
+	// Url The URL delivered to.
+	Url string `json:"url"`
+}
+
+// WebhookEndpoint defines model for WebhookEndpoint.
+type WebhookEndpoint struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// CreatedBy The administrator who made it (told when it is disabled); null once deleted or for an API key.
+	CreatedBy   *string `json:"created_by"`
+	Description string  `json:"description"`
+
+	// DisabledReason Why it is disabled: by an administrator, or after days of nothing but failures; null when enabled.
+	DisabledReason *string `json:"disabled_reason"`
+	Enabled        bool    `json:"enabled"`
+
+	// EventTypes The catalogue's types the endpoint receives; [] for all of them (never the synchronization ones, which go only to --webhook-url).
+	EventTypes *[]string `json:"event_types"`
+
+	// FailingSince The first failed attempt since the last success; null while deliveries succeed.
+	FailingSince *time.Time `json:"failing_since"`
+	Id           string     `json:"id"`
+
+	// PreviousSecretUntil Until when the secret before the last rotation also signs (a second signature in webhook-signature); null when none does.
+	PreviousSecretUntil *time.Time `json:"previous_secret_until"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+
+	// Url Where events are POSTed: https (http only on loopback).
+	Url string `json:"url"`
+}
+
+// WebhookEndpointWithSecret defines model for WebhookEndpointWithSecret.
+type WebhookEndpointWithSecret struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// CreatedBy The administrator who made it (told when it is disabled); null once deleted or for an API key.
+	CreatedBy   *string `json:"created_by"`
+	Description string  `json:"description"`
+
+	// DisabledReason Why it is disabled: by an administrator, or after days of nothing but failures; null when enabled.
+	DisabledReason *string `json:"disabled_reason"`
+	Enabled        bool    `json:"enabled"`
+
+	// EventTypes The catalogue's types the endpoint receives; [] for all of them (never the synchronization ones, which go only to --webhook-url).
+	EventTypes *[]string `json:"event_types"`
+
+	// FailingSince The first failed attempt since the last success; null while deliveries succeed.
+	FailingSince *time.Time `json:"failing_since"`
+	Id           string     `json:"id"`
+
+	// PreviousSecretUntil Until when the secret before the last rotation also signs (a second signature in webhook-signature); null when none does.
+	PreviousSecretUntil *time.Time `json:"previous_secret_until"`
+
+	// Secret The whsec_… signing secret (Standard Webhooks). Shown only here: it is stored sealed.
+	Secret    string    `json:"secret"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Url Where events are POSTed: https (http only on loopback).
+	Url string `json:"url"`
+}
 
 // WebhookOutputBody defines model for WebhookOutputBody.
 type WebhookOutputBody struct {
@@ -3932,6 +4449,24 @@ type AdminListUserSessionsParams struct {
 	// Cursor next_cursor of the previous page.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// AdminListWebhookDeliveriesParams defines parameters for AdminListWebhookDeliveries.
+type AdminListWebhookDeliveriesParams struct {
+	// Limit Items per page.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Endpoint Only the attempts at this endpoint.
+	Endpoint *string `form:"endpoint,omitempty" json:"endpoint,omitempty"`
+
+	// Status Only the attempts that succeeded (2xx) or failed.
+	Status *AdminListWebhookDeliveriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// AdminListWebhookDeliveriesParamsStatus defines parameters for AdminListWebhookDeliveries.
+type AdminListWebhookDeliveriesParamsStatus string
 
 // OauthCallbackParams defines parameters for OauthCallback.
 type OauthCallbackParams struct {
@@ -4276,6 +4811,486 @@ type FollowingParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// WebhookModerationActionTakenJSONBody defines parameters for WebhookModerationActionTaken.
+type WebhookModerationActionTakenJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                                `json:"timestamp"`
+	Type      WebhookModerationActionTakenJSONBodyType `json:"type"`
+}
+
+// WebhookModerationActionTakenParams defines parameters for WebhookModerationActionTaken.
+type WebhookModerationActionTakenParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookModerationActionTakenJSONBodyType defines parameters for WebhookModerationActionTaken.
+type WebhookModerationActionTakenJSONBodyType string
+
+// WebhookOrganizationCreatedJSONBody defines parameters for WebhookOrganizationCreated.
+type WebhookOrganizationCreatedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                              `json:"timestamp"`
+	Type      WebhookOrganizationCreatedJSONBodyType `json:"type"`
+}
+
+// WebhookOrganizationCreatedParams defines parameters for WebhookOrganizationCreated.
+type WebhookOrganizationCreatedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookOrganizationCreatedJSONBodyType defines parameters for WebhookOrganizationCreated.
+type WebhookOrganizationCreatedJSONBodyType string
+
+// WebhookOrganizationMemberAddedJSONBody defines parameters for WebhookOrganizationMemberAdded.
+type WebhookOrganizationMemberAddedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                                  `json:"timestamp"`
+	Type      WebhookOrganizationMemberAddedJSONBodyType `json:"type"`
+}
+
+// WebhookOrganizationMemberAddedParams defines parameters for WebhookOrganizationMemberAdded.
+type WebhookOrganizationMemberAddedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookOrganizationMemberAddedJSONBodyType defines parameters for WebhookOrganizationMemberAdded.
+type WebhookOrganizationMemberAddedJSONBodyType string
+
+// WebhookOrganizationMemberRemovedJSONBody defines parameters for WebhookOrganizationMemberRemoved.
+type WebhookOrganizationMemberRemovedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                                    `json:"timestamp"`
+	Type      WebhookOrganizationMemberRemovedJSONBodyType `json:"type"`
+}
+
+// WebhookOrganizationMemberRemovedParams defines parameters for WebhookOrganizationMemberRemoved.
+type WebhookOrganizationMemberRemovedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookOrganizationMemberRemovedJSONBodyType defines parameters for WebhookOrganizationMemberRemoved.
+type WebhookOrganizationMemberRemovedJSONBodyType string
+
+// WebhookReportCreatedJSONBody defines parameters for WebhookReportCreated.
+type WebhookReportCreatedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                        `json:"timestamp"`
+	Type      WebhookReportCreatedJSONBodyType `json:"type"`
+}
+
+// WebhookReportCreatedParams defines parameters for WebhookReportCreated.
+type WebhookReportCreatedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookReportCreatedJSONBodyType defines parameters for WebhookReportCreated.
+type WebhookReportCreatedJSONBodyType string
+
+// WebhookRoleAssignedJSONBody defines parameters for WebhookRoleAssigned.
+type WebhookRoleAssignedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                       `json:"timestamp"`
+	Type      WebhookRoleAssignedJSONBodyType `json:"type"`
+}
+
+// WebhookRoleAssignedParams defines parameters for WebhookRoleAssigned.
+type WebhookRoleAssignedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookRoleAssignedJSONBodyType defines parameters for WebhookRoleAssigned.
+type WebhookRoleAssignedJSONBodyType string
+
+// WebhookRoleRemovedJSONBody defines parameters for WebhookRoleRemoved.
+type WebhookRoleRemovedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                      `json:"timestamp"`
+	Type      WebhookRoleRemovedJSONBodyType `json:"type"`
+}
+
+// WebhookRoleRemovedParams defines parameters for WebhookRoleRemoved.
+type WebhookRoleRemovedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookRoleRemovedJSONBodyType defines parameters for WebhookRoleRemoved.
+type WebhookRoleRemovedJSONBodyType string
+
+// WebhookSessionCreatedJSONBody defines parameters for WebhookSessionCreated.
+type WebhookSessionCreatedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                         `json:"timestamp"`
+	Type      WebhookSessionCreatedJSONBodyType `json:"type"`
+}
+
+// WebhookSessionCreatedParams defines parameters for WebhookSessionCreated.
+type WebhookSessionCreatedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookSessionCreatedJSONBodyType defines parameters for WebhookSessionCreated.
+type WebhookSessionCreatedJSONBodyType string
+
+// WebhookSessionRevokedJSONBody defines parameters for WebhookSessionRevoked.
+type WebhookSessionRevokedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                         `json:"timestamp"`
+	Type      WebhookSessionRevokedJSONBodyType `json:"type"`
+}
+
+// WebhookSessionRevokedParams defines parameters for WebhookSessionRevoked.
+type WebhookSessionRevokedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookSessionRevokedJSONBodyType defines parameters for WebhookSessionRevoked.
+type WebhookSessionRevokedJSONBodyType string
+
+// WebhookSubscriptionChangedJSONBody defines parameters for WebhookSubscriptionChanged.
+type WebhookSubscriptionChangedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                              `json:"timestamp"`
+	Type      WebhookSubscriptionChangedJSONBodyType `json:"type"`
+}
+
+// WebhookSubscriptionChangedParams defines parameters for WebhookSubscriptionChanged.
+type WebhookSubscriptionChangedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookSubscriptionChangedJSONBodyType defines parameters for WebhookSubscriptionChanged.
+type WebhookSubscriptionChangedJSONBodyType string
+
+// WebhookSynchronizationDueJSONBody defines parameters for WebhookSynchronizationDue.
+type WebhookSynchronizationDueJSONBody struct {
+	Data WebhookData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                             `json:"timestamp"`
+	Type      WebhookSynchronizationDueJSONBodyType `json:"type"`
+}
+
+// WebhookSynchronizationDueParams defines parameters for WebhookSynchronizationDue.
+type WebhookSynchronizationDueParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookSynchronizationDueJSONBodyType defines parameters for WebhookSynchronizationDue.
+type WebhookSynchronizationDueJSONBodyType string
+
+// WebhookSynchronizationTokenExpiringJSONBody defines parameters for WebhookSynchronizationTokenExpiring.
+type WebhookSynchronizationTokenExpiringJSONBody struct {
+	Data WebhookData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                                       `json:"timestamp"`
+	Type      WebhookSynchronizationTokenExpiringJSONBodyType `json:"type"`
+}
+
+// WebhookSynchronizationTokenExpiringParams defines parameters for WebhookSynchronizationTokenExpiring.
+type WebhookSynchronizationTokenExpiringParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookSynchronizationTokenExpiringJSONBodyType defines parameters for WebhookSynchronizationTokenExpiring.
+type WebhookSynchronizationTokenExpiringJSONBodyType string
+
+// WebhookUserBannedJSONBody defines parameters for WebhookUserBanned.
+type WebhookUserBannedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                     `json:"timestamp"`
+	Type      WebhookUserBannedJSONBodyType `json:"type"`
+}
+
+// WebhookUserBannedParams defines parameters for WebhookUserBanned.
+type WebhookUserBannedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookUserBannedJSONBodyType defines parameters for WebhookUserBanned.
+type WebhookUserBannedJSONBodyType string
+
+// WebhookUserCreatedJSONBody defines parameters for WebhookUserCreated.
+type WebhookUserCreatedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                      `json:"timestamp"`
+	Type      WebhookUserCreatedJSONBodyType `json:"type"`
+}
+
+// WebhookUserCreatedParams defines parameters for WebhookUserCreated.
+type WebhookUserCreatedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookUserCreatedJSONBodyType defines parameters for WebhookUserCreated.
+type WebhookUserCreatedJSONBodyType string
+
+// WebhookUserDeletedJSONBody defines parameters for WebhookUserDeleted.
+type WebhookUserDeletedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                      `json:"timestamp"`
+	Type      WebhookUserDeletedJSONBodyType `json:"type"`
+}
+
+// WebhookUserDeletedParams defines parameters for WebhookUserDeleted.
+type WebhookUserDeletedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookUserDeletedJSONBodyType defines parameters for WebhookUserDeleted.
+type WebhookUserDeletedJSONBodyType string
+
+// WebhookUserEmailVerifiedJSONBody defines parameters for WebhookUserEmailVerified.
+type WebhookUserEmailVerifiedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                            `json:"timestamp"`
+	Type      WebhookUserEmailVerifiedJSONBodyType `json:"type"`
+}
+
+// WebhookUserEmailVerifiedParams defines parameters for WebhookUserEmailVerified.
+type WebhookUserEmailVerifiedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookUserEmailVerifiedJSONBodyType defines parameters for WebhookUserEmailVerified.
+type WebhookUserEmailVerifiedJSONBodyType string
+
+// WebhookUserReactivatedJSONBody defines parameters for WebhookUserReactivated.
+type WebhookUserReactivatedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                          `json:"timestamp"`
+	Type      WebhookUserReactivatedJSONBodyType `json:"type"`
+}
+
+// WebhookUserReactivatedParams defines parameters for WebhookUserReactivated.
+type WebhookUserReactivatedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookUserReactivatedJSONBodyType defines parameters for WebhookUserReactivated.
+type WebhookUserReactivatedJSONBodyType string
+
+// WebhookUserSuspendedJSONBody defines parameters for WebhookUserSuspended.
+type WebhookUserSuspendedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                        `json:"timestamp"`
+	Type      WebhookUserSuspendedJSONBodyType `json:"type"`
+}
+
+// WebhookUserSuspendedParams defines parameters for WebhookUserSuspended.
+type WebhookUserSuspendedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookUserSuspendedJSONBodyType defines parameters for WebhookUserSuspended.
+type WebhookUserSuspendedJSONBodyType string
+
+// WebhookUserUpdatedJSONBody defines parameters for WebhookUserUpdated.
+type WebhookUserUpdatedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                      `json:"timestamp"`
+	Type      WebhookUserUpdatedJSONBodyType `json:"type"`
+}
+
+// WebhookUserUpdatedParams defines parameters for WebhookUserUpdated.
+type WebhookUserUpdatedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookUserUpdatedJSONBodyType defines parameters for WebhookUserUpdated.
+type WebhookUserUpdatedJSONBodyType string
+
+// WebhookWebhookTestJSONBody defines parameters for WebhookWebhookTest.
+type WebhookWebhookTestJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                      `json:"timestamp"`
+	Type      WebhookWebhookTestJSONBodyType `json:"type"`
+}
+
+// WebhookWebhookTestParams defines parameters for WebhookWebhookTest.
+type WebhookWebhookTestParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookWebhookTestJSONBodyType defines parameters for WebhookWebhookTest.
+type WebhookWebhookTestJSONBodyType string
+
 // AdminCreateApiKeyJSONRequestBody defines body for AdminCreateApiKey for application/json ContentType.
 type AdminCreateApiKeyJSONRequestBody = CreateAPIKeyInputBody
 
@@ -4344,6 +5359,12 @@ type AdminUpdateUserJSONRequestBody = AdminUpdateUserInputBody
 
 // AdminSetUserCompanyJSONRequestBody defines body for AdminSetUserCompany for application/json ContentType.
 type AdminSetUserCompanyJSONRequestBody = PutUserCompanyInputBody
+
+// AdminCreateWebhookEndpointJSONRequestBody defines body for AdminCreateWebhookEndpoint for application/json ContentType.
+type AdminCreateWebhookEndpointJSONRequestBody = EndpointInputBody
+
+// AdminUpdateWebhookEndpointJSONRequestBody defines body for AdminUpdateWebhookEndpoint for application/json ContentType.
+type AdminUpdateWebhookEndpointJSONRequestBody = PatchEndpointInputBody
 
 // VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
 type VerifyEmailJSONRequestBody = VerifyInputBody
@@ -4488,6 +5509,66 @@ type PostReportJSONRequestBody = PostReportInputBody
 
 // RespondToSurveyJSONRequestBody defines body for RespondToSurvey for application/json ContentType.
 type RespondToSurveyJSONRequestBody = RespondInputBody
+
+// WebhookModerationActionTakenJSONRequestBody defines body for WebhookModerationActionTaken for application/json ContentType.
+type WebhookModerationActionTakenJSONRequestBody WebhookModerationActionTakenJSONBody
+
+// WebhookOrganizationCreatedJSONRequestBody defines body for WebhookOrganizationCreated for application/json ContentType.
+type WebhookOrganizationCreatedJSONRequestBody WebhookOrganizationCreatedJSONBody
+
+// WebhookOrganizationMemberAddedJSONRequestBody defines body for WebhookOrganizationMemberAdded for application/json ContentType.
+type WebhookOrganizationMemberAddedJSONRequestBody WebhookOrganizationMemberAddedJSONBody
+
+// WebhookOrganizationMemberRemovedJSONRequestBody defines body for WebhookOrganizationMemberRemoved for application/json ContentType.
+type WebhookOrganizationMemberRemovedJSONRequestBody WebhookOrganizationMemberRemovedJSONBody
+
+// WebhookReportCreatedJSONRequestBody defines body for WebhookReportCreated for application/json ContentType.
+type WebhookReportCreatedJSONRequestBody WebhookReportCreatedJSONBody
+
+// WebhookRoleAssignedJSONRequestBody defines body for WebhookRoleAssigned for application/json ContentType.
+type WebhookRoleAssignedJSONRequestBody WebhookRoleAssignedJSONBody
+
+// WebhookRoleRemovedJSONRequestBody defines body for WebhookRoleRemoved for application/json ContentType.
+type WebhookRoleRemovedJSONRequestBody WebhookRoleRemovedJSONBody
+
+// WebhookSessionCreatedJSONRequestBody defines body for WebhookSessionCreated for application/json ContentType.
+type WebhookSessionCreatedJSONRequestBody WebhookSessionCreatedJSONBody
+
+// WebhookSessionRevokedJSONRequestBody defines body for WebhookSessionRevoked for application/json ContentType.
+type WebhookSessionRevokedJSONRequestBody WebhookSessionRevokedJSONBody
+
+// WebhookSubscriptionChangedJSONRequestBody defines body for WebhookSubscriptionChanged for application/json ContentType.
+type WebhookSubscriptionChangedJSONRequestBody WebhookSubscriptionChangedJSONBody
+
+// WebhookSynchronizationDueJSONRequestBody defines body for WebhookSynchronizationDue for application/json ContentType.
+type WebhookSynchronizationDueJSONRequestBody WebhookSynchronizationDueJSONBody
+
+// WebhookSynchronizationTokenExpiringJSONRequestBody defines body for WebhookSynchronizationTokenExpiring for application/json ContentType.
+type WebhookSynchronizationTokenExpiringJSONRequestBody WebhookSynchronizationTokenExpiringJSONBody
+
+// WebhookUserBannedJSONRequestBody defines body for WebhookUserBanned for application/json ContentType.
+type WebhookUserBannedJSONRequestBody WebhookUserBannedJSONBody
+
+// WebhookUserCreatedJSONRequestBody defines body for WebhookUserCreated for application/json ContentType.
+type WebhookUserCreatedJSONRequestBody WebhookUserCreatedJSONBody
+
+// WebhookUserDeletedJSONRequestBody defines body for WebhookUserDeleted for application/json ContentType.
+type WebhookUserDeletedJSONRequestBody WebhookUserDeletedJSONBody
+
+// WebhookUserEmailVerifiedJSONRequestBody defines body for WebhookUserEmailVerified for application/json ContentType.
+type WebhookUserEmailVerifiedJSONRequestBody WebhookUserEmailVerifiedJSONBody
+
+// WebhookUserReactivatedJSONRequestBody defines body for WebhookUserReactivated for application/json ContentType.
+type WebhookUserReactivatedJSONRequestBody WebhookUserReactivatedJSONBody
+
+// WebhookUserSuspendedJSONRequestBody defines body for WebhookUserSuspended for application/json ContentType.
+type WebhookUserSuspendedJSONRequestBody WebhookUserSuspendedJSONBody
+
+// WebhookUserUpdatedJSONRequestBody defines body for WebhookUserUpdated for application/json ContentType.
+type WebhookUserUpdatedJSONRequestBody WebhookUserUpdatedJSONBody
+
+// WebhookWebhookTestJSONRequestBody defines body for WebhookWebhookTest for application/json ContentType.
+type WebhookWebhookTestJSONRequestBody WebhookWebhookTestJSONBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -5334,6 +6415,91 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/admin/users/{id}/synchronizations/{sid}/token (the `AdminSynchronizationToken` operationId).
 	AdminSynchronizationToken(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminListWebhookDeliveries Webhook delivery attempts, newest first (?endpoint= one endpoint's, ?status=succeeded|failed), kept 30 days
+	//
+	// Needs the permission `webhooks:read`.
+	//
+	// Corresponds with GET /v1/admin/webhook-deliveries (the `AdminListWebhookDeliveries` operationId).
+	AdminListWebhookDeliveries(ctx context.Context, params *AdminListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminRetryWebhookDelivery Deliver the attempt's event again, now, to the same endpoint with the same webhook-id (409 not_retryable for a synchronization or test event, an expired event or a deleted endpoint); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Corresponds with POST /v1/admin/webhook-deliveries/{id}/retry (the `AdminRetryWebhookDelivery` operationId).
+	AdminRetryWebhookDelivery(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminListWebhookEndpoints The webhook endpoints, newest first, without their secrets; and the one --webhook-url defines, read-only
+	//
+	// Needs the permission `webhooks:read`.
+	//
+	// Corresponds with GET /v1/admin/webhook-endpoints (the `AdminListWebhookEndpoints` operationId).
+	AdminListWebhookEndpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminCreateWebhookEndpointWithBody Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/admin/webhook-endpoints (the `AdminCreateWebhookEndpoint` operationId).
+	AdminCreateWebhookEndpointWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminCreateWebhookEndpoint Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/admin/webhook-endpoints (the `AdminCreateWebhookEndpoint` operationId).
+	AdminCreateWebhookEndpoint(ctx context.Context, body AdminCreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminDeleteWebhookEndpoint Delete a webhook endpoint: its pending deliveries end, their record stays; audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Corresponds with DELETE /v1/admin/webhook-endpoints/{id} (the `AdminDeleteWebhookEndpoint` operationId).
+	AdminDeleteWebhookEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminGetWebhookEndpoint A webhook endpoint, without its secret
+	//
+	// Needs the permission `webhooks:read`.
+	//
+	// Corresponds with GET /v1/admin/webhook-endpoints/{id} (the `AdminGetWebhookEndpoint` operationId).
+	AdminGetWebhookEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminUpdateWebhookEndpointWithBody Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/admin/webhook-endpoints/{id} (the `AdminUpdateWebhookEndpoint` operationId).
+	AdminUpdateWebhookEndpointWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminUpdateWebhookEndpoint Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/admin/webhook-endpoints/{id} (the `AdminUpdateWebhookEndpoint` operationId).
+	AdminUpdateWebhookEndpoint(ctx context.Context, id string, body AdminUpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminRotateWebhookSecret Give an endpoint a new secret, answered here only; the old one also signs for 24 hours (two signatures in webhook-signature); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Corresponds with POST /v1/admin/webhook-endpoints/{id}/rotate-secret (the `AdminRotateWebhookSecret` operationId).
+	AdminRotateWebhookSecret(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminTestWebhookEndpoint Send a webhook.test event to the endpoint now, once, and answer how it went; recorded in the deliveries; audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Corresponds with POST /v1/admin/webhook-endpoints/{id}/test (the `AdminTestWebhookEndpoint` operationId).
+	AdminTestWebhookEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// VerifyEmailWithBody Mark an email address verified with the token mailed to it
 	//
@@ -8332,6 +9498,201 @@ func (c *Client) AdminEndUserSession(ctx context.Context, id string, sessionId s
 // Corresponds with GET /v1/admin/users/{id}/synchronizations/{sid}/token (the `AdminSynchronizationToken` operationId).
 func (c *Client) AdminSynchronizationToken(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminSynchronizationTokenRequest(c.Server, id, sid)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminListWebhookDeliveries Webhook delivery attempts, newest first (?endpoint= one endpoint's, ?status=succeeded|failed), kept 30 days
+//
+// Needs the permission `webhooks:read`.
+//
+// Corresponds with GET /v1/admin/webhook-deliveries (the `AdminListWebhookDeliveries` operationId).
+func (c *Client) AdminListWebhookDeliveries(ctx context.Context, params *AdminListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminListWebhookDeliveriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminRetryWebhookDelivery Deliver the attempt's event again, now, to the same endpoint with the same webhook-id (409 not_retryable for a synchronization or test event, an expired event or a deleted endpoint); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Corresponds with POST /v1/admin/webhook-deliveries/{id}/retry (the `AdminRetryWebhookDelivery` operationId).
+func (c *Client) AdminRetryWebhookDelivery(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminRetryWebhookDeliveryRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminListWebhookEndpoints The webhook endpoints, newest first, without their secrets; and the one --webhook-url defines, read-only
+//
+// Needs the permission `webhooks:read`.
+//
+// Corresponds with GET /v1/admin/webhook-endpoints (the `AdminListWebhookEndpoints` operationId).
+func (c *Client) AdminListWebhookEndpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminListWebhookEndpointsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminCreateWebhookEndpointWithBody Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/admin/webhook-endpoints (the `AdminCreateWebhookEndpoint` operationId).
+func (c *Client) AdminCreateWebhookEndpointWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminCreateWebhookEndpointRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminCreateWebhookEndpoint Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/admin/webhook-endpoints (the `AdminCreateWebhookEndpoint` operationId).
+func (c *Client) AdminCreateWebhookEndpoint(ctx context.Context, body AdminCreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminCreateWebhookEndpointRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminDeleteWebhookEndpoint Delete a webhook endpoint: its pending deliveries end, their record stays; audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Corresponds with DELETE /v1/admin/webhook-endpoints/{id} (the `AdminDeleteWebhookEndpoint` operationId).
+func (c *Client) AdminDeleteWebhookEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminDeleteWebhookEndpointRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminGetWebhookEndpoint A webhook endpoint, without its secret
+//
+// Needs the permission `webhooks:read`.
+//
+// Corresponds with GET /v1/admin/webhook-endpoints/{id} (the `AdminGetWebhookEndpoint` operationId).
+func (c *Client) AdminGetWebhookEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminGetWebhookEndpointRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminUpdateWebhookEndpointWithBody Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/admin/webhook-endpoints/{id} (the `AdminUpdateWebhookEndpoint` operationId).
+func (c *Client) AdminUpdateWebhookEndpointWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminUpdateWebhookEndpointRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminUpdateWebhookEndpoint Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/admin/webhook-endpoints/{id} (the `AdminUpdateWebhookEndpoint` operationId).
+func (c *Client) AdminUpdateWebhookEndpoint(ctx context.Context, id string, body AdminUpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminUpdateWebhookEndpointRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminRotateWebhookSecret Give an endpoint a new secret, answered here only; the old one also signs for 24 hours (two signatures in webhook-signature); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Corresponds with POST /v1/admin/webhook-endpoints/{id}/rotate-secret (the `AdminRotateWebhookSecret` operationId).
+func (c *Client) AdminRotateWebhookSecret(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminRotateWebhookSecretRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminTestWebhookEndpoint Send a webhook.test event to the endpoint now, once, and answer how it went; recorded in the deliveries; audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Corresponds with POST /v1/admin/webhook-endpoints/{id}/test (the `AdminTestWebhookEndpoint` operationId).
+func (c *Client) AdminTestWebhookEndpoint(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminTestWebhookEndpointRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -14969,6 +16330,380 @@ func NewAdminSynchronizationTokenRequest(server string, id string, sid string) (
 	return req, nil
 }
 
+// NewAdminListWebhookDeliveriesRequest constructs an http.Request for the AdminListWebhookDeliveries method
+func NewAdminListWebhookDeliveriesRequest(server string, params *AdminListWebhookDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-deliveries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Endpoint != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "endpoint", *params.Endpoint, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminRetryWebhookDeliveryRequest constructs an http.Request for the AdminRetryWebhookDelivery method
+func NewAdminRetryWebhookDeliveryRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-deliveries/%s/retry", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminListWebhookEndpointsRequest constructs an http.Request for the AdminListWebhookEndpoints method
+func NewAdminListWebhookEndpointsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-endpoints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminCreateWebhookEndpointRequest calls the generic AdminCreateWebhookEndpoint builder with application/json body
+func NewAdminCreateWebhookEndpointRequest(server string, body AdminCreateWebhookEndpointJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminCreateWebhookEndpointRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAdminCreateWebhookEndpointRequestWithBody constructs an http.Request for the AdminCreateWebhookEndpoint method, with any body, and a specified content type
+func NewAdminCreateWebhookEndpointRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-endpoints")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAdminDeleteWebhookEndpointRequest constructs an http.Request for the AdminDeleteWebhookEndpoint method
+func NewAdminDeleteWebhookEndpointRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-endpoints/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminGetWebhookEndpointRequest constructs an http.Request for the AdminGetWebhookEndpoint method
+func NewAdminGetWebhookEndpointRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-endpoints/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminUpdateWebhookEndpointRequest calls the generic AdminUpdateWebhookEndpoint builder with application/json body
+func NewAdminUpdateWebhookEndpointRequest(server string, id string, body AdminUpdateWebhookEndpointJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAdminUpdateWebhookEndpointRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAdminUpdateWebhookEndpointRequestWithBody constructs an http.Request for the AdminUpdateWebhookEndpoint method, with any body, and a specified content type
+func NewAdminUpdateWebhookEndpointRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-endpoints/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAdminRotateWebhookSecretRequest constructs an http.Request for the AdminRotateWebhookSecret method
+func NewAdminRotateWebhookSecretRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-endpoints/%s/rotate-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminTestWebhookEndpointRequest constructs an http.Request for the AdminTestWebhookEndpoint method
+func NewAdminTestWebhookEndpointRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/webhook-endpoints/%s/test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewVerifyEmailRequest calls the generic VerifyEmail builder with application/json body
 func NewVerifyEmailRequest(server string, body VerifyEmailJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -21473,6 +23208,105 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/admin/users/{id}/synchronizations/{sid}/token (the `AdminSynchronizationToken` operationId).
 	AdminSynchronizationTokenWithResponse(ctx context.Context, id string, sid string, reqEditors ...RequestEditorFn) (*AdminSynchronizationTokenResponse, error)
+
+	// AdminListWebhookDeliveriesWithResponse Webhook delivery attempts, newest first (?endpoint= one endpoint's, ?status=succeeded|failed), kept 30 days
+	//
+	// Needs the permission `webhooks:read`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/webhook-deliveries (the `AdminListWebhookDeliveries` operationId).
+	AdminListWebhookDeliveriesWithResponse(ctx context.Context, params *AdminListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*AdminListWebhookDeliveriesResponse, error)
+
+	// AdminRetryWebhookDeliveryWithResponse Deliver the attempt's event again, now, to the same endpoint with the same webhook-id (409 not_retryable for a synchronization or test event, an expired event or a deleted endpoint); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/webhook-deliveries/{id}/retry (the `AdminRetryWebhookDelivery` operationId).
+	AdminRetryWebhookDeliveryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminRetryWebhookDeliveryResponse, error)
+
+	// AdminListWebhookEndpointsWithResponse The webhook endpoints, newest first, without their secrets; and the one --webhook-url defines, read-only
+	//
+	// Needs the permission `webhooks:read`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/webhook-endpoints (the `AdminListWebhookEndpoints` operationId).
+	AdminListWebhookEndpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AdminListWebhookEndpointsResponse, error)
+
+	// AdminCreateWebhookEndpointWithBodyWithResponse Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/webhook-endpoints (the `AdminCreateWebhookEndpoint` operationId).
+	AdminCreateWebhookEndpointWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminCreateWebhookEndpointResponse, error)
+
+	// AdminCreateWebhookEndpointWithResponse Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/webhook-endpoints (the `AdminCreateWebhookEndpoint` operationId).
+	AdminCreateWebhookEndpointWithResponse(ctx context.Context, body AdminCreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminCreateWebhookEndpointResponse, error)
+
+	// AdminDeleteWebhookEndpointWithResponse Delete a webhook endpoint: its pending deliveries end, their record stays; audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/admin/webhook-endpoints/{id} (the `AdminDeleteWebhookEndpoint` operationId).
+	AdminDeleteWebhookEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminDeleteWebhookEndpointResponse, error)
+
+	// AdminGetWebhookEndpointWithResponse A webhook endpoint, without its secret
+	//
+	// Needs the permission `webhooks:read`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/webhook-endpoints/{id} (the `AdminGetWebhookEndpoint` operationId).
+	AdminGetWebhookEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminGetWebhookEndpointResponse, error)
+
+	// AdminUpdateWebhookEndpointWithBodyWithResponse Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/admin/webhook-endpoints/{id} (the `AdminUpdateWebhookEndpoint` operationId).
+	AdminUpdateWebhookEndpointWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminUpdateWebhookEndpointResponse, error)
+
+	// AdminUpdateWebhookEndpointWithResponse Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/admin/webhook-endpoints/{id} (the `AdminUpdateWebhookEndpoint` operationId).
+	AdminUpdateWebhookEndpointWithResponse(ctx context.Context, id string, body AdminUpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminUpdateWebhookEndpointResponse, error)
+
+	// AdminRotateWebhookSecretWithResponse Give an endpoint a new secret, answered here only; the old one also signs for 24 hours (two signatures in webhook-signature); audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/webhook-endpoints/{id}/rotate-secret (the `AdminRotateWebhookSecret` operationId).
+	AdminRotateWebhookSecretWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminRotateWebhookSecretResponse, error)
+
+	// AdminTestWebhookEndpointWithResponse Send a webhook.test event to the endpoint now, once, and answer how it went; recorded in the deliveries; audited
+	//
+	// Needs the permission `webhooks:write`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/admin/webhook-endpoints/{id}/test (the `AdminTestWebhookEndpoint` operationId).
+	AdminTestWebhookEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminTestWebhookEndpointResponse, error)
 
 	// VerifyEmailWithBodyWithResponse Mark an email address verified with the token mailed to it
 	//
@@ -28605,6 +30439,697 @@ func (r AdminSynchronizationTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminSynchronizationTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminListWebhookDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeliveriesOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminListWebhookDeliveriesResponse) GetJSON200() *DeliveriesOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminListWebhookDeliveriesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminListWebhookDeliveriesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminListWebhookDeliveriesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminListWebhookDeliveriesResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminListWebhookDeliveriesResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminListWebhookDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminListWebhookDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminListWebhookDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminListWebhookDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminRetryWebhookDeliveryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebhookDelivery
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AdminRetryWebhookDeliveryResponse) GetJSON202() *WebhookDelivery {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminRetryWebhookDeliveryResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminRetryWebhookDeliveryResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminRetryWebhookDeliveryResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminRetryWebhookDeliveryResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminRetryWebhookDeliveryResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminRetryWebhookDeliveryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminRetryWebhookDeliveryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminRetryWebhookDeliveryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminRetryWebhookDeliveryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminListWebhookEndpointsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EndpointsOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminListWebhookEndpointsResponse) GetJSON200() *EndpointsOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminListWebhookEndpointsResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminListWebhookEndpointsResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminListWebhookEndpointsResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminListWebhookEndpointsResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminListWebhookEndpointsResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminListWebhookEndpointsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminListWebhookEndpointsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminListWebhookEndpointsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminListWebhookEndpointsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminCreateWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebhookEndpointWithSecret
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AdminCreateWebhookEndpointResponse) GetJSON201() *WebhookEndpointWithSecret {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminCreateWebhookEndpointResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminCreateWebhookEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminCreateWebhookEndpointResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AdminCreateWebhookEndpointResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminCreateWebhookEndpointResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminCreateWebhookEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminCreateWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminCreateWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminCreateWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminCreateWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminDeleteWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminDeleteWebhookEndpointResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminDeleteWebhookEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminDeleteWebhookEndpointResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminDeleteWebhookEndpointResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminDeleteWebhookEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminDeleteWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminDeleteWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminDeleteWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminDeleteWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminGetWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminGetWebhookEndpointResponse) GetJSON200() *WebhookEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminGetWebhookEndpointResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminGetWebhookEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminGetWebhookEndpointResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminGetWebhookEndpointResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminGetWebhookEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminGetWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminGetWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminGetWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminGetWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminUpdateWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpoint
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminUpdateWebhookEndpointResponse) GetJSON200() *WebhookEndpoint {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminUpdateWebhookEndpointResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminUpdateWebhookEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminUpdateWebhookEndpointResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AdminUpdateWebhookEndpointResponse) GetApplicationproblemJSON415() *Problem {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminUpdateWebhookEndpointResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminUpdateWebhookEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminUpdateWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminUpdateWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminUpdateWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminUpdateWebhookEndpointResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminRotateWebhookSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookEndpointWithSecret
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminRotateWebhookSecretResponse) GetJSON200() *WebhookEndpointWithSecret {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminRotateWebhookSecretResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminRotateWebhookSecretResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminRotateWebhookSecretResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminRotateWebhookSecretResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminRotateWebhookSecretResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminRotateWebhookSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminRotateWebhookSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminRotateWebhookSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminRotateWebhookSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminTestWebhookEndpointResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TestOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminTestWebhookEndpointResponse) GetJSON200() *TestOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminTestWebhookEndpointResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminTestWebhookEndpointResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminTestWebhookEndpointResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminTestWebhookEndpointResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminTestWebhookEndpointResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminTestWebhookEndpointResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminTestWebhookEndpointResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminTestWebhookEndpointResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminTestWebhookEndpointResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -39011,6 +41536,171 @@ func (c *ClientWithResponses) AdminSynchronizationTokenWithResponse(ctx context.
 	return ParseAdminSynchronizationTokenResponse(rsp)
 }
 
+// AdminListWebhookDeliveriesWithResponse Webhook delivery attempts, newest first (?endpoint= one endpoint's, ?status=succeeded|failed), kept 30 days
+//
+// Needs the permission `webhooks:read`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/webhook-deliveries (the `AdminListWebhookDeliveries` operationId).
+func (c *ClientWithResponses) AdminListWebhookDeliveriesWithResponse(ctx context.Context, params *AdminListWebhookDeliveriesParams, reqEditors ...RequestEditorFn) (*AdminListWebhookDeliveriesResponse, error) {
+	rsp, err := c.AdminListWebhookDeliveries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminListWebhookDeliveriesResponse(rsp)
+}
+
+// AdminRetryWebhookDeliveryWithResponse Deliver the attempt's event again, now, to the same endpoint with the same webhook-id (409 not_retryable for a synchronization or test event, an expired event or a deleted endpoint); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/webhook-deliveries/{id}/retry (the `AdminRetryWebhookDelivery` operationId).
+func (c *ClientWithResponses) AdminRetryWebhookDeliveryWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminRetryWebhookDeliveryResponse, error) {
+	rsp, err := c.AdminRetryWebhookDelivery(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminRetryWebhookDeliveryResponse(rsp)
+}
+
+// AdminListWebhookEndpointsWithResponse The webhook endpoints, newest first, without their secrets; and the one --webhook-url defines, read-only
+//
+// Needs the permission `webhooks:read`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/webhook-endpoints (the `AdminListWebhookEndpoints` operationId).
+func (c *ClientWithResponses) AdminListWebhookEndpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*AdminListWebhookEndpointsResponse, error) {
+	rsp, err := c.AdminListWebhookEndpoints(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminListWebhookEndpointsResponse(rsp)
+}
+
+// AdminCreateWebhookEndpointWithBodyWithResponse Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/webhook-endpoints (the `AdminCreateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) AdminCreateWebhookEndpointWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminCreateWebhookEndpointResponse, error) {
+	rsp, err := c.AdminCreateWebhookEndpointWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminCreateWebhookEndpointResponse(rsp)
+}
+
+// AdminCreateWebhookEndpointWithResponse Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/webhook-endpoints (the `AdminCreateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) AdminCreateWebhookEndpointWithResponse(ctx context.Context, body AdminCreateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminCreateWebhookEndpointResponse, error) {
+	rsp, err := c.AdminCreateWebhookEndpoint(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminCreateWebhookEndpointResponse(rsp)
+}
+
+// AdminDeleteWebhookEndpointWithResponse Delete a webhook endpoint: its pending deliveries end, their record stays; audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/admin/webhook-endpoints/{id} (the `AdminDeleteWebhookEndpoint` operationId).
+func (c *ClientWithResponses) AdminDeleteWebhookEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminDeleteWebhookEndpointResponse, error) {
+	rsp, err := c.AdminDeleteWebhookEndpoint(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminDeleteWebhookEndpointResponse(rsp)
+}
+
+// AdminGetWebhookEndpointWithResponse A webhook endpoint, without its secret
+//
+// Needs the permission `webhooks:read`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/webhook-endpoints/{id} (the `AdminGetWebhookEndpoint` operationId).
+func (c *ClientWithResponses) AdminGetWebhookEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminGetWebhookEndpointResponse, error) {
+	rsp, err := c.AdminGetWebhookEndpoint(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminGetWebhookEndpointResponse(rsp)
+}
+
+// AdminUpdateWebhookEndpointWithBodyWithResponse Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/admin/webhook-endpoints/{id} (the `AdminUpdateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) AdminUpdateWebhookEndpointWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AdminUpdateWebhookEndpointResponse, error) {
+	rsp, err := c.AdminUpdateWebhookEndpointWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminUpdateWebhookEndpointResponse(rsp)
+}
+
+// AdminUpdateWebhookEndpointWithResponse Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/admin/webhook-endpoints/{id} (the `AdminUpdateWebhookEndpoint` operationId).
+func (c *ClientWithResponses) AdminUpdateWebhookEndpointWithResponse(ctx context.Context, id string, body AdminUpdateWebhookEndpointJSONRequestBody, reqEditors ...RequestEditorFn) (*AdminUpdateWebhookEndpointResponse, error) {
+	rsp, err := c.AdminUpdateWebhookEndpoint(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminUpdateWebhookEndpointResponse(rsp)
+}
+
+// AdminRotateWebhookSecretWithResponse Give an endpoint a new secret, answered here only; the old one also signs for 24 hours (two signatures in webhook-signature); audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/webhook-endpoints/{id}/rotate-secret (the `AdminRotateWebhookSecret` operationId).
+func (c *ClientWithResponses) AdminRotateWebhookSecretWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminRotateWebhookSecretResponse, error) {
+	rsp, err := c.AdminRotateWebhookSecret(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminRotateWebhookSecretResponse(rsp)
+}
+
+// AdminTestWebhookEndpointWithResponse Send a webhook.test event to the endpoint now, once, and answer how it went; recorded in the deliveries; audited
+//
+// Needs the permission `webhooks:write`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/admin/webhook-endpoints/{id}/test (the `AdminTestWebhookEndpoint` operationId).
+func (c *ClientWithResponses) AdminTestWebhookEndpointWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminTestWebhookEndpointResponse, error) {
+	rsp, err := c.AdminTestWebhookEndpoint(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminTestWebhookEndpointResponse(rsp)
+}
+
 // VerifyEmailWithBodyWithResponse Mark an email address verified with the token mailed to it
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -46070,6 +48760,565 @@ func ParseAdminSynchronizationTokenResponse(rsp *http.Response) (*AdminSynchroni
 			headers.CacheControl = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAdminListWebhookDeliveriesResponse parses an HTTP response from a AdminListWebhookDeliveriesWithResponse call
+func ParseAdminListWebhookDeliveriesResponse(rsp *http.Response) (*AdminListWebhookDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminListWebhookDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeliveriesOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminRetryWebhookDeliveryResponse parses an HTTP response from a AdminRetryWebhookDeliveryWithResponse call
+func ParseAdminRetryWebhookDeliveryResponse(rsp *http.Response) (*AdminRetryWebhookDeliveryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminRetryWebhookDeliveryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebhookDelivery
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminListWebhookEndpointsResponse parses an HTTP response from a AdminListWebhookEndpointsWithResponse call
+func ParseAdminListWebhookEndpointsResponse(rsp *http.Response) (*AdminListWebhookEndpointsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminListWebhookEndpointsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EndpointsOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminCreateWebhookEndpointResponse parses an HTTP response from a AdminCreateWebhookEndpointWithResponse call
+func ParseAdminCreateWebhookEndpointResponse(rsp *http.Response) (*AdminCreateWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminCreateWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebhookEndpointWithSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminDeleteWebhookEndpointResponse parses an HTTP response from a AdminDeleteWebhookEndpointWithResponse call
+func ParseAdminDeleteWebhookEndpointResponse(rsp *http.Response) (*AdminDeleteWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminDeleteWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminGetWebhookEndpointResponse parses an HTTP response from a AdminGetWebhookEndpointWithResponse call
+func ParseAdminGetWebhookEndpointResponse(rsp *http.Response) (*AdminGetWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminGetWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminUpdateWebhookEndpointResponse parses an HTTP response from a AdminUpdateWebhookEndpointWithResponse call
+func ParseAdminUpdateWebhookEndpointResponse(rsp *http.Response) (*AdminUpdateWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminUpdateWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpoint
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminRotateWebhookSecretResponse parses an HTTP response from a AdminRotateWebhookSecretWithResponse call
+func ParseAdminRotateWebhookSecretResponse(rsp *http.Response) (*AdminRotateWebhookSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminRotateWebhookSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookEndpointWithSecret
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminTestWebhookEndpointResponse parses an HTTP response from a AdminTestWebhookEndpointWithResponse call
+func ParseAdminTestWebhookEndpointResponse(rsp *http.Response) (*AdminTestWebhookEndpointResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminTestWebhookEndpointResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TestOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
 	}
 
 	return response, nil
@@ -53467,4 +56716,1871 @@ func ParseFollowingResponse(rsp *http.Response) (*FollowingResponse, error) {
 	}
 
 	return response, nil
+}
+
+// WebhookInitiator sends OpenAPI 3.1 webhook requests to target URLs.
+// Modeled on the generated Client, but with no stored Server -- the full
+// target URL is provided per-call by the caller (typically discovered
+// from a subscription registration).
+type WebhookInitiator struct {
+	// Doer for performing requests, typically a *http.Client with any
+	// customized settings, such as certificate chains.
+	Client HttpRequestDoer
+
+	// A list of callbacks for modifying requests which are generated before sending over
+	// the network.
+	RequestEditors []RequestEditorFn
+}
+
+// WebhookInitiatorOption allows setting custom parameters during construction.
+type WebhookInitiatorOption func(*WebhookInitiator) error
+
+// NewWebhookInitiator creates a new WebhookInitiator with reasonable defaults.
+func NewWebhookInitiator(opts ...WebhookInitiatorOption) (*WebhookInitiator, error) {
+	initiator := WebhookInitiator{}
+	for _, o := range opts {
+		if err := o(&initiator); err != nil {
+			return nil, err
+		}
+	}
+	if initiator.Client == nil {
+		initiator.Client = &http.Client{}
+	}
+	return &initiator, nil
+}
+
+// WithWebhookHTTPClient allows overriding the default Doer, which is
+// automatically created using http.Client. This is useful for tests.
+func WithWebhookHTTPClient(doer HttpRequestDoer) WebhookInitiatorOption {
+	return func(p *WebhookInitiator) error {
+		p.Client = doer
+		return nil
+	}
+}
+
+// WithWebhookRequestEditorFn allows setting up a callback function, which
+// will be called right before sending the webhook request. This can be
+// used to mutate the request, e.g. to add signature headers.
+func WithWebhookRequestEditorFn(fn RequestEditorFn) WebhookInitiatorOption {
+	return func(p *WebhookInitiator) error {
+		p.RequestEditors = append(p.RequestEditors, fn)
+		return nil
+	}
+}
+
+func (p *WebhookInitiator) applyWebhookEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+	for _, r := range p.RequestEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, r := range additionalEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WebhookInitiatorInterface is the interface specification for the webhook initiator.
+type WebhookInitiatorInterface interface {
+	// WebhookModerationActionTakenWithBody fires the moderation.action_taken webhook with any body
+	WebhookModerationActionTakenWithBody(ctx context.Context, targetURL string, params *WebhookModerationActionTakenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookModerationActionTaken(ctx context.Context, targetURL string, params *WebhookModerationActionTakenParams, body WebhookModerationActionTakenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookOrganizationCreatedWithBody fires the organization.created webhook with any body
+	WebhookOrganizationCreatedWithBody(ctx context.Context, targetURL string, params *WebhookOrganizationCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookOrganizationCreated(ctx context.Context, targetURL string, params *WebhookOrganizationCreatedParams, body WebhookOrganizationCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookOrganizationMemberAddedWithBody fires the organization.member_added webhook with any body
+	WebhookOrganizationMemberAddedWithBody(ctx context.Context, targetURL string, params *WebhookOrganizationMemberAddedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookOrganizationMemberAdded(ctx context.Context, targetURL string, params *WebhookOrganizationMemberAddedParams, body WebhookOrganizationMemberAddedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookOrganizationMemberRemovedWithBody fires the organization.member_removed webhook with any body
+	WebhookOrganizationMemberRemovedWithBody(ctx context.Context, targetURL string, params *WebhookOrganizationMemberRemovedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookOrganizationMemberRemoved(ctx context.Context, targetURL string, params *WebhookOrganizationMemberRemovedParams, body WebhookOrganizationMemberRemovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookReportCreatedWithBody fires the report.created webhook with any body
+	WebhookReportCreatedWithBody(ctx context.Context, targetURL string, params *WebhookReportCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookReportCreated(ctx context.Context, targetURL string, params *WebhookReportCreatedParams, body WebhookReportCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookRoleAssignedWithBody fires the role.assigned webhook with any body
+	WebhookRoleAssignedWithBody(ctx context.Context, targetURL string, params *WebhookRoleAssignedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookRoleAssigned(ctx context.Context, targetURL string, params *WebhookRoleAssignedParams, body WebhookRoleAssignedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookRoleRemovedWithBody fires the role.removed webhook with any body
+	WebhookRoleRemovedWithBody(ctx context.Context, targetURL string, params *WebhookRoleRemovedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookRoleRemoved(ctx context.Context, targetURL string, params *WebhookRoleRemovedParams, body WebhookRoleRemovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookSessionCreatedWithBody fires the session.created webhook with any body
+	WebhookSessionCreatedWithBody(ctx context.Context, targetURL string, params *WebhookSessionCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookSessionCreated(ctx context.Context, targetURL string, params *WebhookSessionCreatedParams, body WebhookSessionCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookSessionRevokedWithBody fires the session.revoked webhook with any body
+	WebhookSessionRevokedWithBody(ctx context.Context, targetURL string, params *WebhookSessionRevokedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookSessionRevoked(ctx context.Context, targetURL string, params *WebhookSessionRevokedParams, body WebhookSessionRevokedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookSubscriptionChangedWithBody fires the subscription.changed webhook with any body
+	WebhookSubscriptionChangedWithBody(ctx context.Context, targetURL string, params *WebhookSubscriptionChangedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookSubscriptionChanged(ctx context.Context, targetURL string, params *WebhookSubscriptionChangedParams, body WebhookSubscriptionChangedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookSynchronizationDueWithBody fires the synchronization.due webhook with any body
+	WebhookSynchronizationDueWithBody(ctx context.Context, targetURL string, params *WebhookSynchronizationDueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookSynchronizationDue(ctx context.Context, targetURL string, params *WebhookSynchronizationDueParams, body WebhookSynchronizationDueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookSynchronizationTokenExpiringWithBody fires the synchronization.token_expiring webhook with any body
+	WebhookSynchronizationTokenExpiringWithBody(ctx context.Context, targetURL string, params *WebhookSynchronizationTokenExpiringParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookSynchronizationTokenExpiring(ctx context.Context, targetURL string, params *WebhookSynchronizationTokenExpiringParams, body WebhookSynchronizationTokenExpiringJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookUserBannedWithBody fires the user.banned webhook with any body
+	WebhookUserBannedWithBody(ctx context.Context, targetURL string, params *WebhookUserBannedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookUserBanned(ctx context.Context, targetURL string, params *WebhookUserBannedParams, body WebhookUserBannedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookUserCreatedWithBody fires the user.created webhook with any body
+	WebhookUserCreatedWithBody(ctx context.Context, targetURL string, params *WebhookUserCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookUserCreated(ctx context.Context, targetURL string, params *WebhookUserCreatedParams, body WebhookUserCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookUserDeletedWithBody fires the user.deleted webhook with any body
+	WebhookUserDeletedWithBody(ctx context.Context, targetURL string, params *WebhookUserDeletedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookUserDeleted(ctx context.Context, targetURL string, params *WebhookUserDeletedParams, body WebhookUserDeletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookUserEmailVerifiedWithBody fires the user.email_verified webhook with any body
+	WebhookUserEmailVerifiedWithBody(ctx context.Context, targetURL string, params *WebhookUserEmailVerifiedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookUserEmailVerified(ctx context.Context, targetURL string, params *WebhookUserEmailVerifiedParams, body WebhookUserEmailVerifiedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookUserReactivatedWithBody fires the user.reactivated webhook with any body
+	WebhookUserReactivatedWithBody(ctx context.Context, targetURL string, params *WebhookUserReactivatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookUserReactivated(ctx context.Context, targetURL string, params *WebhookUserReactivatedParams, body WebhookUserReactivatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookUserSuspendedWithBody fires the user.suspended webhook with any body
+	WebhookUserSuspendedWithBody(ctx context.Context, targetURL string, params *WebhookUserSuspendedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookUserSuspended(ctx context.Context, targetURL string, params *WebhookUserSuspendedParams, body WebhookUserSuspendedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookUserUpdatedWithBody fires the user.updated webhook with any body
+	WebhookUserUpdatedWithBody(ctx context.Context, targetURL string, params *WebhookUserUpdatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookUserUpdated(ctx context.Context, targetURL string, params *WebhookUserUpdatedParams, body WebhookUserUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookWebhookTestWithBody fires the webhook.test webhook with any body
+	WebhookWebhookTestWithBody(ctx context.Context, targetURL string, params *WebhookWebhookTestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookWebhookTest(ctx context.Context, targetURL string, params *WebhookWebhookTestParams, body WebhookWebhookTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *WebhookInitiator) WebhookModerationActionTakenWithBody(ctx context.Context, targetURL string, params *WebhookModerationActionTakenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookModerationActionTakenWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookModerationActionTaken(ctx context.Context, targetURL string, params *WebhookModerationActionTakenParams, body WebhookModerationActionTakenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookModerationActionTakenWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookOrganizationCreatedWithBody(ctx context.Context, targetURL string, params *WebhookOrganizationCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookOrganizationCreatedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookOrganizationCreated(ctx context.Context, targetURL string, params *WebhookOrganizationCreatedParams, body WebhookOrganizationCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookOrganizationCreatedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookOrganizationMemberAddedWithBody(ctx context.Context, targetURL string, params *WebhookOrganizationMemberAddedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookOrganizationMemberAddedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookOrganizationMemberAdded(ctx context.Context, targetURL string, params *WebhookOrganizationMemberAddedParams, body WebhookOrganizationMemberAddedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookOrganizationMemberAddedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookOrganizationMemberRemovedWithBody(ctx context.Context, targetURL string, params *WebhookOrganizationMemberRemovedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookOrganizationMemberRemovedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookOrganizationMemberRemoved(ctx context.Context, targetURL string, params *WebhookOrganizationMemberRemovedParams, body WebhookOrganizationMemberRemovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookOrganizationMemberRemovedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookReportCreatedWithBody(ctx context.Context, targetURL string, params *WebhookReportCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookReportCreatedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookReportCreated(ctx context.Context, targetURL string, params *WebhookReportCreatedParams, body WebhookReportCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookReportCreatedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookRoleAssignedWithBody(ctx context.Context, targetURL string, params *WebhookRoleAssignedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookRoleAssignedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookRoleAssigned(ctx context.Context, targetURL string, params *WebhookRoleAssignedParams, body WebhookRoleAssignedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookRoleAssignedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookRoleRemovedWithBody(ctx context.Context, targetURL string, params *WebhookRoleRemovedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookRoleRemovedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookRoleRemoved(ctx context.Context, targetURL string, params *WebhookRoleRemovedParams, body WebhookRoleRemovedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookRoleRemovedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSessionCreatedWithBody(ctx context.Context, targetURL string, params *WebhookSessionCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSessionCreatedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSessionCreated(ctx context.Context, targetURL string, params *WebhookSessionCreatedParams, body WebhookSessionCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSessionCreatedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSessionRevokedWithBody(ctx context.Context, targetURL string, params *WebhookSessionRevokedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSessionRevokedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSessionRevoked(ctx context.Context, targetURL string, params *WebhookSessionRevokedParams, body WebhookSessionRevokedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSessionRevokedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSubscriptionChangedWithBody(ctx context.Context, targetURL string, params *WebhookSubscriptionChangedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSubscriptionChangedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSubscriptionChanged(ctx context.Context, targetURL string, params *WebhookSubscriptionChangedParams, body WebhookSubscriptionChangedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSubscriptionChangedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSynchronizationDueWithBody(ctx context.Context, targetURL string, params *WebhookSynchronizationDueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSynchronizationDueWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSynchronizationDue(ctx context.Context, targetURL string, params *WebhookSynchronizationDueParams, body WebhookSynchronizationDueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSynchronizationDueWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSynchronizationTokenExpiringWithBody(ctx context.Context, targetURL string, params *WebhookSynchronizationTokenExpiringParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSynchronizationTokenExpiringWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookSynchronizationTokenExpiring(ctx context.Context, targetURL string, params *WebhookSynchronizationTokenExpiringParams, body WebhookSynchronizationTokenExpiringJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookSynchronizationTokenExpiringWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserBannedWithBody(ctx context.Context, targetURL string, params *WebhookUserBannedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserBannedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserBanned(ctx context.Context, targetURL string, params *WebhookUserBannedParams, body WebhookUserBannedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserBannedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserCreatedWithBody(ctx context.Context, targetURL string, params *WebhookUserCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserCreatedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserCreated(ctx context.Context, targetURL string, params *WebhookUserCreatedParams, body WebhookUserCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserCreatedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserDeletedWithBody(ctx context.Context, targetURL string, params *WebhookUserDeletedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserDeletedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserDeleted(ctx context.Context, targetURL string, params *WebhookUserDeletedParams, body WebhookUserDeletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserDeletedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserEmailVerifiedWithBody(ctx context.Context, targetURL string, params *WebhookUserEmailVerifiedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserEmailVerifiedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserEmailVerified(ctx context.Context, targetURL string, params *WebhookUserEmailVerifiedParams, body WebhookUserEmailVerifiedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserEmailVerifiedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserReactivatedWithBody(ctx context.Context, targetURL string, params *WebhookUserReactivatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserReactivatedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserReactivated(ctx context.Context, targetURL string, params *WebhookUserReactivatedParams, body WebhookUserReactivatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserReactivatedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserSuspendedWithBody(ctx context.Context, targetURL string, params *WebhookUserSuspendedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserSuspendedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserSuspended(ctx context.Context, targetURL string, params *WebhookUserSuspendedParams, body WebhookUserSuspendedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserSuspendedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserUpdatedWithBody(ctx context.Context, targetURL string, params *WebhookUserUpdatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserUpdatedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookUserUpdated(ctx context.Context, targetURL string, params *WebhookUserUpdatedParams, body WebhookUserUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookUserUpdatedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookWebhookTestWithBody(ctx context.Context, targetURL string, params *WebhookWebhookTestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookWebhookTestWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookWebhookTest(ctx context.Context, targetURL string, params *WebhookWebhookTestParams, body WebhookWebhookTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookWebhookTestWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+// NewWebhookModerationActionTakenWebhookRequest builds a application/json POST request for the moderation.action_taken webhook
+func NewWebhookModerationActionTakenWebhookRequest(targetURL string, params *WebhookModerationActionTakenParams, body WebhookModerationActionTakenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookModerationActionTakenWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookModerationActionTakenWebhookRequestWithBody builds a POST request for the moderation.action_taken webhook with any body
+func NewWebhookModerationActionTakenWebhookRequestWithBody(targetURL string, params *WebhookModerationActionTakenParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookOrganizationCreatedWebhookRequest builds a application/json POST request for the organization.created webhook
+func NewWebhookOrganizationCreatedWebhookRequest(targetURL string, params *WebhookOrganizationCreatedParams, body WebhookOrganizationCreatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookOrganizationCreatedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookOrganizationCreatedWebhookRequestWithBody builds a POST request for the organization.created webhook with any body
+func NewWebhookOrganizationCreatedWebhookRequestWithBody(targetURL string, params *WebhookOrganizationCreatedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookOrganizationMemberAddedWebhookRequest builds a application/json POST request for the organization.member_added webhook
+func NewWebhookOrganizationMemberAddedWebhookRequest(targetURL string, params *WebhookOrganizationMemberAddedParams, body WebhookOrganizationMemberAddedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookOrganizationMemberAddedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookOrganizationMemberAddedWebhookRequestWithBody builds a POST request for the organization.member_added webhook with any body
+func NewWebhookOrganizationMemberAddedWebhookRequestWithBody(targetURL string, params *WebhookOrganizationMemberAddedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookOrganizationMemberRemovedWebhookRequest builds a application/json POST request for the organization.member_removed webhook
+func NewWebhookOrganizationMemberRemovedWebhookRequest(targetURL string, params *WebhookOrganizationMemberRemovedParams, body WebhookOrganizationMemberRemovedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookOrganizationMemberRemovedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookOrganizationMemberRemovedWebhookRequestWithBody builds a POST request for the organization.member_removed webhook with any body
+func NewWebhookOrganizationMemberRemovedWebhookRequestWithBody(targetURL string, params *WebhookOrganizationMemberRemovedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookReportCreatedWebhookRequest builds a application/json POST request for the report.created webhook
+func NewWebhookReportCreatedWebhookRequest(targetURL string, params *WebhookReportCreatedParams, body WebhookReportCreatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookReportCreatedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookReportCreatedWebhookRequestWithBody builds a POST request for the report.created webhook with any body
+func NewWebhookReportCreatedWebhookRequestWithBody(targetURL string, params *WebhookReportCreatedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookRoleAssignedWebhookRequest builds a application/json POST request for the role.assigned webhook
+func NewWebhookRoleAssignedWebhookRequest(targetURL string, params *WebhookRoleAssignedParams, body WebhookRoleAssignedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookRoleAssignedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookRoleAssignedWebhookRequestWithBody builds a POST request for the role.assigned webhook with any body
+func NewWebhookRoleAssignedWebhookRequestWithBody(targetURL string, params *WebhookRoleAssignedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookRoleRemovedWebhookRequest builds a application/json POST request for the role.removed webhook
+func NewWebhookRoleRemovedWebhookRequest(targetURL string, params *WebhookRoleRemovedParams, body WebhookRoleRemovedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookRoleRemovedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookRoleRemovedWebhookRequestWithBody builds a POST request for the role.removed webhook with any body
+func NewWebhookRoleRemovedWebhookRequestWithBody(targetURL string, params *WebhookRoleRemovedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookSessionCreatedWebhookRequest builds a application/json POST request for the session.created webhook
+func NewWebhookSessionCreatedWebhookRequest(targetURL string, params *WebhookSessionCreatedParams, body WebhookSessionCreatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookSessionCreatedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookSessionCreatedWebhookRequestWithBody builds a POST request for the session.created webhook with any body
+func NewWebhookSessionCreatedWebhookRequestWithBody(targetURL string, params *WebhookSessionCreatedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookSessionRevokedWebhookRequest builds a application/json POST request for the session.revoked webhook
+func NewWebhookSessionRevokedWebhookRequest(targetURL string, params *WebhookSessionRevokedParams, body WebhookSessionRevokedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookSessionRevokedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookSessionRevokedWebhookRequestWithBody builds a POST request for the session.revoked webhook with any body
+func NewWebhookSessionRevokedWebhookRequestWithBody(targetURL string, params *WebhookSessionRevokedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookSubscriptionChangedWebhookRequest builds a application/json POST request for the subscription.changed webhook
+func NewWebhookSubscriptionChangedWebhookRequest(targetURL string, params *WebhookSubscriptionChangedParams, body WebhookSubscriptionChangedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookSubscriptionChangedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookSubscriptionChangedWebhookRequestWithBody builds a POST request for the subscription.changed webhook with any body
+func NewWebhookSubscriptionChangedWebhookRequestWithBody(targetURL string, params *WebhookSubscriptionChangedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookSynchronizationDueWebhookRequest builds a application/json POST request for the synchronization.due webhook
+func NewWebhookSynchronizationDueWebhookRequest(targetURL string, params *WebhookSynchronizationDueParams, body WebhookSynchronizationDueJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookSynchronizationDueWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookSynchronizationDueWebhookRequestWithBody builds a POST request for the synchronization.due webhook with any body
+func NewWebhookSynchronizationDueWebhookRequestWithBody(targetURL string, params *WebhookSynchronizationDueParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookSynchronizationTokenExpiringWebhookRequest builds a application/json POST request for the synchronization.token_expiring webhook
+func NewWebhookSynchronizationTokenExpiringWebhookRequest(targetURL string, params *WebhookSynchronizationTokenExpiringParams, body WebhookSynchronizationTokenExpiringJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookSynchronizationTokenExpiringWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookSynchronizationTokenExpiringWebhookRequestWithBody builds a POST request for the synchronization.token_expiring webhook with any body
+func NewWebhookSynchronizationTokenExpiringWebhookRequestWithBody(targetURL string, params *WebhookSynchronizationTokenExpiringParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookUserBannedWebhookRequest builds a application/json POST request for the user.banned webhook
+func NewWebhookUserBannedWebhookRequest(targetURL string, params *WebhookUserBannedParams, body WebhookUserBannedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookUserBannedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookUserBannedWebhookRequestWithBody builds a POST request for the user.banned webhook with any body
+func NewWebhookUserBannedWebhookRequestWithBody(targetURL string, params *WebhookUserBannedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookUserCreatedWebhookRequest builds a application/json POST request for the user.created webhook
+func NewWebhookUserCreatedWebhookRequest(targetURL string, params *WebhookUserCreatedParams, body WebhookUserCreatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookUserCreatedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookUserCreatedWebhookRequestWithBody builds a POST request for the user.created webhook with any body
+func NewWebhookUserCreatedWebhookRequestWithBody(targetURL string, params *WebhookUserCreatedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookUserDeletedWebhookRequest builds a application/json POST request for the user.deleted webhook
+func NewWebhookUserDeletedWebhookRequest(targetURL string, params *WebhookUserDeletedParams, body WebhookUserDeletedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookUserDeletedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookUserDeletedWebhookRequestWithBody builds a POST request for the user.deleted webhook with any body
+func NewWebhookUserDeletedWebhookRequestWithBody(targetURL string, params *WebhookUserDeletedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookUserEmailVerifiedWebhookRequest builds a application/json POST request for the user.email_verified webhook
+func NewWebhookUserEmailVerifiedWebhookRequest(targetURL string, params *WebhookUserEmailVerifiedParams, body WebhookUserEmailVerifiedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookUserEmailVerifiedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookUserEmailVerifiedWebhookRequestWithBody builds a POST request for the user.email_verified webhook with any body
+func NewWebhookUserEmailVerifiedWebhookRequestWithBody(targetURL string, params *WebhookUserEmailVerifiedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookUserReactivatedWebhookRequest builds a application/json POST request for the user.reactivated webhook
+func NewWebhookUserReactivatedWebhookRequest(targetURL string, params *WebhookUserReactivatedParams, body WebhookUserReactivatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookUserReactivatedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookUserReactivatedWebhookRequestWithBody builds a POST request for the user.reactivated webhook with any body
+func NewWebhookUserReactivatedWebhookRequestWithBody(targetURL string, params *WebhookUserReactivatedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookUserSuspendedWebhookRequest builds a application/json POST request for the user.suspended webhook
+func NewWebhookUserSuspendedWebhookRequest(targetURL string, params *WebhookUserSuspendedParams, body WebhookUserSuspendedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookUserSuspendedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookUserSuspendedWebhookRequestWithBody builds a POST request for the user.suspended webhook with any body
+func NewWebhookUserSuspendedWebhookRequestWithBody(targetURL string, params *WebhookUserSuspendedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookUserUpdatedWebhookRequest builds a application/json POST request for the user.updated webhook
+func NewWebhookUserUpdatedWebhookRequest(targetURL string, params *WebhookUserUpdatedParams, body WebhookUserUpdatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookUserUpdatedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookUserUpdatedWebhookRequestWithBody builds a POST request for the user.updated webhook with any body
+func NewWebhookUserUpdatedWebhookRequestWithBody(targetURL string, params *WebhookUserUpdatedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookWebhookTestWebhookRequest builds a application/json POST request for the webhook.test webhook
+func NewWebhookWebhookTestWebhookRequest(targetURL string, params *WebhookWebhookTestParams, body WebhookWebhookTestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookWebhookTestWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookWebhookTestWebhookRequestWithBody builds a POST request for the webhook.test webhook with any body
+func NewWebhookWebhookTestWebhookRequestWithBody(targetURL string, params *WebhookWebhookTestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
 }

@@ -230,6 +230,7 @@ func New(cfg Config, svc Services) *Server {
 		{Name: "CRM", Description: "Companies and client profiles' companies, mappings of userd's objects to an external CRM's, the Twenty CRM connection, and the demonstration seed's status."},
 		{Name: "Newsletter", Description: "Double opt-in subscriptions to the newsletter, one-click unsubscription (RFC 8058), and the subscribers' list and CSV for the administration."},
 		{Name: "Webhooks", Description: "Endpoints that receive the catalogue's events (see the document's webhooks section), signed as Standard Webhooks, and the record of each delivery."},
+		{Name: "Webhook events", Description: "What userd POSTs to webhook endpoints: the catalogue, one entry of the webhooks section per event type."},
 		{Name: "Collections", Description: "Records of the kinds an operator declares (owned by a user or an organisation, validated by a JSON Schema), with unique keys, relations, filters and exports."},
 	}
 	if cfg.PublicURL != "" {

@@ -14,7 +14,7 @@ import (
 func documentWebhooks(api huma.API) {
 	doc := api.OpenAPI()
 	reg := doc.Components.Schemas
-	data := reg.Schema(reflect.TypeFor[outbox.Data](), true, "WebhookEventData")
+	data := reg.Schema(reflect.TypeFor[outbox.EventData](), true, "WebhookEventData")
 	syncData := reg.Schema(reflect.TypeFor[synchronization.WebhookData](), true, "SynchronizationWebhookData")
 	header := func(name, desc string) *huma.Param {
 		return &huma.Param{Name: name, In: "header", Required: true, Description: desc, Schema: &huma.Schema{Type: huma.TypeString}}
@@ -39,7 +39,7 @@ func documentWebhooks(api huma.API) {
 			OperationID: "webhook-" + t.Name,
 			Summary:     t.Name,
 			Description: t.When,
-			Tags:        []string{"Webhooks"},
+			Tags:        []string{"Webhook events"},
 			Parameters:  params,
 			RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: body}}},
 			Responses: map[string]*huma.Response{

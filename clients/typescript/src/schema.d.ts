@@ -1159,6 +1159,138 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/webhook-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhook delivery attempts, newest first (?endpoint= one endpoint's, ?status=succeeded|failed), kept 30 days
+         * @description Needs the permission `webhooks:read`.
+         */
+        get: operations["admin-list-webhook-deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-deliveries/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver the attempt's event again, now, to the same endpoint with the same webhook-id (409 not_retryable for a synchronization or test event, an expired event or a deleted endpoint); audited
+         * @description Needs the permission `webhooks:write`.
+         */
+        post: operations["admin-retry-webhook-delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The webhook endpoints, newest first, without their secrets; and the one --webhook-url defines, read-only
+         * @description Needs the permission `webhooks:read`.
+         */
+        get: operations["admin-list-webhook-endpoints"];
+        put?: never;
+        /**
+         * Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited
+         * @description Needs the permission `webhooks:write`.
+         */
+        post: operations["admin-create-webhook-endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A webhook endpoint, without its secret
+         * @description Needs the permission `webhooks:read`.
+         */
+        get: operations["admin-get-webhook-endpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint: its pending deliveries end, their record stays; audited
+         * @description Needs the permission `webhooks:write`.
+         */
+        delete: operations["admin-delete-webhook-endpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint's URL, description, event types or enabled state (enabling forgets its failures); audited
+         * @description Needs the permission `webhooks:write`.
+         */
+        patch: operations["admin-update-webhook-endpoint"];
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Give an endpoint a new secret, answered here only; the old one also signs for 24 hours (two signatures in webhook-signature); audited
+         * @description Needs the permission `webhooks:write`.
+         */
+        post: operations["admin-rotate-webhook-secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a webhook.test event to the endpoint now, once, and answer how it went; recorded in the deliveries; audited
+         * @description Needs the permission `webhooks:write`.
+         */
+        post: operations["admin-test-webhook-endpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/email/verify": {
         parameters: {
             query?: never;
@@ -2875,7 +3007,408 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "moderation.action_taken": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * moderation.action_taken
+         * @description A moderator acted on a user (details.action: warn, suspend, ban, unban, ...).
+         */
+        post: operations["webhook-moderation.action_taken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * organization.created
+         * @description A user made an organization (target: the organization).
+         */
+        post: operations["webhook-organization.created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.member_added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * organization.member_added
+         * @description A user joined an organization (target: the organization; details.role).
+         */
+        post: operations["webhook-organization.member_added"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.member_removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * organization.member_removed
+         * @description A member left or was removed from an organization (target: the organization).
+         */
+        post: operations["webhook-organization.member_removed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "report.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * report.created
+         * @description A user reported content or another user (target: the report).
+         */
+        post: operations["webhook-report.created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "role.assigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * role.assigned
+         * @description An administrator gave a user a role (details.role).
+         */
+        post: operations["webhook-role.assigned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "role.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * role.removed
+         * @description An administrator took a role from a user (details.role).
+         */
+        post: operations["webhook-role.removed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "session.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * session.created
+         * @description A user signed in (target: the session).
+         */
+        post: operations["webhook-session.created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "session.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * session.revoked
+         * @description A session ended before its time: a log-out, a revocation, or an administrator ending sessions (details.count when several).
+         */
+        post: operations["webhook-session.revoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "subscription.changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * subscription.changed
+         * @description A subscription was made or changed its plan or status (target: the subscription; details: plan, status).
+         */
+        post: operations["webhook-subscription.changed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "synchronization.due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * synchronization.due
+         * @description A synchronization's daily time came, or an administrator ran it: carries the platform token. Only to the endpoint --webhook-url defines.
+         */
+        post: operations["webhook-synchronization.due"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "synchronization.token_expiring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * synchronization.token_expiring
+         * @description A synchronization's token expires soon. Only to the endpoint --webhook-url defines.
+         */
+        post: operations["webhook-synchronization.token_expiring"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.banned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.banned
+         * @description A moderator banned a user.
+         */
+        post: operations["webhook-user.banned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.created
+         * @description A user was made: by sign-up (password or OpenID Connect), by an administrator, or by an import (one event per user imported).
+         */
+        post: operations["webhook-user.created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.deleted
+         * @description A user was deleted: by themselves or by an administrator.
+         */
+        post: operations["webhook-user.deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.email_verified": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.email_verified
+         * @description A user verified their email address.
+         */
+        post: operations["webhook-user.email_verified"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.reactivated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.reactivated
+         * @description A user's ban was lifted, or their suspension was lifted or ran out.
+         */
+        post: operations["webhook-user.reactivated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.suspended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.suspended
+         * @description A moderator suspended a user (details.until: when it ends, if it does).
+         */
+        post: operations["webhook-user.suspended"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "user.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * user.updated
+         * @description An administrator changed a user's profile or status (details.fields names what changed).
+         */
+        post: operations["webhook-user.updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test
+         * @description An administrator asked for a test (POST /v1/admin/webhook-endpoints/{id}/test); sent to that endpoint only.
+         */
+        post: operations["webhook-webhook.test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         APIKey: {
@@ -3615,12 +4148,59 @@ export interface components {
              */
             updated_at: string | null;
         };
+        DeliveriesOutputBody: {
+            items: components["schemas"]["WebhookDelivery"][] | null;
+            next_cursor: string | null;
+        };
         EndSessionsOutputBody: {
             /**
              * Format: int64
              * @description How many sessions ended.
              */
             count: number;
+        };
+        EndpointInputBody: {
+            /** @description At most 500 characters. */
+            description?: string;
+            /** @description true when absent. */
+            enabled?: boolean;
+            /** @description Types of the catalogue (422 unknown_event_type); absent or [] for all. */
+            event_types?: string[];
+            /** @description https URL (http only on loopback), at most 2000 characters (422 invalid_url). */
+            url: string;
+        };
+        EndpointsOutputBody: {
+            /** @description The endpoint --webhook-url defines (every type, and the synchronization webhooks), read-only; null when none. Its deliveries have endpoint_id null. */
+            configured_url: string | null;
+            items: components["schemas"]["WebhookEndpoint"][] | null;
+        };
+        EventActor: {
+            /** @description The API key that acted. */
+            api_key_id?: string;
+            /** @description The user who acted. */
+            user_id?: string;
+        };
+        EventData: {
+            /** @description Who acted, when not the user themselves: an administrator, a moderator or an API key. */
+            actor?: components["schemas"]["EventActor"];
+            /** @description The event's own fields, as the catalogue documents them for its type; {} when none. */
+            details: {
+                [key: string]: unknown;
+            };
+            /** @description What was acted on (a user, a session, a role, an organization, a subscription, a report). */
+            target?: components["schemas"]["EventRef"];
+            /** @description The user the event is about (absent for none). */
+            user_id?: string;
+            /**
+             * Format: int64
+             * @description The version of this data object; 1. Bumped only by a change that could break a receiver.
+             */
+            version: number;
+        };
+        EventRef: {
+            id: string;
+            /** @description user, session, role, organization, subscription, report... */
+            type: string;
         };
         Factors: {
             /** @description Newest first. */
@@ -4090,6 +4670,16 @@ export interface components {
             metadata?: unknown;
             /** @description 1 to 200 characters. */
             name?: string;
+        };
+        PatchEndpointInputBody: {
+            /** @description At most 500 characters. */
+            description?: string;
+            /** @description true enables a disabled endpoint again and forgets its failures. */
+            enabled?: boolean;
+            /** @description Types of the catalogue; [] for all. */
+            event_types?: string[];
+            /** @description https URL (http only on loopback) (422 invalid_url). */
+            url?: string;
         };
         PatchLayoutInputBody: {
             /** @description A JSON array of widget objects; absent keeps the stored one, null empties it. */
@@ -4934,6 +5524,21 @@ export interface components {
             items: components["schemas"]["Synchronization"][] | null;
             next_cursor: string | null;
         };
+        TestOutputBody: {
+            /** @description Whether the endpoint answered 2xx. */
+            delivered: boolean;
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description Why it failed; null on success. */
+            error: string | null;
+            /** @description The webhook-id of the test event. */
+            message_id: string;
+            /**
+             * Format: int64
+             * @description The HTTP status answered; null for none (a network error).
+             */
+            status_code: number | null;
+        };
         TokenPair: {
             /** @description A signed JWT (EdDSA; kid in the header, keys at /.well-known/jwks.json). Send it as 'Authorization: Bearer <token>'. Its claims: sub (the user), sid (the session), and the user's grants when it was issued, for other services to check with the JWKS alone: roles (role names), permissions (the permission keys that the user's roles carry) and, for an administrator only, admin: true (every check passes, whatever permissions lists: a service checks admin || permissions contains the key). A role change shows in the next token; userd's own routes read the grants at each request. */
             access_token: string;
@@ -5089,6 +5694,106 @@ export interface components {
              * @enum {integer}
              */
             value: 1 | -1;
+        };
+        WebhookData: {
+            account_id: string;
+            /** @description HH:MM in time_zone; null for none. */
+            daily_sync_time: string | null;
+            /** @description The synchronization's id. */
+            id: string;
+            /** Format: date-time */
+            last_synced_at: string | null;
+            service: string;
+            /** @description An IANA time zone. */
+            time_zone: string;
+            /** @description The platform token, in synchronization.due only. */
+            token?: string;
+            /** Format: date-time */
+            token_expires_at: string | null;
+            /** @description Its owner. */
+            user_id: string;
+        };
+        WebhookDelivery: {
+            /**
+             * Format: int64
+             * @description 1 for the first attempt.
+             */
+            attempt: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int64 */
+            duration_ms: number;
+            /** @description The endpoint; null for the one --webhook-url defines. */
+            endpoint_id: string | null;
+            /** @description Why the attempt failed; null for a success. */
+            error: string | null;
+            event_type: string;
+            id: string;
+            /** @description The webhook-id: the same on every attempt at one event (the event's id). */
+            message_id: string;
+            /**
+             * Format: int64
+             * @description The HTTP status answered; null for none.
+             */
+            status_code: number | null;
+            /** @description The URL delivered to. */
+            url: string;
+        };
+        WebhookEndpoint: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The administrator who made it (told when it is disabled); null once deleted or for an API key. */
+            created_by: string | null;
+            description: string;
+            /** @description Why it is disabled: by an administrator, or after days of nothing but failures; null when enabled. */
+            disabled_reason: string | null;
+            enabled: boolean;
+            /** @description The catalogue's types the endpoint receives; [] for all of them (never the synchronization ones, which go only to --webhook-url). */
+            event_types: string[] | null;
+            /**
+             * Format: date-time
+             * @description The first failed attempt since the last success; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            id: string;
+            /**
+             * Format: date-time
+             * @description Until when the secret before the last rotation also signs (a second signature in webhook-signature); null when none does.
+             */
+            previous_secret_until: string | null;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Where events are POSTed: https (http only on loopback). */
+            url: string;
+        };
+        WebhookEndpointWithSecret: {
+            /** Format: date-time */
+            created_at: string;
+            /** @description The administrator who made it (told when it is disabled); null once deleted or for an API key. */
+            created_by: string | null;
+            description: string;
+            /** @description Why it is disabled: by an administrator, or after days of nothing but failures; null when enabled. */
+            disabled_reason: string | null;
+            enabled: boolean;
+            /** @description The catalogue's types the endpoint receives; [] for all of them (never the synchronization ones, which go only to --webhook-url). */
+            event_types: string[] | null;
+            /**
+             * Format: date-time
+             * @description The first failed attempt since the last success; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            id: string;
+            /**
+             * Format: date-time
+             * @description Until when the secret before the last rotation also signs (a second signature in webhook-signature); null when none does.
+             */
+            previous_secret_until: string | null;
+            /** @description The whsec_… signing secret (Standard Webhooks). Shown only here: it is stored sealed. */
+            secret: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @description Where events are POSTed: https (http only on loopback). */
+            url: string;
         };
         WebhookOutputBody: {
             /** @description Whether it changed a record (false for a replay, an older event, an unknown type, or a customer not linked yet). */
@@ -10438,6 +11143,642 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppSyncTokenOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-list-webhook-deliveries": {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Only the attempts at this endpoint. */
+                endpoint?: string;
+                /** @description Only the attempts that succeeded (2xx) or failed. */
+                status?: "succeeded" | "failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveriesOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-retry-webhook-delivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The delivery's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-list-webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointsOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-create-webhook-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EndpointInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type: the body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-get-webhook-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-delete-webhook-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-update-webhook-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchEndpointInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type: the body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-rotate-webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-test-webhook-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestOutputBody"];
                 };
             };
             /** @description Bad Request */
@@ -18810,6 +20151,766 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    "webhook-moderation.action_taken": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "moderation.action_taken";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-organization.created": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "organization.created";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-organization.member_added": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "organization.member_added";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-organization.member_removed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "organization.member_removed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-report.created": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "report.created";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-role.assigned": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "role.assigned";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-role.removed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "role.removed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-session.created": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "session.created";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-session.revoked": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "session.revoked";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-subscription.changed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "subscription.changed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-synchronization.due": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["WebhookData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "synchronization.due";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-synchronization.token_expiring": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["WebhookData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "synchronization.token_expiring";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-user.banned": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "user.banned";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-user.created": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "user.created";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-user.deleted": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "user.deleted";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-user.email_verified": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "user.email_verified";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-user.reactivated": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "user.reactivated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-user.suspended": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "user.suspended";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-user.updated": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "user.updated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-webhook.test": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "webhook.test";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -56,15 +56,15 @@ func webhookEvents(events []Event) []outbox.New {
 				actor = e.UserID
 			}
 		}
-		data := outbox.Data{Version: outbox.Version, UserID: subject, Details: e.Metadata}
+		data := outbox.EventData{Version: outbox.Version, UserID: subject, Details: e.Metadata}
 		if data.Details == nil {
 			data.Details = map[string]any{}
 		}
 		if actor != "" || e.APIKeyID != "" {
-			data.Actor = &outbox.Actor{UserID: actor, APIKeyID: e.APIKeyID}
+			data.Actor = &outbox.EventActor{UserID: actor, APIKeyID: e.APIKeyID}
 		}
 		if e.TargetType != "" {
-			data.Target = &outbox.Ref{Type: e.TargetType, ID: e.TargetID}
+			data.Target = &outbox.EventRef{Type: e.TargetType, ID: e.TargetID}
 		}
 		for _, t := range types {
 			out = append(out, outbox.New{Type: t, Data: data})

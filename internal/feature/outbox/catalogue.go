@@ -83,27 +83,27 @@ func Known(typ string) bool {
 	return slices.ContainsFunc(Catalogue, func(t Type) bool { return t.Name == typ && !t.Direct })
 }
 
-// Data is the data of every event of the catalogue but the synchronization
+// EventData is the data of every event of the catalogue but the synchronization
 // ones: who it is about, who acted, on what, and details of the type.
-type Data struct {
+type EventData struct {
 	Version int `json:"version" doc:"The version of this data object; 1. Bumped only by a change that could break a receiver."`
 	// UserID is the user the event is about.
-	UserID string `json:"user_id,omitempty" doc:"The user the event is about (absent for none)."`
-	Actor  *Actor `json:"actor,omitempty" doc:"Who acted, when not the user themselves: an administrator, a moderator or an API key."`
-	Target *Ref   `json:"target,omitempty" doc:"What was acted on (a user, a session, a role, an organization, a subscription, a report)."`
+	UserID string      `json:"user_id,omitempty" doc:"The user the event is about (absent for none)."`
+	Actor  *EventActor `json:"actor,omitempty" doc:"Who acted, when not the user themselves: an administrator, a moderator or an API key."`
+	Target *EventRef   `json:"target,omitempty" doc:"What was acted on (a user, a session, a role, an organization, a subscription, a report)."`
 	// Details are the event's own fields, as the catalogue says for its
 	// type; never a secret.
 	Details map[string]any `json:"details" doc:"The event's own fields, as the catalogue documents them for its type; {} when none."`
 }
 
-// Actor is who made an event.
-type Actor struct {
+// EventActor is who made an event.
+type EventActor struct {
 	UserID   string `json:"user_id,omitempty" doc:"The user who acted."`
 	APIKeyID string `json:"api_key_id,omitempty" doc:"The API key that acted."`
 }
 
-// Ref names a row.
-type Ref struct {
+// EventRef names a row an event is about.
+type EventRef struct {
 	Type string `json:"type" doc:"user, session, role, organization, subscription, report..."`
 	ID   string `json:"id"`
 }

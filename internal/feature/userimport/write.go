@@ -128,8 +128,8 @@ func writeBatch(ctx context.Context, db *sqldb.DB, batch []Record, sum *Summary)
 		var events []outbox.New
 		for _, id := range ids {
 			if id != "" {
-				events = append(events, outbox.New{Type: outbox.UserCreated, Data: outbox.Data{Version: outbox.Version, UserID: id,
-					Target: &outbox.Ref{Type: "user", ID: id}, Details: map[string]any{"imported": true}}})
+				events = append(events, outbox.New{Type: outbox.UserCreated, Data: outbox.EventData{Version: outbox.Version, UserID: id,
+					Target: &outbox.EventRef{Type: "user", ID: id}, Details: map[string]any{"imported": true}}})
 			}
 		}
 		if err := outbox.EmitAll(ctx, tx, events); err != nil {

@@ -184,7 +184,7 @@ func (s *Service) Test(ctx context.Context, a userd.Actor, c userd.Client, id st
 		if t, err = s.target(ctx, tx, e.ID); err != nil {
 			return err
 		}
-		data, _ := json.Marshal(outbox.Data{Version: outbox.Version, Target: &outbox.Ref{Type: "webhook_endpoint", ID: e.ID}, Details: map[string]any{}}) // no error
+		data, _ := json.Marshal(outbox.EventData{Version: outbox.Version, Target: &outbox.EventRef{Type: "webhook_endpoint", ID: e.ID}, Details: map[string]any{}}) // no error
 		ev = outbox.Event{ID: userd.NewID(tx.Now), Type: outbox.Test, Data: data, CreatedAt: tx.Now}
 		return s.audit(ctx, tx, a, c, audit.WebhookEndpointTested, e, map[string]any{"message_id": ev.ID})
 	})
