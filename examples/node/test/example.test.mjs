@@ -15,6 +15,8 @@ const secret = `whsec_${randomBytes(32).toString("base64")}`;
 let srv, example, base;
 const events = [];
 let arrived = () => {};
+/** The events of a type received so far. */
+const ofType = (type) => events.filter((e) => e.type === type);
 
 before(async () => {
   const port = await freePort();
@@ -25,7 +27,7 @@ before(async () => {
     webhookSecret: secret,
     onEvent: (e) => {
       events.push(e);
-      arrived();
+      arrived(e);
     },
   });
   example.listen(port, "127.0.0.1");
@@ -79,13 +81,14 @@ it("receives userd's synchronization.due webhook and refuses forged deliveries",
   const sync = await call("POST", "/v1/me/synchronizations", { service: "etp", account_id: "bob-1", token: "a platform token" }, user.body.access_token);
   assert.equal(sync.status, 201, JSON.stringify(sync.body));
   const login = await call("POST", "/v1/auth/login", { identifier: admin.email, password: admin.password });
-  const waited = new Promise((resolve) => (arrived = resolve));
+  // --webhook-url receives every event of the catalogue (user.created,
+  // session.created...): wait for the synchronization's.
+  const waited = new Promise((resolve) => (arrived = (e) => e.type === "synchronization.due" && resolve()));
   const runNow = await call("POST", `/v1/admin/synchronizations/${sync.body.id}/run`, undefined, login.body.access_token);
   assert.equal(runNow.status, 202, JSON.stringify(runNow.body));
   await waited;
-  assert.equal(events.length, 1);
-  assert.equal(events[0].type, "synchronization.due");
-  assert.match(events[0].id, /.+/);
+  assert.equal(ofType("synchronization.due").length, 1);
+  assert.match(ofType("synchronization.due")[0].id, /.+/);
 
   const body = JSON.stringify({ type: "synchronization.due", timestamp: new Date().toISOString(), data: {} });
   const now = new Date();
@@ -102,5 +105,5 @@ it("receives userd's synchronization.due webhook and refuses forged deliveries",
   }
   const signed = await fetch(`${base}/webhooks/userd`, { method: "POST", headers: { "Content-Type": "application/json", ...headers(ours) }, body });
   assert.equal(signed.status, 204, "a delivery signed with the secret passes");
-  assert.equal(events.length, 2);
+  assert.equal(ofType("synchronization.due").length, 2);
 });
