@@ -12,7 +12,6 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,7 +88,7 @@ type serveConfig struct {
 	cachedPages     int
 	publicAuthID    bool
 	cachedItems     int
-	memoryLimit     int // MiB; 0: none
+	memoryLimit     int // MiB; 0: none; -1: derived (tuneMemory)
 	gcPercent       int
 	debugAddr       string
 	metricsAddr     string // "": /metrics on the API's address
@@ -218,7 +217,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 7168: with 5 passes, equivalent by OWASP's table to 19456 with 2) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 5) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
-	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds, 0 for none; leave the argon2id memory of every core (7 MiB each by default) plus 48 MiB, or the collector runs without pause (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
+	fs.IntVar(&c.memoryLimit, "memory-limit", -1, "soft limit in MiB of the memory the process's Go runtime holds; -1 derives it every second: twice the argon2id memory of every core (7 MiB each by default) plus twice the rest of the live heap, at least 16 MiB; 0 for none (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address (127.0.0.1:6060) that serves Go's profiles at /debug/pprof/, for go tool pprof; off when empty (env USERD_DEBUG_ADDR)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "HOST:PORT that serves /metrics (Prometheus) instead of the API's address, which then answers 404 there; keep it private (env USERD_METRICS_ADDR)")
 	fs.IntVar(&c.gcPercent, "gc-percent", 100, "how far the heap may grow past what is live before the collector runs, in percent; lower holds less memory for more collector work (GOGC wins) (env USERD_GC_PERCENT)")
@@ -292,19 +291,6 @@ func serveMetrics(addr string, h http.Handler) (stop func() error, err error) {
 		defer cancel()
 		return srv.Shutdown(ctx)
 	}, nil
-}
-
-// tuneMemory sets the collector's pace and the soft memory limit (MiB, 0
-// for none) unless GOGC and GOMEMLIMIT already did. Go's default pace of 100
-// suits userd: 50 held 4 MB less under GET /v1/me and served it 5-20% slower
-// in the harness.
-func tuneMemory(limitMiB, gcPercent int) {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
-	if limitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(int64(limitMiB) << 20)
-	}
 }
 
 func uintFlag(dst *uint32, lo, hi uint64) func(string) error {
@@ -408,7 +394,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
 	}
 	log := newLogger(os.Stderr, c.logFormat)
-	tuneMemory(c.memoryLimit, c.gcPercent)
+	tuneMemory(ctx, c.memoryLimit, c.gcPercent, uint64(c.argon.Memory)<<10)
 	proxies, err := parseCIDRs(c.trustedProxies)
 	if err != nil {
 		return err
