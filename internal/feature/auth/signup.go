@@ -85,7 +85,6 @@ func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, err
 		return Login{}, err
 	}
 	var out Login
-	var verify mailToken
 	// System: the user does not exist until this transaction makes them.
 	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		u, err := account.Insert(ctx, tx, account.New{Identity: in.Identity, Profile: in.Profile, PasswordHash: hash})
@@ -108,7 +107,7 @@ func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, err
 			}
 		}
 		if u.Email != nil {
-			if verify, err = s.issueVerification(ctx, tx, u); err != nil {
+			if err := s.issueVerification(ctx, tx, u); err != nil {
 				return err
 			}
 		}
@@ -118,7 +117,6 @@ func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, err
 	if err != nil {
 		return Login{}, err
 	}
-	s.sendToken(verify)
 	return out, nil
 }
 
