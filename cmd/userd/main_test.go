@@ -19,7 +19,10 @@ import (
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	runAsProcess()
+	dbtest.Main(m)
+}
 
 // TestHelpListsEveryFlag checks that `userd --help` names the commands and
 // every serve flag of the contract.
