@@ -44,6 +44,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := nameOf(f.Name)
+		if oneRunOnly[name] {
+			return
+		}
 		if _, current := os.LookupEnv(envName(name)); name != f.Name && current {
 			return // the variable of the flag's name wins
 		}
@@ -55,6 +58,10 @@ func parse(fs *flag.FlagSet, args []string) error {
 	})
 	return err
 }
+
+// oneRunOnly are the flags that decide what one run does to data: only the
+// command line gives them, never a variable left in the environment.
+var oneRunOnly = map[string]bool{"force": true, "dry-run": true}
 
 // newFlagSet returns a flag set whose usage names each flag's environment
 // variable.

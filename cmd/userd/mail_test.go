@@ -3,17 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,84 +18,6 @@ import (
 
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
-
-// processArgs names the environment variable that makes the test binary
-// run as userd with the JSON list of arguments it holds (see TestMain), so
-// that a test can run userd as a process of its own and kill it.
-const processArgs = "USERD_TEST_PROCESS_ARGS"
-
-// runAsProcess runs userd's main with the arguments of processArgs, when
-// it is set, and exits.
-func runAsProcess() {
-	raw := os.Getenv(processArgs)
-	if raw == "" {
-		return
-	}
-	var args []string
-	if err := json.Unmarshal([]byte(raw), &args); err != nil {
-		panic(err) // the test wrote it
-	}
-	os.Args = append([]string{os.Args[0]}, args...)
-	main()
-	os.Exit(0)
-}
-
-// process is userd run as a process of its own.
-type process struct {
-	cmd *exec.Cmd
-	out *lockedBuffer
-}
-
-// lockedBuffer is a process's output, written and read concurrently.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startProcess starts `userd serve` with args as a process and waits until
-// it answers; the test kills it at its end if it still runs.
-func startProcess(t *testing.T, args ...string) *process {
-	t.Helper()
-	raw, err := json.Marshal(append([]string{"serve"}, args...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: exec.Command(os.Args[0], "-test.run=^$"), out: &lockedBuffer{}}
-	p.cmd.Env = append(os.Environ(), processArgs+"="+string(raw))
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-		if t.Failed() {
-			t.Logf("userd's output:\n%s", p.out)
-		}
-	})
-	return p
-}
-
-// kill ends the process at once, as a crash or the OOM killer would.
-func (p *process) kill(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	p.cmd.Wait()
-}
 
 // smtpBox is a real SMTP server on loopback that keeps what it receives.
 type smtpBox struct {
@@ -163,17 +81,16 @@ func TestMailSurvivesSIGKILL(t *testing.T) {
 			t.Parallel()
 			db := dbArgs(t, engine)
 			refused := "smtp://" + freeAddr(t) // nothing listens there
-			addr := freeAddr(t)
-			base := "http://" + addr
-			first := startProcess(t, append([]string{"--addr", addr, "--smtp-url", refused, "--argon2-memory", "64", "--argon2-time", "1"}, db...)...)
-			waitHealthy(t, base)
+			first := startUserd(t, append([]string{"--smtp-url", refused, "--argon2-memory", "64", "--argon2-time", "1"}, db...)...)
+			base := first.base
 			if s := post(t, base+"/v1/auth/signup", `{"email":"kill@example.com","password":"correct horse battery"}`); s != http.StatusCreated {
 				t.Fatalf("sign-up = %d", s)
 			}
 			if s := post(t, base+"/v1/auth/password/forgot", `{"email":"kill@example.com"}`); s != http.StatusAccepted {
 				t.Fatalf("forgot password = %d", s)
 			}
-			first.kill(t)
+			first.cmd.Process.Kill()       // SIGKILL
+			first.exited <- <-first.exited // dead; the value kept for the cleanup's wait
 
 			// What the dead process left: both mails queued, their bodies
 			// sealed.
@@ -191,10 +108,7 @@ func TestMailSurvivesSIGKILL(t *testing.T) {
 			}
 
 			box := newSMTPBox(t)
-			addr = freeAddr(t)
-			base = "http://" + addr
-			startProcess(t, append([]string{"--addr", addr, "--smtp-url", "smtp://" + box.addr, "--argon2-memory", "64", "--argon2-time", "1"}, db...)...)
-			waitHealthy(t, base)
+			base = startUserd(t, append([]string{"--smtp-url", "smtp://" + box.addr, "--argon2-memory", "64", "--argon2-time", "1"}, db...)...).base
 			var tok string
 			deadline := time.After(25 * time.Second) // the first attempt's backoff is 10 s
 			for tok == "" {

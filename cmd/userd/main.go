@@ -1,5 +1,5 @@
 // Command userd is the userd service and its operator tools: serve (the
-// default), migrate, users and version.
+// default), migrate, users, backup, restore and version.
 package main
 
 import (
@@ -33,6 +33,8 @@ var commands = []command{
 	{"collections", "apply FILE [flags]", "declare the collections of a JSON file (the same file again changes nothing)", collectionsCmd},
 	{"seed", "FILE [flags]", "load demonstration data from a JSON file once (a second run changes nothing)", seedCmd},
 	{"keys", "rotate [flags]", "re-seal every secret under the master key, and start a new signing key", keysCmd},
+	{"backup", "FILE [flags]", "write a consistent copy of the database to FILE while userd serves (the master key is not in it)", backup},
+	{"restore", "FILE [flags]", "load a backup into an empty data folder or database", restore},
 	{"healthcheck", "[--addr ADDR]", "exit 0 when the serve at ADDR answers GET /readyz with 200 (a container's HEALTHCHECK)", healthcheck},
 	{"version", "", "print the version", func(_ context.Context, _ []string, out io.Writer) error {
 		_, err := fmt.Fprintln(out, "userd", version)

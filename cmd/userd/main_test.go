@@ -20,7 +20,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	runAsProcess()
+	if os.Getenv(asUserd) != "" { // the test binary run as userd (see startUserd)
+		main()
+		os.Exit(0)
+	}
 	dbtest.Main(m)
 }
 
@@ -350,5 +353,23 @@ func TestDataFolderIsPrivate(t *testing.T) {
 		if fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v; want -rw-------", e.Name(), fi.Mode().Perm())
 		}
+	}
+}
+
+// TestOneRunFlagsIgnoreTheEnvironment: USERD_FORCE left in the environment
+// does not make a backup replace a file; the command line does.
+func TestOneRunFlagsIgnoreTheEnvironment(t *testing.T) {
+	t.Setenv("USERD_FORCE", "true")
+	t.Setenv("USERD_QUIET", "true")
+	fs := newFlagSet("backup")
+	force, quiet := fs.Bool("force", false, ""), fs.Bool("quiet", false, "")
+	if err := parse(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if *force || !*quiet {
+		t.Fatalf("force %v, quiet %v; want false from the environment, true", *force, *quiet)
+	}
+	if err := parse(fs, []string{"--force"}); err != nil || !*force {
+		t.Fatalf("--force on the command line = %v, %v", *force, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/userd/userd"
@@ -441,6 +442,16 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	// What runs beside the HTTP server (the job runner, the hubs, the
+	// caches' invalidations) ends before the database closes: background
+	// goes on until the requests in flight are done, and the job in hand
+	// has the shutdown's time to finish.
+	var behind sync.WaitGroup
+	defer behind.Wait()
+	ctx, stopJobs := context.WithCancel(ctx) // also on an early return
+	defer stopJobs()
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
 	applied, err := db.MigrateUp(ctx)
 	if err != nil {
 		return err
@@ -500,8 +511,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	hub, changeHub := notify.NewHub(), notify.NewHub()
-	go hub.Run(ctx, db)
-	go changeHub.RunOn(ctx, db, collection.Channel)
+	behind.Go(func() { hub.Run(background, db) })
+	behind.Go(func() { changeHub.RunOn(background, db, collection.Channel) })
 	runner := jobs.NewRunner(db, log)
 	synchronization.Register(runner, db, keyring, webhook.New(db, c.webhookURL, hookKey))
 	moderation.Register(runner, db)
@@ -510,8 +521,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
-	go runner.Run(ctx)
-	go mailRunner.Run(ctx)
+	behind.Go(func() { runner.Run(ctx, c.shutdown) })
+	// Mail runs on until the requests in flight are done, so that their
+	// mail leaves with them.
+	behind.Go(func() { mailRunner.Run(background, c.shutdown) })
 	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: mails.Queuer(mailq.OrgInvitation), Limiter: limiter,
 		Invitations: c.invitationLimit})
 	collections := collection.NewService(db, collection.Deps{MaxRecordBytes: c.maxRecordBytes})
@@ -542,7 +555,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Mail:        mails,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
-	go memo.Run(ctx, db, api.Caches()...)
+	behind.Go(func() { memo.Run(background, db, api.Caches()...) })
 
 	srv := web.HTTPServer(api, web.Timeouts{})
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
@@ -555,12 +568,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests", "timeout", c.shutdown)
+	log.Info("shutting down: finishing in-flight requests and the job in hand", "timeout", c.shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	stopBackground()
+	behind.Wait()
 	log.Info("stopped")
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -158,6 +159,12 @@ func (s *Server) sendNotification(ctx context.Context, in *sendNotificationInput
 // announce nothing (a session past its lifetime or idle cut-off) and while
 // this process may be missing them.
 var heartbeat = 15 * time.Second
+
+// shutdownRetry is the least wait, in milliseconds, that a stream ended by a
+// shutdown asks of its client before it reconnects; each stream asks for up
+// to twice as long, so that the clients of a process do not come back at
+// once.
+const shutdownRetry = 1000
 
 // backlogBatch is how many missed notifications a resuming stream reads at
 // a time.
@@ -347,6 +354,10 @@ func (s *Server) pump(ctx context.Context, ew eventWriter, g *streamGuard, f fee
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.done:
+			// The client reconnects after a spread-out wait, to a process
+			// that serves (behind a balancer, another one), and resumes
+			// from the last id it got.
+			ew.write(": shutting down\nretry: %d\n\n", shutdownRetry+rand.N(shutdownRetry))
 			return nil
 		}
 		if err != nil {

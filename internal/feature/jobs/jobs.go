@@ -114,12 +114,19 @@ func (r *Runner) Wake() {
 }
 
 // Run runs due jobs until ctx ends, looking for more every poll interval
-// and whenever Wake asks.
-func (r *Runner) Run(ctx context.Context) error {
+// and whenever Wake asks. Once ctx ends it claims no more jobs, and the job
+// in hand has grace to finish; past that its context ends too, and if it
+// then fails its lease is released without counting the attempt, so that
+// any process runs it again at once. Run returns when the job in hand has
+// ended.
+func (r *Runner) Run(ctx context.Context, grace time.Duration) error {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })()
 	t := time.NewTicker(r.poll)
 	defer t.Stop()
 	for {
-		if _, err := r.RunDue(ctx); err != nil && ctx.Err() == nil {
+		if _, err := r.runDue(ctx, work); err != nil && ctx.Err() == nil {
 			r.log.Error("jobs", "err", err)
 		}
 		select {
@@ -133,17 +140,21 @@ func (r *Runner) Run(ctx context.Context) error {
 
 // RunDue runs every job that is due now, one after another, and returns how
 // many it ran.
-func (r *Runner) RunDue(ctx context.Context) (int, error) {
+func (r *Runner) RunDue(ctx context.Context) (int, error) { return r.runDue(ctx, ctx) }
+
+// runDue claims due jobs until there are none or stop ends, and runs each
+// under work.
+func (r *Runner) runDue(stop, work context.Context) (int, error) {
 	n := 0
-	for ctx.Err() == nil {
-		j, ok, err := r.claim(ctx)
+	for stop.Err() == nil {
+		j, ok, err := r.claim(stop)
 		if err != nil || !ok {
 			return n, err
 		}
 		n++
-		r.run(ctx, j)
+		r.run(work, j)
 	}
-	return n, ctx.Err()
+	return n, stop.Err()
 }
 
 // claim leases the next due job of a kind the runner has a handler for.
@@ -191,9 +202,15 @@ func backoff(n int) time.Duration {
 	return min(d, time.Hour)
 }
 
+// finishWithin bounds the transaction that records how a job ended, which
+// runs even when the job's own context has ended.
+const finishWithin = 10 * time.Second
+
 func (r *Runner) run(ctx context.Context, j Job) {
 	next, err := r.handlers[j.Kind](ctx, j) // claim takes only kinds that have one
-	ferr := r.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishWithin)
+	defer cancel()
+	ferr := r.db.Tx(sqldb.System(fctx), func(tx *sqldb.Tx) error {
 		var q string
 		var args []any
 		switch {
@@ -201,6 +218,9 @@ func (r *Runner) run(ctx context.Context, j Job) {
 			q, args = `UPDATE jobs SET done_at = $1, locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = $2`, []any{tx.Now, j.ID}
 		case err == nil:
 			q, args = `UPDATE jobs SET run_at = $1, scheduled_at = $1, attempts = 0, locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = $2`, []any{next.UTC(), j.ID}
+		case ctx.Err() != nil: // cut short by a shutdown: not the job's failure
+			r.log.Info("job released", "kind", j.Kind, "key", j.Key, "err", err)
+			q, args = `UPDATE jobs SET locked_by = NULL, locked_until = NULL, attempts = attempts - 1 WHERE id = $1 AND locked_by = $2`, []any{j.ID, r.worker}
 		default:
 			r.log.Warn("job failed", "kind", j.Kind, "key", j.Key, "attempt", j.Attempts, "err", err)
 			var giveUp any // the last attempt failed: the job ends, its error kept
@@ -210,7 +230,7 @@ func (r *Runner) run(ctx context.Context, j Job) {
 			q, args = `UPDATE jobs SET run_at = $1, locked_by = NULL, locked_until = NULL, last_error = $2, done_at = $3 WHERE id = $4`,
 				[]any{tx.Now.Add(backoff(j.Attempts)), truncate(err.Error(), 1000), giveUp, j.ID}
 		}
-		_, err := tx.Exec(ctx, q, args...)
+		_, err := tx.Exec(fctx, q, args...)
 		return err
 	})
 	if ferr != nil {

@@ -219,7 +219,7 @@ func TestRunnersTakeTheirKindsWithTheirLeases(t *testing.T) {
 		woken.Handle("woken", func(context.Context, jobs.Job) (time.Time, error) { got <- time.Now(); return time.Time{}, nil })
 		rctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		go woken.Run(rctx)
+		go woken.Run(rctx, time.Second)
 		time.Sleep(100 * time.Millisecond) // past Run's first look
 		add("woken", "w1")
 		at := time.Now()
@@ -233,4 +233,71 @@ func TestRunnersTakeTheirKindsWithTheirLeases(t *testing.T) {
 			t.Fatal("the woken job never ran")
 		}
 	})
+}
+
+// TestRunEndsGracefully: when Run's context ends, the job in hand finishes
+// within the grace and is done; a job that outlasts the grace sees its
+// context end and is released, its attempt not counted, so that another
+// runner runs it at once. Run returns only once the job in hand has ended.
+func TestRunEndsGracefully(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			where := dbtest.SQLitePath(t)
+			if engine == "postgres" {
+				where = dbtest.NewPostgresURL(t, true)
+			}
+			db := openAt(t, engine, where)
+			for _, c := range []struct {
+				name     string
+				finishes bool // within the grace
+			}{{"finishes", true}, {"outlasts", false}} {
+				t.Run(c.name, func(t *testing.T) {
+					db.SQL().Exec(`DELETE FROM jobs`)
+					enqueue(t, db, 1, time.Now().Add(-time.Second))
+					started, ended := make(chan struct{}), make(chan error, 1)
+					r := jobs.NewRunner(db, quiet)
+					r.Handle("count", func(ctx context.Context, _ jobs.Job) (time.Time, error) {
+						close(started)
+						if c.finishes {
+							time.Sleep(300 * time.Millisecond) // past the end of Run's context
+							return time.Time{}, nil
+						}
+						<-ctx.Done()
+						return time.Time{}, fmt.Errorf("cut short: %w", ctx.Err())
+					})
+					ctx, cancel := context.WithCancel(context.Background())
+					go func() { ended <- r.Run(ctx, time.Second) }()
+					<-started
+					cancel()
+					select {
+					case <-ended:
+					case <-time.After(5 * time.Second):
+						t.Fatal("Run did not return")
+					}
+					var done, locked, attempts int
+					var lastError *string
+					err := db.SQL().QueryRow(`SELECT count(done_at), count(locked_by), max(attempts), max(last_error) FROM jobs`).
+						Scan(&done, &locked, &attempts, &lastError)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if c.finishes {
+						if done != 1 || locked != 0 || lastError != nil {
+							t.Fatalf("done %d, locked %d, last error %v; want the job done", done, locked, lastError)
+						}
+						return
+					}
+					if done != 0 || locked != 0 || attempts != 0 || lastError != nil {
+						t.Fatalf("done %d, locked %d, attempts %d, last error %v; want the job released, its attempt not counted",
+							done, locked, attempts, lastError)
+					}
+					other := jobs.NewRunner(db, quiet)
+					other.Handle("count", func(context.Context, jobs.Job) (time.Time, error) { return time.Time{}, nil })
+					if n, err := other.RunDue(context.Background()); n != 1 || err != nil {
+						t.Fatalf("another runner ran %d, %v; want the released job at once", n, err)
+					}
+				})
+			}
+		})
+	}
 }

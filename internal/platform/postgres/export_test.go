@@ -6,3 +6,6 @@ var (
 	ExpandMigrations = expandMigrations
 	Expanded         = expanded
 )
+
+// For the tests of backup.go.
+var LibpqEnv = libpqEnv

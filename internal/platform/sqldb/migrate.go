@@ -123,3 +123,17 @@ func describe(file string) string {
 	}
 	return name
 }
+
+// LatestMigration returns the version of the latest migration this binary
+// knows.
+func (db *DB) LatestMigration() (int64, error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, s := range p.ListSources() {
+		latest = max(latest, s.Version)
+	}
+	return latest, nil
+}

@@ -78,6 +78,9 @@ type Dialect interface {
 	// engine's version: PostgreSQL's server_version, SQLite's
 	// sqlite_version().
 	VersionQuery() string
+	// Backup writes a copy of the database as it is at one moment to the
+	// empty file at path, while others go on writing (see DB.Backup).
+	Backup(ctx context.Context, path string, progress Progress) error
 }
 
 // CollectionIndex is a partial expression index of collection_records on

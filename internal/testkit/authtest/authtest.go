@@ -91,7 +91,7 @@ func Mail(t testing.TB, db *sqldb.DB, ring *seal.Keyring, sender mail.Sender) *m
 	q.Register(r)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
+	go func() { r.Run(ctx, time.Second); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return q
 }
