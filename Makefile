@@ -1,7 +1,7 @@
 # userd — make targets. `make test` is what CI runs.
 GO ?= go
 
-.PHONY: build test vet fuzz run bench bench-quick
+.PHONY: build test vet fuzz run bench bench-quick clients
 
 build:
 	$(GO) build -o bin/userd ./cmd/userd
@@ -13,6 +13,13 @@ vet:
 # tests start themselves (needs initdb and pg_ctl: apt-get install -y postgresql).
 test: vet
 	$(GO) test -count=1 -timeout 12m ./...
+
+# Regenerate the Go client (client/client.gen.go) and the TypeScript client's
+# types (clients/typescript/src/schema.d.ts) from the OpenAPI document that a
+# freshly built userd serves; without -update the same test fails when they
+# differ. Needs npm ci --prefix clients/typescript.
+clients:
+	$(GO) test -count=1 -run '^TestGeneratedClients$$' ./client -update
 
 # A short run of every fuzz target.
 fuzz:

@@ -17,6 +17,9 @@ var tiers = map[string]int{
 	"internal/platform/seal":  0,
 	"internal/platform/token": 0,
 	"internal/platform/batch": 0,
+	// The Go client of the HTTP API, for applications: it imports nothing
+	// of userd.
+	"client": 0,
 	// The database and hashing.
 	"internal/platform/sqldb":    1,
 	"internal/platform/password": 1,
@@ -69,14 +72,17 @@ var tiers = map[string]int{
 	"internal/feature/lifecycle": 6,
 	// The administration, which composes them.
 	"internal/feature/admin": 7,
-	// The edges: HTTP, the clean-up job, the command, the test harness and
-	// the load generator.
+	// The edges: HTTP, the clean-up job, the metrics, the command, the test
+	// harness and the load generator.
 	"internal/janitor":          8,
+	"internal/metrics":          8,
 	"internal/web":              8,
 	"internal/testkit/dbtest":   9,
 	"internal/testkit/authtest": 9,
 	"cmd/userd":                 9,
 	"bench":                     10,
+	// The example service of an application, on the Go client.
+	"examples/go": 10,
 }
 
 // forbidden are imports that the layers would allow but a rule does not:

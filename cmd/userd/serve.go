@@ -12,7 +12,6 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +47,7 @@ import (
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/feature/webhook"
 	"github.com/userd/userd/internal/janitor"
+	"github.com/userd/userd/internal/metrics"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/password"
@@ -89,9 +89,10 @@ type serveConfig struct {
 	cachedPages     int
 	publicAuthID    bool
 	cachedItems     int
-	memoryLimit     int // MiB; 0: none
+	memoryLimit     int // MiB; 0: none; -1: derived (tuneMemory)
 	gcPercent       int
 	debugAddr       string
+	metricsAddr     string // "": /metrics on the API's address
 	argon           password.Params
 	shutdown        time.Duration
 	exclusiveRoles  multiFlag // ROLE,ROLE,… each
@@ -217,8 +218,9 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 7168: with 5 passes, equivalent by OWASP's table to 19456 with 2) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 5) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
-	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds, 0 for none; leave the argon2id memory of every core (7 MiB each by default) plus 48 MiB, or the collector runs without pause (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
+	fs.IntVar(&c.memoryLimit, "memory-limit", -1, "soft limit in MiB of the memory the process's Go runtime holds; -1 derives it every second: twice the argon2id memory of every core (7 MiB each by default) plus twice the rest of the live heap, at least 16 MiB; 0 for none (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address (127.0.0.1:6060) that serves Go's profiles at /debug/pprof/, for go tool pprof; off when empty (env USERD_DEBUG_ADDR)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "HOST:PORT that serves /metrics (Prometheus) instead of the API's address, which then answers 404 there; keep it private (env USERD_METRICS_ADDR)")
 	fs.IntVar(&c.gcPercent, "gc-percent", 100, "how far the heap may grow past what is live before the collector runs, in percent; lower holds less memory for more collector work (GOGC wins) (env USERD_GC_PERCENT)")
 	fs.DurationVar(&c.shutdown, "shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env USERD_SHUTDOWN_TIMEOUT)")
 	fs.Func("signup-roles", "ROLE,… that a sign-up may choose as the user's one role (its body's role); END_USER when it chooses none; none by default (env USERD_SIGNUP_ROLES)",
@@ -274,17 +276,22 @@ func serveProfiles(addr string) (stop func() error, err error) {
 	return srv.Close, nil
 }
 
-// tuneMemory sets the collector's pace and the soft memory limit (MiB, 0
-// for none) unless GOGC and GOMEMLIMIT already did. Go's default pace of 100
-// suits userd: 50 held 4 MB less under GET /v1/me and served it 5-20% slower
-// in the harness.
-func tuneMemory(limitMiB, gcPercent int) {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+// serveMetrics serves h at /metrics on addr until stop, which lets a
+// scrape in progress finish (it reads the database, which closes after).
+func serveMetrics(addr string, h http.Handler) (stop func() error, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --metrics-addr: %w", err)
 	}
-	if limitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(int64(limitMiB) << 20)
-	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := web.HTTPServer(mux, web.Timeouts{})
+	go srv.Serve(ln)
+	return func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(ctx)
+	}, nil
 }
 
 func uintFlag(dst *uint32, lo, hi uint64) func(string) error {
@@ -388,7 +395,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
 	}
 	log := newLogger(os.Stderr, c.logFormat)
-	tuneMemory(c.memoryLimit, c.gcPercent)
+	tuneMemory(ctx, c.memoryLimit, c.gcPercent, uint64(c.argon.Memory)<<10)
 	proxies, err := parseCIDRs(c.trustedProxies)
 	if err != nil {
 		return err
@@ -430,12 +437,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("--webhook-secret: %w", err)
 		}
 	}
-	var mailer mail.Sender = mail.Log{Logger: log}
+	var sender mail.Sender = mail.Log{Logger: log}
 	if c.smtpURL != "" {
-		if mailer, err = mail.NewSMTP(c.smtpURL, c.mailFrom); err != nil {
+		if sender, err = mail.NewSMTP(c.smtpURL, c.mailFrom); err != nil {
 			return err
 		}
 	}
+	mailer := mail.Count(sender) // counted for /metrics
 
 	db, err := c.db.open(ctx)
 	if err != nil {
@@ -514,7 +522,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	behind.Go(func() { hub.Run(background, db) })
 	behind.Go(func() { changeHub.RunOn(background, db, collection.Channel) })
 	runner := jobs.NewRunner(db, log)
-	synchronization.Register(runner, db, keyring, webhook.New(db, c.webhookURL, hookKey))
+	hooks := webhook.New(db, c.webhookURL, hookKey)
+	synchronization.Register(runner, db, keyring, hooks)
 	moderation.Register(runner, db)
 	janitor.Register(runner, db, log)
 	if err := errors.Join(janitor.Schedule(ctx, db), janitor.ScheduleRankings(ctx, db)); err != nil {
@@ -541,8 +550,16 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
-	api := web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages,
-		HideAuthUserID: !c.publicAuthID, Flags: shownFlags(fs), MasterKey: c.keys.describe(c.db.dataDir, keyring), Logger: log},
+	var api *web.Server
+	meter := metrics.New(metrics.Sources{DB: db, Hasher: hasher, Auth: authSvc, Mail: mailer, Webhooks: hooks,
+		Streams: map[string]*notify.Hub{"notifications": hub, "changes": changeHub}, Caches: func() map[string]memo.Stats { return api.CacheStats() }, Log: log})
+	var onAPI http.Handler // /metrics on the API's address, unless --metrics-addr moves it
+	if c.metricsAddr == "" {
+		onAPI = meter.Handler()
+	}
+	api = web.New(web.Config{Version: version, PublicURL: c.publicURL, TrustedProxies: proxies, CachedPages: c.cachedPages,
+		HideAuthUserID: !c.publicAuthID, Flags: shownFlags(fs), MasterKey: c.keys.describe(c.db.dataDir, keyring), Logger: log,
+		Requests: meter, Metrics: onAPI},
 		web.Services{DB: db, Auth: authSvc, Accounts: f.Accounts, Admin: adm, Keys: keyStore, Hub: hub,
 			Federation: federation.New(db, keyring, c.publicURL, origins, providers), Passkeys: passkeys, Layouts: f.Layouts, Referrals: f.Referrals,
 			Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
@@ -556,6 +573,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	behind.Go(func() { memo.Run(background, db, api.Caches()...) })
+	if c.metricsAddr != "" {
+		stop, err := serveMetrics(c.metricsAddr, meter.Handler())
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+		log.Info("metrics at http://" + c.metricsAddr + "/metrics")
+	}
 
 	srv := web.HTTPServer(api, web.Timeouts{})
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }

@@ -39,6 +39,7 @@ import (
 	"github.com/userd/userd/internal/feature/synchronization"
 	"github.com/userd/userd/internal/feature/vault"
 	"github.com/userd/userd/internal/feature/webhook"
+	"github.com/userd/userd/internal/metrics"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/password"
@@ -64,6 +65,8 @@ type client struct {
 	db   *sqldb.DB
 	auth *auth.Service
 	jobs *jobs.Runner // run due jobs with c.jobs.RunDue
+	// hooks sends the webhooks of c.jobs' handlers.
+	hooks *webhook.Sender
 }
 
 // options change the services a test server runs with.
@@ -83,6 +86,8 @@ type options struct {
 	hideAuth bool         // --public-auth-user-id=false
 	log      io.Writer    // receives the server's log as JSON lines; discarded when nil
 	proxies  []*net.IPNet // --trusted-proxies
+	metrics  bool         // serve /metrics, as serve does without --metrics-addr
+	hooks    *webhook.Sender
 }
 
 // start serves the API over db on a loopback port for the test's duration,
@@ -101,6 +106,8 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	if o.keyring == nil {
 		o.keyring = testKeyring
 	}
+	c.hooks = webhook.New(db, o.webhook, o.hookKey)
+	o.hooks = c.hooks
 	h, svc := newHandler(t, db, c.url, o)
 	srv.Config.Handler = h
 	srv.Config.RegisterOnShutdown(h.Shutdown)
@@ -108,7 +115,7 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	t.Cleanup(func() { h.Shutdown(); srv.Close(); cancel() })
 	c.auth = svc
 	c.jobs = jobs.NewRunner(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	synchronization.Register(c.jobs, db, o.keyring, webhook.New(db, o.webhook, o.hookKey))
+	synchronization.Register(c.jobs, db, o.keyring, c.hooks)
 	moderation.Register(c.jobs, db)
 	return c
 }
@@ -126,11 +133,14 @@ func newHandler(t testing.TB, db *sqldb.DB, publicURL string, o options) (*web.S
 	ks := keys.New(db, o.keyring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute})
 	o.auth.PublicURL = publicURL
 	o.auth.RefreshSecret = []byte("test refresh secret")
-	if o.mailer == nil {
-		o.mailer = mail.Log{Logger: log}
+	var mailer mail.Sender = mail.Log{Logger: log}
+	if o.mailer != nil {
+		mailer = o.mailer
 	}
-	mails := authtest.Mail(t, db, o.keyring, o.mailer)
-	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: password.New(cheap, 0), Keys: ks, Limiter: ratelimit.New(db, o.limits), Mail: mails, Log: log, Unlink: federation.UnlinkAll}, o.auth)
+	counted := mail.Count(mailer)
+	mails := authtest.Mail(t, db, o.keyring, counted)
+	hasher := password.New(cheap, 0)
+	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: hasher, Keys: ks, Limiter: ratelimit.New(db, o.limits), Mail: mails, Log: log, Unlink: federation.UnlinkAll}, o.auth)
 	adm := admin.New(db, password.New(cheap, 0), svc)
 	if o.rpOrigin == "auto" { // the page's own origin, on localhost
 		o.rpOrigin = strings.Replace(publicURL, "127.0.0.1", "localhost", 1)
@@ -161,7 +171,14 @@ func newHandler(t testing.TB, db *sqldb.DB, publicURL string, o options) (*web.S
 			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
 			HoldThreshold: moderation.DefaultHoldThreshold})}
-	api := web.New(web.Config{Version: "test", PublicURL: publicURL, HideAuthUserID: o.hideAuth, Logger: log, TrustedProxies: o.proxies}, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
+	cfg := web.Config{Version: "test", PublicURL: publicURL, HideAuthUserID: o.hideAuth, Logger: log, TrustedProxies: o.proxies}
+	var api *web.Server
+	if o.metrics {
+		m := metrics.New(metrics.Sources{DB: db, Hasher: hasher, Auth: svc, Mail: counted, Webhooks: o.hooks,
+			Streams: map[string]*notify.Hub{"notifications": hub, "changes": changeHub}, Caches: func() map[string]memo.Stats { return api.CacheStats() }, Log: log})
+		cfg.Requests, cfg.Metrics = m, m.Handler()
+	}
+	api = web.New(cfg, web.Services{DB: db, Auth: svc, Accounts: f.Accounts, Admin: adm, Keys: ks, Hub: hub,
 		Federation: federation.New(db, o.keyring, publicURL, o.allowed, o.oidc), Passkeys: pk, Layouts: f.Layouts, Referrals: f.Referrals,
 		Vault: f.Vault, Synchronizations: f.Synchronizations, Notifications: f.Notifications, Social: f.Social, Engagement: f.Engagement, Sponsors: sponsor.NewService(db),
 		Moderation: f.Moderation, Organizations: f.Organizations,

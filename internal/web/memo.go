@@ -46,6 +46,21 @@ func (s *Server) Caches() []memo.Fed {
 	return []memo.Fed{s.auth.Memo(), s.items.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs, s.memo.items, s.memo.streams}
 }
 
+// CacheStats returns the counts of what the Server and the services it
+// serves remember, by the cache's name, for metrics.
+func (s *Server) CacheStats() map[string]memo.Stats {
+	return map[string]memo.Stats{
+		"auth_callers":       s.auth.MemoStats(),
+		"access_tokens":      s.auth.VerifiedStats(),
+		"items":              s.items.MemoStats(),
+		"unread_counts":      s.memo.unread.Stats(),
+		"notification_pages": s.memo.notifications.Stats(),
+		"follow_pages":       s.memo.follows.Stats(),
+		"user_refs":          s.memo.refs.Stats(),
+		"item_pages":         s.memo.items.Stats(),
+	}
+}
+
 // pageKey is a cache key of a list's page.
 func pageKey(parts ...string) string {
 	k := ""

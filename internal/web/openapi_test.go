@@ -2,10 +2,12 @@ package web_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/userd/userd/internal/testkit/dbtest"
+	"github.com/userd/userd/internal/web"
 )
 
 // TestOpenAPIDocument checks that the served document is OpenAPI 3.1 and
@@ -64,5 +66,46 @@ func TestOpenAPIDocument(t *testing.T) {
 	page := c.do("GET", "/docs", nil, "")
 	if page.Status != 200 || !strings.Contains(string(page.Raw), "/v1/auth/signup") || strings.Contains(string(page.Raw), "<script") {
 		t.Fatalf("/docs = %d; want a self-contained page listing the routes", page.Status)
+	}
+}
+
+// TestOpenAPIDeclaresRefusals: the operations that a rate limit counts
+// declare 429, and the public ones that refuse a credential declare 401,
+// so that generated clients know those problems.
+func TestOpenAPIDeclaresRefusals(t *testing.T) {
+	c := start(t, dbtest.Open(t, "sqlite"))
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string                     `json:"operationId"`
+			Responses   map[string]json.RawMessage `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(c.do("GET", "/openapi.json", nil, "").Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]map[string]json.RawMessage{}
+	for _, ops := range doc.Paths {
+		for _, op := range ops {
+			declared[op.OperationID] = op.Responses
+		}
+	}
+	for id, statuses := range web.AlsoAnswers {
+		responses, ok := declared[id]
+		if !ok {
+			t.Errorf("no operation %q", id)
+		}
+		for _, status := range statuses {
+			if _, ok := responses[strconv.Itoa(status)]; !ok {
+				t.Errorf("%s does not declare %d", id, status)
+			}
+		}
+	}
+	for id, status := range map[string]string{"login": "429", "refresh-token": "401", "vote": "429", "healthz": ""} {
+		if _, ok := declared[id][status]; !ok && status != "" {
+			t.Errorf("%s does not declare %s", id, status)
+		}
+		if _, ok := declared[id]["429"]; id == "healthz" && ok {
+			t.Error("healthz declares a rate limit it does not have")
+		}
 	}
 }

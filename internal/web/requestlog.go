@@ -13,8 +13,9 @@ import (
 // Every request gets one log line when it ends (ServeHTTP): its request id,
 // method, route pattern (never the path, which may hold a token), status,
 // duration, bytes written, the caller (user or API key id) and the client's
-// address. The id is echoed in X-Request-Id; a trusted proxy's own
-// X-Request-Id is kept, so that its logs and userd's line up.
+// address; the Config's RequestObserver (metrics) is told of it too. The id
+// is echoed in X-Request-Id; a trusted proxy's own X-Request-Id is kept, so
+// that its logs and userd's line up.
 
 // requestIDHeader carries the request id both ways.
 const requestIDHeader = "X-Request-Id"
@@ -47,8 +48,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if sw.status == 0 {
 		sw.status = http.StatusOK
 	}
+	took := time.Since(start)
+	if s.cfg.Requests != nil {
+		s.cfg.Requests.ObserveRequest(r.Method, r.Pattern, sw.status, took)
+	}
 	attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", r.Pattern),
-		slog.Int("status", sw.status), slog.Duration("duration", time.Since(start)), slog.Int64("bytes", sw.bytes),
+		slog.Int("status", sw.status), slog.Duration("duration", took), slog.Int64("bytes", sw.bytes),
 		slog.String("client", s.clientOf(r).IP)}
 	if note.userID != "" {
 		attrs = append(attrs, slog.String("user_id", note.userID))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/userd/userd/internal/feature/admin"
@@ -354,7 +355,40 @@ func operation(r route) huma.Operation {
 		}
 		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
 	}
+	for _, status := range alsoAnswers[r.id] {
+		if !slices.Contains(op.Errors, status) {
+			op.Errors = append(op.Errors, status)
+		}
+	}
 	return op
+}
+
+// alsoAnswers lists, by operation id, the problems an operation answers
+// beyond those of every operation of its kind: 429 where a rate limit
+// counts it, 401 where a public route refuses a credential or a token.
+var alsoAnswers = map[string][]int{
+	"signup":                         {http.StatusTooManyRequests},
+	"login":                          {http.StatusUnauthorized, http.StatusTooManyRequests},
+	"refresh-token":                  {http.StatusUnauthorized, http.StatusTooManyRequests},
+	"forgot-password":                {http.StatusTooManyRequests},
+	"reset-password":                 {http.StatusUnauthorized},
+	"verify-email":                   {http.StatusUnauthorized},
+	"mfa-verify":                     {http.StatusUnauthorized, http.StatusTooManyRequests},
+	"passkey-login-begin":            {http.StatusTooManyRequests},
+	"passkey-login-finish":           {http.StatusUnauthorized},
+	"oauth-callback":                 {http.StatusUnauthorized},
+	"change-password":                {http.StatusTooManyRequests},
+	"disable-totp":                   {http.StatusTooManyRequests},
+	"resend-verification":            {http.StatusTooManyRequests},
+	"post-comment":                   {http.StatusTooManyRequests},
+	"vote":                           {http.StatusTooManyRequests},
+	"unvote":                         {http.StatusTooManyRequests},
+	"view-item":                      {http.StatusTooManyRequests},
+	"post-report":                    {http.StatusTooManyRequests},
+	"create-organization-invitation": {http.StatusTooManyRequests},
+	"newsletter-subscribe":           {http.StatusTooManyRequests},
+	"respond-to-survey":              {http.StatusTooManyRequests},
+	"billing-webhook":                {http.StatusTooManyRequests},
 }
 
 func mustJSON(v any) []byte {

@@ -63,6 +63,18 @@ type Config struct {
 	Flags     []Flag
 	MasterKey MasterKey
 	Logger    *slog.Logger
+	// Requests is told of every request when it ends (metrics); nil for
+	// no one.
+	Requests RequestObserver
+	// Metrics, when not nil, serves GET /metrics on the API's address.
+	Metrics http.Handler
+}
+
+// RequestObserver is told of each request that the Server served: its
+// method, its route's pattern (never the path), the answer's status and
+// how long it took.
+type RequestObserver interface {
+	ObserveRequest(method, route string, status int, took time.Duration)
 }
 
 // Database is what the API asks of the database itself (sqldb.DB is one).
@@ -241,6 +253,9 @@ func New(cfg Config, svc Services) *Server {
 	s.mux.HandleFunc("GET "+newsletter.UnsubscribePage, s.unsubscribeNewsletterPage)
 	s.mux.HandleFunc("POST "+newsletter.UnsubscribePage, s.unsubscribeNewsletterPage)
 	s.consoleRoutes()
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	s.mux.HandleFunc("/", s.notFound)
 	return s
 }

@@ -156,6 +156,7 @@ type Service struct {
 	verified *lru.Cache[[sha256.Size]byte, token.Access] // see verifyAccess
 	callers  *memo.Cache[cached]                         // see Authenticate
 	lookups  *batch.Batcher[*lookup]                     // Authenticate's reads, shared (see readSessions)
+	tally    tally                                       // see Counts
 }
 
 // New returns a Service.
@@ -175,6 +176,10 @@ func New(d Deps, cfg Config) *Service {
 // Memo returns what Authenticate remembers, for memo.Run: without it,
 // Authenticate remembers nothing.
 func (s *Service) Memo() memo.Fed { return s.callers }
+
+// MemoStats returns the counts of what Authenticate remembers (see
+// memo.Stats).
+func (s *Service) MemoStats() memo.Stats { return s.callers.Stats() }
 
 // RequireRecent returns ErrReauthenticate unless the actor signed in to
 // their session within the configured maximum age: the rule for changes that

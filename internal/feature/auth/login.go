@@ -24,6 +24,12 @@ import (
 // user whose hash is not argon2id at the configured parameters is
 // re-hashed.
 func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (Login, error) {
+	l, err := s.login(ctx, identifier, pw, c)
+	s.countLogin(err)
+	return l, err
+}
+
+func (s *Service) login(ctx context.Context, identifier, pw string, c Client) (Login, error) {
 	ident := strings.ToLower(strings.TrimSpace(identifier))
 	if err := s.Limiter.Hit(ctx, "login:ip:"+c.IP, s.cfg.Limits.LoginPerIP); err != nil {
 		return Login{}, err

@@ -44,6 +44,12 @@ func (s *Service) challenge(ctx context.Context, u account.User, c Client) error
 // mfa.ErrChallenge for an unknown, spent, expired or overused challenge,
 // mfa.ErrInvalidCode for a wrong or reused code, and a rate-limit error.
 func (s *Service) VerifyMFA(ctx context.Context, challenge, code, recovery string, c Client) (Login, error) {
+	l, err := s.verifyMFA(ctx, challenge, code, recovery, c)
+	s.countSecond(err)
+	return l, err
+}
+
+func (s *Service) verifyMFA(ctx context.Context, challenge, code, recovery string, c Client) (Login, error) {
 	var userID string
 	// System: the challenge names the user.
 	err := s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {

@@ -281,10 +281,12 @@ func (s *Service) verifyAccess(ctx context.Context, raw string) (token.Access, e
 	now := s.DB.Now()
 	if a, ok := s.verified.Get(sum); ok {
 		if now.Before(a.Expires.Add(time.Minute)) {
+			s.tally.verifiedHits.Add(1)
 			return a, nil
 		}
 		s.verified.Remove(sum)
 	}
+	s.tally.verifiedMisses.Add(1)
 	a, err := token.VerifyAccess(raw, s.cfg.PublicURL, s.cfg.PublicURL, now, func(kid string) (ed25519.PublicKey, bool) {
 		return s.Keys.PublicKey(ctx, kid)
 	})

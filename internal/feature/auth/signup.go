@@ -56,9 +56,11 @@ func CheckPassword(field, pw string, id account.Identity) []userd.FieldError {
 // address.
 func (s *Service) Signup(ctx context.Context, in Signup, c Client) (Login, error) {
 	if err := s.Limiter.Hit(ctx, "signup:ip:"+c.IP, s.cfg.Limits.SignupPerIP); err != nil {
+		s.countSignup(err)
 		return Login{}, err
 	}
 	l, err := s.register(ctx, in, c)
+	s.countSignup(err)
 	if err != nil {
 		return Login{}, fmt.Errorf("signup: %w", err)
 	}

@@ -74,6 +74,9 @@ func NewService(db *sqldb.DB, d Deps) *Service {
 // remembers nothing.
 func (s *Service) Memo() memo.Fed { return s.known }
 
+// MemoStats returns the counts of what Items remembers (see memo.Stats).
+func (s *Service) MemoStats() memo.Stats { return s.known.Stats() }
+
 // hit counts one of the user's actions against rule, in tx: a refused
 // action changes nothing, and neither does its hit.
 func (s *Service) hit(ctx context.Context, tx *sqldb.Tx, what, userID string, rule ratelimit.Rule) error {

@@ -63,9 +63,12 @@ func Enqueue(ctx context.Context, tx *sqldb.Tx, kind, key string, payload any, r
 	return nil
 }
 
+// cancelled is the last_error of a job that Cancel ended.
+const cancelled = "cancelled"
+
 // Cancel ends the pending job with the given key, if there is one.
 func Cancel(ctx context.Context, tx *sqldb.Tx, key string) error {
-	if _, err := tx.Exec(ctx, `UPDATE jobs SET done_at = $1, last_error = 'cancelled' WHERE key = $2 AND done_at IS NULL`, tx.Now, key); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE jobs SET done_at = $1, last_error = $3 WHERE key = $2 AND done_at IS NULL`, tx.Now, key, cancelled); err != nil {
 		return fmt.Errorf("cancel job %s: %w", key, err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/userd/userd"
@@ -31,6 +32,29 @@ type Sender struct {
 	url    string
 	key    []byte
 	client *http.Client
+	counts [outcomes]atomic.Uint64 // attempts by outcome
+}
+
+// The outcomes of a delivery attempt, as Counts names them.
+const (
+	delivered = iota // a 2xx answer
+	failed           // a network error, or an answer that is not 2xx
+	skipped          // no --webhook-url: recorded, not sent
+	outcomes
+)
+
+// OutcomeNames names the outcomes of a delivery attempt: Counts()[i] is the
+// count of OutcomeNames[i].
+var OutcomeNames = [outcomes]string{delivered: "delivered", failed: "failed", skipped: "skipped"}
+
+// Counts returns how many delivery attempts this Sender made since it was
+// made, by outcome (see OutcomeNames).
+func (s *Sender) Counts() [outcomes]uint64 {
+	var out [outcomes]uint64
+	for i := range s.counts {
+		out[i] = s.counts[i].Load()
+	}
+	return out
 }
 
 // ParseSecret reads a whsec_… secret.
@@ -74,6 +98,7 @@ func (s *Sender) Send(ctx context.Context, jobID, msgID string, attempt int, ev 
 		return fmt.Errorf("webhook %s: %w", ev.Type, err)
 	}
 	if s.url == "" {
+		s.counts[skipped].Add(1)
 		return s.record(ctx, jobID, msgID, ev.Type, attempt, 0, "skipped: no --webhook-url", 0)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
@@ -99,6 +124,11 @@ func (s *Sender) Send(ctx context.Context, jobID, msgID string, attempt int, ev 
 		if status < 200 || status > 299 {
 			failure = "answered " + res.Status
 		}
+	}
+	if failure != "" {
+		s.counts[failed].Add(1)
+	} else {
+		s.counts[delivered].Add(1)
 	}
 	if rerr := s.record(ctx, jobID, msgID, ev.Type, attempt, status, failure, took); rerr != nil {
 		return rerr

@@ -43,6 +43,32 @@ type Cache[V any] struct {
 	last  [buckets]uint64 // gen when a tag of the bucket was last invalidated
 	lru   *simplelru.LRU[string, *entry[V]]
 	index map[string]map[string]struct{} // tag → keys
+	stats Stats                          // counted under mu
+}
+
+// Stats count what a Cache was asked and what it dropped, since it was
+// made.
+type Stats struct {
+	Hits   uint64 // Get (or Load) found a young enough value
+	Misses uint64 // it did not
+	// Invalidated counts the entries dropped because an invalidation named
+	// what they were read from, or because invalidations may have been
+	// missed (the listening connection broke).
+	Invalidated uint64
+	Entries     int // entries held now
+}
+
+// Stats returns the cache's counts; zero for a nil cache (one that
+// remembers nothing).
+func (c *Cache[V]) Stats() Stats {
+	if c == nil {
+		return Stats{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.stats
+	st.Entries = c.lru.Len()
+	return st
 }
 
 type entry[V any] struct {
@@ -85,8 +111,10 @@ func (c *Cache[V]) Get(key string) (V, bool) {
 	defer c.mu.Unlock()
 	e, ok := c.lru.Get(key)
 	if !ok || now.Sub(e.read) >= c.maxAge {
+		c.stats.Misses++
 		return zero, false
 	}
+	c.stats.Hits++
 	return e.v, true
 }
 
@@ -147,10 +175,12 @@ func (c *Cache[V]) invalidate(key string) {
 	c.gen++
 	if key == userd.EveryKey {
 		c.all = c.gen
+		c.stats.Invalidated += uint64(c.lru.Len())
 		c.lru.Purge() // unindex empties c.index
 		return
 	}
 	c.last[bucket(key)] = c.gen
+	c.stats.Invalidated += uint64(len(c.index[key]))
 	for k := range c.index[key] {
 		c.lru.Remove(k) // unindex deletes from c.index
 	}
@@ -166,6 +196,7 @@ func (c *Cache[V]) setLive(live bool) {
 	c.live = live
 	c.gen++
 	c.all = c.gen
+	c.stats.Invalidated += uint64(c.lru.Len())
 	c.lru.Purge()
 }
 

@@ -209,3 +209,34 @@ func TestOtherProcess(t *testing.T) {
 		t.Fatal("an entry with other tags went too")
 	}
 }
+
+// TestStats: a cache counts its hits, misses (a missing or stale entry)
+// and the entries that invalidations drop, one by one or all at once.
+func TestStats(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	c := New[string](func() time.Time { return now }, 10, time.Minute)
+	c.setLive(true)
+	for _, k := range []string{"a", "b", "c"} {
+		c.Put(k, k, now, c.Generation(), "tag-"+k, "shared")
+	}
+	c.Get("a")
+	c.Get("a")
+	c.Get("nothing")
+	now = now.Add(time.Hour)
+	c.Get("b") // too old
+	c.invalidate("tag-a")
+	c.invalidate("tag-a") // gone already
+	if got, want := c.Stats(), (Stats{Hits: 2, Misses: 2, Invalidated: 1, Entries: 2}); got != want {
+		t.Fatalf("Stats = %+v; want %+v", got, want)
+	}
+	c.invalidate("shared")
+	c.Put("d", "d", now, c.Generation())
+	c.setLive(false)
+	if got, want := c.Stats(), (Stats{Hits: 2, Misses: 2, Invalidated: 4, Entries: 0}); got != want {
+		t.Fatalf("Stats = %+v; want %+v", got, want)
+	}
+	var none *Cache[string]
+	if got := none.Stats(); got != (Stats{}) {
+		t.Fatalf("a nil cache's Stats = %+v", got)
+	}
+}

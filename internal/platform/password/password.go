@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -59,6 +60,7 @@ type Hasher struct {
 	params Params
 	slots  chan struct{}
 	dummy  string
+	queued atomic.Int64 // callers waiting for a slot
 }
 
 // New returns a Hasher with the given parameters that runs at most
@@ -259,8 +261,21 @@ func verifyBcrypt(encoded, pw string) (match, rehash bool, err error) {
 	return true, true, nil
 }
 
+// Load returns how many hashes (or verifications) run now, and how many
+// wait for a slot.
+func (h *Hasher) Load() (running, queued int) {
+	return cap(h.slots) - len(h.slots), int(h.queued.Load())
+}
+
 // acquire waits for a free slot, or returns ctx's error when ctx ends first.
 func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case <-h.slots:
+		return nil
+	default:
+	}
+	h.queued.Add(1)
+	defer h.queued.Add(-1)
 	select {
 	case <-h.slots:
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -160,5 +161,41 @@ func TestDummyCostsAVerification(t *testing.T) {
 	}
 	if New(cheap, 1).dummy == h.dummy {
 		t.Fatal("two Hashers share a dummy")
+	}
+}
+
+// TestLoad: with its one slot taken, a Hasher counts one running and each
+// caller that waits as queued, and none once they are done.
+func TestLoad(t *testing.T) {
+	ctx := context.Background()
+	h := New(cheap, 1)
+	if r, q := h.Load(); r != 0 || q != 0 {
+		t.Fatalf("Load at rest = %d, %d", r, q)
+	}
+	if err := h.acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if _, err := h.Hash(ctx, "correct horse"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for {
+		r, q := h.Load()
+		if q == 2 {
+			if r != 1 {
+				t.Fatalf("running = %d with the one slot taken", r)
+			}
+			break
+		}
+		runtime.Gosched()
+	}
+	h.release()
+	wg.Wait()
+	if r, q := h.Load(); r != 0 || q != 0 {
+		t.Fatalf("Load after = %d, %d", r, q)
 	}
 }

@@ -215,5 +215,5 @@ func (db *DB) Invalidations(ctx context.Context, fn func(key string), live func(
 		for k := range strings.FieldsSeq(keys) {
 			fn(k)
 		}
-	}, live)
+	}, db.tracked(InvalidateChannel, live))
 }

@@ -129,6 +129,7 @@ type DB struct {
 	local   subscribers // see Invalidations
 	origin  string      // tells this DB's invalidations from other processes'
 	soon    notifier    // see InvalidateSoon
+	counts  counters    // see Retries, Listening
 }
 
 // New returns a DB over the given pools. read may equal write.
@@ -202,6 +203,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 		if err == nil || i == maxRuns || !db.dialect.Retryable(err) || ctx.Err() != nil {
 			return err
 		}
+		db.counts.retries.Add(1)
 	}
 }
 
@@ -326,7 +328,7 @@ func (tx *Tx) Notify(ctx context.Context, channel, payload string) error {
 // Listen calls fn with each payload sent on channel, in every process for
 // PostgreSQL, until ctx ends; it returns ctx's error then.
 func (db *DB) Listen(ctx context.Context, channel string, fn func(payload string)) error {
-	return db.dialect.Listen(ctx, channel, fn, nil)
+	return db.dialect.Listen(ctx, channel, fn, db.tracked(channel, nil))
 }
 
 // WritingWith reports whether the engine lets a WITH clause write (see
