@@ -87,6 +87,7 @@ var owners = map[string]string{
 	"newsletter_subscriptions": "newsletter",
 	"surveys":                  "survey",
 	"survey_responses":         "survey",
+	"mail_deliveries":          "mailq",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

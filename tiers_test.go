@@ -47,6 +47,8 @@ var tiers = map[string]int{
 	"internal/feature/synchronization": 3,
 	"internal/feature/organization":    3,
 	"internal/feature/newsletter":      3,
+	// The mail queue, whose deliveries are jobs.
+	"internal/feature/mailq": 3,
 	// Billing, which gives and takes the roles of plans.
 	"internal/feature/billing": 3,
 	// Sign-up and sign-in.

@@ -31,6 +31,7 @@ import (
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
@@ -495,9 +496,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	c.auth.RefreshSecret = derive(master, "userd refresh successor")
 	hasher := password.New(c.argon, 0)
 	limiter := ratelimit.New(db, bool(c.rateLimits))
+	// Mail leaves through a runner of its own, with a short lease (see
+	// mailq.Lease), so that no other job delays it.
+	mails := mailq.New(db, mailq.Deps{Keyring: keyring, Sender: mailer, Log: log})
+	mailRunner := jobs.NewRunner(db, log)
+	mailRunner.SetLease(mailq.Lease)
+	mails.Register(mailRunner)
 	authSvc := auth.New(auth.Deps{External: external, Keyring: keyring, DB: db, Hasher: hasher, Keys: keyStore,
-		Limiter: limiter, Mailer: mailer, Log: log, Unlink: federation.UnlinkAll}, c.auth)
-	defer authSvc.Close()
+		Limiter: limiter, Mail: mails, Log: log, Unlink: federation.UnlinkAll}, c.auth)
 	if err := authSvc.CheckSignupRoles(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("--signup-roles: %w", err)
@@ -525,10 +531,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	behind.Go(func() { runner.Run(ctx, c.shutdown) })
-	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
+	// Mail runs on until the requests in flight are done, so that their
+	// mail leaves with them.
+	behind.Go(func() { mailRunner.Run(background, c.shutdown) })
+	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: mails.Queuer(mailq.OrgInvitation), Limiter: limiter,
 		Invitations: c.invitationLimit})
 	collections := collection.NewService(db, collection.Deps{MaxRecordBytes: c.maxRecordBytes})
-	letters := newsletter.NewService(db, newsletter.Deps{Keyring: keyring, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
+	letters := newsletter.NewService(db, newsletter.Deps{Keyring: keyring, PublicURL: c.publicURL, Mail: mails.Queuer(mailq.NewsletterConfirm), Limiter: limiter,
 		Limits: c.newsletter, ConfirmTTL: c.newsletterTTL})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
@@ -560,6 +569,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			CRM:         crm.NewService(db, crm.Deps{Keyring: keyring}),
 			Newsletter:  f.Newsletter,
 			Surveys:     f.Surveys,
+			Mail:        mails,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	behind.Go(func() { memo.Run(background, db, api.Caches()...) })

@@ -28,6 +28,7 @@ import (
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
@@ -142,6 +143,8 @@ type Services struct {
 	ChangeHub *notify.Hub
 	// Surveys serves surveys, their responses and results.
 	Surveys *survey.Service
+	// Mail lists the mail deliveries.
+	Mail *mailq.Service
 }
 
 // Server is the HTTP API.
@@ -172,6 +175,7 @@ type Server struct {
 	changeHub   *notify.Hub
 	newsletter  *newsletter.Service
 	surveys     *survey.Service
+	mail        *mailq.Service
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
 	// the ranking stays the same: encoding is most of the cost of an answer
@@ -201,6 +205,7 @@ func New(cfg Config, svc Services) *Server {
 	s := &Server{cfg: cfg, db: svc.DB, auth: svc.Auth, accounts: svc.Accounts, admin: svc.Admin, keys: svc.Keys, hub: svc.Hub, fed: svc.Federation, passkeys: svc.Passkeys, layouts: svc.Layouts, referrals: svc.Referrals, vault: svc.Vault, syncs: svc.Synchronizations, lifecycle: svc.Lifecycle, notices: svc.Notifications, social: svc.Social, items: svc.Engagement, moderation: svc.Moderation, orgs: svc.Organizations, sponsors: svc.Sponsors, billing: svc.Billing, collections: svc.Collections, crm: svc.CRM, changeHub: svc.ChangeHub, done: make(chan struct{}), log: cfg.Logger, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.newsletter = svc.Newsletter
 	s.surveys = svc.Surveys
+	s.mail = svc.Mail
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
