@@ -90,6 +90,7 @@ var owners = map[string]string{
 	// Webhooks (issue 24): endpoints and deliveries, and the outbox.
 	"webhook_endpoints": "webhook",
 	"webhook_events":    "outbox",
+	"mail_deliveries":   "mailq",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

@@ -52,6 +52,8 @@ var tiers = map[string]int{
 	"internal/feature/synchronization": 6,
 	"internal/feature/organization":    6,
 	"internal/feature/newsletter":      6,
+	// The mail queue, whose deliveries are jobs.
+	"internal/feature/mailq": 6,
 	// Billing, which gives and takes the roles of plans.
 	"internal/feature/billing": 6,
 	// Sign-up and sign-in.

@@ -29,6 +29,40 @@ import (
 
 const benchPassword = "bench password 1234"
 
+// unsafeFastPG is -unsafe-fast-postgres: the PostgreSQL clusters that the
+// harness starts run without fsync, synchronous_commit and
+// full_page_writes, and every row of theirs is labelled so (engineLabel).
+var unsafeFastPG bool
+
+// pgDurability returns the durability settings of a PostgreSQL cluster that
+// the harness starts: as users run it (the test clusters' fsync=off and its
+// kin undone), or all off under -unsafe-fast-postgres.
+func pgDurability() []string {
+	if unsafeFastPG {
+		return []string{"fsync=off", "synchronous_commit=off", "full_page_writes=off"}
+	}
+	return []string{"fsync=on", "synchronous_commit=on", "full_page_writes=on"}
+}
+
+// unsafeFastLabel is the engine column of a row measured on a PostgreSQL
+// that the harness started under -unsafe-fast-postgres.
+const unsafeFastLabel = "postgres (unsafe-fast)"
+
+// labelEngine names the engine of rows measured on a PostgreSQL cluster that
+// the harness started under -unsafe-fast-postgres as unsafeFastLabel, in the
+// table and the JSON alike: a run without durability proves nothing about a
+// user's server. A PostgreSQL given by -database-url keeps its name.
+func labelEngine(rows []row, dbURL string) {
+	if !unsafeFastPG || dbURL != "" {
+		return
+	}
+	for i := range rows {
+		if rows[i].Engine == "postgres" {
+			rows[i].Engine = unsafeFastLabel
+		}
+	}
+}
+
 // hashCost measures one argon2id hash at the server's default parameters on
 // one core, and how many hashes a second every core hashing at once
 // manages: the ceiling that log-in and sign-up can reach on the machine,
@@ -111,9 +145,8 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 	case engine == "postgres":
 		var c *dbtest.PGCluster
 		// A 1M-user data set is 1 GB on disk: the cluster keeps half of it
-		// in its buffers, as a server sized for it would. Durable as users
-		// run it: the test clusters' fsync=off and its kin are undone.
-		settings := []string{"shared_buffers=512MB", "fsync=on", "synchronous_commit=on", "full_page_writes=on"}
+		// in its buffers, as a server sized for it would.
+		settings := append([]string{"shared_buffers=512MB"}, pgDurability()...)
 		if statements {
 			settings = append(settings, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.track_planning=on")
 		}
@@ -216,7 +249,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		return nil, fmt.Errorf("W9: %w", err)
 	}
 	limit, ceiling := hashLimit()
-	w3, m1Login := loginRows(ctx, tg, users, conns, d, limit, ceiling)
+	w3, m1Login := loginRows(ctx, tg, users, conns, limit, ceiling)
 	resetPeak(tg.pid)
 	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
 		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
@@ -249,7 +282,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 
 	ms := func(t time.Duration) string { return fmt.Sprintf("%.2f ms", float64(t)/float64(time.Millisecond)) }
 	floorRow.PeakRSSMB = readRSS
-	return append([]row{
+	rows := []row{
 		floorRow,
 		{Workload: "W1 GET /v1/me (session)", Engine: engine, result: w1, Ratio: w1.RPS / floor.RPS, RatioOf: "floor",
 			Target: "≥0.6, p99≤5ms", Holds: w1.RPS >= 0.6*floor.RPS && w1.P99 <= 5*time.Millisecond && w1.Errors == 0, PeakRSSMB: readRSS},
@@ -258,7 +291,9 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		{Workload: "W2 GET /v1/me (JWT)", Engine: engine, result: w2, Ratio: w2.RPS / floor.RPS, RatioOf: "floor",
 			Target: "≥0.6", Holds: w2.RPS >= 0.6*floor.RPS && w2.Errors == 0, PeakRSSMB: readRSS},
 		keyRows[0], keyRows[1],
-		w3,
+	}
+	rows = append(rows, w3...)
+	rows = append(rows, []row{
 		{Workload: "W7 unread count (100k)", Engine: engine, result: w7a, Ratio: w7a.RPS / floor.RPS, RatioOf: "floor",
 			Target: "p99≤5ms", Holds: w7a.P99 <= 5*time.Millisecond && w7a.Errors == 0, PeakRSSMB: listRSS},
 		{Workload: "W7 first page (100k)", Engine: engine, result: w7b, Ratio: w7b.RPS / floor.RPS, RatioOf: "floor",
@@ -268,8 +303,9 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 		{Workload: "W4 POST /v1/auth/signup", Engine: engine, result: w4, Ratio: w4.RPS / limit, RatioOf: fmt.Sprintf("hash %.0f/s; %.2f of %.0f/s at once", limit, w4.RPS/ceiling, ceiling),
 			Target: "≥0.9", Holds: w4.RPS >= 0.9*limit && w4.Errors == 0, PeakRSSMB: signupRSS},
 		{Workload: "M1 peak RSS under W1, W2", Engine: engine, Ratio: readRSS / 64, RatioOf: "64 MB", Target: "≤64MB", Holds: readRSS <= 64, PeakRSSMB: readRSS},
-		m1Login,
-	}, socialRows...), nil
+	}...)
+	rows = append(rows, m1Login...)
+	return append(rows, socialRows...), nil
 }
 
 // seed inserts users u0…u(n-1) through the bulk path, all with one

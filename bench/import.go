@@ -53,7 +53,7 @@ func importWorkloads(ctx context.Context, engine, bin, tmp, dbURL string, users 
 		db, err = sqlite.Open(ctx, filepath.Join(dir, "userd.db"))
 	case engine == "postgres":
 		if dbURL == "" {
-			c, err := dbtest.StartPG("shared_buffers=512MB", "fsync=on", "synchronous_commit=on", "full_page_writes=on")
+			c, err := dbtest.StartPG(append([]string{"shared_buffers=512MB"}, pgDurability()...)...)
 			if err != nil {
 				return nil, err
 			}

@@ -5,7 +5,7 @@
 // and measures /healthz in the same run as the floor. It prints one table and
 // writes the same as JSON under bench/results/.
 //
-//	go run ./bench [-quick] [-users N] [-duration D] [-conns C] [-engines sqlite,postgres] [-database-url URL]
+//	go run ./bench [-quick] [-users N] [-duration D] [-conns C] [-login-conns C,…] [-engines sqlite,postgres] [-database-url URL] [-unsafe-fast-postgres]
 package main
 
 import (
@@ -42,7 +42,12 @@ type report struct {
 	Users    int       `json:"users"`
 	Duration string    `json:"duration"`
 	Conns    int       `json:"conns"`
-	Rows     []row     `json:"rows"`
+	// LoginConns are -login-conns, W3's connection counts when not Conns.
+	LoginConns []int `json:"login_conns,omitempty"`
+	// UnsafeFastPostgres is -unsafe-fast-postgres: the harness's PostgreSQL
+	// ran without durability, and its rows say so.
+	UnsafeFastPostgres bool  `json:"unsafe_fast_postgres,omitempty"`
+	Rows               []row `json:"rows"`
 }
 
 func main() {
@@ -56,6 +61,8 @@ func main() {
 	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13: creation and a filtered page); "billing": only W14, provider events; "import": only W15, users import; "login": only W3, log-in, and M1 under it`)
 	rls := flag.Bool("rls", false, "only compare GET /v1/me and /v1/me/sessions on PostgreSQL with and without row-level security")
 	flag.BoolVar(&statements, "statements", false, "on the PostgreSQL the harness starts, print the statements that took the most of each workload's time (pg_stat_statements)")
+	flag.BoolVar(&unsafeFastPG, "unsafe-fast-postgres", false, `run the PostgreSQL clusters the harness starts with fsync, synchronous_commit and full_page_writes off; every row of theirs says engine "postgres (unsafe-fast)": no user's server runs so`)
+	flag.Func("login-conns", "connection counts for W3 (log-in) and M1 under it, such as 8,64,256: one 40 s run after 4 s idle each (default -conns)", parseConns)
 	flag.StringVar(&profiles, "pprof", "", "save a CPU profile of the server over the middle half of each workload into this folder (go tool pprof FILE)")
 	flag.Parse()
 	if *quick {
@@ -95,12 +102,13 @@ func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir 
 		return fmt.Errorf("build userd: %w", err)
 	}
 	rep := report{When: time.Now().UTC(), Machine: machine(), Command: "go run ./bench " + strings.Join(os.Args[1:], " "),
-		Users: users, Duration: d.String(), Conns: conns}
+		Users: users, Duration: d.String(), Conns: conns, LoginConns: loginConns, UnsafeFastPostgres: unsafeFastPG && dbURL == ""}
 	if rls {
 		rows, err := rlsCompare(ctx, bin, tmp, dbURL, users, d, conns)
 		if err != nil {
 			return fmt.Errorf("rls: %w", err)
 		}
+		labelEngine(rows, dbURL)
 		rep.Rows = rows
 		printTable(rep)
 		return save(rep, outDir)
@@ -115,6 +123,7 @@ func run(users int, d time.Duration, conns int, engines []string, dbURL, outDir 
 		if err != nil {
 			return fmt.Errorf("%s: %w", engine, err)
 		}
+		labelEngine(rows, dbURL)
 		rep.Rows = append(rep.Rows, rows...)
 	}
 	printTable(rep)

@@ -366,6 +366,57 @@ func (e ItemEngagementHidden) Valid() bool {
 	}
 }
 
+// Defines values for MailDeliveryKind.
+const (
+	MailDeliveryKindNewsletterConfirm MailDeliveryKind = "newsletter_confirm"
+	MailDeliveryKindOrgInvitation     MailDeliveryKind = "org_invitation"
+	MailDeliveryKindResetPassword     MailDeliveryKind = "reset_password"
+	MailDeliveryKindSecurityNotice    MailDeliveryKind = "security_notice"
+	MailDeliveryKindVerifyEmail       MailDeliveryKind = "verify_email"
+)
+
+// Valid indicates whether the value is a known member of the MailDeliveryKind enum.
+func (e MailDeliveryKind) Valid() bool {
+	switch e {
+	case MailDeliveryKindNewsletterConfirm:
+		return true
+	case MailDeliveryKindOrgInvitation:
+		return true
+	case MailDeliveryKindResetPassword:
+		return true
+	case MailDeliveryKindSecurityNotice:
+		return true
+	case MailDeliveryKindVerifyEmail:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MailDeliveryStatus.
+const (
+	MailDeliveryStatusFailed  MailDeliveryStatus = "failed"
+	MailDeliveryStatusQueued  MailDeliveryStatus = "queued"
+	MailDeliveryStatusSent    MailDeliveryStatus = "sent"
+	MailDeliveryStatusSkipped MailDeliveryStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the MailDeliveryStatus enum.
+func (e MailDeliveryStatus) Valid() bool {
+	switch e {
+	case MailDeliveryStatusFailed:
+		return true
+	case MailDeliveryStatusQueued:
+		return true
+	case MailDeliveryStatusSent:
+		return true
+	case MailDeliveryStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ManagedSurveyStatus.
 const (
 	ManagedSurveyStatusClosed ManagedSurveyStatus = "closed"
@@ -831,6 +882,57 @@ func (e AdminListBillingEventsParamsApplied) Valid() bool {
 	}
 }
 
+// Defines values for AdminListMailDeliveriesParamsStatus.
+const (
+	AdminListMailDeliveriesParamsStatusFailed  AdminListMailDeliveriesParamsStatus = "failed"
+	AdminListMailDeliveriesParamsStatusQueued  AdminListMailDeliveriesParamsStatus = "queued"
+	AdminListMailDeliveriesParamsStatusSent    AdminListMailDeliveriesParamsStatus = "sent"
+	AdminListMailDeliveriesParamsStatusSkipped AdminListMailDeliveriesParamsStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the AdminListMailDeliveriesParamsStatus enum.
+func (e AdminListMailDeliveriesParamsStatus) Valid() bool {
+	switch e {
+	case AdminListMailDeliveriesParamsStatusFailed:
+		return true
+	case AdminListMailDeliveriesParamsStatusQueued:
+		return true
+	case AdminListMailDeliveriesParamsStatusSent:
+		return true
+	case AdminListMailDeliveriesParamsStatusSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AdminListMailDeliveriesParamsKind.
+const (
+	AdminListMailDeliveriesParamsKindNewsletterConfirm AdminListMailDeliveriesParamsKind = "newsletter_confirm"
+	AdminListMailDeliveriesParamsKindOrgInvitation     AdminListMailDeliveriesParamsKind = "org_invitation"
+	AdminListMailDeliveriesParamsKindResetPassword     AdminListMailDeliveriesParamsKind = "reset_password"
+	AdminListMailDeliveriesParamsKindSecurityNotice    AdminListMailDeliveriesParamsKind = "security_notice"
+	AdminListMailDeliveriesParamsKindVerifyEmail       AdminListMailDeliveriesParamsKind = "verify_email"
+)
+
+// Valid indicates whether the value is a known member of the AdminListMailDeliveriesParamsKind enum.
+func (e AdminListMailDeliveriesParamsKind) Valid() bool {
+	switch e {
+	case AdminListMailDeliveriesParamsKindNewsletterConfirm:
+		return true
+	case AdminListMailDeliveriesParamsKindOrgInvitation:
+		return true
+	case AdminListMailDeliveriesParamsKindResetPassword:
+		return true
+	case AdminListMailDeliveriesParamsKindSecurityNotice:
+		return true
+	case AdminListMailDeliveriesParamsKindVerifyEmail:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AdminListNewsletterSubscribersParamsStatus.
 const (
 	AdminListNewsletterSubscribersParamsStatusConfirmed    AdminListNewsletterSubscribersParamsStatus = "confirmed"
@@ -989,16 +1091,16 @@ func (e AdminListSubscriptionsParamsStatus) Valid() bool {
 
 // Defines values for AdminListWebhookDeliveriesParamsStatus.
 const (
-	Failed    AdminListWebhookDeliveriesParamsStatus = "failed"
-	Succeeded AdminListWebhookDeliveriesParamsStatus = "succeeded"
+	AdminListWebhookDeliveriesParamsStatusFailed    AdminListWebhookDeliveriesParamsStatus = "failed"
+	AdminListWebhookDeliveriesParamsStatusSucceeded AdminListWebhookDeliveriesParamsStatus = "succeeded"
 )
 
 // Valid indicates whether the value is a known member of the AdminListWebhookDeliveriesParamsStatus enum.
 func (e AdminListWebhookDeliveriesParamsStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case AdminListWebhookDeliveriesParamsStatusFailed:
 		return true
-	case Succeeded:
+	case AdminListWebhookDeliveriesParamsStatusSucceeded:
 		return true
 	default:
 		return false
@@ -2569,6 +2671,45 @@ type LoginInputBody struct {
 	Identifier string `json:"identifier"`
 	Password   string `json:"password"`
 }
+
+// MailDeliveriesOutputBody defines model for MailDeliveriesOutputBody.
+type MailDeliveriesOutputBody struct {
+	Items      *[]MailDelivery `json:"items"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
+// MailDelivery defines model for MailDelivery.
+type MailDelivery struct {
+	// Attempts Delivery attempts made so far.
+	Attempts int64 `json:"attempts"`
+
+	// CreatedAt When the transaction that decided to send it committed the mail.
+	CreatedAt time.Time        `json:"created_at"`
+	Id        string           `json:"id"`
+	Kind      MailDeliveryKind `json:"kind"`
+
+	// LastError The error of the last failed attempt; null once sent.
+	LastError *string `json:"last_error"`
+
+	// SentAt When the SMTP server took it; null until then.
+	SentAt *time.Time `json:"sent_at"`
+
+	// Status queued until the SMTP server takes it (sent) or the attempts run out (failed); skipped: written and never sent (a password reset asked for an address without an account).
+	Status  MailDeliveryStatus `json:"status"`
+	Subject string             `json:"subject"`
+
+	// To The recipient's address.
+	To string `json:"to"`
+
+	// UserId The user the mail is for; null for a mail to an address (an invitation, a newsletter confirmation, a password reset asked for an address without an account).
+	UserId *string `json:"user_id"`
+}
+
+// MailDeliveryKind defines model for MailDelivery.Kind.
+type MailDeliveryKind string
+
+// MailDeliveryStatus queued until the SMTP server takes it (sent) or the attempts run out (failed); skipped: written and never sent (a password reset asked for an address without an account).
+type MailDeliveryStatus string
 
 // ManagedSurvey defines model for ManagedSurvey.
 type ManagedSurvey struct {
@@ -4279,6 +4420,30 @@ type AdminListIntegrationMappingsParams struct {
 	ExternalId     *string `form:"external_id,omitempty" json:"external_id,omitempty"`
 }
 
+// AdminListMailDeliveriesParams defines parameters for AdminListMailDeliveries.
+type AdminListMailDeliveriesParams struct {
+	// Limit Items per page.
+	Limit *int64 `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor next_cursor of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Status Only the deliveries with this status.
+	Status *AdminListMailDeliveriesParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// To Only the mail to this exact address.
+	To *string `form:"to,omitempty" json:"to,omitempty"`
+
+	// Kind Only the mail of this kind.
+	Kind *AdminListMailDeliveriesParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+}
+
+// AdminListMailDeliveriesParamsStatus defines parameters for AdminListMailDeliveries.
+type AdminListMailDeliveriesParamsStatus string
+
+// AdminListMailDeliveriesParamsKind defines parameters for AdminListMailDeliveries.
+type AdminListMailDeliveriesParamsKind string
+
 // AdminListNewsletterSubscribersParams defines parameters for AdminListNewsletterSubscribers.
 type AdminListNewsletterSubscribersParams struct {
 	// Limit Items per page.
@@ -5857,6 +6022,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/admin/integration-mappings/{id} (the `AdminDeleteIntegrationMapping` operationId).
 	AdminDeleteIntegrationMapping(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AdminListMailDeliveries Every mail userd sent or will send, newest first, with its outcome (?status=, ?to=, ?kind=); never its body
+	//
+	// Needs the permission `mail:read`.
+	//
+	// Corresponds with GET /v1/admin/mail-deliveries (the `AdminListMailDeliveries` operationId).
+	AdminListMailDeliveries(ctx context.Context, params *AdminListMailDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AdminModerateWithBody Warn, suspend, ban or unban a user, or remove or restore their content, with a line in their moderation history; audited
 	//
@@ -8240,6 +8412,23 @@ func (c *Client) AdminUpsertIntegrationMapping(ctx context.Context, body AdminUp
 // Corresponds with DELETE /v1/admin/integration-mappings/{id} (the `AdminDeleteIntegrationMapping` operationId).
 func (c *Client) AdminDeleteIntegrationMapping(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAdminDeleteIntegrationMappingRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AdminListMailDeliveries Every mail userd sent or will send, newest first, with its outcome (?status=, ?to=, ?kind=); never its body
+//
+// Needs the permission `mail:read`.
+//
+// Corresponds with GET /v1/admin/mail-deliveries (the `AdminListMailDeliveries` operationId).
+func (c *Client) AdminListMailDeliveries(ctx context.Context, params *AdminListMailDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAdminListMailDeliveriesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -13769,6 +13958,108 @@ func NewAdminDeleteIntegrationMappingRequest(server string, id string) (*http.Re
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAdminListMailDeliveriesRequest constructs an http.Request for the AdminListMailDeliveries method
+func NewAdminListMailDeliveriesRequest(server string, params *AdminListMailDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/admin/mail-deliveries")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", false, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -22579,6 +22870,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/admin/integration-mappings/{id} (the `AdminDeleteIntegrationMapping` operationId).
 	AdminDeleteIntegrationMappingWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*AdminDeleteIntegrationMappingResponse, error)
 
+	// AdminListMailDeliveriesWithResponse Every mail userd sent or will send, newest first, with its outcome (?status=, ?to=, ?kind=); never its body
+	//
+	// Needs the permission `mail:read`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/admin/mail-deliveries (the `AdminListMailDeliveries` operationId).
+	AdminListMailDeliveriesWithResponse(ctx context.Context, params *AdminListMailDeliveriesParams, reqEditors ...RequestEditorFn) (*AdminListMailDeliveriesResponse, error)
+
 	// AdminModerateWithBodyWithResponse Warn, suspend, ban or unban a user, or remove or restore their content, with a line in their moderation history; audited
 	//
 	// Needs the permission `users:moderate`.
@@ -26348,6 +26648,82 @@ func (r AdminDeleteIntegrationMappingResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AdminDeleteIntegrationMappingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AdminListMailDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MailDeliveriesOutputBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AdminListMailDeliveriesResponse) GetJSON200() *MailDeliveriesOutputBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AdminListMailDeliveriesResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AdminListMailDeliveriesResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AdminListMailDeliveriesResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AdminListMailDeliveriesResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AdminListMailDeliveriesResponse) GetApplicationproblemJSON500() *Problem {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AdminListMailDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AdminListMailDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AdminListMailDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AdminListMailDeliveriesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -40486,6 +40862,21 @@ func (c *ClientWithResponses) AdminDeleteIntegrationMappingWithResponse(ctx cont
 	return ParseAdminDeleteIntegrationMappingResponse(rsp)
 }
 
+// AdminListMailDeliveriesWithResponse Every mail userd sent or will send, newest first, with its outcome (?status=, ?to=, ?kind=); never its body
+//
+// Needs the permission `mail:read`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/admin/mail-deliveries (the `AdminListMailDeliveries` operationId).
+func (c *ClientWithResponses) AdminListMailDeliveriesWithResponse(ctx context.Context, params *AdminListMailDeliveriesParams, reqEditors ...RequestEditorFn) (*AdminListMailDeliveriesResponse, error) {
+	rsp, err := c.AdminListMailDeliveries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAdminListMailDeliveriesResponse(rsp)
+}
+
 // AdminModerateWithBodyWithResponse Warn, suspend, ban or unban a user, or remove or restore their content, with a line in their moderation history; audited
 //
 // Needs the permission `users:moderate`.
@@ -45386,6 +45777,67 @@ func ParseAdminDeleteIntegrationMappingResponse(rsp *http.Response) (*AdminDelet
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAdminListMailDeliveriesResponse parses an HTTP response from a AdminListMailDeliveriesWithResponse call
+func ParseAdminListMailDeliveriesResponse(rsp *http.Response) (*AdminListMailDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AdminListMailDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MailDeliveriesOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem

@@ -18,6 +18,7 @@ import (
 	"github.com/userd/userd/internal/feature/crm"
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/keys"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/mfa"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/synchronization"
@@ -117,7 +118,7 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed, mfa.Sealed, engagement.Sealed, billing.Sealed, crm.Sealed, newsletter.Sealed, webhook.Sealed, webhook.SealedPrevious} {
+	for _, col := range []sqldb.SealedColumn{keys.Sealed, vault.Sealed, synchronization.Sealed, mfa.Sealed, engagement.Sealed, billing.Sealed, crm.Sealed, newsletter.Sealed, webhook.Sealed, webhook.SealedPrevious, mailq.Sealed} {
 		total, err := db.CountSealed(ctx, col)
 		if err != nil {
 			return err

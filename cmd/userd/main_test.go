@@ -298,7 +298,7 @@ func TestTuneMemory(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	tuneMemory(200, 37)
+	tuneMemory(context.Background(), 200, 37, 7<<20)
 	if got := debug.SetGCPercent(100); got != 37 {
 		t.Errorf("GC percent = %d; want 37", got)
 	}
@@ -308,12 +308,51 @@ func TestTuneMemory(t *testing.T) {
 	t.Setenv("GOGC", "80")
 	t.Setenv("GOMEMLIMIT", "1GiB")
 	debug.SetMemoryLimit(math.MaxInt64)
-	tuneMemory(200, 37)
+	tuneMemory(context.Background(), 200, 37, 7<<20)
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set, GC percent = %d; want it left at 100", got)
 	}
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("with GOMEMLIMIT set, memory limit = %d; want it left alone", got)
+	}
+}
+
+// TestDerivedLimit: the default memory limit leaves two hashes' memory a
+// core, twice the rest of the live heap and the runtime's own memory, at
+// least 16 MiB for these two.
+func TestDerivedLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, tt := range []struct {
+		live, other uint64
+		want        int64
+	}{
+		{0, 8 * mib, 44 * mib},               // idle: 2 cores × 7 MiB × 2 + 16 MiB
+		{19 * mib, 5 * mib, 44 * mib},        // two hashes in flight over 5 MiB of the rest
+		{14*mib + 30*mib, 8 * mib, 96 * mib}, // 30 MiB of caches besides: twice that
+		{14*mib + 9*mib, 16 * mib, 62 * mib}, // 256 connections' stacks
+	} {
+		if got := derivedLimit(7*mib, 2, tt.live, tt.other); got != tt.want {
+			t.Errorf("derivedLimit(7 MiB, 2 cores, live %d MiB, other %d MiB) = %d MiB; want %d", tt.live/mib, tt.other/mib, got/mib, tt.want/mib)
+		}
+	}
+}
+
+// TestFollowHeap: with --memory-limit -1 the limit is set from the live heap
+// at once, and left alone once the server stops.
+func TestFollowHeap(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { followHeap(ctx, 7<<20, 2); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	var got int64
+	for got = debug.SetMemoryLimit(-1); got == math.MaxInt64 && time.Now().Before(deadline); got = debug.SetMemoryLimit(-1) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got < 44<<20 || got == math.MaxInt64 {
+		t.Fatalf("memory limit = %d; want at least 44 MiB, derived", got)
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
@@ -90,7 +90,7 @@ type serveConfig struct {
 	cachedPages     int
 	publicAuthID    bool
 	cachedItems     int
-	memoryLimit     int // MiB; 0: none
+	memoryLimit     int // MiB; 0: none; -1: derived (tuneMemory)
 	gcPercent       int
 	debugAddr       string
 	metricsAddr     string // "": /metrics on the API's address
@@ -100,6 +100,7 @@ type serveConfig struct {
 	// webhookDisableAfter is how long an endpoint fails with no success
 	// before it is disabled.
 	webhookDisableAfter time.Duration
+	webhookWorkers      int // runners of webhook deliveries
 
 	// newsletter are the limits of subscriptions to the newsletter, and
 	// newsletterTTL the life of their confirmation links.
@@ -216,6 +217,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.rpID, "webauthn-rp-id", "", "the passkeys' relying party id, a domain such as example.com (default the host of --public-url) (env USERD_WEBAUTHN_RP_ID)")
 	fs.StringVar(&c.rpOrigins, "webauthn-origins", "", "ORIGIN,… of the pages that use passkeys (default the origin of --public-url) (env USERD_WEBAUTHN_ORIGINS)")
 	fs.StringVar(&c.webhookURL, "webhook-url", "", "URL that receives every webhook event of the catalogue, and the only one that receives synchronization.due and synchronization.token_expiring; https unless on loopback; endpoints are also managed at /v1/admin/webhook-endpoints (env USERD_WEBHOOK_URL)")
+	fs.IntVar(&c.webhookWorkers, "webhook-workers", webhook.DefaultWorkers, "webhook deliveries that one process makes at once (each endpoint at most 2 at once across processes) (env USERD_WEBHOOK_WORKERS)")
 	fs.DurationVar(&c.webhookDisableAfter, "webhook-disable-after", webhook.DefaultDisableAfter, "how long a webhook endpoint fails, with no success, before it is disabled and its creator told (env USERD_WEBHOOK_DISABLE_AFTER)")
 	fs.StringVar(&c.webhookSecret, "webhook-secret", "", "whsec_… key that signs webhooks (Standard Webhooks); needed with --webhook-url (env USERD_WEBHOOK_SECRET)")
 	fs.DurationVar(&c.auth.ReauthMaxAge, "reauthentication-max-age", 5*time.Minute, "how recent a log-in must be to reveal a stored secret, add or remove a second factor or a passkey, or delete the account (env USERD_REAUTHENTICATION_MAX_AGE)")
@@ -223,7 +225,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 7168: with 5 passes, equivalent by OWASP's table to 19456 with 2) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 5) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
-	fs.IntVar(&c.memoryLimit, "memory-limit", 0, "soft limit in MiB of the memory the process's Go runtime holds, 0 for none; leave the argon2id memory of every core (7 MiB each by default) plus 48 MiB, or the collector runs without pause (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
+	fs.IntVar(&c.memoryLimit, "memory-limit", -1, "soft limit in MiB of the memory the process's Go runtime holds; -1 derives it every second: twice the argon2id memory of every core (7 MiB each by default) plus twice the rest of the live heap, at least 16 MiB; 0 for none (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address (127.0.0.1:6060) that serves Go's profiles at /debug/pprof/, for go tool pprof; off when empty (env USERD_DEBUG_ADDR)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "HOST:PORT that serves /metrics (Prometheus) instead of the API's address, which then answers 404 there; keep it private (env USERD_METRICS_ADDR)")
 	fs.IntVar(&c.gcPercent, "gc-percent", 100, "how far the heap may grow past what is live before the collector runs, in percent; lower holds less memory for more collector work (GOGC wins) (env USERD_GC_PERCENT)")
@@ -297,19 +299,6 @@ func serveMetrics(addr string, h http.Handler) (stop func() error, err error) {
 		defer cancel()
 		return srv.Shutdown(ctx)
 	}, nil
-}
-
-// tuneMemory sets the collector's pace and the soft memory limit (MiB, 0
-// for none) unless GOGC and GOMEMLIMIT already did. Go's default pace of 100
-// suits userd: 50 held 4 MB less under GET /v1/me and served it 5-20% slower
-// in the harness.
-func tuneMemory(limitMiB, gcPercent int) {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
-	if limitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(int64(limitMiB) << 20)
-	}
 }
 
 func uintFlag(dst *uint32, lo, hi uint64) func(string) error {
@@ -398,7 +387,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
 	}
 	log := newLogger(os.Stderr, c.logFormat)
-	tuneMemory(c.memoryLimit, c.gcPercent)
+	tuneMemory(ctx, c.memoryLimit, c.gcPercent, uint64(c.argon.Memory)<<10)
 	proxies, err := parseCIDRs(c.trustedProxies)
 	if err != nil {
 		return err
@@ -430,6 +419,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		if external, err = federation.NewExternal(ctx, c.external); err != nil {
 			return err
 		}
+	}
+	if c.webhookWorkers < 1 || c.webhookDisableAfter < time.Hour {
+		return fmt.Errorf("--webhook-workers is at least 1 and --webhook-disable-after at least 1h")
 	}
 	var hookKey []byte
 	if c.webhookURL != "" {
@@ -499,9 +491,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	c.auth.RefreshSecret = derive(master, "userd refresh successor")
 	hasher := password.New(c.argon, 0)
 	limiter := ratelimit.New(db, bool(c.rateLimits))
+	// Mail leaves through a runner of its own, with a short lease (see
+	// mailq.Lease), so that no other job delays it.
+	mails := mailq.New(db, mailq.Deps{Keyring: keyring, Sender: mailer, Log: log})
+	mailRunner := jobs.NewRunner(db, log)
+	mailRunner.SetLease(mailq.Lease)
+	mails.Register(mailRunner)
 	authSvc := auth.New(auth.Deps{External: external, Keyring: keyring, DB: db, Hasher: hasher, Keys: keyStore,
-		Limiter: limiter, Mailer: mailer, Log: log, Unlink: federation.UnlinkAll}, c.auth)
-	defer authSvc.Close()
+		Limiter: limiter, Mail: mails, Log: log, Unlink: federation.UnlinkAll}, c.auth)
 	if err := authSvc.CheckSignupRoles(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("--signup-roles: %w", err)
@@ -524,7 +521,21 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	synchronization.Register(runner, db, keyring, configured)
 	outbox.SetConfigured(c.webhookURL != "")
 	hooks := webhook.NewService(db, webhook.Deps{Keyring: keyring, Configured: configured, DisableAfter: c.webhookDisableAfter})
-	hooks.Register(runner)
+	// Webhooks leave through runners of their own (--webhook-workers, one
+	// delivery at a time each, with a short lease), woken as a transaction
+	// that emitted events commits, so that a slow endpoint delays no other
+	// job and, past its concurrency limit, no other endpoint.
+	hookRunners := make([]*jobs.Runner, c.webhookWorkers)
+	for i := range hookRunners {
+		hookRunners[i] = jobs.NewRunner(db, log)
+		hookRunners[i].SetLease(webhook.Lease)
+		hooks.Register(hookRunners[i])
+	}
+	outbox.SetWake(func() {
+		for _, r := range hookRunners {
+			r.Wake()
+		}
+	})
 	moderation.Register(runner, db)
 	janitor.Register(runner, db, log)
 	if err := errors.Join(janitor.Schedule(ctx, db), janitor.ScheduleRankings(ctx, db)); err != nil {
@@ -532,10 +543,16 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	behind.Go(func() { runner.Run(ctx, c.shutdown) })
-	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
+	for _, r := range hookRunners {
+		behind.Go(func() { r.Run(ctx, c.shutdown) })
+	}
+	// Mail runs on until the requests in flight are done, so that their
+	// mail leaves with them.
+	behind.Go(func() { mailRunner.Run(background, c.shutdown) })
+	orgs := organization.NewService(db, organization.Deps{MaxPerUser: c.maxOrgs, PublicURL: c.publicURL, Mail: mails.Queuer(mailq.OrgInvitation), Limiter: limiter,
 		Invitations: c.invitationLimit})
 	collections := collection.NewService(db, collection.Deps{MaxRecordBytes: c.maxRecordBytes})
-	letters := newsletter.NewService(db, newsletter.Deps{Keyring: keyring, PublicURL: c.publicURL, Mail: authSvc.SendAsync, Limiter: limiter,
+	letters := newsletter.NewService(db, newsletter.Deps{Keyring: keyring, PublicURL: c.publicURL, Mail: mails.Queuer(mailq.NewsletterConfirm), Limiter: limiter,
 		Limits: c.newsletter, ConfirmTTL: c.newsletterTTL})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, keyring), Vault: vault.NewService(db, keyring, authSvc.RequireRecent),
@@ -568,6 +585,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Newsletter:  f.Newsletter,
 			Surveys:     f.Surveys,
 			Webhooks:    hooks,
+			Mail:        mails,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	behind.Go(func() { memo.Run(background, db, api.Caches()...) })

@@ -3,7 +3,7 @@
 // has expired (rate-limit windows, log-in states, challenges, mailed
 // tokens, ended sessions, the views of past days), ends what runs out
 // (manual subscriptions, past_due grace periods) and deletes the records
-// kept for a while (finished jobs, webhook deliveries and events, lapsed organisation
+// kept for a while (finished jobs and mail deliveries, webhook deliveries and events, lapsed organisation
 // invitations, collections' changes); each package says what of its own tables has expired. Its
 // rankings job recomputes the items' rankings every
 // engagement.RefreshEvery.
@@ -21,6 +21,7 @@ import (
 	"github.com/userd/userd/internal/feature/engagement"
 	"github.com/userd/userd/internal/feature/federation"
 	"github.com/userd/userd/internal/feature/jobs"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/mfa"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/outbox"
@@ -46,7 +47,7 @@ var expirers = []struct {
 }{
 	{"rate limits", ratelimit.Expire}, {"log-in states", federation.Expire}, {"mfa challenges", mfa.Expire},
 	{"passkey ceremonies", passkey.Expire}, {"sessions and mailed tokens", auth.Expire},
-	{"webhook deliveries", webhook.Expire}, {"webhook events", outbox.Expire}, {"finished jobs", jobs.Expire}, {"ended subscriptions", billing.Expire},
+	{"webhook deliveries", webhook.Expire}, {"webhook events", outbox.Expire}, {"finished jobs", jobs.Expire}, {"finished mail deliveries", mailq.Expire}, {"ended subscriptions", billing.Expire},
 	{"organization invitations", organization.Expire}, {"views of past days", engagement.Expire},
 	{"collection changes", collection.Expire},
 }

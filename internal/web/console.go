@@ -36,6 +36,7 @@ import (
 	"github.com/userd/userd/internal/feature/admin"
 	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
 )
 
@@ -72,6 +73,7 @@ var consoleNav = []navItem{
 	{Path: "/admin/billing", Label: "Billing", Needs: billingRead},
 	{Path: "/admin/collections", Label: "Collections", Needs: collectionsWrite},
 	{Path: "/admin/notifications", Label: "Notifications", Needs: notificationsSend},
+	{Path: "/admin/mail", Label: "Mail", Needs: mailq.ReadPermission},
 	{Path: "/admin/audit", Label: "Audit log", Needs: logsRead},
 	{Path: "/admin/settings", Label: "Settings", Needs: consoleArea},
 }
@@ -94,6 +96,7 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /admin/users/{id}/moderate", s.console(moderation.ModeratePermission, s.consoleModerate))
 	s.mux.HandleFunc("POST /admin/users/{id}/delete", s.console(usersWrite, s.consoleDeleteUser))
 	s.mux.HandleFunc("GET /admin/audit", s.console(logsRead, s.consoleAudit))
+	s.mux.HandleFunc("GET /admin/mail", s.console(mailq.ReadPermission, s.consoleMail))
 	s.mux.HandleFunc("POST /admin/users/{id}/sessions", s.console(usersWrite, s.consoleEndSessions))
 	s.mux.HandleFunc("GET /admin/orgs", s.console(usersRead, s.consoleOrgs))
 	s.mux.HandleFunc("GET /admin/orgs/{id}", s.console(usersRead, s.consoleOrg))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/testkit/authtest"
 )
 
 // apiRole returns a role as GET /v1/admin/roles lists it, or nil.
@@ -390,11 +391,11 @@ func TestConsoleAccessNarrow(t *testing.T) {
 }
 
 // TestConsoleAccessInBrowser drives Debian's Chromium through the roles, API
-// keys, notifications and settings (testdata/console_access_browser.cjs):
+// keys, notifications, settings and mail (testdata/console_access_browser.cjs):
 // it creates a role with two permissions, creates an API key (shown once:
 // a reload does not show it again), revokes it (the API refuses it with
-// 401 from then on), sends a notification to a role's holders, and reads
-// the settings; every page passes axe-core and is screenshot with the
+// 401 from then on), sends a notification to a role's holders, reads
+// the settings and lists the sent mail; every page passes axe-core and is screenshot with the
 // prefix access-. What it did is checked here through the API.
 func TestConsoleAccessInBrowser(t *testing.T) {
 	engines(t, func(t *testing.T, c *client) {
@@ -406,8 +407,9 @@ func TestConsoleAccessInBrowser(t *testing.T) {
 		}
 		c.grant(ann, "CREW")
 		plan := map[string]string{"admin": "admin@example.com", "password": "correct horse battery", "new_role": "SUPPORT", "perms": "users:read,api_keys:read",
-			"notify_role": "CREW", "holders": "1", "title": "Crew meeting at noon"}
-		if pages := consoleInBrowser(t, c, "console_access_browser.cjs", plan); len(pages) != 11 {
+			"notify_role": "CREW", "holders": "1", "title": "Crew meeting at noon", "mails": "3"}
+		authtest.Sent(t, c.db) // the three sign-ups' verification mails
+		if pages := consoleInBrowser(t, c, "console_access_browser.cjs", plan); len(pages) != 12 {
 			t.Errorf("the browser checked %d pages: %v", len(pages), pages)
 		}
 		if ro := apiRole(t, c, adm, "SUPPORT"); ro == nil || strings.Join(toStrings(ro["permissions"]), ",") != "api_keys:read,users:read" {

@@ -25,8 +25,7 @@ func FuzzSignupBody(f *testing.F) {
 		f.Add(seed)
 	}
 	db := dbtest.Open(f, "sqlite")
-	h, svc := newHandler(db, "http://userd.test", options{ctx: f.Context()})
-	f.Cleanup(svc.Close)
+	h, _ := newHandler(f, db, "http://userd.test", options{ctx: f.Context()})
 	f.Fuzz(func(t *testing.T, body string) {
 		var before int
 		db.SQL().QueryRow(`SELECT count(*) FROM users`).Scan(&before)

@@ -30,7 +30,7 @@ func startTimed(t *testing.T, db *sqldb.DB, tm web.Timeouts, wrap func(http.Hand
 	srv := httptest.NewUnstartedServer(nil)
 	c.url = "http://" + srv.Listener.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	h, svc := newHandler(db, c.url, options{ctx: ctx})
+	h, svc := newHandler(t, db, c.url, options{ctx: ctx})
 	var handler http.Handler = h
 	if wrap != nil {
 		handler = wrap(h)
@@ -38,7 +38,7 @@ func startTimed(t *testing.T, db *sqldb.DB, tm web.Timeouts, wrap func(http.Hand
 	srv.Config = web.HTTPServer(handler, tm)
 	srv.Config.RegisterOnShutdown(h.Shutdown)
 	srv.Start()
-	t.Cleanup(func() { h.Shutdown(); srv.Close(); svc.Close(); cancel() })
+	t.Cleanup(func() { h.Shutdown(); srv.Close(); cancel() })
 	c.auth = svc
 	return c
 }

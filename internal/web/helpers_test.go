@@ -25,6 +25,7 @@ import (
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
@@ -44,6 +45,7 @@ import (
 	"github.com/userd/userd/internal/platform/password"
 	"github.com/userd/userd/internal/platform/seal"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 	"github.com/userd/userd/internal/testkit/dbtest"
 	"github.com/userd/userd/internal/web"
 )
@@ -106,11 +108,11 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	}
 	c.hooks = webhook.New(db, o.webhook, o.hookKey)
 	o.hooks = c.hooks
-	h, svc := newHandler(db, c.url, o)
+	h, svc := newHandler(t, db, c.url, o)
 	srv.Config.Handler = h
 	srv.Config.RegisterOnShutdown(h.Shutdown)
 	srv.Start()
-	t.Cleanup(func() { h.Shutdown(); srv.Close(); svc.Close(); cancel() })
+	t.Cleanup(func() { h.Shutdown(); srv.Close(); cancel() })
 	c.auth = svc
 	c.jobs = jobs.NewRunner(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	synchronization.Register(c.jobs, db, o.keyring, c.hooks)
@@ -119,8 +121,9 @@ func startWith(t testing.TB, db *sqldb.DB, o options) *client {
 	return c
 }
 
-// newHandler builds the API as serve does, with test settings.
-func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.Service) {
+// newHandler builds the API as serve does, with test settings; its mail
+// queue's runner runs until the test ends.
+func newHandler(t testing.TB, db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.Service) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if o.log != nil {
 		log = slog.New(slog.NewJSONHandler(o.log, nil))
@@ -136,8 +139,9 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		mailer = o.mailer
 	}
 	counted := mail.Count(mailer)
+	mails := authtest.Mail(t, db, o.keyring, counted)
 	hasher := password.New(cheap, 0)
-	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: hasher, Keys: ks, Limiter: ratelimit.New(db, o.limits), Mailer: counted, Log: log, Unlink: federation.UnlinkAll}, o.auth)
+	svc := auth.New(auth.Deps{External: o.external, Keyring: o.keyring, DB: db, Hasher: hasher, Keys: ks, Limiter: ratelimit.New(db, o.limits), Mail: mails, Log: log, Unlink: federation.UnlinkAll}, o.auth)
 	adm := admin.New(db, password.New(cheap, 0), svc)
 	if o.rpOrigin == "auto" { // the page's own origin, on localhost
 		o.rpOrigin = strings.Replace(publicURL, "127.0.0.1", "localhost", 1)
@@ -153,14 +157,14 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 	hub, changeHub := notify.NewHub(), notify.NewHub()
 	go hub.Run(o.ctx, db)
 	go changeHub.RunOn(o.ctx, db, collection.Channel)
-	orgs := organization.NewService(db, organization.Deps{MaxPerUser: o.maxOrgs, PublicURL: publicURL, Mail: svc.SendAsync, Limiter: ratelimit.New(db, o.limits)})
+	orgs := organization.NewService(db, organization.Deps{MaxPerUser: o.maxOrgs, PublicURL: publicURL, Mail: mails.Queuer(mailq.OrgInvitation), Limiter: ratelimit.New(db, o.limits)})
 	collections := collection.NewService(db, collection.Deps{})
 	f := lifecycle.Features{Accounts: account.NewService(db), Layouts: layout.NewService(db), Referrals: referral.NewService(db), Social: social.NewService(db),
 		Notifications: notify.NewService(db), Synchronizations: synchronization.NewService(db, o.keyring), Vault: vault.NewService(db, o.keyring, svc.RequireRecent),
 		Engagement:    engagement.NewService(db, engagement.Deps{Keyring: o.keyring, CachedItems: engagement.DefaultCachedItems}),
 		Organizations: orgs,
 		Collections:   collections,
-		Newsletter: newsletter.NewService(db, newsletter.Deps{Keyring: o.keyring, PublicURL: publicURL, Mail: svc.SendAsync,
+		Newsletter: newsletter.NewService(db, newsletter.Deps{Keyring: o.keyring, PublicURL: publicURL, Mail: mails.Queuer(mailq.NewsletterConfirm),
 			Limiter: ratelimit.New(db, o.limits)}),
 		Surveys: survey.NewService(db, survey.Deps{Key: []byte("test survey key"), Limiter: ratelimit.New(db, o.limits),
 			ResponseLimit: survey.DefaultResponseLimit}),
@@ -185,6 +189,7 @@ func newHandler(db *sqldb.DB, publicURL string, o options) (*web.Server, *auth.S
 		Newsletter:  f.Newsletter,
 		Surveys:     f.Surveys,
 		Webhooks:    webhook.NewService(db, webhook.Deps{Keyring: o.keyring, Configured: o.hooks}),
+		Mail:        mails,
 		ChangeHub:   changeHub,
 		Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)

@@ -19,6 +19,7 @@ import (
 	"github.com/userd/userd/internal/feature/jobs"
 	"github.com/userd/userd/internal/feature/webhook"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 )
 
 // families is a parsed metrics page.
@@ -143,7 +144,7 @@ func TestMetrics(t *testing.T) {
 		if r := c.do("GET", "/no/such/"+linkToken, nil, ""); r.Status != http.StatusNotFound {
 			t.Fatalf("GET of an unknown path = %d", r.Status)
 		}
-		c.auth.Close() // the verification mail has gone
+		authtest.Sent(t, c.db) // the verification mail has gone
 
 		// Webhook deliveries: one answered 204, one 500.
 		ctx := sqldb.System(context.Background())

@@ -356,8 +356,7 @@ func FuzzUnsubscribeBody(f *testing.F) {
 		f.Add(seed, false)
 	}
 	db := dbtest.Open(f, "sqlite")
-	h, svc := newHandler(db, "http://userd.test", options{ctx: f.Context()})
-	f.Cleanup(svc.Close)
+	h, _ := newHandler(f, db, "http://userd.test", options{ctx: f.Context()})
 	f.Fuzz(func(t *testing.T, body string, asJSON bool) {
 		req := httptest.NewRequest("POST", "/v1/newsletter/unsubscribe?token=udnu_"+strings.Repeat("B", 43), strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -217,8 +217,7 @@ func FuzzOrgBody(f *testing.F) {
 		f.Add(seed)
 	}
 	db := dbtest.Open(f, "sqlite")
-	h, svc := newHandler(db, "http://userd.test", options{ctx: f.Context(), maxOrgs: 1 << 20})
-	f.Cleanup(svc.Close)
+	h, _ := newHandler(f, db, "http://userd.test", options{ctx: f.Context(), maxOrgs: 1 << 20})
 	serve := func(method, path, body, token string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

@@ -13,6 +13,7 @@ import (
 	"github.com/userd/userd/internal/feature/collection"
 	"github.com/userd/userd/internal/feature/crm"
 	"github.com/userd/userd/internal/feature/engagement"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/rbac"
@@ -272,6 +273,7 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/admin/surveys/{slug}/results", "admin-survey-results", "A survey's results: its count of responses and, per question, counts per option, the distribution and average of ratings and numbers, the count of text answers", "Surveys", survey.ReadPermission, 0}, s.surveyResults)
 	add(s, route{"GET", "/v1/admin/surveys/{slug}/responses", "admin-survey-responses", "A survey's responses, newest first, in pages", "Surveys", survey.ReadPermission, 0}, s.surveyResponses)
 	addStream(s, route{"GET", "/v1/admin/surveys/{slug}/responses.csv", "admin-survey-responses-csv", "Every response to a survey, oldest first, as CSV streamed as it is read (one column per question)", "Surveys", survey.ReadPermission, 0}, s.surveyCSV, csvResponses)
+	add(s, route{"GET", "/v1/admin/mail-deliveries", "admin-list-mail-deliveries", "Every mail userd sent or will send, newest first, with its outcome (?status=, ?to=, ?kind=); never its body", "Administration", mailq.ReadPermission, 0}, s.listMailDeliveries)
 	add(s, route{"GET", "/v1/admin/activity-logs", "admin-activity-logs", "The audit trail, newest first, with filters", "Administration", logsRead, 0}, s.adminActivityLogs)
 }
 

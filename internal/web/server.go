@@ -28,6 +28,7 @@ import (
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/layout"
 	"github.com/userd/userd/internal/feature/lifecycle"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
@@ -145,6 +146,8 @@ type Services struct {
 	Surveys *survey.Service
 	// Webhooks serves webhook endpoints and deliveries.
 	Webhooks *webhook.Service
+	// Mail lists the mail deliveries.
+	Mail *mailq.Service
 }
 
 // Server is the HTTP API.
@@ -176,6 +179,7 @@ type Server struct {
 	newsletter  *newsletter.Service
 	surveys     *survey.Service
 	webhooks    *webhook.Service
+	mail        *mailq.Service
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
 	// the ranking stays the same: encoding is most of the cost of an answer
@@ -206,6 +210,7 @@ func New(cfg Config, svc Services) *Server {
 	s.newsletter = svc.Newsletter
 	s.surveys = svc.Surveys
 	s.webhooks = svc.Webhooks
+	s.mail = svc.Mail
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."

@@ -276,6 +276,7 @@ var userColumns = map[string]struct {
 	"collection_changes":       {[]string{"user_id"}, "cascade: the stream's events of their records"},
 	"twenty_crm_config":        {[]string{"updated_by"}, "set null: the connection stays, last changed by no one"},
 	"survey_responses":         {[]string{"user_id"}, "cascade: their responses leave the surveys' results"},
+	"mail_deliveries":          {[]string{"user_id"}, "cascade: their mail, sent or waiting, with its address; mail to an address they never had as a user (an invitation) stays until it expires"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile

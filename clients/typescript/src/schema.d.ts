@@ -323,6 +323,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/mail-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every mail userd sent or will send, newest first, with its outcome (?status=, ?to=, ?kind=); never its body
+         * @description Needs the permission `mail:read`.
+         */
+        get: operations["admin-list-mail-deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/moderation-actions": {
         parameters: {
             query?: never;
@@ -4439,6 +4459,42 @@ export interface components {
             identifier: string;
             password: string;
         };
+        MailDeliveriesOutputBody: {
+            items: components["schemas"]["MailDelivery"][] | null;
+            next_cursor: string | null;
+        };
+        MailDelivery: {
+            /**
+             * Format: int64
+             * @description Delivery attempts made so far.
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the transaction that decided to send it committed the mail.
+             */
+            created_at: string;
+            id: string;
+            /** @enum {string} */
+            kind: "verify_email" | "reset_password" | "security_notice" | "org_invitation" | "newsletter_confirm";
+            /** @description The error of the last failed attempt; null once sent. */
+            last_error: string | null;
+            /**
+             * Format: date-time
+             * @description When the SMTP server took it; null until then.
+             */
+            sent_at: string | null;
+            /**
+             * @description queued until the SMTP server takes it (sent) or the attempts run out (failed); skipped: written and never sent (a password reset asked for an address without an account).
+             * @enum {string}
+             */
+            status: "queued" | "sent" | "failed" | "skipped";
+            subject: string;
+            /** @description The recipient's address. */
+            to: string;
+            /** @description The user the mail is for; null for a mail to an address (an invitation, a newsletter confirmation, a password reset asked for an address without an account). */
+            user_id: string | null;
+        };
         ManagedSurvey: {
             allow_anonymous: boolean;
             /** Format: date-time */
@@ -7298,6 +7354,82 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-list-mail-deliveries": {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description next_cursor of the previous page. */
+                cursor?: string;
+                /** @description Only the deliveries with this status. */
+                status?: "queued" | "sent" | "failed" | "skipped";
+                /** @description Only the mail to this exact address. */
+                to?: string;
+                /** @description Only the mail of this kind. */
+                kind?: "verify_email" | "reset_password" | "security_notice" | "org_invitation" | "newsletter_confirm";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MailDeliveriesOutputBody"];
+                };
             };
             /** @description Bad Request */
             400: {

@@ -111,7 +111,7 @@ func TestAdminEmailChange(t *testing.T) {
 			if diff := cmp.Diff(before, b.world()); diff != "" {
 				t.Fatalf("%s changed the database (-before +after):\n%s", name, diff)
 			}
-			b.auth.Close() // mail goes out after the request: wait for it
+			authtest.Sent(t, db) // mail goes out after the request: wait for it
 			if sent := b.mail.take(); len(sent) != 0 {
 				t.Fatalf("%s sent mail: %v", name, sent)
 			}
@@ -140,7 +140,7 @@ func TestAdminEmailChange(t *testing.T) {
 		if err != nil || *u.Email != "ann@new.example" || u.EmailVerifiedAt != nil || *u.City != "Lyon" {
 			t.Fatalf("a fresh administrator's change of email = %+v, %v", u.User, err)
 		}
-		b.auth.Close()
+		authtest.Sent(t, db)
 		const subject = "Your email address was changed"
 		if got, want := b.mail.take(), []string{"ann@example.com: " + subject, "ann@new.example: " + subject}; !cmp.Equal(got, want) {
 			t.Fatalf("mail %v; want %v", got, want)
@@ -160,7 +160,7 @@ func TestAdminEmailChange(t *testing.T) {
 		if _, err := b.s.UpdateUser(ctx, admin.Who{System: true}, ann, account.Patch{Email: ptr("ann3@example.com")}); err != nil {
 			t.Fatal(err)
 		}
-		b.auth.Close()
+		authtest.Sent(t, db)
 		if got, want := b.mail.take(), []string{"ann3@example.com: " + subject, "ann@new.example: " + subject}; !cmp.Equal(got, want) {
 			t.Fatalf("mail %v; want %v", got, want)
 		}

@@ -8,16 +8,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"log/slog"
-	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/keys"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/batch"
-	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/password"
 	"github.com/userd/userd/internal/platform/seal"
@@ -141,8 +140,10 @@ type Deps struct {
 	Hasher   *password.Hasher
 	Keys     *keys.Store
 	Limiter  *ratelimit.Limiter
-	Mailer   mail.Sender
-	Log      *slog.Logger
+	// Mail queues the mail (verification, password reset, security
+	// notices) in the transaction that decides to send it.
+	Mail *mailq.Service
+	Log  *slog.Logger
 	// Unlink removes a user's provider links when a password reset
 	// reclaims their account (see Reclaim); nil where none can exist.
 	Unlink Unlinker
@@ -152,7 +153,6 @@ type Deps struct {
 type Service struct {
 	Deps
 	cfg      Config
-	mail     sync.WaitGroup
 	verified *lru.Cache[[sha256.Size]byte, token.Access] // see verifyAccess
 	callers  *memo.Cache[cached]                         // see Authenticate
 	lookups  *batch.Batcher[*lookup]                     // Authenticate's reads, shared (see readSessions)
@@ -164,9 +164,6 @@ func New(d Deps, cfg Config) *Service {
 	cfg.defaults()
 	if d.Log == nil {
 		d.Log = slog.Default()
-	}
-	if d.Mailer == nil {
-		d.Mailer = mail.Log{Logger: d.Log}
 	}
 	verified, err := lru.New[[sha256.Size]byte, token.Access](verifiedTokens)
 	if err != nil {
@@ -183,9 +180,6 @@ func (s *Service) Memo() memo.Fed { return s.callers }
 // MemoStats returns the counts of what Authenticate remembers (see
 // memo.Stats).
 func (s *Service) MemoStats() memo.Stats { return s.callers.Stats() }
-
-// Close waits for mail that is still being sent.
-func (s *Service) Close() { s.mail.Wait() }
 
 // RequireRecent returns ErrReauthenticate unless the actor signed in to
 // their session within the configured maximum age: the rule for changes that
@@ -243,22 +237,4 @@ type Signup struct {
 	// Role is the one role the user chooses, one of Config.SignupRoles;
 	// empty gives END_USER.
 	Role string
-}
-
-// SendAsync sends a mail after the request that caused it, as userd's own
-// mail goes, for features that mail users (organisations' invitations).
-func (s *Service) SendAsync(m mail.Message) { s.sendAsync(m) }
-
-// sendAsync sends a mail after the request that caused it, so that the
-// answer's timing does not depend on it (nor tell whether it was sent).
-func (s *Service) sendAsync(m mail.Message) {
-	s.mail.Add(1)
-	go func() {
-		defer s.mail.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := s.Mailer.Send(ctx, m); err != nil {
-			s.Log.Error("send mail", "to", m.To, "subject", m.Subject, "err", err)
-		}
-	}()
 }

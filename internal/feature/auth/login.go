@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,24 +32,19 @@ func (s *Service) Login(ctx context.Context, identifier, pw string, c Client) (L
 
 func (s *Service) login(ctx context.Context, identifier, pw string, c Client) (Login, error) {
 	ident := strings.ToLower(strings.TrimSpace(identifier))
-	if err := s.Limiter.Hit(ctx, "login:ip:"+c.IP, s.cfg.Limits.LoginPerIP); err != nil {
+	tooLong := len(ident) > maxIdentifierBytes || len(pw) > maxPasswordBytes
+	a, err := s.admit(ctx, ident, tooLong, c)
+	if err != nil {
 		return Login{}, err
 	}
-	if len(ident) > maxIdentifierBytes || len(pw) > maxPasswordBytes {
+	if tooLong {
 		// No account has such an identifier or password: the same answer
 		// and hash work, and nothing written of what the client sent.
 		s.Hasher.VerifyDummy(ctx, pw)
 		return Login{}, ErrInvalidCredentials
 	}
-	u, hash, err := s.find(ctx, ident)
-	if err != nil {
-		return Login{}, err
-	}
-	failKey := accountKey("login", u.ID, ident)
-	if err := s.Limiter.Hit(ctx, failKey, s.cfg.Limits.LoginFailures); err != nil {
-		return Login{}, s.limited(ctx, err, u.ID, "login", c)
-	}
-	match, rehash, err := s.verify(ctx, u, hash, pw)
+	u := a.user
+	match, rehash, err := s.verify(ctx, u, a.hash, pw)
 	if err != nil {
 		return Login{}, err
 	}
@@ -58,16 +54,8 @@ func (s *Service) login(ctx context.Context, identifier, pw string, c Client) (L
 	if err := statusErr(u.Status); err != nil {
 		return Login{}, err
 	}
-	var second bool
-	err = s.DB.View(sqldb.AsUser(ctx, u.ID), func(tx *sqldb.Tx) (err error) {
-		second, err = mfa.Enabled(ctx, tx, u.ID)
-		return err
-	})
-	if err != nil {
-		return Login{}, fmt.Errorf("login: %w", err)
-	}
-	if second {
-		s.resetLimit(ctx, failKey)
+	if a.second {
+		s.resetLimit(ctx, a.failKey)
 		return Login{}, s.challenge(ctx, u, c)
 	}
 	newHash := ""
@@ -90,14 +78,78 @@ func (s *Service) login(ctx context.Context, identifier, pw string, c Client) (L
 		if out, err = s.open(ctx, tx, sg, u, c); err != nil {
 			return err
 		}
+		// The success ends a run of failures, in the same commit.
+		if err := s.Limiter.ResetIn(ctx, tx, a.failKey); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.Login, TargetType: "session", TargetID: out.Session.ID,
 			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"rehashed": newHash != ""}})
 	})
 	if err != nil {
 		return Login{}, fmt.Errorf("login: %w", err)
 	}
-	s.resetLimit(ctx, failKey)
 	return out, nil
+}
+
+// admission is what a log-in learns before its password is checked: the
+// user the identifier names (the zero user when none, or when the attempt
+// is refused unread), their hash, whether they have a second factor, and
+// the key their failures count under.
+type admission struct {
+	user    account.User
+	hash    string
+	second  bool
+	failKey string
+}
+
+// admit counts the attempt against the client's address and, unless that
+// refuses it, reads the user the identifier names and counts the attempt
+// against their account, in one transaction that commits the counts,
+// refused or not, before any password is hashed: of N concurrent attempts
+// exactly the limits' first pass. With tooLong (an identifier or password
+// too long to belong to anyone) it reads nothing.
+func (s *Service) admit(ctx context.Context, ident string, tooLong bool, c Client) (admission, error) {
+	var a admission
+	var refusal error
+	read := func(tx *sqldb.Tx) error {
+		var err error
+		refusal, err = s.Limiter.CountIn(ctx, tx, "login:ip:"+c.IP, s.cfg.Limits.LoginPerIP)
+		if err != nil || refusal != nil || tooLong {
+			return err
+		}
+		u, hash, err := account.FindForLogin(ctx, tx, ident)
+		if errors.Is(err, account.ErrNotFound) {
+			u, hash, err = account.User{}, "", nil
+		}
+		if err != nil {
+			return err
+		}
+		a.user, a.hash, a.failKey = u, hash, accountKey("login", u.ID, ident)
+		if refusal, err = s.Limiter.CountIn(ctx, tx, a.failKey, s.cfg.Limits.LoginFailures); err != nil || refusal != nil {
+			return err
+		}
+		// Read for an identifier that names nobody too (an id no user
+		// has): the same work whether or not it does.
+		a.second, err = mfa.Enabled(ctx, tx, cmp.Or(u.ID, account.FirstID))
+		return err
+	}
+	// System: an identifier is all the request knows. Without limits
+	// nothing is written, and a read takes no writer's turn.
+	var err error
+	if s.Limiter.Counting() {
+		err = s.DB.Tx(sqldb.System(ctx), read)
+	} else {
+		err = s.DB.View(sqldb.System(ctx), read)
+	}
+	switch {
+	case err != nil:
+		return admission{}, fmt.Errorf("login: %w", err)
+	case refusal != nil && a.failKey != "":
+		return admission{}, s.limited(ctx, refusal, a.user.ID, "login", c)
+	case refusal != nil:
+		return admission{}, refusal
+	}
+	return a, nil
 }
 
 // accountKey is the rate-limit key of an attempt of a kind on an account:

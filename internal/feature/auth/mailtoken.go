@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/platform/token"
@@ -36,15 +37,15 @@ type mailKind struct {
 	path    string // the page under the public URL that takes ?token=
 	subject string
 	tmpl    string // templates/<tmpl>.txt and .html
+	mail    string // the kind of its mail (mailq)
 }
 
 var (
-	verification  = mailKind{"verification_tokens", "udv_", "/verify-email", "Confirm your email address", "verify"}
-	passwordReset = mailKind{"password_reset_tokens", "udp_", "/reset-password", "Reset your password", "reset"}
+	verification  = mailKind{"verification_tokens", "udv_", "/verify-email", "Confirm your email address", "verify", mailq.VerifyEmail}
+	passwordReset = mailKind{"password_reset_tokens", "udp_", "/reset-password", "Reset your password", "reset", mailq.ResetPassword}
 )
 
-// mailToken is a token to mail after its transaction commits; the zero
-// value sends nothing.
+// mailToken is a token to mail in the transaction that issued it.
 type mailToken struct {
 	kind  mailKind
 	to    string
@@ -63,12 +64,17 @@ func (s *Service) issue(ctx context.Context, tx *sqldb.Tx, k mailKind, email str
 	return mailToken{kind: k, to: email, token: tok, ttl: ttl}, nil
 }
 
-func (s *Service) issueVerification(ctx context.Context, tx *sqldb.Tx, u account.User) (mailToken, error) {
+// issueVerification stores a verification token for u's email and queues
+// its mail in tx.
+func (s *Service) issueVerification(ctx context.Context, tx *sqldb.Tx, u account.User) error {
 	t, err := s.issue(ctx, tx, verification, *u.Email, s.cfg.VerifyTTL)
 	if err != nil {
-		return t, err
+		return err
 	}
-	return t, audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.EmailVerificationSent, TargetType: "user", TargetID: u.ID})
+	if err := s.queueToken(ctx, tx, t, mailq.Mail{UserID: u.ID}); err != nil {
+		return err
+	}
+	return audit.Record(ctx, tx, audit.Event{UserID: u.ID, Action: audit.EmailVerificationSent, TargetType: "user", TargetID: u.ID})
 }
 
 // peek returns the identifier of a live token of kind k, without using it.
@@ -106,24 +112,32 @@ func consume(ctx context.Context, tx *sqldb.Tx, k mailKind, tok string) (string,
 	return ident, nil
 }
 
-// sendToken renders and sends the mail for t, after the request.
-func (s *Service) sendToken(t mailToken) {
-	if t.token == "" {
-		return
-	}
+// queueToken renders the mail for t and queues it in tx, as m says (its
+// user, whether to skip it).
+func (s *Service) queueToken(ctx context.Context, tx *sqldb.Tx, t mailToken, m mailq.Mail) error {
 	data := struct {
 		Email, Link, TTL string
 	}{t.to, strings.TrimSuffix(s.cfg.PublicURL, "/") + t.kind.path + "?token=" + url.QueryEscape(t.token), humanize(t.ttl)}
+	msg, err := render(t.kind.tmpl, data)
+	if err != nil {
+		return err
+	}
+	msg.To, msg.Subject = t.to, t.kind.subject
+	m.Kind, m.Message = t.kind.mail, msg
+	return s.Mail.Queue(ctx, tx, m)
+}
+
+// render renders the text and HTML bodies of templates/<tmpl>.txt and
+// .html.
+func render(tmpl string, data any) (mail.Message, error) {
 	var text, html bytes.Buffer
-	if err := textTemplates.ExecuteTemplate(&text, t.kind.tmpl+".txt", data); err != nil {
-		s.Log.Error("render mail", "err", err)
-		return
+	if err := textTemplates.ExecuteTemplate(&text, tmpl+".txt", data); err != nil {
+		return mail.Message{}, fmt.Errorf("render mail %s: %w", tmpl, err)
 	}
-	if err := htmlTemplates.ExecuteTemplate(&html, t.kind.tmpl+".html", data); err != nil {
-		s.Log.Error("render mail", "err", err)
-		return
+	if err := htmlTemplates.ExecuteTemplate(&html, tmpl+".html", data); err != nil {
+		return mail.Message{}, fmt.Errorf("render mail %s: %w", tmpl, err)
 	}
-	s.sendAsync(mail.Message{To: t.to, Subject: t.kind.subject, Text: text.String(), HTML: html.String()})
+	return mail.Message{Text: text.String(), HTML: html.String()}, nil
 }
 
 func humanize(d time.Duration) string {
@@ -170,8 +184,7 @@ func (s *Service) ResendVerification(ctx context.Context, a userd.Actor) error {
 	if err := s.Limiter.Hit(ctx, "verify:user:"+a.UserID, s.cfg.Limits.VerifySendsUser); err != nil {
 		return err
 	}
-	var t mailToken
-	err := s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
+	return s.DB.Tx(sqldb.AsUser(ctx, a.UserID), func(tx *sqldb.Tx) error {
 		u, err := account.Get(ctx, tx, a.UserID)
 		switch {
 		case err != nil:
@@ -181,12 +194,6 @@ func (s *Service) ResendVerification(ctx context.Context, a userd.Actor) error {
 		case u.EmailVerifiedAt != nil:
 			return ErrAlreadyVerified
 		}
-		t, err = s.issueVerification(ctx, tx, u)
-		return err
+		return s.issueVerification(ctx, tx, u)
 	})
-	if err != nil {
-		return err
-	}
-	s.sendToken(t)
-	return nil
 }

@@ -1,14 +1,13 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/notify"
-	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -29,7 +28,7 @@ var (
 		Text: "The email address of your account was changed. If this was not you, contact the operator of this service."}
 )
 
-// Tell records a notice for a user in tx and, once tx commits, mails it to
+// Tell records a notice for a user in tx and queues its mail in tx to
 // their email address when they have one; oldEmail, when not empty, is
 // mailed too (the address a change of email leaves behind).
 func (s *Service) Tell(ctx context.Context, tx *sqldb.Tx, userID string, n notify.Notice, c Client, oldEmail string) error {
@@ -48,27 +47,18 @@ func (s *Service) Tell(ctx context.Context, tx *sqldb.Tx, userID string, n notif
 	if oldEmail != "" && (u.Email == nil || oldEmail != *u.Email) {
 		to = append(to, oldEmail)
 	}
-	tx.AfterCommit(func() {
-		for _, addr := range to {
-			s.mailNotice(addr, n, c)
+	for _, addr := range to {
+		data := struct {
+			Email, Title, Text, IP, UserAgent string
+		}{addr, n.Title, n.Text, c.IP, c.UserAgent}
+		msg, err := render("notice", data)
+		if err != nil {
+			return err
 		}
-	})
+		msg.To, msg.Subject = addr, n.Title
+		if err := s.Mail.Queue(ctx, tx, mailq.Mail{UserID: userID, Kind: mailq.SecurityNotice, Message: msg}); err != nil {
+			return fmt.Errorf("notice %s: %w", n.Type, err)
+		}
+	}
 	return nil
-}
-
-// mailNotice renders and sends a notice to one address, after the request.
-func (s *Service) mailNotice(to string, n notify.Notice, c Client) {
-	data := struct {
-		Email, Title, Text, IP, UserAgent string
-	}{to, n.Title, n.Text, c.IP, c.UserAgent}
-	var text, html bytes.Buffer
-	if err := textTemplates.ExecuteTemplate(&text, "notice.txt", data); err != nil {
-		s.Log.Error("render mail", "err", err)
-		return
-	}
-	if err := htmlTemplates.ExecuteTemplate(&html, "notice.html", data); err != nil {
-		s.Log.Error("render mail", "err", err)
-		return
-	}
-	s.sendAsync(mail.Message{To: to, Subject: n.Title, Text: text.String(), HTML: html.String()})
 }

@@ -8,14 +8,16 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
 // ForgotPassword mails a reset link when a user has this email, and does
 // the same work either way: one look-up, the same rate-limit writes, a reset
-// token and an audit entry stored (a token nobody is sent, for an unknown
-// address), the mail sent after the answer. Neither the answer nor its
-// timing tells who has an account. Past the limits (from one address, for
+// token, its mail queued and an audit entry stored (for an unknown address,
+// a token nobody is sent, its mail written as skipped), the mail delivered
+// after the answer. Neither the answer nor its timing tells who has an
+// account. Past the limits (from one address, for
 // one account or unknown address) it returns a rate-limit error.
 func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
 	if len(email) > 1024 { // no address is this long: nothing to do, nothing to write
@@ -39,19 +41,19 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 	if u.Email != nil {
 		to, ev.UserID, ev.TargetType, ev.TargetID = *u.Email, u.ID, "user", u.ID
 	}
-	var t mailToken
 	// System: an email is all the request knows.
 	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		if t, err = s.issue(ctx, tx, passwordReset, to, s.cfg.ResetTTL); err != nil {
+		t, err := s.issue(ctx, tx, passwordReset, to, s.cfg.ResetTTL)
+		if err != nil {
+			return err
+		}
+		if err := s.queueToken(ctx, tx, t, mailq.Mail{UserID: ev.UserID, Skip: u.Email == nil}); err != nil {
 			return err
 		}
 		return audit.Record(ctx, tx, ev)
 	})
 	if err != nil {
 		return fmt.Errorf("forgot password: %w", err)
-	}
-	if u.Email != nil {
-		s.sendToken(t)
 	}
 	return nil
 }

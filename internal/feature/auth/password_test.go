@@ -9,6 +9,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
@@ -88,7 +89,7 @@ func TestChangePasswordEndsOtherSessions(t *testing.T) {
 		if _, err := s.Authenticate(ctx, ann.SessionToken); err != nil {
 			t.Fatalf("the session that changed it = %v", err)
 		}
-		s.Close() // the mail has gone
+		authtest.Sent(t, db) // the mail has gone
 		if k, mails := notices(), len(box.got); k != 1 || mails != 1 {
 			t.Fatalf("%d notices and %d mails; want 1 and 1", k, mails)
 		}

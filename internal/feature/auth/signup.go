@@ -87,7 +87,6 @@ func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, err
 		return Login{}, err
 	}
 	var out Login
-	var verify mailToken
 	// System: the user does not exist until this transaction makes them.
 	err = s.DB.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		u, err := account.Insert(ctx, tx, account.New{Identity: in.Identity, Profile: in.Profile, PasswordHash: hash})
@@ -110,7 +109,7 @@ func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, err
 			}
 		}
 		if u.Email != nil {
-			if verify, err = s.issueVerification(ctx, tx, u); err != nil {
+			if err := s.issueVerification(ctx, tx, u); err != nil {
 				return err
 			}
 		}
@@ -120,7 +119,6 @@ func (s *Service) register(ctx context.Context, in Signup, c Client) (Login, err
 	if err != nil {
 		return Login{}, err
 	}
-	s.sendToken(verify)
 	return out, nil
 }
 

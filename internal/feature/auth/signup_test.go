@@ -9,6 +9,7 @@ import (
 	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/authtest"
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
@@ -58,7 +59,7 @@ func TestSignupConcurrentSameEmail(t *testing.T) {
 		if k := dbtest.Count(t, db, `SELECT count(*) FROM activity_logs WHERE action = $1`, audit.Signup); k != 1 {
 			t.Errorf("sign-ups audited = %d; want 1", k)
 		}
-		s.Close()
+		authtest.Sent(t, db)
 		if k := len(box.got); k != 1 {
 			t.Fatalf("%d mails sent; want 1", k)
 		}

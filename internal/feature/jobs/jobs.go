@@ -12,6 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/userd/userd"
@@ -32,6 +36,10 @@ type Job struct {
 
 	maxAttempts int
 }
+
+// Final reports whether this is the job's last attempt: if it fails, the
+// job ends with its error instead of being retried.
+func (j Job) Final() bool { return j.Attempts >= j.maxAttempts }
 
 // Handler does a job. It returns the time of the job's next run for a
 // recurring job (zero: the job is done), or an error to retry it later.
@@ -66,29 +74,54 @@ func Cancel(ctx context.Context, tx *sqldb.Tx, key string) error {
 	return nil
 }
 
-// Runner claims and runs due jobs.
+// DefaultLease is how long a claimed job is its runner's unless SetLease
+// says otherwise: a job whose process dies while running it runs again
+// once its lease has expired.
+const DefaultLease = 5 * time.Minute
+
+// Runner claims and runs due jobs of the kinds it has handlers for; jobs
+// of other kinds wait for a runner that has them (another process's, or
+// another runner of this process with a lease of its own).
 type Runner struct {
 	db       *sqldb.DB
 	handlers map[string]Handler
 	worker   string
 	lease    time.Duration
 	poll     time.Duration
+	wake     chan struct{}
 	log      *slog.Logger
 }
 
-// NewRunner returns a Runner over db. Register handlers before Run.
+// NewRunner returns a Runner over db with DefaultLease. Register handlers
+// before Run.
 func NewRunner(db *sqldb.DB, log *slog.Logger) *Runner {
-	return &Runner{db: db, handlers: map[string]Handler{}, worker: rand.Text()[:12], lease: 5 * time.Minute, poll: time.Second, log: log}
+	return &Runner{db: db, handlers: map[string]Handler{}, worker: rand.Text()[:12], lease: DefaultLease, poll: time.Second,
+		wake: make(chan struct{}, 1), log: log}
 }
 
 // Handle registers the handler of a kind.
 func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
 
-// Run runs due jobs until ctx ends, looking for more every poll interval.
-// Once ctx ends it claims no more jobs, and the job in hand has grace to
-// finish; past that its context ends too, and if it then fails its lease is
-// released without counting the attempt, so that any process runs it again
-// at once. Run returns when the job in hand has ended.
+// SetLease sets how long a job that the runner claims is its own before
+// another runner may claim it again; its handlers must finish well within
+// it. Call it before Run.
+func (r *Runner) SetLease(d time.Duration) { r.lease = d }
+
+// Wake makes Run look for due jobs now instead of at its next poll, as a
+// transaction that enqueued one asks once it commits. It never blocks.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default: // a look is already asked for
+	}
+}
+
+// Run runs due jobs until ctx ends, looking for more every poll interval
+// and whenever Wake asks. Once ctx ends it claims no more jobs, and the job
+// in hand has grace to finish; past that its context ends too, and if it
+// then fails its lease is released without counting the attempt, so that
+// any process runs it again at once. Run returns when the job in hand has
+// ended.
 func (r *Runner) Run(ctx context.Context, grace time.Duration) error {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -103,6 +136,7 @@ func (r *Runner) Run(ctx context.Context, grace time.Duration) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		case <-r.wake:
 		}
 	}
 }
@@ -126,18 +160,31 @@ func (r *Runner) runDue(stop, work context.Context) (int, error) {
 	return n, stop.Err()
 }
 
-// claim leases the next due job. Two workers may pick the same id; the
-// UPDATE's own condition lets only one of them have it.
+// claim leases the next due job of a kind the runner has a handler for.
+// Two workers may pick the same id; the UPDATE's own condition lets only
+// one of them have it.
 func (r *Runner) claim(ctx context.Context) (Job, bool, error) {
 	var j Job
 	var payload []byte
 	found := false
+	kinds := slices.Sorted(maps.Keys(r.handlers))
+	if len(kinds) == 0 {
+		return j, false, nil
+	}
+	marks := make([]string, len(kinds))
+	for i := range kinds {
+		marks[i] = "$" + strconv.Itoa(i+4)
+	}
 	err := r.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+		args := []any{r.worker, tx.Now.Add(r.lease), tx.Now}
+		for _, k := range kinds {
+			args = append(args, k)
+		}
 		err := tx.QueryRow(ctx, `UPDATE jobs SET locked_by = $1, locked_until = $2, attempts = attempts + 1
 			WHERE id = (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 AND (locked_until IS NULL OR locked_until < $3)
-				ORDER BY run_at LIMIT 1)
+				AND kind IN (`+strings.Join(marks, ", ")+`) ORDER BY run_at LIMIT 1)
 			AND done_at IS NULL AND (locked_until IS NULL OR locked_until < $3)
-			RETURNING id, kind, key, payload, attempts, max_attempts, run_at, scheduled_at`, r.worker, tx.Now.Add(r.lease), tx.Now).
+			RETURNING id, kind, key, payload, attempts, max_attempts, run_at, scheduled_at`, args...).
 			Scan(&j.ID, &j.Kind, &j.Key, &payload, &j.Attempts, &j.maxAttempts, &j.RunAt, &j.ScheduledAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -163,12 +210,7 @@ func backoff(n int) time.Duration {
 const finishWithin = 10 * time.Second
 
 func (r *Runner) run(ctx context.Context, j Job) {
-	h, ok := r.handlers[j.Kind]
-	var next time.Time
-	err := fmt.Errorf("no handler for job kind %q", j.Kind)
-	if ok {
-		next, err = h(ctx, j)
-	}
+	next, err := r.handlers[j.Kind](ctx, j) // claim takes only kinds that have one
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishWithin)
 	defer cancel()
 	ferr := r.db.Tx(sqldb.System(fctx), func(tx *sqldb.Tx) error {

@@ -158,6 +158,83 @@ func openAt(t *testing.T, engine, where string) *sqldb.DB {
 	return db
 }
 
+// TestRunnersTakeTheirKindsWithTheirLeases: a runner claims only the kinds
+// it has handlers for; a job held by a runner that stopped (a killed
+// process) is claimed again once that runner's own lease, not the default
+// one, has expired; Wake makes Run look before its next poll.
+func TestRunnersTakeTheirKindsWithTheirLeases(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		offset := time.Duration(0)
+		var mu sync.Mutex
+		db.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) })
+		ctx := sqldb.System(context.Background())
+		add := func(kind, key string) {
+			t.Helper()
+			if err := db.Tx(ctx, func(tx *sqldb.Tx) error { return jobs.Enqueue(ctx, tx, kind, key, nil, tx.Now) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add("mail", "m1")
+		add("other", "o1")
+
+		// A runner of mail with a one-minute lease dies in its handler.
+		dead := jobs.NewRunner(db, quiet)
+		dead.SetLease(time.Minute)
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		dead.Handle("mail", func(context.Context, jobs.Job) (time.Time, error) { close(stopped); <-stop; return time.Time{}, nil })
+		go dead.RunDue(context.Background())
+		<-stopped
+		defer close(stop)
+
+		var ran []string
+		other := jobs.NewRunner(db, quiet)
+		other.Handle("other", func(_ context.Context, j jobs.Job) (time.Time, error) {
+			ran = append(ran, j.Key)
+			return time.Time{}, nil
+		})
+		if n, err := other.RunDue(ctx); n != 1 || err != nil || len(ran) != 1 || ran[0] != "o1" {
+			t.Fatalf("the other runner ran %d (%v), %v; want o1 alone", n, ran, err)
+		}
+		mail := jobs.NewRunner(db, quiet)
+		mail.Handle("mail", func(_ context.Context, j jobs.Job) (time.Time, error) {
+			ran = append(ran, j.Key)
+			return time.Time{}, nil
+		})
+		mu.Lock()
+		offset = 50 * time.Second
+		mu.Unlock()
+		if n, _ := mail.RunDue(ctx); n != 0 {
+			t.Fatalf("a mail job was claimed again within its lease: %d", n)
+		}
+		mu.Lock()
+		offset = 61 * time.Second // past the dead runner's lease, not past jobs.DefaultLease
+		mu.Unlock()
+		if n, err := mail.RunDue(ctx); n != 1 || err != nil || ran[1] != "m1" {
+			t.Fatalf("after the lease ran %d (%v), %v; want m1", n, ran, err)
+		}
+
+		// Wake: Run looks at once rather than at its next poll (1 s).
+		got := make(chan time.Time, 1)
+		woken := jobs.NewRunner(db, quiet)
+		woken.Handle("woken", func(context.Context, jobs.Job) (time.Time, error) { got <- time.Now(); return time.Time{}, nil })
+		rctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go woken.Run(rctx, time.Second)
+		time.Sleep(100 * time.Millisecond) // past Run's first look
+		add("woken", "w1")
+		at := time.Now()
+		woken.Wake()
+		select {
+		case ran := <-got:
+			if d := ran.Sub(at); d > 700*time.Millisecond {
+				t.Fatalf("woken job ran %v after Wake; want well before the 1 s poll", d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the woken job never ran")
+		}
+	})
+}
+
 // TestRunEndsGracefully: when Run's context ends, the job in hand finishes
 // within the grace and is done; a job that outlasts the grace sees its
 // context end and is released, its attempt not counted, so that another

@@ -118,9 +118,9 @@ type Deps struct {
 	Keyring *seal.Keyring
 	// PublicURL starts the links of the mails and the unsubscribe URLs.
 	PublicURL string
-	// Mail sends a mail after the request (auth.Service.SendAsync); nil
-	// sends nothing.
-	Mail func(mail.Message)
+	// Mail queues a mail in the transaction that decides to send it, to
+	// leave once it commits (mailq.Service.Queuer); nil sends nothing.
+	Mail func(ctx context.Context, tx *sqldb.Tx, m mail.Message) error
 	// Limiter counts Subscribe's requests; nil limits nothing.
 	Limiter *ratelimit.Limiter
 	// Limits are Subscribe's rules (DefaultLimits where zero).
@@ -139,7 +139,7 @@ type Service struct {
 // NewService returns a Service over db.
 func NewService(db *sqldb.DB, d Deps) *Service {
 	if d.Mail == nil {
-		d.Mail = func(mail.Message) {}
+		d.Mail = func(context.Context, *sqldb.Tx, mail.Message) error { return nil }
 	}
 	if d.Limits.PerIP.Max == 0 {
 		d.Limits.PerIP = DefaultLimits.PerIP
@@ -210,7 +210,9 @@ func (s *Service) Subscribe(ctx context.Context, c userd.Client, email string) e
 		if err != nil {
 			return err
 		}
-		tx.AfterCommit(func() { s.deps.Mail(m) })
+		if err := s.deps.Mail(ctx, tx, m); err != nil {
+			return fmt.Errorf("newsletter confirmation mail: %w", err)
+		}
 		return nil
 	})
 }

@@ -37,7 +37,11 @@ type outbox struct {
 	sent []mail.Message
 }
 
-func (o *outbox) send(m mail.Message) { o.mu.Lock(); o.sent = append(o.sent, m); o.mu.Unlock() }
+// queue keeps m once tx commits, as the mail queue sends it.
+func (o *outbox) queue(_ context.Context, tx *sqldb.Tx, m mail.Message) error {
+	tx.AfterCommit(func() { o.mu.Lock(); o.sent = append(o.sent, m); o.mu.Unlock() })
+	return nil
+}
 
 // take returns the mails sent since the last take.
 func (o *outbox) take() []mail.Message {
@@ -64,7 +68,7 @@ func tokenIn(t *testing.T, m mail.Message, path string) string {
 }
 
 func newService(db *sqldb.DB, o *outbox, limiter *ratelimit.Limiter) *newsletter.Service {
-	return newsletter.NewService(db, newsletter.Deps{Keyring: keyring, PublicURL: "https://news.example/", Mail: o.send, Limiter: limiter})
+	return newsletter.NewService(db, newsletter.Deps{Keyring: keyring, PublicURL: "https://news.example/", Mail: o.queue, Limiter: limiter})
 }
 
 var admin = userd.Actor{Grants: userd.Grants{Permissions: []string{newsletter.ReadPermission, newsletter.WritePermission}}}
@@ -250,7 +254,7 @@ func TestConcurrentSubscribes(t *testing.T) {
 func TestSubscribeLimits(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		o := &outbox{}
-		s := newsletter.NewService(db, newsletter.Deps{Keyring: keyring, Mail: o.send, Limiter: ratelimit.New(db, true),
+		s := newsletter.NewService(db, newsletter.Deps{Keyring: keyring, Mail: o.queue, Limiter: ratelimit.New(db, true),
 			Limits: newsletter.Limits{PerIP: ratelimit.Rule{Max: 4, Window: time.Hour}, PerEmail: ratelimit.Rule{Max: 2, Window: time.Hour}}})
 		try := func(ip, email string) error { return s.Subscribe(context.Background(), userd.Client{IP: ip}, email) }
 		if err := errors.Join(try("192.0.2.1", "a@example.com"), try("192.0.2.2", "A@example.com")); err != nil {

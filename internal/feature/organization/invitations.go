@@ -74,8 +74,9 @@ func (s *Service) Invite(ctx context.Context, a userd.Actor, c userd.Client, id,
 		if err != nil {
 			return fmt.Errorf("insert invitation: %w", err)
 		}
-		msg := invitationMail(s.deps.PublicURL, email, o.Name, role, tok)
-		tx.AfterCommit(func() { s.deps.Mail(msg) })
+		if err := s.deps.Mail(ctx, tx, invitationMail(s.deps.PublicURL, email, o.Name, role, tok)); err != nil {
+			return fmt.Errorf("invitation mail: %w", err)
+		}
 		return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.OrganizationInvitationSent, TargetType: "organization", TargetID: id,
 			IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"invitation_id": inv.ID, "email": email, "role": role}})
 	})

@@ -139,9 +139,9 @@ type Deps struct {
 	MaxPerUser int
 	// PublicURL starts the link of an invitation's mail.
 	PublicURL string
-	// Mail sends a mail after the request (auth.Service.SendAsync); nil
-	// sends nothing.
-	Mail func(mail.Message)
+	// Mail queues a mail in the transaction that decides to send it, to
+	// leave once it commits (mailq.Service.Queuer); nil sends nothing.
+	Mail func(ctx context.Context, tx *sqldb.Tx, m mail.Message) error
 	// Limiter counts Invitations; nil limits nothing.
 	Limiter *ratelimit.Limiter
 	// Invitations is how many invitations one user may send
@@ -161,7 +161,7 @@ func NewService(db *sqldb.DB, d Deps) *Service {
 		d.MaxPerUser = DefaultMaxPerUser
 	}
 	if d.Mail == nil {
-		d.Mail = func(mail.Message) {}
+		d.Mail = func(context.Context, *sqldb.Tx, mail.Message) error { return nil }
 	}
 	if d.Invitations.Max == 0 {
 		d.Invitations = DefaultInvitationLimit

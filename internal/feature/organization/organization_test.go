@@ -38,7 +38,11 @@ type outbox struct {
 	sent []mail.Message
 }
 
-func (o *outbox) send(m mail.Message) { o.mu.Lock(); o.sent = append(o.sent, m); o.mu.Unlock() }
+// queue keeps m once tx commits, as the mail queue sends it.
+func (o *outbox) queue(_ context.Context, tx *sqldb.Tx, m mail.Message) error {
+	tx.AfterCommit(func() { o.mu.Lock(); o.sent = append(o.sent, m); o.mu.Unlock() })
+	return nil
+}
 
 var tokenOf = regexp.MustCompile(`https://userd\.test/accept-invitation\?token=(udi_[A-Za-z0-9_-]+)\n`)
 
@@ -60,7 +64,7 @@ func (o *outbox) last(t *testing.T, to string) string {
 
 func newService(db *sqldb.DB, max int) (*organization.Service, *outbox) {
 	box := &outbox{}
-	return organization.NewService(db, organization.Deps{MaxPerUser: max, PublicURL: "https://userd.test/", Mail: box.send,
+	return organization.NewService(db, organization.Deps{MaxPerUser: max, PublicURL: "https://userd.test/", Mail: box.queue,
 		Limiter: ratelimit.New(db, true)}), box
 }
 

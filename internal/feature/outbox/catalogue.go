@@ -154,5 +154,8 @@ func emit(ctx context.Context, tx *sqldb.Tx, all []subscriber, ev New) error {
 			return err
 		}
 	}
+	if w := wake.Load(); w != nil {
+		tx.AfterCommit(*w)
+	}
 	return nil
 }

@@ -34,6 +34,15 @@ var configured atomic.Bool
 // configuration (--webhook-url); serve sets it once at start.
 func SetConfigured(on bool) { configured.Store(on) }
 
+// wake nudges the runners of delivery jobs once a transaction that
+// scheduled some commits.
+var wake atomic.Pointer[func()]
+
+// SetWake sets what nudges the runners of delivery jobs (their Wake) once
+// a transaction that emitted events commits, so that the events leave at
+// once rather than at the runners' next poll; serve sets it once at start.
+func SetWake(fn func()) { wake.Store(&fn) }
+
 // Job is the payload of a delivery job.
 type Job struct {
 	EventID    string `json:"event_id"`

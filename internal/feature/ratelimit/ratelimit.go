@@ -75,7 +75,7 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 	}
 	var refusal error
 	err := l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		refusal, err = l.hitOne(ctx, tx, key, r)
+		refusal, err = l.CountIn(ctx, tx, key, r)
 		return err // the hit commits, refused or not
 	})
 	if err != nil {
@@ -90,21 +90,28 @@ func (l *Limiter) Hit(ctx context.Context, key string, r Rule) error {
 // comment), whose refusal rolls the transaction back; the counter's row is
 // locked until the transaction ends.
 func (l *Limiter) HitIn(ctx context.Context, tx *sqldb.Tx, key string, r Rule) error {
-	refusal, err := l.hitOne(ctx, tx, key, r)
+	refusal, err := l.CountIn(ctx, tx, key, r)
 	if err != nil {
 		return err
 	}
 	return refusal
 }
 
-// hitOne is HitAll of key alone: its refusal, and the error of counting it.
-func (l *Limiter) hitOne(ctx context.Context, tx *sqldb.Tx, key string, r Rule) (refusal, err error) {
+// CountIn counts one hit against key in the caller's transaction, which
+// commits it whether or not it is refused, and returns the refusal (an
+// *Error) apart from the error of counting: for a guess whose count must
+// hold even when the transaction goes on to other work (a log-in's).
+func (l *Limiter) CountIn(ctx context.Context, tx *sqldb.Tx, key string, r Rule) (refusal, err error) {
 	refusals, err := l.HitAll(ctx, tx, []string{key}, r)
 	if err != nil {
 		return nil, err
 	}
 	return refusals[0], nil
 }
+
+// Counting reports whether the Limiter counts hits; when it does not, its
+// hits and resets write nothing.
+func (l *Limiter) Counting() bool { return l.on() }
 
 // HitAll counts a hit against each of keys (a key named twice, twice) in
 // the caller's transaction, in one statement, and returns for each its
@@ -172,7 +179,22 @@ func (l *Limiter) Refund(ctx context.Context, key string) error {
 
 // Reset forgets key's count, after a success that ends a run of failures.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
-	return l.change(ctx, "reset", `DELETE FROM rate_limits WHERE key = $1`, key)
+	if !l.on() {
+		return nil
+	}
+	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return l.ResetIn(ctx, tx, key) })
+}
+
+// ResetIn forgets key's count in the caller's transaction, after a success
+// that ends a run of failures.
+func (l *Limiter) ResetIn(ctx context.Context, tx *sqldb.Tx, key string) error {
+	if !l.on() {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM rate_limits WHERE key = $1`, stored(key)); err != nil {
+		return fmt.Errorf("reset rate limit: %w", err)
+	}
+	return nil
 }
 
 // on reports whether the Limiter counts: a nil one, like one that is off,

@@ -62,8 +62,18 @@ type Deps struct {
 	MaxInFlight int
 }
 
-// DefaultMaxInFlight is the default per-endpoint concurrency limit.
-const DefaultMaxInFlight = 4
+// DefaultMaxInFlight is the default per-endpoint concurrency limit: half
+// of DefaultWorkers, so that one slow endpoint leaves the others workers.
+const DefaultMaxInFlight = 2
+
+// DefaultWorkers is how many runners of delivery jobs a process has by
+// default, each one delivery at a time.
+const DefaultWorkers = 4
+
+// Lease is the lease of a delivery runner's jobs: an attempt takes at most
+// the client's 15 s and its record, and a process killed while it holds one
+// delays that delivery by at most Lease.
+const Lease = time.Minute
 
 // Service manages webhook endpoints and delivers the outbox's events.
 type Service struct {

@@ -5,13 +5,16 @@ package authtest
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/jobs"
 	"github.com/userd/userd/internal/feature/keys"
+	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/mail"
 	"github.com/userd/userd/internal/platform/password"
@@ -35,7 +38,9 @@ var Keyring = func() *seal.Keyring {
 }()
 
 // Options change the service that New builds; the zero Options are serve's
-// defaults with rate limits off, mail to the void and Keyring.
+// defaults with rate limits off, mail to the void and Keyring. Mail leaves
+// as serve sends it: queued (mailq), then delivered by a runner of its own
+// that runs until the test ends.
 type Options struct {
 	Config   auth.Config // PublicURL and RefreshSecret get test values when empty
 	Limits   bool        // rate limits on
@@ -45,7 +50,7 @@ type Options struct {
 	Unlink   auth.Unlinker
 }
 
-// New returns an auth.Service over db, closed when the test ends.
+// New returns an auth.Service over db.
 func New(t testing.TB, db *sqldb.DB, o Options) *auth.Service {
 	t.Helper()
 	if o.Keyring == nil {
@@ -60,6 +65,7 @@ func New(t testing.TB, db *sqldb.DB, o Options) *auth.Service {
 	if o.Config.RefreshSecret == nil {
 		o.Config.RefreshSecret = []byte("test refresh secret")
 	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := auth.New(auth.Deps{
 		External: o.External,
 		Keyring:  o.Keyring,
@@ -67,10 +73,46 @@ func New(t testing.TB, db *sqldb.DB, o Options) *auth.Service {
 		Hasher:   Hasher(),
 		Keys:     keys.New(db, o.Keyring, keys.Config{RotateEvery: 24 * time.Hour, TokenTTL: 15 * time.Minute}),
 		Limiter:  ratelimit.New(db, o.Limits),
-		Mailer:   o.Mailer,
-		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Mail:     Mail(t, db, o.Keyring, o.Mailer),
+		Log:      log,
 		Unlink:   o.Unlink,
 	}, o.Config)
-	t.Cleanup(s.Close)
 	return s
+}
+
+// Mail returns a mail queue over db that sends with sender, and runs its
+// runner until the test ends.
+func Mail(t testing.TB, db *sqldb.DB, ring *seal.Keyring, sender mail.Sender) *mailq.Service {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	q := mailq.New(db, mailq.Deps{Keyring: ring, Sender: sender, Log: log})
+	r := jobs.NewRunner(db, log)
+	r.SetLease(mailq.Lease)
+	q.Register(r)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx, time.Second); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return q
+}
+
+// Sent waits until no mail waits in db's queue (each has been sent, has
+// failed or was skipped), for a test that counts what left: the queue's
+// runner delivers after the transaction, as serve's does.
+func Sent(t testing.TB, db *sqldb.DB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM mail_deliveries WHERE status = 'queued'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d mails still queued after 10 s", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

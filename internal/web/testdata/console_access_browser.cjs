@@ -1,9 +1,10 @@
-// Drives Chromium through the console's roles, API keys, notifications and
-// settings (console_lib.cjs runs it and checks every page it visits):
+// Drives Chromium through the console's roles, API keys, notifications,
+// settings and mail (console_lib.cjs runs it and checks every page it visits):
 //   node console_access_browser.cjs BASE_URL SHOTS_DIR < plan.json
 // plan.json names the administrator (admin, password), the role to create
 // (new_role) with two permissions (perms, comma-separated), the role whose holders get a
-// notification (notify_role) and its title.
+// notification (notify_role) and its title, and how many verification
+// mails were sent (mails).
 const { drive } = require("./console_lib.cjs");
 
 drive(async ({ page, plan, base, check, submit, signIn, fail }) => {
@@ -68,4 +69,14 @@ drive(async ({ page, plan, base, check, submit, signIn, fail }) => {
   await page.click('nav a[href="/admin/settings"]');
   await page.waitForLoadState();
   await check("access-settings");
+
+  // The mail, filtered by status.
+  await page.click('nav a[href="/admin/mail"]');
+  await page.waitForLoadState();
+  await page.selectOption("#status", "sent");
+  await Promise.all([page.waitForNavigation(), page.click('form.filters button[type="submit"]')]);
+  if (!page.url().endsWith("/admin/mail?status=sent&to=")) fail("the mail filter went to " + page.url());
+  const mails = await page.locator("tbody tr", { hasText: "verify_email" }).count();
+  if (mails !== Number(plan.mails)) fail(`the mail page lists ${mails} sent verification mails; want ${plan.mails}`);
+  await check("access-mail");
 });
