@@ -20,7 +20,7 @@ import (
 )
 
 // MaxAttempts is how many times one event is tried at one endpoint: with
-// Backoff, about two and a half days.
+// Backoff, over about two days.
 const MaxAttempts = 20
 
 // Backoff is the wait before retry n (1-based): 10 s doubling up to 6 h,
