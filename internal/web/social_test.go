@@ -277,6 +277,7 @@ var userColumns = map[string]struct {
 	"twenty_crm_config":        {[]string{"updated_by"}, "set null: the connection stays, last changed by no one"},
 	"survey_responses":         {[]string{"user_id"}, "cascade: their responses leave the surveys' results"},
 	"mail_deliveries":          {[]string{"user_id"}, "cascade: their mail, sent or waiting, with its address; mail to an address they never had as a user (an invitation) stays until it expires"},
+	"webhook_endpoints":        {[]string{"created_by"}, "set null: the endpoint stays, made by no one (no one is told when it is disabled)"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
@@ -288,7 +289,8 @@ var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goos
 	"role_permissions", "roles", "signing_keys", "verification_tokens", "view_keys", "webhook_deliveries",
 	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections",
 	"companies", "integration_mappings", "seed_status", "surveys",
-	"newsletter_subscriptions"} // the subscription of the user's verified email goes with them (TestNewsletterFollowsTheUser)
+	"newsletter_subscriptions", // the subscription of the user's verified email goes with them (TestNewsletterFollowsTheUser)
+	"webhook_events"}           // no user column: an event's data names its user, the user.deleted event too, until it is delivered (30 days)
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
 // them, and checks each table's rule. It fails when the schema has a table
@@ -370,6 +372,10 @@ func TestCascadeDeletion(t *testing.T) {
 			userd.NewID(time.Now()), time.Now().UTC(), goneID); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := c.db.SQL().Exec(`INSERT INTO webhook_endpoints (id, url, secret, created_by, created_at, updated_at) VALUES ($1, 'https://app.example/hooks', $2, $3, $4, $4)`,
+			userd.NewID(time.Now()), []byte("sealed"), goneID, time.Now().UTC()); err != nil {
+			t.Fatal(err)
+		}
 		c.do("POST", "/v1/admin/subscriptions", map[string]any{"user_id": goneID, "plan": "comp", "ends_at": time.Now().UTC().Add(time.Hour).Format(time.RFC3339)}, adm)
 		if _, err := c.db.SQL().Exec(`INSERT INTO payment_accounts (id, user_id, provider_id, customer_id, created_at) SELECT $1, $2, id, 'cus_gone', $3 FROM payment_providers WHERE name = 'stripe'`,
 			userd.NewID(time.Now()), goneID, time.Now().UTC()); err != nil {
@@ -436,6 +442,9 @@ func TestCascadeDeletion(t *testing.T) {
 		c.db.SQL().QueryRow(`SELECT count(*) FROM twenty_crm_config WHERE updated_by IS NULL`).Scan(&crmConfig)
 		if crmConfig != 1 {
 			t.Fatalf("the Twenty connection the deleted user changed: %d left without its changer", crmConfig)
+		}
+		if n := dbtest.Count(t, c.db, `SELECT count(*) FROM webhook_endpoints WHERE created_by IS NULL`); n != 1 {
+			t.Fatalf("the webhook endpoint the deleted user made: %d left without a maker", n)
 		}
 		c.db.SQL().QueryRow(`SELECT count(*) FROM activity_logs WHERE action = 'user.deleted' AND target_id = $1 AND user_id IS NULL`, goneID).Scan(&kept)
 		if keys != 1 {

@@ -109,8 +109,9 @@ func TestVault(t *testing.T) {
 }
 
 // TestNoSecretInClear stores a secret (a vault credential, the Twenty CRM
-// API key) and looks for it in every byte of the
-// database: the SQLite files, and every table's rows on PostgreSQL.
+// API key) and a webhook endpoint's two secrets (current and previous), and
+// looks for them in every byte of the database: the SQLite files, and every
+// table's rows on PostgreSQL.
 func TestNoSecretInClear(t *testing.T) {
 	for _, engine := range dbtest.Engines {
 		t.Run(engine, func(t *testing.T) {
@@ -129,15 +130,21 @@ func TestNoSecretInClear(t *testing.T) {
 			if r := c.do("PUT", "/v1/me/accounts/"+acct+"/credentials/api_key", map[string]any{"secret": apiSecret}, tok); r.Status != 200 {
 				t.Fatalf("put = %d", r.Status)
 			}
-			if r := c.do("PUT", "/v1/admin/twenty-crm-config", map[string]any{"base_url": "https://crm.example", "api_key": apiSecret}, c.admin()); r.Status != 200 {
+			adm := c.admin()
+			if r := c.do("PUT", "/v1/admin/twenty-crm-config", map[string]any{"base_url": "https://crm.example", "api_key": apiSecret}, adm); r.Status != 200 {
 				t.Fatalf("put the Twenty CRM key = %d %s", r.Status, r.Raw)
 			}
+			id, first := c.makeEndpoint(adm, "https://app.example.com/hooks")
+			second := str(c.do("POST", "/v1/admin/webhook-endpoints/"+id+"/rotate-secret", nil, adm).Body, "secret")
+			secrets := []string{apiSecret[8:], strings.TrimPrefix(first, "whsec_"), strings.TrimPrefix(second, "whsec_")}
 			if engine == "sqlite" {
 				files, _ := filepath.Glob(path + "*")
 				for _, f := range files {
 					b, _ := os.ReadFile(f)
-					if strings.Contains(string(b), apiSecret) || strings.Contains(string(b), apiSecret[8:]) {
-						t.Fatalf("%s holds the secret in clear", filepath.Base(f))
+					for _, secret := range secrets {
+						if strings.Contains(string(b), secret) {
+							t.Fatalf("%s holds a secret in clear", filepath.Base(f))
+						}
 					}
 				}
 				if len(files) == 0 {
@@ -161,8 +168,10 @@ func TestNoSecretInClear(t *testing.T) {
 				if err := db.SQL().QueryRow(`SELECT COALESCE(string_agg(t::text, ' '), '') FROM ` + table + ` t`).Scan(&dump); err != nil {
 					t.Fatal(err)
 				}
-				if strings.Contains(dump, apiSecret[8:]) {
-					t.Fatalf("table %s holds the secret in clear", table)
+				for _, secret := range secrets {
+					if strings.Contains(dump, secret) {
+						t.Fatalf("table %s holds a secret in clear", table)
+					}
 				}
 			}
 		})
