@@ -64,7 +64,7 @@ func (s *Server) createWebhookEndpoint(ctx context.Context, in *endpointInput) (
 type endpointsOutput struct {
 	Body struct {
 		Items      []WebhookEndpoint `json:"items"`
-		Configured *string           `json:"configured_url" doc:"The endpoint --webhook-url defines (every type, and the synchronization webhooks), read-only; null when none. Its deliveries have endpoint_id null."`
+		Configured *string           `json:"configured_url" doc:"The endpoint --webhook-url defines (every type, and the synchronization webhooks), read-only, its path and query values hidden (they may be its secret); null when none. Its deliveries have endpoint_id null."`
 	}
 }
 
@@ -155,7 +155,7 @@ type WebhookDelivery struct {
 	MessageID  string    `json:"message_id" doc:"The webhook-id: the same on every attempt at one event (the event's id)."`
 	EventType  string    `json:"event_type"`
 	EndpointID *string   `json:"endpoint_id" doc:"The endpoint; null for the one --webhook-url defines."`
-	URL        string    `json:"url" doc:"The URL delivered to."`
+	URL        string    `json:"url" doc:"The URL delivered to; --webhook-url's with its path and query values hidden."`
 	Attempt    int       `json:"attempt" doc:"1 for the first attempt."`
 	StatusCode *int      `json:"status_code" doc:"The HTTP status answered; null for none."`
 	Error      *string   `json:"error" doc:"Why the attempt failed; null for a success."`

@@ -267,6 +267,9 @@ func scanDelivery(row sqldb.Scanner) (Delivery, error) {
 		return d, err
 	}
 	d.EndpointID, d.StatusCode, d.Error, d.CreatedAt = ep.String, int(code.Int64), failure.String, d.CreatedAt.UTC()
+	if d.EndpointID == "" { // --webhook-url's, whose path may be its secret
+		d.URL = Redacted(d.URL)
+	}
 	return d, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -436,6 +437,25 @@ func (s *Service) openSecret(sealed []byte, id, column string) ([]byte, error) {
 	return key, nil
 }
 
-// ConfiguredURL returns the URL of the endpoint --webhook-url defines, ""
-// for none.
-func (s *Service) ConfiguredURL() string { return s.deps.Configured.url }
+// ConfiguredURL returns the URL of the endpoint --webhook-url defines,
+// Redacted, or "" for none.
+func (s *Service) ConfiguredURL() string { return Redacted(s.deps.Configured.url) }
+
+// Redacted returns the URL of --webhook-url as the API shows it: without a
+// password, its path (which may be the secret) and its query's values
+// replaced by "(hidden)", as the console's settings page shows the flag.
+func Redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	if u.Path != "" && u.Path != "/" {
+		u.Path, u.RawPath = "/(hidden)", ""
+	}
+	q := u.Query()
+	for k := range q {
+		q.Set(k, "(hidden)")
+	}
+	u.RawQuery = q.Encode()
+	return u.Redacted()
+}
