@@ -2372,7 +2372,7 @@ type EndpointInputBody struct {
 
 // EndpointsOutputBody defines model for EndpointsOutputBody.
 type EndpointsOutputBody struct {
-	// ConfiguredUrl The endpoint --webhook-url defines (every type, and the synchronization webhooks), read-only; null when none. Its deliveries have endpoint_id null.
+	// ConfiguredUrl The endpoint --webhook-url defines (every type, and the synchronization webhooks), read-only, its path and query values hidden (they may be its secret); null when none. Its deliveries have endpoint_id null.
 	ConfiguredUrl *string            `json:"configured_url"`
 	Items         *[]WebhookEndpoint `json:"items"`
 }
@@ -4244,7 +4244,7 @@ type WebhookDelivery struct {
 	// StatusCode The HTTP status answered; null for none.
 	StatusCode *int64 `json:"status_code"`
 
-	// Url The URL delivered to.
+	// Url The URL delivered to; --webhook-url's with its path and query values hidden.
 	Url string `json:"url"`
 }
 

@@ -4190,7 +4190,7 @@ export interface components {
             url: string;
         };
         EndpointsOutputBody: {
-            /** @description The endpoint --webhook-url defines (every type, and the synchronization webhooks), read-only; null when none. Its deliveries have endpoint_id null. */
+            /** @description The endpoint --webhook-url defines (every type, and the synchronization webhooks), read-only, its path and query values hidden (they may be its secret); null when none. Its deliveries have endpoint_id null. */
             configured_url: string | null;
             items: components["schemas"]["WebhookEndpoint"][] | null;
         };
@@ -5792,7 +5792,7 @@ export interface components {
              * @description The HTTP status answered; null for none.
              */
             status_code: number | null;
-            /** @description The URL delivered to. */
+            /** @description The URL delivered to; --webhook-url's with its path and query values hidden. */
             url: string;
         };
         WebhookEndpoint: {
