@@ -14,6 +14,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/webhook"
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -437,6 +438,45 @@ func TestWebhookEndpointDisabled(t *testing.T) {
 		r = c.do("PATCH", "/v1/admin/webhook-endpoints/"+id, map[string]any{"enabled": true}, adm)
 		if r.Body["enabled"] != true || r.Body["failing_since"] != nil || r.Body["disabled_reason"] != nil {
 			t.Fatalf("enabled again: %s", r.Raw)
+		}
+	})
+}
+
+// TestWebhookConcurrencyLimit: while an endpoint has as many deliveries in
+// flight as its limit (leases held, here by another process's jobs), its
+// next delivery waits, counting no attempt, and goes once one ends.
+func TestWebhookConcurrencyLimit(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		clk := withClock(db)
+		c := start(t, db)
+		adm := c.admin()
+		rc, url := newHookReceiver(t)
+		id, secret := c.makeEndpoint(adm, url, "user.created")
+		rc.know(secret)
+		now := db.Now()
+		for i := range webhook.DefaultMaxInFlight {
+			if _, err := db.SQL().Exec(`INSERT INTO jobs (id, kind, key, payload, run_at, scheduled_at, locked_by, locked_until, created_at)
+				VALUES ($1, 'webhook.deliver', $2, '{}', $3, $3, 'elsewhere', $4, $3)`,
+				userd.NewID(now), "webhook:"+id+":busy"+strconv.Itoa(i), now, now.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.signup(map[string]any{"email": "ann@example.com"})
+		ctx := context.Background()
+		c.jobs.RunDue(ctx)
+		if n := len(rc.messages()); n != 0 {
+			t.Fatalf("%d messages past the limit", n)
+		}
+		if n := dbtest.Count(t, db, `SELECT count(*) FROM webhook_deliveries`); n != 0 {
+			t.Fatalf("%d attempts recorded for a delivery held back", n)
+		}
+		if _, err := db.SQL().Exec(`UPDATE jobs SET done_at = $1, locked_by = NULL, locked_until = NULL WHERE locked_by = 'elsewhere'`, now); err != nil {
+			t.Fatal(err) // the other process's deliveries end
+		}
+		clk.advance(5 * time.Second) // past the held-back delivery's wait
+		c.jobs.RunDue(ctx)
+		if got := rc.ofType("user.created"); len(got) != 1 {
+			t.Fatalf("%d user.created once the endpoint had room; want 1", len(got))
 		}
 	})
 }
