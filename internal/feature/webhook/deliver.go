@@ -106,6 +106,9 @@ func (s *Service) send(ctx context.Context, t target, jobID string, ev outbox.Ev
 		return Outcome{}, fmt.Errorf("webhook %s: %w", ev.Type, err)
 	}
 	o := post(ctx, s.client, t.url, t.keys, ev.ID, s.db.Now().Unix(), b)
+	if ctx.Err() != nil { // cut short by a shutdown: not the endpoint's failure, and the job is released
+		return o, fmt.Errorf("webhook %s: %w", ev.Type, ctx.Err())
+	}
 	s.deps.Configured.count(o) // one count of outcomes for every endpoint
 	rec := attemptRecord{jobID: jobID, msgID: ev.ID, typ: ev.Type, url: t.url, endpointID: t.endpointID, attempt: attempt, outcome: o}
 	// System: deliveries are the application's.
