@@ -131,7 +131,7 @@ func backupTo(ctx context.Context, db *sqldb.DB, file string, force bool, progre
 	if err != nil {
 		return 0, fmt.Errorf("move the backup into place: %w", err)
 	}
-	return size, syncDir(filepath.Dir(file))
+	return size, sqldb.SyncDir(filepath.Dir(file))
 }
 
 // syncFile makes the file at path mode 0600 and durable, and returns its
@@ -153,19 +153,6 @@ func syncFile(path string) (int64, error) {
 		return 0, err
 	}
 	return st.Size(), f.Close()
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // The headers that tell a backup's engine.

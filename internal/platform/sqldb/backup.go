@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 )
 
 // Progress hears how far a long copy has got: done of total bytes, total
@@ -72,4 +73,17 @@ func (c *counting) add(n int) {
 		c.done += int64(n)
 		c.progress(c.done, c.total)
 	}
+}
+
+// SyncDir makes a rename in dir durable (a backup's or a restore's).
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
 }

@@ -150,7 +150,7 @@ func Restore(ctx context.Context, src, path string, progress sqldb.Progress) (er
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("rename into place: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
+	return sqldb.SyncDir(filepath.Dir(path))
 }
 
 // vacant returns ErrNotEmpty when a database, or its write-ahead log, is
@@ -182,19 +182,6 @@ func check(ctx context.Context, path string) error {
 	}
 	if verdict != "ok" {
 		return fmt.Errorf("the copy is damaged: %s", verdict)
-	}
-	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }
