@@ -92,7 +92,9 @@ func TestWebhookSurvivesSIGKILL(t *testing.T) {
 			mu.Unlock()
 
 			startUserd(t, args...)
-			deadline := time.Now().Add(40 * time.Second) // a failed first attempt waits its backoff
+			// A first attempt that failed waits its backoff (10 s); a job
+			// the killed process had claimed waits out its lease.
+			deadline := time.Now().Add(webhook.Lease + 20*time.Second)
 			for {
 				mu.Lock()
 				var ok *message

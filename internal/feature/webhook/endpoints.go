@@ -74,7 +74,7 @@ const DefaultWorkers = 4
 // Lease is the lease of a delivery runner's jobs: an attempt takes at most
 // the client's 15 s and its record, and a process killed while it holds one
 // delays that delivery by at most Lease.
-const Lease = time.Minute
+const Lease = 30 * time.Second
 
 // Service manages webhook endpoints and delivers the outbox's events.
 type Service struct {
