@@ -38,6 +38,7 @@ import (
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/webhook"
 )
 
 // consoleCookie carries the console's session token.
@@ -74,6 +75,7 @@ var consoleNav = []navItem{
 	{Path: "/admin/collections", Label: "Collections", Needs: collectionsWrite},
 	{Path: "/admin/notifications", Label: "Notifications", Needs: notificationsSend},
 	{Path: "/admin/mail", Label: "Mail", Needs: mailq.ReadPermission},
+	{Path: "/admin/webhooks", Label: "Webhooks", Needs: webhook.ReadPermission},
 	{Path: "/admin/audit", Label: "Audit log", Needs: logsRead},
 	{Path: "/admin/settings", Label: "Settings", Needs: consoleArea},
 }
@@ -125,6 +127,14 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("GET /admin/api-keys", s.console(admin.APIKeysRead, s.consoleAPIKeys))
 	s.mux.HandleFunc("POST /admin/api-keys", s.console(admin.APIKeysWrite, s.consoleCreateAPIKey))
 	s.mux.HandleFunc("POST /admin/api-keys/{key}/revoke", s.console(admin.APIKeysWrite, s.consoleRevokeAPIKey))
+	s.mux.HandleFunc("GET /admin/webhooks", s.console(webhook.ReadPermission, s.consoleWebhooks))
+	s.mux.HandleFunc("POST /admin/webhooks", s.console(webhook.WritePermission, s.consoleCreateWebhook))
+	s.mux.HandleFunc("POST /admin/webhooks/{endpoint}/enabled", s.console(webhook.WritePermission, s.consoleEnableWebhook))
+	s.mux.HandleFunc("POST /admin/webhooks/{endpoint}/rotate", s.console(webhook.WritePermission, s.consoleRotateWebhook))
+	s.mux.HandleFunc("POST /admin/webhooks/{endpoint}/test", s.console(webhook.WritePermission, s.consoleTestWebhook))
+	s.mux.HandleFunc("POST /admin/webhooks/{endpoint}/delete", s.console(webhook.WritePermission, s.consoleDeleteWebhook))
+	s.mux.HandleFunc("GET /admin/webhooks/deliveries", s.console(webhook.ReadPermission, s.consoleWebhookDeliveries))
+	s.mux.HandleFunc("POST /admin/webhooks/deliveries/{delivery}/retry", s.console(webhook.WritePermission, s.consoleRetryWebhook))
 	s.mux.HandleFunc("GET /admin/notifications", s.console(notificationsSend, s.consoleCompose))
 	s.mux.HandleFunc("POST /admin/notifications", s.console(notificationsSend, s.consoleSend))
 }

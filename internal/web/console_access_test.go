@@ -391,11 +391,13 @@ func TestConsoleAccessNarrow(t *testing.T) {
 }
 
 // TestConsoleAccessInBrowser drives Debian's Chromium through the roles, API
-// keys, notifications, settings and mail (testdata/console_access_browser.cjs):
+// keys, notifications, settings, mail and webhooks (testdata/console_access_browser.cjs):
 // it creates a role with two permissions, creates an API key (shown once:
 // a reload does not show it again), revokes it (the API refuses it with
 // 401 from then on), sends a notification to a role's holders, reads
-// the settings and lists the sent mail; every page passes axe-core and is screenshot with the
+// the settings, lists the sent mail, makes a webhook endpoint (its secret
+// shown once), sends it a test event that a receiver on loopback gets and
+// finds it in the deliveries; every page passes axe-core and is screenshot with the
 // prefix access-. What it did is checked here through the API.
 func TestConsoleAccessInBrowser(t *testing.T) {
 	engines(t, func(t *testing.T, c *client) {
@@ -406,10 +408,11 @@ func TestConsoleAccessInBrowser(t *testing.T) {
 			t.Fatalf("create CREW = %d %s", r.Status, r.Raw)
 		}
 		c.grant(ann, "CREW")
+		rc, hookURL := newHookReceiver(t)
 		plan := map[string]string{"admin": "admin@example.com", "password": "correct horse battery", "new_role": "SUPPORT", "perms": "users:read,api_keys:read",
-			"notify_role": "CREW", "holders": "1", "title": "Crew meeting at noon", "mails": "3"}
+			"notify_role": "CREW", "holders": "1", "title": "Crew meeting at noon", "mails": "3", "hook_url": hookURL}
 		authtest.Sent(t, c.db) // the three sign-ups' verification mails
-		if pages := consoleInBrowser(t, c, "console_access_browser.cjs", plan); len(pages) != 12 {
+		if pages := consoleInBrowser(t, c, "console_access_browser.cjs", plan); len(pages) != 16 {
 			t.Errorf("the browser checked %d pages: %v", len(pages), pages)
 		}
 		if ro := apiRole(t, c, adm, "SUPPORT"); ro == nil || strings.Join(toStrings(ro["permissions"]), ",") != "api_keys:read,users:read" {
@@ -424,6 +427,9 @@ func TestConsoleAccessInBrowser(t *testing.T) {
 		}
 		if got := notificationTitles(t, c, bobTok); len(got) != 0 {
 			t.Errorf("a non-holder's notifications: %v", got)
+		}
+		if got := rc.ofType("webhook.test"); len(got) != 1 || len(got[0].Signatures) != 1 {
+			t.Errorf("the receiver got %+v; want one signed test event", got)
 		}
 	})
 }

@@ -1,10 +1,10 @@
 // Drives Chromium through the console's roles, API keys, notifications,
-// settings and mail (console_lib.cjs runs it and checks every page it visits):
+// settings, mail and webhooks (console_lib.cjs runs it and checks every page it visits):
 //   node console_access_browser.cjs BASE_URL SHOTS_DIR < plan.json
 // plan.json names the administrator (admin, password), the role to create
 // (new_role) with two permissions (perms, comma-separated), the role whose holders get a
 // notification (notify_role) and its title, and how many verification
-// mails were sent (mails).
+// mails were sent (mails), and the URL of a webhook receiver (hook_url).
 const { drive } = require("./console_lib.cjs");
 
 drive(async ({ page, plan, base, check, submit, signIn, fail }) => {
@@ -79,4 +79,27 @@ drive(async ({ page, plan, base, check, submit, signIn, fail }) => {
   const mails = await page.locator("tbody tr", { hasText: "verify_email" }).count();
   if (mails !== Number(plan.mails)) fail(`the mail page lists ${mails} sent verification mails; want ${plan.mails}`);
   await check("access-mail");
+
+  // A webhook endpoint: its secret shown once, a test event, the deliveries.
+  await page.click('nav a[href="/admin/webhooks"]');
+  await page.waitForLoadState();
+  await check("access-webhooks");
+  await page.fill("#endpoint-url", plan.hook_url);
+  await page.fill("#endpoint-description", "browser test receiver");
+  await page.check('#endpoint-form input[name="event_types"][value="user.created"]');
+  await submit("#endpoint-form");
+  const secret = await page.inputValue("#secret");
+  if (!secret.startsWith("whsec_")) fail("the new endpoint's secret reads " + secret);
+  await check("access-webhook-created");
+  await page.click('nav a[href="/admin/webhooks"]');
+  await page.waitForLoadState();
+  if ((await page.content()).includes(secret)) fail("the list shows the secret");
+  const hookRow = page.locator("#endpoint-table tbody tr", { hasText: plan.hook_url });
+  await Promise.all([page.waitForNavigation(), hookRow.locator('form[action$="/test"] button').click()]);
+  const outcome = await page.locator("#test-outcome .state").innerText();
+  if (outcome !== "delivered") fail("the test event: " + outcome);
+  await check("access-webhook-test");
+  await Promise.all([page.waitForNavigation(), page.click('a:text-is("The endpoint\'s deliveries")')]);
+  if ((await page.locator("#delivery-table tbody tr", { hasText: "webhook.test" }).count()) !== 1) fail("the deliveries lack the test event");
+  await check("access-webhook-deliveries");
 });
