@@ -174,15 +174,17 @@ func over(hits int, start, now time.Time, r Rule) error {
 // Refund gives back one hit counted against key in its current window:
 // an attempt reserved with Hit that turned out well.
 func (l *Limiter) Refund(ctx context.Context, key string) error {
-	return l.change(ctx, "refund", `UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0`, key)
+	return l.alone(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE rate_limits SET hits = hits - 1 WHERE key = $1 AND hits > 0`, stored(key)); err != nil {
+			return fmt.Errorf("refund rate limit: %w", err)
+		}
+		return nil
+	})
 }
 
 // Reset forgets key's count, after a success that ends a run of failures.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
-	if !l.on() {
-		return nil
-	}
-	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return l.ResetIn(ctx, tx, key) })
+	return l.alone(ctx, func(tx *sqldb.Tx) error { return l.ResetIn(ctx, tx, key) })
 }
 
 // ResetIn forgets key's count in the caller's transaction, after a success
@@ -201,17 +203,13 @@ func (l *Limiter) ResetIn(ctx context.Context, tx *sqldb.Tx, key string) error {
 // refuses nothing.
 func (l *Limiter) on() bool { return l != nil && l.enabled }
 
-// change runs one statement on key's counter, unless the Limiter is off.
-func (l *Limiter) change(ctx context.Context, what, q, key string) error {
+// alone runs change to a counter in a transaction of its own, unless the
+// Limiter is off.
+func (l *Limiter) alone(ctx context.Context, change func(tx *sqldb.Tx) error) error {
 	if !l.on() {
 		return nil
 	}
-	return l.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		if _, err := tx.Exec(ctx, q, stored(key)); err != nil {
-			return fmt.Errorf("%s rate limit: %w", what, err)
-		}
-		return nil
-	})
+	return l.db.Tx(sqldb.System(ctx), change)
 }
 
 // Expire deletes counters whose window ended more than a day before now.
