@@ -1206,6 +1206,51 @@ func (e GetRankingsParamsPeriod) Valid() bool {
 	}
 }
 
+// Defines values for WebhookCollectionRecordCreatedJSONBodyType.
+const (
+	CollectionRecordCreated WebhookCollectionRecordCreatedJSONBodyType = "collection.record.created"
+)
+
+// Valid indicates whether the value is a known member of the WebhookCollectionRecordCreatedJSONBodyType enum.
+func (e WebhookCollectionRecordCreatedJSONBodyType) Valid() bool {
+	switch e {
+	case CollectionRecordCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookCollectionRecordDeletedJSONBodyType.
+const (
+	CollectionRecordDeleted WebhookCollectionRecordDeletedJSONBodyType = "collection.record.deleted"
+)
+
+// Valid indicates whether the value is a known member of the WebhookCollectionRecordDeletedJSONBodyType enum.
+func (e WebhookCollectionRecordDeletedJSONBodyType) Valid() bool {
+	switch e {
+	case CollectionRecordDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookCollectionRecordUpdatedJSONBodyType.
+const (
+	CollectionRecordUpdated WebhookCollectionRecordUpdatedJSONBodyType = "collection.record.updated"
+)
+
+// Valid indicates whether the value is a known member of the WebhookCollectionRecordUpdatedJSONBodyType enum.
+func (e WebhookCollectionRecordUpdatedJSONBodyType) Valid() bool {
+	switch e {
+	case CollectionRecordUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookModerationActionTakenJSONBodyType.
 const (
 	ModerationActionTaken WebhookModerationActionTakenJSONBodyType = "moderation.action_taken"
@@ -1973,6 +2018,9 @@ type Collection struct {
 	// Unique Keys whose values no two records of one owner share; each 1 to 4 top-level properties of type string, integer, number or boolean.
 	Unique    *[]*[]string `json:"unique,omitempty"`
 	UpdatedAt time.Time    `json:"updated_at"`
+
+	// Webhooks Every creation, change and deletion of a record is a webhook event (collection.record.created, .updated, .deleted) carrying the record's data.
+	Webhooks *bool `json:"webhooks,omitempty"`
 }
 
 // CollectionOwner Whose records: a user's (under /v1/me) or an organisation's (under /v1/orgs/{org_id}). Fixed once declared.
@@ -2000,6 +2048,9 @@ type CollectionDeclaration struct {
 
 	// Unique Keys whose values no two records of one owner share; each 1 to 4 top-level properties of type string, integer, number or boolean.
 	Unique *[]*[]string `json:"unique,omitempty"`
+
+	// Webhooks Every creation, change and deletion of a record is a webhook event (collection.record.created, .updated, .deleted) carrying the record's data.
+	Webhooks *bool `json:"webhooks,omitempty"`
 }
 
 // CollectionDeclarationOwner Whose records: a user's (under /v1/me) or an organisation's (under /v1/orgs/{org_id}). Fixed once declared.
@@ -2036,6 +2087,9 @@ type CollectionOutputBody struct {
 	// Unique Keys whose values no two records of one owner share; each 1 to 4 top-level properties of type string, integer, number or boolean.
 	Unique    *[]*[]string `json:"unique,omitempty"`
 	UpdatedAt time.Time    `json:"updated_at"`
+
+	// Webhooks Every creation, change and deletion of a record is a webhook event (collection.record.created, .updated, .deleted) carrying the record's data.
+	Webhooks *bool `json:"webhooks,omitempty"`
 }
 
 // CollectionOutputBodyOwner Whose records: a user's (under /v1/me) or an organisation's (under /v1/orgs/{org_id}). Fixed once declared.
@@ -2394,7 +2448,7 @@ type EventData struct {
 	// Details The event's own fields, as the catalogue documents them for its type; {} when none.
 	Details map[string]interface{} `json:"details"`
 
-	// Target What was acted on (a user, a session, a role, an organization, a subscription, a report).
+	// Target What was acted on (a user, a session, a role, an organization, a subscription, a report, a record).
 	Target *EventRef `json:"target,omitempty"`
 
 	// UserId The user the event is about (absent for none).
@@ -2408,7 +2462,7 @@ type EventData struct {
 type EventRef struct {
 	Id string `json:"id"`
 
-	// Type user, session, role, organization, subscription, report...
+	// Type user, session, role, organization, subscription, report, record...
 	Type string `json:"type"`
 }
 
@@ -4976,6 +5030,78 @@ type FollowingParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// WebhookCollectionRecordCreatedJSONBody defines parameters for WebhookCollectionRecordCreated.
+type WebhookCollectionRecordCreatedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                                  `json:"timestamp"`
+	Type      WebhookCollectionRecordCreatedJSONBodyType `json:"type"`
+}
+
+// WebhookCollectionRecordCreatedParams defines parameters for WebhookCollectionRecordCreated.
+type WebhookCollectionRecordCreatedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookCollectionRecordCreatedJSONBodyType defines parameters for WebhookCollectionRecordCreated.
+type WebhookCollectionRecordCreatedJSONBodyType string
+
+// WebhookCollectionRecordDeletedJSONBody defines parameters for WebhookCollectionRecordDeleted.
+type WebhookCollectionRecordDeletedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                                  `json:"timestamp"`
+	Type      WebhookCollectionRecordDeletedJSONBodyType `json:"type"`
+}
+
+// WebhookCollectionRecordDeletedParams defines parameters for WebhookCollectionRecordDeleted.
+type WebhookCollectionRecordDeletedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookCollectionRecordDeletedJSONBodyType defines parameters for WebhookCollectionRecordDeleted.
+type WebhookCollectionRecordDeletedJSONBodyType string
+
+// WebhookCollectionRecordUpdatedJSONBody defines parameters for WebhookCollectionRecordUpdated.
+type WebhookCollectionRecordUpdatedJSONBody struct {
+	Data EventData `json:"data"`
+
+	// Timestamp When the event happened (the same on every attempt).
+	Timestamp time.Time                                  `json:"timestamp"`
+	Type      WebhookCollectionRecordUpdatedJSONBodyType `json:"type"`
+}
+
+// WebhookCollectionRecordUpdatedParams defines parameters for WebhookCollectionRecordUpdated.
+type WebhookCollectionRecordUpdatedParams struct {
+	// WebhookId The event's id: the same on every attempt, so that a receiver drops duplicates.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp When this attempt was sent, in seconds since the epoch; refuse one too far from now.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated.
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// WebhookCollectionRecordUpdatedJSONBodyType defines parameters for WebhookCollectionRecordUpdated.
+type WebhookCollectionRecordUpdatedJSONBodyType string
+
 // WebhookModerationActionTakenJSONBody defines parameters for WebhookModerationActionTaken.
 type WebhookModerationActionTakenJSONBody struct {
 	Data EventData `json:"data"`
@@ -5674,6 +5800,15 @@ type PostReportJSONRequestBody = PostReportInputBody
 
 // RespondToSurveyJSONRequestBody defines body for RespondToSurvey for application/json ContentType.
 type RespondToSurveyJSONRequestBody = RespondInputBody
+
+// WebhookCollectionRecordCreatedJSONRequestBody defines body for WebhookCollectionRecordCreated for application/json ContentType.
+type WebhookCollectionRecordCreatedJSONRequestBody WebhookCollectionRecordCreatedJSONBody
+
+// WebhookCollectionRecordDeletedJSONRequestBody defines body for WebhookCollectionRecordDeleted for application/json ContentType.
+type WebhookCollectionRecordDeletedJSONRequestBody WebhookCollectionRecordDeletedJSONBody
+
+// WebhookCollectionRecordUpdatedJSONRequestBody defines body for WebhookCollectionRecordUpdated for application/json ContentType.
+type WebhookCollectionRecordUpdatedJSONRequestBody WebhookCollectionRecordUpdatedJSONBody
 
 // WebhookModerationActionTakenJSONRequestBody defines body for WebhookModerationActionTaken for application/json ContentType.
 type WebhookModerationActionTakenJSONRequestBody WebhookModerationActionTakenJSONBody
@@ -57236,6 +57371,21 @@ func (p *WebhookInitiator) applyWebhookEditors(ctx context.Context, req *http.Re
 
 // WebhookInitiatorInterface is the interface specification for the webhook initiator.
 type WebhookInitiatorInterface interface {
+	// WebhookCollectionRecordCreatedWithBody fires the collection.record.created webhook with any body
+	WebhookCollectionRecordCreatedWithBody(ctx context.Context, targetURL string, params *WebhookCollectionRecordCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookCollectionRecordCreated(ctx context.Context, targetURL string, params *WebhookCollectionRecordCreatedParams, body WebhookCollectionRecordCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookCollectionRecordDeletedWithBody fires the collection.record.deleted webhook with any body
+	WebhookCollectionRecordDeletedWithBody(ctx context.Context, targetURL string, params *WebhookCollectionRecordDeletedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookCollectionRecordDeleted(ctx context.Context, targetURL string, params *WebhookCollectionRecordDeletedParams, body WebhookCollectionRecordDeletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WebhookCollectionRecordUpdatedWithBody fires the collection.record.updated webhook with any body
+	WebhookCollectionRecordUpdatedWithBody(ctx context.Context, targetURL string, params *WebhookCollectionRecordUpdatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WebhookCollectionRecordUpdated(ctx context.Context, targetURL string, params *WebhookCollectionRecordUpdatedParams, body WebhookCollectionRecordUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// WebhookModerationActionTakenWithBody fires the moderation.action_taken webhook with any body
 	WebhookModerationActionTakenWithBody(ctx context.Context, targetURL string, params *WebhookModerationActionTakenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -57335,6 +57485,78 @@ type WebhookInitiatorInterface interface {
 	WebhookWebhookTestWithBody(ctx context.Context, targetURL string, params *WebhookWebhookTestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	WebhookWebhookTest(ctx context.Context, targetURL string, params *WebhookWebhookTestParams, body WebhookWebhookTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *WebhookInitiator) WebhookCollectionRecordCreatedWithBody(ctx context.Context, targetURL string, params *WebhookCollectionRecordCreatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookCollectionRecordCreatedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookCollectionRecordCreated(ctx context.Context, targetURL string, params *WebhookCollectionRecordCreatedParams, body WebhookCollectionRecordCreatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookCollectionRecordCreatedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookCollectionRecordDeletedWithBody(ctx context.Context, targetURL string, params *WebhookCollectionRecordDeletedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookCollectionRecordDeletedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookCollectionRecordDeleted(ctx context.Context, targetURL string, params *WebhookCollectionRecordDeletedParams, body WebhookCollectionRecordDeletedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookCollectionRecordDeletedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookCollectionRecordUpdatedWithBody(ctx context.Context, targetURL string, params *WebhookCollectionRecordUpdatedParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookCollectionRecordUpdatedWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) WebhookCollectionRecordUpdated(ctx context.Context, targetURL string, params *WebhookCollectionRecordUpdatedParams, body WebhookCollectionRecordUpdatedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWebhookCollectionRecordUpdatedWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
 }
 
 func (p *WebhookInitiator) WebhookModerationActionTakenWithBody(ctx context.Context, targetURL string, params *WebhookModerationActionTakenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -57815,6 +58037,189 @@ func (p *WebhookInitiator) WebhookWebhookTest(ctx context.Context, targetURL str
 		return nil, err
 	}
 	return p.Client.Do(req)
+}
+
+// NewWebhookCollectionRecordCreatedWebhookRequest builds a application/json POST request for the collection.record.created webhook
+func NewWebhookCollectionRecordCreatedWebhookRequest(targetURL string, params *WebhookCollectionRecordCreatedParams, body WebhookCollectionRecordCreatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookCollectionRecordCreatedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookCollectionRecordCreatedWebhookRequestWithBody builds a POST request for the collection.record.created webhook with any body
+func NewWebhookCollectionRecordCreatedWebhookRequestWithBody(targetURL string, params *WebhookCollectionRecordCreatedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookCollectionRecordDeletedWebhookRequest builds a application/json POST request for the collection.record.deleted webhook
+func NewWebhookCollectionRecordDeletedWebhookRequest(targetURL string, params *WebhookCollectionRecordDeletedParams, body WebhookCollectionRecordDeletedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookCollectionRecordDeletedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookCollectionRecordDeletedWebhookRequestWithBody builds a POST request for the collection.record.deleted webhook with any body
+func NewWebhookCollectionRecordDeletedWebhookRequestWithBody(targetURL string, params *WebhookCollectionRecordDeletedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
+}
+
+// NewWebhookCollectionRecordUpdatedWebhookRequest builds a application/json POST request for the collection.record.updated webhook
+func NewWebhookCollectionRecordUpdatedWebhookRequest(targetURL string, params *WebhookCollectionRecordUpdatedParams, body WebhookCollectionRecordUpdatedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWebhookCollectionRecordUpdatedWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewWebhookCollectionRecordUpdatedWebhookRequestWithBody builds a POST request for the collection.record.updated webhook with any body
+func NewWebhookCollectionRecordUpdatedWebhookRequestWithBody(targetURL string, params *WebhookCollectionRecordUpdatedParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+	return req, nil
 }
 
 // NewWebhookModerationActionTakenWebhookRequest builds a application/json POST request for the moderation.action_taken webhook

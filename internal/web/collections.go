@@ -29,6 +29,7 @@ type CollectionDeclaration struct {
 	Relations          map[string]CollectionRelation `json:"relations,omitempty" doc:"By field (a string property): the collection its value names a record of."`
 	MaxRecordsPerOwner int                           `json:"max_records_per_owner,omitempty" minimum:"0" doc:"How many records one owner may have (409 record_limit); 0 for no bound."`
 	MembersWrite       bool                          `json:"members_write,omitempty" doc:"For an organisation's collection: every member writes, not only admins and owners."`
+	Webhooks           bool                          `json:"webhooks,omitempty" doc:"Every creation, change and deletion of a record is a webhook event (collection.record.created, .updated, .deleted) carrying the record's data."`
 }
 
 // Collection is a declared collection.
@@ -45,7 +46,7 @@ func declarationOf(d CollectionDeclaration) collection.Declaration {
 		rels[f] = collection.Relation(r)
 	}
 	return collection.Declaration{Owner: d.Owner, Schema: d.Schema, Unique: d.Unique, Indexes: d.Indexes, Relations: rels,
-		MaxRecordsPerOwner: d.MaxRecordsPerOwner, MembersWrite: d.MembersWrite}
+		MaxRecordsPerOwner: d.MaxRecordsPerOwner, MembersWrite: d.MembersWrite, Webhooks: d.Webhooks}
 }
 
 func collectionOf(c collection.Collection) Collection {
@@ -55,7 +56,7 @@ func collectionOf(c collection.Collection) Collection {
 		rels[f] = CollectionRelation(r)
 	}
 	return Collection{Name: c.Name, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, CollectionDeclaration: CollectionDeclaration{Owner: d.Owner, Schema: d.Schema,
-		Unique: d.Unique, Indexes: d.Indexes, Relations: rels, MaxRecordsPerOwner: d.MaxRecordsPerOwner, MembersWrite: d.MembersWrite}}
+		Unique: d.Unique, Indexes: d.Indexes, Relations: rels, MaxRecordsPerOwner: d.MaxRecordsPerOwner, MembersWrite: d.MembersWrite, Webhooks: d.Webhooks}}
 }
 
 type collectionsOutput struct {

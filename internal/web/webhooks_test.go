@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -477,6 +478,107 @@ func TestWebhookConcurrencyLimit(t *testing.T) {
 		c.jobs.RunDue(ctx)
 		if got := rc.ofType("user.created"); len(got) != 1 {
 			t.Fatalf("%d user.created once the endpoint had room; want 1", len(got))
+		}
+	})
+}
+
+// TestWebhookCollectionRecords: the records of a collection that opts in
+// (webhooks: true) make collection.record.* events, cascades included, for
+// a user's and an organisation's collection; another collection's make
+// none, and an endpoint gets only the types it subscribed to.
+func TestWebhookCollectionRecords(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		rc, url := newHookReceiver(t)
+		_, secret := c.makeEndpoint(adm, url, "collection.record.created", "collection.record.updated", "collection.record.deleted")
+		rc.know(secret)
+		object := map[string]any{"type": "object", "properties": map[string]any{"title": map[string]any{"type": "string"}, "list_id": map[string]any{"type": "string"}}}
+		decls := map[string]map[string]any{
+			"lists":     {"owner": "user", "schema": object, "webhooks": true},
+			"entries":   {"owner": "user", "schema": object, "webhooks": true, "relations": map[string]any{"list_id": map[string]any{"collection": "lists", "on_delete": "cascade"}}},
+			"drafts":    {"owner": "user", "schema": object},
+			"playbooks": {"owner": "organization", "schema": object, "webhooks": true},
+		}
+		for _, name := range []string{"lists", "entries", "drafts", "playbooks"} { // a relation's target first
+			d := decls[name]
+			if r := c.do("PUT", "/v1/admin/collections/"+name, d, adm); r.Status != 200 || (r.Body["webhooks"] == true) != (d["webhooks"] == true) {
+				t.Fatalf("declare %s = %d %s", name, r.Status, r.Raw)
+			}
+		}
+		annID, ann := c.signup(map[string]any{"email": "ann@example.com"})
+		create := func(path string, data map[string]any) string {
+			r := c.do("POST", path, map[string]any{"data": data}, ann)
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create %s = %d %s", path, r.Status, r.Raw)
+			}
+			return str(r.Body, "id")
+		}
+		list := create("/v1/me/collections/lists/records", map[string]any{"title": "Groceries"})
+		entry := create("/v1/me/collections/entries/records", map[string]any{"title": "Milk", "list_id": list})
+		create("/v1/me/collections/drafts/records", map[string]any{"title": "Not sent"})
+		if r := c.do("PATCH", "/v1/me/collections/entries/records/"+entry, map[string]any{"title": "Oat milk"}, ann); r.Status != 200 {
+			t.Fatalf("patch = %d %s", r.Status, r.Raw)
+		}
+		org := str(c.do("POST", "/v1/orgs", map[string]any{"kind": "business", "name": "Desk"}, ann).Body, "id")
+		playbook := create("/v1/orgs/"+org+"/collections/playbooks/records", map[string]any{"title": "Breakout"})
+		if r := c.do("DELETE", "/v1/me/collections/lists/records/"+list, nil, ann); r.Status != http.StatusNoContent {
+			t.Fatalf("delete = %d %s", r.Status, r.Raw)
+		}
+		c.jobs.RunDue(context.Background())
+
+		schemas := webhookSchemas(t, c)
+		type seen struct{ typ, collection, id, title string }
+		var got []seen
+		for _, m := range rc.messages() {
+			if m.Valid != 1 {
+				t.Errorf("%s: %d valid signatures", m.Event.Type, m.Valid)
+			}
+			raw, _ := json.Marshal(m.Event)
+			var v any
+			json.Unmarshal(raw, &v)
+			if err := schemas(m.Event.Type).Validate(v); err != nil {
+				t.Errorf("%s does not match its schema: %v", m.Event.Type, err)
+			}
+			d := m.Event.Data
+			details, _ := d["details"].(map[string]any)
+			target, _ := d["target"].(map[string]any)
+			if target["type"] != "record" {
+				t.Errorf("%s: target %v", m.Event.Type, target)
+			}
+			data, _ := details["data"].(map[string]any)
+			title, _ := data["title"].(string)
+			coll, _ := details["collection"].(string)
+			id, _ := target["id"].(string)
+			got = append(got, seen{m.Event.Type, coll, id, title})
+			switch details["collection"] {
+			case "playbooks":
+				if actor, _ := d["actor"].(map[string]any); d["user_id"] != nil || details["organization_id"] != org || actor["user_id"] != annID {
+					t.Errorf("an organisation's record's event: %v", d)
+				}
+			default:
+				if d["user_id"] != annID || d["actor"] != nil || details["organization_id"] != nil {
+					t.Errorf("a user's record's event: %v", d)
+				}
+			}
+			if wantVersion := map[string]float64{"collection.record.updated": 2}[m.Event.Type]; wantVersion != 0 && details["version"] != wantVersion {
+				t.Errorf("%s: version %v", m.Event.Type, details["version"])
+			}
+		}
+		want := []seen{
+			{"collection.record.created", "lists", list, "Groceries"},
+			{"collection.record.created", "entries", entry, "Milk"},
+			{"collection.record.updated", "entries", entry, "Oat milk"},
+			{"collection.record.created", "playbooks", playbook, "Breakout"},
+			{"collection.record.deleted", "entries", entry, ""},
+			{"collection.record.deleted", "lists", list, ""},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("events = %+v, want %+v", got, want)
+		}
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				t.Errorf("no event %+v in %+v", w, got)
+			}
 		}
 	})
 }

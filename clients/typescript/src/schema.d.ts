@@ -3028,6 +3028,66 @@ export interface paths {
     };
 }
 export interface webhooks {
+    "collection.record.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * collection.record.created
+         * @description A record was added to a collection whose declaration says webhooks: true (target: the record; details: collection, version, data; organization_id for an organisation's record).
+         */
+        post: operations["webhook-collection.record.created"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "collection.record.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * collection.record.deleted
+         * @description A record of such a collection was deleted, itself or through a cascade relation (details: collection, version, organization_id; no data). Deleting the collection makes no event per record.
+         */
+        post: operations["webhook-collection.record.deleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "collection.record.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * collection.record.updated
+         * @description A record of such a collection was replaced or patched, or lost a set_null relation's field (details as for created).
+         */
+        post: operations["webhook-collection.record.updated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "moderation.action_taken": {
         parameters: {
             query?: never;
@@ -3838,6 +3898,8 @@ export interface components {
             unique?: (string[] | null)[] | null;
             /** Format: date-time */
             updated_at: string;
+            /** @description Every creation, change and deletion of a record is a webhook event (collection.record.created, .updated, .deleted) carrying the record's data. */
+            webhooks?: boolean;
         };
         CollectionDeclaration: {
             /** @description Indexes for filters and sorting; fields as for unique. */
@@ -3864,6 +3926,8 @@ export interface components {
             };
             /** @description Keys whose values no two records of one owner share; each 1 to 4 top-level properties of type string, integer, number or boolean. */
             unique?: (string[] | null)[] | null;
+            /** @description Every creation, change and deletion of a record is a webhook event (collection.record.created, .updated, .deleted) carrying the record's data. */
+            webhooks?: boolean;
         };
         CollectionOutputBody: {
             /** @description Whether this changed its declaration (false when it was the same). */
@@ -3899,6 +3963,8 @@ export interface components {
             unique?: (string[] | null)[] | null;
             /** Format: date-time */
             updated_at: string;
+            /** @description Every creation, change and deletion of a record is a webhook event (collection.record.created, .updated, .deleted) carrying the record's data. */
+            webhooks?: boolean;
         };
         CollectionRecord: {
             /** Format: date-time */
@@ -4207,7 +4273,7 @@ export interface components {
             details: {
                 [key: string]: unknown;
             };
-            /** @description What was acted on (a user, a session, a role, an organization, a subscription, a report). */
+            /** @description What was acted on (a user, a session, a role, an organization, a subscription, a report, a record). */
             target?: components["schemas"]["EventRef"];
             /** @description The user the event is about (absent for none). */
             user_id?: string;
@@ -4219,7 +4285,7 @@ export interface components {
         };
         EventRef: {
             id: string;
-            /** @description user, session, role, organization, subscription, report... */
+            /** @description user, session, role, organization, subscription, report, record... */
             type: string;
         };
         Factors: {
@@ -20283,6 +20349,120 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    "webhook-collection.record.created": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "collection.record.created";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-collection.record.deleted": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "collection.record.deleted";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook-collection.record.updated": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id: the same on every attempt, so that a receiver drops duplicates. */
+                "webhook-id": string;
+                /** @description When this attempt was sent, in seconds since the epoch; refuse one too far from now. */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256 of id.timestamp.body under the endpoint's secret>; during the 24 hours after a rotation, a second one by the previous secret, space-separated. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    data: components["schemas"]["EventData"];
+                    /**
+                     * Format: date-time
+                     * @description When the event happened (the same on every attempt).
+                     */
+                    timestamp: string;
+                    /** @enum {string} */
+                    type: "collection.record.updated";
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Any other answer, or none within 15 seconds, is retried with backoff and the same webhook-id. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/outbox"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -53,8 +54,14 @@ func scanChange(row sqldb.Scanner) (Change, error) {
 }
 
 // changed records a change of a user's record in tx and announces it at
-// commit. An organisation's records have no stream yet.
+// commit, and emits its webhook event when the collection opts in. An
+// organisation's records have no stream yet.
 func changed(ctx context.Context, tx *sqldb.Tx, c *compiled, o owner, typ, recordID string, version int, data []byte) error {
+	if c.decl.Webhooks {
+		if err := outbox.Emit(ctx, tx, webhookTypes[typ], webhookData(c, o, recordID, version, data)); err != nil {
+			return err
+		}
+	}
 	if o.user == "" {
 		return nil
 	}
@@ -69,6 +76,32 @@ func changed(ctx context.Context, tx *sqldb.Tx, c *compiled, o owner, typ, recor
 		return fmt.Errorf("record change: %w", err)
 	}
 	return tx.Notify(ctx, Channel, o.user+":"+id)
+}
+
+// webhookTypes are the webhook events of the types of a change.
+var webhookTypes = map[string]string{
+	RecordCreated: outbox.CollectionRecordCreated,
+	RecordUpdated: outbox.CollectionRecordUpdated,
+	RecordDeleted: outbox.CollectionRecordDeleted,
+}
+
+// webhookData is the data of a record's webhook event: about the owning
+// user (the acting member of an organisation is the actor), the record its
+// target, its collection, version and data (none for a deletion) the
+// details.
+func webhookData(c *compiled, o owner, recordID string, version int, data []byte) outbox.EventData {
+	d := outbox.EventData{Version: outbox.Version, UserID: o.user, Target: &outbox.EventRef{Type: "record", ID: recordID},
+		Details: map[string]any{"collection": c.name, "version": version}}
+	if data != nil {
+		d.Details["data"] = json.RawMessage(data)
+	}
+	if o.org != "" {
+		d.Details["organization_id"] = o.org
+	}
+	if by := o.by; by.APIKeyID != "" || (by.UserID != "" && by.UserID != o.user) {
+		d.Actor = &outbox.EventActor{UserID: by.UserID, APIKeyID: by.APIKeyID}
+	}
+	return d
 }
 
 // ChangesAfter returns up to limit of the actor's changes after the change

@@ -104,6 +104,9 @@ type Declaration struct {
 	// MembersWrite lets every member of an organisation write its records,
 	// not only its admins and owners.
 	MembersWrite bool `json:"members_write,omitempty"`
+	// Webhooks makes every creation, change and deletion of a record an
+	// event of the webhook catalogue (collection.record.*).
+	Webhooks bool `json:"webhooks,omitempty"`
 }
 
 // Collection is a declared collection.

@@ -41,8 +41,11 @@ func scanRecord(row sqldb.Scanner) (Record, error) {
 }
 
 // owner is whose records a call reads or writes: a user's or an
-// organisation's.
-type owner struct{ user, org string }
+// organisation's; by is who writes them, for the webhook events.
+type owner struct {
+	user, org string
+	by        userd.Actor
+}
 
 // id is the owner's id, in the collection's owner column.
 func (o owner) id() string {
@@ -214,7 +217,7 @@ func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string,
 			if c.decl.Owner != OwnerUser {
 				return ErrNotFound
 			}
-			return fn(tx, c, owner{user: a.UserID})
+			return fn(tx, c, owner{user: a.UserID, by: a})
 		})
 	}
 	org, ok := userd.ParseID(orgID)
@@ -245,7 +248,7 @@ func (s *Service) access(ctx context.Context, a userd.Actor, orgID, name string,
 		if write && role == organization.RoleMember && !c.decl.MembersWrite {
 			return ErrOrgRole
 		}
-		return fn(tx, c, owner{org: org})
+		return fn(tx, c, owner{org: org, by: a})
 	})
 }
 

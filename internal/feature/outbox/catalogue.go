@@ -34,6 +34,9 @@ const (
 	SubscriptionChanged     = "subscription.changed"
 	ReportCreated           = "report.created"
 	ModerationActionTaken   = "moderation.action_taken"
+	CollectionRecordCreated = "collection.record.created"
+	CollectionRecordUpdated = "collection.record.updated"
+	CollectionRecordDeleted = "collection.record.deleted"
 	// The synchronization webhooks carry the platform token (due) and go
 	// only to the endpoint --webhook-url defines; their data is the
 	// synchronization package's.
@@ -73,6 +76,9 @@ var Catalogue = []Type{
 	{SubscriptionChanged, "A subscription was made or changed its plan or status (target: the subscription; details: plan, status).", false},
 	{ReportCreated, "A user reported content or another user (target: the report).", false},
 	{ModerationActionTaken, "A moderator acted on a user (details.action: warn, suspend, ban, unban, ...).", false},
+	{CollectionRecordCreated, "A record was added to a collection whose declaration says webhooks: true (target: the record; details: collection, version, data; organization_id for an organisation's record).", false},
+	{CollectionRecordUpdated, "A record of such a collection was replaced or patched, or lost a set_null relation's field (details as for created).", false},
+	{CollectionRecordDeleted, "A record of such a collection was deleted, itself or through a cascade relation (details: collection, version, organization_id; no data). Deleting the collection makes no event per record.", false},
 	{SynchronizationDue, "A synchronization's daily time came, or an administrator ran it: carries the platform token. Only to the endpoint --webhook-url defines.", true},
 	{SynchronizationTokenExpiring, "A synchronization's token expires soon. Only to the endpoint --webhook-url defines.", true},
 }
@@ -90,7 +96,7 @@ type EventData struct {
 	// UserID is the user the event is about.
 	UserID string      `json:"user_id,omitempty" doc:"The user the event is about (absent for none)."`
 	Actor  *EventActor `json:"actor,omitempty" doc:"Who acted, when not the user themselves: an administrator, a moderator or an API key."`
-	Target *EventRef   `json:"target,omitempty" doc:"What was acted on (a user, a session, a role, an organization, a subscription, a report)."`
+	Target *EventRef   `json:"target,omitempty" doc:"What was acted on (a user, a session, a role, an organization, a subscription, a report, a record)."`
 	// Details are the event's own fields, as the catalogue says for its
 	// type; never a secret.
 	Details map[string]any `json:"details" doc:"The event's own fields, as the catalogue documents them for its type; {} when none."`
@@ -104,7 +110,7 @@ type EventActor struct {
 
 // EventRef names a row an event is about.
 type EventRef struct {
-	Type string `json:"type" doc:"user, session, role, organization, subscription, report..."`
+	Type string `json:"type" doc:"user, session, role, organization, subscription, report, record..."`
 	ID   string `json:"id"`
 }
 
