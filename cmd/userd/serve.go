@@ -602,6 +602,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	srv := web.HTTPServer(api, web.Timeouts{})
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	srv.RegisterOnShutdown(api.Shutdown)
+	if before, after, err := shedStartup(); err != nil {
+		log.Warn("start-up memory kept", "err", err)
+	} else if before > 0 {
+		log.Info("start-up memory handed back", "resident_mb_before", before>>20, "resident_mb_after", after>>20)
+	}
 	log.Info("userd listening", "url", "http://"+ln.Addr().String(), "engine", db.Engine(), "version", version)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -36,8 +36,14 @@ type process struct {
 // until it answers.
 func startUserd(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startBinary(t, os.Args[0], args...)
+}
+
+// startBinary is startUserd with the test binary at bin, a copy of it.
+func startBinary(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", addr}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(os.Environ(), asUserd+"=1")
 	p := &process{cmd: cmd, base: "http://" + addr, stderr: &strings.Builder{}, exited: make(chan error, 1)}
 	cmd.Stderr = &lockedWriter{w: p.stderr}

@@ -13,7 +13,15 @@ func TestIsCommon(t *testing.T) {
 			t.Errorf("IsCommon(%q) = true", pw)
 		}
 	}
-	if n := len(common()); n != 100_000 {
+	l := common()
+	if n := l.len(); n != 100_000 {
 		t.Fatalf("the list has %d entries; want 100000", n)
+	}
+	// Every word is found, and only once in order: the list is sorted as
+	// the search compares.
+	for i := range l.len() {
+		if w := l.word(i); w == "" || !l.has(w) || (i > 0 && l.word(i-1) >= w) {
+			t.Fatalf("word %d %q: out of order or not found", i, w)
+		}
 	}
 }
