@@ -42,7 +42,8 @@ func (s *Service) readSessions(ctx context.Context, ls []*lookup) error {
 	ctx = context.WithoutCancel(ctx)
 	byHash := map[string][]*lookup{}
 	byID := map[string][]*lookup{}
-	var hashes, ids []any
+	var hashes [][]byte
+	var ids []string
 	for _, l := range ls {
 		if l.hash != nil {
 			if byHash[string(l.hash)] == nil {
@@ -58,23 +59,27 @@ func (s *Service) readSessions(ctx context.Context, ls []*lookup) error {
 	}
 	// System: a credential finds its session before its user is known.
 	err := s.DB.View(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		for _, by := range []struct {
-			column string
-			keys   []any
-			of     func(hash []byte, id string) []*lookup
-		}{
-			{"s.token_hash", hashes, func(hash []byte, _ string) []*lookup { return byHash[string(hash)] }},
-			{"s.id", ids, func(_ []byte, id string) []*lookup { return byID[id] }},
-		} {
-			if len(by.keys) == 0 {
-				continue
-			}
-			found, err := s.sessionsWhere(ctx, tx, by.column, by.keys)
+		type by struct {
+			cond string
+			args []any
+			of   func(hash []byte, id string) []*lookup
+		}
+		var bys []by
+		if len(hashes) > 0 {
+			cond, args := sqldb.In(tx, "s.token_hash", 3, hashes)
+			bys = append(bys, by{cond, args, func(hash []byte, _ string) []*lookup { return byHash[string(hash)] }})
+		}
+		if len(ids) > 0 {
+			cond, args := sqldb.In(tx, "s.id", 3, ids)
+			bys = append(bys, by{cond, args, func(_ []byte, id string) []*lookup { return byID[id] }})
+		}
+		for _, b := range bys {
+			found, err := s.sessionsWhere(ctx, tx, b.cond, b.args)
 			if err != nil {
 				return err
 			}
 			for _, f := range found {
-				for _, l := range by.of(f.hash, f.e.Actor.SessionID) {
+				for _, l := range b.of(f.hash, f.e.Actor.SessionID) {
 					l.found, l.e, l.org = true, f.e, f.org
 				}
 			}
@@ -97,10 +102,11 @@ type sessionRow struct {
 	org  sql.NullString
 }
 
-// sessionsWhere returns the live sessions whose column is one of keys, each
-// with its user and grants (those of its user's roles and of its active
-// organisation's plans).
-func (s *Service) sessionsWhere(ctx context.Context, tx *sqldb.Tx, column string, keys []any) ([]sessionRow, error) {
+// sessionsWhere returns the live sessions that meet cond (whose
+// parameters start at $3, bound to args; see sqldb.In), each with its user
+// and grants (those of its user's roles and of its active organisation's
+// plans).
+func (s *Service) sessionsWhere(ctx context.Context, tx *sqldb.Tx, cond string, args []any) ([]sessionRow, error) {
 	var out []sessionRow
 	var scans []rbac.GrantScan
 	var r sessionRow
@@ -109,14 +115,14 @@ func (s *Service) sessionsWhere(ctx context.Context, tx *sqldb.Tx, column string
 	err := account.EachVia(ctx, tx, `SELECT s.token_hash AS session_token_hash, s.id AS session_id, s.user_id,
 			s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.active_organization_id,
 			`+rbac.GrantColumns("s.user_id", billing.MemberRoles("s"))+`
-		FROM sessions s WHERE s.expires_at > $1 AND s.last_seen_at > $2 AND `+column+` IN `+sqldb.Values(3, 1, len(keys)),
+		FROM sessions s WHERE s.expires_at > $1 AND s.last_seen_at > $2 AND `+cond,
 		append([]any{&r.hash, &a.SessionID, &a.UserID, &a.AuthTime, &r.e.lastSeen, &r.e.expires, &r.org}, gs.Dest()...),
 		func(u account.User) error {
 			r.e.User = u
 			out, scans = append(out, r), append(scans, gs)
 			r = sessionRow{}
 			return nil
-		}, append([]any{tx.Now, tx.Now.Add(-s.cfg.SessionIdle)}, keys...)...)
+		}, append([]any{tx.Now, tx.Now.Add(-s.cfg.SessionIdle)}, args...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -355,11 +355,10 @@ func (sh shared) stats(item string, now time.Time) Stats {
 func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, error) {
 	out := make([]shared, len(items))
 	at := make(map[string]*shared, len(items))
-	args := make([]any, len(items))
 	for i, it := range items {
-		at[it], args[i] = &out[i], it
+		at[it] = &out[i]
 	}
-	in := sqldb.Values(1, 1, len(items)) // "($1, $2, …)"
+	in, args := sqldb.In(tx, "item_slug", 1, items)
 	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 		var slug string
 		var c shared
@@ -370,7 +369,7 @@ func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, er
 		sh.up, sh.down, sh.favorites, sh.comments, sh.views = c.up, c.down, c.favorites, c.comments, c.views
 		return nil
 	}, `SELECT item_slug, SUM(upvotes), SUM(downvotes), SUM(favorites_count), SUM(comments_count), SUM(views_count)
-		FROM item_stats WHERE item_slug IN `+in+` GROUP BY item_slug`, args...)
+		FROM item_stats WHERE `+in+` GROUP BY item_slug`, args...)
 	if err == nil {
 		err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 			var slug string
@@ -381,7 +380,7 @@ func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, er
 			sh := at[slug]
 			sh.featured, sh.from, sh.until = true, from, until
 			return nil
-		}, `SELECT item_slug, featured_from, featured_until FROM featured_items WHERE item_slug IN `+in+``, args...)
+		}, `SELECT item_slug, featured_from, featured_until FROM featured_items WHERE `+in, args...)
 	}
 	if err == nil {
 		err = sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
@@ -389,7 +388,7 @@ func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, er
 			err := row.Scan(&slug, &hidden)
 			at[slug].hidden = hidden
 			return err
-		}, `SELECT item_slug, hidden FROM hidden_items WHERE item_slug IN `+in+``, args...)
+		}, `SELECT item_slug, hidden FROM hidden_items WHERE `+in, args...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("item stats: %w", err)
@@ -401,15 +400,15 @@ func readShared(ctx context.Context, tx *sqldb.Tx, items []string) ([]shared, er
 // items are distinct and valid, in one statement.
 func readMine(ctx context.Context, tx *sqldb.Tx, viewerID string, stats []Stats) error {
 	at := make(map[string]*Stats, len(stats))
-	args := make([]any, 0, len(stats)+1)
-	args = append(args, viewerID)
+	items := make([]string, len(stats))
 	for i := range stats {
 		st := &stats[i]
 		st.MyVote, st.FavoritedByMe = new(int), new(bool)
-		at[st.Item] = st
-		args = append(args, st.Item)
+		at[st.Item], items[i] = st, st.Item
 	}
-	in := sqldb.Values(2, 1, len(stats))
+	votes, args := sqldb.In(tx, "v.item_id", 2, items)
+	favs, _ := sqldb.In(tx, "item_slug", 2, items)
+	args = append([]any{viewerID}, args...)
 	// The value of a vote, or 2 for a favorite.
 	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 		var slug string
@@ -423,8 +422,8 @@ func readMine(ctx context.Context, tx *sqldb.Tx, viewerID string, stats []Stats)
 			*at[slug].MyVote = value
 		}
 		return nil
-	}, `SELECT v.item_id, v.value FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1 AND v.item_id IN `+in+`
-		UNION ALL SELECT item_slug, 2 FROM favorites WHERE user_id = $1 AND item_slug IN `+in+``, args...)
+	}, `SELECT v.item_id, v.value FROM votes v JOIN client_profiles c ON c.id = v.userid WHERE c.user_id = $1 AND `+votes+`
+		UNION ALL SELECT item_slug, 2 FROM favorites WHERE user_id = $1 AND `+favs, args...)
 	if err != nil {
 		return fmt.Errorf("the viewer's votes and favorites: %w", err)
 	}

@@ -62,6 +62,8 @@ func (dialect) Shared() bool { return true }
 // delete.
 func (dialect) WritingWith() bool { return true }
 
+func (dialect) ArrayParams() bool { return true }
+
 // CollectionIndex calls the functions of migration 00036, which check every
 // name and kind, build the statement and run it as the table's owner, a
 // role of its own: no role userd's transactions run as may change the

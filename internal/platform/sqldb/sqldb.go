@@ -59,6 +59,9 @@ type Dialect interface {
 	// delete (PostgreSQL's data-modifying statements), so that one
 	// statement does what would otherwise take two round trips.
 	WritingWith() bool
+	// ArrayParams reports whether a statement binds a slice as one array
+	// parameter (column = ANY($1)), PostgreSQL's arrays.
+	ArrayParams() bool
 	// JSONField returns the expression that reads the top-level key of the
 	// JSON object in column as kind: the same text for an index and for the
 	// queries that must use it. column and key must be identifiers that the
@@ -393,6 +396,23 @@ func (r *Row) Scan(dest ...any) error {
 		return r.tx.classify(err)
 	}
 	return nil
+}
+
+// In returns the condition that column is one of keys (at least one), its
+// parameters numbered from $first, and the arguments it binds. On
+// PostgreSQL it is one array parameter, column = ANY($first), so that the
+// statement's text is the same whatever the number of keys and its plan is
+// made once per connection rather than at every call; elsewhere it is a
+// list, column IN ($first, ...).
+func In[K string | []byte](tx *Tx, column string, first int, keys []K) (string, []any) {
+	if tx.dialect.ArrayParams() {
+		return column + ` = ANY($` + strconv.Itoa(first) + `)`, []any{keys}
+	}
+	args := make([]any, len(keys))
+	for i, k := range keys {
+		args[i] = k
+	}
+	return column + ` IN ` + Values(first, 1, len(keys)), args
 }
 
 // Values returns rows of cols parameters each, numbered on from $first,

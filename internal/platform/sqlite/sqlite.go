@@ -128,6 +128,8 @@ func (*dialect) Shared() bool { return false }
 // WritingWith is false: SQLite's WITH clauses only read.
 func (*dialect) WritingWith() bool { return false }
 
+func (*dialect) ArrayParams() bool { return false }
+
 // JSONField reads a key with json_extract, which returns SQLite's own
 // types: text, integer or real, and 1 or 0 for true and false.
 func (*dialect) JSONField(column, key string, _ sqldb.JSONKind) string {

@@ -1,0 +1,51 @@
+package sqldb_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+// TestIn: In's condition finds the rows whose column is one of the keys,
+// one key or several, after other parameters; on PostgreSQL its text is the
+// same whatever the number of keys. (Keys of bytes are every session
+// lookup's: see the auth package.)
+func TestIn(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := sqldb.System(context.Background())
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO permissions (id, key) VALUES
+				('01a23600-0000-7000-8000-0000000000a1', 'in:a'), ('01a23600-0000-7000-8000-0000000000a2', 'in:b'),
+				('01a23600-0000-7000-8000-0000000000a3', 'in:c')`); err != nil {
+				return err
+			}
+			keys := func(want ...string) []string {
+				cond, args := sqldb.In(tx, "key", 2, want)
+				got, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT key FROM permissions WHERE key LIKE $1 AND `+cond+` ORDER BY key`,
+					append([]any{"in:%"}, args...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			if got := keys("in:b"); !slices.Equal(got, []string{"in:b"}) {
+				t.Errorf("one key: %v", got)
+			}
+			if got := keys("in:c", "in:a", "in:z"); !slices.Equal(got, []string{"in:a", "in:c"}) {
+				t.Errorf("three keys: %v", got)
+			}
+			one, _ := sqldb.In(tx, "key", 1, []string{"a"})
+			three, _ := sqldb.In(tx, "key", 1, []string{"a", "b", "c"})
+			if pg := db.Engine() == "postgres"; pg != (one == three) {
+				t.Errorf("conditions %q and %q (PostgreSQL: one text)", one, three)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
