@@ -23,6 +23,7 @@ const (
 	KindConflict                       // uniqueness or state conflict: 409
 	KindPreconditionFailed             // a stale If-Match: 412
 	KindRateLimited                    // too many attempts: 429
+	KindUnavailable                    // a service userd needs is down for now: 503
 )
 
 // Error is the error type that crosses package boundaries. Code is a stable,

@@ -73,6 +73,7 @@ var kindStatus = map[userd.Kind]int{
 	userd.KindConflict:           http.StatusConflict,
 	userd.KindPreconditionFailed: http.StatusPreconditionFailed,
 	userd.KindRateLimited:        http.StatusTooManyRequests,
+	userd.KindUnavailable:        http.StatusServiceUnavailable,
 }
 
 func newProblem(status int, code, detail string) *Problem {
@@ -110,6 +111,8 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 		p.headers = http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(rl.RetryAfter.Seconds())))}}
 	case e.Kind == userd.KindRateLimited: // a limit that cannot say when, such as open streams
 		p.headers = http.Header{"Retry-After": {strconv.Itoa(retryUnknown)}}
+	case e.Kind == userd.KindUnavailable:
+		p.headers = http.Header{"Retry-After": {strconv.Itoa(retryUnavailable)}}
 	}
 	for _, f := range e.Fields {
 		p.Errors = append(p.Errors, FieldError(f))
@@ -120,6 +123,10 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 // retryUnknown is the Retry-After, in seconds, of a 429 whose limit does
 // not say when it frees up.
 const retryUnknown = 30
+
+// retryUnavailable is the Retry-After, in seconds, of a 503 while the
+// database does not answer: a restart or a fail-over takes seconds.
+const retryUnavailable = 2
 
 // typeMessages are huma's validation messages for a value of the wrong JSON
 // type: a body that cannot be read as the request type, answered with 400.

@@ -346,7 +346,9 @@ func operation(r route) huma.Operation {
 		Tags:          []string{r.tag},
 		DefaultStatus: r.status,
 		Metadata:      map[string]any{},
-		Errors:        []int{http.StatusBadRequest, http.StatusUnprocessableEntity},
+		// Every route may meet a database that does not answer for now
+		// (503 database_unavailable, with a Retry-After).
+		Errors: []int{http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusServiceUnavailable},
 	}
 	op.Metadata[metaPerm] = r.needs
 	op.Security = []map[string][]string{{}} // anyone: an empty requirement

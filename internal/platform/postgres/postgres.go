@@ -5,13 +5,17 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +37,11 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
+	if cfg.ConnectTimeout == 0 {
+		// A server that does not answer (a host down, a network cut) fails
+		// a request in seconds rather than when the client gives up.
+		cfg.ConnectTimeout = ConnectTimeout
+	}
 	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
@@ -42,6 +51,10 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 	}
 	return sqldb.New(db, db, dialect{url: url}), nil
 }
+
+// ConnectTimeout bounds a new connection's set-up unless the URL's
+// connect_timeout says otherwise.
+const ConnectTimeout = 5 * time.Second
 
 type dialect struct{ url string }
 
@@ -62,6 +75,7 @@ func (dialect) Shared() bool { return true }
 // delete.
 func (dialect) WritingWith() bool { return true }
 
+// ArrayParams is true: a slice binds as one array parameter.
 func (dialect) ArrayParams() bool { return true }
 
 // CollectionIndex calls the functions of migration 00036, which check every
@@ -95,6 +109,20 @@ func (dialect) JSONField(column, key string, kind sqldb.JSONKind) string {
 
 // Retryable is true for a deadlock (40P01) and a serialization failure
 // (40001).
+// Unavailable is a connection refused, lost, reset or timed out, and the
+// server's own word that it is shutting down or starting (SQLSTATE class 08
+// and 57P01-57P03).
+func (dialect) Unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
 func (dialect) Retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
@@ -135,11 +163,19 @@ func (d dialect) Listen(ctx context.Context, channel string, fn func(string), co
 	if connected == nil {
 		connected = func(bool) {}
 	}
-	pause := 100 * time.Millisecond
+	const first = 100 * time.Millisecond
+	pause := first
 	for {
-		err := d.listenOnce(ctx, channel, fn, connected)
+		was := false
+		err := d.listenOnce(ctx, channel, fn, func(on bool) {
+			was = was || on
+			connected(on)
+		})
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if was { // a connection that lasted: the next try comes soon
+			pause = first
 		}
 		slog.Warn("listen: connection lost, reconnecting", "channel", channel, "err", err, "in", pause)
 		select {

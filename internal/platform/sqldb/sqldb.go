@@ -17,6 +17,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/userd/userd"
 )
 
 // Dialect is what an engine package (sqlite, postgres) tells sqldb about
@@ -59,6 +60,10 @@ type Dialect interface {
 	// delete (PostgreSQL's data-modifying statements), so that one
 	// statement does what would otherwise take two round trips.
 	WritingWith() bool
+	// Unavailable reports whether err says that the database cannot be
+	// reached or is shutting down or starting (a refused or lost
+	// connection), rather than that a statement failed.
+	Unavailable(err error) bool
 	// ArrayParams reports whether a statement binds a slice as one array
 	// parameter (column = ANY($1)), PostgreSQL's arrays.
 	ArrayParams() bool
@@ -200,6 +205,21 @@ func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
 // conflict.
 const maxRuns = 3
 
+// ErrUnavailable answers a request that needs the database while it cannot
+// be reached, or is shutting down or starting (code database_unavailable,
+// 503): the request may be tried again in a moment. A transaction whose
+// commit met it may or may not have committed.
+var ErrUnavailable = userd.Errorf(userd.KindUnavailable, "database_unavailable", "The database does not answer for now: try again in a moment.")
+
+// unavailable returns err, marked as ErrUnavailable when it says that the
+// database cannot be reached (see Dialect.Unavailable).
+func (db *DB) unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) || !db.dialect.Unavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
 func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) error {
 	for i := 1; ; i++ {
 		err := db.runOnce(ctx, pool, opts, fn)
@@ -225,7 +245,7 @@ func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn
 	outbox := &Outbox{}
 	stx, err := pool.BeginTx(context.WithValue(ctx, outboxKey{}, outbox), opts)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return db.unavailable(fmt.Errorf("begin transaction: %w", err))
 	}
 	tx := &Tx{tx: stx, db: db, dialect: db.dialect, outbox: outbox, Now: db.Now()}
 	defer func() {
@@ -238,13 +258,13 @@ func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn
 		}
 	}()
 	if err := fn(tx); err != nil {
-		return err
+		return db.unavailable(err)
 	}
 	if err := tx.announce(ctx); err != nil {
-		return fmt.Errorf("announce invalidations: %w", err)
+		return db.unavailable(fmt.Errorf("announce invalidations: %w", err))
 	}
 	if err := stx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", classify(db.dialect, err))
+		return db.unavailable(fmt.Errorf("commit: %w", classify(db.dialect, err)))
 	}
 	for _, f := range tx.afterCommit {
 		f()

@@ -128,7 +128,11 @@ func (*dialect) Shared() bool { return false }
 // WritingWith is false: SQLite's WITH clauses only read.
 func (*dialect) WritingWith() bool { return false }
 
+// ArrayParams is false: SQLite has no arrays.
 func (*dialect) ArrayParams() bool { return false }
+
+// Unavailable is false: the database is a file of this process.
+func (*dialect) Unavailable(error) bool { return false }
 
 // JSONField reads a key with json_extract, which returns SQLite's own
 // types: text, integer or real, and 1 or 0 for true and false.

@@ -21,6 +21,7 @@ type PGCluster struct {
 	dir   string
 	bin   string
 	port  int
+	opts  string // the server's options, for a start again
 	admin *sql.DB
 }
 
@@ -83,10 +84,10 @@ func StartPG(settings ...string) (*PGCluster, error) {
 	for _, s := range settings {
 		opts += " -c " + s
 	}
-	if out, err := c.run("pg_ctl", "-D", data, "-o", opts, "-w", "-t", "60", "-l", filepath.Join(dir, "log"), "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	c.opts = opts
+	if err := c.Start(); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+		return nil, err
 	}
 	c.admin, err = sql.Open("pgx", c.URL("postgres"))
 	if err == nil {
@@ -112,6 +113,25 @@ func (c *PGCluster) PID() (int, error) {
 	}
 	first, _, _ := strings.Cut(string(b), "\n")
 	return strconv.Atoi(strings.TrimSpace(first))
+}
+
+// Start starts the cluster's server, with its data as it was.
+func (c *PGCluster) Start() error {
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-o", c.opts, "-w", "-t", "60", "-l", filepath.Join(c.dir, "log"), "start"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+		return fmt.Errorf("pg_ctl start: %v: %s\n%s", err, out, log)
+	}
+	return nil
+}
+
+// Halt stops the cluster's server as an operator's restart does (fast
+// mode: connections are ended, what committed stays), and keeps its data
+// for Start.
+func (c *PGCluster) Halt() error {
+	if out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
 }
 
 // Stop stops the cluster at once and removes its folder.
