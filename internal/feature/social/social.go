@@ -57,12 +57,14 @@ func sortDeltas(ds []delta) {
 // same order and cannot deadlock, and invalidates the lists whose counts
 // they change.
 func bump(ctx context.Context, tx *sqldb.Tx, ds ...delta) error {
+	// Soon: a storm of follows of one user would otherwise commit one at a
+	// time behind PostgreSQL's notification lock (see sqldb.InvalidateSoon).
 	for _, d := range ds {
 		if d.followers != 0 {
-			tx.Invalidate(userd.FollowersKey(d.userID))
+			tx.InvalidateSoon(userd.FollowersKey(d.userID))
 		}
 		if d.following != 0 {
-			tx.Invalidate(userd.FollowingKey(d.userID))
+			tx.InvalidateSoon(userd.FollowingKey(d.userID))
 		}
 	}
 	sortDeltas(ds)
@@ -140,7 +142,7 @@ func followOnce(ctx context.Context, tx *sqldb.Tx, follower, following string, d
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	tx.Invalidate(userd.FollowersKey(following), userd.FollowingKey(follower))
+	tx.InvalidateSoon(userd.FollowersKey(following), userd.FollowingKey(follower)) // see bump
 	return true, nil
 }
 
