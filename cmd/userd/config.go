@@ -86,7 +86,7 @@ func (c *dbConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "./userd-data", "folder of the SQLite database (and other local state) (env USERD_DATA_DIR)")
 	fs.StringVar(&c.databaseURL, "database-url", "", "postgres://… to use PostgreSQL instead of SQLite (env USERD_DATABASE_URL)")
 	fs.StringVar(&c.pooler, "database-pooler", string(postgres.NoPooler), "what --database-url goes through: none, or pgbouncer (in transaction mode: no prepared statements, and what needs a session of its own uses --listen-database-url) (env USERD_DATABASE_POOLER)")
-	fs.StringVar(&c.listenURL, "listen-database-url", "", "postgres://… that reaches PostgreSQL itself, not a pooler, for the LISTEN connection, the migrations and backups (default --database-url) (env USERD_LISTEN_DATABASE_URL)")
+	fs.StringVar(&c.listenURL, "listen-database-url", "", "postgres://… that reaches PostgreSQL itself, not a pooler, for the LISTEN connection, the migrations and backups (default --database-url; with --database-pooler pgbouncer, required) (env USERD_LISTEN_DATABASE_URL)")
 }
 
 // directURL returns the URL that reaches PostgreSQL itself.

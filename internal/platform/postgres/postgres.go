@@ -67,7 +67,8 @@ type Options struct {
 // statement of the extended protocol (pgx's QueryExecModeExec), which
 // transaction pooling accepts, and the migrations, the LISTEN connection
 // and backups use o.DirectURL. It returns an error for a pooler it does
-// not know, a URL it cannot parse and a database it cannot reach.
+// not know, PgBouncer without a DirectURL of its own, a URL it cannot
+// parse and a database it cannot reach.
 func OpenWith(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -85,6 +86,9 @@ func OpenWith(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
 	direct := o.DirectURL
 	if direct == "" {
 		direct = url
+	}
+	if o.Pooler == PgBouncer && direct == url {
+		return nil, errors.New("open postgres: behind pgbouncer the LISTEN connection and the migrations need a direct URL to PostgreSQL, not the pooler's")
 	}
 	db := sql.OpenDB(connector{stdlib.GetConnector(*withTimeout(cfg))})
 	db.SetMaxOpenConns(32)
