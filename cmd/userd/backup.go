@@ -205,7 +205,7 @@ func restore(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%s is a %s backup and the target is %s: userd restores a backup into the engine that made it", file, kind, target)
 	}
 	if target == "postgres" {
-		err = postgres.Restore(ctx, dbc.databaseURL, file, progress)
+		err = postgres.Restore(ctx, dbc.directURL(), file, progress)
 		if errors.Is(err, postgres.ErrNotEmpty) {
 			return fmt.Errorf("restore refused: %w; restore into an empty database (or an empty schema)", err)
 		}

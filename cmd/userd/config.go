@@ -78,21 +78,35 @@ func newFlagSet(name string) *flag.FlagSet {
 type dbConfig struct {
 	dataDir     string
 	databaseURL string
+	pooler      string
+	listenURL   string
 }
 
 func (c *dbConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "./userd-data", "folder of the SQLite database (and other local state) (env USERD_DATA_DIR)")
 	fs.StringVar(&c.databaseURL, "database-url", "", "postgres://… to use PostgreSQL instead of SQLite (env USERD_DATABASE_URL)")
+	fs.StringVar(&c.pooler, "database-pooler", string(postgres.NoPooler), "what --database-url goes through: none, or pgbouncer (in transaction mode: no prepared statements, and what needs a session of its own uses --listen-database-url) (env USERD_DATABASE_POOLER)")
+	fs.StringVar(&c.listenURL, "listen-database-url", "", "postgres://… that reaches PostgreSQL itself, not a pooler, for the LISTEN connection, the migrations and backups (default --database-url; with --database-pooler pgbouncer, required) (env USERD_LISTEN_DATABASE_URL)")
+}
+
+// directURL returns the URL that reaches PostgreSQL itself.
+func (c *dbConfig) directURL() string {
+	if c.listenURL != "" {
+		return c.listenURL
+	}
+	return c.databaseURL
 }
 
 // open opens the configured database: PostgreSQL when a URL is given,
 // otherwise SQLite in the data folder, which it creates.
 func (c *dbConfig) open(ctx context.Context) (*sqldb.DB, error) {
 	if c.databaseURL != "" {
-		if !strings.HasPrefix(c.databaseURL, "postgres://") && !strings.HasPrefix(c.databaseURL, "postgresql://") {
-			return nil, fmt.Errorf("--database-url must start with postgres://")
+		for flag, u := range map[string]string{"--database-url": c.databaseURL, "--listen-database-url": c.directURL()} {
+			if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+				return nil, fmt.Errorf("%s must start with postgres://", flag)
+			}
 		}
-		return postgres.Open(ctx, c.databaseURL)
+		return postgres.OpenWith(ctx, c.databaseURL, postgres.Options{Pooler: postgres.Pooler(c.pooler), DirectURL: c.directURL()})
 	}
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)

@@ -31,31 +31,104 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Open connects to the PostgreSQL database at url (postgres://…).
+// Open connects to the PostgreSQL database at url (postgres://…), with no
+// pooler in between.
 func Open(ctx context.Context, url string) (*sqldb.DB, error) {
+	return OpenWith(ctx, url, Options{})
+}
+
+// Pooler names what stands between userd's connections and PostgreSQL.
+type Pooler string
+
+// The poolers Open knows.
+const (
+	// NoPooler: the URL reaches PostgreSQL itself.
+	NoPooler Pooler = "none"
+	// PgBouncer in transaction mode: a server connection is userd's for
+	// one transaction only, and PgBouncer 1.18 keeps no prepared statement
+	// from one to the next.
+	PgBouncer Pooler = "pgbouncer"
+)
+
+// Options are OpenWith's settings beyond the URL. The zero value is a URL
+// that reaches PostgreSQL itself.
+type Options struct {
+	// Pooler is what the URL goes through; "" is NoPooler.
+	Pooler Pooler
+	// DirectURL reaches the same database without the pooler, for what
+	// needs a session of its own: the LISTEN connection, the migrations
+	// (goose holds a session's advisory lock while they run) and pg_dump.
+	// "" is the URL itself.
+	DirectURL string
+}
+
+// OpenWith connects to the PostgreSQL database at url (postgres://…)
+// through o.Pooler. Behind PgBouncer every statement runs as an unnamed
+// statement of the extended protocol (pgx's QueryExecModeExec), which
+// transaction pooling accepts, and the migrations, the LISTEN connection
+// and backups use o.DirectURL. It returns an error for a pooler it does
+// not know, PgBouncer without a DirectURL of its own, a URL it cannot
+// parse and a database it cannot reach.
+func OpenWith(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	if cfg.ConnectTimeout == 0 {
-		// A server that does not answer (a host down, a network cut) fails
-		// a request in seconds rather than when the client gives up.
-		cfg.ConnectTimeout = ConnectTimeout
+	switch o.Pooler {
+	case "", NoPooler:
+	case PgBouncer:
+		// A prepared statement lives in one server session, which the
+		// next transaction may not get: name none, cache none.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	default:
+		return nil, fmt.Errorf("open postgres: unknown pooler %q (want none or pgbouncer)", o.Pooler)
 	}
-	db := sql.OpenDB(connector{stdlib.GetConnector(*cfg)})
+	direct := o.DirectURL
+	if direct == "" {
+		direct = url
+	}
+	if o.Pooler == PgBouncer && direct == url {
+		return nil, errors.New("open postgres: behind pgbouncer the LISTEN connection and the migrations need a direct URL to PostgreSQL, not the pooler's")
+	}
+	db := sql.OpenDB(connector{stdlib.GetConnector(*withTimeout(cfg))})
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return sqldb.New(db, db, dialect{url: url}), nil
+	out := sqldb.New(db, db, dialect{url: direct})
+	if direct != url {
+		dcfg, err := pgx.ParseConfig(direct)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open postgres (direct URL): %w", err)
+		}
+		// Opened on first use: only the migrations use it.
+		m := sql.OpenDB(stdlib.GetConnector(*withTimeout(dcfg)))
+		m.SetMaxOpenConns(4) // goose's lock holds one while a migration runs on another
+		m.SetConnMaxIdleTime(time.Minute)
+		out.MigrateOver(m)
+	}
+	return out, nil
+}
+
+// withTimeout gives cfg the ConnectTimeout unless its URL set one.
+func withTimeout(cfg *pgx.ConnConfig) *pgx.ConnConfig {
+	if cfg.ConnectTimeout == 0 {
+		// A server that does not answer (a host down, a network cut) fails
+		// a request in seconds rather than when the client gives up.
+		cfg.ConnectTimeout = ConnectTimeout
+	}
+	return cfg
 }
 
 // ConnectTimeout bounds a new connection's set-up unless the URL's
 // connect_timeout says otherwise.
 const ConnectTimeout = 5 * time.Second
 
+// dialect is PostgreSQL's sqldb.Dialect. url reaches PostgreSQL itself,
+// never through a pooler: Listen and Backup hold sessions of their own.
 type dialect struct{ url string }
 
 // Notify keeps a notification for the transaction's COMMIT, which sends it

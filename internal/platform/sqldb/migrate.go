@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path"
@@ -18,14 +19,24 @@ type Migration struct {
 	AppliedAt   time.Time // zero when pending
 }
 
-// provider builds a goose provider over the write pool.
+// MigrateOver makes the migrations run over m, which Close closes too: a
+// pool that reaches the database itself where the write pool goes through
+// a pooler, which cannot keep the session's advisory lock that serialises
+// the migrations of processes that start together.
+func (db *DB) MigrateOver(m *sql.DB) { db.migrate = m }
+
+// provider builds a goose provider over the migrations' pool.
 func (db *DB) provider() (*goose.Provider, error) {
+	pool := db.write
+	if db.migrate != nil {
+		pool = db.migrate
+	}
 	fsys, dialect, locker := db.dialect.Migrations()
 	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
 	if locker != nil {
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(dialect, db.write, fsys, opts...)
+	p, err := goose.NewProvider(dialect, pool, fsys, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

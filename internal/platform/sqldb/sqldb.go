@@ -132,6 +132,7 @@ const (
 type DB struct {
 	write   *sql.DB
 	read    *sql.DB
+	migrate *sql.DB // the migrations' pool: write unless MigrateOver says
 	dialect Dialect
 	now     func() time.Time
 	local   subscribers // see Invalidations
@@ -184,6 +185,9 @@ func (db *DB) Close() error {
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
+	}
+	if db.migrate != nil {
+		err = errors.Join(err, db.migrate.Close())
 	}
 	return err
 }

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/userd/userd/internal/testkit/dbtest"
+)
+
+// TestPgbouncer (PostgreSQL's: PgBouncer pools PostgreSQL's connections)
+// runs userd through a real PgBouncer in transaction mode, with
+// --database-pooler pgbouncer and the LISTEN connection straight to
+// PostgreSQL: the migrations run, and sign-up, log-in, GET /v1/me, a follow
+// and a notification delivered on an open stream all work. Without
+// --database-pooler the named statements that pgx prepares meet other
+// clients' server connections, and requests fail.
+func TestPgbouncer(t *testing.T) {
+	c, err := dbtest.StartPG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	if err := c.CreateDatabase("pooled", false); err != nil {
+		t.Fatal(err)
+	}
+	direct := c.URL("pooled")
+	pooled := startPgbouncer(t, direct)
+	args := []string{"--data-dir", filepath.Join(t.TempDir(), "data"), "--database-url", pooled,
+		"--listen-database-url", direct, "--rate-limits", "off", "--argon2-memory", "64", "--argon2-time", "1"}
+
+	t.Run("pooler", func(t *testing.T) {
+		p := startUserd(t, append(args, "--database-pooler", "pgbouncer")...)
+		annToken, annID := signupVia(t, p.base, "ann@example.com")
+		_, bobID := signupVia(t, p.base, "bob@example.com")
+		login := call(t, http.MethodPost, p.base+"/v1/auth/login", "", map[string]string{"identifier": "ann@example.com", "password": "correct horse battery"})
+		session, _ := login["session"].(map[string]any)
+		token, _ := session["token"].(string)
+		if token == "" || token == annToken {
+			t.Fatalf("log-in answered %v", login)
+		}
+		if me := call(t, http.MethodGet, p.base+"/v1/me", token, nil); me["id"] != annID || me["email"] != "ann@example.com" {
+			t.Fatalf("GET /v1/me = %v", me)
+		}
+		call(t, http.MethodPut, p.base+"/v1/users/"+bobID+"/follow", token, nil)
+		bob := call(t, http.MethodGet, p.base+"/v1/users/"+bobID, token, nil)
+		if bob["followers_count"] != float64(1) || bob["followed_by_me"] != true {
+			t.Fatalf("bob after ann's follow = %v", bob)
+		}
+		followers := call(t, http.MethodGet, p.base+"/v1/users/"+bobID+"/followers", "", nil)
+		if items, _ := followers["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != annID {
+			t.Fatalf("bob's followers = %v", followers)
+		}
+
+		// The stream hears of the notification by LISTEN on the direct
+		// connection; the password change that makes it commits through
+		// PgBouncer with its NOTIFY.
+		stream := openStream(t, p.base, token)
+		call(t, http.MethodPost, p.base+"/v1/me/password", token, map[string]string{"current_password": "correct horse battery", "new_password": "a brand new secret"})
+		if ev := nextStreamEvent(t, stream); ev.event != "notification" || !strings.Contains(ev.data, `"type":"security.password_changed"`) {
+			t.Fatalf("stream event = %+v; want the password change's notification", ev)
+		}
+		unread := call(t, http.MethodGet, p.base+"/v1/me/notifications/unread-count", token, nil)
+		if unread["count"] != float64(1) {
+			t.Fatalf("unread count = %v; want 1", unread)
+		}
+		if failed := followStorm(t, p.base, token, bobID); failed != 0 {
+			t.Fatalf("%d of the storm's requests failed through PgBouncer", failed)
+		}
+	})
+
+	t.Run("no pooler flag", func(t *testing.T) {
+		p := startUserd(t, args...)
+		token, _ := signupVia(t, p.base, "cid@example.com")
+		_, danID := signupVia(t, p.base, "dan@example.com")
+		failed := followStorm(t, p.base, token, danID)
+		if failed == 0 {
+			t.Fatal("every request passed through PgBouncer with prepared statements; want failures")
+		}
+		log := p.stderr.String()
+		at := strings.Index(log, "prepared statement")
+		if at < 0 {
+			t.Fatalf("the log names no prepared statement:\n%s", log)
+		}
+		t.Logf("%d of 240 requests failed; the log says: …%s…", failed, log[at:min(len(log), at+80)])
+	})
+}
+
+// followStorm has 8 clients at once follow the user other, read the user and
+// unfollow them, 10 times each, and returns how many answers failed.
+func followStorm(t *testing.T, base, token, other string) int64 {
+	t.Helper()
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			client := &http.Client{Transport: &http.Transport{}, Timeout: 20 * time.Second}
+			for range 10 {
+				for _, method := range []string{http.MethodPut, http.MethodGet, http.MethodDelete} {
+					path := "/v1/users/" + other
+					if method != http.MethodGet {
+						path += "/follow"
+					}
+					req, _ := http.NewRequest(method, base+path, nil)
+					req.Header.Set("Authorization", "Bearer "+token)
+					res, err := client.Do(req)
+					if err != nil {
+						failed.Add(1)
+						continue
+					}
+					res.Body.Close()
+					if res.StatusCode >= 300 {
+						failed.Add(1)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return failed.Load()
+}
+
+// streamEvent is one event of a stream.
+type streamEvent struct{ event, data string }
+
+// nextStreamEvent reads the stream's next event, failing after 10 s.
+func nextStreamEvent(t *testing.T, s *sse) streamEvent {
+	t.Helper()
+	got := make(chan streamEvent, 1)
+	go func() {
+		var ev streamEvent
+		for {
+			line, err := s.r.ReadString('\n')
+			if err != nil {
+				close(got)
+				return
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case line == "" && ev.event != "":
+				got <- ev
+				return
+			case strings.HasPrefix(line, "event: "):
+				ev.event = line[len("event: "):]
+			case strings.HasPrefix(line, "data: "):
+				ev.data = line[len("data: "):]
+			}
+		}
+	}()
+	select {
+	case ev, ok := <-got:
+		if !ok {
+			t.Fatal("the stream ended")
+		}
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event within 10 s")
+	}
+	return streamEvent{}
+}
+
+// startPgbouncer runs PgBouncer in transaction mode in front of the
+// database at direct, on a free loopback port, and returns the URL that
+// reaches the database through it. As root it runs as the postgres user
+// (PgBouncer refuses root), which must read its configuration.
+func startPgbouncer(t *testing.T, direct string) string {
+	t.Helper()
+	bin, err := exec.LookPath("pgbouncer")
+	if err != nil {
+		bin = "/usr/sbin/pgbouncer" // Debian's, off a user's PATH
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatal("pgbouncer is not installed: apt-get install -y pgbouncer (Debian)")
+		}
+	}
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "userd-pgbouncer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	host, port, _ := net.SplitHostPort(addr)
+	name := strings.TrimPrefix(u.Path, "/")
+	ini := fmt.Sprintf(`[databases]
+%s = host=%s port=%s dbname=%s user=postgres
+
+[pgbouncer]
+listen_addr = %s
+listen_port = %s
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+default_pool_size = 4
+max_client_conn = 200
+`, name, u.Hostname(), u.Port(), name, host, port)
+	conf := filepath.Join(dir, "pgbouncer.ini")
+	if err := os.WriteFile(conf, []byte(ini), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, conf)
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", "-u", "postgres", "--", bin, conf)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // runuser and pgbouncer: one group to stop
+	log := &lockedWriter{w: &strings.Builder{}}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		conn, err := net.Dial("tcp", addr)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("pgbouncer exited: %v\n%s", err, log.w)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pgbouncer did not listen on %s within 10 s\n%s", addr, log.w)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", addr, name)
+}
