@@ -82,14 +82,7 @@ backend userd
 // when one process is killed (SIGKILL) in the middle of a follow storm, the
 // others carry on and every follow that was answered is there.
 func TestClusterBehindHAProxy(t *testing.T) {
-	c, err := dbtest.StartPG()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop() })
-	if err := c.CreateDatabase("cluster", false); err != nil {
-		t.Fatal(err)
-	}
+	c := dbtest.OwnCluster(t, "cluster")
 	box := newSMTPBox(t)
 	db := []string{"--data-dir", filepath.Join(t.TempDir(), "data"), "--database-url", c.URL("cluster")}
 	var out bytes.Buffer

@@ -16,14 +16,7 @@ import (
 // database_unavailable and a Retry-After, and /readyz says so; once it is
 // back, the same process serves again, and what committed before is there.
 func TestDatabaseRestart(t *testing.T) {
-	c, err := dbtest.StartPG()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop() })
-	if err := c.CreateDatabase("restart", false); err != nil {
-		t.Fatal(err)
-	}
+	c := dbtest.OwnCluster(t, "restart")
 	p := startUserd(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--database-url", c.URL("restart"),
 		"--rate-limits", "off", "--argon2-memory", "64", "--argon2-time", "1")
 	signupVia(t, p.base, "before@example.com")

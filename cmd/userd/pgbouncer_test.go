@@ -27,14 +27,7 @@ import (
 // --database-pooler the named statements that pgx prepares meet other
 // clients' server connections, and requests fail.
 func TestPgbouncer(t *testing.T) {
-	c, err := dbtest.StartPG()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Stop() })
-	if err := c.CreateDatabase("pooled", false); err != nil {
-		t.Fatal(err)
-	}
+	c := dbtest.OwnCluster(t, "pooled")
 	direct := c.URL("pooled")
 	pooled := startPgbouncer(t, direct)
 	args := []string{"--data-dir", filepath.Join(t.TempDir(), "data"), "--database-url", pooled,

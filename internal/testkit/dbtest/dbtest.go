@@ -197,3 +197,19 @@ func Count(t testing.TB, db *sqldb.DB, query string, args ...any) int {
 	}
 	return n
 }
+
+// OwnCluster starts a PostgreSQL cluster of the test's own, which it may
+// stop and start again (see Halt), with an empty database named db, and
+// stops it when the test ends.
+func OwnCluster(t testing.TB, db string) *PGCluster {
+	t.Helper()
+	c, err := StartPG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	if err := c.CreateDatabase(db, false); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
