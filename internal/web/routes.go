@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/userd/userd/internal/feature/admin"
@@ -366,6 +367,11 @@ func operation(r route) huma.Operation {
 			op.Security = append(op.Security, map[string][]string{"apiKey": {}})
 		}
 		op.Errors = append(op.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	// A route that names something in its path answers 404 when there is no
+	// such thing, or it is another's; an item ({item}) is any slug.
+	if strings.Contains(strings.ReplaceAll(r.path, "{item}", ""), "{") && !slices.Contains(op.Errors, http.StatusNotFound) {
+		op.Errors = append(op.Errors, http.StatusNotFound)
 	}
 	for _, status := range alsoAnswers[r.id] {
 		if !slices.Contains(op.Errors, status) {
