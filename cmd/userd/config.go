@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/userd/userd/internal/platform/postgres"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -80,12 +81,16 @@ type dbConfig struct {
 	databaseURL string
 	pooler      string
 	listenURL   string
+	replicas    multiFlag
+	maxLag      time.Duration
 }
 
 func (c *dbConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "./userd-data", "folder of the SQLite database (and other local state) (env USERD_DATA_DIR)")
 	fs.StringVar(&c.databaseURL, "database-url", "", "postgres://… to use PostgreSQL instead of SQLite (env USERD_DATABASE_URL)")
 	fs.StringVar(&c.pooler, "database-pooler", string(postgres.NoPooler), "what --database-url goes through: none, or pgbouncer (in transaction mode: no prepared statements, and what needs a session of its own uses --listen-database-url) (env USERD_DATABASE_POOLER)")
+	fs.Var(&c.replicas, "replica-url", "postgres://… of a streaming replica that read-only transactions read from once it has replayed what they must see; repeatable (env USERD_REPLICA_URL, ';' between URLs)")
+	fs.DurationVar(&c.maxLag, "replica-max-lag", postgres.DefaultMaxLag, "how long a replica may stay behind the primary before reads skip it (env USERD_REPLICA_MAX_LAG)")
 	fs.StringVar(&c.listenURL, "listen-database-url", "", "postgres://… that reaches PostgreSQL itself, not a pooler, for the LISTEN connection, the migrations and backups (default --database-url; with --database-pooler pgbouncer, required) (env USERD_LISTEN_DATABASE_URL)")
 }
 
@@ -101,12 +106,17 @@ func (c *dbConfig) directURL() string {
 // otherwise SQLite in the data folder, which it creates.
 func (c *dbConfig) open(ctx context.Context) (*sqldb.DB, error) {
 	if c.databaseURL != "" {
-		for flag, u := range map[string]string{"--database-url": c.databaseURL, "--listen-database-url": c.directURL()} {
+		urls := map[string]string{"--database-url": c.databaseURL, "--listen-database-url": c.directURL()}
+		for i, u := range c.replicas {
+			urls[fmt.Sprintf("--replica-url (%d)", i+1)] = u
+		}
+		for flag, u := range urls {
 			if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 				return nil, fmt.Errorf("%s must start with postgres://", flag)
 			}
 		}
-		return postgres.OpenWith(ctx, c.databaseURL, postgres.Options{Pooler: postgres.Pooler(c.pooler), DirectURL: c.directURL()})
+		return postgres.OpenWith(ctx, c.databaseURL, postgres.Options{Pooler: postgres.Pooler(c.pooler), DirectURL: c.directURL(),
+			Replicas: c.replicas, MaxLag: c.maxLag})
 	}
 	if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)

@@ -101,6 +101,8 @@ var (
 	dbWaitedDesc  = desc("userd_db_connection_wait_seconds_total", "Time transactions waited for a connection of the pool.", "pool")
 	dbRetriesDesc = desc("userd_db_transaction_retries_total",
 		"Transactions run again after a serialization failure or a deadlock (PostgreSQL; SQLite's one writer has none).")
+	replicaReadsDesc = desc("userd_db_replica_reads_total",
+		"Read-only transactions run while replicas are configured (--replica-url), by where: replica, or primary when every replica was behind the primary's last write or down.", "on")
 	listenDesc = desc("userd_db_listen_connected",
 		"1 while the PostgreSQL LISTEN connection of the channel is up, 0 while it reconnects (absent on SQLite, which has none).", "channel")
 
@@ -128,7 +130,7 @@ type collector struct{ src Sources }
 // Describe sends the descriptions of every metric collector may send.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{loginsDesc, secondsDesc, signupsDesc, hashRunningDesc, hashQueuedDesc,
-		dbOpenDesc, dbInUseDesc, dbIdleDesc, dbMaxDesc, dbWaitsDesc, dbWaitedDesc, dbRetriesDesc, listenDesc,
+		dbOpenDesc, dbInUseDesc, dbIdleDesc, dbMaxDesc, dbWaitsDesc, dbWaitedDesc, dbRetriesDesc, replicaReadsDesc, listenDesc,
 		jobsWaitingDesc, jobsRunningDesc, jobsRetryingDesc, jobsFailedDesc, jobsOldestDesc,
 		webhooksDesc, mailDesc, cacheHitsDesc, cacheMissesDesc, cacheInvalidatedDesc, cacheEntriesDesc, streamsDesc} {
 		ch <- d
@@ -195,6 +197,10 @@ func (c *collector) database(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(dbWaitedDesc, prometheus.CounterValue, p.WaitDuration.Seconds(), p.Name)
 	}
 	ch <- counter(dbRetriesDesc, db.Retries())
+	if replica, primary := db.ReplicaReads(); replica+primary > 0 {
+		ch <- counter(replicaReadsDesc, uint64(replica), "replica")
+		ch <- counter(replicaReadsDesc, uint64(primary), "primary")
+	}
 	for channel, up := range db.Listening() {
 		ch <- gauge(listenDesc, float64(min(up, 1)), channel)
 	}

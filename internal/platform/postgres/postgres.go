@@ -3,6 +3,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -13,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,7 +62,17 @@ type Options struct {
 	// (goose holds a session's advisory lock while they run) and pg_dump.
 	// "" is the URL itself.
 	DirectURL string
+	// Replicas are the URLs of streaming replicas of the database that
+	// read-only transactions may read from (see sqldb.DB.SetReplicas),
+	// through the same pooler.
+	Replicas []string
+	// MaxLag is how long a replica may stay behind the primary before
+	// reads skip it (DefaultMaxLag when 0).
+	MaxLag time.Duration
 }
+
+// DefaultMaxLag is Options.MaxLag's default.
+const DefaultMaxLag = time.Second
 
 // OpenWith connects to the PostgreSQL database at url (postgres://…)
 // through o.Pooler. Behind PgBouncer every statement runs as an unnamed
@@ -90,14 +102,25 @@ func OpenWith(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
 	if o.Pooler == PgBouncer && direct == url {
 		return nil, errors.New("open postgres: behind pgbouncer the LISTEN connection and the migrations need a direct URL to PostgreSQL, not the pooler's")
 	}
-	db := sql.OpenDB(connector{stdlib.GetConnector(*withTimeout(cfg))})
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	db := pool(cfg)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	out := sqldb.New(db, db, dialect{url: direct})
+	if len(o.Replicas) > 0 {
+		replicas := map[string]*sql.DB{}
+		for _, u := range o.Replicas {
+			rcfg, err := pgx.ParseConfig(u)
+			if err != nil {
+				db.Close()
+				return nil, fmt.Errorf("open postgres (replica): %w", err)
+			}
+			rcfg.DefaultQueryExecMode = cfg.DefaultQueryExecMode
+			replicas[rcfg.Host+":"+strconv.Itoa(int(rcfg.Port))+"/"+rcfg.Database] = pool(rcfg)
+		}
+		out.SetReplicas(ctx, replicas, cmp.Or(o.MaxLag, DefaultMaxLag))
+	}
 	if direct != url {
 		dcfg, err := pgx.ParseConfig(direct)
 		if err != nil {
@@ -111,6 +134,15 @@ func OpenWith(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
 		out.MigrateOver(m)
 	}
 	return out, nil
+}
+
+// pool returns a pool of connections by cfg (with ConnectTimeout unless
+// its URL set one) whose transactions enter their scope (see connector).
+func pool(cfg *pgx.ConnConfig) *sql.DB {
+	db := sql.OpenDB(connector{stdlib.GetConnector(*withTimeout(cfg))})
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	return db
 }
 
 // withTimeout gives cfg the ConnectTimeout unless its URL set one.
@@ -147,6 +179,24 @@ func (dialect) Shared() bool { return true }
 // WritingWith is true: PostgreSQL's WITH clauses may insert, update and
 // delete.
 func (dialect) WritingWith() bool { return true }
+
+// PositionQueries read the WAL: on the primary where the next record goes
+// (past every commit, flushed or not: synchronous_commit may be off), on a
+// streaming replica how far it has replayed (NULL elsewhere).
+func (dialect) PositionQueries() (written, replayed string) {
+	return `SELECT pg_current_wal_insert_lsn()::text`, `SELECT pg_last_wal_replay_lsn()::text`
+}
+
+// ParsePosition reads a WAL position, "16/B374D848".
+func (dialect) ParsePosition(s string) (uint64, error) {
+	hi, lo, ok := strings.Cut(s, "/")
+	h, err1 := strconv.ParseUint(hi, 16, 32)
+	l, err2 := strconv.ParseUint(lo, 16, 32)
+	if !ok || err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("not a WAL position: %q", s)
+	}
+	return h<<32 | l, nil
+}
 
 // ArrayParams is true: a slice binds as one array parameter.
 func (dialect) ArrayParams() bool { return true }

@@ -60,6 +60,13 @@ type Dialect interface {
 	// delete (PostgreSQL's data-modifying statements), so that one
 	// statement does what would otherwise take two round trips.
 	WritingWith() bool
+	// PositionQueries returns the statements whose one row and column say
+	// how far the primary has written and how far a replica has replayed
+	// the primary's writes (PostgreSQL's WAL positions), as ParsePosition
+	// reads them.
+	PositionQueries() (written, replayed string)
+	// ParsePosition reads a position of PositionQueries.
+	ParsePosition(s string) (uint64, error)
 	// Unavailable reports whether err says that the database cannot be
 	// reached or is shutting down or starting (a refused or lost
 	// connection), rather than that a statement failed.
@@ -139,6 +146,9 @@ type DB struct {
 	origin  string      // tells this DB's invalidations from other processes'
 	soon    notifier    // see InvalidateSoon
 	counts  counters    // see Retries, Listening
+	// replicas are the read-only copies that View may read from (see
+	// SetReplicas).
+	replicas []*replica
 }
 
 // New returns a DB over the given pools. read may equal write.
@@ -201,8 +211,20 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 // View runs fn in a read-only transaction in ctx's scope.
+// With replicas (see SetReplicas), it runs on one that has replayed every
+// transaction committed before it began, else on the primary.
 func (db *DB) View(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+	opts := &sql.TxOptions{ReadOnly: true}
+	if len(db.replicas) > 0 {
+		if _, in := ctx.Value(snapshotKey{db}).(*snapshot); !in {
+			done, err := db.viewOnReplica(ctx, opts, fn)
+			if done || err != nil {
+				return err
+			}
+			db.counts.primaryReads.Add(1)
+		}
+	}
+	return db.run(ctx, db.read, opts, fn)
 }
 
 // maxRuns bounds how often a transaction runs again after a transient

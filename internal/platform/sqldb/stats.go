@@ -10,6 +10,9 @@ import (
 // counters are what a DB counts of its own work, for metrics.
 type counters struct {
 	retries atomic.Uint64 // transactions run again after a transient conflict
+	// Views that a replica answered, and that went to the primary while
+	// there were replicas (see View).
+	replicaReads, primaryReads atomic.Int64
 
 	mu        sync.Mutex
 	listening map[string]int // channel → listening connections up now

@@ -131,6 +131,14 @@ func (*dialect) WritingWith() bool { return false }
 // ArrayParams is false: SQLite has no arrays.
 func (*dialect) ArrayParams() bool { return false }
 
+// PositionQueries are empty: SQLite has no replicas.
+func (*dialect) PositionQueries() (written, replayed string) { return "", "" }
+
+// ParsePosition refuses: SQLite has no replicas.
+func (*dialect) ParsePosition(string) (uint64, error) {
+	return 0, errors.New("sqlite has no replicas")
+}
+
 // Unavailable is false: the database is a file of this process.
 func (*dialect) Unavailable(error) bool { return false }
 

@@ -74,17 +74,10 @@ func StartPG(settings ...string) (*PGCluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	port, err := freePort()
-	if err != nil {
+	if err := c.place(settings); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	c.port = port
-	opts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400", dir, port)
-	for _, s := range settings {
-		opts += " -c " + s
-	}
-	c.opts = opts
 	if err := c.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -113,6 +106,54 @@ func (c *PGCluster) PID() (int, error) {
 	}
 	first, _, _ := strings.Cut(string(b), "\n")
 	return strconv.Atoi(strings.TrimSpace(first))
+}
+
+// place gives the cluster a free loopback port and its server's options.
+func (c *PGCluster) place(settings []string) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	c.port = port
+	c.opts = fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400", c.dir, port)
+	for _, s := range settings {
+		c.opts += " -c " + s
+	}
+	return nil
+}
+
+// StartReplica makes a streaming replica of the cluster (pg_basebackup -R,
+// on loopback) in a folder and on a port of its own, and starts it; it
+// accepts read-only connections when it returns.
+func (c *PGCluster) StartReplica() (*PGCluster, error) {
+	dir, err := os.MkdirTemp("", "userd-pg-replica-")
+	if err != nil {
+		return nil, fmt.Errorf("replica folder: %w", err)
+	}
+	r := &PGCluster{dir: dir, bin: c.bin}
+	if os.Geteuid() == 0 {
+		if err := chownToPostgres(dir); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	if out, err := r.run("pg_basebackup", "-D", filepath.Join(dir, "data"), "-R", "-X", "stream", "-N", "-c", "fast",
+		"-h", "127.0.0.1", "-p", strconv.Itoa(c.port), "-U", "postgres"); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("pg_basebackup: %v: %s", err, out)
+	}
+	if err := r.place(nil); err == nil {
+		err = r.Start()
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if r.admin, err = sql.Open("pgx", r.URL("postgres")); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	return r, nil
 }
 
 // Start starts the cluster's server, with its data as it was.
