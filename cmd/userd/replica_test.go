@@ -9,10 +9,11 @@ import (
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
-// TestReadReplica (PostgreSQL's streaming replication): with --replica-url,
-// reads go to a real replica made by pg_basebackup, and a read right after
-// the caller's write always sees it; once the replica is stopped, reads go
-// on at the primary without an error.
+// TestReadReplica (PostgreSQL's streaming replication): two processes with
+// --replica-url behind HAProxy read from a real replica made by
+// pg_basebackup, and a read right after the caller's write, through the
+// balancer and so on the other process, always sees it; once the replica
+// is stopped, reads go on at the primary without an error.
 func TestReadReplica(t *testing.T) {
 	c := dbtest.OwnCluster(t, "replicated")
 	r, err := c.StartReplica()
@@ -20,10 +21,10 @@ func TestReadReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Stop() })
-	p := startUserd(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--database-url", c.URL("replicated"), "--replica-url", r.URL("replicated"),
-		"--rate-limits", "off", "--argon2-memory", "64", "--argon2-time", "1")
-	ann, annID := signupVia(t, p.base, "ann@example.com")
-	_, bobID := signupVia(t, p.base, "bob@example.com")
+	args := []string{"--data-dir", filepath.Join(t.TempDir(), "data"), "--database-url", c.URL("replicated"), "--replica-url", r.URL("replicated"),
+		"--rate-limits", "off", "--argon2-memory", "64", "--argon2-time", "1"}
+	front := startHAProxy(t, []*process{startUserd(t, args...), startUserd(t, args...)})
+	ann, _ := signupVia(t, front, "ann@example.com")
 
 	replica, err := sql.Open("pgx", r.URL("replicated"))
 	if err != nil {
@@ -37,27 +38,25 @@ func TestReadReplica(t *testing.T) {
 		}
 		return n
 	}
-	// followers reads bob's followers as anyone would, and reports whether
-	// ann is one.
-	followers := func() bool {
+	// sessions returns how many sessions ann has, as the sessions list
+	// (read from the database each time, never from a cache) says.
+	sessions := func() int {
 		t.Helper()
-		out := call(t, http.MethodGet, p.base+"/v1/users/"+bobID+"/followers?limit=100", "", nil)
+		out := call(t, http.MethodGet, front+"/v1/me/sessions", ann, nil)
 		items, _ := out["items"].([]any)
-		for _, it := range items {
-			if it.(map[string]any)["id"] == annID {
-				return true
-			}
-		}
-		return false
+		return len(items)
 	}
-	for i := range 30 {
-		call(t, http.MethodPut, p.base+"/v1/users/"+bobID+"/follow", ann, nil)
-		if !followers() {
-			t.Fatalf("round %d: the follow just made is not read back", i)
+	// Each write goes through the balancer to one process and the read
+	// right after it to the other.
+	for i := range 15 {
+		out := call(t, http.MethodPost, front+"/v1/auth/login", "", map[string]string{"identifier": "ann@example.com", "password": "correct horse battery"})
+		id, _ := out["session"].(map[string]any)["id"].(string)
+		if n := sessions(); n != 2 {
+			t.Fatalf("round %d: %d sessions right after a log-in; want 2", i, n)
 		}
-		call(t, http.MethodDelete, p.base+"/v1/users/"+bobID+"/follow", ann, nil)
-		if followers() {
-			t.Fatalf("round %d: the unfollow just made is not read back", i)
+		call(t, http.MethodDelete, front+"/v1/me/sessions/"+id, ann, nil)
+		if n := sessions(); n != 1 {
+			t.Fatalf("round %d: %d sessions right after ending one; want 1", i, n)
 		}
 	}
 	// Reads that no write of the moment races go to the replica (a read
@@ -65,7 +64,7 @@ func TestReadReplica(t *testing.T) {
 	// replayed it, a millisecond or so on loopback).
 	before := served()
 	for range 30 {
-		out := call(t, http.MethodGet, p.base+"/v1/me/sessions", ann, nil)
+		out := call(t, http.MethodGet, front+"/v1/me/sessions", ann, nil)
 		if items, _ := out["items"].([]any); len(items) != 1 {
 			t.Fatalf("ann's sessions = %v", out)
 		}
@@ -77,11 +76,12 @@ func TestReadReplica(t *testing.T) {
 	if err := r.Halt(); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 20 {
-		call(t, http.MethodPut, p.base+"/v1/users/"+bobID+"/follow", ann, nil)
-		if !followers() {
-			t.Fatalf("round %d with the replica down: the follow is not read back", i)
+	for i := range 10 {
+		out := call(t, http.MethodPost, front+"/v1/auth/login", "", map[string]string{"identifier": "ann@example.com", "password": "correct horse battery"})
+		id, _ := out["session"].(map[string]any)["id"].(string)
+		if n := sessions(); n != 2 {
+			t.Fatalf("round %d with the replica down: %d sessions; want 2", i, n)
 		}
-		call(t, http.MethodDelete, p.base+"/v1/users/"+bobID+"/follow", ann, nil)
+		call(t, http.MethodDelete, front+"/v1/me/sessions/"+id, ann, nil)
 	}
 }
