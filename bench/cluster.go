@@ -65,16 +65,17 @@ func clusterWorkloads(ctx context.Context, engine, bin, tmp, dbURL string, users
 		return nil, err
 	}
 	defer db.Close()
-	ids, sessions, _, err := tg.callers(ctx, min(users, 1000), 0)
+	_, sessions, _, err := tg.callers(ctx, min(users, 1000), 0)
 	if err != nil {
 		return nil, err
 	}
-	// Every storm has its own star, ids[1+i], and the same followers.
-	fans, err := userIDs(ctx, db, tg.runID, 10, 10+10_000)
+	// Every storm has its own star, ids[1+i], and the same followers,
+	// ids[10:], none of them a star.
+	ids, err := userIDs(ctx, db, tg.runID, 0, 10+10_000)
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := auth.New(auth.Deps{DB: db}, auth.Config{}).OpenMany(ctx, fans)
+	tokens, err := auth.New(auth.Deps{DB: db}, auth.Config{}).OpenMany(ctx, ids[10:])
 	if err != nil {
 		return nil, fmt.Errorf("storm sessions: %w", err)
 	}
@@ -82,10 +83,12 @@ func clusterWorkloads(ctx context.Context, engine, bin, tmp, dbURL string, users
 	var rows []row
 	for i, s := range setups {
 		fmt.Fprintf(os.Stderr, " %s\n", s.name)
-		got, err := measureSetup(tg, bin, tmp, i, s, func(front string, h hops) []row {
-			// Unmeasured: the processes just started fill their caches
-			// and connection pools, as the first one did at seeding.
-			load(ctx, conns, max(time.Second, d/3), getEach(front, "/v1/me", sessions))
+		got, err := measureSetup(tg, bin, tmp, i, s, func(front string, bases []string, h hops) []row {
+			// Unmeasured: every process serves each session once, so that
+			// all start W1 with warm caches and connection pools.
+			for _, b := range bases {
+				loadN(ctx, conns, int64(len(sessions)), getEach(b, "/v1/me", sessions))
+			}
 			w1 := h.metered(func() result { return load(ctx, conns, d, getEach(front, "/v1/me", sessions)) })
 			w3 := h.metered(func() result { return load(ctx, conns, d, loginRequest(front, tg.runID, users)) })
 			var exact bool
@@ -170,8 +173,9 @@ func (h hops) metered(run func() result) result {
 // measureSetup starts setup s on the target's database (the target's own
 // process serves the setups without PgBouncer; the others are started, and
 // PgBouncer and HAProxy when s has them), runs measure through its front
-// address and stops what it started. i numbers the setup's logs.
-func measureSetup(tg *target, bin, tmp string, i int, s setup, measure func(front string, h hops) []row) ([]row, error) {
+// address (and bases, the processes' own) and stops what it started. i
+// numbers the setup's logs.
+func measureSetup(tg *target, bin, tmp string, i int, s setup, measure func(front string, bases []string, h hops) []row) ([]row, error) {
 	var cleanups []func()
 	defer func() {
 		for j := len(cleanups) - 1; j >= 0; j-- {
@@ -209,7 +213,7 @@ func measureSetup(tg *target, bin, tmp string, i int, s setup, measure func(fron
 		}
 		cleanups = append(cleanups, stop)
 	}
-	return measure(front, h), nil
+	return measure(front, bases, h), nil
 }
 
 // startHAProxy runs Debian's haproxy in front of the servers at bases,
