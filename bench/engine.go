@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,7 +102,10 @@ type target struct {
 	runID         string
 	dbURL         string // PostgreSQL only
 	sqlitePath    string // SQLite only
-	stop          func()
+	// serveArgs are the server's arguments but its database's and
+	// addresses': the same for every process on the database.
+	serveArgs []string
+	stop      func()
 }
 
 // open connects to the target's database, as the harness's own client.
@@ -122,7 +126,7 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 			cleanups[i]()
 		}
 	}
-	args := []string{"serve", "--rate-limits", "off"}
+	var args []string
 	if profiles != "" {
 		addr, err := freeAddr()
 		if err != nil {
@@ -139,7 +143,7 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 		os.MkdirAll(dir, 0o700)
 		t.sqlitePath = filepath.Join(dir, "userd.db")
 		db, err = sqlite.Open(ctx, t.sqlitePath)
-		args = append(args, "--data-dir", dir)
+		t.serveArgs = []string{"serve", "--rate-limits", "off", "--data-dir", dir}
 	case engine == "postgres" && dbURL != "":
 		t.dbURL = dbURL
 	case engine == "postgres":
@@ -168,7 +172,8 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 	}
 	if t.dbURL != "" {
 		db, err = postgres.Open(ctx, t.dbURL)
-		args = append(args, "--data-dir", filepath.Join(tmp, "pgdata"), "--database-url", t.dbURL)
+		t.serveArgs = []string{"serve", "--rate-limits", "off", "--data-dir", filepath.Join(tmp, "pgdata")}
+		args = append(args, "--database-url", t.dbURL)
 	}
 	if err != nil {
 		t.stop()
@@ -183,24 +188,13 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 		t.stop()
 		return nil, err
 	}
-	addr, err := freeAddr()
+	srv, err := startServer(bin, tmp, engine, slices.Concat(t.serveArgs, args))
 	if err != nil {
 		t.stop()
 		return nil, err
 	}
-	srv := exec.Command(bin, append(args, "--addr", addr)...)
-	log, _ := os.Create(filepath.Join(tmp, engine+".log"))
-	srv.Stdout, srv.Stderr = log, log
-	if err := srv.Start(); err != nil {
-		t.stop()
-		return nil, err
-	}
-	cleanups = append(cleanups, func() { srv.Process.Signal(os.Interrupt); srv.Wait(); log.Close() })
-	t.base, t.pid = "http://"+addr, srv.Process.Pid
-	if err := waitReady(t.base); err != nil {
-		t.stop()
-		return nil, err
-	}
+	cleanups = append(cleanups, srv.stop)
+	t.base, t.pid = srv.base, srv.pid
 	if t.session, _, err = signIn(t.base, "u0-"+t.runID+"@bench.test"); err != nil {
 		t.stop()
 		return nil, err
@@ -208,8 +202,6 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 	return t, nil
 }
 
-// runEngine runs every workload against userd on a fresh database of the
-// engine.
 // runEngine measures every workload on engine, or only the floor and the
 // items' workloads (W10–W12 and rankings) when itemsOnly.
 func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d time.Duration, conns int, itemsOnly bool) ([]row, error) {
@@ -442,6 +434,38 @@ func (t *target) callers(ctx context.Context, n, m int) (ids, sessions, jwts []s
 		jwts = append(jwts, jwt)
 	}
 	return ids, sessions, jwts, nil
+}
+
+// server is a userd process that the harness started.
+type server struct {
+	base string // http://address
+	pid  int
+	stop func() // interrupts it and waits for it to exit
+}
+
+// startServer starts userd with args on a free loopback address, its output
+// in tmp/name.log, and waits until it is ready.
+func startServer(bin, tmp, name string, args []string) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.Create(filepath.Join(tmp, name+".log"))
+	if err != nil {
+		return nil, fmt.Errorf("server log: %w", err)
+	}
+	cmd := exec.Command(bin, append(slices.Clip(args), "--addr", addr)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("start userd: %w", err)
+	}
+	srv := &server{base: "http://" + addr, pid: cmd.Process.Pid, stop: func() { cmd.Process.Signal(os.Interrupt); cmd.Wait(); log.Close() }}
+	if err := waitReady(srv.base); err != nil {
+		srv.stop()
+		return nil, err
+	}
+	return srv, nil
 }
 
 func waitReady(base string) error {

@@ -28,6 +28,11 @@ type result struct {
 	// server's) spent on each request (see metered).
 	ServerCPU time.Duration `json:"server_cpu_per_request_ns,omitempty"`
 	DBCPU     time.Duration `json:"db_cpu_per_request_ns,omitempty"`
+	// BalancerCPU and PoolerCPU are the processor time that HAProxy and
+	// PgBouncer, when the request went through them, spent on each
+	// request (-only cluster; ServerCPU is then that of every process).
+	BalancerCPU time.Duration `json:"balancer_cpu_per_request_ns,omitempty"`
+	PoolerCPU   time.Duration `json:"pooler_cpu_per_request_ns,omitempty"`
 }
 
 // load runs a closed loop of conns connections for d, each sending the next
@@ -138,6 +143,9 @@ func (r result) String() string {
 	s := fmt.Sprintf("%.0f req/s, p50 %s, p99 %s, %d errors", r.RPS, r.P50, r.P99, r.Errors)
 	if r.ServerCPU > 0 || r.DBCPU > 0 {
 		s += fmt.Sprintf(", cpu/req server %s + db %s", r.ServerCPU.Round(time.Microsecond), r.DBCPU.Round(time.Microsecond))
+	}
+	if r.BalancerCPU > 0 || r.PoolerCPU > 0 {
+		s += fmt.Sprintf(" + balancer %s + pooler %s", r.BalancerCPU.Round(time.Microsecond), r.PoolerCPU.Round(time.Microsecond))
 	}
 	return s
 }

@@ -66,9 +66,7 @@ func loginRows(ctx context.Context, tg *target, users, conns int, limit, ceiling
 		}
 		time.Sleep(loginIdle)
 		resetPeak(tg.pid)
-		r := tg.measure(ctx, "W3 POST /v1/auth/login"+suffix, c, loginLength, post(tg.base, "/v1/auth/login", func(i int64) string {
-			return fmt.Sprintf(`{"identifier":"u%d-%s@bench.test","password":%q}`, i%int64(users), tg.runID, benchPassword)
-		}))
+		r := tg.measure(ctx, "W3 POST /v1/auth/login"+suffix, c, loginLength, loginRequest(tg.base, tg.runID, users))
 		rss := peakRSS(tg.pid)
 		w3 = append(w3, row{Workload: "W3 POST /v1/auth/login" + suffix, Engine: tg.engine, result: r, Ratio: r.RPS / limit,
 			RatioOf: fmt.Sprintf("hash %.0f/s; %.2f of %.0f/s at once", limit, r.RPS/ceiling, ceiling),
@@ -77,6 +75,14 @@ func loginRows(ctx context.Context, tg *target, users, conns int, limit, ceiling
 			Target: "≤80MB", Holds: rss <= 80, PeakRSSMB: rss})
 	}
 	return w3, m1
+}
+
+// loginRequest is W3's request: the i-th logs in the seeded user u(i mod
+// users) of the run through base.
+func loginRequest(base, runID string, users int) request {
+	return post(base, "/v1/auth/login", func(i int64) string {
+		return fmt.Sprintf(`{"identifier":"u%d-%s@bench.test","password":%q}`, i%int64(users), runID, benchPassword)
+	})
 }
 
 // loginWorkloads measures only W3 and M1 under it on a fresh database of the

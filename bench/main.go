@@ -58,7 +58,7 @@ func main() {
 	engines := flag.String("engines", "sqlite,postgres", "engines to measure")
 	dbURL := flag.String("database-url", "", "measure this PostgreSQL instead of a throwaway cluster (its data is added to, not removed)")
 	out := flag.String("out", "bench/results", "folder for the JSON results")
-	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13: creation and a filtered page); "billing": only W14, provider events; "import": only W15, users import; "login": only W3, log-in, and M1 under it`)
+	only := flag.String("only", "", `"items": measure only the floor and the items' workloads (W10–W12, rankings); "collections": only the write floor and the collections' (W13: creation and a filtered page); "billing": only W14, provider events; "import": only W15, users import; "login": only W3, log-in, and M1 under it; "cluster": on PostgreSQL, W1, log-in (-duration) and W5 through 1 process direct, 1–3 behind HAProxy and 3 behind HAProxy through PgBouncer, with each hop's processor time a request`)
 	rls := flag.Bool("rls", false, "only compare GET /v1/me and /v1/me/sessions on PostgreSQL with and without row-level security")
 	flag.BoolVar(&statements, "statements", false, "on the PostgreSQL the harness starts, print the statements that took the most of each workload's time (pg_stat_statements)")
 	flag.BoolVar(&unsafeFastPG, "unsafe-fast-postgres", false, `run the PostgreSQL clusters the harness starts with fsync, synchronous_commit and full_page_writes off; every row of theirs says engine "postgres (unsafe-fast)": no user's server runs so`)
@@ -78,8 +78,10 @@ func main() {
 		runOnly = importWorkloads
 	case "login":
 		runOnly = loginWorkloads
+	case "cluster":
+		runOnly = clusterWorkloads
 	default:
-		fmt.Fprintln(os.Stderr, "bench: -only takes items, collections, billing, import or login")
+		fmt.Fprintln(os.Stderr, "bench: -only takes items, collections, billing, import, login or cluster")
 		os.Exit(2)
 	}
 	if err := run(*users, *duration, *conns, strings.Split(*engines, ","), *dbURL, *out, *rls, *only == "items"); err != nil {
@@ -135,7 +137,7 @@ var runOnly func(ctx context.Context, engine, bin, tmp, dbURL string, users int,
 
 func printTable(rep report) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tengine\treq/s\tp50\tp99\terrors\tratio\tof\ttarget\tholds?\tpeak RSS\tcpu/req srv+db\t")
+	fmt.Fprintln(tw, "workload\tengine\treq/s\tp50\tp99\terrors\tratio\tof\ttarget\tholds?\tpeak RSS\tcpu/req srv+db(+lb+pool)\t")
 	for _, r := range rep.Rows {
 		holds := "yes"
 		if !r.Holds {
@@ -144,6 +146,9 @@ func printTable(rep report) {
 		cpu := "-"
 		if r.ServerCPU > 0 || r.DBCPU > 0 {
 			cpu = fmt.Sprintf("%s+%s", r.ServerCPU.Round(time.Microsecond), r.DBCPU.Round(time.Microsecond))
+		}
+		if r.BalancerCPU > 0 || r.PoolerCPU > 0 {
+			cpu += fmt.Sprintf("+%s+%s", r.BalancerCPU.Round(time.Microsecond), r.PoolerCPU.Round(time.Microsecond))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%s\t%s\t%d\t%.2f\t%s\t%s\t%s\t%.0f MB\t%s\t\n", r.Workload, r.Engine, r.RPS,
 			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors, r.Ratio, r.RatioOf, r.Target, holds, r.PeakRSSMB, cpu)

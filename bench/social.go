@@ -75,6 +75,30 @@ func userIDs(ctx context.Context, db *sqldb.DB, runID string, from, to int) ([]s
 	return ids[from:min(to, len(ids))], nil
 }
 
+// followStorm is W5's storm: the holder of each session token follows star
+// once through base, 64 at once. It prints the result and returns it, and
+// whether star's follower counter and follow rows both equal the follows
+// answered 2xx.
+func followStorm(ctx context.Context, db *sqldb.DB, base, star string, tokens []string) (result, bool, error) {
+	w5 := loadN(ctx, 64, int64(len(tokens)), func(i int64) (*http.Request, error) {
+		req, err := http.NewRequest("PUT", base+"/v1/users/"+star+"/follow", nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[i])
+		return req, err
+	})
+	var followers, realFollowers int64
+	err := db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		if followers, _, err = social.Stats(ctx, tx, star); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM user_follows WHERE following_id = $1`, star).Scan(&realFollowers)
+	})
+	if err != nil {
+		return w5, false, fmt.Errorf("W5 counts: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "  %-24s %s; counter %d, follows %d\n", "W5 follow storm", w5, followers, realFollowers)
+	return w5, followers == realFollowers && followers == int64(len(tokens))-w5.Errors, nil
+}
+
 // socialWorkloads runs W5 (a follow storm of distinct users on one user, 64
 // at once) and W6 (the first and a 90%-deep page of the followers of a user
 // whom every other user follows).
@@ -90,23 +114,10 @@ func socialWorkloads(ctx context.Context, tg *target, db *sqldb.DB, users, conns
 	if err != nil {
 		return nil, err
 	}
-	w5 := loadN(ctx, 64, int64(len(storm)), func(i int64) (*http.Request, error) {
-		req, err := http.NewRequest("PUT", tg.base+"/v1/users/"+star+"/follow", nil)
-		req.Header.Set("Authorization", "Bearer "+tokens[i])
-		return req, err
-	})
-	var followers, realFollowers int64
-	err = db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		if followers, _, err = social.Stats(ctx, tx, star); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT count(*) FROM user_follows WHERE following_id = $1`, star).Scan(&realFollowers)
-	})
+	w5, exact, err := followStorm(ctx, db, tg.base, star, tokens)
 	if err != nil {
 		return nil, err
 	}
-	exact := followers == realFollowers && followers == int64(len(storm))-w5.Errors
-	fmt.Fprintf(os.Stderr, "  %-24s %s; counter %d, follows %d\n", "W5 follow storm", w5, followers, realFollowers)
 
 	for i := 0; i < len(ids); i += 1000 {
 		batch := slices.DeleteFunc(slices.Clone(ids[i:min(len(ids), i+1000)]), func(id string) bool { return id == hub })
