@@ -84,6 +84,7 @@ var tiers = map[string]int{
 	"internal/web":              11,
 	"internal/testkit/dbtest":   12,
 	"internal/testkit/authtest": 12,
+	"internal/testkit/proxies":  12,
 	"cmd/userd":                 12,
 	"bench":                     13,
 	// The example service of an application, on the Go client.
@@ -98,7 +99,7 @@ var forbidden = map[string][]string{
 }
 
 // harness are the packages that no production package may import.
-var harness = []string{"internal/testkit/dbtest", "internal/testkit/authtest", "bench"}
+var harness = []string{"internal/testkit/dbtest", "internal/testkit/authtest", "internal/testkit/proxies", "bench"}
 
 // TestImportTiers fails when a package imports one of its own layer or a
 // higher one, imports the test harness, or has no layer, and when a package

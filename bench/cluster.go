@@ -4,16 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/testkit/proxies"
 )
 
 // setup is one arrangement that -only cluster measures: how many userd
@@ -221,39 +220,17 @@ func measureSetup(tg *target, bin, tmp string, i int, s setup, measure func(fron
 // its configuration in tmp (i numbers it), and returns its address, its
 // process id and a stop.
 func startHAProxy(tmp string, i int, bases []string) (front string, pid int, stop func(), err error) {
-	bin, err := exec.LookPath("haproxy")
+	bin, err := proxies.Find("haproxy")
 	if err != nil {
-		if bin, err = exec.LookPath("/usr/sbin/haproxy"); err != nil {
-			return "", 0, nil, fmt.Errorf("haproxy is not installed (apt-get install -y haproxy): %w", err)
-		}
+		return "", 0, nil, err
 	}
 	addr, err := freeAddr()
 	if err != nil {
 		return "", 0, nil, err
 	}
-	var conf strings.Builder
-	fmt.Fprintf(&conf, `global
-  maxconn 1024
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 60s
-  timeout server 60s
-  retries 3
-  option redispatch
-  retry-on conn-failure
-frontend front
-  bind %s
-  default_backend userd
-backend userd
-  balance roundrobin
-  option httpchk GET /readyz
-`, addr)
-	for j, b := range bases {
-		fmt.Fprintf(&conf, "  server u%d %s check inter 1s fall 2 rise 2\n", j, strings.TrimPrefix(b, "http://"))
-	}
+	conf := proxies.HAProxy(addr, bases, time.Second)
 	name := filepath.Join(tmp, fmt.Sprintf("haproxy-%d", i))
-	if err := os.WriteFile(name+".cfg", []byte(conf.String()), 0o600); err != nil {
+	if err := os.WriteFile(name+".cfg", []byte(conf), 0o600); err != nil {
 		return "", 0, nil, fmt.Errorf("haproxy configuration: %w", err)
 	}
 	log, err := os.Create(name + ".log")
@@ -282,16 +259,9 @@ backend userd
 // and a stop. As root it runs as the postgres user (PgBouncer refuses
 // root), who is then let through tmp to read its configuration.
 func startPgbouncer(tmp, direct string) (pooled string, pid int, stop func(), err error) {
-	bin, err := exec.LookPath("pgbouncer")
+	bin, err := proxies.Find("pgbouncer")
 	if err != nil {
-		bin = "/usr/sbin/pgbouncer" // Debian's, off a user's PATH
-		if _, err := os.Stat(bin); err != nil {
-			return "", 0, nil, fmt.Errorf("pgbouncer is not installed (apt-get install -y pgbouncer): %w", err)
-		}
-	}
-	u, err := url.Parse(direct)
-	if err != nil {
-		return "", 0, nil, fmt.Errorf("database URL: %w", err)
+		return "", 0, nil, err
 	}
 	dir := filepath.Join(tmp, "pgbouncer")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -307,20 +277,10 @@ func startPgbouncer(tmp, direct string) (pooled string, pid int, stop func(), er
 	if err != nil {
 		return "", 0, nil, err
 	}
-	host, port, _ := net.SplitHostPort(addr)
-	name := strings.TrimPrefix(u.Path, "/")
-	ini := fmt.Sprintf(`[databases]
-%s = host=%s port=%s dbname=%s user=postgres
-
-[pgbouncer]
-listen_addr = %s
-listen_port = %s
-unix_socket_dir =
-auth_type = any
-pool_mode = transaction
-default_pool_size = %d
-max_client_conn = 400
-`, name, u.Hostname(), u.Port(), name, host, port, poolSize)
+	ini, pooled, err := proxies.PgBouncer(direct, addr, poolSize)
+	if err != nil {
+		return "", 0, nil, err
+	}
 	conf := filepath.Join(dir, "pgbouncer.ini")
 	if err := os.WriteFile(conf, []byte(ini), 0o644); err != nil {
 		return "", 0, nil, fmt.Errorf("pgbouncer configuration: %w", err)
@@ -368,5 +328,5 @@ max_client_conn = 400
 			return "", 0, nil, fmt.Errorf("pgbouncer did not listen on %s within 10 s (see %s)", addr, log.Name())
 		}
 	}
-	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", addr, name), cmd.Process.Pid, stop, nil
+	return pooled, cmd.Process.Pid, stop, nil
 }

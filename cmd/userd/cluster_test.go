@@ -17,46 +17,25 @@ import (
 	"time"
 
 	"github.com/userd/userd/internal/testkit/dbtest"
+	"github.com/userd/userd/internal/testkit/proxies"
 )
 
-// haproxyHint says how to get the balancer that TestClusterBehindHAProxy
-// runs; .ci/run installs it.
-const haproxyHint = "haproxy is not installed: `apt-get install -y haproxy` (Debian) and run the tests again"
-
-// startHAProxy runs Debian's haproxy in front of the processes, round robin,
-// checking each one's /readyz every 200 ms and retrying a request whose
-// connection a process refused on another one, and returns its address.
+// startHAProxy runs Debian's haproxy in front of the processes (see
+// proxies.HAProxy), checking each one's /readyz every 200 ms, and returns
+// its address.
 func startHAProxy(t *testing.T, procs []*process) string {
 	t.Helper()
-	bin, err := exec.LookPath("haproxy")
+	bin, err := proxies.Find("haproxy")
 	if err != nil {
-		if bin, err = exec.LookPath("/usr/sbin/haproxy"); err != nil {
-			t.Fatal(haproxyHint)
-		}
+		t.Fatal(err)
 	}
 	front := freeAddr(t)
-	var servers strings.Builder
-	for i, p := range procs {
-		fmt.Fprintf(&servers, "  server u%d %s check inter 200ms fall 1 rise 2\n", i, strings.TrimPrefix(p.base, "http://"))
+	var servers []string
+	for _, p := range procs {
+		servers = append(servers, p.base)
 	}
 	cfg := filepath.Join(t.TempDir(), "haproxy.cfg")
-	conf := `global
-  maxconn 512
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 60s
-  timeout server 60s
-  retries 3
-  option redispatch
-  retry-on conn-failure
-frontend front
-  bind ` + front + `
-  default_backend userd
-backend userd
-  balance roundrobin
-  option httpchk GET /readyz
-` + servers.String()
+	conf := proxies.HAProxy(front, servers, 200*time.Millisecond)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/userd/userd/internal/testkit/dbtest"
+	"github.com/userd/userd/internal/testkit/proxies"
 )
 
 // TestPgbouncer (PostgreSQL's: PgBouncer pools PostgreSQL's connections)
@@ -192,14 +192,7 @@ func nextStreamEvent(t *testing.T, s *sse) streamEvent {
 // (PgBouncer refuses root), which must read its configuration.
 func startPgbouncer(t *testing.T, direct string) string {
 	t.Helper()
-	bin, err := exec.LookPath("pgbouncer")
-	if err != nil {
-		bin = "/usr/sbin/pgbouncer" // Debian's, off a user's PATH
-		if _, err := os.Stat(bin); err != nil {
-			t.Fatal("pgbouncer is not installed: apt-get install -y pgbouncer (Debian)")
-		}
-	}
-	u, err := url.Parse(direct)
+	bin, err := proxies.Find("pgbouncer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,20 +205,10 @@ func startPgbouncer(t *testing.T, direct string) string {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	host, port, _ := net.SplitHostPort(addr)
-	name := strings.TrimPrefix(u.Path, "/")
-	ini := fmt.Sprintf(`[databases]
-%s = host=%s port=%s dbname=%s user=postgres
-
-[pgbouncer]
-listen_addr = %s
-listen_port = %s
-unix_socket_dir =
-auth_type = any
-pool_mode = transaction
-default_pool_size = 4
-max_client_conn = 200
-`, name, u.Hostname(), u.Port(), name, host, port)
+	ini, pooled, err := proxies.PgBouncer(direct, addr, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
 	conf := filepath.Join(dir, "pgbouncer.ini")
 	if err := os.WriteFile(conf, []byte(ini), 0o644); err != nil {
 		t.Fatal(err)
@@ -267,5 +250,5 @@ max_client_conn = 200
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", addr, name)
+	return pooled
 }
