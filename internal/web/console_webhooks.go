@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/outbox"
@@ -43,8 +44,9 @@ type webhookDeliveriesPage struct {
 type deliveryLine struct {
 	webhook.Delivery
 	// Retryable: its event is of the catalogue, which the outbox keeps
-	// (not a test or synchronization one); Retry still refuses an event
-	// older than the outbox keeps or a deleted endpoint.
+	// (not a test or synchronization one), and the attempt is younger than
+	// the outbox keeps events (older, its event is gone); Retry still
+	// refuses an event that expired since or a deleted endpoint.
 	Retryable bool
 }
 
@@ -178,8 +180,9 @@ func (s *Server) consoleWebhookDeliveries(w http.ResponseWriter, r *http.Request
 		return
 	}
 	list, next := pageOf(list, consolePage, func(d webhook.Delivery) string { return d.ID })
+	kept := time.Now().Add(-outbox.Retention)
 	for _, d := range list {
-		p.Deliveries = append(p.Deliveries, deliveryLine{Delivery: d, Retryable: outbox.Known(d.EventType)})
+		p.Deliveries = append(p.Deliveries, deliveryLine{Delivery: d, Retryable: outbox.Known(d.EventType) && d.CreatedAt.After(kept)})
 	}
 	p.Next = nextPage(r, next)
 	v.Data = p

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/userd/userd/internal/platform/sqldb"
 	"github.com/userd/userd/internal/testkit/dbtest"
@@ -130,6 +131,13 @@ func TestWebhookConsole(t *testing.T) {
 		}
 		if p := b.post("/admin/webhooks/deliveries/"+testID+"/retry", url.Values{}); p.Status != http.StatusConflict {
 			t.Fatalf("retry of a test event = %d", p.Status)
+		}
+		// An attempt older than the outbox keeps events offers no Retry.
+		if err := c.exec(`UPDATE webhook_deliveries SET created_at = $1 WHERE event_type = 'user.created'`, time.Now().Add(-31*24*time.Hour).UTC()); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.get("/admin/webhooks/deliveries?endpoint=" + id); p.Status != 200 || strings.Contains(p.Body, `/retry"`) {
+			t.Fatalf("deliveries of an expired event = %d %s", p.Status, p.Body)
 		}
 
 		// Disable, then the reader's view.
