@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/userd/userd/internal/feature/auth"
@@ -259,16 +257,11 @@ func startHAProxy(tmp string, i int, bases []string) (front string, pid int, sto
 // and a stop. As root it runs as the postgres user (PgBouncer refuses
 // root), who is then let through tmp to read its configuration.
 func startPgbouncer(tmp, direct string) (pooled string, pid int, stop func(), err error) {
-	bin, err := proxies.Find("pgbouncer")
-	if err != nil {
-		return "", 0, nil, err
-	}
 	dir := filepath.Join(tmp, "pgbouncer")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", 0, nil, err
 	}
-	root := os.Geteuid() == 0
-	if root {
+	if os.Geteuid() == 0 {
 		if err := os.Chmod(tmp, 0o711); err != nil {
 			return "", 0, nil, err
 		}
@@ -277,56 +270,5 @@ func startPgbouncer(tmp, direct string) (pooled string, pid int, stop func(), er
 	if err != nil {
 		return "", 0, nil, err
 	}
-	ini, pooled, err := proxies.PgBouncer(direct, addr, poolSize)
-	if err != nil {
-		return "", 0, nil, err
-	}
-	conf := filepath.Join(dir, "pgbouncer.ini")
-	if err := os.WriteFile(conf, []byte(ini), 0o644); err != nil {
-		return "", 0, nil, fmt.Errorf("pgbouncer configuration: %w", err)
-	}
-	log, err := os.Create(filepath.Join(dir, "pgbouncer.log"))
-	if err != nil {
-		return "", 0, nil, fmt.Errorf("pgbouncer log: %w", err)
-	}
-	cmd := exec.Command(bin, conf)
-	if root {
-		cmd = exec.Command("runuser", "-u", "postgres", "--", bin, conf)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // runuser and pgbouncer: one group to stop
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return "", 0, nil, fmt.Errorf("start pgbouncer: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	stop = func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		log.Close()
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		conn, err := net.Dial("tcp", addr)
-		if err == nil {
-			conn.Close()
-			break
-		}
-		select {
-		case <-exited:
-			stop()
-			return "", 0, nil, fmt.Errorf("pgbouncer exited (see %s)", log.Name())
-		default:
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", 0, nil, fmt.Errorf("pgbouncer did not listen on %s within 10 s (see %s)", addr, log.Name())
-		}
-	}
-	return pooled, cmd.Process.Pid, stop, nil
+	return proxies.StartPgBouncer(dir, direct, addr, poolSize)
 }

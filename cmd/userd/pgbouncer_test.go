@@ -1,15 +1,12 @@
 package main
 
 import (
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -171,10 +168,6 @@ func nextStreamEvent(t *testing.T, s *sse) streamEvent {
 // (PgBouncer refuses root), which must read its configuration.
 func startPgbouncer(t *testing.T, direct string) string {
 	t.Helper()
-	bin, err := proxies.Find("pgbouncer")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir, err := os.MkdirTemp("", "userd-pgbouncer-")
 	if err != nil {
 		t.Fatal(err)
@@ -183,51 +176,11 @@ func startPgbouncer(t *testing.T, direct string) string {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	ini, pooled, err := proxies.PgBouncer(direct, addr, 4)
+	pooled, _, stop, err := proxies.StartPgBouncer(dir, direct, freeAddr(t), 4)
 	if err != nil {
-		t.Fatal(err)
+		log, _ := os.ReadFile(filepath.Join(dir, "pgbouncer.log"))
+		t.Fatalf("%v\n%s", err, log)
 	}
-	conf := filepath.Join(dir, "pgbouncer.ini")
-	if err := os.WriteFile(conf, []byte(ini), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, conf)
-	if os.Geteuid() == 0 {
-		cmd = exec.Command("runuser", "-u", "postgres", "--", bin, conf)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // runuser and pgbouncer: one group to stop
-	log := &lockedWriter{w: &strings.Builder{}}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		conn, err := net.Dial("tcp", addr)
-		if err == nil {
-			conn.Close()
-			break
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("pgbouncer exited: %v\n%s", err, log.w)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pgbouncer did not listen on %s within 10 s\n%s", addr, log.w)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	t.Cleanup(stop)
 	return pooled
 }

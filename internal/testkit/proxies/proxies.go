@@ -9,7 +9,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -84,4 +86,69 @@ pool_mode = transaction
 default_pool_size = %d
 max_client_conn = 400
 `, name, u.Hostname(), u.Port(), name, host, port, pool), pooled, nil
+}
+
+// StartPgBouncer runs a PgBouncer configured as PgBouncer says in front of
+// the database at direct, listening at listen, with its configuration and
+// its log (pgbouncer.log) in dir, and waits until it listens. It returns
+// the URL that reaches the database through it, the process id of what it
+// started (PgBouncer, or runuser as its parent) and a stop. As root it runs
+// as the postgres user (PgBouncer refuses root), who must be able to read
+// dir.
+func StartPgBouncer(dir, direct, listen string, pool int) (pooled string, pid int, stop func(), err error) {
+	bin, err := Find("pgbouncer")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	ini, pooled, err := PgBouncer(direct, listen, pool)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	conf := filepath.Join(dir, "pgbouncer.ini")
+	if err := os.WriteFile(conf, []byte(ini), 0o644); err != nil {
+		return "", 0, nil, fmt.Errorf("pgbouncer configuration: %w", err)
+	}
+	log, err := os.Create(filepath.Join(dir, "pgbouncer.log"))
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("pgbouncer log: %w", err)
+	}
+	cmd := exec.Command(bin, conf)
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", "-u", "postgres", "--", bin, conf)
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // runuser and pgbouncer: one group to stop
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return "", 0, nil, fmt.Errorf("start pgbouncer: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	stop = func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		log.Close()
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		conn, err := net.Dial("tcp", listen)
+		if err == nil {
+			conn.Close()
+			return pooled, cmd.Process.Pid, stop, nil
+		}
+		select {
+		case <-exited:
+			stop()
+			return "", 0, nil, fmt.Errorf("pgbouncer exited (see %s)", log.Name())
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", 0, nil, fmt.Errorf("pgbouncer did not listen on %s within 10 s (see %s)", listen, log.Name())
+		}
+	}
 }
