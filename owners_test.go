@@ -88,9 +88,14 @@ var owners = map[string]string{
 	"surveys":                  "survey",
 	"survey_responses":         "survey",
 	// Webhooks (issue 24): endpoints and deliveries, and the outbox.
-	"webhook_endpoints": "webhook",
-	"webhook_events":    "outbox",
-	"mail_deliveries":   "mailq",
+	"webhook_endpoints":    "webhook",
+	"webhook_events":       "outbox",
+	"mail_deliveries":      "mailq",
+	"oauth_clients":        "openid",
+	"oauth_consents":       "openid",
+	"oauth_authorizations": "openid",
+	"oauth_grants":         "openid",
+	"oauth_tokens":         "openid",
 }
 
 // writes finds the statements that change a table, in SQL that Go code

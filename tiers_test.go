@@ -70,6 +70,9 @@ var tiers = map[string]int{
 	// moderation.
 	"internal/feature/federation": 8,
 	"internal/feature/moderation": 8,
+	// The OpenID Provider, whose tokens userd's signing keys sign and
+	// whose claims read accounts, roles and organisations.
+	"internal/feature/openid": 8,
 	// The CRM tables and the seed, which makes users with passwords
 	// checked as sign-up checks them.
 	"internal/feature/crm": 8,

@@ -30,6 +30,7 @@ var commands = []command{
 	{"users", "create|list|import|delete", "create, list, import or delete users", users},
 	{"follows", "import FILE", "import follows by userd id, legacy id, email or auth_user_id; recount their users' counters", follows},
 	{"api-keys", "create|list|revoke", "create, list or revoke the API keys of application back-ends", apiKeys},
+	{"oauth-clients", "create|list|delete", "register, list or delete the applications that sign users in through userd's OpenID Provider", oauthClients},
 	{"collections", "apply FILE [flags]", "declare the collections of a JSON file (the same file again changes nothing)", collectionsCmd},
 	{"seed", "FILE [flags]", "load demonstration data from a JSON file once (a second run changes nothing)", seedCmd},
 	{"keys", "rotate [flags]", "re-seal every secret under the master key, and start a new signing key", keysCmd},

@@ -35,6 +35,7 @@ import (
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/outbox"
 	"github.com/userd/userd/internal/feature/passkey"
@@ -89,6 +90,7 @@ type serveConfig struct {
 	webhookSecret   string
 	cachedPages     int
 	publicAuthID    bool
+	openidProvider  bool
 	cachedItems     int
 	memoryLimit     int // MiB; 0: none; -1: derived (tuneMemory)
 	gcPercent       int
@@ -204,6 +206,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.auth.SessionIdle, "session-idle-timeout", 7*24*time.Hour, "a session unused this long ends (env USERD_SESSION_IDLE_TIMEOUT)")
 	fs.IntVar(&c.auth.CachedCallers, "auth-cache", auth.DefaultCachedCallers, "signed-in callers kept in memory between requests, about 1 KiB each; every change to their session, user or roles drops them in every process; -1 keeps none (env USERD_AUTH_CACHE)")
 	fs.IntVar(&c.cachedItems, "item-cache", engagement.DefaultCachedItems, "items whose counters, featured window and hidden state are kept in memory between requests, about 200 bytes each; every change drops them in every process; -1 keeps none (env USERD_ITEM_CACHE)")
+	fs.BoolVar(&c.openidProvider, "openid-provider", true, "serve userd's OpenID Provider (discovery, /oauth2/…, the log-in page) to the clients of `userd oauth-clients` (env USERD_OPENID_PROVIDER)")
 	fs.BoolVar(&c.publicAuthID, "public-auth-user-id", true, "show users' auth_user_id (their subject at an external identity provider) in public profiles and follow lists, so that its clients can match them (env USERD_PUBLIC_AUTH_USER_ID)")
 	fs.IntVar(&c.cachedPages, "page-cache", web.DefaultCachedPages, "pages of lists (notifications' first pages, followers, following) kept in memory between requests, and ten times as many unread counts; every change drops them in every process; -1 keeps none (env USERD_PAGE_CACHE)")
 	fs.DurationVar(&c.auth.AccessTTL, "access-token-ttl", 15*time.Minute, "lifetime of an access token (JWT) (env USERD_ACCESS_TOKEN_TTL)")
@@ -565,6 +568,18 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		Billing: billing.NewService(db, billing.Deps{Keyring: keyring, Grace: c.pastDueGrace, StripeSecret: c.stripeSecret, OrgAccess: orgs.BillingAccess,
 			Limiter: limiter, Deliveries: c.webhookLimit, Exclusive: exclusive}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: limiter, ReportLimit: c.reportLimit, HoldThreshold: c.holdThreshold})}
+	var provider *openid.Service
+	if c.openidProvider {
+		var key [32]byte
+		copy(key[:], derive(master, "userd openid codes"))
+		provider, err = openid.NewService(db, openid.Config{Issuer: c.publicURL, AccessTTL: c.auth.AccessTTL, RefreshTTL: c.auth.SessionLifetime,
+			RefreshGrace: c.auth.RefreshGrace, RefreshSecret: derive(master, "userd oauth refresh successor"), CryptoKey: key},
+			openid.Deps{Keys: keyStore, Limiter: limiter, Orgs: orgs})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--public-url: %w", err)
+		}
+	}
 	var api *web.Server
 	meter := metrics.New(metrics.Sources{DB: db, Hasher: hasher, Auth: authSvc, Mail: mailer, Webhooks: configured,
 		Streams: map[string]*notify.Hub{"notifications": hub, "changes": changeHub}, Caches: func() map[string]memo.Stats { return api.CacheStats() }, Log: log})
@@ -586,6 +601,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			Surveys:     f.Surveys,
 			Webhooks:    hooks,
 			Mail:        mails,
+			OpenID:      provider,
 			ChangeHub:   changeHub,
 			Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: authSvc.RequireRecent, Auth: authSvc, Features: f})})
 	behind.Go(func() { memo.Run(background, db, api.Caches()...) })

@@ -23,6 +23,7 @@ import (
 	"github.com/userd/userd/internal/feature/jobs"
 	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/mfa"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/outbox"
 	"github.com/userd/userd/internal/feature/passkey"
@@ -49,7 +50,7 @@ var expirers = []struct {
 	{"passkey ceremonies", passkey.Expire}, {"sessions and mailed tokens", auth.Expire},
 	{"webhook deliveries", webhook.Expire}, {"webhook events", outbox.Expire}, {"finished jobs", jobs.Expire}, {"finished mail deliveries", mailq.Expire}, {"ended subscriptions", billing.Expire},
 	{"organization invitations", organization.Expire}, {"views of past days", engagement.Expire},
-	{"collection changes", collection.Expire},
+	{"collection changes", collection.Expire}, {"oauth requests, grants and tokens", openid.Expire},
 }
 
 // Register adds the handlers of the clean-up and of the rankings' refresh

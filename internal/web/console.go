@@ -204,6 +204,13 @@ type consoleView struct {
 	Status  int
 	Version string
 	Data    any
+	// Brand names the site in the header: "userd console", or "userd" on
+	// the OpenID Provider's log-in page.
+	Brand string
+	// formTo is an origin the page's forms may end at besides userd's
+	// own (the OpenID Provider's client, which a form's answer redirects
+	// to): the Content-Security-Policy's form-action names it.
+	formTo string
 
 	grants  userd.Grants
 	entered bool   // the administrator passed the console's door (mayConsole)
@@ -341,6 +348,12 @@ func csrfToken(session string) string {
 // render writes a console page.
 func (s *Server) render(w http.ResponseWriter, status int, page string, v *consoleView) {
 	consoleHeaders(w.Header())
+	if v.formTo != "" {
+		w.Header().Set("Content-Security-Policy", strings.Replace(consolePolicy, "form-action 'self'", "form-action 'self' "+v.formTo, 1))
+	}
+	if v.Brand == "" {
+		v.Brand = "userd console"
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	v.Status = status

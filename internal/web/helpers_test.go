@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -29,6 +30,7 @@ import (
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/ratelimit"
@@ -172,6 +174,13 @@ func newHandler(t testing.TB, db *sqldb.DB, publicURL string, o options) (*web.S
 			Limiter: ratelimit.New(db, o.limits), Deliveries: billing.DefaultDeliveries}),
 		Moderation: moderation.NewService(db, moderation.Deps{Limiter: ratelimit.New(db, o.limits), ReportLimit: moderation.DefaultReportLimit,
 			HoldThreshold: moderation.DefaultHoldThreshold})}
+	var codeKey [32]byte
+	copy(codeKey[:], "test openid code key.............")
+	provider, err := openid.NewService(db, openid.Config{Issuer: publicURL, AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour, RefreshGrace: cmp.Or(o.auth.RefreshGrace, 10*time.Second),
+		RefreshSecret: []byte("test oauth refresh secret"), CryptoKey: codeKey}, openid.Deps{Keys: ks, Limiter: ratelimit.New(db, o.limits), Orgs: orgs})
+	if err != nil {
+		panic(err) // only for a bad public URL, which tests do not give
+	}
 	cfg := web.Config{Version: "test", PublicURL: publicURL, HideAuthUserID: o.hideAuth, Logger: log, TrustedProxies: o.proxies}
 	var api *web.Server
 	if o.metrics {
@@ -190,6 +199,7 @@ func newHandler(t testing.TB, db *sqldb.DB, publicURL string, o options) (*web.S
 		Surveys:     f.Surveys,
 		Webhooks:    webhook.NewService(db, webhook.Deps{Keyring: o.keyring, Configured: o.hooks}),
 		Mail:        mails,
+		OpenID:      provider,
 		ChangeHub:   changeHub,
 		Lifecycle:   lifecycle.NewService(db, lifecycle.Deps{Recent: svc.RequireRecent, Auth: svc, Features: f})})
 	go memo.Run(o.ctx, db, api.Caches()...)

@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/feature/sponsor"
 	"github.com/userd/userd/internal/feature/survey"
@@ -93,6 +94,8 @@ func (s *Server) routes() {
 	add(s, route{"DELETE", "/v1/me/passkeys/{id}", "delete-passkey", "Remove a passkey", "Current user", accountWrite, http.StatusNoContent}, s.deletePasskey)
 	add(s, route{"GET", "/v1/me/sessions", "list-sessions", "The signed-in user's live sessions, newest first", "Current user", accountRead, 0}, s.listSessions)
 	add(s, route{"DELETE", "/v1/me/sessions/{id}", "revoke-session", "End one of the signed-in user's sessions", "Current user", accountWrite, http.StatusNoContent}, s.revokeSession)
+	add(s, route{"GET", "/v1/me/consents", "list-consents", "The applications the signed-in user allowed to sign them in through userd's OpenID Provider, and the scopes of each", "OpenID Provider", accountRead, 0}, s.listConsents)
+	add(s, route{"DELETE", "/v1/me/consents/{client_id}", "revoke-consent", "Take back a consent: the application's tokens for the user stop working at once, and it asks again next time; audited", "OpenID Provider", accountWrite, http.StatusNoContent}, s.revokeConsent)
 
 	add(s, route{"GET", "/v1/me/dashboard-layout", "get-dashboard-layout", "The user's dashboard layout, with its ETag", "Current user", accountRead, 0}, s.getLayout)
 	add(s, route{"PUT", "/v1/me/dashboard-layout", "put-dashboard-layout", "Replace the dashboard layout; If-Match makes it conditional (412 when stale)", "Current user", accountWrite, 0}, s.putLayout)
@@ -240,6 +243,10 @@ func (s *Server) routes() {
 	add(s, route{"GET", "/v1/admin/companies/{id}", "admin-get-company", "A company", "CRM", crm.CompaniesWrite, 0}, s.getCompany)
 	add(s, route{"PATCH", "/v1/admin/companies/{id}", "admin-update-company", "Change a company's name, domain or metadata (409 domain_taken); audited", "CRM", crm.CompaniesWrite, 0}, s.patchCompany)
 	add(s, route{"DELETE", "/v1/admin/companies/{id}", "admin-delete-company", "Delete a company; its client profiles belong to none; audited", "CRM", crm.CompaniesWrite, http.StatusNoContent}, s.deleteCompany)
+	add(s, route{"GET", "/v1/admin/oauth-clients", "admin-list-oauth-clients", "The OpenID Provider's clients, newest first, without their secrets", "OpenID Provider", openid.ReadPermission, 0}, s.listOAuthClients)
+	add(s, route{"POST", "/v1/admin/oauth-clients", "admin-create-oauth-client", "Register an application with the OpenID Provider: its client_secret (none for a public client) is answered here only; audited", "OpenID Provider", openid.WritePermission, http.StatusCreated}, s.createOAuthClient)
+	add(s, route{"GET", "/v1/admin/oauth-clients/{client_id}", "admin-get-oauth-client", "One client of the OpenID Provider, without its secret", "OpenID Provider", openid.ReadPermission, 0}, s.getOAuthClient)
+	add(s, route{"DELETE", "/v1/admin/oauth-clients/{client_id}", "admin-delete-oauth-client", "Delete a client with its consents, grants and tokens (which stop working at once); audited", "OpenID Provider", openid.WritePermission, http.StatusNoContent}, s.deleteOAuthClient)
 	add(s, route{"GET", "/v1/admin/webhook-endpoints", "admin-list-webhook-endpoints", "The webhook endpoints, newest first, without their secrets; and the one --webhook-url defines, read-only", "Webhooks", webhook.ReadPermission, 0}, s.listWebhookEndpoints)
 	add(s, route{"POST", "/v1/admin/webhook-endpoints", "admin-create-webhook-endpoint", "Make a webhook endpoint: its whsec_ secret is answered here only (409 too_many_endpoints past 50); audited", "Webhooks", webhook.WritePermission, http.StatusCreated}, s.createWebhookEndpoint)
 	add(s, route{"GET", "/v1/admin/webhook-endpoints/{id}", "admin-get-webhook-endpoint", "A webhook endpoint, without its secret", "Webhooks", webhook.ReadPermission, 0}, s.getWebhookEndpoint)

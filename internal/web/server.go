@@ -32,6 +32,7 @@ import (
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/passkey"
 	"github.com/userd/userd/internal/feature/referral"
@@ -148,6 +149,9 @@ type Services struct {
 	Webhooks *webhook.Service
 	// Mail lists the mail deliveries.
 	Mail *mailq.Service
+	// OpenID is the OpenID Provider: its clients, consents and
+	// endpoints; nil when it is off.
+	OpenID *openid.Service
 }
 
 // Server is the HTTP API.
@@ -180,6 +184,7 @@ type Server struct {
 	surveys     *survey.Service
 	webhooks    *webhook.Service
 	mail        *mailq.Service
+	oidc        *openid.Service
 	// rankingPages remembers each answer of GET /v1/rankings encoded, by
 	// ranking, period and limit (at most 17 × 100 of them), for as long as
 	// the ranking stays the same: encoding is most of the cost of an answer
@@ -211,6 +216,7 @@ func New(cfg Config, svc Services) *Server {
 	s.surveys = svc.Surveys
 	s.webhooks = svc.Webhooks
 	s.mail = svc.Mail
+	s.oidc = svc.OpenID
 	s.memo = newMemos(s, cfg.CachedPages)
 	hc := huma.DefaultConfig("userd", cfg.Version)
 	hc.Info.Description = "userd: identity and user data for your applications. Errors are RFC 9457 problem documents with a stable `code`."
@@ -236,6 +242,7 @@ func New(cfg Config, svc Services) *Server {
 		{Name: "Newsletter", Description: "Double opt-in subscriptions to the newsletter, one-click unsubscription (RFC 8058), and the subscribers' list and CSV for the administration."},
 		{Name: "Webhooks", Description: "Endpoints that receive the catalogue's events (see the document's webhooks section), signed as Standard Webhooks, and the record of each delivery."},
 		{Name: "Webhook events", Description: "What userd POSTs to webhook endpoints: the catalogue, one entry of the webhooks section per event type."},
+		{Name: "OpenID Provider", Description: "userd as the OpenID Connect provider of applications: their clients (administrators) and the consents users gave them. The protocol's own endpoints (discovery at /.well-known/openid-configuration, /oauth2/authorize, /oauth2/token, /oauth2/userinfo, /oauth2/revoke, /oauth2/introspect, /oauth2/end_session) follow OpenID Connect Core, RFC 6749, 7636, 7009, 7662 and 9207 and are described by the discovery document, not here."},
 		{Name: "Collections", Description: "Records of the kinds an operator declares (owned by a user or an organisation, validated by a JSON Schema), with unique keys, relations, filters and exports."},
 	}
 	if cfg.PublicURL != "" {
@@ -246,6 +253,7 @@ func New(cfg Config, svc Services) *Server {
 	s.api.UseMiddleware(apiHeaders, s.requireJSON)
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
+	s.mountOpenID()
 	documentWebhooks(s.api)
 	s.mux.HandleFunc("GET /docs", s.docs)
 	s.mux.HandleFunc("GET /passkeys", static("passkeys.html", "text/html; charset=utf-8", passkeysPolicy))

@@ -278,6 +278,10 @@ var userColumns = map[string]struct {
 	"survey_responses":         {[]string{"user_id"}, "cascade: their responses leave the surveys' results"},
 	"mail_deliveries":          {[]string{"user_id"}, "cascade: their mail, sent or waiting, with its address; mail to an address they never had as a user (an invitation) stays until it expires"},
 	"webhook_endpoints":        {[]string{"created_by"}, "set null: the endpoint stays, made by no one (no one is told when it is disabled)"},
+	"oauth_clients":            {[]string{"created_by"}, "set null: the application stays registered, made by no one"},
+	"oauth_consents":           {[]string{"user_id"}, "cascade: what they allowed applications"},
+	"oauth_authorizations":     {[]string{"user_id"}, "cascade: their sign-in requests in flight and exchanged codes"},
+	"oauth_grants":             {[]string{"user_id"}, "cascade: every application's tokens for them (oauth_tokens go with their grant)"},
 }
 
 // profileColumns lists the tables whose rows name a user's client profile
@@ -290,6 +294,7 @@ var tablesWithoutUsers = []string{"api_key_permissions", "featured_items", "goos
 	"payment_providers", "subscription_history", "billing_events", "plan_roles", "collections",
 	"companies", "integration_mappings", "seed_status", "surveys",
 	"newsletter_subscriptions", // the subscription of the user's verified email goes with them (TestNewsletterFollowsTheUser)
+	"oauth_tokens",             // no user column: a token goes with its grant, which cascades from the user
 	"webhook_events"}           // no user column: an event's data names its user, the user.deleted event too, until it is delivered (30 days)
 
 // TestCascadeDeletion fills every user-owned table for one user, deletes
@@ -376,6 +381,21 @@ func TestCascadeDeletion(t *testing.T) {
 			userd.NewID(time.Now()), []byte("sealed"), goneID, time.Now().UTC()); err != nil {
 			t.Fatal(err)
 		}
+		now, clientID, grantID := time.Now().UTC(), "udc_gone", userd.NewID(time.Now())
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`INSERT INTO oauth_clients (client_id, name, redirect_uris, scopes, grant_types, public, created_by, created_at, updated_at) VALUES ($1, 'app', '[]', '[]', '[]', true, $2, $3, $3)`, []any{clientID, goneID, now}},
+			{`INSERT INTO oauth_consents (user_id, client_id, scopes, created_at, updated_at) VALUES ($1, $2, '["openid"]', $3, $3)`, []any{goneID, clientID, now}},
+			{`INSERT INTO oauth_authorizations (id, client_id, request, user_id, created_at, expires_at) VALUES ($1, $2, '{}', $3, $4, $4)`, []any{grantID, clientID, goneID, now}},
+			{`INSERT INTO oauth_grants (id, client_id, user_id, authorization_id, scopes, auth_time, amr, created_at, expires_at) VALUES ($1, $2, $3, $1, '[]', $4, '[]', $4, $4)`, []any{grantID, clientID, goneID, now}},
+			{`INSERT INTO oauth_tokens (id, grant_id, kind, created_at, expires_at) VALUES ($1, $2, 'access', $3, $3)`, []any{userd.NewID(now), grantID, now}},
+		} {
+			if _, err := c.db.SQL().Exec(q.sql, q.args...); err != nil {
+				t.Fatal(q.sql, err)
+			}
+		}
 		c.do("POST", "/v1/admin/subscriptions", map[string]any{"user_id": goneID, "plan": "comp", "ends_at": time.Now().UTC().Add(time.Hour).Format(time.RFC3339)}, adm)
 		if _, err := c.db.SQL().Exec(`INSERT INTO payment_accounts (id, user_id, provider_id, customer_id, created_at) SELECT $1, $2, id, 'cus_gone', $3 FROM payment_providers WHERE name = 'stripe'`,
 			userd.NewID(time.Now()), goneID, time.Now().UTC()); err != nil {
@@ -442,6 +462,12 @@ func TestCascadeDeletion(t *testing.T) {
 		c.db.SQL().QueryRow(`SELECT count(*) FROM twenty_crm_config WHERE updated_by IS NULL`).Scan(&crmConfig)
 		if crmConfig != 1 {
 			t.Fatalf("the Twenty connection the deleted user changed: %d left without its changer", crmConfig)
+		}
+		if n := dbtest.Count(t, c.db, `SELECT count(*) FROM oauth_clients WHERE created_by IS NULL`); n != 1 {
+			t.Fatalf("the OAuth client the deleted user made: %d left without a maker", n)
+		}
+		if n := dbtest.Count(t, c.db, `SELECT count(*) FROM oauth_tokens`); n != 0 {
+			t.Fatalf("%d OAuth tokens outlived their user's grant", n)
 		}
 		if n := dbtest.Count(t, c.db, `SELECT count(*) FROM webhook_endpoints WHERE created_by IS NULL`); n != 1 {
 			t.Fatalf("the webhook endpoint the deleted user made: %d left without a maker", n)

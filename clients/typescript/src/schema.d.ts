@@ -423,6 +423,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/oauth-clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The OpenID Provider's clients, newest first, without their secrets
+         * @description Needs the permission `oauth_clients:read`.
+         */
+        get: operations["admin-list-oauth-clients"];
+        put?: never;
+        /**
+         * Register an application with the OpenID Provider: its client_secret (none for a public client) is answered here only; audited
+         * @description Needs the permission `oauth_clients:write`.
+         */
+        post: operations["admin-create-oauth-client"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/oauth-clients/{client_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One client of the OpenID Provider, without its secret
+         * @description Needs the permission `oauth_clients:read`.
+         */
+        get: operations["admin-get-oauth-client"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a client with its consents, grants and tokens (which stop working at once); audited
+         * @description Needs the permission `oauth_clients:write`.
+         */
+        delete: operations["admin-delete-oauth-client"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/orgs": {
         parameters: {
             query?: never;
@@ -2002,6 +2050,46 @@ export interface paths {
          * @description Needs the permission `account:write`.
          */
         patch: operations["patch-my-record"];
+        trace?: never;
+    };
+    "/v1/me/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The applications the signed-in user allowed to sign them in through userd's OpenID Provider, and the scopes of each
+         * @description Needs the permission `account:read`.
+         */
+        get: operations["list-consents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/consents/{client_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Take back a consent: the application's tokens for the user stop working at once, and it asks again next time; audited
+         * @description Needs the permission `account:write`.
+         */
+        delete: operations["revoke-consent"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/me/dashboard-layout": {
@@ -4033,6 +4121,18 @@ export interface components {
             /** @description The token of the confirmation mail's link (udnc_…). */
             token: string;
         };
+        Consent: {
+            client_id: string;
+            client_name: string;
+            /** Format: date-time */
+            created_at: string;
+            scopes: string[] | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        ConsentsOutputBody: {
+            items: components["schemas"]["Consent"][] | null;
+        };
         ContentReport: {
             /** @description The item's slug, or the comment's or user's id. */
             content_id: string;
@@ -4680,6 +4780,65 @@ export interface components {
         NotificationsOutputBody: {
             items: components["schemas"]["Notification"][] | null;
             next_cursor: string | null;
+        };
+        OAuthClient: {
+            client_id: string;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string | null;
+            /** @description The operator's own application: users are not asked to consent. */
+            first_party: boolean;
+            grant_types: string[] | null;
+            name: string;
+            /** @description Where end_session may send the browser, matched exactly. */
+            post_logout_redirect_uris: string[] | null;
+            /** @description A public client (a single-page or native app) has no secret and must use PKCE with S256; a confidential one authenticates at the token endpoint with client_secret_basic or client_secret_post. */
+            public: boolean;
+            /** @description Matched exactly, query included. */
+            redirect_uris: string[] | null;
+            /** @description The scopes the client may ask for: openid, profile, email, phone, offline_access, roles, organizations. */
+            scopes: string[] | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        OAuthClientWithSecret: {
+            client_id: string;
+            /** @description The udcs_… secret of a confidential client, shown only here (stored as a SHA-256 hash); null for a public client. */
+            client_secret: string | null;
+            /** Format: date-time */
+            created_at: string;
+            created_by: string | null;
+            /** @description The operator's own application: users are not asked to consent. */
+            first_party: boolean;
+            grant_types: string[] | null;
+            name: string;
+            /** @description Where end_session may send the browser, matched exactly. */
+            post_logout_redirect_uris: string[] | null;
+            /** @description A public client (a single-page or native app) has no secret and must use PKCE with S256; a confidential one authenticates at the token endpoint with client_secret_basic or client_secret_post. */
+            public: boolean;
+            /** @description Matched exactly, query included. */
+            redirect_uris: string[] | null;
+            /** @description The scopes the client may ask for: openid, profile, email, phone, offline_access, roles, organizations. */
+            scopes: string[] | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        OauthClientInputBody: {
+            /** @description No consent page for this client. */
+            first_party?: boolean;
+            /** @description 1 to 200 characters, shown on the consent page. */
+            name: string;
+            /** @description As redirect_uris; none when absent. */
+            post_logout_redirect_uris?: string[] | null;
+            /** @description A public client: no secret, PKCE with S256 required. */
+            public?: boolean;
+            /** @description 1 to 20 absolute URIs without a fragment: https, http only on loopback, or an application's own scheme (422 invalid_uri). */
+            redirect_uris: string[] | null;
+            /** @description Among openid (required), profile, email, phone, offline_access, roles, organizations; all of them when absent. */
+            scopes?: string[] | null;
+        };
+        OauthClientsOutputBody: {
+            items: components["schemas"]["OAuthClient"][] | null;
         };
         Organization: {
             /** Format: date-time */
@@ -8129,6 +8288,337 @@ export interface operations {
             };
             /** @description Unsupported Media Type: the body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-list-oauth-clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OauthClientsOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-create-oauth-client": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OauthClientInputBody"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClientWithSecret"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type: the body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-get-oauth-client": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client's id (udc_…). */
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthClient"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "admin-delete-oauth-client": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client's id (udc_…). */
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -17344,6 +17834,164 @@ export interface operations {
             };
             /** @description Unsupported Media Type: the body is not application/json. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentsOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "revoke-consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The client's id (udc_…). */
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -161,6 +161,24 @@ const (
 	WebhookEndpointDisabled = "webhook.endpoint_disabled"
 	WebhookDeliveryRetried  = "webhook.delivery_retried"
 
+	// The OpenID Provider: clients made and deleted (the administrator as
+	// actor); in the user's trail, a consent given or revoked, a code
+	// issued to a client (grant), a request refused (the user declined, or
+	// prompt=none could not pass), tokens issued for a code, a token
+	// revoked (RFC 7009, end_session, a deleted consent), a code presented
+	// again after its exchange and a spent refresh token reused (both
+	// revoke the grant).
+	OAuthClientCreated  = "oauth.client_created"
+	OAuthClientDeleted  = "oauth.client_deleted"
+	OAuthConsentGiven   = "oauth.consent_given"
+	OAuthConsentRevoked = "oauth.consent_revoked"
+	OAuthAuthorized     = "oauth.authorized"
+	OAuthRefused        = "oauth.refused"
+	OAuthTokenIssued    = "oauth.token_issued"
+	OAuthTokenRevoked   = "oauth.token_revoked"
+	OAuthCodeReplayed   = "oauth.code_replayed"
+	OAuthRefreshReuse   = "oauth.refresh_reuse"
+
 	// Synchronizations read or run for an application, in the owner's trail.
 	SynchronizationTokenRevealed = "synchronization.token_revealed"
 	SynchronizationRunRequested  = "synchronization.run_requested"

@@ -44,7 +44,8 @@ var reserved = []string{"accounts", "activity_logs", "api_key_permissions", "api
 	"subscription_history", "subscriptions", "synchronizations", "user_accounts", "user_credentials", "user_follow_stats", "user_follows",
 	"user_roles", "users", "verification_tokens", "view_keys", "votes", "webauthn_challenges", "webhook_deliveries",
 	"companies", "integration_mappings", "twenty_crm_config", "seed_status",
-	"surveys", "survey_responses", "mail_deliveries", "webhook_endpoints", "webhook_events"}
+	"surveys", "survey_responses", "mail_deliveries", "webhook_endpoints", "webhook_events",
+	"oauth_clients", "oauth_consents", "oauth_authorizations", "oauth_grants", "oauth_tokens"}
 
 // Reserved reports whether name is one of userd's own tables.
 func Reserved(name string) bool { return slices.Contains(reserved, name) }

@@ -144,7 +144,18 @@ func (s *Service) provider(ctx context.Context, name string) (*live, error) {
 	return l, nil
 }
 
-// checkRedirect accepts an absolute http(s) URL on an allowed origin.
+// Names returns the configured providers' names, sorted.
+func (s *Service) Names() []string {
+	out := make([]string, 0, len(s.providers))
+	for n := range s.providers {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// checkRedirect accepts an absolute http(s) URL on an allowed origin, or
+// on userd's own (its OpenID Provider's log-in page).
 func (s *Service) checkRedirect(to string) error {
 	if to == "" {
 		return nil
@@ -153,7 +164,7 @@ func (s *Service) checkRedirect(to string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 		return ErrRedirect
 	}
-	if !slices.Contains(s.allowed, u.Scheme+"://"+u.Host) {
+	if origin := u.Scheme + "://" + u.Host; !slices.Contains(s.allowed, origin) && origin != s.publicURL {
 		return ErrRedirect
 	}
 	return nil

@@ -242,17 +242,27 @@ func (s *Store) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, b
 	return nil, false
 }
 
-// JWKS returns the published public keys as a JSON Web Key Set.
-func (s *Store) JWKS(ctx context.Context) ([]byte, error) {
+// Published returns the published public keys as JSON Web Keys, the one
+// that signs now first.
+func (s *Store) Published(ctx context.Context) ([]jose.JSONWebKey, error) {
 	keys, err := s.current(ctx, cacheFor)
 	if err != nil {
 		return nil, err
 	}
-	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
+	out := make([]jose.JSONWebKey, 0, len(keys))
 	for _, k := range keys {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.Public, KeyID: k.ID, Algorithm: Algorithm, Use: "sig"})
+		out = append(out, jose.JSONWebKey{Key: k.Public, KeyID: k.ID, Algorithm: Algorithm, Use: "sig"})
 	}
-	b, err := json.Marshal(set)
+	return out, nil
+}
+
+// JWKS returns the published public keys as a JSON Web Key Set.
+func (s *Store) JWKS(ctx context.Context) ([]byte, error) {
+	keys, err := s.Published(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(jose.JSONWebKeySet{Keys: keys})
 	if err != nil {
 		return nil, fmt.Errorf("jwks: %w", err)
 	}

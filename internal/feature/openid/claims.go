@@ -1,0 +1,82 @@
+package openid
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/text/language"
+
+	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/feature/rbac"
+	"github.com/userd/userd/internal/platform/sqldb"
+)
+
+// OrgClaim is an entry of the organizations claim.
+type OrgClaim struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// maxOrgClaims bounds the organizations claim.
+const maxOrgClaims = 100
+
+// userinfo fills info with the claims that scopes allow: profile (name,
+// given_name, family_name, preferred_username, picture, locale,
+// updated_at), email (email, email_verified), phone (phone_number,
+// phone_number_verified: false, userd does not verify numbers), roles (the
+// user's role names) and organizations (id, slug, name and the user's
+// role in each).
+func (s *Service) userinfo(ctx context.Context, info *oidc.UserInfo, userID string, scopes []string) error {
+	var u account.User
+	var roles []string
+	// System: the provider answers for the user it holds a grant of.
+	err := s.db.View(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
+		if u, err = account.Get(ctx, tx, userID); err != nil {
+			return err
+		}
+		if slices.Contains(scopes, "roles") {
+			g, err := rbac.Grants(ctx, tx, userID)
+			roles = g.Roles
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	info.Subject = u.ID
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		first, last := account.Deref(u.FirstName), account.Deref(u.LastName)
+		info.UserInfoProfile = oidc.UserInfoProfile{Name: strings.TrimSpace(first + " " + last), GivenName: first, FamilyName: last,
+			PreferredUsername: account.Deref(u.Username), Picture: account.Deref(u.AvatarURL), UpdatedAt: oidc.FromTime(u.UpdatedAt)}
+		if tag, err := language.Parse(u.Language); err == nil && u.Language != "" {
+			info.Locale = oidc.NewLocale(tag)
+		}
+	}
+	if slices.Contains(scopes, oidc.ScopeEmail) && u.Email != nil {
+		info.UserInfoEmail = oidc.UserInfoEmail{Email: *u.Email, EmailVerified: oidc.Bool(u.EmailVerifiedAt != nil)}
+	}
+	if slices.Contains(scopes, oidc.ScopePhone) && u.PhoneNumber != nil {
+		info.UserInfoPhone = oidc.UserInfoPhone{PhoneNumber: *u.PhoneNumber}
+	}
+	if slices.Contains(scopes, "roles") {
+		info.AppendClaims("roles", append([]string{}, roles...))
+	}
+	if slices.Contains(scopes, "organizations") && s.deps.Orgs != nil {
+		orgs, err := s.deps.Orgs.Mine(ctx, userd.Actor{UserID: userID}, "", maxOrgClaims)
+		if err != nil {
+			return err
+		}
+		claims := make([]OrgClaim, len(orgs))
+		for i, o := range orgs {
+			claims[i] = OrgClaim{ID: o.ID, Slug: o.Slug, Name: o.Name, Role: o.Role}
+		}
+		info.AppendClaims("organizations", claims)
+	}
+	return nil
+}
