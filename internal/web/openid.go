@@ -34,7 +34,10 @@ func (s *Server) mountOpenID() {
 		}
 		h.ServeHTTP(w, r)
 	})
-	for _, p := range []string{openid.UserinfoPath, openid.RevokePath, openid.IntrospectPath} {
+	s.mux.HandleFunc(openid.UserinfoPath, func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&invalidToken{ResponseWriter: w}, r)
+	})
+	for _, p := range []string{openid.RevokePath, openid.IntrospectPath} {
 		s.mux.Handle(p, h)
 	}
 	s.mux.HandleFunc(openid.EndSessionPath, func(w http.ResponseWriter, r *http.Request) {
@@ -62,6 +65,22 @@ func (s *Server) mountOpenID() {
 	s.mux.HandleFunc("POST "+openid.LoginPath+"/passkey", s.oauthPasskey)
 	s.mux.HandleFunc("POST "+openid.LoginPath+"/consent", s.oauthConsent)
 }
+
+// invalidToken answers userinfo's refusal of a token that is revoked,
+// expired or another's as RFC 6750 says (401 with error="invalid_token"),
+// where the op package answers 403.
+type invalidToken struct{ http.ResponseWriter }
+
+func (w *invalidToken) WriteHeader(status int) {
+	if status == http.StatusForbidden || status == http.StatusUnauthorized {
+		status = http.StatusUnauthorized
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the writer beneath.
+func (w *invalidToken) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // discovery serves the OpenID Provider's discovery document, to any origin.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {

@@ -243,6 +243,16 @@ func TestOpenIDProvider(t *testing.T) {
 // credentials (client_secret_basic).
 func (c *client) tokenRequest(clientID, secret string, form url.Values) response {
 	c.t.Helper()
+	return c.clientPost("/oauth2/token", clientID, secret, form)
+}
+
+// clientPost posts a form to an endpoint of the provider with the client's
+// credentials (client_secret_basic); none without a secret.
+func (c *client) clientPost(path, clientID, secret string, form url.Values) response {
+	c.t.Helper()
+	if secret == "" {
+		return c.do("POST", path, form.Encode(), "", "Content-Type", "application/x-www-form-urlencoded")
+	}
 	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(clientID) + ":" + url.QueryEscape(secret)))
-	return c.do("POST", "/oauth2/token", form.Encode(), "", "Content-Type", "application/x-www-form-urlencoded", "Authorization", "Basic "+basic)
+	return c.do("POST", path, form.Encode(), "", "Content-Type", "application/x-www-form-urlencoded", "Authorization", "Basic "+basic)
 }

@@ -244,7 +244,12 @@ func (s *Service) authenticate(ctx context.Context, id, secret string) (Client, 
 		return cl, err
 	}
 	if cl.Public || subtle.ConstantTimeCompare(token.Hash(secret), cl.secretHash) != 1 {
-		return cl, errBadSecret
+		// System: a refusal in no user's trail.
+		err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
+			return audit.Record(ctx, tx, audit.Event{Action: audit.OAuthRefused, TargetType: "oauth_client", TargetID: cl.ID,
+				Metadata: map[string]any{"error": "invalid_client"}})
+		})
+		return cl, errors.Join(errBadSecret, err)
 	}
 	return cl, nil
 }

@@ -223,38 +223,46 @@ func (s *Service) grantByRefresh(ctx context.Context, tok string) (g *grant, err
 	return g, err
 }
 
-// revoke revokes a token for its client (RFC 7009): an access token by
-// its id (userID set), or a refresh token, which revokes its whole grant.
-// An unknown token, or another client's, changes nothing and is no error.
+// revoke revokes a token for its client (RFC 7009): by its id (userID
+// set; the op package found it through GetRefreshTokenInfo or the access
+// token's jti), or a refresh token by its value. An access token goes
+// alone; a refresh token takes its whole grant with it. An unknown token,
+// or another client's, changes nothing and is no error.
 func (s *Service) revoke(ctx context.Context, tokenOrID, userID, clientID string) error {
 	// System: the provider's rows, reached through a token.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		var res sql.Result
+		var kind, tokenID, grantID, owner string
 		var err error
-		owner := userID
 		if userID != "" {
-			res, err = tx.Exec(ctx, `DELETE FROM oauth_tokens WHERE id = $1 AND kind = 'access'
-				AND grant_id IN (SELECT id FROM oauth_grants WHERE client_id = $2 AND user_id = $3)`, tokenOrID, clientID, userID)
+			if _, ok := userd.ParseID(tokenOrID); !ok {
+				return nil
+			}
+			err = tx.QueryRow(ctx, `SELECT t.kind, t.id, t.grant_id, g.user_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+				WHERE t.id = $1 AND g.client_id = $2 AND g.user_id = $3`, tokenOrID, clientID, userID).Scan(&kind, &tokenID, &grantID, &owner)
 		} else {
 			hash, ok := token.Parse(RefreshPrefix, tokenOrID)
 			if !ok {
 				return nil
 			}
-			err = tx.QueryRow(ctx, `DELETE FROM oauth_grants WHERE client_id = $1 AND id = (SELECT grant_id FROM oauth_tokens WHERE token_hash = $2)
-				RETURNING user_id`, clientID, hash).Scan(&owner)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
+			err = tx.QueryRow(ctx, `SELECT t.kind, t.id, t.grant_id, g.user_id FROM oauth_tokens t JOIN oauth_grants g ON g.id = t.grant_id
+				WHERE t.token_hash = $1 AND g.client_id = $2`, hash, clientID).Scan(&kind, &tokenID, &grantID, &owner)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("find oauth token: %w", err)
+		}
+		if kind == "access" {
+			_, err = tx.Exec(ctx, `DELETE FROM oauth_tokens WHERE id = $1`, tokenID)
+		} else {
+			_, err = tx.Exec(ctx, `DELETE FROM oauth_grants WHERE id = $1`, grantID)
 		}
 		if err != nil {
 			return fmt.Errorf("revoke oauth token: %w", err)
 		}
-		if res != nil {
-			if n, _ := res.RowsAffected(); n == 0 {
-				return nil
-			}
-		}
-		return audit.Record(ctx, tx, audit.Event{UserID: owner, Action: audit.OAuthTokenRevoked, TargetType: "oauth_client", TargetID: clientID})
+		return audit.Record(ctx, tx, audit.Event{UserID: owner, Action: audit.OAuthTokenRevoked, TargetType: "oauth_client", TargetID: clientID,
+			Metadata: map[string]any{"kind": kind}})
 	})
 }
 

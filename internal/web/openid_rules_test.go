@@ -1,0 +1,361 @@
+package web_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/oauth2"
+)
+
+// relying is a relying party of a test: a client of the provider and a browser.
+type relying struct {
+	t                *testing.T
+	c                *client
+	b                *http.Client
+	id, secret, uri  string
+	scopes           string
+	verifier, issuer string
+	lastID           string // the request id of the last page
+}
+
+// newRP registers a client by the API and returns it with a fresh browser.
+func newRP(t *testing.T, c *client, adm string, body map[string]any) *relying {
+	t.Helper()
+	r := c.do("POST", "/v1/admin/oauth-clients", body, adm)
+	if r.Status != 201 {
+		t.Fatalf("create client = %d %s", r.Status, r.Raw)
+	}
+	p := &relying{t: t, c: c, b: rpBrowser(t, c.url), id: r.Body["client_id"].(string), uri: body["redirect_uris"].([]string)[0], issuer: c.url,
+		scopes: "openid email profile offline_access"}
+	if s, ok := r.Body["client_secret"].(string); ok {
+		p.secret = s
+	}
+	return p
+}
+
+// authURL is an authorization request with PKCE S256 and extra parameters.
+func (p *relying) authURL(state string, extra ...string) string {
+	p.verifier = oauth2.GenerateVerifier()
+	q := url.Values{"response_type": {"code"}, "client_id": {p.id}, "redirect_uri": {p.uri}, "scope": {p.scopes}, "state": {state},
+		"nonce": {"n-" + state}, "code_challenge": {oauth2.S256ChallengeFromVerifier(p.verifier)}, "code_challenge_method": {"S256"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		if extra[i+1] == "" {
+			q.Del(extra[i])
+			continue
+		}
+		q.Set(extra[i], extra[i+1])
+	}
+	return p.c.url + "/oauth2/authorize?" + q.Encode()
+}
+
+// open GETs u in the browser and returns the answer and its body.
+func (p *relying) open(u string) (*http.Response, string) {
+	p.t.Helper()
+	res, err := p.b.Get(u)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, string(body)
+}
+
+// signIn runs an authorization request through userd's page, signing in
+// and allowing the consent when asked, and returns the application's
+// redirect's query.
+func (p *relying) signIn(u, email, pw string) url.Values {
+	p.t.Helper()
+	res, body := p.open(u)
+	for range 3 {
+		if strings.HasPrefix(res.Header.Get("Location"), p.uri) {
+			return landed(p.t, res, p.uri)
+		}
+		id := res.Request.URL.Query().Get("id")
+		if id == "" {
+			id = p.lastID
+		}
+		p.lastID = id
+		var form url.Values
+		var to string
+		switch {
+		case strings.Contains(body, `name="decision"`):
+			form, to = url.Values{"id": {id}, "decision": {"allow"}}, "/oauth2/login/consent"
+		case strings.Contains(body, `name="password"`):
+			form, to = url.Values{"id": {id}, "identifier": {email}, "password": {pw}}, "/oauth2/login"
+		default:
+			p.t.Fatalf("page %d at %s: %s", res.StatusCode, res.Request.URL, body)
+		}
+		r, err := p.b.PostForm(p.c.url+to, form)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		res, body = r, string(b)
+	}
+	p.t.Fatalf("no redirect to the application after three pages")
+	return nil
+}
+
+// exchange trades a code for tokens.
+func (p *relying) exchange(code string) response {
+	p.t.Helper()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {p.uri}, "code_verifier": {p.verifier}}
+	if p.secret == "" {
+		form.Set("client_id", p.id)
+	}
+	return p.c.clientPost("/oauth2/token", p.id, p.secret, form)
+}
+
+// claims decodes a JWT's payload (the go-oidc test verifies signatures).
+func claims(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestOpenIDPublicClientAndPrompts: a public, first-party client must use
+// PKCE with S256 and needs no secret and no consent; prompt=login and
+// max_age make the page ask again; the roles and organizations scopes
+// carry the user's roles and organisations.
+func TestOpenIDPublicClientAndPrompts(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		p := newRP(t, c, adm, map[string]any{"name": "SPA", "redirect_uris": []string{"http://localhost:1/cb"}, "public": true, "first_party": true,
+			"scopes": []string{"openid", "email", "offline_access", "roles", "organizations"}})
+		p.scopes = "openid email offline_access roles organizations"
+		if p.secret != "" {
+			t.Fatal("a public client got a secret")
+		}
+		userID, tok := c.signup(map[string]any{"email": "pat@example.com", "password": "correct horse battery"})
+		if r := c.do("POST", "/v1/orgs", map[string]any{"kind": "business", "name": "Acme", "slug": "acme"}, tok); r.Status != 201 {
+			t.Fatalf("create org = %d %s", r.Status, r.Raw)
+		}
+		for _, extra := range [][]string{{"code_challenge", "", "code_challenge_method", ""}, {"code_challenge_method", "plain"}} {
+			res, _ := p.open(p.authURL("nopkce", extra...))
+			if q := landed(t, res, p.uri); q.Get("error") != "invalid_request" || q.Get("state") != "nopkce" || q.Get("iss") != c.url {
+				t.Fatalf("%v: answer %v", extra, q)
+			}
+		}
+		q := p.signIn(p.authURL("a"), "pat@example.com", "correct horse battery")
+		r := p.exchange(q.Get("code"))
+		if r.Status != 200 || r.Body["refresh_token"] == nil {
+			t.Fatalf("public exchange = %d %s", r.Status, r.Raw)
+		}
+		idt := claims(t, r.Body["id_token"].(string))
+		orgs, _ := idt["organizations"].([]any)
+		if idt["sub"] != userID || idt["email"] != "pat@example.com" || len(orgs) != 1 || orgs[0].(map[string]any)["slug"] != "acme" ||
+			orgs[0].(map[string]any)["role"] != "owner" || idt["roles"] == nil {
+			t.Fatalf("ID token claims = %v", idt)
+		}
+		at := claims(t, r.Body["access_token"].(string))
+		if at["aud"] == nil || at["client_id"] != p.id || at["sub"] != userID {
+			t.Fatalf("access token claims = %v", at)
+		}
+		// userd's own API refuses the provider's access token.
+		if me := c.do("GET", "/v1/me", nil, r.Body["access_token"].(string)); me.Status != 401 {
+			t.Fatalf("/v1/me with an OpenID access token = %d", me.Status)
+		}
+		ref := c.clientPost("/oauth2/token", p.id, "", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.Body["refresh_token"].(string)}, "client_id": {p.id}})
+		if ref.Status != 200 {
+			t.Fatalf("public refresh = %d %s", ref.Status, ref.Raw)
+		}
+		// Signed in: straight through, unless prompt=login or max_age=0.
+		if res, _ := p.open(p.authURL("b")); !strings.HasPrefix(res.Header.Get("Location"), p.uri) {
+			t.Fatalf("signed in: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+		for _, extra := range [][]string{{"prompt", "login"}, {"max_age", "0"}} {
+			res, body := p.open(p.authURL("c", extra...))
+			if res.StatusCode != 200 || !strings.Contains(body, `name="password"`) {
+				t.Fatalf("%v: %d, want the log-in page", extra, res.StatusCode)
+			}
+			q := p.signIn(p.authURL("c", extra...), "pat@example.com", "correct horse battery")
+			r := p.exchange(q.Get("code"))
+			if r.Status != 200 {
+				t.Fatalf("%v: exchange = %d %s", extra, r.Status, r.Raw)
+			}
+			if amr := claims(t, r.Body["id_token"].(string))["amr"]; len(amr.([]any)) != 1 || amr.([]any)[0] != "pwd" {
+				t.Fatalf("%v: amr = %v", extra, amr)
+			}
+		}
+		if res, _ := p.open(p.authURL("d", "max_age", "3600")); !strings.HasPrefix(res.Header.Get("Location"), p.uri) {
+			t.Fatalf("max_age=3600 just after a log-in: %d", res.StatusCode)
+		}
+	})
+}
+
+// TestOpenIDCodeAndRefreshRaces: eight exchanges of one code at once
+// leave no live grant (each replay revokes), and eight refreshes of one
+// token at once all get the same successor, stored once.
+func TestOpenIDCodeAndRefreshRaces(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		p := newRP(t, c, adm, map[string]any{"name": "App", "redirect_uris": []string{"https://app.example/cb"}})
+		c.signup(map[string]any{"email": "ray@example.com", "password": "correct horse battery"})
+		q := p.signIn(p.authURL("a"), "ray@example.com", "correct horse battery")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := 0
+		for range 8 {
+			wg.Go(func() {
+				if r := p.exchange(q.Get("code")); r.Status == 200 {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if ok > 1 {
+			t.Fatalf("%d exchanges of one code passed", ok)
+		}
+		if n := countRows(t, c.db, `SELECT count(*) FROM oauth_grants`); n != 0 {
+			t.Fatalf("%d grants live after a replayed code", n)
+		}
+		q = p.signIn(p.authURL("b"), "ray@example.com", "correct horse battery")
+		r := p.exchange(q.Get("code"))
+		if r.Status != 200 {
+			t.Fatalf("exchange = %d %s", r.Status, r.Raw)
+		}
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.Body["refresh_token"].(string)}}
+		got := make([]any, 8)
+		for i := range got {
+			wg.Go(func() {
+				if rr := c.tokenRequest(p.id, p.secret, form); rr.Status == 200 {
+					got[i] = rr.Body["refresh_token"]
+				}
+			})
+		}
+		wg.Wait()
+		for _, g := range got {
+			if g == nil || g != got[0] {
+				t.Fatalf("concurrent refreshes got %v", got)
+			}
+		}
+		if n := countRows(t, c.db, `SELECT count(*) FROM oauth_tokens WHERE kind = 'refresh' AND used_at IS NULL`); n != 1 {
+			t.Fatalf("%d unspent refresh tokens; want the one successor", n)
+		}
+	})
+}
+
+// TestOpenIDIntrospectAndRevoke: introspection (RFC 7662) answers for the
+// client's own live tokens; revocation (RFC 7009) of an access token stops
+// it at once, of a refresh token ends its grant; another client learns
+// nothing and revokes nothing.
+func TestOpenIDIntrospectAndRevoke(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		p := newRP(t, c, adm, map[string]any{"name": "App", "redirect_uris": []string{"https://app.example/cb"}})
+		other := newRP(t, c, adm, map[string]any{"name": "Other", "redirect_uris": []string{"https://other.example/cb"}})
+		userID, _ := c.signup(map[string]any{"email": "ivy@example.com", "password": "correct horse battery"})
+		r := p.exchange(p.signIn(p.authURL("a"), "ivy@example.com", "correct horse battery").Get("code"))
+		access, refresh := r.Body["access_token"].(string), r.Body["refresh_token"].(string)
+		in := c.clientPost("/oauth2/introspect", p.id, p.secret, url.Values{"token": {access}})
+		if in.Status != 200 || in.Body["active"] != true || in.Body["sub"] != userID || in.Body["client_id"] != p.id || in.Body["email"] != "ivy@example.com" {
+			t.Fatalf("introspect = %d %s", in.Status, in.Raw)
+		}
+		if o := c.clientPost("/oauth2/introspect", other.id, other.secret, url.Values{"token": {access}}); o.Body["active"] != false {
+			t.Fatalf("another client's introspection = %s", o.Raw)
+		}
+		if o := c.clientPost("/oauth2/introspect", p.id, "udcs_wrong", url.Values{"token": {access}}); o.Status != 401 {
+			t.Fatalf("introspection with a wrong secret = %d", o.Status)
+		}
+		if rv := c.clientPost("/oauth2/revoke", other.id, other.secret, url.Values{"token": {refresh}}); rv.Status != 200 {
+			t.Fatalf("another client's revocation = %d %s", rv.Status, rv.Raw)
+		}
+		if n := countRows(t, c.db, `SELECT count(*) FROM oauth_grants`); n != 1 {
+			t.Fatalf("another client's revocation ended %d grants", 1-n)
+		}
+		if rv := c.clientPost("/oauth2/revoke", p.id, p.secret, url.Values{"token": {access}, "token_type_hint": {"access_token"}}); rv.Status != 200 {
+			t.Fatalf("revoke access = %d %s", rv.Status, rv.Raw)
+		}
+		if in := c.clientPost("/oauth2/introspect", p.id, p.secret, url.Values{"token": {access}}); in.Body["active"] != false {
+			t.Fatalf("a revoked access token introspects %s", in.Raw)
+		}
+		if ui := c.do("GET", "/oauth2/userinfo", nil, access); ui.Status != 401 {
+			t.Fatalf("userinfo with a revoked token = %d", ui.Status)
+		}
+		if rv := c.clientPost("/oauth2/revoke", p.id, p.secret, url.Values{"token": {refresh}}); rv.Status != 200 {
+			t.Fatalf("revoke refresh = %d %s", rv.Status, rv.Raw)
+		}
+		if rr := c.tokenRequest(p.id, p.secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}); rr.Status != 400 {
+			t.Fatalf("refresh after its revocation = %d %s", rr.Status, rr.Raw)
+		}
+		if n := countRows(t, c.db, `SELECT count(*) FROM oauth_grants`); n != 0 {
+			t.Fatalf("%d grants after the refresh token's revocation", n)
+		}
+	})
+}
+
+// TestOpenIDClientsAPI: bad input is refused and changes nothing; reading
+// and deleting need their permissions; a deleted client's tokens stop.
+func TestOpenIDClientsAPI(t *testing.T) {
+	engines(t, func(t *testing.T, c *client) {
+		adm := c.admin()
+		_, user := c.signup(map[string]any{"email": "sam@example.com"})
+		runScenarios(t, c, []scenario{
+			{name: "no name", method: "POST", path: "/v1/admin/oauth-clients", body: map[string]any{"redirect_uris": []string{"https://a.example/cb"}}, token: adm, wantStatus: 422, wantCode: "validation_failed"},
+			{name: "no redirect", method: "POST", path: "/v1/admin/oauth-clients", body: map[string]any{"name": "A"}, token: adm, wantStatus: 422, wantCode: "validation_failed"},
+			{name: "http off loopback", method: "POST", path: "/v1/admin/oauth-clients", body: map[string]any{"name": "A", "redirect_uris": []string{"http://a.example/cb"}}, token: adm, wantStatus: 422, wantCode: "validation_failed"},
+			{name: "fragment", method: "POST", path: "/v1/admin/oauth-clients", body: map[string]any{"name": "A", "redirect_uris": []string{"https://a.example/cb#x"}}, token: adm, wantStatus: 422, wantCode: "validation_failed"},
+			{name: "wildcard", method: "POST", path: "/v1/admin/oauth-clients", body: map[string]any{"name": "A", "redirect_uris": []string{"https://*.example/cb"}}, token: adm, wantStatus: 422, wantCode: "validation_failed"},
+			{name: "unknown scope", method: "POST", path: "/v1/admin/oauth-clients", body: map[string]any{"name": "A", "redirect_uris": []string{"https://a.example/cb"}, "scopes": []string{"openid", "admin"}}, token: adm, wantStatus: 422, wantCode: "validation_failed"},
+			{name: "no openid", method: "POST", path: "/v1/admin/oauth-clients", body: map[string]any{"name": "A", "redirect_uris": []string{"https://a.example/cb"}, "scopes": []string{"email"}}, token: adm, wantStatus: 422, wantCode: "validation_failed"},
+			{name: "a user", method: "POST", path: "/v1/admin/oauth-clients", body: map[string]any{"name": "A", "redirect_uris": []string{"https://a.example/cb"}}, token: user, wantStatus: 403, wantCode: "forbidden"},
+			{name: "list as a user", method: "GET", path: "/v1/admin/oauth-clients", token: user, wantStatus: 403, wantCode: "forbidden"},
+			{name: "unknown", method: "GET", path: "/v1/admin/oauth-clients/udc_nothing", token: adm, wantStatus: 404, wantCode: "oauth_client_not_found"},
+			{name: "unknown consent", method: "DELETE", path: "/v1/me/consents/udc_nothing", token: user, wantStatus: 404, wantCode: "consent_not_found"},
+		})
+		if n := countRows(t, c.db, `SELECT count(*) FROM oauth_clients`); n != 0 {
+			t.Fatalf("refused requests made %d clients", n)
+		}
+		p := newRP(t, c, adm, map[string]any{"name": "App", "redirect_uris": []string{"https://app.example/cb"}, "scopes": []string{"openid", "email"}})
+		if l := c.do("GET", "/v1/admin/oauth-clients", nil, adm); len(l.Body["items"].([]any)) != 1 || strings.Contains(string(l.Raw), "secret") {
+			t.Fatalf("list = %s", l.Raw)
+		}
+		c.signup(map[string]any{"email": "tia@example.com", "password": "correct horse battery"})
+		p.scopes = "openid email"
+		r := p.exchange(p.signIn(p.authURL("a"), "tia@example.com", "correct horse battery").Get("code"))
+		if r.Status != 200 || r.Body["refresh_token"] != nil {
+			t.Fatalf("exchange without offline_access = %d %s", r.Status, r.Raw)
+		}
+		if d := c.do("DELETE", "/v1/admin/oauth-clients/"+p.id, nil, adm); d.Status != 204 {
+			t.Fatalf("delete = %d", d.Status)
+		}
+		if ui := c.do("GET", "/oauth2/userinfo", nil, r.Body["access_token"].(string)); ui.Status != 401 {
+			t.Fatalf("userinfo after the client's deletion = %d", ui.Status)
+		}
+	})
+}
+
+// TestOpenIDTokenLimit: the token endpoint refuses past its limit per
+// address with 429 and Retry-After.
+func TestOpenIDTokenLimit(t *testing.T) {
+	enginesWith(t, options{limits: true}, func(t *testing.T, c *client) {
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {"nothing"}, "client_id": {"udc_nothing"}}
+		last := response{}
+		for range 121 {
+			last = c.clientPost("/oauth2/token", "", "", form)
+		}
+		if last.Status != 429 || last.Header.Get("Retry-After") == "" {
+			t.Fatalf("the 121st token request = %d %s", last.Status, last.Raw)
+		}
+	})
+}
