@@ -580,6 +580,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("--public-url: %w", err)
 		}
 	}
+	f.OpenID = provider
 	var api *web.Server
 	meter := metrics.New(metrics.Sources{DB: db, Hasher: hasher, Auth: authSvc, Mail: mailer, Webhooks: configured,
 		Streams: map[string]*notify.Hub{"notifications": hub, "changes": changeHub}, Caches: func() map[string]memo.Stats { return api.CacheStats() }, Log: log})

@@ -38,6 +38,7 @@ import (
 	"github.com/userd/userd/internal/feature/auth"
 	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/moderation"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/webhook"
 )
 
@@ -76,6 +77,7 @@ var consoleNav = []navItem{
 	{Path: "/admin/notifications", Label: "Notifications", Needs: notificationsSend},
 	{Path: "/admin/mail", Label: "Mail", Needs: mailq.ReadPermission},
 	{Path: "/admin/webhooks", Label: "Webhooks", Needs: webhook.ReadPermission},
+	{Path: "/admin/oauth-clients", Label: "OpenID clients", Needs: openid.ReadPermission},
 	{Path: "/admin/audit", Label: "Audit log", Needs: logsRead},
 	{Path: "/admin/settings", Label: "Settings", Needs: consoleArea},
 }
@@ -133,6 +135,9 @@ func (s *Server) consoleRoutes() {
 	s.mux.HandleFunc("POST /admin/webhooks/{endpoint}/rotate", s.console(webhook.WritePermission, s.consoleRotateWebhook))
 	s.mux.HandleFunc("POST /admin/webhooks/{endpoint}/test", s.console(webhook.WritePermission, s.consoleTestWebhook))
 	s.mux.HandleFunc("POST /admin/webhooks/{endpoint}/delete", s.console(webhook.WritePermission, s.consoleDeleteWebhook))
+	s.mux.HandleFunc("GET /admin/oauth-clients", s.console(openid.ReadPermission, s.consoleOAuthClients))
+	s.mux.HandleFunc("POST /admin/oauth-clients", s.console(openid.WritePermission, s.consoleCreateOAuthClient))
+	s.mux.HandleFunc("POST /admin/oauth-clients/{client}/delete", s.console(openid.WritePermission, s.consoleDeleteOAuthClient))
 	s.mux.HandleFunc("GET /admin/webhooks/deliveries", s.console(webhook.ReadPermission, s.consoleWebhookDeliveries))
 	s.mux.HandleFunc("POST /admin/webhooks/deliveries/{delivery}/retry", s.console(webhook.WritePermission, s.consoleRetryWebhook))
 	s.mux.HandleFunc("GET /admin/notifications", s.console(notificationsSend, s.consoleCompose))

@@ -20,6 +20,7 @@ import (
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
@@ -215,6 +216,10 @@ func (x *exportWriter) CollectionRecords(r []collection.Record) error {
 // SurveyResponses writes the user's survey responses, each with its
 // survey's slug.
 func (x *exportWriter) SurveyResponses(r []survey.Response) error { return put(x, r, surveyResponseOf) }
+
+// Consents writes the consents the user gave applications, as GET
+// /v1/me/consents lists them.
+func (x *exportWriter) Consents(r []openid.Consent) error { return put(x, r, consentOf) }
 
 // Activity writes the user's audit trail.
 func (x *exportWriter) Activity(r []audit.Entry) error { return put(x, r, activityOf) }

@@ -181,6 +181,7 @@ func newHandler(t testing.TB, db *sqldb.DB, publicURL string, o options) (*web.S
 	if err != nil {
 		panic(err) // only for a bad public URL, which tests do not give
 	}
+	f.OpenID = provider
 	cfg := web.Config{Version: "test", PublicURL: publicURL, HideAuthUserID: o.hideAuth, Logger: log, TrustedProxies: o.proxies}
 	var api *web.Server
 	if o.metrics {

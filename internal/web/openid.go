@@ -231,10 +231,12 @@ func (s *Server) listConsents(ctx context.Context, _ *struct{}) (*consentsOutput
 	if err != nil {
 		return nil, err
 	}
-	out.Body.Items = mapAll(list, func(k openid.Consent) Consent {
-		return Consent{ClientID: k.ClientID, ClientName: k.ClientName, Scopes: nonNil(k.Scopes), CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt}
-	})
+	out.Body.Items = mapAll(list, consentOf)
 	return out, nil
+}
+
+func consentOf(k openid.Consent) Consent {
+	return Consent{ClientID: k.ClientID, ClientName: k.ClientName, Scopes: nonNil(k.Scopes), CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt}
 }
 
 func (s *Server) revokeConsent(ctx context.Context, in *oauthClientPath) (*struct{}, error) {

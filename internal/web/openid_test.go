@@ -195,6 +195,10 @@ func TestOpenIDProvider(t *testing.T) {
 		if l := c.do("GET", "/v1/me/consents", nil, sess); l.Status != 200 || len(l.Body["items"].([]any)) != 1 {
 			t.Fatalf("consents = %d %s", l.Status, l.Raw)
 		}
+		if ex := c.do("GET", "/v1/me/export", nil, sess); ex.Status != 200 || len(ex.Body["oauth_consents"].([]any)) != 1 ||
+			ex.Body["oauth_consents"].([]any)[0].(map[string]any)["client_id"] != clientID {
+			t.Fatalf("the export's consents = %d %v", ex.Status, ex.Body["oauth_consents"])
+		}
 		if d := c.do("DELETE", "/v1/me/consents/"+clientID, nil, sess); d.Status != 204 {
 			t.Fatalf("revoke consent = %d %s", d.Status, d.Raw)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
@@ -66,6 +67,7 @@ type Sink interface {
 	ModerationHistory([]moderation.Entry) error
 	CollectionRecords([]collection.Record) error
 	SurveyResponses([]survey.Response) error
+	Consents([]openid.Consent) error
 	Activity([]audit.Entry) error
 }
 
@@ -163,6 +165,15 @@ func (s *Service) export(ctx context.Context, a userd.Actor, sink Sink) error {
 			return each(sink, "moderation_history", func(c string) ([]moderation.Entry, error) {
 				return d.Moderation.History(ctx, me, true, c, ExportBatch)
 			}, func(x moderation.Entry) string { return x.ID }, sink.ModerationHistory)
+		},
+		func() error {
+			// A user consents to few applications.
+			return whole(sink, "oauth_consents", func() ([]openid.Consent, error) {
+				if d.OpenID == nil {
+					return nil, nil
+				}
+				return d.OpenID.Consents(ctx, a)
+			}, sink.Consents)
 		},
 		func() error {
 			return each(sink, "activity", func(c string) ([]audit.Entry, error) { return audit.ListOwn(ctx, s.db, a, c, ExportBatch) },

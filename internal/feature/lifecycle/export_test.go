@@ -18,6 +18,7 @@ import (
 	"github.com/userd/userd/internal/feature/lifecycle"
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
@@ -117,6 +118,9 @@ func (r *recorder) CollectionRecords(v []collection.Record) error {
 }
 func (r *recorder) SurveyResponses(v []survey.Response) error {
 	return keep(r, v, func(x survey.Response) string { return x.SurveySlug + ":" + x.Answers["q"].(string) })
+}
+func (r *recorder) Consents(v []openid.Consent) error {
+	return keep(r, v, func(x openid.Consent) string { return x.ClientID })
 }
 func (r *recorder) Activity(v []audit.Entry) error {
 	return keep(r, v, func(x audit.Entry) string { return x.Action })
@@ -249,7 +253,7 @@ func TestExport(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []string{"sessions", "notifications", "following", "followers", "referred_users", "synchronizations", "credential_accounts", "comments", "votes", "favorites", "organizations",
-			"subscriptions", "payment_accounts", "collection_records", "survey_responses", "reports", "moderation_history", "activity"}
+			"subscriptions", "payment_accounts", "collection_records", "survey_responses", "reports", "moderation_history", "oauth_consents", "activity"}
 		if !slices.Equal(r.sections, want) {
 			t.Fatalf("sections = %v, want %v", r.sections, want)
 		}

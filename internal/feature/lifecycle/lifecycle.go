@@ -18,6 +18,7 @@ import (
 	"github.com/userd/userd/internal/feature/moderation"
 	"github.com/userd/userd/internal/feature/newsletter"
 	"github.com/userd/userd/internal/feature/notify"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/referral"
 	"github.com/userd/userd/internal/feature/social"
@@ -98,6 +99,9 @@ type Features struct {
 	// leaves it out of the export.
 	Newsletter *newsletter.Service
 	Surveys    *survey.Service
+	// OpenID lists the consents the user gave applications; nil (the
+	// provider off) leaves them out of the export.
+	OpenID *openid.Service
 }
 
 // NewService returns a Service over db and the features of d.
