@@ -27,7 +27,7 @@ const maxOrgClaims = 100
 
 // userinfo fills info with the claims that scopes allow: profile (name,
 // given_name, family_name, preferred_username, picture, locale,
-// updated_at), email (email, email_verified), phone (phone_number,
+// updated_at, and auth_user_id and legacy_id for an imported user), email (email, email_verified), phone (phone_number,
 // phone_number_verified: false, userd does not verify numbers), roles (the
 // user's role names) and organizations (id, slug, name and the user's
 // role in each).
@@ -51,6 +51,14 @@ func (s *Service) userinfo(ctx context.Context, info *oidc.UserInfo, userID stri
 	}
 	info.Subject = u.ID
 	if slices.Contains(scopes, oidc.ScopeProfile) {
+		// A user brought from another provider keeps their subject there
+		// (auth_user_id) and their id in the other system (legacy_id): an
+		// application that keyed its rows on the old sub maps them.
+		for k, v := range map[string]*string{"auth_user_id": u.AuthUserID, "legacy_id": u.LegacyID} {
+			if v != nil {
+				info.AppendClaims(k, *v)
+			}
+		}
 		first, last := account.Deref(u.FirstName), account.Deref(u.LastName)
 		info.UserInfoProfile = oidc.UserInfoProfile{Name: strings.TrimSpace(first + " " + last), GivenName: first, FamilyName: last,
 			PreferredUsername: account.Deref(u.Username), Picture: account.Deref(u.AvatarURL), UpdatedAt: oidc.FromTime(u.UpdatedAt)}

@@ -116,7 +116,7 @@ func (s *Service) provider() (*op.Provider, error) {
 		SupportedScopes:       Scopes,
 		SupportedClaims: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "c_hash",
 			"name", "given_name", "family_name", "preferred_username", "picture", "locale", "updated_at",
-			"email", "email_verified", "phone_number", "phone_number_verified", "roles", "organizations"},
+			"email", "email_verified", "phone_number", "phone_number_verified", "roles", "organizations", "auth_user_id", "legacy_id"},
 	}
 	opts := []op.Option{
 		op.WithCustomAuthEndpoint(op.NewEndpoint(AuthorizePath)),
