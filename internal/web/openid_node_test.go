@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,7 +63,8 @@ func nodeJSON(t *testing.T, node, modules, script string, app *os.File, in map[s
 // token validated against the JWKS, userinfo, a refresh that rotates, and
 // RP-initiated logout that lands on the registered URI and ends the
 // browser's userd session) and Auth.js (@auth/core with userd as a generic
-// OIDC provider, whose session then holds the user's email).
+// OIDC provider, served on its own loopback origin, whose session then
+// holds the user's email and userd id).
 func TestOpenIDClientsInBrowser(t *testing.T) {
 	node, modules := nodeWithBrowser(t, "openid-client", "@auth/core")
 	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
@@ -83,8 +85,9 @@ func TestOpenIDClientsInBrowser(t *testing.T) {
 				Sub, Email, Iss, Nonce string
 				Aud                    []string
 			} `json:"idToken"`
-			IDTokenAlg string `json:"idTokenAlg"`
-			TokenType  string `json:"tokenType"`
+			JWKSKeys   []string `json:"jwksKeys"`
+			IDTokenAlg string   `json:"idTokenAlg"`
+			TokenType  string   `json:"tokenType"`
 			Userinfo   struct {
 				Sub, Email string
 			} `json:"userinfo"`
@@ -106,6 +109,9 @@ func TestOpenIDClientsInBrowser(t *testing.T) {
 		if rp.IDToken.Sub != userID || rp.IDToken.Email != email || rp.Userinfo.Sub != userID || rp.Userinfo.Email != email {
 			t.Errorf("ID token %+v, userinfo %+v; want %s %s", rp.IDToken, rp.Userinfo, userID, email)
 		}
+		if len(rp.JWKSKeys) == 0 || slices.ContainsFunc(rp.JWKSKeys, func(k string) bool { return k != "OKP/Ed25519" }) {
+			t.Errorf("the JWKS openid-client checked the ID token with: %v", rp.JWKSKeys)
+		}
 		if want := "Directory asks to sign you in as " + email; !strings.HasPrefix(rp.Consent, want) || !strings.Contains(rp.Consent, "a refresh token") {
 			t.Errorf("consent page %q, want %q… with offline_access", rp.Consent, want)
 		}
@@ -117,6 +123,49 @@ func TestOpenIDClientsInBrowser(t *testing.T) {
 		}
 		if !rp.LoginFormAgain {
 			t.Error("after the logout the browser is still signed in to userd")
+		}
+
+		app, sock = appListener(t)
+		callback := app + "/auth/callback/userd"
+		id, secret = c.makeOAuthClient(adm, "Notes", []string{callback}, nil)
+		var aj struct {
+			Authorize map[string]string `json:"authorize"`
+			Consent   string            `json:"consent"`
+			Callback  struct {
+				Path string `json:"path"`
+				Code bool   `json:"code"`
+				Iss  string `json:"iss"`
+			} `json:"callback"`
+			Done struct {
+				URL  string `json:"url"`
+				Text string `json:"text"`
+			} `json:"done"`
+			Cookies []string `json:"cookies"`
+			Session struct {
+				User struct {
+					Sub   string `json:"sub"`
+					Email string `json:"email"`
+				} `json:"user"`
+				Expires string `json:"expires"`
+			} `json:"session"`
+		}
+		nodeJSON(t, node, modules, "testdata/authjs_browser.mjs", sock, map[string]any{"issuer": c.url, "app": app, "clientId": id, "clientSecret": secret,
+			"email": email, "password": password}, &aj)
+		t.Logf("Auth.js: %+v", aj)
+		if a := aj.Authorize; a["redirect_uri"] != callback || a["response_type"] != "code" || a["code_challenge_method"] != "S256" || a["scope"] != "openid profile email" {
+			t.Errorf("Auth.js's authorization request: %v", a)
+		}
+		if want := "Notes asks to sign you in as " + email; !strings.HasPrefix(aj.Consent, want) {
+			t.Errorf("consent page %q, want %q…", aj.Consent, want)
+		}
+		if aj.Callback.Path != "/auth/callback/userd" || !aj.Callback.Code || aj.Callback.Iss != c.url {
+			t.Errorf("the callback: %+v", aj.Callback)
+		}
+		if aj.Done.URL != app+"/done" || aj.Done.Text != "Signed in." || !slices.Contains(aj.Cookies, "authjs.session-token") {
+			t.Errorf("after the callback: %+v, cookies %v", aj.Done, aj.Cookies)
+		}
+		if aj.Session.User.Email != email || aj.Session.User.Sub != userID || aj.Session.Expires == "" {
+			t.Errorf("Auth.js session %+v; want %s %s", aj.Session, userID, email)
 		}
 	})
 }

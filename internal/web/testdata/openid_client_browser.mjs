@@ -5,8 +5,8 @@
 // email, password}; redirect and postLogout are on app, which this script
 // serves (a page that says "Back."). Discovery, the code flow with PKCE (S256), state and nonce,
 // log-in and consent on userd's page in the browser, the code's exchange
-// (openid-client validates the ID token: signature against the JWKS, iss,
-// aud, nonce, exp), userinfo, a refresh, and RP-initiated logout in the
+// (openid-client validates the ID token: its signature against the JWKS,
+// iss, aud, nonce, exp), userinfo, a refresh, and RP-initiated logout in the
 // browser. Prints one JSON object of what the Go test checks.
 import { input, load, main, page, signInAndAllow } from "./openid_browser_lib.mjs";
 
@@ -15,9 +15,11 @@ const cfg = await input();
 
 main(cfg.app, async () => page("<p>Back."), async (tab, app) => {
   // The issuer is http on loopback: allowInsecureRequests lets
-  // openid-client talk to it.
+  // openid-client talk to it. enableNonRepudiationChecks makes it check
+  // the ID tokens' signatures (EdDSA) against userd's JWKS too, which it
+  // skips by default for tokens straight from the token endpoint.
   const config = await client.discovery(new URL(cfg.issuer), cfg.clientId, cfg.clientSecret, undefined, {
-    execute: [client.allowInsecureRequests],
+    execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks],
   });
   const meta = config.serverMetadata();
   const pkceCodeVerifier = client.randomPKCECodeVerifier();
@@ -68,6 +70,8 @@ main(cfg.app, async () => page("<p>Back."), async (tab, app) => {
     consent,
     callbackIss: new URL(back).searchParams.get("iss"),
     idToken: { sub: claims.sub, email: claims.email, aud: [].concat(claims.aud), iss: claims.iss, nonce: claims.nonce },
+    // The JWKS openid-client fetched to check the ID tokens' signatures.
+    jwksKeys: (client.getJwksCache(config)?.jwks?.keys ?? []).map((k) => `${k.kty}/${k.crv}`),
     idTokenAlg: JSON.parse(Buffer.from(tokens.id_token.split(".")[0], "base64url").toString()).alg,
     tokenType: tokens.token_type,
     userinfo: { sub: userinfo.sub, email: userinfo.email },
