@@ -12,13 +12,14 @@ import (
 )
 
 // browserHint says how to get what the browser test needs.
-const browserHint = "the browser tests need Chromium, playwright-core and @axe-core/playwright: apt-get install -y chromium && " +
+const browserHint = "the browser tests need Chromium and the packages of .ci/node/package.json (playwright-core, @axe-core/playwright, " +
+	"openid-client, @auth/core): apt-get install -y chromium && " +
 	"npm ci --prefix .ci/node (bash .ci/run does both)"
 
 // nodeWithBrowser returns node and the node_modules folder that hold
-// playwright-core (and axe-core), and fails the test when they or Chromium
-// are missing.
-func nodeWithBrowser(t *testing.T) (node, modules string) {
+// playwright-core, axe-core and the extra packages a test names (such as
+// openid-client), and fails the test when they or Chromium are missing.
+func nodeWithBrowser(t *testing.T, extra ...string) (node, modules string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -28,7 +29,7 @@ func nodeWithBrowser(t *testing.T) (node, modules string) {
 	if modules == "" {
 		modules, _ = filepath.Abs("../../.ci/node/node_modules")
 	}
-	for _, m := range []string{"playwright-core", "@axe-core/playwright"} {
+	for _, m := range append([]string{"playwright-core", "@axe-core/playwright"}, extra...) {
 		if _, err := os.Stat(filepath.Join(modules, m)); err != nil {
 			t.Fatal(browserHint)
 		}
@@ -43,8 +44,16 @@ func nodeWithBrowser(t *testing.T) (node, modules string) {
 // returns what it printed; it fails the test when the script fails.
 func runNode(t *testing.T, node, modules, stdin string, args ...string) []byte {
 	t.Helper()
+	return runNodeFiles(t, node, modules, stdin, nil, args...)
+}
+
+// runNodeFiles is runNode with files handed to the script as its file
+// descriptors 3, 4 and on (such as a listening socket).
+func runNodeFiles(t *testing.T, node, modules, stdin string, files []*os.File, args ...string) []byte {
+	t.Helper()
 	cmd := exec.Command(node, args...)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	cmd.ExtraFiles = files
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.Output()
 	if err != nil {
