@@ -11,6 +11,7 @@ import (
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/auth"
+	"github.com/userd/userd/internal/feature/mfa"
 	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/passkey"
 )
@@ -150,15 +151,24 @@ func (s *Server) oauthForm(w http.ResponseWriter, r *http.Request) (openid.Pendi
 // oauthSignedIn goes on with a log-in made on the page: its session's
 // cookie is set and the request moves on with a fresh sign-in; a failed
 // log-in shows the page again with why.
-func (s *Server) oauthSignedIn(w http.ResponseWriter, r *http.Request, p openid.Pending, l auth.Login, err error, amr []string) {
-	if ch, ok := isMFA(err); ok {
+func (s *Server) oauthSignedIn(w http.ResponseWriter, r *http.Request, p openid.Pending, l auth.Login, err error, amr []string, challenge string) {
+	mfaView := func(ch string) *consoleView {
 		v := s.oauthView(r, p, "mfa")
 		v.Data = func() oauthPage { d := v.Data.(oauthPage); d.Challenge = ch; return d }()
-		s.render(w, http.StatusOK, "oauth", v)
+		return v
+	}
+	if ch, ok := isMFA(err); ok {
+		s.render(w, http.StatusOK, "oauth", mfaView(ch))
 		return
 	}
 	if err != nil {
-		s.renderError(w, r, s.oauthView(r, p, "login"), "oauth", err)
+		// A wrong code may be tried again on its challenge; an expired
+		// challenge or a limit starts again with the password.
+		v := s.oauthView(r, p, "login")
+		if challenge != "" && !errors.Is(err, mfa.ErrChallenge) && userd.ErrorKind(err) != userd.KindRateLimited {
+			v = mfaView(challenge)
+		}
+		s.renderError(w, r, v, "oauth", err)
 		return
 	}
 	ck := s.cookie(l.SessionToken, l.Session.ExpiresAt)
@@ -173,7 +183,7 @@ func (s *Server) oauthPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := s.auth.Login(r.Context(), r.PostFormValue("identifier"), r.PostFormValue("password"), s.clientOf(r))
-	s.oauthSignedIn(w, r, p, l, err, []string{"pwd"})
+	s.oauthSignedIn(w, r, p, l, err, []string{"pwd"}, "")
 }
 
 func (s *Server) oauthMFA(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +192,7 @@ func (s *Server) oauthMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l, err := s.auth.VerifyMFA(r.Context(), r.PostFormValue("challenge"), r.PostFormValue("code"), r.PostFormValue("recovery"), s.clientOf(r))
-	s.oauthSignedIn(w, r, p, l, err, []string{"pwd", "otp", "mfa"})
+	s.oauthSignedIn(w, r, p, l, err, []string{"pwd", "otp", "mfa"}, r.PostFormValue("challenge"))
 }
 
 func (s *Server) oauthPasskey(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +204,7 @@ func (s *Server) oauthPasskey(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, passkey.ErrMalformed) {
 		err = passkey.ErrRefused
 	}
-	s.oauthSignedIn(w, r, p, l, err, []string{"hwk", "user"})
+	s.oauthSignedIn(w, r, p, l, err, []string{"hwk", "user"}, "")
 }
 
 // oauthConsent records the signed-in user's answer on the consent page:

@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +12,9 @@ import (
 	"testing"
 
 	"golang.org/x/oauth2"
+
+	"github.com/userd/userd/internal/platform/sqldb"
+	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
 // relying is a relying party of a test: a client of the provider and a browser.
@@ -356,6 +360,91 @@ func TestOpenIDTokenLimit(t *testing.T) {
 		}
 		if last.Status != 429 || last.Header.Get("Retry-After") == "" {
 			t.Fatalf("the 121st token request = %d %s", last.Status, last.Raw)
+		}
+	})
+}
+
+// formValue finds the value of a hidden input in a page.
+func formValue(t *testing.T, body, name string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(body, `name="`+name+`" value="`)
+	if !ok {
+		t.Fatalf("no %s in the page: %s", name, body)
+	}
+	v, _, _ := strings.Cut(rest, `"`)
+	return html.UnescapeString(v)
+}
+
+// postPage posts a form of the log-in page and returns the answer and its
+// body.
+func (p *relying) postPage(path string, form url.Values) (*http.Response, string) {
+	p.t.Helper()
+	res, err := p.b.PostForm(p.c.url+path, form)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, string(body)
+}
+
+// TestOpenIDSecondFactorsAndConsent: on userd's page a TOTP user gives
+// their code after the password, and a passkey signs in alone; the ID
+// token's amr says so; prompt=consent asks again for a consent given.
+func TestOpenIDSecondFactorsAndConsent(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := startWith(t, db, options{rpOrigin: rpOrigin})
+		clk := withClock(c.db)
+		adm := c.admin()
+		p := newRP(t, c, adm, map[string]any{"name": "App", "redirect_uris": []string{"https://app.example/cb"}})
+		_, tok := c.signup(map[string]any{"email": "tom@example.com", "password": "correct horse battery"})
+		code := enableTOTP(t, c, clk, tok)
+
+		res, body := p.open(p.authURL("a"))
+		id := res.Request.URL.Query().Get("id")
+		res, body = p.postPage("/oauth2/login", url.Values{"id": {id}, "identifier": {"tom@example.com"}, "password": {"correct horse battery"}})
+		ch := formValue(t, body, "challenge")
+		if res.StatusCode != 200 || ch == "" {
+			t.Fatalf("password of a TOTP user = %d", res.StatusCode)
+		}
+		if res, body := p.postPage("/oauth2/login/mfa", url.Values{"id": {id}, "challenge": {ch}, "code": {"000000"}}); res.StatusCode != 422 || formValue(t, body, "challenge") != ch {
+			t.Fatalf("a wrong code = %d, want the code's form again", res.StatusCode)
+		}
+		res, body = p.postPage("/oauth2/login/mfa", url.Values{"id": {id}, "challenge": {ch}, "code": {code()}})
+		if res.StatusCode != 200 || !strings.Contains(body, `name="decision"`) {
+			t.Fatalf("the right code = %d, want the consent page", res.StatusCode)
+		}
+		q := landed(t, func() *http.Response {
+			r, err := p.b.PostForm(c.url+"/oauth2/login/consent", url.Values{"id": {id}, "decision": {"allow"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}(), p.uri)
+		r := p.exchange(q.Get("code"))
+		if amr := claims(t, r.Body["id_token"].(string))["amr"]; r.Status != 200 || len(amr.([]any)) != 3 || amr.([]any)[1] != "otp" {
+			t.Fatalf("amr after TOTP = %v (%d)", amr, r.Status)
+		}
+		// prompt=consent shows the consent page to a user who gave it.
+		if res, body := p.open(p.authURL("b", "prompt", "consent")); res.StatusCode != 200 || !strings.Contains(body, `name="decision"`) {
+			t.Fatalf("prompt=consent = %d", res.StatusCode)
+		}
+
+		// A passkey, in a browser of its own.
+		pkID, pkTok := c.signup(map[string]any{"email": "kay@example.com"})
+		auth, cred := registerPasskey(t, c, pkTok, pkID)
+		p2 := newRP(t, c, adm, map[string]any{"name": "App 2", "redirect_uris": []string{"https://app2.example/cb"}, "first_party": true})
+		res, _ = p2.open(p2.authURL("c"))
+		id = res.Request.URL.Query().Get("id")
+		ceremony, assertion := passkeyAssertion(t, c, auth, cred)
+		res, err := p2.b.PostForm(c.url+"/oauth2/login/passkey", url.Values{"id": {id}, "challenge_id": {ceremony}, "credential": {string(assertion)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		q = landed(t, res, p2.uri)
+		r = p2.exchange(q.Get("code"))
+		if idt := claims(t, r.Body["id_token"].(string)); idt["sub"] != pkID || idt["amr"].([]any)[0] != "hwk" {
+			t.Fatalf("passkey ID token = %v", idt)
 		}
 	})
 }
