@@ -390,6 +390,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
 	}
 	log := newLogger(os.Stderr, c.logFormat)
+	// Libraries that log through the default logger (the OpenID Provider's
+	// protocol errors) log as userd does.
+	slog.SetDefault(log)
 	tuneMemory(ctx, c.memoryLimit, c.gcPercent, uint64(c.argon.Memory)<<10)
 	proxies, err := parseCIDRs(c.trustedProxies)
 	if err != nil {
