@@ -18,16 +18,9 @@ const apiKeysUsage = "usage: userd api-keys create --name N --permission P [--pe
 // apiKeys runs `userd api-keys`: the operator makes, lists and revokes the
 // keys of application back-ends, as the system (audited, with no user).
 func apiKeys(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "revoke") {
-		return fmt.Errorf(apiKeysUsage)
-	}
-	verb, rest := args[0], args[1:]
-	var id string
-	if verb == "revoke" {
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			return fmt.Errorf(apiKeysUsage)
-		}
-		id, rest = rest[0], rest[1:]
+	verb, id, rest, err := verbWithID(args, apiKeysUsage, "revoke", "create", "list", "revoke")
+	if err != nil {
+		return err
 	}
 	var name, expires string
 	var perms multiFlag

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,6 +124,23 @@ func (c *dbConfig) open(ctx context.Context) (*sqldb.DB, error) {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	return sqlite.Open(ctx, filepath.Join(c.dataDir, "userd.db"))
+}
+
+// verbWithID splits a command's arguments into its verb, one of verbs,
+// and the rest; for idVerb the first argument after it is an id, which it
+// returns apart. Anything else is the usage as an error.
+func verbWithID(args []string, usage, idVerb string, verbs ...string) (verb, id string, rest []string, err error) {
+	if len(args) == 0 || !slices.Contains(verbs, args[0]) {
+		return "", "", nil, errors.New(usage)
+	}
+	verb, rest = args[0], args[1:]
+	if verb == idVerb {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			return "", "", nil, errors.New(usage)
+		}
+		id, rest = rest[0], rest[1:]
+	}
+	return verb, id, rest, nil
 }
 
 // openWith parses a subcommand's flags (the database flags and what extra

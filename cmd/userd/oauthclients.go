@@ -18,16 +18,9 @@ const oauthClientsUsage = "usage: userd oauth-clients create --name N --redirect
 // and deletes the applications that sign users in through userd's OpenID
 // Provider, as the system (audited, with no user).
 func oauthClients(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "delete") {
-		return fmt.Errorf(oauthClientsUsage)
-	}
-	verb, rest := args[0], args[1:]
-	var id string
-	if verb == "delete" {
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			return fmt.Errorf(oauthClientsUsage)
-		}
-		id, rest = rest[0], rest[1:]
+	verb, id, rest, err := verbWithID(args, oauthClientsUsage, "delete", "create", "list", "delete")
+	if err != nil {
+		return err
 	}
 	var n openid.NewClient
 	var redirects, logouts, scopes multiFlag

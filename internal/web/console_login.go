@@ -19,6 +19,12 @@ type consoleLoginForm struct {
 	Passkey               bool
 }
 
+// Action is where the log-in's forms post.
+func (consoleLoginForm) Action() string { return "/admin/login" }
+
+// RequestID is "": the console's log-in answers no authorization request.
+func (consoleLoginForm) RequestID() string { return "" }
+
 // passwordForm is the log-in page's first step, its identifier filled in.
 func (s *Server) passwordForm(ident string) consoleLoginForm {
 	return consoleLoginForm{Identifier: ident, Passkey: s.passkeys.Enabled()}

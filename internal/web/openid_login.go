@@ -37,6 +37,12 @@ type oauthPage struct {
 	Who                   string
 }
 
+// Action is where the page's log-in forms post.
+func (oauthPage) Action() string { return openid.LoginPath }
+
+// RequestID is the authorization request the page answers.
+func (p oauthPage) RequestID() string { return p.ID }
+
 // providerLink is a social provider's button.
 type providerLink struct{ Name, URL string }
 
