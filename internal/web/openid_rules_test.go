@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/oauth2-proxy/mockoidc"
 	"golang.org/x/oauth2"
 
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -336,9 +337,12 @@ func TestOpenIDClientsAPI(t *testing.T) {
 		}
 		c.signup(map[string]any{"email": "tia@example.com", "password": "correct horse battery"})
 		p.scopes = "openid email"
-		r := p.exchange(p.signIn(p.authURL("a"), "tia@example.com", "correct horse battery").Get("code"))
+		// client_secret_post: the secret in the form.
+		code := p.signIn(p.authURL("a"), "tia@example.com", "correct horse battery").Get("code")
+		r := c.clientPost("/oauth2/token", "", "", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {p.uri},
+			"code_verifier": {p.verifier}, "client_id": {p.id}, "client_secret": {p.secret}})
 		if r.Status != 200 || r.Body["refresh_token"] != nil {
-			t.Fatalf("exchange without offline_access = %d %s", r.Status, r.Raw)
+			t.Fatalf("client_secret_post exchange without offline_access = %d %s", r.Status, r.Raw)
 		}
 		if d := c.do("DELETE", "/v1/admin/oauth-clients/"+p.id, nil, adm); d.Status != 204 {
 			t.Fatalf("delete = %d", d.Status)
@@ -445,6 +449,43 @@ func TestOpenIDSecondFactorsAndConsent(t *testing.T) {
 		r = p2.exchange(q.Get("code"))
 		if idt := claims(t, r.Body["id_token"].(string)); idt["sub"] != pkID || idt["amr"].([]any)[0] != "hwk" {
 			t.Fatalf("passkey ID token = %v", idt)
+		}
+	})
+}
+
+// TestOpenIDSocialLogin: the log-in page offers the configured providers;
+// a log-in through one (a real OpenID Connect provider on loopback) comes
+// back to the page signed in, and the request goes on to the consent and
+// the application.
+func TestOpenIDSocialLogin(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c, m := startOIDC(t, db, options{})
+		p := newRP(t, c, c.admin(), map[string]any{"name": "App", "redirect_uris": []string{"https://app.example/cb"}})
+		p.b.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+			if strings.HasPrefix(r.URL.String(), p.uri) {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}
+		_, body := p.open(p.authURL("a"))
+		_, rest, ok := strings.Cut(body, `<a href="/v1/auth/oauth/mock/start?`)
+		if !ok {
+			t.Fatalf("the log-in page offers no provider: %s", body)
+		}
+		q, _, _ := strings.Cut(rest, `"`)
+		m.QueueUser(&mockoidc.MockUser{Subject: "sub-sue", Email: "sue@example.com", EmailVerified: true})
+		res, body := p.open(c.url + "/v1/auth/oauth/mock/start?" + html.UnescapeString(q))
+		if res.StatusCode != 200 || !strings.Contains(body, `name="decision"`) || !strings.Contains(body, "sue@example.com") {
+			t.Fatalf("back from the provider: %d at %s", res.StatusCode, res.Request.URL)
+		}
+		id := res.Request.URL.Query().Get("id")
+		res, err := p.b.PostForm(c.url+"/oauth2/login/consent", url.Values{"id": {id}, "decision": {"allow"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := p.exchange(landed(t, res, p.uri).Get("code"))
+		if idt := claims(t, r.Body["id_token"].(string)); r.Status != 200 || idt["email"] != "sue@example.com" {
+			t.Fatalf("ID token after a social log-in = %v (%d)", idt, r.Status)
 		}
 	})
 }
