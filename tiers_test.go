@@ -42,6 +42,10 @@ var tiers = map[string]int{
 	"internal/feature/audit": 4,
 	// Webhook endpoints and the delivery of the outbox's events, audited.
 	"internal/feature/webhook": 5,
+	// The OpenID Provider, whose tokens userd's signing keys sign, whose
+	// claims read accounts and roles, and whose grants end with a user's
+	// sessions (auth).
+	"internal/feature/openid": 5,
 	// Features that use other features' functions.
 	"internal/feature/referral":        6,
 	"internal/feature/apikey":          6,
@@ -70,9 +74,6 @@ var tiers = map[string]int{
 	// moderation.
 	"internal/feature/federation": 8,
 	"internal/feature/moderation": 8,
-	// The OpenID Provider, whose tokens userd's signing keys sign and
-	// whose claims read accounts, roles and organisations.
-	"internal/feature/openid": 8,
 	// The CRM tables and the seed, which makes users with passwords
 	// checked as sign-up checks them.
 	"internal/feature/crm": 8,

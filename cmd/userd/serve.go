@@ -577,7 +577,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		copy(key[:], derive(master, "userd openid codes"))
 		provider, err = openid.NewService(db, openid.Config{Issuer: c.publicURL, AccessTTL: c.auth.AccessTTL, RefreshTTL: c.auth.SessionLifetime,
 			RefreshGrace: c.auth.RefreshGrace, RefreshSecret: derive(master, "userd oauth refresh successor"), CryptoKey: key},
-			openid.Deps{Keys: keyStore, Limiter: limiter, Orgs: orgs})
+			openid.Deps{Keys: keyStore, Limiter: limiter, Orgs: orgs.OpenIDClaims})
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("--public-url: %w", err)

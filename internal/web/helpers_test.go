@@ -177,7 +177,7 @@ func newHandler(t testing.TB, db *sqldb.DB, publicURL string, o options) (*web.S
 	var codeKey [32]byte
 	copy(codeKey[:], "test openid code key.............")
 	provider, err := openid.NewService(db, openid.Config{Issuer: publicURL, AccessTTL: 15 * time.Minute, RefreshTTL: 24 * time.Hour, RefreshGrace: cmp.Or(o.auth.RefreshGrace, 10*time.Second),
-		RefreshSecret: []byte("test oauth refresh secret"), CryptoKey: codeKey}, openid.Deps{Keys: ks, Limiter: ratelimit.New(db, o.limits), Orgs: orgs})
+		RefreshSecret: []byte("test oauth refresh secret"), CryptoKey: codeKey}, openid.Deps{Keys: ks, Limiter: ratelimit.New(db, o.limits), Orgs: orgs.OpenIDClaims})
 	if err != nil {
 		panic(err) // only for a bad public URL, which tests do not give
 	}

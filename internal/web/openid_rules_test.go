@@ -269,7 +269,7 @@ func TestOpenIDIntrospectAndRevoke(t *testing.T) {
 		adm := c.admin()
 		p := newRP(t, c, adm, map[string]any{"name": "App", "redirect_uris": []string{"https://app.example/cb"}})
 		other := newRP(t, c, adm, map[string]any{"name": "Other", "redirect_uris": []string{"https://other.example/cb"}})
-		userID, _ := c.signup(map[string]any{"email": "ivy@example.com", "password": "correct horse battery"})
+		userID, sess := c.signup(map[string]any{"email": "ivy@example.com", "password": "correct horse battery"})
 		r := p.exchange(p.signIn(p.authURL("a"), "ivy@example.com", "correct horse battery").Get("code"))
 		access, refresh := r.Body["access_token"].(string), r.Body["refresh_token"].(string)
 		in := c.clientPost("/oauth2/introspect", p.id, p.secret, url.Values{"token": {access}})
@@ -305,6 +305,21 @@ func TestOpenIDIntrospectAndRevoke(t *testing.T) {
 		}
 		if n := countRows(t, c.db, `SELECT count(*) FROM oauth_grants`); n != 0 {
 			t.Fatalf("%d grants after the refresh token's revocation", n)
+		}
+		// A password change ends every grant of the user: no application
+		// keeps a refresh token past it.
+		r = p.exchange(p.signIn(p.authURL("b"), "ivy@example.com", "correct horse battery").Get("code"))
+		if r.Status != 200 {
+			t.Fatalf("exchange = %d %s", r.Status, r.Raw)
+		}
+		if pw := c.do("POST", "/v1/me/password", map[string]any{"current_password": "correct horse battery", "new_password": "another horse battery"}, sess); pw.Status != 204 {
+			t.Fatalf("change password = %d %s", pw.Status, pw.Raw)
+		}
+		if rr := c.tokenRequest(p.id, p.secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.Body["refresh_token"].(string)}}); rr.Status != 400 {
+			t.Fatalf("refresh after a password change = %d %s", rr.Status, rr.Raw)
+		}
+		if ui := c.do("GET", "/oauth2/userinfo", nil, r.Body["access_token"].(string)); ui.Status != 401 {
+			t.Fatalf("userinfo after a password change = %d", ui.Status)
 		}
 	})
 }

@@ -20,7 +20,7 @@ func ptr[T any](v T) *T { return &v }
 
 // everyPermission is every permission that the database has.
 var everyPermission = []string{"account:read", "account:write", "activity_logs:read", "api_keys:read", "api_keys:write", "billing:read", "billing:write", "collections:write", "comments:moderate",
-	"companies:write", "crm:write", "integrations:write", "items:feature", "mail:read", "newsletter:read", "newsletter:write", "notifications:send", "reports:review", "roles:read", "roles:write", "seed:write",
+	"companies:write", "crm:write", "integrations:write", "items:feature", "mail:read", "newsletter:read", "newsletter:write", "notifications:send", "oauth_clients:read", "oauth_clients:write", "reports:review", "roles:read", "roles:write", "seed:write",
 	"sponsor_ads:review", "surveys:read", "surveys:write", "synchronizations:reveal", "users:moderate", "users:read", "users:write", "vault:reveal", "webhooks:read", "webhooks:write"}
 
 // newCast makes the roles and the people of an escalation test, each with

@@ -12,6 +12,7 @@ import (
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/apikey"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -372,7 +373,8 @@ func RevokeAll(ctx context.Context, tx *sqldb.Tx, userID string) (int64, error) 
 	return revokeOthers(ctx, tx, userID, "")
 }
 
-// revokeOthers ends every session of userID but keep ("" ends them all).
+// revokeOthers ends every session of userID but keep ("" ends them all),
+// and every grant of userID at userd's OpenID Provider.
 func revokeOthers(ctx context.Context, tx *sqldb.Tx, userID, keep string) (int64, error) {
 	q, args := `DELETE FROM sessions WHERE user_id = $1`, []any{userID}
 	if keep != "" {
@@ -384,7 +386,8 @@ func revokeOthers(ctx context.Context, tx *sqldb.Tx, userID, keep string) (int64
 	}
 	n, _ := res.RowsAffected()
 	tx.Invalidate(userd.UserKey(userID))
-	return n, nil
+	// The applications' grants of userd's OpenID Provider end too.
+	return n, openid.EndAll(ctx, tx, userID)
 }
 
 // Sessions lists the actor's live sessions, newest first, after the session

@@ -8,7 +8,6 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/text/language"
 
-	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
 	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/sqldb"
@@ -22,8 +21,8 @@ type OrgClaim struct {
 	Role string `json:"role"`
 }
 
-// maxOrgClaims bounds the organizations claim.
-const maxOrgClaims = 100
+// MaxOrgClaims bounds the organizations claim.
+const MaxOrgClaims = 100
 
 // userinfo fills info with the claims that scopes allow: profile (name,
 // given_name, family_name, preferred_username, picture, locale,
@@ -75,14 +74,12 @@ func (s *Service) userinfo(ctx context.Context, info *oidc.UserInfo, userID stri
 	if slices.Contains(scopes, "roles") {
 		info.AppendClaims("roles", append([]string{}, roles...))
 	}
-	if slices.Contains(scopes, "organizations") && s.deps.Orgs != nil {
-		orgs, err := s.deps.Orgs.Mine(ctx, userd.Actor{UserID: userID}, "", maxOrgClaims)
-		if err != nil {
-			return err
-		}
-		claims := make([]OrgClaim, len(orgs))
-		for i, o := range orgs {
-			claims[i] = OrgClaim{ID: o.ID, Slug: o.Slug, Name: o.Name, Role: o.Role}
+	if slices.Contains(scopes, "organizations") {
+		claims := []OrgClaim{}
+		if s.deps.Orgs != nil {
+			if claims, err = s.deps.Orgs(ctx, userID); err != nil {
+				return err
+			}
 		}
 		info.AppendClaims("organizations", claims)
 	}

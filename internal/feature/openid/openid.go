@@ -18,8 +18,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/feature/audit"
 	"github.com/userd/userd/internal/feature/keys"
-	"github.com/userd/userd/internal/feature/organization"
 	"github.com/userd/userd/internal/feature/ratelimit"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
@@ -71,8 +71,10 @@ type Deps struct {
 	// tokens and userd's own.
 	Keys    *keys.Store
 	Limiter *ratelimit.Limiter
-	// Orgs reads a user's organisations for the organizations scope.
-	Orgs *organization.Service
+	// Orgs reads a user's organisations for the organizations scope
+	// (organization.Service's, adapted in cmd); nil leaves the claim
+	// empty.
+	Orgs func(ctx context.Context, userID string) ([]OrgClaim, error)
 }
 
 // Service is the OpenID Provider's storage and its clients' and consents'
@@ -151,4 +153,22 @@ func (s *Service) LimitToken(ctx context.Context, ip string) error {
 		rule = DefaultTokenLimit
 	}
 	return s.deps.Limiter.Hit(ctx, "oauth_token:ip:"+ip, rule)
+}
+
+// EndAll revokes every grant of a user, with its tokens, in the caller's
+// transaction: the auth package calls it wherever it ends all of a user's
+// sessions (a password changed or reset, an administrator's or a
+// moderator's revocation), so that no application keeps a refresh token
+// past the event. It is audited when there was a grant.
+func EndAll(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	res, err := tx.Exec(ctx, `DELETE FROM oauth_grants WHERE user_id = $1`, userID)
+	if err != nil {
+		return fmt.Errorf("end oauth grants: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		return nil
+	}
+	return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.OAuthTokenRevoked, TargetType: "user", TargetID: userID,
+		Metadata: map[string]any{"reason": "sessions_revoked", "grants": n}})
 }

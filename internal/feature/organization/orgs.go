@@ -8,6 +8,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/feature/openid"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -203,4 +204,19 @@ func deleteOrg(ctx context.Context, tx *sqldb.Tx, id string, e audit.Event) erro
 		}
 	}
 	return nil
+}
+
+// OpenIDClaims returns the organizations claim of userd's OpenID Provider
+// for a user: up to openid.MaxOrgClaims of their organisations, newest
+// first, each with their role.
+func (s *Service) OpenIDClaims(ctx context.Context, userID string) ([]openid.OrgClaim, error) {
+	orgs, err := s.Mine(ctx, userd.Actor{UserID: userID}, "", openid.MaxOrgClaims)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]openid.OrgClaim, len(orgs))
+	for i, o := range orgs {
+		out[i] = openid.OrgClaim{ID: o.ID, Slug: o.Slug, Name: o.Name, Role: o.Role}
+	}
+	return out, nil
 }

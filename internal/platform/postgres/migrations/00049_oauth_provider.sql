@@ -21,8 +21,9 @@
 --     so that userinfo and introspection see a revocation at once) and
 --     refresh tokens (SHA-256 of the token; rotated: parent_id, used_at).
 --   * the permissions oauth_clients:read and oauth_clients:write, builtin.
---   * everything here is system work except a user's own consents, which
---     row-level security keeps to them.
+--   * everything here is system work except a user's own consents and the
+--     deletion of their grants (when their sessions end: a password changed
+--     or reset), which row-level security keeps to them.
 
 -- +goose Up
 CREATE TABLE oauth_clients (
@@ -101,6 +102,7 @@ CREATE INDEX idx_oauth_tokens_expires_at ON oauth_tokens (expires_at);
 
 REVOKE ALL ON oauth_clients, oauth_authorizations, oauth_grants, oauth_tokens FROM userd_app;
 GRANT SELECT (client_id, name) ON oauth_clients TO userd_app;
+GRANT SELECT, DELETE ON oauth_grants TO userd_app;
 -- +userd owned-by oauth_consents.user_id
 -- +userd owned-by oauth_authorizations.user_id
 -- +userd owned-by oauth_grants.user_id
