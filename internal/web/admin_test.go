@@ -119,7 +119,7 @@ func TestAdminUsers(t *testing.T) {
 		c.signup(map[string]any{"email": "bob@example.com", "phone_number": "+14155550199"})
 		c.signup(map[string]any{"email": "100%_real@example.com"})
 
-		if r := c.do("GET", "/v1/me", nil, adm); strings.Join(toStrings(r.Body["roles"]), ",") != "ADMIN,END_USER" || len(toStrings(r.Body["permissions"])) != 31 {
+		if r := c.do("GET", "/v1/me", nil, adm); strings.Join(toStrings(r.Body["roles"]), ",") != "ADMIN,END_USER" || len(toStrings(r.Body["permissions"])) != 33 {
 			t.Fatalf("admin's /v1/me roles %v permissions %v", r.Body["roles"], r.Body["permissions"])
 		}
 		// The rules of search are admin's TestAdminUsers; here, the query
@@ -239,7 +239,7 @@ func TestAdminRoles(t *testing.T) {
 		userID, user := c.signup(map[string]any{"email": "user@example.com"})
 
 		r := c.do("GET", "/v1/admin/roles", nil, adm)
-		if len(r.Body["items"].([]any)) != 7 || len(r.Body["permissions"].([]any)) != 31 {
+		if len(r.Body["items"].([]any)) != 7 || len(r.Body["permissions"].([]any)) != 33 {
 			t.Fatalf("roles = %s", r.Raw)
 		}
 		// What a role's creation refuses is admin's TestAdminRoles.

@@ -52,7 +52,14 @@ import (
 	"github.com/userd/userd/internal/web"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+// TestMain runs the tests over the throwaway PostgreSQL cluster; what
+// libraries log through the default logger (the OpenID Provider's
+// protocol errors, which tests provoke on purpose) is discarded, as each
+// test server's own log is.
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dbtest.Main(m)
+}
 
 // cheap keeps password hashing fast in tests; the algorithm is the same.
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
