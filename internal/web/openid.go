@@ -19,18 +19,15 @@ func (s *Server) mountOpenID() {
 	}
 	h := s.oidc.Handler()
 	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.discovery)
-	s.mux.Handle(openid.AuthorizePath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc(openid.AuthorizePath, func(w http.ResponseWriter, r *http.Request) {
+		if s.refused(w, r, "authorize") {
+			return
+		}
 		h.ServeHTTP(openid.WithIss(w, s.cfg.PublicURL), r)
-	}))
+	})
 	s.mux.HandleFunc(openid.TokenPath, func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			if err := s.oidc.LimitToken(r.Context(), s.clientOf(r).IP); err != nil {
-				w.Header().Set("Retry-After", "60")
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusTooManyRequests)
-				w.Write([]byte(`{"error":"invalid_request","error_description":"Too many token requests from this address; retry later."}`))
-				return
-			}
+		if r.Method == http.MethodPost && s.refused(w, r, "token") {
+			return
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -64,6 +61,26 @@ func (s *Server) mountOpenID() {
 	s.mux.HandleFunc("POST "+openid.LoginPath+"/mfa", s.oauthMFA)
 	s.mux.HandleFunc("POST "+openid.LoginPath+"/passkey", s.oauthPasskey)
 	s.mux.HandleFunc("POST "+openid.LoginPath+"/consent", s.oauthConsent)
+}
+
+// refused counts a request to a provider's endpoint against its limit and,
+// past it, answers 429 with Retry-After and an OAuth error body; it reports
+// whether it answered.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, endpoint string) bool {
+	err := s.oidc.Limit(r.Context(), endpoint, s.clientOf(r).IP)
+	if err == nil {
+		return false
+	}
+	if userd.ErrorKind(err) != userd.KindRateLimited {
+		s.log.Error("openid rate limit", "err", err)
+		http.Error(w, "The request could not be counted; the error is in the server's log.", http.StatusServiceUnavailable)
+		return true
+	}
+	w.Header().Set("Retry-After", "60")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusTooManyRequests)
+	w.Write([]byte(`{"error":"temporarily_unavailable","error_description":"Too many requests from this address; retry later."}`))
+	return true
 }
 
 // invalidToken answers userinfo's refusal of a token that is revoked,

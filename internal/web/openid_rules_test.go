@@ -368,8 +368,8 @@ func TestOpenIDClientsAPI(t *testing.T) {
 	})
 }
 
-// TestOpenIDTokenLimit: the token endpoint refuses past its limit per
-// address with 429 and Retry-After.
+// TestOpenIDTokenLimit: the token and authorization endpoints refuse past
+// their limits per address with 429 and Retry-After.
 func TestOpenIDTokenLimit(t *testing.T) {
 	enginesWith(t, options{limits: true}, func(t *testing.T, c *client) {
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {"nothing"}, "client_id": {"udc_nothing"}}
@@ -379,6 +379,17 @@ func TestOpenIDTokenLimit(t *testing.T) {
 		}
 		if last.Status != 429 || last.Header.Get("Retry-After") == "" {
 			t.Fatalf("the 121st token request = %d %s", last.Status, last.Raw)
+		}
+		// Each authorization request is stored: the endpoint has its own
+		// count.
+		for range 120 {
+			last = c.do("GET", "/oauth2/authorize?client_id=udc_nothing", nil, "")
+		}
+		if last.Status == 429 {
+			t.Fatal("the token endpoint's count reached the authorization endpoint")
+		}
+		if last = c.do("GET", "/oauth2/authorize?client_id=udc_nothing", nil, ""); last.Status != 429 || last.Body["error"] != "temporarily_unavailable" {
+			t.Fatalf("the 121st authorization request = %d %s", last.Status, last.Raw)
 		}
 	})
 }

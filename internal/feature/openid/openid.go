@@ -61,7 +61,8 @@ type Config struct {
 	// CryptoKey encrypts authorization codes (AES-256-GCM): derived from
 	// the master key, the same in every process.
 	CryptoKey [32]byte
-	// TokenLimit bounds the token endpoint's requests per client address.
+	// TokenLimit bounds the token and authorization endpoints' requests
+	// per client address (each its own count).
 	TokenLimit ratelimit.Rule
 }
 
@@ -138,13 +139,15 @@ func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
 	return n, nil
 }
 
-// DefaultTokenLimit is the token endpoint's limit per client address
-// unless configured otherwise.
+// DefaultTokenLimit is the limit per client address of the token
+// endpoint, and of the authorization endpoint (each request there stores
+// an authorization request), unless configured otherwise.
 var DefaultTokenLimit = ratelimit.Rule{Max: 120, Window: time.Minute}
 
-// LimitToken counts a token request from ip and refuses it past the limit
-// (ratelimit's KindRateLimited error).
-func (s *Service) LimitToken(ctx context.Context, ip string) error {
+// Limit counts a request from ip to one of the provider's endpoints
+// ("token", "authorize") and refuses it past the limit (ratelimit's
+// KindRateLimited error).
+func (s *Service) Limit(ctx context.Context, endpoint, ip string) error {
 	if s.deps.Limiter == nil {
 		return nil
 	}
@@ -152,7 +155,7 @@ func (s *Service) LimitToken(ctx context.Context, ip string) error {
 	if rule == (ratelimit.Rule{}) {
 		rule = DefaultTokenLimit
 	}
-	return s.deps.Limiter.Hit(ctx, "oauth_token:ip:"+ip, rule)
+	return s.deps.Limiter.Hit(ctx, "oauth_"+endpoint+":ip:"+ip, rule)
 }
 
 // EndAll revokes every grant of a user, with its tokens, in the caller's
