@@ -80,6 +80,7 @@ func TestOpenIDClientsInBrowser(t *testing.T) {
 			Issuer      string   `json:"issuer"`
 			Algs        []string `json:"algs"`
 			Consent     string   `json:"consent"`
+			Violations  []string `json:"violations"`
 			CallbackIss string   `json:"callbackIss"`
 			IDToken     struct {
 				Sub, Email, Iss, Nonce string
@@ -114,6 +115,9 @@ func TestOpenIDClientsInBrowser(t *testing.T) {
 		}
 		if want := "Directory asks to sign you in as " + email; !strings.HasPrefix(rp.Consent, want) || !strings.Contains(rp.Consent, "a refresh token") {
 			t.Errorf("consent page %q, want %q… with offline_access", rp.Consent, want)
+		}
+		if len(rp.Violations) != 0 {
+			t.Errorf("accessibility of the log-in and consent pages: %v", rp.Violations)
 		}
 		if !rp.Refreshed || !rp.RefreshedAccessWorks {
 			t.Errorf("refresh: a new refresh token %v, its access token works %v", rp.Refreshed, rp.RefreshedAccessWorks)

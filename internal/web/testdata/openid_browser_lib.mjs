@@ -102,14 +102,33 @@ export function page(html, status = 200) {
   });
 }
 
+// violations are the serious and critical accessibility findings
+// (axe-core, WCAG 2.1 A and AA and best practices) of the log-in and
+// consent pages that signInAndAllow met, as "page: impact rule".
+export const violations = [];
+
+// audit checks the page the tab shows with axe-core into violations.
+async function audit(tab, name) {
+  const { AxeBuilder } = requireFrom("@axe-core/playwright");
+  const res = await new AxeBuilder({ page: tab }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"])
+    .options({ resultTypes: ["violations"] }).analyze();
+  for (const v of res.violations) {
+    if (v.impact === "serious" || v.impact === "critical") violations.push(`${name}: ${v.impact} ${v.id}`);
+  }
+}
+
 // signInAndAllow fills userd's log-in form and answers its consent page
-// with Allow; it returns the text of the consent form.
+// with Allow, checking both pages' accessibility (violations); it returns
+// the text of the consent form.
 export async function signInAndAllow(tab, email, password) {
+  await tab.locator("#identifier").waitFor();
+  await audit(tab, "log-in");
   await tab.fill("#identifier", email);
   await tab.fill("#password", password);
   await tab.getByRole("button", { name: "Sign in", exact: true }).click();
   const allow = tab.getByRole("button", { name: "Allow", exact: true });
   await allow.waitFor({ timeout: 10000 });
+  await audit(tab, "consent");
   const consent = (await tab.locator("form").first().innerText()).replace(/\s+/g, " ").trim();
   await allow.click();
   return consent;

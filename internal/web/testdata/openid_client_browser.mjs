@@ -8,7 +8,7 @@
 // (openid-client validates the ID token: its signature against the JWKS,
 // iss, aud, nonce, exp), userinfo, a refresh, and RP-initiated logout in the
 // browser. Prints one JSON object of what the Go test checks.
-import { input, load, main, page, signInAndAllow } from "./openid_browser_lib.mjs";
+import { input, load, main, page, signInAndAllow, violations } from "./openid_browser_lib.mjs";
 
 const client = await load("openid-client");
 const cfg = await input();
@@ -68,6 +68,7 @@ main(cfg.app, async () => page("<p>Back."), async (tab, app) => {
     issuer: meta.issuer,
     algs: meta.id_token_signing_alg_values_supported,
     consent,
+    violations,
     callbackIss: new URL(back).searchParams.get("iss"),
     idToken: { sub: claims.sub, email: claims.email, aud: [].concat(claims.aud), iss: claims.iss, nonce: claims.nonce },
     // The JWKS openid-client fetched to check the ID tokens' signatures.
