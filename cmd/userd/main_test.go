@@ -298,7 +298,7 @@ func TestTuneMemory(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	tuneMemory(context.Background(), 200, 37, 7<<20)
+	tuneMemory(context.Background(), 200, 37, 7<<20, func() uint64 { return 0 })
 	if got := debug.SetGCPercent(100); got != 37 {
 		t.Errorf("GC percent = %d; want 37", got)
 	}
@@ -308,7 +308,7 @@ func TestTuneMemory(t *testing.T) {
 	t.Setenv("GOGC", "80")
 	t.Setenv("GOMEMLIMIT", "1GiB")
 	debug.SetMemoryLimit(math.MaxInt64)
-	tuneMemory(context.Background(), 200, 37, 7<<20)
+	tuneMemory(context.Background(), 200, 37, 7<<20, func() uint64 { return 0 })
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set, GC percent = %d; want it left at 100", got)
 	}
@@ -320,6 +320,25 @@ func TestTuneMemory(t *testing.T) {
 // TestDerivedLimit: the default memory limit leaves two hashes' memory a
 // core, twice the rest of the live heap and the runtime's own memory, at
 // least 16 MiB for these two.
+// TestLiveFor: while passwords are hashed the limit follows the least
+// live heap of the last seconds (hashes counted live left out); when none
+// is, the latest, with room for the next burst's hashes.
+func TestLiveFor(t *testing.T) {
+	const mib = 1 << 20
+	recent := []uint64{30 * mib, 58 * mib, 44 * mib}
+	if got := liveFor(recent, 14*mib, true); got != 30*mib {
+		t.Errorf("hashing: %d MiB; want the least, 30", got/mib)
+	}
+	if got := liveFor(recent, 14*mib, false); got != 58*mib {
+		t.Errorf("quiet: %d MiB; want the latest and the hashes, 58", got/mib)
+	}
+	// Quiet, 44 MiB of caches: the limit leaves them room to double and
+	// two hashes a core, where counting them as hashes left none.
+	if got, want := derivedLimit(7*mib, 2, liveFor([]uint64{44 * mib}, 14*mib, false), 8*mib), int64(28+88+8)*mib; got != want {
+		t.Errorf("quiet limit %d MiB; want %d", got/mib, want/mib)
+	}
+}
+
 func TestDerivedLimit(t *testing.T) {
 	const mib = 1 << 20
 	for _, tt := range []struct {
@@ -343,7 +362,7 @@ func TestFollowHeap(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { followHeap(ctx, 7<<20, 2); close(done) }()
+	go func() { followHeap(ctx, 7<<20, 2, func() uint64 { return 0 }); close(done) }()
 	deadline := time.Now().Add(5 * time.Second)
 	var got int64
 	for got = debug.SetMemoryLimit(-1); got == math.MaxInt64 && time.Now().Before(deadline); got = debug.SetMemoryLimit(-1) {

@@ -13,10 +13,11 @@ import (
 // tuneMemory sets the collector's pace and the soft memory limit unless
 // GOGC and GOMEMLIMIT already did. limitMiB is --memory-limit: 0 for none, a
 // size in MiB, or -1 (the default) for a limit that follows the heap
-// (followHeap) with room for hashBytes of argon2id memory on every core.
+// (followHeap) with room for hashBytes of argon2id memory on every core;
+// begun counts the hashes begun (password.Hasher.Begun).
 // Go's default pace of 100 suits userd: 50 held 4 MB less under GET /v1/me
 // and served it 5-20% slower in the harness.
-func tuneMemory(ctx context.Context, limitMiB, gcPercent int, hashBytes uint64) {
+func tuneMemory(ctx context.Context, limitMiB, gcPercent int, hashBytes uint64, begun func() uint64) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
@@ -27,7 +28,7 @@ func tuneMemory(ctx context.Context, limitMiB, gcPercent int, hashBytes uint64) 
 	case limitMiB > 0:
 		debug.SetMemoryLimit(int64(limitMiB) << 20)
 	case limitMiB < 0:
-		go followHeap(ctx, hashBytes, runtime.GOMAXPROCS(0))
+		go followHeap(ctx, hashBytes, runtime.GOMAXPROCS(0), begun)
 	}
 }
 
@@ -67,17 +68,43 @@ var heapMetrics = []string{
 	"/memory/classes/heap/released:bytes",
 }
 
-// followHeap sets the soft memory limit to derivedLimit every second until
-// ctx ends, from the least live heap of the last few seconds (a collection
-// during a burst of log-ins counts a hash or two more as live) and the
-// memory the runtime holds besides the heap.
-func followHeap(ctx context.Context, hashBytes uint64, cores int) {
+// hashingFor is how long after the last hash began followHeap still counts
+// hashes in the live heap.
+const hashingFor = 5 * time.Second
+
+// followTick is how often followHeap sets the limit: a burst of log-ins
+// after a quiet spell meets the hashing limit within it.
+const followTick = 250 * time.Millisecond
+
+// liveFor is the live heap that followHeap derives the limit from (see
+// derivedLimit, which counts hashes' memory in it). While passwords are
+// hashed, a collection counts those in flight as live, a hash or two more
+// in a burst: the least of the last few seconds' collections leaves them
+// out. When none has begun for hashingFor, no hash is in the heap: its
+// latest live heap and the hashes' memory, so that the limit leaves room
+// both for the rest of the heap to double and for the next burst's
+// hashes, instead of counting as hashes what is caches (which made the
+// collector run without pause once a storm's sessions filled them).
+func liveFor(recent []uint64, hashes uint64, hashing bool) uint64 {
+	if hashing {
+		return slices.Min(recent)
+	}
+	return recent[len(recent)-1] + hashes
+}
+
+// followHeap sets the soft memory limit to derivedLimit every followTick
+// until ctx ends, from the live heap (liveFor: the least of the last few
+// seconds while passwords are hashed, the latest otherwise) and the memory
+// the runtime holds besides the heap.
+func followHeap(ctx context.Context, hashBytes uint64, cores int, begun func() uint64) {
 	samples := make([]metrics.Sample, len(heapMetrics))
 	for i, name := range heapMetrics {
 		samples[i].Name = name
 	}
 	var recent []uint64
-	tick := time.NewTicker(time.Second)
+	keep := int(8 * time.Second / followTick)
+	lastBegun, lastHash := begun(), time.Time{}
+	tick := time.NewTicker(followTick)
 	defer tick.Stop()
 	for {
 		metrics.Read(samples)
@@ -87,14 +114,18 @@ func followHeap(ctx context.Context, hashBytes uint64, cores int) {
 				v[i] = s.Value.Uint64()
 			}
 		}
-		if recent = append(recent, v[0]); len(recent) > 8 {
+		if recent = append(recent, v[0]); len(recent) > keep {
 			recent = recent[1:]
 		}
 		var other uint64
 		if heap := v[2] + v[3] + v[4] + v[5]; v[1] > heap {
 			other = v[1] - heap
 		}
-		debug.SetMemoryLimit(derivedLimit(hashBytes, cores, slices.Min(recent), other))
+		if n := begun(); n != lastBegun {
+			lastBegun, lastHash = n, time.Now()
+		}
+		hashing := time.Since(lastHash) < hashingFor
+		debug.SetMemoryLimit(derivedLimit(hashBytes, cores, liveFor(recent, uint64(cores)*hashBytes, hashing), other))
 		select {
 		case <-ctx.Done():
 			return

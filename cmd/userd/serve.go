@@ -228,7 +228,7 @@ func serveFlags() (*flag.FlagSet, *serveConfig) {
 	fs.DurationVar(&c.keyRotation, "signing-key-rotation", 7*24*time.Hour, "age at which a new key takes over signing access tokens (env USERD_SIGNING_KEY_ROTATION)")
 	fs.Func("argon2-memory", "argon2id memory in KiB for new password hashes (default 7168: with 5 passes, equivalent by OWASP's table to 19456 with 2) (env USERD_ARGON2_MEMORY)", uintFlag(&c.argon.Memory, 8, 4<<20))
 	fs.Func("argon2-time", "argon2id passes (default 5) (env USERD_ARGON2_TIME)", uintFlag(&c.argon.Time, 1, 64))
-	fs.IntVar(&c.memoryLimit, "memory-limit", -1, "soft limit in MiB of the memory the process's Go runtime holds; -1 derives it every second: twice the argon2id memory of every core (7 MiB each by default) plus twice the rest of the live heap, at least 16 MiB; 0 for none (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
+	fs.IntVar(&c.memoryLimit, "memory-limit", -1, "soft limit in MiB of the memory the process's Go runtime holds; -1 derives it four times a second: twice the argon2id memory of every core (7 MiB each by default) plus twice the rest of the live heap (all of it when no password was hashed for 5 s), at least 16 MiB; 0 for none (GOMEMLIMIT wins) (env USERD_MEMORY_LIMIT)")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "loopback address (127.0.0.1:6060) that serves Go's profiles at /debug/pprof/, for go tool pprof; off when empty (env USERD_DEBUG_ADDR)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "HOST:PORT that serves /metrics (Prometheus) instead of the API's address, which then answers 404 there; keep it private (env USERD_METRICS_ADDR)")
 	fs.IntVar(&c.gcPercent, "gc-percent", 100, "how far the heap may grow past what is live before the collector runs, in percent; lower holds less memory for more collector work (GOGC wins) (env USERD_GC_PERCENT)")
@@ -393,7 +393,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	// Libraries that log through the default logger (the OpenID Provider's
 	// protocol errors) log as userd does.
 	slog.SetDefault(log)
-	tuneMemory(ctx, c.memoryLimit, c.gcPercent, uint64(c.argon.Memory)<<10)
+	hasher := password.New(c.argon, 0)
+	tuneMemory(ctx, c.memoryLimit, c.gcPercent, uint64(c.argon.Memory)<<10, hasher.Begun)
 	proxies, err := parseCIDRs(c.trustedProxies)
 	if err != nil {
 		return err
@@ -495,7 +496,6 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	c.auth.PublicURL = c.publicURL
 	c.auth.RefreshSecret = derive(master, "userd refresh successor")
-	hasher := password.New(c.argon, 0)
 	limiter := ratelimit.New(db, bool(c.rateLimits))
 	// Mail leaves through a runner of its own, with a short lease (see
 	// mailq.Lease), so that no other job delays it.

@@ -60,7 +60,8 @@ type Hasher struct {
 	params Params
 	slots  chan struct{}
 	dummy  string
-	queued atomic.Int64 // callers waiting for a slot
+	queued atomic.Int64  // callers waiting for a slot
+	begun  atomic.Uint64 // hashes and verifications begun since New
 }
 
 // New returns a Hasher with the given parameters that runs at most
@@ -267,10 +268,15 @@ func (h *Hasher) Load() (running, queued int) {
 	return cap(h.slots) - len(h.slots), int(h.queued.Load())
 }
 
+// Begun returns how many hashes and verifications have begun since New: a
+// count that moves while passwords are hashed (the memory limit follows it).
+func (h *Hasher) Begun() uint64 { return h.begun.Load() }
+
 // acquire waits for a free slot, or returns ctx's error when ctx ends first.
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case <-h.slots:
+		h.begun.Add(1)
 		return nil
 	default:
 	}
@@ -278,6 +284,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	defer h.queued.Add(-1)
 	select {
 	case <-h.slots:
+		h.begun.Add(1)
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("wait for a hashing slot: %w", ctx.Err())
