@@ -68,6 +68,30 @@ func post(t *testing.T, u, body string) int {
 	return res.StatusCode
 }
 
+// hangUp returns the address of a listener of the test's own that closes
+// every connection at once: an SMTP server that refuses every attempt
+// straight away. (A port merely left free could be taken meanwhile by
+// another test's server, which would hold each attempt until the client's
+// timeout.)
+func hangUp(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
 var resetLink = regexp.MustCompile(`/reset-password\?token=([A-Za-z0-9_%-]+)`)
 
 // TestMailSurvivesSIGKILL: a process whose SMTP server refuses it answers
@@ -81,7 +105,7 @@ func TestMailSurvivesSIGKILL(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			db := dbArgs(t, engine)
-			refused := "smtp://" + freeAddr(t) // nothing listens there
+			refused := "smtp://" + hangUp(t)
 			first := startUserd(t, append([]string{"--smtp-url", refused, "--argon2-memory", "64", "--argon2-time", "1"}, db...)...)
 			base := first.base
 			if s := post(t, base+"/v1/auth/signup", `{"email":"kill@example.com","password":"correct horse battery"}`); s != http.StatusCreated {
