@@ -249,3 +249,32 @@ func TestFeaturesScopeTheirTransactions(t *testing.T) {
 		})
 	})
 }
+
+// TestDatabaseTestsStopTheirCluster: every test package that opens a
+// database through dbtest has dbtest.Main as its TestMain, which stops the
+// throwaway PostgreSQL cluster when the package's tests end (without it,
+// each run leaves one running).
+func TestDatabaseTestsStopTheirCluster(t *testing.T) {
+	uses, mains := map[string]bool{}, map[string]bool{}
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") || strings.HasPrefix(path, "internal/testkit/") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Dir(path)
+		uses[dir] = uses[dir] || strings.Contains(string(b), "dbtest.")
+		mains[dir] = mains[dir] || strings.Contains(string(b), "dbtest.Main(m)")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := range uses {
+		if uses[dir] && !mains[dir] {
+			t.Errorf("%s uses dbtest without func TestMain(m *testing.M) { dbtest.Main(m) }", dir)
+		}
+	}
+}

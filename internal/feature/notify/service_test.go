@@ -12,6 +12,10 @@ import (
 	"github.com/userd/userd/internal/testkit/dbtest"
 )
 
+// TestMain stops the package's throwaway PostgreSQL cluster when its tests
+// end.
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
 // TestServiceCounts: the unread count follows every change exactly, also
 // when reads and deletes race; another user's notification is not found.
 func TestServiceCounts(t *testing.T) {
