@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -61,7 +60,7 @@ var scopeText = map[string]string{
 func (s *Server) oauthView(r *http.Request, p openid.Pending, step string) *consoleView {
 	data := oauthPage{ID: p.ID, Client: p.Client.Name, Step: step, Identifier: p.LoginHint(), Passkey: s.passkeys.Enabled()}
 	if s.fed != nil {
-		back := strings.TrimSuffix(s.cfg.PublicURL, "/") + openid.LoginPath + "?id=" + url.QueryEscape(p.ID)
+		back := s.oidc.LoginURL(p.ID)
 		for _, n := range s.fed.Names() {
 			data.Providers = append(data.Providers, providerLink{Name: n, URL: "/v1/auth/oauth/" + url.PathEscape(n) + "/start?redirect_to=" + url.QueryEscape(back)})
 		}

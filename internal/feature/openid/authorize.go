@@ -264,16 +264,19 @@ func (s *Service) Advance(ctx context.Context, id string, u Signed, consent bool
 	// System: the request has no user until this transaction gives it
 	// one; every statement names the user.
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		allowed, err := s.consented(ctx, tx, a.UserID, p.Client, p.p.Scopes)
-		if err != nil {
-			return err
+		var given []string // a first-party client asks for no consent
+		if !p.Client.FirstParty || consent {
+			var err error
+			if given, err = consentScopes(ctx, tx, a.UserID, p.Client.ID); err != nil {
+				return err
+			}
 		}
 		switch {
 		case consent:
-			if err := s.giveConsent(ctx, tx, a.UserID, p.Client.ID, p.p.Scopes, c); err != nil {
+			if err := s.giveConsent(ctx, tx, a.UserID, p.Client.ID, given, p.p.Scopes, c); err != nil {
 				return err
 			}
-		case !allowed || (slices.Contains(p.p.Prompt, oidc.PromptConsent) && !p.Client.FirstParty):
+		case !consented(p.Client, given, p.p.Scopes) || (slices.Contains(p.p.Prompt, oidc.PromptConsent) && !p.Client.FirstParty):
 			if none {
 				return ErrConsentRequired
 			}
@@ -298,24 +301,18 @@ func (s *Service) Advance(ctx context.Context, id string, u Signed, consent bool
 		return 0, p, err
 	}
 	if step == StepDone {
-		p.Request, err = s.requestByID(ctx, id)
+		// What complete stored, without reading it back.
+		p.UserID, p.SessionID, p.AuthTime, p.AMR = a.UserID, a.SessionID, authTime.UTC(), u.AMR
 	}
-	return step, p, err
+	return step, p, nil
 }
 
 // complete records who answered the request; audited.
 func (s *Service) complete(ctx context.Context, tx *sqldb.Tx, r *Request, a userd.Actor, authTime time.Time, amr []string, c userd.Client) error {
-	if amr == nil {
-		amr = []string{}
-	}
-	raw, _ := json.Marshal(amr) // strings: no error
-	res, err := tx.Exec(ctx, `UPDATE oauth_authorizations SET user_id = $1, session_id = $2, auth_time = $3, amr = $4
-		WHERE id = $5 AND user_id IS NULL AND expires_at > $6`, a.UserID, sqldb.Nullable(a.SessionID), authTime, string(raw), r.ID, tx.Now)
+	err := tx.ExecOne(ctx, ErrRequestNotFound, `UPDATE oauth_authorizations SET user_id = $1, session_id = $2, auth_time = $3, amr = $4
+		WHERE id = $5 AND user_id IS NULL AND expires_at > $6`, a.UserID, sqldb.Nullable(a.SessionID), authTime, jsonList(amr), r.ID, tx.Now)
 	if err != nil {
 		return fmt.Errorf("complete authorization request: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return ErrRequestNotFound
 	}
 	return audit.Record(ctx, tx, audit.Event{UserID: a.UserID, Action: audit.OAuthAuthorized, TargetType: "oauth_client", TargetID: r.ClientID,
 		IP: c.IP, UserAgent: c.UserAgent, Metadata: map[string]any{"scopes": r.p.Scopes, "request": r.ID}})
@@ -353,13 +350,10 @@ func (s *Service) refuse(ctx context.Context, p Pending, userID string, why *oid
 func (s *Service) saveCode(ctx context.Context, id, code string) error {
 	// System: the provider's own bookkeeping.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE oauth_authorizations SET code_hash = $1, expires_at = $2 WHERE id = $3 AND user_id IS NOT NULL AND code_hash IS NULL`,
+		err := tx.ExecOne(ctx, ErrRequestNotFound, `UPDATE oauth_authorizations SET code_hash = $1, expires_at = $2 WHERE id = $3 AND user_id IS NOT NULL AND code_hash IS NULL`,
 			token.Hash(code), tx.Now.Add(CodeTTL), id)
 		if err != nil {
 			return fmt.Errorf("save authorization code: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrRequestNotFound
 		}
 		return nil
 	})

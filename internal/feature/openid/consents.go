@@ -21,52 +21,41 @@ type Consent struct {
 	CreatedAt, UpdatedAt time.Time
 }
 
-// consented reports whether a request for scopes needs no consent: the
-// client is first-party, or the user allowed it these scopes before.
-func (s *Service) consented(ctx context.Context, tx *sqldb.Tx, userID string, cl Client, scopes []string) (bool, error) {
-	if cl.FirstParty {
-		return true, nil
-	}
+// consentScopes returns the scopes the user allowed the client before,
+// none when they never did.
+func consentScopes(ctx context.Context, tx *sqldb.Tx, userID, clientID string) ([]string, error) {
 	var raw []byte
-	err := tx.QueryRow(ctx, `SELECT scopes FROM oauth_consents WHERE user_id = $1 AND client_id = $2`, userID, cl.ID).Scan(&raw)
+	err := tx.QueryRow(ctx, `SELECT scopes FROM oauth_consents WHERE user_id = $1 AND client_id = $2`, userID, clientID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("read consent: %w", err)
+		return nil, fmt.Errorf("read consent: %w", err)
 	}
 	var given []string
 	if err := json.Unmarshal(raw, &given); err != nil {
-		return false, fmt.Errorf("consent scopes: %w", err)
+		return nil, fmt.Errorf("consent scopes: %w", err)
 	}
-	for _, sc := range scopes {
-		if !slices.Contains(given, sc) {
-			return false, nil
-		}
-	}
-	return true, nil
+	return given, nil
 }
 
-// giveConsent remembers that the user allowed the client these scopes (with
-// those allowed before); audited.
-func (s *Service) giveConsent(ctx context.Context, tx *sqldb.Tx, userID, clientID string, scopes []string, c userd.Client) error {
-	var raw []byte
-	err := tx.QueryRow(ctx, `SELECT scopes FROM oauth_consents WHERE user_id = $1 AND client_id = $2`, userID, clientID).Scan(&raw)
-	var all []string
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(raw, &all); err != nil {
-			return fmt.Errorf("consent scopes: %w", err)
-		}
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("read consent: %w", err)
-	}
+// consented reports whether a request for scopes needs no consent: the
+// client is first-party, or the user allowed it these scopes before
+// (given).
+func consented(cl Client, given, scopes []string) bool {
+	return cl.FirstParty || !slices.ContainsFunc(scopes, func(sc string) bool { return !slices.Contains(given, sc) })
+}
+
+// giveConsent remembers that the user allowed the client these scopes, with
+// those allowed before (given); audited.
+func (s *Service) giveConsent(ctx context.Context, tx *sqldb.Tx, userID, clientID string, given, scopes []string, c userd.Client) error {
+	all := slices.Clone(given)
 	for _, sc := range scopes {
 		if !slices.Contains(all, sc) {
 			all = append(all, sc)
 		}
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO oauth_consents (user_id, client_id, scopes, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+	_, err := tx.Exec(ctx, `INSERT INTO oauth_consents (user_id, client_id, scopes, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
 		ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`, userID, clientID, jsonList(all), tx.Now)
 	if err != nil {
 		return fmt.Errorf("save consent: %w", err)
@@ -99,12 +88,9 @@ func (s *Service) Consents(ctx context.Context, a userd.Actor) (out []Consent, e
 func (s *Service) RevokeConsent(ctx context.Context, a userd.Actor, c userd.Client, clientID string) error {
 	// System: grants are the provider's rows; every statement names the user.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2`, a.UserID, clientID)
+		err := tx.ExecOne(ctx, ErrConsentNotFound, `DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2`, a.UserID, clientID)
 		if err != nil {
 			return fmt.Errorf("delete consent: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrConsentNotFound
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM oauth_grants WHERE user_id = $1 AND client_id = $2`, a.UserID, clientID); err != nil {
 			return fmt.Errorf("revoke grants: %w", err)

@@ -100,9 +100,6 @@ func NewService(db *sqldb.DB, cfg Config, deps Deps) (*Service, error) {
 	return s, err
 }
 
-// Config returns the service's settings.
-func (s *Service) Config() Config { return s.cfg }
-
 // Errors of the provider's management API.
 var (
 	ErrClientNotFound  = userd.Errorf(userd.KindNotFound, "oauth_client_not_found", "No such OAuth client.")
@@ -129,11 +126,10 @@ func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
 		`DELETE FROM oauth_tokens WHERE expires_at < $1`,
 		`DELETE FROM oauth_grants WHERE expires_at < $1`,
 	} {
-		res, err := tx.Exec(ctx, q, now)
+		k, err := sqldb.DeleteWhere(ctx, tx, q, now)
 		if err != nil {
 			return n, fmt.Errorf("expire oauth rows: %w", err)
 		}
-		k, _ := res.RowsAffected()
 		n += k
 	}
 	return n, nil
@@ -164,11 +160,10 @@ func (s *Service) Limit(ctx context.Context, endpoint, ip string) error {
 // moderator's revocation), so that no application keeps a refresh token
 // past the event. It is audited when there was a grant.
 func EndAll(ctx context.Context, tx *sqldb.Tx, userID string) error {
-	res, err := tx.Exec(ctx, `DELETE FROM oauth_grants WHERE user_id = $1`, userID)
+	n, err := sqldb.DeleteWhere(ctx, tx, `DELETE FROM oauth_grants WHERE user_id = $1`, userID)
 	if err != nil {
 		return fmt.Errorf("end oauth grants: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	if n == 0 {
 		return nil
 	}

@@ -73,9 +73,18 @@ func (c opClient) GrantTypes() []oidc.GrantType {
 	return out
 }
 
-func (c opClient) LoginURL(id string) string {
-	return strings.TrimSuffix(c.cfg.Issuer, "/") + LoginPath + "?id=" + url.QueryEscape(id)
+func (c opClient) LoginURL(id string) string { return loginURL(c.cfg.Issuer, id) }
+
+// loginURL is the address of userd's log-in page for the authorization
+// request id.
+func loginURL(issuer, id string) string {
+	return strings.TrimSuffix(issuer, "/") + LoginPath + "?id=" + url.QueryEscape(id)
 }
+
+// LoginURL is the address of userd's log-in page for the authorization
+// request id: where the op package sends the browser, and where a social
+// provider's log-in comes back to.
+func (s *Service) LoginURL(id string) string { return loginURL(s.cfg.Issuer, id) }
 
 // AccessTokenType is JWT: resource servers verify access tokens with the
 // JWKS alone (audience: the client id).

@@ -271,11 +271,11 @@ func (s *Service) revoke(ctx context.Context, tokenOrID, userID, clientID string
 func (s *Service) endGrants(ctx context.Context, userID, clientID string) error {
 	// System: the provider's rows; the statement names the user.
 	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM oauth_grants WHERE user_id = $1 AND client_id = $2`, userID, clientID)
+		n, err := sqldb.DeleteWhere(ctx, tx, `DELETE FROM oauth_grants WHERE user_id = $1 AND client_id = $2`, userID, clientID)
 		if err != nil {
 			return fmt.Errorf("end oauth grants: %w", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return nil
 		}
 		return audit.Record(ctx, tx, audit.Event{UserID: userID, Action: audit.OAuthTokenRevoked, TargetType: "oauth_client", TargetID: clientID,
