@@ -90,13 +90,7 @@ func (s *Server) send(r *http.Request, v *consoleView, f composeForm, n notify.N
 	if f.To == "list" {
 		lines = f.Users
 	}
-	var refs []string // one a line, blank lines left out
-	for _, l := range strings.Split(lines, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			refs = append(refs, l)
-		}
-	}
-	ids, err := s.admin.Recipients(r.Context(), refs)
+	ids, err := s.admin.Recipients(r.Context(), textLines(lines)) // one a line
 	if err != nil {
 		return 0, err
 	}

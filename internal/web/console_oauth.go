@@ -51,8 +51,8 @@ func (s *Server) consoleCreateOAuthClient(w http.ResponseWriter, r *http.Request
 		s.failBack(w, r, v, "Register an application", "/admin/oauth-clients", errProviderOff)
 		return
 	}
-	n := openid.NewClient{Name: r.PostFormValue("name"), RedirectURIs: lines(r.PostFormValue("redirect_uris")),
-		PostLogoutRedirectURIs: lines(r.PostFormValue("post_logout_redirect_uris")), Scopes: r.PostForm["scopes"],
+	n := openid.NewClient{Name: r.PostFormValue("name"), RedirectURIs: textLines(r.PostFormValue("redirect_uris")),
+		PostLogoutRedirectURIs: textLines(r.PostFormValue("post_logout_redirect_uris")), Scopes: r.PostForm["scopes"],
 		Public: r.PostFormValue("public") == "yes", FirstParty: r.PostFormValue("first_party") == "yes"}
 	c, secret, err := s.oidc.CreateClient(r.Context(), v.caller.Actor, v.client, n)
 	if err != nil {
@@ -63,8 +63,9 @@ func (s *Server) consoleCreateOAuthClient(w http.ResponseWriter, r *http.Request
 	s.render(w, http.StatusCreated, "oauth_client", v)
 }
 
-// lines splits a text area into its non-empty lines.
-func lines(s string) []string {
+// textLines splits a text area into its lines, trimmed, blank ones left
+// out.
+func textLines(s string) []string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
 		if l = strings.TrimSpace(l); l != "" {

@@ -56,9 +56,11 @@ var scopeText = map[string]string{
 	"organizations":  "your organisations and your role in each",
 }
 
-// oauthView is the page's view for the request p.
-func (s *Server) oauthView(r *http.Request, p openid.Pending, step string) *consoleView {
-	data := oauthPage{ID: p.ID, Client: p.Client.Name, Step: step, Identifier: p.LoginHint(), Passkey: s.passkeys.Enabled()}
+// oauthView is the page's view for the request p: data's step (login,
+// mfa or consent), with its challenge or the user it names, and what the
+// request and the server say besides.
+func (s *Server) oauthView(r *http.Request, p openid.Pending, data oauthPage) *consoleView {
+	data.ID, data.Client, data.Identifier, data.Passkey = p.ID, p.Client.Name, p.LoginHint(), s.passkeys.Enabled()
 	if s.fed != nil {
 		back := s.oidc.LoginURL(p.ID)
 		for _, n := range s.fed.Names() {
@@ -69,7 +71,7 @@ func (s *Server) oauthView(r *http.Request, p openid.Pending, step string) *cons
 		data.Scopes = append(data.Scopes, scopeText[sc])
 	}
 	title := "Sign in"
-	if step == "consent" {
+	if data.Step == "consent" {
 		title = "Allow " + p.Client.Name + "?"
 	}
 	v := &consoleView{Title: title, Brand: "userd", Version: s.cfg.Version, client: s.clientOf(r), Data: data}
@@ -77,6 +79,12 @@ func (s *Server) oauthView(r *http.Request, p openid.Pending, step string) *cons
 		v.formTo = u.Scheme + "://" + u.Host
 	}
 	return v
+}
+
+// oauthFail renders what ends the page without an answer to the client (an
+// unknown or expired request, a refused form) on a page of its own.
+func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
+	s.renderError(w, r, &consoleView{Title: "Sign in", Brand: "userd", Version: s.cfg.Version, Data: "/"}, "message", err)
 }
 
 // browserUser returns the browser's signed-in user from its session
@@ -103,15 +111,13 @@ func (s *Server) oauthAdvance(w http.ResponseWriter, r *http.Request, id string,
 	case errors.As(err, &oerr) && p.Request != nil:
 		s.oidc.Fail(w, r, p.Request, err)
 	case err != nil:
-		s.renderError(w, r, &consoleView{Title: "Sign in", Brand: "userd", Version: s.cfg.Version, Data: "/"}, "message", err)
+		s.oauthFail(w, r, err)
 	case step == openid.StepDone:
 		s.oidc.Answer(w, r, p.Request)
 	case step == openid.StepConsent:
-		v := s.oauthView(r, p, "consent")
-		v.Data = func() oauthPage { d := v.Data.(oauthPage); d.Who = who; return d }()
-		s.render(w, http.StatusOK, "oauth", v)
+		s.render(w, http.StatusOK, "oauth", s.oauthView(r, p, oauthPage{Step: "consent", Who: who}))
 	default:
-		s.render(w, http.StatusOK, "oauth", s.oauthView(r, p, "login"))
+		s.render(w, http.StatusOK, "oauth", s.oauthView(r, p, oauthPage{Step: "login"}))
 	}
 }
 
@@ -135,7 +141,7 @@ func displayName(u account.User) string {
 // go on.
 func (s *Server) oauthForm(w http.ResponseWriter, r *http.Request) (openid.Pending, bool) {
 	fail := func(err error) (openid.Pending, bool) {
-		s.renderError(w, r, &consoleView{Title: "Sign in", Brand: "userd", Version: s.cfg.Version, Data: "/"}, "message", err)
+		s.oauthFail(w, r, err)
 		return openid.Pending{}, false
 	}
 	if err := s.cop.Check(r); err != nil {
@@ -157,23 +163,18 @@ func (s *Server) oauthForm(w http.ResponseWriter, r *http.Request) (openid.Pendi
 // cookie is set and the request moves on with a fresh sign-in; a failed
 // log-in shows the page again with why.
 func (s *Server) oauthSignedIn(w http.ResponseWriter, r *http.Request, p openid.Pending, l auth.Login, err error, amr []string, challenge string) {
-	mfaView := func(ch string) *consoleView {
-		v := s.oauthView(r, p, "mfa")
-		v.Data = func() oauthPage { d := v.Data.(oauthPage); d.Challenge = ch; return d }()
-		return v
-	}
 	if ch, ok := isMFA(err); ok {
-		s.render(w, http.StatusOK, "oauth", mfaView(ch))
+		s.render(w, http.StatusOK, "oauth", s.oauthView(r, p, oauthPage{Step: "mfa", Challenge: ch}))
 		return
 	}
 	if err != nil {
 		// A wrong code may be tried again on its challenge; an expired
 		// challenge or a limit starts again with the password.
-		v := s.oauthView(r, p, "login")
+		again := oauthPage{Step: "login"}
 		if challenge != "" && !errors.Is(err, mfa.ErrChallenge) && userd.ErrorKind(err) != userd.KindRateLimited {
-			v = mfaView(challenge)
+			again = oauthPage{Step: "mfa", Challenge: challenge}
 		}
-		s.renderError(w, r, v, "oauth", err)
+		s.renderError(w, r, s.oauthView(r, p, again), "oauth", err)
 		return
 	}
 	ck := s.cookie(l.SessionToken, l.Session.ExpiresAt)
@@ -221,7 +222,7 @@ func (s *Server) oauthConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	u, _ := s.browserUser(r)
 	if u.Actor.UserID == "" {
-		s.render(w, http.StatusOK, "oauth", s.oauthView(r, p, "login"))
+		s.render(w, http.StatusOK, "oauth", s.oauthView(r, p, oauthPage{Step: "login"}))
 		return
 	}
 	if r.PostFormValue("decision") != "allow" {

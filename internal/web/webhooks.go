@@ -24,11 +24,7 @@ type WebhookEndpoint struct {
 }
 
 func endpointOf(e webhook.Endpoint) WebhookEndpoint {
-	types := e.EventTypes
-	if types == nil {
-		types = []string{}
-	}
-	return WebhookEndpoint{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: types, Enabled: e.Enabled, DisabledReason: optional(e.DisabledReason),
+	return WebhookEndpoint{ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: nonNil(e.EventTypes), Enabled: e.Enabled, DisabledReason: optional(e.DisabledReason),
 		FailingSince: e.FailingSince, PreviousUntil: e.PreviousUntil, CreatedBy: optional(e.CreatedBy), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 }
 
