@@ -286,7 +286,7 @@ func (s *Service) Advance(ctx context.Context, id string, u Signed, consent bool
 			}
 			// Remember the fresh sign-in for the consent's answer.
 			_, err := tx.Exec(ctx, `UPDATE oauth_authorizations SET session_id = $1, auth_time = $2, amr = $3 WHERE id = $4 AND user_id IS NULL`,
-				a.SessionID, authTime, jsonList(u.AMR), p.ID)
+				a.SessionID, authTime, sqldb.JSONStrings(u.AMR), p.ID)
 			if err != nil {
 				return fmt.Errorf("remember sign-in: %w", err)
 			}
@@ -310,7 +310,7 @@ func (s *Service) Advance(ctx context.Context, id string, u Signed, consent bool
 // complete records who answered the request; audited.
 func (s *Service) complete(ctx context.Context, tx *sqldb.Tx, r *Request, a userd.Actor, authTime time.Time, amr []string, c userd.Client) error {
 	err := tx.ExecOne(ctx, ErrRequestNotFound, `UPDATE oauth_authorizations SET user_id = $1, session_id = $2, auth_time = $3, amr = $4
-		WHERE id = $5 AND user_id IS NULL AND expires_at > $6`, a.UserID, sqldb.Nullable(a.SessionID), authTime, jsonList(amr), r.ID, tx.Now)
+		WHERE id = $5 AND user_id IS NULL AND expires_at > $6`, a.UserID, sqldb.Nullable(a.SessionID), authTime, sqldb.JSONStrings(amr), r.ID, tx.Now)
 	if err != nil {
 		return fmt.Errorf("complete authorization request: %w", err)
 	}

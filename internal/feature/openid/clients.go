@@ -135,14 +135,6 @@ func scanClient(row sqldb.Scanner) (Client, error) {
 	return c, nil
 }
 
-func jsonList(v []string) string {
-	if v == nil {
-		v = []string{}
-	}
-	b, _ := json.Marshal(v) // strings: no error
-	return string(b)
-}
-
 // CreateClient makes a client and returns it with its secret (none for a
 // public client), which is shown here only; audited.
 func (s *Service) CreateClient(ctx context.Context, a userd.Actor, c userd.Client, n NewClient) (cl Client, secret string, err error) {
@@ -161,7 +153,7 @@ func (s *Service) CreateClient(ctx context.Context, a userd.Actor, c userd.Clien
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		id := ClientIDPrefix + strings.ToLower(rand.Text()[:20])
 		_, err := tx.Exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-			id, n.Name, hash, jsonList(n.RedirectURIs), jsonList(n.PostLogoutRedirectURIs), jsonList(n.Scopes), jsonList(grants),
+			id, n.Name, hash, sqldb.JSONStrings(n.RedirectURIs), sqldb.JSONStrings(n.PostLogoutRedirectURIs), sqldb.JSONStrings(n.Scopes), sqldb.JSONStrings(grants),
 			n.Public, n.FirstParty, sqldb.Nullable(a.UserID), tx.Now)
 		if err != nil {
 			return fmt.Errorf("create oauth client: %w", err)

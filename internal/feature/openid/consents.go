@@ -56,7 +56,7 @@ func (s *Service) giveConsent(ctx context.Context, tx *sqldb.Tx, userID, clientI
 		}
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO oauth_consents (user_id, client_id, scopes, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-		ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`, userID, clientID, jsonList(all), tx.Now)
+		ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`, userID, clientID, sqldb.JSONStrings(all), tx.Now)
 	if err != nil {
 		return fmt.Errorf("save consent: %w", err)
 	}

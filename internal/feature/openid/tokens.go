@@ -73,7 +73,7 @@ func (s *Service) openGrant(ctx context.Context, tx *sqldb.Tx, r *Request) (*gra
 	g := &grant{ID: userd.NewID(tx.Now), ClientID: r.ClientID, UserID: r.UserID, Scopes: r.p.Scopes, AuthTime: r.AuthTime, AMR: r.AMR,
 		Expires: tx.Now.Add(s.cfg.RefreshTTL)}
 	_, err := tx.Exec(ctx, `INSERT INTO oauth_grants (id, client_id, user_id, authorization_id, scopes, auth_time, amr, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, g.ID, g.ClientID, g.UserID, r.ID, jsonList(g.Scopes), g.AuthTime, jsonList(g.AMR), tx.Now, g.Expires)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, g.ID, g.ClientID, g.UserID, r.ID, sqldb.JSONStrings(g.Scopes), g.AuthTime, sqldb.JSONStrings(g.AMR), tx.Now, g.Expires)
 	if err != nil {
 		return nil, fmt.Errorf("insert oauth grant: %w", err)
 	}

@@ -193,14 +193,6 @@ func scanEndpoint(row sqldb.Scanner) (Endpoint, error) {
 	return e, nil
 }
 
-func typesJSON(types []string) string {
-	if types == nil {
-		types = []string{}
-	}
-	b, _ := json.Marshal(types) // strings: no error
-	return string(b)
-}
-
 // Create makes an endpoint and returns it with its secret, which is shown
 // here and by Rotate only; audited.
 func (s *Service) Create(ctx context.Context, a userd.Actor, c userd.Client, p Patch) (e Endpoint, secret string, err error) {
@@ -235,7 +227,7 @@ func (s *Service) Create(ctx context.Context, a userd.Actor, c userd.Client, p P
 			reason = "disabled by an administrator"
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO webhook_endpoints (id, url, description, event_types, secret, enabled, disabled_reason, created_by, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, id, *p.URL, desc, typesJSON(types), s.deps.Keyring.Seal([]byte(secret), secretAD(id, "secret")),
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, id, *p.URL, desc, sqldb.JSONStrings(types), s.deps.Keyring.Seal([]byte(secret), secretAD(id, "secret")),
 			enabled, reason, sqldb.Nullable(a.UserID), tx.Now)
 		if err != nil {
 			return fmt.Errorf("create webhook endpoint: %w", err)
@@ -320,7 +312,7 @@ func (s *Service) Update(ctx context.Context, a userd.Actor, c userd.Client, id 
 			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE webhook_endpoints SET url = $1, description = $2, event_types = $3, enabled = $4, disabled_reason = $5, failing_since = $6, updated_at = $7
-			WHERE id = $8`, e.URL, e.Description, typesJSON(e.EventTypes), e.Enabled, sqldb.Nullable(e.DisabledReason), e.FailingSince, tx.Now, e.ID)
+			WHERE id = $8`, e.URL, e.Description, sqldb.JSONStrings(e.EventTypes), e.Enabled, sqldb.Nullable(e.DisabledReason), e.FailingSince, tx.Now, e.ID)
 		if err != nil {
 			return fmt.Errorf("update webhook endpoint: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -505,6 +506,16 @@ func Nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+// JSONStrings returns a list of strings as the JSON array text that a list
+// column holds (jsonb on PostgreSQL, TEXT on SQLite): [] for none.
+func JSONStrings(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v) // strings: no error
+	return string(b)
 }
 
 // TimeOf returns a nullable timestamp column as features keep it: in UTC,
