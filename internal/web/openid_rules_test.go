@@ -257,6 +257,18 @@ func TestOpenIDCodeAndRefreshRaces(t *testing.T) {
 		if n := countRows(t, c.db, `SELECT count(*) FROM oauth_tokens WHERE kind = 'refresh' AND used_at IS NULL`); n != 1 {
 			t.Fatalf("%d unspent refresh tokens; want the one successor", n)
 		}
+		// A spent token presented again within the grace window, after its
+		// successor was spent too, is a reuse: the grant ends.
+		next := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {got[0].(string)}}
+		if rr := c.tokenRequest(p.id, p.secret, next); rr.Status != 200 {
+			t.Fatalf("refresh with the successor = %d %s", rr.Status, rr.Raw)
+		}
+		if rr := c.tokenRequest(p.id, p.secret, form); rr.Status != 400 || rr.Body["error"] != "invalid_grant" {
+			t.Fatalf("the first token again, its successor spent = %d %s", rr.Status, rr.Raw)
+		}
+		if n := countRows(t, c.db, `SELECT count(*) FROM oauth_grants`); n != 0 {
+			t.Fatalf("%d grants after a refresh token's reuse; want it revoked", n)
+		}
 	})
 }
 

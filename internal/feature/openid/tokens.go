@@ -114,6 +114,7 @@ func (s *Service) refreshToken(ctx context.Context, tx *sqldb.Tx, g *grant, tok,
 // *Request) a new grant, for a refresh (a *grant) the spent token's
 // successor. withRefresh asks for a refresh token too.
 func (s *Service) issue(ctx context.Context, req op.TokenRequest, current string, withRefresh bool) (id, refresh string, exp time.Time, err error) {
+	reused := false
 	// System: the provider's rows, reached through a code or a token.
 	err = s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error {
 		var g *grant
@@ -130,7 +131,12 @@ func (s *Service) issue(ctx context.Context, req op.TokenRequest, current string
 			}
 		case *grant:
 			g = r
-			if refresh, err = s.rotate(ctx, tx, g, current); err != nil {
+			refresh, err = s.rotate(ctx, tx, g, current)
+			if errors.Is(err, errReused) {
+				reused = true
+				return nil // the grant's revocation commits
+			}
+			if err != nil {
 				return err
 			}
 		default:
@@ -139,6 +145,9 @@ func (s *Service) issue(ctx context.Context, req op.TokenRequest, current string
 		id, exp, err = s.accessToken(ctx, tx, g)
 		return err
 	})
+	if err == nil && reused {
+		return "", "", exp, errReused
+	}
 	return id, refresh, exp, err
 }
 
