@@ -23,7 +23,7 @@ func (s *Server) mountOpenID() {
 		if s.refused(w, r, "authorize") {
 			return
 		}
-		h.ServeHTTP(openid.WithIss(w, s.cfg.PublicURL), r)
+		s.oidc.Authorize(w, r)
 	})
 	s.mux.HandleFunc(openid.TokenPath, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && s.refused(w, r, "token") {

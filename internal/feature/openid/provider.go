@@ -170,19 +170,25 @@ func (s *Service) Discovery(ctx context.Context) ([]byte, error) {
 	return json.Marshal(m)
 }
 
+// Authorize serves the authorization endpoint: the op package's, with iss
+// added to the answers it redirects to the client.
+func (s *Service) Authorize(w http.ResponseWriter, r *http.Request) {
+	s.op.ServeHTTP(withIss(w, s.cfg.Issuer), r)
+}
+
 // Answer writes the authorization response of a completed request: a
 // redirect (or form post) to the client with the code, the state and iss
 // (RFC 9207).
 func (s *Service) Answer(w http.ResponseWriter, r *http.Request, req *Request) {
 	r = r.WithContext(op.ContextWithIssuer(r.Context(), s.cfg.Issuer))
-	op.AuthResponse(req, s.op, WithIss(w, s.cfg.Issuer), r)
+	op.AuthResponse(req, s.op, withIss(w, s.cfg.Issuer), r)
 }
 
 // Fail answers a request's client with an error (login_required,
 // consent_required, access_denied), with the state and iss.
 func (s *Service) Fail(w http.ResponseWriter, r *http.Request, req *Request, err error) {
 	r = r.WithContext(op.ContextWithIssuer(r.Context(), s.cfg.Issuer))
-	op.AuthRequestError(WithIss(w, s.cfg.Issuer), r, req, err, s.op)
+	op.AuthRequestError(withIss(w, s.cfg.Issuer), r, req, err, s.op)
 }
 
 // issWriter adds iss to the authorization response that a redirect
@@ -193,9 +199,9 @@ type issWriter struct {
 	issuer string
 }
 
-// WithIss returns w, adding iss to the query of a redirect it answers that
+// withIss returns w, adding iss to the query of a redirect it answers that
 // carries a code or an error (not a redirect to userd's own log-in page).
-func WithIss(w http.ResponseWriter, issuer string) http.ResponseWriter {
+func withIss(w http.ResponseWriter, issuer string) http.ResponseWriter {
 	return &issWriter{ResponseWriter: w, issuer: issuer}
 }
 

@@ -42,7 +42,7 @@ func TestIssInAnswers(t *testing.T) {
 		{"https://app.example/cb?code=c&iss=other", "https://app.example/cb?code=c&iss=other"},
 	} {
 		rec := httptest.NewRecorder()
-		w := WithIss(rec, issuer)
+		w := withIss(rec, issuer)
 		w.Header().Set("Location", tc.loc)
 		w.WriteHeader(http.StatusFound)
 		if got := rec.Header().Get("Location"); got != tc.want {
