@@ -240,8 +240,7 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	if err != nil {
 		return nil, fmt.Errorf("W9: %w", err)
 	}
-	limit, ceiling := hashLimit()
-	w3, m1Login := loginRows(ctx, tg, users, conns, limit, ceiling)
+	w3, m1Login, limit, ceiling := loginRows(ctx, tg, users, conns)
 	resetPeak(tg.pid)
 	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
 		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)

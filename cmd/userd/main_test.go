@@ -356,13 +356,27 @@ func TestDerivedLimit(t *testing.T) {
 	}
 }
 
+// TestHashingRegime: while passwords are hashed the collector runs at a
+// pace of at most 50 (none set when GOGC set it) and the limit leaves one
+// hash a core more than the derived one.
+func TestHashingRegime(t *testing.T) {
+	const mib = 1 << 20
+	for _, tt := range []struct{ pace, wantPace int }{{100, 50}, {30, 30}, {-1, -1}} {
+		pace, limit := hashingRegime(tt.pace, 60*mib, 14*mib)
+		if pace != tt.wantPace || limit != 74*mib {
+			t.Errorf("hashingRegime(%d, 60 MiB, 14 MiB) = %d, %d MiB; want %d, 74 MiB", tt.pace, pace, limit/mib, tt.wantPace)
+		}
+	}
+}
+
 // TestFollowHeap: with --memory-limit -1 the limit is set from the live heap
 // at once, and left alone once the server stops.
 func TestFollowHeap(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { followHeap(ctx, 7<<20, 2, func() uint64 { return 0 }); close(done) }()
+	go func() { followHeap(ctx, 7<<20, 2, 100, func() uint64 { return 0 }); close(done) }()
 	deadline := time.Now().Add(5 * time.Second)
 	var got int64
 	for got = debug.SetMemoryLimit(-1); got == math.MaxInt64 && time.Now().Before(deadline); got = debug.SetMemoryLimit(-1) {

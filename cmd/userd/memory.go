@@ -12,14 +12,18 @@ import (
 
 // tuneMemory sets the collector's pace and the soft memory limit unless
 // GOGC and GOMEMLIMIT already did. limitMiB is --memory-limit: 0 for none, a
-// size in MiB, or -1 (the default) for a limit that follows the heap
-// (followHeap) with room for hashBytes of argon2id memory on every core;
-// begun counts the hashes begun (password.Hasher.Begun).
+// size in MiB, or -1 (the default) for a limit and a pace that follow the
+// heap and the hashing (followHeap) with room for hashBytes of argon2id
+// memory on every core; begun counts the hashes begun
+// (password.Hasher.Begun).
 // Go's default pace of 100 suits userd: 50 held 4 MB less under GET /v1/me
 // and served it 5-20% slower in the harness.
 func tuneMemory(ctx context.Context, limitMiB, gcPercent int, hashBytes uint64, begun func() uint64) {
+	pace := gcPercent
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	} else {
+		pace = -1
 	}
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
@@ -28,7 +32,7 @@ func tuneMemory(ctx context.Context, limitMiB, gcPercent int, hashBytes uint64, 
 	case limitMiB > 0:
 		debug.SetMemoryLimit(int64(limitMiB) << 20)
 	case limitMiB < 0:
-		go followHeap(ctx, hashBytes, runtime.GOMAXPROCS(0), begun)
+		go followHeap(ctx, hashBytes, runtime.GOMAXPROCS(0), pace, begun)
 	}
 }
 
@@ -92,11 +96,35 @@ func liveFor(recent []uint64, hashes uint64, hashing bool) uint64 {
 	return recent[len(recent)-1] + hashes
 }
 
+// hashingPace is the collector's pace while passwords are hashed (when
+// --gc-percent is not lower): see hashingRegime.
+const hashingPace = 50
+
+// hashingRegime returns the collector's pace and the soft memory limit
+// while passwords are hashed, from the pace otherwise (-1 when GOGC set it)
+// and the limit that derivedLimit gives: the pace at most hashingPace, and
+// the limit one hash a core above the derived one. Every hash allocates its
+// memory afresh, so it is the collector's pace that must bound the heap
+// then, not the limit: a limit that binds makes the runtime give back, at
+// every collection, memory that the next hash faults in again page by page
+// (10 µs a page on the harness's virtual machine, 18 ms for one hash's 7
+// MiB), while a collector that runs before the limit is reached keeps the
+// freed hashes' memory for the next ones. The limit stays, above where the
+// pace holds the heap, for a burst beyond it.
+func hashingRegime(pace int, limit int64, hashes uint64) (int, int64) {
+	if pace >= 0 {
+		pace = min(pace, hashingPace)
+	}
+	return pace, limit + int64(hashes)
+}
+
 // followHeap sets the soft memory limit to derivedLimit every followTick
 // until ctx ends, from the live heap (liveFor: the least of the last few
 // seconds while passwords are hashed, the latest otherwise) and the memory
-// the runtime holds besides the heap.
-func followHeap(ctx context.Context, hashBytes uint64, cores int, begun func() uint64) {
+// the runtime holds besides the heap; while passwords are hashed, it sets
+// the collector's pace and the limit as hashingRegime says, and restores
+// pace (unless it is -1: GOGC set it) when hashing stops.
+func followHeap(ctx context.Context, hashBytes uint64, cores, pace int, begun func() uint64) {
 	samples := make([]metrics.Sample, len(heapMetrics))
 	for i, name := range heapMetrics {
 		samples[i].Name = name
@@ -125,7 +153,15 @@ func followHeap(ctx context.Context, hashBytes uint64, cores int, begun func() u
 			lastBegun, lastHash = n, time.Now()
 		}
 		hashing := time.Since(lastHash) < hashingFor
-		debug.SetMemoryLimit(derivedLimit(hashBytes, cores, liveFor(recent, uint64(cores)*hashBytes, hashing), other))
+		hashes := uint64(cores) * hashBytes
+		limit, gc := derivedLimit(hashBytes, cores, liveFor(recent, hashes, hashing), other), pace
+		if hashing {
+			gc, limit = hashingRegime(pace, limit, hashes)
+		}
+		if gc >= 0 {
+			debug.SetGCPercent(gc)
+		}
+		debug.SetMemoryLimit(limit)
 		select {
 		case <-ctx.Done():
 			return
