@@ -356,15 +356,27 @@ func TestDerivedLimit(t *testing.T) {
 	}
 }
 
-// TestHashingRegime: while passwords are hashed the collector runs at a
-// pace of at most 50 (none set when GOGC set it) and the limit leaves one
-// hash a core more than the derived one.
+// TestHashingRegime: while passwords are hashed the collector lets the
+// heap grow by three quarters of the hashes' memory, at a pace of 10 to 50
+// and never above the one set (none when GOGC set it), and the limit leaves
+// one hash a core more than the derived one.
 func TestHashingRegime(t *testing.T) {
 	const mib = 1 << 20
-	for _, tt := range []struct{ pace, wantPace int }{{100, 50}, {30, 30}, {-1, -1}} {
-		pace, limit := hashingRegime(tt.pace, 60*mib, 14*mib)
+	for _, tt := range []struct {
+		pace     int
+		live     uint64
+		wantPace int
+	}{
+		{100, 22 * mib, 47}, // an idle server's heap and two hashes in flight
+		{100, 42 * mib, 25}, // caches besides
+		{100, 14 * mib, 50},
+		{100, 200 * mib, 10},
+		{30, 22 * mib, 30},
+		{-1, 22 * mib, -1},
+	} {
+		pace, limit := hashingRegime(tt.pace, 60*mib, 14*mib, tt.live)
 		if pace != tt.wantPace || limit != 74*mib {
-			t.Errorf("hashingRegime(%d, 60 MiB, 14 MiB) = %d, %d MiB; want %d, 74 MiB", tt.pace, pace, limit/mib, tt.wantPace)
+			t.Errorf("hashingRegime(%d, 60 MiB, 14 MiB, %d MiB) = %d, %d MiB; want %d, 74 MiB", tt.pace, tt.live/mib, pace, limit/mib, tt.wantPace)
 		}
 	}
 }

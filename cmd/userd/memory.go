@@ -96,24 +96,23 @@ func liveFor(recent []uint64, hashes uint64, hashing bool) uint64 {
 	return recent[len(recent)-1] + hashes
 }
 
-// hashingPace is the collector's pace while passwords are hashed (when
-// --gc-percent is not lower): see hashingRegime.
-const hashingPace = 50
-
 // hashingRegime returns the collector's pace and the soft memory limit
-// while passwords are hashed, from the pace otherwise (-1 when GOGC set it)
-// and the limit that derivedLimit gives: the pace at most hashingPace, and
-// the limit one hash a core above the derived one. Every hash allocates its
-// memory afresh, so it is the collector's pace that must bound the heap
-// then, not the limit: a limit that binds makes the runtime give back, at
-// every collection, memory that the next hash faults in again page by page
-// (10 µs a page on the harness's virtual machine, 18 ms for one hash's 7
-// MiB), while a collector that runs before the limit is reached keeps the
-// freed hashes' memory for the next ones. The limit stays, above where the
-// pace holds the heap, for a burst beyond it.
-func hashingRegime(pace int, limit int64, hashes uint64) (int, int64) {
+// while passwords are hashed, from the pace otherwise (-1 when GOGC set it),
+// the limit that derivedLimit gives, the hashes' memory on every core and
+// the live heap: a pace that lets the heap grow past what is live by three
+// quarters of the hashes' memory (so that the collector runs about every
+// one and a half hashes a core, however large the caches are), at most 50
+// and at least 10, and the limit one hash a core above the derived one.
+// Every hash allocates its memory afresh, so it is the collector's pace that
+// must bound the heap then, not the limit: a limit that binds makes the
+// runtime give back, at every collection, memory that the next hash faults
+// in again page by page (10 µs a page on the harness's virtual machine, 18
+// ms for one hash's 7 MiB), while a collector that runs before the limit is
+// reached keeps the freed hashes' memory for the next ones. The limit
+// stays, above where the pace holds the heap, for a burst beyond it.
+func hashingRegime(pace int, limit int64, hashes, live uint64) (int, int64) {
 	if pace >= 0 {
-		pace = min(pace, hashingPace)
+		pace = min(pace, 50, max(10, int(75*hashes/max(live, 1))))
 	}
 	return pace, limit + int64(hashes)
 }
@@ -156,7 +155,7 @@ func followHeap(ctx context.Context, hashBytes uint64, cores, pace int, begun fu
 		hashes := uint64(cores) * hashBytes
 		limit, gc := derivedLimit(hashBytes, cores, liveFor(recent, hashes, hashing), other), pace
 		if hashing {
-			gc, limit = hashingRegime(pace, limit, hashes)
+			gc, limit = hashingRegime(pace, limit, hashes, recent[len(recent)-1])
 		}
 		if gc >= 0 {
 			debug.SetGCPercent(gc)
