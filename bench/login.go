@@ -61,8 +61,13 @@ func loginRows(ctx context.Context, tg *target, users, conns int) (w3, m1 []row,
 	if len(counts) == 0 {
 		counts = []int{conns}
 	}
-	limit, ceiling = hashLimit()
-	limits, ceilings := []float64{limit}, []float64{ceiling}
+	var limits, ceilings []float64
+	measureHash := func() {
+		l, c := hashLimit()
+		limits, ceilings = append(limits, l), append(ceilings, c)
+	}
+	measureHash()
+	last2 := func(xs []float64) float64 { return mean(xs[len(xs)-2:]) }
 	for _, c := range counts {
 		suffix := ""
 		if c != conns {
@@ -72,10 +77,8 @@ func loginRows(ctx context.Context, tg *target, users, conns int) (w3, m1 []row,
 		resetPeak(tg.pid)
 		r := tg.measure(ctx, "W3 POST /v1/auth/login"+suffix, c, loginLength, loginRequest(tg.base, tg.runID, users))
 		rss := peakRSS(tg.pid)
-		after, afterCeiling := hashLimit()
-		limits, ceilings = append(limits, after), append(ceilings, afterCeiling)
-		lim, ceil := (limit+after)/2, (ceiling+afterCeiling)/2
-		limit, ceiling = after, afterCeiling
+		measureHash()
+		lim, ceil := last2(limits), last2(ceilings)
 		w3 = append(w3, row{Workload: "W3 POST /v1/auth/login" + suffix, Engine: tg.engine, result: r, Ratio: r.RPS / lim,
 			RatioOf: fmt.Sprintf("hash %.0f/s; %.2f of %.0f/s at once", lim, r.RPS/ceil, ceil),
 			Target:  "≥0.95", Holds: r.RPS >= 0.95*lim && r.Errors == 0, PeakRSSMB: rss})

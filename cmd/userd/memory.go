@@ -100,8 +100,8 @@ func liveFor(recent []uint64, hashes uint64, hashing bool) uint64 {
 // while passwords are hashed, from the pace otherwise (-1 when GOGC set it),
 // the limit that derivedLimit gives, the hashes' memory on every core and
 // the live heap: a pace that lets the heap grow past what is live by three
-// quarters of the hashes' memory (so that the collector runs about every
-// one and a half hashes a core, however large the caches are), at most 50
+// quarters of the hashes' memory (so that the collector runs about once
+// for every three quarters of a hash a core, however large the caches are), at most 50
 // and at least 10, and the limit one hash a core above the derived one.
 // Every hash allocates its memory afresh, so it is the collector's pace that
 // must bound the heap then, not the limit: a limit that binds makes the
@@ -130,6 +130,7 @@ func followHeap(ctx context.Context, hashBytes uint64, cores, pace int, begun fu
 	}
 	var recent []uint64
 	keep := int(8 * time.Second / followTick)
+	hashes := uint64(cores) * hashBytes
 	lastBegun, lastHash := begun(), time.Time{}
 	tick := time.NewTicker(followTick)
 	defer tick.Stop()
@@ -152,7 +153,6 @@ func followHeap(ctx context.Context, hashBytes uint64, cores, pace int, begun fu
 			lastBegun, lastHash = n, time.Now()
 		}
 		hashing := time.Since(lastHash) < hashingFor
-		hashes := uint64(cores) * hashBytes
 		limit, gc := derivedLimit(hashBytes, cores, liveFor(recent, hashes, hashing), other), pace
 		if hashing {
 			gc, limit = hashingRegime(pace, limit, hashes, recent[len(recent)-1])
