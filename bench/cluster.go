@@ -194,7 +194,7 @@ func measureSetup(tg *target, bin, tmp string, i int, s setup, measure func(fron
 		bases, h.servers = append(bases, tg.base), append(h.servers, tg.pid)
 	}
 	for j := len(bases); j < s.procs; j++ {
-		srv, err := startServer(bin, tmp, fmt.Sprintf("cluster-%d-%d", i, j), args)
+		srv, err := startServer(bin, tmp, fmt.Sprintf("cluster-%d-%d", i, j), args, "")
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -67,28 +68,76 @@ func labelEngine(rows []row, dbURL string) {
 // hashCost measures one argon2id hash at the server's default parameters on
 // one core, and how many hashes a second every core hashing at once
 // manages: the ceiling that log-in and sign-up can reach on the machine,
-// below cores × one core's rate when the cores share memory bandwidth.
-func hashCost() (time.Duration, float64) {
+// below cores × one core's rate when the cores share memory bandwidth. It
+// measures in a fresh process of the harness (-hash-probe), as a
+// microbenchmark of argon2id would: the harness's own heap, large after
+// seeding, would make each hash fault its memory in and collect more, and
+// understate the limit.
+func hashCost() (time.Duration, float64, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, 0, fmt.Errorf("hash probe: %w", err)
+	}
+	out, err := exec.Command(self, "-hash-probe").Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("hash probe: %w", err)
+	}
+	var p hashProbe
+	if err := json.Unmarshal(out, &p); err != nil {
+		return 0, 0, fmt.Errorf("hash probe: %w", err)
+	}
+	return time.Duration(p.OneNS), p.Ceiling, nil
+}
+
+// hashProbe is what -hash-probe prints: one core's time for a hash and the
+// hashes a second of every core at once, each the median of
+// hashProbeRounds.
+type hashProbe struct {
+	OneNS   int64   `json:"one_ns"`
+	Ceiling float64 `json:"ceiling"`
+}
+
+// hashProbeRounds and hashProbeRound: -hash-probe times rounds of a few
+// hashes a core and keeps the median round, which a noisy neighbour's
+// burst does not move.
+const (
+	hashProbeRounds = 5
+	hashProbeRound  = 6
+)
+
+// probeHash is -hash-probe: it measures hashCost's figures in this process
+// and prints them as JSON.
+func probeHash() error {
 	h := password.New(password.OWASP, 0)
 	ctx := context.Background()
 	h.Hash(ctx, benchPassword) // warm up
-	const n = 10
-	start := time.Now()
-	for range n {
-		h.Hash(ctx, benchPassword)
+	cores := runtime.NumCPU()
+	ones, ceilings := make([]float64, hashProbeRounds), make([]float64, hashProbeRounds)
+	for i := range hashProbeRounds {
+		start := time.Now()
+		for range hashProbeRound {
+			h.Hash(ctx, benchPassword)
+		}
+		ones[i] = float64(time.Since(start)) / hashProbeRound
+		var wg sync.WaitGroup
+		start = time.Now()
+		for range cores {
+			wg.Go(func() {
+				for range hashProbeRound {
+					h.Hash(ctx, benchPassword)
+				}
+			})
+		}
+		wg.Wait()
+		ceilings[i] = float64(hashProbeRound*cores) / time.Since(start).Seconds()
 	}
-	one := time.Since(start) / n
-	var wg sync.WaitGroup
-	start = time.Now()
-	for range runtime.NumCPU() {
-		wg.Go(func() {
-			for range n {
-				h.Hash(ctx, benchPassword)
-			}
-		})
-	}
-	wg.Wait()
-	return one, float64(n*runtime.NumCPU()) / time.Since(start).Seconds()
+	return json.NewEncoder(os.Stdout).Encode(hashProbe{OneNS: int64(median(ones)), Ceiling: median(ceilings)})
+}
+
+// median returns the median of xs, which is not empty; it sorts xs.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // target is a seeded database with userd running on it, and a signed-in
@@ -105,7 +154,12 @@ type target struct {
 	// serveArgs are the server's arguments but its database's and
 	// addresses': the same for every process on the database.
 	serveArgs []string
-	stop      func()
+	srv       *server // the userd process serving base
+	// restart stops the userd process, if any, and starts another with the
+	// same arguments on the same address (a new pid): a server that has
+	// served nothing yet.
+	restart func() error
+	stop    func()
 }
 
 // open connects to the target's database, as the harness's own client.
@@ -188,13 +242,29 @@ func startTarget(ctx context.Context, engine, bin, tmp, dbURL string, users int)
 		t.stop()
 		return nil, err
 	}
-	srv, err := startServer(bin, tmp, engine, slices.Concat(t.serveArgs, args))
-	if err != nil {
+	t.restart = func() error {
+		addr := ""
+		if t.srv != nil {
+			t.srv.stop()
+			addr = strings.TrimPrefix(t.srv.base, "http://")
+		}
+		srv, err := startServer(bin, tmp, engine, slices.Concat(t.serveArgs, args), addr)
+		if err != nil {
+			t.srv = nil
+			return err
+		}
+		t.srv, t.base, t.pid = srv, srv.base, srv.pid
+		return nil
+	}
+	cleanups = append(cleanups, func() {
+		if t.srv != nil {
+			t.srv.stop()
+		}
+	})
+	if err := t.restart(); err != nil {
 		t.stop()
 		return nil, err
 	}
-	cleanups = append(cleanups, srv.stop)
-	t.base, t.pid = srv.base, srv.pid
 	if t.session, _, err = signIn(t.base, "u0-"+t.runID+"@bench.test"); err != nil {
 		t.stop()
 		return nil, err
@@ -240,7 +310,10 @@ func runEngine(ctx context.Context, engine, bin, tmp, dbURL string, users int, d
 	if err != nil {
 		return nil, fmt.Errorf("W9: %w", err)
 	}
-	w3, m1Login, limit, ceiling := loginRows(ctx, tg, users, conns)
+	w3, m1Login, limit, ceiling, err := loginRows(ctx, tg, users, conns)
+	if err != nil {
+		return nil, fmt.Errorf("W3: %w", err)
+	}
 	resetPeak(tg.pid)
 	w4 := measure("W4 POST /v1/auth/signup", post(base, "/v1/auth/signup", func(i int64) string {
 		return fmt.Sprintf(`{"email":"s%d-%s@bench.test","password":%q}`, i, runID, benchPassword)
@@ -442,14 +515,16 @@ type server struct {
 	stop func() // interrupts it and waits for it to exit
 }
 
-// startServer starts userd with args on a free loopback address, its output
-// in tmp/name.log, and waits until it is ready.
-func startServer(bin, tmp, name string, args []string) (*server, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
+// startServer starts userd with args on addr (a free loopback address when
+// ""), its output added to tmp/name.log, and waits until it is ready.
+func startServer(bin, tmp, name string, args []string, addr string) (*server, error) {
+	var err error
+	if addr == "" {
+		if addr, err = freeAddr(); err != nil {
+			return nil, err
+		}
 	}
-	log, err := os.Create(filepath.Join(tmp, name+".log"))
+	log, err := os.OpenFile(filepath.Join(tmp, name+".log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("server log: %w", err)
 	}

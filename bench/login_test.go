@@ -55,3 +55,21 @@ func TestParseConns(t *testing.T) {
 		}
 	}
 }
+
+// TestMedian: the middle of an odd count, the upper middle of an even one,
+// whatever the order.
+func TestMedian(t *testing.T) {
+	for _, tt := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{[]float64{5}, 5},
+		{[]float64{30, 10, 20}, 20},
+		{[]float64{4, 1, 3, 2}, 3},
+		{[]float64{19.8, 80, 20.1, 20.0, 19.9}, 20.0},
+	} {
+		if got := median(slices.Clone(tt.xs)); got != tt.want {
+			t.Errorf("median(%v) = %v; want %v", tt.xs, got, tt.want)
+		}
+	}
+}

@@ -64,7 +64,15 @@ func main() {
 	flag.BoolVar(&unsafeFastPG, "unsafe-fast-postgres", false, `run the PostgreSQL clusters the harness starts with fsync, synchronous_commit and full_page_writes off; every row of theirs says engine "postgres (unsafe-fast)": no user's server runs so`)
 	flag.Func("login-conns", "connection counts for W3 (log-in) and M1 under it, such as 8,64,256: one 40 s run after 4 s idle each (default -conns)", parseConns)
 	flag.StringVar(&profiles, "pprof", "", "save a CPU profile of the server over the middle half of each workload into this folder (go tool pprof FILE)")
+	probe := flag.Bool("hash-probe", false, "print one core's argon2id time and every core's rate as JSON, and exit (what the harness runs in a fresh process to measure the hash limit)")
 	flag.Parse()
+	if *probe {
+		if err := probeHash(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *quick {
 		*users, *duration = 10_000, 3*time.Second
 	}
