@@ -38,8 +38,8 @@ func parseConns(v string) error {
 	return nil
 }
 
-// hashLimit measures the hash limit (hashCost) and prints it: cores × one core's hashes a second, and the ceiling of every
-// core hashing at once.
+// hashLimit measures the hash limit (hashCost) and prints it: cores × one
+// core's hashes a second, and the ceiling of every core hashing at once.
 func hashLimit() (limit, ceiling float64, err error) {
 	hash, ceiling, err := hashCost()
 	if err != nil {
