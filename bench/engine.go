@@ -111,22 +111,21 @@ func probeHash() error {
 	h := password.New(password.OWASP, 0)
 	ctx := context.Background()
 	h.Hash(ctx, benchPassword) // warm up
+	round := func() {
+		for range hashProbeRound {
+			h.Hash(ctx, benchPassword)
+		}
+	}
 	cores := runtime.NumCPU()
 	ones, ceilings := make([]float64, hashProbeRounds), make([]float64, hashProbeRounds)
 	for i := range hashProbeRounds {
 		start := time.Now()
-		for range hashProbeRound {
-			h.Hash(ctx, benchPassword)
-		}
+		round()
 		ones[i] = float64(time.Since(start)) / hashProbeRound
 		var wg sync.WaitGroup
 		start = time.Now()
 		for range cores {
-			wg.Go(func() {
-				for range hashProbeRound {
-					h.Hash(ctx, benchPassword)
-				}
-			})
+			wg.Go(round)
 		}
 		wg.Wait()
 		ceilings[i] = float64(hashProbeRound*cores) / time.Since(start).Seconds()

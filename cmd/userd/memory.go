@@ -101,8 +101,9 @@ func liveFor(recent []uint64, hashes uint64, hashing bool) uint64 {
 // the limit that derivedLimit gives, the hashes' memory on every core and
 // the live heap: a pace that lets the heap grow past what is live by three
 // quarters of the hashes' memory (so that the collector runs about once
-// for every three quarters of a hash a core, however large the caches are), at most 50
-// and at least 10, and the limit one hash a core above the derived one.
+// for every three quarters of a hash a core, however large the caches
+// are), at most 50 and at least 10, and the limit one hash a core above
+// the derived one.
 // Every hash allocates its memory afresh, so it is the collector's pace that
 // must bound the heap then, not the limit: a limit that binds makes the
 // runtime give back, at every collection, memory that the next hash faults
