@@ -96,8 +96,11 @@ func (t *target) metered(run func() result) result {
 	before := t.cpu()
 	r := run()
 	after := t.cpu()
-	t.statements(`SELECT calls, round(total_exec_time::numeric, 1), round(total_plan_time::numeric, 1), left(regexp_replace(query, '\s+', ' ', 'g'), 160)
-		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`)
+	// A batch's statement differs with its rows' count: they are summed
+	// by the statement's start.
+	t.statements(`SELECT sum(calls)::bigint, round(sum(total_exec_time)::numeric, 1), round(sum(total_plan_time)::numeric, 1), q
+		FROM (SELECT *, left(regexp_replace(query, '\s+', ' ', 'g'), 120) AS q FROM pg_stat_statements) s
+		GROUP BY q ORDER BY sum(total_exec_time + total_plan_time) DESC LIMIT 15`)
 	if n := r.Requests; n > 0 {
 		r.ServerCPU = (after.server - before.server) / time.Duration(n)
 		r.DBCPU = (after.db - before.db) / time.Duration(n)
