@@ -236,9 +236,8 @@ func RecordAll(ctx context.Context, tx *sqldb.Tx, events []Event) error {
 	if err := outbox.EmitAll(ctx, tx, webhookEvents(events)); err != nil {
 		return fmt.Errorf("audit %s: %w", events[0].Action, err)
 	}
-	const cols = 12
 	for chunk := range slices.Chunk(events, eventsAtOnce) {
-		args := make([]any, 0, cols*len(chunk))
+		rows := make([][]any, 0, len(chunk))
 		for _, e := range chunk {
 			meta := []byte("{}")
 			if len(e.Metadata) > 0 {
@@ -247,11 +246,12 @@ func RecordAll(ctx context.Context, tx *sqldb.Tx, events []Event) error {
 					return fmt.Errorf("audit %s: metadata: %w", e.Action, err)
 				}
 			}
-			args = append(args, userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), sqldb.Nullable(e.ActorUserID), sqldb.Nullable(e.ClientID),
-				e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID), sqldb.Nullable(e.IP), sqldb.Nullable(e.UserAgent), string(meta), tx.Now)
+			rows = append(rows, []any{userd.NewID(tx.Now), sqldb.Nullable(e.UserID), sqldb.Nullable(e.APIKeyID), sqldb.Nullable(e.ActorUserID), sqldb.Nullable(e.ClientID),
+				e.Action, sqldb.Nullable(e.TargetType), sqldb.Nullable(e.TargetID), sqldb.Nullable(e.IP), sqldb.Nullable(e.UserAgent), string(meta), tx.Now})
 		}
+		values, args := sqldb.Rows(tx, 1, eventTypes, rows)
 		_, err := tx.Exec(ctx, `INSERT INTO activity_logs (id, user_id, actor_api_key_id, actor_user_id, client_id, action, target_type, target_id, ip, user_agent, metadata, created_at)
-			VALUES `+sqldb.Values(1, len(chunk), cols), args...)
+			`+values, args...)
 		if err != nil {
 			return fmt.Errorf("audit %s: %w", chunk[0].Action, err)
 		}
@@ -262,6 +262,10 @@ func RecordAll(ctx context.Context, tx *sqldb.Tx, events []Event) error {
 // eventsAtOnce is how many events RecordAll writes a statement: SQLite
 // binds parameters in quadratic time.
 const eventsAtOnce = 50
+
+// eventTypes are the types of the columns of activity_logs that RecordAll
+// writes, in its statement's order.
+var eventTypes = []string{"uuid", "uuid", "uuid", "uuid", "uuid", "text", "text", "text", "text", "text", "jsonb", "timestamptz"}
 
 // Entry is a recorded event.
 type Entry struct {

@@ -167,20 +167,19 @@ func ClaimProfile(ctx context.Context, tx *sqldb.Tx, userID string) (string, err
 func claimProfiles(ctx context.Context, tx *sqldb.Tx, userIDs []string) (map[string]string, error) {
 	// The no-op update locks a row as FOR UPDATE would (SQLite's one
 	// writer needs no row locks), and the statement returns the id either way.
-	args := make([]any, 0, 1+2*len(userIDs))
-	args = append(args, tx.Now)
-	var values strings.Builder
+	rows := make([][]any, len(userIDs))
 	for i, u := range userIDs {
-		fmt.Fprintf(&values, "%s($%d, $%d, $1, $1)", comma(i), len(args)+1, len(args)+2)
-		args = append(args, userd.NewID(tx.Now), u)
+		rows[i] = []any{userd.NewID(tx.Now), u, tx.Now}
 	}
+	values, args := sqldb.Rows(tx, 1, []string{"uuid", "uuid", "timestamptz"}, rows)
 	ids := make(map[string]string, len(userIDs))
 	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
 		var id, user string
 		err := row.Scan(&id, &user)
 		ids[user] = id
 		return err
-	}, `INSERT INTO client_profiles (id, user_id, created_at, updated_at) VALUES `+values.String()+`
+	}, `WITH v (id, user_id, at) AS (`+values+`)
+		INSERT INTO client_profiles (id, user_id, created_at, updated_at) SELECT id, user_id, at, at FROM v WHERE true
 		ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id RETURNING id, user_id`, args...)
 	if c := sqldb.ViolatedKind(err); c != nil && c.Kind == sqldb.ForeignKey {
 		return nil, ErrUserGone

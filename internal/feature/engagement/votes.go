@@ -173,12 +173,12 @@ func setVotes(ctx context.Context, tx *sqldb.Tx, profiles map[string]string, bal
 		}
 		return olds, nil
 	}
-	args := []any{tx.Now}
-	var values strings.Builder
+	rows := make([][]any, len(ballots))
 	for i, b := range ballots {
-		fmt.Fprintf(&values, "%s($%d::uuid, $%d::text, $%d::int, $%d::uuid)", comma(i), len(args)+1, len(args)+2, len(args)+3, len(args)+4)
-		args = append(args, profiles[b.userID], b.item, b.value, userd.NewID(tx.Now))
+		rows[i] = []any{profiles[b.userID], b.item, b.value, userd.NewID(tx.Now)}
 	}
+	values, args := sqldb.Rows(tx, 2, []string{"uuid", "text", "int", "uuid"}, rows)
+	args = append([]any{tx.Now}, args...)
 	// The WITH's reads see the rows as they were before the statement.
 	was := map[[2]string]int{}
 	err := sqldb.Each(ctx, tx, func(row sqldb.Scanner) error {
@@ -187,7 +187,7 @@ func setVotes(ctx context.Context, tx *sqldb.Tx, profiles map[string]string, bal
 		err := row.Scan(&profile, &item, &old)
 		was[[2]string{profile, item}] = old
 		return err
-	}, `WITH v (profile, item, value, id) AS (VALUES `+values.String()+`),
+	}, `WITH v (profile, item, value, id) AS (`+values+`),
 		old AS (SELECT votes.userid, votes.item_id, votes.value FROM votes JOIN v ON votes.userid = v.profile AND votes.item_id = v.item),
 		up AS (INSERT INTO votes (id, userid, item_id, value, created_at, updated_at) SELECT id, profile, item, value, $1::timestamptz, $1::timestamptz FROM v WHERE value <> 0
 			ON CONFLICT (userid, item_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at

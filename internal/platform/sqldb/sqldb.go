@@ -462,6 +462,41 @@ func In[K string | []byte](tx *Tx, column string, first int, keys []K) (string, 
 	return column + ` IN ` + Values(first, 1, len(keys)), args
 }
 
+// Rows returns a query of rows, whose parameters are numbered from $first,
+// and the arguments it binds: a statement takes it where it would take
+// VALUES (INSERT INTO t (a, b) ..., WITH v (a, b) AS (...)). Each row has a
+// value for each of types, the columns' PostgreSQL types (uuid, text, int,
+// timestamptz, jsonb...). On PostgreSQL it is one array parameter a column
+// (SELECT * FROM unnest($first::uuid[], ...)), so that the statement's text
+// is the same whatever the number of rows and it is prepared and planned
+// once per connection, as In's; elsewhere it is VALUES with a parameter
+// a value.
+func Rows(tx *Tx, first int, types []string, rows [][]any) (string, []any) {
+	if tx.dialect.ArrayParams() {
+		var b strings.Builder
+		args := make([]any, len(types))
+		b.WriteString("SELECT * FROM unnest(")
+		for c, t := range types {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d::%s[]", first+c, t)
+			col := make([]any, len(rows))
+			for r, row := range rows {
+				col[r] = row[c]
+			}
+			args[c] = col
+		}
+		b.WriteByte(')')
+		return b.String(), args
+	}
+	args := make([]any, 0, len(rows)*len(types))
+	for _, row := range rows {
+		args = append(args, row...)
+	}
+	return "VALUES " + Values(first, len(rows), len(types)), args
+}
+
 // Values returns rows of cols parameters each, numbered on from $first,
 // for a statement's VALUES: Values(1, 2, 2) is "($1, $2), ($3, $4)".
 func Values(first, rows, cols int) string {
