@@ -49,3 +49,47 @@ func TestIn(t *testing.T) {
 		}
 	})
 }
+
+// TestRows: Rows's query inserts its rows, NULLs and JSON included, after
+// other parameters, and a CTE reads them by name; on PostgreSQL its text is
+// the same whatever the number of rows.
+func TestRows(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := sqldb.System(context.Background())
+		types := []string{"uuid", "text", "jsonb"}
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			values, args := sqldb.Rows(tx, 2, types, [][]any{
+				{"01a23600-0000-7000-8000-0000000000b1", "rows.one", `{"n":1}`},
+				{"01a23600-0000-7000-8000-0000000000b2", "rows.two", `{}`},
+			})
+			if _, err := tx.Exec(ctx, `WITH v (id, action, metadata) AS (`+values+`)
+				INSERT INTO activity_logs (id, action, metadata, created_at) SELECT id, action, metadata, $1 FROM v`, append([]any{tx.Now}, args...)...); err != nil {
+				return err
+			}
+			got, err := sqldb.All(ctx, tx, sqldb.ScanString, `SELECT action || ' ' || COALESCE(target_id, '-') FROM activity_logs WHERE action LIKE 'rows.%' ORDER BY id`)
+			if err != nil {
+				return err
+			}
+			if want := []string{"rows.one -", "rows.two -"}; !slices.Equal(got, want) {
+				t.Errorf("inserted %v, want %v", got, want)
+			}
+			values, args = sqldb.Rows(tx, 1, []string{"text", "text"}, [][]any{{"a", nil}, {"b", "x"}, {"c", nil}})
+			got, err = sqldb.All(ctx, tx, sqldb.ScanString, `WITH v (k, x) AS (`+values+`) SELECT k FROM v WHERE x IS NULL ORDER BY k`, args...)
+			if err != nil {
+				return err
+			}
+			if want := []string{"a", "c"}; !slices.Equal(got, want) {
+				t.Errorf("rows whose x is NULL: %v, want %v", got, want)
+			}
+			one, _ := sqldb.Rows(tx, 1, types, [][]any{{"", "", ""}})
+			three, _ := sqldb.Rows(tx, 1, types, [][]any{{"", "", ""}, {"", "", ""}, {"", "", ""}})
+			if pg := db.Engine() == "postgres"; pg != (one == three) {
+				t.Errorf("queries %q and %q (PostgreSQL: one text)", one, three)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
