@@ -168,14 +168,13 @@ func insertViews(ctx context.Context, tx *sqldb.Tx, views []view) error {
 			n++
 		}
 		day := views[0].day
-		args := []any{day, tx.Now}
-		var values strings.Builder
-		for _, v := range views[:n] {
-			fmt.Fprintf(&values, "%s($%d, $%d, $1, $2)", comma(len(args)-2), len(args)+1, len(args)+2)
-			args = append(args, v.item, v.viewer)
+		rows := make([][]any, n)
+		for i, v := range views[:n] {
+			rows[i] = []any{v.item, v.viewer, day, tx.Now}
 		}
+		values, args := sqldb.Rows(tx, 1, []string{"text", "text", "date", "timestamptz"}, rows)
 		inserted, err := sqldb.All(ctx, tx, sqldb.ScanString, `INSERT INTO item_views (item_id, viewer_id, viewed_date_utc, created_at)
-			VALUES `+values.String()+` ON CONFLICT (item_id, viewer_id, viewed_date_utc) DO NOTHING RETURNING item_id`, args...)
+			`+values+` ON CONFLICT (item_id, viewer_id, viewed_date_utc) DO NOTHING RETURNING item_id`, args...)
 		if err != nil {
 			return fmt.Errorf("insert views: %w", err)
 		}
@@ -220,24 +219,24 @@ func countViews(ctx context.Context, tx *sqldb.Tx, added []dayViews) error {
 		}
 	}
 	shards := make(map[string]int, len(items))
-	var totals, daily []any
-	var tv, dv strings.Builder
-	for _, it := range items {
+	totals := make([][]any, len(items))
+	for i, it := range items {
 		tx.InvalidateSoon(userd.ItemKey(it.item)) // see add
 		shards[it.item] = 1 + shard()%(Shards-1)
-		fmt.Fprintf(&tv, "%s($%d, $%d, $%d, $%d)", comma(len(totals)), len(totals)+1, len(totals)+2, len(totals)+3, len(totals)+4)
-		totals = append(totals, it.item, shards[it.item], it.n, tx.Now)
+		totals[i] = []any{it.item, shards[it.item], it.n, tx.Now}
 	}
-	for _, d := range days {
-		fmt.Fprintf(&dv, "%s($%d, $%d, $%d, 0, 0, 0, 0, $%d)", comma(len(daily)), len(daily)+1, len(daily)+2, len(daily)+3, len(daily)+4)
-		daily = append(daily, d.item, d.day, shards[d.item], d.n)
+	daily := make([][]any, len(days))
+	for i, d := range days {
+		daily[i] = []any{d.item, d.day, shards[d.item], 0, 0, 0, 0, d.n}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO item_stats (item_slug, shard, views_count, updated_at) VALUES `+tv.String()+`
-		ON CONFLICT (item_slug, shard) DO UPDATE SET views_count = item_stats.views_count + excluded.views_count, updated_at = excluded.updated_at`, totals...)
+	values, args := sqldb.Rows(tx, 1, []string{"text", "int", "bigint", "timestamptz"}, totals)
+	_, err := tx.Exec(ctx, `INSERT INTO item_stats (item_slug, shard, views_count, updated_at) `+values+`
+		ON CONFLICT (item_slug, shard) DO UPDATE SET views_count = item_stats.views_count + excluded.views_count, updated_at = excluded.updated_at`, args...)
 	if err != nil {
 		return fmt.Errorf("count views: %w", err)
 	}
-	if _, err := tx.Exec(ctx, dailyInto+`VALUES `+dv.String()+dailyConflict, daily...); err != nil {
+	values, args = sqldb.Rows(tx, 1, []string{"text", "date", "int", "bigint", "bigint", "bigint", "bigint", "bigint"}, daily)
+	if _, err := tx.Exec(ctx, dailyInto+values+dailyConflict, args...); err != nil {
 		return fmt.Errorf("count daily views: %w", err)
 	}
 	return nil
@@ -248,14 +247,6 @@ func countViews(ctx context.Context, tx *sqldb.Tx, added []dayViews) error {
 // count), so a signed-in viewer's user id stays no longer than that.
 func Expire(ctx context.Context, tx *sqldb.Tx, now time.Time) (int64, error) {
 	return sqldb.DeleteWhere(ctx, tx, `DELETE FROM item_views WHERE viewed_date_utc < $1`, Day(now.AddDate(0, 0, -1)))
-}
-
-// comma is what goes before a row of VALUES: nothing before the first.
-func comma(args int) string {
-	if args == 0 {
-		return ""
-	}
-	return ", "
 }
 
 // Sealed is the daily view keys' sealed column, for master key rotation.

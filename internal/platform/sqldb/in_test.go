@@ -73,12 +73,14 @@ func TestRows(t *testing.T) {
 			if want := []string{"rows.one -", "rows.two -"}; !slices.Equal(got, want) {
 				t.Errorf("inserted %v, want %v", got, want)
 			}
-			values, args = sqldb.Rows(tx, 1, []string{"text", "text"}, [][]any{{"a", nil}, {"b", "x"}, {"c", nil}})
-			got, err = sqldb.All(ctx, tx, sqldb.ScanString, `WITH v (k, x) AS (`+values+`) SELECT k FROM v WHERE x IS NULL ORDER BY k`, args...)
+			values, args = sqldb.Rows(tx, 1, []string{"text", "text", "bigint", "timestamptz"},
+				[][]any{{"a", nil, 1, tx.Now}, {"b", "x", int64(2), nil}, {"c", nil, nil, tx.Now}})
+			got, err = sqldb.All(ctx, tx, sqldb.ScanString, `WITH v (k, x, n, at) AS (`+values+`)
+				SELECT k || ' ' || COALESCE(n, 0) || ' ' || CASE WHEN at IS NULL THEN 'none' ELSE 'at' END FROM v WHERE x IS NULL ORDER BY k`, args...)
 			if err != nil {
 				return err
 			}
-			if want := []string{"a", "c"}; !slices.Equal(got, want) {
+			if want := []string{"a 1 at", "c 0 at"}; !slices.Equal(got, want) {
 				t.Errorf("rows whose x is NULL: %v, want %v", got, want)
 			}
 			one, _ := sqldb.Rows(tx, 1, types, [][]any{{"", "", ""}})

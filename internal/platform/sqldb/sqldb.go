@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -485,7 +486,7 @@ func Rows(tx *Tx, first int, types []string, rows [][]any) (string, []any) {
 			for r, row := range rows {
 				col[r] = row[c]
 			}
-			args[c] = col
+			args[c] = array(t, col)
 		}
 		b.WriteByte(')')
 		return b.String(), args
@@ -495,6 +496,37 @@ func Rows(tx *Tx, first int, types []string, rows [][]any) (string, []any) {
 		args = append(args, row...)
 	}
 	return "VALUES " + Values(first, len(rows), len(types)), args
+}
+
+// array returns a column of Rows as a slice of the Go type that pgx binds
+// the PostgreSQL type t from (nil stays NULL): whole numbers as int64,
+// times as time.Time, booleans as bool, everything else as string. pgx
+// binds such a slice as an array in every query mode, PgBouncer's too,
+// where the server names no parameter's type and a []any cannot be bound.
+// A value of another Go type is the caller's mistake: it panics.
+func array(t string, vals []any) any {
+	switch t {
+	case "smallint", "int", "integer", "bigint":
+		return pointers(vals, func(v any) int64 { return reflect.ValueOf(v).Int() })
+	case "timestamptz", "timestamp":
+		return pointers(vals, func(v any) time.Time { return v.(time.Time) })
+	case "bool", "boolean":
+		return pointers(vals, func(v any) bool { return v.(bool) })
+	default:
+		return pointers(vals, func(v any) string { return v.(string) })
+	}
+}
+
+// pointers converts vals with conv, nil to nil.
+func pointers[T any](vals []any, conv func(any) T) []*T {
+	out := make([]*T, len(vals))
+	for i, v := range vals {
+		if v != nil {
+			x := conv(v)
+			out[i] = &x
+		}
+	}
+	return out
 }
 
 // Values returns rows of cols parameters each, numbered on from $first,
