@@ -12,8 +12,8 @@ import (
 )
 
 // TestCallerCacheInvalidation: what authentication remembers of a caller
-// (their session, their user, their roles) changes with every write that
-// changes it: in the writing process as soon as the write answers, and in
+// (their session, their user, their roles, what the roles grant) changes
+// with every write that changes it: in the writing process as soon as the write answers, and in
 // another process (PostgreSQL) within moments. Each step writes through
 // server a and reads through a at once, then through b.
 func TestCallerCacheInvalidation(t *testing.T) {
@@ -72,16 +72,25 @@ func TestCallerCacheInvalidation(t *testing.T) {
 			t.Fatalf("update role: %d %s", r.Status, r.Raw)
 		}
 		check("role's new permission", both, has("permissions", "roles:read", true))
-		if r := a.do("DELETE", "/v1/admin/users/"+annID+"/roles/EDITOR", nil, adm); r.Status != http.StatusNoContent {
+		if r := a.do("PATCH", "/v1/admin/roles/"+roleID, map[string]any{"name": "WRITER"}, adm); r.Status != http.StatusOK {
+			t.Fatalf("rename role: %d %s", r.Status, r.Raw)
+		}
+		check("role's new name", both, has("roles", "WRITER", true))
+		if r := a.do("DELETE", "/v1/admin/users/"+annID+"/roles/WRITER", nil, adm); r.Status != http.StatusNoContent {
 			t.Fatalf("unassign: %d %s", r.Status, r.Raw)
 		}
-		check("role taken", both, has("roles", "EDITOR", false))
-		a.do("PUT", "/v1/admin/users/"+annID+"/roles/EDITOR", nil, adm)
-		check("role again", both, has("roles", "EDITOR", true))
+		check("role taken", both, has("roles", "WRITER", false))
+		a.do("PUT", "/v1/admin/users/"+annID+"/roles/WRITER", nil, adm)
+		check("role again", both, has("roles", "WRITER", true))
 		if r := a.do("DELETE", "/v1/admin/roles/"+roleID, nil, adm); r.Status != http.StatusNoContent {
 			t.Fatalf("delete role: %d %s", r.Status, r.Raw)
 		}
-		check("role deleted", both, has("roles", "EDITOR", false))
+		check("role deleted", both, has("roles", "WRITER", false))
+		// An administrator holds every permission: one made since too.
+		if r := a.do("POST", "/v1/admin/permissions", map[string]any{"key": "invoices:read"}, adm); r.Status != http.StatusCreated {
+			t.Fatalf("create permission: %d %s", r.Status, r.Raw)
+		}
+		settle(t, a, b, true, "administrator's new permission", "/v1/me", adm, has("permissions", "invoices:read", true))
 
 		if r := a.do("PATCH", "/v1/admin/users/"+annID, map[string]any{"status": "suspended"}, adm); r.Status != http.StatusOK {
 			t.Fatalf("suspend: %d %s", r.Status, r.Raw)

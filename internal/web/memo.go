@@ -43,7 +43,7 @@ func newMemos(s *Server, pages int) memos {
 // check. The watchers come last, so that a stream that checks its
 // credential again does not find it still remembered.
 func (s *Server) Caches() []memo.Fed {
-	return []memo.Fed{s.auth.Memo(), s.items.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs, s.memo.items, s.memo.streams}
+	return append(s.auth.Memos(), s.items.Memo(), s.memo.unread, s.memo.notifications, s.memo.follows, s.memo.refs, s.memo.items, s.memo.streams)
 }
 
 // CacheStats returns the counts of what the Server and the services it

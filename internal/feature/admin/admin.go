@@ -188,18 +188,24 @@ func (s *Service) UserRef(ctx context.Context, ref string) (string, error) {
 func (s *Service) GetUser(ctx context.Context, id string) (UserWithGrants, error) {
 	var out UserWithGrants
 	err := s.view(ctx, func(tx *sqldb.Tx) (err error) {
-		out, err = withGrants(ctx, tx, id)
+		out, err = s.withGrants(ctx, tx, id)
 		return err
 	})
 	return out, err
 }
 
-func withGrants(ctx context.Context, tx *sqldb.Tx, id string) (UserWithGrants, error) {
+// withGrants reads a user with their grants: what the roles grant is in
+// auth's memory, or read in tx without it.
+func (s *Service) withGrants(ctx context.Context, tx *sqldb.Tx, id string) (UserWithGrants, error) {
 	u, err := account.Get(ctx, tx, id)
 	if err != nil {
 		return UserWithGrants{}, err
 	}
-	g, err := rbac.Grants(ctx, tx, id)
+	grants := rbac.Grants
+	if s.auth != nil {
+		grants = s.auth.Grants
+	}
+	g, err := grants(ctx, tx, id)
 	return UserWithGrants{User: u, Grants: g}, err
 }
 
@@ -266,7 +272,7 @@ func (s *Service) CreateUser(ctx context.Context, who Who, in NewUser) (UserWith
 				return audit.Event{}, err
 			}
 		}
-		out, err = withGrants(ctx, tx, u.ID)
+		out, err = s.withGrants(ctx, tx, u.ID)
 		return who.event(audit.AdminUserCreated, "user", u.ID, map[string]any{"roles": roles}), err
 	})
 	return out, err
@@ -329,7 +335,7 @@ func (s *Service) UpdateUser(ctx context.Context, who Who, id string, p account.
 				meta["sessions_revoked"] = n
 			}
 		}
-		out, err = withGrants(ctx, tx, id)
+		out, err = s.withGrants(ctx, tx, id)
 		return who.event(audit.AdminUserUpdated, "user", id, meta), err
 	})
 	return out, err

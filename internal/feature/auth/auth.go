@@ -16,6 +16,7 @@ import (
 	"github.com/userd/userd/internal/feature/keys"
 	"github.com/userd/userd/internal/feature/mailq"
 	"github.com/userd/userd/internal/feature/ratelimit"
+	"github.com/userd/userd/internal/feature/rbac"
 	"github.com/userd/userd/internal/platform/batch"
 	"github.com/userd/userd/internal/platform/memo"
 	"github.com/userd/userd/internal/platform/password"
@@ -155,6 +156,7 @@ type Service struct {
 	cfg      Config
 	verified *lru.Cache[[sha256.Size]byte, token.Access] // see verifyAccess
 	callers  *memo.Cache[cached]                         // see Authenticate
+	catalog  *memo.Cache[*rbac.Catalog]                  // what the roles grant (see roles)
 	lookups  *batch.Batcher[*lookup]                     // Authenticate's reads, shared (see readSessions)
 	tally    tally                                       // see Counts
 }
@@ -170,12 +172,43 @@ func New(d Deps, cfg Config) *Service {
 		panic(err) // only for a size < 1
 	}
 	return &Service{Deps: d, cfg: cfg, verified: verified, callers: memo.New[cached](d.DB.Now, cfg.CachedCallers, recheckAfter),
+		catalog: memo.New[*rbac.Catalog](d.DB.Now, min(cfg.CachedCallers, 1), recheckAfter),
 		lookups: batch.New[*lookup](maxLookups, lookupsAtOnce)}
 }
 
-// Memo returns what Authenticate remembers, for memo.Run: without it,
+// Memos returns what Authenticate remembers, for memo.Run: without it,
 // Authenticate remembers nothing.
-func (s *Service) Memo() memo.Fed { return s.callers }
+func (s *Service) Memos() []memo.Fed { return []memo.Fed{s.callers, s.catalog} }
+
+// Grants returns a user's roles and effective permissions, as rbac.Grants
+// does, what the roles grant being in the process's memory (see roles).
+// tx must not have changed the roles.
+func (s *Service) Grants(ctx context.Context, tx *sqldb.Tx, userID string) (userd.Grants, error) {
+	gs, err := rbac.Held(ctx, tx, userID)
+	if err != nil {
+		return userd.Grants{}, err
+	}
+	c, err := s.roles(ctx, tx, gs)
+	if err != nil {
+		return userd.Grants{}, err
+	}
+	return gs.Grants(c), nil
+}
+
+// roles returns a catalogue that names every role of scans, to say what
+// they grant: the one that the process remembers, or one read in tx (see
+// rbac.Catalog.Names). tx must not have changed the roles, as what it reads
+// is remembered.
+func (s *Service) roles(ctx context.Context, tx *sqldb.Tx, scans ...rbac.GrantScan) (*rbac.Catalog, error) {
+	c, err := s.catalog.Load("roles", func() (*rbac.Catalog, []string, error) {
+		c, err := rbac.ReadCatalog(ctx, tx)
+		return c, nil, err
+	})
+	if err != nil || c.Names(scans...) {
+		return c, err
+	}
+	return rbac.ReadCatalog(ctx, tx)
+}
 
 // MemoStats returns the counts of what Authenticate remembers (see
 // memo.Stats).

@@ -38,7 +38,7 @@ func (s *Service) authenticateExternal(ctx context.Context, raw string) (Caller,
 		a.AuthTime = c.IssuedAt
 	}
 	err = s.DB.View(sqldb.AsUser(ctx, u.ID), func(tx *sqldb.Tx) (err error) {
-		a.Grants, err = rbac.Grants(ctx, tx, u.ID)
+		a.Grants, err = s.Grants(ctx, tx, u.ID)
 		return err
 	})
 	return Caller{Actor: a, User: u}, err

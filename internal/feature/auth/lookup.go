@@ -114,7 +114,7 @@ func (s *Service) sessionsWhere(ctx context.Context, tx *sqldb.Tx, cond string, 
 	a := &r.e.Actor
 	err := account.EachVia(ctx, tx, `SELECT s.token_hash AS session_token_hash, s.id AS session_id, s.user_id,
 			s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.active_organization_id,
-			`+rbac.GrantColumns("s.user_id", billing.MemberRoles("s"))+`
+			`+rbac.GrantColumn("s.user_id", billing.MemberRoles("s"))+`
 		FROM sessions s WHERE s.expires_at > $1 AND s.last_seen_at > $2 AND `+cond,
 		append([]any{&r.hash, &a.SessionID, &a.UserID, &a.AuthTime, &r.e.lastSeen, &r.e.expires, &r.org}, gs.Dest()...),
 		func(u account.User) error {
@@ -126,11 +126,12 @@ func (s *Service) sessionsWhere(ctx context.Context, tx *sqldb.Tx, cond string, 
 	if err != nil {
 		return nil, err
 	}
-	// An administrator's grants read every permission: after the rows.
+	roles, err := s.roles(ctx, tx, scans...)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
-		if out[i].e.Actor.Grants, err = scans[i].Grants(ctx, tx); err != nil {
-			return nil, err
-		}
+		out[i].e.Actor.Grants = scans[i].Grants(roles)
 	}
 	return out, nil
 }

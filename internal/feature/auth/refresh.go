@@ -76,7 +76,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 		// organisation (for the new access token), in one statement.
 		var gs rbac.GrantScan
 		var oc organization.ClaimScan
-		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at, `+rbac.GrantColumns("s.user_id", billing.MemberRoles("s"))+`, `+organization.ClaimColumns("s")+`
+		err := tx.QueryRow(ctx, `SELECT r.id, r.session_id, r.user_id, r.used_at, `+rbac.GrantColumn("s.user_id", billing.MemberRoles("s"))+`, `+organization.ClaimColumns("s")+`
 			FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id
 			WHERE r.token_hash = $1 AND `+validSession+` AND u.status = 'active'`,
 			hash, tx.Now, tx.Now.Add(-s.cfg.SessionIdle)).Scan(append(append([]any{&id, &sessionID, &userID, &usedAt}, gs.Dest()...), oc.Dest()...)...)
@@ -152,7 +152,11 @@ func (s *Service) renewed(ctx context.Context, tx *sqldb.Tx, sg signer, userID, 
 	if _, err := tx.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2`, tx.Now, sessionID); err != nil {
 		return Tokens{}, fmt.Errorf("touch session: %w", err)
 	}
-	access, err := s.accessToken(sg, userID, sessionID, gs.Carried(), oc.Claims(), tx.Now)
+	roles, err := s.roles(ctx, tx, *gs)
+	if err != nil {
+		return Tokens{}, err
+	}
+	access, err := s.accessToken(sg, userID, sessionID, gs.Carried(roles), oc.Claims(), tx.Now)
 	if err != nil {
 		return Tokens{}, err
 	}

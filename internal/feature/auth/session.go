@@ -67,16 +67,22 @@ func (s *Service) open(ctx context.Context, tx *sqldb.Tx, sg signer, u account.U
 		ID: userd.NewID(tx.Now), UserID: u.ID, UserAgent: truncate(c.UserAgent, 512), IP: c.IP,
 		CreatedAt: tx.Now, LastSeenAt: tx.Now, ExpiresAt: tx.Now.Add(s.cfg.SessionLifetime),
 	}
-	// The insert returns the user's grants, for the access token, without
-	// another round trip (nor one for an administrator: see accessToken).
+	// The insert returns the ids of the user's roles, for the access token,
+	// without another round trip; what they grant is in the process's
+	// memory (see roles), and an administrator's token does not list every
+	// permission (see accessToken).
 	var gs rbac.GrantScan
 	err := tx.QueryRow(ctx, `INSERT INTO sessions (id, user_id, token_hash, user_agent, ip, created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING `+rbac.GrantColumns("$2"),
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING `+rbac.GrantColumn("$2"),
 		sess.ID, sess.UserID, hash, sess.UserAgent, sess.IP, sess.CreatedAt, sess.ExpiresAt).Scan(gs.Dest()...)
 	if err != nil {
 		return Login{}, fmt.Errorf("insert session: %w", err)
 	}
-	grants := gs.Carried()
+	roles, err := s.roles(ctx, tx, gs)
+	if err != nil {
+		return Login{}, err
+	}
+	grants := gs.Carried(roles)
 	if err := s.evictOldest(ctx, tx, u.ID); err != nil {
 		return Login{}, err
 	}

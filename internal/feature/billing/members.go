@@ -1,7 +1,7 @@
 package billing
 
 // MemberRoles is the SQL of a query of the ids of the roles that a session
-// holds through its active organisation, for rbac.GrantColumns: session
+// holds through its active organisation, for rbac.GrantColumn: session
 // names a row of sessions (a table alias with the columns user_id and
 // active_organization_id). They are the roles of the plans of the
 // organisation's entitled subscriptions (the same rule as a user's: see

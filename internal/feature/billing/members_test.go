@@ -172,11 +172,17 @@ func sessionGrants(t *testing.T, db *sqldb.DB, sessionID string) userd.Grants {
 	t.Helper()
 	ctx := sqldb.System(context.Background())
 	var gs rbac.GrantScan
+	var roles *rbac.Catalog
 	err := db.View(ctx, func(tx *sqldb.Tx) error {
-		return tx.QueryRow(ctx, `SELECT `+rbac.GrantColumns("s.user_id", billing.MemberRoles("s"))+` FROM sessions s WHERE s.id = $1`, sessionID).Scan(gs.Dest()...)
+		err := tx.QueryRow(ctx, `SELECT `+rbac.GrantColumn("s.user_id", billing.MemberRoles("s"))+` FROM sessions s WHERE s.id = $1`, sessionID).Scan(gs.Dest()...)
+		if err != nil {
+			return err
+		}
+		roles, err = rbac.ReadCatalog(ctx, tx)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return gs.Carried()
+	return gs.Carried(roles)
 }

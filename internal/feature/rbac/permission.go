@@ -119,6 +119,7 @@ func CreatePermission(ctx context.Context, tx *sqldb.Tx, key, description string
 	if err != nil {
 		return Permission{}, fmt.Errorf("create permission: %w", err)
 	}
+	tx.Invalidate(userd.EveryKey) // an administrator holds it now
 	return Permission{Key: key, Description: description}, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/userd/userd"
@@ -56,91 +55,38 @@ var (
 
 var roleNameRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,63}$`)
 
-// Grants returns a user's roles and effective permissions, in one query
-// (and a second for an admin, who holds every permission).
-//
-// The subqueries compare with the user's row, not with the parameter: a
-// parameter compared with an indexed column makes SQLite, once ANALYZE has
-// run, prepare the statement again for each new value (a third of a
-// request's CPU on SQLite in bench W9); a user who does not exist holds
-// nothing.
+// Grants returns a user's roles and effective permissions: an
+// administrator holds every permission. It reads what the roles grant in
+// tx too.
 func Grants(ctx context.Context, tx *sqldb.Tx, userID string) (userd.Grants, error) {
-	var gs GrantScan
-	err := tx.QueryRow(ctx, `SELECT `+GrantColumns("u.id")+` FROM users u WHERE u.id = $1`, userID).Scan(gs.Dest()...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return userd.Grants{}, nil
+	gs, err := Held(ctx, tx, userID)
+	if err != nil {
+		return userd.Grants{}, err
 	}
+	c, err := ReadCatalog(ctx, tx)
 	if err != nil {
 		return userd.Grants{}, fmt.Errorf("user grants: %w", err)
 	}
-	return gs.Grants(ctx, tx)
+	return gs.Grants(c), nil
 }
 
-// GrantColumns is the SQL of three columns that hold the grants of the user
-// whose id the SQL expression userID gives, so that one query can read a
-// user and their grants: grant_roles and grant_permissions, their role names
-// and their roles' permission keys (comma-separated, NULL for none; neither
-// holds a comma), and grant_admin, whether a role is an administrator's.
-// The roles are those of user_roles and, each once, those whose ids the SQL
-// queries more select (roles that the user holds elsewhere than in
-// user_roles, such as billing.MemberRoles: those of a session's active
-// organisation's plans). A GrantScan reads them.
-func GrantColumns(userID string, more ...string) string {
-	held := `(SELECT ur.role_id FROM user_roles ur WHERE ur.user_id = ` + userID
-	for _, q := range more {
-		held += ` UNION ` + q
+// Held returns the roles that a user holds, for a Catalog to name; none
+// for a user who does not exist.
+//
+// The subquery compares with the user's row, not with the parameter: a
+// parameter compared with an indexed column makes SQLite, once ANALYZE has
+// run, prepare the statement again for each new value (a third of a
+// request's CPU on SQLite in bench W9).
+func Held(ctx context.Context, tx *sqldb.Tx, userID string) (GrantScan, error) {
+	var gs GrantScan
+	err := tx.QueryRow(ctx, `SELECT `+GrantColumn("u.id")+` FROM users u WHERE u.id = $1`, userID).Scan(gs.Dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return GrantScan{}, nil
 	}
-	held += `) h`
-	return `(SELECT string_agg(r.name, ',') FROM ` + held + ` JOIN roles r ON r.id = h.role_id) AS grant_roles,
-		(SELECT string_agg(p.key, ',') FROM ` + held + ` JOIN role_permissions rp ON rp.role_id = h.role_id
-			JOIN permissions p ON p.id = rp.permission_id) AS grant_permissions,
-		EXISTS (SELECT 1 FROM ` + held + ` JOIN roles r ON r.id = h.role_id WHERE r.is_admin) AS grant_admin`
-}
-
-// GrantScan receives the columns of GrantColumns.
-type GrantScan struct {
-	roles, permissions sql.NullString
-	admin              bool
-}
-
-// Dest is where a Scan puts GrantColumns's columns, in their order.
-func (g *GrantScan) Dest() []any { return []any{&g.roles, &g.permissions, &g.admin} }
-
-// Grants returns the grants that the columns hold, roles and permissions
-// sorted and each once. An administrator holds every permission, which it
-// reads in tx.
-func (g *GrantScan) Grants(ctx context.Context, tx *sqldb.Tx) (userd.Grants, error) {
-	out := g.Carried()
-	if g.admin {
-		var err error
-		if out.Permissions, err = strings1(ctx, tx, `SELECT key FROM permissions`); err != nil {
-			return out, fmt.Errorf("user grants: %w", err)
-		}
-		slices.Sort(out.Permissions)
+	if err != nil {
+		return GrantScan{}, fmt.Errorf("user grants: %w", err)
 	}
-	return out, nil
-}
-
-// Carried returns the grants as the columns hold them, without reading
-// anything more: the roles, the permission keys that those roles carry
-// (both sorted and each once) and the admin flag. Unlike Grants, it does
-// not give an administrator every key there is: the admin flag says that
-// they pass every check. It is what an access token carries, which thus
-// grows with the user's roles and not with the permissions that exist.
-func (g *GrantScan) Carried() userd.Grants {
-	out := userd.Grants{Roles: list(g.roles), Permissions: list(g.permissions), Admin: g.admin}
-	slices.Sort(out.Roles)
-	slices.Sort(out.Permissions)
-	out.Permissions = slices.Compact(out.Permissions)
-	return out
-}
-
-// list splits a comma-separated list; NULL is none.
-func list(s sql.NullString) []string {
-	if !s.Valid || s.String == "" {
-		return nil
-	}
-	return strings.Split(s.String, ",")
+	return gs, nil
 }
 
 // strings1 returns the first column of every row.
