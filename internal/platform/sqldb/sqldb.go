@@ -470,8 +470,8 @@ func In[K string | []byte](tx *Tx, column string, first int, keys []K) (string, 
 // timestamptz, jsonb...). On PostgreSQL it is one array parameter a column
 // (SELECT * FROM unnest($first::uuid[], ...)), so that the statement's text
 // is the same whatever the number of rows and it is prepared and planned
-// once per connection, as In's; elsewhere it is VALUES with a parameter
-// a value.
+// once per connection, as In's; elsewhere it is VALUES, with a parameter
+// a value but one for a column whose rows all hold the same value.
 func Rows(tx *Tx, first int, types []string, rows [][]any) (string, []any) {
 	if tx.dialect.ArrayParams() {
 		var b strings.Builder
@@ -491,11 +491,53 @@ func Rows(tx *Tx, first int, types []string, rows [][]any) (string, []any) {
 		b.WriteByte(')')
 		return b.String(), args
 	}
-	args := make([]any, 0, len(rows)*len(types))
-	for _, row := range rows {
-		args = append(args, row...)
+	// A column whose rows all hold one value binds it once: SQLite binds
+	// parameters in quadratic time.
+	var args []any
+	shared := make([]int, len(types)) // a shared column's parameter; 0: none
+	for c := range types {
+		if same(rows, c) {
+			args = append(args, rows[0][c])
+			shared[c] = first + len(args) - 1
+		}
 	}
-	return "VALUES " + Values(first, len(rows), len(types)), args
+	var b strings.Builder
+	b.WriteString("VALUES ")
+	for r, row := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range types {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			p := shared[c]
+			if p == 0 {
+				args = append(args, row[c])
+				p = first + len(args) - 1
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(p))
+		}
+		b.WriteByte(')')
+	}
+	return b.String(), args
+}
+
+// same reports whether every row holds one value, of a comparable type, in
+// column c.
+func same(rows [][]any, c int) bool {
+	v := rows[0][c]
+	if v != nil && !reflect.TypeOf(v).Comparable() {
+		return false
+	}
+	for _, row := range rows[1:] {
+		if row[c] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // array returns a column of Rows as a slice of the Go type that pgx binds
