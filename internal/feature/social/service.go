@@ -5,6 +5,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/account"
+	"github.com/userd/userd/internal/platform/batch"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -13,11 +14,14 @@ import (
 // followed), so each opens its own transaction across users and lets only
 // public fields out.
 type Service struct {
-	db *sqldb.DB
+	db        *sqldb.DB
+	following *batch.Batcher[*change] // SetFollow's writes, shared (see commitFollows)
 }
 
 // NewService returns a Service over db.
-func NewService(db *sqldb.DB) *Service { return &Service{db: db} }
+func NewService(db *sqldb.DB) *Service {
+	return &Service{db: db, following: batch.New[*change](maxFollows, followsAtOnce)}
+}
 
 // Profile is a user as anyone may see them, with their follow counts and,
 // for a signed-in viewer, whether the viewer follows them.
@@ -61,17 +65,18 @@ func (s *Service) Resolve(ctx context.Context, ref string) (id string, err error
 
 // SetFollow makes the actor follow (on) or stop following the user with
 // the given id; doing it twice changes nothing. It returns ErrSelfFollow
-// and ErrUserNotFound (a user who is gone).
+// and ErrUserNotFound (a user who is gone). It answers once the change has
+// committed, in a transaction that concurrent changes share (see
+// commitFollows).
 func (s *Service) SetFollow(ctx context.Context, a userd.Actor, userID string, on bool) error {
-	// System: a follow changes the other user's counters too.
-	return s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) (err error) {
-		if on {
-			_, err = Follow(ctx, tx, a.UserID, userID)
-		} else {
-			_, err = Unfollow(ctx, tx, a.UserID, userID)
-		}
+	if on && a.UserID == userID {
+		return ErrSelfFollow
+	}
+	c := &change{ctx: context.WithoutCancel(ctx), follower: a.UserID, following: userID, on: on}
+	if err := s.following.Add(c, s.commitFollows); err != nil {
 		return err
-	})
+	}
+	return c.err
 }
 
 // List is Followers or Following.

@@ -80,3 +80,55 @@ func TestFollowStorm(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowBatchErrors: follows of a user who does not exist, made at once
+// with 40 users' follows and unfollows of another, fail alone: every other
+// change is made, and the counters equal the follows that exist.
+func TestFollowBatchErrors(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx, s := context.Background(), social.NewService(db)
+		star := dbtest.User(t, db, "star@example.com")
+		fans := make([]userd.Actor, 40)
+		for i := range fans {
+			fans[i] = dbtest.User(t, db, fmt.Sprintf("fan%d@example.com", i))
+		}
+		for _, f := range fans[:10] { // ten follow already; they unfollow in the storm
+			if err := s.SetFollow(ctx, f, star.UserID, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const ghost = "01a23600-0000-7000-8000-00000000dead"
+		var wg sync.WaitGroup
+		errs := make([]error, len(fans))
+		ghostErrs := make([]error, 5)
+		for i, f := range fans {
+			wg.Go(func() { errs[i] = s.SetFollow(ctx, f, star.UserID, i >= 10) })
+		}
+		for i := range ghostErrs {
+			wg.Go(func() { ghostErrs[i] = s.SetFollow(ctx, fans[i], ghost, true) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("fan %d: %v", i, err)
+			}
+		}
+		for i, err := range ghostErrs {
+			if !errors.Is(err, social.ErrUserNotFound) {
+				t.Errorf("follow of a missing user %d = %v", i, err)
+			}
+		}
+		var follows int64
+		db.SQL().QueryRow(`SELECT count(*) FROM user_follows WHERE following_id = $1`, star.UserID).Scan(&follows)
+		p, err := s.Profile(ctx, userd.Actor{}, star.UserID)
+		if err != nil || follows != 30 || p.Followers != 30 {
+			t.Fatalf("%d follows, profile %+v, %v; want 30", follows, p, err)
+		}
+		for i, f := range []userd.Actor{fans[0], fans[10]} {
+			fp, err := s.Profile(ctx, userd.Actor{}, f.UserID)
+			if want := int64(i); err != nil || fp.Followings != want {
+				t.Fatalf("fan %d follows %d (%v), want %d", i*10, fp.Followings, err, want)
+			}
+		}
+	})
+}

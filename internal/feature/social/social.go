@@ -1,6 +1,7 @@
 // Package social owns the follow graph: user_follows and the exact counters
-// of user_follow_stats, kept in each follow's own transaction and spread over
-// shards so that a hot account's followers do not queue on one row.
+// of user_follow_stats, kept in each follow's transaction (which concurrent
+// follows share: see Service.SetFollow) and spread over shards so that a hot
+// account's followers do not queue on one row.
 package social
 
 import (
