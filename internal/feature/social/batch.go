@@ -50,8 +50,8 @@ func (s *Service) commitFollows(cs []*change) error {
 		first = append(first, c)
 	}
 	// System: a follow changes the other user's counters too.
-	ctx := sqldb.System(cs[0].ctx)
-	if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error { return setFollows(ctx, tx, first) }); err != nil {
+	ctx := cs[0].ctx
+	if err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return setFollows(ctx, tx, first) }); err != nil {
 		later = cs
 	}
 	for _, c := range later {
