@@ -10,6 +10,7 @@ import (
 
 	"github.com/userd/userd"
 	"github.com/userd/userd/internal/feature/audit"
+	"github.com/userd/userd/internal/platform/batch"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -53,17 +54,7 @@ func (s *Service) vote(ctx context.Context, a userd.Actor, c userd.Client, item 
 // second vote on an item waits for the batch's commit, so that the batch
 // reads each vote once.
 func (s *Service) commitVotes(ballots []*ballot) error {
-	var first, later []*ballot
-	seen := map[[2]string]bool{}
-	for _, b := range ballots {
-		k := [2]string{b.userID, b.item}
-		if seen[k] {
-			later = append(later, b)
-			continue
-		}
-		seen[k] = true
-		first = append(first, b)
-	}
+	first, later := batch.Firsts(ballots, func(b *ballot) [2]string { return [2]string{b.userID, b.item} })
 	// System: the item's counters are every voter's rows, not the actor's.
 	ctx := ballots[0].ctx
 	err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return s.castVotes(ctx, tx, first) })

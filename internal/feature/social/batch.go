@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/userd/userd"
+	"github.com/userd/userd/internal/platform/batch"
 	"github.com/userd/userd/internal/platform/sqldb"
 )
 
@@ -38,17 +39,7 @@ type change struct {
 // pair's second change waits for the batch's commit, so that the batch
 // meets each pair once.
 func (s *Service) commitFollows(cs []*change) error {
-	var first, later []*change
-	seen := map[[2]string]bool{}
-	for _, c := range cs {
-		k := [2]string{c.follower, c.following}
-		if seen[k] {
-			later = append(later, c)
-			continue
-		}
-		seen[k] = true
-		first = append(first, c)
-	}
+	first, later := batch.Firsts(cs, func(c *change) [2]string { return [2]string{c.follower, c.following} })
 	// System: a follow changes the other user's counters too.
 	ctx := cs[0].ctx
 	if err := s.db.Tx(sqldb.System(ctx), func(tx *sqldb.Tx) error { return setFollows(ctx, tx, first) }); err != nil {

@@ -57,3 +57,19 @@ func (b *Batcher[T]) Add(v T, commit func([]T) error) error {
 	close(ba.done)
 	return ba.err
 }
+
+// Firsts splits a batch's values into the first of each key and the later
+// ones: a commit that meets each key once runs the firsts together and each
+// later value after them, alone.
+func Firsts[T any, K comparable](values []T, key func(T) K) (firsts, later []T) {
+	seen := make(map[K]bool, len(values))
+	for _, v := range values {
+		if k := key(v); seen[k] {
+			later = append(later, v)
+		} else {
+			seen[k] = true
+			firsts = append(firsts, v)
+		}
+	}
+	return firsts, later
+}

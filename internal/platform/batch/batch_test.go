@@ -2,6 +2,7 @@ package batch
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,5 +71,13 @@ func TestBatcherAlone(t *testing.T) {
 		if err := b.Add(v, func(vs []string) error { got = vs; return nil }); err != nil || len(got) != 1 || got[0] != v {
 			t.Fatalf("Add(%q) committed %v, %v", v, got, err)
 		}
+	}
+}
+
+// TestFirsts: the first value of each key, in order, and the rest after.
+func TestFirsts(t *testing.T) {
+	firsts, later := Firsts([]string{"a1", "b1", "a2", "c1", "b2", "a3"}, func(s string) byte { return s[0] })
+	if !slices.Equal(firsts, []string{"a1", "b1", "c1"}) || !slices.Equal(later, []string{"a2", "b2", "a3"}) {
+		t.Fatalf("firsts %v, later %v", firsts, later)
 	}
 }

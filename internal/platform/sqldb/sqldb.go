@@ -501,28 +501,14 @@ func Rows(tx *Tx, first int, types []string, rows [][]any) (string, []any) {
 			shared[c] = first + len(args) - 1
 		}
 	}
-	var b strings.Builder
-	b.WriteString("VALUES ")
-	for r, row := range rows {
-		if r > 0 {
-			b.WriteString(", ")
+	q := "VALUES " + values(len(rows), len(types), func(r, c int) int {
+		if p := shared[c]; p != 0 {
+			return p
 		}
-		b.WriteByte('(')
-		for c := range types {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			p := shared[c]
-			if p == 0 {
-				args = append(args, row[c])
-				p = first + len(args) - 1
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(p))
-		}
-		b.WriteByte(')')
-	}
-	return b.String(), args
+		args = append(args, rows[r][c])
+		return first + len(args) - 1
+	})
+	return q, args
 }
 
 // same reports whether every row holds one value, of a comparable type, in
@@ -574,6 +560,12 @@ func pointers[T any](vals []any, conv func(any) T) []*T {
 // Values returns rows of cols parameters each, numbered on from $first,
 // for a statement's VALUES: Values(1, 2, 2) is "($1, $2), ($3, $4)".
 func Values(first, rows, cols int) string {
+	return values(rows, cols, func(r, c int) int { return first + r*cols + c })
+}
+
+// values returns rows of cols parameters each, the one of row r and column
+// c numbered param(r, c), called row after row.
+func values(rows, cols int, param func(r, c int) int) string {
 	var b strings.Builder
 	for r := range rows {
 		if r > 0 {
@@ -585,7 +577,7 @@ func Values(first, rows, cols int) string {
 				b.WriteString(", ")
 			}
 			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(first + r*cols + c))
+			b.WriteString(strconv.Itoa(param(r, c)))
 		}
 		b.WriteByte(')')
 	}
