@@ -108,9 +108,6 @@ func setFollows(ctx context.Context, tx *sqldb.Tx, cs []*change) error {
 			return fmt.Errorf("unfollow: %w", err)
 		}
 	}
-	if len(moved) == 0 {
-		return nil
-	}
 	ds := make([]delta, 0, len(moved))
 	for _, id := range slices.Sorted(maps.Keys(moved)) {
 		d := moved[id]

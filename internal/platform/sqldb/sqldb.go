@@ -482,11 +482,7 @@ func Rows(tx *Tx, first int, types []string, rows [][]any) (string, []any) {
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "$%d::%s[]", first+c, t)
-			col := make([]any, len(rows))
-			for r, row := range rows {
-				col[r] = row[c]
-			}
-			args[c] = array(t, col)
+			args[c] = array(t, rows, c)
 		}
 		b.WriteByte(')')
 		return b.String(), args
@@ -526,32 +522,32 @@ func same(rows [][]any, c int) bool {
 	return true
 }
 
-// array returns a column of Rows as a slice of the Go type that pgx binds
-// the PostgreSQL type t from (nil stays NULL): whole numbers as int64,
-// times as time.Time, booleans as bool, everything else as string. pgx
-// binds such a slice as an array in every query mode, PgBouncer's too,
+// array returns column c of Rows's rows, of PostgreSQL type t, as a slice
+// of the Go type that pgx binds t from (nil stays NULL): whole numbers as
+// int64, times as time.Time, booleans as bool, everything else as string.
+// pgx binds such a slice as an array in every query mode, PgBouncer's too,
 // where the server names no parameter's type and a []any cannot be bound.
 // A value of another Go type is the caller's mistake: it panics.
-func array(t string, vals []any) any {
+func array(t string, rows [][]any, c int) any {
 	switch t {
 	case "smallint", "int", "integer", "bigint":
-		return pointers(vals, func(v any) int64 { return reflect.ValueOf(v).Int() })
+		return pointers(rows, c, func(v any) int64 { return reflect.ValueOf(v).Int() })
 	case "timestamptz", "timestamp":
-		return pointers(vals, func(v any) time.Time { return v.(time.Time) })
+		return pointers(rows, c, func(v any) time.Time { return v.(time.Time) })
 	case "bool", "boolean":
-		return pointers(vals, func(v any) bool { return v.(bool) })
+		return pointers(rows, c, func(v any) bool { return v.(bool) })
 	default:
-		return pointers(vals, func(v any) string { return v.(string) })
+		return pointers(rows, c, func(v any) string { return v.(string) })
 	}
 }
 
-// pointers converts vals with conv, nil to nil.
-func pointers[T any](vals []any, conv func(any) T) []*T {
-	out := make([]*T, len(vals))
-	for i, v := range vals {
-		if v != nil {
+// pointers converts column c of rows with conv, nil to nil.
+func pointers[T any](rows [][]any, c int, conv func(any) T) []*T {
+	out := make([]*T, len(rows))
+	for r, row := range rows {
+		if v := row[c]; v != nil {
 			x := conv(v)
-			out[i] = &x
+			out[r] = &x
 		}
 	}
 	return out
